@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_cert.h"
+#include "landmark/lm_hash.h"
+#include "landmark/lm_keys.h"
+#include "wire_private.h"
+
+/* Base64 text of the largest credential plus '\n' and slack for the "too long" check. */
+#define CRED_B64_MAX (((LM_CRED_MAX_LEN + 2) / 3) * 4)
+
+double
+lm_e7_to_deg(int32_t e7)
+{
+	return (double)e7 / 1e7;
+}
+
+int32_t
+lm_deg_to_e7(double deg)
+{
+	return (int32_t)lround(deg * 1e7);
+}
+
+static int
+window_ok(int64_t not_before, int64_t not_after)
+{
+	return not_before >= 0 && not_after >= not_before;
+}
+
+int
+lm_delegation_encode(const struct lm_delegation *d, uint8_t out[static LM_DELEGATION_LEN])
+{
+	struct lm_wire_delegation w;
+
+	memset(&w, 0, sizeof(w));
+	if (!window_ok(d->not_before, d->not_after) || d->lat_e7 < -900000000 ||
+		d->lat_e7 > 900000000 || d->lon_e7 < -1800000000 || d->lon_e7 > 1800000000 ||
+		lm_wire_text_put(w.site, d->site, LM_SITE_LEN) != 0) {
+		return -EINVAL;
+	}
+	w.kind = LM_CRED_DELEGATION;
+	w.version = LM_CRED_VERSION;
+	memcpy(w.root_pk, d->root_pk, LM_PK_LEN);
+	memcpy(w.landmark_pk, d->landmark_pk, LM_PK_LEN);
+	w.not_before = htobe64((uint64_t)d->not_before);
+	w.not_after = htobe64((uint64_t)d->not_after);
+	w.lat_e7 = htobe32((uint32_t)d->lat_e7);
+	w.lon_e7 = htobe32((uint32_t)d->lon_e7);
+	memcpy(w.sig, d->sig, LM_SIG_LEN);
+	memcpy(out, &w, sizeof(w));
+	return LM_DELEGATION_LEN;
+}
+
+/* Checks shared by both credential kinds: length, kind, version, reserved bytes. */
+static enum lm_reason
+cred_header_check(const uint8_t *buf, size_t len, size_t want, uint8_t kind)
+{
+	if (len < want) {
+		return LM_E_SHORT;
+	}
+	if (len > want) {
+		return LM_E_LONG;
+	}
+	if (buf[0] != kind) {
+		return LM_E_TYPE;
+	}
+	if (buf[1] != LM_CRED_VERSION) {
+		return LM_E_VERSION;
+	}
+	if (buf[2] != 0 || buf[3] != 0) {
+		return LM_E_RESERVED;
+	}
+	return LM_OK;
+}
+
+enum lm_reason
+lm_delegation_decode(struct lm_delegation *d, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_delegation w;
+	enum lm_reason r;
+
+	r = cred_header_check(buf, len, LM_DELEGATION_LEN, LM_CRED_DELEGATION);
+	if (r != LM_OK) {
+		return r;
+	}
+	memcpy(&w, buf, sizeof(w));
+	memset(d, 0, sizeof(*d));
+	memcpy(d->root_pk, w.root_pk, LM_PK_LEN);
+	memcpy(d->landmark_pk, w.landmark_pk, LM_PK_LEN);
+	d->not_before = (int64_t)be64toh(w.not_before);
+	d->not_after = (int64_t)be64toh(w.not_after);
+	d->lat_e7 = (int32_t)be32toh(w.lat_e7);
+	d->lon_e7 = (int32_t)be32toh(w.lon_e7);
+	memcpy(d->sig, w.sig, LM_SIG_LEN);
+	if (lm_wire_text_get(d->site, w.site, LM_SITE_LEN) != 0 ||
+		!window_ok(d->not_before, d->not_after) || d->lat_e7 < -900000000 ||
+		d->lat_e7 > 900000000 || d->lon_e7 < -1800000000 || d->lon_e7 > 1800000000) {
+		return LM_E_FIELD;
+	}
+	if (lm_pk_check(d->landmark_pk) != LM_OK || lm_pk_check(d->root_pk) != LM_OK) {
+		return LM_E_KEY;
+	}
+	return LM_OK;
+}
+
+int
+lm_delegation_sign(struct lm_delegation *d, const uint8_t root_sk[static LM_SK_LEN])
+{
+	uint8_t buf[LM_DELEGATION_LEN];
+
+	/* libsodium's secret key is seed || public key. */
+	memcpy(d->root_pk, root_sk + LM_SEED_LEN, LM_PK_LEN);
+	if (lm_delegation_encode(d, buf) < 0) {
+		return -EINVAL;
+	}
+	return lm_sign(d->sig, LM_TAG_DELEGATION, buf, LM_DELEGATION_LEN - LM_SIG_LEN, root_sk);
+}
+
+static int
+root_trusted(const uint8_t issuer[static LM_PK_LEN], const uint8_t (*roots)[LM_PK_LEN],
+	size_t n_roots)
+{
+	size_t i;
+
+	for (i = 0; i < n_roots; i++) {
+		if (sodium_memcmp(issuer, roots[i], LM_PK_LEN) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static enum lm_reason
+window_check(int64_t not_before, int64_t not_after, int64_t now)
+{
+	if (now < not_before) {
+		return LM_E_NOTYET;
+	}
+	if (now > not_after) {
+		return LM_E_EXPIRED;
+	}
+	return LM_OK;
+}
+
+enum lm_reason
+lm_delegation_verify(const struct lm_delegation *d, const uint8_t (*roots)[LM_PK_LEN],
+	size_t n_roots, int64_t now)
+{
+	uint8_t buf[LM_DELEGATION_LEN];
+	enum lm_reason r;
+
+	if (!root_trusted(d->root_pk, roots, n_roots)) {
+		return LM_E_ISSUER;
+	}
+	if (lm_delegation_encode(d, buf) < 0) {
+		return LM_E_FIELD;
+	}
+	if (lm_pk_check(d->landmark_pk) != LM_OK) {
+		return LM_E_KEY;
+	}
+	r = lm_verify(d->sig, LM_TAG_DELEGATION, buf, LM_DELEGATION_LEN - LM_SIG_LEN, d->root_pk);
+	if (r != LM_OK) {
+		return r;
+	}
+	return window_check(d->not_before, d->not_after, now);
+}
+
+int
+lm_chip_cert_encode(const struct lm_chip_cert *c, uint8_t out[static LM_CHIP_CERT_LEN])
+{
+	struct lm_wire_chip_cert w;
+
+	memset(&w, 0, sizeof(w));
+	if (!window_ok(c->not_before, c->not_after) ||
+		lm_wire_text_put(w.model, c->model, LM_MODEL_LEN) != 0 ||
+		lm_wire_text_put(w.serial, c->serial, LM_SERIAL_LEN) != 0) {
+		return -EINVAL;
+	}
+	w.kind = LM_CRED_CHIP;
+	w.version = LM_CRED_VERSION;
+	memcpy(w.mfr_pk, c->mfr_pk, LM_PK_LEN);
+	memcpy(w.chip_pk, c->chip_pk, LM_PK_LEN);
+	w.not_before = htobe64((uint64_t)c->not_before);
+	w.not_after = htobe64((uint64_t)c->not_after);
+	w.min_turnaround_ns = htobe64(c->min_turnaround_ns);
+	memcpy(w.sig, c->sig, LM_SIG_LEN);
+	memcpy(out, &w, sizeof(w));
+	return LM_CHIP_CERT_LEN;
+}
+
+enum lm_reason
+lm_chip_cert_decode(struct lm_chip_cert *c, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_chip_cert w;
+	enum lm_reason r;
+
+	r = cred_header_check(buf, len, LM_CHIP_CERT_LEN, LM_CRED_CHIP);
+	if (r != LM_OK) {
+		return r;
+	}
+	memcpy(&w, buf, sizeof(w));
+	memset(c, 0, sizeof(*c));
+	memcpy(c->mfr_pk, w.mfr_pk, LM_PK_LEN);
+	memcpy(c->chip_pk, w.chip_pk, LM_PK_LEN);
+	c->not_before = (int64_t)be64toh(w.not_before);
+	c->not_after = (int64_t)be64toh(w.not_after);
+	c->min_turnaround_ns = be64toh(w.min_turnaround_ns);
+	memcpy(c->sig, w.sig, LM_SIG_LEN);
+	if (lm_wire_text_get(c->model, w.model, LM_MODEL_LEN) != 0 ||
+		lm_wire_text_get(c->serial, w.serial, LM_SERIAL_LEN) != 0 ||
+		!window_ok(c->not_before, c->not_after) ||
+		c->min_turnaround_ns > LM_CHIP_TURNAROUND_MAX_NS) {
+		return LM_E_FIELD;
+	}
+	if (lm_pk_check(c->chip_pk) != LM_OK || lm_pk_check(c->mfr_pk) != LM_OK) {
+		return LM_E_KEY;
+	}
+	return LM_OK;
+}
+
+int
+lm_chip_cert_sign(struct lm_chip_cert *c, const uint8_t mfr_sk[static LM_SK_LEN])
+{
+	uint8_t buf[LM_CHIP_CERT_LEN];
+
+	memcpy(c->mfr_pk, mfr_sk + LM_SEED_LEN, LM_PK_LEN);
+	if (lm_chip_cert_encode(c, buf) < 0) {
+		return -EINVAL;
+	}
+	return lm_sign(c->sig, LM_TAG_CHIP_CERT, buf, LM_CHIP_CERT_LEN - LM_SIG_LEN, mfr_sk);
+}
+
+enum lm_reason
+lm_chip_cert_verify(const struct lm_chip_cert *c, const uint8_t (*roots)[LM_PK_LEN],
+	size_t n_roots, int64_t now)
+{
+	uint8_t buf[LM_CHIP_CERT_LEN];
+	enum lm_reason r;
+
+	if (!root_trusted(c->mfr_pk, roots, n_roots)) {
+		return LM_E_ISSUER;
+	}
+	if (lm_chip_cert_encode(c, buf) < 0) {
+		return LM_E_FIELD;
+	}
+	if (lm_pk_check(c->chip_pk) != LM_OK) {
+		return LM_E_KEY;
+	}
+	r = lm_verify(c->sig, LM_TAG_CHIP_CERT, buf, LM_CHIP_CERT_LEN - LM_SIG_LEN, c->mfr_pk);
+	if (r != LM_OK) {
+		return r;
+	}
+	return window_check(c->not_before, c->not_after, now);
+}
+
+int
+lm_cred_encode(const struct lm_cred *c, uint8_t out[static LM_CRED_MAX_LEN])
+{
+	switch (c->kind) {
+	case LM_CRED_DELEGATION:
+		return lm_delegation_encode(&c->u.dlg, out);
+	case LM_CRED_CHIP:
+		return lm_chip_cert_encode(&c->u.chip, out);
+	default:
+		return -EINVAL;
+	}
+}
+
+enum lm_reason
+lm_cred_decode(struct lm_cred *c, const uint8_t *buf, size_t len, size_t *used)
+{
+	enum lm_reason r;
+
+	*used = 0;
+	if (len < 1) {
+		return LM_E_SHORT;
+	}
+	switch (buf[0]) {
+	case LM_CRED_DELEGATION:
+		if (len < LM_DELEGATION_LEN) {
+			return LM_E_SHORT;
+		}
+		c->kind = LM_CRED_DELEGATION;
+		r = lm_delegation_decode(&c->u.dlg, buf, LM_DELEGATION_LEN);
+		*used = LM_DELEGATION_LEN;
+		return r;
+	case LM_CRED_CHIP:
+		if (len < LM_CHIP_CERT_LEN) {
+			return LM_E_SHORT;
+		}
+		c->kind = LM_CRED_CHIP;
+		r = lm_chip_cert_decode(&c->u.chip, buf, LM_CHIP_CERT_LEN);
+		*used = LM_CHIP_CERT_LEN;
+		return r;
+	default:
+		return LM_E_TYPE;
+	}
+}
+
+const uint8_t *
+lm_cred_subject(const struct lm_cred *c)
+{
+	return c->kind == LM_CRED_DELEGATION ? c->u.dlg.landmark_pk : c->u.chip.chip_pk;
+}
+
+int
+lm_cred_hash(uint8_t out[static LM_HASH_LEN], const struct lm_cred *c)
+{
+	uint8_t buf[LM_CRED_MAX_LEN];
+	int n = lm_cred_encode(c, buf);
+
+	if (n < 0) {
+		return n;
+	}
+	lm_hash_tagged(out, LM_TAG_CRED_HASH, buf, (size_t)n);
+	return 0;
+}
+
+int
+lm_cred_read_file(const char *path, struct lm_cred *c, enum lm_reason *why)
+{
+	char text[CRED_B64_MAX + 2];
+	uint8_t bin[LM_CRED_MAX_LEN];
+	size_t bin_len = 0;
+	size_t used = 0;
+	const char *end = NULL;
+	enum lm_reason r;
+	long n;
+
+	if (why != NULL) {
+		*why = LM_E_FIELD;
+	}
+	n = lm_file_read_small(path, text, sizeof(text) - 1);
+	if (n < 0) {
+		return n == -EFBIG ? -EBADMSG : (int)n;
+	}
+	if (n > 0 && text[n - 1] == '\n') {
+		n--;
+	}
+	if (sodium_base642bin(bin, sizeof(bin), text, (size_t)n, NULL, &bin_len, &end,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		end != text + n) {
+		return -EBADMSG;
+	}
+	r = lm_cred_decode(c, bin, bin_len, &used);
+	if (r == LM_OK && used != bin_len) {
+		r = LM_E_LONG;
+	}
+	if (why != NULL) {
+		*why = r;
+	}
+	return r == LM_OK ? 0 : -EBADMSG;
+}
+
+int
+lm_cred_write_file(const char *path, const struct lm_cred *c)
+{
+	uint8_t bin[LM_CRED_MAX_LEN];
+	char text[CRED_B64_MAX + 2];
+	size_t tl;
+	FILE *f;
+	int n;
+	int fd;
+
+	n = lm_cred_encode(c, bin);
+	if (n < 0) {
+		return n;
+	}
+	sodium_bin2base64(text, sizeof(text), bin, (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+	tl = strlen(text);
+	text[tl] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		return -errno;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	if (fwrite(text, 1, tl + 1, f) != tl + 1 || fflush(f) != 0 || fsync(fd) != 0) {
+		n = -errno;
+		fclose(f);
+		unlink(path);
+		return n ? n : -EIO;
+	}
+	fclose(f);
+	return 0;
+}

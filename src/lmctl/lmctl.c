@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* lmctl: the operator tool. One table of subcommands (wireguard-tools style). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "lmctl.h"
+
+struct lmctl_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct lmctl_cmd cmds[] = {
+	{"keygen", lmctl_cmd_keygen, "generate an Ed25519 key pair (secret 0600 + public)"},
+	{"pubkey", lmctl_cmd_pubkey, "print the public key of a secret key file"},
+	{"delegate", lmctl_cmd_delegate, "operator root signs a landmark delegation"},
+	{"certify", lmctl_cmd_certify, "manufacturer root signs a chip certificate"},
+	{"verify-cert", lmctl_cmd_verify_cert, "verify a delegation or chip certificate"},
+};
+
+void
+lmctl_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "lmctl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+lmctl_parse_double(const char *cmd, const char *name, const char *s, double lo, double hi,
+	double *out)
+{
+	char *end = NULL;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (s[0] == '\0' || end == NULL || *end != '\0' || errno != 0 || !isfinite(v)) {
+		lmctl_err(cmd, "--%s %s: not a number", name, s);
+		return -1;
+	}
+	if (v < lo || v > hi) {
+		lmctl_err(cmd, "--%s %s: must be in [%g, %g]", name, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+lmctl_parse_i64(const char *cmd, const char *name, const char *s, long long lo, long long hi,
+	long long *out)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (s[0] == '\0' || end == NULL || *end != '\0' || errno != 0) {
+		lmctl_err(cmd, "--%s %s: not an integer", name, s);
+		return -1;
+	}
+	if (v < lo || v > hi) {
+		lmctl_err(cmd, "--%s %s: must be in [%lld, %lld]", name, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: lmctl <command> [options]   (lmctl <command> --help)\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "lmctl: libsodium initialisation failed\n");
+		return 2;
+	}
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+		!strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(argv[1], cmds[i].name)) {
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "lmctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
