@@ -1,1 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* Certificate chains: known-answer vectors, every-bit-flip, validity, issuers, files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include <sodium.h>
+
+#include "landmark/lm_cert.h"
+#include "landmark/lm_hash.h"
+#include "test_common.h"
+
+#define NB_DLG 1790000000LL
+#define NB_CHIP 1780000000LL
+
+static uint8_t root_pk[LM_PK_LEN], root_sk[LM_SK_LEN];
+static uint8_t lm_pk[LM_PK_LEN], lm_sk[LM_SK_LEN];
+static uint8_t mfr_pk[LM_PK_LEN], mfr_sk[LM_SK_LEN];
+static uint8_t chip_pk[LM_PK_LEN], chip_sk[LM_SK_LEN];
+
+static void
+keys(void)
+{
+	lm_test_key(1, root_pk, root_sk);
+	lm_test_key(2, lm_pk, lm_sk);
+	lm_test_key(3, mfr_pk, mfr_sk);
+	lm_test_key(4, chip_pk, chip_sk);
+}
+
+static void
+make_dlg(struct lm_delegation *d)
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->landmark_pk, lm_pk, LM_PK_LEN);
+	strcpy(d->site, "fra1-equinix");
+	d->lat_e7 = 501109000;
+	d->lon_e7 = 86821000;
+	d->not_before = NB_DLG;
+	d->not_after = NB_DLG + 30 * 86400;
+	ck_assert_int_eq(lm_delegation_sign(d, root_sk), 0);
+}
+
+static void
+make_chip(struct lm_chip_cert *c)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->chip_pk, chip_pk, LM_PK_LEN);
+	strcpy(c->model, "H100-SXM5");
+	strcpy(c->serial, "SN-000123");
+	c->min_turnaround_ns = 350;
+	c->not_before = NB_CHIP;
+	c->not_after = NB_CHIP + 3650LL * 86400;
+	ck_assert_int_eq(lm_chip_cert_sign(c, mfr_sk), 0);
+}
+
+static void
+check_vector(const char *name, const uint8_t *bin, size_t len)
+{
+	char hex[2 * LM_CRED_MAX_LEN + 1];
+	char *want;
+
+	sodium_bin2hex(hex, sizeof(hex), bin, len);
+	if (getenv("LM_GEN_VECTORS") != NULL) {
+		printf("%s = %s\n", name, hex);
+		return;
+	}
+	want = lm_test_vector_get("cert-v1.txt", name);
+	ck_assert_msg(want != NULL, "vector %s missing from tests/vectors/cert-v1.txt", name);
+	ck_assert_str_eq(hex, want);
+	free(want);
+}
+
+START_TEST(test_kat_vectors)
+{
+	struct lm_delegation d, d2;
+	struct lm_chip_cert c, c2;
+	uint8_t buf[LM_CRED_MAX_LEN];
+	uint8_t h[LM_HASH_LEN];
+	struct lm_cred cred;
+	const uint8_t(*roots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])root_pk;
+	const uint8_t(*mroots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])mfr_pk;
+
+	keys();
+	make_dlg(&d);
+	ck_assert_int_eq(lm_delegation_encode(&d, buf), LM_DELEGATION_LEN);
+	check_vector("delegation", buf, LM_DELEGATION_LEN);
+	ck_assert_int_eq(lm_delegation_decode(&d2, buf, LM_DELEGATION_LEN), LM_OK);
+	ck_assert_int_eq(lm_delegation_verify(&d2, roots, 1, NB_DLG + 10), LM_OK);
+	ck_assert_str_eq(d2.site, "fra1-equinix");
+	ck_assert_int_eq(d2.lat_e7, 501109000);
+	cred.kind = LM_CRED_DELEGATION;
+	cred.u.dlg = d;
+	ck_assert_int_eq(lm_cred_hash(h, &cred), 0);
+	check_vector("delegation_hash", h, LM_HASH_LEN);
+
+	make_chip(&c);
+	ck_assert_int_eq(lm_chip_cert_encode(&c, buf), LM_CHIP_CERT_LEN);
+	check_vector("chip_cert", buf, LM_CHIP_CERT_LEN);
+	ck_assert_int_eq(lm_chip_cert_decode(&c2, buf, LM_CHIP_CERT_LEN), LM_OK);
+	ck_assert_int_eq(lm_chip_cert_verify(&c2, mroots, 1, NB_CHIP + 10), LM_OK);
+	ck_assert_uint_eq(c2.min_turnaround_ns, 350);
+	ck_assert_str_eq(c2.serial, "SN-000123");
+	cred.kind = LM_CRED_CHIP;
+	cred.u.chip = c;
+	ck_assert_int_eq(lm_cred_hash(h, &cred), 0);
+	check_vector("chip_cert_hash", h, LM_HASH_LEN);
+}
+END_TEST
+
+/* Every single-bit flip of a valid encoding fails decode or verification. */
+START_TEST(test_every_bit_flip)
+{
+	struct lm_delegation d, d2;
+	struct lm_chip_cert c, c2;
+	uint8_t buf[LM_CRED_MAX_LEN];
+	const uint8_t(*roots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])root_pk;
+	const uint8_t(*mroots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])mfr_pk;
+	size_t bit;
+
+	keys();
+	make_dlg(&d);
+	ck_assert_int_eq(lm_delegation_encode(&d, buf), LM_DELEGATION_LEN);
+	for (bit = 0; bit < LM_DELEGATION_LEN * 8; bit++) {
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		ck_assert_msg(lm_delegation_decode(&d2, buf, LM_DELEGATION_LEN) != LM_OK ||
+				lm_delegation_verify(&d2, roots, 1, NB_DLG + 10) != LM_OK,
+			"delegation bit %zu flip accepted", bit);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	make_chip(&c);
+	ck_assert_int_eq(lm_chip_cert_encode(&c, buf), LM_CHIP_CERT_LEN);
+	for (bit = 0; bit < LM_CHIP_CERT_LEN * 8; bit++) {
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		ck_assert_msg(lm_chip_cert_decode(&c2, buf, LM_CHIP_CERT_LEN) != LM_OK ||
+				lm_chip_cert_verify(&c2, mroots, 1, NB_CHIP + 10) != LM_OK,
+			"chip cert bit %zu flip accepted", bit);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+}
+END_TEST
+
+START_TEST(test_truncation_and_header)
+{
+	struct lm_delegation d, d2;
+	uint8_t buf[LM_DELEGATION_LEN + 1];
+	struct lm_cred cred;
+	size_t used;
+	size_t len;
+
+	keys();
+	make_dlg(&d);
+	ck_assert_int_eq(lm_delegation_encode(&d, buf), LM_DELEGATION_LEN);
+	for (len = 0; len < LM_DELEGATION_LEN; len++) {
+		ck_assert_int_eq(lm_delegation_decode(&d2, buf, len), LM_E_SHORT);
+		ck_assert_int_ne(lm_cred_decode(&cred, buf, len, &used), LM_OK);
+	}
+	buf[LM_DELEGATION_LEN] = 0;
+	ck_assert_int_eq(lm_delegation_decode(&d2, buf, LM_DELEGATION_LEN + 1), LM_E_LONG);
+	/* A credential inside a longer buffer decodes and reports what it used. */
+	ck_assert_int_eq(lm_cred_decode(&cred, buf, LM_DELEGATION_LEN + 1, &used), LM_OK);
+	ck_assert_uint_eq(used, LM_DELEGATION_LEN);
+	buf[1] = 2;
+	ck_assert_int_eq(lm_delegation_decode(&d2, buf, LM_DELEGATION_LEN), LM_E_VERSION);
+	buf[1] = 1;
+	buf[2] = 1;
+	ck_assert_int_eq(lm_delegation_decode(&d2, buf, LM_DELEGATION_LEN), LM_E_RESERVED);
+	buf[2] = 0;
+	buf[0] = LM_CRED_CHIP;
+	ck_assert_int_eq(lm_delegation_decode(&d2, buf, LM_DELEGATION_LEN), LM_E_TYPE);
+	buf[0] = 9;
+	ck_assert_int_eq(lm_cred_decode(&cred, buf, LM_DELEGATION_LEN, &used), LM_E_TYPE);
+}
+END_TEST
+
+START_TEST(test_validity_and_issuer)
+{
+	struct lm_delegation d;
+	struct lm_chip_cert c;
+	const uint8_t(*roots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])root_pk;
+	const uint8_t(*mroots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])mfr_pk;
+	uint8_t two[2][LM_PK_LEN];
+
+	keys();
+	make_dlg(&d);
+	ck_assert_int_eq(lm_delegation_verify(&d, roots, 1, NB_DLG - 1), LM_E_NOTYET);
+	ck_assert_int_eq(lm_delegation_verify(&d, roots, 1, NB_DLG), LM_OK);
+	ck_assert_int_eq(lm_delegation_verify(&d, roots, 1, d.not_after), LM_OK);
+	ck_assert_int_eq(lm_delegation_verify(&d, roots, 1, d.not_after + 1), LM_E_EXPIRED);
+	/* A chip root does not vouch for landmarks and vice versa. */
+	ck_assert_int_eq(lm_delegation_verify(&d, mroots, 1, NB_DLG), LM_E_ISSUER);
+	ck_assert_int_eq(lm_delegation_verify(&d, roots, 0, NB_DLG), LM_E_ISSUER);
+	memcpy(two[0], mfr_pk, LM_PK_LEN);
+	memcpy(two[1], root_pk, LM_PK_LEN);
+	ck_assert_int_eq(lm_delegation_verify(&d, (const uint8_t(*)[LM_PK_LEN])two, 2, NB_DLG),
+		LM_OK);
+	make_chip(&c);
+	ck_assert_int_eq(lm_chip_cert_verify(&c, roots, 1, NB_CHIP), LM_E_ISSUER);
+	ck_assert_int_eq(lm_chip_cert_verify(&c, mroots, 1, NB_CHIP - 1), LM_E_NOTYET);
+	ck_assert_int_eq(lm_chip_cert_verify(&c, mroots, 1, c.not_after + 1), LM_E_EXPIRED);
+	/* Signed by someone else while claiming the trusted root as issuer. */
+	ck_assert_int_eq(lm_chip_cert_sign(&c, chip_sk), 0);
+	memcpy(c.mfr_pk, mfr_pk, LM_PK_LEN);
+	ck_assert_int_eq(lm_chip_cert_verify(&c, mroots, 1, NB_CHIP), LM_E_SIG);
+}
+END_TEST
+
+START_TEST(test_field_domains)
+{
+	struct lm_delegation d;
+	struct lm_chip_cert c;
+	uint8_t buf[LM_CRED_MAX_LEN];
+
+	keys();
+	make_dlg(&d);
+	d.lat_e7 = 900000001;
+	ck_assert_int_eq(lm_delegation_encode(&d, buf), -EINVAL);
+	ck_assert_int_eq(lm_delegation_sign(&d, root_sk), -EINVAL);
+	make_dlg(&d);
+	strcpy(d.site, "bad\tsite");
+	ck_assert_int_eq(lm_delegation_encode(&d, buf), -EINVAL);
+	d.site[0] = '\0';
+	ck_assert_int_eq(lm_delegation_encode(&d, buf), -EINVAL);
+	make_dlg(&d);
+	d.not_after = d.not_before - 1;
+	ck_assert_int_eq(lm_delegation_encode(&d, buf), -EINVAL);
+	make_chip(&c);
+	c.min_turnaround_ns = LM_CHIP_TURNAROUND_MAX_NS + 1;
+	ck_assert_int_eq(lm_chip_cert_encode(&c, buf), LM_CHIP_CERT_LEN);
+	ck_assert_int_eq(lm_chip_cert_decode(&c, buf, LM_CHIP_CERT_LEN), LM_E_FIELD);
+	/* Text after the NUL terminator inside a fixed field is junk, not hidden data. */
+	make_chip(&c);
+	ck_assert_int_eq(lm_chip_cert_encode(&c, buf), LM_CHIP_CERT_LEN);
+	buf[84 + LM_MODEL_LEN - 1] = 'x';
+	ck_assert_int_eq(lm_chip_cert_decode(&c, buf, LM_CHIP_CERT_LEN), LM_E_FIELD);
+	/* A small-order subject key is refused at decode. */
+	make_chip(&c);
+	ck_assert_int_eq(lm_chip_cert_encode(&c, buf), LM_CHIP_CERT_LEN);
+	memset(buf + 36, 0, LM_PK_LEN);
+	ck_assert_int_eq(lm_chip_cert_decode(&c, buf, LM_CHIP_CERT_LEN), LM_E_KEY);
+}
+END_TEST
+
+START_TEST(test_cred_files)
+{
+	char *dir = lm_test_tmpdir();
+	char *p;
+	char *junk;
+	struct lm_cred c = {.kind = LM_CRED_CHIP};
+	struct lm_cred back;
+	enum lm_reason why;
+	FILE *f;
+
+	keys();
+	make_chip(&c.u.chip);
+	ck_assert_int_ge(asprintf(&p, "%s/chip.crt", dir), 0);
+	ck_assert_int_ge(asprintf(&junk, "%s/junk.crt", dir), 0);
+	ck_assert_int_eq(lm_cred_write_file(p, &c), 0);
+	ck_assert_int_eq(lm_cred_write_file(p, &c), -EEXIST);
+	ck_assert_int_eq(lm_cred_read_file(p, &back, &why), 0);
+	ck_assert_int_eq(why, LM_OK);
+	ck_assert_int_eq(back.kind, LM_CRED_CHIP);
+	ck_assert_mem_eq(lm_cred_subject(&back), chip_pk, LM_PK_LEN);
+	f = fopen(junk, "w");
+	fputs("bm90IGEgY2VydA==\n", f);
+	fclose(f);
+	ck_assert_int_eq(lm_cred_read_file(junk, &back, &why), -EBADMSG);
+	ck_assert_int_ne(why, LM_OK);
+	f = fopen(junk, "w");
+	fputs("not base64 at all\n", f);
+	fclose(f);
+	ck_assert_int_eq(lm_cred_read_file(junk, &back, &why), -EBADMSG);
+	unlink(p);
+	unlink(junk);
+	rmdir(dir);
+	free(p);
+	free(junk);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_degrees)
+{
+	ck_assert_int_eq(lm_deg_to_e7(50.1109), 501109000);
+	ck_assert_int_eq(lm_deg_to_e7(-179.9999999), -1799999999);
+	ck_assert(lm_e7_to_deg(-1800000000) == -180.0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("cert");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_kat_vectors);
+	tcase_add_test(tc, test_every_bit_flip);
+	tcase_add_test(tc, test_truncation_and_header);
+	tcase_add_test(tc, test_validity_and_issuer);
+	tcase_add_test(tc, test_field_domains);
+	tcase_add_test(tc, test_cred_files);
+	tcase_add_test(tc, test_degrees);
+	suite_add_tcase(s, tc);
+	return lm_test_run(s);
+}

@@ -95,3 +95,36 @@ lm_test_seed(void)
 	printf("# seed %llu (override with LM_TEST_SEED)\n", (unsigned long long)seed);
 	return seed;
 }
+
+char *
+lm_test_vector_get(const char *file, const char *name)
+{
+	char *path = lm_test_vector_path(file);
+	char *line = NULL;
+	char *found = NULL;
+	size_t cap = 0;
+	size_t nl = strlen(name);
+	FILE *f;
+
+	if (path == NULL) {
+		return NULL;
+	}
+	f = fopen(path, "r");
+	free(path);
+	if (f == NULL) {
+		return NULL;
+	}
+	while (found == NULL && getline(&line, &cap, f) > 0) {
+		char *v;
+
+		if (line[0] == '#' || strncmp(line, name, nl) != 0 || strncmp(line + nl, " = ", 3)) {
+			continue;
+		}
+		v = line + nl + 3;
+		v[strcspn(v, "\r\n")] = '\0';
+		found = strdup(v);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}

@@ -20,6 +20,12 @@ char *lm_test_tmpdir(void);
 /* Path of a file in tests/vectors ($LM_TEST_VECTORS); caller frees. */
 char *lm_test_vector_path(const char *name);
 
+/*
+ * Look up "name = hex" in a vectors file of tests/vectors (lines starting with '#' are
+ * comments). Returns a malloc'd hex string, or NULL if the file or name is missing.
+ */
+char *lm_test_vector_get(const char *file, const char *name);
+
 /* Decode a hex string into out (exactly len bytes). Returns 0 or -1. */
 int lm_test_unhex(uint8_t *out, size_t len, const char *hex);
 

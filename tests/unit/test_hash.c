@@ -1,1 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* Domain-separated hashing and signing, with libsodium's rejection rules pinned down. */
+#include <errno.h>
+#include <string.h>
 
+#include <sodium.h>
+
+#include "landmark/lm_hash.h"
+#include "test_common.h"
+
+/* Known answer: BLAKE2b-256("landmark/record/v1" || 0x00 || "abc"). */
+START_TEST(test_hash_tagged_kat)
+{
+	uint8_t out[LM_HASH_LEN];
+	uint8_t ref[LM_HASH_LEN];
+	uint8_t buf[64];
+	size_t tl = strlen(LM_TAG_RECORD);
+
+	lm_hash_tagged(out, LM_TAG_RECORD, "abc", 3);
+	memcpy(buf, LM_TAG_RECORD, tl);
+	buf[tl] = 0;
+	memcpy(buf + tl + 1, "abc", 3);
+	crypto_generichash(ref, sizeof(ref), buf, tl + 4, NULL, 0);
+	ck_assert_mem_eq(out, ref, LM_HASH_LEN);
+	/* Another tag gives another hash. */
+	lm_hash_tagged(ref, LM_TAG_HELLO, "abc", 3);
+	ck_assert_mem_ne(out, ref, LM_HASH_LEN);
+}
+END_TEST
+
+START_TEST(test_sign_verify_domain)
+{
+	uint8_t pk[LM_PK_LEN];
+	uint8_t sk[LM_SK_LEN];
+	uint8_t sig[LM_SIG_LEN];
+	uint8_t body[100];
+
+	lm_test_key(1, pk, sk);
+	memset(body, 0xab, sizeof(body));
+	ck_assert_int_eq(lm_sign(sig, LM_TAG_HELLO, body, sizeof(body), sk), 0);
+	ck_assert_int_eq(lm_verify(sig, LM_TAG_HELLO, body, sizeof(body), pk), LM_OK);
+	/* Wrong domain tag, one changed body byte, one changed sig bit: all rejected. */
+	ck_assert_int_eq(lm_verify(sig, LM_TAG_RESPONSE, body, sizeof(body), pk), LM_E_SIG);
+	body[10] ^= 1;
+	ck_assert_int_eq(lm_verify(sig, LM_TAG_HELLO, body, sizeof(body), pk), LM_E_SIG);
+	body[10] ^= 1;
+	sig[0] ^= 1;
+	ck_assert_int_eq(lm_verify(sig, LM_TAG_HELLO, body, sizeof(body), pk), LM_E_SIG);
+}
+END_TEST
+
+START_TEST(test_sign_too_big)
+{
+	static uint8_t big[LM_SIGN_MAX + 1];
+	uint8_t pk[LM_PK_LEN];
+	uint8_t sk[LM_SK_LEN];
+	uint8_t sig[LM_SIG_LEN] = {0};
+
+	lm_test_key(2, pk, sk);
+	ck_assert_int_eq(lm_sign(sig, LM_TAG_HELLO, big, sizeof(big), sk), -EMSGSIZE);
+	ck_assert_int_eq(lm_verify(sig, LM_TAG_HELLO, big, sizeof(big), pk), LM_E_LENGTH);
+}
+END_TEST
+
+/* Small-order points (the 8-torsion) and a non-canonical encoding must be rejected. */
+static const char *const bad_points[] = {
+	"0000000000000000000000000000000000000000000000000000000000000000",
+	"0100000000000000000000000000000000000000000000000000000000000000",
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+	/* y = p (non-canonical encoding of 0) */
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+};
+
+START_TEST(test_small_order_keys)
+{
+	uint8_t pk[LM_PK_LEN];
+	uint8_t sk[LM_SK_LEN];
+	uint8_t sig[LM_SIG_LEN];
+	uint8_t bad[LM_PK_LEN];
+
+	lm_test_key(3, pk, sk);
+	ck_assert_int_eq(lm_pk_check(pk), LM_OK);
+	ck_assert_int_eq(lm_sign(sig, LM_TAG_HELLO, "x", 1, sk), 0);
+	ck_assert_int_eq(lm_test_unhex(bad, sizeof(bad), bad_points[_i]), 0);
+	ck_assert_int_eq(lm_pk_check(bad), LM_E_KEY);
+	ck_assert_int_eq(lm_verify(sig, LM_TAG_HELLO, "x", 1, bad), LM_E_KEY);
+}
+END_TEST
+
+/* S + L (group order) is a non-canonical signature that a lax verifier would accept. */
+START_TEST(test_noncanonical_signature)
+{
+	static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c,
+		0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x10};
+	uint8_t pk[LM_PK_LEN];
+	uint8_t sk[LM_SK_LEN];
+	uint8_t sig[LM_SIG_LEN];
+	unsigned carry = 0;
+	int i;
+
+	lm_test_key(4, pk, sk);
+	ck_assert_int_eq(lm_sign(sig, LM_TAG_HELLO, "y", 1, sk), 0);
+	for (i = 0; i < 32; i++) {
+		unsigned v = sig[32 + i] + L[i] + carry;
+
+		sig[32 + i] = (uint8_t)v;
+		carry = v >> 8;
+	}
+	ck_assert_int_eq(lm_verify(sig, LM_TAG_HELLO, "y", 1, pk), LM_E_SIG);
+}
+END_TEST
+
+START_TEST(test_reason_names)
+{
+	int r;
+
+	for (r = 0; r < LM_E__COUNT; r++) {
+		ck_assert_str_ne(lm_reason_str((enum lm_reason)r), "unknown");
+	}
+	ck_assert_str_eq(lm_reason_str(LM_E__COUNT), "unknown");
+	ck_assert_str_eq(lm_reason_str(LM_E_SIG), "sig");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("hash");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_hash_tagged_kat);
+	tcase_add_test(tc, test_sign_verify_domain);
+	tcase_add_test(tc, test_sign_too_big);
+	tcase_add_loop_test(tc, test_small_order_keys, 0,
+		(int)(sizeof(bad_points) / sizeof(bad_points[0])));
+	tcase_add_test(tc, test_noncanonical_signature);
+	tcase_add_test(tc, test_reason_names);
+	suite_add_tcase(s, tc);
+	return lm_test_run(s);
+}
