@@ -34,14 +34,11 @@
 
 #include "lm_cert.h"
 #include "lm_common.h"
+#include "lm_proto.h"
 #include "lm_time.h"
 
 #define LM_RECORD_VERSION 1
-#define LM_RECORD_MAX_SAMPLES 64 /**< K: challenges per session, 1..64 */
-#define LM_RECORD_NONCE_LEN 32 /**< challenge nonce */
-#define LM_RECORD_HELLO_NONCE_LEN 16 /**< HELLO replay nonce */
-#define LM_RECORD_MAC_LEN 32 /**< fast-mode keyed BLAKE2b MAC */
-#define LM_RECORD_SECRET_LEN 32 /**< fast-mode session secret s */
+#define LM_RECORD_MAX_SAMPLES LM_K_MAX /**< K: challenges per session, 1..64 */
 #define LM_RTT_LOST UINT64_MAX /**< rtt_ns of a lost sample */
 
 /** Largest landmark-side proven minimum delay a record may deduct (1 ms). */
@@ -55,12 +52,6 @@
 #define LM_RECORD_MAX_LEN                                                                          \
 	(LM_RECORD_FIXED_LEN + LM_CRED_MAX_LEN +                                                   \
 		LM_RECORD_MAX_SAMPLES * LM_RECORD_SAMPLE_SIGNED_LEN)
-
-/** Session mode; the values are those of the HELLO mode byte (docs/protocol.md). */
-enum lm_record_mode {
-	LM_RECORD_SIGNED = 1, /**< every response is an Ed25519 signature */
-	LM_RECORD_FAST = 2, /**< every response is a MAC under a committed, later revealed s */
-};
 
 /** Per-sample flags; all other bits are reserved and must be zero. */
 enum lm_sample_flag {
@@ -90,7 +81,7 @@ enum lm_record_check {
 
 /** One challenge and its answer. */
 struct lm_sample {
-	uint8_t nonce[LM_RECORD_NONCE_LEN]; /**< challenge nonce sent with this seq */
+	uint8_t nonce[LM_NONCE_LEN]; /**< challenge nonce sent with this seq */
 	uint64_t rtt_ns; /**< > 0; LM_RTT_LOST iff flags has LM_SAMPLE_LOST */
 	uint32_t flags; /**< enum lm_sample_flag bits */
 	/** signed mode: Ed25519 signature; fast mode: MAC in the first 32 bytes, rest zero */
@@ -112,7 +103,7 @@ struct lm_record {
 
 	/* session */
 	uint64_t session_id;
-	enum lm_record_mode mode;
+	enum lm_mode mode; /**< LM_MODE_SIGNED or LM_MODE_FAST */
 	uint16_t count; /**< K challenges sent, 1..LM_RECORD_MAX_SAMPLES */
 	uint32_t validation; /**< enum lm_record_check bits */
 
@@ -129,14 +120,14 @@ struct lm_record {
 	uint64_t chip_turnaround_ns; /**< certified chip turnaround deducted (<= certificate) */
 
 	/* HELLO, as signed by the prover (docs/protocol.md §HELLO) */
-	uint64_t hello_time; /**< prover's unix seconds: replay window only, never measurement */
-	uint8_t hello_nonce[LM_RECORD_HELLO_NONCE_LEN];
+	int64_t hello_time; /**< prover's unix seconds: replay window only, never measurement */
+	uint8_t hello_nonce[LM_HELLO_NONCE_LEN];
 	uint8_t hello_flags;
 	uint8_t hello_sig[LM_SIG_LEN];
 
 	/* fast mode (all zero in signed mode) */
 	uint8_t commitment[LM_HASH_LEN];
-	uint8_t secret[LM_RECORD_SECRET_LEN]; /**< revealed after the timed phase */
+	uint8_t secret[LM_SECRET_LEN]; /**< revealed after the timed phase */
 	uint64_t answered; /**< bit i: the prover says it answered seq i */
 	uint8_t transcript_sig[LM_SIG_LEN]; /**< REVEAL signature */
 
@@ -219,9 +210,6 @@ unsigned lm_record_valid_samples(const struct lm_record *r);
  * @return a new reference, or NULL on allocation failure.
  */
 json_t *lm_record_to_json(const struct lm_record *r);
-
-/** Stable name of a mode ("signed", "fast"), "?" for others. */
-const char *lm_record_mode_str(enum lm_record_mode m);
 
 /** Stable name of one validation bit ("cred_chain", ...), NULL if not exactly one known bit. */
 const char *lm_record_check_str(uint32_t bit);
