@@ -25,8 +25,8 @@ enum lm_cred_kind {
 };
 
 #define LM_CRED_VERSION 1
-#define LM_SITE_LEN 32   /**< site name: printable ASCII, NUL-padded on the wire */
-#define LM_MODEL_LEN 32  /**< chip model: printable ASCII, NUL-padded */
+#define LM_SITE_LEN 32 /**< site name: printable ASCII, NUL-padded on the wire */
+#define LM_MODEL_LEN 32 /**< chip model: printable ASCII, NUL-padded */
 #define LM_SERIAL_LEN 32 /**< chip serial: printable ASCII, NUL-padded */
 
 /** Encoded sizes, signature included. */
@@ -39,22 +39,22 @@ enum lm_cred_kind {
 
 /** Operator root -> landmark online key. */
 struct lm_delegation {
-	uint8_t root_pk[LM_PK_LEN];     /**< issuer: operator root public key */
+	uint8_t root_pk[LM_PK_LEN]; /**< issuer: operator root public key */
 	uint8_t landmark_pk[LM_PK_LEN]; /**< subject: landmark online key */
-	int64_t not_before;             /**< unix seconds, inclusive */
-	int64_t not_after;              /**< unix seconds, inclusive */
-	char site[LM_SITE_LEN + 1];     /**< NUL-terminated */
-	int32_t lat_e7;                 /**< declared latitude, 1e-7 degrees, WGS84, [-90e7, 90e7] */
-	int32_t lon_e7;                 /**< declared longitude, 1e-7 degrees, [-180e7, 180e7] */
+	int64_t not_before; /**< unix seconds, inclusive */
+	int64_t not_after; /**< unix seconds, inclusive */
+	char site[LM_SITE_LEN + 1]; /**< NUL-terminated */
+	int32_t lat_e7; /**< declared latitude, 1e-7 degrees, WGS84, [-90e7, 90e7] */
+	int32_t lon_e7; /**< declared longitude, 1e-7 degrees, [-180e7, 180e7] */
 	uint8_t sig[LM_SIG_LEN];
 };
 
 /** Manufacturer root -> chip key. */
 struct lm_chip_cert {
-	uint8_t mfr_pk[LM_PK_LEN];  /**< issuer: manufacturer root public key */
+	uint8_t mfr_pk[LM_PK_LEN]; /**< issuer: manufacturer root public key */
 	uint8_t chip_pk[LM_PK_LEN]; /**< subject: chip key */
-	int64_t not_before;         /**< unix seconds */
-	int64_t not_after;          /**< unix seconds */
+	int64_t not_before; /**< unix seconds */
+	int64_t not_after; /**< unix seconds */
 	char model[LM_MODEL_LEN + 1];
 	char serial[LM_SERIAL_LEN + 1];
 	uint64_t min_turnaround_ns; /**< certified minimum response time of the model, 0 if none */
@@ -78,8 +78,7 @@ struct lm_cred {
 int lm_delegation_encode(const struct lm_delegation *d, uint8_t out[static LM_DELEGATION_LEN]);
 
 /** Decode and check syntax (not the signature). @return LM_OK or the reason. */
-LM_WUR enum lm_reason lm_delegation_decode(struct lm_delegation *d, const uint8_t *buf,
-	size_t len);
+LM_WUR enum lm_reason lm_delegation_decode(struct lm_delegation *d, const uint8_t *buf, size_t len);
 
 /** Fill d->root_pk from root_sk and sign d. @return 0 or -EINVAL (field out of domain). */
 int lm_delegation_sign(struct lm_delegation *d, const uint8_t root_sk[static LM_SK_LEN]);
@@ -94,8 +93,7 @@ LM_WUR enum lm_reason lm_delegation_verify(const struct lm_delegation *d,
 
 /** Chip certificate counterparts of the delegation functions, same contracts. */
 int lm_chip_cert_encode(const struct lm_chip_cert *c, uint8_t out[static LM_CHIP_CERT_LEN]);
-LM_WUR enum lm_reason lm_chip_cert_decode(struct lm_chip_cert *c, const uint8_t *buf,
-	size_t len);
+LM_WUR enum lm_reason lm_chip_cert_decode(struct lm_chip_cert *c, const uint8_t *buf, size_t len);
 int lm_chip_cert_sign(struct lm_chip_cert *c, const uint8_t mfr_sk[static LM_SK_LEN]);
 LM_WUR enum lm_reason lm_chip_cert_verify(const struct lm_chip_cert *c,
 	const uint8_t (*roots)[LM_PK_LEN], size_t n_roots, int64_t now);
@@ -106,8 +104,8 @@ LM_WUR enum lm_reason lm_chip_cert_verify(const struct lm_chip_cert *c,
  * decode: *used is set to the bytes consumed; buf may hold more after the credential.
  */
 int lm_cred_encode(const struct lm_cred *c, uint8_t out[static LM_CRED_MAX_LEN]);
-LM_WUR enum lm_reason lm_cred_decode(struct lm_cred *c, const uint8_t *buf, size_t len,
-	size_t *used);
+LM_WUR enum lm_reason lm_cred_decode(
+	struct lm_cred *c, const uint8_t *buf, size_t len, size_t *used);
 
 /** Subject public key of a credential (landmark or chip key). */
 const uint8_t *lm_cred_subject(const struct lm_cred *c);

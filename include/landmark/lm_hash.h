@@ -31,8 +31,7 @@
 #define LM_SIGN_MAX 4096
 
 /** out = BLAKE2b-256(tag || 0x00 || body). */
-void lm_hash_tagged(uint8_t out[static LM_HASH_LEN], const char *tag, const void *body,
-	size_t len);
+void lm_hash_tagged(uint8_t out[static LM_HASH_LEN], const char *tag, const void *body, size_t len);
 
 /**
  * Ed25519 signature over tag || 0x00 || body.

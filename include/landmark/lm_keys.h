@@ -59,8 +59,8 @@ LM_WUR int lm_keyfile_write_public(const char *path, const uint8_t pk[static LM_
  *   -EBADMSG if the content is not exactly one base64 key line; -errno from open/read.
  *   sk is zeroed on every failure.
  */
-LM_WUR int lm_keyfile_read_secret(const char *path, uint8_t pk[static LM_PK_LEN],
-	uint8_t sk[static LM_SK_LEN]);
+LM_WUR int lm_keyfile_read_secret(
+	const char *path, uint8_t pk[static LM_PK_LEN], uint8_t sk[static LM_SK_LEN]);
 
 /**
  * Read a public key file. Also rejects small-order and non-canonical keys.

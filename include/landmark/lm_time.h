@@ -45,9 +45,9 @@ lm_tmv_cmp(struct lm_tmv a, struct lm_tmv b)
 
 /** Where the two stamps of an RTT sample came from (the three tiers of DESIGN.md §4). */
 enum lm_ts_source {
-	LM_TS_TSC = 0,        /**< software TSC stamps on both sides (every virtual device) */
-	LM_TS_HW_RX_TSC = 1,  /**< NIC hardware RX stamp, TSC TX stamp */
-	LM_TS_HW = 2,         /**< NIC hardware stamps on both RX and TX */
+	LM_TS_TSC = 0, /**< software TSC stamps on both sides (every virtual device) */
+	LM_TS_HW_RX_TSC = 1, /**< NIC hardware RX stamp, TSC TX stamp */
+	LM_TS_HW = 2, /**< NIC hardware stamps on both RX and TX */
 	LM_TS__COUNT
 };
 
@@ -59,9 +59,9 @@ const char *lm_ts_source_str(enum lm_ts_source s);
  * hz_lower <= true frequency with the stated confidence; conversions use hz_lower.
  */
 struct lm_clock_cal {
-	uint64_t hz_lower;   /**< lower bound of the counter frequency, Hz (> 0) */
+	uint64_t hz_lower; /**< lower bound of the counter frequency, Hz (> 0) */
 	uint64_t hz_nominal; /**< point estimate, Hz (>= hz_lower) */
-	uint64_t window_ns;  /**< length of the calibration window against CLOCK_MONOTONIC_RAW */
+	uint64_t window_ns; /**< length of the calibration window against CLOCK_MONOTONIC_RAW */
 };
 
 /**

@@ -125,8 +125,8 @@ lm_delegation_sign(struct lm_delegation *d, const uint8_t root_sk[static LM_SK_L
 }
 
 static int
-root_trusted(const uint8_t issuer[static LM_PK_LEN], const uint8_t (*roots)[LM_PK_LEN],
-	size_t n_roots)
+root_trusted(
+	const uint8_t issuer[static LM_PK_LEN], const uint8_t (*roots)[LM_PK_LEN], size_t n_roots)
 {
 	size_t i;
 
@@ -239,8 +239,8 @@ lm_chip_cert_sign(struct lm_chip_cert *c, const uint8_t mfr_sk[static LM_SK_LEN]
 }
 
 enum lm_reason
-lm_chip_cert_verify(const struct lm_chip_cert *c, const uint8_t (*roots)[LM_PK_LEN],
-	size_t n_roots, int64_t now)
+lm_chip_cert_verify(const struct lm_chip_cert *c, const uint8_t (*roots)[LM_PK_LEN], size_t n_roots,
+	int64_t now)
 {
 	uint8_t buf[LM_CHIP_CERT_LEN];
 	enum lm_reason r;

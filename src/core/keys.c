@@ -179,8 +179,7 @@ parse_key_text(uint8_t out[static 32], const char *text, long n)
 }
 
 int
-lm_keyfile_read_secret(const char *path, uint8_t pk[static LM_PK_LEN],
-	uint8_t sk[static LM_SK_LEN])
+lm_keyfile_read_secret(const char *path, uint8_t pk[static LM_PK_LEN], uint8_t sk[static LM_SK_LEN])
 {
 	char text[LM_KEY_B64_LEN + 2];
 	uint8_t seed[LM_SEED_LEN];

@@ -44,8 +44,8 @@ lm_clock_cal_from_readings(struct lm_clock_cal *cal, uint64_t cyc0, int64_t ref_
 	lo = cycles * (uint64_t)LM_NS_PER_S / (uint64_t)win_max;
 	lo = lo * (1000000000u - ppb) / 1000000000u;
 	cal->hz_lower = (uint64_t)lo;
-	cal->hz_nominal = (uint64_t)(cycles * (uint64_t)LM_NS_PER_S * 2 /
-		(uint64_t)(win_max + win_min));
+	cal->hz_nominal =
+		(uint64_t)(cycles * (uint64_t)LM_NS_PER_S * 2 / (uint64_t)(win_max + win_min));
 	if (cal->hz_nominal < cal->hz_lower) {
 		cal->hz_nominal = cal->hz_lower;
 	}

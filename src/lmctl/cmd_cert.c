@@ -125,7 +125,8 @@ lmctl_cmd_delegate(int argc, char **argv)
 			}
 			break;
 		case 'd':
-			if (lmctl_parse_i64("delegate", "days", optarg, 1, MAX_DAYS, &o.days) != 0) {
+			if (lmctl_parse_i64("delegate", "days", optarg, 1, MAX_DAYS, &o.days) !=
+				0) {
 				return 2;
 			}
 			break;
@@ -337,7 +338,8 @@ lmctl_cmd_verify_cert(int argc, char **argv)
 			n_roots++;
 			break;
 		case 't':
-			if (lmctl_parse_i64("verify-cert", "at", optarg, 0, INT64_MAX / 2, &at) != 0) {
+			if (lmctl_parse_i64("verify-cert", "at", optarg, 0, INT64_MAX / 2, &at) !=
+				0) {
 				return 2;
 			}
 			break;

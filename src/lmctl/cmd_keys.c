@@ -30,7 +30,8 @@ lmctl_cmd_keygen(int argc, char **argv)
 		lmctl_err("keygen", "usage: lmctl keygen PREFIX");
 		return 2;
 	}
-	if (asprintf(&sk_path, "%s.key", argv[1]) < 0 || asprintf(&pk_path, "%s.pub", argv[1]) < 0) {
+	if (asprintf(&sk_path, "%s.key", argv[1]) < 0 ||
+		asprintf(&pk_path, "%s.pub", argv[1]) < 0) {
 		lmctl_err("keygen", "out of memory");
 		goto out;
 	}

@@ -38,8 +38,8 @@ lmctl_err(const char *cmd, const char *fmt, ...)
 }
 
 int
-lmctl_parse_double(const char *cmd, const char *name, const char *s, double lo, double hi,
-	double *out)
+lmctl_parse_double(
+	const char *cmd, const char *name, const char *s, double lo, double hi, double *out)
 {
 	char *end = NULL;
 	double v;

@@ -20,9 +20,9 @@ void lmctl_err(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * Strict option value parsers: the whole string must be a number within [lo, hi].
  * On error they print "lmctl CMD: --NAME VALUE: reason" and return -1.
  */
-int lmctl_parse_double(const char *cmd, const char *name, const char *s, double lo, double hi,
-	double *out);
-int lmctl_parse_i64(const char *cmd, const char *name, const char *s, long long lo,
-	long long hi, long long *out);
+int lmctl_parse_double(
+	const char *cmd, const char *name, const char *s, double lo, double hi, double *out);
+int lmctl_parse_i64(const char *cmd, const char *name, const char *s, long long lo, long long hi,
+	long long *out);
 
 #endif

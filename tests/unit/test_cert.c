@@ -193,8 +193,8 @@ START_TEST(test_validity_and_issuer)
 	ck_assert_int_eq(lm_delegation_verify(&d, roots, 0, NB_DLG), LM_E_ISSUER);
 	memcpy(two[0], mfr_pk, LM_PK_LEN);
 	memcpy(two[1], root_pk, LM_PK_LEN);
-	ck_assert_int_eq(lm_delegation_verify(&d, (const uint8_t(*)[LM_PK_LEN])two, 2, NB_DLG),
-		LM_OK);
+	ck_assert_int_eq(
+		lm_delegation_verify(&d, (const uint8_t(*)[LM_PK_LEN])two, 2, NB_DLG), LM_OK);
 	make_chip(&c);
 	ck_assert_int_eq(lm_chip_cert_verify(&c, roots, 1, NB_CHIP), LM_E_ISSUER);
 	ck_assert_int_eq(lm_chip_cert_verify(&c, mroots, 1, NB_CHIP - 1), LM_E_NOTYET);

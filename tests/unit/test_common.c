@@ -117,7 +117,8 @@ lm_test_vector_get(const char *file, const char *name)
 	while (found == NULL && getline(&line, &cap, f) > 0) {
 		char *v;
 
-		if (line[0] == '#' || strncmp(line, name, nl) != 0 || strncmp(line + nl, " = ", 3)) {
+		if (line[0] == '#' || strncmp(line, name, nl) != 0 ||
+			strncmp(line + nl, " = ", 3)) {
 			continue;
 		}
 		v = line + nl + 3;

@@ -134,8 +134,8 @@ main(void)
 	tcase_add_test(tc, test_hash_tagged_kat);
 	tcase_add_test(tc, test_sign_verify_domain);
 	tcase_add_test(tc, test_sign_too_big);
-	tcase_add_loop_test(tc, test_small_order_keys, 0,
-		(int)(sizeof(bad_points) / sizeof(bad_points[0])));
+	tcase_add_loop_test(
+		tc, test_small_order_keys, 0, (int)(sizeof(bad_points) / sizeof(bad_points[0])));
 	tcase_add_test(tc, test_noncanonical_signature);
 	tcase_add_test(tc, test_reason_names);
 	suite_add_tcase(s, tc);

@@ -98,17 +98,15 @@ END_TEST
 
 /* Each must be refused with -EBADMSG and leave sk zeroed. */
 static const char *const malformed[] = {
-	"",
-	"\n",
-	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n\n",   /* two newlines */
-	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\r\n",   /* CRLF */
-	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE= \n",    /* trailing space */
-	" AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",      /* leading space */
-	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",        /* no padding */
-	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQF=\n",     /* non-canonical last bits */
-	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ==\n",     /* 31 bytes */
-	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB\n",     /* 33 bytes */
-	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBA-E=\n",     /* url alphabet */
+	"", "\n", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n\n", /* two newlines */
+	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\r\n", /* CRLF */
+	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE= \n", /* trailing space */
+	" AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", /* leading space */
+	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE", /* no padding */
+	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQF=\n", /* non-canonical last bits */
+	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ==\n", /* 31 bytes */
+	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB\n", /* 33 bytes */
+	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBA-E=\n", /* url alphabet */
 	"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\nAQEB", /* junk line */
 };
 
@@ -182,8 +180,8 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_secret_mode_enforced);
-	tcase_add_loop_test(tc, test_malformed_secret, 0,
-		(int)(sizeof(malformed) / sizeof(malformed[0])));
+	tcase_add_loop_test(
+		tc, test_malformed_secret, 0, (int)(sizeof(malformed) / sizeof(malformed[0])));
 	tcase_add_test(tc, test_big_file);
 	tcase_add_test(tc, test_public_small_order);
 	tcase_add_test(tc, test_b64_kat);

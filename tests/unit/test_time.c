@@ -49,23 +49,22 @@ START_TEST(test_calibration_lower_bound)
 	int64_t t0 = 1000000;
 	int64_t t1 = t0 + 2000000000LL;
 
-	ck_assert_int_eq(lm_clock_cal_from_readings(&cal, c0, t0 - 500, t0 + 500, c1, t1 - 500,
-				 t1 + 500, 0),
+	ck_assert_int_eq(
+		lm_clock_cal_from_readings(&cal, c0, t0 - 500, t0 + 500, c1, t1 - 500, t1 + 500, 0),
 		0);
 	ck_assert_uint_le(cal.hz_lower, 2000000000ULL);
 	ck_assert_uint_ge(cal.hz_lower, 1999990000ULL);
 	ck_assert_uint_ge(cal.hz_nominal, cal.hz_lower);
 	ck_assert_uint_eq(cal.window_ns, 2000001000ULL);
 	/* A rate-error allowance lowers it further. */
-	ck_assert_int_eq(lm_clock_cal_from_readings(&cal, c0, t0 - 500, t0 + 500, c1, t1 - 500,
-				 t1 + 500, 100000),
+	ck_assert_int_eq(lm_clock_cal_from_readings(
+				 &cal, c0, t0 - 500, t0 + 500, c1, t1 - 500, t1 + 500, 100000),
 		0);
 	ck_assert_uint_le(cal.hz_lower, 1999800000ULL);
 	/* Unordered or overlapping readings are refused. */
 	ck_assert_int_eq(lm_clock_cal_from_readings(&cal, c1, t0, t0, c0, t1, t1, 0), -EINVAL);
 	ck_assert_int_eq(lm_clock_cal_from_readings(&cal, c0, t0, t1, c1, t0, t1, 0), -EINVAL);
-	ck_assert_int_eq(lm_clock_cal_from_readings(&cal, c0, t0 + 1, t0, c1, t1, t1, 0),
-		-EINVAL);
+	ck_assert_int_eq(lm_clock_cal_from_readings(&cal, c0, t0 + 1, t0, c1, t1, t1, 0), -EINVAL);
 }
 END_TEST
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything landmark needs on Debian 12, idempotently. Run as root.
+# Only Debian packages; nothing is downloaded from anywhere else.
+set -euo pipefail
+
+PKGS=(
+	# build
+	build-essential clang clang-format libclang-rt-14-dev meson ninja-build pkg-config
+	# libraries
+	check libconfig-dev libdpdk-dev libjansson-dev libmicrohttpd-dev libnats-dev
+	libproj-dev libsodium-dev
+	# runtime tools used by tests, benchmarks and the demo
+	dpdk dpdk-dev iproute2 iputils-ping nats-server procps python3
+)
+if [ -n "${LANDMARK_EXTRA_PKGS:-}" ]; then
+	read -r -a extra <<<"$LANDMARK_EXTRA_PKGS"
+	PKGS+=("${extra[@]}")
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all ${#PKGS[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: missing packages (${missing[*]}); run as root" >&2
+	exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
