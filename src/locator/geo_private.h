@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Locator internals shared between its .c files. */
+#ifndef LM_LOCATOR_GEO_PRIVATE_H
+#define LM_LOCATOR_GEO_PRIVATE_H
+
+#include <geodesic.h>
+
+/* The WGS84 geodesic object, initialised on first use. */
+const struct geod_geodesic *lm_geo_wgs84(void);
+
+#endif

@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: MIT */
+/* Region solver: adaptive quadtree over lat/lon cells, conservative by construction.
+ * Soundness rests on two facts: the triangle inequality of the geodesic metric
+ * (d(Q, L) >= d(C, L) - d(C, Q)) and a circumradius bound that is the length of an actual
+ * path inside the cell (lm_geo_rect_radius_km), so d(C, Q) <= radius for every Q. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "landmark/lm_geo.h"
+#include "landmark/lm_region.h"
+#include "geo_private.h"
+#include "region_private.h"
+
+/* Tolerance for geodesic round-off (Karney: ~15 nm); applied in the safe direction. */
+#define DIST_EPS_KM 1e-6
+
+static void
+ecef(double lat, double lon, double out[3])
+{
+	double e2 = LM_GEO_F * (2 - LM_GEO_F);
+	double p = lat * M_PI / 180, l = lon * M_PI / 180;
+	double s = sin(p);
+	double n = LM_GEO_A_KM / sqrt(1 - e2 * s * s);
+
+	out[0] = n * cos(p) * cos(l);
+	out[1] = n * cos(p) * sin(l);
+	out[2] = n * (1 - e2) * s;
+}
+
+static double
+cell_size_deg(int level)
+{
+	return ldexp(LM_ROOT_DEG, -level);
+}
+
+static int
+keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full)
+{
+	double sz = cell_size_deg(level);
+	struct lm_cell *c;
+
+	if (r->ncells == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 256;
+		struct lm_cell *nc = realloc(r->cells, ncap * sizeof(*nc));
+		struct lm_cell_ix *ni;
+
+		if (!nc) {
+			return -ENOMEM;
+		}
+		r->cells = nc;
+		ni = realloc(r->ix, ncap * sizeof(*ni));
+		if (!ni) {
+			return -ENOMEM;
+		}
+		r->ix = ni;
+		r->cap = ncap;
+	}
+	c = &r->cells[r->ncells];
+	c->lat0 = -90 + (double)ilat * sz;
+	c->lat1 = c->lat0 + sz;
+	c->lon0 = -180 + (double)ilon * sz;
+	c->lon1 = c->lon0 + sz;
+	c->radius_km = rad;
+	c->full = full;
+	r->ix[r->ncells].level = level;
+	r->ix[r->ncells].ilat = ilat;
+	r->ix[r->ncells].ilon = ilon;
+	r->ncells++;
+	r->area += lm_geo_rect_area_km2(c->lat0, c->lat1, c->lon0, c->lon1);
+	if (full) {
+		r->inner += lm_geo_rect_area_km2(c->lat0, c->lat1, c->lon0, c->lon1);
+	} else if (rad > r->res_met) {
+		r->res_met = rad;
+	}
+	return 0;
+}
+
+int
+lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double clon,
+	const double cx[3], double rad)
+{
+	const struct lm_cap *cap = &r->caps[k];
+	const double *lx = &r->xyz[3 * k];
+	double dx = cx[0] - lx[0], dy = cx[1] - lx[1], dz = cx[2] - lx[2];
+	double chord = sqrt(dx * dx + dy * dy + dz * dz);
+	double d;
+
+	/* the straight chord is never longer than the geodesic: a cheap sound exclusion */
+	if (chord - DIST_EPS_KM - rad > cap->radius_km) {
+		return LM_CELL_OUT;
+	}
+	d = lm_geo_dist_km(clat, clon, cap->lat, cap->lon);
+	if (d - DIST_EPS_KM - rad > cap->radius_km) {
+		return LM_CELL_OUT;
+	}
+	if (d + DIST_EPS_KM + rad <= cap->radius_km) {
+		return LM_CELL_IN;
+	}
+	return LM_CELL_PARTIAL;
+}
+
+static int
+visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *active,
+	size_t nact)
+{
+	double sz = cell_size_deg(level);
+	double lat0 = -90 + (double)ilat * sz, lon0 = -180 + (double)ilon * sz;
+	double clat = lat0 + sz / 2, clon = lon0 + sz / 2;
+	double rad = lm_geo_rect_radius_km(lat0, lat0 + sz, lon0, lon0 + sz);
+	uint32_t *next = r->scratch + (size_t)(level + 1) * r->n;
+	size_t nnext = 0, i;
+	double cx[3];
+	int rc, q;
+
+	ecef(clat, clon, cx);
+	for (i = 0; i < nact; i++) {
+		q = lm_region_test_cell(r, active[i], clat, clon, cx, rad);
+		if (q == LM_CELL_OUT) {
+			return 0;
+		}
+		if (q == LM_CELL_PARTIAL) {
+			next[nnext++] = active[i];
+		}
+	}
+	if (nnext == 0) {
+		return keep_cell(r, level, ilat, ilon, rad, true);
+	}
+	if (rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
+		return keep_cell(r, level, ilat, ilon, rad, false);
+	}
+	for (i = 0; i < 4; i++) {
+		rc = visit(r, level + 1, ilat * 2 + (int64_t)(i >> 1), ilon * 2 + (int64_t)(i & 1),
+			next, nnext);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+struct lm_region *
+lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params *params)
+{
+	struct lm_region *r;
+	uint32_t *all;
+	size_t i;
+	int64_t a, b;
+	int rc;
+
+	if (!caps || n == 0 || n > LM_REGION_MAX_CAPS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (!lm_geo_valid(caps[i].lat, caps[i].lon) || !isfinite(caps[i].radius_km) ||
+			caps[i].radius_km < 0) {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+	if (params &&
+		(params->res_km < 0 || (params->res_km > 0 && params->res_km < 0.001) ||
+			isnan(params->res_km))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		return NULL;
+	}
+	r->n = n;
+	r->res_km = params && params->res_km > 0 ? params->res_km : LM_REGION_DEFAULT_RES_KM;
+	r->max_cells =
+		params && params->max_cells ? params->max_cells : LM_REGION_DEFAULT_MAX_CELLS;
+	r->caps = malloc(n * sizeof(*r->caps));
+	r->xyz = malloc(3 * n * sizeof(*r->xyz));
+	r->scratch = malloc((size_t)(LM_MAX_LEVEL + 2) * n * sizeof(*r->scratch));
+	if (!r->caps || !r->xyz || !r->scratch) {
+		goto fail;
+	}
+	memcpy(r->caps, caps, n * sizeof(*caps));
+	all = r->scratch;
+	for (i = 0; i < n; i++) {
+		ecef(caps[i].lat, caps[i].lon, &r->xyz[3 * i]);
+		all[i] = (uint32_t)i;
+	}
+	for (a = 0; a < LM_ROOT_ROWS; a++) {
+		for (b = 0; b < LM_ROOT_COLS; b++) {
+			rc = visit(r, 0, a, b, all, n);
+			if (rc < 0) {
+				goto fail;
+			}
+		}
+	}
+	return r;
+fail:
+	lm_region_destroy(r);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void
+lm_region_destroy(struct lm_region *r)
+{
+	if (!r) {
+		return;
+	}
+	free(r->caps);
+	free(r->xyz);
+	free(r->scratch);
+	free(r->cells);
+	free(r->ix);
+	free(r);
+}
+
+bool
+lm_region_feasible(const struct lm_region *r)
+{
+	return r->ncells > 0;
+}
+
+double
+lm_region_area_km2(const struct lm_region *r)
+{
+	return r->area;
+}
+
+double
+lm_region_inner_area_km2(const struct lm_region *r)
+{
+	return r->inner;
+}
+
+double
+lm_region_resolution_km(const struct lm_region *r)
+{
+	return r->res_met;
+}
+
+size_t
+lm_region_ncells(const struct lm_region *r)
+{
+	return r->ncells;
+}
+
+const struct lm_cell *
+lm_region_cell(const struct lm_region *r, size_t i)
+{
+	return i < r->ncells ? &r->cells[i] : NULL;
+}
+
+const struct lm_cap *
+lm_region_caps(const struct lm_region *r, size_t *n)
+{
+	*n = r->n;
+	return r->caps;
+}
+
+struct lon_iv {
+	double a, b;
+};
+
+static int
+cmp_iv(const void *x, const void *y)
+{
+	const struct lon_iv *p = x, *q = y;
+
+	return p->a < q->a ? -1 : p->a > q->a;
+}
+
+int
+lm_region_bbox(const struct lm_region *r, struct lm_bbox *out)
+{
+	struct lon_iv *iv;
+	size_t i, k;
+	double best, g;
+
+	if (r->ncells == 0) {
+		return -ENOENT;
+	}
+	iv = malloc(r->ncells * sizeof(*iv));
+	if (!iv) {
+		return -ENOMEM;
+	}
+	out->south = 90;
+	out->north = -90;
+	for (i = 0; i < r->ncells; i++) {
+		out->south = fmin(out->south, r->cells[i].lat0);
+		out->north = fmax(out->north, r->cells[i].lat1);
+		iv[i].a = r->cells[i].lon0;
+		iv[i].b = r->cells[i].lon1;
+	}
+	qsort(iv, r->ncells, sizeof(*iv), cmp_iv);
+	k = 0;
+	for (i = 1; i < r->ncells; i++) {
+		if (iv[i].a <= iv[k].b) {
+			iv[k].b = fmax(iv[k].b, iv[i].b);
+		} else {
+			iv[++k] = iv[i];
+		}
+	}
+	/* the box is the complement of the largest longitude gap */
+	best = iv[0].a + 360 - iv[k].b;
+	out->west = iv[0].a;
+	out->east = iv[k].b;
+	for (i = 0; i < k; i++) {
+		g = iv[i + 1].a - iv[i].b;
+		if (g > best) {
+			best = g;
+			out->west = iv[i + 1].a;
+			out->east = iv[i].b;
+		}
+	}
+	free(iv);
+	return 0;
+}
+
+int
+lm_region_farthest_km(const struct lm_region *r, double lat, double lon, double *km)
+{
+	double best = 0, d;
+	size_t i;
+
+	if (!lm_geo_valid(lat, lon)) {
+		return -EINVAL;
+	}
+	if (r->ncells == 0) {
+		return -ENOENT;
+	}
+	for (i = 0; i < r->ncells; i++) {
+		const struct lm_cell *c = &r->cells[i];
+
+		d = lm_geo_dist_km(lat, lon, (c->lat0 + c->lat1) / 2, (c->lon0 + c->lon1) / 2) +
+			c->radius_km + DIST_EPS_KM;
+		best = fmax(best, d);
+	}
+	*km = fmin(best, LM_GEO_MAX_DIST_KM);
+	return 0;
+}
+
+bool
+lm_region_contains(const struct lm_region *r, double lat, double lon)
+{
+	size_t i;
+
+	if (!lm_geo_valid(lat, lon)) {
+		return false;
+	}
+	for (i = 0; i < r->n; i++) {
+		if (lm_geo_dist_km(lat, lon, r->caps[i].lat, r->caps[i].lon) >
+			r->caps[i].radius_km + DIST_EPS_KM) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+lm_region_covers(const struct lm_region *r, double lat, double lon)
+{
+	size_t i;
+
+	if (!lm_geo_valid(lat, lon)) {
+		return false;
+	}
+	for (i = 0; i < r->ncells; i++) {
+		const struct lm_cell *c = &r->cells[i];
+
+		if (lat >= c->lat0 && lat <= c->lat1 && lon >= c->lon0 && lon <= c->lon1) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+proven_empty(const struct lm_cap *caps, const size_t *sel, size_t k,
+	const struct lm_region_params *params, bool *empty)
+{
+	struct lm_cap sub[LM_REGION_MAX_CAPS];
+	struct lm_region *r;
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		sub[i] = caps[sel[i]];
+	}
+	r = lm_region_solve(sub, k, params);
+	if (!r) {
+		return -errno;
+	}
+	*empty = !lm_region_feasible(r);
+	lm_region_destroy(r);
+	return 0;
+}
+
+int
+lm_region_conflict(const struct lm_cap *caps, size_t n, const struct lm_region_params *params,
+	size_t *idx, size_t *nidx, bool *smallest)
+{
+	double worst = 0, ex;
+	size_t i, j, k, m, cur[LM_REGION_MAX_CAPS], trial[LM_REGION_MAX_CAPS];
+	bool empty;
+	int rc;
+
+	if (!caps || n == 0 || n > LM_REGION_MAX_CAPS || !idx || !nidx || !smallest) {
+		return -EINVAL;
+	}
+	*nidx = 0;
+	*smallest = false;
+	/* exact pairwise test: two caps are disjoint iff the centres are further apart than
+	 * the sum of the radii (the geodesic is a length metric) */
+	for (i = 0; i < n; i++) {
+		for (j = i + 1; j < n; j++) {
+			ex = lm_geo_dist_km(caps[i].lat, caps[i].lon, caps[j].lat, caps[j].lon) -
+				(caps[i].radius_km + caps[j].radius_km) - DIST_EPS_KM;
+			if (ex > worst) {
+				worst = ex;
+				idx[0] = i;
+				idx[1] = j;
+				*nidx = 2;
+			}
+		}
+	}
+	if (*nidx == 2) {
+		*smallest = true;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		cur[i] = i;
+	}
+	m = n;
+	rc = proven_empty(caps, cur, m, params, &empty);
+	if (rc < 0 || !empty) {
+		return rc;
+	}
+	/* deletion filter: drop every cap whose removal keeps the set provably empty */
+	for (i = 0; i < m && m > 3;) {
+		k = 0;
+		for (j = 0; j < m; j++) {
+			if (j != i) {
+				trial[k++] = cur[j];
+			}
+		}
+		rc = proven_empty(caps, trial, k, params, &empty);
+		if (rc < 0) {
+			return rc;
+		}
+		if (empty) {
+			memcpy(cur, trial, k * sizeof(*cur));
+			m = k;
+		} else {
+			i++;
+		}
+	}
+	memcpy(idx, cur, m * sizeof(*cur));
+	*nidx = m;
+	if (m == 3) {
+		*smallest = true;
+		return 0;
+	}
+	if (n > 20) {
+		return 0;
+	}
+	/* no pair is disjoint, so a smallest set has >= 3 members: try every triple */
+	for (i = 0; i < n; i++) {
+		for (j = i + 1; j < n; j++) {
+			for (k = j + 1; k < n; k++) {
+				size_t t[3] = {i, j, k};
+
+				rc = proven_empty(caps, t, 3, params, &empty);
+				if (rc < 0) {
+					return rc;
+				}
+				if (empty) {
+					memcpy(idx, t, sizeof(t));
+					*nidx = 3;
+					*smallest = true;
+					return 0;
+				}
+			}
+		}
+	}
+	/* smallest only if no triple exists and the irreducible set has 4 members */
+	*smallest = m == 4;
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* Region internals shared by region.c, region_geojson.c and geofence.c. */
+#ifndef LM_LOCATOR_REGION_PRIVATE_H
+#define LM_LOCATOR_REGION_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "landmark/lm_region.h"
+
+/* Root grid: 4 rows x 8 columns of 45 degree cells; a level-k cell is 45 / 2^k degrees. */
+#define LM_ROOT_DEG 45.0
+#define LM_ROOT_ROWS 4
+#define LM_ROOT_COLS 8
+#define LM_MAX_LEVEL 24
+
+/* Integer address of a kept cell: row/column counted from (-90, -180) at its level. */
+struct lm_cell_ix {
+	int level;
+	int64_t ilat, ilon;
+};
+
+struct lm_region {
+	struct lm_cap *caps;
+	size_t n;
+	double *xyz; /* cap centres, ECEF km, 3 per cap */
+	uint32_t *scratch; /* active cap lists, one row of n per quadtree level */
+	double res_km;
+	size_t max_cells;
+	struct lm_cell *cells;
+	struct lm_cell_ix *ix;
+	size_t ncells, cap;
+	double area, inner, res_met;
+};
+
+enum lm_cell_test {
+	LM_CELL_OUT = 0, /* the cap excludes the whole cell */
+	LM_CELL_IN = 1, /* the cap contains the whole cell */
+	LM_CELL_PARTIAL = 2, /* neither could be proven */
+};
+
+/* Test a cell (centre clat/clon, ECEF cx, circumradius bound rad) against cap k. */
+int lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double clon,
+	const double cx[3], double rad);
+
+#endif

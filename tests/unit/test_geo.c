@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/* Locator geometry: geodesy helpers, the conservative region solver and its GeoJSON.
+ * Property tests draw landmarks and truths all over the globe (poles and antimeridian
+ * weighted in) from a printed, overridable seed. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "landmark/lm_geo.h"
+#include "landmark/lm_region.h"
+#include "test_common.h"
+#include "test_geo_common.h"
+
+START_TEST(test_hard_radius)
+{
+	double r;
+
+	ck_assert_int_eq(lm_geo_hard_radius_km(1.0, 0, &r), 0);
+	ck_assert_double_eq_tol(r, 149.896229, 1e-9);
+	ck_assert_int_eq(lm_geo_hard_radius_km(10.0, 2.0, &r), 0);
+	ck_assert_double_eq_tol(r, 8 * 149.896229, 1e-9);
+	ck_assert_int_eq(lm_geo_hard_radius_km(1.0, 1.0, &r), 0);
+	ck_assert_double_eq(r, 0);
+	/* a deduction larger than the measurement is false input, never clamped */
+	ck_assert_int_eq(lm_geo_hard_radius_km(1.0, 1.5, &r), -EINVAL);
+	ck_assert_int_eq(lm_geo_hard_radius_km(-1.0, 0, &r), -EINVAL);
+	ck_assert_int_eq(lm_geo_hard_radius_km(0, 0, &r), -EINVAL);
+	ck_assert_int_eq(lm_geo_hard_radius_km(NAN, 0, &r), -EINVAL);
+	ck_assert_int_eq(lm_geo_hard_radius_km(1.0, -0.1, &r), -EINVAL);
+	ck_assert_int_eq(lm_geo_hard_radius_km(INFINITY, 0, &r), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_geodesy_known)
+{
+	double d, lat, lon;
+
+	/* quarter meridian of WGS84: 10001.965729 km */
+	ck_assert_double_eq_tol(lm_geo_dist_km(0, 0, 90, 0), 10001.965729, 1e-5);
+	/* one degree of equator: 111.319491 km */
+	ck_assert_double_eq_tol(lm_geo_dist_km(0, 0, 0, 1), 111.319491, 1e-5);
+	/* across the antimeridian is short */
+	ck_assert_double_eq_tol(lm_geo_dist_km(0, 179.5, 0, -179.5), 111.319491, 1e-5);
+	ck_assert(isnan(lm_geo_dist_km(91, 0, 0, 0)));
+	ck_assert_int_eq(lm_geo_direct(10, 170, 90, 2000, &lat, &lon), 0);
+	ck_assert(lon < -160 && lon >= -180);
+	ck_assert_int_eq(lm_geo_inverse(10, 170, lat, lon, &d, NULL), 0);
+	ck_assert_double_eq_tol(d, 2000, 1e-6);
+	/* total ellipsoid area 510065621.724 km^2 from the rectangle formula */
+	ck_assert_double_eq_tol(lm_geo_rect_area_km2(-90, 90, -180, 180), 510065621.724, 1e-2);
+}
+END_TEST
+
+/* The circumradius bound is never exceeded by any point of the cell (checked on dense
+ * samples incl. corners, for cells at poles, equator and all sizes). */
+START_TEST(test_rect_radius_bound)
+{
+	int i, j;
+
+	geo_seed(lm_test_seed());
+	for (i = 0; i < 3000; i++) {
+		double sz = 45 * pow(0.5, (int)(geo_rand() * 20));
+		double lat0 = -90 + sz * floor(geo_rand() * (180 / sz));
+		double lon0 = -180 + sz * floor(geo_rand() * (360 / sz));
+		double rad = lm_geo_rect_radius_km(lat0, lat0 + sz, lon0, lon0 + sz);
+		double clat = lat0 + sz / 2, clon = lon0 + sz / 2;
+
+		for (j = 0; j < 30; j++) {
+			double u = j < 4 ? (j & 1) : geo_rand(), v = j < 4 ? (j >> 1) : geo_rand();
+			double d = lm_geo_dist_km(clat, clon, lat0 + u * sz, lon0 + v * sz);
+
+			ck_assert_msg(
+				d <= rad, "cell %g,%g size %g: %g > %g", lat0, lon0, sz, d, rad);
+		}
+	}
+}
+END_TEST
+
+/* Caps around a random truth; a share of landmarks nearby so that regions get small. */
+static void
+make_caps(struct lm_cap *caps, int n, double tlat, double tlon, double infl_max)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		double d;
+
+		if (geo_rand() < 0.6) {
+			ck_assert_int_eq(
+				lm_geo_direct(tlat, tlon, 360 * geo_rand(), 50 + 3000 * geo_rand(),
+					&caps[i].lat, &caps[i].lon),
+				0);
+		} else {
+			geo_rand_point(&caps[i].lat, &caps[i].lon);
+		}
+		d = lm_geo_dist_km(tlat, tlon, caps[i].lat, caps[i].lon);
+		/* RTT = propagation + random inflation (delays only ever add) */
+		caps[i].radius_km = d + infl_max * geo_rand() * geo_rand();
+	}
+}
+
+static void
+rand_in_bbox(const struct lm_bbox *b, double *lat, double *lon)
+{
+	double w = b->east - b->west;
+
+	if (w < 0) {
+		w += 360;
+	}
+	*lat = b->south + (b->north - b->south) * geo_rand();
+	*lon = lm_geo_norm_lon(b->west + w * geo_rand());
+}
+
+/* Truth always inside; the polygon always contains it; dense-grid reference: every point
+ * of the exact intersection is covered, and every covered point violates each cap by at
+ * most 2 x resolution (tightness). */
+START_TEST(test_region_property)
+{
+	struct lm_region_params prm = {.res_km = 25};
+	int trial, i, k;
+
+	geo_seed(lm_test_seed());
+	for (trial = 0; trial < 40; trial++) {
+		struct lm_cap caps[8];
+		int n = 1 + (int)(geo_rand() * 8);
+		double tlat, tlon;
+		struct lm_region *r;
+		struct lm_bbox bb;
+		json_t *g;
+		const char *why;
+
+		geo_rand_point(&tlat, &tlon);
+		make_caps(caps, n, tlat, tlon, 2000);
+		r = lm_region_solve(caps, (size_t)n, &prm);
+		ck_assert_ptr_nonnull(r);
+		ck_assert(lm_region_feasible(r));
+		ck_assert_msg(lm_region_contains(r, tlat, tlon), "trial %d", trial);
+		ck_assert_msg(lm_region_covers(r, tlat, tlon), "trial %d: truth %g,%g not covered",
+			trial, tlat, tlon);
+		ck_assert(lm_region_inner_area_km2(r) <= lm_region_area_km2(r));
+		ck_assert(lm_region_resolution_km(r) <= prm.res_km);
+		g = lm_region_geojson(r);
+		ck_assert_ptr_nonnull(g);
+		why = geo_check_multipolygon(g);
+		ck_assert_msg(why == NULL, "trial %d: %s", trial, why);
+		ck_assert_msg(geo_multipolygon_has(g, tlon, tlat),
+			"trial %d: truth %g,%g not in polygon", trial, tlat, tlon);
+		ck_assert_int_eq(lm_region_bbox(r, &bb), 0);
+		for (k = 0; k < 1500; k++) {
+			double lat, lon, worst = -1e9;
+			bool cov;
+
+			if (k < 500) {
+				geo_rand_point(&lat, &lon);
+			} else {
+				rand_in_bbox(&bb, &lat, &lon);
+			}
+			cov = lm_region_covers(r, lat, lon);
+			if (lm_region_contains(r, lat, lon)) {
+				ck_assert_msg(
+					cov, "trial %d: feasible %g,%g excluded", trial, lat, lon);
+				if (k % 10 == 0) {
+					ck_assert(geo_multipolygon_has(g, lon, lat));
+				}
+			}
+			if (cov) {
+				for (i = 0; i < n; i++) {
+					worst = fmax(worst,
+						lm_geo_dist_km(lat, lon, caps[i].lat, caps[i].lon) -
+							caps[i].radius_km);
+				}
+				ck_assert_msg(worst <= 2 * lm_region_resolution_km(r) + 1e-6,
+					"trial %d: covered point %g,%g violates by %g km", trial,
+					lat, lon, worst);
+			}
+		}
+		json_decref(g);
+		lm_region_destroy(r);
+	}
+}
+END_TEST
+
+/* Adding landmarks never grows the region, and eight of them shrink it. */
+START_TEST(test_region_shrinks)
+{
+	struct lm_region_params prm = {.res_km = 25};
+	int trial, n;
+
+	geo_seed(lm_test_seed());
+	for (trial = 0; trial < 8; trial++) {
+		struct lm_cap caps[8];
+		double tlat, tlon, prev = INFINITY, first = 0;
+
+		geo_rand_point(&tlat, &tlon);
+		make_caps(caps, 8, tlat, tlon, 500);
+		for (n = 1; n <= 8; n++) {
+			struct lm_region *r = lm_region_solve(caps, (size_t)n, &prm);
+			double a;
+
+			ck_assert_ptr_nonnull(r);
+			ck_assert(lm_region_covers(r, tlat, tlon));
+			a = lm_region_area_km2(r);
+			ck_assert_msg(a <= prev * (1 + 1e-9), "trial %d: %d caps %g > %g", trial, n,
+				a, prev);
+			if (n == 1) {
+				first = a;
+			}
+			prev = a;
+			lm_region_destroy(r);
+		}
+		ck_assert_msg(prev < first, "trial %d: no shrink (%g)", trial, prev);
+	}
+}
+END_TEST
+
+/* Single caps: area between the inner and outer bounds of a fine geodesic polygon, at the
+ * pole, across the antimeridian, beyond a hemisphere, and the whole Earth. */
+START_TEST(test_region_single_caps)
+{
+	static const struct lm_cap cases[] = {
+		{90, 0, 800}, /* north pole */
+		{-89.5, 10, 1500}, /* near the south pole: contains it */
+		{0, 180, 1000}, /* on the antimeridian */
+		{-10, -179.9, 300}, /* just east of it */
+		{40, 20, 14000}, /* larger than a hemisphere */
+		{10, 10, 0}, /* a point */
+		{0, 0, 20004}, /* everything */
+	};
+	struct lm_region_params prm = {.res_km = 20};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lm_region *r = lm_region_solve(&cases[i], 1, &prm);
+		json_t *g;
+		const char *why;
+		double far, outer, inner;
+		struct lm_bbox bb;
+
+		ck_assert_ptr_nonnull(r);
+		ck_assert(lm_region_covers(r, cases[i].lat, cases[i].lon));
+		outer = lm_region_area_km2(r);
+		inner = lm_region_inner_area_km2(r);
+		if (cases[i].radius_km > 0 && cases[i].radius_km < 20000) {
+			/* a finer run nests inside the coarse one: its bounds are tighter */
+			double ref, lat, lon, rr = cases[i].radius_km;
+			int k;
+			struct lm_region_params fine = {.res_km = 2};
+			struct lm_region *rf = lm_region_solve(&cases[i], 1, &fine);
+
+			ck_assert_ptr_nonnull(rf);
+			ref = (lm_region_area_km2(rf) + lm_region_inner_area_km2(rf)) / 2;
+			ck_assert(lm_region_inner_area_km2(rf) >= inner * (1 - 1e-9));
+			ck_assert(lm_region_area_km2(rf) <= outer * (1 + 1e-9));
+			ck_assert(inner <= ref && ref <= outer);
+			lm_region_destroy(rf);
+			/* every boundary point of the cap is covered */
+			for (k = 0; k < 720; k++) {
+				ck_assert_int_eq(lm_geo_direct(cases[i].lat, cases[i].lon, k * 0.5,
+							 rr, &lat, &lon),
+					0);
+				ck_assert_msg(lm_region_covers(r, lat, lon), "case %zu: %g,%g", i,
+					lat, lon);
+			}
+			/* farthest distance from the centre is at least the radius, at most
+			 * radius + 2 resolution */
+			ck_assert_int_eq(
+				lm_region_farthest_km(r, cases[i].lat, cases[i].lon, &far), 0);
+			ck_assert(far >= rr && far <= rr + 2 * lm_region_resolution_km(r) + 1e-6);
+		}
+		if (cases[i].radius_km >= 20004) {
+			ck_assert_double_eq_tol(outer, 510065621.724, 1e-2);
+			/* cells around the antipode stay partial: the cap just reaches it */
+			ck_assert(inner > 510065621.724 * 0.9999);
+		}
+		ck_assert_int_eq(lm_region_bbox(r, &bb), 0);
+		g = lm_region_geojson(r);
+		why = geo_check_multipolygon(g);
+		ck_assert_msg(why == NULL, "case %zu: %s", i, why);
+		ck_assert(geo_multipolygon_has(g, cases[i].lon, cases[i].lat));
+		if (i == 2 || i == 3) {
+			/* crosses the antimeridian: two parts, box west > east */
+			ck_assert(json_array_size(json_object_get(g, "coordinates")) >= 2);
+			ck_assert(bb.west > bb.east);
+		}
+		if (i == 0) {
+			ck_assert_double_eq(bb.north, 90);
+			ck_assert_double_eq(bb.west, -180);
+			ck_assert_double_eq(bb.east, 180);
+		}
+		json_decref(g);
+		lm_region_destroy(r);
+	}
+}
+END_TEST
+
+/* Known geometry: a ring of caps around a hole gives a polygon with a hole; the hole's
+ * centre is outside, points of the ring inside. */
+START_TEST(test_region_hole)
+{
+	/* the complement of a small cap is a cap of radius (half meridian - ...); build the
+	 * annulus from a big cap around the antipode: everything except a disc at (45, 10) */
+	struct lm_cap caps[2] = {{45, 10, 3000}, {-45, -170, 19000}};
+	struct lm_region_params prm = {.res_km = 30};
+	struct lm_region *r = lm_region_solve(caps, 2, &prm);
+	json_t *g = lm_region_geojson(r);
+	const json_t *polys = json_object_get(g, "coordinates");
+	size_t i, holes = 0;
+
+	ck_assert_ptr_null(geo_check_multipolygon(g));
+	for (i = 0; i < json_array_size(polys); i++) {
+		holes += json_array_size(json_array_get(polys, i)) - 1;
+	}
+	ck_assert_uint_ge(holes, 1);
+	ck_assert(!geo_multipolygon_has(g, 10, 45));
+	ck_assert(!lm_region_contains(r, 45, 10));
+	ck_assert(geo_multipolygon_has(g, 10, 45 + 25));
+	json_decref(g);
+	lm_region_destroy(r);
+}
+END_TEST
+
+START_TEST(test_region_conflict)
+{
+	struct lm_region_params prm = {.res_km = 20};
+	/* pair: Paris 100 km and Tokyo 100 km; plus a huge cap */
+	struct lm_cap pair[3] = {{48.85, 2.35, 100}, {0, 0, 15000}, {35.68, 139.69, 100}};
+	/* triple: three caps that overlap pairwise but have no common point */
+	struct lm_cap tri[4] = {{0, 0, 20000}, {0, 0, 600}, {0, 10, 600}, {8.66, 5, 600}};
+	size_t idx[4], nidx;
+	bool smallest;
+	struct lm_region *r;
+
+	r = lm_region_solve(pair, 3, &prm);
+	ck_assert(!lm_region_feasible(r));
+	ck_assert_int_eq(lm_region_bbox(r, &(struct lm_bbox){0}), -ENOENT);
+	lm_region_destroy(r);
+	ck_assert_int_eq(lm_region_conflict(pair, 3, &prm, idx, &nidx, &smallest), 0);
+	ck_assert_uint_eq(nidx, 2);
+	ck_assert(smallest);
+	ck_assert_uint_eq(idx[0], 0);
+	ck_assert_uint_eq(idx[1], 2);
+
+	r = lm_region_solve(tri, 4, &prm);
+	ck_assert(!lm_region_feasible(r));
+	lm_region_destroy(r);
+	ck_assert_int_eq(lm_region_conflict(tri, 4, &prm, idx, &nidx, &smallest), 0);
+	ck_assert_uint_eq(nidx, 3);
+	ck_assert(smallest);
+	ck_assert_uint_eq(idx[0], 1);
+	ck_assert_uint_eq(idx[1], 2);
+	ck_assert_uint_eq(idx[2], 3);
+
+	/* feasible input: no conflict */
+	tri[3].radius_km = 700;
+	ck_assert_int_eq(lm_region_conflict(tri, 4, &prm, idx, &nidx, &smallest), 0);
+	ck_assert_uint_eq(nidx, 0);
+}
+END_TEST
+
+START_TEST(test_region_invalid)
+{
+	struct lm_cap bad[1] = {{91, 0, 10}};
+	struct lm_cap neg[1] = {{0, 0, -1}};
+	struct lm_region_params prm = {.res_km = 0.0001};
+
+	errno = 0;
+	ck_assert_ptr_null(lm_region_solve(bad, 1, NULL));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(lm_region_solve(neg, 1, NULL));
+	ck_assert_ptr_null(lm_region_solve(bad, 0, NULL));
+	ck_assert_ptr_null(lm_region_solve((struct lm_cap[]){{0, 0, 1}}, 1, &prm));
+	lm_region_destroy(NULL);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("geo");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_hard_radius);
+	tcase_add_test(tc, test_geodesy_known);
+	tcase_add_test(tc, test_rect_radius_bound);
+	tcase_add_test(tc, test_region_property);
+	tcase_add_test(tc, test_region_shrinks);
+	tcase_add_test(tc, test_region_single_caps);
+	tcase_add_test(tc, test_region_hole);
+	tcase_add_test(tc, test_region_conflict);
+	tcase_add_test(tc, test_region_invalid);
+	suite_add_tcase(s, tc);
+	return lm_test_run(s);
+}
