@@ -11,7 +11,19 @@ PKGS=(
 	libproj-dev libsodium-dev
 	# runtime tools used by tests, benchmarks and the demo
 	dpdk dpdk-dev iproute2 iputils-ping nats-server procps python3
+	# locator: country boundaries come from npm (below); the map test renders in chromium
+	chromium npm
 )
+# Locator geofences: the public world-countries dataset (mledoze/countries, ODbL), from the
+# npm registry, pinned; LM_COUNTRIES_DIR overrides where the locator looks for it.
+LM_GEO_PREFIX=/usr/local/share/landmark
+install_geodata() {
+	if [ ! -f "$LM_GEO_PREFIX/node_modules/world-countries/data/fra.geo.json" ]; then
+		mkdir -p "$LM_GEO_PREFIX" &&
+			npm install --no-audit --no-fund --prefix "$LM_GEO_PREFIX" world-countries@5.1.0 ||
+			return 1
+	fi
+}
 if [ -n "${LANDMARK_EXTRA_PKGS:-}" ]; then
 	read -r -a extra <<<"$LANDMARK_EXTRA_PKGS"
 	PKGS+=("${extra[@]}")
@@ -25,6 +37,7 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "setup: all ${#PKGS[@]} packages present"
+	install_geodata || exit 1
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,3 +48,4 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_geodata || exit 1
