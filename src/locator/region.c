@@ -101,6 +101,24 @@ lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double clo
 	return LM_CELL_PARTIAL;
 }
 
+bool
+lm_region_cell_excluded(
+	const struct lm_region *r, double lat0, double lat1, double lon0, double lon1, size_t *cap)
+{
+	double clat = (lat0 + lat1) / 2, clon = (lon0 + lon1) / 2, cx[3];
+	double rad = lm_geo_rect_radius_km(lat0, lat1, lon0, lon1);
+	size_t k;
+
+	ecef(clat, clon, cx);
+	for (k = 0; k < r->n; k++) {
+		if (lm_region_test_cell(r, k, clat, clon, cx, rad) == LM_CELL_OUT) {
+			*cap = k;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int
 visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *active,
 	size_t nact)

@@ -44,4 +44,8 @@ enum lm_cell_test {
 int lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double clon,
 	const double cx[3], double rad);
 
+/* True when some cap provably excludes the rectangle; *cap gets the first such cap. */
+bool lm_region_cell_excluded(
+	const struct lm_region *r, double lat0, double lat1, double lon0, double lon1, size_t *cap);
+
 #endif
