@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: MIT */
+/* Protocol v1 codec: docs/protocol.md is the spec this file implements. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_hash.h"
+#include "landmark/lm_proto.h"
+#include "proto_private.h"
+
+/* How many consecutive slots a replay fingerprint may occupy from its home slot. */
+#define REPLAY_PROBES 32
+#define REPLAY_MIN_CAP 64
+#define REPLAY_MAX_CAP (UINT64_C(1) << 26)
+#define REPLAY_MAX_WINDOW 3600
+
+const char *
+lm_msg_type_str(enum lm_msg_type t)
+{
+	switch (t) {
+	case LM_MSG_HELLO:
+		return "hello";
+	case LM_MSG_CHALLENGE:
+		return "challenge";
+	case LM_MSG_RESPONSE:
+		return "response";
+	case LM_MSG_FINISH:
+		return "finish";
+	case LM_MSG_REVEAL:
+		return "reveal";
+	}
+	return "?";
+}
+
+const char *
+lm_mode_str(enum lm_mode m)
+{
+	switch (m) {
+	case LM_MODE_SIGNED:
+		return "signed";
+	case LM_MODE_FAST:
+		return "fast";
+	}
+	return "?";
+}
+
+static bool
+is_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		acc |= p[i];
+	}
+	return acc == 0;
+}
+
+static bool
+mode_ok(unsigned m)
+{
+	return m == LM_MODE_SIGNED || m == LM_MODE_FAST;
+}
+
+static void
+hdr_put(struct lm_wire_hdr *h, enum lm_msg_type type, uint64_t session_id)
+{
+	h->magic[0] = LM_MAGIC0;
+	h->magic[1] = LM_MAGIC1;
+	h->version = LM_PROTO_VERSION;
+	h->type = (uint8_t)type;
+	h->session_id = htobe64(session_id);
+}
+
+static bool
+type_known(unsigned t)
+{
+	return t >= LM_MSG_HELLO && t <= LM_MSG_REVEAL;
+}
+
+enum lm_reason
+lm_msg_peek(const uint8_t *buf, size_t len, enum lm_msg_type *type, uint64_t *session_id)
+{
+	struct lm_wire_hdr h;
+
+	if (len < sizeof(h)) {
+		return LM_E_SHORT;
+	}
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic[0] != LM_MAGIC0 || h.magic[1] != LM_MAGIC1) {
+		return LM_E_MAGIC;
+	}
+	if (h.version != LM_PROTO_VERSION) {
+		return LM_E_VERSION;
+	}
+	if (!type_known(h.type)) {
+		return LM_E_TYPE;
+	}
+	*type = (enum lm_msg_type)h.type;
+	*session_id = be64toh(h.session_id);
+	return LM_OK;
+}
+
+/*
+ * Header of a message of the given type, then the length rules: exactly want bytes, or
+ * (for HELLO) min..max. Session 0 belongs to HELLO alone.
+ */
+static enum lm_reason
+hdr_check(const uint8_t *buf, size_t len, enum lm_msg_type want, size_t min, size_t max,
+	uint64_t *session_id)
+{
+	enum lm_msg_type t;
+	enum lm_reason r;
+
+	r = lm_msg_peek(buf, len, &t, session_id);
+	if (r != LM_OK) {
+		return r;
+	}
+	if (t != want) {
+		return LM_E_TYPE;
+	}
+	if (len < min) {
+		return LM_E_SHORT;
+	}
+	if (len > max) {
+		return LM_E_LONG;
+	}
+	if ((want == LM_MSG_HELLO) != (*session_id == 0)) {
+		return LM_E_FIELD;
+	}
+	return LM_OK;
+}
+
+/* ---- HELLO ---------------------------------------------------------------------------- */
+
+/* Header + fixed part + credential into out (LM_HELLO_SIGNED_MAX); returns length or -EINVAL. */
+static int
+hello_signed_part(const struct lm_hello *h, uint8_t *out)
+{
+	struct lm_wire_hello w;
+	int n;
+
+	if (!mode_ok(h->mode) || h->flags != 0 ||
+		(h->mode == LM_MODE_SIGNED && !is_zero(h->commitment, LM_HASH_LEN))) {
+		return -EINVAL;
+	}
+	n = lm_cred_encode(&h->cred, out + sizeof(w));
+	if (n < 0) {
+		return -EINVAL;
+	}
+	memset(&w, 0, sizeof(w));
+	hdr_put(&w.hdr, LM_MSG_HELLO, 0);
+	w.mode = (uint8_t)h->mode;
+	w.flags = h->flags;
+	w.hello_time = htobe64((uint64_t)h->hello_time);
+	memcpy(w.hello_nonce, h->hello_nonce, LM_HELLO_NONCE_LEN);
+	memcpy(w.landmark_pk, h->landmark_pk, LM_PK_LEN);
+	memcpy(w.commitment, h->commitment, LM_HASH_LEN);
+	memcpy(out, &w, sizeof(w));
+	return (int)sizeof(w) + n;
+}
+
+const uint8_t *
+lm_hello_prover_pk(const struct lm_hello *h)
+{
+	return lm_cred_subject(&h->cred);
+}
+
+int
+lm_hello_sign(struct lm_hello *h, const uint8_t sk[static LM_SK_LEN])
+{
+	int n = hello_signed_part(h, h->signed_bytes);
+
+	if (n < 0) {
+		return n;
+	}
+	/* libsodium secret keys are seed || pk: the signer must be the credential subject. */
+	if (memcmp(sk + LM_SEED_LEN, lm_cred_subject(&h->cred), LM_PK_LEN) != 0) {
+		return -EINVAL;
+	}
+	h->signed_len = (size_t)n;
+	return lm_sign(h->sig, LM_TAG_HELLO, h->signed_bytes, h->signed_len, sk);
+}
+
+int
+lm_hello_encode(const struct lm_hello *h, uint8_t *out, size_t cap)
+{
+	uint8_t part[LM_HELLO_SIGNED_MAX];
+	size_t total = h->wire_len == 0 ? LM_HELLO_MIN_LEN : h->wire_len;
+	int n = hello_signed_part(h, part);
+
+	if (n < 0) {
+		return n;
+	}
+	/* Refuse to emit a signature that does not cover these very fields. */
+	if (h->signed_len != (size_t)n || memcmp(part, h->signed_bytes, (size_t)n) != 0) {
+		return -EINVAL;
+	}
+	if (total < LM_HELLO_MIN_LEN || total > LM_HELLO_MAX_LEN) {
+		return -EINVAL;
+	}
+	if (cap < total) {
+		return -EMSGSIZE;
+	}
+	memcpy(out, part, (size_t)n);
+	memcpy(out + n, h->sig, LM_SIG_LEN);
+	memset(out + n + LM_SIG_LEN, 0, total - (size_t)n - LM_SIG_LEN);
+	return (int)total;
+}
+
+enum lm_reason
+lm_hello_decode(struct lm_hello *h, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_hello w;
+	uint64_t session;
+	size_t used;
+	size_t sig_off;
+	enum lm_reason r;
+
+	r = hdr_check(buf, len, LM_MSG_HELLO, LM_HELLO_MIN_LEN, LM_HELLO_MAX_LEN, &session);
+	if (r != LM_OK) {
+		return r;
+	}
+	memcpy(&w, buf, sizeof(w));
+	if (!mode_ok(w.mode)) {
+		return LM_E_FIELD;
+	}
+	if (w.flags != 0 || w.reserved != 0) {
+		return LM_E_RESERVED;
+	}
+	if (w.mode == LM_MODE_SIGNED && !is_zero(w.commitment, LM_HASH_LEN)) {
+		return LM_E_RESERVED;
+	}
+	/* len >= LM_HELLO_MIN_LEN leaves room for the largest credential and the signature. */
+	r = lm_cred_decode(&h->cred, buf + sizeof(w), len - sizeof(w), &used);
+	if (r != LM_OK) {
+		return r;
+	}
+	sig_off = sizeof(w) + used;
+	if (!is_zero(buf + sig_off + LM_SIG_LEN, len - sig_off - LM_SIG_LEN)) {
+		return LM_E_RESERVED;
+	}
+	h->mode = (enum lm_mode)w.mode;
+	h->flags = w.flags;
+	h->hello_time = (int64_t)be64toh(w.hello_time);
+	memcpy(h->hello_nonce, w.hello_nonce, LM_HELLO_NONCE_LEN);
+	memcpy(h->landmark_pk, w.landmark_pk, LM_PK_LEN);
+	memcpy(h->commitment, w.commitment, LM_HASH_LEN);
+	memcpy(h->sig, buf + sig_off, LM_SIG_LEN);
+	h->wire_len = len;
+	memcpy(h->signed_bytes, buf, sig_off);
+	h->signed_len = sig_off;
+	return LM_OK;
+}
+
+enum lm_reason
+lm_hello_verify(const struct lm_hello *h, const uint8_t self_pk[static LM_PK_LEN])
+{
+	const struct lm_wire_hello *w = (const struct lm_wire_hello *)h->signed_bytes;
+	size_t used;
+	struct lm_cred c;
+
+	if (h->signed_len < LM_HELLO_FIXED_LEN || h->signed_len > LM_HELLO_SIGNED_MAX) {
+		return LM_E_LENGTH;
+	}
+	/* Both the decoded field and the signed bytes must name this landmark. */
+	if (memcmp(h->landmark_pk, self_pk, LM_PK_LEN) != 0 ||
+		memcmp(w->landmark_pk, self_pk, LM_PK_LEN) != 0) {
+		return LM_E_BINDING;
+	}
+	/* The key checked is the one inside the signed bytes, not a field the caller edited. */
+	if (lm_cred_decode(&c, h->signed_bytes + LM_HELLO_FIXED_LEN,
+		    h->signed_len - LM_HELLO_FIXED_LEN, &used) != LM_OK ||
+		LM_HELLO_FIXED_LEN + used != h->signed_len) {
+		return LM_E_LENGTH;
+	}
+	if (memcmp(lm_cred_subject(&c), lm_cred_subject(&h->cred), LM_PK_LEN) != 0) {
+		return LM_E_BINDING;
+	}
+	return lm_verify(h->sig, LM_TAG_HELLO, h->signed_bytes, h->signed_len, lm_cred_subject(&c));
+}
+
+/* ---- CHALLENGE / FINISH ----------------------------------------------------------------- */
+
+int
+lm_challenge_encode(const struct lm_challenge *c, uint8_t *out, size_t cap)
+{
+	struct lm_wire_challenge w;
+
+	if (c->session_id == 0 || c->count == 0 || c->count > LM_K_MAX || c->seq >= c->count) {
+		return -EINVAL;
+	}
+	if (cap < sizeof(w)) {
+		return -EMSGSIZE;
+	}
+	memset(&w, 0, sizeof(w));
+	hdr_put(&w.hdr, LM_MSG_CHALLENGE, c->session_id);
+	w.seq = htobe16(c->seq);
+	w.count = htobe16(c->count);
+	memcpy(w.nonce, c->nonce, LM_NONCE_LEN);
+	memcpy(out, &w, sizeof(w));
+	return (int)sizeof(w);
+}
+
+enum lm_reason
+lm_challenge_decode(struct lm_challenge *c, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_challenge w;
+	uint16_t seq;
+	uint16_t count;
+	enum lm_reason r;
+
+	r = hdr_check(buf, len, LM_MSG_CHALLENGE, sizeof(w), sizeof(w), &c->session_id);
+	if (r != LM_OK) {
+		return r;
+	}
+	memcpy(&w, buf, sizeof(w));
+	seq = be16toh(w.seq);
+	count = be16toh(w.count);
+	if (count == 0 || count > LM_K_MAX) {
+		return LM_E_LENGTH;
+	}
+	if (seq >= count) {
+		return LM_E_FIELD;
+	}
+	if (w.reserved != 0) {
+		return LM_E_RESERVED;
+	}
+	c->seq = seq;
+	c->count = count;
+	memcpy(c->nonce, w.nonce, LM_NONCE_LEN);
+	return LM_OK;
+}
+
+int
+lm_finish_encode(const struct lm_finish *f, uint8_t *out, size_t cap)
+{
+	struct lm_wire_finish w;
+
+	if (f->session_id == 0 || f->count > LM_K_MAX) {
+		return -EINVAL;
+	}
+	if (cap < sizeof(w)) {
+		return -EMSGSIZE;
+	}
+	memset(&w, 0, sizeof(w));
+	hdr_put(&w.hdr, LM_MSG_FINISH, f->session_id);
+	w.count = htobe16(f->count);
+	memcpy(out, &w, sizeof(w));
+	return (int)sizeof(w);
+}
+
+enum lm_reason
+lm_finish_decode(struct lm_finish *f, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_finish w;
+	uint16_t count;
+	enum lm_reason r;
+
+	r = hdr_check(buf, len, LM_MSG_FINISH, sizeof(w), sizeof(w), &f->session_id);
+	if (r != LM_OK) {
+		return r;
+	}
+	memcpy(&w, buf, sizeof(w));
+	count = be16toh(w.count);
+	if (count > LM_K_MAX) {
+		return LM_E_LENGTH;
+	}
+	if (w.reserved != 0 || w.reserved2 != 0) {
+		return LM_E_RESERVED;
+	}
+	f->count = count;
+	return LM_OK;
+}
+
+/* ---- RESPONSE --------------------------------------------------------------------------- */
+
+/* landmark_pk || session_id || seq || nonce, the body of both proofs. */
+static void
+response_body(uint8_t body[static LM_RESPONSE_BODY_LEN], const uint8_t *landmark_pk,
+	uint64_t session_id, uint16_t seq, const uint8_t *nonce)
+{
+	uint64_t s = htobe64(session_id);
+	uint16_t q = htobe16(seq);
+
+	memcpy(body, landmark_pk, LM_PK_LEN);
+	memcpy(body + LM_PK_LEN, &s, 8);
+	memcpy(body + LM_PK_LEN + 8, &q, 2);
+	memcpy(body + LM_PK_LEN + 10, nonce, LM_NONCE_LEN);
+}
+
+int
+lm_response_sign(struct lm_response *r, const uint8_t landmark_pk[static LM_PK_LEN],
+	const uint8_t sk[static LM_SK_LEN])
+{
+	uint8_t body[LM_RESPONSE_BODY_LEN];
+
+	if (r->session_id == 0 || r->seq >= LM_K_MAX) {
+		return -EINVAL;
+	}
+	r->mode = LM_MODE_SIGNED;
+	response_body(body, landmark_pk, r->session_id, r->seq, r->nonce);
+	return lm_sign(r->proof.sig, LM_TAG_RESPONSE, body, sizeof(body), sk);
+}
+
+void
+lm_fast_mac(uint8_t mac[static LM_MAC_LEN], const uint8_t s[static LM_SECRET_LEN],
+	const uint8_t landmark_pk[static LM_PK_LEN], uint64_t session_id, uint16_t seq,
+	const uint8_t nonce[static LM_NONCE_LEN])
+{
+	static const size_t tl = sizeof(LM_TAG_FAST_MAC); /* tag and its NUL */
+	uint8_t msg[sizeof(LM_TAG_FAST_MAC) + LM_RESPONSE_BODY_LEN];
+
+	memcpy(msg, LM_TAG_FAST_MAC, tl);
+	response_body(msg + tl, landmark_pk, session_id, seq, nonce);
+	crypto_generichash_blake2b(mac, LM_MAC_LEN, msg, sizeof(msg), s, LM_SECRET_LEN);
+}
+
+enum lm_reason
+lm_fast_mac_verify(const uint8_t mac[static LM_MAC_LEN], const uint8_t s[static LM_SECRET_LEN],
+	const uint8_t landmark_pk[static LM_PK_LEN], uint64_t session_id, uint16_t seq,
+	const uint8_t nonce[static LM_NONCE_LEN])
+{
+	uint8_t want[LM_MAC_LEN];
+	int d;
+
+	lm_fast_mac(want, s, landmark_pk, session_id, seq, nonce);
+	d = sodium_memcmp(want, mac, LM_MAC_LEN);
+	sodium_memzero(want, sizeof(want));
+	return d == 0 ? LM_OK : LM_E_MAC;
+}
+
+int
+lm_response_encode(const struct lm_response *r, uint8_t *out, size_t cap)
+{
+	struct lm_wire_response w;
+	size_t plen;
+
+	if (r->session_id == 0 || r->seq >= LM_K_MAX || !mode_ok(r->mode)) {
+		return -EINVAL;
+	}
+	plen = r->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN;
+	if (cap < sizeof(w) + plen) {
+		return -EMSGSIZE;
+	}
+	memset(&w, 0, sizeof(w));
+	hdr_put(&w.hdr, LM_MSG_RESPONSE, r->session_id);
+	w.seq = htobe16(r->seq);
+	w.mode = (uint8_t)r->mode;
+	memcpy(w.nonce, r->nonce, LM_NONCE_LEN);
+	memcpy(out, &w, sizeof(w));
+	memcpy(out + sizeof(w), r->mode == LM_MODE_SIGNED ? r->proof.sig : r->proof.mac, plen);
+	return (int)(sizeof(w) + plen);
+}
+
+enum lm_reason
+lm_response_decode(struct lm_response *r, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_response w;
+	size_t want;
+	enum lm_reason rr;
+
+	rr = hdr_check(
+		buf, len, LM_MSG_RESPONSE, sizeof(w), LM_RESPONSE_SIGNED_LEN, &r->session_id);
+	if (rr != LM_OK) {
+		return rr;
+	}
+	memcpy(&w, buf, sizeof(w));
+	if (!mode_ok(w.mode)) {
+		return LM_E_FIELD;
+	}
+	want = w.mode == LM_MODE_SIGNED ? LM_RESPONSE_SIGNED_LEN : LM_RESPONSE_FAST_LEN;
+	if (len < want) {
+		return LM_E_SHORT;
+	}
+	if (len > want) {
+		return LM_E_LONG;
+	}
+	if (be16toh(w.seq) >= LM_K_MAX) {
+		return LM_E_FIELD;
+	}
+	if (w.reserved != 0 || w.reserved2 != 0) {
+		return LM_E_RESERVED;
+	}
+	r->seq = be16toh(w.seq);
+	r->mode = (enum lm_mode)w.mode;
+	memcpy(r->nonce, w.nonce, LM_NONCE_LEN);
+	memcpy(r->mode == LM_MODE_SIGNED ? r->proof.sig : r->proof.mac, buf + sizeof(w),
+		want - sizeof(w));
+	return LM_OK;
+}
+
+enum lm_reason
+lm_response_match(const struct lm_response *r, uint64_t session_id, uint16_t seq,
+	const uint8_t nonce[static LM_NONCE_LEN])
+{
+	if (r->session_id != session_id || r->seq != seq ||
+		memcmp(r->nonce, nonce, LM_NONCE_LEN) != 0) {
+		return LM_E_BINDING;
+	}
+	return LM_OK;
+}
+
+enum lm_reason
+lm_response_verify(const struct lm_response *r, const uint8_t self_pk[static LM_PK_LEN],
+	uint64_t session_id, uint16_t seq, const uint8_t nonce[static LM_NONCE_LEN],
+	const uint8_t prover_pk[static LM_PK_LEN])
+{
+	uint8_t body[LM_RESPONSE_BODY_LEN];
+
+	if (r->mode != LM_MODE_SIGNED) {
+		return LM_E_FIELD;
+	}
+	if (lm_response_match(r, session_id, seq, nonce) != LM_OK) {
+		return LM_E_BINDING;
+	}
+	/* The body is rebuilt from the landmark's own values, never from the message. */
+	response_body(body, self_pk, session_id, seq, nonce);
+	return lm_verify(r->proof.sig, LM_TAG_RESPONSE, body, sizeof(body), prover_pk);
+}
+
+/* ---- fast mode: commitment, transcript, REVEAL ------------------------------------------- */
+
+void
+lm_commitment(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SECRET_LEN],
+	const uint8_t prover_pk[static LM_PK_LEN])
+{
+	uint8_t body[LM_SECRET_LEN + LM_PK_LEN];
+
+	memcpy(body, s, LM_SECRET_LEN);
+	memcpy(body + LM_SECRET_LEN, prover_pk, LM_PK_LEN);
+	lm_hash_tagged(out, LM_TAG_COMMIT, body, sizeof(body));
+	sodium_memzero(body, sizeof(body));
+}
+
+int
+lm_transcript_hash(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SECRET_LEN],
+	const uint8_t landmark_pk[static LM_PK_LEN], uint64_t session_id, uint64_t answered,
+	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n)
+{
+	crypto_generichash_blake2b_state st;
+	uint8_t entry[2 + LM_NONCE_LEN + LM_MAC_LEN];
+	unsigned i;
+
+	if (n > LM_K_MAX || (n < LM_K_MAX && (answered >> n) != 0)) {
+		return -EINVAL;
+	}
+	/* Same framing as lm_hash_tagged(): tag || 0x00 || body, streamed. */
+	crypto_generichash_blake2b_init(&st, NULL, 0, LM_HASH_LEN);
+	crypto_generichash_blake2b_update(
+		&st, (const uint8_t *)LM_TAG_TRANSCRIPT, sizeof(LM_TAG_TRANSCRIPT));
+	for (i = 0; i < n; i++) {
+		uint16_t q = htobe16((uint16_t)i);
+
+		if (((answered >> i) & 1) == 0) {
+			continue;
+		}
+		memcpy(entry, &q, 2);
+		memcpy(entry + 2, nonces[i], LM_NONCE_LEN);
+		lm_fast_mac(entry + 2 + LM_NONCE_LEN, s, landmark_pk, session_id, (uint16_t)i,
+			nonces[i]);
+		crypto_generichash_blake2b_update(&st, entry, sizeof(entry));
+	}
+	crypto_generichash_blake2b_final(&st, out, LM_HASH_LEN);
+	sodium_memzero(entry, sizeof(entry));
+	return 0;
+}
+
+/* landmark_pk || session_id || commitment || transcript_hash; -EINVAL on a bad bitmap. */
+static int
+reveal_body(uint8_t body[static LM_REVEAL_BODY_LEN], const struct lm_reveal *rv,
+	const uint8_t *landmark_pk, uint64_t session_id, const uint8_t *commitment,
+	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n)
+{
+	uint64_t s = htobe64(session_id);
+
+	memcpy(body, landmark_pk, LM_PK_LEN);
+	memcpy(body + LM_PK_LEN, &s, 8);
+	memcpy(body + LM_PK_LEN + 8, commitment, LM_HASH_LEN);
+	return lm_transcript_hash(body + LM_PK_LEN + 8 + LM_HASH_LEN, rv->secret, landmark_pk,
+		session_id, rv->answered, nonces, n);
+}
+
+int
+lm_reveal_sign(struct lm_reveal *rv, const uint8_t landmark_pk[static LM_PK_LEN],
+	const uint8_t commitment[static LM_HASH_LEN], const uint8_t (*nonces)[LM_NONCE_LEN],
+	unsigned n, const uint8_t sk[static LM_SK_LEN])
+{
+	uint8_t body[LM_REVEAL_BODY_LEN];
+
+	if (rv->session_id == 0 ||
+		reveal_body(body, rv, landmark_pk, rv->session_id, commitment, nonces, n) != 0) {
+		return -EINVAL;
+	}
+	return lm_sign(rv->sig, LM_TAG_REVEAL, body, sizeof(body), sk);
+}
+
+int
+lm_reveal_encode(const struct lm_reveal *rv, uint8_t *out, size_t cap)
+{
+	struct lm_wire_reveal w;
+
+	if (rv->session_id == 0) {
+		return -EINVAL;
+	}
+	if (cap < sizeof(w)) {
+		return -EMSGSIZE;
+	}
+	hdr_put(&w.hdr, LM_MSG_REVEAL, rv->session_id);
+	memcpy(w.secret, rv->secret, LM_SECRET_LEN);
+	w.answered = htobe64(rv->answered);
+	memcpy(w.sig, rv->sig, LM_SIG_LEN);
+	memcpy(out, &w, sizeof(w));
+	sodium_memzero(&w, sizeof(w));
+	return (int)sizeof(w);
+}
+
+enum lm_reason
+lm_reveal_decode(struct lm_reveal *rv, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_reveal w;
+	enum lm_reason r;
+
+	r = hdr_check(buf, len, LM_MSG_REVEAL, sizeof(w), sizeof(w), &rv->session_id);
+	if (r != LM_OK) {
+		return r;
+	}
+	memcpy(&w, buf, sizeof(w));
+	memcpy(rv->secret, w.secret, LM_SECRET_LEN);
+	rv->answered = be64toh(w.answered);
+	memcpy(rv->sig, w.sig, LM_SIG_LEN);
+	sodium_memzero(&w, sizeof(w));
+	return LM_OK;
+}
+
+enum lm_reason
+lm_reveal_verify(const struct lm_reveal *rv, const uint8_t self_pk[static LM_PK_LEN],
+	uint64_t session_id, const uint8_t commitment[static LM_HASH_LEN],
+	const uint8_t prover_pk[static LM_PK_LEN], const uint8_t (*nonces)[LM_NONCE_LEN],
+	unsigned n)
+{
+	uint8_t body[LM_REVEAL_BODY_LEN];
+	uint8_t c[LM_HASH_LEN];
+
+	if (rv->session_id != session_id) {
+		return LM_E_BINDING;
+	}
+	lm_commitment(c, rv->secret, prover_pk);
+	if (sodium_memcmp(c, commitment, LM_HASH_LEN) != 0) {
+		return LM_E_COMMIT;
+	}
+	if (reveal_body(body, rv, self_pk, session_id, commitment, nonces, n) != 0) {
+		return LM_E_FIELD;
+	}
+	return lm_verify(rv->sig, LM_TAG_REVEAL, body, sizeof(body), prover_pk);
+}
+
+/* ---- replay window ------------------------------------------------------------------------ */
+
+struct lm_replay_slot {
+	uint64_t fp; /* keyed fingerprint of (pk, nonce); 0 = never used */
+	int64_t expiry; /* hello_time + window: live while now <= expiry */
+};
+
+struct lm_replay {
+	size_t mask;
+	int64_t window;
+	uint8_t key[crypto_shorthash_KEYBYTES];
+	struct lm_replay_slot slots[];
+};
+
+struct lm_replay *
+lm_replay_create(size_t capacity, int64_t window_s)
+{
+	struct lm_replay *rp;
+	size_t cap = REPLAY_MIN_CAP;
+
+	if (capacity == 0 || capacity > REPLAY_MAX_CAP || window_s < 1 ||
+		window_s > REPLAY_MAX_WINDOW) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (cap < capacity) {
+		cap <<= 1;
+	}
+	rp = calloc(1, sizeof(*rp) + cap * sizeof(rp->slots[0]));
+	if (rp == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rp->mask = cap - 1;
+	rp->window = window_s;
+	/* A secret key: nobody can aim fingerprints at one neighbourhood of the table. */
+	randombytes_buf(rp->key, sizeof(rp->key));
+	return rp;
+}
+
+void
+lm_replay_destroy(struct lm_replay *rp)
+{
+	free(rp);
+}
+
+int
+lm_replay_check(struct lm_replay *rp, const uint8_t prover_pk[static LM_PK_LEN],
+	const uint8_t hello_nonce[static LM_HELLO_NONCE_LEN], int64_t hello_time, int64_t now)
+{
+	uint8_t in[LM_PK_LEN + LM_HELLO_NONCE_LEN];
+	uint8_t h[crypto_shorthash_BYTES];
+	struct lm_replay_slot *free_slot = NULL;
+	uint64_t dist;
+	uint64_t fp;
+	size_t i;
+
+	/* |hello_time - now| without overflow for any int64 pair. */
+	dist = hello_time >= now ? (uint64_t)hello_time - (uint64_t)now
+				 : (uint64_t)now - (uint64_t)hello_time;
+	if (dist > (uint64_t)rp->window) {
+		return -ERANGE;
+	}
+	memcpy(in, prover_pk, LM_PK_LEN);
+	memcpy(in + LM_PK_LEN, hello_nonce, LM_HELLO_NONCE_LEN);
+	crypto_shorthash(h, in, sizeof(in), rp->key);
+	memcpy(&fp, h, sizeof(fp));
+	if (fp == 0) {
+		fp = 1;
+	}
+	/*
+	 * Scan every slot of the probe range: a live duplicate can only sit there. Remember
+	 * the first slot that is empty or dead (expired) for the insertion.
+	 */
+	for (i = 0; i < REPLAY_PROBES; i++) {
+		struct lm_replay_slot *s = &rp->slots[(fp + i) & rp->mask];
+		bool live = s->fp != 0 && s->expiry >= now;
+
+		if (live && s->fp == fp) {
+			return -EALREADY;
+		}
+		if (!live && free_slot == NULL) {
+			free_slot = s;
+		}
+	}
+	if (free_slot == NULL) {
+		return -ENOBUFS;
+	}
+	free_slot->fp = fp;
+	/* hello_time is within window_s of now, so this cannot overflow for sane clocks. */
+	if (__builtin_add_overflow(hello_time, rp->window, &free_slot->expiry)) {
+		free_slot->expiry = INT64_MAX;
+	}
+	return 0;
+}
