@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* Clock seam back ends and TSC calibration against CLOCK_MONOTONIC_RAW. */
+#include <errno.h>
+#include <time.h>
+
+#include "landmark/lm_clock.h"
+
+static uint64_t
+fake_read(void *ctx)
+{
+	return ((struct lm_fakeclock *)ctx)->now;
+}
+
+static const struct lm_clock_ops fake_ops = {.read = fake_read};
+
+struct lm_clock
+lm_fakeclock_clock(struct lm_fakeclock *f)
+{
+	struct lm_clock c = {&fake_ops, f};
+
+	return c;
+}
+
+int64_t
+lm_clock_mono_raw_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (int64_t)ts.tv_sec * LM_NS_PER_S + ts.tv_nsec;
+}
+
+int64_t
+lm_clock_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * LM_NS_PER_S + ts.tv_nsec;
+}
+
+static uint64_t
+mono_read(void *ctx)
+{
+	(void)ctx;
+	return (uint64_t)lm_clock_mono_raw_ns();
+}
+
+static const struct lm_clock_ops mono_ops = {.read = mono_read};
+
+struct lm_clock
+lm_monoclock_clock(void)
+{
+	struct lm_clock c = {&mono_ops, NULL};
+
+	return c;
+}
+
+/* One bracketed reading: the tightest [lo, hi] of a few tries around a counter read. */
+static void
+bracket(const struct lm_clock *c, uint64_t *cyc, int64_t *lo, int64_t *hi)
+{
+	int64_t best = INT64_MAX;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		int64_t a = lm_clock_mono_raw_ns();
+		uint64_t x = lm_clock_read(c);
+		int64_t b = lm_clock_mono_raw_ns();
+
+		if (b - a < best) {
+			best = b - a;
+			*cyc = x;
+			*lo = a;
+			*hi = b;
+		}
+	}
+}
+
+int
+lm_clock_calibrate(
+	const struct lm_clock *c, uint64_t window_ns, uint32_t ppb, struct lm_clock_cal *cal)
+{
+	uint64_t cyc0 = 0;
+	uint64_t cyc1 = 0;
+	int64_t lo0 = 0;
+	int64_t hi0 = 0;
+	int64_t lo1 = 0;
+	int64_t hi1 = 0;
+	struct timespec ts;
+
+	if (window_ns < 10000000ull || window_ns > 60ull * LM_NS_PER_S || ppb >= 1000000000u) {
+		return -EINVAL;
+	}
+	bracket(c, &cyc0, &lo0, &hi0);
+	ts.tv_sec = (time_t)(window_ns / LM_NS_PER_S);
+	ts.tv_nsec = (long)(window_ns % LM_NS_PER_S);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+	bracket(c, &cyc1, &lo1, &hi1);
+	return lm_clock_cal_from_readings(cal, cyc0, lo0, hi0, cyc1, lo1, hi1, ppb);
+}
+
+uint64_t
+lm_clock_ns_to_cycles(const struct lm_clock_cal *cal, uint64_t ns)
+{
+	unsigned __int128 v = (unsigned __int128)ns * cal->hz_nominal;
+
+	return (uint64_t)((v + LM_NS_PER_S - 1) / LM_NS_PER_S);
+}

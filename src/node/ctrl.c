@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control/crypto side of landmarkd: HELLO verification, proof verification, records,
+ * Merkle batches, sink; prover side of landmark-to-landmark sessions.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_batch.h"
+#include "landmark/lm_hash.h"
+#include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_proto.h"
+#include "landmark/lm_record.h"
+
+struct pending {
+	uint8_t used;
+	uint8_t engine;
+	uint8_t mode;
+	uint8_t hello_flags;
+	uint32_t validation;
+	struct lm_cred cred;
+	uint8_t prover_pk[LM_PK_LEN];
+	int64_t hello_time;
+	uint8_t hello_nonce[LM_HELLO_NONCE_LEN];
+	uint8_t hello_sig[LM_SIG_LEN];
+	uint8_t commitment[LM_HASH_LEN];
+};
+
+struct engine_chans {
+	struct lm_chan to_dp;
+	struct lm_chan from_dp;
+	struct lm_chan pool;
+};
+
+struct peer_state {
+	int64_t next_ns; /* wall time of the next prover session */
+	uint8_t open;
+	uint8_t commitment[LM_HASH_LEN];
+};
+
+struct lm_ctrl {
+	struct lm_ctrl_conf c;
+	struct lm_clock clk;
+	struct lm_sink sink;
+	struct lm_nmsg *slots;
+	struct pending *pend;
+	struct engine_chans eng[LM_CTRL_MAX_ENGINES];
+	unsigned n_eng;
+	unsigned slots_given;
+	struct lm_replay *replay;
+	struct lm_batch *batch;
+	uint8_t (*recs)[LM_RECORD_MAX_LEN];
+	size_t *rec_lens;
+	int64_t batch_opened_ns;
+	int64_t batch_max_end_ns;
+	int64_t last_head_ns;
+	uint64_t cyc0;
+	int64_t wall0;
+	uint8_t dlg_hash[LM_HASH_LEN];
+	struct peer_state peers[LM_CTRL_MAX_PEERS];
+	struct lm_record rec; /* scratch */
+	struct lm_ctrl_stats st;
+};
+
+#define SD(f)                                                                                      \
+	{                                                                                          \
+#f, offsetof(struct lm_ctrl_stats, f)                                              \
+	}
+static const struct lm_stat_desc scalar_descs[] = {
+	SD(hello_ok),
+	SD(hello_replay),
+	SD(hello_not_allowed),
+	SD(hello_mode),
+	SD(hello_busy),
+	SD(bad_proofs),
+	SD(bad_reveal),
+	SD(no_samples),
+	SD(records),
+	SD(record_errors),
+	SD(batches),
+	SD(sink_errors),
+	SD(mesh_started),
+	SD(mesh_reveals),
+	SD(mesh_failed),
+};
+#undef SD
+#define N_SCALAR (sizeof(scalar_descs) / sizeof(scalar_descs[0]))
+static struct lm_stat_desc all_descs[N_SCALAR + LM_E__COUNT + LM_END__COUNT];
+static char desc_names[LM_E__COUNT + LM_END__COUNT][40];
+static unsigned n_descs;
+
+const struct lm_stat_desc *
+lm_ctrl_stat_descs(unsigned *n)
+{
+	unsigned i;
+	unsigned k = 0;
+
+	if (n_descs == 0) {
+		for (i = 0; i < N_SCALAR; i++) {
+			all_descs[k++] = scalar_descs[i];
+		}
+		for (i = 1; i < LM_E__COUNT; i++) {
+			strcpy(desc_names[i], "hello_bad_");
+			strncat(desc_names[i], lm_reason_str((enum lm_reason)i), 40 - 11);
+			all_descs[k].name = desc_names[i];
+			all_descs[k++].offset = offsetof(struct lm_ctrl_stats, hello_bad) + i * 8;
+		}
+		for (i = 0; i < LM_END__COUNT; i++) {
+			char *d = desc_names[LM_E__COUNT + i];
+
+			strcpy(d, "sessions_end_");
+			strncat(d, lm_nmsg_end_str((enum lm_nmsg_end)i), 40 - 14);
+			all_descs[k].name = d;
+			all_descs[k++].offset = offsetof(struct lm_ctrl_stats, results) + i * 8;
+		}
+		n_descs = k;
+	}
+	*n = n_descs;
+	return all_descs;
+}
+
+static int64_t
+wall_of(const struct lm_ctrl *c, uint64_t cyc)
+{
+	if (cyc <= c->cyc0) {
+		return c->wall0;
+	}
+	return c->wall0 + lm_cycles_to_ns_ceil(&c->c.cal, cyc - c->cyc0);
+}
+
+static void
+slot_free(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m)
+{
+	/* The pool ring holds every slot, so giving one back cannot fail. */
+	if (c->eng[eng].pool.enq(c->eng[eng].pool.ctx, m) != 0) {
+		c->st.hello_busy++;
+	}
+}
+
+static struct pending *
+pend_alloc(struct lm_ctrl *c, uint32_t *ref)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->c.max_pending; i++) {
+		if (!c->pend[i].used) {
+			*ref = i;
+			c->pend[i].used = 1;
+			return &c->pend[i];
+		}
+	}
+	return NULL;
+}
+
+static bool
+allowed(const struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
+{
+	unsigned i;
+
+	if (c->c.n_allow == 0) {
+		return true;
+	}
+	for (i = 0; i < c->c.n_allow; i++) {
+		if (sodium_memcmp(c->c.allow[i], pk, LM_PK_LEN) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
+{
+	struct lm_hello h;
+	enum lm_reason why;
+	struct pending *p;
+	uint32_t ref;
+	int rc;
+
+	why = lm_hello_decode(&h, m->payload, m->len);
+	if (why == LM_OK) {
+		why = lm_hello_verify(&h, c->c.pk);
+	}
+	if (why == LM_OK) {
+		if (h.cred.kind == LM_CRED_CHIP) {
+			why = lm_chip_cert_verify(&h.cred.u.chip,
+				(const uint8_t(*)[LM_PK_LEN])c->c.mfr_roots, c->c.n_mfr,
+				wall_ns / LM_NS_PER_S);
+		} else {
+			why = lm_delegation_verify(&h.cred.u.dlg,
+				(const uint8_t(*)[LM_PK_LEN])c->c.op_roots, c->c.n_op,
+				wall_ns / LM_NS_PER_S);
+		}
+	}
+	if (why != LM_OK) {
+		c->st.hello_bad[why]++;
+		slot_free(c, eng, m);
+		return;
+	}
+	if (!allowed(c, lm_hello_prover_pk(&h))) {
+		c->st.hello_not_allowed++;
+		slot_free(c, eng, m);
+		return;
+	}
+	if ((h.mode == LM_MODE_SIGNED && !c->c.allow_signed) ||
+		(h.mode == LM_MODE_FAST && !c->c.allow_fast)) {
+		c->st.hello_mode++;
+		slot_free(c, eng, m);
+		return;
+	}
+	/* Replay last: only a HELLO that is otherwise good may occupy a window slot. */
+	rc = lm_replay_check(c->replay, lm_hello_prover_pk(&h), h.hello_nonce, h.hello_time,
+		wall_ns / LM_NS_PER_S);
+	if (rc != 0) {
+		c->st.hello_replay++;
+		slot_free(c, eng, m);
+		return;
+	}
+	p = pend_alloc(c, &ref);
+	if (p == NULL) {
+		c->st.hello_busy++;
+		slot_free(c, eng, m);
+		return;
+	}
+	p->engine = (uint8_t)eng;
+	p->mode = (uint8_t)h.mode;
+	p->hello_flags = h.flags;
+	p->cred = h.cred;
+	memcpy(p->prover_pk, lm_hello_prover_pk(&h), LM_PK_LEN);
+	p->hello_time = h.hello_time;
+	memcpy(p->hello_nonce, h.hello_nonce, sizeof(p->hello_nonce));
+	memcpy(p->hello_sig, h.sig, LM_SIG_LEN);
+	memcpy(p->commitment, h.commitment, LM_HASH_LEN);
+	p->validation =
+		LM_CHECK_CRED_CHAIN | LM_CHECK_HELLO_SIG | LM_CHECK_BINDING | LM_CHECK_REPLAY;
+	c->st.hello_ok++;
+
+	m->type = LM_NMSG_START;
+	m->ctrl_ref = ref;
+	m->mode = (uint8_t)h.mode;
+	m->k = c->c.k;
+	do {
+		randombytes_buf(&m->session_id, sizeof(m->session_id));
+	} while (m->session_id == 0);
+	if (c->eng[eng].to_dp.enq(c->eng[eng].to_dp.ctx, m) != 0) {
+		p->used = 0;
+		c->st.hello_busy++;
+		slot_free(c, eng, m);
+	}
+}
+
+/* Verify every proof; mark samples outside the REVEAL's answered set as lost. */
+static enum lm_reason
+verify_session(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, struct lm_reveal *rv)
+{
+	uint8_t nonces[LM_K_MAX][LM_NONCE_LEN];
+	enum lm_reason why;
+	unsigned i;
+
+	if (p->mode == LM_MODE_SIGNED) {
+		for (i = 0; i < m->sent; i++) {
+			struct lm_response r;
+
+			if (!m->s[i].got) {
+				continue;
+			}
+			r.session_id = m->session_id;
+			r.seq = (uint16_t)i;
+			r.mode = LM_MODE_SIGNED;
+			memcpy(r.nonce, m->s[i].nonce, LM_NONCE_LEN);
+			memcpy(r.proof.sig, m->s[i].proof, LM_SIG_LEN);
+			why = lm_response_verify(&r, c->c.pk, m->session_id, (uint16_t)i,
+				m->s[i].nonce, p->prover_pk);
+			if (why != LM_OK) {
+				return why;
+			}
+		}
+		return LM_OK;
+	}
+	if (m->reveal_len != LM_REVEAL_LEN) {
+		return LM_E_COMMIT;
+	}
+	why = lm_reveal_decode(rv, m->reveal, m->reveal_len);
+	if (why != LM_OK) {
+		return why;
+	}
+	for (i = 0; i < m->sent; i++) {
+		memcpy(nonces[i], m->s[i].nonce, LM_NONCE_LEN);
+	}
+	why = lm_reveal_verify(rv, c->c.pk, m->session_id, p->commitment, p->prover_pk,
+		(const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent);
+	if (why != LM_OK) {
+		return why;
+	}
+	for (i = 0; i < m->sent; i++) {
+		if (!m->s[i].got) {
+			continue;
+		}
+		if (((rv->answered >> i) & 1) == 0) {
+			/* The prover disowns this answer: not a sample. */
+			m->s[i].got = 0;
+			continue;
+		}
+		why = lm_fast_mac_verify(m->s[i].proof, rv->secret, c->c.pk, m->session_id,
+			(uint16_t)i, m->s[i].nonce);
+		if (why != LM_OK) {
+			return why;
+		}
+	}
+	return LM_OK;
+}
+
+static void
+batch_close(struct lm_ctrl *c, int64_t wall_ns)
+{
+	static const uint8_t *recp[4096];
+	static const uint8_t *proofp[4096];
+	static size_t proof_lens[4096];
+	static uint8_t proofs[4096][LM_BATCH_PROOF_MAX_LEN];
+	uint8_t head_enc[LM_BATCH_HEAD_LEN];
+	struct lm_batch_head head;
+	uint32_t n = lm_batch_count(c->batch);
+	int64_t t = wall_ns;
+	uint32_t i;
+	int rc;
+
+	if (n == 0) {
+		return;
+	}
+	if (t < c->batch_max_end_ns) {
+		t = c->batch_max_end_ns;
+	}
+	if (t < c->last_head_ns) {
+		t = c->last_head_ns;
+	}
+	rc = lm_batch_close(c->batch, t, &head);
+	if (rc == 0) {
+		rc = lm_batch_head_encode(&head, head_enc) == LM_BATCH_HEAD_LEN ? 0 : -EINVAL;
+	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct lm_inclusion_proof pr;
+		int len;
+
+		rc = lm_batch_proof(c->batch, i, &pr);
+		len = rc == 0 ? lm_batch_proof_encode(&pr, proofs[i]) : -EINVAL;
+		if (len < 0) {
+			rc = len;
+			break;
+		}
+		recp[i] = c->recs[i];
+		proofp[i] = proofs[i];
+		proof_lens[i] = (size_t)len;
+	}
+	if (rc == 0) {
+		rc = c->sink.ops->write_batch(c->sink.ctx, recp, c->rec_lens, proofp, proof_lens, n,
+			head_enc, LM_BATCH_HEAD_LEN);
+	}
+	if (rc == 0) {
+		c->st.batches++;
+		c->last_head_ns = t;
+	} else {
+		c->st.sink_errors++;
+	}
+	lm_batch_reset(c->batch);
+	c->batch_max_end_ns = 0;
+}
+
+static void
+make_record(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m,
+	const struct lm_reveal *rv, int64_t wall_ns)
+{
+	struct lm_record *r = &c->rec;
+	unsigned i;
+	int len;
+
+	memset(r, 0, sizeof(*r));
+	if (lm_record_set_landmark(r, &c->c.dlg) != 0) {
+		c->st.record_errors++;
+		return;
+	}
+	r->prover = p->cred;
+	r->session_id = m->session_id;
+	r->mode = p->mode == LM_MODE_FAST ? LM_MODE_FAST : LM_MODE_SIGNED;
+	r->count = m->sent;
+	r->validation = p->validation | LM_CHECK_PROOFS | LM_CHECK_SOURCE | LM_CHECK_BUDGET |
+		LM_CHECK_CLOCK | (p->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+	r->ts_source = c->c.ts_source;
+	/* One counter tick, rounded up: the resolution of each software stamp. */
+	r->ts_err_ns = (uint64_t)lm_cycles_to_ns_ceil(&c->c.cal, 1);
+	r->cal = c->c.cal;
+	r->t_start_ns = wall_of(c, m->s[0].tx_cyc);
+	r->t_end_ns = wall_of(c, m->end_cyc);
+	if (r->t_end_ns < r->t_start_ns) {
+		r->t_end_ns = r->t_start_ns;
+	}
+	for (i = 0; i < m->sent; i++) {
+		struct lm_sample *s = &r->samples[i];
+
+		memcpy(s->nonce, m->s[i].nonce, LM_NONCE_LEN);
+		if (m->s[i].got) {
+			int64_t ns = lm_cycles_to_ns_ceil(&c->c.cal, m->s[i].rtt_cyc);
+
+			s->rtt_ns = ns > 0 ? (uint64_t)ns : 1;
+			s->flags = 0;
+			memcpy(s->proof, m->s[i].proof,
+				p->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN);
+		} else {
+			s->rtt_ns = LM_RTT_LOST;
+			s->flags = LM_SAMPLE_LOST;
+		}
+	}
+	r->hello_time = p->hello_time;
+	memcpy(r->hello_nonce, p->hello_nonce, sizeof(r->hello_nonce));
+	r->hello_flags = p->hello_flags;
+	memcpy(r->hello_sig, p->hello_sig, LM_SIG_LEN);
+	if (p->mode == LM_MODE_FAST) {
+		memcpy(r->commitment, p->commitment, LM_HASH_LEN);
+		memcpy(r->secret, rv->secret, LM_SECRET_LEN);
+		r->answered = rv->answered;
+		memcpy(r->transcript_sig, rv->sig, LM_SIG_LEN);
+	}
+	if (lm_record_finish(r) != 0) {
+		c->st.record_errors++;
+		return;
+	}
+	/* Deductions: landmark-side proven floor, certified turnaround; never above the RTT. */
+	r->landmark_delay_ns = c->c.landmark_delay_ns;
+	if (c->c.deduct_turnaround && p->cred.kind == LM_CRED_CHIP) {
+		r->chip_turnaround_ns = p->cred.u.chip.min_turnaround_ns;
+	}
+	if (r->landmark_delay_ns + r->chip_turnaround_ns > r->rtt_min_ns) {
+		r->landmark_delay_ns = 0;
+		r->chip_turnaround_ns = 0;
+	}
+	if (lm_batch_count(c->batch) >= c->c.batch_max) {
+		batch_close(c, wall_ns);
+	}
+	len = lm_record_encode(r, c->recs[lm_batch_count(c->batch)], LM_RECORD_MAX_LEN);
+	if (len < 0) {
+		c->st.record_errors++;
+		return;
+	}
+	if (lm_batch_count(c->batch) == 0) {
+		c->batch_opened_ns = wall_ns;
+	}
+	c->rec_lens[lm_batch_count(c->batch)] = (size_t)len;
+	if (lm_batch_add(c->batch, c->recs[lm_batch_count(c->batch)], (size_t)len) < 0) {
+		c->st.record_errors++;
+		return;
+	}
+	if (r->t_end_ns > c->batch_max_end_ns) {
+		c->batch_max_end_ns = r->t_end_ns;
+	}
+	c->st.records++;
+	if (lm_batch_count(c->batch) >= c->c.batch_max) {
+		batch_close(c, wall_ns);
+	}
+}
+
+static void
+on_result(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
+{
+	struct pending *p;
+	struct lm_reveal rv;
+	enum lm_reason why;
+	unsigned i;
+	unsigned valid = 0;
+
+	if (m->ctrl_ref >= c->c.max_pending || !c->pend[m->ctrl_ref].used) {
+		/* A slot the datapath gives back (screened HELLO, sent datagram). */
+		slot_free(c, eng, m);
+		return;
+	}
+	p = &c->pend[m->ctrl_ref];
+	if (m->end < LM_END__COUNT) {
+		c->st.results[m->end]++;
+	}
+	memset(&rv, 0, sizeof(rv));
+	if (m->end == LM_END_DONE && m->sent > 0) {
+		why = verify_session(c, p, m, &rv);
+		if (why != LM_OK) {
+			if (p->mode == LM_MODE_FAST && why != LM_E_MAC) {
+				c->st.bad_reveal++;
+			} else {
+				c->st.bad_proofs++;
+			}
+		} else {
+			for (i = 0; i < m->sent; i++) {
+				valid += m->s[i].got;
+			}
+			if (valid == 0) {
+				c->st.no_samples++;
+			} else {
+				make_record(c, p, m, &rv, wall_ns);
+			}
+		}
+	}
+	p->used = 0;
+	slot_free(c, eng, m);
+}
+
+static void
+mesh_start(struct lm_ctrl *c, unsigned i, int64_t wall_ns)
+{
+	struct lm_ctrl_peer *peer = &c->c.peers[i];
+	struct lm_nmsg *m;
+	struct lm_hello h;
+	int len;
+
+	/* Take a slot from engine 0's pool: the control side owns the pool. */
+	m = c->eng[0].pool.deq(c->eng[0].pool.ctx);
+	if (m == NULL) {
+		c->st.mesh_failed++;
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	randombytes_buf(m->secret, LM_SECRET_LEN);
+	h.mode = LM_MODE_FAST;
+	h.hello_time = wall_ns / LM_NS_PER_S;
+	randombytes_buf(h.hello_nonce, sizeof(h.hello_nonce));
+	memcpy(h.landmark_pk, peer->pk, LM_PK_LEN);
+	lm_commitment(h.commitment, m->secret, c->c.pk);
+	h.cred.kind = LM_CRED_DELEGATION;
+	h.cred.u.dlg = c->c.dlg;
+	h.wire_len = LM_HELLO_MIN_LEN;
+	len = -EINVAL;
+	if (lm_hello_sign(&h, c->c.sk) == 0) {
+		len = lm_hello_encode(&h, m->payload, sizeof(m->payload));
+	}
+	if (len < 0) {
+		c->st.mesh_failed++;
+		slot_free(c, 0, m);
+		return;
+	}
+	memcpy(c->peers[i].commitment, h.commitment, LM_HASH_LEN);
+	m->type = LM_NMSG_PROVE;
+	m->len = (uint16_t)len;
+	m->peer_ip = peer->ip;
+	m->peer_port = peer->port;
+	memcpy(m->peer_pk, peer->pk, LM_PK_LEN);
+	m->ctrl_ref = UINT32_MAX - 1 - i;
+	if (c->eng[0].to_dp.enq(c->eng[0].to_dp.ctx, m) != 0) {
+		c->st.mesh_failed++;
+		slot_free(c, 0, m);
+		return;
+	}
+	c->peers[i].open = 1;
+	c->st.mesh_started++;
+}
+
+static void
+on_proved(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m)
+{
+	uint8_t nonces[LM_K_MAX][LM_NONCE_LEN];
+	unsigned pi = UINT32_MAX - 1 - m->ctrl_ref;
+	struct lm_reveal rv;
+	unsigned i;
+	int len = -EINVAL;
+
+	if (pi < c->c.n_peers) {
+		c->peers[pi].open = 0;
+	}
+	if (pi >= c->c.n_peers || m->end != LM_END_DONE || m->sent == 0 || m->sent > LM_K_MAX) {
+		c->st.mesh_failed++;
+		sodium_memzero(m->secret, LM_SECRET_LEN);
+		slot_free(c, eng, m);
+		return;
+	}
+	for (i = 0; i < m->sent; i++) {
+		memcpy(nonces[i], m->s[i].nonce, LM_NONCE_LEN);
+	}
+	rv.session_id = m->session_id;
+	memcpy(rv.secret, m->secret, LM_SECRET_LEN);
+	rv.answered = m->answered;
+	if (lm_reveal_sign(&rv, m->peer_pk, c->peers[pi].commitment,
+		    (const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent, c->c.sk) == 0) {
+		len = lm_reveal_encode(&rv, m->payload, sizeof(m->payload));
+	}
+	sodium_memzero(m->secret, LM_SECRET_LEN);
+	sodium_memzero(rv.secret, LM_SECRET_LEN);
+	if (len < 0) {
+		c->st.mesh_failed++;
+		slot_free(c, eng, m);
+		return;
+	}
+	m->type = LM_NMSG_SEND;
+	m->len = (uint16_t)len;
+	if (c->eng[eng].to_dp.enq(c->eng[eng].to_dp.ctx, m) != 0) {
+		c->st.mesh_failed++;
+		slot_free(c, eng, m);
+		return;
+	}
+	c->st.mesh_reveals++;
+}
+
+unsigned
+lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns)
+{
+	unsigned work = 0;
+	unsigned e;
+	unsigned i;
+
+	for (e = 0; e < c->n_eng; e++) {
+		for (i = 0; i < 64; i++) {
+			struct lm_nmsg *m = c->eng[e].from_dp.deq(c->eng[e].from_dp.ctx);
+
+			if (m == NULL) {
+				break;
+			}
+			work++;
+			switch (m->type) {
+			case LM_NMSG_HELLO:
+				on_hello(c, e, m, wall_ns);
+				break;
+			case LM_NMSG_RESULT:
+				on_result(c, e, m, wall_ns);
+				break;
+			case LM_NMSG_PROVED:
+				on_proved(c, e, m);
+				break;
+			default:
+				slot_free(c, e, m);
+				break;
+			}
+		}
+	}
+	if (lm_batch_count(c->batch) > 0 &&
+		wall_ns - c->batch_opened_ns >= (int64_t)c->c.batch_interval_ns) {
+		batch_close(c, wall_ns);
+		work++;
+	}
+	for (i = 0; i < c->c.n_peers && c->n_eng > 0; i++) {
+		if (!c->peers[i].open && wall_ns >= c->peers[i].next_ns) {
+			c->peers[i].next_ns = wall_ns + (int64_t)c->c.peers[i].interval_ns;
+			mesh_start(c, i, wall_ns);
+			work++;
+		}
+	}
+	return work;
+}
+
+int
+lm_ctrl_flush(struct lm_ctrl *c, int64_t wall_ns)
+{
+	batch_close(c, wall_ns);
+	return c->sink.ops->flush(c->sink.ctx);
+}
+
+const struct lm_ctrl_stats *
+lm_ctrl_stats(const struct lm_ctrl *c)
+{
+	return &c->st;
+}
+
+int
+lm_ctrl_attach(struct lm_ctrl *c, struct lm_chan to_dp, struct lm_chan from_dp, struct lm_chan pool)
+{
+	unsigned share;
+	unsigned i;
+
+	if (c->n_eng == LM_CTRL_MAX_ENGINES) {
+		return -ENOSPC;
+	}
+	c->eng[c->n_eng].to_dp = to_dp;
+	c->eng[c->n_eng].from_dp = from_dp;
+	c->eng[c->n_eng].pool = pool;
+	/* Engines attach once at startup; each gets an equal share of the pool. */
+	share = c->c.pool_size / c->c.n_engines;
+	if (c->n_eng == c->c.n_engines) {
+		return -ENOSPC;
+	}
+	for (i = 0; i < share && c->slots_given < c->c.pool_size; i++) {
+		if (pool.enq(pool.ctx, &c->slots[c->slots_given]) != 0) {
+			return -EINVAL;
+		}
+		c->slots_given++;
+	}
+	return (int)c->n_eng++;
+}
+
+struct lm_ctrl *
+lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_sink sink)
+{
+	struct lm_ctrl *c;
+	struct lm_cred me;
+
+	if (conf->k == 0 || conf->k > LM_K_MAX || conf->max_pending == 0 ||
+		conf->pool_size < conf->max_pending || conf->n_engines == 0 ||
+		conf->n_engines > LM_CTRL_MAX_ENGINES || conf->batch_max == 0 ||
+		conf->batch_max > 4096 || conf->cal.hz_lower == 0 ||
+		conf->n_mfr > LM_CTRL_MAX_ROOTS || conf->n_op > LM_CTRL_MAX_ROOTS ||
+		conf->n_allow > LM_CTRL_MAX_ALLOW || conf->n_peers > LM_CTRL_MAX_PEERS ||
+		memcmp(conf->dlg.landmark_pk, conf->pk, LM_PK_LEN) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		return NULL;
+	}
+	c->c = *conf;
+	c->clk = clk;
+	c->sink = sink;
+	c->slots = calloc(conf->pool_size, sizeof(*c->slots));
+	c->pend = calloc(conf->max_pending, sizeof(*c->pend));
+	c->recs = calloc(conf->batch_max, sizeof(*c->recs));
+	c->rec_lens = calloc(conf->batch_max, sizeof(*c->rec_lens));
+	c->replay = lm_replay_create(conf->replay_slots, conf->replay_window_s);
+	c->batch = lm_batch_create(conf->batch_max, conf->sk, NULL);
+	if (c->slots == NULL || c->pend == NULL || c->recs == NULL || c->rec_lens == NULL ||
+		c->replay == NULL || c->batch == NULL) {
+		int err = errno ? errno : ENOMEM;
+
+		lm_ctrl_destroy(c);
+		errno = err;
+		return NULL;
+	}
+	me.kind = LM_CRED_DELEGATION;
+	me.u.dlg = conf->dlg;
+	(void)lm_cred_hash(c->dlg_hash, &me);
+	c->cyc0 = lm_clock_read(&clk);
+	c->wall0 = lm_clock_realtime_ns();
+	return c;
+}
+
+void
+lm_ctrl_destroy(struct lm_ctrl *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	sodium_memzero(c->c.sk, sizeof(c->c.sk));
+	if (c->slots != NULL) {
+		unsigned i;
+
+		for (i = 0; i < c->c.pool_size; i++) {
+			sodium_memzero(c->slots[i].secret, LM_SECRET_LEN);
+		}
+	}
+	free(c->slots);
+	free(c->pend);
+	free(c->recs);
+	free(c->rec_lens);
+	lm_replay_destroy(c->replay);
+	lm_batch_destroy(c->batch);
+	free(c);
+}

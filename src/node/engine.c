@@ -1,0 +1,1225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The datapath engine: one port, one lcore. Frames in, frames out, slots to the control
+ * side. Everything here runs per packet: no syscalls, no allocation, no logging, no Ed25519.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_node_limit.h"
+#include "landmark/lm_nonce.h"
+#include "landmark/lm_proto.h"
+#include "landmark/lm_session.h"
+
+#define BURST 32
+#define CTRL_PER_POLL 16
+#define ARP_SLOTS 64
+
+enum sess_state {
+	S_FREE = 0,
+	S_ARP, /* waiting for the next hop's MAC */
+	S_SEND, /* next challenge due at due */
+	S_WAIT, /* challenge seq awaiting its response until due */
+	S_REVEAL, /* FINISH sent, waiting for REVEAL until due */
+};
+
+struct session {
+	uint8_t state;
+	uint8_t addr_ok; /* source echoed one of our nonces */
+	uint16_t waiting; /* seq of the outstanding challenge (S_WAIT) */
+	uint32_t nexthop;
+	uint64_t due; /* cycles: next action or deadline */
+	struct lm_nmsg *m;
+};
+
+enum prov_state {
+	P_FREE = 0,
+	P_ARP,
+	P_OPEN,
+};
+
+struct prover {
+	uint8_t state;
+	uint32_t nexthop;
+	uint64_t due; /* ARP deadline, then session deadline */
+	struct lm_nmsg *m;
+};
+
+struct arp_entry {
+	uint32_t ip;
+	uint8_t mac[LM_ETH_ALEN];
+	uint64_t expires; /* cycles; 0 = free */
+	uint64_t asked; /* last request sent, cycles */
+};
+
+struct lm_engine {
+	struct lm_engine_conf c;
+	struct lm_pktio io;
+	struct lm_clock clk;
+	struct lm_chan to_ctrl;
+	struct lm_chan from_ctrl;
+	struct lm_chan pool;
+	struct lm_nonce_gen *nonces;
+	struct lm_srclimit *srclimit;
+	struct lm_bucket global;
+	uint64_t global_cost;
+	/* cycles */
+	uint64_t c_interval;
+	uint64_t c_reply;
+	uint64_t c_reveal;
+	uint64_t c_prover;
+	uint64_t c_arp;
+	uint64_t c_arp_ttl;
+	uint64_t c_spin;
+	/* measuring sessions: slots, active list, hash index by session id */
+	struct session *sess;
+	uint32_t *active;
+	uint32_t n_active;
+	uint32_t *index; /* slot + 1, 0 = empty; linear probing */
+	uint32_t index_mask;
+	/* prover sessions */
+	struct prover *prov;
+	uint32_t n_prov_active;
+	struct arp_entry arp[ARP_SLOTS];
+	struct lm_engine_stats st;
+};
+
+static const char *const end_names[LM_END__COUNT] = {
+	[LM_END_DONE] = "done",
+	[LM_END_REVEAL_TIMEOUT] = "reveal_timeout",
+	[LM_END_ARP] = "arp",
+	[LM_END_BUDGET] = "budget",
+	[LM_END_FULL] = "full",
+	[LM_END_TIMEOUT] = "timeout",
+	[LM_END_SHUTDOWN] = "shutdown",
+};
+
+const char *
+lm_nmsg_end_str(enum lm_nmsg_end e)
+{
+	return (unsigned)e < LM_END__COUNT ? end_names[e] : "unknown";
+}
+
+/* ---- counters table --------------------------------------------------------------- */
+
+#define SD(f)                                                                                      \
+	{                                                                                          \
+#f, offsetof(struct lm_engine_stats, f)                                            \
+	}
+static const struct lm_stat_desc scalar_descs[] = {
+	SD(rx_pkts),
+	SD(rx_bytes),
+	SD(tx_pkts),
+	SD(tx_bytes),
+	SD(tx_fail),
+	SD(arp_replies_tx),
+	SD(arp_requests_tx),
+	SD(icmp_replies_tx),
+	SD(hello_rx),
+	SD(hello_rate_src),
+	SD(hello_rate_global),
+	SD(hello_binding),
+	SD(hello_no_slot),
+	SD(sessions_started),
+	SD(sessions_full),
+	SD(sessions_done),
+	SD(sessions_budget),
+	SD(sessions_arp_fail),
+	SD(reveal_timeouts),
+	SD(challenges_tx),
+	SD(challenge_timeouts),
+	SD(responses_ok),
+	SD(resp_unknown),
+	SD(resp_wrong_source),
+	SD(resp_mismatch),
+	SD(resp_dup),
+	SD(reveals_rx),
+	SD(unexpected_msg),
+	SD(ctrl_ring_full),
+	SD(prover_sessions),
+	SD(prover_responses_tx),
+	SD(prover_drop),
+};
+#undef SD
+
+#define N_SCALAR (sizeof(scalar_descs) / sizeof(scalar_descs[0]))
+static struct lm_stat_desc all_descs[N_SCALAR + LM_NET__COUNT + LM_E__COUNT];
+static char desc_names[LM_NET__COUNT + LM_E__COUNT][40];
+static unsigned n_descs;
+
+const struct lm_stat_desc *
+lm_engine_stat_descs(unsigned *n)
+{
+	unsigned i;
+
+	if (n_descs == 0) {
+		unsigned k = 0;
+
+		for (i = 0; i < N_SCALAR; i++) {
+			all_descs[k++] = scalar_descs[i];
+		}
+		for (i = 0; i < LM_NET__COUNT; i++) {
+			const char *s = lm_net_kind_str((enum lm_net_kind)i);
+
+			/* "net_drop_short", "net_udp", ... */
+			strcpy(desc_names[i], "net_");
+			strncat(desc_names[i], s, sizeof(desc_names[i]) - 5);
+			all_descs[k].name = desc_names[i];
+			all_descs[k++].offset = offsetof(struct lm_engine_stats, net) + i * 8;
+		}
+		for (i = 1; i < LM_E__COUNT; i++) {
+			char *d = desc_names[LM_NET__COUNT + i];
+
+			strcpy(d, "proto_drop_");
+			strncat(d, lm_reason_str((enum lm_reason)i), 40 - 12);
+			all_descs[k].name = d;
+			all_descs[k++].offset =
+				offsetof(struct lm_engine_stats, proto_drop) + i * 8;
+		}
+		n_descs = k;
+	}
+	*n = n_descs;
+	return all_descs;
+}
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static inline uint64_t
+now_cyc(struct lm_engine *e)
+{
+	return lm_clock_read(&e->clk);
+}
+
+static void
+to_ctrl(struct lm_engine *e, struct lm_nmsg *m)
+{
+	/*
+	 * The control side sizes the ring to the pool, so this cannot fail in landmarkd; if it
+	 * ever does the slot is leaked and counted rather than freed by the wrong side.
+	 */
+	if (e->to_ctrl.enq(e->to_ctrl.ctx, m) != 0) {
+		e->st.ctrl_ring_full++;
+	}
+}
+
+static uint32_t
+nexthop_of(const struct lm_engine *e, uint32_t ip)
+{
+	if ((ip & e->c.netmask) == (e->c.ip & e->c.netmask)) {
+		return ip;
+	}
+	return e->c.gateway;
+}
+
+static void
+tx_one(struct lm_engine *e, struct lm_pkt *p)
+{
+	uint16_t len = p->len;
+
+	if (e->io.ops->tx(e->io.ctx, p, 1) == 1) {
+		e->st.tx_pkts++;
+		e->st.tx_bytes += len;
+	} else {
+		e->st.tx_fail++;
+	}
+}
+
+/* Build a UDP datagram to ip:port via mac and send it. Returns 0 or -1 (counted). */
+static int
+send_udp(struct lm_engine *e, const uint8_t mac[LM_ETH_ALEN], uint32_t ip, uint16_t port,
+	const void *payload, uint32_t len, uint64_t *tx_stamp)
+{
+	struct lm_pkt p;
+
+	if (e->io.ops->tx_alloc(e->io.ctx, &p) != 0) {
+		e->st.tx_fail++;
+		return -1;
+	}
+	p.len = (uint16_t)lm_net_build_udp(p.data, LM_FRAME_MAX, e->c.mac, mac, e->c.ip, ip,
+		e->c.udp_port, port, payload, len);
+	if (tx_stamp != NULL) {
+		/* TX stamp before the port sees the frame: can only inflate the RTT. */
+		*tx_stamp = now_cyc(e);
+	}
+	tx_one(e, &p);
+	return 0;
+}
+
+/* ---- ARP cache ---------------------------------------------------------------------- */
+
+static struct arp_entry *
+arp_find(struct lm_engine *e, uint32_t ip)
+{
+	unsigned i;
+
+	for (i = 0; i < ARP_SLOTS; i++) {
+		if (e->arp[i].expires != 0 && e->arp[i].ip == ip) {
+			return &e->arp[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+arp_learn(
+	struct lm_engine *e, uint32_t ip, const uint8_t mac[LM_ETH_ALEN], uint64_t now, bool create)
+{
+	struct arp_entry *a = arp_find(e, ip);
+	unsigned i;
+
+	if (a == NULL) {
+		if (!create) {
+			return;
+		}
+		a = &e->arp[0];
+		for (i = 0; i < ARP_SLOTS; i++) {
+			if (e->arp[i].expires < a->expires) {
+				a = &e->arp[i];
+			}
+		}
+		a->ip = ip;
+		a->asked = 0;
+	}
+	memcpy(a->mac, mac, LM_ETH_ALEN);
+	a->expires = now + e->c_arp_ttl;
+}
+
+bool
+lm_engine_arp_lookup(struct lm_engine *e, uint32_t ip, uint8_t mac[LM_ETH_ALEN])
+{
+	struct arp_entry *a = arp_find(e, ip);
+
+	if (a == NULL || a->expires <= now_cyc(e) ||
+		(a->mac[0] | a->mac[1] | a->mac[2] | a->mac[3] | a->mac[4] | a->mac[5]) == 0) {
+		return false;
+	}
+	memcpy(mac, a->mac, LM_ETH_ALEN);
+	return true;
+}
+
+static void
+arp_request(struct lm_engine *e, uint32_t ip, uint64_t now)
+{
+	static const uint8_t zero[LM_ETH_ALEN];
+	struct arp_entry *a = arp_find(e, ip);
+	struct lm_pkt p;
+
+	/* One request per target per arp_timeout/4 at most. */
+	if (a != NULL && a->asked != 0 && now - a->asked < e->c_arp / 4) {
+		return;
+	}
+	if (a == NULL) {
+		arp_learn(e, ip, zero, now, true);
+		a = arp_find(e, ip);
+		a->expires = now + e->c_arp; /* placeholder: unresolved until a reply */
+	}
+	a->asked = now;
+	if (e->io.ops->tx_alloc(e->io.ctx, &p) != 0) {
+		e->st.tx_fail++;
+		return;
+	}
+	p.len = (uint16_t)lm_net_build_arp(p.data, LM_FRAME_MAX, 1, e->c.mac, e->c.ip, zero, ip);
+	e->st.arp_requests_tx++;
+	tx_one(e, &p);
+}
+
+/* MAC of a next hop if resolved; otherwise asks (rate-limited) and returns false. */
+static bool
+resolve(struct lm_engine *e, uint32_t nexthop, uint8_t mac[LM_ETH_ALEN], uint64_t now)
+{
+	if (nexthop == 0) {
+		return false;
+	}
+	if (lm_engine_arp_lookup(e, nexthop, mac)) {
+		return true;
+	}
+	arp_request(e, nexthop, now);
+	return false;
+}
+
+/* ---- session index ------------------------------------------------------------------ */
+
+static uint32_t
+idx_hash(const struct lm_engine *e, uint64_t id)
+{
+	return (uint32_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & e->index_mask;
+}
+
+static struct session *
+sess_lookup(struct lm_engine *e, uint64_t id)
+{
+	uint32_t h = idx_hash(e, id);
+
+	while (e->index[h] != 0) {
+		struct session *s = &e->sess[e->index[h] - 1];
+
+		if (s->m->session_id == id) {
+			return s;
+		}
+		h = (h + 1) & e->index_mask;
+	}
+	return NULL;
+}
+
+static void
+idx_insert(struct lm_engine *e, uint64_t id, uint32_t slot)
+{
+	uint32_t h = idx_hash(e, id);
+
+	while (e->index[h] != 0) {
+		h = (h + 1) & e->index_mask;
+	}
+	e->index[h] = slot + 1;
+}
+
+/* Linear-probing delete with backward shift: no tombstones, lookups stay short. */
+static void
+idx_remove(struct lm_engine *e, uint64_t id)
+{
+	uint32_t h = idx_hash(e, id);
+	uint32_t j;
+
+	while (e->index[h] != 0 && e->sess[e->index[h] - 1].m->session_id != id) {
+		h = (h + 1) & e->index_mask;
+	}
+	if (e->index[h] == 0) {
+		return;
+	}
+	e->index[h] = 0;
+	j = h;
+	for (;;) {
+		uint32_t home;
+
+		j = (j + 1) & e->index_mask;
+		if (e->index[j] == 0) {
+			return;
+		}
+		home = idx_hash(e, e->sess[e->index[j] - 1].m->session_id);
+		/* Move j back to h unless its home lies cyclically in (h, j]. */
+		if ((h < j) ? (home <= h || home > j) : (home <= h && home > j)) {
+			e->index[h] = e->index[j];
+			e->index[j] = 0;
+			h = j;
+		}
+	}
+}
+
+/* ---- measuring sessions --------------------------------------------------------------- */
+
+static void
+sess_end(struct lm_engine *e, uint32_t ai, enum lm_nmsg_end why, uint64_t now)
+{
+	uint32_t slot = e->active[ai];
+	struct session *s = &e->sess[slot];
+	struct lm_nmsg *m = s->m;
+
+	idx_remove(e, m->session_id);
+	m->type = LM_NMSG_RESULT;
+	m->end = (uint8_t)why;
+	m->end_cyc = now;
+	s->state = S_FREE;
+	s->m = NULL;
+	e->active[ai] = e->active[--e->n_active];
+	switch (why) {
+	case LM_END_DONE:
+		e->st.sessions_done++;
+		break;
+	case LM_END_BUDGET:
+		e->st.sessions_budget++;
+		break;
+	case LM_END_ARP:
+		e->st.sessions_arp_fail++;
+		break;
+	case LM_END_REVEAL_TIMEOUT:
+		e->st.reveal_timeouts++;
+		break;
+	default:
+		break;
+	}
+	to_ctrl(e, m);
+}
+
+static bool
+budget_ok(const struct session *s, uint32_t len)
+{
+	return lm_amp_may_send(s->m->rx_bytes, s->m->tx_bytes, len, s->addr_ok);
+}
+
+/* Returns false when the session ended. */
+static bool
+sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
+{
+	struct session *s = &e->sess[e->active[ai]];
+	struct lm_nmsg *m = s->m;
+	struct lm_nsample *sm = &m->s[m->sent];
+	struct lm_challenge c;
+	uint8_t buf[LM_CHALLENGE_LEN];
+	uint8_t mac[LM_ETH_ALEN];
+
+	if (!resolve(e, s->nexthop, mac, now)) {
+		s->state = S_ARP;
+		s->due = now + e->c_arp;
+		return true;
+	}
+	if (!budget_ok(s, LM_CHALLENGE_LEN)) {
+		sess_end(e, ai, LM_END_BUDGET, now);
+		return false;
+	}
+	c.session_id = m->session_id;
+	c.seq = m->sent;
+	c.count = m->k;
+	lm_nonce_next(e->nonces, c.nonce);
+	memcpy(sm->nonce, c.nonce, LM_NONCE_LEN);
+	if (lm_challenge_encode(&c, buf, sizeof(buf)) != LM_CHALLENGE_LEN) {
+		sess_end(e, ai, LM_END_FULL, now);
+		return false;
+	}
+	m->tx_bytes += LM_CHALLENGE_LEN;
+	send_udp(e, mac, m->peer_ip, m->peer_port, buf, LM_CHALLENGE_LEN, &sm->tx_cyc);
+	e->st.challenges_tx++;
+	s->waiting = m->sent;
+	m->sent++;
+	s->state = S_WAIT;
+	s->due = sm->tx_cyc + e->c_reply;
+	return true;
+}
+
+/* The outstanding challenge was answered or timed out: schedule the next step. */
+static bool
+sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
+{
+	struct session *s = &e->sess[e->active[ai]];
+	struct lm_nmsg *m = s->m;
+	struct lm_finish f;
+	uint8_t buf[LM_FINISH_LEN];
+	uint8_t mac[LM_ETH_ALEN];
+
+	if (m->sent < m->k) {
+		s->state = S_SEND;
+		s->due = now + e->c_interval;
+		return true;
+	}
+	/* Timed phase over: FINISH (best effort, within budget), then REVEAL in fast mode. */
+	f.session_id = m->session_id;
+	f.count = m->sent;
+	if (budget_ok(s, LM_FINISH_LEN) &&
+		lm_finish_encode(&f, buf, sizeof(buf)) == LM_FINISH_LEN &&
+		lm_engine_arp_lookup(e, s->nexthop, mac)) {
+		m->tx_bytes += LM_FINISH_LEN;
+		send_udp(e, mac, m->peer_ip, m->peer_port, buf, LM_FINISH_LEN, NULL);
+	}
+	if (m->mode == LM_MODE_FAST && m->answered != 0) {
+		s->state = S_REVEAL;
+		s->due = now + e->c_reveal;
+		return true;
+	}
+	sess_end(e, ai, LM_END_DONE, now);
+	return false;
+}
+
+static void
+sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
+{
+	struct session *s = NULL;
+	uint32_t i;
+
+	if (e->n_active == e->c.max_sessions || m->session_id == 0 || m->k == 0 ||
+		m->k > LM_K_MAX || sess_lookup(e, m->session_id) != NULL) {
+		e->st.sessions_full++;
+		m->type = LM_NMSG_RESULT;
+		m->end = LM_END_FULL;
+		m->sent = 0;
+		m->answered = 0;
+		to_ctrl(e, m);
+		return;
+	}
+	for (i = 0; i < e->c.max_sessions; i++) {
+		if (e->sess[i].state == S_FREE) {
+			s = &e->sess[i];
+			break;
+		}
+	}
+	m->sent = 0;
+	m->answered = 0;
+	m->tx_bytes = 0;
+	m->reveal_len = 0;
+	memset(m->s, 0, sizeof(m->s));
+	s->m = m;
+	s->addr_ok = 0;
+	s->nexthop = nexthop_of(e, m->peer_ip);
+	s->state = S_SEND;
+	s->due = now;
+	e->active[e->n_active++] = i;
+	idx_insert(e, m->session_id, i);
+	e->st.sessions_started++;
+	if (s->nexthop == 0) {
+		sess_end(e, e->n_active - 1, LM_END_ARP, now);
+	}
+}
+
+static void
+on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
+{
+	struct session *s = sess_lookup(e, sid);
+	struct lm_response r;
+	struct lm_nsample *sm;
+	enum lm_reason why;
+	struct lm_nmsg *m;
+	uint32_t ai;
+
+	if (s == NULL) {
+		e->st.resp_unknown++;
+		return;
+	}
+	m = s->m;
+	if (v->src_ip != m->peer_ip || v->src_port != m->peer_port) {
+		e->st.resp_wrong_source++;
+		return;
+	}
+	why = lm_response_decode(&r, v->payload, v->payload_len);
+	if (why != LM_OK) {
+		e->st.proto_drop[why]++;
+		return;
+	}
+	if (r.mode != m->mode || r.seq >= m->sent || s->state == S_REVEAL) {
+		e->st.resp_mismatch++;
+		return;
+	}
+	sm = &m->s[r.seq];
+	if (lm_response_match(&r, sid, r.seq, sm->nonce) != LM_OK) {
+		e->st.resp_mismatch++;
+		return;
+	}
+	if (sm->got) {
+		e->st.resp_dup++;
+		return;
+	}
+	/* now is the RX stamp taken after the burst: >= the true arrival time. */
+	sm->rtt_cyc = now > sm->tx_cyc ? now - sm->tx_cyc : 1;
+	sm->got = 1;
+	memcpy(sm->proof, m->mode == LM_MODE_SIGNED ? r.proof.sig : r.proof.mac,
+		m->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN);
+	m->answered |= UINT64_C(1) << r.seq;
+	m->rx_bytes += v->payload_len;
+	s->addr_ok = 1;
+	e->st.responses_ok++;
+	if (s->state == S_WAIT && s->waiting == r.seq) {
+		for (ai = 0; ai < e->n_active; ai++) {
+			if (&e->sess[e->active[ai]] == s) {
+				sess_advance(e, ai, now);
+				break;
+			}
+		}
+	}
+}
+
+static void
+on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
+{
+	struct session *s = sess_lookup(e, sid);
+	struct lm_reveal rv;
+	enum lm_reason why;
+	uint32_t ai;
+
+	if (s == NULL) {
+		e->st.resp_unknown++;
+		return;
+	}
+	if (v->src_ip != s->m->peer_ip || v->src_port != s->m->peer_port) {
+		e->st.resp_wrong_source++;
+		return;
+	}
+	why = lm_reveal_decode(&rv, v->payload, v->payload_len);
+	if (why != LM_OK) {
+		e->st.proto_drop[why]++;
+		return;
+	}
+	if (s->state != S_REVEAL) {
+		e->st.resp_mismatch++;
+		return;
+	}
+	memcpy(s->m->reveal, v->payload, LM_REVEAL_LEN);
+	s->m->reveal_len = LM_REVEAL_LEN;
+	s->m->rx_bytes += v->payload_len;
+	e->st.reveals_rx++;
+	for (ai = 0; ai < e->n_active; ai++) {
+		if (&e->sess[e->active[ai]] == s) {
+			sess_end(e, ai, LM_END_DONE, now);
+			break;
+		}
+	}
+}
+
+static void
+on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
+{
+	struct lm_nmsg *m;
+	struct lm_hello *h;
+
+	e->st.hello_rx++;
+	/* Cheapest checks first: global bucket last so one source cannot drain it. */
+	if (!lm_srclimit_take(e->srclimit, v->src_ip, now)) {
+		e->st.hello_rate_src++;
+		return;
+	}
+	if (!lm_bucket_take(&e->global, now, e->global_cost, e->c.hello_burst_global)) {
+		e->st.hello_rate_global++;
+		return;
+	}
+	m = e->pool.deq(e->pool.ctx);
+	if (m == NULL) {
+		e->st.hello_no_slot++;
+		return;
+	}
+	/*
+	 * Syntax is checked here (cheap, no crypto) so garbage never reaches the control side.
+	 * The decoded struct is built in the slot's sample area, which is free until START.
+	 */
+	static_assert(sizeof(struct lm_hello) <= sizeof(m->s), "hello scratch");
+	h = (struct lm_hello *)(void *)m->s;
+	{
+		enum lm_reason why = lm_hello_decode(h, v->payload, v->payload_len);
+
+		if (why == LM_OK && memcmp(h->landmark_pk, e->c.landmark_pk, LM_PK_LEN) != 0) {
+			e->st.hello_binding++;
+			why = LM_E__COUNT;
+		} else if (why != LM_OK) {
+			e->st.proto_drop[why]++;
+		}
+		if (why != LM_OK) {
+			/* Give the slot back through the control side, which owns the pool. */
+			m->type = LM_NMSG_RESULT;
+			m->end = LM_END_FULL;
+			m->session_id = 0;
+			m->sent = 0;
+			m->answered = 0;
+			m->ctrl_ref = UINT32_MAX;
+			to_ctrl(e, m);
+			return;
+		}
+	}
+	m->type = LM_NMSG_HELLO;
+	m->peer_ip = v->src_ip;
+	m->peer_port = v->src_port;
+	memcpy(m->peer_mac, v->src_mac, LM_ETH_ALEN);
+	m->len = v->payload_len;
+	memcpy(m->payload, v->payload, v->payload_len);
+	m->rx_cyc = now;
+	m->rx_bytes = v->payload_len;
+	m->tx_bytes = 0;
+	m->session_id = 0;
+	to_ctrl(e, m);
+}
+
+/* ---- prover sessions (landmark-to-landmark) --------------------------------------------- */
+
+static struct prover *
+prov_find(struct lm_engine *e, uint32_t ip, uint16_t port)
+{
+	uint32_t i;
+
+	for (i = 0; i < e->c.max_provers; i++) {
+		struct prover *p = &e->prov[i];
+
+		if (p->state != P_FREE && p->m->peer_ip == ip && p->m->peer_port == port) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static void
+prov_end(struct lm_engine *e, struct prover *p, enum lm_nmsg_end why, uint64_t now)
+{
+	struct lm_nmsg *m = p->m;
+
+	m->type = LM_NMSG_PROVED;
+	m->end = (uint8_t)why;
+	m->end_cyc = now;
+	p->state = P_FREE;
+	p->m = NULL;
+	e->n_prov_active--;
+	to_ctrl(e, m);
+}
+
+static void
+prov_send_hello(struct lm_engine *e, struct prover *p, uint64_t now)
+{
+	uint8_t mac[LM_ETH_ALEN];
+
+	if (!resolve(e, p->nexthop, mac, now)) {
+		p->state = P_ARP;
+		return;
+	}
+	send_udp(e, mac, p->m->peer_ip, p->m->peer_port, p->m->payload, p->m->len, NULL);
+	p->state = P_OPEN;
+	p->due = now + e->c_prover;
+}
+
+static void
+prov_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
+{
+	struct prover *p = NULL;
+	uint32_t i;
+
+	for (i = 0; i < e->c.max_provers; i++) {
+		if (e->prov[i].state == P_FREE) {
+			p = &e->prov[i];
+			break;
+		}
+	}
+	if (p == NULL || prov_find(e, m->peer_ip, m->peer_port) != NULL) {
+		m->type = LM_NMSG_PROVED;
+		m->end = LM_END_FULL;
+		to_ctrl(e, m);
+		return;
+	}
+	m->session_id = 0;
+	m->answered = 0;
+	m->sent = 0;
+	p->m = m;
+	p->nexthop = nexthop_of(e, m->peer_ip);
+	p->due = now + e->c_arp;
+	p->state = P_ARP;
+	e->n_prov_active++;
+	e->st.prover_sessions++;
+	prov_send_hello(e, p, now);
+}
+
+static void
+on_challenge(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
+{
+	struct prover *p = prov_find(e, v->src_ip, v->src_port);
+	struct lm_challenge c;
+	struct lm_response r;
+	uint8_t buf[LM_RESPONSE_FAST_LEN];
+	uint8_t mac[LM_ETH_ALEN];
+	enum lm_reason why;
+
+	if (p == NULL || p->state != P_OPEN) {
+		e->st.prover_drop++;
+		return;
+	}
+	why = lm_challenge_decode(&c, v->payload, v->payload_len);
+	if (why != LM_OK) {
+		e->st.proto_drop[why]++;
+		return;
+	}
+	if (p->m->session_id == 0) {
+		p->m->session_id = c.session_id;
+	}
+	if (c.session_id != p->m->session_id || (p->m->answered >> c.seq & 1) != 0) {
+		e->st.prover_drop++;
+		return;
+	}
+	r.session_id = c.session_id;
+	r.seq = c.seq;
+	r.mode = LM_MODE_FAST;
+	memcpy(r.nonce, c.nonce, LM_NONCE_LEN);
+	lm_fast_mac(r.proof.mac, p->m->secret, p->m->peer_pk, c.session_id, c.seq, c.nonce);
+	if (lm_response_encode(&r, buf, sizeof(buf)) != LM_RESPONSE_FAST_LEN ||
+		!lm_engine_arp_lookup(e, p->nexthop, mac)) {
+		e->st.prover_drop++;
+		return;
+	}
+	send_udp(e, mac, v->src_ip, v->src_port, buf, LM_RESPONSE_FAST_LEN, NULL);
+	memcpy(p->m->s[c.seq].nonce, c.nonce, LM_NONCE_LEN);
+	p->m->answered |= UINT64_C(1) << c.seq;
+	if (c.seq + 1 > p->m->sent) {
+		p->m->sent = c.seq + 1;
+	}
+	e->st.prover_responses_tx++;
+	(void)now;
+}
+
+static void
+on_finish(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
+{
+	struct prover *p = prov_find(e, v->src_ip, v->src_port);
+	struct lm_finish f;
+	enum lm_reason why;
+
+	if (p == NULL || p->state != P_OPEN || p->m->session_id != sid) {
+		e->st.prover_drop++;
+		return;
+	}
+	why = lm_finish_decode(&f, v->payload, v->payload_len);
+	if (why != LM_OK) {
+		e->st.proto_drop[why]++;
+		return;
+	}
+	if (f.count < p->m->sent) {
+		e->st.prover_drop++;
+		return;
+	}
+	p->m->sent = f.count;
+	prov_end(e, p, LM_END_DONE, now);
+}
+
+static void
+on_send(struct lm_engine *e, struct lm_nmsg *m)
+{
+	uint8_t mac[LM_ETH_ALEN];
+
+	if (lm_engine_arp_lookup(e, nexthop_of(e, m->peer_ip), mac)) {
+		send_udp(e, mac, m->peer_ip, m->peer_port, m->payload, m->len, NULL);
+	} else {
+		e->st.tx_fail++;
+	}
+	m->type = LM_NMSG_RESULT;
+	m->end = LM_END_FULL;
+	m->ctrl_ref = UINT32_MAX;
+	m->session_id = 0;
+	to_ctrl(e, m);
+}
+
+/* ---- frames ---------------------------------------------------------------------------- */
+
+static void
+on_udp(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
+{
+	enum lm_msg_type type;
+	uint64_t sid;
+	enum lm_reason why = lm_msg_peek(v->payload, v->payload_len, &type, &sid);
+
+	if (why != LM_OK) {
+		e->st.proto_drop[why]++;
+		return;
+	}
+	switch (type) {
+	case LM_MSG_HELLO:
+		on_hello(e, v, now);
+		break;
+	case LM_MSG_RESPONSE:
+		on_response(e, v, sid, now);
+		break;
+	case LM_MSG_REVEAL:
+		on_reveal(e, v, sid, now);
+		break;
+	case LM_MSG_CHALLENGE:
+		on_challenge(e, v, now);
+		break;
+	case LM_MSG_FINISH:
+		on_finish(e, v, sid, now);
+		break;
+	default:
+		e->st.unexpected_msg++;
+		break;
+	}
+}
+
+static void
+on_frame(struct lm_engine *e, const struct lm_pkt *p, uint64_t now)
+{
+	struct lm_net_view v;
+	enum lm_net_kind k = lm_net_parse(p->data, p->len, e->c.ip, e->c.udp_port, &v);
+	struct lm_pkt out;
+
+	e->st.net[k]++;
+	switch (k) {
+	case LM_NET_ARP_REQUEST:
+		/* RFC 826: the requester is a neighbour that will talk to us: learn it. */
+		arp_learn(e, v.src_ip, v.src_mac, now, true);
+		if (e->io.ops->tx_alloc(e->io.ctx, &out) != 0) {
+			e->st.tx_fail++;
+			return;
+		}
+		out.len = (uint16_t)lm_net_build_arp(
+			out.data, LM_FRAME_MAX, 2, e->c.mac, e->c.ip, v.src_mac, v.src_ip);
+		e->st.arp_replies_tx++;
+		tx_one(e, &out);
+		break;
+	case LM_NET_ARP_REPLY:
+		/* Only update addresses we asked about or already know (no cache poisoning). */
+		arp_learn(e, v.src_ip, v.src_mac, now, false);
+		break;
+	case LM_NET_ICMP_ECHO:
+		if (e->io.ops->tx_alloc(e->io.ctx, &out) != 0) {
+			e->st.tx_fail++;
+			return;
+		}
+		out.len = (uint16_t)lm_net_build_echo_reply(
+			out.data, LM_FRAME_MAX, e->c.mac, e->c.ip, &v);
+		if (out.len == 0) {
+			out.len = 60;
+			memset(out.data, 0, 60);
+		}
+		e->st.icmp_replies_tx++;
+		tx_one(e, &out);
+		break;
+	case LM_NET_UDP:
+		on_udp(e, &v, now);
+		break;
+	default:
+		break;
+	}
+}
+
+static unsigned
+timers(struct lm_engine *e, uint64_t now)
+{
+	unsigned work = 0;
+	uint32_t ai = 0;
+	uint32_t i;
+
+	while (ai < e->n_active) {
+		struct session *s = &e->sess[e->active[ai]];
+		bool alive = true;
+
+		if (now < s->due) {
+			ai++;
+			continue;
+		}
+		work++;
+		switch (s->state) {
+		case S_ARP:
+			/* Resolved meanwhile? Then send; otherwise the ARP deadline passed. */
+			{
+				uint8_t mac[LM_ETH_ALEN];
+
+				if (lm_engine_arp_lookup(e, s->nexthop, mac)) {
+					alive = sess_send_challenge(e, ai, now);
+				} else {
+					sess_end(e, ai, LM_END_ARP, now);
+					alive = false;
+				}
+			}
+			break;
+		case S_SEND:
+			alive = sess_send_challenge(e, ai, now);
+			break;
+		case S_WAIT:
+			e->st.challenge_timeouts++;
+			alive = sess_advance(e, ai, now);
+			break;
+		case S_REVEAL:
+			sess_end(e, ai, LM_END_REVEAL_TIMEOUT, now);
+			alive = false;
+			break;
+		default:
+			break;
+		}
+		if (alive) {
+			ai++;
+		}
+	}
+	/* A session in S_ARP also moves on as soon as the reply is learned. */
+	for (ai = 0; ai < e->n_active; ai++) {
+		struct session *s = &e->sess[e->active[ai]];
+		uint8_t mac[LM_ETH_ALEN];
+
+		if (s->state == S_ARP && lm_engine_arp_lookup(e, s->nexthop, mac)) {
+			s->state = S_SEND;
+			s->due = now;
+		}
+	}
+	for (i = 0; i < e->c.max_provers && e->n_prov_active > 0; i++) {
+		struct prover *p = &e->prov[i];
+		uint8_t mac[LM_ETH_ALEN];
+
+		if (p->state == P_ARP) {
+			if (lm_engine_arp_lookup(e, p->nexthop, mac)) {
+				prov_send_hello(e, p, now);
+				work++;
+			} else if (now >= p->due) {
+				prov_end(e, p, LM_END_ARP, now);
+				work++;
+			}
+		} else if (p->state == P_OPEN && now >= p->due) {
+			prov_end(e, p, LM_END_TIMEOUT, now);
+			work++;
+		}
+	}
+	return work;
+}
+
+unsigned
+lm_engine_poll(struct lm_engine *e)
+{
+	struct lm_pkt pkts[BURST];
+	uint16_t n = e->io.ops->rx(e->io.ctx, pkts, BURST);
+	/* RX stamp after the burst returned: >= every frame's true arrival. */
+	uint64_t now = now_cyc(e);
+	unsigned work = n;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		e->st.rx_pkts++;
+		e->st.rx_bytes += pkts[i].len;
+		on_frame(e, &pkts[i], now);
+	}
+	if (n > 0) {
+		e->io.ops->rx_free(e->io.ctx, pkts, n);
+	}
+	for (i = 0; i < CTRL_PER_POLL; i++) {
+		struct lm_nmsg *m = e->from_ctrl.deq(e->from_ctrl.ctx);
+
+		if (m == NULL) {
+			break;
+		}
+		work++;
+		switch (m->type) {
+		case LM_NMSG_START:
+			sess_start(e, m, now);
+			break;
+		case LM_NMSG_PROVE:
+			prov_start(e, m, now);
+			break;
+		case LM_NMSG_SEND:
+			on_send(e, m);
+			break;
+		default:
+			m->type = LM_NMSG_RESULT;
+			m->end = LM_END_FULL;
+			m->ctrl_ref = UINT32_MAX;
+			to_ctrl(e, m);
+			break;
+		}
+	}
+	work += timers(e, now_cyc(e));
+	return work;
+}
+
+uint64_t
+lm_engine_idle_ns(const struct lm_engine *e)
+{
+	uint64_t now = lm_clock_read(&e->clk);
+	uint64_t next = UINT64_MAX;
+	uint64_t ns;
+	uint32_t ai;
+	uint32_t i;
+
+	for (ai = 0; ai < e->n_active; ai++) {
+		const struct session *s = &e->sess[e->active[ai]];
+
+		/* A response may arrive at any moment: its RX stamp must not wait for a sleep. */
+		if (s->state == S_WAIT || s->state == S_REVEAL) {
+			return 0;
+		}
+		if (s->due < next) {
+			next = s->due;
+		}
+	}
+	for (i = 0; i < e->c.max_provers; i++) {
+		/* An open prover session answers challenges: its turnaround must stay small. */
+		if (e->prov[i].state != P_FREE) {
+			return 0;
+		}
+	}
+	if (next == UINT64_MAX) {
+		return UINT64_MAX;
+	}
+	if (next <= now) {
+		return 0;
+	}
+	ns = (uint64_t)lm_cycles_to_ns_ceil(&e->c.cal, next - now);
+	return ns > e->c.spin_window_ns ? ns - e->c.spin_window_ns : 0;
+}
+
+void
+lm_engine_stop(struct lm_engine *e)
+{
+	uint64_t now = now_cyc(e);
+	uint32_t i;
+
+	while (e->n_active > 0) {
+		sess_end(e, e->n_active - 1, LM_END_SHUTDOWN, now);
+	}
+	for (i = 0; i < e->c.max_provers; i++) {
+		if (e->prov[i].state != P_FREE) {
+			prov_end(e, &e->prov[i], LM_END_SHUTDOWN, now);
+		}
+	}
+}
+
+const struct lm_engine_stats *
+lm_engine_stats(const struct lm_engine *e)
+{
+	return &e->st;
+}
+
+unsigned
+lm_engine_active(const struct lm_engine *e, unsigned *provers)
+{
+	if (provers != NULL) {
+		*provers = e->n_prov_active;
+	}
+	return e->n_active;
+}
+
+struct lm_engine *
+lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct lm_clock clk,
+	struct lm_chan to, struct lm_chan from, struct lm_chan pool)
+{
+	const struct lm_engine_conf *c = conf;
+	struct lm_engine *e;
+	uint32_t isz = 4;
+
+	if (c->ip == 0 || c->max_sessions == 0 || c->max_sessions > 65536 || c->max_provers > 256 ||
+		c->udp_port == 0 || c->cal.hz_lower == 0 || c->cal.hz_nominal < c->cal.hz_lower ||
+		c->hello_rate_src == 0 || c->hello_burst_src == 0 || c->hello_rate_global == 0 ||
+		c->hello_burst_global == 0 || c->reply_timeout_ns == 0 || c->arp_timeout_ns == 0 ||
+		c->arp_ttl_ns == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		return NULL;
+	}
+	e->c = *c;
+	e->io = io;
+	e->clk = clk;
+	e->to_ctrl = to;
+	e->from_ctrl = from;
+	e->pool = pool;
+	while (isz < 2 * c->max_sessions) {
+		isz <<= 1;
+	}
+	e->index_mask = isz - 1;
+	e->sess = calloc(c->max_sessions, sizeof(*e->sess));
+	e->active = calloc(c->max_sessions, sizeof(*e->active));
+	e->index = calloc(isz, sizeof(*e->index));
+	e->prov = calloc(c->max_provers + 1, sizeof(*e->prov));
+	e->nonces = lm_nonce_create();
+	e->srclimit = lm_srclimit_create(c->rate_slots ? c->rate_slots : 1024, c->cal.hz_nominal,
+		c->hello_rate_src, c->hello_burst_src);
+	if (e->sess == NULL || e->active == NULL || e->index == NULL || e->prov == NULL ||
+		e->nonces == NULL || e->srclimit == NULL) {
+		lm_engine_destroy(e);
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->global_cost = c->cal.hz_nominal / c->hello_rate_global;
+	if (e->global_cost == 0) {
+		e->global_cost = 1;
+	}
+	e->c_interval = lm_clock_ns_to_cycles(&c->cal, c->interval_ns);
+	e->c_reply = lm_clock_ns_to_cycles(&c->cal, c->reply_timeout_ns);
+	e->c_reveal = lm_clock_ns_to_cycles(&c->cal, c->reveal_timeout_ns);
+	e->c_prover = lm_clock_ns_to_cycles(&c->cal, c->prover_timeout_ns);
+	e->c_arp = lm_clock_ns_to_cycles(&c->cal, c->arp_timeout_ns);
+	e->c_arp_ttl = lm_clock_ns_to_cycles(&c->cal, c->arp_ttl_ns);
+	e->c_spin = lm_clock_ns_to_cycles(&c->cal, c->spin_window_ns);
+	return e;
+}
+
+void
+lm_engine_destroy(struct lm_engine *e)
+{
+	if (e == NULL) {
+		return;
+	}
+	lm_nonce_destroy(e->nonces);
+	lm_srclimit_destroy(e->srclimit);
+	free(e->sess);
+	free(e->active);
+	free(e->index);
+	free(e->prov);
+	free(e);
+}
