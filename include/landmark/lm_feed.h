@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Feed verification and JSON views over a feed log (docs/feed.md §Verification, §NDJSON).
+ *
+ * lm_feed_verify() walks a log directory and checks, for every batch in order: the framing
+ * (lm_feed_log.h), the delegation in force (syntax, operator root, validity at the head time,
+ * same landmark key as the head), the head (syntax, signature, chain link to the previous
+ * head: sequence + 1, previous-head hash, time not going back), the record count, and for
+ * every record lm_record_verify_standalone() (syntax, inclusion proof, head signature,
+ * credential chains, deductions, every proof) plus its leaf index == its position in the batch.
+ * The first failure is reported as a byte range of a segment file and a reason.
+ */
+#ifndef LANDMARK_LM_FEED_H
+#define LANDMARK_LM_FEED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "lm_batch.h"
+#include "lm_common.h"
+#include "lm_feed_log.h"
+
+/** What lm_feed_verify() checks against. */
+struct lm_feed_verify_opts {
+	const struct lm_trust *trust; /**< operator and manufacturer roots (required) */
+	int64_t now_ns; /**< verifier's unix ns (heads may not lie beyond it) */
+	const uint8_t *landmark_pk; /**< when non-NULL, every head must be signed by this key */
+	bool allow_tail; /**< a torn tail (incomplete last batch) is not a failure */
+};
+
+/** Outcome of lm_feed_verify(). */
+struct lm_feed_verify_result {
+	uint64_t batches; /**< batches fully verified */
+	uint64_t records; /**< records fully verified */
+	bool have_seq; /**< first_seq/last_seq are set */
+	uint64_t first_seq; /**< sequence of the first head */
+	uint64_t last_seq; /**< sequence of the last verified head */
+	uint64_t tail_bytes; /**< bytes of an incomplete last batch */
+	enum lm_reason reason; /**< LM_OK, or why the first bad range failed */
+	struct lm_feed_fault fault; /**< first bad byte range (when the return is -EBADMSG) */
+};
+
+/**
+ * Verify a whole feed log directory.
+ * @return 0 (everything verified; a torn tail only with allow_tail); -EBADMSG with
+ *   res->fault (and res->reason for a cryptographic or syntax reason; LM_OK for framing
+ *   faults); -EINVAL (no trust); -ENOENT / -errno (directory unreadable); -ENOMEM.
+ */
+LM_WUR int lm_feed_verify(
+	const char *dir, const struct lm_feed_verify_opts *opts, struct lm_feed_verify_result *res);
+
+/**
+ * Check one batch against the head before it (NULL for the first one seen). Used by
+ * lm_feed_verify() and by followers (tail, HTTP, exporters) that verify as they go.
+ * @param prev  in: the previous head, or NULL; out: unchanged
+ * @param head  out: the decoded head of b on LM_OK
+ * @param bad_index  out: record index that failed, or -1 for the head / delegation
+ * @return LM_OK or the first failing reason.
+ */
+LM_WUR enum lm_reason lm_feed_verify_batch(const struct lm_feed_batch *b,
+	const struct lm_batch_head *prev, const struct lm_feed_verify_opts *opts,
+	struct lm_batch_head *head, long *bad_index);
+
+/**
+ * NDJSON lines of one batch: one {"type":"record",...} object per record followed by one
+ * {"type":"head",...} object (schema: docs/feed.md §NDJSON). Records that do not decode are
+ * emitted with "error": reason name instead of "record".
+ * @param emit  called with each line object (borrowed reference); returns 0 to go on
+ * @return 0, the first non-zero value of emit, or -ENOMEM.
+ */
+int lm_feed_batch_json(
+	const struct lm_feed_batch *b, int (*emit)(json_t *line, void *arg), void *arg);
+
+/** Lowercase hex of len bytes into out (2 * len + 1 bytes). */
+void lm_feed_hex(char *out, const uint8_t *in, size_t len);
+
+#endif

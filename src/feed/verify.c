@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* Whole-feed verification and the NDJSON view of batches. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_feed.h"
+#include "landmark/lm_record.h"
+
+void
+lm_feed_hex(char *out, const uint8_t *in, size_t len)
+{
+	sodium_bin2hex(out, 2 * len + 1, in, len);
+}
+
+static int64_t
+ns_to_s_floor(int64_t ns)
+{
+	return ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
+}
+
+enum lm_reason
+lm_feed_verify_batch(const struct lm_feed_batch *b, const struct lm_batch_head *prev,
+	const struct lm_feed_verify_opts *opts, struct lm_batch_head *head, long *bad_index)
+{
+	struct lm_delegation d;
+	struct lm_inclusion_proof p;
+	enum lm_reason why;
+	size_t i;
+
+	*bad_index = -1;
+	if (b->delegation == NULL) {
+		return LM_E_SHORT; /* no delegation entry before this batch */
+	}
+	why = lm_delegation_decode(&d, b->delegation, b->delegation_len);
+	if (why != LM_OK) {
+		return why;
+	}
+	why = lm_batch_head_decode(head, b->head, b->head_len);
+	if (why != LM_OK) {
+		return why;
+	}
+	if (sodium_memcmp(d.landmark_pk, head->landmark_pk, LM_PK_LEN) != 0) {
+		return LM_E_BINDING; /* head signed by a key the delegation is not for */
+	}
+	if (opts->landmark_pk != NULL &&
+		sodium_memcmp(opts->landmark_pk, head->landmark_pk, LM_PK_LEN) != 0) {
+		return LM_E_BINDING;
+	}
+	why = lm_delegation_verify(&d, opts->trust->operator_roots, opts->trust->n_operator,
+		ns_to_s_floor(head->time_ns));
+	if (why != LM_OK) {
+		return why;
+	}
+	why = lm_batch_head_verify(head);
+	if (why != LM_OK) {
+		return why;
+	}
+	if (prev != NULL) {
+		why = lm_batch_head_verify_chain(prev, head);
+		if (why != LM_OK) {
+			return why;
+		}
+	}
+	if (head->count != b->n) {
+		return LM_E_LENGTH;
+	}
+	for (i = 0; i < b->n; i++) {
+		const struct lm_feed_item *it = &b->items[i];
+
+		*bad_index = (long)i;
+		why = lm_record_verify_standalone(it->record, it->record_len, it->proof,
+			it->proof_len, b->head, b->head_len, b->delegation, b->delegation_len,
+			opts->trust, opts->now_ns, NULL);
+		if (why != LM_OK) {
+			return why;
+		}
+		why = lm_batch_proof_decode(&p, it->proof, it->proof_len);
+		if (why != LM_OK) {
+			return why;
+		}
+		if (p.leaf_index != i) {
+			return LM_E_PROOF; /* records reordered or duplicated inside the batch */
+		}
+	}
+	*bad_index = -1;
+	return LM_OK;
+}
+
+static void
+fault_at(struct lm_feed_fault *f, uint64_t seg, uint64_t off, uint64_t len, const char *what,
+	enum lm_reason why)
+{
+	lm_feed_seg_name(f->file, sizeof(f->file), seg);
+	f->offset = off;
+	f->len = len;
+	snprintf(f->what, sizeof(f->what), "%s: %s", what, lm_reason_str(why));
+}
+
+int
+lm_feed_verify(
+	const char *dir, const struct lm_feed_verify_opts *opts, struct lm_feed_verify_result *res)
+{
+	struct lm_batch_head prev, head;
+	struct lm_feed_reader *r;
+	struct lm_feed_batch b;
+	enum lm_reason why;
+	bool have_prev = false;
+	long bad;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if (opts == NULL || opts->trust == NULL) {
+		return -EINVAL;
+	}
+	r = lm_feed_reader_open(dir, NULL);
+	if (r == NULL) {
+		return -errno;
+	}
+	while ((ret = lm_feed_reader_next(r, &b, &res->fault)) == 1) {
+		why = lm_feed_verify_batch(&b, have_prev ? &prev : NULL, opts, &head, &bad);
+		if (why != LM_OK) {
+			res->reason = why;
+			if (bad < 0) {
+				const char *what = why == LM_E_CHAIN
+					? "batch head does not chain "
+					  "to the previous head"
+					: "batch head or its delegation";
+
+				fault_at(&res->fault, b.pos.segment, b.head_offset,
+					b.head_len + LM_FEED_ENTRY_OVERHEAD, what, why);
+			} else {
+				const struct lm_feed_item *it = &b.items[bad];
+
+				fault_at(&res->fault, b.pos.segment, it->record_offset,
+					it->record_len + it->proof_len + 2 * LM_FEED_ENTRY_OVERHEAD,
+					"record (with its inclusion proof)", why);
+			}
+			ret = -EBADMSG;
+			goto out;
+		}
+		if (!res->have_seq) {
+			res->have_seq = true;
+			res->first_seq = head.seq;
+		}
+		res->last_seq = head.seq;
+		res->batches++;
+		res->records += b.n;
+		prev = head;
+		have_prev = true;
+	}
+	if (ret < 0) {
+		goto out;
+	}
+	res->tail_bytes = lm_feed_reader_tail(r, &res->fault);
+	ret = res->tail_bytes > 0 && !opts->allow_tail ? -EBADMSG : 0;
+	if (ret == 0) {
+		memset(&res->fault, 0, sizeof(res->fault));
+	}
+out:
+	lm_feed_reader_close(r);
+	return ret;
+}
+
+int
+lm_feed_batch_json(const struct lm_feed_batch *b, int (*emit)(json_t *line, void *arg), void *arg)
+{
+	struct lm_record *rec = malloc(sizeof(*rec)); /* large: keep it off the stack */
+	struct lm_inclusion_proof p;
+	struct lm_batch_head h;
+	uint8_t hash[LM_HASH_LEN];
+	char hex[2 * LM_HASH_LEN + 1];
+	enum lm_reason why, hwhy;
+	json_t *line;
+	size_t i;
+	int ret = 0;
+
+	if (rec == NULL) {
+		return -ENOMEM;
+	}
+	hwhy = lm_batch_head_decode(&h, b->head, b->head_len);
+	for (i = 0; i < b->n && ret == 0; i++) {
+		const struct lm_feed_item *it = &b->items[i];
+
+		line = json_object();
+		if (line == NULL) {
+			free(rec);
+			return -ENOMEM;
+		}
+		lm_record_hash(hash, it->record, it->record_len);
+		lm_feed_hex(hex, hash, LM_HASH_LEN);
+		json_object_set_new(line, "type", json_string("record"));
+		json_object_set_new(line, "segment", json_integer((json_int_t)b->pos.segment));
+		json_object_set_new(line, "offset", json_integer((json_int_t)it->record_offset));
+		if (hwhy == LM_OK) {
+			json_object_set_new(line, "batch_seq", json_integer((json_int_t)h.seq));
+		}
+		json_object_set_new(line, "hash", json_string(hex));
+		why = lm_record_decode(rec, it->record, it->record_len);
+		if (why == LM_OK) {
+			json_object_set_new(line, "record", lm_record_to_json(rec));
+		} else {
+			json_object_set_new(line, "error", json_string(lm_reason_str(why)));
+		}
+		why = lm_batch_proof_decode(&p, it->proof, it->proof_len);
+		if (why == LM_OK) {
+			json_object_set_new(line, "proof", lm_batch_proof_to_json(&p));
+		} else {
+			json_object_set_new(line, "proof_error", json_string(lm_reason_str(why)));
+		}
+		ret = emit(line, arg);
+		json_decref(line);
+	}
+	free(rec);
+	if (ret != 0) {
+		return ret;
+	}
+	line = json_object();
+	if (line == NULL) {
+		return -ENOMEM;
+	}
+	json_object_set_new(line, "type", json_string("head"));
+	json_object_set_new(line, "segment", json_integer((json_int_t)b->pos.segment));
+	json_object_set_new(line, "offset", json_integer((json_int_t)b->head_offset));
+	if (hwhy == LM_OK) {
+		lm_batch_head_hash(hash, &h);
+		lm_feed_hex(hex, hash, LM_HASH_LEN);
+		json_object_set_new(line, "hash", json_string(hex));
+		json_object_set_new(line, "head", lm_batch_head_to_json(&h));
+	} else {
+		json_object_set_new(line, "error", json_string(lm_reason_str(hwhy)));
+	}
+	ret = emit(line, arg);
+	json_decref(line);
+	return ret;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Real signed feeds for the feed tests: records from record_fixture.h (signed mode, K = 4),
+ * Merkle-batched by lm_batch and appended to a feed log.
+ */
+#ifndef LM_TEST_FEED_FIXTURE_H
+#define LM_TEST_FEED_FIXTURE_H
+
+#include <stdlib.h>
+
+#include "landmark/lm_batch.h"
+#include "landmark/lm_feed_log.h"
+#include "record_fixture.h"
+
+/* Head times: after every fixture record's end, one ms apart. */
+#define FEED_FIX_HEAD_T0_NS (FIX_T0_S * 1000000000 + INT64_C(2000000000))
+
+struct feed_fix {
+	struct rec_fix rf;
+	struct lm_batch *bb;
+	const uint8_t *sign_sk; /* key that signs heads (default: the landmark key) */
+	uint64_t session;
+	uint64_t batches;
+};
+
+static inline int
+feed_fix_init(struct feed_fix *ff, uint32_t max_per_batch)
+{
+	memset(ff, 0, sizeof(*ff));
+	rec_fix_init(&ff->rf);
+	ff->sign_sk = ff->rf.lm_sk;
+	ff->session = 1;
+	ff->bb = lm_batch_create(max_per_batch, ff->sign_sk, NULL);
+	return ff->bb != NULL ? 0 : -1;
+}
+
+static inline void
+feed_fix_fini(struct feed_fix *ff)
+{
+	lm_batch_destroy(ff->bb);
+	ff->bb = NULL;
+}
+
+/* Append nb batches of per records each. @return 0 or the first error. */
+static inline int
+feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsigned per)
+{
+	static uint8_t enc[64][LM_RECORD_MAX_LEN];
+	static uint8_t prf[64][LM_BATCH_PROOF_MAX_LEN];
+	struct lm_feed_blob rb[64], pb[64];
+	struct lm_record *r = malloc(sizeof(*r));
+	struct lm_inclusion_proof p;
+	struct lm_batch_head h;
+	uint8_t henc[LM_BATCH_HEAD_LEN];
+	unsigned j, i;
+	int ret = 0, len;
+
+	if (r == NULL || per == 0 || per > 64) {
+		free(r);
+		return -1;
+	}
+	for (j = 0; j < nb && ret == 0; j++) {
+		for (i = 0; i < per; i++) {
+			if (rec_fix_record(&ff->rf, r, LM_MODE_SIGNED, 4, 0, 0, ff->session++) !=
+				0) {
+				ret = -2;
+				goto out;
+			}
+			len = lm_record_encode(r, enc[i], sizeof(enc[i]));
+			if (len < 0 || lm_batch_add(ff->bb, enc[i], (size_t)len) != (int)i) {
+				ret = -3;
+				goto out;
+			}
+			rb[i].data = enc[i];
+			rb[i].len = (size_t)len;
+		}
+		if (lm_batch_close(ff->bb, FEED_FIX_HEAD_T0_NS + (int64_t)ff->batches * 1000000,
+			    &h) != 0) {
+			ret = -4;
+			goto out;
+		}
+		for (i = 0; i < per; i++) {
+			if (lm_batch_proof(ff->bb, i, &p) != 0) {
+				ret = -5;
+				goto out;
+			}
+			len = lm_batch_proof_encode(&p, prf[i]);
+			pb[i].data = prf[i];
+			pb[i].len = (size_t)len;
+		}
+		if (lm_batch_head_encode(&h, henc) != LM_BATCH_HEAD_LEN) {
+			ret = -6;
+			goto out;
+		}
+		ret = lm_feed_log_append_batch(log, rb, pb, per, henc, sizeof(henc));
+		lm_batch_reset(ff->bb);
+		ff->batches++;
+	}
+out:
+	free(r);
+	return ret;
+}
+
+#endif
