@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JSON views of records, batch heads and inclusion proofs (schema: docs/feed.md). Binary values
+ * are lowercase hex; u64 identifiers that may exceed INT64_MAX (session id, answered bitmap) are
+ * 16-digit hex strings; nanosecond quantities are JSON integers (the decoder bounds them by
+ * INT64_MAX).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_batch.h"
+#include "landmark/lm_record.h"
+
+/* Add helpers: json_object_set_new() steals the reference, even on failure. */
+static int
+set(json_t *o, const char *k, json_t *v)
+{
+	return v == NULL ? -1 : json_object_set_new(o, k, v);
+}
+
+static json_t *
+hex(const uint8_t *b, size_t n)
+{
+	char buf[2 * LM_SIG_LEN + 1];
+
+	sodium_bin2hex(buf, sizeof(buf), b, n);
+	return json_string(buf);
+}
+
+static json_t *
+hex64(uint64_t v)
+{
+	char buf[17];
+
+	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)v);
+	return json_string(buf);
+}
+
+static json_t *
+cred_json(const struct lm_cred *c, const uint8_t hash[static LM_HASH_LEN])
+{
+	json_t *o = json_object();
+	int rc = 0;
+
+	if (o == NULL) {
+		return NULL;
+	}
+	rc |= set(o, "credential_hash", hex(hash, LM_HASH_LEN));
+	if (c->kind == LM_CRED_CHIP) {
+		const struct lm_chip_cert *cc = &c->u.chip;
+
+		rc |= set(o, "kind", json_string("chip"));
+		rc |= set(o, "key", hex(cc->chip_pk, LM_PK_LEN));
+		rc |= set(o, "issuer", hex(cc->mfr_pk, LM_PK_LEN));
+		rc |= set(o, "model", json_string(cc->model));
+		rc |= set(o, "serial", json_string(cc->serial));
+		rc |= set(o, "min_turnaround_ns", json_integer((json_int_t)cc->min_turnaround_ns));
+		rc |= set(o, "not_before", json_integer(cc->not_before));
+		rc |= set(o, "not_after", json_integer(cc->not_after));
+	} else {
+		const struct lm_delegation *d = &c->u.dlg;
+
+		rc |= set(o, "kind", json_string("landmark"));
+		rc |= set(o, "key", hex(d->landmark_pk, LM_PK_LEN));
+		rc |= set(o, "issuer", hex(d->root_pk, LM_PK_LEN));
+		rc |= set(o, "site", json_string(d->site));
+		rc |= set(o, "lat", json_real(lm_e7_to_deg(d->lat_e7)));
+		rc |= set(o, "lon", json_real(lm_e7_to_deg(d->lon_e7)));
+		rc |= set(o, "not_before", json_integer(d->not_before));
+		rc |= set(o, "not_after", json_integer(d->not_after));
+	}
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+checks_json(uint32_t bits)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	if (a == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < 32; i++) {
+		const char *name = lm_record_check_str(UINT32_C(1) << i);
+
+		if ((bits & (UINT32_C(1) << i)) && name != NULL &&
+			json_array_append_new(a, json_string(name)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *
+samples_json(const struct lm_record *r)
+{
+	size_t plen = r->mode == LM_MODE_FAST ? LM_MAC_LEN : LM_SIG_LEN;
+	json_t *a = json_array();
+	unsigned i;
+
+	if (a == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < r->count && i < LM_RECORD_MAX_SAMPLES; i++) {
+		const struct lm_sample *s = &r->samples[i];
+		int lost = (s->flags & LM_SAMPLE_LOST) != 0;
+		json_t *o = json_object();
+		int rc = 0;
+
+		if (o == NULL) {
+			json_decref(a);
+			return NULL;
+		}
+		rc |= set(o, "seq", json_integer(i));
+		rc |= set(o, "nonce", hex(s->nonce, LM_NONCE_LEN));
+		rc |= set(o, "lost", json_boolean(lost));
+		rc |= set(o, "rtt_ns", lost ? json_null() : json_integer((json_int_t)s->rtt_ns));
+		rc |= set(o, "proof", lost ? json_null() : hex(s->proof, plen));
+		if (rc != 0 || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+json_t *
+lm_record_to_json(const struct lm_record *r)
+{
+	json_t *o = json_object();
+	json_t *lm = json_object();
+	json_t *timing = json_object();
+	json_t *cal = json_object();
+	json_t *ded = json_object();
+	json_t *hello = json_object();
+	json_t *fast = NULL;
+	uint8_t enc[LM_RECORD_MAX_LEN];
+	uint8_t leaf[LM_HASH_LEN];
+	int enc_len;
+	int rc = 0;
+
+	if (o == NULL || lm == NULL || timing == NULL || cal == NULL || ded == NULL ||
+		hello == NULL) {
+		goto fail;
+	}
+	rc |= set(o, "version", json_integer(LM_RECORD_VERSION));
+	enc_len = lm_record_encode(r, enc, sizeof(enc));
+	if (enc_len > 0) {
+		lm_record_hash(leaf, enc, (size_t)enc_len);
+		rc |= set(o, "record_hash", hex(leaf, LM_HASH_LEN));
+	}
+
+	rc |= set(lm, "key", hex(r->landmark_pk, LM_PK_LEN));
+	rc |= set(lm, "delegation_hash", hex(r->dlg_hash, LM_HASH_LEN));
+	rc |= set(lm, "site", json_string(r->site));
+	rc |= set(lm, "lat", json_real(lm_e7_to_deg(r->lat_e7)));
+	rc |= set(lm, "lon", json_real(lm_e7_to_deg(r->lon_e7)));
+	rc |= set(o, "landmark", lm);
+	lm = NULL;
+
+	rc |= set(o, "prover", cred_json(&r->prover, r->prover_hash));
+	rc |= set(o, "session_id", hex64(r->session_id));
+	rc |= set(o, "mode", json_string(lm_mode_str(r->mode)));
+	rc |= set(o, "count", json_integer(r->count));
+	rc |= set(o, "valid_samples", json_integer(lm_record_valid_samples(r)));
+
+	rc |= set(cal, "hz_lower", json_integer((json_int_t)r->cal.hz_lower));
+	rc |= set(cal, "hz_nominal", json_integer((json_int_t)r->cal.hz_nominal));
+	rc |= set(cal, "window_ns", json_integer((json_int_t)r->cal.window_ns));
+	rc |= set(timing, "ts_source", json_string(lm_ts_source_str(r->ts_source)));
+	rc |= set(timing, "ts_err_ns", json_integer((json_int_t)r->ts_err_ns));
+	rc |= set(timing, "calibration", cal);
+	cal = NULL;
+	rc |= set(timing, "start_unix_ns", json_integer(r->t_start_ns));
+	rc |= set(timing, "end_unix_ns", json_integer(r->t_end_ns));
+	rc |= set(o, "timing", timing);
+	timing = NULL;
+
+	rc |= set(o, "rtt_min_ns", json_integer((json_int_t)r->rtt_min_ns));
+	rc |= set(ded, "landmark_delay_ns", json_integer((json_int_t)r->landmark_delay_ns));
+	rc |= set(ded, "chip_turnaround_ns", json_integer((json_int_t)r->chip_turnaround_ns));
+	rc |= set(o, "deductions", ded);
+	ded = NULL;
+	rc |= set(o, "bound_km", json_real(lm_record_bound_km(r)));
+
+	rc |= set(o, "validation", checks_json(r->validation));
+	rc |= set(o, "validation_bits", json_integer(r->validation));
+
+	rc |= set(hello, "time", json_integer(r->hello_time));
+	rc |= set(hello, "nonce", hex(r->hello_nonce, LM_HELLO_NONCE_LEN));
+	rc |= set(hello, "flags", json_integer(r->hello_flags));
+	rc |= set(hello, "sig", hex(r->hello_sig, LM_SIG_LEN));
+	rc |= set(o, "hello", hello);
+	hello = NULL;
+
+	if (r->mode == LM_MODE_FAST) {
+		fast = json_object();
+		if (fast == NULL) {
+			goto fail;
+		}
+		rc |= set(fast, "commitment", hex(r->commitment, LM_HASH_LEN));
+		rc |= set(fast, "secret", hex(r->secret, LM_SECRET_LEN));
+		rc |= set(fast, "answered", hex64(r->answered));
+		rc |= set(fast, "transcript_sig", hex(r->transcript_sig, LM_SIG_LEN));
+		rc |= set(o, "fast", fast);
+		fast = NULL;
+	}
+	rc |= set(o, "samples", samples_json(r));
+	if (rc != 0) {
+		goto fail;
+	}
+	return o;
+fail:
+	json_decref(o);
+	json_decref(lm);
+	json_decref(timing);
+	json_decref(cal);
+	json_decref(ded);
+	json_decref(hello);
+	return NULL;
+}
+
+json_t *
+lm_batch_head_to_json(const struct lm_batch_head *h)
+{
+	uint8_t hh[LM_HASH_LEN];
+	json_t *o = json_object();
+	int rc = 0;
+
+	if (o == NULL) {
+		return NULL;
+	}
+	rc |= set(o, "version", json_integer(LM_BATCH_VERSION));
+	rc |= set(o, "landmark_key", hex(h->landmark_pk, LM_PK_LEN));
+	rc |= set(o, "seq", json_integer((json_int_t)h->seq));
+	rc |= set(o, "prev_hash", hex(h->prev_hash, LM_HASH_LEN));
+	rc |= set(o, "time_unix_ns", json_integer(h->time_ns));
+	rc |= set(o, "root", hex(h->root, LM_HASH_LEN));
+	rc |= set(o, "count", json_integer(h->count));
+	rc |= set(o, "sig", hex(h->sig, LM_SIG_LEN));
+	if (lm_batch_head_hash(hh, h) == 0) {
+		rc |= set(o, "head_hash", hex(hh, LM_HASH_LEN));
+	}
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+lm_batch_proof_to_json(const struct lm_inclusion_proof *p)
+{
+	json_t *o = json_object();
+	json_t *path = json_array();
+	unsigned i;
+	int rc = 0;
+
+	if (o == NULL || path == NULL) {
+		json_decref(o);
+		json_decref(path);
+		return NULL;
+	}
+	rc |= set(o, "leaf_index", json_integer(p->leaf_index));
+	rc |= set(o, "tree_size", json_integer(p->tree_size));
+	for (i = 0; i < p->depth && i < LM_BATCH_MAX_DEPTH; i++) {
+		rc |= json_array_append_new(path, hex(p->path[i], LM_HASH_LEN));
+	}
+	rc |= set(o, "path", path);
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Measurement records: known-answer vectors, round trips in both modes, canonical decoding
+ * under every bit flip and truncation, the soundness rules (lost samples, rtt_min, deductions),
+ * proof re-verification (wrong tag, small-order key, MAC, commitment), JSON view.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_hash.h"
+#include "landmark/lm_record.h"
+#include "record_fixture.h"
+#include "test_common.h"
+
+static struct rec_fix fx;
+static uint8_t enc[LM_RECORD_MAX_LEN + 16];
+
+static void
+setup(void)
+{
+	rec_fix_init(&fx);
+}
+
+static int
+make(struct lm_record *r, enum lm_mode mode, unsigned count, uint64_t lost, int l2l)
+{
+	ck_assert_int_eq(rec_fix_record(&fx, r, mode, count, lost, l2l, 0x1122334455667788ULL), 0);
+	return lm_record_encode(r, enc, sizeof(enc));
+}
+
+/* Offset of a field in the fixed header (docs/feed.md table). */
+#define OFF_MODE 3
+#define OFF_LANDMARK_PK 4
+#define OFF_COUNT 116
+#define OFF_VALIDATION 120
+#define OFF_RTT_MIN 172
+#define OFF_LANDMARK_DELAY 180
+#define OFF_CHIP_TURNAROUND 188
+#define OFF_SECRET 316
+#define OFF_ANSWERED 348
+#define OFF_RESERVED 454
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	unsigned i;
+
+	for (i = 0; i < 8; i++) {
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+	}
+}
+
+static void
+check_vector(const char *name, const uint8_t *bin, size_t len)
+{
+	char *hex = malloc(2 * len + 1);
+	char *want;
+
+	ck_assert_ptr_nonnull(hex);
+	sodium_bin2hex(hex, 2 * len + 1, bin, len);
+	if (getenv("LM_GEN_VECTORS") != NULL) {
+		printf("%s = %s\n", name, hex);
+		free(hex);
+		return;
+	}
+	want = lm_test_vector_get("record-v1.txt", name);
+	ck_assert_msg(want != NULL, "vector %s missing from tests/vectors/record-v1.txt", name);
+	ck_assert_str_eq(hex, want);
+	free(want);
+	free(hex);
+}
+
+/* The committed vectors decode, verify and re-encode byte for byte; fresh ones match them. */
+static void
+kat_one(const char *name, enum lm_mode mode, unsigned count, uint64_t lost, int l2l)
+{
+	struct lm_record r, d;
+	uint8_t again[LM_RECORD_MAX_LEN];
+	uint8_t leaf[LM_HASH_LEN];
+	char leaf_name[64];
+	char *hex;
+	int n;
+
+	n = make(&r, mode, count, lost, l2l);
+	ck_assert_int_gt(n, 0);
+	check_vector(name, enc, (size_t)n);
+	lm_record_hash(leaf, enc, (size_t)n);
+	snprintf(leaf_name, sizeof(leaf_name), "%s_leaf", name);
+	check_vector(leaf_name, leaf, LM_HASH_LEN);
+	if (getenv("LM_GEN_VECTORS") != NULL) {
+		return;
+	}
+	hex = lm_test_vector_get("record-v1.txt", name);
+	ck_assert_ptr_nonnull(hex);
+	ck_assert_int_eq(lm_test_unhex(again, strlen(hex) / 2, hex), 0);
+	ck_assert_int_eq(lm_record_decode(&d, again, strlen(hex) / 2), LM_OK);
+	ck_assert_int_eq(lm_record_verify_proofs(&d), LM_OK);
+	ck_assert_int_eq(lm_record_encode(&d, enc, sizeof(enc)), (int)strlen(hex) / 2);
+	ck_assert_mem_eq(enc, again, strlen(hex) / 2);
+	free(hex);
+}
+
+START_TEST(test_kat_vectors)
+{
+	kat_one("record_signed", LM_MODE_SIGNED, 8, UINT64_C(0x24), 0);
+	kat_one("record_fast", LM_MODE_FAST, 5, UINT64_C(0x2), 0);
+	kat_one("record_l2l", LM_MODE_SIGNED, 3, 0, 1);
+}
+END_TEST
+
+static void
+round_trip(enum lm_mode mode, unsigned count, uint64_t lost, int l2l)
+{
+	struct lm_record r, d;
+	uint8_t again[LM_RECORD_MAX_LEN];
+	int n;
+
+	n = make(&r, mode, count, lost, l2l);
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_eq((size_t)n, lm_record_encoded_len(&r));
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	ck_assert_int_eq(lm_record_verify_proofs(&d), LM_OK);
+	ck_assert_int_eq(lm_record_encode(&d, again, sizeof(again)), n);
+	ck_assert_mem_eq(again, enc, (size_t)n);
+	ck_assert_uint_eq(d.count, count);
+	ck_assert_uint_eq(d.session_id, 0x1122334455667788ULL);
+	ck_assert_int_eq(d.lat_e7, fx.dlg.lat_e7);
+	ck_assert_str_eq(d.site, fx.dlg.site);
+	ck_assert_uint_eq(
+		lm_record_valid_samples(&d), count - (unsigned)__builtin_popcountll(lost));
+	ck_assert_uint_eq(d.rtt_min_ns, r.rtt_min_ns);
+}
+
+START_TEST(test_round_trip)
+{
+	round_trip(LM_MODE_SIGNED, 1, 0, 0);
+	round_trip(LM_MODE_SIGNED, 64, UINT64_C(0x8000000000000001), 0);
+	round_trip(LM_MODE_FAST, 64, UINT64_C(0x00f0), 0);
+	round_trip(LM_MODE_FAST, 17, 0, 1);
+	round_trip(LM_MODE_SIGNED, 9, UINT64_C(0x100), 1);
+}
+END_TEST
+
+START_TEST(test_max_len)
+{
+	struct lm_record r;
+
+	ck_assert_int_eq(make(&r, LM_MODE_SIGNED, 64, 0, 0), LM_RECORD_MAX_LEN);
+	ck_assert_int_eq(lm_record_encode(&r, enc, LM_RECORD_MAX_LEN - 1), -EMSGSIZE);
+}
+END_TEST
+
+/* Decoding is canonical: whatever decodes re-encodes to exactly the same bytes. */
+static void
+flip_all_bits(enum lm_mode mode, unsigned count, int l2l)
+{
+	struct lm_record r, d;
+	uint8_t again[LM_RECORD_MAX_LEN];
+	size_t i;
+	int n;
+
+	n = make(&r, mode, count, 0x1, l2l);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < 8 * (size_t)n; i++) {
+		enc[i / 8] ^= (uint8_t)(1u << (i % 8));
+		if (lm_record_decode(&d, enc, (size_t)n) == LM_OK) {
+			ck_assert_int_eq(lm_record_encode(&d, again, sizeof(again)), n);
+			ck_assert_msg(
+				memcmp(again, enc, (size_t)n) == 0, "bit %zu: not canonical", i);
+		}
+		enc[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+}
+
+START_TEST(test_bit_flips_canonical)
+{
+	flip_all_bits(LM_MODE_SIGNED, 4, 0);
+	flip_all_bits(LM_MODE_FAST, 4, 0);
+	flip_all_bits(LM_MODE_SIGNED, 2, 1);
+}
+END_TEST
+
+/*
+ * Every flipped bit of a field covered by the prover's proofs (HELLO, nonces, proofs,
+ * fast-mode fields, the credential) fails decode or re-verification.
+ */
+START_TEST(test_bit_flips_proofs)
+{
+	struct lm_record r, d;
+	size_t off;
+	size_t i;
+	int n;
+
+	n = make(&r, LM_MODE_FAST, 3, 0, 0);
+	ck_assert_int_gt(n, 0);
+	/* hello_time .. transcript_sig, then credential, then sample nonces and MACs. */
+	for (i = 8 * 196; i < 8 * (size_t)n; i++) {
+		off = i / 8;
+		if (off >= 420 && off < LM_RECORD_FIXED_LEN) {
+			continue; /* prover_hash/cred_len: checked by decode, covered below */
+		}
+		if (off >= LM_RECORD_FIXED_LEN + LM_CHIP_CERT_LEN) {
+			size_t in = (off - LM_RECORD_FIXED_LEN - LM_CHIP_CERT_LEN) %
+				LM_RECORD_SAMPLE_FAST_LEN;
+
+			if (in >= LM_NONCE_LEN && in < LM_NONCE_LEN + 12) {
+				continue; /* rtt and flags: the landmark's own measurement */
+			}
+		}
+		enc[off] ^= (uint8_t)(1u << (i % 8));
+		ck_assert_msg(lm_record_decode(&d, enc, (size_t)n) != LM_OK ||
+				lm_record_verify_proofs(&d) != LM_OK,
+			"bit %zu accepted", i);
+		enc[off] ^= (uint8_t)(1u << (i % 8));
+	}
+	for (i = 8 * 420; i < 8 * LM_RECORD_FIXED_LEN; i++) {
+		enc[i / 8] ^= (uint8_t)(1u << (i % 8));
+		ck_assert_int_ne(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+		enc[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+}
+END_TEST
+
+START_TEST(test_truncation)
+{
+	struct lm_record r, d;
+	size_t i;
+	int n;
+
+	n = make(&r, LM_MODE_SIGNED, 5, 0, 0);
+	for (i = 0; i < (size_t)n; i++) {
+		ck_assert_int_eq(lm_record_decode(&d, enc, i), LM_E_SHORT);
+	}
+	enc[n] = 0;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n + 1), LM_E_LONG);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+}
+END_TEST
+
+START_TEST(test_header_reasons)
+{
+	struct lm_record r, d;
+	int n;
+
+	n = make(&r, LM_MODE_SIGNED, 2, 0, 0);
+	enc[0] = 'X';
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_MAGIC);
+	enc[0] = 'L';
+	enc[2] = 2;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_VERSION);
+	enc[2] = LM_RECORD_VERSION;
+	enc[OFF_MODE] = 3;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_TYPE);
+	enc[OFF_MODE] = LM_MODE_SIGNED;
+	enc[OFF_RESERVED + 1] = 1;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_RESERVED);
+	enc[OFF_RESERVED + 1] = 0;
+	enc[OFF_VALIDATION] = 0x80; /* unknown validation bit */
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_RESERVED);
+	enc[OFF_VALIDATION] = 0;
+	enc[OFF_COUNT + 1] = 0;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_LENGTH);
+	enc[OFF_COUNT + 1] = 65;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_LENGTH);
+	enc[OFF_COUNT + 1] = 3; /* claims one more sample than the buffer holds */
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_SHORT);
+	enc[OFF_COUNT + 1] = 2;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	/* Signed mode carries no fast-mode fields. */
+	enc[OFF_SECRET] = 1;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_RESERVED);
+}
+END_TEST
+
+/* A small-order landmark key is rejected by decode, a small-order prover key by the codec. */
+START_TEST(test_small_order_key)
+{
+	static const uint8_t small[LM_PK_LEN] = {1};
+	struct lm_record r, d;
+	int n;
+
+	n = make(&r, LM_MODE_SIGNED, 2, 0, 0);
+	memcpy(enc + OFF_LANDMARK_PK, small, LM_PK_LEN);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_KEY);
+	memset(enc + OFF_LANDMARK_PK, 0, LM_PK_LEN);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_KEY);
+
+	make(&r, LM_MODE_SIGNED, 2, 0, 0);
+	memcpy(r.landmark_pk, small, LM_PK_LEN);
+	ck_assert_int_ne(lm_record_verify_proofs(&r), LM_OK);
+}
+END_TEST
+
+/* A response signed under another domain tag (the HELLO's) does not verify. */
+START_TEST(test_wrong_domain_tag)
+{
+	uint8_t body[LM_PK_LEN + 8 + 2 + LM_NONCE_LEN];
+	struct lm_record r;
+	uint64_t be;
+
+	make(&r, LM_MODE_SIGNED, 2, 0, 0);
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_OK);
+	memcpy(body, fx.lm_pk, LM_PK_LEN);
+	be = htobe64(r.session_id);
+	memcpy(body + LM_PK_LEN, &be, 8);
+	body[LM_PK_LEN + 8] = 0;
+	body[LM_PK_LEN + 9] = 1;
+	memcpy(body + LM_PK_LEN + 10, r.samples[1].nonce, LM_NONCE_LEN);
+	/* Same body under the right tag verifies: the layout above is the real one. */
+	ck_assert_int_eq(
+		lm_sign(r.samples[1].proof, LM_TAG_RESPONSE, body, sizeof(body), fx.chip_sk), 0);
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_OK);
+	ck_assert_int_eq(
+		lm_sign(r.samples[1].proof, LM_TAG_HELLO, body, sizeof(body), fx.chip_sk), 0);
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_E_SIG);
+}
+END_TEST
+
+START_TEST(test_proof_tamper)
+{
+	struct lm_record r;
+
+	/* Signed: another session's signature, another landmark, a forged HELLO. */
+	make(&r, LM_MODE_SIGNED, 4, 0, 0);
+	r.session_id ^= 1;
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_E_SIG);
+	make(&r, LM_MODE_SIGNED, 4, 0, 0);
+	memcpy(r.landmark_pk, fx.lm2_pk, LM_PK_LEN);
+	ck_assert_int_ne(lm_record_verify_proofs(&r), LM_OK);
+	make(&r, LM_MODE_SIGNED, 4, 0, 0);
+	r.hello_time++;
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_E_SIG);
+	make(&r, LM_MODE_SIGNED, 4, 0, 0);
+	memcpy(r.samples[2].proof, r.samples[3].proof, LM_SIG_LEN);
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_E_SIG);
+
+	/* Fast: wrong secret (commitment), wrong MAC, bitmap edited. */
+	make(&r, LM_MODE_FAST, 4, 0, 0);
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_OK);
+	r.secret[0] ^= 1;
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_E_COMMIT);
+	make(&r, LM_MODE_FAST, 4, 0, 0);
+	r.samples[1].proof[5] ^= 1;
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_E_MAC);
+	make(&r, LM_MODE_FAST, 4, 0x8, 0);
+	r.answered &= ~UINT64_C(0x8); /* lost sample: bitmap now disagrees with the signature */
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_E_SIG);
+	make(&r, LM_MODE_FAST, 4, 0, 0);
+	r.answered &= ~UINT64_C(0x1); /* a valid sample the prover does not claim */
+	ck_assert_int_eq(lm_record_encode(&r, enc, sizeof(enc)), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_lost_samples)
+{
+	struct lm_record r, d;
+	int n;
+
+	/* A lost sample is never an RTT of 0, and carries no proof. */
+	make(&r, LM_MODE_SIGNED, 4, 0x2, 0);
+	ck_assert_uint_eq(r.samples[1].rtt_ns, LM_RTT_LOST);
+	r.samples[1].rtt_ns = 0;
+	ck_assert_int_eq(lm_record_encode(&r, enc, sizeof(enc)), -EINVAL);
+	make(&r, LM_MODE_SIGNED, 4, 0x2, 0);
+	r.samples[1].proof[0] = 1;
+	ck_assert_int_eq(lm_record_encode(&r, enc, sizeof(enc)), -EINVAL);
+	/* A valid sample with RTT 0 cannot be finished. */
+	make(&r, LM_MODE_SIGNED, 4, 0, 0);
+	r.samples[0].rtt_ns = 0;
+	ck_assert_int_eq(lm_record_finish(&r), -ERANGE);
+	/* All lost: no bound at all, not a record. */
+	ck_assert_int_ne(rec_fix_record(&fx, &r, LM_MODE_SIGNED, 3, 0x7, 0, 9), 0);
+	/* Unknown sample flags. */
+	n = make(&r, LM_MODE_SIGNED, 2, 0, 0);
+	enc[LM_RECORD_FIXED_LEN + LM_CHIP_CERT_LEN + LM_NONCE_LEN + 8] = 0x80;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_RESERVED);
+}
+END_TEST
+
+/* rtt_min must be the minimum; the verifier recomputes it. */
+START_TEST(test_rtt_min)
+{
+	struct lm_record r, d;
+	int n;
+
+	n = make(&r, LM_MODE_SIGNED, 6, 0, 0);
+	ck_assert_uint_eq(r.rtt_min_ns, 100000);
+	put_be64(enc + OFF_RTT_MIN, 99999);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	put_be64(enc + OFF_RTT_MIN, 100037);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	r.rtt_min_ns = 99999;
+	ck_assert_int_eq(lm_record_encode(&r, enc, sizeof(enc)), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_deductions)
+{
+	struct lm_record r, d;
+	int n;
+
+	n = make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_OK);
+	/* More chip turnaround than the certificate states. */
+	put_be64(enc + OFF_CHIP_TURNAROUND, FIX_TURNAROUND_NS + 1);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	r.chip_turnaround_ns = FIX_TURNAROUND_NS + 1;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	ck_assert_int_eq(lm_record_encode(&r, enc, sizeof(enc)), -EINVAL);
+	/* Landmark delay over the cap, or deductions over the RTT. */
+	make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	r.landmark_delay_ns = LM_RECORD_LANDMARK_DELAY_MAX_NS + 1;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	r.samples[0].rtt_ns = 400;
+	r.samples[1].rtt_ns = 400;
+	r.samples[2].rtt_ns = 400;
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD); /* 350 + 120 > 400 */
+	/* A landmark prover has no certified turnaround. */
+	n = make(&r, LM_MODE_SIGNED, 3, 0, 1);
+	put_be64(enc + OFF_CHIP_TURNAROUND, 1);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	(void)n;
+}
+END_TEST
+
+START_TEST(test_bound_km)
+{
+	struct lm_record r;
+	double want;
+
+	make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	/* (100000 + 2*40 - 120 - 350) ns */
+	want = LM_C_KM_S * 99610e-9 / 2.0;
+	ck_assert_double_eq_tol(lm_record_bound_km(&r), want, 1e-9);
+	ck_assert_double_eq_tol(lm_record_bound_km(&r), 14.9312, 1e-3);
+	/* Never negative, even for an unverified record with absurd deductions. */
+	r.landmark_delay_ns = UINT64_MAX;
+	ck_assert_double_eq(lm_record_bound_km(&r), 0.0);
+}
+END_TEST
+
+START_TEST(test_set_landmark)
+{
+	struct lm_record r;
+	struct lm_cred c;
+	uint8_t h[LM_HASH_LEN];
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(lm_record_set_landmark(&r, &fx.dlg), 0);
+	c.kind = LM_CRED_DELEGATION;
+	c.u.dlg = fx.dlg;
+	ck_assert_int_eq(lm_cred_hash(h, &c), 0);
+	ck_assert_mem_eq(r.dlg_hash, h, LM_HASH_LEN);
+	ck_assert_mem_eq(r.landmark_pk, fx.lm_pk, LM_PK_LEN);
+	ck_assert_int_eq(r.lon_e7, fx.dlg.lon_e7);
+	fx.dlg.lat_e7 = 900000001;
+	ck_assert_int_eq(lm_record_set_landmark(&r, &fx.dlg), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_json)
+{
+	struct lm_record r;
+	json_t *j;
+	json_t *s;
+	uint8_t leaf[LM_HASH_LEN];
+	char hex[2 * LM_HASH_LEN + 1];
+	int n;
+
+	n = make(&r, LM_MODE_FAST, 4, 0x4, 0);
+	lm_record_hash(leaf, enc, (size_t)n);
+	sodium_bin2hex(hex, sizeof(hex), leaf, sizeof(leaf));
+	j = lm_record_to_json(&r);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "record_hash")), hex);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "mode")), "fast");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "session_id")), "1122334455667788");
+	ck_assert_double_eq_tol(
+		json_real_value(json_object_get(json_object_get(j, "landmark"), "lat")), 50.1109,
+		1e-9);
+	ck_assert_double_eq_tol(
+		json_real_value(json_object_get(json_object_get(j, "landmark"), "lon")), 8.6821,
+		1e-9);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "landmark"), "site")),
+		"fra1-equinix");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(j, "prover"), "kind")), "chip");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "prover"), "model")),
+		"H100-SXM5");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "rtt_min_ns")), 100000);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(j, "deductions"), "chip_turnaround_ns")),
+		FIX_TURNAROUND_NS);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(j, "timing"), "ts_source")),
+		lm_ts_source_str(LM_TS_TSC));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "fast"), "answered")),
+		"000000000000000f");
+	ck_assert_double_eq_tol(
+		json_real_value(json_object_get(j, "bound_km")), lm_record_bound_km(&r), 1e-12);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "validation")), 9);
+	s = json_object_get(j, "samples");
+	ck_assert_int_eq(json_array_size(s), 4);
+	ck_assert(json_is_null(json_object_get(json_array_get(s, 2), "rtt_ns")));
+	ck_assert(json_is_true(json_object_get(json_array_get(s, 2), "lost")));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(s, 1), "rtt_ns")),
+		100000 + 37 * 3);
+	ck_assert_int_eq(strlen(json_string_value(json_object_get(json_array_get(s, 1), "proof"))),
+		2 * LM_MAC_LEN);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_check_names)
+{
+	unsigned i;
+	unsigned n = 0;
+
+	for (i = 0; i < 32; i++) {
+		const char *s = lm_record_check_str(UINT32_C(1) << i);
+
+		ck_assert_int_eq(s != NULL, ((LM_CHECKS_ALL >> i) & 1) != 0);
+		n += s != NULL;
+	}
+	ck_assert_uint_eq(n, 9);
+	ck_assert_ptr_null(lm_record_check_str(3));
+}
+END_TEST
+
+static Suite *
+record_suite(void)
+{
+	Suite *s = suite_create("record");
+	TCase *tc = tcase_create("record");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_kat_vectors);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_max_len);
+	tcase_add_test(tc, test_bit_flips_canonical);
+	tcase_add_test(tc, test_bit_flips_proofs);
+	tcase_add_test(tc, test_truncation);
+	tcase_add_test(tc, test_header_reasons);
+	tcase_add_test(tc, test_small_order_key);
+	tcase_add_test(tc, test_wrong_domain_tag);
+	tcase_add_test(tc, test_proof_tamper);
+	tcase_add_test(tc, test_lost_samples);
+	tcase_add_test(tc, test_rtt_min);
+	tcase_add_test(tc, test_deductions);
+	tcase_add_test(tc, test_bound_km);
+	tcase_add_test(tc, test_set_landmark);
+	tcase_add_test(tc, test_json);
+	tcase_add_test(tc, test_check_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return lm_test_run(record_suite());
+}
