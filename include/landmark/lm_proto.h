@@ -244,7 +244,10 @@ LM_WUR enum lm_reason lm_response_match(const struct lm_response *r, uint64_t se
 
 /**
  * Verify a signed-mode response to the challenge (session_id, seq, nonce) sent by the
- * landmark self_pk, from the prover prover_pk.
+ * landmark self_pk, from the prover prover_pk. prover_pk must be the key of a HELLO that
+ * passed lm_hello_verify() (the full lm_pk_check() runs there, once per session); here a
+ * valid response costs one libsodium verify, which itself rejects small-order and
+ * non-canonical keys; a failure is reported as LM_E_KEY when lm_pk_check() rejects the key.
  * @return LM_OK, LM_E_FIELD (not signed mode), LM_E_BINDING (session, seq or nonce differ),
  *   LM_E_KEY, LM_E_SIG.
  */

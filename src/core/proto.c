@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Protocol v1 codec: docs/protocol.md is the spec this file implements. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -259,10 +260,11 @@ enum lm_reason
 lm_hello_verify(const struct lm_hello *h, const uint8_t self_pk[static LM_PK_LEN])
 {
 	const struct lm_wire_hello *w = (const struct lm_wire_hello *)h->signed_bytes;
-	size_t used;
-	struct lm_cred c;
+	const uint8_t *cred = h->signed_bytes + LM_HELLO_FIXED_LEN;
+	const uint8_t *subject;
+	size_t cred_len;
 
-	if (h->signed_len < LM_HELLO_FIXED_LEN || h->signed_len > LM_HELLO_SIGNED_MAX) {
+	if (h->signed_len < LM_HELLO_FIXED_LEN + 1 || h->signed_len > LM_HELLO_SIGNED_MAX) {
 		return LM_E_LENGTH;
 	}
 	/* Both the decoded field and the signed bytes must name this landmark. */
@@ -270,16 +272,29 @@ lm_hello_verify(const struct lm_hello *h, const uint8_t self_pk[static LM_PK_LEN
 		memcmp(w->landmark_pk, self_pk, LM_PK_LEN) != 0) {
 		return LM_E_BINDING;
 	}
-	/* The key checked is the one inside the signed bytes, not a field the caller edited. */
-	if (lm_cred_decode(&c, h->signed_bytes + LM_HELLO_FIXED_LEN,
-		    h->signed_len - LM_HELLO_FIXED_LEN, &used) != LM_OK ||
-		LM_HELLO_FIXED_LEN + used != h->signed_len) {
+	/*
+	 * The key checked is the subject inside the signed bytes (decode already checked the
+	 * credential's syntax), not a field the caller may have edited.
+	 */
+	switch (cred[0]) {
+	case LM_CRED_DELEGATION:
+		cred_len = LM_DELEGATION_LEN;
+		subject = cred + offsetof(struct lm_wire_delegation, landmark_pk);
+		break;
+	case LM_CRED_CHIP:
+		cred_len = LM_CHIP_CERT_LEN;
+		subject = cred + offsetof(struct lm_wire_chip_cert, chip_pk);
+		break;
+	default:
 		return LM_E_LENGTH;
 	}
-	if (memcmp(lm_cred_subject(&c), lm_cred_subject(&h->cred), LM_PK_LEN) != 0) {
+	if (LM_HELLO_FIXED_LEN + cred_len != h->signed_len) {
+		return LM_E_LENGTH;
+	}
+	if (memcmp(subject, lm_cred_subject(&h->cred), LM_PK_LEN) != 0) {
 		return LM_E_BINDING;
 	}
-	return lm_verify(h->sig, LM_TAG_HELLO, h->signed_bytes, h->signed_len, lm_cred_subject(&c));
+	return lm_verify(h->sig, LM_TAG_HELLO, h->signed_bytes, h->signed_len, subject);
 }
 
 /* ---- CHALLENGE / FINISH ----------------------------------------------------------------- */
@@ -508,7 +523,7 @@ lm_response_verify(const struct lm_response *r, const uint8_t self_pk[static LM_
 	uint64_t session_id, uint16_t seq, const uint8_t nonce[static LM_NONCE_LEN],
 	const uint8_t prover_pk[static LM_PK_LEN])
 {
-	uint8_t body[LM_RESPONSE_BODY_LEN];
+	uint8_t msg[sizeof(LM_TAG_RESPONSE) + LM_RESPONSE_BODY_LEN];
 
 	if (r->mode != LM_MODE_SIGNED) {
 		return LM_E_FIELD;
@@ -517,8 +532,17 @@ lm_response_verify(const struct lm_response *r, const uint8_t self_pk[static LM_
 		return LM_E_BINDING;
 	}
 	/* The body is rebuilt from the landmark's own values, never from the message. */
-	response_body(body, self_pk, session_id, seq, nonce);
-	return lm_verify(r->proof.sig, LM_TAG_RESPONSE, body, sizeof(body), prover_pk);
+	memcpy(msg, LM_TAG_RESPONSE, sizeof(LM_TAG_RESPONSE));
+	response_body(msg + sizeof(LM_TAG_RESPONSE), self_pk, session_id, seq, nonce);
+	/*
+	 * prover_pk passed the full subgroup check in lm_hello_verify(); libsodium's verify
+	 * still rejects small-order and non-canonical keys, non-canonical S and small-order R.
+	 * Only a failure pays for lm_pk_check(), to name the reason.
+	 */
+	if (crypto_sign_ed25519_verify_detached(r->proof.sig, msg, sizeof(msg), prover_pk) == 0) {
+		return LM_OK;
+	}
+	return lm_pk_check(prover_pk) != LM_OK ? LM_E_KEY : LM_E_SIG;
 }
 
 /* ---- fast mode: commitment, transcript, REVEAL ------------------------------------------- */
