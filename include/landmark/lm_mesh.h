@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Mesh audit and speed lines. Landmarks measure each other; a pair whose declared distance
+ * exceeds what light covers in half the measured RTT (plus a tolerance for coordinate
+ * rounding) is a physical impossibility: at least one of the two declared positions is
+ * wrong (or the record is false). The audit explains all such violations with as few
+ * landmarks as possible: a landmark in violation with two or more others is flagged (taking
+ * the most-violating first, greedily); a violation left between two landmarks that have no
+ * other violation cannot be attributed by physics and both are reported as a conflict.
+ *
+ * Speed lines ("bestline", Gueye et al., Constraint-Based Geolocation): per landmark, the
+ * line rtt = m * d + b lying below all its (declared distance, RTT) points, with slope at
+ * least the vacuum 2/c and intercept >= 0, closest to the points. Radii derived from it are
+ * ESTIMATES: tighter than the hard bound, not sound against an adversary.
+ */
+#ifndef LANDMARK_LM_MESH_H
+#define LANDMARK_LM_MESH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lm_common.h"
+
+/** Default violation tolerance, km: covers the 0.001 degree rounding of public datasets. */
+#define LM_MESH_DEFAULT_TOL_KM 0.5
+
+enum lm_mesh_status {
+	LM_MESH_OK = 0,
+	LM_MESH_FLAGGED = 1, /**< declared position inconsistent with physics */
+	LM_MESH_CONFLICT = 2, /**< one of a violating pair, which one physics cannot tell */
+};
+
+/** One physically impossible pair. */
+struct lm_mesh_violation {
+	size_t a, b;
+	double rtt_ms; /**< smallest RTT measured between them */
+	double declared_km; /**< geodesic distance between the declared positions */
+	double bound_km; /**< c * rtt / 2 */
+	double excess_km; /**< declared_km - bound_km */
+};
+
+/** A fitted speed line; npoints 0 means "no fit" (estimate falls back to the hard bound). */
+struct lm_bestline {
+	double m_ms_per_km; /**< >= LM_GEO_C_MS_PER_KM */
+	double b_ms; /**< >= 0 */
+	size_t npoints;
+};
+
+struct lm_mesh;
+
+/** @return an empty mesh, or NULL with errno ENOMEM. */
+struct lm_mesh *lm_mesh_create(void);
+
+/** NULL-safe. */
+void lm_mesh_destroy(struct lm_mesh *m);
+
+/**
+ * Add a landmark. @return its index (>= 0), -EINVAL (bad position or empty name), -EEXIST
+ * (name taken), -ENOMEM.
+ */
+int lm_mesh_add_node(struct lm_mesh *m, const char *name, double lat, double lon);
+
+/** @return the index of name, or -ENOENT. */
+int lm_mesh_find(const struct lm_mesh *m, const char *name);
+
+/**
+ * Record an RTT between a and b (either direction); the smallest per pair is kept.
+ * @return 0, -EINVAL (a == b, index out of range, rtt not finite or <= 0).
+ */
+int lm_mesh_add_rtt(struct lm_mesh *m, size_t a, size_t b, double rtt_ms);
+
+size_t lm_mesh_count(const struct lm_mesh *m);
+const char *lm_mesh_name(const struct lm_mesh *m, size_t i);
+void lm_mesh_pos(const struct lm_mesh *m, size_t i, double *lat, double *lon);
+/** Smallest RTT between a and b, ms; NaN when none. */
+double lm_mesh_rtt(const struct lm_mesh *m, size_t a, size_t b);
+/** Declared geodesic distance, km (cached). */
+double lm_mesh_dist_km(const struct lm_mesh *m, size_t a, size_t b);
+
+/**
+ * Audit declared positions.
+ * @param tol_km violation tolerance (>= 0)
+ * @param status out: one per landmark
+ * @param viol out: malloc'd array of every violation (caller frees), sorted by excess
+ * @return 0, -EINVAL, -ENOMEM.
+ */
+int lm_mesh_audit(const struct lm_mesh *m, double tol_km, enum lm_mesh_status *status,
+	struct lm_mesh_violation **viol, size_t *nviol);
+
+/**
+ * Fit landmark i's speed line on its measurements to landmarks not excluded.
+ * @param exclude NULL or one byte per landmark, non-zero = leave out
+ * @return 0 (npoints 0 when fewer than 2 usable points), -EINVAL.
+ */
+int lm_mesh_bestline(
+	const struct lm_mesh *m, size_t i, const uint8_t *exclude, struct lm_bestline *out);
+
+/** Estimated radius (rtt - b) / m, clamped to [0, hard bound]; the hard bound if no fit. */
+double lm_bestline_radius_km(const struct lm_bestline *bl, double rtt_ms);
+
+/**
+ * Load the RIPE anchor mesh format: locations (id,name,lat,lon with a header; names may be
+ * quoted) and pairs (src_id,dst_id,min_rtt_ms,... with a header). Landmarks are named by id.
+ * @param err out: message naming file, line and reason on failure
+ * @return 0, -ENOENT, -EBADMSG, -ENOMEM.
+ */
+int lm_mesh_load_ripe(
+	struct lm_mesh *m, const char *locations, const char *pairs, char *err, size_t errlen);
+
+/**
+ * Load the landmark-pairs CSV: header a,a_lat,a_lon,b,b_lat,b_lon,rtt_ms; landmarks are
+ * created on first sight and must keep their position.
+ * @return 0, -ENOENT, -EBADMSG, -ENOMEM.
+ */
+int lm_mesh_load_pairs(struct lm_mesh *m, const char *path, char *err, size_t errlen);
+
+/** Result of a leave-one-out location experiment over a mesh. */
+struct lm_mesh_eval {
+	size_t k; /**< landmarks per target */
+	size_t ntargets; /**< targets solved (those with >= k usable landmarks) */
+	size_t hard_contained; /**< hard-bound regions containing the declared truth */
+	size_t est_contained; /**< estimate regions containing it */
+	size_t hard_empty; /**< hard regions proven empty */
+	size_t est_empty;
+	double hard_area_median, hard_area_p90; /**< km^2, outer (cell) area */
+	double est_area_median, est_area_p90;
+};
+
+/**
+ * Each target in turn (target[t] non-zero, or all when NULL) is located from its k nearest
+ * landmarks (by declared distance) among trusted[] (all when NULL) that measured it: hard
+ * caps c * rtt / 2, and estimate caps from each landmark's speed line fitted without the
+ * target and without untrusted landmarks. Containment is exact membership of the declared
+ * position.
+ * @param hard_miss NULL, or one byte per landmark: set to 1 for targets whose hard region
+ *   misses them
+ * @return 0, -EINVAL, -ENOMEM.
+ */
+int lm_mesh_eval_knn(const struct lm_mesh *m, const uint8_t *trusted, const uint8_t *target,
+	size_t k, double res_km, struct lm_mesh_eval *out, uint8_t *hard_miss);
+
+/**
+ * Split one CSV line in place (RFC 4180 quotes, no embedded newlines); trailing CR/LF
+ * removed. @return number of fields (at most max), or -EBADMSG for an unterminated quote.
+ */
+int lm_geo_csv_split(char *line, char **fields, int max);
+
+#endif

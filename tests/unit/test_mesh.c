@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/* Mesh audit and speed lines: synthetic meshes with planted misplaced landmarks, and the
+ * real RIPE Atlas anchor mesh in $LM_SHARED_DATA/ripe-anchors-2023. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "landmark/lm_geo.h"
+#include "landmark/lm_mesh.h"
+#include "test_common.h"
+#include "test_geo_common.h"
+
+START_TEST(test_csv_split)
+{
+	char l1[] = "6025,\"Strasbourg, France [fr]\",48.5,7.7\r\n";
+	char l2[] = "a,\"say \"\"hi\"\"\",,x";
+	char l3[] = "a,\"open";
+	char *f[8];
+
+	ck_assert_int_eq(lm_geo_csv_split(l1, f, 8), 4);
+	ck_assert_str_eq(f[1], "Strasbourg, France [fr]");
+	ck_assert_str_eq(f[3], "7.7");
+	ck_assert_int_eq(lm_geo_csv_split(l2, f, 8), 4);
+	ck_assert_str_eq(f[1], "say \"hi\"");
+	ck_assert_str_eq(f[2], "");
+	ck_assert_int_eq(lm_geo_csv_split(l3, f, 8), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_bestline)
+{
+	struct lm_mesh *m = lm_mesh_create();
+	struct lm_bestline bl;
+	int i, c;
+	double lat, lon;
+
+	/* hub at (0,0); spokes with rtt = 0.02 ms/km * d + 1 ms (+ noise above) */
+	c = lm_mesh_add_node(m, "hub", 0, 0);
+	ck_assert_int_eq(c, 0);
+	geo_seed(7);
+	for (i = 1; i <= 40; i++) {
+		char name[16];
+		double d = 50.0 * i;
+
+		ck_assert_int_eq(lm_geo_direct(0, 0, 9.0 * i, d, &lat, &lon), 0);
+		snprintf(name, sizeof(name), "n%d", i);
+		ck_assert_int_eq(lm_mesh_add_node(m, name, lat, lon), i);
+		ck_assert_int_eq(lm_mesh_add_rtt(m, 0, (size_t)i, 0.02 * d + 1 + (i % 3) * 0.5), 0);
+	}
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 0, 0, 1), -EINVAL);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 0, 1, -1), -EINVAL);
+	ck_assert_int_eq(lm_mesh_add_node(m, "hub", 1, 1), -EEXIST);
+	ck_assert_int_eq(lm_mesh_bestline(m, 0, NULL, &bl), 0);
+	ck_assert_uint_eq(bl.npoints, 40);
+	ck_assert_double_eq_tol(bl.m_ms_per_km, 0.02, 1e-9);
+	ck_assert_double_eq_tol(bl.b_ms, 1, 1e-6);
+	/* below every point, never faster than light */
+	ck_assert(bl.m_ms_per_km >= LM_GEO_C_MS_PER_KM);
+	ck_assert_double_eq_tol(lm_bestline_radius_km(&bl, 21), 1000, 1e-6);
+	ck_assert_double_eq(lm_bestline_radius_km(&bl, 0.5), 0);
+	/* never beyond the hard bound */
+	ck_assert(lm_bestline_radius_km(&bl, 100) <= LM_C_KM_S * 0.1 / 2 + 1e-9);
+	lm_mesh_destroy(m);
+}
+END_TEST
+
+/* Synthetic mesh: correct landmarks measure each other with inflated RTTs; a few are
+ * declared far from where they are. The audit flags exactly those, never a correct one. */
+START_TEST(test_audit_synthetic)
+{
+	int trial;
+
+	geo_seed(lm_test_seed());
+	for (trial = 0; trial < 20; trial++) {
+		struct lm_mesh *m = lm_mesh_create();
+		double tlat[40], tlon[40];
+		enum lm_mesh_status st[40];
+		struct lm_mesh_violation *v;
+		size_t nv, i, j;
+		int n = 40, bad[3], nbad = 3, b;
+
+		for (i = 0; i < (size_t)n; i++) {
+			char name[16];
+			double lat, lon;
+
+			/* a continent-sized cloud around a random centre */
+			ck_assert_int_eq(lm_geo_direct(-50 + 100 * geo_rand(),
+						 -180 + 360 * geo_rand(), 0, 0, &tlat[i], &tlon[i]),
+				0);
+			if (i > 0) {
+				ck_assert_int_eq(lm_geo_direct(tlat[0], tlon[0], 360 * geo_rand(),
+							 2500 * geo_rand(), &tlat[i], &tlon[i]),
+					0);
+			}
+			lat = tlat[i];
+			lon = tlon[i];
+			for (b = 0; b < nbad; b++) {
+				if (i == (size_t)(5 + 11 * b)) {
+					/* declared 1500-3000 km away from the truth */
+					ck_assert_int_eq(
+						lm_geo_direct(tlat[i], tlon[i], 360 * geo_rand(),
+							1500 + 1500 * geo_rand(), &lat, &lon),
+						0);
+					bad[b] = (int)i;
+				}
+			}
+			snprintf(name, sizeof(name), "L%zu", i);
+			ck_assert_int_eq(lm_mesh_add_node(m, name, lat, lon), (int)i);
+		}
+		for (i = 0; i < (size_t)n; i++) {
+			for (j = i + 1; j < (size_t)n; j++) {
+				double d = lm_geo_dist_km(tlat[i], tlon[i], tlat[j], tlon[j]);
+				/* paths 1.2-2x slower than light plus up to 0.5 ms */
+				double rtt = 2 * d / LM_C_KM_S * 1e3 * (1.2 + 0.8 * geo_rand()) +
+					0.5 * geo_rand() + 0.01;
+
+				ck_assert_int_eq(lm_mesh_add_rtt(m, i, j, rtt), 0);
+			}
+		}
+		ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, st, &v, &nv), 0);
+		for (i = 0; i < (size_t)n; i++) {
+			bool is_bad = (int)i == bad[0] || (int)i == bad[1] || (int)i == bad[2];
+
+			if (!is_bad) {
+				ck_assert_msg(st[i] != LM_MESH_FLAGGED,
+					"trial %d: correct L%zu flagged", trial, i);
+			}
+			if (!is_bad && st[i] == LM_MESH_CONFLICT) {
+				/* only as the lone partner of a misplaced landmark */
+				for (j = 0; j < nv; j++) {
+					if (v[j].a == i || v[j].b == i) {
+						size_t o = v[j].a == i ? v[j].b : v[j].a;
+
+						ck_assert(o == (size_t)bad[0] ||
+							o == (size_t)bad[1] || o == (size_t)bad[2]);
+					}
+				}
+			}
+		}
+		/* every violation involves a misplaced landmark, and each misplaced landmark
+		 * with two or more violations is flagged */
+		for (i = 0; i < nv; i++) {
+			ck_assert(st[v[i].a] != LM_MESH_OK || st[v[i].b] != LM_MESH_OK);
+			ck_assert(v[i].excess_km > LM_MESH_DEFAULT_TOL_KM);
+			if (i > 0) {
+				ck_assert(v[i].excess_km <= v[i - 1].excess_km);
+			}
+		}
+		for (b = 0; b < nbad; b++) {
+			size_t cnt = 0;
+
+			/* violations with correct landmarks */
+			for (i = 0; i < nv; i++) {
+				size_t o = v[i].a == (size_t)bad[b] ? v[i].b : v[i].a;
+
+				cnt += (v[i].a == (size_t)bad[b] || v[i].b == (size_t)bad[b]) &&
+					o != (size_t)bad[0] && o != (size_t)bad[1] &&
+					o != (size_t)bad[2];
+			}
+			if (cnt >= 2) {
+				ck_assert_int_eq(st[bad[b]], LM_MESH_FLAGGED);
+			}
+		}
+		free(v);
+		lm_mesh_destroy(m);
+	}
+}
+END_TEST
+
+static struct lm_mesh *
+ripe_mesh(void)
+{
+	const char *dir = getenv("LM_SHARED_DATA");
+	char loc[4096], pairs[4096], err[256];
+	struct lm_mesh *m = lm_mesh_create();
+
+	ck_assert_msg(dir != NULL, "LM_SHARED_DATA not set");
+	snprintf(loc, sizeof(loc), "%s/ripe-anchors-2023/locations.csv", dir);
+	snprintf(pairs, sizeof(pairs), "%s/ripe-anchors-2023/pairs.csv", dir);
+	ck_assert_msg(lm_mesh_load_ripe(m, loc, pairs, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(lm_mesh_count(m), 266);
+	return m;
+}
+
+static enum lm_mesh_status
+status_of(const struct lm_mesh *m, const enum lm_mesh_status *st, const char *id)
+{
+	int i = lm_mesh_find(m, id);
+
+	ck_assert_int_ge(i, 0);
+	return st[i];
+}
+
+/* The RIPE anchors: the audit finds the anchors whose published coordinates are
+ * physically impossible; with them left out, hard bounds contain every other anchor. */
+START_TEST(test_ripe)
+{
+	struct lm_mesh *m = ripe_mesh();
+	size_t n = lm_mesh_count(m), nv, i, nok = 0;
+	enum lm_mesh_status *st = calloc(n, sizeof(*st));
+	uint8_t *ok = calloc(n, 1), *miss = calloc(n, 1);
+	struct lm_mesh_violation *v;
+	struct lm_mesh_eval ev;
+
+	ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, st, &v, &nv), 0);
+	ck_assert_uint_gt(nv, 0);
+	/* Monopoli (it), Plano (us) and Steenbergen (nl) each contradict several mutually
+	 * consistent anchors */
+	ck_assert_int_eq(status_of(m, st, "6621"), LM_MESH_FLAGGED);
+	ck_assert_int_eq(status_of(m, st, "6782"), LM_MESH_FLAGGED);
+	ck_assert_int_eq(status_of(m, st, "6877"), LM_MESH_FLAGGED);
+	/* Kyiv and Mykolayiv answer each other in 0.5 ms, 394 km apart as declared: one of
+	 * them is wrong, physics cannot say which */
+	ck_assert_int_eq(status_of(m, st, "6326"), LM_MESH_CONFLICT);
+	ck_assert_int_eq(status_of(m, st, "6414"), LM_MESH_CONFLICT);
+	for (i = 0; i < n; i++) {
+		ok[i] = st[i] == LM_MESH_OK;
+		nok += ok[i];
+	}
+	ck_assert_uint_eq(nok, n - 5);
+	/* every violation is explained */
+	for (i = 0; i < nv; i++) {
+		ck_assert(!ok[v[i].a] || !ok[v[i].b]);
+	}
+	free(v);
+	/* each correct anchor located from its 6 nearest correct anchors: hard bounds always
+	 * contain it */
+	ck_assert_int_eq(lm_mesh_eval_knn(m, ok, ok, 6, 25, &ev, miss), 0);
+	ck_assert_uint_ge(ev.ntargets, 250);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(!miss[i], "anchor %s outside its hard region", lm_mesh_name(m, i));
+	}
+	ck_assert_uint_eq(ev.hard_contained, ev.ntargets);
+	ck_assert_uint_eq(ev.hard_empty, 0);
+	/* estimates are tighter */
+	ck_assert(ev.est_area_median < ev.hard_area_median);
+	free(st);
+	free(ok);
+	free(miss);
+	lm_mesh_destroy(m);
+}
+END_TEST
+
+START_TEST(test_load_errors)
+{
+	struct lm_mesh *m = lm_mesh_create();
+	char *dir = lm_test_tmpdir(), p[4200], err[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/pairs.csv", dir);
+	ck_assert_int_eq(lm_mesh_load_pairs(m, p, err, sizeof(err)), -ENOENT);
+	f = fopen(p, "w");
+	fputs("a,a_lat,a_lon,b,b_lat,b_lon,rtt_ms\nA,1,2,B,3,4,10\nA,1,2,C,5,6,x\n", f);
+	fclose(f);
+	ck_assert_int_eq(lm_mesh_load_pairs(m, p, err, sizeof(err)), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "line 3"));
+	f = fopen(p, "w");
+	fputs("a,a_lat,a_lon,b,b_lat,b_lon,rtt_ms\nA,1,2,B,3,4,10\nA,1,2.5,C,5,6,3\n", f);
+	fclose(f);
+	lm_mesh_destroy(m);
+	m = lm_mesh_create();
+	ck_assert_int_eq(lm_mesh_load_pairs(m, p, err, sizeof(err)), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "different"));
+	remove(p);
+	remove(dir);
+	free(dir);
+	lm_mesh_destroy(m);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("mesh");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_csv_split);
+	tcase_add_test(tc, test_bestline);
+	tcase_add_test(tc, test_audit_synthetic);
+	tcase_add_test(tc, test_ripe);
+	tcase_add_test(tc, test_load_errors);
+	suite_add_tcase(s, tc);
+	return lm_test_run(s);
+}
