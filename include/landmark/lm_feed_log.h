@@ -157,7 +157,7 @@ struct lm_feed_batch {
 
 /** Where and why reading failed: the first bad byte range. */
 struct lm_feed_fault {
-	char file[256]; /**< segment file name (no directory) or "" */
+	char file[48]; /**< segment file name (no directory) or "" */
 	uint64_t offset; /**< first bad byte */
 	uint64_t len; /**< length of the bad range (>= 1) */
 	char what[200]; /**< human-readable reason */

@@ -33,6 +33,8 @@ struct lm_feed_log {
 	uint64_t seg_created;
 	uint64_t end; /* bytes in the current segment */
 	uint8_t link[32]; /* link hash of the last head written */
+	uint8_t *last_head; /* copy of the last head written, or NULL */
+	size_t last_head_len;
 	uint8_t *dlg;
 	size_t dlg_len;
 	uint8_t *buf;
@@ -85,9 +87,8 @@ buf_reserve(struct lm_feed_log *log, size_t need)
 	return 0;
 }
 
-/* Frame one entry at buf + at; returns bytes written. Caller reserved room. */
-static size_t
-frame(uint8_t *at, enum lm_feed_entry_type type, const void *data, size_t len)
+size_t
+feed_frame(uint8_t *at, enum lm_feed_entry_type type, const void *data, size_t len)
 {
 	struct feed_wire_entry e = {.type = (uint8_t)type, .len = htobe32((uint32_t)len)};
 	uint32_t crc;
@@ -157,7 +158,7 @@ open_new_segment(struct lm_feed_log *log)
 	memcpy(log->buf, &h, sizeof(h));
 	len = sizeof(h);
 	if (log->dlg != NULL) {
-		len += frame(log->buf + len, LM_FEED_E_DELEGATION, log->dlg, log->dlg_len);
+		len += feed_frame(log->buf + len, LM_FEED_E_DELEGATION, log->dlg, log->dlg_len);
 	}
 	lm_feed_seg_name(name, sizeof(name), log->seg);
 	fd = openat(log->dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -311,6 +312,29 @@ quarantine_and_truncate(struct lm_feed_log *log, int fd, uint64_t off, uint64_t 
 	return ret;
 }
 
+static int
+keep_head(struct lm_feed_log *log, const void *head, size_t len)
+{
+	if (len > log->last_head_len || log->last_head == NULL) {
+		uint8_t *n = realloc(log->last_head, len);
+
+		if (n == NULL) {
+			return -ENOMEM;
+		}
+		log->last_head = n;
+	}
+	memcpy(log->last_head, head, len);
+	log->last_head_len = len;
+	return 0;
+}
+
+const uint8_t *
+feed_log_last_head(const struct lm_feed_log *log, size_t *len)
+{
+	*len = log->last_head_len;
+	return log->last_head;
+}
+
 /* Scan the newest segment: learn the link and delegation, cut a torn tail. */
 static int
 recover(struct lm_feed_log *log)
@@ -341,6 +365,10 @@ recover(struct lm_feed_log *log)
 		return -errno;
 	}
 	while ((ret = lm_feed_reader_next(r, &b, &f)) == 1) {
+		if (keep_head(log, b.head, b.head_len) < 0) {
+			lm_feed_reader_close(r);
+			return -ENOMEM;
+		}
 	}
 	if (ret < 0) {
 		if (ret == -EBADMSG) {
@@ -484,6 +512,7 @@ lm_feed_log_close(struct lm_feed_log *log)
 	}
 	free(log->dlg);
 	free(log->buf);
+	free(log->last_head);
 	free(log->dir);
 	free(log);
 }
@@ -516,7 +545,7 @@ lm_feed_log_set_delegation(struct lm_feed_log *log, const void *dlg, size_t len)
 	if (ret < 0) {
 		return ret;
 	}
-	flen = frame(log->buf, LM_FEED_E_DELEGATION, dlg, len);
+	flen = feed_frame(log->buf, LM_FEED_E_DELEGATION, dlg, len);
 	ret = write_full(log->fd, log->buf, flen, log->end);
 	if (ret == 0 && log->conf.durability != LM_FEED_SYNC_NONE) {
 		ret = do_sync(log);
@@ -577,10 +606,11 @@ lm_feed_log_append_batch(struct lm_feed_log *log, const struct lm_feed_blob *rec
 		return ret;
 	}
 	for (i = 0; i < n; i++) {
-		len += frame(log->buf + len, LM_FEED_E_RECORD, records[i].data, records[i].len);
-		len += frame(log->buf + len, LM_FEED_E_PROOF, proofs[i].data, proofs[i].len);
+		len += feed_frame(
+			log->buf + len, LM_FEED_E_RECORD, records[i].data, records[i].len);
+		len += feed_frame(log->buf + len, LM_FEED_E_PROOF, proofs[i].data, proofs[i].len);
 	}
-	len += frame(log->buf + len, LM_FEED_E_HEAD, head, head_len);
+	len += feed_frame(log->buf + len, LM_FEED_E_HEAD, head, head_len);
 	ret = write_full(log->fd, log->buf, len, log->end);
 	if (ret < 0) {
 		goto fail;
@@ -597,6 +627,9 @@ lm_feed_log_append_batch(struct lm_feed_log *log, const struct lm_feed_blob *rec
 	}
 	log->end += len;
 	feed_seg_link(log->link, head, head_len);
+	if (keep_head(log, head, head_len) < 0) {
+		log->last_head_len = 0; /* only mirrors' replay detection needs it */
+	}
 	log->st.batches++;
 	log->st.records += n;
 	log->st.bytes += len;

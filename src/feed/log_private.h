@@ -37,6 +37,9 @@ struct feed_wire_entry {
 } __attribute__((packed));
 static_assert(sizeof(struct feed_wire_entry) + 4 == LM_FEED_ENTRY_OVERHEAD, "entry frame");
 
+/* Frame one entry at at (LM_FEED_ENTRY_OVERHEAD + len bytes of room). Returns bytes written. */
+size_t feed_frame(uint8_t *at, enum lm_feed_entry_type type, const void *data, size_t len);
+
 /* Link hash of a head entry payload. */
 void feed_seg_link(uint8_t out[32], const void *head, size_t len);
 
@@ -45,6 +48,9 @@ long feed_seg_range(const char *dir, uint64_t *lo, uint64_t *hi);
 
 /* Realtime clock in ns. */
 uint64_t feed_now_ns(void);
+
+/* Last head the writer appended (or found on open), NULL if none. */
+const uint8_t *feed_log_last_head(const struct lm_feed_log *log, size_t *len);
 
 /* Reader internals the writer's recovery uses. */
 const uint8_t *feed_reader_delegation(const struct lm_feed_reader *r, size_t *len);

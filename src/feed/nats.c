@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NATS JetStream back end and pull consumers (libnats). The exporter connects in the
+ * background and reconnects forever; every failure becomes a publish error that the runner
+ * counts and retries, so a broken broker never stops measuring.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nats/nats.h>
+
+#include "landmark/lm_batch.h"
+#include "landmark/lm_feed.h"
+#include "landmark/lm_feed_nats.h"
+#include "landmark/lm_record.h"
+#include "log_private.h"
+
+#define DUP_WINDOW_NS (INT64_C(3600) * 1000000000)
+#define MAX_URLS 8
+
+void
+lm_feed_nats_conf_default(struct lm_feed_nats_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->stream = LM_FEED_NATS_STREAM;
+	c->prefix = LM_FEED_NATS_PREFIX;
+	c->replicas = 1;
+	c->ack_wait_ms = 5000;
+}
+
+/* Split "a,b,c" into at most MAX_URLS strings (in buf). */
+static int
+split_urls(char *buf, const char **urls)
+{
+	int n = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(buf, ",", &save); tok != NULL && n < MAX_URLS;
+		tok = strtok_r(NULL, ",", &save)) {
+		urls[n++] = tok;
+	}
+	return n;
+}
+
+static natsStatus
+make_options(
+	natsOptions **opts, const struct lm_feed_nats_conf *conf, char *urlbuf, bool retry_connect)
+{
+	const char *urls[MAX_URLS];
+	natsStatus s;
+	int n;
+
+	n = split_urls(urlbuf, urls);
+	if (n == 0) {
+		return NATS_INVALID_ARG;
+	}
+	s = natsOptions_Create(opts);
+	if (s == NATS_OK) {
+		s = natsOptions_SetServers(*opts, urls, n);
+	}
+	if (s == NATS_OK) {
+		s = natsOptions_SetName(*opts, "landmark-feed");
+	}
+	if (s == NATS_OK) {
+		s = natsOptions_SetMaxReconnect(*opts, -1);
+	}
+	if (s == NATS_OK) {
+		s = natsOptions_SetReconnectWait(*opts, 250);
+	}
+	if (s == NATS_OK) {
+		s = natsOptions_SetTimeout(*opts, 2000);
+	}
+	if (s == NATS_OK && retry_connect) {
+		s = natsOptions_SetRetryOnFailedConnect(*opts, true, NULL, NULL);
+	}
+	if (s == NATS_OK && conf->user != NULL) {
+		s = natsOptions_SetUserInfo(*opts, conf->user, conf->password);
+	}
+	if (s == NATS_OK && conf->token != NULL) {
+		s = natsOptions_SetToken(*opts, conf->token);
+	}
+	return s;
+}
+
+/* ---- exporter back end ---- */
+
+struct nats_export {
+	struct lm_feed_nats_conf conf;
+	char *urls;
+	char *stream;
+	char *prefix;
+	natsConnection *nc;
+	jsCtx *js;
+	bool stream_ok;
+	uint8_t *buf;
+	size_t buf_cap;
+	/* publish-ack failures of the current batch (callback thread) */
+	pthread_mutex_t lock;
+	int failed;
+	char fail_text[128];
+};
+
+static void
+pub_err(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+	struct nats_export *nx = closure;
+
+	(void)js;
+	pthread_mutex_lock(&nx->lock);
+	nx->failed++;
+	snprintf(nx->fail_text, sizeof(nx->fail_text), "%s (jetstream error %d)",
+		pae->ErrText != NULL ? pae->ErrText : natsStatus_GetText(pae->Err),
+		(int)pae->ErrCode);
+	pthread_mutex_unlock(&nx->lock);
+}
+
+static int
+nx_connect(struct nats_export *nx, char *err, size_t errlen)
+{
+	natsOptions *opts = NULL;
+	jsOptions jo;
+	natsStatus s;
+	char *urlbuf;
+
+	if (nx->nc != NULL) {
+		return 0;
+	}
+	urlbuf = strdup(nx->urls);
+	if (urlbuf == NULL) {
+		return -ENOMEM;
+	}
+	s = make_options(&opts, &nx->conf, urlbuf, true);
+	if (s == NATS_OK) {
+		s = natsConnection_Connect(&nx->nc, opts);
+		if (s == NATS_NOT_YET_CONNECTED) {
+			s = NATS_OK; /* keeps trying in the background */
+		}
+	}
+	natsOptions_Destroy(opts);
+	free(urlbuf);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "connect %s: %s", nx->urls, natsStatus_GetText(s));
+		natsConnection_Destroy(nx->nc);
+		nx->nc = NULL;
+		return -ECONNREFUSED;
+	}
+	jsOptions_Init(&jo);
+	jo.Wait = nx->conf.ack_wait_ms;
+	jo.PublishAsync.ErrHandler = pub_err;
+	jo.PublishAsync.ErrHandlerClosure = nx;
+	jo.PublishAsync.MaxPending = 4096;
+	s = natsConnection_JetStream(&nx->js, nx->nc, &jo);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "jetstream context: %s", natsStatus_GetText(s));
+		natsConnection_Destroy(nx->nc);
+		nx->nc = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+static int
+nx_ensure_stream(struct nats_export *nx, char *err, size_t errlen)
+{
+	jsStreamInfo *si = NULL;
+	jsStreamConfig sc;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	char subj[128];
+	const char *subjects[1] = {subj};
+
+	if (nx->stream_ok) {
+		return 0;
+	}
+	if (natsConnection_Status(nx->nc) != NATS_CONN_STATUS_CONNECTED) {
+		snprintf(err, errlen, "not connected to %s (%s)", nx->urls,
+			natsStatus_GetText(natsConnection_GetLastError(nx->nc, NULL)));
+		return -ENOTCONN;
+	}
+	s = js_GetStreamInfo(&si, nx->js, nx->stream, NULL, &jerr);
+	if (s == NATS_OK) {
+		jsStreamInfo_Destroy(si);
+		nx->stream_ok = true;
+		return 0;
+	}
+	if (s != NATS_NOT_FOUND) {
+		snprintf(err, errlen, "stream %s info: %s (jetstream error %d)", nx->stream,
+			natsStatus_GetText(s), (int)jerr);
+		return -EIO;
+	}
+	snprintf(subj, sizeof(subj), "%s.>", nx->prefix);
+	jsStreamConfig_Init(&sc);
+	sc.Name = nx->stream;
+	sc.Subjects = subjects;
+	sc.SubjectsLen = 1;
+	sc.Storage = js_FileStorage;
+	sc.Retention = js_LimitsPolicy;
+	sc.Discard = js_DiscardNew;
+	sc.Replicas = nx->conf.replicas > 0 ? nx->conf.replicas : 1;
+	sc.Duplicates = DUP_WINDOW_NS;
+	sc.MaxBytes = nx->conf.max_bytes > 0 ? nx->conf.max_bytes : -1;
+	sc.MaxMsgs = nx->conf.max_msgs > 0 ? nx->conf.max_msgs : -1;
+	s = js_AddStream(&si, nx->js, &sc, NULL, &jerr);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "create stream %s: %s (jetstream error %d)", nx->stream,
+			natsStatus_GetText(s), (int)jerr);
+		return -EIO;
+	}
+	fprintf(stderr, "feed export nats: created stream %s (subjects %s, replicas %d)\n",
+		nx->stream, subj, (int)sc.Replicas);
+	jsStreamInfo_Destroy(si);
+	nx->stream_ok = true;
+	return 0;
+}
+
+static int
+nx_reserve(struct nats_export *nx, size_t need)
+{
+	uint8_t *n;
+
+	if (need <= nx->buf_cap) {
+		return 0;
+	}
+	n = realloc(nx->buf, need);
+	if (n == NULL) {
+		return -ENOMEM;
+	}
+	nx->buf = n;
+	nx->buf_cap = need;
+	return 0;
+}
+
+static natsStatus
+nx_publish_one(struct nats_export *nx, const char *subject, const char *msg_id, uint64_t seq,
+	const uint8_t *data, size_t len)
+{
+	natsMsg *m = NULL;
+	char seqs[24];
+	natsStatus s;
+
+	s = natsMsg_Create(&m, subject, NULL, (const char *)data, (int)len);
+	if (s == NATS_OK) {
+		s = natsMsgHeader_Set(m, "Nats-Msg-Id", msg_id);
+	}
+	snprintf(seqs, sizeof(seqs), "%" PRIu64, seq);
+	if (s == NATS_OK) {
+		s = natsMsgHeader_Set(m, "Lm-Batch-Seq", seqs);
+	}
+	if (s == NATS_OK) {
+		s = js_PublishMsgAsync(nx->js, &m, NULL);
+	}
+	natsMsg_Destroy(m); /* NULL after a successful async publish took it */
+	return s;
+}
+
+static int
+nx_publish(void *ctx, const struct lm_feed_batch *b, char *err, size_t errlen)
+{
+	struct nats_export *nx = ctx;
+	struct lm_batch_head h;
+	jsPubOptions po;
+	natsMsgList pending = {0};
+	uint8_t hash[LM_HASH_LEN];
+	char hex[2 * LM_PK_LEN + 1], id[2 * LM_HASH_LEN + 8], subj[256];
+	size_t i, len, cap;
+	natsStatus s = NATS_OK;
+	int ret;
+
+	if (b->delegation == NULL || lm_batch_head_decode(&h, b->head, b->head_len) != LM_OK) {
+		/* Not exportable; never happens for a log written by the node. */
+		snprintf(err, errlen,
+			"batch at %016" PRIx64 ":%" PRIu64
+			" has no delegation or a head that does not decode",
+			b->pos.segment, b->pos.offset);
+		return -EBADMSG;
+	}
+	ret = nx_connect(nx, err, errlen);
+	if (ret == 0) {
+		ret = nx_ensure_stream(nx, err, errlen);
+	}
+	if (ret < 0) {
+		return ret;
+	}
+	pthread_mutex_lock(&nx->lock);
+	nx->failed = 0;
+	nx->fail_text[0] = '\0';
+	pthread_mutex_unlock(&nx->lock);
+
+	lm_feed_hex(hex, h.landmark_pk, LM_PK_LEN);
+	for (i = 0; i < b->n && s == NATS_OK; i++) {
+		const struct lm_feed_item *it = &b->items[i];
+
+		cap = 4 * LM_FEED_ENTRY_OVERHEAD + it->record_len + it->proof_len + b->head_len +
+			b->delegation_len;
+		if (nx_reserve(nx, cap) < 0) {
+			return -ENOMEM;
+		}
+		len = feed_frame(nx->buf, LM_FEED_E_RECORD, it->record, it->record_len);
+		len += feed_frame(nx->buf + len, LM_FEED_E_PROOF, it->proof, it->proof_len);
+		len += feed_frame(nx->buf + len, LM_FEED_E_HEAD, b->head, b->head_len);
+		len += feed_frame(
+			nx->buf + len, LM_FEED_E_DELEGATION, b->delegation, b->delegation_len);
+		lm_record_hash(hash, it->record, it->record_len);
+		lm_feed_hex(id, hash, LM_HASH_LEN);
+		snprintf(subj, sizeof(subj), "%s.%s.record", nx->prefix, hex);
+		s = nx_publish_one(nx, subj, id, h.seq, nx->buf, len);
+	}
+	if (s == NATS_OK) {
+		len = feed_frame(nx->buf, LM_FEED_E_HEAD, b->head, b->head_len);
+		len += feed_frame(
+			nx->buf + len, LM_FEED_E_DELEGATION, b->delegation, b->delegation_len);
+		lm_batch_head_hash(hash, &h);
+		memcpy(id, "head-", 5);
+		lm_feed_hex(id + 5, hash, LM_HASH_LEN);
+		snprintf(subj, sizeof(subj), "%s.%s.head", nx->prefix, hex);
+		s = nx_publish_one(nx, subj, id, h.seq, nx->buf, len);
+	}
+	jsPubOptions_Init(&po);
+	po.MaxWait = nx->conf.ack_wait_ms;
+	if (s == NATS_OK) {
+		s = js_PublishAsyncComplete(nx->js, &po);
+	}
+	if (s != NATS_OK) {
+		/* Drop what is still in flight: the whole batch is retried (deduplicated). */
+		if (js_PublishAsyncGetPendingList(&pending, nx->js) == NATS_OK) {
+			natsMsgList_Destroy(&pending);
+		}
+		snprintf(err, errlen, "publish to %s: %s", nx->urls, natsStatus_GetText(s));
+		if (s == NATS_NO_RESPONDERS || s == NATS_NOT_FOUND) {
+			nx->stream_ok = false; /* stream deleted under us: recreate */
+		}
+		return s == NATS_TIMEOUT ? -ETIMEDOUT : -EIO;
+	}
+	pthread_mutex_lock(&nx->lock);
+	if (nx->failed > 0) {
+		snprintf(err, errlen, "%d of %zu messages refused: %s", nx->failed, b->n + 1,
+			nx->fail_text);
+		ret = -EIO;
+		if (strstr(nx->fail_text, "no responders") != NULL ||
+			strstr(nx->fail_text, "not found") != NULL) {
+			nx->stream_ok = false;
+		}
+	}
+	pthread_mutex_unlock(&nx->lock);
+	return ret;
+}
+
+static void
+nx_destroy(void *ctx)
+{
+	struct nats_export *nx = ctx;
+
+	if (nx == NULL) {
+		return;
+	}
+	jsCtx_Destroy(nx->js);
+	natsConnection_Destroy(nx->nc);
+	pthread_mutex_destroy(&nx->lock);
+	free(nx->buf);
+	free(nx->urls);
+	free(nx->stream);
+	free(nx->prefix);
+	free(nx);
+}
+
+const struct lm_feed_export_ops lm_feed_nats_export_ops = {
+	.name = "nats",
+	.publish = nx_publish,
+	.destroy = nx_destroy,
+};
+
+void *
+lm_feed_nats_export_create(const struct lm_feed_nats_conf *conf)
+{
+	struct nats_export *nx;
+
+	if (conf == NULL || conf->urls == NULL || conf->urls[0] == '\0') {
+		errno = EINVAL;
+		return NULL;
+	}
+	nx = calloc(1, sizeof(*nx));
+	if (nx == NULL) {
+		return NULL;
+	}
+	nx->conf = *conf;
+	nx->urls = strdup(conf->urls);
+	nx->stream = strdup(conf->stream ? conf->stream : LM_FEED_NATS_STREAM);
+	nx->prefix = strdup(conf->prefix ? conf->prefix : LM_FEED_NATS_PREFIX);
+	if (nx->conf.ack_wait_ms <= 0) {
+		nx->conf.ack_wait_ms = 5000;
+	}
+	pthread_mutex_init(&nx->lock, NULL);
+	if (nx->urls == NULL || nx->stream == NULL || nx->prefix == NULL) {
+		nx_destroy(nx);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return nx;
+}
+
+struct lm_feed_exporter *
+lm_feed_nats_exporter_start(const char *dir, const char *name, const struct lm_feed_nats_conf *conf)
+{
+	void *ctx = lm_feed_nats_export_create(conf);
+
+	if (ctx == NULL) {
+		return NULL;
+	}
+	return lm_feed_exporter_start(dir, name, &lm_feed_nats_export_ops, ctx);
+}
+
+/* ---- consumers ---- */
+
+enum lm_reason
+lm_feed_nats_parse(struct lm_feed_nats_msg *m, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	unsigned seen = 0;
+
+	m->record = m->proof = m->head = m->delegation = NULL;
+	m->record_len = m->proof_len = m->head_len = m->delegation_len = 0;
+	while (off < len) {
+		struct feed_wire_entry e;
+		uint32_t elen, want;
+		const uint8_t *data;
+
+		if (len - off < LM_FEED_ENTRY_OVERHEAD) {
+			return LM_E_SHORT;
+		}
+		memcpy(&e, p + off, sizeof(e));
+		elen = be32toh(e.len);
+		if (elen == 0 || elen > LM_FEED_ENTRY_MAX ||
+			len - off - LM_FEED_ENTRY_OVERHEAD < elen) {
+			return LM_E_LENGTH;
+		}
+		memcpy(&want, p + off + sizeof(e) + elen, 4);
+		if (lm_feed_crc32c(0, p + off, sizeof(e) + elen) != be32toh(want)) {
+			return LM_E_FIELD;
+		}
+		if (e.type < LM_FEED_E_DELEGATION || e.type > LM_FEED_E_HEAD ||
+			(seen & (1u << e.type)) ||
+			(e.reserved[0] | e.reserved[1] | e.reserved[2])) {
+			return LM_E_TYPE;
+		}
+		seen |= 1u << e.type;
+		data = p + off + sizeof(e);
+		switch (e.type) {
+		case LM_FEED_E_RECORD:
+			m->record = data;
+			m->record_len = elen;
+			break;
+		case LM_FEED_E_PROOF:
+			m->proof = data;
+			m->proof_len = elen;
+			break;
+		case LM_FEED_E_HEAD:
+			m->head = data;
+			m->head_len = elen;
+			break;
+		default:
+			m->delegation = data;
+			m->delegation_len = elen;
+			break;
+		}
+		off += LM_FEED_ENTRY_OVERHEAD + elen;
+	}
+	if (m->head == NULL || m->delegation == NULL || (m->record == NULL) != (m->proof == NULL)) {
+		return LM_E_TYPE;
+	}
+	m->kind = m->record != NULL ? LM_FEED_NATS_RECORD : LM_FEED_NATS_HEAD;
+	return LM_OK;
+}
+
+struct lm_feed_nats_consumer {
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *sub;
+	char err[256];
+};
+
+static void
+consumer_err(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr)
+{
+	const char *last = nats_GetLastError(NULL);
+
+	snprintf(err, errlen, "%s: %s%s%s (jetstream error %d)", what, natsStatus_GetText(s),
+		last != NULL ? ": " : "", last != NULL ? last : "", (int)jerr);
+}
+
+struct lm_feed_nats_consumer *
+lm_feed_nats_consumer_create(const struct lm_feed_nats_conf *conf, const char *durable,
+	const char *landmark_hex, char *err, size_t errlen)
+{
+	struct lm_feed_nats_consumer *c;
+	natsOptions *opts = NULL;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	char filter[256], *urlbuf;
+
+	if (conf == NULL || conf->urls == NULL) {
+		snprintf(err, errlen, "no NATS URL");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	urlbuf = strdup(conf->urls);
+	if (c == NULL || urlbuf == NULL) {
+		free(c);
+		free(urlbuf);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s = make_options(&opts, conf, urlbuf, false);
+	if (s == NATS_OK) {
+		s = natsConnection_Connect(&c->nc, opts);
+	}
+	natsOptions_Destroy(opts);
+	free(urlbuf);
+	if (s != NATS_OK) {
+		consumer_err(err, errlen, conf->urls, s, 0);
+		goto fail;
+	}
+	s = natsConnection_JetStream(&c->js, c->nc, NULL);
+	if (s != NATS_OK) {
+		consumer_err(err, errlen, "jetstream context", s, 0);
+		goto fail;
+	}
+	snprintf(filter, sizeof(filter), "%s.%s.>",
+		conf->prefix ? conf->prefix : LM_FEED_NATS_PREFIX,
+		landmark_hex ? landmark_hex : "*");
+	jsSubOptions_Init(&so);
+	so.Stream = conf->stream ? conf->stream : LM_FEED_NATS_STREAM;
+	so.Config.AckPolicy = js_AckExplicit;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	so.Config.AckWait = INT64_C(30) * 1000000000;
+	so.Config.MaxAckPending = 20000;
+	s = js_PullSubscribe(&c->sub, c->js, filter, durable, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		consumer_err(err, errlen, "pull consumer", s, jerr);
+		goto fail;
+	}
+	return c;
+fail:
+	lm_feed_nats_consumer_destroy(c);
+	return NULL;
+}
+
+int
+lm_feed_nats_consumer_fetch(struct lm_feed_nats_consumer *c, int max, int timeout_ms,
+	int (*cb)(const struct lm_feed_nats_msg *m, void *arg), void *arg)
+{
+	natsMsgList list = {0};
+	jsErrCode jerr = 0;
+	natsStatus s;
+	int i, handled = 0;
+
+	s = natsSubscription_Fetch(&list, c->sub, max, timeout_ms, &jerr);
+	if (s == NATS_TIMEOUT) {
+		return -ETIMEDOUT;
+	}
+	if (s != NATS_OK) {
+		consumer_err(c->err, sizeof(c->err), "fetch", s, jerr);
+		return -EIO;
+	}
+	for (i = 0; i < list.Count; i++) {
+		natsMsg *msg = list.Msgs[i];
+		struct lm_feed_nats_msg m;
+		jsMsgMetaData *meta = NULL;
+		int verdict;
+
+		if (lm_feed_nats_parse(&m, (const uint8_t *)natsMsg_GetData(msg),
+			    (size_t)natsMsg_GetDataLength(msg)) != LM_OK) {
+			natsMsg_Term(msg, NULL);
+			continue;
+		}
+		m.subject = natsMsg_GetSubject(msg);
+		m.stream_seq = 0;
+		m.delivered = 1;
+		if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+			m.stream_seq = meta->Sequence.Stream;
+			m.delivered = meta->NumDelivered;
+			jsMsgMetaData_Destroy(meta);
+		}
+		verdict = cb(&m, arg);
+		if (verdict == 0) {
+			s = natsMsg_AckSync(msg, NULL, &jerr);
+			if (s != NATS_OK) {
+				consumer_err(c->err, sizeof(c->err), "ack", s, jerr);
+			}
+		} else if (verdict < 0) {
+			natsMsg_Nak(msg, NULL);
+		} else {
+			natsMsg_Term(msg, NULL);
+		}
+		handled++;
+	}
+	natsMsgList_Destroy(&list);
+	return handled > 0 ? handled : -ETIMEDOUT;
+}
+
+const char *
+lm_feed_nats_consumer_error(const struct lm_feed_nats_consumer *c)
+{
+	return c->err;
+}
+
+void
+lm_feed_nats_consumer_destroy(struct lm_feed_nats_consumer *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	natsSubscription_Destroy(c->sub);
+	jsCtx_Destroy(c->js);
+	natsConnection_Destroy(c->nc);
+	free(c);
+}

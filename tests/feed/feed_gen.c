@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test helper: append real signed batches (record_fixture.h keys and records) to a feed log,
+ * continuing its chain, optionally paced; writes the public trust keys for lmctl.
+ *   feed_gen DIR NBATCH PER [PACE_MS [KEYDIR]]
+ * Prints "acked N" after every durable batch (N = batches in the log).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_feed.h"
+#include "landmark/lm_keys.h"
+#include "test_feed_fixture.h"
+
+static int
+write_pub(const char *dir, const char *name, const uint8_t *pk)
+{
+	char path[4096];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	rc = lm_keyfile_write_public(path, pk);
+	return rc == -EEXIST ? 0 : rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lm_feed_log_conf c = {0};
+	struct lm_feed_reader *r;
+	struct lm_feed_batch b;
+	struct lm_feed_fault f;
+	struct lm_batch_head last;
+	struct feed_fix ff;
+	struct lm_feed_log *log;
+	uint64_t batches = 0, records = 0;
+	int have_last = 0, i, nb, per, pace = 0;
+
+	if (argc < 4 || sodium_init() < 0) {
+		fprintf(stderr, "usage: feed_gen DIR NBATCH PER [PACE_MS [KEYDIR]]\n");
+		return 2;
+	}
+	nb = atoi(argv[2]);
+	per = atoi(argv[3]);
+	if (argc > 4) {
+		pace = atoi(argv[4]);
+	}
+	if (feed_fix_init(&ff, 64) != 0) {
+		return 1;
+	}
+	if (argc > 5 &&
+		(write_pub(argv[5], "root.pub", ff.rf.root_pk) != 0 ||
+			write_pub(argv[5], "mfr.pub", ff.rf.mfr_pk) != 0 ||
+			write_pub(argv[5], "lm.pub", ff.rf.lm_pk) != 0 ||
+			write_pub(argv[5], "lm2.pub", ff.rf.lm2_pk) != 0)) {
+		fprintf(stderr, "feed_gen: cannot write keys into %s\n", argv[5]);
+		return 1;
+	}
+	/* Continue the chain of an existing log. */
+	r = lm_feed_reader_open(argv[1], NULL);
+	if (r != NULL) {
+		while (lm_feed_reader_next(r, &b, &f) == 1) {
+			if (lm_batch_head_decode(&last, b.head, b.head_len) == LM_OK) {
+				have_last = 1;
+			}
+			batches++;
+			records += b.n;
+		}
+		lm_feed_reader_close(r);
+	}
+	if (have_last) {
+		lm_batch_destroy(ff.bb);
+		ff.bb = lm_batch_create(64, ff.rf.lm_sk, &last);
+	}
+	ff.batches = batches;
+	ff.session = records + 1;
+	c.dir = argv[1];
+	c.segment_max_bytes = 64 * 1024;
+	log = lm_feed_log_open(&c);
+	if (log == NULL || ff.bb == NULL ||
+		lm_feed_log_set_delegation(log, ff.rf.dlg_enc, sizeof(ff.rf.dlg_enc)) != 0) {
+		fprintf(stderr, "feed_gen: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < nb; i++) {
+		if (feed_fix_append(&ff, log, 1, (unsigned)per) != 0) {
+			fprintf(stderr, "feed_gen: append failed\n");
+			return 1;
+		}
+		printf("acked %" PRIu64 "\n", ff.batches);
+		fflush(stdout);
+		if (pace > 0) {
+			struct timespec ts = {pace / 1000, (pace % 1000) * 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	lm_feed_log_close(log);
+	feed_fix_fini(&ff);
+	return 0;
+}
