@@ -23,6 +23,7 @@ static const struct lmctl_cmd cmds[] = {
 	{"delegate", lmctl_cmd_delegate, "operator root signs a landmark delegation"},
 	{"certify", lmctl_cmd_certify, "manufacturer root signs a chip certificate"},
 	{"verify-cert", lmctl_cmd_verify_cert, "verify a delegation or chip certificate"},
+	{"feed", lmctl_cmd_feed, "feed log: verify, dump, tail (local or NATS), export to NATS"},
 };
 
 void

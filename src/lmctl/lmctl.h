@@ -12,6 +12,7 @@ int lmctl_cmd_pubkey(int argc, char **argv);
 int lmctl_cmd_delegate(int argc, char **argv);
 int lmctl_cmd_certify(int argc, char **argv);
 int lmctl_cmd_verify_cert(int argc, char **argv);
+int lmctl_cmd_feed(int argc, char **argv);
 
 /* Print "lmctl <cmd>: " + message to stderr. */
 void lmctl_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
