@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chipd: the reference prover. Holds a chip key and certificate, sends HELLO to each
+ * configured landmark, answers its challenges (signed or fast mode) from a busy-polled UDP
+ * socket, and reveals + signs at the end of a fast session.
+ *
+ * EMULATION: a per-landmark extra delay (emulated_rtt_us, or emulated_fibre_km of fibre)
+ * is applied before each answer, measured from the moment the challenge was read from the
+ * socket. It only ever delays; it can never make an answer earlier.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_cert.h"
+#include "landmark/lm_clock.h"
+#include "landmark/lm_hash.h"
+#include "landmark/lm_keys.h"
+#include "landmark/lm_node_conf.h"
+#include "landmark/lm_node_net.h"
+#include "landmark/lm_proto.h"
+
+#define MAX_LANDMARKS 16
+/* Group index of light in standard single-mode fibre: the speed of the emulated path. */
+#define FIBRE_INDEX 1.468
+
+struct chip_landmark {
+	char address[LM_CFG_STR_MAX];
+	int64_t port;
+	char public_key[LM_CFG_STR_MAX];
+	int64_t emulated_rtt_us;
+	int64_t emulated_fibre_km;
+};
+
+struct chip_conf {
+	char key_file[LM_CFG_STR_MAX];
+	char cert_file[LM_CFG_STR_MAX];
+	int mode;
+	int64_t sessions;
+	int64_t session_interval_ms;
+	int64_t session_timeout_ms;
+	int64_t hello_len;
+	int busy_poll;
+	struct chip_landmark landmarks[MAX_LANDMARKS];
+	unsigned n_landmarks;
+};
+
+static const char *const mode_names[] = {"signed", "fast", NULL};
+
+#define OL(f) offsetof(struct chip_landmark, f)
+#define OC(f) offsetof(struct chip_conf, f)
+static const struct lm_cfg_item lm_table[] = {
+	{"address", LM_CFG_STR, OL(address), 0, 1, 0, NULL, NULL, NULL, 0, 0,
+		"landmark IPv4 address"},
+	{"port", LM_CFG_INT, OL(port), LM_PROTO_PORT, 1, 65535, NULL, NULL, NULL, 0, 0,
+		"landmark UDP port"},
+	{"public_key", LM_CFG_STR, OL(public_key), 0, 1, 0, NULL, NULL, NULL, 0, 0,
+		"landmark online public key (base64 or key file path): HELLO binding"},
+	{"emulated_rtt_us", LM_CFG_INT, OL(emulated_rtt_us), 0, 0, 10000000, NULL, NULL, NULL, 0, 0,
+		"EMULATION ONLY: extra delay before every answer to this landmark, us"},
+	{"emulated_fibre_km", LM_CFG_INT, OL(emulated_fibre_km), 0, 0, 40000, NULL, NULL, NULL, 0,
+		0,
+		"EMULATION ONLY: extra delay of this many km of fibre, there and back (adds to "
+		"emulated_rtt_us)"},
+	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+static const struct lm_cfg_item chip_table[] = {
+	{"key_file", LM_CFG_STR, OC(key_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
+		"chip secret key file (mode 0600)"},
+	{"cert_file", LM_CFG_STR, OC(cert_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
+		"chip certificate by the manufacturer root (lmctl certify)"},
+	{"mode", LM_CFG_ENUM, OC(mode), 0, 0, 0, NULL, mode_names, NULL, 0, 0,
+		"proof mode: signed (Ed25519 per answer) or fast (MAC per answer, reveal at end)"},
+	{"sessions", LM_CFG_INT, OC(sessions), 1, 0, 1000000000, NULL, NULL, NULL, 0, 0,
+		"sessions per landmark; 0: forever"},
+	{"session_interval_ms", LM_CFG_INT, OC(session_interval_ms), 1000, 0, 3600000, NULL, NULL,
+		NULL, 0, 0, "pause between sessions, ms"},
+	{"session_timeout_ms", LM_CFG_INT, OC(session_timeout_ms), 5000, 10, 600000, NULL, NULL,
+		NULL, 0, 0, "give up a session without FINISH after this, ms"},
+	{"hello_len", LM_CFG_INT, OC(hello_len), LM_HELLO_MIN_LEN, LM_HELLO_MIN_LEN,
+		LM_HELLO_MAX_LEN, NULL, NULL, NULL, 0, 0, "HELLO size with padding, bytes"},
+	{"busy_poll", LM_CFG_BOOL, OC(busy_poll), 1, 0, 1, NULL, NULL, NULL, 0, 0,
+		"spin on the socket while a session is open (small, steady turnaround)"},
+	{"landmarks", LM_CFG_GROUPS, OC(landmarks), 0, 1, MAX_LANDMARKS, NULL, NULL, lm_table,
+		sizeof(struct chip_landmark), OC(n_landmarks), "landmarks to prove to"},
+	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static struct {
+	uint8_t pk[LM_PK_LEN];
+	uint8_t sk[LM_SK_LEN];
+	struct lm_cred cert;
+	struct chip_conf c;
+} g;
+
+static int
+parse_key(const char *s, uint8_t pk[LM_PK_LEN])
+{
+	if (strlen(s) == LM_KEY_B64_LEN && lm_key_from_b64(pk, s, LM_KEY_B64_LEN) == 0) {
+		return lm_pk_check(pk) == LM_OK ? 0 : -EKEYREJECTED;
+	}
+	return lm_keyfile_read_public(s, pk);
+}
+
+static void
+spin_until(int64_t t)
+{
+	while (lm_clock_mono_raw_ns() < t) {
+	}
+}
+
+/* One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. */
+static int
+run_session(
+	const struct chip_landmark *l, const uint8_t lpk[LM_PK_LEN], int64_t delay_ns, unsigned idx)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	uint8_t buf[LM_MSG_MAX_LEN + 64];
+	uint8_t nonces[LM_K_MAX][LM_NONCE_LEN];
+	uint8_t secret[LM_SECRET_LEN];
+	struct lm_hello h;
+	uint64_t session = 0;
+	uint64_t answered = 0;
+	unsigned n_seen = 0;
+	unsigned drops = 0;
+	int64_t deadline;
+	int fd;
+	int len;
+	int rc = -1;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("chipd: socket");
+		return -1;
+	}
+	sa.sin_port = htons((uint16_t)l->port);
+	inet_pton(AF_INET, l->address, &sa.sin_addr);
+	/* A connected socket: the kernel drops datagrams from any other source. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		perror("chipd: connect");
+		close(fd);
+		return -1;
+	}
+	memset(&h, 0, sizeof(h));
+	h.mode = g.c.mode == 0 ? LM_MODE_SIGNED : LM_MODE_FAST;
+	h.hello_time = time(NULL);
+	randombytes_buf(h.hello_nonce, sizeof(h.hello_nonce));
+	memcpy(h.landmark_pk, lpk, LM_PK_LEN);
+	randombytes_buf(secret, sizeof(secret));
+	if (h.mode == LM_MODE_FAST) {
+		lm_commitment(h.commitment, secret, g.pk);
+	}
+	h.cred = g.cert;
+	h.wire_len = (size_t)g.c.hello_len;
+	if (lm_hello_sign(&h, g.sk) != 0 || (len = lm_hello_encode(&h, buf, sizeof(buf))) < 0) {
+		fprintf(stderr, "chipd: cannot build HELLO (certificate not for key_file?)\n");
+		goto out;
+	}
+	if (send(fd, buf, (size_t)len, 0) != len) {
+		perror("chipd: send HELLO");
+		goto out;
+	}
+	memset(nonces, 0, sizeof(nonces));
+	deadline = lm_clock_mono_raw_ns() + g.c.session_timeout_ms * 1000000;
+	while (!stop && lm_clock_mono_raw_ns() < deadline) {
+		enum lm_msg_type type;
+		uint64_t sid;
+		ssize_t n = recv(fd, buf, sizeof(buf), g.c.busy_poll ? MSG_DONTWAIT : 0);
+		int64_t t_rx = lm_clock_mono_raw_ns();
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				perror("chipd: recv");
+				break;
+			}
+			if (!g.c.busy_poll) {
+				continue;
+			}
+			continue;
+		}
+		if (lm_msg_peek(buf, (size_t)n, &type, &sid) != LM_OK) {
+			drops++;
+			continue;
+		}
+		if (type == LM_MSG_CHALLENGE) {
+			struct lm_challenge ch;
+			struct lm_response r;
+			uint8_t out[LM_RESPONSE_SIGNED_LEN];
+			int olen;
+
+			if (lm_challenge_decode(&ch, buf, (size_t)n) != LM_OK ||
+				(session != 0 && ch.session_id != session) ||
+				(answered >> ch.seq & 1) != 0) {
+				drops++;
+				continue;
+			}
+			session = ch.session_id;
+			r.session_id = ch.session_id;
+			r.seq = ch.seq;
+			memcpy(r.nonce, ch.nonce, LM_NONCE_LEN);
+			if (h.mode == LM_MODE_SIGNED) {
+				if (lm_response_sign(&r, lpk, g.sk) != 0) {
+					drops++;
+					continue;
+				}
+			} else {
+				r.mode = LM_MODE_FAST;
+				lm_fast_mac(
+					r.proof.mac, secret, lpk, ch.session_id, ch.seq, ch.nonce);
+			}
+			olen = lm_response_encode(&r, out, sizeof(out));
+			if (olen < 0) {
+				drops++;
+				continue;
+			}
+			if (delay_ns > 0) {
+				/* EMULATION: answer no earlier than read time + delay. */
+				spin_until(t_rx + delay_ns);
+			}
+			if (send(fd, out, (size_t)olen, 0) == olen) {
+				memcpy(nonces[ch.seq], ch.nonce, LM_NONCE_LEN);
+				answered |= UINT64_C(1) << ch.seq;
+				if (ch.seq + 1u > n_seen) {
+					n_seen = ch.seq + 1u;
+				}
+			}
+		} else if (type == LM_MSG_FINISH) {
+			struct lm_finish f;
+
+			if (lm_finish_decode(&f, buf, (size_t)n) != LM_OK || sid != session ||
+				f.count < n_seen) {
+				drops++;
+				continue;
+			}
+			if (h.mode == LM_MODE_FAST) {
+				struct lm_reveal rv;
+				uint8_t out[LM_REVEAL_LEN];
+
+				rv.session_id = session;
+				memcpy(rv.secret, secret, LM_SECRET_LEN);
+				rv.answered = answered;
+				if (lm_reveal_sign(&rv, lpk, h.commitment,
+					    (const uint8_t(*)[LM_NONCE_LEN])nonces, f.count,
+					    g.sk) != 0 ||
+					lm_reveal_encode(&rv, out, sizeof(out)) != LM_REVEAL_LEN ||
+					send(fd, out, LM_REVEAL_LEN, 0) != LM_REVEAL_LEN) {
+					fprintf(stderr, "chipd: REVEAL failed\n");
+					break;
+				}
+				sodium_memzero(rv.secret, sizeof(rv.secret));
+			}
+			rc = 0;
+			break;
+		} else {
+			drops++;
+		}
+	}
+	printf("{\"landmark\":%u,\"address\":\"%s\",\"session\":\"%016llx\",\"mode\":\"%s\","
+	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"emulated_delay_ns\":%lld}\n",
+		idx, l->address, (unsigned long long)session, lm_mode_str(h.mode),
+		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops,
+		(long long)delay_ns);
+	fflush(stdout);
+out:
+	sodium_memzero(secret, sizeof(secret));
+	close(fd);
+	return rc;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: chipd -c FILE [--sessions N] [--print-config]\n"
+		"  Reference chip prover over UDP. Settings of FILE:\n");
+	lm_cfg_print_help(f, chip_table);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"sessions", required_argument, NULL, 'n'},
+		{"print-config", no_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	uint8_t lpk[MAX_LANDMARKS][LM_PK_LEN];
+	int64_t delay[MAX_LANDMARKS];
+	const char *path = NULL;
+	long long sessions_override = -1;
+	enum lm_reason why;
+	char err[1024];
+	unsigned i;
+	long long s;
+	int failed = 0;
+	int opt;
+	int rc;
+
+	while ((opt = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			sessions_override = atoll(optarg);
+			break;
+		case 'p':
+			lm_cfg_print_example(stdout, chip_table);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		return 1;
+	}
+	if (lm_cfg_load(chip_table, &g.c, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "chipd: %s\n", err);
+		return 2;
+	}
+	if (sessions_override >= 0) {
+		g.c.sessions = sessions_override;
+	}
+	rc = lm_keyfile_read_secret(g.c.key_file, g.pk, g.sk);
+	if (rc != 0) {
+		fprintf(stderr, "chipd: key_file %s: %s\n", g.c.key_file, lm_keyfile_strerror(rc));
+		return 2;
+	}
+	rc = lm_cred_read_file(g.c.cert_file, &g.cert, &why);
+	if (rc != 0) {
+		fprintf(stderr, "chipd: cert_file %s: %s\n", g.c.cert_file,
+			rc == -EBADMSG ? lm_reason_str(why) : lm_keyfile_strerror(rc));
+		return 2;
+	}
+	if (memcmp(lm_cred_subject(&g.cert), g.pk, LM_PK_LEN) != 0) {
+		fprintf(stderr, "chipd: cert_file %s certifies another key than key_file %s\n",
+			g.c.cert_file, g.c.key_file);
+		return 2;
+	}
+	for (i = 0; i < g.c.n_landmarks; i++) {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, g.c.landmarks[i].address, &a) != 1) {
+			fprintf(stderr, "chipd: landmarks[%u].address = \"%s\": not IPv4\n", i,
+				g.c.landmarks[i].address);
+			return 2;
+		}
+		if (parse_key(g.c.landmarks[i].public_key, lpk[i]) != 0) {
+			fprintf(stderr, "chipd: landmarks[%u].public_key: not a valid key\n", i);
+			return 2;
+		}
+		/* km of fibre there and back at c / FIBRE_INDEX, rounded up. */
+		delay[i] = g.c.landmarks[i].emulated_rtt_us * 1000 +
+			(int64_t)(2.0 * (double)g.c.landmarks[i].emulated_fibre_km * FIBRE_INDEX /
+					LM_C_KM_S * 1e9 +
+				0.999);
+		if (delay[i] > 0) {
+			fprintf(stderr,
+				"chipd: EMULATION: landmark %s: every answer delayed by "
+				"%lld ns\n",
+				g.c.landmarks[i].address, (long long)delay[i]);
+		}
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (s = 0; !stop && (g.c.sessions == 0 || s < g.c.sessions); s++) {
+		for (i = 0; i < g.c.n_landmarks && !stop; i++) {
+			if (run_session(&g.c.landmarks[i], lpk[i], delay[i], i) != 0) {
+				failed++;
+			}
+		}
+		if (g.c.session_interval_ms > 0 && !stop) {
+			struct timespec ts = {g.c.session_interval_ms / 1000,
+				(g.c.session_interval_ms % 1000) * 1000000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	sodium_memzero(g.sk, sizeof(g.sk));
+	return failed == 0 ? 0 : 1;
+}

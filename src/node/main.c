@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * landmarkd: parse, init in order (EAL, config, keys, TSC calibration, ports, feed, control
+ * side, engines, telemetry), run (worker lcores = datapath, main lcore = control/crypto),
+ * fini in reverse on SIGINT/SIGTERM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_ring.h>
+#include <rte_telemetry.h>
+
+#include "landmark/lm_cert.h"
+#include "landmark/lm_hash.h"
+#include "landmark/lm_keys.h"
+#include "landmark/lm_node_conf.h"
+#include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_session.h"
+#include "port_dpdk.h"
+
+RTE_LOG_REGISTER_DEFAULT(lm_node_logtype, INFO);
+#define NLOG(level, fmt, ...)                                                                      \
+	rte_log(RTE_LOG_##level, lm_node_logtype, "landmarkd: " fmt "\n", ##__VA_ARGS__)
+
+struct port_rt {
+	struct lm_dport *dport;
+	struct lm_dport_info info;
+	struct rte_ring *to_ctrl;
+	struct rte_ring *from_ctrl;
+	struct rte_ring *pool;
+	struct lm_engine *eng;
+	unsigned lcore;
+};
+
+static struct {
+	struct lm_landmarkd_conf conf;
+	struct port_rt ports[LM_NODE_MAX_PORTS];
+	unsigned n_ports;
+	struct lm_ctrl *ctrl;
+	struct lm_sink sink;
+	struct lm_clock_cal cal;
+	atomic_int stop;
+	atomic_int workers_done;
+} g;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&g.stop, 1);
+}
+
+static int
+ring_enq(void *ctx, struct lm_nmsg *m)
+{
+	return rte_ring_enqueue(ctx, m) == 0 ? 0 : -ENOBUFS;
+}
+
+static struct lm_nmsg *
+ring_deq(void *ctx)
+{
+	void *m;
+
+	return rte_ring_dequeue(ctx, &m) == 0 ? m : NULL;
+}
+
+static struct lm_chan
+ring_chan(struct rte_ring *r)
+{
+	struct lm_chan c = {ring_enq, ring_deq, r};
+
+	return c;
+}
+
+/* Datapath lcore: poll its engines; in back-off mode sleep only when nothing is near. */
+static int
+worker_main(void *arg)
+{
+	unsigned me = rte_lcore_id();
+	uint64_t backoff_ns = 1000;
+	unsigned i;
+
+	(void)arg;
+	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
+		unsigned work = 0;
+		uint64_t idle = UINT64_MAX;
+
+		for (i = 0; i < g.n_ports; i++) {
+			if (g.ports[i].lcore == me) {
+				work += lm_engine_poll(g.ports[i].eng);
+			}
+		}
+		if (g.conf.idle == LM_IDLE_SPIN || work > 0) {
+			backoff_ns = 1000;
+			continue;
+		}
+		for (i = 0; i < g.n_ports; i++) {
+			if (g.ports[i].lcore == me) {
+				uint64_t v = lm_engine_idle_ns(g.ports[i].eng);
+
+				idle = v < idle ? v : idle;
+			}
+		}
+		if (idle >= backoff_ns) {
+			/* The one syscall of the datapath, and only in idle back-off mode. */
+			struct timespec ts = {0, (long)backoff_ns};
+
+			nanosleep(&ts, NULL);
+			backoff_ns *= 2;
+			if (backoff_ns > (uint64_t)g.conf.backoff_max_us * 1000) {
+				backoff_ns = (uint64_t)g.conf.backoff_max_us * 1000;
+			}
+		}
+	}
+	for (i = 0; i < g.n_ports; i++) {
+		if (g.ports[i].lcore == me) {
+			lm_engine_stop(g.ports[i].eng);
+		}
+	}
+	atomic_fetch_add(&g.workers_done, 1);
+	return 0;
+}
+
+/* ---- counters: telemetry and JSON file ------------------------------------------------- */
+
+static uint64_t
+stat_at(const void *base, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)base + off, sizeof(v));
+	return v;
+}
+
+static int
+tel_port(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct lm_stat_desc *desc;
+	unsigned n;
+	unsigned i;
+	unsigned p = params != NULL && *params ? (unsigned)atoi(params) : 0;
+
+	(void)cmd;
+	if (p >= g.n_ports) {
+		return -EINVAL;
+	}
+	desc = lm_engine_stat_descs(&n);
+	rte_tel_data_start_dict(d);
+	for (i = 0; i < n; i++) {
+		rte_tel_data_add_dict_u64(
+			d, desc[i].name, stat_at(lm_engine_stats(g.ports[p].eng), desc[i].offset));
+	}
+	return 0;
+}
+
+static int
+tel_ctrl(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct lm_stat_desc *desc;
+	unsigned n;
+	unsigned i;
+
+	(void)cmd;
+	(void)params;
+	desc = lm_ctrl_stat_descs(&n);
+	rte_tel_data_start_dict(d);
+	for (i = 0; i < n; i++) {
+		rte_tel_data_add_dict_u64(
+			d, desc[i].name, stat_at(lm_ctrl_stats(g.ctrl), desc[i].offset));
+	}
+	return 0;
+}
+
+static int
+tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "ports", g.n_ports);
+	rte_tel_data_add_dict_u64(d, "tsc_hz_lower", g.cal.hz_lower);
+	rte_tel_data_add_dict_u64(d, "tsc_hz_nominal", g.cal.hz_nominal);
+	rte_tel_data_add_dict_u64(d, "calibration_window_ns", g.cal.window_ns);
+	rte_tel_data_add_dict_string(d, "ts_source", lm_ts_source_str(LM_TS_TSC));
+	return 0;
+}
+
+static json_t *
+counters_json(void)
+{
+	const struct lm_stat_desc *desc;
+	json_t *root = json_object();
+	json_t *ports = json_array();
+	json_t *c = json_object();
+	unsigned n;
+	unsigned i;
+	unsigned p;
+
+	desc = lm_engine_stat_descs(&n);
+	for (p = 0; p < g.n_ports; p++) {
+		json_t *o = json_object();
+
+		for (i = 0; i < n; i++) {
+			json_object_set_new(o, desc[i].name,
+				json_integer((json_int_t)stat_at(
+					lm_engine_stats(g.ports[p].eng), desc[i].offset)));
+		}
+		json_array_append_new(ports, o);
+	}
+	desc = lm_ctrl_stat_descs(&n);
+	for (i = 0; i < n; i++) {
+		json_object_set_new(c, desc[i].name,
+			json_integer((json_int_t)stat_at(lm_ctrl_stats(g.ctrl), desc[i].offset)));
+	}
+	json_object_set_new(root, "ports", ports);
+	json_object_set_new(root, "ctrl", c);
+	json_object_set_new(root, "tsc_hz_lower", json_integer((json_int_t)g.cal.hz_lower));
+	return root;
+}
+
+static void
+write_counters(void)
+{
+	char tmp[LM_CFG_STR_MAX + 8];
+	json_t *j;
+
+	if (g.conf.counters_file[0] == '\0') {
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", g.conf.counters_file);
+	j = counters_json();
+	if (json_dump_file(j, tmp, JSON_COMPACT) == 0) {
+		rename(tmp, g.conf.counters_file);
+	}
+	json_decref(j);
+}
+
+/* ---- setup ----------------------------------------------------------------------------- */
+
+/* A root key: base64 text, or the path of a public key file. */
+static int
+parse_key(const char *s, uint8_t pk[LM_PK_LEN], char *err, size_t errlen)
+{
+	int rc;
+
+	if (strlen(s) == LM_KEY_B64_LEN && lm_key_from_b64(pk, s, LM_KEY_B64_LEN) == 0) {
+		if (lm_pk_check(pk) != LM_OK) {
+			snprintf(err, errlen, "key %s: not a valid public key", s);
+			return -1;
+		}
+		return 0;
+	}
+	rc = lm_keyfile_read_public(s, pk);
+	if (rc != 0) {
+		snprintf(err, errlen, "key %s: %s", s, lm_keyfile_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
+{
+	const struct lm_landmarkd_conf *c = &g.conf;
+	enum lm_reason why;
+	struct lm_cred cred;
+	unsigned i;
+	int rc;
+
+	memset(cc, 0, sizeof(*cc));
+	rc = lm_keyfile_read_secret(c->key_file, cc->pk, cc->sk);
+	if (rc != 0) {
+		snprintf(err, errlen, "key_file %s: %s", c->key_file, lm_keyfile_strerror(rc));
+		return -1;
+	}
+	rc = lm_cred_read_file(c->delegation_file, &cred, &why);
+	if (rc != 0 || cred.kind != LM_CRED_DELEGATION) {
+		snprintf(err, errlen, "delegation_file %s: %s", c->delegation_file,
+			rc == -EBADMSG	  ? lm_reason_str(why)
+				: rc != 0 ? lm_keyfile_strerror(rc)
+					  : "not a delegation");
+		return -1;
+	}
+	if (memcmp(cred.u.dlg.landmark_pk, cc->pk, LM_PK_LEN) != 0) {
+		snprintf(err, errlen, "delegation_file %s: delegates another key than key_file %s",
+			c->delegation_file, c->key_file);
+		return -1;
+	}
+	{
+		int64_t now = time(NULL);
+
+		if (now < cred.u.dlg.not_before || now > cred.u.dlg.not_after) {
+			snprintf(err, errlen, "delegation_file %s: not valid now (%lld..%lld)",
+				c->delegation_file, (long long)cred.u.dlg.not_before,
+				(long long)cred.u.dlg.not_after);
+			return -1;
+		}
+	}
+	cc->dlg = cred.u.dlg;
+	for (i = 0; i < c->manufacturer_roots.n; i++) {
+		if (parse_key(c->manufacturer_roots.v[i], cc->mfr_roots[i], err, errlen) != 0) {
+			return -1;
+		}
+	}
+	cc->n_mfr = c->manufacturer_roots.n;
+	for (i = 0; i < c->operator_roots.n; i++) {
+		if (parse_key(c->operator_roots.v[i], cc->op_roots[i], err, errlen) != 0) {
+			return -1;
+		}
+	}
+	cc->n_op = c->operator_roots.n;
+	for (i = 0; i < c->allow_list.n; i++) {
+		if (parse_key(c->allow_list.v[i], cc->allow[i], err, errlen) != 0) {
+			return -1;
+		}
+	}
+	cc->n_allow = c->allow_list.n;
+	if (cc->n_mfr == 0 && cc->n_op == 0) {
+		snprintf(err, errlen,
+			"no manufacturer_roots and no operator_roots: no prover could "
+			"ever be accepted");
+		return -1;
+	}
+	for (i = 0; i < c->n_peers; i++) {
+		struct lm_ctrl_peer *p = &cc->peers[i];
+
+		if (lm_net_parse_ip4(c->peers[i].address, &p->ip) != 0) {
+			snprintf(err, errlen, "peers[%u].address = \"%s\": not an IPv4 address", i,
+				c->peers[i].address);
+			return -1;
+		}
+		if (parse_key(c->peers[i].public_key, p->pk, err, errlen) != 0) {
+			return -1;
+		}
+		p->port = (uint16_t)c->peers[i].port;
+		p->interval_ns = (uint64_t)c->peers[i].interval_ms * 1000000;
+	}
+	cc->n_peers = c->n_peers;
+	cc->allow_signed = c->allow_signed;
+	cc->allow_fast = c->allow_fast;
+	cc->deduct_turnaround = c->deduct_turnaround;
+	cc->k = (uint16_t)c->challenges;
+	cc->max_pending = (uint32_t)(c->max_sessions * g.n_ports);
+	cc->pool_size = cc->max_pending + 64 * g.n_ports + 16;
+	cc->n_engines = g.n_ports;
+	cc->replay_window_s = c->replay_window_s;
+	cc->replay_slots = (uint32_t)(c->hello_rate_global * c->replay_window_s * 2 + 64);
+	if (cc->replay_slots > (1u << 22)) {
+		cc->replay_slots = 1u << 22;
+	}
+	cc->landmark_delay_ns = (uint64_t)c->landmark_delay_ns;
+	cc->ts_source = LM_TS_TSC;
+	cc->cal = g.cal;
+	cc->batch_max = (uint32_t)c->batch_max;
+	cc->batch_interval_ns = (uint64_t)c->batch_interval_ms * 1000000;
+	return 0;
+}
+
+static int
+setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
+{
+	const struct lm_node_port_conf *pc = &g.conf.ports[i];
+	struct port_rt *p = &g.ports[i];
+	struct lm_engine_conf ec;
+	char name[RTE_RING_NAMESIZE];
+	unsigned ring_sz = 1;
+	uint32_t gw = 0;
+
+	memset(&ec, 0, sizeof(ec));
+	if (lm_net_parse_ip4(pc->address, &ec.ip) != 0) {
+		snprintf(err, errlen, "ports[%u].address = \"%s\": not an IPv4 address", i,
+			pc->address);
+		return -1;
+	}
+	if (pc->gateway[0] != '\0' && lm_net_parse_ip4(pc->gateway, &gw) != 0) {
+		snprintf(err, errlen, "ports[%u].gateway = \"%s\": not an IPv4 address", i,
+			pc->gateway);
+		return -1;
+	}
+	p->dport = lm_dport_setup((uint16_t)pc->port_id, (unsigned)g.conf.mbufs,
+		(unsigned)g.conf.link_wait_ms, &p->info, err, errlen);
+	if (p->dport == NULL) {
+		return -1;
+	}
+	while (ring_sz < cc->pool_size + 1) {
+		ring_sz <<= 1;
+	}
+	snprintf(name, sizeof(name), "lm_toctl_%u", i);
+	p->to_ctrl = rte_ring_create(name, ring_sz, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "lm_fromctl_%u", i);
+	p->from_ctrl = rte_ring_create(name, ring_sz, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "lm_pool_%u", i);
+	/* The pool ring is fed by the control side and by nobody else. */
+	p->pool = rte_ring_create(name, ring_sz, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (p->to_ctrl == NULL || p->from_ctrl == NULL || p->pool == NULL) {
+		snprintf(err, errlen, "ports[%u]: rings of %u: %s", i, ring_sz,
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	memcpy(ec.mac, p->info.mac, LM_ETH_ALEN);
+	ec.netmask = pc->prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> pc->prefix_len);
+	ec.gateway = gw;
+	ec.udp_port = (uint16_t)g.conf.udp_port;
+	memcpy(ec.landmark_pk, cc->pk, LM_PK_LEN);
+	ec.max_sessions = (uint32_t)g.conf.max_sessions;
+	ec.max_provers = LM_NODE_MAX_PEERS;
+	ec.interval_ns = (uint64_t)g.conf.challenge_interval_us * 1000;
+	ec.reply_timeout_ns = (uint64_t)g.conf.reply_timeout_us * 1000;
+	ec.reveal_timeout_ns = (uint64_t)g.conf.reveal_timeout_ms * 1000000;
+	ec.prover_timeout_ns = 10ull * 1000000000;
+	ec.arp_timeout_ns = 1000000000ull;
+	ec.arp_ttl_ns = 300ull * 1000000000;
+	ec.hello_rate_src = (uint32_t)g.conf.hello_rate_per_source;
+	ec.hello_burst_src = (uint32_t)g.conf.hello_burst_per_source;
+	ec.hello_rate_global = (uint32_t)g.conf.hello_rate_global;
+	ec.hello_burst_global = (uint32_t)g.conf.hello_burst_global;
+	ec.rate_slots = (uint32_t)g.conf.rate_table_slots;
+	ec.spin_window_ns = (uint64_t)g.conf.spin_window_us * 1000;
+	ec.cal = g.cal;
+	p->eng = lm_engine_create(&ec, lm_dport_pktio(p->dport), lm_tsc_clock(),
+		ring_chan(p->to_ctrl), ring_chan(p->from_ctrl), ring_chan(p->pool));
+	if (p->eng == NULL) {
+		snprintf(err, errlen, "ports[%u]: engine: %s", i, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: landmarkd [EAL options] -- -c FILE [--print-config]\n"
+		"  DPDK poll-mode landmark node. EAL options pass through unchanged, e.g.\n"
+		"  --no-huge -m 512 --no-pci --file-prefix lm0 --vdev=net_af_packet0,iface=veth0\n"
+		"  -c FILE          configuration (libconfig); settings:\n");
+	lm_cfg_print_help(f, lm_landmarkd_table);
+	fprintf(f, "  --print-config   print a documented example configuration and exit\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"print-config", no_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
+	struct lm_ctrl_conf cc;
+	const char *conf_path = NULL;
+	char err[1024];
+	unsigned i;
+	unsigned lcore;
+	int64_t last_dump = 0;
+	int n;
+	int opt;
+	int rc = 1;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "landmarkd: libsodium init failed\n");
+		return 1;
+	}
+	for (i = 1; i < (unsigned)argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--print-config") == 0) {
+			lm_cfg_print_example(stdout, lm_landmarkd_table);
+			return 0;
+		}
+	}
+	n = rte_eal_init(argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "landmarkd: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= n;
+	argv += n;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		default:
+			usage(stderr);
+			goto out_eal;
+		}
+	}
+	if (conf_path == NULL) {
+		usage(stderr);
+		goto out_eal;
+	}
+	if (lm_cfg_load(lm_landmarkd_table, &g.conf, conf_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "landmarkd: %s\n", err);
+		goto out_eal;
+	}
+	g.n_ports = g.conf.n_ports;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	NLOG(INFO, "calibrating TSC against CLOCK_MONOTONIC_RAW for %lld ms",
+		(long long)g.conf.calibration_ms);
+	{
+		struct lm_clock tsc = lm_tsc_clock();
+
+		if (lm_clock_calibrate(&tsc, (uint64_t)g.conf.calibration_ms * 1000000,
+			    (uint32_t)g.conf.calibration_ppb, &g.cal) != 0) {
+			fprintf(stderr, "landmarkd: TSC calibration failed\n");
+			goto out_eal;
+		}
+	}
+	NLOG(INFO, "TSC lower bound %llu Hz (nominal %llu Hz, DPDK says %llu Hz)",
+		(unsigned long long)g.cal.hz_lower, (unsigned long long)g.cal.hz_nominal,
+		(unsigned long long)rte_get_tsc_hz());
+	if (build_ctrl_conf(&cc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "landmarkd: %s\n", err);
+		goto out_keys;
+	}
+	{
+		struct lm_cred me = {.kind = LM_CRED_DELEGATION};
+		uint8_t enc[LM_CRED_MAX_LEN];
+		int len;
+
+		me.u.dlg = cc.dlg;
+		len = lm_cred_encode(&me, enc);
+		rc = len < 0 ? len : lm_sink_feed_open(&g.sink, g.conf.feed_dir, enc, (size_t)len);
+		if (rc != 0) {
+			fprintf(stderr, "landmarkd: feed_dir %s: %s\n", g.conf.feed_dir,
+				strerror(-rc));
+			rc = 1;
+			goto out_keys;
+		}
+		rc = 1;
+	}
+	for (i = 0; i < g.n_ports; i++) {
+		if (setup_port(i, &cc, err, sizeof(err)) != 0) {
+			fprintf(stderr, "landmarkd: %s\n", err);
+			goto out_ports;
+		}
+		NLOG(INFO, "port %u (%s): %02x:%02x:%02x:%02x:%02x:%02x %s, link %s, hw rx ts %s",
+			(unsigned)g.conf.ports[i].port_id, g.ports[i].info.driver,
+			g.ports[i].info.mac[0], g.ports[i].info.mac[1], g.ports[i].info.mac[2],
+			g.ports[i].info.mac[3], g.ports[i].info.mac[4], g.ports[i].info.mac[5],
+			g.conf.ports[i].address, g.ports[i].info.link_up ? "up" : "down",
+			g.ports[i].info.hw_rx_ts ? "offered (unused: TSC tier)" : "no");
+	}
+	g.ctrl = lm_ctrl_create(&cc, lm_tsc_clock(), g.sink);
+	sodium_memzero(cc.sk, sizeof(cc.sk));
+	if (g.ctrl == NULL) {
+		fprintf(stderr, "landmarkd: control side: %s\n", strerror(errno));
+		goto out_ports;
+	}
+	for (i = 0; i < g.n_ports; i++) {
+		if (lm_ctrl_attach(g.ctrl, ring_chan(g.ports[i].from_ctrl),
+			    ring_chan(g.ports[i].to_ctrl), ring_chan(g.ports[i].pool)) < 0) {
+			fprintf(stderr, "landmarkd: attach port %u failed\n", i);
+			goto out_ctrl;
+		}
+	}
+	rte_telemetry_register_cmd("/landmark/port", tel_port,
+		"Datapath counters of one port. Parameters: int port index");
+	rte_telemetry_register_cmd("/landmark/ctrl", tel_ctrl,
+		"Control-side counters (HELLO verification, proofs, records, batches)");
+	rte_telemetry_register_cmd("/landmark/info", tel_info, "Node clock and ports");
+
+	/* Engines go to worker lcores round-robin; none: the main lcore polls them too. */
+	lcore = rte_get_next_lcore(-1, 1, 0);
+	for (i = 0; i < g.n_ports; i++) {
+		g.ports[i].lcore = lcore < RTE_MAX_LCORE ? lcore : rte_get_main_lcore();
+		if (lcore < RTE_MAX_LCORE) {
+			lcore = rte_get_next_lcore(lcore, 1, 1);
+		}
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
+		rte_eal_remote_launch(worker_main, NULL, lcore);
+	}
+	NLOG(INFO, "running: %u port(s), %u worker lcore(s), K=%lld, idle %s", g.n_ports,
+		rte_lcore_count() - 1, (long long)g.conf.challenges,
+		g.conf.idle == LM_IDLE_SPIN ? "spin" : "backoff");
+	printf("landmarkd: ready\n");
+	fflush(stdout);
+	while (!atomic_load(&g.stop)) {
+		unsigned work = lm_ctrl_poll(g.ctrl, lm_clock_realtime_ns());
+		int64_t now = lm_clock_mono_raw_ns();
+
+		for (i = 0; i < g.n_ports; i++) {
+			if (g.ports[i].lcore == rte_get_main_lcore()) {
+				work += lm_engine_poll(g.ports[i].eng);
+			}
+		}
+		if (now - last_dump >= 1000000000) {
+			write_counters();
+			last_dump = now;
+		}
+		if (work == 0 && rte_lcore_count() > 1) {
+			/* The control side is not timed: a short sleep keeps it off the CPU. */
+			struct timespec ts = {0, 100000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	NLOG(INFO, "stopping");
+	if (rte_lcore_count() == 1) {
+		for (i = 0; i < g.n_ports; i++) {
+			lm_engine_stop(g.ports[i].eng);
+		}
+	}
+	rte_eal_mp_wait_lcore();
+	/* Drain what the engines handed over while stopping, then close the last batch. */
+	for (i = 0; i < 16; i++) {
+		lm_ctrl_poll(g.ctrl, lm_clock_realtime_ns());
+	}
+	if (lm_ctrl_flush(g.ctrl, lm_clock_realtime_ns()) != 0) {
+		fprintf(stderr, "landmarkd: feed flush failed\n");
+	}
+	write_counters();
+	rc = 0;
+out_ctrl:
+	lm_ctrl_destroy(g.ctrl);
+out_ports:
+	for (i = 0; i < g.n_ports; i++) {
+		lm_engine_destroy(g.ports[i].eng);
+		lm_dport_close(g.ports[i].dport);
+		rte_ring_free(g.ports[i].to_ctrl);
+		rte_ring_free(g.ports[i].from_ctrl);
+		rte_ring_free(g.ports[i].pool);
+	}
+	if (g.sink.ops != NULL) {
+		g.sink.ops->close(g.sink.ctx);
+	}
+out_keys:
+	sodium_memzero(&cc, sizeof(cc));
+out_eal:
+	rte_eal_cleanup();
+	return rc;
+}

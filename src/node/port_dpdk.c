@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* DPDK ports behind the packet seam; rte_rdtsc behind the clock seam. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "port_dpdk.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+
+struct lm_dport {
+	uint16_t port_id;
+	struct rte_mempool *pool;
+};
+
+static uint16_t
+dp_rx(void *ctx, struct lm_pkt *pkts, uint16_t n)
+{
+	struct lm_dport *p = ctx;
+	struct rte_mbuf *m[64];
+	uint16_t got;
+	uint16_t i;
+	uint16_t k = 0;
+
+	if (n > 64) {
+		n = 64;
+	}
+	got = rte_eth_rx_burst(p->port_id, 0, m, n);
+	for (i = 0; i < got; i++) {
+		/* One segment only (no scatter configured); anything else is dropped here. */
+		if (m[i]->nb_segs != 1) {
+			rte_pktmbuf_free(m[i]);
+			continue;
+		}
+		pkts[k].data = rte_pktmbuf_mtod(m[i], uint8_t *);
+		pkts[k].len = rte_pktmbuf_data_len(m[i]);
+		pkts[k].priv = m[i];
+		k++;
+	}
+	return k;
+}
+
+static void
+dp_rx_free(void *ctx, struct lm_pkt *pkts, uint16_t n)
+{
+	uint16_t i;
+
+	(void)ctx;
+	for (i = 0; i < n; i++) {
+		rte_pktmbuf_free(pkts[i].priv);
+	}
+}
+
+static int
+dp_tx_alloc(void *ctx, struct lm_pkt *pkt)
+{
+	struct lm_dport *p = ctx;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(p->pool);
+
+	if (m == NULL) {
+		return -ENOBUFS;
+	}
+	pkt->data = rte_pktmbuf_mtod(m, uint8_t *);
+	pkt->len = 0;
+	pkt->priv = m;
+	return 0;
+}
+
+static uint16_t
+dp_tx(void *ctx, struct lm_pkt *pkts, uint16_t n)
+{
+	struct lm_dport *p = ctx;
+	struct rte_mbuf *m[64];
+	uint16_t sent;
+	uint16_t i;
+
+	if (n > 64) {
+		for (i = 64; i < n; i++) {
+			rte_pktmbuf_free(pkts[i].priv);
+		}
+		n = 64;
+	}
+	for (i = 0; i < n; i++) {
+		uint16_t len = pkts[i].len < 60 ? 60 : pkts[i].len;
+
+		m[i] = pkts[i].priv;
+		if (len > pkts[i].len) {
+			/* Pad runt frames to the Ethernet minimum with zeros. */
+			memset(pkts[i].data + pkts[i].len, 0, len - pkts[i].len);
+		}
+		m[i]->data_len = len;
+		m[i]->pkt_len = len;
+	}
+	sent = rte_eth_tx_burst(p->port_id, 0, m, n);
+	for (i = sent; i < n; i++) {
+		rte_pktmbuf_free(m[i]);
+	}
+	return sent;
+}
+
+static const struct lm_pktio_ops dport_ops = {
+	.rx = dp_rx,
+	.rx_free = dp_rx_free,
+	.tx_alloc = dp_tx_alloc,
+	.tx = dp_tx,
+};
+
+struct lm_pktio
+lm_dport_pktio(struct lm_dport *p)
+{
+	struct lm_pktio io = {&dport_ops, p};
+
+	return io;
+}
+
+static uint64_t
+tsc_read(void *ctx)
+{
+	(void)ctx;
+	return rte_rdtsc();
+}
+
+static const struct lm_clock_ops tsc_ops = {.read = tsc_read};
+
+struct lm_clock
+lm_tsc_clock(void)
+{
+	struct lm_clock c = {&tsc_ops, NULL};
+
+	return c;
+}
+
+struct lm_dport *
+lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct lm_dport_info *info,
+	char *err, size_t errlen)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info dev;
+	struct rte_eth_link link;
+	struct rte_ether_addr addr;
+	struct lm_dport *p;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	uint16_t nrx = RX_DESC;
+	uint16_t ntx = TX_DESC;
+	unsigned waited;
+	unsigned sock;
+	int rc;
+
+	if (!rte_eth_dev_is_valid_port(port_id)) {
+		snprintf(err, errlen, "port %u: no such DPDK port (check --vdev / -a)", port_id);
+		return NULL;
+	}
+	rc = rte_eth_dev_info_get(port_id, &dev);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u: info: %s", port_id, rte_strerror(-rc));
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errlen, "port %u: out of memory", port_id);
+		return NULL;
+	}
+	p->port_id = port_id;
+	sock = rte_eth_dev_socket_id(port_id) < 0 ? rte_socket_id()
+						  : (unsigned)rte_eth_dev_socket_id(port_id);
+	snprintf(name, sizeof(name), "lm_pool_%u", port_id);
+	p->pool =
+		rte_pktmbuf_pool_create(name, mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)sock);
+	if (p->pool == NULL) {
+		snprintf(err, errlen, "port %u: mbuf pool of %u: %s", port_id, mbufs,
+			rte_strerror(rte_errno));
+		free(p);
+		return NULL;
+	}
+	memset(&conf, 0, sizeof(conf));
+	/* Offloads: only what the device offers; we need none for correctness. */
+	conf.txmode.offloads = dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	conf.rxmode.offloads = 0;
+	info->hw_rx_ts = (dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+	info->rx_offloads = conf.rxmode.offloads;
+	info->tx_offloads = conf.txmode.offloads;
+	snprintf(info->driver, sizeof(info->driver), "%s", dev.driver_name);
+	rc = rte_eth_dev_configure(port_id, 1, 1, &conf);
+	if (rc == 0) {
+		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrx, &ntx);
+	}
+	if (rc == 0) {
+		rc = rte_eth_rx_queue_setup(port_id, 0, nrx, sock, NULL, p->pool);
+	}
+	if (rc == 0) {
+		struct rte_eth_txconf txc = dev.default_txconf;
+
+		txc.offloads = conf.txmode.offloads;
+		rc = rte_eth_tx_queue_setup(port_id, 0, ntx, sock, &txc);
+	}
+	if (rc == 0) {
+		rc = rte_eth_dev_start(port_id);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u (%s): setup: %s", port_id, dev.driver_name,
+			rte_strerror(-rc));
+		rte_mempool_free(p->pool);
+		free(p);
+		return NULL;
+	}
+	rte_eth_promiscuous_disable(port_id);
+	rte_eth_macaddr_get(port_id, &addr);
+	memcpy(info->mac, addr.addr_bytes, LM_ETH_ALEN);
+	for (waited = 0;; waited += 100) {
+		memset(&link, 0, sizeof(link));
+		rte_eth_link_get_nowait(port_id, &link);
+		if (link.link_status == RTE_ETH_LINK_UP || waited >= link_wait_ms) {
+			break;
+		}
+		rte_delay_ms(100);
+	}
+	info->link_up = link.link_status == RTE_ETH_LINK_UP;
+	info->link_speed = link.link_speed;
+	return p;
+}
+
+void
+lm_dport_close(struct lm_dport *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	rte_eth_dev_stop(p->port_id);
+	rte_eth_dev_close(p->port_id);
+	rte_mempool_free(p->pool);
+	free(p);
+}
