@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/* lmctl solve: the locator's raw math. Constraints in (CSV or JSON), one JSON object out. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "landmark/lm_geo.h"
+#include "landmark/lm_geofence.h"
+#include "landmark/lm_mesh.h"
+#include "landmark/lm_region.h"
+#include "lmctl.h"
+#include "locate_private.h"
+
+#define CMD "solve"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lmctl solve [options] [FILE|-]\n"
+		"  FILE: CSV with header name,lat,lon,rtt_ms[,deduct_ms][,bl_m_ms_per_km,bl_b_ms]\n"
+		"        or JSON {\"constraints\": [{name, lat, lon, rtt_ms, deduct_ms}, ...]}\n"
+		"  --res KM             target resolution (circumradius of boundary cells, default 10)\n"
+		"  --point LAT,LON      can the chip be here? (+ farthest possible distance)\n"
+		"  --geofence FILE      allowed region from a GeoJSON file (repeatable)\n"
+		"  --allow CODES        allowed countries, ISO 3166 alpha-2/3, comma-separated\n"
+		"  --no-region          omit the GeoJSON geometry\n"
+		"Hard bounds use c * (rtt - deduct) / 2 only; bl_* columns (speed lines) add an\n"
+		"\"estimate\" object, which is NOT a proof.\n");
+}
+
+static int
+parse_point(const char *s, double *lat, double *lon)
+{
+	char *end;
+
+	*lat = strtod(s, &end);
+	if (*end != ',') {
+		return -EINVAL;
+	}
+	*lon = strtod(end + 1, &end);
+	return *end == '\0' && lm_geo_valid(*lat, *lon) ? 0 : -EINVAL;
+}
+
+static int
+add_constraint(struct lmctl_cons *cs, const char *name, double lat, double lon, double rtt,
+	double ded, double blm, double blb, char *err, size_t errlen)
+{
+	struct lmctl_con *c;
+
+	if (!lm_geo_valid(lat, lon)) {
+		snprintf(err, errlen,
+			"%s: position %g,%g: latitude must be in [-90, 90], longitude in [-180, 180]",
+			name, lat, lon);
+		return -EINVAL;
+	}
+	if (cs->n == LM_REGION_MAX_CAPS) {
+		snprintf(err, errlen, "more than %d constraints", LM_REGION_MAX_CAPS);
+		return -EINVAL;
+	}
+	c = &cs->v[cs->n];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->lat = lat;
+	c->lon = lon;
+	c->rtt_ms = rtt;
+	c->deduct_ms = ded;
+	if (lm_geo_hard_radius_km(rtt, ded, &c->radius_km) < 0) {
+		snprintf(err, errlen,
+			"%s: rtt_ms %g, deduct_ms %g: rtt must be > 0 and deductions in [0, rtt]",
+			name, rtt, ded);
+		return -EINVAL;
+	}
+	c->est_km = NAN;
+	if (isfinite(blm) || isfinite(blb)) {
+		struct lm_bestline bl = {blm, blb, 2};
+
+		if (!(blm >= LM_GEO_C_MS_PER_KM) || !(blb >= 0)) {
+			snprintf(err, errlen,
+				"%s: speed line m=%g b=%g: slope must be >= 2/c (%.6f ms/km), intercept >= 0",
+				name, blm, blb, LM_GEO_C_MS_PER_KM);
+			return -EINVAL;
+		}
+		c->est_km = lm_bestline_radius_km(&bl, rtt - ded);
+	}
+	cs->n++;
+	return 0;
+}
+
+static double
+num_or_nan(const char *s, int *bad)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s) {
+		return NAN;
+	}
+	v = strtod(s, &end);
+	if (*end || !isfinite(v)) {
+		*bad = 1;
+	}
+	return v;
+}
+
+static int
+read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
+{
+	char line[4096], *fl[16];
+	int col[7] = {-1, -1, -1, -1, -1, -1, -1}, nf, i, ln = 0, rc;
+	static const char *names[7] = {
+		"name", "lat", "lon", "rtt_ms", "deduct_ms", "bl_m_ms_per_km", "bl_b_ms"};
+
+	while (fgets(line, sizeof(line), f)) {
+		int bad = 0;
+		double v[7];
+
+		ln++;
+		nf = lm_geo_csv_split(line, fl, 16);
+		if (nf < 0) {
+			snprintf(err, errlen, "line %d: unterminated quote", ln);
+			return -EINVAL;
+		}
+		if (nf == 1 && !*fl[0]) {
+			continue;
+		}
+		if (col[0] < 0) {
+			for (i = 0; i < nf; i++) {
+				int k;
+
+				for (k = 0; k < 7; k++) {
+					if (!strcmp(fl[i], names[k])) {
+						col[k] = i;
+					}
+				}
+			}
+			for (i = 0; i < 4; i++) {
+				if (col[i] < 0) {
+					snprintf(err, errlen, "line 1: header lacks column '%s'",
+						names[i]);
+					return -EINVAL;
+				}
+			}
+			continue;
+		}
+		for (i = 1; i < 7; i++) {
+			v[i] = col[i] >= 0 && col[i] < nf ? num_or_nan(fl[col[i]], &bad) : NAN;
+		}
+		if (col[0] >= nf || bad || isnan(v[1]) || isnan(v[2]) || isnan(v[3])) {
+			snprintf(err, errlen,
+				"line %d: expected numbers in lat, lon, rtt_ms (and deduct_ms, bl_* when given)",
+				ln);
+			return -EINVAL;
+		}
+		rc = add_constraint(cs, fl[col[0]], v[1], v[2], v[3], isnan(v[4]) ? 0 : v[4], v[5],
+			v[6], err, errlen);
+		if (rc < 0) {
+			char tmp[256];
+
+			snprintf(tmp, sizeof(tmp), "line %d: %s", ln, err);
+			snprintf(err, errlen, "%s", tmp);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+read_json(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_loadf(f, 0, &je), *a, *c;
+	size_t i;
+	int rc = 0;
+
+	if (!j) {
+		snprintf(err, errlen, "JSON line %d: %s", je.line, je.text);
+		return -EINVAL;
+	}
+	a = json_is_array(j) ? j : json_object_get(j, "constraints");
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		snprintf(err, errlen, "JSON: expected a non-empty \"constraints\" array");
+		json_decref(j);
+		return -EINVAL;
+	}
+	json_array_foreach(a, i, c)
+	{
+		const char *name = json_string_value(json_object_get(c, "name"));
+		json_t *lat = json_object_get(c, "lat"), *lon = json_object_get(c, "lon");
+		json_t *rtt = json_object_get(c, "rtt_ms"), *ded = json_object_get(c, "deduct_ms");
+		json_t *blm = json_object_get(c, "bl_m_ms_per_km"),
+		       *blb = json_object_get(c, "bl_b_ms");
+		char nm[32];
+
+		if (!name) {
+			snprintf(nm, sizeof(nm), "#%zu", i);
+			name = nm;
+		}
+		if (!json_is_number(lat) || !json_is_number(lon) || !json_is_number(rtt) ||
+			(ded && !json_is_number(ded))) {
+			snprintf(
+				err, errlen, "constraint %zu: lat, lon, rtt_ms must be numbers", i);
+			rc = -EINVAL;
+			break;
+		}
+		rc = add_constraint(cs, name, json_number_value(lat), json_number_value(lon),
+			json_number_value(rtt), ded ? json_number_value(ded) : 0,
+			json_is_number(blm) ? json_number_value(blm) : NAN,
+			json_is_number(blb) ? json_number_value(blb) : NAN, err, errlen);
+		if (rc < 0) {
+			break;
+		}
+	}
+	json_decref(j);
+	return rc;
+}
+
+int
+lmctl_read_constraints(const char *path, struct lmctl_cons *cs, char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	int c, rc;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -ENOENT;
+	}
+	do {
+		c = fgetc(f);
+	} while (c == ' ' || c == '\n' || c == '\t' || c == '\r');
+	if (c != EOF) {
+		ungetc(c, f);
+	}
+	rc = c == '{' || c == '[' ? read_json(f, cs, err, errlen) : read_csv(f, cs, err, errlen);
+	if (rc == 0 && cs->n == 0) {
+		snprintf(err, errlen, "%s: no constraints", path);
+		rc = -EINVAL;
+	}
+	if (f != stdin) {
+		fclose(f);
+	}
+	return rc;
+}
+
+int
+lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, json_t *out,
+	const struct lmctl_solve_opts *o, struct lm_geofence *gf)
+{
+	struct lm_cap caps[LM_REGION_MAX_CAPS];
+	struct lm_region_params prm = {.res_km = res_km};
+	struct lm_region *r;
+	struct lm_bbox bb;
+	size_t i;
+
+	for (i = 0; i < cs->n; i++) {
+		caps[i].lat = cs->v[i].lat;
+		caps[i].lon = cs->v[i].lon;
+		caps[i].radius_km = estimate ? cs->v[i].est_km : cs->v[i].radius_km;
+	}
+	r = lm_region_solve(caps, cs->n, &prm);
+	if (!r) {
+		return -errno;
+	}
+	json_object_set_new(out, "mode", json_string(estimate ? "estimate" : "hard"));
+	if (estimate) {
+		json_object_set_new(out, "label",
+			json_string(
+				"ESTIMATE from speed lines: not a proof, may exclude the truth"));
+	}
+	json_object_set_new(out, "feasible", json_boolean(lm_region_feasible(r)));
+	json_object_set_new(out, "resolution_km", json_real(prm.res_km));
+	json_object_set_new(out, "resolution_met_km", json_real(lm_region_resolution_km(r)));
+	json_object_set_new(out, "area_km2", json_real(lm_region_area_km2(r)));
+	json_object_set_new(out, "inner_area_km2", json_real(lm_region_inner_area_km2(r)));
+	if (lm_region_bbox(r, &bb) == 0) {
+		json_object_set_new(
+			out, "bbox", json_pack("[ffff]", bb.west, bb.south, bb.east, bb.north));
+	} else {
+		json_object_set_new(out, "bbox", json_null());
+	}
+	if (o->region) {
+		json_object_set_new(out, "region", lm_region_geojson(r));
+	}
+	if (o->has_point) {
+		double far;
+
+		json_object_set_new(
+			out, "point_inside", json_boolean(lm_region_contains(r, o->lat, o->lon)));
+		json_object_set_new(
+			out, "point_in_polygon", json_boolean(lm_region_covers(r, o->lat, o->lon)));
+		if (lm_region_farthest_km(r, o->lat, o->lon, &far) == 0) {
+			json_object_set_new(out, "farthest_km", json_real(far));
+		}
+	}
+	if (!lm_region_feasible(r)) {
+		size_t idx[LM_REGION_MAX_CAPS], nidx;
+		bool smallest;
+
+		if (lm_region_conflict(caps, cs->n, &prm, idx, &nidx, &smallest) == 0 && nidx) {
+			json_t *a = json_array();
+
+			for (i = 0; i < nidx; i++) {
+				json_array_append_new(a, json_string(cs->v[idx[i]].name));
+			}
+			json_object_set_new(out, "conflict",
+				json_pack("{s:o, s:b, s:s}", "records", a, "smallest", smallest,
+					"meaning",
+					"these constraints cannot all hold: a landmark is misplaced or a record is false"));
+		}
+	}
+	if (gf) {
+		struct lm_verdict_info vi;
+		uint8_t dec[LM_REGION_MAX_CAPS] = {0};
+		json_t *v, *all = json_array(), *d = json_array();
+
+		if (lm_geofence_verdict(gf, r, true, &vi, dec) < 0) {
+			lm_region_destroy(r);
+			return -ENOMEM;
+		}
+		for (i = 0; i < cs->n; i++) {
+			json_array_append_new(all, json_string(cs->v[i].name));
+			if (dec[i]) {
+				json_array_append_new(d, json_string(cs->v[i].name));
+			}
+		}
+		v = json_pack("{s:s, s:o, s:o, s:f, s:f, s:f}", "result",
+			lm_verdict_str(vi.verdict), "records", all, "decisive_records", d,
+			"area_in_km2", vi.area_in_km2, "area_out_km2", vi.area_out_km2,
+			"area_unknown_km2", vi.area_unknown_km2);
+		if (!isnan(vi.margin_km)) {
+			json_object_set_new(v, "margin_km", json_real(vi.margin_km));
+			json_object_set_new(
+				v, "margin_sampled_every_km", json_real(vi.margin_step_km));
+			json_object_set_new(
+				v, "margin_point", json_pack("[ff]", vi.margin_lon, vi.margin_lat));
+			if (vi.margin_cap < cs->n) {
+				json_object_set_new(
+					v, "margin_record", json_string(cs->v[vi.margin_cap].name));
+			}
+		}
+		json_object_set_new(v, "allowed", json_deep_copy(o->allowed));
+		json_object_set_new(out, "verdict", v);
+	}
+	lm_region_destroy(r);
+	return 0;
+}
+
+int
+lmctl_cmd_solve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"res", required_argument, NULL, 'r'},
+		{"point", required_argument, NULL, 'p'},
+		{"geofence", required_argument, NULL, 'g'},
+		{"allow", required_argument, NULL, 'a'},
+		{"no-region", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct lmctl_solve_opts o = {.region = true, .res_km = LM_REGION_DEFAULT_RES_KM};
+	struct lmctl_cons *cs = NULL;
+	struct lm_geofence *gf = NULL;
+	char err[512];
+	json_t *out = NULL, *cj, *est;
+	size_t i;
+	int c, rc = 2, nest = 0;
+
+	o.allowed = json_array();
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o.res_km = strtod(optarg, NULL);
+			if (!(o.res_km >= 0.01 && o.res_km <= 5000)) {
+				lmctl_err(CMD, "--res %s: must be 0.01..5000 km", optarg);
+				goto out;
+			}
+			break;
+		case 'p':
+			if (parse_point(optarg, &o.lat, &o.lon) < 0) {
+				lmctl_err(CMD, "--point %s: expected LAT,LON in degrees", optarg);
+				goto out;
+			}
+			o.has_point = true;
+			break;
+		case 'g':
+		case 'a':
+			if (!gf && !(gf = lm_geofence_create())) {
+				lmctl_err(CMD, "out of memory");
+				goto out;
+			}
+			if (lmctl_add_fences(CMD, gf, c == 'g', optarg, o.allowed) < 0) {
+				goto out;
+			}
+			break;
+		case 'n':
+			o.region = false;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (argc - optind > 1) {
+		usage(stderr);
+		goto out;
+	}
+	cs = calloc(1, sizeof(*cs));
+	if (!cs) {
+		lmctl_err(CMD, "out of memory");
+		goto out;
+	}
+	if (lmctl_read_constraints(optind < argc ? argv[optind] : "-", cs, err, sizeof(err)) < 0) {
+		lmctl_err(CMD, "%s", err);
+		goto out;
+	}
+	out = json_object();
+	cj = json_array();
+	for (i = 0; i < cs->n; i++) {
+		json_t *e = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}", "name", cs->v[i].name,
+			"lat", cs->v[i].lat, "lon", cs->v[i].lon, "rtt_ms", cs->v[i].rtt_ms,
+			"deduct_ms", cs->v[i].deduct_ms, "radius_km", cs->v[i].radius_km);
+
+		if (!isnan(cs->v[i].est_km)) {
+			json_object_set_new(e, "estimate_radius_km", json_real(cs->v[i].est_km));
+			nest++;
+		}
+		json_array_append_new(cj, e);
+	}
+	json_object_set_new(out, "constraints", cj);
+	if (lmctl_solve_region(cs, false, o.res_km, out, &o, gf) < 0) {
+		lmctl_err(CMD, "solve failed: %s", strerror(errno));
+		goto out;
+	}
+	if (nest > 0) {
+		if ((size_t)nest != cs->n) {
+			lmctl_err(CMD,
+				"speed-line columns must be given for every constraint or none");
+			goto out;
+		}
+		est = json_object();
+		if (lmctl_solve_region(cs, true, o.res_km, est, &o, gf) < 0) {
+			lmctl_err(CMD, "estimate solve failed");
+			json_decref(est);
+			goto out;
+		}
+		json_object_set_new(out, "estimate", est);
+	}
+	json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	fputc('\n', stdout);
+	rc = 0;
+out:
+	json_decref(out);
+	json_decref(o.allowed);
+	lm_geofence_destroy(gf);
+	free(cs);
+	return rc;
+}
+
+int
+lmctl_add_fences(
+	const char *cmd, struct lm_geofence *gf, bool file, const char *arg, json_t *allowed)
+{
+	char buf[1024], *save, *tok;
+	int rc;
+
+	if (file) {
+		rc = lm_geofence_add_file(gf, arg, NULL);
+		if (rc < 0) {
+			lmctl_err(cmd, "--geofence %s: %s", arg,
+				rc == -ENOENT ? "cannot read" : "not a GeoJSON file with polygons");
+			return rc;
+		}
+		json_array_append_new(allowed, json_string(arg));
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		rc = lm_geofence_add_country(gf, tok);
+		if (rc < 0) {
+			lmctl_err(cmd, "--allow %s: %s", tok,
+				rc == -EINVAL ? "not an ISO 3166 alpha-2/alpha-3 code"
+					: rc == -ENOENT
+					? "unknown country, or dataset missing (tools/setup.sh)"
+					: "dataset file unreadable");
+			return rc;
+		}
+		json_array_append_new(
+			allowed, json_string(lm_geofence_name(gf, lm_geofence_count(gf) - 1)));
+	}
+	return 0;
+}
