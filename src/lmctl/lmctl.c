@@ -25,6 +25,7 @@ static const struct lmctl_cmd cmds[] = {
 	{"verify-cert", lmctl_cmd_verify_cert, "verify a delegation or chip certificate"},
 	{"solve", lmctl_cmd_solve, "locator math: region, area, point and verdict from constraints"},
 	{"mesh", lmctl_cmd_mesh, "audit landmark positions from their mutual RTTs; speed lines"},
+	{"locate", lmctl_cmd_locate, "verify feeds, locate chips, verdicts + GeoJSON + HTML map"},
 	{"feed", lmctl_cmd_feed, "feed log: verify, dump, tail (local or NATS), export to NATS"},
 };
 

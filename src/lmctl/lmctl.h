@@ -14,6 +14,7 @@ int lmctl_cmd_certify(int argc, char **argv);
 int lmctl_cmd_verify_cert(int argc, char **argv);
 int lmctl_cmd_solve(int argc, char **argv);
 int lmctl_cmd_mesh(int argc, char **argv);
+int lmctl_cmd_locate(int argc, char **argv);
 int lmctl_cmd_feed(int argc, char **argv);
 
 /* Print "lmctl <cmd>: " + message to stderr. */

@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: MIT */
+/* lmctl locate: feed logs of signed records -> verified records -> per-chip regions and
+ * verdicts -> verdicts.json, locate.geojson and an offline HTML map. Every batch goes through
+ * lm_feed_verify_batch (head signature and chain, delegation to an operator root, inclusion
+ * proofs, chip certificates to a manufacturer root, deductions, every proof); anything that
+ * fails is listed with its reason and never used. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "landmark/lm_feed.h"
+#include "landmark/lm_geo.h"
+#include "landmark/lm_geofence.h"
+#include "landmark/lm_keys.h"
+#include "landmark/lm_record.h"
+#include "landmark/lm_region.h"
+#include "lmctl.h"
+#include "locate_private.h"
+
+#define CMD "locate"
+#define MAX_ROOTS 16
+
+/* one verified chip measurement */
+struct meas {
+	char chip[2 * LM_PK_LEN + 1]; /* chip key, hex */
+	char serial[LM_SERIAL_LEN + 1];
+	char model[LM_MODEL_LEN + 1];
+	char site[LM_SITE_LEN + 1];
+	char record[2 * LM_HASH_LEN + 1]; /* leaf hash, hex */
+	double lat, lon, radius_km, rtt_ms, deduct_ms;
+	int64_t t_ns;
+};
+
+struct meas_vec {
+	struct meas *v;
+	size_t n, cap;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lmctl locate --root OP.pub --mfr MFR.pub --out DIR [options] FEEDDIR...\n"
+		"  --root FILE      trusted operator root public key (repeatable)\n"
+		"  --mfr FILE       trusted manufacturer root public key (repeatable)\n"
+		"  --out DIR        writes DIR/verdicts.json, DIR/locate.geojson, DIR/map.html\n"
+		"  --window SEC     group a chip's records into windows of SEC seconds (default 3600)\n"
+		"  --res KM         region resolution (default 10)\n"
+		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
+		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
+		"  --now UNIX_S     verifier time (default: now)\n"
+		"Hard bounds only: radius = c * (rtt_min + 2 stamp error - proven deductions) / 2.\n"
+		"Exit status: 0 all records verified, 1 some rejected (listed), 2 usage or I/O.\n");
+}
+
+static int
+add_root(const char *path, uint8_t keys[][LM_PK_LEN], size_t *n)
+{
+	int rc;
+
+	if (*n == MAX_ROOTS) {
+		lmctl_err(CMD, "%s: at most %d keys of a kind", path, MAX_ROOTS);
+		return -1;
+	}
+	rc = lm_keyfile_read_public(path, keys[*n]);
+	if (rc != 0) {
+		lmctl_err(CMD, "%s: %s", path, lm_keyfile_strerror(rc));
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int
+push(struct meas_vec *mv, const struct meas *m)
+{
+	if (mv->n == mv->cap) {
+		size_t nc = mv->cap ? mv->cap * 2 : 64;
+		struct meas *nv = realloc(mv->v, nc * sizeof(*nv));
+
+		if (!nv) {
+			return -ENOMEM;
+		}
+		mv->v = nv;
+		mv->cap = nc;
+	}
+	mv->v[mv->n++] = *m;
+	return 0;
+}
+
+static void
+reject(json_t *rej, const char *dir, const char *what, uint64_t off, const char *reason)
+{
+	json_array_append_new(rej,
+		json_pack("{s:s, s:s, s:I, s:s}", "feed", dir, "what", what, "offset",
+			(json_int_t)off, "reason", reason));
+}
+
+/* Read and verify one feed directory; verified chip measurements go to mv. */
+static int
+read_feed(const char *dir, const struct lm_feed_verify_opts *vo, struct meas_vec *mv, json_t *rej,
+	size_t *nrec, size_t *nbatch)
+{
+	struct lm_feed_reader *rd = lm_feed_reader_open(dir, NULL);
+	struct lm_batch_head prev, head;
+	struct lm_feed_batch b;
+	struct lm_feed_fault fault;
+	struct lm_record *r = malloc(sizeof(*r));
+	bool have_prev = false;
+	size_t i;
+	int rc;
+
+	if (!rd || !r) {
+		lmctl_err(CMD, "%s: %s", dir, strerror(errno));
+		lm_feed_reader_close(rd);
+		free(r);
+		return -1;
+	}
+	for (;;) {
+		enum lm_reason why;
+		long bad = -1;
+
+		rc = lm_feed_reader_next(rd, &b, &fault);
+		if (rc == 0) {
+			break;
+		}
+		if (rc < 0) {
+			reject(rej, dir, fault.file[0] ? fault.file : "feed", fault.offset,
+				rc == -EBADMSG ? fault.what : strerror(-rc));
+			break;
+		}
+		why = lm_feed_verify_batch(&b, have_prev ? &prev : NULL, vo, &head, &bad);
+		if (why != LM_OK) {
+			char what[64];
+
+			if (bad >= 0) {
+				snprintf(what, sizeof(what), "batch record %ld", bad);
+			} else {
+				snprintf(what, sizeof(what), "batch head");
+			}
+			reject(rej, dir, what,
+				bad >= 0 ? b.items[bad].record_offset : b.head_offset,
+				lm_reason_str(why));
+			continue; /* nothing of a failed batch is used */
+		}
+		prev = head;
+		have_prev = true;
+		(*nbatch)++;
+		for (i = 0; i < b.n; i++) {
+			struct meas m;
+			uint8_t leaf[LM_HASH_LEN];
+
+			if (lm_record_decode(r, b.items[i].record, b.items[i].record_len) !=
+				LM_OK) {
+				reject(rej, dir, "record", b.items[i].record_offset, "decode");
+				continue;
+			}
+			(*nrec)++;
+			if (r->prover.kind != LM_CRED_CHIP) {
+				continue; /* landmark-to-landmark: input for lmctl mesh */
+			}
+			memset(&m, 0, sizeof(m));
+			lm_feed_hex(m.chip, r->prover.u.chip.chip_pk, LM_PK_LEN);
+			snprintf(m.serial, sizeof(m.serial), "%s", r->prover.u.chip.serial);
+			snprintf(m.model, sizeof(m.model), "%s", r->prover.u.chip.model);
+			snprintf(m.site, sizeof(m.site), "%s", r->site);
+			lm_record_hash(leaf, b.items[i].record, b.items[i].record_len);
+			lm_feed_hex(m.record, leaf, LM_HASH_LEN);
+			m.lat = r->lat_e7 / 1e7;
+			m.lon = r->lon_e7 / 1e7;
+			m.radius_km = lm_record_bound_km(r);
+			m.rtt_ms = (double)r->rtt_min_ns / 1e6;
+			m.deduct_ms = (double)(r->landmark_delay_ns + r->chip_turnaround_ns) / 1e6;
+			m.t_ns = r->t_start_ns;
+			if (push(mv, &m) < 0) {
+				lm_feed_reader_close(rd);
+				free(r);
+				return -1;
+			}
+		}
+	}
+	lm_feed_reader_close(rd);
+	free(r);
+	return 0;
+}
+
+static int
+cmp_meas(const void *a, const void *b)
+{
+	const struct meas *p = a, *q = b;
+	int c = strcmp(p->chip, q->chip);
+
+	if (c) {
+		return c;
+	}
+	return p->t_ns < q->t_ns ? -1 : p->t_ns > q->t_ns;
+}
+
+/* Geodesic circle as a display polygon; NULL when it would cross the antimeridian or hold a
+ * pole (then maps show the landmark point and radius only). */
+static json_t *
+cap_polygon(double lat, double lon, double r_km)
+{
+	json_t *ring = json_array();
+	double la, lo, prev = NAN;
+	int k;
+
+	for (k = 0; k <= 72; k++) {
+		if (lm_geo_direct(lat, lon, -5.0 * (k % 72), r_km, &la, &lo) < 0 ||
+			(!isnan(prev) && fabs(lo - prev) > 180)) {
+			json_decref(ring);
+			return NULL;
+		}
+		prev = lo;
+		json_array_append_new(ring, json_pack("[ff]", lo, la));
+	}
+	if (lm_geo_dist_km(lat, lon, 90, 0) <= r_km || lm_geo_dist_km(lat, lon, -90, 0) <= r_km) {
+		json_decref(ring);
+		return NULL;
+	}
+	return json_pack("{s:s, s:[o]}", "type", "Polygon", "coordinates", ring);
+}
+
+static int
+write_json(const char *path, json_t *j, size_t flags)
+{
+	if (json_dump_file(j, path, flags | JSON_REAL_PRECISION(9)) != 0) {
+		lmctl_err(CMD, "%s: cannot write", path);
+		return -1;
+	}
+	return 0;
+}
+
+static const char map_head[] =
+	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>landmark locate</title>\n"
+	"<style>body{margin:0;font:13px sans-serif;background:#dfe9f3}#map{width:100vw;height:92vh}"
+	"#legend{padding:4px 8px}.country{fill:#f4f1e8;stroke:#999;stroke-width:.5}"
+	".cap{fill:none;stroke:#2b6cb0;stroke-dasharray:4 3;stroke-width:1}"
+	".region{fill:#e53e3e;fill-opacity:.45;stroke:#9b2c2c;stroke-width:1;fill-rule:evenodd}"
+	".landmark{fill:#1a202c}</style></head><body>\n"
+	"<div id=\"legend\">landmark locate: <b>red</b> = hard-bound region (speed of light; "
+	"never excludes the chip), dashed = landmark caps, dots = landmarks. "
+	"<span id=\"summary\"></span></div>\n<svg id=\"map\" xmlns=\"http://www.w3.org/2000/svg\">"
+	"<g id=\"layer-countries\"></g><g id=\"layer-caps\"></g><g id=\"layer-regions\"></g>"
+	"<g id=\"layer-landmarks\"></g></svg>\n";
+
+static const char map_script[] =
+	"<script>\n(function(){\n"
+	"var W=DATA.world.features,F=DATA.locate.features,svg=document.getElementById('map');\n"
+	"var w=svg.clientWidth||1200,h=svg.clientHeight||700;\n"
+	"var b=[180,90,-180,-90];\n"
+	"function ext(c){if(typeof c[0]==='number'){b[0]=Math.min(b[0],c[0]);b[1]=Math.min(b[1],c[1]);"
+	"b[2]=Math.max(b[2],c[0]);b[3]=Math.max(b[3],c[1]);}else c.forEach(ext);}\n"
+	"F.forEach(function(f){if(f.properties.kind!=='cap')ext(f.geometry.coordinates);});\n"
+	"if(b[0]>b[2]){b=[-180,-90,180,90];}\n"
+	"var pw=Math.max(b[2]-b[0],2)*0.25,ph=Math.max(b[3]-b[1],2)*0.25;\n"
+	"b=[Math.max(b[0]-pw,-180),Math.max(b[1]-ph,-90),Math.min(b[2]+pw,180),Math.min(b[3]+ph,90)];\n"
+	"var k=Math.min(w/(b[2]-b[0]),h/(b[3]-b[1]));\n"
+	"function P(p){return ((p[0]-b[0])*k).toFixed(1)+','+((b[3]-p[1])*k).toFixed(1);}\n"
+	"function path(g){var polys=g.type==='Polygon'?[g.coordinates]:g.coordinates,d='';"
+	"polys.forEach(function(p){p.forEach(function(r){d+='M'+r.map(P).join('L')+'Z';});});return d;}\n"
+	"function add(layer,tag,attrs){var e=document.createElementNS('http://www.w3.org/2000/svg',tag);"
+	"for(var a in attrs)e.setAttribute(a,attrs[a]);document.getElementById(layer).appendChild(e);return e;}\n"
+	"W.forEach(function(f){add('layer-countries','path',{'class':'country','d':path(f.geometry),"
+	"'data-iso':f.properties.iso_a3});});\n"
+	"var n=0,s=[];\n"
+	"F.forEach(function(f){var p=f.properties;\n"
+	" if(p.kind==='cap'&&f.geometry.type==='Polygon')add('layer-caps','path',{'class':'cap','d':path(f.geometry)});\n"
+	" else if(p.kind==='region'){add('layer-regions','path',{'class':'region','d':path(f.geometry),'data-chip':p.serial}).appendChild("
+	"document.createElementNS('http://www.w3.org/2000/svg','title')).textContent=p.serial+': '+p.verdict;n++;"
+	"s.push(p.serial+' '+p.verdict);}\n"
+	" else if(p.kind==='landmark'){var q=P(f.geometry.coordinates).split(',');"
+	"add('layer-landmarks','circle',{'class':'landmark','cx':q[0],'cy':q[1],'r':3,'data-site':p.site});"
+	"add('layer-landmarks','text',{'x':+q[0]+4,'y':+q[1]-4}).textContent=p.site;}\n"
+	"});\n"
+	"document.getElementById('summary').textContent=n+' region(s): '+s.join(', ');\n"
+	"})();\n</script></body></html>\n";
+
+static int
+write_map(const char *path, json_t *fc)
+{
+	json_t *world = lm_geofence_world_outlines(0.05), *data;
+	char *s;
+	FILE *f;
+
+	if (!world) {
+		world = json_pack("{s:s, s:[]}", "type", "FeatureCollection", "features");
+		lmctl_err(CMD, "country outlines not found in %s: map without them",
+			lm_geofence_countries_dir());
+	}
+	data = json_pack("{s:o, s:O}", "world", world, "locate", fc);
+	s = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(7));
+	json_decref(data);
+	f = fopen(path, "w");
+	if (!s || !f) {
+		lmctl_err(CMD, "%s: cannot write", path);
+		free(s);
+		if (f) {
+			fclose(f);
+		}
+		return -1;
+	}
+	/* the JSON goes into a script element: escape "</" so no string ends it early */
+	fputs(map_head, f);
+	fputs("<script>var DATA=", f);
+	for (char *p = s; *p; p++) {
+		if (p[0] == '<' && p[1] == '/') {
+			fputs("<\\/", f);
+			p++;
+		} else {
+			fputc(*p, f);
+		}
+	}
+	fputs(";</script>\n", f);
+	fputs(map_script, f);
+	free(s);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Solve one chip window [lo, hi) of mv and append its verdict + features. */
+static int
+solve_group(const struct meas *g, size_t n, double res_km, struct lm_geofence *gf, json_t *allowed,
+	json_t *chips, json_t *feats, json_t *lm_seen)
+{
+	struct lmctl_cons *cs = calloc(1, sizeof(*cs));
+	struct lmctl_solve_opts o = {.res_km = res_km, .region = true, .allowed = allowed};
+	json_t *c, *recs = json_array(), *reg;
+	size_t i, j;
+
+	if (!cs) {
+		return -1;
+	}
+	/* one cap per landmark: the smallest radius any of its records proves */
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < cs->n; j++) {
+			if (!strcmp(cs->v[j].name, g[i].site) && cs->v[j].lat == g[i].lat &&
+				cs->v[j].lon == g[i].lon) {
+				break;
+			}
+		}
+		if (j == cs->n) {
+			if (cs->n == LM_REGION_MAX_CAPS) {
+				continue;
+			}
+			cs->n++;
+			snprintf(cs->v[j].name, sizeof(cs->v[j].name), "%s", g[i].site);
+			cs->v[j].lat = g[i].lat;
+			cs->v[j].lon = g[i].lon;
+			cs->v[j].radius_km = INFINITY;
+			cs->v[j].est_km = NAN;
+		}
+		if (g[i].radius_km < cs->v[j].radius_km) {
+			cs->v[j].radius_km = g[i].radius_km;
+			cs->v[j].rtt_ms = g[i].rtt_ms;
+			cs->v[j].deduct_ms = g[i].deduct_ms;
+		}
+		json_array_append_new(recs,
+			json_pack("{s:s, s:s, s:f, s:I}", "record", g[i].record, "landmark",
+				g[i].site, "radius_km", g[i].radius_km, "t_start_ns",
+				(json_int_t)g[i].t_ns));
+	}
+	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "chip", g[0].chip, "serial", g[0].serial,
+		"model", g[0].model, "window_start_ns", (json_int_t)g[0].t_ns, "window_end_ns",
+		(json_int_t)g[n - 1].t_ns, "records", recs);
+	if (lmctl_solve_region(cs, false, res_km, c, &o, gf) < 0) {
+		json_decref(c);
+		free(cs);
+		return -1;
+	}
+	for (j = 0; j < cs->n; j++) {
+		json_t *poly = cap_polygon(cs->v[j].lat, cs->v[j].lon, cs->v[j].radius_km);
+
+		json_array_append_new(feats,
+			json_pack("{s:s, s:{s:s, s:s, s:s, s:f}, s:o}", "type", "Feature",
+				"properties", "kind", "cap", "serial", g[0].serial, "landmark",
+				cs->v[j].name, "radius_km", cs->v[j].radius_km, "geometry",
+				poly ? poly
+				     : json_pack("{s:s, s:[ff]}", "type", "Point", "coordinates",
+					       cs->v[j].lon, cs->v[j].lat)));
+		if (!json_object_get(lm_seen, cs->v[j].name)) {
+			json_object_set_new(lm_seen, cs->v[j].name, json_true());
+			json_array_append_new(feats,
+				json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:[ff]}}", "type", "Feature",
+					"properties", "kind", "landmark", "site", cs->v[j].name,
+					"geometry", "type", "Point", "coordinates", cs->v[j].lon,
+					cs->v[j].lat));
+		}
+	}
+	reg = json_object_get(c, "region");
+	if (reg) {
+		json_t *v = json_object_get(c, "verdict");
+		json_t *props = json_pack("{s:s, s:s, s:s, s:b, s:O, s:O}", "kind", "region",
+			"serial", g[0].serial, "chip", g[0].chip, "feasible",
+			json_is_true(json_object_get(c, "feasible")), "area_km2",
+			json_object_get(c, "area_km2"), "resolution_km",
+			json_object_get(c, "resolution_km"));
+
+		json_object_set_new(props, "verdict",
+			json_string(v ? json_string_value(json_object_get(v, "result")) : "none"));
+		if (v && json_object_get(v, "margin_km")) {
+			json_object_set(props, "margin_km", json_object_get(v, "margin_km"));
+		}
+		json_array_append_new(feats,
+			json_pack("{s:s, s:o, s:O}", "type", "Feature", "properties", props,
+				"geometry", reg));
+		json_object_del(c, "region"); /* the geometry lives in locate.geojson */
+	}
+	json_array_append_new(chips, c);
+	free(cs);
+	return 0;
+}
+
+int
+lmctl_cmd_locate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"root", required_argument, NULL, 'r'},
+		{"mfr", required_argument, NULL, 'm'},
+		{"out", required_argument, NULL, 'o'},
+		{"window", required_argument, NULL, 'w'},
+		{"res", required_argument, NULL, 's'},
+		{"allow", required_argument, NULL, 'a'},
+		{"geofence", required_argument, NULL, 'g'},
+		{"now", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	uint8_t ops[MAX_ROOTS][LM_PK_LEN], mfrs[MAX_ROOTS][LM_PK_LEN];
+	size_t n_op = 0, n_mfr = 0, nrec = 0, nbatch = 0, i, j;
+	struct lm_feed_verify_opts vo = {0};
+	struct lm_trust trust;
+	struct lm_geofence *gf = NULL;
+	struct meas_vec mv = {NULL, 0, 0};
+	const char *out = NULL;
+	double window_s = 3600, res = LM_REGION_DEFAULT_RES_KM;
+	json_t *allowed = json_array(), *rej = json_array(), *chips = json_array();
+	json_t *feats = json_array(), *lm_seen = json_object(), *top = NULL, *fc = NULL;
+	char path[4096];
+	int c, rc = 2;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	vo.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (add_root(optarg, ops, &n_op) < 0) {
+				goto done;
+			}
+			break;
+		case 'm':
+			if (add_root(optarg, mfrs, &n_mfr) < 0) {
+				goto done;
+			}
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'w':
+			window_s = strtod(optarg, NULL);
+			if (!(window_s >= 1 && window_s <= 1e7)) {
+				lmctl_err(CMD, "--window %s: must be 1..1e7 seconds", optarg);
+				goto done;
+			}
+			break;
+		case 's':
+			res = strtod(optarg, NULL);
+			if (!(res >= 0.1 && res <= 1000)) {
+				lmctl_err(CMD, "--res %s: must be 0.1..1000 km", optarg);
+				goto done;
+			}
+			break;
+		case 'a':
+		case 'g':
+			if (!gf && !(gf = lm_geofence_create())) {
+				goto done;
+			}
+			if (lmctl_add_fences(CMD, gf, c == 'g', optarg, allowed) < 0) {
+				goto done;
+			}
+			break;
+		case 'n': {
+			char *end;
+			double s = strtod(optarg, &end);
+
+			if (*end || !(s >= 0 && s < 9e9)) {
+				lmctl_err(CMD, "--now %s: expected unix seconds", optarg);
+				goto done;
+			}
+			vo.now_ns = (int64_t)s * 1000000000;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto done;
+		default:
+			usage(stderr);
+			goto done;
+		}
+	}
+	if (optind >= argc || !out || n_op == 0 || n_mfr == 0) {
+		lmctl_err(CMD, "need --out DIR, at least one --root and one --mfr, and feed dirs");
+		goto done;
+	}
+	trust.operator_roots = (const uint8_t(*)[LM_PK_LEN])ops;
+	trust.n_operator = n_op;
+	trust.mfr_roots = (const uint8_t(*)[LM_PK_LEN])mfrs;
+	trust.n_mfr = n_mfr;
+	vo.trust = &trust;
+	vo.allow_tail = true;
+	for (i = (size_t)optind; i < (size_t)argc; i++) {
+		if (read_feed(argv[i], &vo, &mv, rej, &nrec, &nbatch) < 0) {
+			goto done;
+		}
+	}
+	if (mv.n) {
+		qsort(mv.v, mv.n, sizeof(*mv.v), cmp_meas);
+	}
+	for (i = 0; i < mv.n; i = j) {
+		/* a window opens at the chip's first record not yet used */
+		for (j = i + 1; j < mv.n && !strcmp(mv.v[j].chip, mv.v[i].chip) &&
+			(double)(mv.v[j].t_ns - mv.v[i].t_ns) < window_s * 1e9;
+			j++) {
+		}
+		if (solve_group(&mv.v[i], j - i, res, gf, allowed, chips, feats, lm_seen) < 0) {
+			lmctl_err(CMD, "solve failed");
+			goto done;
+		}
+	}
+	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+		lmctl_err(CMD, "%s: %s", out, strerror(errno));
+		goto done;
+	}
+	top = json_pack("{s:{s:I, s:I, s:I}, s:O, s:O, s:s, s:f, s:f}", "verified", "batches",
+		(json_int_t)nbatch, "records", (json_int_t)nrec, "chip_records", (json_int_t)mv.n,
+		"rejected", rej, "chips", chips, "bound", "hard (speed of light)", "window_s",
+		window_s, "resolution_km", res);
+	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
+	snprintf(path, sizeof(path), "%s/verdicts.json", out);
+	if (write_json(path, top, JSON_INDENT(1)) < 0) {
+		goto done;
+	}
+	snprintf(path, sizeof(path), "%s/locate.geojson", out);
+	if (write_json(path, fc, JSON_COMPACT) < 0) {
+		goto done;
+	}
+	snprintf(path, sizeof(path), "%s/map.html", out);
+	if (write_map(path, fc) < 0) {
+		goto done;
+	}
+	printf("verified %zu batches, %zu records (%zu chip measurements); rejected %zu; %zu chip "
+	       "window(s) located -> %s\n",
+		nbatch, nrec, mv.n, json_array_size(rej), json_array_size(chips), out);
+	rc = json_array_size(rej) ? 1 : 0;
+done:
+	json_decref(top);
+	json_decref(fc);
+	json_decref(allowed);
+	json_decref(rej);
+	json_decref(chips);
+	json_decref(feats);
+	json_decref(lm_seen);
+	lm_geofence_destroy(gf);
+	free(mv.v);
+	return rc;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""The rendered map (chromium --dump-dom) has every layer populated."""
+import re, sys
+
+dom = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+errors = []
+
+
+def layer(name):
+    m = re.search(r'<g id="layer-%s">(.*?)</g>' % name, dom, re.S)
+    return m.group(1) if m else None
+
+
+counts = {}
+for name, tag in (("countries", "<path"), ("caps", "<path"), ("regions", "<path"),
+                  ("landmarks", "<circle")):
+    body = layer(name)
+    counts[name] = body.count(tag) if body is not None else -1
+if counts["countries"] < 150:
+    errors.append("countries layer has %d outlines" % counts["countries"])
+if counts["caps"] < 8:
+    errors.append("caps layer has %d" % counts["caps"])
+if counts["regions"] != 3:
+    errors.append("regions layer has %d" % counts["regions"])
+if counts["landmarks"] != 8:
+    errors.append("landmarks layer has %d" % counts["landmarks"])
+if 'data-iso="FRA"' not in dom:
+    errors.append("France outline missing")
+if "SN-FR-CENTRE inside" not in dom:
+    errors.append("summary lacks the verdicts")
+print("# layers: %s" % counts)
+for e in errors:
+    print("# " + e)
+sys.exit(1 if errors else 0)

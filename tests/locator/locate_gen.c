@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test helper for lmctl locate: real signed feeds from several landmarks measuring chips at
+ * known true positions. RTT = 2 d / c * (1.05..1.25) + 20..60 us (delays only ever add),
+ * signed mode, 4 samples. Writes:
+ *   OUT/root.pub OUT/mfr.pub      trust anchors
+ *   OUT/lm<i>/                    one feed log per landmark
+ *   OUT/rogue/                    a feed whose delegation is signed by an untrusted root
+ *   OUT/truth.csv                 serial,lat,lon
+ * usage: locate_gen OUT SEED
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_batch.h"
+#include "landmark/lm_feed_log.h"
+#include "landmark/lm_geo.h"
+#include "landmark/lm_keys.h"
+#include "landmark/lm_proto.h"
+#include "landmark/lm_record.h"
+
+#define T0_S INT64_C(1750000000)
+#define NB_S INT64_C(1740000000)
+#define NA_S INT64_C(1760000000)
+
+struct site {
+	const char *name;
+	double lat, lon;
+};
+
+static const struct site landmarks[] = {
+	{"par1", 48.857, 2.352},
+	{"lyo1", 45.764, 4.836},
+	{"bod1", 44.838, -0.579},
+	{"fra1", 50.110, 8.682},
+	{"ber1", 52.520, 13.405},
+	{"waw1", 52.230, 21.012},
+	{"mil1", 45.464, 9.190},
+	{"mad1", 40.417, -3.704},
+};
+#define NLM (sizeof(landmarks) / sizeof(landmarks[0]))
+
+static const struct site chips[] = {
+	{"SN-FR-CENTRE", 46.80, 2.40}, /* Bourges: inside France */
+	{"SN-PL-EAST", 51.90, 21.90}, /* eastern Poland: outside France */
+	{"SN-DE-WEST", 50.94, 6.96}, /* Cologne */
+};
+#define NCHIP (sizeof(chips) / sizeof(chips[0]))
+
+static uint64_t rng;
+
+static double
+urand(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (double)((rng * UINT64_C(2685821657736338717)) >> 11) / 9007199254740992.0;
+}
+
+static void
+key(unsigned i, uint8_t pk[LM_PK_LEN], uint8_t sk[LM_SK_LEN])
+{
+	uint8_t seed[32];
+
+	memset(seed, (int)(0x40 + i), sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+static int
+make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t *lm_pk,
+	const struct lm_chip_cert *cert, const uint8_t *chip_sk, uint64_t session, uint64_t rtt_ns)
+{
+	struct lm_hello h;
+	unsigned i, j;
+
+	memset(r, 0, sizeof(*r));
+	if (lm_record_set_landmark(r, dlg) != 0) {
+		return -1;
+	}
+	r->prover.kind = LM_CRED_CHIP;
+	r->prover.u.chip = *cert;
+	r->session_id = session;
+	r->mode = LM_MODE_SIGNED;
+	r->count = 4;
+	r->validation = LM_CHECKS_REQUIRED | LM_CHECK_SOURCE | LM_CHECK_BUDGET | LM_CHECK_CLOCK;
+	r->ts_source = LM_TS_TSC;
+	r->ts_err_ns = 40;
+	r->cal.hz_lower = 2999990000ULL;
+	r->cal.hz_nominal = 3000000000ULL;
+	r->cal.window_ns = 2000000000ULL;
+	r->t_start_ns = T0_S * 1000000000 + (int64_t)(session % 1000) * 1000000;
+	r->t_end_ns = r->t_start_ns + 900000;
+	r->landmark_delay_ns = 120;
+	r->chip_turnaround_ns = cert->min_turnaround_ns;
+	memset(&h, 0, sizeof(h));
+	h.mode = LM_MODE_SIGNED;
+	h.hello_time = T0_S;
+	for (i = 0; i < LM_HELLO_NONCE_LEN; i++) {
+		h.hello_nonce[i] = (uint8_t)(i * 13 + session);
+	}
+	memcpy(h.landmark_pk, lm_pk, LM_PK_LEN);
+	h.cred = r->prover;
+	if (lm_hello_sign(&h, chip_sk) != 0) {
+		return -1;
+	}
+	r->hello_time = h.hello_time;
+	memcpy(r->hello_nonce, h.hello_nonce, LM_HELLO_NONCE_LEN);
+	memcpy(r->hello_sig, h.sig, LM_SIG_LEN);
+	for (i = 0; i < r->count; i++) {
+		struct lm_sample *s = &r->samples[i];
+		struct lm_response resp;
+
+		for (j = 0; j < LM_NONCE_LEN; j++) {
+			s->nonce[j] = (uint8_t)(i * 31 + j * 7 + session * 3);
+		}
+		s->rtt_ns = rtt_ns + (uint64_t)(i * 997);
+		memset(&resp, 0, sizeof(resp));
+		resp.session_id = session;
+		resp.seq = (uint16_t)i;
+		memcpy(resp.nonce, s->nonce, LM_NONCE_LEN);
+		if (lm_response_sign(&resp, lm_pk, chip_sk) != 0) {
+			return -1;
+		}
+		memcpy(s->proof, resp.proof.sig, LM_SIG_LEN);
+	}
+	return lm_record_finish(r) == 0 ? 0 : -1;
+}
+
+/* one landmark's feed: one batch with a record per chip */
+static int
+write_feed(const char *dir, const struct site *lm, unsigned lmkey, const uint8_t *root_sk,
+	struct lm_chip_cert *certs, uint8_t (*chip_sk)[LM_SK_LEN], uint64_t *session)
+{
+	static uint8_t enc[NCHIP][LM_RECORD_MAX_LEN], prf[NCHIP][LM_BATCH_PROOF_MAX_LEN];
+	struct lm_feed_blob rb[NCHIP], pb[NCHIP];
+	struct lm_feed_log_conf conf = {.dir = dir};
+	uint8_t pk[LM_PK_LEN], sk[LM_SK_LEN], henc[LM_BATCH_HEAD_LEN], denc[LM_DELEGATION_LEN];
+	struct lm_delegation d;
+	struct lm_record *r = malloc(sizeof(*r));
+	struct lm_batch *b;
+	struct lm_batch_head h;
+	struct lm_inclusion_proof p;
+	struct lm_feed_log *log;
+	unsigned c;
+	int len, rc = -1;
+
+	key(lmkey, pk, sk);
+	memset(&d, 0, sizeof(d));
+	memcpy(d.landmark_pk, pk, LM_PK_LEN);
+	snprintf(d.site, sizeof(d.site), "%s", lm->name);
+	d.lat_e7 = (int32_t)(lm->lat * 1e7);
+	d.lon_e7 = (int32_t)(lm->lon * 1e7);
+	d.not_before = NB_S;
+	d.not_after = NA_S;
+	b = lm_batch_create(NCHIP, sk, NULL);
+	log = lm_feed_log_open(&conf);
+	if (!r || !b || !log || lm_delegation_sign(&d, root_sk) != 0 ||
+		lm_delegation_encode(&d, denc) != LM_DELEGATION_LEN ||
+		lm_feed_log_set_delegation(log, denc, sizeof(denc)) != 0) {
+		goto out;
+	}
+	for (c = 0; c < NCHIP; c++) {
+		/* the declared position as the record carries it (1e-7 degree) */
+		double dist =
+			lm_geo_dist_km(d.lat_e7 / 1e7, d.lon_e7 / 1e7, chips[c].lat, chips[c].lon);
+		double rtt_s =
+			2 * dist / LM_C_KM_S * (1.05 + 0.2 * urand()) + 20e-6 + 40e-6 * urand();
+		uint64_t rtt_ns = (uint64_t)(rtt_s * 1e9) + certs[c].min_turnaround_ns + 120;
+
+		if (make_record(r, &d, pk, &certs[c], chip_sk[c], (*session)++, rtt_ns) != 0) {
+			goto out;
+		}
+		len = lm_record_encode(r, enc[c], sizeof(enc[c]));
+		if (len < 0 || lm_batch_add(b, enc[c], (size_t)len) != (int)c) {
+			goto out;
+		}
+		rb[c].data = enc[c];
+		rb[c].len = (size_t)len;
+	}
+	if (lm_batch_close(b, T0_S * 1000000000 + 5000000000, &h) != 0) {
+		goto out;
+	}
+	for (c = 0; c < NCHIP; c++) {
+		if (lm_batch_proof(b, c, &p) != 0) {
+			goto out;
+		}
+		len = lm_batch_proof_encode(&p, prf[c]);
+		pb[c].data = prf[c];
+		pb[c].len = (size_t)len;
+	}
+	if (lm_batch_head_encode(&h, henc) != LM_BATCH_HEAD_LEN) {
+		goto out;
+	}
+	rc = lm_feed_log_append_batch(log, rb, pb, NCHIP, henc, sizeof(henc));
+out:
+	lm_feed_log_close(log);
+	lm_batch_destroy(b);
+	free(r);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	uint8_t root_pk[LM_PK_LEN], root_sk[LM_SK_LEN], mfr_pk[LM_PK_LEN], mfr_sk[LM_SK_LEN];
+	uint8_t rogue_pk[LM_PK_LEN], rogue_sk[LM_SK_LEN];
+	uint8_t chip_pk[NCHIP][LM_PK_LEN], chip_sk[NCHIP][LM_SK_LEN];
+	struct lm_chip_cert certs[NCHIP];
+	char path[4096];
+	uint64_t session = 1;
+	unsigned i;
+	FILE *f;
+
+	if (argc != 3 || sodium_init() < 0) {
+		fprintf(stderr, "usage: locate_gen OUT SEED\n");
+		return 2;
+	}
+	rng = strtoull(argv[2], NULL, 0) | 1;
+	key(1, root_pk, root_sk);
+	key(2, mfr_pk, mfr_sk);
+	key(3, rogue_pk, rogue_sk);
+	for (i = 0; i < NCHIP; i++) {
+		key(100 + i, chip_pk[i], chip_sk[i]);
+		memset(&certs[i], 0, sizeof(certs[i]));
+		memcpy(certs[i].chip_pk, chip_pk[i], LM_PK_LEN);
+		snprintf(certs[i].model, sizeof(certs[i].model), "H100-SXM5");
+		snprintf(certs[i].serial, sizeof(certs[i].serial), "%s", chips[i].name);
+		certs[i].min_turnaround_ns = 350;
+		certs[i].not_before = NB_S;
+		certs[i].not_after = NA_S;
+		if (lm_chip_cert_sign(&certs[i], mfr_sk) != 0) {
+			return 1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/root.pub", argv[1]);
+	if (lm_keyfile_write_public(path, root_pk) != 0) {
+		fprintf(stderr, "%s: cannot write\n", path);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/mfr.pub", argv[1]);
+	if (lm_keyfile_write_public(path, mfr_pk) != 0) {
+		return 1;
+	}
+	for (i = 0; i < NLM; i++) {
+		snprintf(path, sizeof(path), "%s/lm%u", argv[1], i);
+		if (write_feed(path, &landmarks[i], 10 + i, root_sk, certs, chip_sk, &session) !=
+			0) {
+			fprintf(stderr, "%s: feed write failed\n", path);
+			return 1;
+		}
+	}
+	/* a landmark whose delegation no trusted root signed, claiming a tiny RTT */
+	snprintf(path, sizeof(path), "%s/rogue", argv[1]);
+	if (write_feed(path, &(struct site){"rogue", 35.0, 139.0}, 50, rogue_sk, certs, chip_sk,
+		    &session) != 0) {
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/truth.csv", argv[1]);
+	f = fopen(path, "w");
+	if (!f) {
+		return 1;
+	}
+	fprintf(f, "serial,lat,lon\n");
+	for (i = 0; i < NCHIP; i++) {
+		fprintf(f, "%s,%.6f,%.6f\n", chips[i].name, chips[i].lat, chips[i].lon);
+	}
+	fclose(f);
+	return 0;
+}
