@@ -52,6 +52,8 @@ struct chip_conf {
 	int64_t session_timeout_ms;
 	int64_t hello_len;
 	int busy_poll;
+	int64_t hello_retries;
+	int64_t hello_retry_ms;
 	struct chip_landmark landmarks[MAX_LANDMARKS];
 	unsigned n_landmarks;
 };
@@ -93,6 +95,10 @@ static const struct lm_cfg_item chip_table[] = {
 		LM_HELLO_MAX_LEN, NULL, NULL, NULL, 0, 0, "HELLO size with padding, bytes"},
 	{"busy_poll", LM_CFG_BOOL, OC(busy_poll), 1, 0, 1, NULL, NULL, NULL, 0, 0,
 		"spin on the socket while a session is open (small, steady turnaround)"},
+	{"hello_retries", LM_CFG_INT, OC(hello_retries), 3, 0, 100, NULL, NULL, NULL, 0, 0,
+		"send a fresh HELLO this many more times while no challenge came"},
+	{"hello_retry_ms", LM_CFG_INT, OC(hello_retry_ms), 250, 1, 60000, NULL, NULL, NULL, 0, 0,
+		"wait this long for the first challenge before retrying the HELLO, ms"},
 	{"landmarks", LM_CFG_GROUPS, OC(landmarks), 0, 1, MAX_LANDMARKS, NULL, NULL, lm_table,
 		sizeof(struct chip_landmark), OC(n_landmarks), "landmarks to prove to"},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
@@ -130,6 +136,35 @@ spin_until(int64_t t)
 	}
 }
 
+/* Build, sign and send a fresh HELLO (new replay nonce and time). */
+static int
+send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN],
+	const uint8_t secret[LM_SECRET_LEN])
+{
+	uint8_t buf[LM_MSG_MAX_LEN];
+	int len;
+
+	memset(h, 0, sizeof(*h));
+	h->mode = g.c.mode == 0 ? LM_MODE_SIGNED : LM_MODE_FAST;
+	h->hello_time = time(NULL);
+	randombytes_buf(h->hello_nonce, sizeof(h->hello_nonce));
+	memcpy(h->landmark_pk, lpk, LM_PK_LEN);
+	if (h->mode == LM_MODE_FAST) {
+		lm_commitment(h->commitment, secret, g.pk);
+	}
+	h->cred = g.cert;
+	h->wire_len = (size_t)g.c.hello_len;
+	if (lm_hello_sign(h, g.sk) != 0 || (len = lm_hello_encode(h, buf, sizeof(buf))) < 0) {
+		fprintf(stderr, "chipd: cannot build HELLO (certificate not for key_file?)\n");
+		return -1;
+	}
+	if (send(fd, buf, (size_t)len, 0) != len) {
+		perror("chipd: send HELLO");
+		return -1;
+	}
+	return 0;
+}
+
 /* One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. */
 static int
 run_session(
@@ -144,9 +179,10 @@ run_session(
 	uint64_t answered = 0;
 	unsigned n_seen = 0;
 	unsigned drops = 0;
+	unsigned retries = 0;
+	int64_t hello_at;
 	int64_t deadline;
 	int fd;
-	int len;
 	int rc = -1;
 
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -162,25 +198,17 @@ run_session(
 		close(fd);
 		return -1;
 	}
-	memset(&h, 0, sizeof(h));
-	h.mode = g.c.mode == 0 ? LM_MODE_SIGNED : LM_MODE_FAST;
-	h.hello_time = time(NULL);
-	randombytes_buf(h.hello_nonce, sizeof(h.hello_nonce));
-	memcpy(h.landmark_pk, lpk, LM_PK_LEN);
+	if (!g.c.busy_poll) {
+		/* Blocking reads, but wake up for deadlines and HELLO retries. */
+		struct timeval tv = {0, 10000};
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	randombytes_buf(secret, sizeof(secret));
-	if (h.mode == LM_MODE_FAST) {
-		lm_commitment(h.commitment, secret, g.pk);
-	}
-	h.cred = g.cert;
-	h.wire_len = (size_t)g.c.hello_len;
-	if (lm_hello_sign(&h, g.sk) != 0 || (len = lm_hello_encode(&h, buf, sizeof(buf))) < 0) {
-		fprintf(stderr, "chipd: cannot build HELLO (certificate not for key_file?)\n");
+	if (send_hello(fd, &h, lpk, secret) != 0) {
 		goto out;
 	}
-	if (send(fd, buf, (size_t)len, 0) != len) {
-		perror("chipd: send HELLO");
-		goto out;
-	}
+	hello_at = lm_clock_mono_raw_ns();
 	memset(nonces, 0, sizeof(nonces));
 	deadline = lm_clock_mono_raw_ns() + g.c.session_timeout_ms * 1000000;
 	while (!stop && lm_clock_mono_raw_ns() < deadline) {
@@ -194,8 +222,14 @@ run_session(
 				perror("chipd: recv");
 				break;
 			}
-			if (!g.c.busy_poll) {
-				continue;
+			/* No challenge yet: the HELLO may have been lost or shed; send a new one. */
+			if (session == 0 && retries < (unsigned)g.c.hello_retries &&
+				t_rx - hello_at > g.c.hello_retry_ms * 1000000) {
+				retries++;
+				if (send_hello(fd, &h, lpk, secret) != 0) {
+					break;
+				}
+				hello_at = lm_clock_mono_raw_ns();
 			}
 			continue;
 		}

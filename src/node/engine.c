@@ -86,6 +86,7 @@ struct lm_engine {
 	struct prover *prov;
 	uint32_t n_prov_active;
 	struct arp_entry arp[ARP_SLOTS];
+	struct lm_hello hello_scratch;
 	struct lm_engine_stats st;
 };
 
@@ -658,11 +659,25 @@ on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64
 static void
 on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 {
+	struct lm_hello *h = &e->hello_scratch;
+	enum lm_reason why;
 	struct lm_nmsg *m;
-	struct lm_hello *h;
 
 	e->st.hello_rx++;
-	/* Cheapest checks first: global bucket last so one source cannot drain it. */
+	/*
+	 * Syntax first (cheap, no crypto): garbage never reaches the control side and never
+	 * spends a token of the source it claims, so spoofed junk cannot starve a real chip.
+	 */
+	why = lm_hello_decode(h, v->payload, v->payload_len);
+	if (why != LM_OK) {
+		e->st.proto_drop[why]++;
+		return;
+	}
+	if (memcmp(h->landmark_pk, e->c.landmark_pk, LM_PK_LEN) != 0) {
+		e->st.hello_binding++;
+		return;
+	}
+	/* Per source first, global last, so one source cannot drain the global bucket. */
 	if (!lm_srclimit_take(e->srclimit, v->src_ip, now)) {
 		e->st.hello_rate_src++;
 		return;
@@ -675,33 +690,6 @@ on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 	if (m == NULL) {
 		e->st.hello_no_slot++;
 		return;
-	}
-	/*
-	 * Syntax is checked here (cheap, no crypto) so garbage never reaches the control side.
-	 * The decoded struct is built in the slot's sample area, which is free until START.
-	 */
-	static_assert(sizeof(struct lm_hello) <= sizeof(m->s), "hello scratch");
-	h = (struct lm_hello *)(void *)m->s;
-	{
-		enum lm_reason why = lm_hello_decode(h, v->payload, v->payload_len);
-
-		if (why == LM_OK && memcmp(h->landmark_pk, e->c.landmark_pk, LM_PK_LEN) != 0) {
-			e->st.hello_binding++;
-			why = LM_E__COUNT;
-		} else if (why != LM_OK) {
-			e->st.proto_drop[why]++;
-		}
-		if (why != LM_OK) {
-			/* Give the slot back through the control side, which owns the pool. */
-			m->type = LM_NMSG_RESULT;
-			m->end = LM_END_FULL;
-			m->session_id = 0;
-			m->sent = 0;
-			m->answered = 0;
-			m->ctrl_ref = UINT32_MAX;
-			to_ctrl(e, m);
-			return;
-		}
 	}
 	m->type = LM_NMSG_HELLO;
 	m->peer_ip = v->src_ip;

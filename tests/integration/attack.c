@@ -253,7 +253,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	count = argc > 6 ? (unsigned)atoi(argv[6]) : 100;
-	fd = udp_socket(NULL);
+	/* BIND_IP2: the flood's own source address, or othersource's second socket. */
+	fd = udp_socket(strcmp(sc, "flood") == 0 && argc > 7 ? argv[7] : NULL);
 
 	if (strcmp(sc, "garbage") == 0) {
 		/* Random bytes, random lengths 0..1472; some with a valid header in front. */
