@@ -105,6 +105,10 @@ refresh_backlog(struct lm_feed_exporter *ex, int64_t oldest_head_ns)
 	uint64_t bytes;
 	int64_t now = (int64_t)feed_now_ns();
 
+	if (ex->scout == NULL) {
+		ex->scout = lm_feed_reader_open(ex->dir, ex->have_cursor ? &ex->cursor : NULL);
+		ex->seen_batches = ex->st.batches;
+	}
 	if (ex->scout != NULL) {
 		while (lm_feed_reader_next(ex->scout, &b, &f) == 1) {
 			ex->seen_batches++;
@@ -188,6 +192,9 @@ run(void *arg)
 			continue;
 		}
 		backoff = BACKOFF_MIN_MS;
+		if (ex->st.backlog_batches == 0) {
+			refresh_backlog(ex, head_time(&b)); /* at least the batch in hand */
+		}
 		for (;;) {
 			err[0] = '\0';
 			ret = ex->ops->publish(ex->ctx, &b, err, sizeof(err));

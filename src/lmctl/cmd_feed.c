@@ -262,10 +262,11 @@ tail_usage(void)
 {
 	printf("usage: lmctl feed tail [-f] [-n N] [--count M] [--timeout S] DIR\n"
 	       "       lmctl feed tail --nats URL[,URL...] [--stream NAME] [--landmark HEX]\n"
-	       "                       [--count M] [--timeout S]\n"
+	       "                       [--durable NAME] [--count M] [--timeout S]\n"
 	       "  Prints the last N records (default 10) of the feed log in DIR as NDJSON; -f\n"
 	       "  then follows the log live. With --nats, follows the JetStream stream (default\n"
-	       "  %s) from its beginning instead. --count stops after M records, --timeout\n"
+	       "  %s) from its beginning instead; --durable NAME joins a consumer group\n"
+	       "  (each record goes to one member, acknowledged). --count stops after M records, --timeout\n"
 	       "  after S seconds without one (exit 1).\n",
 		LM_FEED_NATS_STREAM);
 }
@@ -298,8 +299,8 @@ tail_line(json_t *line, void *arg)
 	return 0;
 }
 
-static int tail_nats(const char *url, const char *stream, const char *landmark, long long count,
-	long long timeout_s);
+static int tail_nats(const char *url, const char *stream, const char *landmark, const char *durable,
+	long long count, long long timeout_s);
 
 static int
 feed_tail(int argc, char **argv)
@@ -308,9 +309,10 @@ feed_tail(int argc, char **argv)
 		{"lines", required_argument, NULL, 'n'}, {"count", required_argument, NULL, 'c'},
 		{"timeout", required_argument, NULL, 't'}, {"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 's'},
-		{"landmark", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+		{"landmark", required_argument, NULL, 'l'},
+		{"durable", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
-	const char *nats = NULL, *stream = LM_FEED_NATS_STREAM, *landmark = NULL;
+	const char *nats = NULL, *stream = LM_FEED_NATS_STREAM, *landmark = NULL, *durable = NULL;
 	long long lines = 10, count = -1, timeout_s = -1, total = 0, idle_ms = 0;
 	struct tail_state t;
 	struct lm_feed_reader *r;
@@ -347,6 +349,9 @@ feed_tail(int argc, char **argv)
 		case 'l':
 			landmark = optarg;
 			break;
+		case 'd':
+			durable = optarg;
+			break;
 		case 'h':
 			tail_usage();
 			return 0;
@@ -359,7 +364,7 @@ feed_tail(int argc, char **argv)
 			lmctl_err("feed tail", "--nats takes no DIR");
 			return 2;
 		}
-		return tail_nats(nats, stream, landmark, count, timeout_s);
+		return tail_nats(nats, stream, landmark, durable, count, timeout_s);
 	}
 	if (optind != argc - 1) {
 		lmctl_err("feed tail", "need exactly one DIR or --nats URL (see --help)");
@@ -454,8 +459,8 @@ nats_tail_msg(const struct lm_feed_nats_msg *m, void *arg)
 }
 
 static int
-tail_nats(const char *url, const char *stream, const char *landmark, long long count,
-	long long timeout_s)
+tail_nats(const char *url, const char *stream, const char *landmark, const char *durable,
+	long long count, long long timeout_s)
 {
 	struct lm_feed_nats_conf conf;
 	struct lm_feed_nats_consumer *c;
@@ -467,14 +472,15 @@ tail_nats(const char *url, const char *stream, const char *landmark, long long c
 	lm_feed_nats_conf_default(&conf);
 	conf.urls = url;
 	conf.stream = stream;
-	c = lm_feed_nats_consumer_create(&conf, NULL, landmark, err, sizeof(err));
+	c = lm_feed_nats_consumer_create(&conf, durable, landmark, err, sizeof(err));
 	if (c == NULL) {
 		lmctl_err("feed tail", "%s", err);
 		return 2;
 	}
 	catch_signals();
 	while (!stop_flag && t.left != 0) {
-		rc = lm_feed_nats_consumer_fetch(c, 64, 500, nats_tail_msg, &t);
+		rc = lm_feed_nats_consumer_fetch(
+			c, durable != NULL ? 8 : 64, 500, nats_tail_msg, &t);
 		if (rc < 0 && rc != -ETIMEDOUT) {
 			lmctl_err("feed tail", "%s: %s", url, lm_feed_nats_consumer_error(c));
 			sleep_ms(500);
@@ -498,12 +504,13 @@ static void
 export_usage(void)
 {
 	printf("usage: lmctl feed export --nats URL[,URL...] [--stream NAME] [--replicas N]\n"
-	       "                        [--name CURSOR] [--user U --password P] [--until-idle S]\n"
-	       "                        DIR\n"
+	       "                        [--max-msgs N] [--name CURSOR] [--user U --password P]\n"
+	       "                        [--until-idle S] [--timeout S] DIR\n"
 	       "  Publishes every batch of the feed log in DIR to JetStream (docs/feed.md §NATS),\n"
 	       "  waiting for acknowledgements, and keeps the cursor DIR/cursor-NAME (default\n"
-	       "  nats). Runs until SIGTERM, or with --until-idle until everything is exported and\n"
-	       "  nothing new arrived for S seconds.\n");
+	       "  nats). --replicas/--max-msgs apply when the stream is created. Runs until\n"
+	       "  SIGTERM; --until-idle: until nothing is left to export and nothing new came for\n"
+	       "  S seconds; --timeout: at most S seconds. Exit 1 if a backlog remains.\n");
 }
 
 static int
@@ -511,14 +518,16 @@ feed_export(int argc, char **argv)
 {
 	static const struct option lopts[] = {{"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 's'},
-		{"replicas", required_argument, NULL, 'R'}, {"name", required_argument, NULL, 'n'},
+		{"replicas", required_argument, NULL, 'R'},
+		{"max-msgs", required_argument, NULL, 'M'}, {"name", required_argument, NULL, 'n'},
 		{"user", required_argument, NULL, 'u'}, {"password", required_argument, NULL, 'p'},
-		{"until-idle", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
+		{"until-idle", required_argument, NULL, 'i'},
+		{"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	struct lm_feed_nats_conf conf;
 	struct lm_feed_exporter *ex;
 	struct lm_feed_export_stats st;
-	long long replicas = 1, idle_s = -1, idle_ms = 0;
+	long long v, idle_s = -1, timeout_s = -1, idle_ms = 0, run_ms = 0;
 	uint64_t last_records = 0;
 	const char *name = "nats";
 	int opt;
@@ -533,10 +542,16 @@ feed_export(int argc, char **argv)
 			conf.stream = optarg;
 			break;
 		case 'R':
-			if (lmctl_parse_i64("feed export", "replicas", optarg, 1, 5, &replicas)) {
+			if (lmctl_parse_i64("feed export", "replicas", optarg, 1, 5, &v)) {
 				return 2;
 			}
-			conf.replicas = (int)replicas;
+			conf.replicas = (int)v;
+			break;
+		case 'M':
+			if (lmctl_parse_i64("feed export", "max-msgs", optarg, 1, 1LL << 50, &v)) {
+				return 2;
+			}
+			conf.max_msgs = v;
 			break;
 		case 'n':
 			name = optarg;
@@ -550,6 +565,12 @@ feed_export(int argc, char **argv)
 		case 'i':
 			if (lmctl_parse_i64(
 				    "feed export", "until-idle", optarg, 1, 3600, &idle_s)) {
+				return 2;
+			}
+			break;
+		case 't':
+			if (lmctl_parse_i64(
+				    "feed export", "timeout", optarg, 1, 86400, &timeout_s)) {
 				return 2;
 			}
 			break;
@@ -572,6 +593,10 @@ feed_export(int argc, char **argv)
 	catch_signals();
 	while (!stop_flag) {
 		sleep_ms(100);
+		run_ms += 100;
+		if (timeout_s > 0 && run_ms >= timeout_s * 1000) {
+			break;
+		}
 		lm_feed_exporter_stats(ex, &st);
 		if (st.records != last_records || st.backlog_batches > 0) {
 			last_records = st.records;
@@ -587,9 +612,10 @@ feed_export(int argc, char **argv)
 	lm_feed_exporter_stop(ex);
 	fprintf(stderr,
 		"lmctl feed export: %" PRIu64 " batches, %" PRIu64 " records exported, %" PRIu64
-		" publish errors\n",
-		st.batches, st.records, st.errors);
-	return 0;
+		" publish errors, backlog %" PRIu64 " batches (%" PRIu64 " bytes)%s%s\n",
+		st.batches, st.records, st.errors, st.backlog_batches, st.backlog_bytes,
+		st.last_error[0] ? "; last error: " : "", st.last_error);
+	return st.backlog_batches > 0 ? 1 : 0;
 }
 
 int
