@@ -82,7 +82,7 @@ enum lm_record_check {
 /** One challenge and its answer. */
 struct lm_sample {
 	uint8_t nonce[LM_NONCE_LEN]; /**< challenge nonce sent with this seq */
-	uint64_t rtt_ns; /**< > 0; LM_RTT_LOST iff flags has LM_SAMPLE_LOST */
+	uint64_t rtt_ns; /**< valid: 1..INT64_MAX; LM_RTT_LOST iff flags has LM_SAMPLE_LOST */
 	uint32_t flags; /**< enum lm_sample_flag bits */
 	/** signed mode: Ed25519 signature; fast mode: MAC in the first 32 bytes, rest zero */
 	uint8_t proof[LM_SIG_LEN];
@@ -163,6 +163,7 @@ size_t lm_record_encoded_len(const struct lm_record *r);
  * Decode and check syntax and internal consistency (not signatures): lengths, magic, version,
  * mode, reserved bits, credential, prover_hash, samples/flags/lost markers, rtt_min_ns,
  * deduction limits, time window, zero fast-mode fields in signed mode.
+ * Nanosecond fields (RTTs, ts_err_ns, calibration) must not exceed INT64_MAX.
  * @return LM_OK, LM_E_SHORT, LM_E_LONG, LM_E_MAGIC, LM_E_VERSION, LM_E_TYPE (mode or
  *   credential kind), LM_E_LENGTH (count, credential length), LM_E_RESERVED, LM_E_FIELD,
  *   LM_E_KEY, LM_E_BINDING (prover_hash mismatch).
