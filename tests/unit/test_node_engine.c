@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The landmarkd datapath engine and control side through the seams: in-memory port, fake
+ * clock (1 GHz, so one cycle is one ns), FIFO channels, a capturing sink. Covers ARP/ICMP,
+ * sessions in both modes end to end into verified records, RTT conversion, pacing,
+ * timeouts, byte budget, rate limits, matching and bad proofs.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "landmark/lm_batch.h"
+#include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_node_net.h"
+#include "landmark/lm_proto.h"
+#include "landmark/lm_record.h"
+#include "landmark/lm_session.h"
+#include "test_common.h"
+
+#define NODE_IP 0xc6120001u /* 198.18.0.1 */
+#define CHIP_IP 0xc6120002u /* 198.18.0.2 */
+#define CHIP2_IP 0xc6120003u
+#define CHIP_PORT 40000
+#define K 4
+#define INTERVAL 5000
+#define REPLY_TO 100000
+
+static const uint8_t node_mac[6] = {0x02, 0, 0, 0, 0, 1};
+static const uint8_t chip_mac[6] = {0x02, 0, 0, 0, 0, 2};
+
+/* The test rig: one engine, one control side, captured batches. */
+static struct {
+	struct lm_memport *mp;
+	struct lm_fakeclock clk;
+	struct lm_nfifo *to_ctrl, *from_ctrl, *pool;
+	struct lm_engine *eng;
+	struct lm_ctrl *ctrl;
+	uint8_t lm_pk[32], lm_sk[64], chip_pk[32], chip_sk[64], mfr_pk[32], mfr_sk[64];
+	uint8_t op_pk[32], op_sk[64];
+	struct lm_cred chip_cred;
+	struct lm_delegation dlg;
+	/* captured records of all batches */
+	unsigned n_recs;
+	uint8_t recs[32][LM_RECORD_MAX_LEN];
+	size_t rec_lens[32];
+	unsigned batches;
+} R;
+
+static int
+cap_write(void *ctx, const uint8_t *const *recs, const size_t *rec_lens,
+	const uint8_t *const *proofs, const size_t *proof_lens, size_t n, const uint8_t *head,
+	size_t head_len)
+{
+	struct lm_batch_head h;
+	size_t i;
+
+	(void)ctx;
+	(void)proofs;
+	(void)proof_lens;
+	ck_assert_int_eq(lm_batch_head_decode(&h, head, head_len), LM_OK);
+	ck_assert_int_eq(lm_batch_head_verify(&h), LM_OK);
+	for (i = 0; i < n && R.n_recs < 32; i++) {
+		memcpy(R.recs[R.n_recs], recs[i], rec_lens[i]);
+		R.rec_lens[R.n_recs++] = rec_lens[i];
+	}
+	R.batches++;
+	return 0;
+}
+
+static int
+cap_flush(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void
+cap_close(void *ctx)
+{
+	(void)ctx;
+}
+
+static const struct lm_sink_ops cap_ops = {cap_write, cap_flush, cap_close};
+
+static void
+rig_up(uint32_t rate_src, uint32_t burst_src)
+{
+	struct lm_engine_conf ec;
+	struct lm_ctrl_conf cc;
+	struct lm_sink sink = {&cap_ops, NULL};
+	int64_t now = time(NULL);
+	unsigned i;
+
+	memset(&R, 0, sizeof(R));
+	lm_test_key(1, R.mfr_pk, R.mfr_sk);
+	lm_test_key(2, R.chip_pk, R.chip_sk);
+	lm_test_key(3, R.lm_pk, R.lm_sk);
+	lm_test_key(4, R.op_pk, R.op_sk);
+	R.chip_cred.kind = LM_CRED_CHIP;
+	memcpy(R.chip_cred.u.chip.chip_pk, R.chip_pk, 32);
+	R.chip_cred.u.chip.not_before = now - 100;
+	R.chip_cred.u.chip.not_after = now + 100000;
+	strcpy(R.chip_cred.u.chip.model, "H100");
+	strcpy(R.chip_cred.u.chip.serial, "SN-1");
+	ck_assert_int_eq(lm_chip_cert_sign(&R.chip_cred.u.chip, R.mfr_sk), 0);
+	memcpy(R.dlg.landmark_pk, R.lm_pk, 32);
+	R.dlg.not_before = now - 100;
+	R.dlg.not_after = now + 100000;
+	strcpy(R.dlg.site, "unit");
+	R.dlg.lat_e7 = 520000000;
+	R.dlg.lon_e7 = 40000000;
+	ck_assert_int_eq(lm_delegation_sign(&R.dlg, R.op_sk), 0);
+
+	R.mp = lm_memport_create(256);
+	R.to_ctrl = lm_nfifo_create(256);
+	R.from_ctrl = lm_nfifo_create(256);
+	R.pool = lm_nfifo_create(256);
+	ck_assert_ptr_nonnull(R.mp);
+	R.clk.now = 1000000000;
+
+	memset(&ec, 0, sizeof(ec));
+	memcpy(ec.mac, node_mac, 6);
+	ec.ip = NODE_IP;
+	ec.netmask = 0xffffff00;
+	ec.udp_port = LM_PROTO_PORT;
+	memcpy(ec.landmark_pk, R.lm_pk, 32);
+	ec.max_sessions = 8;
+	ec.max_provers = 2;
+	ec.interval_ns = INTERVAL;
+	ec.reply_timeout_ns = REPLY_TO;
+	ec.reveal_timeout_ns = 1000000;
+	ec.prover_timeout_ns = 1000000000;
+	ec.arp_timeout_ns = 1000000;
+	ec.arp_ttl_ns = 60000000000ull;
+	ec.hello_rate_src = rate_src;
+	ec.hello_burst_src = burst_src;
+	ec.hello_rate_global = 1000;
+	ec.hello_burst_global = 100;
+	ec.rate_slots = 64;
+	ec.spin_window_ns = 1000;
+	ec.cal.hz_lower = ec.cal.hz_nominal = 1000000000;
+	ec.cal.window_ns = 1;
+	R.eng = lm_engine_create(&ec, lm_memport_pktio(R.mp), lm_fakeclock_clock(&R.clk),
+		lm_nfifo_chan(R.to_ctrl), lm_nfifo_chan(R.from_ctrl), lm_nfifo_chan(R.pool));
+	ck_assert_ptr_nonnull(R.eng);
+
+	memset(&cc, 0, sizeof(cc));
+	memcpy(cc.pk, R.lm_pk, 32);
+	memcpy(cc.sk, R.lm_sk, 64);
+	cc.dlg = R.dlg;
+	memcpy(cc.mfr_roots[0], R.mfr_pk, 32);
+	cc.n_mfr = 1;
+	memcpy(cc.op_roots[0], R.op_pk, 32);
+	cc.n_op = 1;
+	cc.allow_signed = cc.allow_fast = true;
+	cc.k = K;
+	cc.max_pending = 8;
+	cc.pool_size = 64;
+	cc.n_engines = 1;
+	cc.replay_window_s = 60;
+	cc.replay_slots = 256;
+	cc.ts_source = LM_TS_TSC;
+	cc.cal = ec.cal;
+	cc.batch_max = 1;
+	cc.batch_interval_ns = 1000000000;
+	R.ctrl = lm_ctrl_create(&cc, lm_fakeclock_clock(&R.clk), sink);
+	ck_assert_ptr_nonnull(R.ctrl);
+	ck_assert_int_eq(lm_ctrl_attach(R.ctrl, lm_nfifo_chan(R.from_ctrl),
+				 lm_nfifo_chan(R.to_ctrl), lm_nfifo_chan(R.pool)),
+		0);
+	for (i = 0; i < 4; i++) {
+		lm_engine_poll(R.eng);
+	}
+}
+
+static void
+rig_down(void)
+{
+	lm_engine_destroy(R.eng);
+	lm_ctrl_destroy(R.ctrl);
+	lm_memport_destroy(R.mp);
+	lm_nfifo_destroy(R.to_ctrl);
+	lm_nfifo_destroy(R.from_ctrl);
+	lm_nfifo_destroy(R.pool);
+}
+
+static const struct lm_engine_stats *
+st(void)
+{
+	return lm_engine_stats(R.eng);
+}
+
+/* Run engine and control side until both are quiet (bounded). */
+static void
+pump(void)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned w = lm_engine_poll(R.eng);
+
+		w += lm_ctrl_poll(R.ctrl, (int64_t)time(NULL) * LM_NS_PER_S);
+		if (w == 0) {
+			break;
+		}
+	}
+}
+
+static void
+inject_udp_from(uint32_t ip, uint16_t port, const void *payload, uint32_t len)
+{
+	uint8_t f[LM_FRAME_MAX];
+	uint32_t n = lm_net_build_udp(
+		f, sizeof(f), chip_mac, node_mac, ip, NODE_IP, port, LM_PROTO_PORT, payload, len);
+
+	ck_assert_uint_gt(n, 0);
+	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
+}
+
+static void
+inject_udp(const void *payload, uint32_t len)
+{
+	inject_udp_from(CHIP_IP, CHIP_PORT, payload, len);
+}
+
+/* Take the next sent frame that is UDP to the chip; returns payload length or -1. */
+static int
+take_udp(uint8_t *payload)
+{
+	uint8_t f[LM_FRAME_MAX];
+	struct lm_net_view v;
+	int n;
+
+	while ((n = lm_memport_take(R.mp, f, sizeof(f))) > 0) {
+		/* Parse as the chip would: addressed to CHIP_IP, any port. */
+		if (lm_net_parse(f, (uint32_t)n, CHIP_IP, 0, &v) == LM_NET_UDP) {
+			ck_assert_int_eq(v.dst_port, CHIP_PORT);
+			memcpy(payload, v.payload, v.payload_len);
+			return v.payload_len;
+		}
+	}
+	return -1;
+}
+
+static void
+learn_chip_mac(void)
+{
+	uint8_t f[64];
+	uint32_t n = lm_net_build_arp(f, sizeof(f), 1, chip_mac, CHIP_IP, node_mac, NODE_IP);
+
+	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
+	lm_engine_poll(R.eng);
+	while (lm_memport_take(R.mp, f, sizeof(f)) > 0) {
+	}
+}
+
+static int
+send_hello(enum lm_mode mode, const uint8_t s[32], size_t wire_len)
+{
+	struct lm_hello h;
+	uint8_t buf[LM_HELLO_MAX_LEN];
+	int len;
+
+	memset(&h, 0, sizeof(h));
+	h.mode = mode;
+	h.hello_time = time(NULL);
+	randombytes_buf(h.hello_nonce, sizeof(h.hello_nonce));
+	memcpy(h.landmark_pk, R.lm_pk, 32);
+	if (mode == LM_MODE_FAST) {
+		lm_commitment(h.commitment, s, R.chip_pk);
+	}
+	h.cred = R.chip_cred;
+	h.wire_len = wire_len;
+	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
+	len = lm_hello_encode(&h, buf, sizeof(buf));
+	ck_assert_int_gt(len, 0);
+	inject_udp(buf, (uint32_t)len);
+	return len;
+}
+
+static void
+answer(const struct lm_challenge *c, enum lm_mode mode, const uint8_t s[32], int forge)
+{
+	struct lm_response r = {.session_id = c->session_id, .seq = c->seq};
+	uint8_t buf[LM_RESPONSE_SIGNED_LEN];
+	int len;
+
+	memcpy(r.nonce, c->nonce, 32);
+	if (mode == LM_MODE_SIGNED) {
+		ck_assert_int_eq(lm_response_sign(&r, R.lm_pk, R.chip_sk), 0);
+	} else {
+		r.mode = LM_MODE_FAST;
+		lm_fast_mac(r.proof.mac, s, R.lm_pk, c->session_id, c->seq, c->nonce);
+	}
+	if (forge) {
+		r.proof.sig[5] ^= 1;
+	}
+	len = lm_response_encode(&r, buf, sizeof(buf));
+	ck_assert_int_gt(len, 0);
+	inject_udp(buf, (uint32_t)len);
+}
+
+/* Drive a full session; each response arrives `rtt` ns after its challenge. */
+static void
+run_session(enum lm_mode mode, uint64_t rtt, int forge_seq)
+{
+	uint8_t s[32];
+	uint8_t nonces[K][32];
+	uint8_t pl[LM_FRAME_MAX];
+	uint64_t sid = 0;
+	unsigned seq;
+	int n;
+
+	randombytes_buf(s, sizeof(s));
+	learn_chip_mac();
+	send_hello(mode, s, 0);
+	pump();
+	for (seq = 0; seq < K; seq++) {
+		struct lm_challenge c;
+
+		if (seq > 0) {
+			/* The next challenge is due INTERVAL after the previous response. */
+			R.clk.now += INTERVAL;
+			lm_engine_poll(R.eng);
+		}
+		n = take_udp(pl);
+		ck_assert_int_eq(n, LM_CHALLENGE_LEN);
+		ck_assert_int_eq(lm_challenge_decode(&c, pl, (size_t)n), LM_OK);
+		ck_assert_uint_eq(c.seq, seq);
+		ck_assert_uint_eq(c.count, K);
+		sid = c.session_id;
+		memcpy(nonces[seq], c.nonce, 32);
+		R.clk.now += rtt;
+		answer(&c, mode, s, (int)seq == forge_seq);
+		lm_engine_poll(R.eng);
+	}
+	/* FINISH follows the last response at once. */
+	n = take_udp(pl);
+	ck_assert_int_eq(n, LM_FINISH_LEN);
+	if (mode == LM_MODE_FAST) {
+		struct lm_reveal rv = {.session_id = sid, .answered = (1u << K) - 1};
+		uint8_t commitment[32];
+		uint8_t out[LM_REVEAL_LEN];
+
+		memcpy(rv.secret, s, 32);
+		lm_commitment(commitment, s, R.chip_pk);
+		ck_assert_int_eq(lm_reveal_sign(&rv, R.lm_pk, commitment,
+					 (const uint8_t(*)[32])nonces, K, R.chip_sk),
+			0);
+		ck_assert_int_eq(lm_reveal_encode(&rv, out, sizeof(out)), LM_REVEAL_LEN);
+		inject_udp(out, LM_REVEAL_LEN);
+	}
+	pump();
+}
+
+START_TEST(test_arp_and_icmp)
+{
+	uint8_t f[LM_FRAME_MAX];
+	uint8_t echo[64];
+	struct lm_net_view v;
+	uint32_t n;
+	int len;
+
+	rig_up(10, 5);
+	/* ARP request for us -> reply to the requester; for another address -> nothing. */
+	n = lm_net_build_arp(f, sizeof(f), 1, chip_mac, CHIP_IP, node_mac, NODE_IP);
+	lm_memport_inject(R.mp, f, (uint16_t)n);
+	n = lm_net_build_arp(f, sizeof(f), 1, chip_mac, CHIP_IP, node_mac, NODE_IP + 7);
+	lm_memport_inject(R.mp, f, (uint16_t)n);
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(lm_memport_pending(R.mp), 1);
+	len = lm_memport_take(R.mp, f, sizeof(f));
+	ck_assert_int_eq(len, LM_ARP_FRAME_LEN);
+	ck_assert_int_eq(lm_net_parse(f, (uint32_t)len, CHIP_IP, 0, &v), LM_NET_ARP_REPLY);
+	ck_assert_uint_eq(v.src_ip, NODE_IP);
+	ck_assert_mem_eq(v.src_mac, node_mac, 6);
+	ck_assert_uint_eq(st()->net[LM_NET_DROP_NOT_US], 1);
+	/* The requester was learned (RFC 826). */
+	ck_assert(lm_engine_arp_lookup(R.eng, CHIP_IP, v.src_mac));
+	ck_assert_mem_eq(v.src_mac, chip_mac, 6);
+
+	/* ICMP echo: reply of the same length with a valid checksum. */
+	memset(echo, 0xab, sizeof(echo));
+	echo[0] = 8;
+	echo[1] = 0;
+	echo[2] = echo[3] = 0;
+	{
+		uint16_t cs = htons((uint16_t)~lm_net_csum_fold(lm_net_csum_add(0, echo, 64)));
+		uint8_t *ip;
+
+		memcpy(echo + 2, &cs, 2);
+		/* Build an IPv4/ICMP frame by hand from a UDP frame's headers. */
+		n = lm_net_build_udp(
+			f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP, 1, 1, echo, 64 - 8);
+		ip = f + LM_ETH_HLEN;
+		ip[9] = 1;
+		memcpy(ip + 20, echo, 64);
+		ip[2] = 0;
+		ip[3] = 84;
+		ip[10] = ip[11] = 0;
+		cs = htons((uint16_t)~lm_net_csum_fold(lm_net_csum_add(0, ip, 20)));
+		memcpy(ip + 10, &cs, 2);
+		n = LM_ETH_HLEN + 84;
+	}
+	lm_memport_inject(R.mp, f, (uint16_t)n);
+	lm_engine_poll(R.eng);
+	len = lm_memport_take(R.mp, f, sizeof(f));
+	ck_assert_int_eq(len, (int)n);
+	ck_assert_uint_eq(f[LM_ETH_HLEN + 20], 0); /* echo reply */
+	ck_assert_uint_eq(lm_net_csum_fold(lm_net_csum_add(0, f + LM_ETH_HLEN + 20, 64)), 0xffff);
+	ck_assert_mem_eq(f + LM_ETH_HLEN + 24, echo + 4, 60);
+	ck_assert_uint_eq(st()->icmp_replies_tx, 1);
+	rig_down();
+}
+END_TEST
+
+static void
+check_record(enum lm_mode mode, uint64_t rtt)
+{
+	struct lm_record r;
+	unsigned i;
+
+	ck_assert_uint_eq(R.n_recs, 1);
+	ck_assert_int_eq(lm_record_decode(&r, R.recs[0], R.rec_lens[0]), LM_OK);
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_OK);
+	ck_assert_int_eq(r.mode, mode);
+	ck_assert_uint_eq(r.count, K);
+	ck_assert_mem_eq(r.landmark_pk, R.lm_pk, 32);
+	for (i = 0; i < K; i++) {
+		/* Fake clock at 1 GHz: the RTT is exactly the injected delay, never less. */
+		ck_assert_uint_eq(r.samples[i].rtt_ns, rtt);
+	}
+	ck_assert_uint_eq(r.rtt_min_ns, rtt);
+	ck_assert_uint_eq(r.validation & LM_CHECKS_REQUIRED, LM_CHECKS_REQUIRED);
+}
+
+START_TEST(test_signed_session_record)
+{
+	rig_up(10, 5);
+	run_session(LM_MODE_SIGNED, 777, -1);
+	ck_assert_uint_eq(st()->sessions_done, 1);
+	ck_assert_uint_eq(st()->responses_ok, K);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 1);
+	check_record(LM_MODE_SIGNED, 777);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_fast_session_record)
+{
+	rig_up(10, 5);
+	run_session(LM_MODE_FAST, 1234, -1);
+	ck_assert_uint_eq(st()->reveals_rx, 1);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 1);
+	check_record(LM_MODE_FAST, 1234);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_forged_proof_no_record)
+{
+	rig_up(10, 5);
+	run_session(LM_MODE_SIGNED, 500, 2);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->bad_proofs, 1);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 0);
+	ck_assert_uint_eq(R.n_recs, 0);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_pacing_and_timeout)
+{
+	uint8_t pl[LM_FRAME_MAX];
+	struct lm_challenge c;
+
+	rig_up(10, 5);
+	learn_chip_mac();
+	send_hello(LM_MODE_SIGNED, NULL, 0);
+	pump();
+	ck_assert_int_eq(take_udp(pl), LM_CHALLENGE_LEN); /* seq 0 goes out at once */
+	ck_assert_int_eq(lm_challenge_decode(&c, pl, LM_CHALLENGE_LEN), LM_OK);
+	/* Waiting for the reply: the loop must spin. */
+	ck_assert_uint_eq(lm_engine_idle_ns(R.eng), 0);
+	/* Nothing before the reply timeout ... */
+	R.clk.now += REPLY_TO - 1;
+	lm_engine_poll(R.eng);
+	ck_assert_int_eq(take_udp(pl), -1);
+	/* ... at the timeout the sample is lost, and the next one waits for the interval. */
+	R.clk.now += 1;
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->challenge_timeouts, 1);
+	ck_assert_int_eq(take_udp(pl), -1);
+	ck_assert_uint_gt(lm_engine_idle_ns(R.eng), 0);
+	R.clk.now += INTERVAL - 1;
+	lm_engine_poll(R.eng);
+	ck_assert_int_eq(take_udp(pl), -1);
+	R.clk.now += 1;
+	lm_engine_poll(R.eng);
+	ck_assert_int_eq(take_udp(pl), LM_CHALLENGE_LEN);
+	/* The late answer to seq 0 still counts (it can only be longer, never shorter). */
+	answer(&c, LM_MODE_SIGNED, NULL, 0);
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->responses_ok, 1);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_byte_budget)
+{
+	uint8_t pl[LM_FRAME_MAX];
+	int hello_len;
+	unsigned sent = 0;
+	int i;
+
+	rig_up(10, 5);
+	learn_chip_mac();
+	/* A silent prover: never more bytes to it than its HELLO brought. K = 4 fits, so use
+	 * the smallest HELLO and count: 640 / 52 = 12 challenges at most, K = 4 < 12. */
+	hello_len = send_hello(LM_MODE_SIGNED, NULL, 0);
+	pump();
+	for (i = 0; i < 64; i++) {
+		R.clk.now += REPLY_TO + INTERVAL;
+		pump();
+		while (take_udp(pl) > 0) {
+			sent++;
+		}
+	}
+	ck_assert_uint_le(sent * LM_CHALLENGE_LEN, (unsigned)hello_len);
+	ck_assert_uint_eq(st()->challenges_tx, K);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->no_samples, 1);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 0);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_hello_rate_limits)
+{
+	int i;
+
+	rig_up(2, 3);
+	learn_chip_mac();
+	for (i = 0; i < 10; i++) {
+		send_hello(LM_MODE_SIGNED, NULL, 0);
+	}
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->hello_rx, 10);
+	ck_assert_uint_eq(st()->hello_rate_src, 7); /* burst 3 */
+	/* Half a second later one more token (2/s). */
+	R.clk.now += 500000000;
+	send_hello(LM_MODE_SIGNED, NULL, 0);
+	send_hello(LM_MODE_SIGNED, NULL, 0);
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->hello_rate_src, 8);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_response_matching)
+{
+	uint8_t pl[LM_FRAME_MAX];
+	struct lm_challenge c;
+	struct lm_response r;
+	uint8_t buf[LM_RESPONSE_SIGNED_LEN];
+
+	rig_up(10, 5);
+	learn_chip_mac();
+	send_hello(LM_MODE_SIGNED, NULL, 0);
+	pump();
+	ck_assert_int_eq(take_udp(pl), LM_CHALLENGE_LEN);
+	ck_assert_int_eq(lm_challenge_decode(&c, pl, LM_CHALLENGE_LEN), LM_OK);
+	r.session_id = c.session_id;
+	r.seq = c.seq;
+	memcpy(r.nonce, c.nonce, 32);
+	ck_assert_int_eq(lm_response_sign(&r, R.lm_pk, R.chip_sk), 0);
+	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_SIGNED_LEN);
+	/* Another source, another port: not matched. */
+	inject_udp_from(CHIP2_IP, CHIP_PORT, buf, sizeof(buf));
+	inject_udp_from(CHIP_IP, CHIP_PORT + 1, buf, sizeof(buf));
+	/* Unknown session. */
+	r.session_id ^= 1;
+	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_SIGNED_LEN);
+	inject_udp(buf, sizeof(buf));
+	r.session_id ^= 1;
+	/* Wrong nonce echo. */
+	r.nonce[0] ^= 1;
+	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_SIGNED_LEN);
+	inject_udp(buf, sizeof(buf));
+	r.nonce[0] ^= 1;
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->resp_wrong_source, 2);
+	ck_assert_uint_eq(st()->resp_unknown, 1);
+	ck_assert_uint_eq(st()->resp_mismatch, 1);
+	ck_assert_uint_eq(st()->responses_ok, 0);
+	/* The right one, then a duplicate. */
+	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_SIGNED_LEN);
+	inject_udp(buf, sizeof(buf));
+	inject_udp(buf, sizeof(buf));
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->responses_ok, 1);
+	ck_assert_uint_eq(st()->resp_dup, 1);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_garbage_never_crashes)
+{
+	uint64_t seed = lm_test_seed();
+	uint8_t f[LM_FRAME_MAX];
+	uint8_t good[LM_FRAME_MAX];
+	uint32_t glen;
+	int i;
+
+	rig_up(1000, 1000);
+	srand48((long)seed);
+	glen = lm_net_build_udp(good, sizeof(good), chip_mac, node_mac, CHIP_IP, NODE_IP, CHIP_PORT,
+		LM_PROTO_PORT, "LM", 2);
+	for (i = 0; i < 20000; i++) {
+		uint16_t len = (uint16_t)(lrand48() % LM_FRAME_MAX);
+		int j;
+
+		if (i % 2 == 0) {
+			for (j = 0; j < len; j++) {
+				f[j] = (uint8_t)lrand48();
+			}
+		} else {
+			/* Valid headers with random bytes after a random cut. */
+			memcpy(f, good, glen);
+			len = (uint16_t)(glen + lrand48() % (LM_FRAME_MAX - glen));
+			for (j = (int)(lrand48() % len); j < len; j++) {
+				f[j] = (uint8_t)lrand48();
+			}
+		}
+		lm_memport_inject(R.mp, f, len);
+		if (i % 64 == 0) {
+			pump();
+			while (lm_memport_take(R.mp, f, sizeof(f)) > 0) {
+			}
+		}
+	}
+	pump();
+	ck_assert_uint_eq(st()->rx_pkts, 20000);
+	ck_assert_uint_eq(st()->sessions_started, 0);
+	rig_down();
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("node_engine");
+	TCase *tc = tcase_create("engine");
+
+	tcase_add_test(tc, test_arp_and_icmp);
+	tcase_add_test(tc, test_signed_session_record);
+	tcase_add_test(tc, test_fast_session_record);
+	tcase_add_test(tc, test_forged_proof_no_record);
+	tcase_add_test(tc, test_pacing_and_timeout);
+	tcase_add_test(tc, test_byte_budget);
+	tcase_add_test(tc, test_hello_rate_limits);
+	tcase_add_test(tc, test_response_matching);
+	tcase_add_test(tc, test_garbage_never_crashes);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return lm_test_run(suite());
+}
