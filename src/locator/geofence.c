@@ -24,6 +24,11 @@ struct ring {
 	double *xy; /* lon, lat pairs; closed */
 	size_t n;
 	double minx, miny, maxx, maxy;
+	/* edges bucketed by latitude band: band b holds every edge whose latitude span meets
+	 * it (CSR: edges[start[b] .. start[b + 1]]) */
+	size_t nrows;
+	double row_h;
+	uint32_t *start, *edges;
 };
 
 struct poly {
@@ -55,6 +60,8 @@ poly_free(struct poly *p)
 
 	for (i = 0; i < p->nrings; i++) {
 		free(p->rings[i].xy);
+		free(p->rings[i].start);
+		free(p->rings[i].edges);
 	}
 	free(p->rings);
 }
@@ -128,6 +135,68 @@ parse_ring(const json_t *a, struct ring *r)
 	return 0;
 }
 
+static size_t
+row_of(const struct ring *r, double y)
+{
+	double f = floor((y - r->miny) / r->row_h);
+
+	if (!(f > 0)) {
+		return 0;
+	}
+	return f >= (double)r->nrows ? r->nrows - 1 : (size_t)f;
+}
+
+static int
+index_ring(struct ring *r)
+{
+	size_t k, b, total = 0;
+
+	r->nrows = r->n / 8 < 1 ? 1 : r->n / 8 > 1024 ? 1024 : r->n / 8;
+	r->row_h = (r->maxy - r->miny) / (double)r->nrows;
+	if (!(r->row_h > 0)) {
+		r->nrows = 1;
+		r->row_h = 1;
+	}
+	r->start = calloc(r->nrows + 1, sizeof(*r->start));
+	if (!r->start) {
+		return -ENOMEM;
+	}
+	for (k = 0; k + 1 < r->n; k++) {
+		double y0 = r->xy[2 * k + 1], y1 = r->xy[2 * k + 3];
+		size_t a = row_of(r, fmin(y0, y1)), z = row_of(r, fmax(y0, y1));
+
+		for (b = a; b <= z; b++) {
+			r->start[b + 1]++;
+		}
+		total += z - a + 1;
+	}
+	for (b = 0; b < r->nrows; b++) {
+		r->start[b + 1] += r->start[b];
+	}
+	r->edges = malloc((total ? total : 1) * sizeof(*r->edges));
+	if (!r->edges) {
+		return -ENOMEM;
+	}
+	{
+		uint32_t *fill = malloc(r->nrows * sizeof(*fill));
+
+		if (!fill) {
+			return -ENOMEM;
+		}
+		memcpy(fill, r->start, r->nrows * sizeof(*fill));
+		for (k = 0; k + 1 < r->n; k++) {
+			double y0 = r->xy[2 * k + 1], y1 = r->xy[2 * k + 3];
+			size_t a = row_of(r, fmin(y0, y1)), z = row_of(r, fmax(y0, y1));
+
+			for (b = a; b <= z; b++) {
+				r->edges[fill[b]++] = (uint32_t)k;
+			}
+		}
+		free(fill);
+	}
+	return 0;
+}
+
 static int
 add_polygon(struct fence *f, const json_t *coords)
 {
@@ -145,11 +214,14 @@ add_polygon(struct fence *f, const json_t *coords)
 	}
 	for (i = 0; i < n; i++) {
 		rc = parse_ring(json_array_get(coords, i), &p.rings[i]);
+		if (rc == 0) {
+			p.nrings++;
+			rc = index_ring(&p.rings[i]);
+		}
 		if (rc < 0) {
 			poly_free(&p);
 			return rc;
 		}
-		p.nrings++;
 	}
 	np = realloc(f->polys, (f->npolys + 1) * sizeof(*np));
 	if (!np) {
@@ -333,12 +405,15 @@ static bool
 ring_has(const struct ring *r, double x, double y)
 {
 	bool in = false;
-	size_t i;
+	size_t row;
+	uint32_t e;
 
 	if (x < r->minx || x > r->maxx || y < r->miny || y > r->maxy) {
 		return false;
 	}
-	for (i = 0; i + 1 < r->n; i++) {
+	row = row_of(r, y);
+	for (e = r->start[row]; e < r->start[row + 1]; e++) {
+		size_t i = r->edges[e];
 		double xi = r->xy[2 * i], yi = r->xy[2 * i + 1];
 		double xj = r->xy[2 * i + 2], yj = r->xy[2 * i + 3];
 
@@ -418,7 +493,8 @@ classify_poly(const struct poly *p, double lat0, double lat1, double lon0, doubl
 	double x0 = lon0 - FENCE_EPS_DEG, x1 = lon1 + FENCE_EPS_DEG;
 	double y0 = lat0 - FENCE_EPS_DEG, y1 = lat1 + FENCE_EPS_DEG;
 	const struct ring *o = &p->rings[0];
-	size_t i, k;
+	size_t i, k, row;
+	uint32_t e;
 
 	if (x1 < o->minx || x0 > o->maxx || y1 < o->miny || y0 > o->maxy) {
 		return LM_CELL_OUT;
@@ -429,10 +505,13 @@ classify_poly(const struct poly *p, double lat0, double lat1, double lon0, doubl
 		if (x1 < r->minx || x0 > r->maxx || y1 < r->miny || y0 > r->maxy) {
 			continue;
 		}
-		for (k = 0; k + 1 < r->n; k++) {
-			if (seg_hits_rect(r->xy[2 * k], r->xy[2 * k + 1], r->xy[2 * k + 2],
-				    r->xy[2 * k + 3], x0, y0, x1, y1)) {
-				return LM_CELL_PARTIAL;
+		for (row = row_of(r, y0); row <= row_of(r, y1); row++) {
+			for (e = r->start[row]; e < r->start[row + 1]; e++) {
+				k = r->edges[e];
+				if (seg_hits_rect(r->xy[2 * k], r->xy[2 * k + 1], r->xy[2 * k + 2],
+					    r->xy[2 * k + 3], x0, y0, x1, y1)) {
+					return LM_CELL_PARTIAL;
+				}
 			}
 		}
 	}
