@@ -543,6 +543,7 @@ struct vctx {
 	const struct lm_region *r;
 	struct lm_verdict_info *out;
 	uint8_t *decisive;
+	bool settled; /* inconclusive for sure: stop refining */
 };
 
 static void
@@ -554,17 +555,18 @@ refine(struct vctx *v, double lat0, double lat1, double lon0, double lon1, int d
 
 	if (c == LM_CELL_IN) {
 		v->out->area_in_km2 += area;
-		return;
-	}
-	if (c == LM_CELL_OUT) {
+	} else if (c == LM_CELL_OUT) {
 		v->out->area_out_km2 += area;
-		return;
-	}
-	if (depth >= REFINE_LEVELS) {
+	} else if (depth >= REFINE_LEVELS) {
 		v->out->area_unknown_km2 += area;
+	}
+	/* part in and part out, or a part unknown: inconclusive whatever the rest holds */
+	v->settled = (v->out->area_in_km2 > 0 && v->out->area_out_km2 > 0) ||
+		v->out->area_unknown_km2 > 0;
+	if (c != LM_CELL_PARTIAL || depth >= REFINE_LEVELS) {
 		return;
 	}
-	for (k = 0; k < 4; k++) {
+	for (k = 0; k < 4 && !v->settled; k++) {
 		double a0 = lat0 + hl * (k >> 1), b0 = lon0 + hw * (k & 1);
 		size_t cap;
 
@@ -643,7 +645,7 @@ int
 lm_geofence_verdict(const struct lm_geofence *gf, const struct lm_region *r, bool margin,
 	struct lm_verdict_info *out, uint8_t *decisive)
 {
-	struct vctx v = {gf, r, out, decisive};
+	struct vctx v = {gf, r, out, decisive, false};
 	size_t i, n;
 
 	if (!gf || gf->n == 0 || !r || !out) {
@@ -659,7 +661,7 @@ lm_geofence_verdict(const struct lm_geofence *gf, const struct lm_region *r, boo
 		out->verdict = LM_VERDICT_INFEASIBLE;
 		return 0;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !v.settled; i++) {
 		const struct lm_cell *c = lm_region_cell(r, i);
 
 		refine(&v, c->lat0, c->lat1, c->lon0, c->lon1, 0);
