@@ -1,0 +1,558 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A beacon network on one machine: README command 1 and the e2e test (issue 6).
+
+Landmark nodes (landmarkd, DPDK on net_af_packet) each run in their own network namespace
+on one bridged 198.18.0.0/24 segment; chips (chipd) run in namespaces of their own; each
+landmark also has a prover agent (chipd holding the landmark's key and delegation) so the
+landmarks measure each other. Geography is EMULATED: every prover delays its answers by the
+RTT a fibre path of the true geodesic distance would have (docs/demo.md). A local NATS
+JetStream server receives every landmark's feed. After the rounds the mesh audit flags
+misplaced landmarks, the locator bounds every chip from the verified feeds of the landmarks
+that passed the audit, and a table, GeoJSON and an HTML map come out.
+
+Nothing here is sent anywhere but loopback and namespaces this script creates; every loop is
+bounded in count and time; every namespace and process it started is removed on exit.
+"""
+
+import argparse
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+C_KM_S = 299792.458
+SUBNET = "198.18.0"
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Fail(Exception):
+    pass
+
+
+class Network:
+    """Namespaces, veths on one bridge, and processes, all torn down by close()."""
+
+    def __init__(self, tag, work):
+        self.tag = tag
+        self.work = work
+        self.netns = []
+        self.procs = []  # (name, Popen)
+        self.closed = False
+        self.sw = f"{tag}sw"
+        self._ns_add(self.sw)
+        self._ip("-n", self.sw, "link", "add", "br0", "type", "bridge")
+        self._ip("-n", self.sw, "link", "set", "br0", "up")
+
+    @staticmethod
+    def _ip(*args):
+        subprocess.run(["ip", *args], check=True, stdout=subprocess.DEVNULL)
+
+    def _ns_add(self, name):
+        self._ip("netns", "add", name)
+        self.netns.append(name)
+        self._ip("-n", name, "link", "set", "lo", "up")
+
+    def host(self, name, ifname, addr=None):
+        """A namespace with one veth into the bridge; addr: kernel IPv4 or None (DPDK owns it)."""
+        ns = f"{self.tag}{name}"
+        self._ns_add(ns)
+        peer = f"{ifname}b"
+        self._ip("link", "add", ifname, "netns", ns, "type", "veth", "peer", "name", peer,
+                 "netns", self.sw)
+        self._ip("-n", self.sw, "link", "set", peer, "master", "br0")
+        self._ip("-n", self.sw, "link", "set", peer, "up")
+        self._ip("-n", ns, "link", "set", ifname, "up")
+        if addr:
+            self._ip("-n", ns, "addr", "add", f"{addr}/24", "dev", ifname)
+        return ns
+
+    def spawn(self, name, argv, ns=None, stdout=None):
+        full = (["ip", "netns", "exec", ns] if ns else []) + argv
+        out = open(os.path.join(self.work, f"{name}.out"), "w") if stdout is None else stdout
+        err = open(os.path.join(self.work, f"{name}.log"), "w")
+        p = subprocess.Popen(full, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        self.procs.append((name, p))
+        return p
+
+    def stop(self, p, timeout=15):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return p.returncode
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        for _, p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.time() + 10
+        for _, p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for ns in reversed(self.netns):
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+
+
+def geodesic_km(a, b):
+    """WGS84 geodesic distance with PROJ's geod (Karney's algorithm)."""
+    r = subprocess.run(["geod", "+ellps=WGS84", "-I", "+units=km", "-f", "%.6f"],
+                       input=f"{a[0]} {a[1]} {b[0]} {b[1]}\n", capture_output=True, text=True,
+                       check=True)
+    return float(r.stdout.split()[2])
+
+
+def fibre_rtt_us(em, km):
+    """EMULATION model: RTT of a fibre path route_factor times the geodesic, at v = f*c."""
+    one_way_s = em["route_factor"] * km / (em["fibre_velocity_factor"] * C_KM_S)
+    return int(round(2 * one_way_s * 1e6 + em["fixed_rtt_ms"] * 1e3))
+
+
+def pos(x):
+    return (x["lat"], x["lon"])
+
+
+def declared(lm):
+    return pos(lm.get("declared", lm))
+
+
+class Demo:
+    def __init__(self, args, scenario):
+        self.a = args
+        self.sc = scenario
+        self.build = os.path.abspath(args.build)
+        self.lmctl = os.path.join(self.build, "src/lmctl/lmctl")
+        self.landmarkd = os.path.join(self.build, "src/node/landmarkd")
+        self.chipd = os.path.join(self.build, "src/chip/chipd")
+        self.out = os.path.abspath(args.out)
+        os.makedirs(self.out, exist_ok=True)
+        self.work = tempfile.mkdtemp(prefix="landmark-net.", dir=args.tmp)
+        self.tag = f"lmn{os.getpid() % 100000}"
+        self.net = None
+        self.lms = scenario["landmarks"]
+        self.chips = self._expand_chips(scenario["chips"])
+        self.rounds = int(args.rounds or scenario.get("rounds", 1))
+        self.k = int(scenario.get("challenges", 16))
+        self.mode = scenario.get("mode", "fast")
+        self.nats_port = None
+
+    @staticmethod
+    def _expand_chips(chips):
+        """A liar presents one certificate per delay strategy, so each strategy gets a verdict."""
+        out = []
+        for c in chips:
+            if c["role"] != "liar":
+                out.append(dict(c, strategy="honest", label=c["name"]))
+                continue
+            for s in c.get("strategies", ["none"]):
+                out.append(dict(c, strategy=s, label=f"{c['name']} [{s}]"))
+        for i, c in enumerate(out):
+            c["id"] = f"c{i}"
+        return out
+
+    def p(self, *names):
+        return os.path.join(self.work, *names)
+
+    def run(self, *argv, check_ok=False):
+        r = subprocess.run(list(argv), capture_output=True, text=True)
+        if r.returncode != 0 and not check_ok:
+            raise Fail(f"{' '.join(argv[:3])}...: exit {r.returncode}: {r.stderr.strip()[:400]}")
+        return r
+
+    # ---- identities -------------------------------------------------------------------
+    def pki(self):
+        log(f"== identities (operator root, manufacturer root, {len(self.lms)} landmarks, "
+            f"{len(self.chips)} chip certificates) in {self.work}")
+        self.run(self.lmctl, "keygen", self.p("operator-root"))
+        self.run(self.lmctl, "keygen", self.p("vendor-root"))
+        for i, lm in enumerate(self.lms):
+            lm["addr"] = f"{SUBNET}.{10 + i}"
+            lm["agent_addr"] = f"{SUBNET}.{60 + i}"
+            self.run(self.lmctl, "keygen", self.p(lm["name"]))
+            lat, lon = declared(lm)
+            self.run(self.lmctl, "delegate", "--root-key", self.p("operator-root.key"),
+                     "--landmark-pub", self.p(lm["name"] + ".pub"), "--site", lm["name"],
+                     "--lat", f"{lat}", "--lon", f"{lon}", "--days", "7",
+                     "--out", self.p(lm["name"] + ".dlg"))
+            lm["pub"] = open(self.p(lm["name"] + ".pub")).read().strip()
+        for i, c in enumerate(self.chips):
+            c["addr"] = f"{SUBNET}.{110 + i}"
+            self.run(self.lmctl, "keygen", self.p(c["id"]))
+            self.run(self.lmctl, "certify", "--mfr-key", self.p("vendor-root.key"),
+                     "--chip-pub", self.p(c["id"] + ".pub"), "--model", "H100-SXM5",
+                     "--serial", f"SN-{c['id']}-{c['strategy'].replace(':', '')}"[:32],
+                     "--out", self.p(c["id"] + ".crt"))
+            c["pub"] = open(self.p(c["id"] + ".pub")).read().strip()
+
+    # ---- processes --------------------------------------------------------------------
+    def start_nats(self):
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.nats_port = s.getsockname()[1]
+        s.close()
+        os.makedirs(self.p("nats"))
+        self.net.spawn("nats-server", ["nats-server", "-a", "127.0.0.1", "-p",
+                                       str(self.nats_port), "-js", "-sd", self.p("nats")])
+        self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.nats_port)) == 0:
+                    log(f"== NATS JetStream on {self.nats_url}")
+                    return
+            time.sleep(0.1)
+        raise Fail("nats-server did not start")
+
+    def landmark_conf(self, lm):
+        conf = self.p(lm["name"] + ".conf")
+        with open(conf, "w") as f:
+            f.write(f"""# landmarkd for {lm['name']} ({lm['site']}), written by tools/beacon_net.py
+ports = ( {{ port_id = 0; address = "{lm['addr']}"; prefix_len = 24; }} );
+key_file = "{self.p(lm['name'] + '.key')}";
+delegation_file = "{self.p(lm['name'] + '.dlg')}";
+manufacturer_roots = [ "{self.p('vendor-root.pub')}" ];
+operator_roots = [ "{self.p('operator-root.pub')}" ];
+feed_dir = "{self.p(lm['name'] + '.feed')}";
+counters_file = "{self.p(lm['name'] + '.counters.json')}";
+challenges = {self.k};
+reply_timeout_us = 2000000;
+hello_rate_per_source = 20;
+hello_burst_per_source = 20;
+calibration_ms = {self.a.calibration_ms};
+batch_interval_ms = 200;
+link_wait_ms = 1000;
+idle = "backoff";
+""")
+        return conf
+
+    def start_landmarks(self):
+        log(f"== {len(self.lms)} landmarks (landmarkd, DPDK net_af_packet, own namespace each)")
+        for i, lm in enumerate(self.lms):
+            ns = self.net.host(f"L{i}", f"l{i}")
+            lm["ns"] = ns
+            conf = self.landmark_conf(lm)
+            lm["proc"] = self.net.spawn(lm["name"], [
+                self.landmarkd, "--no-huge", "-m", "256", "--no-pci", "-l", "0,1",
+                "--file-prefix", f"{self.tag}{i}", "--log-level", "lib.*:error",
+                f"--vdev=net_af_packet0,iface=l{i}", "--", "-c", conf], ns=ns)
+        deadline = time.time() + 60
+        for lm in self.lms:
+            logf = self.p(lm["name"] + ".log")
+            while True:
+                if "landmarkd: ready" in open(self.p(lm["name"] + ".out")).read():
+                    break
+                if lm["proc"].poll() is not None or time.time() > deadline:
+                    raise Fail(f"landmarkd {lm['name']} did not start:\n{open(logf).read()[-2000:]}")
+                time.sleep(0.1)
+            mark = " (DECLARED POSITION IS WRONG)" if "declared" in lm else ""
+            log(f"   {lm['name']:6} {lm['site']:16} {lm['addr']:14} "
+                f"lat {declared(lm)[0]:8.4f} lon {declared(lm)[1]:9.4f}{mark}")
+
+    def start_exporters(self):
+        for lm in self.lms:
+            lm["exporter"] = self.net.spawn(lm["name"] + "-export", [
+                self.lmctl, "feed", "export", "--nats", self.nats_url,
+                self.p(lm["name"] + ".feed")])
+
+    def chipd_conf(self, name, key, cert, targets, sessions):
+        conf = self.p(name + ".chipd.conf")
+        rows = ",\n".join(
+            f'  {{ address = "{t["addr"]}"; public_key = "{t["pub"]}"; '
+            f'emulated_rtt_us = {t["rtt_us"]}; }}' for t in targets)
+        with open(conf, "w") as f:
+            f.write(f"""# chipd {name}: EMULATION of geography (delays from the true geodesic distance)
+key_file = "{key}";
+cert_file = "{cert}";
+mode = "{self.mode}";
+sessions = {sessions};
+session_interval_ms = 50;
+session_timeout_ms = 20000;
+landmarks = (
+{rows}
+);
+""")
+        return conf
+
+    def delays_for(self, true_pos, strategy, claimed=None, exclude=None):
+        em = self.sc["emulation"]
+        out = []
+        for lm in self.lms:
+            if lm is exclude:
+                continue
+            rtt = fibre_rtt_us(em, geodesic_km(true_pos, pos(lm)))
+            if strategy.startswith("uniform:"):
+                rtt += int(float(strategy.split(":")[1]) * 1000)
+            elif strategy == "mimic-claimed":
+                # Answer as late as a chip at the claimed place would; it can never answer
+                # earlier than its true distance allows.
+                rtt = max(rtt, fibre_rtt_us(em, geodesic_km(claimed, pos(lm))))
+            out.append({"addr": lm["addr"], "pub": lm["pub"], "rtt_us": rtt, "lm": lm["name"]})
+        return out
+
+    def measure(self):
+        jobs = []
+        # Prover agents: each landmark proves itself to every other landmark (mesh).
+        for i, lm in enumerate(self.lms):
+            ns = self.net.host(f"A{i}", f"a{i}", lm["agent_addr"])
+            targets = self.delays_for(pos(lm), "honest", exclude=lm)
+            conf = self.chipd_conf(lm["name"] + "-agent", self.p(lm["name"] + ".key"),
+                                   self.p(lm["name"] + ".dlg"), targets, self.rounds)
+            jobs.append((lm["name"] + " (mesh agent)", lm["name"] + "-agent", ns, conf))
+        for c in self.chips:
+            ns = self.net.host(c["id"].upper(), c["id"], c["addr"])
+            targets = self.delays_for(pos(c), c["strategy"], c.get("claimed") and pos(c["claimed"]))
+            c["targets"] = targets
+            conf = self.chipd_conf(c["id"], self.p(c["id"] + ".key"), self.p(c["id"] + ".crt"),
+                                   targets, self.rounds)
+            jobs.append((c["label"], c["id"], ns, conf))
+        log(f"== measuring: {len(self.chips)} chips and {len(self.lms)} mesh agents, "
+            f"{self.rounds} round(s) of {self.k} {self.mode}-mode challenges per landmark, "
+            f"{self.a.parallel} prover(s) at a time")
+        # chipd busy-polls while a session is open: on a 2-core machine more provers at once
+        # than cores only adds scheduling noise (which inflates RTTs, never shrinks them).
+        deadline = time.time() + self.a.measure_timeout
+        running = []
+        while jobs or running:
+            while jobs and len(running) < self.a.parallel:
+                label, name, ns, conf = jobs.pop(0)
+                running.append((label, self.net.spawn(name, [self.chipd, "-c", conf], ns=ns)))
+            for item in list(running):
+                label, p = item
+                if p.poll() is not None:
+                    running.remove(item)
+                    if p.returncode != 0:
+                        log(f"   warning: chipd {label} exit status {p.returncode}")
+            if time.time() > deadline:
+                raise Fail(f"provers did not finish in {self.a.measure_timeout}s")
+            time.sleep(0.05)
+
+    def stop_landmarks(self):
+        log("== stopping landmarks (SIGTERM: feed flushed with fsync, ports closed)")
+        for lm in self.lms:
+            rc = self.net.stop(lm["proc"])
+            if rc != 0:
+                raise Fail(f"landmarkd {lm['name']} exit status {rc}")
+        # Exporters drain what is left, then stop.
+        for lm in self.lms:
+            self.net.stop(lm["exporter"])
+            r = self.run(self.lmctl, "feed", "export", "--nats", self.nats_url,
+                         "--until-idle", "2", "--timeout", "60", self.p(lm["name"] + ".feed"),
+                         check_ok=True)
+            if r.returncode != 0:
+                raise Fail(f"export of {lm['name']} left a backlog: {r.stderr[-400:]}")
+
+    # ---- analysis ---------------------------------------------------------------------
+    def dump(self, lm):
+        r = self.run(self.lmctl, "feed", "dump", "--json", self.p(lm["name"] + ".feed"))
+        recs = []
+        for line in r.stdout.splitlines():
+            obj = json.loads(line)
+            rec = obj.get("record")
+            if isinstance(rec, dict):
+                recs.append(rec)
+        return recs
+
+    def verify_feeds(self):
+        for lm in self.lms:
+            self.run(self.lmctl, "feed", "verify", "--root", self.p("operator-root.pub"),
+                     "--mfr", self.p("vendor-root.pub"), self.p(lm["name"] + ".feed"))
+        log(f"== lmctl feed verify: all {len(self.lms)} feeds verify")
+
+    def mesh_audit(self):
+        by_key = {}
+        for lm in self.lms:
+            by_key[self._hexkey(lm["pub"])] = lm
+        rows = []
+        for lm in self.lms:
+            for r in self.dump(lm):
+                pr = r["prover"]
+                if pr.get("kind") != "landmark" or r.get("rtt_min_ns") is None:
+                    continue
+                b = by_key.get(pr["key"])
+                if b is None:
+                    continue
+                a_lat, a_lon = r["landmark"]["lat"], r["landmark"]["lon"]
+                rows.append((lm["name"], a_lat, a_lon, b["name"], pr["lat"], pr["lon"],
+                             r["rtt_min_ns"] / 1e6))
+        csv = self.p("mesh.csv")
+        with open(csv, "w") as f:
+            f.write("a,a_lat,a_lon,b,b_lat,b_lon,rtt_ms\n")
+            for row in rows:
+                f.write("%s,%.7f,%.7f,%s,%.7f,%.7f,%.6f\n" % row)
+        r = self.run(self.lmctl, "mesh", csv, check_ok=True)
+        if r.returncode not in (0, 1):
+            raise Fail(f"lmctl mesh: {r.stderr[-400:]}")
+        audit = json.loads(r.stdout)
+        with open(os.path.join(self.out, "mesh.json"), "w") as f:
+            json.dump(audit, f, indent=1)
+        flagged = {f["name"] for f in audit.get("flagged", [])}
+        log(f"== mesh audit over {len(rows)} landmark-to-landmark records: "
+            + (f"flagged {', '.join(sorted(flagged))}" if flagged else "no landmark flagged"))
+        return flagged, audit
+
+    @staticmethod
+    def _hexkey(b64):
+        import base64
+        return base64.b64decode(b64).hex()
+
+    def locate(self, flagged):
+        feeds = [self.p(lm["name"] + ".feed") for lm in self.lms if lm["name"] not in flagged]
+        results = {}
+        for country in sorted({c["declared_country"] for c in self.chips}):
+            out = self.p("locate-" + country)
+            r = self.run(self.lmctl, "locate", "--root", self.p("operator-root.pub"),
+                         "--mfr", self.p("vendor-root.pub"), "--out", out,
+                         "--allow", country, *feeds, check_ok=True)
+            if r.returncode == 2:
+                raise Fail(f"lmctl locate: {r.stderr[-600:]}")
+            v = json.load(open(os.path.join(out, "verdicts.json")))
+            results[country] = (out, v)
+        return results
+
+    def nats_matches_logs(self):
+        local = set()
+        for lm in self.lms:
+            local |= {r["record_hash"] for r in self.dump(lm)}
+        r = self.run(self.lmctl, "feed", "tail", "--nats", self.nats_url, "--count",
+                     str(len(local)), "--timeout", "10", check_ok=True)
+        remote = []
+        for line in r.stdout.splitlines():
+            obj = json.loads(line)
+            rec = obj.get("record", obj)
+            if isinstance(rec, dict) and "record_hash" in rec:
+                remote.append(rec["record_hash"])
+        same = sorted(remote) == sorted(local)
+        log(f"== NATS JetStream holds {len(remote)} records, local logs {len(local)}: "
+            + ("identical, each exactly once" if same else "MISMATCH"))
+        return same, len(local), len(remote)
+
+
+def chip_rows(demo, results):
+    """One row per chip: verdict against its declared country and the tightest landmark."""
+    lm_by_name = {lm["name"]: lm for lm in demo.lms}
+    rows = []
+    for c in demo.chips:
+        out, v = results[c["declared_country"]]
+        key = demo._hexkey(c["pub"])
+        windows = [e for e in v.get("chips", []) if e.get("chip") == key]
+        row = {"chip": c["label"], "role": c["role"], "strategy": c["strategy"],
+               "declared": c["declared_country"], "true_lat": c["lat"], "true_lon": c["lon"],
+               "verdict": "no records", "area_km2": None, "nearest": None, "bound_km": None,
+               "truth_inside": None, "records": 0, "map": os.path.join(out, "map.html")}
+        if windows:
+            w = windows[-1]
+            row["verdict"] = w["verdict"]["result"] if w.get("feasible") else "infeasible"
+            row["area_km2"] = w.get("area_km2")
+            row["records"] = len(w["records"])
+            best = min(w["records"], key=lambda r: r["radius_km"])
+            row["nearest"], row["bound_km"] = best["landmark"], best["radius_km"]
+            # The exact region is the intersection of the caps: the truth is in it iff it is
+            # within every cap's radius of that landmark's declared position.
+            row["truth_inside"] = all(
+                geodesic_km(pos(c), declared(lm_by_name[r["landmark"]])) <= r["radius_km"]
+                for r in w["records"])
+        rows.append(row)
+    return rows
+
+
+def print_table(rows):
+    log("")
+    log(f"{'chip':32} {'declared':8} {'area km2':>12} {'verdict':13} {'nearest':8} {'bound km':>9}")
+    for r in rows:
+        area = f"{r['area_km2']:.0f}" if isinstance(r["area_km2"], (int, float)) else "-"
+        bound = f"{r['bound_km']:.0f}" if isinstance(r["bound_km"], (int, float)) else "-"
+        log(f"{r['chip']:32} {r['declared']:8} {area:>12} {str(r['verdict']):13} "
+            f"{str(r['nearest'] or '-'):8} {bound:>9}")
+    log("")
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scenario", default=os.path.join(here, "../conf/scenarios/europe-us.json"))
+    ap.add_argument("--build", default=os.path.join(here, "../build"))
+    ap.add_argument("--out", default="landmark-out")
+    ap.add_argument("--rounds", type=int, help="measurement rounds (default: the scenario's)")
+    ap.add_argument("--calibration-ms", type=int, default=500, dest="calibration_ms")
+    ap.add_argument("--parallel", type=int, default=2, help="provers measuring at once")
+    ap.add_argument("--measure-timeout", type=int, default=300, dest="measure_timeout")
+    ap.add_argument("--tmp", default=None, help="parent of the work directory")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--summary", help="write the results as JSON here (tests read it)")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("beacon network: must run as root (network namespaces)")
+    scenario = json.load(open(args.scenario))
+    demo = Demo(args, scenario)
+    log(f"landmark beacon network '{scenario['name']}': {scenario['description']}")
+    log("Geography is EMULATED by chipd from the true positions (conf/scenarios/*.json).")
+
+    def cleanup(*_):
+        if demo.net:
+            demo.net.close()
+        if not args.keep:
+            shutil.rmtree(demo.work, ignore_errors=True)
+        else:
+            log(f"kept {demo.work}")
+
+    atexit.register(cleanup)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+    t0 = time.time()
+    try:
+        demo.pki()
+        demo.net = Network(demo.tag, demo.work)
+        demo.start_nats()
+        demo.start_landmarks()
+        demo.start_exporters()
+        demo.measure()
+        demo.stop_landmarks()
+        demo.verify_feeds()
+        nats_same, n_local, n_remote = demo.nats_matches_logs()
+        flagged, audit = demo.mesh_audit()
+        results = demo.locate(flagged)
+        rows = chip_rows(demo, results)
+        print_table(rows)
+        for country, (out, _) in results.items():
+            dst = os.path.join(demo.out, country)
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(out, dst)
+        summary = {"scenario": scenario["name"], "flagged": sorted(flagged),
+                   "misplaced": [lm["name"] for lm in demo.lms if "declared" in lm],
+                   "nats_equals_logs": nats_same, "records_local": n_local,
+                   "records_nats": n_remote, "chips": rows, "out": demo.out,
+                   "seconds": round(time.time() - t0, 1)}
+        with open(os.path.join(demo.out, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=1)
+        if args.summary:
+            with open(args.summary, "w") as f:
+                json.dump(summary, f, indent=1)
+        log(f"Results in {demo.out}/: summary.json, mesh.json, and per declared country "
+            f"<CC>/verdicts.json, <CC>/locate.geojson, <CC>/map.html (open in a browser).")
+        log(f"Finished in {summary['seconds']} s. Run again, longer or with another scenario:")
+        log("  bash tools/demo.sh --rounds 5 --scenario conf/scenarios/small.json")
+    except Fail as e:
+        log(f"beacon network FAILED: {e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
