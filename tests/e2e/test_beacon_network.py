@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""e2e: the small scenario through tools/beacon_net.py (the demo's code path), then asserts:
+every honest chip's true position is inside its region (exact caps and the polygon), the
+lying chip never gets 'inside', the misplaced landmark is flagged and no other, NATS holds
+exactly the local logs' records, every feed verifies (the script fails otherwise), and the
+HTML map renders in headless Chromium with its landmark, region and verdict layers."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+src = os.environ.get("LM_SRC", os.path.join(os.path.dirname(__file__), "../.."))
+build = os.environ.get("LM_BUILD", os.path.join(src, "build"))
+
+if os.geteuid() != 0:
+    print("SKIP: needs root for network namespaces")
+    sys.exit(77)
+for tool in ("nats-server", "geod", "ip"):
+    if shutil.which(tool) is None:
+        print(f"SKIP: {tool} not installed")
+        sys.exit(77)
+
+fails = []
+
+
+def check(cond, what):
+    print(("ok - " if cond else "FAIL - ") + what, flush=True)
+    if not cond:
+        fails.append(what)
+
+
+def inside_polygon(lon, lat, geom):
+    """Even-odd ray casting on [lon, lat] rings (the region's cells are small and planar enough
+    for this to be exact at their stated resolution; it is a cross-check of the exact caps)."""
+    polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+    for poly in polys:
+        inside = False
+        for ring in poly:
+            n = len(ring)
+            for i in range(n - 1):
+                (x1, y1), (x2, y2) = ring[i][:2], ring[i + 1][:2]
+                if (y1 > lat) != (y2 > lat):
+                    x = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
+                    if x > lon:
+                        inside = not inside
+        if inside:
+            return True
+    return False
+
+
+work = tempfile.mkdtemp(prefix="lm-e2e.")
+try:
+    out = os.path.join(work, "out")
+    summary_path = os.path.join(work, "summary.json")
+    r = subprocess.run([sys.executable, os.path.join(src, "tools/beacon_net.py"),
+                        "--scenario", os.path.join(src, "conf/scenarios/small.json"),
+                        "--build", build, "--out", out, "--summary", summary_path,
+                        "--calibration-ms", "300"], timeout=540)
+    check(r.returncode == 0, "beacon network ran (feeds verified, located)")
+    if r.returncode != 0:
+        sys.exit(1)
+    s = json.load(open(summary_path))
+    check(s["nats_equals_logs"], f"NATS records == local log records ({s['records_local']})")
+    check(s["flagged"] == s["misplaced"],
+          f"mesh audit flags exactly the misplaced landmark(s) {s['misplaced']}: {s['flagged']}")
+    for c in s["chips"]:
+        if c["role"] == "honest":
+            check(c["truth_inside"] is True, f"{c['chip']}: true position inside every cap")
+        if c["role"] == "liar":
+            check(c["verdict"] in ("outside", "inconclusive"),
+                  f"{c['chip']}: liar never inside (got {c['verdict']})")
+        check(c["records"] > 0, f"{c['chip']}: located from {c['records']} records")
+    # The polygon output contains each honest chip's truth too.
+    for c in s["chips"]:
+        if c["role"] != "honest":
+            continue
+        gj = json.load(open(os.path.join(out, c["declared"], "locate.geojson")))
+        regions = [f for f in gj["features"] if f["properties"].get("kind") == "region"
+                   and f["properties"].get("serial", "").startswith("SN-")]
+        hit = any(f["geometry"] and inside_polygon(c["true_lon"], c["true_lat"], f["geometry"])
+                  for f in regions)
+        check(hit, f"{c['chip']}: region polygon contains the true position")
+    verdicts = {(c["chip"], c["verdict"]) for c in s["chips"]}
+    check(("chip-paris", "inside") in verdicts, "honest chip-paris gets 'inside'")
+    # The map renders offline in headless Chromium with its layers.
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        check(False, "chromium installed for the map test")
+    else:
+        html = os.path.join(out, "FRA", "map.html")
+        prof = os.path.join(work, "chromium")
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 f"--user-data-dir={prof}", "--virtual-time-budget=5000"]
+        png = os.path.join(work, "map.png")
+        subprocess.run([chromium, *flags, f"--screenshot={png}", "--window-size=1200,800",
+                        "file://" + html], capture_output=True, timeout=120)
+        check(os.path.exists(png) and os.path.getsize(png) > 10000, "map screenshot taken")
+        dom = subprocess.run([chromium, *flags, "--dump-dom", "file://" + html],
+                             capture_output=True, text=True, timeout=120).stdout
+        # After the page's script ran: drawn landmark markers, region paths, verdict labels.
+        check('class="landmark"' in dom, "map draws the landmark layer")
+        check('class="region' in dom, "map draws the region layer")
+        check("verdict" in dom and "inside" in dom, "map shows the verdict layer")
+        shutil.copy(png, os.path.join(os.environ.get("MESON_BUILD_ROOT", work), "e2e-map.png")) \
+            if os.environ.get("MESON_BUILD_ROOT") else None
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+
+print(f"{'FAILED' if fails else 'passed'}: {len(fails)} failure(s)")
+sys.exit(1 if fails else 0)
