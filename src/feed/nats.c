@@ -47,6 +47,13 @@ split_urls(char *buf, const char **urls)
 	return n;
 }
 
+static void
+on_connected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	(void)closure;
+}
+
 static natsStatus
 make_options(
 	natsOptions **opts, const struct lm_feed_nats_conf *conf, char *urlbuf, bool retry_connect)
@@ -76,7 +83,9 @@ make_options(
 		s = natsOptions_SetTimeout(*opts, 2000);
 	}
 	if (s == NATS_OK && retry_connect) {
-		s = natsOptions_SetRetryOnFailedConnect(*opts, true, NULL, NULL);
+		/* With a connected callback the first connect also happens in the background
+		 * (without one libnats retries inside natsConnection_Connect, forever). */
+		s = natsOptions_SetRetryOnFailedConnect(*opts, true, on_connected, NULL);
 	}
 	if (s == NATS_OK && conf->user != NULL) {
 		s = natsOptions_SetUserInfo(*opts, conf->user, conf->password);
@@ -178,8 +187,13 @@ nx_ensure_stream(struct nats_export *nx, char *err, size_t errlen)
 		return 0;
 	}
 	if (natsConnection_Status(nx->nc) != NATS_CONN_STATUS_CONNECTED) {
-		snprintf(err, errlen, "not connected to %s (%s)", nx->urls,
-			natsStatus_GetText(natsConnection_GetLastError(nx->nc, NULL)));
+		const char *last = NULL;
+		natsStatus ls = natsConnection_GetLastError(nx->nc, &last);
+
+		snprintf(err, errlen, "not connected to %s (%s%s%s)", nx->urls,
+			ls == NATS_OK ? "unreachable or refused; reconnecting"
+				      : natsStatus_GetText(ls),
+			last != NULL && last[0] ? ": " : "", last != NULL ? last : "");
 		return -ENOTCONN;
 	}
 	s = js_GetStreamInfo(&si, nx->js, nx->stream, NULL, &jerr);
