@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything landmark needs on Debian 12, idempotently. Run as root.
-# Only Debian packages; nothing is downloaded from anywhere else.
+# Debian packages, plus one dataset from the npm registry (world-countries, below); nothing is
+# downloaded from anywhere else.
 set -euo pipefail
 
 PKGS=(
@@ -12,8 +13,13 @@ PKGS=(
 	# runtime tools used by tests, benchmarks and the demo
 	dpdk dpdk-dev iproute2 iputils-ping nats-server proj-bin procps python3
 	# locator: country boundaries come from npm (below); the map test renders in chromium
-	chromium npm
+	chromium
 )
+# npm from Debian unless the machine already has an npm (Debian's conflicts with a nodejs
+# installed from elsewhere).
+if ! command -v npm >/dev/null 2>&1; then
+	PKGS+=(npm)
+fi
 # Locator geofences: the public world-countries dataset (mledoze/countries, ODbL), from the
 # npm registry, pinned; LM_COUNTRIES_DIR overrides where the locator looks for it.
 LM_GEO_PREFIX=/usr/local/share/landmark
