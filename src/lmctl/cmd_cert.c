@@ -52,6 +52,34 @@ load_issuer(const char *cmd, const struct issue_opts *o, uint8_t sk[static LM_SK
 	return 0;
 }
 
+/*
+ * Options both issuers share (k: issuer key, p: subject key, d: days, b: not-before,
+ * w: out). @return 1 handled, 0 not a shared option, -1 bad value (message printed).
+ */
+static int
+issue_opt(const char *cmd, int opt, const char *arg, struct issue_opts *o)
+{
+	switch (opt) {
+	case 'k':
+		o->issuer_key = arg;
+		return 1;
+	case 'p':
+		o->subject_pub = arg;
+		return 1;
+	case 'd':
+		return lmctl_parse_i64(cmd, "days", arg, 1, MAX_DAYS, &o->days) == 0 ? 1 : -1;
+	case 'b':
+		return lmctl_parse_i64(cmd, "not-before", arg, 0, INT32_MAX, &o->not_before) == 0
+			? 1
+			: -1;
+	case 'w':
+		o->out = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static int
 write_cred(const char *cmd, const char *path, const struct lm_cred *c)
 {
@@ -104,13 +132,15 @@ lmctl_cmd_delegate(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		int shared = issue_opt("delegate", opt, optarg, &o);
+
+		if (shared != 0) {
+			if (shared < 0) {
+				return 2;
+			}
+			continue;
+		}
 		switch (opt) {
-		case 'k':
-			o.issuer_key = optarg;
-			break;
-		case 'p':
-			o.subject_pub = optarg;
-			break;
 		case 's':
 			site = optarg;
 			break;
@@ -123,21 +153,6 @@ lmctl_cmd_delegate(int argc, char **argv)
 			if (lmctl_parse_double("delegate", "lon", optarg, -180, 180, &lon) != 0) {
 				return 2;
 			}
-			break;
-		case 'd':
-			if (lmctl_parse_i64("delegate", "days", optarg, 1, MAX_DAYS, &o.days) !=
-				0) {
-				return 2;
-			}
-			break;
-		case 'b':
-			if (lmctl_parse_i64("delegate", "not-before", optarg, 0, INT32_MAX,
-				    &o.not_before) != 0) {
-				return 2;
-			}
-			break;
-		case 'w':
-			o.out = optarg;
 			break;
 		case 'h':
 			delegate_usage();
@@ -210,13 +225,15 @@ lmctl_cmd_certify(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		int shared = issue_opt("certify", opt, optarg, &o);
+
+		if (shared != 0) {
+			if (shared < 0) {
+				return 2;
+			}
+			continue;
+		}
 		switch (opt) {
-		case 'k':
-			o.issuer_key = optarg;
-			break;
-		case 'p':
-			o.subject_pub = optarg;
-			break;
 		case 'm':
 			model = optarg;
 			break;
@@ -228,20 +245,6 @@ lmctl_cmd_certify(int argc, char **argv)
 				    (long long)LM_CHIP_TURNAROUND_MAX_NS, &turnaround) != 0) {
 				return 2;
 			}
-			break;
-		case 'd':
-			if (lmctl_parse_i64("certify", "days", optarg, 1, MAX_DAYS, &o.days) != 0) {
-				return 2;
-			}
-			break;
-		case 'b':
-			if (lmctl_parse_i64("certify", "not-before", optarg, 0, INT32_MAX,
-				    &o.not_before) != 0) {
-				return 2;
-			}
-			break;
-		case 'w':
-			o.out = optarg;
 			break;
 		case 'h':
 			certify_usage();
