@@ -37,6 +37,20 @@ echo "# emulated delay D = $D_NS ns"
 run_chip delayed signed 3 "emulated_rtt_us = $((D_NS / 1000));"
 grep -q EMULATION "$WORK/chip-delayed.err" || fail "chipd did not flag the emulation"
 
+if command -v dpdk-telemetry.py >/dev/null; then
+	echo "# counters over DPDK telemetry (/landmark/ctrl, /landmark/port)"
+	for i in $(seq 1 20); do
+		echo /landmark/ctrl | timeout 10 dpdk-telemetry.py -f "${TAG}lmA" >"$WORK/tel.json" 2>&1
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["/landmark/ctrl"]["records"] != 9)' \
+			"$WORK/tel.json" 2>/dev/null && break
+		sleep 0.2
+	done
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["/landmark/ctrl"]["records"] != 9)' \
+		"$WORK/tel.json" || { cat "$WORK/tel.json"; fail "telemetry /landmark/ctrl records != 9"; }
+	echo /landmark/port,0 | timeout 10 dpdk-telemetry.py -f "${TAG}lmA" | python3 -c \
+		'import json,sys; sys.exit(json.load(sys.stdin)["/landmark/port"]["responses_ok"] < 9)' ||
+		fail "telemetry /landmark/port"
+fi
 fresh_counters lmA
 stop_landmarkd lmA
 wait "$PID_lmA" || fail "landmarkd exit status $?"
