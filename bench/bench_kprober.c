@@ -37,8 +37,12 @@ recv_ts(int fd, uint8_t *buf, size_t cap, struct sockaddr_in *from, int64_t *rx_
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char ctrl[256];
 	struct iovec iov = {buf, cap};
-	struct msghdr mh = {.msg_name = from, .msg_namelen = sizeof(*from), .msg_iov = &iov,
-		.msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl)};
+	struct msghdr mh = {.msg_name = from,
+		.msg_namelen = sizeof(*from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctrl,
+		.msg_controllen = sizeof(ctrl)};
 	struct cmsghdr *c;
 	ssize_t n;
 
@@ -110,8 +114,8 @@ main(int argc, char **argv)
 		randombytes_buf(&session, sizeof(session));
 		session |= 1;
 		for (i = 0; i < k; i++) {
-			struct lm_challenge c = {.session_id = session, .seq = (uint16_t)i,
-				.count = (uint16_t)k};
+			struct lm_challenge c = {
+				.session_id = session, .seq = (uint16_t)i, .count = (uint16_t)k};
 			uint8_t out[LM_CHALLENGE_LEN];
 			int64_t tx;
 
