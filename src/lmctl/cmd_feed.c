@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "landmark/lm_feed.h"
+#include "landmark/lm_feed_http.h"
 #include "landmark/lm_feed_nats.h"
 #include "landmark/lm_keys.h"
 #include "lmctl.h"
@@ -618,6 +619,126 @@ feed_export(int argc, char **argv)
 	return st.backlog_batches > 0 ? 1 : 0;
 }
 
+static double
+dir_bytes(const void *arg)
+{
+	struct lm_feed_pos zero = {0, 0};
+	struct lm_feed_reader *r = lm_feed_reader_open(arg, &zero);
+	double total = 0;
+	struct lm_feed_batch b;
+	struct lm_feed_fault f;
+
+	/* Cheap enough for a scrape of an operator tool; the node exports its writer stats. */
+	if (r == NULL) {
+		return 0;
+	}
+	while (lm_feed_reader_next(r, &b, &f) == 1) {
+		total += (double)b.n;
+	}
+	lm_feed_reader_close(r);
+	return total;
+}
+
+static void
+serve_usage(void)
+{
+	printf("usage: lmctl feed serve [--listen ADDR] [--port N] [--nats URL [--stream NAME]]\n"
+	       "                       [--max-time S] DIR\n"
+	       "  Serves /metrics, /healthz, /v1/records and /v1/stream over HTTP for the feed\n"
+	       "  log in DIR (read-only; default 127.0.0.1:9464). With --nats also exports the log\n"
+	       "  to JetStream and exposes the exporter's backlog and lag. Runs until SIGTERM.\n");
+}
+
+static int
+feed_serve(int argc, char **argv)
+{
+	static const struct option lopts[] = {{"listen", required_argument, NULL, 'L'},
+		{"port", required_argument, NULL, 'P'}, {"nats", required_argument, NULL, 'N'},
+		{"stream", required_argument, NULL, 's'},
+		{"max-time", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	struct lm_feed_http_conf hc = {.listen = "127.0.0.1", .port = 9464};
+	struct lm_feed_nats_conf nc;
+	struct lm_feed_exporter *ex = NULL;
+	struct lm_feed_http *h;
+	struct lm_metrics *m;
+	long long v, max_s = -1, ms = 0;
+	int opt, rc = 0;
+
+	lm_feed_nats_conf_default(&nc);
+	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'L':
+			hc.listen = optarg;
+			break;
+		case 'P':
+			if (lmctl_parse_i64("feed serve", "port", optarg, 0, 65535, &v)) {
+				return 2;
+			}
+			hc.port = (uint16_t)v;
+			break;
+		case 'N':
+			nc.urls = optarg;
+			break;
+		case 's':
+			nc.stream = optarg;
+			break;
+		case 't':
+			if (lmctl_parse_i64("feed serve", "max-time", optarg, 1, 86400, &max_s)) {
+				return 2;
+			}
+			break;
+		case 'h':
+			serve_usage();
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		lmctl_err("feed serve", "need exactly one DIR (see --help)");
+		return 2;
+	}
+	hc.log_dir = argv[optind];
+	m = lm_metrics_create();
+	if (m == NULL ||
+		lm_metrics_add_fn(m, "landmark_feed_log_records",
+			"Records in the feed log directory.", LM_METRIC_GAUGE, NULL, dir_bytes,
+			argv[optind]) != 0) {
+		lmctl_err("feed serve", "out of memory");
+		lm_metrics_destroy(m);
+		return 2;
+	}
+	if (nc.urls != NULL) {
+		ex = lm_feed_nats_exporter_start(argv[optind], "nats", &nc);
+		if (ex == NULL || lm_feed_metrics_register(m, NULL, ex) != 0) {
+			lmctl_err("feed serve", "%s: exporter: %s", argv[optind], strerror(errno));
+			lm_feed_exporter_stop(ex);
+			lm_metrics_destroy(m);
+			return 2;
+		}
+	}
+	hc.metrics = m;
+	h = lm_feed_http_start(&hc);
+	if (h == NULL) {
+		lmctl_err("feed serve", "listen %s:%u: %s", hc.listen, hc.port, strerror(errno));
+		rc = 2;
+		goto out;
+	}
+	printf("listening on http://%s:%u/\n", hc.listen, lm_feed_http_port(h));
+	fflush(stdout);
+	catch_signals();
+	while (!stop_flag && (max_s < 0 || ms < max_s * 1000)) {
+		sleep_ms(100);
+		ms += 100;
+	}
+	lm_feed_http_stop(h);
+out:
+	lm_feed_exporter_stop(ex);
+	lm_metrics_destroy(m);
+	return rc;
+}
+
 int
 lmctl_cmd_feed(int argc, char **argv)
 {
@@ -625,11 +746,11 @@ lmctl_cmd_feed(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} sub[] = {{"verify", feed_verify}, {"dump", feed_dump}, {"tail", feed_tail},
-		{"export", feed_export}};
+		{"export", feed_export}, {"serve", feed_serve}};
 	size_t i;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("usage: lmctl feed verify|dump|tail|export ... (lmctl feed CMD --help)\n");
+		printf("usage: lmctl feed verify|dump|tail|export|serve ... (lmctl feed CMD --help)\n");
 		return argc < 2 ? 2 : 0;
 	}
 	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
@@ -638,6 +759,6 @@ lmctl_cmd_feed(int argc, char **argv)
 			return sub[i].fn(argc - 1, argv + 1);
 		}
 	}
-	lmctl_err("feed", "unknown subcommand '%s' (verify, dump, tail, export)", argv[1]);
+	lmctl_err("feed", "unknown subcommand '%s' (verify, dump, tail, export, serve)", argv[1]);
 	return 2;
 }
