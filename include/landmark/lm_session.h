@@ -115,7 +115,8 @@ struct lm_engine;
  * @param to_ctrl   HELLO, RESULT, PROVED go here
  * @param from_ctrl START, PROVE, SEND come from here
  * @param pool      free message slots (for HELLOs)
- * @return handle, or NULL with errno EINVAL (conf out of range) / ENOMEM.
+ * @return handle, or NULL with errno EINVAL (conf out of range) / ENOMEM / ENOTSUP (the codec's
+ *   CHALLENGE is not fixed fields at even offsets: the frame template cannot be patched).
  */
 struct lm_engine *lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io,
 	struct lm_clock clk, struct lm_chan to_ctrl, struct lm_chan from_ctrl, struct lm_chan pool);

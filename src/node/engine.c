@@ -3,6 +3,7 @@
  * The datapath engine: one port, one lcore. Frames in, frames out, slots to the control
  * side. Everything here runs per packet: no syscalls, no allocation, no logging, no Ed25519.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <stddef.h>
@@ -19,6 +20,8 @@
 #define BURST 32
 #define CTRL_PER_POLL 16
 #define ARP_SLOTS 64
+#define TX_BATCH 64 /* frames queued before a TX burst is forced */
+#define CH_FRAME_LEN (LM_UDP_OVERHEAD + LM_CHALLENGE_LEN)
 
 enum sess_state {
 	S_FREE = 0,
@@ -28,14 +31,24 @@ enum sess_state {
 	S_REVEAL, /* FINISH sent, waiting for REVEAL until due */
 };
 
+/*
+ * One measuring session. The CHALLENGE frame is kept pre-built (Ethernet/IPv4/UDP headers,
+ * encoded message with seq 0 and a zero nonce, and the checksum of those bytes): each
+ * challenge copies it, patches seq and nonce and completes the UDP checksum incrementally.
+ */
 struct session {
 	uint8_t state;
 	uint8_t addr_ok; /* source echoed one of our nonces */
+	uint8_t tmpl_ok; /* frame[] is built for tmpl_mac */
 	uint16_t waiting; /* seq of the outstanding challenge (S_WAIT) */
 	uint32_t nexthop;
+	uint32_t ai; /* position in the active list */
+	uint32_t csum_base; /* UDP checksum sum of frame[] (seq 0, zero nonce), folded */
 	uint64_t due; /* cycles: next action or deadline */
 	struct lm_nmsg *m;
-};
+	uint8_t tmpl_mac[LM_ETH_ALEN];
+	uint8_t frame[CH_FRAME_LEN];
+} __attribute__((aligned(64)));
 
 enum prov_state {
 	P_FREE = 0,
@@ -76,10 +89,21 @@ struct lm_engine {
 	uint64_t c_arp;
 	uint64_t c_arp_ttl;
 	uint64_t c_spin;
-	/* measuring sessions: slots, active list, hash index by session id */
+	/* measuring sessions: slots, active list, free-slot stack, hash index by session id */
 	struct session *sess;
 	uint32_t *active;
 	uint32_t n_active;
+	uint32_t *free_slots;
+	uint32_t n_free;
+	uint64_t next_due; /* no session is due before this (cycles) */
+	bool arp_learned; /* an ARP entry was (re)learned: S_ARP sessions may move on */
+	/* where seq and nonce sit in an encoded CHALLENGE (learned from the codec at create) */
+	uint16_t off_seq;
+	uint16_t off_nonce;
+	/* frames queued for the next TX burst; stamp[i]: sample TX stamp to fill, or NULL */
+	uint16_t n_tx;
+	struct lm_pkt txb[TX_BATCH];
+	uint64_t *txstamp[TX_BATCH];
 	uint32_t *index; /* slot + 1, 0 = empty; linear probing */
 	uint32_t index_mask;
 	/* prover sessions */
@@ -217,17 +241,54 @@ nexthop_of(const struct lm_engine *e, uint32_t ip)
 	return e->c.gateway;
 }
 
+/*
+ * Send every queued frame in one burst. The TX stamp of each CHALLENGE in it is read here,
+ * right before the port sees the burst: it can only be earlier than the departure (the RTT
+ * only grows), and one counter read serves the whole burst.
+ */
+static void
+tx_flush(struct lm_engine *e)
+{
+	uint16_t n = e->n_tx;
+	uint16_t sent;
+	uint64_t t;
+	uint16_t i;
+
+	if (n == 0) {
+		return;
+	}
+	t = now_cyc(e);
+	for (i = 0; i < n; i++) {
+		e->st.tx_bytes += e->txb[i].len;
+		if (e->txstamp[i] != NULL) {
+			*e->txstamp[i] = t;
+		}
+	}
+	e->n_tx = 0;
+	sent = e->io.ops->tx(e->io.ctx, e->txb, n);
+	e->st.tx_pkts += sent;
+	e->st.tx_fail += (uint64_t)(n - sent);
+	for (i = sent; i < n; i++) {
+		e->st.tx_bytes -= e->txb[i].len;
+	}
+}
+
+/* Queue a built frame for the next burst (stamp: where its TX stamp goes, or NULL). */
+static void
+tx_queue(struct lm_engine *e, const struct lm_pkt *p, uint64_t *stamp)
+{
+	if (e->n_tx == TX_BATCH) {
+		tx_flush(e);
+	}
+	e->txb[e->n_tx] = *p;
+	e->txstamp[e->n_tx] = stamp;
+	e->n_tx++;
+}
+
 static void
 tx_one(struct lm_engine *e, struct lm_pkt *p)
 {
-	uint16_t len = p->len;
-
-	if (e->io.ops->tx(e->io.ctx, p, 1) == 1) {
-		e->st.tx_pkts++;
-		e->st.tx_bytes += len;
-	} else {
-		e->st.tx_fail++;
-	}
+	tx_queue(e, p, NULL);
 }
 
 /* Build a UDP datagram to ip:port via mac and send it. Returns 0 or -1 (counted). */
@@ -243,11 +304,7 @@ send_udp(struct lm_engine *e, const uint8_t mac[LM_ETH_ALEN], uint32_t ip, uint1
 	}
 	p.len = (uint16_t)lm_net_build_udp(p.data, LM_FRAME_MAX, e->c.mac, mac, e->c.ip, ip,
 		e->c.udp_port, port, payload, len);
-	if (tx_stamp != NULL) {
-		/* TX stamp before the port sees the frame: can only inflate the RTT. */
-		*tx_stamp = now_cyc(e);
-	}
-	tx_one(e, &p);
+	tx_queue(e, &p, tx_stamp);
 	return 0;
 }
 
@@ -288,6 +345,7 @@ arp_learn(
 	}
 	memcpy(a->mac, mac, LM_ETH_ALEN);
 	a->expires = now + e->c_arp_ttl;
+	e->arp_learned = true;
 }
 
 bool
@@ -341,6 +399,58 @@ resolve(struct lm_engine *e, uint32_t nexthop, uint8_t mac[LM_ETH_ALEN], uint64_
 	}
 	arp_request(e, nexthop, now);
 	return false;
+}
+
+/*
+ * Where seq and nonce sit in an encoded CHALLENGE, learned from the codec itself (two
+ * probes that differ only there), so the engine never restates the wire layout.
+ * @return 0, or -1 when the codec's layout is not two fixed fields (then create fails).
+ */
+static int
+find_challenge_offsets(struct lm_engine *e)
+{
+	struct lm_challenge a = {.session_id = 1, .seq = 0, .count = LM_K_MAX};
+	struct lm_challenge b = {.session_id = 1, .seq = 0x2a, .count = LM_K_MAX};
+	uint8_t ea[LM_CHALLENGE_LEN];
+	uint8_t eb[LM_CHALLENGE_LEN];
+	uint16_t seq_be = htons(0x2a);
+	unsigned i;
+	int seq_off = -1;
+	int nonce_off = -1;
+
+	memset(b.nonce, 0xa5, LM_NONCE_LEN);
+	if (lm_challenge_encode(&a, ea, sizeof(ea)) != LM_CHALLENGE_LEN ||
+		lm_challenge_encode(&b, eb, sizeof(eb)) != LM_CHALLENGE_LEN) {
+		return -1;
+	}
+	for (i = 0; i + 2 <= LM_CHALLENGE_LEN; i++) {
+		if (ea[i] == 0 && ea[i + 1] == 0 && memcmp(eb + i, &seq_be, 2) == 0) {
+			seq_off = (int)i;
+			break;
+		}
+	}
+	for (i = 0; i + LM_NONCE_LEN <= LM_CHALLENGE_LEN; i++) {
+		if (eb[i] == 0xa5 && memcmp(eb + i, b.nonce, LM_NONCE_LEN) == 0) {
+			nonce_off = (int)i;
+			break;
+		}
+	}
+	/* Even offsets: the 16-bit words of the incremental checksum stay aligned. */
+	if (seq_off < 0 || nonce_off < 0 || (seq_off & 1) != 0 || (nonce_off & 1) != 0) {
+		return -1;
+	}
+	/* Everything else must be identical, and the nonce must be all zero in probe a. */
+	for (i = 0; i < LM_CHALLENGE_LEN; i++) {
+		bool in_seq = i >= (unsigned)seq_off && i < (unsigned)seq_off + 2;
+		bool in_nonce = i >= (unsigned)nonce_off && i < (unsigned)nonce_off + LM_NONCE_LEN;
+
+		if ((!in_seq && !in_nonce && ea[i] != eb[i]) || (in_nonce && ea[i] != 0)) {
+			return -1;
+		}
+	}
+	e->off_seq = (uint16_t)seq_off;
+	e->off_nonce = (uint16_t)nonce_off;
+	return 0;
 }
 
 /* ---- session index ------------------------------------------------------------------ */
@@ -412,6 +522,16 @@ idx_remove(struct lm_engine *e, uint64_t id)
 
 /* ---- measuring sessions --------------------------------------------------------------- */
 
+/* Set a session's next deadline; timers() skips its scan until the earliest one. */
+static inline void
+sched(struct lm_engine *e, struct session *s, uint64_t due)
+{
+	s->due = due;
+	if (due < e->next_due) {
+		e->next_due = due;
+	}
+}
+
 static void
 sess_end(struct lm_engine *e, uint32_t ai, enum lm_nmsg_end why, uint64_t now)
 {
@@ -426,6 +546,8 @@ sess_end(struct lm_engine *e, uint32_t ai, enum lm_nmsg_end why, uint64_t now)
 	s->state = S_FREE;
 	s->m = NULL;
 	e->active[ai] = e->active[--e->n_active];
+	e->sess[e->active[ai]].ai = ai;
+	e->free_slots[e->n_free++] = slot;
 	switch (why) {
 	case LM_END_DONE:
 		e->st.sessions_done++;
@@ -451,6 +573,34 @@ budget_ok(const struct session *s, uint32_t len)
 	return lm_amp_may_send(s->m->rx_bytes, s->m->tx_bytes, len, s->addr_ok);
 }
 
+/*
+ * Build the session's CHALLENGE template for next-hop mac: the codec encodes seq 0 with a
+ * zero nonce, lm_net_build_udp() frames it; csum_base is the UDP checksum sum of it all.
+ * @return false when the codec refuses the session (id 0 or k out of range).
+ */
+static bool
+sess_template(struct lm_engine *e, struct session *s, const uint8_t mac[LM_ETH_ALEN])
+{
+	struct lm_challenge c;
+	uint8_t buf[LM_CHALLENGE_LEN];
+	uint16_t cs;
+
+	memset(&c, 0, sizeof(c));
+	c.session_id = s->m->session_id;
+	c.count = s->m->k;
+	if (lm_challenge_encode(&c, buf, sizeof(buf)) != LM_CHALLENGE_LEN ||
+		lm_net_build_udp(s->frame, sizeof(s->frame), e->c.mac, mac, e->c.ip, s->m->peer_ip,
+			e->c.udp_port, s->m->peer_port, buf, LM_CHALLENGE_LEN) != CH_FRAME_LEN) {
+		return false;
+	}
+	/* Stored checksum = ~sum (0 sent as 0xffff: the same one's-complement zero). */
+	memcpy(&cs, s->frame + LM_ETH_HLEN + LM_IP4_HLEN + 6, 2);
+	s->csum_base = (uint16_t)~ntohs(cs);
+	memcpy(s->tmpl_mac, mac, LM_ETH_ALEN);
+	s->tmpl_ok = 1;
+	return true;
+}
+
 /* Returns false when the session ended. */
 static bool
 sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
@@ -458,35 +608,58 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 	struct session *s = &e->sess[e->active[ai]];
 	struct lm_nmsg *m = s->m;
 	struct lm_nsample *sm = &m->s[m->sent];
-	struct lm_challenge c;
-	uint8_t buf[LM_CHALLENGE_LEN];
 	uint8_t mac[LM_ETH_ALEN];
+	struct lm_pkt p;
+	uint8_t *pl;
+	uint16_t seq_be;
+	uint16_t cs;
+	uint32_t sum;
 
 	if (!resolve(e, s->nexthop, mac, now)) {
 		s->state = S_ARP;
-		s->due = now + e->c_arp;
+		sched(e, s, now + e->c_arp);
 		return true;
 	}
 	if (!budget_ok(s, LM_CHALLENGE_LEN)) {
 		sess_end(e, ai, LM_END_BUDGET, now);
 		return false;
 	}
-	c.session_id = m->session_id;
-	c.seq = m->sent;
-	c.count = m->k;
-	lm_nonce_next(e->nonces, c.nonce);
-	memcpy(sm->nonce, c.nonce, LM_NONCE_LEN);
-	if (lm_challenge_encode(&c, buf, sizeof(buf)) != LM_CHALLENGE_LEN) {
+	if ((!s->tmpl_ok || memcmp(s->tmpl_mac, mac, LM_ETH_ALEN) != 0) &&
+		!sess_template(e, s, mac)) {
 		sess_end(e, ai, LM_END_FULL, now);
 		return false;
 	}
+	if (e->io.ops->tx_alloc(e->io.ctx, &p) != 0) {
+		/* Counted; the challenge is lost like a dropped frame and times out. */
+		e->st.tx_fail++;
+		p.data = NULL;
+	}
+	lm_nonce_next(e->nonces, sm->nonce);
+	if (p.data != NULL) {
+		memcpy(p.data, s->frame, CH_FRAME_LEN);
+		pl = p.data + LM_UDP_OVERHEAD;
+		seq_be = htons(m->sent);
+		memcpy(pl + e->off_seq, &seq_be, 2);
+		memcpy(pl + e->off_nonce, sm->nonce, LM_NONCE_LEN);
+		/* Incremental UDP checksum: the template's sum plus the bytes patched in. */
+		sum = lm_net_csum_add(s->csum_base, pl + e->off_seq, 2);
+		sum = lm_net_csum_add(sum, pl + e->off_nonce, LM_NONCE_LEN);
+		cs = htons((uint16_t)~lm_net_csum_fold(sum));
+		if (cs == 0) {
+			cs = 0xffff;
+		}
+		memcpy(p.data + LM_ETH_HLEN + LM_IP4_HLEN + 6, &cs, 2);
+		p.len = CH_FRAME_LEN;
+		/* The TX stamp is written by tx_flush() right before the burst. */
+		sm->tx_cyc = now;
+		tx_queue(e, &p, &sm->tx_cyc);
+	}
 	m->tx_bytes += LM_CHALLENGE_LEN;
-	send_udp(e, mac, m->peer_ip, m->peer_port, buf, LM_CHALLENGE_LEN, &sm->tx_cyc);
 	e->st.challenges_tx++;
 	s->waiting = m->sent;
 	m->sent++;
 	s->state = S_WAIT;
-	s->due = sm->tx_cyc + e->c_reply;
+	sched(e, s, now + e->c_reply);
 	return true;
 }
 
@@ -502,7 +675,7 @@ sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 
 	if (m->sent < m->k) {
 		s->state = S_SEND;
-		s->due = now + e->c_interval;
+		sched(e, s, now + e->c_interval);
 		return true;
 	}
 	/* Timed phase over: FINISH (best effort, within budget), then REVEAL in fast mode. */
@@ -516,7 +689,7 @@ sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 	}
 	if (m->mode == LM_MODE_FAST && m->answered != 0) {
 		s->state = S_REVEAL;
-		s->due = now + e->c_reveal;
+		sched(e, s, now + e->c_reveal);
 		return true;
 	}
 	sess_end(e, ai, LM_END_DONE, now);
@@ -526,7 +699,7 @@ sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 static void
 sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 {
-	struct session *s = NULL;
+	struct session *s;
 	uint32_t i;
 
 	if (e->n_active == e->c.max_sessions || m->session_id == 0 || m->k == 0 ||
@@ -539,22 +712,21 @@ sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 		to_ctrl(e, m);
 		return;
 	}
-	for (i = 0; i < e->c.max_sessions; i++) {
-		if (e->sess[i].state == S_FREE) {
-			s = &e->sess[i];
-			break;
-		}
-	}
+	/* n_active < max_sessions, so the free stack is not empty. */
+	i = e->free_slots[--e->n_free];
+	s = &e->sess[i];
 	m->sent = 0;
 	m->answered = 0;
 	m->tx_bytes = 0;
 	m->reveal_len = 0;
-	memset(m->s, 0, sizeof(m->s));
+	memset(m->s, 0, sizeof(m->s[0]) * m->k);
 	s->m = m;
 	s->addr_ok = 0;
+	s->tmpl_ok = 0;
 	s->nexthop = nexthop_of(e, m->peer_ip);
 	s->state = S_SEND;
-	s->due = now;
+	sched(e, s, now);
+	s->ai = e->n_active;
 	e->active[e->n_active++] = i;
 	idx_insert(e, m->session_id, i);
 	e->st.sessions_started++;
@@ -571,7 +743,6 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 	struct lm_nsample *sm;
 	enum lm_reason why;
 	struct lm_nmsg *m;
-	uint32_t ai;
 
 	if (s == NULL) {
 		e->st.resp_unknown++;
@@ -610,12 +781,7 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 	s->addr_ok = 1;
 	e->st.responses_ok++;
 	if (s->state == S_WAIT && s->waiting == r.seq) {
-		for (ai = 0; ai < e->n_active; ai++) {
-			if (&e->sess[e->active[ai]] == s) {
-				sess_advance(e, ai, now);
-				break;
-			}
-		}
+		sess_advance(e, s->ai, now);
 	}
 }
 
@@ -625,7 +791,6 @@ on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64
 	struct session *s = sess_lookup(e, sid);
 	struct lm_reveal rv;
 	enum lm_reason why;
-	uint32_t ai;
 
 	if (s == NULL) {
 		e->st.resp_unknown++;
@@ -648,12 +813,7 @@ on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64
 	s->m->reveal_len = LM_REVEAL_LEN;
 	s->m->rx_bytes += v->payload_len;
 	e->st.reveals_rx++;
-	for (ai = 0; ai < e->n_active; ai++) {
-		if (&e->sess[e->active[ai]] == s) {
-			sess_end(e, ai, LM_END_DONE, now);
-			break;
-		}
-	}
+	sess_end(e, s->ai, LM_END_DONE, now);
 }
 
 static void
@@ -954,12 +1114,19 @@ timers(struct lm_engine *e, uint64_t now)
 	unsigned work = 0;
 	uint32_t ai = 0;
 	uint32_t i;
+	uint64_t next = UINT64_MAX;
+	bool scan = now >= e->next_due;
 
-	while (ai < e->n_active) {
+	/*
+	 * next_due is a lower bound of every session's deadline (sched() lowers it), so the
+	 * active list is scanned only when something is due, not on every poll.
+	 */
+	while (scan && ai < e->n_active) {
 		struct session *s = &e->sess[e->active[ai]];
 		bool alive = true;
 
 		if (now < s->due) {
+			next = s->due < next ? s->due : next;
 			ai++;
 			continue;
 		}
@@ -993,19 +1160,26 @@ timers(struct lm_engine *e, uint64_t now)
 			break;
 		}
 		if (alive) {
+			/* Rescheduled by its handler. */
+			next = s->due < next ? s->due : next;
 			ai++;
 		}
 	}
+	if (scan) {
+		/* The exact minimum now: every remaining session was visited once. */
+		e->next_due = next;
+	}
 	/* A session in S_ARP also moves on as soon as the reply is learned. */
-	for (ai = 0; ai < e->n_active; ai++) {
+	for (ai = 0; e->arp_learned && ai < e->n_active; ai++) {
 		struct session *s = &e->sess[e->active[ai]];
 		uint8_t mac[LM_ETH_ALEN];
 
 		if (s->state == S_ARP && lm_engine_arp_lookup(e, s->nexthop, mac)) {
 			s->state = S_SEND;
-			s->due = now;
+			sched(e, s, now);
 		}
 	}
+	e->arp_learned = false;
 	for (i = 0; i < e->c.max_provers && e->n_prov_active > 0; i++) {
 		struct prover *p = &e->prov[i];
 		uint8_t mac[LM_ETH_ALEN];
@@ -1044,6 +1218,7 @@ lm_engine_poll(struct lm_engine *e)
 	if (n > 0) {
 		e->io.ops->rx_free(e->io.ctx, pkts, n);
 	}
+	tx_flush(e);
 	for (i = 0; i < CTRL_PER_POLL; i++) {
 		struct lm_nmsg *m = e->from_ctrl.deq(e->from_ctrl.ctx);
 
@@ -1069,7 +1244,9 @@ lm_engine_poll(struct lm_engine *e)
 			break;
 		}
 	}
+	tx_flush(e);
 	work += timers(e, now_cyc(e));
+	tx_flush(e);
 	return work;
 }
 
@@ -1115,6 +1292,7 @@ lm_engine_stop(struct lm_engine *e)
 	uint64_t now = now_cyc(e);
 	uint32_t i;
 
+	tx_flush(e);
 	while (e->n_active > 0) {
 		sess_end(e, e->n_active - 1, LM_END_SHUTDOWN, now);
 	}
@@ -1170,19 +1348,31 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 		isz <<= 1;
 	}
 	e->index_mask = isz - 1;
-	e->sess = calloc(c->max_sessions, sizeof(*e->sess));
+	e->sess = aligned_alloc(64, sizeof(*e->sess) * c->max_sessions);
 	e->active = calloc(c->max_sessions, sizeof(*e->active));
+	e->free_slots = calloc(c->max_sessions, sizeof(*e->free_slots));
 	e->index = calloc(isz, sizeof(*e->index));
 	e->prov = calloc(c->max_provers + 1, sizeof(*e->prov));
 	e->nonces = lm_nonce_create();
 	e->srclimit = lm_srclimit_create(c->rate_slots ? c->rate_slots : 1024, c->cal.hz_nominal,
 		c->hello_rate_src, c->hello_burst_src);
-	if (e->sess == NULL || e->active == NULL || e->index == NULL || e->prov == NULL ||
-		e->nonces == NULL || e->srclimit == NULL) {
+	if (e->sess == NULL || e->active == NULL || e->free_slots == NULL || e->index == NULL ||
+		e->prov == NULL || e->nonces == NULL || e->srclimit == NULL) {
 		lm_engine_destroy(e);
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (find_challenge_offsets(e) != 0) {
+		lm_engine_destroy(e);
+		errno = ENOTSUP;
+		return NULL;
+	}
+	memset(e->sess, 0, sizeof(*e->sess) * c->max_sessions);
+	/* Free stack with slot 0 on top: sessions fill the table from the start. */
+	for (e->n_free = 0; e->n_free < c->max_sessions; e->n_free++) {
+		e->free_slots[e->n_free] = c->max_sessions - 1 - e->n_free;
+	}
+	e->next_due = UINT64_MAX;
 	e->global_cost = c->cal.hz_nominal / c->hello_rate_global;
 	if (e->global_cost == 0) {
 		e->global_cost = 1;
@@ -1207,6 +1397,7 @@ lm_engine_destroy(struct lm_engine *e)
 	lm_srclimit_destroy(e->srclimit);
 	free(e->sess);
 	free(e->active);
+	free(e->free_slots);
 	free(e->index);
 	free(e->prov);
 	free(e);
