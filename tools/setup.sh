@@ -11,7 +11,7 @@ PKGS=(
 	check libconfig-dev libdpdk-dev libjansson-dev libmicrohttpd-dev libnats-dev
 	libproj-dev libsodium-dev
 	# runtime tools used by tests, benchmarks and the demo
-	dpdk dpdk-dev iproute2 iputils-ping nats-server proj-bin procps python3
+	dpdk dpdk-dev iproute2 iputils-ping nats-server prometheus proj-bin procps python3
 	# locator: country boundaries come from npm (below); the map test renders in chromium
 	chromium
 )

@@ -15,6 +15,7 @@
 
 #include "landmark/lm_feed.h"
 #include "landmark/lm_feed_http.h"
+#include "landmark/lm_feed_nodestats.h"
 #include "landmark/lm_feed_nats.h"
 #include "landmark/lm_keys.h"
 #include "lmctl.h"
@@ -643,10 +644,12 @@ static void
 serve_usage(void)
 {
 	printf("usage: lmctl feed serve [--listen ADDR] [--port N] [--nats URL [--stream NAME]]\n"
-	       "                       [--max-time S] DIR\n"
+	       "                       [--node-counters FILE] [--max-time S] DIR\n"
 	       "  Serves /metrics, /healthz, /v1/records and /v1/stream over HTTP for the feed\n"
 	       "  log in DIR (read-only; default 127.0.0.1:9464). With --nats also exports the log\n"
-	       "  to JetStream and exposes the exporter's backlog and lag. Runs until SIGTERM.\n");
+	       "  to JetStream and exposes the exporter's backlog and lag. --node-counters adds\n"
+	       "  landmarkd's counters (its counters_file) to /metrics, so the DPDK process never\n"
+	       "  serves HTTP itself. Runs until SIGTERM.\n");
 }
 
 static int
@@ -655,8 +658,11 @@ feed_serve(int argc, char **argv)
 	static const struct option lopts[] = {{"listen", required_argument, NULL, 'L'},
 		{"port", required_argument, NULL, 'P'}, {"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 's'},
-		{"max-time", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+		{"max-time", required_argument, NULL, 't'},
+		{"node-counters", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
+	struct lm_nodestats *nodestats = NULL;
+	const char *node_counters = NULL;
 	struct lm_feed_http_conf hc = {.listen = "127.0.0.1", .port = 9464};
 	struct lm_feed_nats_conf nc;
 	struct lm_feed_exporter *ex = NULL;
@@ -688,6 +694,9 @@ feed_serve(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'C':
+			node_counters = optarg;
+			break;
 		case 'h':
 			serve_usage();
 			return 0;
@@ -718,6 +727,18 @@ feed_serve(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (node_counters != NULL) {
+		nodestats = lm_nodestats_attach(m, node_counters, 10000);
+		if (nodestats == NULL) {
+			lmctl_err("feed serve", "--node-counters %s: %s", node_counters,
+				errno == EBADMSG	  ? "not a landmarkd counters file"
+					: errno == ENOENT ? "no such file after 10 s"
+							  : strerror(errno));
+			lm_feed_exporter_stop(ex);
+			lm_metrics_destroy(m);
+			return 2;
+		}
+	}
 	hc.metrics = m;
 	h = lm_feed_http_start(&hc);
 	if (h == NULL) {
@@ -736,6 +757,7 @@ feed_serve(int argc, char **argv)
 out:
 	lm_feed_exporter_stop(ex);
 	lm_metrics_destroy(m);
+	lm_nodestats_destroy(nodestats);
 	return rc;
 }
 
