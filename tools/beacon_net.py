@@ -265,6 +265,38 @@ idle = "backoff";
             log(f"   {lm['name']:6} {lm['site']:16} {lm['addr']:14} "
                 f"lat {declared(lm)[0]:8.4f} lon {declared(lm)[1]:9.4f}{mark}")
 
+    def start_metrics(self):
+        """The first landmark's /metrics sidecar (landmarkd itself serves no HTTP)."""
+        import socket
+        lm = self.lms[0]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.metrics_port = s.getsockname()[1]
+        self.net.spawn(lm["name"] + "-serve", [
+            self.lmctl, "feed", "serve", "--port", str(self.metrics_port), "--node-counters",
+            self.p(lm["name"] + ".counters.json"), self.p(lm["name"] + ".feed")])
+        log(f"   metrics of {lm['name']}: http://127.0.0.1:{self.metrics_port}/metrics")
+
+    def scrape_metrics(self):
+        import urllib.request
+        lm = self.lms[0]
+        text = ""
+        for _ in range(50):
+            try:
+                text = urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        path = os.path.join(self.out, f"metrics-{lm['name']}.txt")
+        with open(path, "w") as f:
+            f.write(text)
+        records = [line for line in text.splitlines()
+                   if line.startswith("landmark_node_ctrl_records_total ")]
+        log(f"== /metrics of {lm['name']}: "
+            + (records[0] if records else "no landmark_node_ctrl_records_total") + f" ({path})")
+        return path
+
     def start_exporters(self):
         for lm in self.lms:
             lm["exporter"] = self.net.spawn(lm["name"] + "-export", [
@@ -522,7 +554,10 @@ def main():
         demo.start_nats()
         demo.start_landmarks()
         demo.start_exporters()
+        demo.start_metrics()
         demo.measure()
+        time.sleep(1.5)  # one more counters-file rewrite after the last session
+        metrics_path = demo.scrape_metrics()
         demo.stop_landmarks()
         demo.verify_feeds()
         nats_same, n_local, n_remote = demo.nats_matches_logs()
@@ -536,7 +571,7 @@ def main():
             shutil.copytree(out, dst)
         summary = {"scenario": scenario["name"], "flagged": sorted(flagged),
                    "misplaced": [lm["name"] for lm in demo.lms if "declared" in lm],
-                   "nats_equals_logs": nats_same, "records_local": n_local,
+                   "nats_equals_logs": nats_same, "metrics": metrics_path, "records_local": n_local,
                    "records_nats": n_remote, "chips": rows, "out": demo.out,
                    "seconds": round(time.time() - t0, 1)}
         with open(os.path.join(demo.out, "summary.json"), "w") as f:

@@ -148,8 +148,9 @@ add_ref(struct lm_nodestats *ns, struct lm_metrics *m, int port, const char *key
 {
 	char name[NAME_MAX_LEN];
 	char help[160];
-	char labels[32];
+	char labels[96];
 	struct stat_ref *r;
+	const char *drop;
 
 	if (!name_ok(key)) {
 		return 0; /* a future key we cannot name: skip it rather than fail */
@@ -159,7 +160,16 @@ add_ref(struct lm_nodestats *ns, struct lm_metrics *m, int port, const char *key
 	r->port = port;
 	snprintf(r->key, sizeof(r->key), "%s", key);
 	labels[0] = '\0';
-	if (port >= 0) {
+	drop = strstr(key, "drop_");
+	if (port >= 0 && drop != NULL && drop[5] != '\0') {
+		/* <prefix>drop_<reason>: one family of drops, the reason as a label. */
+		snprintf(name, sizeof(name), "landmark_node_%.*sdrops_total", (int)(drop - key),
+			key);
+		snprintf(help, sizeof(help),
+			"landmarkd %.*spackets dropped, by reason (docs/node.md).",
+			(int)(drop - key), key);
+		snprintf(labels, sizeof(labels), "port=\"%d\",reason=\"%s\"", port, drop + 5);
+	} else if (port >= 0) {
 		snprintf(name, sizeof(name), "landmark_node_%s_total", key);
 		snprintf(help, sizeof(help), "landmarkd datapath counter %s (docs/node.md).", key);
 		snprintf(labels, sizeof(labels), "port=\"%d\"", port);

@@ -83,6 +83,14 @@ try:
         hit = any(f["geometry"] and inside_polygon(c["true_lon"], c["true_lat"], f["geometry"])
                   for f in regions)
         check(hit, f"{c['chip']}: region polygon contains the true position")
+    # The node's counters reach /metrics through the sidecar, in valid exposition format.
+    mtext = open(s["metrics"]).read()
+    recs = [l for l in mtext.splitlines() if l.startswith("landmark_node_ctrl_records_total ")]
+    check(bool(recs) and float(recs[0].split()[1]) > 0, f"node counters on /metrics: {recs}")
+    if shutil.which("promtool"):
+        pc = subprocess.run(["promtool", "check", "metrics"], input=mtext, text=True,
+                            capture_output=True)
+        check(pc.returncode == 0, f"promtool check metrics: {pc.stdout}{pc.stderr}"[:300])
     verdicts = {(c["chip"], c["verdict"]) for c in s["chips"]}
     check(("chip-paris", "inside") in verdicts, "honest chip-paris gets 'inside'")
     # The map renders offline in headless Chromium with its layers.
