@@ -43,12 +43,44 @@ struct session {
 	uint16_t waiting; /* seq of the outstanding challenge (S_WAIT) */
 	uint32_t nexthop;
 	uint32_t ai; /* position in the active list */
+	uint32_t gen; /* bumped at every (re)schedule and at the end: live timer entry */
 	uint32_t csum_base; /* UDP checksum sum of frame[] (seq 0, zero nonce), folded */
 	uint64_t due; /* cycles: next action or deadline */
+	uint64_t sid; /* m->session_id, kept here so lookups stay in this cache line */
 	struct lm_nmsg *m;
 	uint8_t tmpl_mac[LM_ETH_ALEN];
 	uint8_t frame[CH_FRAME_LEN];
 } __attribute__((aligned(64)));
+
+/*
+ * Timer queues, one per fixed delay. Every deadline of a class is "now + that class's
+ * constant" and now never goes back, so each queue is already sorted: its head is its
+ * earliest deadline, and expiring timers costs O(1) per event instead of a scan of every
+ * session per poll. A session has exactly one live entry (its gen matches); entries made
+ * stale by a state change are dropped when they reach the head or by compaction when a
+ * queue fills (each queue holds at least twice max_sessions, so that frees half of it).
+ */
+enum tq_class {
+	TQ_NOW = 0, /* due at once: a new session, an ARP reply learned */
+	TQ_ARP, /* now + arp_timeout */
+	TQ_SEND, /* now + interval */
+	TQ_WAIT, /* TX + reply_timeout */
+	TQ_REVEAL, /* now + reveal_timeout */
+	TQ__COUNT
+};
+
+struct tq_ent {
+	uint64_t due;
+	uint32_t slot;
+	uint32_t gen;
+};
+
+struct tqueue {
+	struct tq_ent *ent;
+	uint32_t mask; /* capacity - 1, capacity a power of two */
+	uint32_t head;
+	uint32_t n;
+};
 
 enum prov_state {
 	P_FREE = 0,
@@ -95,7 +127,8 @@ struct lm_engine {
 	uint32_t n_active;
 	uint32_t *free_slots;
 	uint32_t n_free;
-	uint64_t next_due; /* no session is due before this (cycles) */
+	struct tqueue tq[TQ__COUNT];
+	uint32_t n_arp_wait; /* sessions in S_ARP */
 	bool arp_learned; /* an ARP entry was (re)learned: S_ARP sessions may move on */
 	/* where seq and nonce sit in an encoded CHALLENGE (learned from the codec at create) */
 	uint16_t off_seq;
@@ -469,7 +502,7 @@ sess_lookup(struct lm_engine *e, uint64_t id)
 	while (e->index[h] != 0) {
 		struct session *s = &e->sess[e->index[h] - 1];
 
-		if (s->m->session_id == id) {
+		if (s->sid == id) {
 			return s;
 		}
 		h = (h + 1) & e->index_mask;
@@ -495,7 +528,7 @@ idx_remove(struct lm_engine *e, uint64_t id)
 	uint32_t h = idx_hash(e, id);
 	uint32_t j;
 
-	while (e->index[h] != 0 && e->sess[e->index[h] - 1].m->session_id != id) {
+	while (e->index[h] != 0 && e->sess[e->index[h] - 1].sid != id) {
 		h = (h + 1) & e->index_mask;
 	}
 	if (e->index[h] == 0) {
@@ -510,7 +543,7 @@ idx_remove(struct lm_engine *e, uint64_t id)
 		if (e->index[j] == 0) {
 			return;
 		}
-		home = idx_hash(e, e->sess[e->index[j] - 1].m->session_id);
+		home = idx_hash(e, e->sess[e->index[j] - 1].sid);
 		/* Move j back to h unless its home lies cyclically in (h, j]. */
 		if ((h < j) ? (home <= h || home > j) : (home <= h && home > j)) {
 			e->index[h] = e->index[j];
@@ -522,14 +555,47 @@ idx_remove(struct lm_engine *e, uint64_t id)
 
 /* ---- measuring sessions --------------------------------------------------------------- */
 
-/* Set a session's next deadline; timers() skips its scan until the earliest one. */
-static inline void
-sched(struct lm_engine *e, struct session *s, uint64_t due)
+static inline bool
+tq_live(const struct lm_engine *e, const struct tq_ent *t)
 {
-	s->due = due;
-	if (due < e->next_due) {
-		e->next_due = due;
+	const struct session *s = &e->sess[t->slot];
+
+	return s->gen == t->gen && s->state != S_FREE;
+}
+
+/* Drop stale entries, keeping order. */
+static void
+tq_compact(struct lm_engine *e, struct tqueue *q)
+{
+	uint32_t k = 0;
+	uint32_t i;
+
+	for (i = 0; i < q->n; i++) {
+		struct tq_ent t = q->ent[(q->head + i) & q->mask];
+
+		if (tq_live(e, &t)) {
+			q->ent[(q->head + k++) & q->mask] = t;
+		}
 	}
+	q->n = k;
+}
+
+/* Move a session to state st with its next deadline due in timer class c. */
+static inline void
+sched(struct lm_engine *e, struct session *s, uint8_t st, enum tq_class c, uint64_t due)
+{
+	struct tqueue *q = &e->tq[c];
+
+	e->n_arp_wait += (uint32_t)(st == S_ARP) - (uint32_t)(s->state == S_ARP);
+	s->state = st;
+	s->due = due;
+	s->gen++;
+	if (q->n > q->mask) {
+		tq_compact(e, q);
+	}
+	/* Cannot be full now: at most one live entry per session, capacity >= 2 sessions. */
+	q->ent[(q->head + q->n) & q->mask] = (struct tq_ent){due, (uint32_t)(s - e->sess), s->gen};
+	q->n++;
 }
 
 static void
@@ -543,7 +609,9 @@ sess_end(struct lm_engine *e, uint32_t ai, enum lm_nmsg_end why, uint64_t now)
 	m->type = LM_NMSG_RESULT;
 	m->end = (uint8_t)why;
 	m->end_cyc = now;
+	e->n_arp_wait -= (uint32_t)(s->state == S_ARP);
 	s->state = S_FREE;
+	s->gen++;
 	s->m = NULL;
 	e->active[ai] = e->active[--e->n_active];
 	e->sess[e->active[ai]].ai = ai;
@@ -571,6 +639,27 @@ static bool
 budget_ok(const struct session *s, uint32_t len)
 {
 	return lm_amp_may_send(s->m->rx_bytes, s->m->tx_bytes, len, s->addr_ok);
+}
+
+/* RFC 1071 sum of a 32-byte nonce as big-endian 16-bit words, folded to 17 bits at most. */
+static inline uint32_t
+nonce_sum(const uint8_t n[LM_NONCE_LEN])
+{
+	uint64_t acc = 0;
+	uint64_t w;
+	unsigned i;
+
+	for (i = 0; i < LM_NONCE_LEN; i += 8) {
+		memcpy(&w, n + i, 8);
+		acc += (w & 0xffffffff) + (w >> 32);
+	}
+	acc = (acc & 0xffffffff) + (acc >> 32);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	/* Native-order words: swap the folded sum once (RFC 1071 2(B)). */
+	return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		? (uint32_t)((acc >> 8 | acc << 8) & 0xffff)
+		: (uint32_t)acc;
 }
 
 /*
@@ -616,8 +705,7 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 	uint32_t sum;
 
 	if (!resolve(e, s->nexthop, mac, now)) {
-		s->state = S_ARP;
-		sched(e, s, now + e->c_arp);
+		sched(e, s, S_ARP, TQ_ARP, now + e->c_arp);
 		return true;
 	}
 	if (!budget_ok(s, LM_CHALLENGE_LEN)) {
@@ -642,8 +730,7 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 		memcpy(pl + e->off_seq, &seq_be, 2);
 		memcpy(pl + e->off_nonce, sm->nonce, LM_NONCE_LEN);
 		/* Incremental UDP checksum: the template's sum plus the bytes patched in. */
-		sum = lm_net_csum_add(s->csum_base, pl + e->off_seq, 2);
-		sum = lm_net_csum_add(sum, pl + e->off_nonce, LM_NONCE_LEN);
+		sum = s->csum_base + ntohs(seq_be) + nonce_sum(sm->nonce);
 		cs = htons((uint16_t)~lm_net_csum_fold(sum));
 		if (cs == 0) {
 			cs = 0xffff;
@@ -658,8 +745,7 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 	e->st.challenges_tx++;
 	s->waiting = m->sent;
 	m->sent++;
-	s->state = S_WAIT;
-	sched(e, s, now + e->c_reply);
+	sched(e, s, S_WAIT, TQ_WAIT, now + e->c_reply);
 	return true;
 }
 
@@ -674,8 +760,7 @@ sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 	uint8_t mac[LM_ETH_ALEN];
 
 	if (m->sent < m->k) {
-		s->state = S_SEND;
-		sched(e, s, now + e->c_interval);
+		sched(e, s, S_SEND, TQ_SEND, now + e->c_interval);
 		return true;
 	}
 	/* Timed phase over: FINISH (best effort, within budget), then REVEAL in fast mode. */
@@ -688,8 +773,7 @@ sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 		send_udp(e, mac, m->peer_ip, m->peer_port, buf, LM_FINISH_LEN, NULL);
 	}
 	if (m->mode == LM_MODE_FAST && m->answered != 0) {
-		s->state = S_REVEAL;
-		sched(e, s, now + e->c_reveal);
+		sched(e, s, S_REVEAL, TQ_REVEAL, now + e->c_reveal);
 		return true;
 	}
 	sess_end(e, ai, LM_END_DONE, now);
@@ -721,11 +805,12 @@ sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	m->reveal_len = 0;
 	memset(m->s, 0, sizeof(m->s[0]) * m->k);
 	s->m = m;
+	s->sid = m->session_id;
 	s->addr_ok = 0;
 	s->tmpl_ok = 0;
 	s->nexthop = nexthop_of(e, m->peer_ip);
-	s->state = S_SEND;
-	sched(e, s, now);
+	s->state = S_FREE;
+	sched(e, s, S_SEND, TQ_NOW, now);
 	s->ai = e->n_active;
 	e->active[e->n_active++] = i;
 	idx_insert(e, m->session_id, i);
@@ -1112,71 +1197,62 @@ static unsigned
 timers(struct lm_engine *e, uint64_t now)
 {
 	unsigned work = 0;
-	uint32_t ai = 0;
+	uint32_t ai;
 	uint32_t i;
-	uint64_t next = UINT64_MAX;
-	bool scan = now >= e->next_due;
+	unsigned c;
 
-	/*
-	 * next_due is a lower bound of every session's deadline (sched() lowers it), so the
-	 * active list is scanned only when something is due, not on every poll.
-	 */
-	while (scan && ai < e->n_active) {
-		struct session *s = &e->sess[e->active[ai]];
-		bool alive = true;
+	for (c = 0; c < TQ__COUNT; c++) {
+		struct tqueue *q = &e->tq[c];
 
-		if (now < s->due) {
-			next = s->due < next ? s->due : next;
-			ai++;
-			continue;
-		}
-		work++;
-		switch (s->state) {
-		case S_ARP:
-			/* Resolved meanwhile? Then send; otherwise the ARP deadline passed. */
-			{
-				uint8_t mac[LM_ETH_ALEN];
+		while (q->n > 0) {
+			struct tq_ent t = q->ent[q->head];
+			struct session *s = &e->sess[t.slot];
 
-				if (lm_engine_arp_lookup(e, s->nexthop, mac)) {
-					alive = sess_send_challenge(e, ai, now);
-				} else {
-					sess_end(e, ai, LM_END_ARP, now);
-					alive = false;
-				}
+			if (tq_live(e, &t) && t.due > now) {
+				break;
 			}
-			break;
-		case S_SEND:
-			alive = sess_send_challenge(e, ai, now);
-			break;
-		case S_WAIT:
-			e->st.challenge_timeouts++;
-			alive = sess_advance(e, ai, now);
-			break;
-		case S_REVEAL:
-			sess_end(e, ai, LM_END_REVEAL_TIMEOUT, now);
-			alive = false;
-			break;
-		default:
-			break;
+			q->head = (q->head + 1) & q->mask;
+			q->n--;
+			if (!tq_live(e, &t)) {
+				continue;
+			}
+			work++;
+			ai = s->ai;
+			switch (s->state) {
+			case S_ARP:
+				/* Resolved meanwhile? Then send; otherwise the ARP deadline passed. */
+				{
+					uint8_t mac[LM_ETH_ALEN];
+
+					if (lm_engine_arp_lookup(e, s->nexthop, mac)) {
+						sess_send_challenge(e, ai, now);
+					} else {
+						sess_end(e, ai, LM_END_ARP, now);
+					}
+				}
+				break;
+			case S_SEND:
+				sess_send_challenge(e, ai, now);
+				break;
+			case S_WAIT:
+				e->st.challenge_timeouts++;
+				sess_advance(e, ai, now);
+				break;
+			case S_REVEAL:
+				sess_end(e, ai, LM_END_REVEAL_TIMEOUT, now);
+				break;
+			default:
+				break;
+			}
 		}
-		if (alive) {
-			/* Rescheduled by its handler. */
-			next = s->due < next ? s->due : next;
-			ai++;
-		}
-	}
-	if (scan) {
-		/* The exact minimum now: every remaining session was visited once. */
-		e->next_due = next;
 	}
 	/* A session in S_ARP also moves on as soon as the reply is learned. */
-	for (ai = 0; e->arp_learned && ai < e->n_active; ai++) {
+	for (ai = 0; e->arp_learned && e->n_arp_wait > 0 && ai < e->n_active; ai++) {
 		struct session *s = &e->sess[e->active[ai]];
 		uint8_t mac[LM_ETH_ALEN];
 
 		if (s->state == S_ARP && lm_engine_arp_lookup(e, s->nexthop, mac)) {
-			s->state = S_SEND;
-			sched(e, s, now);
+			sched(e, s, S_SEND, TQ_NOW, now);
 		}
 	}
 	e->arp_learned = false;
@@ -1325,6 +1401,8 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 	const struct lm_engine_conf *c = conf;
 	struct lm_engine *e;
 	uint32_t isz = 4;
+	bool tq_fail = false;
+	unsigned i;
 
 	if (c->ip == 0 || c->max_sessions == 0 || c->max_sessions > 65536 || c->max_provers > 256 ||
 		c->udp_port == 0 || c->cal.hz_lower == 0 || c->cal.hz_nominal < c->cal.hz_lower ||
@@ -1351,13 +1429,20 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 	e->sess = aligned_alloc(64, sizeof(*e->sess) * c->max_sessions);
 	e->active = calloc(c->max_sessions, sizeof(*e->active));
 	e->free_slots = calloc(c->max_sessions, sizeof(*e->free_slots));
+	/* Timer queues: the index size (>= 2 * max_sessions) entries each. */
+	for (i = 0; i < TQ__COUNT; i++) {
+		e->tq[i].ent = calloc(isz, sizeof(*e->tq[i].ent));
+		if (e->tq[i].ent == NULL) {
+			tq_fail = true;
+		}
+	}
 	e->index = calloc(isz, sizeof(*e->index));
 	e->prov = calloc(c->max_provers + 1, sizeof(*e->prov));
 	e->nonces = lm_nonce_create();
 	e->srclimit = lm_srclimit_create(c->rate_slots ? c->rate_slots : 1024, c->cal.hz_nominal,
 		c->hello_rate_src, c->hello_burst_src);
-	if (e->sess == NULL || e->active == NULL || e->free_slots == NULL || e->index == NULL ||
-		e->prov == NULL || e->nonces == NULL || e->srclimit == NULL) {
+	if (tq_fail || e->sess == NULL || e->active == NULL || e->free_slots == NULL ||
+		e->index == NULL || e->prov == NULL || e->nonces == NULL || e->srclimit == NULL) {
 		lm_engine_destroy(e);
 		errno = ENOMEM;
 		return NULL;
@@ -1372,7 +1457,9 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 	for (e->n_free = 0; e->n_free < c->max_sessions; e->n_free++) {
 		e->free_slots[e->n_free] = c->max_sessions - 1 - e->n_free;
 	}
-	e->next_due = UINT64_MAX;
+	for (i = 0; i < TQ__COUNT; i++) {
+		e->tq[i].mask = isz - 1;
+	}
 	e->global_cost = c->cal.hz_nominal / c->hello_rate_global;
 	if (e->global_cost == 0) {
 		e->global_cost = 1;
@@ -1390,6 +1477,8 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 void
 lm_engine_destroy(struct lm_engine *e)
 {
+	unsigned i;
+
 	if (e == NULL) {
 		return;
 	}
@@ -1398,6 +1487,9 @@ lm_engine_destroy(struct lm_engine *e)
 	free(e->sess);
 	free(e->active);
 	free(e->free_slots);
+	for (i = 0; i < TQ__COUNT; i++) {
+		free(e->tq[i].ent);
+	}
 	free(e->index);
 	free(e->prov);
 	free(e);

@@ -8,17 +8,23 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #include "port_dpdk.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024
+#define ALLOC_BULK 32 /* TX buffers taken from the pool at a time */
 
+/* Used by the one datapath lcore of the port only. */
 struct lm_dport {
 	uint16_t port_id;
 	struct rte_mempool *pool;
-};
+	unsigned n_cache;
+	struct rte_mbuf *cache[ALLOC_BULK]; /* pre-allocated TX buffers */
+} __rte_cache_aligned;
 
 static uint16_t
 dp_rx(void *ctx, struct lm_pkt *pkts, uint16_t n)
@@ -33,6 +39,9 @@ dp_rx(void *ctx, struct lm_pkt *pkts, uint16_t n)
 		n = 64;
 	}
 	got = rte_eth_rx_burst(p->port_id, 0, m, n);
+	for (i = 0; i < got; i++) {
+		rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
+	}
 	for (i = 0; i < got; i++) {
 		/* One segment only (no scatter configured); anything else is dropped here. */
 		if (m[i]->nb_segs != 1) {
@@ -50,11 +59,20 @@ dp_rx(void *ctx, struct lm_pkt *pkts, uint16_t n)
 static void
 dp_rx_free(void *ctx, struct lm_pkt *pkts, uint16_t n)
 {
+	struct rte_mbuf *m[64];
 	uint16_t i;
+	uint16_t k = 0;
 
 	(void)ctx;
 	for (i = 0; i < n; i++) {
-		rte_pktmbuf_free(pkts[i].priv);
+		m[k++] = pkts[i].priv;
+		if (k == 64) {
+			rte_pktmbuf_free_bulk(m, k);
+			k = 0;
+		}
+	}
+	if (k > 0) {
+		rte_pktmbuf_free_bulk(m, k);
 	}
 }
 
@@ -62,11 +80,22 @@ static int
 dp_tx_alloc(void *ctx, struct lm_pkt *pkt)
 {
 	struct lm_dport *p = ctx;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(p->pool);
+	struct rte_mbuf *m;
 
-	if (m == NULL) {
-		return -ENOBUFS;
+	/* Bulk refill: one pool operation per ALLOC_BULK frames instead of one per frame. */
+	if (p->n_cache == 0) {
+		if (rte_pktmbuf_alloc_bulk(p->pool, p->cache, ALLOC_BULK) == 0) {
+			p->n_cache = ALLOC_BULK;
+		} else {
+			m = rte_pktmbuf_alloc(p->pool);
+			if (m == NULL) {
+				return -ENOBUFS;
+			}
+			p->cache[0] = m;
+			p->n_cache = 1;
+		}
 	}
+	m = p->cache[--p->n_cache];
 	pkt->data = rte_pktmbuf_mtod(m, uint8_t *);
 	pkt->len = 0;
 	pkt->priv = m;
@@ -162,7 +191,7 @@ lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct l
 		snprintf(err, errlen, "port %u: info: %s", port_id, rte_strerror(-rc));
 		return NULL;
 	}
-	p = calloc(1, sizeof(*p));
+	p = rte_zmalloc("lm_dport", sizeof(*p), RTE_CACHE_LINE_SIZE);
 	if (p == NULL) {
 		snprintf(err, errlen, "port %u: out of memory", port_id);
 		return NULL;
@@ -176,7 +205,7 @@ lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct l
 	if (p->pool == NULL) {
 		snprintf(err, errlen, "port %u: mbuf pool of %u: %s", port_id, mbufs,
 			rte_strerror(rte_errno));
-		free(p);
+		rte_free(p);
 		return NULL;
 	}
 	memset(&conf, 0, sizeof(conf));
@@ -207,7 +236,7 @@ lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct l
 		snprintf(err, errlen, "port %u (%s): setup: %s", port_id, dev.driver_name,
 			rte_strerror(-rc));
 		rte_mempool_free(p->pool);
-		free(p);
+		rte_free(p);
 		return NULL;
 	}
 	rte_eth_promiscuous_disable(port_id);
@@ -234,6 +263,9 @@ lm_dport_close(struct lm_dport *p)
 	}
 	rte_eth_dev_stop(p->port_id);
 	rte_eth_dev_close(p->port_id);
+	if (p->n_cache > 0) {
+		rte_pktmbuf_free_bulk(p->cache, p->n_cache);
+	}
 	rte_mempool_free(p->pool);
-	free(p);
+	rte_free(p);
 }
