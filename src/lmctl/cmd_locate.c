@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "landmark/lm_feed.h"
+#include "landmark/lm_feed_nats.h"
 #include "landmark/lm_geo.h"
 #include "landmark/lm_geofence.h"
 #include "landmark/lm_keys.h"
@@ -28,19 +29,8 @@
 #define CMD "locate"
 #define MAX_ROOTS 16
 
-/* one verified chip measurement */
-struct meas {
-	char chip[2 * LM_PK_LEN + 1]; /* chip key, hex */
-	char serial[LM_SERIAL_LEN + 1];
-	char model[LM_MODEL_LEN + 1];
-	char site[LM_SITE_LEN + 1];
-	char record[2 * LM_HASH_LEN + 1]; /* leaf hash, hex */
-	double lat, lon, radius_km, rtt_ms, deduct_ms;
-	int64_t t_ns;
-};
-
 struct meas_vec {
-	struct meas *v;
+	struct lmctl_meas *v;
 	size_t n, cap;
 };
 
@@ -57,6 +47,18 @@ usage(FILE *f)
 		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
 		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
 		"  --now UNIX_S     verifier time (default: now)\n"
+		"  --exclude-landmark NAME|KEYHEX  do not use this landmark's records (repeatable)\n"
+		"  --mesh FILE      exclude the landmarks flagged or in conflict in this lmctl mesh\n"
+		"                   JSON output (a landmark that cannot be where it claims)\n"
+		"Long-running mode (instead of FEEDDIRs; --out optional, written at exit):\n"
+		"  --nats URL[,URL...]  follow the JetStream feed stream; verdicts as NDJSON on\n"
+		"                   stdout as records arrive\n"
+		"  --stream NAME    stream (default " LM_FEED_NATS_STREAM ")\n"
+		"  --durable NAME   consumer group: processes with the same NAME share the records\n"
+		"                   (and the per-chip state, in the JetStream KV bucket LMLOC_NAME)\n"
+		"  --count N        stop after N record messages\n"
+		"  --timeout S      stop after S seconds\n"
+		"  --until-idle S   stop when no message came for S seconds\n"
 		"Hard bounds only: radius = c * (rtt_min + 2 stamp error - proven deductions) / 2.\n"
 		"Exit status: 0 all records verified, 1 some rejected (listed), 2 usage or I/O.\n");
 }
@@ -80,11 +82,11 @@ add_root(const char *path, uint8_t keys[][LM_PK_LEN], size_t *n)
 }
 
 static int
-push(struct meas_vec *mv, const struct meas *m)
+push(struct meas_vec *mv, const struct lmctl_meas *m)
 {
 	if (mv->n == mv->cap) {
 		size_t nc = mv->cap ? mv->cap * 2 : 64;
-		struct meas *nv = realloc(mv->v, nc * sizeof(*nv));
+		struct lmctl_meas *nv = realloc(mv->v, nc * sizeof(*nv));
 
 		if (!nv) {
 			return -ENOMEM;
@@ -155,8 +157,7 @@ read_feed(const char *dir, const struct lm_feed_verify_opts *vo, struct meas_vec
 		have_prev = true;
 		(*nbatch)++;
 		for (i = 0; i < b.n; i++) {
-			struct meas m;
-			uint8_t leaf[LM_HASH_LEN];
+			struct lmctl_meas m;
 
 			if (lm_record_decode(r, b.items[i].record, b.items[i].record_len) !=
 				LM_OK) {
@@ -167,19 +168,7 @@ read_feed(const char *dir, const struct lm_feed_verify_opts *vo, struct meas_vec
 			if (r->prover.kind != LM_CRED_CHIP) {
 				continue; /* landmark-to-landmark: input for lmctl mesh */
 			}
-			memset(&m, 0, sizeof(m));
-			lm_feed_hex(m.chip, r->prover.u.chip.chip_pk, LM_PK_LEN);
-			snprintf(m.serial, sizeof(m.serial), "%s", r->prover.u.chip.serial);
-			snprintf(m.model, sizeof(m.model), "%s", r->prover.u.chip.model);
-			snprintf(m.site, sizeof(m.site), "%s", r->site);
-			lm_record_hash(leaf, b.items[i].record, b.items[i].record_len);
-			lm_feed_hex(m.record, leaf, LM_HASH_LEN);
-			m.lat = r->lat_e7 / 1e7;
-			m.lon = r->lon_e7 / 1e7;
-			m.radius_km = lm_record_bound_km(r);
-			m.rtt_ms = (double)r->rtt_min_ns / 1e6;
-			m.deduct_ms = (double)(r->landmark_delay_ns + r->chip_turnaround_ns) / 1e6;
-			m.t_ns = r->t_start_ns;
+			lmctl_meas_from_record(&m, r, b.items[i].record, b.items[i].record_len);
 			if (push(mv, &m) < 0) {
 				lm_feed_reader_close(rd);
 				free(r);
@@ -192,16 +181,148 @@ read_feed(const char *dir, const struct lm_feed_verify_opts *vo, struct meas_vec
 	return 0;
 }
 
-static int
-cmp_meas(const void *a, const void *b)
+void
+lmctl_meas_from_record(
+	struct lmctl_meas *m, const struct lm_record *r, const uint8_t *rec, size_t len)
 {
-	const struct meas *p = a, *q = b;
+	uint8_t leaf[LM_HASH_LEN];
+
+	memset(m, 0, sizeof(*m));
+	lm_feed_hex(m->chip, r->prover.u.chip.chip_pk, LM_PK_LEN);
+	snprintf(m->serial, sizeof(m->serial), "%s", r->prover.u.chip.serial);
+	snprintf(m->model, sizeof(m->model), "%s", r->prover.u.chip.model);
+	snprintf(m->site, sizeof(m->site), "%s", r->site);
+	lm_feed_hex(m->landmark, r->landmark_pk, LM_PK_LEN);
+	lm_record_hash(leaf, rec, len);
+	lm_feed_hex(m->record, leaf, LM_HASH_LEN);
+	m->lat = r->lat_e7 / 1e7;
+	m->lon = r->lon_e7 / 1e7;
+	m->radius_km = lm_record_bound_km(r);
+	m->rtt_ms = (double)r->rtt_min_ns / 1e6;
+	m->deduct_ms = (double)(r->landmark_delay_ns + r->chip_turnaround_ns) / 1e6;
+	m->t_ns = r->t_start_ns;
+}
+
+int
+lmctl_meas_cmp(const void *a, const void *b)
+{
+	const struct lmctl_meas *p = a, *q = b;
 	int c = strcmp(p->chip, q->chip);
 
 	if (c) {
 		return c;
 	}
-	return p->t_ns < q->t_ns ? -1 : p->t_ns > q->t_ns;
+	if (p->t_ns != q->t_ns) {
+		return p->t_ns < q->t_ns ? -1 : 1;
+	}
+	return strcmp(p->record, q->record);
+}
+
+size_t
+lmctl_window_end(const struct lmctl_meas *v, size_t i, size_t n, double window_s)
+{
+	size_t j;
+
+	/* a window opens at the chip's first record not yet used */
+	for (j = i + 1; j < n && !strcmp(v[j].chip, v[i].chip) &&
+		(double)(v[j].t_ns - v[i].t_ns) < window_s * 1e9;
+		j++) {
+	}
+	return j;
+}
+
+bool
+lmctl_excluded(const struct lmctl_locate_cfg *cfg, const struct lmctl_meas *m)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->excl.n; i++) {
+		const char *e = cfg->excl.v[i];
+
+		if (!strcmp(e, m->site) || !strcmp(e, m->landmark)) {
+			if (cfg->excluded) {
+				json_t *c = json_object_get(cfg->excluded, e);
+
+				json_object_set_new(cfg->excluded, e,
+					json_integer(c ? json_integer_value(c) + 1 : 1));
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+excl_add(struct lmctl_excl *x, const char *name)
+{
+	size_t i;
+
+	if (!*name || strlen(name) > 2 * LM_PK_LEN) {
+		lmctl_err(CMD, "excluded landmark \"%s\": expected a site name or a key in hex",
+			name);
+		return -1;
+	}
+	for (i = 0; i < x->n; i++) {
+		if (!strcmp(x->v[i], name)) {
+			return 0;
+		}
+	}
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? 2 * x->cap : 16;
+		void *nv = realloc(x->v, nc * sizeof(*x->v));
+
+		if (!nv) {
+			lmctl_err(CMD, "out of memory");
+			return -1;
+		}
+		x->v = nv;
+		x->cap = nc;
+	}
+	snprintf(x->v[x->n++], sizeof(x->v[0]), "%s", name);
+	return 0;
+}
+
+/* --mesh FILE: every landmark the audit flagged or found in conflict (one of a violating
+ * pair, which one physics cannot tell: trusting neither is the sound choice). */
+static int
+excl_add_mesh(struct lmctl_excl *x, const char *path)
+{
+	static const char *const lists[] = {"flagged", "conflicts"};
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je), *a, *e;
+	size_t k, i;
+	int rc = 0;
+
+	if (!j) {
+		lmctl_err(CMD, "--mesh %s: line %d: %s", path, je.line, je.text);
+		return -1;
+	}
+	for (k = 0; k < 2 && rc == 0; k++) {
+		a = json_object_get(j, lists[k]);
+		if (!json_is_array(a)) {
+			lmctl_err(CMD, "--mesh %s: no \"%s\" array (not lmctl mesh output?)", path,
+				lists[k]);
+			rc = -1;
+			break;
+		}
+		json_array_foreach(a, i, e)
+		{
+			const char *name = json_string_value(json_object_get(e, "name"));
+			const char *key = json_string_value(json_object_get(e, "key"));
+
+			if (!name && !key) {
+				lmctl_err(CMD, "--mesh %s: %s[%zu] has no name", path, lists[k], i);
+				rc = -1;
+				break;
+			}
+			if ((name && excl_add(x, name) < 0) || (key && excl_add(x, key) < 0)) {
+				rc = -1;
+				break;
+			}
+		}
+	}
+	json_decref(j);
+	return rc;
 }
 
 /* Geodesic circle as a display polygon; NULL when it would cross the antimeridian or hold a
@@ -325,13 +446,13 @@ write_map(const char *path, json_t *fc)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-/* Solve one chip window [lo, hi) of mv and append its verdict + features. */
-static int
-solve_group(const struct meas *g, size_t n, double res_km, struct lm_geofence *gf, json_t *allowed,
+int
+lmctl_solve_group(const struct lmctl_meas *g, size_t n, const struct lmctl_locate_cfg *cfg,
 	json_t *chips, json_t *feats, json_t *lm_seen)
 {
 	struct lmctl_cons *cs = calloc(1, sizeof(*cs));
-	struct lmctl_solve_opts o = {.res_km = res_km, .region = true, .allowed = allowed};
+	struct lmctl_solve_opts o = {
+		.res_km = cfg->res_km, .region = true, .allowed = cfg->allowed};
 	json_t *c, *recs = json_array(), *reg;
 	size_t i, j;
 
@@ -370,7 +491,7 @@ solve_group(const struct meas *g, size_t n, double res_km, struct lm_geofence *g
 	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "chip", g[0].chip, "serial", g[0].serial,
 		"model", g[0].model, "window_start_ns", (json_int_t)g[0].t_ns, "window_end_ns",
 		(json_int_t)g[n - 1].t_ns, "records", recs);
-	if (lmctl_solve_region(cs, false, res_km, c, &o, gf) < 0) {
+	if (lmctl_solve_region(cs, false, cfg->res_km, c, &o, cfg->gf) < 0) {
 		json_decref(c);
 		free(cs);
 		return -1;
@@ -419,6 +540,49 @@ solve_group(const struct meas *g, size_t n, double res_km, struct lm_geofence *g
 }
 
 int
+lmctl_solve_all(const struct lmctl_meas *v, size_t n, const struct lmctl_locate_cfg *cfg,
+	json_t *chips, json_t *feats)
+{
+	json_t *lm_seen = json_object();
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i = j) {
+		j = lmctl_window_end(v, i, n, cfg->window_s);
+		rc = lmctl_solve_group(&v[i], j - i, cfg, chips, feats, lm_seen);
+	}
+	json_decref(lm_seen);
+	return rc;
+}
+
+int
+lmctl_locate_write(const char *out, json_t *top, json_t *fc)
+{
+	char path[4096];
+
+	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+		lmctl_err(CMD, "%s: %s", out, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/verdicts.json", out);
+	if (write_json(path, top, JSON_INDENT(1)) < 0) {
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/locate.geojson", out);
+	if (write_json(path, fc, JSON_COMPACT) < 0) {
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/map.html", out);
+	return write_map(path, fc);
+}
+
+static int
+parse_seconds(const char *name, const char *arg, double lo, double hi, double *out)
+{
+	return lmctl_parse_double(CMD, name, arg, lo, hi, out);
+}
+
+int
 lmctl_cmd_locate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -430,25 +594,35 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"allow", required_argument, NULL, 'a'},
 		{"geofence", required_argument, NULL, 'g'},
 		{"now", required_argument, NULL, 'n'},
+		{"exclude-landmark", required_argument, NULL, 'x'},
+		{"mesh", required_argument, NULL, 'M'},
+		{"nats", required_argument, NULL, 'N'},
+		{"stream", required_argument, NULL, 'S'},
+		{"durable", required_argument, NULL, 'd'},
+		{"count", required_argument, NULL, 'c'},
+		{"timeout", required_argument, NULL, 't'},
+		{"until-idle", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	uint8_t ops[MAX_ROOTS][LM_PK_LEN], mfrs[MAX_ROOTS][LM_PK_LEN];
-	size_t n_op = 0, n_mfr = 0, nrec = 0, nbatch = 0, i, j;
-	struct lm_feed_verify_opts vo = {0};
+	size_t n_op = 0, n_mfr = 0, nrec = 0, nbatch = 0, i, k;
+	struct lmctl_locate_cfg cfg;
+	struct lmctl_nats_opts no = {.stream = LM_FEED_NATS_STREAM, .count = -1};
 	struct lm_trust trust;
-	struct lm_geofence *gf = NULL;
 	struct meas_vec mv = {NULL, 0, 0};
-	const char *out = NULL;
-	double window_s = 3600, res = LM_REGION_DEFAULT_RES_KM;
-	json_t *allowed = json_array(), *rej = json_array(), *chips = json_array();
-	json_t *feats = json_array(), *lm_seen = json_object(), *top = NULL, *fc = NULL;
-	char path[4096];
+	json_t *rej = json_array(), *chips = json_array();
+	json_t *feats = json_array(), *top = NULL, *fc = NULL;
 	int c, rc = 2;
 	struct timespec ts;
 
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.window_s = 3600;
+	cfg.res_km = LM_REGION_DEFAULT_RES_KM;
+	cfg.allowed = json_array();
+	cfg.excluded = json_object();
 	clock_gettime(CLOCK_REALTIME, &ts);
-	vo.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	cfg.vo.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -463,28 +637,28 @@ lmctl_cmd_locate(int argc, char **argv)
 			}
 			break;
 		case 'o':
-			out = optarg;
+			cfg.out = optarg;
 			break;
 		case 'w':
-			window_s = strtod(optarg, NULL);
-			if (!(window_s >= 1 && window_s <= 1e7)) {
+			cfg.window_s = strtod(optarg, NULL);
+			if (!(cfg.window_s >= 1 && cfg.window_s <= 1e7)) {
 				lmctl_err(CMD, "--window %s: must be 1..1e7 seconds", optarg);
 				goto done;
 			}
 			break;
 		case 's':
-			res = strtod(optarg, NULL);
-			if (!(res >= 0.1 && res <= 1000)) {
+			cfg.res_km = strtod(optarg, NULL);
+			if (!(cfg.res_km >= 0.1 && cfg.res_km <= 1000)) {
 				lmctl_err(CMD, "--res %s: must be 0.1..1000 km", optarg);
 				goto done;
 			}
 			break;
 		case 'a':
 		case 'g':
-			if (!gf && !(gf = lm_geofence_create())) {
+			if (!cfg.gf && !(cfg.gf = lm_geofence_create())) {
 				goto done;
 			}
-			if (lmctl_add_fences(CMD, gf, c == 'g', optarg, allowed) < 0) {
+			if (lmctl_add_fences(CMD, cfg.gf, c == 'g', optarg, cfg.allowed) < 0) {
 				goto done;
 			}
 			break;
@@ -496,9 +670,44 @@ lmctl_cmd_locate(int argc, char **argv)
 				lmctl_err(CMD, "--now %s: expected unix seconds", optarg);
 				goto done;
 			}
-			vo.now_ns = (int64_t)s * 1000000000;
+			cfg.vo.now_ns = (int64_t)s * 1000000000;
+			cfg.now_fixed = true;
 			break;
 		}
+		case 'x':
+			if (excl_add(&cfg.excl, optarg) < 0) {
+				goto done;
+			}
+			break;
+		case 'M':
+			if (excl_add_mesh(&cfg.excl, optarg) < 0) {
+				goto done;
+			}
+			break;
+		case 'N':
+			no.urls = optarg;
+			break;
+		case 'S':
+			no.stream = optarg;
+			break;
+		case 'd':
+			no.durable = optarg;
+			break;
+		case 'c':
+			if (lmctl_parse_i64(CMD, "count", optarg, 1, 1LL << 40, &no.count) < 0) {
+				goto done;
+			}
+			break;
+		case 't':
+			if (parse_seconds("timeout", optarg, 0.1, 1e7, &no.timeout_s) < 0) {
+				goto done;
+			}
+			break;
+		case 'i':
+			if (parse_seconds("until-idle", optarg, 0.1, 1e7, &no.idle_s) < 0) {
+				goto done;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -508,69 +717,63 @@ lmctl_cmd_locate(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (optind >= argc || !out || n_op == 0 || n_mfr == 0) {
-		lmctl_err(CMD, "need --out DIR, at least one --root and one --mfr, and feed dirs");
+	if (n_op == 0 || n_mfr == 0 || (no.urls ? optind != argc : (optind >= argc || !cfg.out))) {
+		lmctl_err(CMD,
+			"need at least one --root and one --mfr, and either --out DIR and "
+			"feed dirs, or --nats URL (see --help)");
 		goto done;
 	}
 	trust.operator_roots = (const uint8_t(*)[LM_PK_LEN])ops;
 	trust.n_operator = n_op;
 	trust.mfr_roots = (const uint8_t(*)[LM_PK_LEN])mfrs;
 	trust.n_mfr = n_mfr;
-	vo.trust = &trust;
-	vo.allow_tail = true;
+	cfg.vo.trust = &trust;
+	cfg.vo.allow_tail = true;
+	if (no.urls) {
+		rc = lmctl_locate_nats(&cfg, &no);
+		goto done;
+	}
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
-		if (read_feed(argv[i], &vo, &mv, rej, &nrec, &nbatch) < 0) {
+		if (read_feed(argv[i], &cfg.vo, &mv, rej, &nrec, &nbatch) < 0) {
 			goto done;
 		}
 	}
+	/* an excluded landmark's records are verified (and counted) but never used */
+	for (i = k = 0; i < mv.n; i++) {
+		if (!lmctl_excluded(&cfg, &mv.v[i])) {
+			mv.v[k++] = mv.v[i];
+		}
+	}
+	mv.n = k;
 	if (mv.n) {
-		qsort(mv.v, mv.n, sizeof(*mv.v), cmp_meas);
+		qsort(mv.v, mv.n, sizeof(*mv.v), lmctl_meas_cmp);
 	}
-	for (i = 0; i < mv.n; i = j) {
-		/* a window opens at the chip's first record not yet used */
-		for (j = i + 1; j < mv.n && !strcmp(mv.v[j].chip, mv.v[i].chip) &&
-			(double)(mv.v[j].t_ns - mv.v[i].t_ns) < window_s * 1e9;
-			j++) {
-		}
-		if (solve_group(&mv.v[i], j - i, res, gf, allowed, chips, feats, lm_seen) < 0) {
-			lmctl_err(CMD, "solve failed");
-			goto done;
-		}
-	}
-	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
-		lmctl_err(CMD, "%s: %s", out, strerror(errno));
+	if (lmctl_solve_all(mv.v, mv.n, &cfg, chips, feats) < 0) {
+		lmctl_err(CMD, "solve failed");
 		goto done;
 	}
-	top = json_pack("{s:{s:I, s:I, s:I}, s:O, s:O, s:s, s:f, s:f}", "verified", "batches",
+	top = json_pack("{s:{s:I, s:I, s:I}, s:O, s:O, s:O, s:s, s:f, s:f}", "verified", "batches",
 		(json_int_t)nbatch, "records", (json_int_t)nrec, "chip_records", (json_int_t)mv.n,
-		"rejected", rej, "chips", chips, "bound", "hard (speed of light)", "window_s",
-		window_s, "resolution_km", res);
+		"rejected", rej, "excluded_landmarks", cfg.excluded, "chips", chips, "bound",
+		"hard (speed of light)", "window_s", cfg.window_s, "resolution_km", cfg.res_km);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
-	snprintf(path, sizeof(path), "%s/verdicts.json", out);
-	if (write_json(path, top, JSON_INDENT(1)) < 0) {
+	if (lmctl_locate_write(cfg.out, top, fc) < 0) {
 		goto done;
 	}
-	snprintf(path, sizeof(path), "%s/locate.geojson", out);
-	if (write_json(path, fc, JSON_COMPACT) < 0) {
-		goto done;
-	}
-	snprintf(path, sizeof(path), "%s/map.html", out);
-	if (write_map(path, fc) < 0) {
-		goto done;
-	}
-	printf("verified %zu batches, %zu records (%zu chip measurements); rejected %zu; %zu chip "
-	       "window(s) located -> %s\n",
-		nbatch, nrec, mv.n, json_array_size(rej), json_array_size(chips), out);
+	printf("verified %zu batches, %zu records (%zu chip measurements used); rejected %zu; "
+	       "%zu chip window(s) located -> %s\n",
+		nbatch, nrec, mv.n, json_array_size(rej), json_array_size(chips), cfg.out);
 	rc = json_array_size(rej) ? 1 : 0;
 done:
 	json_decref(top);
 	json_decref(fc);
-	json_decref(allowed);
+	json_decref(cfg.allowed);
+	json_decref(cfg.excluded);
 	json_decref(rej);
 	json_decref(chips);
 	json_decref(feats);
-	json_decref(lm_seen);
-	lm_geofence_destroy(gf);
+	lm_geofence_destroy(cfg.gf);
+	free(cfg.excl.v);
 	free(mv.v);
 	return rc;
 }

@@ -7,7 +7,8 @@
  *   OUT/lm<i>/                    one feed log per landmark
  *   OUT/rogue/                    a feed whose delegation is signed by an untrusted root
  *   OUT/truth.csv                 serial,lat,lon
- * usage: locate_gen OUT SEED
+ * usage: locate_gen OUT SEED [NCHIPS]
+ *   NCHIPS > 3 adds chips at random positions over Europe (benchmarks).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,12 +45,17 @@ static const struct site landmarks[] = {
 };
 #define NLM (sizeof(landmarks) / sizeof(landmarks[0]))
 
-static const struct site chips[] = {
+static const struct site fixed_chips[] = {
 	{"SN-FR-CENTRE", 46.80, 2.40}, /* Bourges: inside France */
 	{"SN-PL-EAST", 51.90, 21.90}, /* eastern Poland: outside France */
 	{"SN-DE-WEST", 50.94, 6.96}, /* Cologne */
 };
-#define NCHIP (sizeof(chips) / sizeof(chips[0]))
+#define NFIXED (sizeof(fixed_chips) / sizeof(fixed_chips[0]))
+#define MAX_CHIPS 100000
+
+static struct site *chips;
+static char (*chip_names)[32];
+static unsigned NCHIP = NFIXED;
 
 static uint64_t rng;
 
@@ -136,8 +142,9 @@ static int
 write_feed(const char *dir, const struct site *lm, unsigned lmkey, const uint8_t *root_sk,
 	struct lm_chip_cert *certs, uint8_t (*chip_sk)[LM_SK_LEN], uint64_t *session)
 {
-	static uint8_t enc[NCHIP][LM_RECORD_MAX_LEN], prf[NCHIP][LM_BATCH_PROOF_MAX_LEN];
-	struct lm_feed_blob rb[NCHIP], pb[NCHIP];
+	uint8_t(*enc)[LM_RECORD_MAX_LEN] = malloc(NCHIP * sizeof(*enc));
+	uint8_t(*prf)[LM_BATCH_PROOF_MAX_LEN] = malloc(NCHIP * sizeof(*prf));
+	struct lm_feed_blob *rb = calloc(NCHIP, sizeof(*rb)), *pb = calloc(NCHIP, sizeof(*pb));
 	struct lm_feed_log_conf conf = {.dir = dir};
 	uint8_t pk[LM_PK_LEN], sk[LM_SK_LEN], henc[LM_BATCH_HEAD_LEN], denc[LM_DELEGATION_LEN];
 	struct lm_delegation d;
@@ -159,7 +166,8 @@ write_feed(const char *dir, const struct site *lm, unsigned lmkey, const uint8_t
 	d.not_after = NA_S;
 	b = lm_batch_create(NCHIP, sk, NULL);
 	log = lm_feed_log_open(&conf);
-	if (!r || !b || !log || lm_delegation_sign(&d, root_sk) != 0 ||
+	if (!r || !b || !log || !enc || !prf || !rb || !pb ||
+		lm_delegation_sign(&d, root_sk) != 0 ||
 		lm_delegation_encode(&d, denc) != LM_DELEGATION_LEN ||
 		lm_feed_log_set_delegation(log, denc, sizeof(denc)) != 0) {
 		goto out;
@@ -201,6 +209,10 @@ out:
 	lm_feed_log_close(log);
 	lm_batch_destroy(b);
 	free(r);
+	free(enc);
+	free(prf);
+	free(rb);
+	free(pb);
 	return rc;
 }
 
@@ -209,23 +221,55 @@ main(int argc, char **argv)
 {
 	uint8_t root_pk[LM_PK_LEN], root_sk[LM_SK_LEN], mfr_pk[LM_PK_LEN], mfr_sk[LM_SK_LEN];
 	uint8_t rogue_pk[LM_PK_LEN], rogue_sk[LM_SK_LEN];
-	uint8_t chip_pk[NCHIP][LM_PK_LEN], chip_sk[NCHIP][LM_SK_LEN];
-	struct lm_chip_cert certs[NCHIP];
+	uint8_t(*chip_pk)[LM_PK_LEN], (*chip_sk)[LM_SK_LEN];
+	struct lm_chip_cert *certs;
 	char path[4096];
 	uint64_t session = 1;
 	unsigned i;
 	FILE *f;
 
-	if (argc != 3 || sodium_init() < 0) {
-		fprintf(stderr, "usage: locate_gen OUT SEED\n");
+	if ((argc != 3 && argc != 4) || sodium_init() < 0) {
+		fprintf(stderr, "usage: locate_gen OUT SEED [NCHIPS]\n");
 		return 2;
 	}
 	rng = strtoull(argv[2], NULL, 0) | 1;
+	if (argc == 4) {
+		NCHIP = (unsigned)strtoul(argv[3], NULL, 10);
+		if (NCHIP < NFIXED || NCHIP > MAX_CHIPS) {
+			fprintf(stderr, "locate_gen: NCHIPS must be %zu..%d\n", NFIXED, MAX_CHIPS);
+			return 2;
+		}
+	}
+	chips = calloc(NCHIP, sizeof(*chips));
+	chip_names = calloc(NCHIP, sizeof(*chip_names));
+	chip_pk = calloc(NCHIP, sizeof(*chip_pk));
+	chip_sk = calloc(NCHIP, sizeof(*chip_sk));
+	certs = calloc(NCHIP, sizeof(*certs));
+	if (!chips || !chip_names || !chip_pk || !chip_sk || !certs) {
+		return 1;
+	}
+	for (i = 0; i < NCHIP; i++) {
+		if (i < NFIXED) {
+			chips[i] = fixed_chips[i];
+			continue;
+		}
+		snprintf(chip_names[i], sizeof(chip_names[i]), "SN-X%06u", i);
+		chips[i].name = chip_names[i];
+		chips[i].lat = 40 + 15 * urand();
+		chips[i].lon = -5 + 30 * urand();
+	}
 	key(1, root_pk, root_sk);
 	key(2, mfr_pk, mfr_sk);
 	key(3, rogue_pk, rogue_sk);
 	for (i = 0; i < NCHIP; i++) {
-		key(100 + i, chip_pk[i], chip_sk[i]);
+		if (i < NFIXED) {
+			key(100 + i, chip_pk[i], chip_sk[i]);
+		} else {
+			uint8_t seed[32] = {0xc1, (uint8_t)(i >> 24), (uint8_t)(i >> 16),
+				(uint8_t)(i >> 8), (uint8_t)i};
+
+			crypto_sign_seed_keypair(chip_pk[i], chip_sk[i], seed);
+		}
 		memset(&certs[i], 0, sizeof(certs[i]));
 		memcpy(certs[i].chip_pk, chip_pk[i], LM_PK_LEN);
 		snprintf(certs[i].model, sizeof(certs[i].model), "H100-SXM5");
