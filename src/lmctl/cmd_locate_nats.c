@@ -166,6 +166,7 @@ struct nloc {
 		size_t n, cap;
 	} a, b;
 	uint64_t msgs, records, heads, chip_records, lm_records, rejected, emitted, refetched;
+	double first_s, last_s; /* wall clock of the first and last message (benchmarks) */
 };
 
 static int64_t
@@ -178,6 +179,15 @@ now_ns(const struct nloc *st)
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double
+wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static double
@@ -576,7 +586,10 @@ on_msg(const struct lm_feed_nats_msg *m, void *arg)
 	enum lm_reason why;
 	int rc;
 
-	st->msgs++;
+	st->last_s = wall_s();
+	if (st->msgs++ == 0) {
+		st->first_s = st->last_s;
+	}
 	if (m->kind != LM_FEED_NATS_RECORD) {
 		st->heads++; /* every record message carries its own head */
 		return 0;
@@ -852,11 +865,12 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	fprintf(stderr,
 		"lmctl locate: %llu messages (%llu records, %llu heads): %llu chip records, %llu "
 		"landmark-to-landmark, %llu rejected; %llu verdicts emitted; %llu records "
-		"fetched back for re-verification\n",
+		"fetched back for re-verification; messages from %.6f to %.6f\n",
 		(unsigned long long)st.msgs, (unsigned long long)st.records,
 		(unsigned long long)st.heads, (unsigned long long)st.chip_records,
 		(unsigned long long)st.lm_records, (unsigned long long)st.rejected,
-		(unsigned long long)st.emitted, (unsigned long long)st.refetched);
+		(unsigned long long)st.emitted, (unsigned long long)st.refetched, st.first_s,
+		st.last_s);
 	if (cfg->out && write_out(&st, excluded) < 0) {
 		rc = 2;
 	} else if (st.rejected) {
