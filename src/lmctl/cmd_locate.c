@@ -27,7 +27,6 @@
 #include "locate_private.h"
 
 #define CMD "locate"
-#define MAX_ROOTS 16
 
 struct meas_vec {
 	struct lmctl_meas *v;
@@ -63,18 +62,18 @@ usage(FILE *f)
 		"Exit status: 0 all records verified, 1 some rejected (listed), 2 usage or I/O.\n");
 }
 
-static int
-add_root(const char *path, uint8_t keys[][LM_PK_LEN], size_t *n)
+int
+lmctl_add_root(const char *cmd, const char *path, uint8_t keys[][LM_PK_LEN], size_t *n)
 {
 	int rc;
 
-	if (*n == MAX_ROOTS) {
-		lmctl_err(CMD, "%s: at most %d keys of a kind", path, MAX_ROOTS);
+	if (*n == LMCTL_MAX_ROOTS) {
+		lmctl_err(cmd, "%s: at most %d keys of a kind", path, LMCTL_MAX_ROOTS);
 		return -1;
 	}
 	rc = lm_keyfile_read_public(path, keys[*n]);
 	if (rc != 0) {
-		lmctl_err(CMD, "%s: %s", path, lm_keyfile_strerror(rc));
+		lmctl_err(cmd, "%s: %s", path, lm_keyfile_strerror(rc));
 		return -1;
 	}
 	(*n)++;
@@ -106,10 +105,10 @@ reject(json_t *rej, const char *dir, const char *what, uint64_t off, const char 
 			(json_int_t)off, "reason", reason));
 }
 
-/* Read and verify one feed directory; verified chip measurements go to mv. */
-static int
-read_feed(const char *dir, const struct lm_feed_verify_opts *vo, struct meas_vec *mv, json_t *rej,
-	size_t *nrec, size_t *nbatch)
+int
+lmctl_read_feed(const char *cmd, const char *dir, const struct lm_feed_verify_opts *vo,
+	int (*cb)(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg), void *arg,
+	json_t *rej, size_t *nrec, size_t *nbatch)
 {
 	struct lm_feed_reader *rd = lm_feed_reader_open(dir, NULL);
 	struct lm_batch_head prev, head;
@@ -121,7 +120,7 @@ read_feed(const char *dir, const struct lm_feed_verify_opts *vo, struct meas_vec
 	int rc;
 
 	if (!rd || !r) {
-		lmctl_err(CMD, "%s: %s", dir, strerror(errno));
+		lmctl_err(cmd, "%s: %s", dir, strerror(errno));
 		lm_feed_reader_close(rd);
 		free(r);
 		return -1;
@@ -157,19 +156,13 @@ read_feed(const char *dir, const struct lm_feed_verify_opts *vo, struct meas_vec
 		have_prev = true;
 		(*nbatch)++;
 		for (i = 0; i < b.n; i++) {
-			struct lmctl_meas m;
-
 			if (lm_record_decode(r, b.items[i].record, b.items[i].record_len) !=
 				LM_OK) {
 				reject(rej, dir, "record", b.items[i].record_offset, "decode");
 				continue;
 			}
 			(*nrec)++;
-			if (r->prover.kind != LM_CRED_CHIP) {
-				continue; /* landmark-to-landmark: input for lmctl mesh */
-			}
-			lmctl_meas_from_record(&m, r, b.items[i].record, b.items[i].record_len);
-			if (push(mv, &m) < 0) {
+			if (cb(r, b.items[i].record, b.items[i].record_len, arg) < 0) {
 				lm_feed_reader_close(rd);
 				free(r);
 				return -1;
@@ -576,6 +569,19 @@ lmctl_locate_write(const char *out, json_t *top, json_t *fc)
 	return write_map(path, fc);
 }
 
+/* lmctl_read_feed callback of the file mode: chip records become measurements. */
+static int
+take_chip(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
+{
+	struct lmctl_meas m;
+
+	if (r->prover.kind != LM_CRED_CHIP) {
+		return 0; /* landmark-to-landmark: input for lmctl mesh --feeds */
+	}
+	lmctl_meas_from_record(&m, r, rec, len);
+	return push(arg, &m) < 0 ? -1 : 0;
+}
+
 static int
 parse_seconds(const char *name, const char *arg, double lo, double hi, double *out)
 {
@@ -605,7 +611,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	uint8_t ops[MAX_ROOTS][LM_PK_LEN], mfrs[MAX_ROOTS][LM_PK_LEN];
+	uint8_t ops[LMCTL_MAX_ROOTS][LM_PK_LEN], mfrs[LMCTL_MAX_ROOTS][LM_PK_LEN];
 	size_t n_op = 0, n_mfr = 0, nrec = 0, nbatch = 0, i, k;
 	struct lmctl_locate_cfg cfg;
 	struct lmctl_nats_opts no = {.stream = LM_FEED_NATS_STREAM, .count = -1};
@@ -627,12 +633,12 @@ lmctl_cmd_locate(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (add_root(optarg, ops, &n_op) < 0) {
+			if (lmctl_add_root(CMD, optarg, ops, &n_op) < 0) {
 				goto done;
 			}
 			break;
 		case 'm':
-			if (add_root(optarg, mfrs, &n_mfr) < 0) {
+			if (lmctl_add_root(CMD, optarg, mfrs, &n_mfr) < 0) {
 				goto done;
 			}
 			break;
@@ -734,7 +740,8 @@ lmctl_cmd_locate(int argc, char **argv)
 		goto done;
 	}
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
-		if (read_feed(argv[i], &cfg.vo, &mv, rej, &nrec, &nbatch) < 0) {
+		if (lmctl_read_feed(CMD, argv[i], &cfg.vo, take_chip, &mv, rej, &nrec, &nbatch) <
+			0) {
 			goto done;
 		}
 	}

@@ -7,12 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
+#include "landmark/lm_feed.h"
 #include "landmark/lm_geo.h"
 #include "landmark/lm_mesh.h"
+#include "landmark/lm_record.h"
 #include "lmctl.h"
+#include "locate_private.h"
 
 #define CMD "mesh"
 
@@ -20,14 +24,131 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lmctl mesh [options] (PAIRS.csv | --ripe DIR | --locations F --pairs F)\n"
+		"usage: lmctl mesh [options] (PAIRS.csv | --ripe DIR | --locations F --pairs F |\n"
+		"                             --root OP.pub --mfr MFR.pub --feeds FEEDDIR...)\n"
 		"  PAIRS.csv            header a,a_lat,a_lon,b,b_lat,b_lon,rtt_ms\n"
+		"  --feeds              the arguments are feed logs: every batch is verified as\n"
+		"                       lmctl locate does (--root/--mfr repeatable, --now UNIX_S);\n"
+		"                       records whose prover is a landmark (delegation) give pairs:\n"
+		"                       declared positions from both delegations, RTT = rtt_min +\n"
+		"                       2 stamp error - proven deductions (never smaller)\n"
 		"  --ripe DIR           RIPE anchor mesh: DIR/locations.csv + DIR/pairs.csv\n"
 		"  --tol KM             violation tolerance for coordinate rounding (default 0.5)\n"
 		"  --bestlines          add every landmark's speed line (estimate mode)\n"
 		"  --eval K[,K..]       leave-one-out location table (markdown) instead of JSON\n"
 		"  --res KM             resolution for --eval (default 10)\n"
 		"Exit status: 0 consistent, 1 some landmark flagged or in conflict, 2 input error.\n");
+}
+
+/* Landmarks seen in feeds: one mesh node per (key, declared position). */
+struct feed_node {
+	uint8_t key[LM_PK_LEN];
+	int32_t lat_e7, lon_e7;
+	int idx;
+};
+
+struct feed_mesh {
+	struct lm_mesh *m;
+	struct feed_node *v;
+	size_t n, cap;
+	size_t pairs;
+};
+
+static int
+feed_node(
+	struct feed_mesh *fm, const uint8_t *key, const char *site, int32_t lat_e7, int32_t lon_e7)
+{
+	char name[LM_SITE_LEN + 32], hex[2 * LM_PK_LEN + 1];
+	size_t i;
+	int idx;
+
+	for (i = 0; i < fm->n; i++) {
+		if (!memcmp(fm->v[i].key, key, LM_PK_LEN) && fm->v[i].lat_e7 == lat_e7 &&
+			fm->v[i].lon_e7 == lon_e7) {
+			return fm->v[i].idx;
+		}
+	}
+	if (fm->n == fm->cap) {
+		size_t nc = fm->cap ? 2 * fm->cap : 32;
+		void *nv = realloc(fm->v, nc * sizeof(*fm->v));
+
+		if (!nv) {
+			return -ENOMEM;
+		}
+		fm->v = nv;
+		fm->cap = nc;
+	}
+	/* the site name, unless another key or position holds it already */
+	lm_feed_hex(hex, key, LM_PK_LEN);
+	snprintf(name, sizeof(name), "%s", site);
+	idx = lm_mesh_add_node(fm->m, name, lm_e7_to_deg(lat_e7), lm_e7_to_deg(lon_e7));
+	if (idx == -EEXIST) {
+		snprintf(name, sizeof(name), "%s~%.8s@%.4f,%.4f", site, hex, lm_e7_to_deg(lat_e7),
+			lm_e7_to_deg(lon_e7));
+		idx = lm_mesh_add_node(fm->m, name, lm_e7_to_deg(lat_e7), lm_e7_to_deg(lon_e7));
+	}
+	if (idx < 0) {
+		return idx;
+	}
+	memcpy(fm->v[fm->n].key, key, LM_PK_LEN);
+	fm->v[fm->n].lat_e7 = lat_e7;
+	fm->v[fm->n].lon_e7 = lon_e7;
+	fm->v[fm->n].idx = idx;
+	fm->n++;
+	return idx;
+}
+
+/* lmctl_read_feed callback: a verified landmark-to-landmark record becomes a pair. */
+static int
+take_pair(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
+{
+	struct feed_mesh *fm = arg;
+	const struct lm_delegation *p = &r->prover.u.dlg;
+	__int128 eff;
+	int a, b;
+
+	(void)rec;
+	(void)len;
+	if (r->prover.kind != LM_CRED_DELEGATION) {
+		return 0; /* chip records: input for lmctl locate */
+	}
+	a = feed_node(fm, r->landmark_pk, r->site, r->lat_e7, r->lon_e7);
+	b = feed_node(fm, p->landmark_pk, p->site, p->lat_e7, p->lon_e7);
+	if (a < 0 || b < 0) {
+		lmctl_err(CMD, "mesh node: %s", strerror(a < 0 ? -a : -b));
+		return -1;
+	}
+	if (a == b) {
+		return 0; /* a landmark measuring itself says nothing about its position */
+	}
+	/* the side that inflates the RTT: both stamps may be off by ts_err, and only proven
+	 * deductions come off (as lm_record_bound_km) */
+	eff = (__int128)r->rtt_min_ns + 2 * (__int128)r->ts_err_ns -
+		(__int128)r->landmark_delay_ns - (__int128)r->chip_turnaround_ns;
+	if (eff <= 0) {
+		eff = 1; /* a zero RTT is no bound at all here; 1 ns keeps the pair (0.15 m) */
+	}
+	if (lm_mesh_add_rtt(fm->m, (size_t)a, (size_t)b, (double)eff / 1e6) < 0) {
+		lmctl_err(CMD, "%s -> %s: unusable RTT", r->site, p->site);
+		return -1;
+	}
+	fm->pairs++;
+	return 0;
+}
+
+/* Keys of the feed nodes by mesh index (hex), for the report. */
+static const char *
+node_key(const struct feed_mesh *fm, size_t idx, char *hex)
+{
+	size_t i;
+
+	for (i = 0; fm && i < fm->n; i++) {
+		if ((size_t)fm->v[i].idx == idx) {
+			lm_feed_hex(hex, fm->v[i].key, LM_PK_LEN);
+			return hex;
+		}
+	}
+	return NULL;
 }
 
 static json_t *
@@ -114,9 +235,22 @@ lmctl_cmd_mesh(int argc, char **argv)
 		{"bestlines", no_argument, NULL, 'b'},
 		{"eval", required_argument, NULL, 'e'},
 		{"res", required_argument, NULL, 'r'},
+		{"root", required_argument, NULL, 'O'},
+		{"mfr", required_argument, NULL, 'M'},
+		{"feeds", no_argument, NULL, 'F'},
+		{"now", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	uint8_t ops[LMCTL_MAX_ROOTS][LM_PK_LEN], mfrs[LMCTL_MAX_ROOTS][LM_PK_LEN];
+	size_t n_op = 0, n_mfr = 0, nrec = 0, nbatch = 0;
+	struct lm_feed_verify_opts vo = {0};
+	struct lm_trust trust;
+	struct feed_mesh fm = {0};
+	bool feeds = false;
+	json_t *rej = NULL;
+	char hex[2 * LM_PK_LEN + 1];
+	struct timespec ts;
 	const char *ripe = NULL, *locs = NULL, *pairs = NULL, *evalk = NULL;
 	char lp[4096], pp[4096], err[512];
 	double tol = LM_MESH_DEFAULT_TOL_KM, res = 10;
@@ -128,9 +262,33 @@ lmctl_cmd_mesh(int argc, char **argv)
 	json_t *out = NULL, *fl, *cf, *bl;
 	int c, rc = 2;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	vo.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'O':
+			if (lmctl_add_root(CMD, optarg, ops, &n_op) < 0) {
+				return 2;
+			}
+			break;
+		case 'M':
+			if (lmctl_add_root(CMD, optarg, mfrs, &n_mfr) < 0) {
+				return 2;
+			}
+			break;
+		case 'F':
+			feeds = true;
+			break;
+		case 'n': {
+			double sec;
+
+			if (lmctl_parse_double(CMD, "now", optarg, 0, 9e9, &sec) < 0) {
+				return 2;
+			}
+			vo.now_ns = (int64_t)sec * 1000000000;
+			break;
+		}
 		case 'R':
 			ripe = optarg;
 			break;
@@ -174,7 +332,14 @@ lmctl_cmd_mesh(int argc, char **argv)
 		locs = lp;
 		pairs = pp;
 	}
-	if ((!!locs != !!pairs) || (locs && optind < argc) || (!locs && argc - optind != 1)) {
+	if (feeds) {
+		if (locs || optind >= argc || n_op == 0 || n_mfr == 0) {
+			lmctl_err(CMD,
+				"--feeds needs at least one --root and one --mfr and feed dirs");
+			return 2;
+		}
+	} else if ((!!locs != !!pairs) || (locs && optind < argc) ||
+		(!locs && argc - optind != 1)) {
 		usage(stderr);
 		return 2;
 	}
@@ -183,8 +348,32 @@ lmctl_cmd_mesh(int argc, char **argv)
 		lmctl_err(CMD, "out of memory");
 		return 2;
 	}
-	if ((locs ? lm_mesh_load_ripe(m, locs, pairs, err, sizeof(err))
-		  : lm_mesh_load_pairs(m, argv[optind], err, sizeof(err))) < 0) {
+	if (feeds) {
+		trust.operator_roots = (const uint8_t(*)[LM_PK_LEN])ops;
+		trust.n_operator = n_op;
+		trust.mfr_roots = (const uint8_t(*)[LM_PK_LEN])mfrs;
+		trust.n_mfr = n_mfr;
+		vo.trust = &trust;
+		vo.allow_tail = true;
+		fm.m = m;
+		rej = json_array();
+		for (i = (size_t)optind; i < (size_t)argc; i++) {
+			if (lmctl_read_feed(
+				    CMD, argv[i], &vo, take_pair, &fm, rej, &nrec, &nbatch) < 0) {
+				goto out;
+			}
+		}
+		for (i = 0; i < json_array_size(rej); i++) {
+			json_t *e = json_array_get(rej, i);
+
+			lmctl_err(CMD, "%s: %s at %" JSON_INTEGER_FORMAT ": %s (not used)",
+				json_string_value(json_object_get(e, "feed")),
+				json_string_value(json_object_get(e, "what")),
+				json_integer_value(json_object_get(e, "offset")),
+				json_string_value(json_object_get(e, "reason")));
+		}
+	} else if ((locs ? lm_mesh_load_ripe(m, locs, pairs, err, sizeof(err))
+			 : lm_mesh_load_pairs(m, argv[optind], err, sizeof(err))) < 0) {
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
@@ -209,15 +398,22 @@ lmctl_cmd_mesh(int argc, char **argv)
 		nbad++;
 		lm_mesh_pos(m, i, &lat, &lon);
 		json_array_append_new(st[i] == LM_MESH_FLAGGED ? fl : cf,
-			json_pack("{s:s, s:f, s:f, s:s, s:o}", "name", lm_mesh_name(m, i), "lat",
-				lat, "lon", lon, "finding",
+			json_pack("{s:s, s:f, s:f, s:s, s:o, s:s*}", "name", lm_mesh_name(m, i),
+				"lat", lat, "lon", lon, "finding",
 				st[i] == LM_MESH_FLAGGED
 					? "declared position impossible: RTTs to several mutually consistent landmarks are shorter than light allows"
 					: "one of this pair is misplaced; physics cannot tell which",
-				"evidence", evidence(m, i, v, nv)));
+				"evidence", evidence(m, i, v, nv), "key",
+				feeds ? node_key(&fm, i, hex) : NULL));
 	}
 	out = json_pack("{s:I, s:f, s:I, s:o, s:o}", "landmarks", (json_int_t)n, "tolerance_km",
 		tol, "violations", (json_int_t)nv, "flagged", fl, "conflicts", cf);
+	if (feeds) {
+		json_object_set_new(out, "verified",
+			json_pack("{s:I, s:I, s:I}", "batches", (json_int_t)nbatch, "records",
+				(json_int_t)nrec, "landmark_records", (json_int_t)fm.pairs));
+		json_object_set(out, "rejected", rej);
+	}
 	if (bestlines) {
 		bl = json_array();
 		for (i = 0; i < n; i++) {
@@ -243,9 +439,11 @@ lmctl_cmd_mesh(int argc, char **argv)
 	}
 	json_dumpf(out, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(8));
 	fputc('\n', stdout);
-	rc = nbad ? 1 : 0;
+	rc = nbad || json_array_size(rej) ? 1 : 0;
 out:
 	json_decref(out);
+	json_decref(rej);
+	free(fm.v);
 	free(v);
 	free(st);
 	lm_mesh_destroy(m);

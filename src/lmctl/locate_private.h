@@ -102,6 +102,22 @@ int lmctl_solve_all(const struct lmctl_meas *v, size_t n, const struct lmctl_loc
 /* Write out/verdicts.json (top), out/locate.geojson and out/map.html (fc). 0 or -1. */
 int lmctl_locate_write(const char *out, json_t *top, json_t *fc);
 
+#define LMCTL_MAX_ROOTS 16
+
+/* Read one more trusted root public key (--root/--mfr) into keys[*n]. 0 or -1 (printed). */
+int lmctl_add_root(const char *cmd, const char *path, uint8_t keys[][LM_PK_LEN], size_t *n);
+
+/*
+ * Read and verify one feed directory: every batch through lm_feed_verify_batch (head
+ * signature and chain, delegation, inclusion proofs, credentials, deductions, proofs);
+ * failures go to rej ({feed, what, offset, reason}) and nothing of a failed batch is used.
+ * cb gets every record of a verified batch (decoded); < 0 stops with -1.
+ * @return 0, or -1 (unreadable directory, printed; or cb failed).
+ */
+int lmctl_read_feed(const char *cmd, const char *dir, const struct lm_feed_verify_opts *vo,
+	int (*cb)(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg), void *arg,
+	json_t *rej, size_t *nrec, size_t *nbatch);
+
 /* Long-running mode: lmctl locate --nats (cmd_locate_nats.c). Exit status. */
 struct lmctl_nats_opts {
 	const char *urls, *stream, *durable;

@@ -7,10 +7,15 @@
  *   OUT/lm<i>/                    one feed log per landmark
  *   OUT/rogue/                    a feed whose delegation is signed by an untrusted root
  *   OUT/truth.csv                 serial,lat,lon
- * usage: locate_gen OUT SEED [NCHIPS]
+ *   OUT/pairs.csv                 (mesh) the landmark-to-landmark RTTs as lmctl mesh CSV
+ * usage: locate_gen OUT SEED [NCHIPS [mesh]]
  *   NCHIPS > 3 adds chips at random positions over Europe (benchmarks).
+ *   mesh: every landmark also measures every other one (records whose prover is a landmark
+ *   delegation), and mil1 is misplaced: its delegation declares Lisbon while it sits in
+ *   Milan (every RTT comes from the true positions).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +58,14 @@ static const struct site fixed_chips[] = {
 #define NFIXED (sizeof(fixed_chips) / sizeof(fixed_chips[0]))
 #define MAX_CHIPS 100000
 
+static const struct site misplaced = {"mil1", 38.722, -9.139}; /* Lisbon */
+#define MISPLACED 6
+
 static struct site *chips;
+static struct lm_delegation lm_dlg[NLM];
+static uint8_t lm_sk[NLM][LM_SK_LEN];
+static bool mesh;
+static FILE *pairs;
 static char (*chip_names)[32];
 static unsigned NCHIP = NFIXED;
 
@@ -79,7 +91,7 @@ key(unsigned i, uint8_t pk[LM_PK_LEN], uint8_t sk[LM_SK_LEN])
 
 static int
 make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t *lm_pk,
-	const struct lm_chip_cert *cert, const uint8_t *chip_sk, uint64_t session, uint64_t rtt_ns)
+	const struct lm_cred *prover, const uint8_t *prover_sk, uint64_t session, uint64_t rtt_ns)
 {
 	struct lm_hello h;
 	unsigned i, j;
@@ -88,8 +100,7 @@ make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t 
 	if (lm_record_set_landmark(r, dlg) != 0) {
 		return -1;
 	}
-	r->prover.kind = LM_CRED_CHIP;
-	r->prover.u.chip = *cert;
+	r->prover = *prover;
 	r->session_id = session;
 	r->mode = LM_MODE_SIGNED;
 	r->count = 4;
@@ -102,7 +113,7 @@ make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t 
 	r->t_start_ns = T0_S * 1000000000 + (int64_t)(session % 1000) * 1000000;
 	r->t_end_ns = r->t_start_ns + 900000;
 	r->landmark_delay_ns = 120;
-	r->chip_turnaround_ns = cert->min_turnaround_ns;
+	r->chip_turnaround_ns = prover->kind == LM_CRED_CHIP ? prover->u.chip.min_turnaround_ns : 0;
 	memset(&h, 0, sizeof(h));
 	h.mode = LM_MODE_SIGNED;
 	h.hello_time = T0_S;
@@ -111,7 +122,7 @@ make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t 
 	}
 	memcpy(h.landmark_pk, lm_pk, LM_PK_LEN);
 	h.cred = r->prover;
-	if (lm_hello_sign(&h, chip_sk) != 0) {
+	if (lm_hello_sign(&h, prover_sk) != 0) {
 		return -1;
 	}
 	r->hello_time = h.hello_time;
@@ -129,7 +140,7 @@ make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t 
 		resp.session_id = session;
 		resp.seq = (uint16_t)i;
 		memcpy(resp.nonce, s->nonce, LM_NONCE_LEN);
-		if (lm_response_sign(&resp, lm_pk, chip_sk) != 0) {
+		if (lm_response_sign(&resp, lm_pk, prover_sk) != 0) {
 			return -1;
 		}
 		memcpy(s->proof, resp.proof.sig, LM_SIG_LEN);
@@ -137,14 +148,28 @@ make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t 
 	return lm_record_finish(r) == 0 ? 0 : -1;
 }
 
-/* one landmark's feed: one batch with a record per chip */
-static int
-write_feed(const char *dir, const struct site *lm, unsigned lmkey, const uint8_t *root_sk,
-	struct lm_chip_cert *certs, uint8_t (*chip_sk)[LM_SK_LEN], uint64_t *session)
+/* RTT of a path of dist km: 1.05..1.25 x light + 20..60 us, plus deducted delays */
+static uint64_t
+path_rtt_ns(double dist, uint64_t deducted)
 {
-	uint8_t(*enc)[LM_RECORD_MAX_LEN] = malloc(NCHIP * sizeof(*enc));
-	uint8_t(*prf)[LM_BATCH_PROOF_MAX_LEN] = malloc(NCHIP * sizeof(*prf));
-	struct lm_feed_blob *rb = calloc(NCHIP, sizeof(*rb)), *pb = calloc(NCHIP, sizeof(*pb));
+	double rtt_s = 2 * dist / LM_C_KM_S * (1.05 + 0.2 * urand()) + 20e-6 + 40e-6 * urand();
+
+	return (uint64_t)(rtt_s * 1e9) + deducted;
+}
+
+/*
+ * One landmark's feed: one batch with a record per chip (and, in mesh mode, one per other
+ * landmark). lm: declared site; truth: where it really is; self: its index (NLM: rogue).
+ */
+static int
+write_feed(const char *dir, const struct site *lm, const struct site *truth, unsigned self,
+	unsigned lmkey, const uint8_t *root_sk, struct lm_chip_cert *certs,
+	uint8_t (*chip_sk)[LM_SK_LEN], uint64_t *session)
+{
+	unsigned nrec = NCHIP + (mesh && self < NLM ? NLM - 1 : 0);
+	uint8_t(*enc)[LM_RECORD_MAX_LEN] = malloc(nrec * sizeof(*enc));
+	uint8_t(*prf)[LM_BATCH_PROOF_MAX_LEN] = malloc(nrec * sizeof(*prf));
+	struct lm_feed_blob *rb = calloc(nrec, sizeof(*rb)), *pb = calloc(nrec, sizeof(*pb));
 	struct lm_feed_log_conf conf = {.dir = dir};
 	uint8_t pk[LM_PK_LEN], sk[LM_SK_LEN], henc[LM_BATCH_HEAD_LEN], denc[LM_DELEGATION_LEN];
 	struct lm_delegation d;
@@ -164,7 +189,7 @@ write_feed(const char *dir, const struct site *lm, unsigned lmkey, const uint8_t
 	d.lon_e7 = (int32_t)(lm->lon * 1e7);
 	d.not_before = NB_S;
 	d.not_after = NA_S;
-	b = lm_batch_create(NCHIP, sk, NULL);
+	b = lm_batch_create(nrec, sk, NULL);
 	log = lm_feed_log_open(&conf);
 	if (!r || !b || !log || !enc || !prf || !rb || !pb ||
 		lm_delegation_sign(&d, root_sk) != 0 ||
@@ -172,16 +197,43 @@ write_feed(const char *dir, const struct site *lm, unsigned lmkey, const uint8_t
 		lm_feed_log_set_delegation(log, denc, sizeof(denc)) != 0) {
 		goto out;
 	}
-	for (c = 0; c < NCHIP; c++) {
-		/* the declared position as the record carries it (1e-7 degree) */
-		double dist =
-			lm_geo_dist_km(d.lat_e7 / 1e7, d.lon_e7 / 1e7, chips[c].lat, chips[c].lon);
-		double rtt_s =
-			2 * dist / LM_C_KM_S * (1.05 + 0.2 * urand()) + 20e-6 + 40e-6 * urand();
-		uint64_t rtt_ns = (uint64_t)(rtt_s * 1e9) + certs[c].min_turnaround_ns + 120;
+	for (c = 0; c < nrec; c++) {
+		/* from the true position (the declared one as the record carries it, 1e-7
+		 * degree, when the landmark is where it says) */
+		double tlat = truth ? truth->lat : d.lat_e7 / 1e7;
+		double tlon = truth ? truth->lon : d.lon_e7 / 1e7;
+		struct lm_cred cred;
+		const uint8_t *psk;
+		uint64_t rtt_ns;
 
-		if (make_record(r, &d, pk, &certs[c], chip_sk[c], (*session)++, rtt_ns) != 0) {
+		if (c < NCHIP) {
+			cred.kind = LM_CRED_CHIP;
+			cred.u.chip = certs[c];
+			psk = chip_sk[c];
+			rtt_ns = path_rtt_ns(lm_geo_dist_km(tlat, tlon, chips[c].lat, chips[c].lon),
+				certs[c].min_turnaround_ns + 120);
+		} else {
+			unsigned j = c - NCHIP + (c - NCHIP >= self); /* every other landmark */
+
+			cred.kind = LM_CRED_DELEGATION;
+			cred.u.dlg = lm_dlg[j];
+			psk = lm_sk[j];
+			rtt_ns = path_rtt_ns(
+				lm_geo_dist_km(tlat, tlon, landmarks[j].lat, landmarks[j].lon),
+				120);
+		}
+		if (make_record(r, &d, pk, &cred, psk, (*session)++, rtt_ns) != 0) {
 			goto out;
+		}
+		if (c >= NCHIP && pairs) {
+			/* what lmctl mesh --feeds derives: declared positions, rtt_min + 2 stamp
+			 * error - deductions */
+			fprintf(pairs, "%s,%.7f,%.7f,%s,%.7f,%.7f,%.6f\n", r->site, r->lat_e7 / 1e7,
+				r->lon_e7 / 1e7, cred.u.dlg.site, cred.u.dlg.lat_e7 / 1e7,
+				cred.u.dlg.lon_e7 / 1e7,
+				(double)(r->rtt_min_ns + 2 * r->ts_err_ns - r->landmark_delay_ns -
+					r->chip_turnaround_ns) /
+					1e6);
 		}
 		len = lm_record_encode(r, enc[c], sizeof(enc[c]));
 		if (len < 0 || lm_batch_add(b, enc[c], (size_t)len) != (int)c) {
@@ -193,7 +245,7 @@ write_feed(const char *dir, const struct site *lm, unsigned lmkey, const uint8_t
 	if (lm_batch_close(b, T0_S * 1000000000 + 5000000000, &h) != 0) {
 		goto out;
 	}
-	for (c = 0; c < NCHIP; c++) {
+	for (c = 0; c < nrec; c++) {
 		if (lm_batch_proof(b, c, &p) != 0) {
 			goto out;
 		}
@@ -204,7 +256,7 @@ write_feed(const char *dir, const struct site *lm, unsigned lmkey, const uint8_t
 	if (lm_batch_head_encode(&h, henc) != LM_BATCH_HEAD_LEN) {
 		goto out;
 	}
-	rc = lm_feed_log_append_batch(log, rb, pb, NCHIP, henc, sizeof(henc));
+	rc = lm_feed_log_append_batch(log, rb, pb, nrec, henc, sizeof(henc));
 out:
 	lm_feed_log_close(log);
 	lm_batch_destroy(b);
@@ -228,12 +280,13 @@ main(int argc, char **argv)
 	unsigned i;
 	FILE *f;
 
-	if ((argc != 3 && argc != 4) || sodium_init() < 0) {
-		fprintf(stderr, "usage: locate_gen OUT SEED [NCHIPS]\n");
+	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "mesh")) || sodium_init() < 0) {
+		fprintf(stderr, "usage: locate_gen OUT SEED [NCHIPS [mesh]]\n");
 		return 2;
 	}
+	mesh = argc == 5;
 	rng = strtoull(argv[2], NULL, 0) | 1;
-	if (argc == 4) {
+	if (argc >= 4) {
 		NCHIP = (unsigned)strtoul(argv[3], NULL, 10);
 		if (NCHIP < NFIXED || NCHIP > MAX_CHIPS) {
 			fprintf(stderr, "locate_gen: NCHIPS must be %zu..%d\n", NFIXED, MAX_CHIPS);
@@ -291,17 +344,44 @@ main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < NLM; i++) {
+		const struct site *decl = mesh && i == MISPLACED ? &misplaced : &landmarks[i];
+		uint8_t pk[LM_PK_LEN];
+
+		key(10 + i, pk, lm_sk[i]);
+		memcpy(lm_dlg[i].landmark_pk, pk, LM_PK_LEN);
+		snprintf(lm_dlg[i].site, sizeof(lm_dlg[i].site), "%s", decl->name);
+		lm_dlg[i].lat_e7 = (int32_t)(decl->lat * 1e7);
+		lm_dlg[i].lon_e7 = (int32_t)(decl->lon * 1e7);
+		lm_dlg[i].not_before = NB_S;
+		lm_dlg[i].not_after = NA_S;
+		if (lm_delegation_sign(&lm_dlg[i], root_sk) != 0) {
+			return 1;
+		}
+	}
+	if (mesh) {
+		snprintf(path, sizeof(path), "%s/pairs.csv", argv[1]);
+		pairs = fopen(path, "w");
+		if (!pairs) {
+			return 1;
+		}
+		fprintf(pairs, "a,a_lat,a_lon,b,b_lat,b_lon,rtt_ms\n");
+	}
+	for (i = 0; i < NLM; i++) {
 		snprintf(path, sizeof(path), "%s/lm%u", argv[1], i);
-		if (write_feed(path, &landmarks[i], 10 + i, root_sk, certs, chip_sk, &session) !=
-			0) {
+		if (write_feed(path, mesh && i == MISPLACED ? &misplaced : &landmarks[i],
+			    mesh ? &landmarks[i] : NULL, i, 10 + i, root_sk, certs, chip_sk,
+			    &session) != 0) {
 			fprintf(stderr, "%s: feed write failed\n", path);
 			return 1;
 		}
 	}
+	if (pairs && fclose(pairs) != 0) {
+		return 1;
+	}
 	/* a landmark whose delegation no trusted root signed, claiming a tiny RTT */
 	snprintf(path, sizeof(path), "%s/rogue", argv[1]);
-	if (write_feed(path, &(struct site){"rogue", 35.0, 139.0}, 50, rogue_sk, certs, chip_sk,
-		    &session) != 0) {
+	if (write_feed(path, &(struct site){"rogue", 35.0, 139.0}, NULL, NLM, 50, rogue_sk, certs,
+		    chip_sk, &session) != 0) {
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/truth.csv", argv[1]);
