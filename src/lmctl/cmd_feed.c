@@ -474,12 +474,27 @@ tail_nats(const char *url, const char *stream, const char *landmark, const char 
 	lm_feed_nats_conf_default(&conf);
 	conf.urls = url;
 	conf.stream = stream;
-	c = lm_feed_nats_consumer_create(&conf, durable, landmark, err, sizeof(err));
-	if (c == NULL) {
-		lmctl_err("feed tail", "%s", err);
-		return 2;
-	}
 	catch_signals();
+	/*
+	 * A cluster electing a new stream leader refuses consumers for a few seconds: retry,
+	 * within --timeout (30 s without one).
+	 */
+	for (;;) {
+		c = lm_feed_nats_consumer_create(&conf, durable, landmark, err, sizeof(err));
+		if (c != NULL) {
+			break;
+		}
+		if (stop_flag || idle_ms >= (timeout_s > 0 ? timeout_s * 1000 : 30000)) {
+			lmctl_err("feed tail", "%s", err);
+			return 2;
+		}
+		if (idle_ms == 0) {
+			lmctl_err("feed tail", "%s (retrying)", err);
+		}
+		sleep_ms(500);
+		idle_ms += 500;
+	}
+	idle_ms = 0;
 	while (!stop_flag && t.left != 0) {
 		rc = lm_feed_nats_consumer_fetch(
 			c, durable != NULL ? 8 : 64, 500, nats_tail_msg, &t);

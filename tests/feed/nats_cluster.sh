@@ -17,8 +17,8 @@ kill9 n2
 ok "cluster node n2 killed mid-stream"
 # Consumer group: two members share one durable consumer while records keep arriving.
 wait_grep "lmcursor" "$T/log/cursor-nats" 60 || fail "nothing acknowledged by the cluster"
-start c1 "$LMCTL" feed tail --nats "nats://127.0.0.1:$P1,nats://127.0.0.1:$P3" --durable grp --timeout 8
-start c2 "$LMCTL" feed tail --nats "nats://127.0.0.1:$P3,nats://127.0.0.1:$P1" --durable grp --timeout 8
+start c1 "$LMCTL" feed tail --nats "nats://127.0.0.1:$P1,nats://127.0.0.1:$P3" --durable grp --timeout 15
+start c2 "$LMCTL" feed tail --nats "nats://127.0.0.1:$P3,nats://127.0.0.1:$P1" --durable grp --timeout 15
 wait_exit gen 60 || fail "generator did not finish"
 wait_exit exp 160 || fail "exporter did not drain (see $T/exp.log)"
 ok "exporter drained through the remaining nodes: $(tail -1 "$T/exp.log")"
