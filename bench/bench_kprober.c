@@ -6,7 +6,12 @@
  * read right before sendto). Proofs are not verified (timing only). Prints one RTT in ns
  * per line.
  *
- * usage: bench_kprober BIND_IP SESSIONS [K]
+ * With USER_RTT_FILE, it also writes, per sample, the RTT to CLOCK_REALTIME read in user
+ * space right after recvmsg() returned: what a user-space stamp of the same reply sees
+ * (softirq processing, socket wake-up and scheduling included), against the kernel's early
+ * SO_TIMESTAMPNS stamp (taken when the reply entered the receive path).
+ *
+ * usage: bench_kprober BIND_IP SESSIONS [K [USER_RTT_FILE]]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,7 +37,8 @@ realtime_ns(void)
 
 /* Receive one datagram with its kernel RX timestamp; -1 on timeout. */
 static ssize_t
-recv_ts(int fd, uint8_t *buf, size_t cap, struct sockaddr_in *from, int64_t *rx_ns, int ms)
+recv_ts(int fd, uint8_t *buf, size_t cap, struct sockaddr_in *from, int64_t *rx_ns,
+	int64_t *user_ns, int ms)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char ctrl[256];
@@ -50,6 +56,7 @@ recv_ts(int fd, uint8_t *buf, size_t cap, struct sockaddr_in *from, int64_t *rx_
 		return -1;
 	}
 	n = recvmsg(fd, &mh, 0);
+	*user_ns = realtime_ns();
 	*rx_ns = 0;
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
@@ -75,6 +82,8 @@ main(int argc, char **argv)
 	uint8_t buf[1500];
 	struct sockaddr_in peer;
 	ssize_t n = 0;
+	int64_t urx;
+	FILE *uf = NULL;
 
 	if (argc < 3 || sodium_init() < 0) {
 		fprintf(stderr, "usage: bench_kprober BIND_IP SESSIONS [K]\n");
@@ -83,6 +92,10 @@ main(int argc, char **argv)
 	sessions = atoi(argv[2]);
 	k = argc > 3 ? atoi(argv[3]) : 16;
 	if (k < 1 || k > LM_K_MAX) {
+		return 2;
+	}
+	if (argc > 4 && (uf = fopen(argv[4], "w")) == NULL) {
+		perror(argv[4]);
 		return 2;
 	}
 	inet_pton(AF_INET, argv[1], &sa.sin_addr);
@@ -100,7 +113,7 @@ main(int argc, char **argv)
 		int i;
 
 		if (!pending) {
-			n = recv_ts(fd, buf, sizeof(buf), &peer, &rx, 10000);
+			n = recv_ts(fd, buf, sizeof(buf), &peer, &rx, &urx, 10000);
 		}
 		pending = 0;
 		if (n < 0) {
@@ -126,13 +139,16 @@ main(int argc, char **argv)
 			for (;;) {
 				struct sockaddr_in from;
 
-				n = recv_ts(fd, buf, sizeof(buf), &from, &rx, 200);
+				n = recv_ts(fd, buf, sizeof(buf), &from, &rx, &urx, 200);
 				if (n < 0) {
 					break;
 				}
 				if (lm_msg_peek(buf, (size_t)n, &t, &sid) == LM_OK &&
 					t == LM_MSG_RESPONSE && sid == session) {
 					printf("%lld\n", (long long)(rx - tx));
+					if (uf != NULL) {
+						fprintf(uf, "%lld\n", (long long)(urx - tx));
+					}
 					break;
 				}
 			}
@@ -145,12 +161,15 @@ main(int argc, char **argv)
 			sendto(fd, out, sizeof(out), 0, (struct sockaddr *)&peer, sizeof(peer));
 		}
 		/* Swallow a REVEAL (fast mode); keep the next HELLO if it comes first. */
-		while ((n = recv_ts(fd, buf, sizeof(buf), &peer, &rx, 50)) > 0) {
+		while ((n = recv_ts(fd, buf, sizeof(buf), &peer, &rx, &urx, 50)) > 0) {
 			if (lm_msg_peek(buf, (size_t)n, &t, &sid) == LM_OK && t == LM_MSG_HELLO) {
 				pending = 1;
 				break;
 			}
 		}
+	}
+	if (uf != NULL) {
+		fclose(uf);
 	}
 	return 0;
 }
