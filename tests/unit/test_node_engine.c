@@ -647,6 +647,142 @@ START_TEST(test_garbage_never_crashes)
 }
 END_TEST
 
+/*
+ * Timer queues under churn: session A's challenge is never answered while session B is
+ * answered K_MAX times. Every answer leaves a stale reply-timeout entry behind A's live one,
+ * so the tiny queues (max_sessions 2) must compact again and again, and still: B gets every
+ * seq in order with exact RTTs, A times out exactly at its deadline, not a cycle earlier,
+ * and every CHALLENGE frame (built from the template, checksum completed incrementally)
+ * carries a valid UDP checksum and its own nonce.
+ */
+START_TEST(test_timer_queue_churn)
+{
+	static struct lm_nmsg slots[2];
+	struct lm_memport *mp = lm_memport_create(64);
+	struct lm_nfifo *to = lm_nfifo_create(8);
+	struct lm_nfifo *from = lm_nfifo_create(8);
+	struct lm_nfifo *pool = lm_nfifo_create(8);
+	struct lm_chan fromc = lm_nfifo_chan(from);
+	struct lm_fakeclock clk = {.now = 5000000};
+	struct lm_engine_conf ec;
+	struct lm_engine *e;
+	uint8_t f[LM_FRAME_MAX];
+	uint8_t prev_nonce[32] = {0};
+	uint64_t t0;
+	const uint64_t rto = 1000000;
+	unsigned i;
+	int n;
+
+	memset(&ec, 0, sizeof(ec));
+	memcpy(ec.mac, node_mac, 6);
+	ec.ip = NODE_IP;
+	ec.netmask = 0xffffff00;
+	ec.udp_port = LM_PROTO_PORT;
+	ec.max_sessions = 2;
+	ec.interval_ns = 0;
+	ec.reply_timeout_ns = rto;
+	ec.reveal_timeout_ns = rto;
+	ec.prover_timeout_ns = rto;
+	ec.arp_timeout_ns = rto;
+	ec.arp_ttl_ns = 60000000000ull;
+	ec.hello_rate_src = ec.hello_burst_src = ec.hello_rate_global = ec.hello_burst_global = 1;
+	ec.cal.hz_lower = ec.cal.hz_nominal = 1000000000;
+	ec.cal.window_ns = 1;
+	e = lm_engine_create(&ec, lm_memport_pktio(mp), lm_fakeclock_clock(&clk), lm_nfifo_chan(to),
+		fromc, lm_nfifo_chan(pool));
+	ck_assert_ptr_nonnull(e);
+	n = (int)lm_net_build_arp(f, sizeof(f), 1, chip_mac, CHIP_IP, node_mac, NODE_IP);
+	ck_assert_int_eq(lm_memport_inject(mp, f, (uint16_t)n), 0);
+	lm_engine_poll(e);
+	while (lm_memport_take(mp, f, sizeof(f)) > 0) {
+	}
+	for (i = 0; i < 2; i++) {
+		memset(&slots[i], 0, sizeof(slots[i]));
+		slots[i].type = LM_NMSG_START;
+		slots[i].peer_ip = CHIP_IP;
+		slots[i].peer_port = (uint16_t)(1000 + i); /* A: 1000, B: 1001 */
+		slots[i].mode = LM_MODE_FAST;
+		slots[i].k = LM_K_MAX;
+		slots[i].session_id = 0x1111 * (i + 1);
+		slots[i].rx_bytes = LM_HELLO_MAX_LEN * 4;
+		ck_assert_int_eq(fromc.enq(fromc.ctx, &slots[i]), 0);
+	}
+	t0 = clk.now;
+	lm_engine_poll(e);
+	for (i = 0;; i++) {
+		struct lm_net_view v;
+		struct lm_challenge c;
+		struct lm_response r = {.mode = LM_MODE_FAST};
+		uint8_t out[LM_RESPONSE_FAST_LEN];
+		uint32_t sum;
+		bool got_b = false;
+
+		while ((n = lm_memport_take(mp, f, sizeof(f))) > 0) {
+			uint32_t pseudo[3];
+
+			ck_assert_int_eq(lm_net_parse(f, (uint32_t)n, CHIP_IP, 0, &v), LM_NET_UDP);
+			pseudo[0] = htonl(NODE_IP);
+			pseudo[1] = htonl(CHIP_IP);
+			pseudo[2] = htonl(17u << 16 | (8u + v.payload_len));
+			sum = lm_net_csum_add(0, pseudo, sizeof(pseudo));
+			sum = lm_net_csum_add(sum, f + 34, 8u + v.payload_len);
+			ck_assert_uint_eq(lm_net_csum_fold(sum), 0xffff);
+			if (v.payload_len != LM_CHALLENGE_LEN) {
+				continue; /* FINISH */
+			}
+			ck_assert_int_eq(lm_challenge_decode(&c, v.payload, v.payload_len), LM_OK);
+			ck_assert_uint_eq(c.count, LM_K_MAX);
+			if (v.dst_port == 1000) {
+				ck_assert_uint_eq(c.session_id, 0x1111);
+				continue;
+			}
+			ck_assert_uint_eq(c.session_id, 0x2222);
+			ck_assert_uint_eq(c.seq, i);
+			ck_assert_int_ne(memcmp(c.nonce, prev_nonce, 32), 0);
+			memcpy(prev_nonce, c.nonce, 32);
+			got_b = true;
+		}
+		if (i == LM_K_MAX) {
+			ck_assert(!got_b);
+			break;
+		}
+		ck_assert(got_b);
+		/* B answers 1000 ns after its challenge; A never does. */
+		clk.now += 1000;
+		r.session_id = c.session_id;
+		r.seq = c.seq;
+		memcpy(r.nonce, c.nonce, 32);
+		ck_assert_int_eq(lm_response_encode(&r, out, sizeof(out)), LM_RESPONSE_FAST_LEN);
+		n = (int)lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP, 1001,
+			LM_PROTO_PORT, out, sizeof(out));
+		ck_assert_int_eq(lm_memport_inject(mp, f, (uint16_t)n), 0);
+		lm_engine_poll(e);
+	}
+	for (i = 0; i < LM_K_MAX; i++) {
+		ck_assert_uint_eq(slots[1].s[i].got, 1);
+		ck_assert_uint_eq(slots[1].s[i].rtt_cyc, 1000);
+	}
+	ck_assert_uint_eq(lm_engine_stats(e)->responses_ok, LM_K_MAX);
+	ck_assert_uint_eq(lm_engine_stats(e)->challenge_timeouts, 0);
+	/* A's deadline: t0 + reply timeout, not a cycle earlier, whatever piled up behind it. */
+	ck_assert_uint_eq(slots[0].sent, 1);
+	clk.now = t0 + rto - 1;
+	lm_engine_poll(e);
+	ck_assert_uint_eq(lm_engine_stats(e)->challenge_timeouts, 0);
+	clk.now = t0 + rto;
+	lm_engine_poll(e);
+	ck_assert_uint_eq(lm_engine_stats(e)->challenge_timeouts, 1);
+	lm_engine_poll(e);
+	ck_assert_uint_eq(slots[0].sent, 2); /* interval 0: the next one on the next poll */
+	lm_engine_stop(e);
+	lm_engine_destroy(e);
+	lm_memport_destroy(mp);
+	lm_nfifo_destroy(to);
+	lm_nfifo_destroy(from);
+	lm_nfifo_destroy(pool);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -662,6 +798,7 @@ suite(void)
 	tcase_add_test(tc, test_hello_rate_limits);
 	tcase_add_test(tc, test_response_matching);
 	tcase_add_test(tc, test_garbage_never_crashes);
+	tcase_add_test(tc, test_timer_queue_churn);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
