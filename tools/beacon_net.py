@@ -338,25 +338,10 @@ landmarks = (
             out.append({"addr": lm["addr"], "pub": lm["pub"], "rtt_us": rtt, "lm": lm["name"]})
         return out
 
-    def measure(self):
-        jobs = []
-        # Prover agents: each landmark proves itself to every other landmark (mesh).
-        for i, lm in enumerate(self.lms):
-            ns = self.net.host(f"A{i}", f"a{i}", lm["agent_addr"])
-            targets = self.delays_for(pos(lm), "honest", exclude=lm)
-            conf = self.chipd_conf(lm["name"] + "-agent", self.p(lm["name"] + ".key"),
-                                   self.p(lm["name"] + ".dlg"), targets, self.rounds)
-            jobs.append((lm["name"] + " (mesh agent)", lm["name"] + "-agent", ns, conf))
-        for c in self.chips:
-            ns = self.net.host(c["id"].upper(), c["id"], c["addr"])
-            targets = self.delays_for(pos(c), c["strategy"], c.get("claimed") and pos(c["claimed"]))
-            c["targets"] = targets
-            conf = self.chipd_conf(c["id"], self.p(c["id"] + ".key"), self.p(c["id"] + ".crt"),
-                                   targets, self.rounds)
-            jobs.append((c["label"], c["id"], ns, conf))
-        log(f"== measuring: {len(self.chips)} chips and {len(self.lms)} mesh agents, "
-            f"{self.rounds} round(s) of {self.k} {self.mode}-mode challenges per landmark, "
-            f"{self.a.parallel} prover(s) at a time")
+    def run_provers(self, jobs, what):
+        """Run chipd jobs, a.parallel at a time (bounded in time)."""
+        log(f"== measuring {what}: {len(jobs)} prover(s), {self.rounds} round(s) of {self.k} "
+            f"{self.mode}-mode challenges per landmark, {self.a.parallel} at a time")
         # chipd busy-polls while a session is open: on a 2-core machine more provers at once
         # than cores only adds scheduling noise (which inflates RTTs, never shrinks them).
         deadline = time.time() + self.a.measure_timeout
@@ -374,6 +359,62 @@ landmarks = (
             if time.time() > deadline:
                 raise Fail(f"provers did not finish in {self.a.measure_timeout}s")
             time.sleep(0.05)
+
+    def measure_mesh(self):
+        """Every landmark proves itself to every other one (its mesh agent holds its key and
+        delegation): the landmark-to-landmark records of the audit."""
+        jobs = []
+        for i, lm in enumerate(self.lms):
+            ns = self.net.host(f"A{i}", f"a{i}", lm["agent_addr"])
+            targets = self.delays_for(pos(lm), "honest", exclude=lm)
+            conf = self.chipd_conf(lm["name"] + "-agent", self.p(lm["name"] + ".key"),
+                                   self.p(lm["name"] + ".dlg"), targets, self.rounds)
+            jobs.append((lm["name"] + " (mesh agent)", lm["name"] + "-agent", ns, conf))
+        self.run_provers(jobs, "landmark to landmark")
+
+    def measure_chips(self):
+        jobs = []
+        for c in self.chips:
+            ns = self.net.host(c["id"].upper(), c["id"], c["addr"])
+            targets = self.delays_for(pos(c), c["strategy"], c.get("claimed") and pos(c["claimed"]))
+            conf = self.chipd_conf(c["id"], self.p(c["id"] + ".key"), self.p(c["id"] + ".crt"),
+                                   targets, self.rounds)
+            jobs.append((c["label"], c["id"], ns, conf))
+        self.run_provers(jobs, "chips")
+
+    def start_live_locators(self):
+        """Two long-running locators in one JetStream consumer group, trusting only the
+        landmarks that passed the audit, emitting verdicts as records arrive."""
+        self.live = []
+        for i in range(2):
+            out = self.p(f"live{i}")
+            self.live.append((out, self.net.spawn(f"live{i}", [
+                self.lmctl, "locate", "--nats", self.nats_url, "--durable", "live",
+                "--root", self.p("operator-root.pub"), "--mfr", self.p("vendor-root.pub"),
+                "--declared", self.p("declared.txt"), "--mesh", self.p("mesh.json"),
+                "--until-idle", "8", "--timeout", str(self.a.measure_timeout + 120),
+                "--out", out])))
+        log("== live locators: 2 processes in one JetStream consumer group (lmctl locate --nats)")
+
+    def live_verdicts(self):
+        """Each chip's latest verdict (the one built from the most records) over both members."""
+        best = {}
+        for i, (_, p) in enumerate(self.live):
+            try:
+                p.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                raise Fail("live locators did not stop")
+            for line in open(self.p(f"live{i}.out")):
+                try:
+                    v = json.loads(line)
+                except ValueError:
+                    continue
+                if "chip" not in v or "verdict" not in v:
+                    continue
+                key = v["chip"]
+                if key not in best or len(v["records"]) >= len(best[key]["records"]):
+                    best[key] = v
+        return best
 
     def stop_landmarks(self):
         log("== stopping landmarks (SIGTERM: feed flushed with fsync, ports closed)")
@@ -408,35 +449,27 @@ landmarks = (
         log(f"== lmctl feed verify: all {len(self.lms)} feeds verify")
 
     def mesh_audit(self):
-        by_key = {}
-        for lm in self.lms:
-            by_key[self._hexkey(lm["pub"])] = lm
-        rows = []
-        for lm in self.lms:
-            for r in self.dump(lm):
-                pr = r["prover"]
-                if pr.get("kind") != "landmark" or r.get("rtt_min_ns") is None:
-                    continue
-                b = by_key.get(pr["key"])
-                if b is None:
-                    continue
-                a_lat, a_lon = r["landmark"]["lat"], r["landmark"]["lon"]
-                rows.append((lm["name"], a_lat, a_lon, b["name"], pr["lat"], pr["lon"],
-                             r["rtt_min_ns"] / 1e6))
-        csv = self.p("mesh.csv")
-        with open(csv, "w") as f:
-            f.write("a,a_lat,a_lon,b,b_lat,b_lon,rtt_ms\n")
-            for row in rows:
-                f.write("%s,%.7f,%.7f,%s,%.7f,%.7f,%.6f\n" % row)
-        r = self.run(self.lmctl, "mesh", csv, check_ok=True)
+        """lmctl mesh over the verified landmark-to-landmark records of every feed."""
+        r = self.run(self.lmctl, "mesh", "--root", self.p("operator-root.pub"), "--mfr",
+                     self.p("vendor-root.pub"), "--feeds",
+                     *[self.p(lm["name"] + ".feed") for lm in self.lms], check_ok=True)
         if r.returncode not in (0, 1):
             raise Fail(f"lmctl mesh: {r.stderr[-400:]}")
         audit = json.loads(r.stdout)
-        with open(os.path.join(self.out, "mesh.json"), "w") as f:
+        with open(self.p("mesh.json"), "w") as f:
             json.dump(audit, f, indent=1)
+        shutil.copy(self.p("mesh.json"), os.path.join(self.out, "mesh.json"))
         flagged = {f["name"] for f in audit.get("flagged", [])}
-        log(f"== mesh audit over {len(rows)} landmark-to-landmark records: "
-            + (f"flagged {', '.join(sorted(flagged))}" if flagged else "no landmark flagged"))
+        for c in audit.get("conflicts", []):
+            flagged.add(c["name"])
+        log("== mesh audit over the landmark-to-landmark records: "
+            + (f"flagged {', '.join(sorted(flagged))} (not trusted from here on)"
+               if flagged else "no landmark flagged"))
+        for f in audit.get("flagged", []):
+            ev = f.get("evidence", [])[:2]
+            for e in ev:
+                log(f"   {f['name']}: RTT {e['rtt_ms']:.3f} ms to {e['with']} allows at most "
+                    f"{e['light_bound_km']:.0f} km, declared {e['declared_km']:.0f} km apart")
         return flagged, audit
 
     @staticmethod
@@ -444,19 +477,22 @@ landmarks = (
         import base64
         return base64.b64decode(b64).hex()
 
-    def locate(self, flagged):
-        feeds = [self.p(lm["name"] + ".feed") for lm in self.lms if lm["name"] not in flagged]
-        results = {}
-        for country in sorted({c["declared_country"] for c in self.chips}):
-            out = self.p("locate-" + country)
-            r = self.run(self.lmctl, "locate", "--root", self.p("operator-root.pub"),
-                         "--mfr", self.p("vendor-root.pub"), "--out", out,
-                         "--allow", country, *feeds, check_ok=True)
-            if r.returncode == 2:
-                raise Fail(f"lmctl locate: {r.stderr[-600:]}")
-            v = json.load(open(os.path.join(out, "verdicts.json")))
-            results[country] = (out, v)
-        return results
+    def write_declared(self):
+        with open(self.p("declared.txt"), "w") as f:
+            f.write("# chip key (hex) and the country it declares\n")
+            for c in self.chips:
+                f.write(f"{self._hexkey(c['pub'])} {c['declared_country']}\n")
+
+    def locate(self):
+        """File mode, from the logs alone: the same verdicts the live locators reached."""
+        out = self.p("locate")
+        r = self.run(self.lmctl, "locate", "--root", self.p("operator-root.pub"),
+                     "--mfr", self.p("vendor-root.pub"), "--out", out,
+                     "--declared", self.p("declared.txt"), "--mesh", self.p("mesh.json"),
+                     *[self.p(lm["name"] + ".feed") for lm in self.lms], check_ok=True)
+        if r.returncode == 2:
+            raise Fail(f"lmctl locate: {r.stderr[-600:]}")
+        return out, json.load(open(os.path.join(out, "verdicts.json")))
 
     def nats_matches_logs(self):
         local = set()
@@ -476,18 +512,17 @@ landmarks = (
         return same, len(local), len(remote)
 
 
-def chip_rows(demo, results):
+def chip_rows(demo, verdicts, live):
     """One row per chip: verdict against its declared country and the tightest landmark."""
     lm_by_name = {lm["name"]: lm for lm in demo.lms}
     rows = []
     for c in demo.chips:
-        out, v = results[c["declared_country"]]
         key = demo._hexkey(c["pub"])
-        windows = [e for e in v.get("chips", []) if e.get("chip") == key]
+        windows = [e for e in verdicts.get("chips", []) if e.get("chip") == key]
         row = {"chip": c["label"], "role": c["role"], "strategy": c["strategy"],
                "declared": c["declared_country"], "true_lat": c["lat"], "true_lon": c["lon"],
                "verdict": "no records", "area_km2": None, "nearest": None, "bound_km": None,
-               "truth_inside": None, "records": 0, "map": os.path.join(out, "map.html")}
+               "truth_inside": None, "records": 0, "live_verdict": None, "live_records": 0}
         if windows:
             w = windows[-1]
             row["verdict"] = w["verdict"]["result"] if w.get("feasible") else "infeasible"
@@ -500,6 +535,10 @@ def chip_rows(demo, results):
             row["truth_inside"] = all(
                 geodesic_km(pos(c), declared(lm_by_name[r["landmark"]])) <= r["radius_km"]
                 for r in w["records"])
+        lv = live.get(key)
+        if lv is not None:
+            row["live_verdict"] = lv["verdict"]["result"] if lv.get("feasible") else "infeasible"
+            row["live_records"] = len(lv["records"])
         rows.append(row)
     return rows
 
@@ -507,6 +546,7 @@ def chip_rows(demo, results):
 def print_table(rows):
     log("")
     log(f"{'chip':32} {'declared':8} {'area km2':>12} {'verdict':13} {'nearest':8} {'bound km':>9}")
+    log("-" * 87)
     for r in rows:
         area = f"{r['area_km2']:.0f}" if isinstance(r["area_km2"], (int, float)) else "-"
         bound = f"{r['bound_km']:.0f}" if isinstance(r["bound_km"], (int, float)) else "-"
@@ -550,39 +590,49 @@ def main():
     t0 = time.time()
     try:
         demo.pki()
+        demo.write_declared()
         demo.net = Network(demo.tag, demo.work)
         demo.start_nats()
         demo.start_landmarks()
         demo.start_exporters()
         demo.start_metrics()
-        demo.measure()
+        # A landmark enters service only once the mesh audit passed (docs/deploy.md).
+        demo.measure_mesh()
+        time.sleep(1)  # the last batch (batch_interval_ms) reaches the logs
+        flagged, audit = demo.mesh_audit()
+        demo.start_live_locators()
+        demo.measure_chips()
         time.sleep(1.5)  # one more counters-file rewrite after the last session
         metrics_path = demo.scrape_metrics()
         demo.stop_landmarks()
         demo.verify_feeds()
         nats_same, n_local, n_remote = demo.nats_matches_logs()
-        flagged, audit = demo.mesh_audit()
-        results = demo.locate(flagged)
-        rows = chip_rows(demo, results)
+        live = demo.live_verdicts()
+        out, verdicts = demo.locate()
+        rows = chip_rows(demo, verdicts, live)
         print_table(rows)
-        for country, (out, _) in results.items():
-            dst = os.path.join(demo.out, country)
-            shutil.rmtree(dst, ignore_errors=True)
-            shutil.copytree(out, dst)
+        same = all(r["live_verdict"] == r["verdict"] and r["live_records"] == r["records"]
+                   for r in rows)
+        log("== live verdicts (NATS consumer group) "
+            + ("equal the verdicts from the logs alone" if same else "DIFFER from the logs"))
+        for name in ("verdicts.json", "locate.geojson", "map.html"):
+            shutil.copy(os.path.join(out, name), os.path.join(demo.out, name))
         summary = {"scenario": scenario["name"], "flagged": sorted(flagged),
                    "misplaced": [lm["name"] for lm in demo.lms if "declared" in lm],
-                   "nats_equals_logs": nats_same, "metrics": metrics_path, "records_local": n_local,
-                   "records_nats": n_remote, "chips": rows, "out": demo.out,
+                   "nats_equals_logs": nats_same, "metrics": metrics_path,
+                   "records_local": n_local, "records_nats": n_remote,
+                   "live_equals_logs": same, "chips": rows, "out": demo.out,
                    "seconds": round(time.time() - t0, 1)}
         with open(os.path.join(demo.out, "summary.json"), "w") as f:
             json.dump(summary, f, indent=1)
         if args.summary:
             with open(args.summary, "w") as f:
                 json.dump(summary, f, indent=1)
-        log(f"Results in {demo.out}/: summary.json, mesh.json, and per declared country "
-            f"<CC>/verdicts.json, <CC>/locate.geojson, <CC>/map.html (open in a browser).")
+        log(f"Results in {demo.out}/: summary.json, mesh.json, verdicts.json, "
+            f"locate.geojson and map.html (open it in a browser; it works offline).")
         log(f"Finished in {summary['seconds']} s. Run again, longer or with another scenario:")
-        log("  bash tools/demo.sh --rounds 5 --scenario conf/scenarios/small.json")
+        log("  bash tools/demo.sh --rounds 5")
+        log("  bash tools/demo.sh --scenario conf/scenarios/small.json --out /tmp/small")
     except Fail as e:
         log(f"beacon network FAILED: {e}")
         return 1

@@ -45,6 +45,8 @@ usage(FILE *f)
 		"  --res KM         region resolution (default 10)\n"
 		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
 		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
+		"  --declared FILE  per-chip allowed countries, lines \"CHIP CODES\" (CHIP: key hex\n"
+		"                   or serial); those chips are judged against their own codes\n"
 		"  --now UNIX_S     verifier time (default: now)\n"
 		"  --exclude-landmark NAME|KEYHEX  do not use this landmark's records (repeatable)\n"
 		"  --mesh FILE      exclude the landmarks flagged or in conflict in this lmctl mesh\n"
@@ -446,11 +448,21 @@ lmctl_solve_group(const struct lmctl_meas *g, size_t n, const struct lmctl_locat
 	struct lmctl_cons *cs = calloc(1, sizeof(*cs));
 	struct lmctl_solve_opts o = {
 		.res_km = cfg->res_km, .region = true, .allowed = cfg->allowed};
+	struct lm_geofence *gf = cfg->gf;
 	json_t *c, *recs = json_array(), *reg;
 	size_t i, j;
 
 	if (!cs) {
 		return -1;
+	}
+	/* A chip declared with its own allowed region is judged against that one. */
+	for (i = 0; i < cfg->n_decl; i++) {
+		if (!strcmp(cfg->decl[i].chip, g[0].chip) ||
+			!strcmp(cfg->decl[i].chip, g[0].serial)) {
+			gf = cfg->decl[i].gf;
+			o.allowed = cfg->decl[i].allowed;
+			break;
+		}
 	}
 	/* one cap per landmark: the smallest radius any of its records proves */
 	for (i = 0; i < n; i++) {
@@ -484,7 +496,7 @@ lmctl_solve_group(const struct lmctl_meas *g, size_t n, const struct lmctl_locat
 	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "chip", g[0].chip, "serial", g[0].serial,
 		"model", g[0].model, "window_start_ns", (json_int_t)g[0].t_ns, "window_end_ns",
 		(json_int_t)g[n - 1].t_ns, "records", recs);
-	if (lmctl_solve_region(cs, false, cfg->res_km, c, &o, cfg->gf) < 0) {
+	if (lmctl_solve_region(cs, false, cfg->res_km, c, &o, gf) < 0) {
 		json_decref(c);
 		free(cs);
 		return -1;
@@ -588,6 +600,69 @@ parse_seconds(const char *name, const char *arg, double lo, double hi, double *o
 	return lmctl_parse_double(CMD, name, arg, lo, hi, out);
 }
 
+/*
+ * --declared FILE: one chip per line, "CHIP CODES" (CHIP: key hex or serial; CODES: ISO 3166
+ * codes, comma-separated); '#' starts a comment. Each such chip gets a verdict against its own
+ * declared countries instead of --allow/--geofence.
+ */
+static int
+declared_load(struct lmctl_locate_cfg *cfg, const char *path)
+{
+	char *line = NULL, chip[160], codes[512];
+	size_t cap = 0, lineno = 0;
+	int rc = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		lmctl_err(CMD, "--declared %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
+		struct lmctl_declared *d, *nv;
+		char extra[2];
+		int n;
+
+		lineno++;
+		line[strcspn(line, "#\r\n")] = '\0';
+		n = sscanf(line, "%159s %511s %1s", chip, codes, extra);
+		if (n <= 0) {
+			continue;
+		}
+		if (n != 2 || strlen(chip) > 2 * LM_PK_LEN) {
+			lmctl_err(CMD,
+				"--declared %s:%zu: want \"CHIP CODES\" (key hex or serial, then "
+				"comma-separated ISO 3166 codes)",
+				path, lineno);
+			rc = -1;
+			break;
+		}
+		nv = realloc(cfg->decl, (cfg->n_decl + 1) * sizeof(*nv));
+		if (nv == NULL) {
+			rc = -1;
+			break;
+		}
+		cfg->decl = nv;
+		d = &cfg->decl[cfg->n_decl];
+		snprintf(d->chip, sizeof(d->chip), "%s", chip);
+		d->gf = lm_geofence_create();
+		d->allowed = json_array();
+		if (d->gf == NULL || d->allowed == NULL) {
+			lm_geofence_destroy(d->gf);
+			json_decref(d->allowed);
+			rc = -1;
+			break;
+		}
+		cfg->n_decl++;
+		if (lmctl_add_fences(CMD, d->gf, false, codes, d->allowed) < 0) {
+			lmctl_err(CMD, "--declared %s:%zu: chip %s", path, lineno, chip);
+			rc = -1;
+		}
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
 int
 lmctl_cmd_locate(int argc, char **argv)
 {
@@ -602,6 +677,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"now", required_argument, NULL, 'n'},
 		{"exclude-landmark", required_argument, NULL, 'x'},
 		{"mesh", required_argument, NULL, 'M'},
+		{"declared", required_argument, NULL, 'D'},
 		{"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 'S'},
 		{"durable", required_argument, NULL, 'd'},
@@ -687,6 +763,11 @@ lmctl_cmd_locate(int argc, char **argv)
 			break;
 		case 'M':
 			if (excl_add_mesh(&cfg.excl, optarg) < 0) {
+				goto done;
+			}
+			break;
+		case 'D':
+			if (declared_load(&cfg, optarg) < 0) {
 				goto done;
 			}
 			break;
@@ -780,6 +861,11 @@ done:
 	json_decref(chips);
 	json_decref(feats);
 	lm_geofence_destroy(cfg.gf);
+	for (i = 0; i < cfg.n_decl; i++) {
+		lm_geofence_destroy(cfg.decl[i].gf);
+		json_decref(cfg.decl[i].allowed);
+	}
+	free(cfg.decl);
 	free(cfg.excl.v);
 	free(mv.v);
 	return rc;

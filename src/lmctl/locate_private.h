@@ -65,6 +65,13 @@ struct lmctl_excl {
 	size_t n, cap;
 };
 
+/* A chip's own allowed region (--declared FILE): matched by key hex or serial. */
+struct lmctl_declared {
+	char chip[2 * LM_PK_LEN + 1];
+	struct lm_geofence *gf;
+	json_t *allowed;
+};
+
 /* What both locate modes share. */
 struct lmctl_locate_cfg {
 	struct lm_feed_verify_opts vo; /* trust and verifier time */
@@ -72,6 +79,8 @@ struct lmctl_locate_cfg {
 	double window_s, res_km;
 	struct lm_geofence *gf; /* NULL: no verdict */
 	json_t *allowed;
+	struct lmctl_declared *decl; /* per-chip allowed regions, before gf/allowed */
+	size_t n_decl;
 	struct lmctl_excl excl;
 	json_t *excluded; /* {"name or key": count of measurements left out} */
 	const char *out; /* NULL: no output files */

@@ -3,8 +3,10 @@
 """e2e: the small scenario through tools/beacon_net.py (the demo's code path), then asserts:
 every honest chip's true position is inside its region (exact caps and the polygon), the
 lying chip never gets 'inside', the misplaced landmark is flagged and no other, NATS holds
-exactly the local logs' records, every feed verifies (the script fails otherwise), and the
-HTML map renders in headless Chromium with its landmark, region and verdict layers."""
+exactly the local logs' records, every feed verifies (the script fails otherwise), lmctl
+locate from the logs alone reproduces the live locators' verdicts, the node's counters pass
+promtool on /metrics, and the HTML map renders in headless Chromium with its landmark, region
+and verdict layers."""
 import json
 import os
 import shutil
@@ -64,6 +66,11 @@ try:
         sys.exit(1)
     s = json.load(open(summary_path))
     check(s["nats_equals_logs"], f"NATS records == local log records ({s['records_local']})")
+    check(s["live_equals_logs"], "live locators (NATS consumer group) == lmctl locate from the logs")
+    for c in s["chips"]:
+        check(c["live_verdict"] == c["verdict"] and c["live_records"] == c["records"],
+              f"{c['chip']}: live {c['live_verdict']}/{c['live_records']} == "
+              f"logs {c['verdict']}/{c['records']}")
     check(s["flagged"] == s["misplaced"],
           f"mesh audit flags exactly the misplaced landmark(s) {s['misplaced']}: {s['flagged']}")
     for c in s["chips"]:
@@ -77,7 +84,7 @@ try:
     for c in s["chips"]:
         if c["role"] != "honest":
             continue
-        gj = json.load(open(os.path.join(out, c["declared"], "locate.geojson")))
+        gj = json.load(open(os.path.join(out, "locate.geojson")))
         regions = [f for f in gj["features"] if f["properties"].get("kind") == "region"
                    and f["properties"].get("serial", "").startswith("SN-")]
         hit = any(f["geometry"] and inside_polygon(c["true_lon"], c["true_lat"], f["geometry"])
@@ -98,7 +105,7 @@ try:
     if chromium is None:
         check(False, "chromium installed for the map test")
     else:
-        html = os.path.join(out, "FRA", "map.html")
+        html = os.path.join(out, "map.html")
         prof = os.path.join(work, "chromium")
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
