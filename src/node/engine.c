@@ -723,6 +723,9 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 		p.data = NULL;
 	}
 	lm_nonce_next(e->nonces, sm->nonce);
+	sm->got = 0;
+	sm->rtt_cyc = 0;
+	sm->tx_cyc = now; /* tx_flush() overwrites it right before the burst */
 	if (p.data != NULL) {
 		memcpy(p.data, s->frame, CH_FRAME_LEN);
 		pl = p.data + LM_UDP_OVERHEAD;
@@ -737,8 +740,6 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 		}
 		memcpy(p.data + LM_ETH_HLEN + LM_IP4_HLEN + 6, &cs, 2);
 		p.len = CH_FRAME_LEN;
-		/* The TX stamp is written by tx_flush() right before the burst. */
-		sm->tx_cyc = now;
 		tx_queue(e, &p, &sm->tx_cyc);
 	}
 	m->tx_bytes += LM_CHALLENGE_LEN;
@@ -803,7 +804,8 @@ sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	m->answered = 0;
 	m->tx_bytes = 0;
 	m->reveal_len = 0;
-	memset(m->s, 0, sizeof(m->s[0]) * m->k);
+	/* No memset of the samples: each one is initialised when its challenge is sent, and
+	 * the control side reads only samples below sent. */
 	s->m = m;
 	s->sid = m->session_id;
 	s->addr_ok = 0;
@@ -859,8 +861,12 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 	/* now is the RX stamp taken after the burst: >= the true arrival time. */
 	sm->rtt_cyc = now > sm->tx_cyc ? now - sm->tx_cyc : 1;
 	sm->got = 1;
-	memcpy(sm->proof, m->mode == LM_MODE_SIGNED ? r.proof.sig : r.proof.mac,
-		m->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN);
+	/* Fixed sizes: two straight copies instead of a variable-length one. */
+	if (m->mode == LM_MODE_SIGNED) {
+		memcpy(sm->proof, r.proof.sig, LM_SIG_LEN);
+	} else {
+		memcpy(sm->proof, r.proof.mac, LM_MAC_LEN);
+	}
 	m->answered |= UINT64_C(1) << r.seq;
 	m->rx_bytes += v->payload_len;
 	s->addr_ok = 1;
