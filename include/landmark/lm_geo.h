@@ -69,6 +69,64 @@ double lm_geo_rect_area_km2(double lat0, double lat1, double lon0, double lon1);
  */
 double lm_geo_rect_radius_km(double lat0, double lat1, double lon0, double lon1);
 
+/** WGS84 semi-minor axis, km. */
+#define LM_GEO_B_KM (LM_GEO_A_KM * (1 - LM_GEO_F))
+
+/**
+ * Earth-centred, earth-fixed position (km) of a geodetic latitude/longitude on WGS84.
+ */
+void lm_geo_ecef(double lat, double lon, double out[3]);
+
+/**
+ * Angle (radians, [0, pi]) between two ECEF position vectors (any common scale): the
+ * geocentric central angle psi of two points.
+ */
+double lm_geo_central_angle(const double p[3], const double q[3]);
+
+/**
+ * Screening distance: rigorous bounds of the WGS84 geodesic distance s between two surface
+ * points from their central angle psi (lm_geo_central_angle), without a geodesic solve:
+ *   lo = B psi <= s <= sqrt(A^2 + K^2) psi = hi,   K = A (A^2 - B^2) / (2 B^2) (~21.5 km)
+ * Lower: every point of the ellipsoid lies at least B from the centre, so any surface curve,
+ * written rho(t) u(t) with |u| = 1, has length >= integral of B |u'| >= B psi.
+ * Upper: the curve rho(u) u over the great-circle arc of directions (|u'| = 1, length psi) lies
+ * on the ellipsoid; rho = A B / sqrt(B^2 + (A^2 - B^2) u_z^2) <= A and, since |u_z u_z'| <= 1/2
+ * on a great circle, |d rho / d theta| <= A B (A^2 - B^2) / (2 B^3) = K; so its length, which
+ * the geodesic cannot exceed, is at most sqrt(A^2 + K^2) psi.
+ * The relative gap hi / lo - 1 is 0.34 %; both carry an outward margin for rounding
+ * (relative 1e-12 and 1e-6 km). Property-tested against geod_inverse (tests/unit/test_geo.c).
+ */
+void lm_geo_screen_km(double psi, double *lo_km, double *hi_km);
+
+/** Per-point data of the local screening bounds (lm_geo_screen_prepare). */
+struct lm_geo_screen {
+	double xyz[3]; /**< ECEF of the point, km */
+	double norm; /**< |xyz|, km */
+	double rho_min; /**< smallest |ECEF| of any point within reach_km of it */
+	double reach_km;
+};
+
+/**
+ * Prepare local screening bounds around a point (e.g. a cap centre) for partners up to about
+ * reach_km away (beyond, the bounds stay valid but fall back towards lm_geo_screen_km).
+ */
+void lm_geo_screen_prepare(double lat, double lon, double reach_km, struct lm_geo_screen *s);
+
+/**
+ * Local screening bounds of the geodesic distance s between the prepared point P and a
+ * surface point Q (ECEF q), tighter than lm_geo_screen_km where the radii vary little:
+ *   lo = max(B psi, min(rho_min psi, reach))   (a geodesic no longer than reach stays within
+ *     reach of P, so within |lat_P| + reach / (A (1 - e^2)) of latitude, where every point is
+ *     at least rho_min from the centre; otherwise s > reach),
+ *   hi = sqrt(rho_max^2 + K^2) psi   (rho_max = max(|P|, |Q|) when P and Q lie in the same
+ *     hemisphere, since |u_z| along the arc of directions is then at least its smaller end
+ *     value; else A),
+ * with the outward rounding margins of lm_geo_screen_km. Property-tested against
+ * geod_inverse (tests/unit/test_geo.c).
+ */
+void lm_geo_screen_pair_km(
+	const struct lm_geo_screen *s, const double q[3], double *lo_km, double *hi_km);
+
 /** Normalise a longitude to [-180, 180). */
 double lm_geo_norm_lon(double lon);
 

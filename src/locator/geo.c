@@ -90,6 +90,72 @@ lm_geo_direct(double lat, double lon, double azi_deg, double dist_km, double *la
 	return 0;
 }
 
+void
+lm_geo_ecef(double lat, double lon, double out[3])
+{
+	double e2 = LM_GEO_F * (2 - LM_GEO_F);
+	double p = lat * M_PI / 180, l = lon * M_PI / 180;
+	double s = sin(p);
+	double n = LM_GEO_A_KM / sqrt(1 - e2 * s * s);
+
+	out[0] = n * cos(p) * cos(l);
+	out[1] = n * cos(p) * sin(l);
+	out[2] = n * (1 - e2) * s;
+}
+
+double
+lm_geo_central_angle(const double p[3], const double q[3])
+{
+	double cx = p[1] * q[2] - p[2] * q[1];
+	double cy = p[2] * q[0] - p[0] * q[2];
+	double cz = p[0] * q[1] - p[1] * q[0];
+
+	/* atan2 of |p x q| and p . q: well conditioned at 0 and at pi, unlike acos */
+	return atan2(sqrt(cx * cx + cy * cy + cz * cz), p[0] * q[0] + p[1] * q[1] + p[2] * q[2]);
+}
+
+void
+lm_geo_screen_km(double psi, double *lo_km, double *hi_km)
+{
+	/* K = A (A^2 - B^2) / (2 B^2) and sqrt(A^2 + K^2), from the WGS84 constants */
+	static const double a = LM_GEO_A_KM, b = LM_GEO_B_KM;
+	double k = a * (a * a - b * b) / (2 * b * b);
+	double up = sqrt(a * a + k * k);
+
+	*lo_km = b * psi * (1 - 1e-12) - 1e-6;
+	*hi_km = up * psi * (1 + 1e-12) + 1e-6;
+}
+
+void
+lm_geo_screen_prepare(double lat, double lon, double reach_km, struct lm_geo_screen *s)
+{
+	double m_min = LM_GEO_A_KM * (1 - LM_GEO_F * (2 - LM_GEO_F)); /* meridian radius, eq. */
+	double band = fmin(90, fabs(lat) + reach_km / m_min * 180 / M_PI), e[3];
+
+	lm_geo_ecef(lat, lon, s->xyz);
+	s->norm = sqrt(s->xyz[0] * s->xyz[0] + s->xyz[1] * s->xyz[1] + s->xyz[2] * s->xyz[2]);
+	/* |ECEF| decreases with |latitude|: its least value in the band is at the band's edge;
+	 * the relative 1e-12 covers the rounding of this evaluation */
+	lm_geo_ecef(band, 0, e);
+	s->rho_min = sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2]) * (1 - 1e-12);
+	s->reach_km = reach_km;
+}
+
+void
+lm_geo_screen_pair_km(
+	const struct lm_geo_screen *s, const double q[3], double *lo_km, double *hi_km)
+{
+	static const double a = LM_GEO_A_KM, b = LM_GEO_B_KM;
+	double k = a * (a * a - b * b) / (2 * b * b);
+	double psi = lm_geo_central_angle(s->xyz, q);
+	double qn = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2]);
+	double rmax = s->xyz[2] * q[2] > 0 ? fmin(a, fmax(s->norm, qn) * (1 + 1e-12)) : a;
+	double lo = fmax(b * psi, fmin(s->rho_min * psi, s->reach_km));
+
+	*lo_km = lo * (1 - 1e-12) - 1e-6;
+	*hi_km = sqrt(rmax * rmax + k * k) * psi * (1 + 1e-12) + 1e-6;
+}
+
 int
 lm_geo_hard_radius_km(double rtt_ms, double deduct_ms, double *radius_km)
 {

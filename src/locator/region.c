@@ -19,14 +19,7 @@
 static void
 ecef(double lat, double lon, double out[3])
 {
-	double e2 = LM_GEO_F * (2 - LM_GEO_F);
-	double p = lat * M_PI / 180, l = lon * M_PI / 180;
-	double s = sin(p);
-	double n = LM_GEO_A_KM / sqrt(1 - e2 * s * s);
-
-	out[0] = n * cos(p) * cos(l);
-	out[1] = n * cos(p) * sin(l);
-	out[2] = n * (1 - e2) * s;
+	lm_geo_ecef(lat, lon, out);
 }
 
 static double
@@ -38,7 +31,7 @@ cell_size_deg(int level)
 static int
 keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full)
 {
-	double sz = cell_size_deg(level);
+	double sz = cell_size_deg(level), area;
 	struct lm_cell *c;
 
 	if (r->ncells == r->cap) {
@@ -68,9 +61,10 @@ keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad
 	r->ix[r->ncells].ilat = ilat;
 	r->ix[r->ncells].ilon = ilon;
 	r->ncells++;
-	r->area += lm_geo_rect_area_km2(c->lat0, c->lat1, c->lon0, c->lon1);
+	area = lm_geo_rect_area_km2(c->lat0, c->lat1, c->lon0, c->lon1);
+	r->area += area;
 	if (full) {
-		r->inner += lm_geo_rect_area_km2(c->lat0, c->lat1, c->lon0, c->lon1);
+		r->inner += area;
 	} else if (rad > r->res_met) {
 		r->res_met = rad;
 	}
@@ -85,11 +79,25 @@ lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double clo
 	const double *lx = &r->xyz[3 * k];
 	double dx = cx[0] - lx[0], dy = cx[1] - lx[1], dz = cx[2] - lx[2];
 	double chord = sqrt(dx * dx + dy * dy + dz * dz);
-	double d;
+	double d, lo, hi;
 
 	/* the straight chord is never longer than the geodesic: a cheap sound exclusion */
 	if (chord - DIST_EPS_KM - rad > cap->radius_km) {
 		return LM_CELL_OUT;
+	}
+	/* screening pass: proven bounds of the geodesic from the central angle
+	 * (lm_geo_screen_pair_km); the geodesic solve only for what they cannot decide */
+	lm_geo_screen_pair_km(&r->screen[k], cx, &lo, &hi);
+	if (lo - rad > cap->radius_km) {
+		return LM_CELL_OUT;
+	}
+	if (hi + rad <= cap->radius_km) {
+		return LM_CELL_IN;
+	}
+	/* when every distance in [lo, hi] leaves the cell straddling the circle, the exact
+	 * test below would say PARTIAL too (most boundary cells): no geodesic needed */
+	if (hi - DIST_EPS_KM - rad <= cap->radius_km && lo + DIST_EPS_KM + rad > cap->radius_km) {
+		return LM_CELL_PARTIAL;
 	}
 	d = lm_geo_dist_km(clat, clon, cap->lat, cap->lon);
 	if (d - DIST_EPS_KM - rad > cap->radius_km) {
@@ -194,14 +202,18 @@ lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_para
 		params && params->max_cells ? params->max_cells : LM_REGION_DEFAULT_MAX_CELLS;
 	r->caps = malloc(n * sizeof(*r->caps));
 	r->xyz = malloc(3 * n * sizeof(*r->xyz));
+	r->screen = malloc(n * sizeof(*r->screen));
 	r->scratch = malloc((size_t)(LM_MAX_LEVEL + 2) * n * sizeof(*r->scratch));
-	if (!r->caps || !r->xyz || !r->scratch) {
+	if (!r->caps || !r->xyz || !r->screen || !r->scratch) {
 		goto fail;
 	}
 	memcpy(r->caps, caps, n * sizeof(*caps));
 	all = r->scratch;
 	for (i = 0; i < n; i++) {
 		ecef(caps[i].lat, caps[i].lon, &r->xyz[3 * i]);
+		/* tight where it matters: cells near the circle, up to 200 km wide */
+		lm_geo_screen_prepare(
+			caps[i].lat, caps[i].lon, caps[i].radius_km + 200, &r->screen[i]);
 		all[i] = (uint32_t)i;
 	}
 	for (a = 0; a < LM_ROOT_ROWS; a++) {
@@ -227,6 +239,7 @@ lm_region_destroy(struct lm_region *r)
 	}
 	free(r->caps);
 	free(r->xyz);
+	free(r->screen);
 	free(r->scratch);
 	free(r->cells);
 	free(r->ix);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "landmark/lm_geo.h"
 #include "landmark/lm_region.h"
 
 /* Root grid: 4 rows x 8 columns of 45 degree cells; a level-k cell is 45 / 2^k degrees. */
@@ -25,6 +26,7 @@ struct lm_region {
 	struct lm_cap *caps;
 	size_t n;
 	double *xyz; /* cap centres, ECEF km, 3 per cap */
+	struct lm_geo_screen *screen; /* per cap: local screening bounds (lm_geo.h) */
 	uint32_t *scratch; /* active cap lists, one row of n per quadtree level */
 	double res_km;
 	size_t max_cells;

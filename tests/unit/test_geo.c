@@ -77,6 +77,95 @@ START_TEST(test_rect_radius_bound)
 }
 END_TEST
 
+/* The screening bounds hold against the geodesic (geod_inverse) for random pairs, nearly
+ * antipodal pairs, pole-to-pole, polar, equatorial and very close pairs; and they are tight
+ * enough to be worth it (within 0.34 % of the geodesic). */
+static void
+screen_pair(double lat1, double lon1, double lat2, double lon2)
+{
+	double p[3], q[3], lo, hi, d = lm_geo_dist_km(lat1, lon1, lat2, lon2);
+	struct lm_geo_screen sc;
+	double reach = d * (0.5 + geo_rand()) + 200 * geo_rand();
+
+	lm_geo_ecef(lat1, lon1, p);
+	lm_geo_ecef(lat2, lon2, q);
+	/* the local bounds (reach below and above the distance), both orders */
+	lm_geo_screen_prepare(lat1, lon1, reach, &sc);
+	lm_geo_screen_pair_km(&sc, q, &lo, &hi);
+	ck_assert_msg(lo <= d + 1e-8 && d <= hi + 1e-8,
+		"local (%.9g,%.9g)-(%.9g,%.9g) reach %g: %.9f not in [%.9f, %.9f]", lat1, lon1,
+		lat2, lon2, reach, d, lo, hi);
+	lm_geo_screen_prepare(lat2, lon2, reach, &sc);
+	lm_geo_screen_pair_km(&sc, p, &lo, &hi);
+	ck_assert_msg(lo <= d + 1e-8 && d <= hi + 1e-8,
+		"local (%.9g,%.9g)-(%.9g,%.9g) reach %g: %.9f not in [%.9f, %.9f]", lat2, lon2,
+		lat1, lon1, reach, d, lo, hi);
+	lm_geo_screen_km(lm_geo_central_angle(p, q), &lo, &hi);
+	/* 1e-8 km: geod_inverse's own error is ~15 nm */
+	ck_assert_msg(lo <= d + 1e-8 && d <= hi + 1e-8,
+		"(%.9g,%.9g)-(%.9g,%.9g): %.9f not in [%.9f, %.9f]", lat1, lon1, lat2, lon2, d, lo,
+		hi);
+	ck_assert_msg(hi - lo <= 0.0034 * d + 3e-6, "gap %g at %g km", hi - lo, d);
+}
+
+START_TEST(test_screen_bound)
+{
+	double lat1, lon1, lat2, lon2, lo, hi;
+	int i;
+
+	geo_seed(lm_test_seed());
+	for (i = 0; i < 20000; i++) {
+		geo_rand_point(&lat1, &lon1);
+		switch (i % 6) {
+		case 0: /* anywhere */
+			geo_rand_point(&lat2, &lon2);
+			break;
+		case 1: /* nearly antipodal */
+			lat2 = fmax(-90, fmin(90, -lat1 + (geo_rand() - 0.5) * 2));
+			lon2 = lm_geo_norm_lon(lon1 + 180 + (geo_rand() - 0.5) * 4);
+			break;
+		case 2: /* polar */
+			lat1 = 90 - geo_rand() * geo_rand() * 5;
+			lat2 = (geo_rand() < 0.5 ? 1 : -1) * (90 - geo_rand() * 10);
+			lon2 = -180 + 360 * geo_rand();
+			break;
+		case 3: /* equatorial, long */
+			lat1 = (geo_rand() - 0.5) * 0.2;
+			lat2 = (geo_rand() - 0.5) * 0.2;
+			lon2 = lm_geo_norm_lon(lon1 + 90 + 90 * geo_rand());
+			break;
+		case 4: /* close: metres to kilometres */
+			lat2 = fmax(-90,
+				fmin(90, lat1 + (geo_rand() - 0.5) * pow(10, -5 * geo_rand())));
+			lon2 = lm_geo_norm_lon(
+				lon1 + (geo_rand() - 0.5) * pow(10, -5 * geo_rand()));
+			break;
+		default: /* along a meridian */
+			lat2 = -90 + 180 * geo_rand();
+			lon2 = geo_rand() < 0.5 ? lon1 : lm_geo_norm_lon(lon1 + 180);
+			break;
+		}
+		screen_pair(lat1, lon1, lat2, lon2);
+	}
+	screen_pair(90, 0, -90, 0);
+	screen_pair(0, 0, 0, 180);
+	screen_pair(0, 0, 0.5, 179.7);
+	screen_pair(45, 10, 45, 10);
+	/* mid latitudes, a cap-sized reach: the local bounds are much tighter */
+	{
+		struct lm_geo_screen sc;
+		double q[3], d = lm_geo_dist_km(48, 2, 52, 21);
+
+		lm_geo_screen_prepare(48, 2, d + 200, &sc);
+		lm_geo_ecef(52, 21, q);
+		lm_geo_screen_pair_km(&sc, q, &lo, &hi);
+		ck_assert_msg(lo <= d && d <= hi && hi - lo < 0.0012 * d, "[%g, %g] %g", lo, hi, d);
+	}
+	lm_geo_screen_km(0, &lo, &hi);
+	ck_assert(lo <= 0 && hi >= 0);
+}
+END_TEST
+
 /* Caps around a random truth; a share of landmarks nearby so that regions get small. */
 static void
 make_caps(struct lm_cap *caps, int n, double tlat, double tlon, double infl_max)
@@ -384,6 +473,7 @@ main(void)
 	tcase_add_test(tc, test_hard_radius);
 	tcase_add_test(tc, test_geodesy_known);
 	tcase_add_test(tc, test_rect_radius_bound);
+	tcase_add_test(tc, test_screen_bound);
 	tcase_add_test(tc, test_region_property);
 	tcase_add_test(tc, test_region_shrinks);
 	tcase_add_test(tc, test_region_single_caps);
