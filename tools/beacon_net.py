@@ -372,7 +372,8 @@ landmarks = (
             jobs.append((lm["name"] + " (mesh agent)", lm["name"] + "-agent", ns, conf))
         self.run_provers(jobs, "landmark to landmark")
 
-    def measure_chips(self):
+    def prepare_chips(self):
+        """Namespaces and configurations of every chip, before the clock starts."""
         jobs = []
         for c in self.chips:
             ns = self.net.host(c["id"].upper(), c["id"], c["addr"])
@@ -380,7 +381,7 @@ landmarks = (
             conf = self.chipd_conf(c["id"], self.p(c["id"] + ".key"), self.p(c["id"] + ".crt"),
                                    targets, self.rounds)
             jobs.append((c["label"], c["id"], ns, conf))
-        self.run_provers(jobs, "chips")
+        return jobs
 
     def start_live_locators(self):
         """Two long-running locators in one JetStream consumer group, trusting only the
@@ -392,18 +393,14 @@ landmarks = (
                 self.lmctl, "locate", "--nats", self.nats_url, "--durable", "live",
                 "--root", self.p("operator-root.pub"), "--mfr", self.p("vendor-root.pub"),
                 "--declared", self.p("declared.txt"), "--mesh", self.p("mesh.json"),
-                "--until-idle", "8", "--timeout", str(self.a.measure_timeout + 120),
+                "--timeout", str(self.a.measure_timeout + 300),
                 "--out", out])))
         log("== live locators: 2 processes in one JetStream consumer group (lmctl locate --nats)")
 
-    def live_verdicts(self):
-        """Each chip's latest verdict (the one built from the most records) over both members."""
+    def _live_best(self):
+        """Each chip's latest live verdict: the one built from the most records."""
         best = {}
-        for i, (_, p) in enumerate(self.live):
-            try:
-                p.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                raise Fail("live locators did not stop")
+        for i in range(len(self.live)):
             for line in open(self.p(f"live{i}.out")):
                 try:
                     v = json.loads(line)
@@ -415,6 +412,22 @@ landmarks = (
                 if key not in best or len(v["records"]) >= len(best[key]["records"]):
                     best[key] = v
         return best
+
+    def live_verdicts(self, expect, timeout=90):
+        """Wait (bounded) until the live group has seen every chip record of the logs
+        (expect: chip key -> record count), then stop it."""
+        deadline = time.time() + timeout
+        best = {}
+        while time.time() < deadline:
+            best = self._live_best()
+            if all(len(best.get(k, {}).get("records", [])) >= n for k, n in expect.items()):
+                break
+            if all(p.poll() is not None for _, p in self.live):
+                break
+            time.sleep(0.5)
+        for _, p in self.live:
+            self.net.stop(p)
+        return self._live_best()
 
     def stop_landmarks(self):
         log("== stopping landmarks (SIGTERM: feed flushed with fsync, ports closed)")
@@ -600,15 +613,19 @@ def main():
         demo.measure_mesh()
         time.sleep(1)  # the last batch (batch_interval_ms) reaches the logs
         flagged, audit = demo.mesh_audit()
+        jobs = demo.prepare_chips()
         demo.start_live_locators()
-        demo.measure_chips()
+        demo.run_provers(jobs, "chips")
         time.sleep(1.5)  # one more counters-file rewrite after the last session
         metrics_path = demo.scrape_metrics()
         demo.stop_landmarks()
         demo.verify_feeds()
         nats_same, n_local, n_remote = demo.nats_matches_logs()
-        live = demo.live_verdicts()
         out, verdicts = demo.locate()
+        expect = {}
+        for w in verdicts.get("chips", []):
+            expect[w["chip"]] = max(expect.get(w["chip"], 0), len(w["records"]))
+        live = demo.live_verdicts(expect)
         rows = chip_rows(demo, verdicts, live)
         print_table(rows)
         same = all(r["live_verdict"] == r["verdict"] and r["live_records"] == r["records"]
