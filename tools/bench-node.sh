@@ -84,9 +84,10 @@ echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$B/bench/bench_node_dpdk" --no-huge -m 256 --no-pci -l 0 --file-prefix ${NS}st \
 	--log-level=lib.eal:warning -- -t 0.1 -s 16 2>/dev/null | sed -n '/^stage/,/sink/p' | grep -v sink
 tp() { # vdev kind -> forwarded pkts/s (sum of Rx-pps of the 2 ports, last stats period)
-	timeout -s INT 8 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --no-pci --file-prefix ${NS}tp \
+	timeout -s INT 12 stdbuf -oL dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix ${NS}tp \
 		-l 0,1 --vdev=${1}0 --vdev=${1}1 -- --forward-mode=io -a --stats-period=2 \
-		--tx-first --total-num-mbufs=16384 2>&1 | grep Rx-pps | tail -2 | awk '{s += $2} END {print s}'
+		--tx-first --total-num-mbufs=16384 >"$T/tp.log" 2>&1
+	grep Rx-pps "$T/tp.log" | tail -2 | awk '{s += $2} END {print s + 0}'
 }
 : >"$T/eng.txt"
 for r in $(seq 1 "${ROUNDS:-3}"); do
@@ -115,17 +116,23 @@ for l in open(sys.argv[1]):
     if w[0] == "engine": e.append([float(x) for x in w[1:]])
     elif w[0] == "testpmd_null" and len(w) > 1: n.append(float(w[1]))
     elif w[0] == "testpmd_ring" and len(w) > 1: r.append(float(w[1]))
-m = lambda i: st.median(x[i] for x in e)
-wall_ch, wall_pk, only_ch, only_pk, cyc = m(0), m(1), m(2), m(3), m(4)
-tn, tr = st.median(n), st.median(r)
-print(f"  medians of {len(e)} interleaved runs:")
-print(f"  engine (1 lcore, with responder + control): {wall_ch/1e6:.2f} M challenges/s, {wall_pk/1e6:.2f} M pkts/s (rx+tx)")
-print(f"  engine only (its TSC cycles, {cyc:.0f}/challenge): {only_ch/1e6:.2f} M challenges/s, {only_pk/1e6:.2f} M pkts/s (rx+tx) per lcore")
-print(f"  testpmd io net_null: {tn/1e6:.2f} M pkts/s forwarded (each: 1 rx + 1 tx); net_ring: {tr/1e6:.2f} M (pointer moves only)")
-print(f"  ratio engine-only pkts (rx+tx) / testpmd net_null forwarded = {only_pk/tn:.3f} (goal >= 0.3)")
-print(f"  ratio engine-only challenges (1 tx + 1 rx) / testpmd net_null forwarded (1 rx + 1 tx) = {only_ch/tn:.3f}")
-print(f"  ratio engine+responder on one lcore pkts / testpmd net_null forwarded = {wall_pk/tn:.3f}")
-print(f"  ratio engine-only pkts / testpmd net_ring forwarded = {only_pk/tr:.3f}")
+n = [x for x in n if x > 0]
+r = [x for x in r if x > 0]
+if not e or not n or not r:
+    print("  incomplete: engine runs", len(e), "testpmd null", len(n), "ring", len(r)); sys.exit()
+for name, pick, tpick in (("medians", st.median, st.median), ("best of each (least disturbed)", max, max)):
+    best = lambda i: pick(x[i] for x in e)
+    wall_ch, wall_pk, only_ch, only_pk = best(0), best(1), best(2), best(3)
+    cyc = st.median(x[4] for x in e) if pick is st.median else min(x[4] for x in e)
+    tn, tr = tpick(n), tpick(r)
+    print(f"  {name} of {len(e)} interleaved runs:")
+    print(f"    engine + responder + control on 1 lcore: {wall_ch/1e6:.2f} M challenges/s, {wall_pk/1e6:.2f} M pkts/s (rx+tx)")
+    print(f"    engine only ({cyc:.0f} TSC cycles/challenge): {only_ch/1e6:.2f} M challenges/s, {only_pk/1e6:.2f} M pkts/s (rx+tx) per lcore")
+    print(f"    testpmd io net_null: {tn/1e6:.2f} M pkts/s forwarded (each 1 rx + 1 tx); net_ring: {tr/1e6:.1f} M (pointer moves only)")
+    print(f"    ratio engine-only pkts (rx+tx) / testpmd net_null pkts forwarded = {only_pk/tn:.3f} (goal >= 0.3)")
+    print(f"    ratio engine-only challenges / testpmd net_null pkts forwarded (both 1 rx + 1 tx each) = {only_ch/tn:.3f}")
+    print(f"    ratio engine+responder pkts / testpmd net_null pkts forwarded = {wall_pk/tn:.3f}")
+    print(f"    ratio engine-only pkts / testpmd net_ring pkts forwarded = {only_pk/tr:.4f}")
 EOP
 echo "== verification rates (bench_node, in-memory port)"
 "$B/bench/bench_node" 2 | grep verify
@@ -299,7 +306,12 @@ ip netns exec ${NS}M "$B/src/node/landmarkd" --no-huge -m 512 --no-pci -l 0,1 --
 	>"$T/mB.log" 2>&1 &
 MB=$!
 PIDS="$PIDS $MA $MB"
-sleep 8
+# Until about 2000 samples are in A's feed (memif link-up can take seconds under load), 40 s at most.
+for i in $(seq 1 20); do
+	sleep 2
+	n=$($L feed dump --json "$T/mA.feed" 2>/dev/null | grep -o '"rtt_ns": *[0-9]' | wc -l)
+	[ "$n" -ge 2000 ] && break
+done
 kill -TERM $MA $MB; wait $MA $MB
 tail -n 4 "$T/mA.log" "$T/mB.log"
 $L feed dump --json "$T/mA.feed" | python3 -c '
