@@ -165,6 +165,10 @@ class Demo:
                 out.append(dict(c, strategy=s, label=f"{c['name']} [{s}]"))
         for i, c in enumerate(out):
             c["id"] = f"c{i}"
+            # The certificate's serial names the chip (and a liar's strategy) on the map.
+            c["serial"] = (c["name"] if c["strategy"] == "honest"
+                           else f"{c['name']}/{c['strategy']}")[:32]
+            c["label"] = c["serial"]
         return out
 
     def p(self, *names):
@@ -197,7 +201,7 @@ class Demo:
             self.run(self.lmctl, "keygen", self.p(c["id"]))
             self.run(self.lmctl, "certify", "--mfr-key", self.p("vendor-root.key"),
                      "--chip-pub", self.p(c["id"] + ".pub"), "--model", "H100-SXM5",
-                     "--serial", f"SN-{c['id']}-{c['strategy'].replace(':', '')}"[:32],
+                     "--serial", c["serial"],
                      "--out", self.p(c["id"] + ".crt"))
             c["pub"] = open(self.p(c["id"] + ".pub")).read().strip()
 

@@ -86,7 +86,7 @@ try:
             continue
         gj = json.load(open(os.path.join(out, "locate.geojson")))
         regions = [f for f in gj["features"] if f["properties"].get("kind") == "region"
-                   and f["properties"].get("serial", "").startswith("SN-")]
+                   and f["properties"].get("serial") == c["chip"]]
         hit = any(f["geometry"] and inside_polygon(c["true_lon"], c["true_lat"], f["geometry"])
                   for f in regions)
         check(hit, f"{c['chip']}: region polygon contains the true position")
