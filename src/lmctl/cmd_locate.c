@@ -473,7 +473,7 @@ lmctl_solve_group(const struct lmctl_meas *g, size_t n, const struct lmctl_locat
 {
 	struct lmctl_cons *cs = calloc(1, sizeof(*cs));
 	struct lmctl_solve_opts o = {
-		.res_km = cfg->res_km, .region = true, .allowed = cfg->allowed};
+		.res_km = cfg->res_km, .region = !cfg->no_features, .allowed = cfg->allowed};
 	struct lm_geofence *gf = cfg->gf;
 	json_t *c, *recs = json_array(), *reg;
 	size_t i, j;
@@ -527,7 +527,7 @@ lmctl_solve_group(const struct lmctl_meas *g, size_t n, const struct lmctl_locat
 		free(cs);
 		return -1;
 	}
-	for (j = 0; j < cs->n; j++) {
+	for (j = 0; j < cs->n && !cfg->no_features; j++) {
 		json_t *poly = cap_polygon(cs->v[j].lat, cs->v[j].lon, cs->v[j].radius_km);
 
 		json_array_append_new(feats,

@@ -552,7 +552,10 @@ emit_changed(struct nloc *st, const char *leaf_hex, uint64_t rev, uint64_t seq)
 		chips = json_array();
 		feats = json_array();
 		seen = json_object();
+		/* a verdict line carries no geometry: skip the polygon tracing */
+		st->cfg->no_features = true;
 		rc = lmctl_solve_group(&st->b.v[i], j - i, st->cfg, chips, feats, seen);
+		st->cfg->no_features = false;
 		c = json_array_get(chips, 0);
 		if (rc == 0 && c) {
 			char *line;

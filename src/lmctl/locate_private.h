@@ -84,6 +84,7 @@ struct lmctl_locate_cfg {
 	struct lmctl_excl excl;
 	json_t *excluded; /* {"name or key": count of measurements left out} */
 	const char *out; /* NULL: no output files */
+	bool no_features; /* verdicts only: no region geometry, caps or landmarks in feats */
 };
 
 /* Fill m from a verified chip record r (encoded as rec/len). */

@@ -90,9 +90,10 @@ python3 "$here/check_nats_locate.py" "$tmp/file/verdicts.json" "$tmp/loc1.out" "
 ok "a new member gets nothing again; its --out verdicts.json (group state) equals the file mode"
 
 start solo "$lmctl" locate --nats "$url" "${keys[@]}" --out "$tmp/sout"
+lines() { cat "$tmp/$1.out" 2>/dev/null | wc -l; }
 i=0
-while [ "$(wc -l <"$tmp/solo.out")" -lt 24 ]; do
-	i=$((i + 1)); [ $i -lt 300 ] || fail "ephemeral consumer: $(wc -l <"$tmp/solo.out") lines"; sleep 0.1
+while [ "$(lines solo)" -lt 24 ]; do
+	i=$((i + 1)); [ $i -lt 300 ] || fail "ephemeral consumer: $(lines solo) lines"; sleep 0.1
 done
 kill -TERM "$(cat "$tmp/solo.pid")"
 wait_exit solo 10; rc=$?

@@ -39,7 +39,7 @@ else
 		--disable-component-update --disable-sync --no-first-run --user-data-dir="$prof")
 	timeout 60 "$browser" "${flags[@]}" --virtual-time-budget=5000 --dump-dom \
 		"file://$tmp/out/map.html" >"$tmp/dom.html" 2>/dev/null
-	check "map renders: countries, caps, regions and landmarks layers populated" \
+	check "map renders: countries, regions by verdict, landmarks, chip buttons (caps on selection)" \
 		python3 "$here/check_map_dom.py" "$tmp/dom.html"
 	timeout 60 "$browser" "${flags[@]}" --window-size=1200,800 \
 		--screenshot="$tmp/map.png" "file://$tmp/out/map.html" >/dev/null 2>&1
