@@ -170,6 +170,17 @@ int lm_hello_encode(const struct lm_hello *h, uint8_t *out, size_t cap);
 LM_WUR enum lm_reason lm_hello_decode(struct lm_hello *h, const uint8_t *buf, size_t len);
 
 /**
+ * The datapath's cheap look at a HELLO before it spends any rate-limit token: header, length
+ * bounds, mode, flags and reserved fields, and the binding to this landmark. No credential
+ * decoding and no point checks (those cost a scalar multiplication each and would let a flood
+ * of junk HELLOs eat the datapath before the per-source limit applies); the control side runs
+ * lm_hello_decode() and lm_hello_verify() on what passes.
+ * @return LM_OK, LM_E_BINDING (another landmark's key), or the header/field reason.
+ */
+LM_WUR enum lm_reason lm_hello_precheck(
+	const uint8_t *buf, size_t len, const uint8_t self_pk[static LM_PK_LEN]);
+
+/**
  * Verify a decoded HELLO as received by the landmark whose key is self_pk: binding to the
  * receiver, validity of the prover key, signature. The credential chain (issuer root,
  * validity window) is checked separately with lm_chip_cert_verify()/lm_delegation_verify(),

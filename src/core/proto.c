@@ -212,6 +212,27 @@ lm_hello_encode(const struct lm_hello *h, uint8_t *out, size_t cap)
 }
 
 enum lm_reason
+lm_hello_precheck(const uint8_t *buf, size_t len, const uint8_t self_pk[static LM_PK_LEN])
+{
+	struct lm_wire_hello w;
+	uint64_t session;
+	enum lm_reason r;
+
+	r = hdr_check(buf, len, LM_MSG_HELLO, LM_HELLO_MIN_LEN, LM_HELLO_MAX_LEN, &session);
+	if (r != LM_OK) {
+		return r;
+	}
+	memcpy(&w, buf, sizeof(w));
+	if (!mode_ok(w.mode)) {
+		return LM_E_FIELD;
+	}
+	if (w.flags != 0 || w.reserved != 0) {
+		return LM_E_RESERVED;
+	}
+	return memcmp(w.landmark_pk, self_pk, LM_PK_LEN) == 0 ? LM_OK : LM_E_BINDING;
+}
+
+enum lm_reason
 lm_hello_decode(struct lm_hello *h, const uint8_t *buf, size_t len)
 {
 	struct lm_wire_hello w;

@@ -701,6 +701,43 @@ START_TEST(test_domain_tags)
 }
 END_TEST
 
+/* The datapath's cheap HELLO check: binding, header and length, no credential decode. */
+START_TEST(test_hello_precheck)
+{
+	struct msg m[V__COUNT];
+	uint8_t buf[LM_MSG_MAX_LEN];
+	size_t len;
+
+	setup();
+	build(m);
+	ck_assert_int_eq(
+		lm_hello_precheck(m[V_HELLO_SIGNED].buf, m[V_HELLO_SIGNED].len, lm_pk), LM_OK);
+	ck_assert_int_eq(lm_hello_precheck(m[V_HELLO_DLG].buf, m[V_HELLO_DLG].len, lm_pk), LM_OK);
+	ck_assert_int_eq(lm_hello_precheck(m[V_HELLO_SIGNED].buf, m[V_HELLO_SIGNED].len, other_pk),
+		LM_E_BINDING);
+	ck_assert_int_eq(
+		lm_hello_precheck(m[V_HELLO_SIGNED].buf, LM_HELLO_MIN_LEN - 1, lm_pk), LM_E_SHORT);
+	ck_assert_int_eq(
+		lm_hello_precheck(m[V_CHALLENGE].buf, m[V_CHALLENGE].len, lm_pk), LM_E_TYPE);
+	len = m[V_HELLO_SIGNED].len;
+	memcpy(buf, m[V_HELLO_SIGNED].buf, len);
+	buf[13] = 1; /* flags */
+	ck_assert_int_eq(lm_hello_precheck(buf, len, lm_pk), LM_E_RESERVED);
+	buf[13] = 0;
+	buf[12] = 9; /* mode */
+	ck_assert_int_eq(lm_hello_precheck(buf, len, lm_pk), LM_E_FIELD);
+	/* A credential with a small-order key passes the precheck; decode/verify refuse it. */
+	memcpy(buf, m[V_HELLO_SIGNED].buf, len);
+	memset(buf + LM_HELLO_FIXED_LEN + 36, 0, LM_PK_LEN);
+	ck_assert_int_eq(lm_hello_precheck(buf, len, lm_pk), LM_OK);
+	{
+		struct lm_hello h;
+
+		ck_assert_int_ne(lm_hello_decode(&h, buf, len), LM_OK);
+	}
+}
+END_TEST
+
 START_TEST(test_bindings)
 {
 	struct lm_hello h;
@@ -1088,6 +1125,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_bad_keys_and_sigs);
 	tcase_add_test(tc, test_domain_tags);
 	tcase_add_test(tc, test_bindings);
+	tcase_add_test(tc, test_hello_precheck);
 	tcase_add_test(tc, test_fast_session);
 	tcase_add_test(tc, test_roundtrip_random);
 	tcase_add_test(tc, test_encode_errors);
