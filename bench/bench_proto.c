@@ -12,49 +12,13 @@
 
 #include <sodium.h>
 
+#include "bench_common.h"
+
 #include "landmark/lm_hash.h"
 #include "landmark/lm_nonce.h"
 #include "landmark/lm_proto.h"
 
-static double budget_s = 0.5;
 static volatile uint64_t sink;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Run fn in batches until budget_s has passed; returns operations per second. */
-static double
-rate(void (*fn)(unsigned), unsigned batch)
-{
-	double t0 = now_s();
-	double t;
-	uint64_t n = 0;
-
-	fn(batch); /* warm up */
-	t0 = now_s();
-	do {
-		fn(batch);
-		n += batch;
-		t = now_s();
-	} while (t - t0 < budget_s);
-	return (double)n / (t - t0);
-}
-
-static void
-report(const char *name, double ops, const char *base_name, double base)
-{
-	printf("%-28s %12.0f /s %9.1f ns", name, ops, 1e9 / ops);
-	if (base_name != NULL) {
-		printf("   %5.2fx of %s", ops / base, base_name);
-	}
-	printf("\n");
-}
 
 /* ---- fixtures ---------------------------------------------------------------------------- */
 

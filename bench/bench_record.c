@@ -19,6 +19,8 @@
 
 #include <sodium.h>
 
+#include "bench_common.h"
+
 #include "../tests/unit/record_fixture.h"
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hash.h"
@@ -26,7 +28,6 @@
 
 #define N_RECORDS 1024
 
-static double budget_s = 0.5;
 static volatile uint64_t sink;
 
 static struct rec_fix fx;
@@ -40,43 +41,6 @@ static uint8_t head_enc[LM_BATCH_HEAD_LEN];
 static struct lm_batch *builder;
 static unsigned batch_size;
 static unsigned cursor;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Run fn(batch) until budget_s has passed; returns operations per second. */
-static double
-rate(void (*fn)(unsigned), unsigned batch)
-{
-	double t0;
-	double t;
-	uint64_t n = 0;
-
-	fn(batch); /* warm up */
-	t0 = now_s();
-	do {
-		fn(batch);
-		n += batch;
-		t = now_s();
-	} while (t - t0 < budget_s);
-	return (double)n / (t - t0);
-}
-
-static void
-report(const char *name, double ops, const char *base_name, double base)
-{
-	printf("%-34s %12.0f /s %10.1f ns", name, ops, 1e9 / ops);
-	if (base_name != NULL) {
-		printf("   %6.2fx %s", ops / base, base_name);
-	}
-	printf("\n");
-}
 
 /* Baseline: one Ed25519 signature per record (domain-separated, over the whole encoding). */
 static void
