@@ -129,3 +129,17 @@ lm_test_vector_get(const char *file, const char *name)
 	fclose(f);
 	return found;
 }
+
+void
+lm_test_rmtree(char *dir)
+{
+	char *cmd;
+
+	if (dir == NULL) {
+		return;
+	}
+	ck_assert_int_ge(asprintf(&cmd, "rm -rf '%s'", dir), 0);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}

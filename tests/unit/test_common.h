@@ -17,6 +17,9 @@ void lm_test_key(unsigned i, uint8_t pk[32], uint8_t sk[64]);
 /* Fresh temporary directory (mkdtemp under $TMPDIR or /tmp); caller frees. */
 char *lm_test_tmpdir(void);
 
+/* Remove a directory tree made by lm_test_tmpdir() and free its path (NULL-safe). */
+void lm_test_rmtree(char *dir);
+
 /* Path of a file in tests/vectors ($LM_TEST_VECTORS); caller frees. */
 char *lm_test_vector_path(const char *name);
 

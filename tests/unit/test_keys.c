@@ -47,12 +47,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char *cmd;
-
-	ck_assert_int_ge(asprintf(&cmd, "rm -rf '%s'", dir), 0);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(dir);
+	lm_test_rmtree(dir);
 }
 
 START_TEST(test_roundtrip)
