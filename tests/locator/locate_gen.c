@@ -8,11 +8,13 @@
  *   OUT/rogue/                    a feed whose delegation is signed by an untrusted root
  *   OUT/truth.csv                 serial,lat,lon
  *   OUT/pairs.csv                 (mesh) the landmark-to-landmark RTTs as lmctl mesh CSV
- * usage: locate_gen OUT SEED [NCHIPS [mesh]]
+ * usage: locate_gen OUT SEED [NCHIPS [mesh|spread]]
  *   NCHIPS > 3 adds chips at random positions over Europe (benchmarks).
  *   mesh: every landmark also measures every other one (records whose prover is a landmark
  *   delegation), and mil1 is misplaced: its delegation declares Lisbon while it sits in
  *   Milan (every RTT comes from the true positions).
+ *   spread: record i starts at T0 + 7 i s (several time windows per chip); heads are signed
+ *   at T0 + 10000 s (verify with a time after that).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -64,7 +66,7 @@ static const struct site misplaced = {"mil1", 38.722, -9.139}; /* Lisbon */
 static struct site *chips;
 static struct lm_delegation lm_dlg[NLM];
 static uint8_t lm_sk[NLM][LM_SK_LEN];
-static bool mesh;
+static bool mesh, spread;
 static FILE *pairs;
 static char (*chip_names)[32];
 static unsigned NCHIP = NFIXED;
@@ -110,7 +112,8 @@ make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t 
 	r->cal.hz_lower = 2999990000ULL;
 	r->cal.hz_nominal = 3000000000ULL;
 	r->cal.window_ns = 2000000000ULL;
-	r->t_start_ns = T0_S * 1000000000 + (int64_t)(session % 1000) * 1000000;
+	r->t_start_ns = spread ? (T0_S + 7 * (int64_t)session) * 1000000000
+			       : T0_S * 1000000000 + (int64_t)(session % 1000) * 1000000;
 	r->t_end_ns = r->t_start_ns + 900000;
 	r->landmark_delay_ns = 120;
 	r->chip_turnaround_ns = prover->kind == LM_CRED_CHIP ? prover->u.chip.min_turnaround_ns : 0;
@@ -242,7 +245,7 @@ write_feed(const char *dir, const struct site *lm, const struct site *truth, uns
 		rb[c].data = enc[c];
 		rb[c].len = (size_t)len;
 	}
-	if (lm_batch_close(b, T0_S * 1000000000 + 5000000000, &h) != 0) {
+	if (lm_batch_close(b, (T0_S + (spread ? 10000 : 5)) * 1000000000, &h) != 0) {
 		goto out;
 	}
 	for (c = 0; c < nrec; c++) {
@@ -280,11 +283,14 @@ main(int argc, char **argv)
 	unsigned i;
 	FILE *f;
 
-	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "mesh")) || sodium_init() < 0) {
-		fprintf(stderr, "usage: locate_gen OUT SEED [NCHIPS [mesh]]\n");
+	if (argc < 3 || argc > 5 ||
+		(argc == 5 && strcmp(argv[4], "mesh") && strcmp(argv[4], "spread")) ||
+		sodium_init() < 0) {
+		fprintf(stderr, "usage: locate_gen OUT SEED [NCHIPS [mesh|spread]]\n");
 		return 2;
 	}
-	mesh = argc == 5;
+	mesh = argc == 5 && !strcmp(argv[4], "mesh");
+	spread = argc == 5 && !strcmp(argv[4], "spread");
 	rng = strtoull(argv[2], NULL, 0) | 1;
 	if (argc >= 4) {
 		NCHIP = (unsigned)strtoul(argv[3], NULL, 10);

@@ -102,6 +102,38 @@ python3 "$here/check_nats_locate.py" "$tmp/file/verdicts.json" "$tmp/solo.out" \
 	-- "$tmp/sout/verdicts.json" >/dev/null || fail "ephemeral consumer verdicts"
 ok "ephemeral consumer (whole stream) stops cleanly on SIGTERM; same verdicts"
 
+# several windows per chip, records arriving out of time order across members
+mkdir -p "$tmp/sp"
+"$gen" "$tmp/sp" "$seed" 3 spread || fail "generate spread feeds"
+wkeys=(--root "$tmp/sp/root.pub" --mfr "$tmp/sp/mfr.pub" --now 1750020000 --allow FR --res 10
+	--window 60)
+"$lmctl" locate "${wkeys[@]}" --out "$tmp/spfile" "$tmp"/sp/lm* >/dev/null 2>&1 ||
+	fail "file mode over spread feeds"
+port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s/js2" }\n' "$port2" "$tmp" >"$tmp/nats2.conf"
+start nats2 nats-server -c "$tmp/nats2.conf"
+i=0
+while ! (exec 3<>"/dev/tcp/127.0.0.1/$port2") 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "second nats-server did not start"; sleep 0.1
+done
+for f in "$tmp"/sp/lm*; do
+	start "spexp-$(basename "$f")" "$lmctl" feed export --nats "nats://127.0.0.1:$port2" \
+		--until-idle 1 --timeout 60 "$f"
+done
+for f in "$tmp"/sp/lm*; do
+	wait_exit "spexp-$(basename "$f")" 70 || fail "export of spread $(basename "$f")"
+done
+start w1 "$lmctl" locate --nats "nats://127.0.0.1:$port2" --durable win "${wkeys[@]}" \
+	--until-idle 3 --timeout 60
+start w2 "$lmctl" locate --nats "nats://127.0.0.1:$port2" --durable win "${wkeys[@]}" \
+	--until-idle 3 --timeout 60 --out "$tmp/wout"
+wait_exit w1 70 || fail "windowed locator 1"
+wait_exit w2 70 || fail "windowed locator 2"
+python3 "$here/check_nats_locate.py" "$tmp/spfile/verdicts.json" "$tmp/w1.out" "$tmp/w2.out" \
+	-- "$tmp/wout/verdicts.json" | grep -c ' records, .* lines$' | grep -qx 9 ||
+	fail "9 chip windows: last verdict lines or --out differ from the file mode"
+ok "3 windows per chip (--window 60): last line per window and --out equal the file mode"
+
 "$lmctl" locate --nats "nats://127.0.0.1:1" "${keys[@]}" --until-idle 1 >/dev/null 2>"$tmp/bad.err"
 rc=$?
 [ $rc = 2 ] && grep -q "nats://127.0.0.1:1" "$tmp/bad.err" || fail "unreachable broker: exit $rc"
