@@ -301,11 +301,14 @@ ip netns exec ${NS}M "$B/src/node/landmarkd" --no-huge -m 512 --no-pci -l 0,1 --
 	--file-prefix ${NS}mA --vdev=net_memif0,role=server,socket=$T/m.sock -- -c "$T/mA.conf" \
 	>"$T/mA.log" 2>&1 &
 MA=$!
+PIDS="$PIDS $MA"
+# The client connects once at start: the server must be listening first.
+for i in $(seq 1 100); do grep -q ready "$T/mA.log" && break; sleep 0.1; done
 ip netns exec ${NS}M "$B/src/node/landmarkd" --no-huge -m 512 --no-pci -l 0,1 --main-lcore 0 \
 	--file-prefix ${NS}mB --vdev=net_memif0,role=client,socket=$T/m.sock -- -c "$T/mB.conf" \
 	>"$T/mB.log" 2>&1 &
 MB=$!
-PIDS="$PIDS $MA $MB"
+PIDS="$PIDS $MB"
 # Until about 2000 samples are in A's feed (memif link-up can take seconds under load), 40 s at most.
 for i in $(seq 1 20); do
 	sleep 2
