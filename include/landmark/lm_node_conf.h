@@ -125,6 +125,8 @@ struct lm_landmarkd_conf {
 	int deduct_turnaround;
 	int64_t calibration_ms;
 	int64_t calibration_ppb;
+	int timestamps; /**< enum lm_hwts_mode */
+	int64_t hw_drift_ppb;
 	int idle;
 	int64_t backoff_max_us;
 	int64_t spin_window_us;

@@ -58,6 +58,7 @@ struct lm_ctrl_conf {
 	int64_t replay_window_s;
 	uint32_t replay_slots;
 	uint64_t landmark_delay_ns; /**< proven landmark-side minimum delay to deduct */
+	/** best tier any port can give: a record has the weakest of this and its samples' tiers */
 	enum lm_ts_source ts_source;
 	struct lm_clock_cal cal;
 	uint32_t batch_max; /**< records per batch, 1..4096 */

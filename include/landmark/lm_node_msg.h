@@ -49,7 +49,9 @@ struct lm_nsample {
 	uint64_t tx_cyc; /**< counter right before the CHALLENGE was handed to the port */
 	uint64_t rtt_cyc; /**< counter delta RX stamp - TX stamp; valid when got */
 	uint8_t proof[LM_SIG_LEN]; /**< signature, or MAC in the first LM_MAC_LEN bytes */
+	uint64_t ts_err_cyc; /**< error bound of the stamps used (0: software stamps) */
 	uint8_t got; /**< a matching RESPONSE arrived */
+	uint8_t ts_source; /**< enum lm_ts_source of this sample's stamps; valid when got */
 };
 
 /** One message slot. */

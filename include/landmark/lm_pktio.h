@@ -22,6 +22,9 @@ struct lm_pkt {
 	uint8_t *data;
 	uint16_t len;
 	void *priv; /**< back end's handle (an rte_mbuf) */
+	uint64_t hw_ts; /**< RX: the NIC's stamp of the frame in device ticks, when hw_ts_ok */
+	uint8_t hw_ts_ok; /**< RX: hw_ts is valid (set by rx(); 0 on ports without stamps) */
+	uint8_t tx_ts; /**< TX: ask the NIC to latch a TX stamp (0 after tx_alloc()) */
 };
 
 struct lm_pktio_ops {
@@ -60,10 +63,19 @@ struct lm_pktio lm_memport_pktio(struct lm_memport *mp);
 int lm_memport_inject(struct lm_memport *mp, const void *frame, uint16_t len);
 
 /**
+ * Queue a frame for reception that carries a NIC RX stamp of dev_ts device ticks.
+ * @return as lm_memport_inject().
+ */
+int lm_memport_inject_hw(struct lm_memport *mp, const void *frame, uint16_t len, uint64_t dev_ts);
+
+/**
  * Take the oldest sent frame.
  * @return its length (copied into buf, truncated to cap), or -ENOENT when none.
  */
 int lm_memport_take(struct lm_memport *mp, void *buf, uint16_t cap);
+
+/** Frames sent (since create) whose TX-stamp request flag was set. */
+unsigned lm_memport_tx_ts_requests(const struct lm_memport *mp);
 
 /** Frames sent and not yet taken. */
 unsigned lm_memport_pending(const struct lm_memport *mp);

@@ -147,6 +147,17 @@ const struct lm_engine_stats *lm_engine_stats(const struct lm_engine *e);
 /** Sessions currently open (measuring, then prover). */
 unsigned lm_engine_active(const struct lm_engine *e, unsigned *provers);
 
+struct lm_hwts;
+
+/**
+ * Use NIC hardware stamps of the port (lm_hwts.h) for the samples of this engine. Call before
+ * the first lm_engine_poll(); h stays owned by the caller and must outlive the engine. NULL
+ * (the default) keeps software TSC stamps. RX stamps are taken from lm_pkt.hw_ts, TX stamps
+ * are requested with lm_pkt.tx_ts (one outstanding per port) and collected, without waiting,
+ * when the response arrives; each sample records its tier and error bound.
+ */
+void lm_engine_set_hwts(struct lm_engine *e, struct lm_hwts *h);
+
 /**
  * Look up the ARP cache. @return true and the MAC if ip is cached and fresh.
  */

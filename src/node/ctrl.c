@@ -12,6 +12,7 @@
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hash.h"
+#include "landmark/lm_hwts.h"
 #include "landmark/lm_node_ctrl.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
@@ -374,7 +375,10 @@ make_record(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m,
 	const struct lm_reveal *rv, int64_t wall_ns)
 {
 	struct lm_record *r = &c->rec;
+	uint64_t err_cyc;
+	unsigned n_got;
 	unsigned i;
+	int64_t err_ns;
 	int len;
 
 	memset(r, 0, sizeof(*r));
@@ -388,9 +392,26 @@ make_record(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m,
 	r->count = m->sent;
 	r->validation = p->validation | LM_CHECK_PROOFS | LM_CHECK_SOURCE | LM_CHECK_BUDGET |
 		LM_CHECK_CLOCK | (p->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+	/* Tier: the weakest of the answered samples' (TSC when none answered). Error bound: the
+	 * largest of theirs, at least one counter tick (the resolution of a software stamp). */
 	r->ts_source = c->c.ts_source;
-	/* One counter tick, rounded up: the resolution of each software stamp. */
-	r->ts_err_ns = (uint64_t)lm_cycles_to_ns_ceil(&c->c.cal, 1);
+	err_cyc = 1;
+	n_got = 0;
+	for (i = 0; i < m->sent; i++) {
+		if (m->s[i].got) {
+			r->ts_source = lm_ts_source_weakest(r->ts_source,
+				m->s[i].ts_source < LM_TS__COUNT
+					? (enum lm_ts_source)m->s[i].ts_source
+					: LM_TS_TSC);
+			err_cyc = m->s[i].ts_err_cyc > err_cyc ? m->s[i].ts_err_cyc : err_cyc;
+			n_got++;
+		}
+	}
+	if (n_got == 0) {
+		r->ts_source = LM_TS_TSC;
+	}
+	err_ns = lm_cycles_to_ns_ceil(&c->c.cal, err_cyc);
+	r->ts_err_ns = err_ns > 0 ? (uint64_t)err_ns : 1;
 	r->cal = c->c.cal;
 	r->t_start_ns = wall_of(c, m->s[0].tx_cyc);
 	r->t_end_ns = wall_of(c, m->end_cyc);

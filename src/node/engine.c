@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "landmark/lm_hwts.h"
 #include "landmark/lm_node_limit.h"
 #include "landmark/lm_nonce.h"
 #include "landmark/lm_proto.h"
@@ -144,6 +145,10 @@ struct lm_engine {
 	uint32_t n_prov_active;
 	struct arp_entry arp[ARP_SLOTS];
 	struct lm_engine_stats st;
+	/* NIC hardware stamps (NULL: TSC tier); the RX stamp of the frame being handled */
+	struct lm_hwts *hwts;
+	uint64_t rx_hw_ts;
+	bool rx_hw_ok;
 };
 
 static const char *const end_names[LM_END__COUNT] = {
@@ -689,6 +694,13 @@ sess_template(struct lm_engine *e, struct session *s, const uint8_t mac[LM_ETH_A
 	return true;
 }
 
+/* Identifies a challenge frame to the port's TX-stamp slot (LM_K_MAX <= 64). */
+static inline uint64_t
+tx_cookie(uint64_t session_id, uint16_t seq)
+{
+	return (session_id << 6) ^ seq;
+}
+
 /* Returns false when the session ended. */
 static bool
 sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
@@ -724,8 +736,14 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 	lm_nonce_next(e->nonces, sm->nonce);
 	sm->got = 0;
 	sm->rtt_cyc = 0;
+	sm->ts_err_cyc = 0;
+	sm->ts_source = LM_TS_TSC;
 	sm->tx_cyc = now; /* tx_flush() overwrites it right before the burst */
 	if (p.data != NULL) {
+		/* One hardware TX stamp per port at a time; never waited for (collected with the
+		 * response, or given up after its timeout). */
+		p.tx_ts = e->hwts != NULL &&
+			lm_hwts_tx_request(e->hwts, tx_cookie(m->session_id, m->sent), now);
 		memcpy(p.data, s->frame, CH_FRAME_LEN);
 		pl = p.data + LM_UDP_OVERHEAD;
 		seq_be = htons(m->sent);
@@ -859,6 +877,25 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 	}
 	/* now is the RX stamp taken after the burst: >= the true arrival time. */
 	sm->rtt_cyc = now > sm->tx_cyc ? now - sm->tx_cyc : 1;
+	sm->ts_err_cyc = 0;
+	sm->ts_source = LM_TS_TSC;
+	if (e->hwts != NULL) {
+		/* Hardware stamps at their RTT-growing sides, each clamped by its software stamp:
+		 * the RTT only gets tighter than the TSC one, never shorter than the truth. */
+		uint64_t rx;
+		uint64_t tx;
+		uint64_t erx;
+		uint64_t etx;
+		bool hrx = lm_hwts_rx(e->hwts, e->rx_hw_ok, e->rx_hw_ts, now, &rx, &erx);
+		bool htx =
+			lm_hwts_tx_collect(e->hwts, tx_cookie(sid, r.seq), sm->tx_cyc, &tx, &etx);
+
+		if (hrx) {
+			sm->rtt_cyc = rx > tx ? rx - tx : 1;
+			sm->ts_err_cyc = erx > etx ? erx : etx;
+			sm->ts_source = htx ? LM_TS_HW : LM_TS_HW_RX_TSC;
+		}
+	}
 	sm->got = 1;
 	/* Fixed sizes: two straight copies instead of a variable-length one. */
 	if (m->mode == LM_MODE_SIGNED) {
@@ -1294,6 +1331,8 @@ lm_engine_poll(struct lm_engine *e)
 	for (i = 0; i < n; i++) {
 		e->st.rx_pkts++;
 		e->st.rx_bytes += pkts[i].len;
+		e->rx_hw_ok = pkts[i].hw_ts_ok != 0;
+		e->rx_hw_ts = pkts[i].hw_ts;
 		on_frame(e, &pkts[i], now);
 	}
 	if (n > 0) {
@@ -1477,6 +1516,12 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 	e->c_arp_ttl = lm_clock_ns_to_cycles(&c->cal, c->arp_ttl_ns);
 	e->c_spin = lm_clock_ns_to_cycles(&c->cal, c->spin_window_ns);
 	return e;
+}
+
+void
+lm_engine_set_hwts(struct lm_engine *e, struct lm_hwts *h)
+{
+	e->hwts = h;
 }
 
 void

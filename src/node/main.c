@@ -27,6 +27,7 @@
 
 #include "landmark/lm_cert.h"
 #include "landmark/lm_hash.h"
+#include "landmark/lm_hwts.h"
 #include "landmark/lm_keys.h"
 #include "landmark/lm_node_conf.h"
 #include "landmark/lm_node_ctrl.h"
@@ -44,6 +45,8 @@ struct port_rt {
 	struct rte_ring *from_ctrl;
 	struct rte_ring *pool;
 	struct lm_engine *eng;
+	struct lm_hwts *hwts; /* NULL: TSC tier */
+	enum lm_ts_source tier;
 	unsigned lcore;
 };
 
@@ -54,6 +57,7 @@ static struct {
 	struct lm_ctrl *ctrl;
 	struct lm_sink sink;
 	struct lm_clock_cal cal;
+	enum lm_ts_source ts_best; /* best tier of any port */
 	atomic_int stop;
 	atomic_int workers_done;
 } g;
@@ -196,7 +200,7 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "tsc_hz_lower", g.cal.hz_lower);
 	rte_tel_data_add_dict_u64(d, "tsc_hz_nominal", g.cal.hz_nominal);
 	rte_tel_data_add_dict_u64(d, "calibration_window_ns", g.cal.window_ns);
-	rte_tel_data_add_dict_string(d, "ts_source", lm_ts_source_str(LM_TS_TSC));
+	rte_tel_data_add_dict_string(d, "ts_source", lm_ts_source_str(g.ts_best));
 	return 0;
 }
 
@@ -371,6 +375,56 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	return 0;
 }
 
+/* The port's timestamp tier; for a hardware tier, its lm_hwts attached to the engine. */
+static int
+setup_hwts(unsigned i, const struct lm_engine_conf *ec, char *err, size_t errlen)
+{
+	struct port_rt *p = &g.ports[i];
+	struct lm_hwts_caps caps = {.rx_ts = p->info.rx_ts_on != 0, .tx_ts = p->info.tx_ts_on != 0};
+	struct lm_hwts_conf hc;
+
+	p->tier = lm_hwts_tier((enum lm_hwts_mode)g.conf.timestamps, &caps);
+	if (p->tier == LM_TS_TSC) {
+		return 0;
+	}
+	memset(&hc, 0, sizeof(hc));
+	hc.tsc = lm_tsc_clock();
+	hc.dev = lm_dport_devclk(p->dport);
+	hc.tier = p->tier;
+	hc.dev_bits = 64;
+	hc.drift_ppb = (uint32_t)g.conf.hw_drift_ppb;
+	/* Stamps come from within one update period (100 ms) plus a reply timeout of the
+	 * newest reading; two seconds of device ticks leave room for a late update. */
+	hc.max_span = 2 * p->info.dev_hz;
+	hc.tries = 8;
+	/* A TX stamp not collected within a reply timeout belongs to a lost challenge. */
+	hc.tx_timeout_cyc = lm_clock_ns_to_cycles(&ec->cal, ec->reply_timeout_ns);
+	if (hc.tx_timeout_cyc == 0) {
+		hc.tx_timeout_cyc = 1;
+	}
+	p->hwts = lm_hwts_create(&hc);
+	if (p->hwts == NULL) {
+		snprintf(err, errlen, "ports[%u]: hardware timestamps: %s", i, strerror(errno));
+		return -1;
+	}
+	lm_engine_set_hwts(p->eng, p->hwts);
+	return 0;
+}
+
+/* Control lcore, about every 100 ms: new NIC clock maps (bracketed rte_eth_read_clock). */
+static void
+update_hwts(void)
+{
+	unsigned i;
+
+	for (i = 0; i < g.n_ports; i++) {
+		if (g.ports[i].hwts != NULL) {
+			/* A failed update keeps the previous map and is counted by lm_hwts. */
+			(void)lm_hwts_update(g.ports[i].hwts);
+		}
+	}
+}
+
 static int
 setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 {
@@ -392,8 +446,9 @@ setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 			pc->gateway);
 		return -1;
 	}
-	p->dport = lm_dport_setup((uint16_t)pc->port_id, (unsigned)g.conf.mbufs,
-		(unsigned)g.conf.link_wait_ms, &p->info, err, errlen);
+	p->dport = lm_dport_setup_ts((uint16_t)pc->port_id, (unsigned)g.conf.mbufs,
+		(unsigned)g.conf.link_wait_ms, g.conf.timestamps == LM_HWTS_AUTO, &p->info, err,
+		errlen);
 	if (p->dport == NULL) {
 		return -1;
 	}
@@ -438,7 +493,7 @@ setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 		snprintf(err, errlen, "ports[%u]: engine: %s", i, strerror(errno));
 		return -1;
 	}
-	return 0;
+	return setup_hwts(i, &ec, err, errlen);
 }
 
 static void
@@ -468,6 +523,7 @@ main(int argc, char **argv)
 	unsigned i;
 	unsigned lcore;
 	int64_t last_dump = 0;
+	int64_t last_hwts = 0;
 	int n;
 	int opt;
 	int rc = 1;
@@ -555,13 +611,27 @@ main(int argc, char **argv)
 			fprintf(stderr, "landmarkd: %s\n", err);
 			goto out_ports;
 		}
-		NLOG(INFO, "port %u (%s): %02x:%02x:%02x:%02x:%02x:%02x %s, link %s, hw rx ts %s",
+		NLOG(INFO,
+			"port %u (%s): %02x:%02x:%02x:%02x:%02x:%02x %s, link %s, hw rx ts %s, hw tx "
+			"ts %s, timestamps: %s tier",
 			(unsigned)g.conf.ports[i].port_id, g.ports[i].info.driver,
 			g.ports[i].info.mac[0], g.ports[i].info.mac[1], g.ports[i].info.mac[2],
 			g.ports[i].info.mac[3], g.ports[i].info.mac[4], g.ports[i].info.mac[5],
 			g.conf.ports[i].address, g.ports[i].info.link_up ? "up" : "down",
-			g.ports[i].info.hw_rx_ts ? "offered (unused: TSC tier)" : "no");
+			g.ports[i].info.rx_ts_on ? "on"
+				: g.ports[i].info.hw_rx_ts
+				? (g.conf.timestamps == LM_HWTS_TSC_ONLY
+						  ? "offered (timestamps = tsc)"
+						  : "offered (no device clock)")
+				: "no",
+			g.ports[i].info.tx_ts_on ? "on" : "no", lm_ts_source_str(g.ports[i].tier));
+		if (g.ports[i].tier > g.ts_best) {
+			g.ts_best = g.ports[i].tier;
+		}
 	}
+	/* Records: the weakest tier of their samples, at most the best any port gives. */
+	cc.ts_source = g.ts_best;
+	update_hwts();
 	g.ctrl = lm_ctrl_create(&cc, lm_tsc_clock(), g.sink);
 	sodium_memzero(cc.sk, sizeof(cc.sk));
 	if (g.ctrl == NULL) {
@@ -607,6 +677,10 @@ main(int argc, char **argv)
 				work += lm_engine_poll(g.ports[i].eng);
 			}
 		}
+		if (now - last_hwts >= 100000000) {
+			update_hwts();
+			last_hwts = now;
+		}
 		if (now - last_dump >= 1000000000) {
 			write_counters();
 			last_dump = now;
@@ -639,6 +713,7 @@ out_ctrl:
 out_ports:
 	for (i = 0; i < g.n_ports; i++) {
 		lm_engine_destroy(g.ports[i].eng);
+		lm_hwts_destroy(g.ports[i].hwts);
 		lm_dport_close(g.ports[i].dport);
 		rte_ring_free(g.ports[i].to_ctrl);
 		rte_ring_free(g.ports[i].from_ctrl);

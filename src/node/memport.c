@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* In-memory packet port for unit tests: two bounded FIFOs of frames. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,8 @@
 
 struct frame {
 	uint16_t len;
+	uint8_t hw_ts_ok;
+	uint64_t hw_ts;
 	uint8_t data[LM_FRAME_MAX];
 };
 
@@ -25,6 +28,7 @@ struct lm_memport {
 	struct frame *txbufs; /* buffers handed out by tx_alloc, one per depth slot */
 	unsigned txbuf_next;
 	unsigned fail_alloc;
+	unsigned tx_ts_requests;
 };
 
 static struct frame *
@@ -52,6 +56,9 @@ mp_rx(void *ctx, struct lm_pkt *pkts, uint16_t n)
 		pkts[i].data = f->data;
 		pkts[i].len = f->len;
 		pkts[i].priv = f;
+		pkts[i].hw_ts = f->hw_ts;
+		pkts[i].hw_ts_ok = f->hw_ts_ok;
+		pkts[i].tx_ts = 0;
 		mp->rxq.head = (mp->rxq.head + 1) % mp->depth;
 		mp->rxq.count--;
 	}
@@ -82,6 +89,9 @@ mp_tx_alloc(void *ctx, struct lm_pkt *pkt)
 	pkt->data = f->data;
 	pkt->len = 0;
 	pkt->priv = f;
+	pkt->hw_ts = 0;
+	pkt->hw_ts_ok = 0;
+	pkt->tx_ts = 0;
 	return 0;
 }
 
@@ -100,6 +110,7 @@ mp_tx(void *ctx, struct lm_pkt *pkts, uint16_t n)
 		}
 		f->len = pkts[i].len;
 		memcpy(f->data, pkts[i].data, pkts[i].len);
+		mp->tx_ts_requests += pkts[i].tx_ts != 0;
 		sent++;
 	}
 	return sent;
@@ -157,8 +168,8 @@ lm_memport_pktio(struct lm_memport *mp)
 	return p;
 }
 
-int
-lm_memport_inject(struct lm_memport *mp, const void *frame, uint16_t len)
+static int
+inject(struct lm_memport *mp, const void *frame, uint16_t len, bool hw_ok, uint64_t hw_ts)
 {
 	struct frame *f;
 
@@ -170,8 +181,28 @@ lm_memport_inject(struct lm_memport *mp, const void *frame, uint16_t len)
 		return -ENOBUFS;
 	}
 	f->len = len;
+	f->hw_ts_ok = hw_ok;
+	f->hw_ts = hw_ts;
 	memcpy(f->data, frame, len);
 	return 0;
+}
+
+int
+lm_memport_inject(struct lm_memport *mp, const void *frame, uint16_t len)
+{
+	return inject(mp, frame, len, false, 0);
+}
+
+int
+lm_memport_inject_hw(struct lm_memport *mp, const void *frame, uint16_t len, uint64_t dev_ts)
+{
+	return inject(mp, frame, len, true, dev_ts);
+}
+
+unsigned
+lm_memport_tx_ts_requests(const struct lm_memport *mp)
+{
+	return mp->tx_ts_requests;
 }
 
 int

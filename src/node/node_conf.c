@@ -9,6 +9,8 @@
 #define OR(f) offsetof(struct lm_node_peer_conf, f)
 
 static const char *const idle_names[] = {"spin", "backoff", NULL};
+/* Order of enum lm_hwts_mode. */
+static const char *const timestamps_names[] = {"auto", "tsc", NULL};
 
 static const struct lm_cfg_item port_table[] = {
 	{"port_id", LM_CFG_INT, OP(port_id), 0, 0, 63, NULL, NULL, NULL, 0, 0,
@@ -86,6 +88,12 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"TSC calibration window against CLOCK_MONOTONIC_RAW, ms"},
 	{"calibration_ppb", LM_CFG_INT, O(calibration_ppb), 1000, 0, 1000000, NULL, NULL, NULL, 0,
 		0, "extra margin subtracted from the TSC frequency lower bound, ppb"},
+	{"timestamps", LM_CFG_ENUM, O(timestamps), 0, 0, 0, NULL, timestamps_names, NULL, 0, 0,
+		"timestamp tier: auto (NIC hardware RX/TX where the port offers it, else hardware RX "
+		"+ TSC TX, else TSC) or tsc (software TSC stamps only)"},
+	{"hw_drift_ppb", LM_CFG_INT, O(hw_drift_ppb), 10000, 0, 1000000, NULL, NULL, NULL, 0, 0,
+		"allowed rate change of a NIC clock against the TSC between two mapping updates "
+		"(every 100 ms), ppb; widens the hardware stamp error bound"},
 	{"idle", LM_CFG_ENUM, O(idle), LM_IDLE_BACKOFF, 0, 0, NULL, idle_names, NULL, 0, 0,
 		"datapath when idle: spin (dedicated core) or backoff (sleep, but spin around "
 		"expected replies)"},

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* DPDK ports behind the packet seam; rte_rdtsc behind the clock seam. */
+/* rte_eth_read_clock() is experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
 
 #include "port_dpdk.h"
@@ -24,6 +29,10 @@ struct lm_dport {
 	struct rte_mempool *pool;
 	unsigned n_cache;
 	struct rte_mbuf *cache[ALLOC_BULK]; /* pre-allocated TX buffers */
+	/* NIC RX stamps: mbuf dynfield offset and flag (0: not enabled); IEEE1588 TX stamps */
+	int ts_off;
+	uint64_t ts_flag;
+	bool tx_ts_on;
 } __rte_cache_aligned;
 
 static uint16_t
@@ -51,6 +60,11 @@ dp_rx(void *ctx, struct lm_pkt *pkts, uint16_t n)
 		pkts[k].data = rte_pktmbuf_mtod(m[i], uint8_t *);
 		pkts[k].len = rte_pktmbuf_data_len(m[i]);
 		pkts[k].priv = m[i];
+		pkts[k].tx_ts = 0;
+		pkts[k].hw_ts_ok = (m[i]->ol_flags & p->ts_flag) != 0;
+		pkts[k].hw_ts = pkts[k].hw_ts_ok
+			? *RTE_MBUF_DYNFIELD(m[i], p->ts_off, rte_mbuf_timestamp_t *)
+			: 0;
 		k++;
 	}
 	return k;
@@ -99,6 +113,9 @@ dp_tx_alloc(void *ctx, struct lm_pkt *pkt)
 	pkt->data = rte_pktmbuf_mtod(m, uint8_t *);
 	pkt->len = 0;
 	pkt->priv = m;
+	pkt->hw_ts = 0;
+	pkt->hw_ts_ok = 0;
+	pkt->tx_ts = 0;
 	return 0;
 }
 
@@ -126,6 +143,9 @@ dp_tx(void *ctx, struct lm_pkt *pkts, uint16_t n)
 		}
 		m[i]->data_len = len;
 		m[i]->pkt_len = len;
+		if (pkts[i].tx_ts && p->tx_ts_on) {
+			m[i]->ol_flags |= RTE_MBUF_F_TX_IEEE1588_TMST;
+		}
 	}
 	sent = rte_eth_tx_burst(p->port_id, 0, m, n);
 	for (i = sent; i < n; i++) {
@@ -149,6 +169,95 @@ lm_dport_pktio(struct lm_dport *p)
 	return io;
 }
 
+static int
+devclk_read(void *ctx, uint64_t *ticks)
+{
+	const struct lm_dport *p = ctx;
+
+	return rte_eth_read_clock(p->port_id, ticks);
+}
+
+static int
+devclk_read_tx(void *ctx, uint64_t *ticks)
+{
+	const struct lm_dport *p = ctx;
+	struct timespec ts;
+
+	if (!p->tx_ts_on) {
+		return -ENOTSUP;
+	}
+	/* PMDs answer -EINVAL (or another error) when no stamp is latched: not there yet. */
+	if (rte_eth_timesync_read_tx_timestamp(p->port_id, &ts) != 0 || ts.tv_sec < 0) {
+		return -EAGAIN;
+	}
+	*ticks = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
+static const struct lm_devclk_ops devclk_ops = {.read = devclk_read, .read_tx = devclk_read_tx};
+
+struct lm_devclk
+lm_dport_devclk(struct lm_dport *p)
+{
+	struct lm_devclk d = {&devclk_ops, p};
+
+	return d;
+}
+
+/*
+ * Device clock ticks per second, from two TSC-bracketed readings 20 ms apart (setup only).
+ * 0 when the clock cannot be read or does not advance.
+ */
+static uint64_t
+devclk_hz(uint16_t port_id)
+{
+	uint64_t t0;
+	uint64_t t1;
+	uint64_t d0;
+	uint64_t d1;
+
+	t0 = rte_rdtsc();
+	if (rte_eth_read_clock(port_id, &d0) != 0) {
+		return 0;
+	}
+	rte_delay_ms(20);
+	if (rte_eth_read_clock(port_id, &d1) != 0 || d1 <= d0) {
+		return 0;
+	}
+	t1 = rte_rdtsc();
+	if (t1 <= t0) {
+		return 0;
+	}
+	return (uint64_t)((unsigned __int128)(d1 - d0) * rte_get_tsc_hz() / (t1 - t0));
+}
+
+/*
+ * IEEE1588 TX stamps are in ns of the PTP clock. They are usable with the RX map only when
+ * that clock is the device clock rte_eth_read_clock() reads: check that a PTP reading lies
+ * between two device-clock readings. Leaves timesync disabled when it does not.
+ */
+static bool
+timesync_setup(uint16_t port_id)
+{
+	struct timespec ts;
+	uint64_t a;
+	uint64_t b;
+	uint64_t ns;
+
+	if (rte_eth_timesync_enable(port_id) != 0) {
+		return false;
+	}
+	if (rte_eth_read_clock(port_id, &a) == 0 && rte_eth_timesync_read_time(port_id, &ts) == 0 &&
+		rte_eth_read_clock(port_id, &b) == 0 && ts.tv_sec >= 0) {
+		ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		if (a <= ns && ns <= b) {
+			return true;
+		}
+	}
+	rte_eth_timesync_disable(port_id);
+	return false;
+}
+
 static uint64_t
 tsc_read(void *ctx)
 {
@@ -167,8 +276,8 @@ lm_tsc_clock(void)
 }
 
 struct lm_dport *
-lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct lm_dport_info *info,
-	char *err, size_t errlen)
+lm_dport_setup_ts(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, bool hw_ts,
+	struct lm_dport_info *info, char *err, size_t errlen)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info dev;
@@ -213,6 +322,16 @@ lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct l
 	conf.txmode.offloads = dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	conf.rxmode.offloads = 0;
 	info->hw_rx_ts = (dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+	info->rx_ts_on = 0;
+	info->tx_ts_on = 0;
+	info->dev_hz = 0;
+	if (hw_ts && info->hw_rx_ts &&
+		rte_mbuf_dyn_rx_timestamp_register(&p->ts_off, &p->ts_flag) == 0) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+	} else {
+		p->ts_off = 0;
+		p->ts_flag = 0;
+	}
 	info->rx_offloads = conf.rxmode.offloads;
 	info->tx_offloads = conf.txmode.offloads;
 	snprintf(info->driver, sizeof(info->driver), "%s", dev.driver_name);
@@ -239,6 +358,17 @@ lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct l
 		rte_free(p);
 		return NULL;
 	}
+	if (p->ts_flag != 0) {
+		/* RX stamps are worth something only with a readable device clock to map. */
+		info->dev_hz = devclk_hz(port_id);
+		if (info->dev_hz == 0) {
+			p->ts_flag = 0;
+		} else {
+			info->rx_ts_on = 1;
+			p->tx_ts_on = timesync_setup(port_id);
+			info->tx_ts_on = p->tx_ts_on;
+		}
+	}
 	rte_eth_promiscuous_disable(port_id);
 	rte_eth_macaddr_get(port_id, &addr);
 	memcpy(info->mac, addr.addr_bytes, LM_ETH_ALEN);
@@ -255,11 +385,21 @@ lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct l
 	return p;
 }
 
+struct lm_dport *
+lm_dport_setup(uint16_t port_id, unsigned mbufs, unsigned link_wait_ms, struct lm_dport_info *info,
+	char *err, size_t errlen)
+{
+	return lm_dport_setup_ts(port_id, mbufs, link_wait_ms, false, info, err, errlen);
+}
+
 void
 lm_dport_close(struct lm_dport *p)
 {
 	if (p == NULL) {
 		return;
+	}
+	if (p->tx_ts_on) {
+		rte_eth_timesync_disable(p->port_id);
 	}
 	rte_eth_dev_stop(p->port_id);
 	rte_eth_dev_close(p->port_id);
