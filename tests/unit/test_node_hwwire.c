@@ -15,6 +15,7 @@
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hwts.h"
+#include "landmark/lm_node_conf.h"
 #include "landmark/lm_node_ctrl.h"
 #include "landmark/lm_node_net.h"
 #include "landmark/lm_proto.h"
@@ -492,6 +493,35 @@ START_TEST(test_late_hw_stamp_clamped)
 }
 END_TEST
 
+/* The config keys that choose the tier, with file:line errors. */
+START_TEST(test_conf_keys)
+{
+	static const char *base =
+		"ports = ( { port_id = 0; address = \"198.18.0.1\"; } );\n"
+		"key_file = \"k\";\ndelegation_file = \"d\";\nfeed_dir = \"f\";\n";
+	static struct lm_landmarkd_conf conf;
+	char text[1024];
+	char err[512] = "";
+
+	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf, base, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf.timestamps, LM_HWTS_AUTO);
+	ck_assert_int_eq(conf.hw_drift_ppb, 10000);
+	snprintf(text, sizeof(text), "%stimestamps = \"tsc\";\nhw_drift_ppb = 0;\n", base);
+	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf.timestamps, LM_HWTS_TSC_ONLY);
+	ck_assert_int_eq(conf.hw_drift_ppb, 0);
+	snprintf(text, sizeof(text), "%s\ntimestamps = \"ptp\";\n", base);
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":6: timestamps"));
+	ck_assert_ptr_nonnull(strstr(err, "unknown value"));
+	snprintf(text, sizeof(text), "%shw_drift_ppb = 1000001;\n", base);
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":5: hw_drift_ppb = 1000001: must be 0..1000000"));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -503,6 +533,7 @@ suite(void)
 	tcase_add_test(tc, test_rx_tier_port);
 	tcase_add_test(tc, test_frames_without_stamps_stay_tsc);
 	tcase_add_test(tc, test_late_hw_stamp_clamped);
+	tcase_add_test(tc, test_conf_keys);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
