@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,28 @@ stat_at(const void *base, size_t off)
 	return v;
 }
 
+/* NIC timestamp counters of a port, next to the engine's (zeros on a TSC-tier port). */
+static const struct lm_stat_desc hwts_descs[] = {
+	{"hwts_updates", offsetof(struct lm_hwts_stats, updates)},
+	{"hwts_update_fail", offsetof(struct lm_hwts_stats, update_fail)},
+	{"hwts_rx_hw", offsetof(struct lm_hwts_stats, rx_hw)},
+	{"hwts_rx_sw", offsetof(struct lm_hwts_stats, rx_sw)},
+	{"hwts_tx_req", offsetof(struct lm_hwts_stats, tx_req)},
+	{"hwts_tx_hw", offsetof(struct lm_hwts_stats, tx_hw)},
+	{"hwts_tx_missed", offsetof(struct lm_hwts_stats, tx_missed)},
+	{"hwts_tx_busy", offsetof(struct lm_hwts_stats, tx_busy)},
+};
+
+static uint64_t
+hwts_stat(unsigned p, unsigned i)
+{
+	static const struct lm_hwts_stats none;
+	const struct lm_hwts_stats *hs =
+		g.ports[p].hwts != NULL ? lm_hwts_stats(g.ports[p].hwts) : &none;
+
+	return stat_at(hs, hwts_descs[i].offset);
+}
+
 static int
 tel_port(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -168,6 +191,10 @@ tel_port(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (i = 0; i < n; i++) {
 		rte_tel_data_add_dict_u64(
 			d, desc[i].name, stat_at(lm_engine_stats(g.ports[p].eng), desc[i].offset));
+	}
+	rte_tel_data_add_dict_string(d, "ts_tier", lm_ts_source_str(g.ports[p].tier));
+	for (i = 0; i < sizeof(hwts_descs) / sizeof(hwts_descs[0]); i++) {
+		rte_tel_data_add_dict_u64(d, hwts_descs[i].name, hwts_stat(p, i));
 	}
 	return 0;
 }
@@ -223,6 +250,11 @@ counters_json(void)
 			json_object_set_new(o, desc[i].name,
 				json_integer((json_int_t)stat_at(
 					lm_engine_stats(g.ports[p].eng), desc[i].offset)));
+		}
+		json_object_set_new(o, "ts_tier", json_string(lm_ts_source_str(g.ports[p].tier)));
+		for (i = 0; i < sizeof(hwts_descs) / sizeof(hwts_descs[0]); i++) {
+			json_object_set_new(
+				o, hwts_descs[i].name, json_integer((json_int_t)hwts_stat(p, i)));
 		}
 		json_array_append_new(ports, o);
 	}
