@@ -6,7 +6,7 @@
 . "$(dirname "$0")/common.sh"
 
 D_NS=2000000     # emulated extra RTT: 2 ms
-TOL_NS=1500000   # stated tolerance on min RTT - (D + baseline): scheduling on a shared box
+TOL_NS=3000000   # stated tolerance on min RTT - (D + baseline): scheduling on a shared 2-core box
 
 make_pki
 make_landmark lmA 52.0 4.0
@@ -34,19 +34,19 @@ echo "# signed and fast sessions"
 run_chip signed signed 3
 run_chip fast fast 3
 echo "# emulated delay D = $D_NS ns"
-run_chip delayed signed 3 "emulated_rtt_us = $((D_NS / 1000));"
+run_chip delayed signed 6 "emulated_rtt_us = $((D_NS / 1000));"
 grep -q EMULATION "$WORK/chip-delayed.err" || fail "chipd did not flag the emulation"
 
 if command -v dpdk-telemetry.py >/dev/null; then
 	echo "# counters over DPDK telemetry (/landmark/ctrl, /landmark/port)"
 	for i in $(seq 1 20); do
 		echo /landmark/ctrl | timeout 10 dpdk-telemetry.py -f "${TAG}lmA" >"$WORK/tel.json" 2>&1
-		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["/landmark/ctrl"]["records"] != 9)' \
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["/landmark/ctrl"]["records"] != 12)' \
 			"$WORK/tel.json" 2>/dev/null && break
 		sleep 0.2
 	done
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["/landmark/ctrl"]["records"] != 9)' \
-		"$WORK/tel.json" || { cat "$WORK/tel.json"; fail "telemetry /landmark/ctrl records != 9"; }
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["/landmark/ctrl"]["records"] != 12)' \
+		"$WORK/tel.json" || { cat "$WORK/tel.json"; fail "telemetry /landmark/ctrl records != 12"; }
 	echo /landmark/port,0 | timeout 10 dpdk-telemetry.py -f "${TAG}lmA" | python3 -c \
 		'import json,sys; sys.exit(json.load(sys.stdin)["/landmark/port"]["responses_ok"] < 9)' ||
 		fail "telemetry /landmark/port"
@@ -68,12 +68,15 @@ recs = [r for r in recs if isinstance(r, dict)]
 def sids(name):
     return {json.loads(l)["session"] for l in open(f"{work}/chip-{name}.out")}
 by = {n: [r for r in recs if r["session_id"] in sids(n)] for n in ("signed", "fast", "delayed")}
-for n, want_mode in (("signed", "signed"), ("fast", "fast"), ("delayed", "signed")):
-    assert len(by[n]) == 3, f"{n}: {len(by[n])} records, want 3"
+for n, want_mode, want_n in (("signed", "signed", 3), ("fast", "fast", 3),
+                             ("delayed", "signed", 6)):
+    assert len(by[n]) == want_n, f"{n}: {len(by[n])} records, want {want_n}"
     for r in by[n]:
         assert r["mode"] == want_mode, (n, r["mode"])
         assert r["valid_samples"] >= 1, n
-assert len(recs) == 9, f"{len(recs)} records in the feed, want 9"
+        # Virtual devices have no NIC timestamps: every record is TSC tier.
+        assert r["timing"]["ts_source"] == "tsc", (n, r["timing"]["ts_source"])
+assert len(recs) == 12, f"{len(recs)} records in the feed, want 12"
 base = min(r["rtt_min_ns"] for r in by["signed"] + by["fast"])
 rtts = [s["rtt_ns"] for r in by["delayed"] for s in r["samples"] if s["rtt_ns"] is not None]
 dmin = min(r["rtt_min_ns"] for r in by["delayed"])
@@ -82,6 +85,6 @@ assert all(x >= D for x in rtts), "an RTT below the emulated delay"
 assert dmin - D - base <= tol, f"min RTT {dmin} not within {tol} ns of D + baseline {D + base}"
 EOP
 echo "# counters: records $(counter lmA records), responses $(counter lmA responses_ok)"
-[ "$(counter lmA records)" = 9 ] || fail "records counter"
+[ "$(counter lmA records)" = 12 ] || fail "records counter"
 [ "$(counter lmA icmp_replies_tx)" -ge 3 ] || fail "icmp counter"
 echo "PASS"
