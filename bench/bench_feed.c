@@ -87,7 +87,8 @@ bench_log(const char *dir, const struct feed_fix *ff)
 		snprintf(path, sizeof(path), "%s/log-%u", dir, per);
 		c.dir = path;
 		log = lm_feed_log_open(&c);
-		if (log == NULL || lm_feed_log_set_delegation(log, ff->rf.dlg_enc, LM_DELEGATION_LEN)) {
+		if (log == NULL ||
+			lm_feed_log_set_delegation(log, ff->rf.dlg_enc, LM_DELEGATION_LEN)) {
 			perror(path);
 			exit(1);
 		}
@@ -137,7 +138,8 @@ bench_nats(const char *dir, const char *url, const struct feed_fix *ff)
 	b.delegation = ff->rf.dlg_enc;
 	b.delegation_len = LM_DELEGATION_LEN;
 	/* Connect + stream creation outside the timing. */
-	for (i = 0; i < 50 && lm_feed_nats_export_ops.publish(ctx, &b, err, sizeof(err)) != 0; i++) {
+	for (i = 0; i < 50 && lm_feed_nats_export_ops.publish(ctx, &b, err, sizeof(err)) != 0;
+		i++) {
 		struct timespec ts = {0, 100000000};
 
 		nanosleep(&ts, NULL);

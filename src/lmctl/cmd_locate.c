@@ -669,7 +669,7 @@ declared_load(struct lmctl_locate_cfg *cfg, const char *path)
 		}
 		cfg->decl = nv;
 		d = &cfg->decl[cfg->n_decl];
-		snprintf(d->chip, sizeof(d->chip), "%s", chip);
+		memcpy(d->chip, chip, strlen(chip) + 1); /* length checked above */
 		d->gf = lm_geofence_create();
 		d->allowed = json_array();
 		if (d->gf == NULL || d->allowed == NULL) {
