@@ -70,28 +70,6 @@ static struct {
 	uint64_t cyc_ctrl;
 } g;
 
-static int
-ring_enq(void *ctx, struct lm_nmsg *m)
-{
-	return rte_ring_enqueue(ctx, m) == 0 ? 0 : -ENOBUFS;
-}
-
-static struct lm_nmsg *
-ring_deq(void *ctx)
-{
-	void *m;
-
-	return rte_ring_dequeue(ctx, &m) == 0 ? m : NULL;
-}
-
-static struct lm_chan
-ring_chan(struct rte_ring *r)
-{
-	struct lm_chan c = {ring_enq, ring_deq, r};
-
-	return c;
-}
-
 /* Rewrite a CHALLENGE (or FINISH) frame in place into the chip's answer; false: drop. */
 static bool
 respond(struct rte_mbuf *m)
@@ -415,8 +393,9 @@ main(int argc, char **argv)
 	ec.hello_rate_global = ec.hello_burst_global = 1;
 	/* Schedules only (this benchmark never converts an RTT). */
 	ec.cal.hz_lower = ec.cal.hz_nominal = hz;
-	g.eng = lm_engine_create(&ec, lm_dport_pktio(da), lm_tsc_clock(), ring_chan(g.to_ctrl),
-		ring_chan(g.from_ctrl), ring_chan(g.msgpool));
+	g.eng = lm_engine_create(&ec, lm_dport_pktio(da), lm_tsc_clock(),
+		lm_dport_ring_chan(g.to_ctrl), lm_dport_ring_chan(g.from_ctrl),
+		lm_dport_ring_chan(g.msgpool));
 	if (g.eng == NULL) {
 		fprintf(stderr, "engine create failed\n");
 		return 1;

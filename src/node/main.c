@@ -70,28 +70,6 @@ on_signal(int sig)
 	atomic_store(&g.stop, 1);
 }
 
-static int
-ring_enq(void *ctx, struct lm_nmsg *m)
-{
-	return rte_ring_enqueue(ctx, m) == 0 ? 0 : -ENOBUFS;
-}
-
-static struct lm_nmsg *
-ring_deq(void *ctx)
-{
-	void *m;
-
-	return rte_ring_dequeue(ctx, &m) == 0 ? m : NULL;
-}
-
-static struct lm_chan
-ring_chan(struct rte_ring *r)
-{
-	struct lm_chan c = {ring_enq, ring_deq, r};
-
-	return c;
-}
-
 /* Datapath lcore: poll its engines; in back-off mode sleep only when nothing is near. */
 static int
 worker_main(void *arg)
@@ -520,7 +498,8 @@ setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	ec.spin_window_ns = (uint64_t)g.conf.spin_window_us * 1000;
 	ec.cal = g.cal;
 	p->eng = lm_engine_create(&ec, lm_dport_pktio(p->dport), lm_tsc_clock(),
-		ring_chan(p->to_ctrl), ring_chan(p->from_ctrl), ring_chan(p->pool));
+		lm_dport_ring_chan(p->to_ctrl), lm_dport_ring_chan(p->from_ctrl),
+		lm_dport_ring_chan(p->pool));
 	if (p->eng == NULL) {
 		snprintf(err, errlen, "ports[%u]: engine: %s", i, strerror(errno));
 		return -1;
@@ -671,8 +650,9 @@ main(int argc, char **argv)
 		goto out_ports;
 	}
 	for (i = 0; i < g.n_ports; i++) {
-		if (lm_ctrl_attach(g.ctrl, ring_chan(g.ports[i].from_ctrl),
-			    ring_chan(g.ports[i].to_ctrl), ring_chan(g.ports[i].pool)) < 0) {
+		if (lm_ctrl_attach(g.ctrl, lm_dport_ring_chan(g.ports[i].from_ctrl),
+			    lm_dport_ring_chan(g.ports[i].to_ctrl),
+			    lm_dport_ring_chan(g.ports[i].pool)) < 0) {
 			fprintf(stderr, "landmarkd: attach port %u failed\n", i);
 			goto out_ctrl;
 		}

@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include "port_dpdk.h"
 
@@ -408,4 +409,26 @@ lm_dport_close(struct lm_dport *p)
 	}
 	rte_mempool_free(p->pool);
 	rte_free(p);
+}
+
+static int
+ring_enq(void *ctx, struct lm_nmsg *m)
+{
+	return rte_ring_enqueue(ctx, m) == 0 ? 0 : -ENOBUFS;
+}
+
+static struct lm_nmsg *
+ring_deq(void *ctx)
+{
+	void *m;
+
+	return rte_ring_dequeue(ctx, &m) == 0 ? m : NULL;
+}
+
+struct lm_chan
+lm_dport_ring_chan(struct rte_ring *r)
+{
+	struct lm_chan c = {ring_enq, ring_deq, r};
+
+	return c;
 }

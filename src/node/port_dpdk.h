@@ -8,6 +8,7 @@
 
 #include "landmark/lm_clock.h"
 #include "landmark/lm_hwts.h"
+#include "landmark/lm_node_msg.h"
 #include "landmark/lm_node_net.h"
 #include "landmark/lm_pktio.h"
 
@@ -56,5 +57,12 @@ struct lm_pktio lm_dport_pktio(struct lm_dport *p);
 
 /** The TSC as a clock seam. */
 struct lm_clock lm_tsc_clock(void);
+
+/**
+ * A datapath <-> control channel (lm_chan of lm_node_msg.h) over an rte_ring: enqueue fails
+ * with -ENOBUFS when the ring is full, dequeue gives NULL when it is empty; never blocks.
+ */
+struct rte_ring;
+struct lm_chan lm_dport_ring_chan(struct rte_ring *r);
 
 #endif
