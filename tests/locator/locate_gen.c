@@ -400,5 +400,11 @@ main(int argc, char **argv)
 		fprintf(f, "%s,%.6f,%.6f\n", chips[i].name, chips[i].lat, chips[i].lon);
 	}
 	fclose(f);
+	sodium_memzero(chip_sk, NCHIP * sizeof(*chip_sk));
+	free(chips);
+	free(chip_names);
+	free(chip_pk);
+	free(chip_sk);
+	free(certs);
 	return 0;
 }
