@@ -26,7 +26,7 @@ static const struct lmctl_cmd cmds[] = {
 	{"solve", lmctl_cmd_solve, "locator math: region, area, point, verdict from constraints"},
 	{"mesh", lmctl_cmd_mesh, "audit landmark positions from their mutual RTTs; speed lines"},
 	{"locate", lmctl_cmd_locate, "verify feeds, locate chips, verdicts + GeoJSON + HTML map"},
-	{"feed", lmctl_cmd_feed, "feed log: verify, dump, tail (local or NATS), export to NATS"},
+	{"feed", lmctl_cmd_feed, "feed log: verify, dump, tail, export to NATS, serve HTTP"},
 };
 
 void
