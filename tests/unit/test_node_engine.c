@@ -18,6 +18,7 @@
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_session.h"
+#include "node_rig.h"
 #include "test_common.h"
 
 #define NODE_IP 0xc6120001u /* 198.18.0.1 */
@@ -28,163 +29,31 @@
 #define INTERVAL 5000
 #define REPLY_TO 100000
 
-static const uint8_t node_mac[6] = {0x02, 0, 0, 0, 0, 1};
-static const uint8_t chip_mac[6] = {0x02, 0, 0, 0, 0, 2};
-
-/* The test rig: one engine, one control side, captured batches. */
-static struct {
-	struct lm_memport *mp;
-	struct lm_fakeclock clk;
-	struct lm_nfifo *to_ctrl, *from_ctrl, *pool;
-	struct lm_engine *eng;
-	struct lm_ctrl *ctrl;
-	uint8_t lm_pk[32], lm_sk[64], chip_pk[32], chip_sk[64], mfr_pk[32], mfr_sk[64];
-	uint8_t op_pk[32], op_sk[64];
-	struct lm_cred chip_cred;
-	struct lm_delegation dlg;
-	/* captured records of all batches */
-	unsigned n_recs;
-	uint8_t recs[32][LM_RECORD_MAX_LEN];
-	size_t rec_lens[32];
-	unsigned batches;
-} R;
-
-static int
-cap_write(void *ctx, const uint8_t *const *recs, const size_t *rec_lens,
-	const uint8_t *const *proofs, const size_t *proof_lens, size_t n, const uint8_t *head,
-	size_t head_len)
-{
-	struct lm_batch_head h;
-	size_t i;
-
-	(void)ctx;
-	(void)proofs;
-	(void)proof_lens;
-	ck_assert_int_eq(lm_batch_head_decode(&h, head, head_len), LM_OK);
-	ck_assert_int_eq(lm_batch_head_verify(&h), LM_OK);
-	for (i = 0; i < n && R.n_recs < 32; i++) {
-		memcpy(R.recs[R.n_recs], recs[i], rec_lens[i]);
-		R.rec_lens[R.n_recs++] = rec_lens[i];
-	}
-	R.batches++;
-	return 0;
-}
-
-static int
-cap_flush(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
-
-static void
-cap_close(void *ctx)
-{
-	(void)ctx;
-}
-
-static const struct lm_sink_ops cap_ops = {cap_write, cap_flush, cap_close};
+static struct node_rig R;
 
 static void
 rig_up(uint32_t rate_src, uint32_t burst_src)
 {
 	struct lm_engine_conf ec;
 	struct lm_ctrl_conf cc;
-	struct lm_sink sink = {&cap_ops, NULL};
-	int64_t now = time(NULL);
-	unsigned i;
 
-	memset(&R, 0, sizeof(R));
-	lm_test_key(1, R.mfr_pk, R.mfr_sk);
-	lm_test_key(2, R.chip_pk, R.chip_sk);
-	lm_test_key(3, R.lm_pk, R.lm_sk);
-	lm_test_key(4, R.op_pk, R.op_sk);
-	R.chip_cred.kind = LM_CRED_CHIP;
-	memcpy(R.chip_cred.u.chip.chip_pk, R.chip_pk, 32);
-	R.chip_cred.u.chip.not_before = now - 100;
-	R.chip_cred.u.chip.not_after = now + 100000;
-	strcpy(R.chip_cred.u.chip.model, "H100");
-	strcpy(R.chip_cred.u.chip.serial, "SN-1");
-	ck_assert_int_eq(lm_chip_cert_sign(&R.chip_cred.u.chip, R.mfr_sk), 0);
-	memcpy(R.dlg.landmark_pk, R.lm_pk, 32);
-	R.dlg.not_before = now - 100;
-	R.dlg.not_after = now + 100000;
-	strcpy(R.dlg.site, "unit");
-	R.dlg.lat_e7 = 520000000;
-	R.dlg.lon_e7 = 40000000;
-	ck_assert_int_eq(lm_delegation_sign(&R.dlg, R.op_sk), 0);
-
-	R.mp = lm_memport_create(256);
-	R.to_ctrl = lm_nfifo_create(256);
-	R.from_ctrl = lm_nfifo_create(256);
-	R.pool = lm_nfifo_create(256);
-	ck_assert_ptr_nonnull(R.mp);
-	R.clk.now = 1000000000;
-
-	memset(&ec, 0, sizeof(ec));
-	memcpy(ec.mac, node_mac, 6);
-	ec.ip = NODE_IP;
-	ec.netmask = 0xffffff00;
-	ec.udp_port = LM_PROTO_PORT;
-	memcpy(ec.landmark_pk, R.lm_pk, 32);
+	rig_init(&R, "SN-1", 256, K, &ec, &cc);
 	ec.max_sessions = 8;
 	ec.max_provers = 2;
 	ec.interval_ns = INTERVAL;
 	ec.reply_timeout_ns = REPLY_TO;
-	ec.reveal_timeout_ns = 1000000;
-	ec.prover_timeout_ns = 1000000000;
-	ec.arp_timeout_ns = 1000000;
-	ec.arp_ttl_ns = 60000000000ull;
 	ec.hello_rate_src = rate_src;
 	ec.hello_burst_src = burst_src;
-	ec.hello_rate_global = 1000;
-	ec.hello_burst_global = 100;
-	ec.rate_slots = 64;
-	ec.spin_window_ns = 1000;
-	ec.cal.hz_lower = ec.cal.hz_nominal = 1000000000;
-	ec.cal.window_ns = 1;
-	R.eng = lm_engine_create(&ec, lm_memport_pktio(R.mp), lm_fakeclock_clock(&R.clk),
-		lm_nfifo_chan(R.to_ctrl), lm_nfifo_chan(R.from_ctrl), lm_nfifo_chan(R.pool));
-	ck_assert_ptr_nonnull(R.eng);
-
-	memset(&cc, 0, sizeof(cc));
-	memcpy(cc.pk, R.lm_pk, 32);
-	memcpy(cc.sk, R.lm_sk, 64);
-	cc.dlg = R.dlg;
-	memcpy(cc.mfr_roots[0], R.mfr_pk, 32);
-	cc.n_mfr = 1;
-	memcpy(cc.op_roots[0], R.op_pk, 32);
-	cc.n_op = 1;
-	cc.allow_signed = cc.allow_fast = true;
-	cc.k = K;
+	rig_engine(&R, &ec);
 	cc.max_pending = 8;
 	cc.pool_size = 64;
-	cc.n_engines = 1;
-	cc.replay_window_s = 60;
-	cc.replay_slots = 256;
-	cc.ts_source = LM_TS_TSC;
-	cc.cal = ec.cal;
-	cc.batch_max = 1;
-	cc.batch_interval_ns = 1000000000;
-	R.ctrl = lm_ctrl_create(&cc, lm_fakeclock_clock(&R.clk), sink);
-	ck_assert_ptr_nonnull(R.ctrl);
-	ck_assert_int_eq(lm_ctrl_attach(R.ctrl, lm_nfifo_chan(R.from_ctrl),
-				 lm_nfifo_chan(R.to_ctrl), lm_nfifo_chan(R.pool)),
-		0);
-	for (i = 0; i < 4; i++) {
-		lm_engine_poll(R.eng);
-	}
+	rig_ctrl(&R, &cc);
 }
 
 static void
 rig_down(void)
 {
-	lm_engine_destroy(R.eng);
-	lm_ctrl_destroy(R.ctrl);
-	lm_memport_destroy(R.mp);
-	lm_nfifo_destroy(R.to_ctrl);
-	lm_nfifo_destroy(R.from_ctrl);
-	lm_nfifo_destroy(R.pool);
+	rig_fini(&R);
 }
 
 static const struct lm_engine_stats *

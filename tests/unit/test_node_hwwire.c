@@ -21,6 +21,7 @@
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_session.h"
+#include "node_rig.h"
 #include "test_common.h"
 
 #define NODE_IP 0xc6120001u /* 198.18.0.1 */
@@ -31,26 +32,14 @@
 #define REPLY_TO 100000
 #define DEV_OFF UINT64_C(123456789) /* device ticks at TSC 0 */
 
-static const uint8_t node_mac[6] = {0x02, 0, 0, 0, 0, 1};
-static const uint8_t chip_mac[6] = {0x02, 0, 0, 0, 0, 2};
+static struct node_rig R;
 
+/* The fake NIC: its lm_hwts and its TX stamp latch. */
 static struct {
-	struct lm_memport *mp;
-	struct lm_fakeclock clk;
-	struct lm_nfifo *to_ctrl, *from_ctrl, *pool;
-	struct lm_engine *eng;
-	struct lm_ctrl *ctrl;
 	struct lm_hwts *hw;
-	uint8_t lm_pk[32], lm_sk[64], chip_pk[32], chip_sk[64], mfr_pk[32], mfr_sk[64];
-	uint8_t op_pk[32], op_sk[64];
-	struct lm_cred chip_cred;
-	struct lm_delegation dlg;
 	bool tx_latched;
 	uint64_t tx_stamp;
-	unsigned n_recs;
-	uint8_t recs[8][LM_RECORD_MAX_LEN];
-	size_t rec_lens[8];
-} R;
+} H;
 
 /* The device clock: 2 TSC cycles (ns) per tick; tick d covers TSC [2(d - DEV_OFF), +2). */
 static uint64_t
@@ -71,50 +60,15 @@ static int
 dev_read_tx(void *ctx, uint64_t *ticks)
 {
 	(void)ctx;
-	if (!R.tx_latched) {
+	if (!H.tx_latched) {
 		return -EAGAIN;
 	}
-	R.tx_latched = false;
-	*ticks = R.tx_stamp;
+	H.tx_latched = false;
+	*ticks = H.tx_stamp;
 	return 0;
 }
 
 static const struct lm_devclk_ops dev_ops = {dev_read, dev_read_tx};
-
-static int
-cap_write(void *ctx, const uint8_t *const *recs, const size_t *rec_lens,
-	const uint8_t *const *proofs, const size_t *proof_lens, size_t n, const uint8_t *head,
-	size_t head_len)
-{
-	struct lm_batch_head h;
-	size_t i;
-
-	(void)ctx;
-	(void)proofs;
-	(void)proof_lens;
-	ck_assert_int_eq(lm_batch_head_decode(&h, head, head_len), LM_OK);
-	ck_assert_int_eq(lm_batch_head_verify(&h), LM_OK);
-	for (i = 0; i < n && R.n_recs < 8; i++) {
-		memcpy(R.recs[R.n_recs], recs[i], rec_lens[i]);
-		R.rec_lens[R.n_recs++] = rec_lens[i];
-	}
-	return 0;
-}
-
-static int
-cap_flush(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
-
-static void
-cap_close(void *ctx)
-{
-	(void)ctx;
-}
-
-static const struct lm_sink_ops cap_ops = {cap_write, cap_flush, cap_close};
 
 static void
 rig_up(enum lm_ts_source tier)
@@ -122,62 +76,14 @@ rig_up(enum lm_ts_source tier)
 	struct lm_engine_conf ec;
 	struct lm_ctrl_conf cc;
 	struct lm_hwts_conf hc;
-	struct lm_sink sink = {&cap_ops, NULL};
-	int64_t now = time(NULL);
-	unsigned i;
 
-	memset(&R, 0, sizeof(R));
-	lm_test_key(1, R.mfr_pk, R.mfr_sk);
-	lm_test_key(2, R.chip_pk, R.chip_sk);
-	lm_test_key(3, R.lm_pk, R.lm_sk);
-	lm_test_key(4, R.op_pk, R.op_sk);
-	R.chip_cred.kind = LM_CRED_CHIP;
-	memcpy(R.chip_cred.u.chip.chip_pk, R.chip_pk, 32);
-	R.chip_cred.u.chip.not_before = now - 100;
-	R.chip_cred.u.chip.not_after = now + 100000;
-	strcpy(R.chip_cred.u.chip.model, "H100");
-	strcpy(R.chip_cred.u.chip.serial, "SN-HW");
-	ck_assert_int_eq(lm_chip_cert_sign(&R.chip_cred.u.chip, R.mfr_sk), 0);
-	memcpy(R.dlg.landmark_pk, R.lm_pk, 32);
-	R.dlg.not_before = now - 100;
-	R.dlg.not_after = now + 100000;
-	strcpy(R.dlg.site, "unit");
-	R.dlg.lat_e7 = 520000000;
-	R.dlg.lon_e7 = 40000000;
-	ck_assert_int_eq(lm_delegation_sign(&R.dlg, R.op_sk), 0);
-
-	R.mp = lm_memport_create(64);
-	R.to_ctrl = lm_nfifo_create(64);
-	R.from_ctrl = lm_nfifo_create(64);
-	R.pool = lm_nfifo_create(64);
-	ck_assert_ptr_nonnull(R.mp);
-	R.clk.now = 1000000000;
-
-	memset(&ec, 0, sizeof(ec));
-	memcpy(ec.mac, node_mac, 6);
-	ec.ip = NODE_IP;
-	ec.netmask = 0xffffff00;
-	ec.udp_port = LM_PROTO_PORT;
-	memcpy(ec.landmark_pk, R.lm_pk, 32);
+	memset(&H, 0, sizeof(H));
+	rig_init(&R, "SN-HW", 64, K, &ec, &cc);
 	ec.max_sessions = 4;
 	ec.max_provers = 1;
 	ec.interval_ns = INTERVAL;
 	ec.reply_timeout_ns = REPLY_TO;
-	ec.reveal_timeout_ns = 1000000;
-	ec.prover_timeout_ns = 1000000000;
-	ec.arp_timeout_ns = 1000000;
-	ec.arp_ttl_ns = 60000000000ull;
-	ec.hello_rate_src = 10;
-	ec.hello_burst_src = 5;
-	ec.hello_rate_global = 1000;
-	ec.hello_burst_global = 100;
-	ec.rate_slots = 64;
-	ec.spin_window_ns = 1000;
-	ec.cal.hz_lower = ec.cal.hz_nominal = 1000000000;
-	ec.cal.window_ns = 1;
-	R.eng = lm_engine_create(&ec, lm_memport_pktio(R.mp), lm_fakeclock_clock(&R.clk),
-		lm_nfifo_chan(R.to_ctrl), lm_nfifo_chan(R.from_ctrl), lm_nfifo_chan(R.pool));
-	ck_assert_ptr_nonnull(R.eng);
+	rig_engine(&R, &ec);
 
 	memset(&hc, 0, sizeof(hc));
 	hc.tsc = lm_fakeclock_clock(&R.clk);
@@ -188,53 +94,25 @@ rig_up(enum lm_ts_source tier)
 	hc.max_span = 2000000000;
 	hc.tries = 4;
 	hc.tx_timeout_cyc = REPLY_TO;
-	R.hw = lm_hwts_create(&hc);
-	ck_assert_ptr_nonnull(R.hw);
-	lm_engine_set_hwts(R.eng, R.hw);
+	H.hw = lm_hwts_create(&hc);
+	ck_assert_ptr_nonnull(H.hw);
+	lm_engine_set_hwts(R.eng, H.hw);
 
-	memset(&cc, 0, sizeof(cc));
-	memcpy(cc.pk, R.lm_pk, 32);
-	memcpy(cc.sk, R.lm_sk, 64);
-	cc.dlg = R.dlg;
-	memcpy(cc.mfr_roots[0], R.mfr_pk, 32);
-	cc.n_mfr = 1;
-	memcpy(cc.op_roots[0], R.op_pk, 32);
-	cc.n_op = 1;
-	cc.allow_signed = cc.allow_fast = true;
-	cc.k = K;
 	cc.max_pending = 4;
 	cc.pool_size = 32;
-	cc.n_engines = 1;
-	cc.replay_window_s = 60;
-	cc.replay_slots = 256;
 	cc.ts_source = LM_TS_HW;
-	cc.cal = ec.cal;
-	cc.batch_max = 1;
-	cc.batch_interval_ns = 1000000000;
-	R.ctrl = lm_ctrl_create(&cc, lm_fakeclock_clock(&R.clk), sink);
-	ck_assert_ptr_nonnull(R.ctrl);
-	ck_assert_int_eq(lm_ctrl_attach(R.ctrl, lm_nfifo_chan(R.from_ctrl),
-				 lm_nfifo_chan(R.to_ctrl), lm_nfifo_chan(R.pool)),
-		0);
-	for (i = 0; i < 4; i++) {
-		lm_engine_poll(R.eng);
-	}
+	rig_ctrl(&R, &cc);
 	/* The control lcore's updates: the first reading, then a map 100 ms later. */
-	ck_assert_int_eq(lm_hwts_update(R.hw), -EAGAIN);
+	ck_assert_int_eq(lm_hwts_update(H.hw), -EAGAIN);
 	R.clk.now += 100000000;
-	ck_assert_int_eq(lm_hwts_update(R.hw), 0);
+	ck_assert_int_eq(lm_hwts_update(H.hw), 0);
 }
 
 static void
 rig_down(void)
 {
-	lm_engine_destroy(R.eng);
-	lm_ctrl_destroy(R.ctrl);
-	lm_hwts_destroy(R.hw);
-	lm_memport_destroy(R.mp);
-	lm_nfifo_destroy(R.to_ctrl);
-	lm_nfifo_destroy(R.from_ctrl);
-	lm_nfifo_destroy(R.pool);
+	rig_fini(&R);
+	lm_hwts_destroy(H.hw);
 }
 
 static void
@@ -354,8 +232,8 @@ run_session(const struct path *p)
 		ck_assert_int_eq(lm_challenge_decode(&c, pl, (size_t)n), LM_OK);
 		ck_assert_uint_eq(c.seq, seq);
 		if (p->hw_tx) {
-			R.tx_latched = true;
-			R.tx_stamp = dev_of(sw_tx + p->tx_late);
+			H.tx_latched = true;
+			H.tx_stamp = dev_of(sw_tx + p->tx_late);
 		}
 		memset(&r, 0, sizeof(r));
 		r.session_id = c.session_id;
@@ -403,7 +281,7 @@ START_TEST(test_hw_tier_record)
 		ck_assert_uint_lt(r.samples[i].rtt_ns, p.tx_late + p.rtt + p.rx_late);
 	}
 	ck_assert_uint_ge(r.rtt_min_ns, p.rtt);
-	hs = lm_hwts_stats(R.hw);
+	hs = lm_hwts_stats(H.hw);
 	ck_assert_uint_eq(hs->rx_hw, K);
 	ck_assert_uint_eq(hs->tx_req, K);
 	ck_assert_uint_eq(hs->tx_hw, K);
@@ -428,7 +306,7 @@ START_TEST(test_no_tx_stamp_hw_rx_tier)
 		ck_assert_uint_ge(r.samples[i].rtt_ns, p.tx_late + p.rtt);
 		ck_assert_uint_le(r.samples[i].rtt_ns, p.tx_late + p.rtt + 2 * r.ts_err_ns);
 	}
-	ck_assert_uint_eq(lm_hwts_stats(R.hw)->tx_missed, K);
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->tx_missed, K);
 	rig_down();
 }
 END_TEST
@@ -467,7 +345,7 @@ START_TEST(test_frames_without_stamps_stay_tsc)
 		/* Exactly the software stamps: no hardware stamp may make it shorter. */
 		ck_assert_uint_eq(r.samples[i].rtt_ns, p.tx_late + p.rtt + p.rx_late);
 	}
-	ck_assert_uint_eq(lm_hwts_stats(R.hw)->rx_sw, K);
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->rx_sw, K);
 	rig_down();
 }
 END_TEST
@@ -488,7 +366,7 @@ START_TEST(test_late_hw_stamp_clamped)
 	for (i = 0; i < K; i++) {
 		ck_assert_uint_eq(r.samples[i].rtt_ns, p.rtt + p.rx_late);
 	}
-	ck_assert_uint_eq(lm_hwts_stats(R.hw)->rx_sw, K);
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->rx_sw, K);
 	rig_down();
 }
 END_TEST

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine test rig shared by the node unit tests: identities (manufacturer root, chip,
+ * landmark, operator root, with a chip certificate and a delegation), an in-memory port, a
+ * fake 1 GHz clock, FIFO channels, the engine and control side wired together, and a sink
+ * that checks every batch head and keeps the records. Header-only, like record_fixture.h.
+ */
+#ifndef LM_TEST_NODE_RIG_H
+#define LM_TEST_NODE_RIG_H
+
+#include <string.h>
+#include <time.h>
+
+#include "landmark/lm_batch.h"
+#include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_node_net.h"
+#include "landmark/lm_proto.h"
+#include "landmark/lm_record.h"
+#include "landmark/lm_session.h"
+#include "test_common.h"
+
+#define RIG_NODE_IP 0xc6120001u /* 198.18.0.1 */
+#define RIG_MAX_RECS 32
+
+static const uint8_t node_mac[6] = {0x02, 0, 0, 0, 0, 1};
+static const uint8_t chip_mac[6] = {0x02, 0, 0, 0, 0, 2};
+
+struct node_rig {
+	struct lm_memport *mp;
+	struct lm_fakeclock clk;
+	struct lm_nfifo *to_ctrl, *from_ctrl, *pool;
+	struct lm_engine *eng;
+	struct lm_ctrl *ctrl;
+	uint8_t lm_pk[32], lm_sk[64], chip_pk[32], chip_sk[64], mfr_pk[32], mfr_sk[64];
+	uint8_t op_pk[32], op_sk[64];
+	struct lm_cred chip_cred;
+	struct lm_delegation dlg;
+	/* captured records of all batches */
+	unsigned n_recs;
+	uint8_t recs[RIG_MAX_RECS][LM_RECORD_MAX_LEN];
+	size_t rec_lens[RIG_MAX_RECS];
+	unsigned batches;
+};
+
+static int
+rig_cap_write(void *ctx, const uint8_t *const *recs, const size_t *rec_lens,
+	const uint8_t *const *proofs, const size_t *proof_lens, size_t n, const uint8_t *head,
+	size_t head_len)
+{
+	struct node_rig *r = ctx;
+	struct lm_batch_head h;
+	size_t i;
+
+	(void)proofs;
+	(void)proof_lens;
+	ck_assert_int_eq(lm_batch_head_decode(&h, head, head_len), LM_OK);
+	ck_assert_int_eq(lm_batch_head_verify(&h), LM_OK);
+	for (i = 0; i < n && r->n_recs < RIG_MAX_RECS; i++) {
+		memcpy(r->recs[r->n_recs], recs[i], rec_lens[i]);
+		r->rec_lens[r->n_recs++] = rec_lens[i];
+	}
+	r->batches++;
+	return 0;
+}
+
+static int
+rig_cap_flush(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void
+rig_cap_close(void *ctx)
+{
+	(void)ctx;
+}
+
+static const struct lm_sink_ops rig_cap_ops = {rig_cap_write, rig_cap_flush, rig_cap_close};
+
+/*
+ * Identities, port, FIFOs (depth each) and clock; then default engine and control
+ * configurations for K challenges, which the caller adjusts before rig_engine()/rig_ctrl().
+ */
+static void
+rig_init(struct node_rig *r, const char *serial, unsigned depth, unsigned k,
+	struct lm_engine_conf *ec, struct lm_ctrl_conf *cc)
+{
+	int64_t now = time(NULL);
+
+	memset(r, 0, sizeof(*r));
+	lm_test_key(1, r->mfr_pk, r->mfr_sk);
+	lm_test_key(2, r->chip_pk, r->chip_sk);
+	lm_test_key(3, r->lm_pk, r->lm_sk);
+	lm_test_key(4, r->op_pk, r->op_sk);
+	r->chip_cred.kind = LM_CRED_CHIP;
+	memcpy(r->chip_cred.u.chip.chip_pk, r->chip_pk, 32);
+	r->chip_cred.u.chip.not_before = now - 100;
+	r->chip_cred.u.chip.not_after = now + 100000;
+	strcpy(r->chip_cred.u.chip.model, "H100");
+	strcpy(r->chip_cred.u.chip.serial, serial);
+	ck_assert_int_eq(lm_chip_cert_sign(&r->chip_cred.u.chip, r->mfr_sk), 0);
+	memcpy(r->dlg.landmark_pk, r->lm_pk, 32);
+	r->dlg.not_before = now - 100;
+	r->dlg.not_after = now + 100000;
+	strcpy(r->dlg.site, "unit");
+	r->dlg.lat_e7 = 520000000;
+	r->dlg.lon_e7 = 40000000;
+	ck_assert_int_eq(lm_delegation_sign(&r->dlg, r->op_sk), 0);
+
+	r->mp = lm_memport_create(depth);
+	r->to_ctrl = lm_nfifo_create(depth);
+	r->from_ctrl = lm_nfifo_create(depth);
+	r->pool = lm_nfifo_create(depth);
+	ck_assert_ptr_nonnull(r->mp);
+	r->clk.now = 1000000000;
+
+	memset(ec, 0, sizeof(*ec));
+	memcpy(ec->mac, node_mac, 6);
+	ec->ip = RIG_NODE_IP;
+	ec->netmask = 0xffffff00;
+	ec->udp_port = LM_PROTO_PORT;
+	memcpy(ec->landmark_pk, r->lm_pk, 32);
+	ec->reveal_timeout_ns = 1000000;
+	ec->prover_timeout_ns = 1000000000;
+	ec->arp_timeout_ns = 1000000;
+	ec->arp_ttl_ns = 60000000000ull;
+	ec->hello_rate_src = 10;
+	ec->hello_burst_src = 5;
+	ec->hello_rate_global = 1000;
+	ec->hello_burst_global = 100;
+	ec->rate_slots = 64;
+	ec->spin_window_ns = 1000;
+	ec->cal.hz_lower = ec->cal.hz_nominal = 1000000000;
+	ec->cal.window_ns = 1;
+
+	memset(cc, 0, sizeof(*cc));
+	memcpy(cc->pk, r->lm_pk, 32);
+	memcpy(cc->sk, r->lm_sk, 64);
+	cc->dlg = r->dlg;
+	memcpy(cc->mfr_roots[0], r->mfr_pk, 32);
+	cc->n_mfr = 1;
+	memcpy(cc->op_roots[0], r->op_pk, 32);
+	cc->n_op = 1;
+	cc->allow_signed = cc->allow_fast = true;
+	cc->k = k;
+	cc->n_engines = 1;
+	cc->replay_window_s = 60;
+	cc->replay_slots = 256;
+	cc->ts_source = LM_TS_TSC;
+	cc->cal = ec->cal;
+	cc->batch_max = 1;
+	cc->batch_interval_ns = 1000000000;
+}
+
+static void
+rig_engine(struct node_rig *r, const struct lm_engine_conf *ec)
+{
+	r->eng = lm_engine_create(ec, lm_memport_pktio(r->mp), lm_fakeclock_clock(&r->clk),
+		lm_nfifo_chan(r->to_ctrl), lm_nfifo_chan(r->from_ctrl), lm_nfifo_chan(r->pool));
+	ck_assert_ptr_nonnull(r->eng);
+}
+
+/* The control side, attached to the engine, and a few polls to settle. */
+static void
+rig_ctrl(struct node_rig *r, const struct lm_ctrl_conf *cc)
+{
+	struct lm_sink sink = {&rig_cap_ops, r};
+	unsigned i;
+
+	r->ctrl = lm_ctrl_create(cc, lm_fakeclock_clock(&r->clk), sink);
+	ck_assert_ptr_nonnull(r->ctrl);
+	ck_assert_int_eq(lm_ctrl_attach(r->ctrl, lm_nfifo_chan(r->from_ctrl),
+				 lm_nfifo_chan(r->to_ctrl), lm_nfifo_chan(r->pool)),
+		0);
+	for (i = 0; i < 4; i++) {
+		lm_engine_poll(r->eng);
+	}
+}
+
+static void
+rig_fini(struct node_rig *r)
+{
+	lm_engine_destroy(r->eng);
+	lm_ctrl_destroy(r->ctrl);
+	lm_memport_destroy(r->mp);
+	lm_nfifo_destroy(r->to_ctrl);
+	lm_nfifo_destroy(r->from_ctrl);
+	lm_nfifo_destroy(r->pool);
+}
+
+#endif
