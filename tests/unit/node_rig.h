@@ -19,7 +19,9 @@
 #include "landmark/lm_session.h"
 #include "test_common.h"
 
-#define RIG_NODE_IP 0xc6120001u /* 198.18.0.1 */
+#define NODE_IP 0xc6120001u /* 198.18.0.1 */
+#define CHIP_IP 0xc6120002u /* 198.18.0.2 */
+#define CHIP_PORT 40000
 #define RIG_MAX_RECS 32
 
 static const uint8_t node_mac[6] = {0x02, 0, 0, 0, 0, 1};
@@ -117,7 +119,7 @@ rig_init(struct node_rig *r, const char *serial, unsigned depth, unsigned k,
 
 	memset(ec, 0, sizeof(*ec));
 	memcpy(ec->mac, node_mac, 6);
-	ec->ip = RIG_NODE_IP;
+	ec->ip = NODE_IP;
 	ec->netmask = 0xffffff00;
 	ec->udp_port = LM_PROTO_PORT;
 	memcpy(ec->landmark_pk, r->lm_pk, 32);
@@ -175,6 +177,53 @@ rig_ctrl(struct node_rig *r, const struct lm_ctrl_conf *cc)
 		0);
 	for (i = 0; i < 4; i++) {
 		lm_engine_poll(r->eng);
+	}
+}
+
+/* Run engine and control side until both are quiet (bounded). */
+static void
+rig_pump(struct node_rig *r)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned w = lm_engine_poll(r->eng);
+
+		w += lm_ctrl_poll(r->ctrl, (int64_t)time(NULL) * LM_NS_PER_S);
+		if (w == 0) {
+			break;
+		}
+	}
+}
+
+/* The next UDP payload the node sent to the chip (CHIP_IP:CHIP_PORT): its length, or -1. */
+static int
+rig_take_udp(struct node_rig *r, uint8_t *payload)
+{
+	uint8_t f[LM_FRAME_MAX];
+	struct lm_net_view v;
+	int n;
+
+	while ((n = lm_memport_take(r->mp, f, sizeof(f))) > 0) {
+		if (lm_net_parse(f, (uint32_t)n, CHIP_IP, 0, &v) == LM_NET_UDP) {
+			ck_assert_int_eq(v.dst_port, CHIP_PORT);
+			memcpy(payload, v.payload, v.payload_len);
+			return v.payload_len;
+		}
+	}
+	return -1;
+}
+
+/* The chip's ARP request teaches the node its MAC; the reply is discarded. */
+static void
+rig_learn_chip_mac(struct node_rig *r)
+{
+	uint8_t f[64];
+	uint32_t n = lm_net_build_arp(f, sizeof(f), 1, chip_mac, CHIP_IP, node_mac, NODE_IP);
+
+	ck_assert_int_eq(lm_memport_inject(r->mp, f, (uint16_t)n), 0);
+	lm_engine_poll(r->eng);
+	while (lm_memport_take(r->mp, f, sizeof(f)) > 0) {
 	}
 }
 

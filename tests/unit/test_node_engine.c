@@ -21,10 +21,7 @@
 #include "node_rig.h"
 #include "test_common.h"
 
-#define NODE_IP 0xc6120001u /* 198.18.0.1 */
-#define CHIP_IP 0xc6120002u /* 198.18.0.2 */
 #define CHIP2_IP 0xc6120003u
-#define CHIP_PORT 40000
 #define K 4
 #define INTERVAL 5000
 #define REPLY_TO 100000
@@ -62,22 +59,6 @@ st(void)
 	return lm_engine_stats(R.eng);
 }
 
-/* Run engine and control side until both are quiet (bounded). */
-static void
-pump(void)
-{
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		unsigned w = lm_engine_poll(R.eng);
-
-		w += lm_ctrl_poll(R.ctrl, (int64_t)time(NULL) * LM_NS_PER_S);
-		if (w == 0) {
-			break;
-		}
-	}
-}
-
 static void
 inject_udp_from(uint32_t ip, uint16_t port, const void *payload, uint32_t len)
 {
@@ -93,37 +74,6 @@ static void
 inject_udp(const void *payload, uint32_t len)
 {
 	inject_udp_from(CHIP_IP, CHIP_PORT, payload, len);
-}
-
-/* Take the next sent frame that is UDP to the chip; returns payload length or -1. */
-static int
-take_udp(uint8_t *payload)
-{
-	uint8_t f[LM_FRAME_MAX];
-	struct lm_net_view v;
-	int n;
-
-	while ((n = lm_memport_take(R.mp, f, sizeof(f))) > 0) {
-		/* Parse as the chip would: addressed to CHIP_IP, any port. */
-		if (lm_net_parse(f, (uint32_t)n, CHIP_IP, 0, &v) == LM_NET_UDP) {
-			ck_assert_int_eq(v.dst_port, CHIP_PORT);
-			memcpy(payload, v.payload, v.payload_len);
-			return v.payload_len;
-		}
-	}
-	return -1;
-}
-
-static void
-learn_chip_mac(void)
-{
-	uint8_t f[64];
-	uint32_t n = lm_net_build_arp(f, sizeof(f), 1, chip_mac, CHIP_IP, node_mac, NODE_IP);
-
-	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
-	lm_engine_poll(R.eng);
-	while (lm_memport_take(R.mp, f, sizeof(f)) > 0) {
-	}
 }
 
 static int
@@ -184,9 +134,9 @@ run_session(enum lm_mode mode, uint64_t rtt, int forge_seq)
 	int n;
 
 	randombytes_buf(s, sizeof(s));
-	learn_chip_mac();
+	rig_learn_chip_mac(&R);
 	send_hello(mode, s, 0);
-	pump();
+	rig_pump(&R);
 	for (seq = 0; seq < K; seq++) {
 		struct lm_challenge c;
 
@@ -195,7 +145,7 @@ run_session(enum lm_mode mode, uint64_t rtt, int forge_seq)
 			R.clk.now += INTERVAL;
 			lm_engine_poll(R.eng);
 		}
-		n = take_udp(pl);
+		n = rig_take_udp(&R, pl);
 		ck_assert_int_eq(n, LM_CHALLENGE_LEN);
 		ck_assert_int_eq(lm_challenge_decode(&c, pl, (size_t)n), LM_OK);
 		ck_assert_uint_eq(c.seq, seq);
@@ -207,7 +157,7 @@ run_session(enum lm_mode mode, uint64_t rtt, int forge_seq)
 		lm_engine_poll(R.eng);
 	}
 	/* FINISH follows the last response at once. */
-	n = take_udp(pl);
+	n = rig_take_udp(&R, pl);
 	ck_assert_int_eq(n, LM_FINISH_LEN);
 	if (mode == LM_MODE_FAST) {
 		struct lm_reveal rv = {.session_id = sid, .answered = (1u << K) - 1};
@@ -222,7 +172,7 @@ run_session(enum lm_mode mode, uint64_t rtt, int forge_seq)
 		ck_assert_int_eq(lm_reveal_encode(&rv, out, sizeof(out)), LM_REVEAL_LEN);
 		inject_udp(out, LM_REVEAL_LEN);
 	}
-	pump();
+	rig_pump(&R);
 }
 
 START_TEST(test_arp_and_icmp)
@@ -346,29 +296,29 @@ START_TEST(test_pacing_and_timeout)
 	struct lm_challenge c;
 
 	rig_up(10, 5);
-	learn_chip_mac();
+	rig_learn_chip_mac(&R);
 	send_hello(LM_MODE_SIGNED, NULL, 0);
-	pump();
-	ck_assert_int_eq(take_udp(pl), LM_CHALLENGE_LEN); /* seq 0 goes out at once */
+	rig_pump(&R);
+	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN); /* seq 0 goes out at once */
 	ck_assert_int_eq(lm_challenge_decode(&c, pl, LM_CHALLENGE_LEN), LM_OK);
 	/* Waiting for the reply: the loop must spin. */
 	ck_assert_uint_eq(lm_engine_idle_ns(R.eng), 0);
 	/* Nothing before the reply timeout ... */
 	R.clk.now += REPLY_TO - 1;
 	lm_engine_poll(R.eng);
-	ck_assert_int_eq(take_udp(pl), -1);
+	ck_assert_int_eq(rig_take_udp(&R, pl), -1);
 	/* ... at the timeout the sample is lost, and the next one waits for the interval. */
 	R.clk.now += 1;
 	lm_engine_poll(R.eng);
 	ck_assert_uint_eq(st()->challenge_timeouts, 1);
-	ck_assert_int_eq(take_udp(pl), -1);
+	ck_assert_int_eq(rig_take_udp(&R, pl), -1);
 	ck_assert_uint_gt(lm_engine_idle_ns(R.eng), 0);
 	R.clk.now += INTERVAL - 1;
 	lm_engine_poll(R.eng);
-	ck_assert_int_eq(take_udp(pl), -1);
+	ck_assert_int_eq(rig_take_udp(&R, pl), -1);
 	R.clk.now += 1;
 	lm_engine_poll(R.eng);
-	ck_assert_int_eq(take_udp(pl), LM_CHALLENGE_LEN);
+	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN);
 	/* The late answer to seq 0 still counts (it can only be longer, never shorter). */
 	answer(&c, LM_MODE_SIGNED, NULL, 0);
 	lm_engine_poll(R.eng);
@@ -385,15 +335,15 @@ START_TEST(test_byte_budget)
 	int i;
 
 	rig_up(10, 5);
-	learn_chip_mac();
+	rig_learn_chip_mac(&R);
 	/* A silent prover: never more bytes to it than its HELLO brought. K = 4 fits, so use
 	 * the smallest HELLO and count: 640 / 52 = 12 challenges at most, K = 4 < 12. */
 	hello_len = send_hello(LM_MODE_SIGNED, NULL, 0);
-	pump();
+	rig_pump(&R);
 	for (i = 0; i < 64; i++) {
 		R.clk.now += REPLY_TO + INTERVAL;
-		pump();
-		while (take_udp(pl) > 0) {
+		rig_pump(&R);
+		while (rig_take_udp(&R, pl) > 0) {
 			sent++;
 		}
 	}
@@ -410,7 +360,7 @@ START_TEST(test_hello_rate_limits)
 	int i;
 
 	rig_up(2, 3);
-	learn_chip_mac();
+	rig_learn_chip_mac(&R);
 	for (i = 0; i < 10; i++) {
 		send_hello(LM_MODE_SIGNED, NULL, 0);
 	}
@@ -435,10 +385,10 @@ START_TEST(test_response_matching)
 	uint8_t buf[LM_RESPONSE_SIGNED_LEN];
 
 	rig_up(10, 5);
-	learn_chip_mac();
+	rig_learn_chip_mac(&R);
 	send_hello(LM_MODE_SIGNED, NULL, 0);
-	pump();
-	ck_assert_int_eq(take_udp(pl), LM_CHALLENGE_LEN);
+	rig_pump(&R);
+	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN);
 	ck_assert_int_eq(lm_challenge_decode(&c, pl, LM_CHALLENGE_LEN), LM_OK);
 	r.session_id = c.session_id;
 	r.seq = c.seq;
@@ -504,12 +454,12 @@ START_TEST(test_garbage_never_crashes)
 		}
 		lm_memport_inject(R.mp, f, len);
 		if (i % 64 == 0) {
-			pump();
+			rig_pump(&R);
 			while (lm_memport_take(R.mp, f, sizeof(f)) > 0) {
 			}
 		}
 	}
-	pump();
+	rig_pump(&R);
 	ck_assert_uint_eq(st()->rx_pkts, 20000);
 	ck_assert_uint_eq(st()->sessions_started, 0);
 	rig_down();

@@ -24,9 +24,6 @@
 #include "node_rig.h"
 #include "test_common.h"
 
-#define NODE_IP 0xc6120001u /* 198.18.0.1 */
-#define CHIP_IP 0xc6120002u /* 198.18.0.2 */
-#define CHIP_PORT 40000
 #define K 4
 #define INTERVAL 5000
 #define REPLY_TO 100000
@@ -115,21 +112,6 @@ rig_down(void)
 	lm_hwts_destroy(H.hw);
 }
 
-static void
-pump(void)
-{
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		unsigned w = lm_engine_poll(R.eng);
-
-		w += lm_ctrl_poll(R.ctrl, (int64_t)time(NULL) * LM_NS_PER_S);
-		if (w == 0) {
-			break;
-		}
-	}
-}
-
 /* hw: inject with a device RX stamp of dev_ts; else a frame without one. */
 static void
 inject_udp(const void *payload, uint32_t len, bool hw, uint64_t dev_ts)
@@ -143,34 +125,6 @@ inject_udp(const void *payload, uint32_t len, bool hw, uint64_t dev_ts)
 		ck_assert_int_eq(lm_memport_inject_hw(R.mp, f, (uint16_t)n, dev_ts), 0);
 	} else {
 		ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
-	}
-}
-
-static int
-take_udp(uint8_t *payload)
-{
-	uint8_t f[LM_FRAME_MAX];
-	struct lm_net_view v;
-	int n;
-
-	while ((n = lm_memport_take(R.mp, f, sizeof(f))) > 0) {
-		if (lm_net_parse(f, (uint32_t)n, CHIP_IP, 0, &v) == LM_NET_UDP) {
-			memcpy(payload, v.payload, v.payload_len);
-			return v.payload_len;
-		}
-	}
-	return -1;
-}
-
-static void
-learn_chip_mac(void)
-{
-	uint8_t f[64];
-	uint32_t n = lm_net_build_arp(f, sizeof(f), 1, chip_mac, CHIP_IP, node_mac, NODE_IP);
-
-	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
-	lm_engine_poll(R.eng);
-	while (lm_memport_take(R.mp, f, sizeof(f)) > 0) {
 	}
 }
 
@@ -211,9 +165,9 @@ run_session(const struct path *p)
 	unsigned seq;
 	int n;
 
-	learn_chip_mac();
+	rig_learn_chip_mac(&R);
 	send_hello();
-	pump();
+	rig_pump(&R);
 	for (seq = 0; seq < K; seq++) {
 		struct lm_response r;
 		struct lm_challenge c;
@@ -227,7 +181,7 @@ run_session(const struct path *p)
 		}
 		/* The engine stamped the challenge at the current fake time, right before TX. */
 		sw_tx = R.clk.now;
-		n = take_udp(pl);
+		n = rig_take_udp(&R, pl);
 		ck_assert_int_eq(n, LM_CHALLENGE_LEN);
 		ck_assert_int_eq(lm_challenge_decode(&c, pl, (size_t)n), LM_OK);
 		ck_assert_uint_eq(c.seq, seq);
@@ -247,9 +201,9 @@ run_session(const struct path *p)
 		R.clk.now = sw_tx + p->tx_late + p->rtt + p->rx_late;
 		lm_engine_poll(R.eng);
 	}
-	n = take_udp(pl);
+	n = rig_take_udp(&R, pl);
 	ck_assert_int_eq(n, LM_FINISH_LEN);
-	pump();
+	rig_pump(&R);
 }
 
 static void
