@@ -143,3 +143,23 @@ lm_test_rmtree(char *dir)
 	free(cmd);
 	free(dir);
 }
+
+void
+lm_test_check_vector(const char *file, const char *name, const uint8_t *bin, size_t len)
+{
+	char *hex = malloc(2 * len + 1);
+	char *want;
+
+	ck_assert_ptr_nonnull(hex);
+	sodium_bin2hex(hex, 2 * len + 1, bin, len);
+	if (getenv("LM_GEN_VECTORS") != NULL) {
+		printf("%s = %s\n", name, hex);
+		free(hex);
+		return;
+	}
+	want = lm_test_vector_get(file, name);
+	ck_assert_msg(want != NULL, "vector %s missing from tests/vectors/%s", name, file);
+	ck_assert_str_eq(hex, want);
+	free(want);
+	free(hex);
+}

@@ -29,6 +29,12 @@ char *lm_test_vector_path(const char *name);
  */
 char *lm_test_vector_get(const char *file, const char *name);
 
+/*
+ * Compare bin with vector `name` of tests/vectors/FILE, byte for byte (as hex). With
+ * LM_GEN_VECTORS set in the environment, print "name = hex" instead (to freeze a new format).
+ */
+void lm_test_check_vector(const char *file, const char *name, const uint8_t *bin, size_t len);
+
 /* Decode a hex string into out (exactly len bytes). Returns 0 or -1. */
 int lm_test_unhex(uint8_t *out, size_t len, const char *hex);
 
