@@ -1,18 +1,7 @@
 #!/usr/bin/env bash
 # lmctl locate end to end (TAP). args: LMCTL LOCATE_GEN
 set -uo pipefail
-lmctl=$1
-gen=$2
-here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-seed=${LM_TEST_SEED:-$(date +%s)}
-echo "# seed $seed (override with LM_TEST_SEED)"
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+. "$(dirname "$0")/tap.sh"
 
 mkdir -p "$tmp/gen"
 check "generate signed feeds" "$gen" "$tmp/gen" "$seed"

@@ -3,18 +3,7 @@
 # Signed feeds where 8 landmarks also measure each other and mil1 declares Lisbon while it
 # sits in Milan (locate_gen ... mesh).
 set -uo pipefail
-lmctl=$1
-gen=$2
-here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-seed=${LM_TEST_SEED:-$(date +%s)}
-echo "# seed $seed (override with LM_TEST_SEED)"
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+. "$(dirname "$0")/tap.sh"
 keys=(--root "$tmp/g/root.pub" --mfr "$tmp/g/mfr.pub" --now 1750000100)
 
 mkdir -p "$tmp/g"
