@@ -46,7 +46,7 @@ ok "node verifier, /v1/records lines alone: $(tail -1 "$T/http.out")"
 
 P=$(free_port)
 start nats nats-server -js -a 127.0.0.1 -p "$P" -sd "$T/js"
-wait_port "$P" || fail "nats-server"
+wait_nats nats "$P" || fail "nats-server"
 "$LMCTL" feed export --nats "nats://127.0.0.1:$P" --until-idle 1 --timeout 60 "$T/log" 2>"$T/export.err" ||
 	fail "export: $(cat "$T/export.err")"
 JV --nats "nats://127.0.0.1:$P" --timeout 60 --report "$T/r-nats.json" >"$T/nats.out" ||
