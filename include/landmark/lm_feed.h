@@ -96,9 +96,17 @@ LM_WUR enum lm_reason lm_feed_verify_batch(const struct lm_feed_batch *b,
 	struct lm_batch_head *head, long *bad_index);
 
 /**
- * NDJSON lines of one batch: one {"type":"record",...} object per record followed by one
- * {"type":"head",...} object (schema: docs/feed.md §NDJSON). Records that do not decode are
- * emitted with "error": reason name instead of "record".
+ * The NDJSON line of record i of batch b (docs/feed.md §Dump, docs/schema/line.schema.json):
+ * the record, its inclusion proof, the batch head and the delegation in force, so that the
+ * line verifies on its own against the trust roots. rec: the record already decoded from
+ * b->items[i], or NULL to decode it here (one that does not decode gets "error": reason).
+ * @return a new reference, or NULL on ENOMEM.
+ */
+json_t *lm_feed_item_json(const struct lm_feed_batch *b, size_t i, const struct lm_record *rec);
+
+/**
+ * NDJSON lines of one batch: lm_feed_item_json() of each record followed by one
+ * {"type":"head",...} object with the head and its delegation (schema: docs/feed.md §Dump).
  * @param emit  called with each line object (borrowed reference); returns 0 to go on
  * @return 0, the first non-zero value of emit, or -ENOMEM.
  */

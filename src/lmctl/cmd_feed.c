@@ -427,6 +427,8 @@ nats_tail_msg(const struct lm_feed_nats_msg *m, void *arg)
 	b.items = &it;
 	b.head = m->head;
 	b.head_len = m->head_len;
+	b.delegation = m->delegation;
+	b.delegation_len = m->delegation_len;
 	lm_feed_batch_json(&b, tail_line, &ts);
 	fflush(stdout);
 	if (t->left > 0) {
