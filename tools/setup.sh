@@ -10,6 +10,8 @@ PKGS=(
 	# libraries
 	check libconfig-dev libdpdk-dev libjansson-dev libmicrohttpd-dev libnats-dev
 	libproj-dev libsodium-dev
+	# chip trust: OpenSSL (P-384, X.509) for GPU attestation; PKCS#11 headers and SoftHSM2
+	libp11-kit-dev libssl-dev softhsm2
 	# runtime tools used by tests, benchmarks and the demo
 	dpdk dpdk-dev iproute2 iputils-ping nats-server prometheus proj-bin procps python3
 	# locator: country boundaries come from npm (below); the map test renders in chromium

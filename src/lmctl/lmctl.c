@@ -27,6 +27,8 @@ static const struct lmctl_cmd cmds[] = {
 	{"mesh", lmctl_cmd_mesh, "audit landmark positions from their mutual RTTs; speed lines"},
 	{"locate", lmctl_cmd_locate, "verify feeds, locate chips, verdicts + GeoJSON + HTML map"},
 	{"feed", lmctl_cmd_feed, "feed log: verify, dump, tail, export to NATS, serve HTTP"},
+	{"gpu-attest", lmctl_cmd_gpu_attest,
+		"GPU attestation: verify an SPDM report, emulate a GPU"},
 };
 
 void
