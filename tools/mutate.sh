@@ -230,6 +230,8 @@ fi
 check_anchors "$top" || exit 2
 
 # ---- scratch tree -------------------------------------------------------------------------
+# The traps may run inside a redirected call (bgrun ... >log): they report on this fd.
+exec 3>&2
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/lm-mutate.XXXXXX") || exit 2
 src=$scratch/src
 bld=$scratch/build
@@ -254,17 +256,16 @@ cleanup() {
 		cp "$scratch/orig" "$src/$restore_file" 2>/dev/null
 	fi
 	if [ $keep -eq 1 ]; then
-		echo "mutate: scratch tree kept in $scratch (git -C $top worktree remove --force $src)" >&2
+		echo "mutate: scratch tree kept in $scratch (git -C $top worktree remove --force $src)" >&3
 	else
 		git -C "$top" worktree remove --force "$src" >/dev/null 2>&1
 		rm -rf "$scratch"
-		git -C "$top" worktree prune >/dev/null 2>&1
 	fi
 	exit $rc
 }
 trap cleanup EXIT
 on_signal() {
-	echo "mutate: interrupted, removing the scratch tree" >&2
+	echo "mutate: interrupted, removing the scratch tree" >&3
 	if [ -n "$child" ]; then
 		kill -TERM "$child" 2>/dev/null
 		wait "$child" 2>/dev/null
