@@ -22,6 +22,9 @@
 # 2 usage error, stale site (anchor missing or ambiguous) or a failing unmutated baseline.
 set -uo pipefail
 
+# Everything runs inside main, called on the last line: bash has then read the whole file,
+# so editing this script while it runs cannot change a run in progress.
+main() {
 top=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel) || exit 2
 sites_file=$top/tests/mutation/sites.txt
 timeout_s=300
@@ -400,3 +403,6 @@ echo "mutate: $(date -u +%Y-%m-%dT%H:%MZ) $killed/$total killed ($pct%), ${#surv
 for s in "${survived[@]}"; do echo "mutate: SURVIVED site $s"; done
 for s in "${broken[@]}"; do echo "mutate: BUILD-FAIL site $s (fix the mutant text)"; done
 [ ${#survived[@]} -eq 0 ] && [ ${#broken[@]} -eq 0 ]
+}
+
+main "$@"

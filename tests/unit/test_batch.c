@@ -524,6 +524,14 @@ START_TEST(test_standalone_windows)
 	ck_assert_int_eq(lm_delegation_encode(&fx.dlg, fx.dlg_enc), LM_DELEGATION_LEN);
 	build_env(NOW_NS);
 	ck_assert_int_eq(verify(0, NOW_NS), LM_OK);
+	/* Measured after the delegation expired (under a head dated inside it): the reason is
+	 * the expiry, whatever else is wrong with the head's date. */
+	fx.dlg.not_before = FIX_NOT_BEFORE;
+	fx.dlg.not_after = FIX_T0_S - 1;
+	ck_assert_int_eq(lm_delegation_sign(&fx.dlg, fx.root_sk), 0);
+	ck_assert_int_eq(lm_delegation_encode(&fx.dlg, fx.dlg_enc), LM_DELEGATION_LEN);
+	build_env((FIX_T0_S - 2) * INT64_C(1000000000));
+	ck_assert_int_eq(verify(0, NOW_NS), LM_E_EXPIRED);
 }
 END_TEST
 
