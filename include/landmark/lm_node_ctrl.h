@@ -58,8 +58,6 @@ struct lm_ctrl_conf {
 	int64_t replay_window_s;
 	uint32_t replay_slots;
 	uint64_t landmark_delay_ns; /**< proven landmark-side minimum delay to deduct */
-	/** best tier any port can give: a record has the weakest of this and its samples' tiers */
-	enum lm_ts_source ts_source;
 	struct lm_clock_cal cal;
 	uint32_t batch_max; /**< records per batch, 1..4096 */
 	uint64_t batch_interval_ns; /**< close a non-empty batch at least this often */
@@ -111,6 +109,17 @@ void lm_ctrl_destroy(struct lm_ctrl *c);
  */
 int lm_ctrl_attach(
 	struct lm_ctrl *c, struct lm_chan to_dp, struct lm_chan from_dp, struct lm_chan pool);
+
+struct lm_hwts;
+
+/**
+ * Convert the raw device stamps of engine's samples with h (lm_hwts_rtt()): h is the
+ * hardware timestamping of that engine's port, driven by this control lcore
+ * (lm_hwts_update()) and owned by the caller. Without one, samples keep their software RTT.
+ * A record's tier is the weakest of its answered samples' tiers.
+ * @return 0, or -EINVAL (no such engine).
+ */
+int lm_ctrl_set_hwts(struct lm_ctrl *c, unsigned engine, struct lm_hwts *h);
 
 /**
  * Handle everything the engines sent, close a batch when full or due, start due peer

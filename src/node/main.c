@@ -134,10 +134,18 @@ stat_at(const void *base, size_t off)
 static const struct lm_stat_desc hwts_descs[] = {
 	{"hwts_updates", offsetof(struct lm_hwts_stats, updates)},
 	{"hwts_update_fail", offsetof(struct lm_hwts_stats, update_fail)},
+	{"hwts_map_mismatch", offsetof(struct lm_hwts_stats, map_mismatch)},
 	{"hwts_rx_hw", offsetof(struct lm_hwts_stats, rx_hw)},
 	{"hwts_rx_sw", offsetof(struct lm_hwts_stats, rx_sw)},
+	{"hwts_rx_unmapped", offsetof(struct lm_hwts_stats, rx_unmapped)},
+	{"hwts_rx_late", offsetof(struct lm_hwts_stats, rx_late)},
+	{"hwts_fb_order", offsetof(struct lm_hwts_stats, fb_order)},
+	{"hwts_fb_host", offsetof(struct lm_hwts_stats, fb_host)},
 	{"hwts_tx_req", offsetof(struct lm_hwts_stats, tx_req)},
+	{"hwts_tx_latched", offsetof(struct lm_hwts_stats, tx_latched)},
 	{"hwts_tx_hw", offsetof(struct lm_hwts_stats, tx_hw)},
+	{"hwts_tx_unmapped", offsetof(struct lm_hwts_stats, tx_unmapped)},
+	{"hwts_tx_early", offsetof(struct lm_hwts_stats, tx_early)},
 	{"hwts_tx_missed", offsetof(struct lm_hwts_stats, tx_missed)},
 	{"hwts_tx_busy", offsetof(struct lm_hwts_stats, tx_busy)},
 };
@@ -378,7 +386,6 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 		cc->replay_slots = 1u << 22;
 	}
 	cc->landmark_delay_ns = (uint64_t)c->landmark_delay_ns;
-	cc->ts_source = LM_TS_TSC;
 	cc->cal = g.cal;
 	cc->batch_max = (uint32_t)c->batch_max;
 	cc->batch_interval_ns = (uint64_t)c->batch_interval_ms * 1000000;
@@ -407,6 +414,7 @@ setup_hwts(unsigned i, const struct lm_engine_conf *ec, char *err, size_t errlen
 	 * newest reading; two seconds of device ticks leave room for a late update. */
 	hc.max_span = 2 * p->info.dev_hz;
 	hc.tries = 8;
+	hc.host_max_cyc = lm_clock_ns_to_cycles(&ec->cal, (uint64_t)g.conf.hw_host_max_us * 1000);
 	/* A TX stamp not collected within a reply timeout belongs to a lost challenge. */
 	hc.tx_timeout_cyc = lm_clock_ns_to_cycles(&ec->cal, ec->reply_timeout_ns);
 	if (hc.tx_timeout_cyc == 0) {
@@ -640,8 +648,6 @@ main(int argc, char **argv)
 			g.ts_best = g.ports[i].tier;
 		}
 	}
-	/* Records: the weakest tier of their samples, at most the best any port gives. */
-	cc.ts_source = g.ts_best;
 	update_hwts();
 	g.ctrl = lm_ctrl_create(&cc, lm_tsc_clock(), g.sink);
 	sodium_memzero(cc.sk, sizeof(cc.sk));
@@ -656,6 +662,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "landmarkd: attach port %u failed\n", i);
 			goto out_ctrl;
 		}
+		/* Records: each sample's tier is the one its stamps really had (lm_hwts_rtt()). */
+		(void)lm_ctrl_set_hwts(g.ctrl, i, g.ports[i].hwts);
 	}
 	rte_telemetry_register_cmd("/landmark/port", tel_port,
 		"Datapath counters of one port. Parameters: int port index");

@@ -94,6 +94,9 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 	{"hw_drift_ppb", LM_CFG_INT, O(hw_drift_ppb), 10000, 0, 1000000, NULL, NULL, NULL, 0, 0,
 		"allowed rate change of a NIC clock against the TSC between two mapping updates "
 		"(every 100 ms), ppb; widens the hardware stamp error bound"},
+	{"hw_host_max_us", LM_CFG_INT, O(hw_host_max_us), 50, 1, 10000, NULL, NULL, NULL, 0, 0,
+		"largest host latency (software minus hardware RTT) a hardware-stamped sample may "
+		"show, us; a sample beyond it keeps its software RTT (counted as hwts_fb_host)"},
 	{"idle", LM_CFG_ENUM, O(idle), LM_IDLE_BACKOFF, 0, 0, NULL, idle_names, NULL, 0, 0,
 		"datapath when idle: spin (dedicated core) or backoff (sleep, but spin around "
 		"expected replies)"},
