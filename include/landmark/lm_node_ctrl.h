@@ -79,6 +79,7 @@ struct lm_ctrl_stats {
 	uint64_t no_samples; /**< sessions without any valid sample */
 	uint64_t records;
 	uint64_t record_errors; /**< record could not be built/encoded */
+	uint64_t records_no_clock; /**< records without LM_CHECK_CLOCK (calibration drifted) */
 	uint64_t batches;
 	uint64_t sink_errors;
 	uint64_t mesh_started;
@@ -111,6 +112,16 @@ int lm_ctrl_attach(
 	struct lm_ctrl *c, struct lm_chan to_dp, struct lm_chan from_dp, struct lm_chan pool);
 
 struct lm_hwts;
+
+/**
+ * Whether the counter calibration (lm_ctrl_conf.cal) still holds: false (after a failed
+ * re-verification, lm_clock_cal_check()) makes every later record go out without
+ * LM_CHECK_CLOCK, which verifiers refuse. Control lcore only.
+ */
+void lm_ctrl_set_clock_ok(struct lm_ctrl *c, bool ok);
+
+/** The state lm_ctrl_set_clock_ok() set (true at create). */
+bool lm_ctrl_clock_ok(const struct lm_ctrl *c);
 
 /**
  * Convert the raw device stamps of engine's samples with h (lm_hwts_rtt()): h is the

@@ -51,6 +51,7 @@ struct lm_ctrl {
 	struct pending *pend;
 	struct engine_chans eng[LM_CTRL_MAX_ENGINES];
 	struct lm_hwts *hwts[LM_CTRL_MAX_ENGINES];
+	bool clock_bad; /* the counter calibration failed a re-verification */
 	unsigned n_eng;
 	unsigned slots_given;
 	struct lm_replay *replay;
@@ -83,6 +84,7 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(no_samples),
 	SD(records),
 	SD(record_errors),
+	SD(records_no_clock),
 	SD(batches),
 	SD(sink_errors),
 	SD(mesh_started),
@@ -426,7 +428,11 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 	r->mode = p->mode == LM_MODE_FAST ? LM_MODE_FAST : LM_MODE_SIGNED;
 	r->count = m->sent;
 	r->validation = p->validation | LM_CHECK_PROOFS | LM_CHECK_SOURCE | LM_CHECK_BUDGET |
-		LM_CHECK_CLOCK | (p->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+		(c->clock_bad ? 0 : LM_CHECK_CLOCK) |
+		(p->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+	if (c->clock_bad) {
+		c->st.records_no_clock++;
+	}
 	/* Tier: the weakest of the answered samples' (TSC when none answered). Error bound: the
 	 * largest of theirs, at least one counter tick (the resolution of a software stamp). */
 	hw_samples(c, p->engine, m);
@@ -711,6 +717,18 @@ const struct lm_ctrl_stats *
 lm_ctrl_stats(const struct lm_ctrl *c)
 {
 	return &c->st;
+}
+
+void
+lm_ctrl_set_clock_ok(struct lm_ctrl *c, bool ok)
+{
+	c->clock_bad = !ok;
+}
+
+bool
+lm_ctrl_clock_ok(const struct lm_ctrl *c)
+{
+	return !c->clock_bad;
 }
 
 int

@@ -59,6 +59,9 @@ static struct {
 	struct lm_sink sink;
 	struct lm_clock_cal cal;
 	enum lm_ts_source ts_best; /* best tier of any port */
+	struct lm_clock_ref tsc_ref0; /* reading at the end of the calibration */
+	uint64_t tsc_checks; /* periodic re-verifications of the TSC rate */
+	uint64_t tsc_drift; /* ... that found drift beyond the margin */
 	atomic_int stop;
 	atomic_int workers_done;
 } g;
@@ -214,6 +217,8 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "tsc_hz_nominal", g.cal.hz_nominal);
 	rte_tel_data_add_dict_u64(d, "calibration_window_ns", g.cal.window_ns);
 	rte_tel_data_add_dict_string(d, "ts_source", lm_ts_source_str(g.ts_best));
+	rte_tel_data_add_dict_u64(d, "tsc_checks", g.tsc_checks);
+	rte_tel_data_add_dict_u64(d, "tsc_drift", g.tsc_drift);
 	return 0;
 }
 
@@ -252,6 +257,8 @@ counters_json(void)
 	json_object_set_new(root, "ports", ports);
 	json_object_set_new(root, "ctrl", c);
 	json_object_set_new(root, "tsc_hz_lower", json_integer((json_int_t)g.cal.hz_lower));
+	json_object_set_new(root, "tsc_checks", json_integer((json_int_t)g.tsc_checks));
+	json_object_set_new(root, "tsc_drift", json_integer((json_int_t)g.tsc_drift));
 	return root;
 }
 
@@ -443,6 +450,43 @@ update_hwts(void)
 	}
 }
 
+/*
+ * Control lcore, every calibration_check_s: the TSC rate over the whole run so far must
+ * still be at least the lower bound in use. Drift below it makes records lose their clock
+ * validation bit from then on (sticky: RTTs could be short); drift above nominal beyond
+ * the margin is counted and logged only.
+ */
+static void
+check_tsc(void)
+{
+	struct lm_clock tsc = lm_tsc_clock();
+	struct lm_clock_ref now;
+	int rc;
+
+	lm_clock_ref_take(&tsc, &now);
+	rc = lm_clock_cal_check(&g.cal, &g.tsc_ref0, &now, (uint32_t)g.conf.calibration_ppb);
+	g.tsc_checks++;
+	if (rc == 0 || rc == -EINVAL) {
+		return;
+	}
+	/* Logged once per kind of drift, counted every time. */
+	if (g.tsc_drift++ == 0 || rc == -ERANGE) {
+		if (rc == -ERANGE && lm_ctrl_clock_ok(g.ctrl)) {
+			NLOG(ERR,
+				"TSC ran slower than its calibrated lower bound %llu Hz: records "
+				"lose their clock validation bit",
+				(unsigned long long)g.cal.hz_lower);
+		} else if (rc == -EDOM) {
+			NLOG(WARNING, "TSC runs faster than nominal %llu Hz beyond %lld ppb",
+				(unsigned long long)g.cal.hz_nominal,
+				(long long)g.conf.calibration_ppb);
+		}
+	}
+	if (rc == -ERANGE) {
+		lm_ctrl_set_clock_ok(g.ctrl, false);
+	}
+}
+
 static int
 setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 {
@@ -543,6 +587,7 @@ main(int argc, char **argv)
 	unsigned lcore;
 	int64_t last_dump = 0;
 	int64_t last_hwts = 0;
+	int64_t last_tsc_check;
 	int n;
 	int opt;
 	int rc = 1;
@@ -591,6 +636,13 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	if (!lm_tsc_invariant()) {
+		fprintf(stderr,
+			"landmarkd: this CPU does not report an invariant TSC "
+			"(CPUID 80000007H EDX bit 8): the TSC tier is refused, its rate "
+			"could change with power states and RTTs come out short\n");
+		goto out_eal;
+	}
 	NLOG(INFO, "calibrating TSC against CLOCK_MONOTONIC_RAW for %lld ms",
 		(long long)g.conf.calibration_ms);
 	{
@@ -601,6 +653,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "landmarkd: TSC calibration failed\n");
 			goto out_eal;
 		}
+		lm_clock_ref_take(&tsc, &g.tsc_ref0);
 	}
 	NLOG(INFO, "TSC lower bound %llu Hz (nominal %llu Hz, DPDK says %llu Hz)",
 		(unsigned long long)g.cal.hz_lower, (unsigned long long)g.cal.hz_nominal,
@@ -686,6 +739,7 @@ main(int argc, char **argv)
 	NLOG(INFO, "running: %u port(s), %u worker lcore(s), K=%lld, idle %s", g.n_ports,
 		rte_lcore_count() - 1, (long long)g.conf.challenges,
 		g.conf.idle == LM_IDLE_SPIN ? "spin" : "backoff");
+	last_tsc_check = lm_clock_mono_raw_ns();
 	printf("landmarkd: ready\n");
 	fflush(stdout);
 	while (!atomic_load(&g.stop)) {
@@ -700,6 +754,10 @@ main(int argc, char **argv)
 		if (now - last_hwts >= 100000000) {
 			update_hwts();
 			last_hwts = now;
+		}
+		if (now - last_tsc_check >= g.conf.calibration_check_s * LM_NS_PER_S) {
+			check_tsc();
+			last_tsc_check = now;
 		}
 		if (now - last_dump >= 1000000000) {
 			write_counters();

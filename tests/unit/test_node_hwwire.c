@@ -464,6 +464,23 @@ START_TEST(test_stale_map)
 }
 END_TEST
 
+START_TEST(test_clock_drift_clears_clock_bit)
+{
+	/* After a failed TSC re-verification, records go out without LM_CHECK_CLOCK. */
+	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
+	struct lm_record r;
+
+	rig_up(LM_TS_HW);
+	ck_assert(lm_ctrl_clock_ok(R.ctrl));
+	lm_ctrl_set_clock_ok(R.ctrl, false);
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_uint_eq(r.validation & LM_CHECK_CLOCK, 0);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records_no_clock, 1);
+	rig_down();
+}
+END_TEST
+
 /* The config keys that choose the tier, with file:line errors. */
 START_TEST(test_conf_keys)
 {
@@ -509,6 +526,7 @@ suite(void)
 	tcase_add_test(tc, test_rx_clock_ahead_small);
 	tcase_add_test(tc, test_rate_step);
 	tcase_add_test(tc, test_stale_map);
+	tcase_add_test(tc, test_clock_drift_clears_clock_bit);
 	tcase_add_test(tc, test_conf_keys);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
