@@ -213,12 +213,18 @@ class Demo:
         self.nats_port = s.getsockname()[1]
         s.close()
         os.makedirs(self.p("nats"))
-        self.net.spawn("nats-server", ["nats-server", "-a", "127.0.0.1", "-p",
-                                       str(self.nats_port), "-js", "-sd", self.p("nats")])
+        p = self.net.spawn("nats-server", ["nats-server", "-a", "127.0.0.1", "-p",
+                                           str(self.nats_port), "-js", "-sd", self.p("nats")])
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
+        # Ready = our process is alive, logged "Server is ready" and accepts on the port (a
+        # port taken between the probe above and the bind would otherwise pass as ours).
+        logf = os.path.join(self.net.work, "nats-server.log")
         for _ in range(100):
+            if p.poll() is not None:
+                raise Fail(f"nats-server exited ({p.returncode}), see {logf}")
             with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.nats_port)) == 0:
+                if (s.connect_ex(("127.0.0.1", self.nats_port)) == 0
+                        and "Server is ready" in open(logf).read()):
                     log(f"== NATS JetStream on {self.nats_url}")
                     return
             time.sleep(0.1)

@@ -206,11 +206,20 @@ double lm_record_bound_km(const struct lm_record *r);
 unsigned lm_record_valid_samples(const struct lm_record *r);
 
 /**
- * JSON view (schema: docs/feed.md §Records). Positions are "lat"/"lon" degrees; binary
- * values are lowercase hex; 64-bit integers are JSON integers (ns) except lost RTTs (null).
+ * JSON view (schema: docs/feed.md §Records, docs/schema/record.schema.json). Positions are
+ * "lat"/"lon" degrees and "lat_e7"/"lon_e7"; binary values are lowercase hex; every 64-bit
+ * integer X is a JSON integer X plus its exact decimal string X_str (null for lost RTTs).
+ * Carries every field of the encoding, the prover credential with its signature included.
  * @return a new reference, or NULL on allocation failure.
  */
 json_t *lm_record_to_json(const struct lm_record *r);
+
+/**
+ * JSON view of a credential (docs/schema/credential.schema.json): every field of its encoding,
+ * signature included, and its lm_cred_hash as "credential_hash".
+ * @return a new reference, or NULL on allocation failure.
+ */
+json_t *lm_cred_to_json(const struct lm_cred *c);
 
 /** Stable name of one validation bit ("cred_chain", ...), NULL if not exactly one known bit. */
 const char *lm_record_check_str(uint32_t bit);

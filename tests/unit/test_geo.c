@@ -9,6 +9,8 @@
 
 #include "landmark/lm_geo.h"
 #include "landmark/lm_region.h"
+/* The cell test (region_private.h) is reached for the point-on-circle test. */
+#include "../../src/locator/region_private.h"
 #include "test_common.h"
 #include "test_geo_common.h"
 
@@ -447,6 +449,43 @@ START_TEST(test_region_conflict)
 }
 END_TEST
 
+/*
+ * A point exactly on a cap's circle is inside the cap: no cell test may exclude it. The
+ * chord pre-test is where this is tight: for short distances the chord equals the geodesic
+ * to far below 1 mm, so only its 1 mm tolerance in the safe direction keeps the point.
+ * Radii from 1 m to 50 km, everywhere (poles and antimeridian included), cell radius 0.
+ */
+START_TEST(test_point_on_circle_inside)
+{
+	struct lm_region_params prm = {.res_km = 5000};
+	int i;
+
+	geo_seed(lm_test_seed());
+	for (i = 0; i < 400; i++) {
+		struct lm_cap cap;
+		struct lm_region *r;
+		double plat, plon, px[3];
+		size_t which;
+
+		geo_rand_point(&cap.lat, &cap.lon);
+		ck_assert_int_eq(lm_geo_direct(cap.lat, cap.lon, 360 * geo_rand(),
+					 0.001 * pow(10, 4.7 * geo_rand()), &plat, &plon),
+			0);
+		/* the radius is the geodesic distance itself: P lies exactly on the circle */
+		cap.radius_km = lm_geo_dist_km(cap.lat, cap.lon, plat, plon);
+		r = lm_region_solve(&cap, 1, &prm);
+		ck_assert_ptr_nonnull(r);
+		lm_geo_ecef(plat, plon, px);
+		ck_assert_msg(lm_region_test_cell(r, 0, plat, plon, px, 0) != LM_CELL_OUT,
+			"(%.9f, %.9f) at %.9f km from (%.9f, %.9f) excluded", plat, plon,
+			cap.radius_km, cap.lat, cap.lon);
+		ck_assert(!lm_region_cell_excluded(r, plat, plat, plon, plon, &which));
+		ck_assert(lm_region_contains(r, plat, plon));
+		lm_region_destroy(r);
+	}
+}
+END_TEST
+
 START_TEST(test_region_invalid)
 {
 	struct lm_cap bad[1] = {{91, 0, 10}};
@@ -480,6 +519,7 @@ main(void)
 	tcase_add_test(tc, test_region_hole);
 	tcase_add_test(tc, test_region_conflict);
 	tcase_add_test(tc, test_region_invalid);
+	tcase_add_test(tc, test_point_on_circle_inside);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);
 }

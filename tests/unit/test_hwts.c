@@ -5,6 +5,7 @@
  * late, stale stamps) and the never-shrink property of the converted RTT.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 
 /* Statics (the reading ring) are reached directly. */
@@ -547,6 +548,73 @@ START_TEST(test_never_shrink_property)
 }
 END_TEST
 
+/*
+ * The rate bounds in exact arithmetic, with no drift allowance to hide a rounding: between
+ * readings a and b the device counted more than d - 1 and fewer than d + 1 ticks over at
+ * least tsc_lo(b) - tsc_hi(a) and at most tsc_hi(b) - tsc_lo(a) cycles, so
+ *   k_hi * (d - 1) >= (tsc_hi(b) - tsc_lo(a)) << 32   (ceiling: the slowest device)
+ *   k_lo * (d + 1) <= (tsc_lo(b) - tsc_hi(a)) << 32   (floor: the fastest device)
+ * and with an allowance the same times (1 +- drift). A stamp 2^36 ticks from the anchor then
+ * maps to an interval that holds every time the slowest or fastest device allows.
+ */
+START_TEST(test_rate_bound_rounding)
+{
+	static const uint32_t drifts[] = {0, 0, 0, 1, 7, 999, 2000};
+	uint64_t seed = lm_test_seed();
+	int run;
+
+	srand48((long)seed);
+	for (run = 0; run < 2000; run++) {
+		uint32_t drift = drifts[run % 7];
+		uint64_t t0 = 1000 + (uint64_t)(drand48() * 1e9);
+		uint64_t w0 = (uint64_t)(drand48() * 1000);
+		uint64_t w1 = (uint64_t)(drand48() * 1000);
+		/* 3 .. 1e9 ticks apart at 1/4 .. 2^20 cycles per tick (log-uniform) */
+		uint64_t d = 3 + (uint64_t)exp(drand48() * 20.7);
+		uint64_t span = 1 + (uint64_t)((double)d * exp2(drand48() * 22 - 2));
+		struct lm_hwts_pair a = {t0, 5000, t0 + w0};
+		struct lm_hwts_pair b = {t0 + w0 + span, 5000 + d, t0 + w0 + span + w1};
+		unsigned __int128 thi = (unsigned __int128)(b.tsc_hi - a.tsc_lo) << 32;
+		unsigned __int128 tlo = (unsigned __int128)(b.tsc_lo - a.tsc_hi) << 32;
+		uint64_t x = (UINT64_C(1) << 36) + (uint64_t)(drand48() * 1e6);
+		struct lm_hwts_map m;
+		uint64_t e;
+		uint64_t l;
+
+		ck_assert_int_eq(lm_hwts_map_build(&m, &a, &b, 64, drift, UINT64_C(1) << 40), 0);
+		if ((unsigned __int128)m.k_hi_q32 * (d - 1) * (uint64_t)PPB <
+			thi * (uint64_t)(PPB + drift)) {
+			ck_abort_msg("k_hi rounded down (seed %llu run %d)",
+				(unsigned long long)seed, run);
+		}
+		if ((unsigned __int128)m.k_lo_q32 * (d + 1) * (uint64_t)PPB >
+			tlo * (uint64_t)(PPB - drift)) {
+			ck_abort_msg("k_lo rounded up (seed %llu run %d)", (unsigned long long)seed,
+				run);
+		}
+		if (drift != 0) {
+			continue;
+		}
+		/*
+		 * Stamp s = b.dev + x: the event is in (x - 1, x + 1) ticks after the anchor reading,
+		 * at most (x + 1) * (b.tsc_hi - a.tsc_lo) / (d - 1) cycles after b.tsc_hi and at
+		 * least (x - 1) * (b.tsc_lo - a.tsc_hi) / (d + 1) cycles after b.tsc_lo.
+		 */
+		ck_assert_int_eq(lm_hwts_map_convert(&m, b.dev + x, &e, &l), 0);
+		if ((unsigned __int128)(l - b.tsc_hi) * (d - 1) <
+			(unsigned __int128)(x + 1) * (b.tsc_hi - a.tsc_lo)) {
+			ck_abort_msg("late bound too early (seed %llu run %d)",
+				(unsigned long long)seed, run);
+		}
+		if ((unsigned __int128)(e - b.tsc_lo) * (d + 1) >
+			(unsigned __int128)(x - 1) * (b.tsc_lo - a.tsc_hi)) {
+			ck_abort_msg("early bound too late (seed %llu run %d)",
+				(unsigned long long)seed, run);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 hwts_suite(void)
 {
@@ -563,6 +631,7 @@ hwts_suite(void)
 	tcase_add_test(tc, test_tx_slot);
 	tcase_add_test(tc, test_rtt_fallbacks);
 	tcase_add_test(tc, test_never_shrink_property);
+	tcase_add_test(tc, test_rate_bound_rounding);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -169,6 +169,47 @@ START_TEST(test_audit_synthetic)
 }
 END_TEST
 
+/*
+ * Repeated RTTs for one pair keep the smallest, whichever order they come in and whichever
+ * direction names the pair: the tightest measurement is the one physics bounds. M is
+ * declared 1100 km from where it is; its tight RTTs to P1 and P2 prove that, its loose ones
+ * (before and after, in both directions) do not, and the audit must still flag M.
+ */
+START_TEST(test_repeated_rtt_keeps_smallest)
+{
+	struct lm_mesh *m = lm_mesh_create();
+	enum lm_mesh_status st[3];
+	struct lm_mesh_violation *v;
+	size_t nv;
+	/* true distance M-P1, M-P2 ~72 km: 1.5x slower than light */
+	double tight = 2 * 72.0 / LM_C_KM_S * 1e3 * 1.5;
+
+	ck_assert_int_eq(lm_mesh_add_node(m, "P1", 50, 8), 0);
+	ck_assert_int_eq(lm_mesh_add_node(m, "P2", 50, 10), 1);
+	ck_assert_int_eq(lm_mesh_add_node(m, "M", 40, 9), 2); /* truly at (50, 9) */
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 0, 1, 2.0), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 1, 0, 3.0), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 2, 0, 20.0), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 0, 2, tight), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 2, 0, 25.0), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 1, 2, tight * 1.1), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 2, 1, 30.0), 0);
+	ck_assert_double_eq(lm_mesh_rtt(m, 0, 1), 2.0);
+	ck_assert_double_eq(lm_mesh_rtt(m, 1, 0), 2.0);
+	ck_assert_double_eq(lm_mesh_rtt(m, 0, 2), tight);
+	ck_assert_double_eq(lm_mesh_rtt(m, 2, 0), tight);
+	ck_assert_double_eq(lm_mesh_rtt(m, 1, 2), tight * 1.1);
+	ck_assert_double_eq(lm_mesh_rtt(m, 2, 1), tight * 1.1);
+	ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, st, &v, &nv), 0);
+	ck_assert_uint_eq(nv, 2);
+	ck_assert_int_eq(st[2], LM_MESH_FLAGGED);
+	ck_assert_int_ne(st[0], LM_MESH_FLAGGED);
+	ck_assert_int_ne(st[1], LM_MESH_FLAGGED);
+	free(v);
+	lm_mesh_destroy(m);
+}
+END_TEST
+
 static struct lm_mesh *
 ripe_mesh(void)
 {
@@ -280,6 +321,7 @@ main(void)
 	tcase_add_test(tc, test_csv_split);
 	tcase_add_test(tc, test_bestline);
 	tcase_add_test(tc, test_audit_synthetic);
+	tcase_add_test(tc, test_repeated_rtt_keeps_smallest);
 	tcase_add_test(tc, test_ripe);
 	tcase_add_test(tc, test_load_errors);
 	suite_add_tcase(s, tc);

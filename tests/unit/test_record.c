@@ -498,6 +498,23 @@ START_TEST(test_json)
 		100000 + 37 * 3);
 	ck_assert_int_eq(strlen(json_string_value(json_object_get(json_array_get(s, 1), "proof"))),
 		2 * LM_MAC_LEN);
+	/* Self-contained: the prover credential with its signature, exact 64-bit strings. */
+	{
+		json_t *pv = json_object_get(j, "prover");
+		char sig[2 * LM_SIG_LEN + 1], start[24];
+
+		sodium_bin2hex(sig, sizeof(sig), r.prover.u.chip.sig, LM_SIG_LEN);
+		ck_assert_str_eq(json_string_value(json_object_get(pv, "sig")), sig);
+		snprintf(start, sizeof(start), "%lld", (long long)r.t_start_ns);
+		ck_assert_str_eq(json_string_value(json_object_get(
+					 json_object_get(j, "timing"), "start_unix_ns_str")),
+			start);
+		snprintf(start, sizeof(start), "%lld", (long long)r.prover.u.chip.not_after);
+		ck_assert_str_eq(json_string_value(json_object_get(pv, "not_after_str")), start);
+		ck_assert_int_eq(json_integer_value(
+					 json_object_get(json_object_get(j, "landmark"), "lat_e7")),
+			r.lat_e7);
+	}
 	json_decref(j);
 }
 END_TEST
