@@ -52,6 +52,37 @@ struct lm_feed_verify_result {
 LM_WUR int lm_feed_verify(
 	const char *dir, const struct lm_feed_verify_opts *opts, struct lm_feed_verify_result *res);
 
+/** Callbacks of lm_feed_walk(); either may be NULL. */
+struct lm_feed_walk_ops {
+	/**
+	 * A batch that verified (head: its decoded head); its buffers are valid until return.
+	 * @return 0 to go on, < 0 to stop the walk with that value.
+	 */
+	int (*batch)(const struct lm_feed_batch *b, const struct lm_batch_head *head, void *arg);
+	/**
+	 * A batch that failed lm_feed_verify_batch() (bad_index: the record, -1 for the head or
+	 * delegation; fault: its byte range and reason). NULL behaves as returning 1.
+	 * @return 0 to skip the batch and go on (the chain continues from the last verified
+	 *   head, nothing of the batch is passed on), > 0 to stop with -EBADMSG, < 0 to stop
+	 *   with that value.
+	 */
+	int (*reject)(const struct lm_feed_batch *b, enum lm_reason why, long bad_index,
+		const struct lm_feed_fault *fault, void *arg);
+};
+
+/**
+ * The one walk over a feed log directory: every batch in order through
+ * lm_feed_verify_batch() against the head before it; verified batches go to ops->batch,
+ * failed ones to ops->reject. lm_feed_verify() is this walk stopping at the first failure.
+ * @param res out: counts of verified batches and records, sequences, tail; on a stop for a
+ *   failed batch its reason and fault; on a framing fault its fault (reason LM_OK)
+ * @return 0 (the end; a torn tail only with opts->allow_tail); -EBADMSG (framing fault, a
+ *   rejected batch that stopped the walk, or a torn tail without allow_tail); a callback's
+ *   negative value; -EINVAL (no trust); -errno (directory unreadable); -ENOMEM.
+ */
+LM_WUR int lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
+	const struct lm_feed_walk_ops *ops, void *arg, struct lm_feed_verify_result *res);
+
 /**
  * Check one batch against the head before it (NULL for the first one seen). Used by
  * lm_feed_verify() and by followers (tail, HTTP, exporters) that verify as they go.

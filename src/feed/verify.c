@@ -100,9 +100,29 @@ fault_at(struct lm_feed_fault *f, uint64_t seg, uint64_t off, uint64_t len, cons
 	snprintf(f->what, sizeof(f->what), "%s: %s", what, lm_reason_str(why));
 }
 
+/* Fault range of a batch that failed: the head entry, or the record and its proof. */
+static void
+batch_fault(struct lm_feed_fault *f, const struct lm_feed_batch *b, enum lm_reason why, long bad)
+{
+	if (bad < 0) {
+		const char *what = why == LM_E_CHAIN ? "batch head does not chain "
+						       "to the previous head"
+						     : "batch head or its delegation";
+
+		fault_at(f, b->pos.segment, b->head_offset, b->head_len + LM_FEED_ENTRY_OVERHEAD,
+			what, why);
+	} else {
+		const struct lm_feed_item *it = &b->items[bad];
+
+		fault_at(f, b->pos.segment, it->record_offset,
+			it->record_len + it->proof_len + 2 * LM_FEED_ENTRY_OVERHEAD,
+			"record (with its inclusion proof)", why);
+	}
+}
+
 int
-lm_feed_verify(
-	const char *dir, const struct lm_feed_verify_opts *opts, struct lm_feed_verify_result *res)
+lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
+	const struct lm_feed_walk_ops *ops, void *arg, struct lm_feed_verify_result *res)
 {
 	struct lm_batch_head prev, head;
 	struct lm_feed_reader *r;
@@ -123,23 +143,16 @@ lm_feed_verify(
 	while ((ret = lm_feed_reader_next(r, &b, &res->fault)) == 1) {
 		why = lm_feed_verify_batch(&b, have_prev ? &prev : NULL, opts, &head, &bad);
 		if (why != LM_OK) {
-			res->reason = why;
-			if (bad < 0) {
-				const char *what = why == LM_E_CHAIN
-					? "batch head does not chain "
-					  "to the previous head"
-					: "batch head or its delegation";
+			struct lm_feed_fault f;
 
-				fault_at(&res->fault, b.pos.segment, b.head_offset,
-					b.head_len + LM_FEED_ENTRY_OVERHEAD, what, why);
-			} else {
-				const struct lm_feed_item *it = &b.items[bad];
-
-				fault_at(&res->fault, b.pos.segment, it->record_offset,
-					it->record_len + it->proof_len + 2 * LM_FEED_ENTRY_OVERHEAD,
-					"record (with its inclusion proof)", why);
+			batch_fault(&f, &b, why, bad);
+			ret = ops && ops->reject ? ops->reject(&b, why, bad, &f, arg) : 1;
+			if (ret == 0) {
+				continue; /* skipped: the chain goes on from the last verified head */
 			}
-			ret = -EBADMSG;
+			res->reason = why;
+			res->fault = f;
+			ret = ret > 0 ? -EBADMSG : ret;
 			goto out;
 		}
 		if (!res->have_seq) {
@@ -151,6 +164,9 @@ lm_feed_verify(
 		res->records += b.n;
 		prev = head;
 		have_prev = true;
+		if (ops && ops->batch && (ret = ops->batch(&b, &head, arg)) < 0) {
+			goto out;
+		}
 	}
 	if (ret < 0) {
 		goto out;
@@ -163,6 +179,13 @@ lm_feed_verify(
 out:
 	lm_feed_reader_close(r);
 	return ret;
+}
+
+int
+lm_feed_verify(
+	const char *dir, const struct lm_feed_verify_opts *opts, struct lm_feed_verify_result *res)
+{
+	return lm_feed_walk(dir, opts, NULL, NULL, res);
 }
 
 /* The delegation in force as JSON, or NULL (absent or undecodable). */
