@@ -11,6 +11,7 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,96 @@ START_TEST(test_windows_and_exclusion)
 }
 END_TEST
 
+/* Solving only reads the locator: windows solved by several threads at once give exactly
+ * the sequential results. */
+struct par {
+	const struct lm_locator *loc;
+	const struct lm_locate_window *w;
+	size_t nw, first, step;
+	double *area;
+	int *verdict;
+	int rc;
+};
+
+static void *
+par_solve(void *arg)
+{
+	struct par *p = arg;
+	size_t k;
+
+	for (k = p->first; k < p->nw; k += p->step) {
+		struct lm_locate_result res;
+
+		if (lm_locator_solve(p->loc, &p->w[k], &res) != 0) {
+			p->rc = -1;
+		} else {
+			p->area[k] = lm_region_area_km2(res.region);
+			p->verdict[k] = (int)res.verdict.verdict;
+		}
+		lm_locate_result_fini(&res);
+	}
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct lm_geofence *gf = box_fence(40, -5, 52, 10);
+	struct lm_locator_conf conf = {.res_km = 30, .window_s = 3600, .allowed = gf};
+	struct lm_locator *loc = lm_locator_create(&conf);
+	const struct lm_locate_window *w;
+	const struct lm_locate_meas *v;
+	double area[16], area_par[16];
+	int verdict[16], verdict_par[16];
+	struct par p[4];
+	pthread_t th[4];
+	size_t nv, nw, i, k;
+
+	geo_seed(lm_test_seed());
+	ck_assert_ptr_nonnull(loc);
+	for (i = 0; i < 16; i++) {
+		struct truth t = {42 + 8 * geo_rand(), -3 + 11 * geo_rand()};
+		char chip[LM_LOCATE_KEY_HEX];
+		int l;
+
+		hex64(chip, 0xc41b, i);
+		for (l = 0; l < 5; l++) {
+			struct lm_locate_meas m;
+			double lat, lon;
+
+			ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, 360 * geo_rand(),
+						 20 + 800 * geo_rand(), &lat, &lon),
+				0);
+			honest_meas(&m, chip, l, lat, lon, &t, 0, i);
+			ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+		}
+	}
+	ck_assert_int_eq(lm_locator_windows(loc, &v, &nv, &w, &nw), 0);
+	ck_assert_uint_eq(nw, 16);
+	for (k = 0; k < nw; k++) {
+		struct lm_locate_result res;
+
+		ck_assert_int_eq(lm_locator_solve(loc, &w[k], &res), 0);
+		area[k] = lm_region_area_km2(res.region);
+		verdict[k] = (int)res.verdict.verdict;
+		lm_locate_result_fini(&res);
+	}
+	for (i = 0; i < 4; i++) {
+		p[i] = (struct par){loc, w, nw, i, 4, area_par, verdict_par, 0};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, par_solve, &p[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(p[i].rc, 0);
+	}
+	for (k = 0; k < nw; k++) {
+		ck_assert(area[k] == area_par[k]);
+		ck_assert_int_eq(verdict[k], verdict_par[k]);
+	}
+	lm_locator_destroy(loc);
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -288,6 +379,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_honest_truth_inside);
 	tcase_add_test(tc, test_windows_and_exclusion);
+	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);
 }
