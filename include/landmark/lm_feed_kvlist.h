@@ -14,6 +14,7 @@
  * Also here: lm_feed_hmap, the small open-addressing map keyed by 32 random-looking bytes
  * (record hashes, keys) that the memory lists and their callers use.
  *
+ * Errors are returned (-errno) with the text in lm_feed_kvlist_error(); nothing is printed.
  * Not thread-safe: one list set per thread.
  */
 #ifndef LANDMARK_LM_FEED_KVLIST_H
@@ -64,7 +65,8 @@ void lm_feed_kvlist_close(struct lm_feed_kvlist *kl);
 /**
  * Read the list of key.
  * @param buf out: malloc'd copy of the entries (NULL when empty), *len bytes, a multiple of
- *   LM_FEED_KVLIST_ENTRY; a bucket value of another length is ignored (reported on stderr)
+ *   LM_FEED_KVLIST_ENTRY; a bucket value of another length is read as empty (and counted,
+ *   lm_feed_kvlist_ignored())
  * @param rev out: its revision, 0 when absent
  * @return 0, -ENOMEM, -EIO.
  */
@@ -92,6 +94,12 @@ void lm_feed_kvlist_entry(const uint8_t *buf, size_t i, uint64_t *seq, const uin
  */
 LM_WUR int lm_feed_kvlist_each(struct lm_feed_kvlist *kl,
 	int (*cb)(const uint8_t key[32], const uint8_t *buf, size_t len, void *arg), void *arg);
+
+/** Text of the last -EIO (names the key or sequence and the broker's reason). */
+const char *lm_feed_kvlist_error(const struct lm_feed_kvlist *kl);
+
+/** Bucket values of a foreign length read as empty lists so far. */
+uint64_t lm_feed_kvlist_ignored(const struct lm_feed_kvlist *kl);
 
 /** True when the set keeps its lists in a bucket (a group), false in memory. */
 bool lm_feed_kvlist_shared(const struct lm_feed_kvlist *kl);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Per-key record lists of a consumer group: JetStream key-value bucket or memory. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,19 @@ struct lm_feed_kvlist {
 	kvStore *kv; /* NULL: lists in memory */
 	struct lm_feed_hmap lists; /* key -> struct blist (no kv) */
 	char stream[128];
+	char err[256]; /* last error */
+	uint64_t ignored; /* bucket values of a foreign length */
 };
+
+static void __attribute__((format(printf, 2, 3)))
+set_err(struct lm_feed_kvlist *kl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(kl->err, sizeof(kl->err), fmt, ap);
+	va_end(ap);
+}
 
 static void
 blist_free(void *p)
@@ -166,6 +179,18 @@ lm_feed_kvlist_close(struct lm_feed_kvlist *kl)
 	free(kl);
 }
 
+const char *
+lm_feed_kvlist_error(const struct lm_feed_kvlist *kl)
+{
+	return kl->err;
+}
+
+uint64_t
+lm_feed_kvlist_ignored(const struct lm_feed_kvlist *kl)
+{
+	return kl->ignored;
+}
+
 bool
 lm_feed_kvlist_shared(const struct lm_feed_kvlist *kl)
 {
@@ -204,7 +229,7 @@ lm_feed_kvlist_get(
 		return 0;
 	}
 	if (s != NATS_OK) {
-		fprintf(stderr, "lmctl locate: kv get %s: %s\n", hex, natsStatus_GetText(s));
+		set_err(kl, "kv get %s: %s", hex, natsStatus_GetText(s));
 		return -EIO;
 	}
 	n = kvEntry_ValueLen(e);
@@ -218,7 +243,7 @@ lm_feed_kvlist_get(
 		*len = (size_t)n;
 	} else if (n != 0) {
 		/* not ours: keep the revision so the next append replaces it */
-		fprintf(stderr, "lmctl locate: kv %s: value of %d bytes ignored\n", hex, n);
+		kl->ignored++;
 	}
 	*rev = kvEntry_Revision(e);
 	kvEntry_Destroy(e);
@@ -268,7 +293,7 @@ list_put(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *buf, s
 	if (s == NATS_ERR) {
 		return -EAGAIN;
 	}
-	fprintf(stderr, "lmctl locate: kv put %s: %s\n", hex, natsStatus_GetText(s));
+	set_err(kl, "kv put %s: %s", hex, natsStatus_GetText(s));
 	return -EIO;
 }
 
@@ -332,8 +357,7 @@ lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t
 		}
 	}
 	lm_feed_hex(hex, key, 32);
-	fprintf(stderr, "lmctl locate: kv %s: still contended after %d tries\n", hex,
-		LM_FEED_KVLIST_CAS_TRIES);
+	set_err(kl, "kv %s: still contended after %d tries", hex, LM_FEED_KVLIST_CAS_TRIES);
 	return -EIO;
 }
 
@@ -374,7 +398,7 @@ lm_feed_kvlist_each(struct lm_feed_kvlist *kl,
 		return 0;
 	}
 	if (s != NATS_OK) {
-		fprintf(stderr, "lmctl locate: kv keys: %s\n", natsStatus_GetText(s));
+		set_err(kl, "kv keys: %s", natsStatus_GetText(s));
 		return -EIO;
 	}
 	for (i = 0; i < (size_t)keys.Count && rc == 0; i++) {
@@ -411,8 +435,7 @@ lm_feed_kvlist_stream_get(struct lm_feed_kvlist *kl, uint64_t seq,
 		return -ENOENT;
 	}
 	if (s != NATS_OK) {
-		fprintf(stderr, "lmctl locate: get seq %llu: %s\n", (unsigned long long)seq,
-			natsStatus_GetText(s));
+		set_err(kl, "get seq %llu: %s", (unsigned long long)seq, natsStatus_GetText(s));
 		return -EIO;
 	}
 	if (lm_feed_nats_parse(&m, (const uint8_t *)natsMsg_GetData(msg),

@@ -17,6 +17,7 @@
 #include "landmark/lm_feed_nats.h"
 #include "landmark/lm_geofence.h"
 #include "landmark/lm_locate.h"
+#include "landmark/lm_mesh.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_region.h"
 #include "lmctl.h"
@@ -51,8 +52,10 @@ usage(FILE *f)
 		"                   or serial); those chips are judged against their own codes\n"
 		"  --now UNIX_S     verifier time (default: now)\n"
 		"  --exclude-landmark NAME|KEYHEX  do not use this landmark's records (repeatable)\n"
-		"  --mesh FILE      exclude the landmarks flagged or in conflict in this lmctl mesh\n"
-		"                   JSON output (a landmark that cannot be where it claims)\n"
+		"  --mesh FILE      exclude the landmarks flagged or unresolved in this lmctl mesh\n"
+		"                   JSON output (a landmark that may not be where it claims)\n"
+		"  --max-misplaced F  re-audit the --mesh report assuming at most F misplaced\n"
+		"                   landmarks (default: the report's own F)\n"
 		"Long-running mode (instead of FEEDDIRs; --out optional, written at exit):\n"
 		"  --nats URL[,URL...]  follow the JetStream feed stream; verdicts as NDJSON on\n"
 		"                   stdout as records arrive\n"
@@ -89,47 +92,46 @@ excl_add(struct pending *p, const char *name)
 	return 0;
 }
 
-/* --mesh FILE: every landmark the audit flagged or found in conflict (one of a violating
- * pair, which one physics cannot tell: trusting neither is the sound choice). */
 static int
-excl_add_mesh(struct pending *x, const char *path)
+excl_mesh_cb(const char *name, const char *key, enum lm_mesh_status st, void *arg)
 {
-	static const char *const lists[] = {"flagged", "conflicts"};
+	(void)st;
+	if ((name && excl_add(arg, name) < 0) || (key && excl_add(arg, key) < 0)) {
+		return -1;
+	}
+	return 0;
+}
+
+/* --mesh FILE: every landmark the audit flagged or left unresolved (in some explanation of
+ * the violations: trusting it is not sound), as classified in the file or, with
+ * --max-misplaced F (>= 0), re-audited under F (lm_mesh_report_excluded). */
+static int
+excl_add_mesh(struct pending *x, const char *path, int max_misplaced)
+{
 	json_error_t je;
-	json_t *j = json_load_file(path, 0, &je), *a, *e;
-	size_t k, i;
-	int rc = 0;
+	json_t *j = json_load_file(path, 0, &je);
+	char err[256] = "";
+	bool closed = false;
+	int rc;
 
 	if (!j) {
 		lmctl_err(CMD, "--mesh %s: line %d: %s", path, je.line, je.text);
 		return -1;
 	}
-	for (k = 0; k < 2 && rc == 0; k++) {
-		a = json_object_get(j, lists[k]);
-		if (!json_is_array(a)) {
-			lmctl_err(CMD, "--mesh %s: no \"%s\" array (not lmctl mesh output?)", path,
-				lists[k]);
-			rc = -1;
-			break;
-		}
-		json_array_foreach(a, i, e)
-		{
-			const char *name = json_string_value(json_object_get(e, "name"));
-			const char *key = json_string_value(json_object_get(e, "key"));
-
-			if (!name && !key) {
-				lmctl_err(CMD, "--mesh %s: %s[%zu] has no name", path, lists[k], i);
-				rc = -1;
-				break;
-			}
-			if ((name && excl_add(x, name) < 0) || (key && excl_add(x, key) < 0)) {
-				rc = -1;
-				break;
-			}
-		}
-	}
+	rc = lm_mesh_report_excluded(j, max_misplaced, excl_mesh_cb, x, &closed, err, sizeof(err));
 	json_decref(j);
-	return rc;
+	if (rc == -EBADMSG) {
+		lmctl_err(CMD, "--mesh %s: %s", path, err);
+	} else if (rc == -ENOMEM) {
+		lmctl_err(CMD, "out of memory");
+	}
+	if (rc == 0 && closed) {
+		lmctl_err(CMD,
+			"--mesh %s: the audit failed closed: every landmark of a violating pair is "
+			"excluded",
+			path);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* lmctl_read_feed callback: chip records become measurements of the locator. */
@@ -266,6 +268,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"now", required_argument, NULL, 'n'},
 		{"exclude-landmark", required_argument, NULL, 'x'},
 		{"mesh", required_argument, NULL, 'M'},
+		{"max-misplaced", required_argument, NULL, 'F'},
 		{"declared", required_argument, NULL, 'D'},
 		{"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 'S'},
@@ -286,7 +289,9 @@ lmctl_cmd_locate(int argc, char **argv)
 	const struct lm_locate_meas *used;
 	json_t *rej = json_array(), *chips = json_array(), *names = json_array();
 	json_t *feats = json_array(), *top = NULL, *fc = NULL, *excluded = NULL;
-	int c, rc = 2;
+	int c, rc = 2, max_mis = -1;
+	const char *mesh_path[16];
+	size_t n_mesh = 0;
 	struct timespec ts;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -352,10 +357,22 @@ lmctl_cmd_locate(int argc, char **argv)
 			}
 			break;
 		case 'M':
-			if (excl_add_mesh(&pend, optarg) < 0) {
+			if (n_mesh == sizeof(mesh_path) / sizeof(mesh_path[0])) {
+				lmctl_err(CMD, "--mesh: at most 16 files");
 				goto done;
 			}
+			mesh_path[n_mesh++] = optarg;
 			break;
+		case 'F': {
+			long long f;
+
+			if (lmctl_parse_i64(CMD, "max-misplaced", optarg, 0, LM_MESH_MAX_MISPLACED,
+				    &f) < 0) {
+				goto done;
+			}
+			max_mis = (int)f;
+			break;
+		}
 		case 'D':
 			if (declared_load(&pend, optarg) < 0) {
 				goto done;
@@ -393,6 +410,15 @@ lmctl_cmd_locate(int argc, char **argv)
 			usage(stderr);
 			goto done;
 		}
+	}
+	for (i = 0; i < n_mesh; i++) {
+		if (excl_add_mesh(&pend, mesh_path[i], max_mis) < 0) {
+			goto done;
+		}
+	}
+	if (max_mis >= 0 && n_mesh == 0) {
+		lmctl_err(CMD, "--max-misplaced applies to a --mesh report");
+		goto done;
 	}
 	if (roots.n_op == 0 || roots.n_mfr == 0 ||
 		(no.urls ? optind != argc : (optind >= argc || !cfg.out))) {

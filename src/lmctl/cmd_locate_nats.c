@@ -138,6 +138,18 @@ note_reject(struct nloc *st, const char *subject, uint64_t seq, const char *reas
 			"reason", reason));
 }
 
+/* Print a list failure (-EIO: the broker's reason); rc through. */
+static int
+kv_fail(struct nloc *st, int rc)
+{
+	if (rc == -EIO) {
+		lmctl_err(CMD, "%s", lm_feed_kvlist_error(st->lists));
+	} else if (rc < 0) {
+		lmctl_err(CMD, "%s", strerror(-rc));
+	}
+	return rc;
+}
+
 /* Cache a verified record under its hash (first one wins). */
 static int
 remember(struct nloc *st, const uint8_t leaf[LM_HASH_LEN], const struct vrec *v)
@@ -373,6 +385,7 @@ on_msg(const struct lm_feed_nats_msg *m, void *arg)
 	rc = lm_feed_kvlist_append(st->lists, st->r->prover.u.chip.chip_pk, m->stream_seq, leaf,
 		&old, &old_len, &cur, &cur_len, &rev);
 	if (rc < 0) {
+		kv_fail(st, rc);
 		return -1; /* redelivered later */
 	}
 	memcpy(chip_hex, v.m.chip, sizeof(chip_hex));
@@ -385,7 +398,7 @@ on_msg(const struct lm_feed_nats_msg *m, void *arg)
 	}
 	free(old);
 	free(cur);
-	return rc < 0 ? -1 : 0;
+	return kv_fail(st, rc) < 0 ? -1 : 0;
 }
 
 /* lm_feed_kvlist_each callback of write_out: every list of the group into the locator. */
@@ -419,7 +432,7 @@ write_out(struct nloc *st)
 	int rc = -1;
 
 	/* exclusions are counted over the final state only */
-	if (lm_feed_kvlist_each(st->lists, collect_one, st) < 0 ||
+	if (kv_fail(st, lm_feed_kvlist_each(st->lists, collect_one, st)) < 0 ||
 		lm_locator_windows(st->cfg->loc, &used, &nused, &win, &nwin) < 0 ||
 		lm_locator_render(st->cfg->loc, chips, feats) < 0 ||
 		!(excluded = lm_locator_excluded_json(st->cfg->loc))) {
@@ -532,6 +545,10 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		(unsigned long long)st.lm_records, (unsigned long long)st.rejected,
 		(unsigned long long)st.emitted, (unsigned long long)st.refetched, st.first_s,
 		st.last_s);
+	if (lm_feed_kvlist_ignored(st.lists)) {
+		lmctl_err(CMD, "%llu key-value entries of a foreign length read as empty lists",
+			(unsigned long long)lm_feed_kvlist_ignored(st.lists));
+	}
 	if (cfg->out && write_out(&st) < 0) {
 		rc = 2;
 	} else if (st.rejected) {
