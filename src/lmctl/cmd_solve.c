@@ -31,7 +31,7 @@ usage(FILE *f)
 		"  --allow CODES        allowed countries, ISO 3166 alpha-2/3, comma-separated\n"
 		"  --no-region          omit the GeoJSON geometry\n"
 		"Hard bounds use c * (rtt - deduct) / 2 only; bl_* columns (speed lines) add an\n"
-		"\"estimate\" object, which is NOT a proof.\n");
+		"\"estimate\" object, which is NOT a proof (no verdict; \"estimate_opinion\").\n");
 }
 
 static int
@@ -307,10 +307,18 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 			for (i = 0; i < nidx; i++) {
 				json_array_append_new(a, json_string(cs->v[idx[i]].name));
 			}
+			/* speed lines alone make estimated radii conflict: only hard caps that
+			 * cannot all hold accuse a landmark or a record */
 			json_object_set_new(out, "conflict",
 				json_pack("{s:o, s:b, s:s}", "records", a, "smallest", smallest,
 					"meaning",
-					"these constraints cannot all hold: a landmark is misplaced or a record is false"));
+					estimate
+						? "these estimated radii cannot all hold: speed-line "
+						  "estimates are not bounds and can conflict on their "
+						  "own; this says nothing about the landmarks or the "
+						  "records (see the hard result)"
+						: "these constraints cannot all hold: a landmark is "
+						  "misplaced or a record is false"));
 		}
 	}
 	if (gf) {
@@ -332,6 +340,17 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 			lm_verdict_str(vi.verdict), "records", all, "decisive_records", d,
 			"area_in_km2", vi.area_in_km2, "area_out_km2", vi.area_out_km2,
 			"area_unknown_km2", vi.area_unknown_km2);
+		if (estimate) {
+			/* an opinion from estimated radii, never a verdict: no margin (it would
+			 * read as a bound) and a name that says what it is */
+			json_object_set_new(v, "label",
+				json_string("ESTIMATE, not a verdict: speed-line radii may exclude "
+					    "the truth"));
+			json_object_set_new(v, "allowed", json_deep_copy(o->allowed));
+			json_object_set_new(out, "estimate_opinion", v);
+			lm_region_destroy(r);
+			return 0;
+		}
 		if (!isnan(vi.margin_km)) {
 			json_object_set_new(v, "margin_km", json_real(vi.margin_km));
 			json_object_set_new(
@@ -455,7 +474,9 @@ lmctl_cmd_solve(int argc, char **argv)
 		}
 		json_object_set_new(out, "estimate", est);
 	}
-	json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	/* 17 significant digits: every double exactly (polygon edges, bbox, areas, farthest_km
+	 * are bounds; fewer digits would move them inward) */
+	json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	fputc('\n', stdout);
 	rc = 0;
 out:
