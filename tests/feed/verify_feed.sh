@@ -47,7 +47,11 @@ python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(
 	"http://127.0.0.1:$H/v1/records?limit=100000" >"$T/http.json" || fail "/v1/records"
 JV --json "$T/http.json" --report "$T/r-http.json" >"$T/http.out" || fail "node /v1/records: $(tail -3 "$T/http.out")"
 report_hashes "$T/r-http.json" | cmp -s - "$T/want" || fail "node /v1/records: other records"
-ok "node verifier, /v1/records lines alone: $(tail -1 "$T/http.out")"
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode())' \
+	"http://127.0.0.1:$H/v1/stream?since=0&max=160" >"$T/stream.json" || fail "/v1/stream"
+JV --json "$T/stream.json" --report "$T/r-stream.json" >"$T/stream.out" || fail "node /v1/stream: $(tail -3 "$T/stream.out")"
+report_hashes "$T/r-stream.json" | cmp -s - "$T/want" || fail "node /v1/stream: other records"
+ok "node verifier, /v1/records and /v1/stream lines alone: $(tail -1 "$T/http.out")"
 
 P=$(free_port)
 start nats nats-server -js -a 127.0.0.1 -p "$P" -sd "$T/js"
