@@ -204,6 +204,8 @@ struct lm_locate_region_view {
 	bool conflict_smallest;
 	const char *conflict_meaning; /**< NULL: the hard-bound text (a landmark is misplaced or
 				       *   a record is false) */
+	bool opinion; /**< estimated radii: the verdict is rendered as "estimate_opinion"
+		       *   (labelled, no margin), never as "verdict" */
 	const struct lm_geofence *allowed; /**< NULL: no verdict member */
 	const struct lm_verdict_info *verdict; /**< when allowed != NULL */
 	const uint8_t *decisive; /**< n flags, or NULL */
@@ -214,7 +216,8 @@ struct lm_locate_region_view {
  * docs/locator.md): feasible, resolution_km, resolution_met_km, area_km2, inner_area_km2,
  * bbox, conflict (when given) and verdict (when allowed: result, records,
  * decisive_records, area_in/out/unknown_km2, margin_km, margin_sampled_every_km,
- * margin_point, margin_record, allowed), added to out.
+ * margin_point, margin_record, allowed; with opinion: "estimate_opinion" with a label and
+ * no margin instead), added to out.
  * @return 0 or -ENOMEM.
  */
 int lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v);

@@ -32,7 +32,7 @@ usage(FILE *f)
 		"  --allow CODES        allowed countries, ISO 3166 alpha-2/3, comma-separated\n"
 		"  --no-region          omit the GeoJSON geometry\n"
 		"Hard bounds use c * (rtt - deduct) / 2 only; bl_* columns (speed lines) add an\n"
-		"\"estimate\" object, which is NOT a proof.\n");
+		"\"estimate\" object, which is NOT a proof (no verdict; \"estimate_opinion\").\n");
 }
 
 static int
@@ -279,6 +279,16 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 			json_string(
 				"ESTIMATE from speed lines: not a proof, may exclude the truth"));
 	}
+	if (estimate) {
+		/* speed lines alone make estimated radii conflict: only hard caps that cannot
+		 * all hold accuse a landmark or a record; and an estimate gives an opinion, never
+		 * a verdict */
+		rv.conflict_meaning = "these estimated radii cannot all hold: speed-line "
+				      "estimates are not bounds and can conflict on their own; "
+				      "this says nothing about the landmarks or the records (see "
+				      "the hard result)";
+		rv.opinion = true;
+	}
 	if (!lm_region_feasible(r)) {
 		if (lm_region_conflict(
 			    caps, cs->n, &prm, idx, &rv.n_conflict, &rv.conflict_smallest) == 0) {
@@ -421,7 +431,9 @@ lmctl_cmd_solve(int argc, char **argv)
 		}
 		json_object_set_new(out, "estimate", est);
 	}
-	json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	/* 17 significant digits: every double exactly (polygon edges, bbox, areas, farthest_km
+	 * are bounds; fewer digits would move them inward) */
+	json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	fputc('\n', stdout);
 	rc = 0;
 out:

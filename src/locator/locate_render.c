@@ -42,7 +42,13 @@ verdict_json(const struct lm_locate_region_view *rv)
 		json_decref(allowed);
 		return NULL;
 	}
-	if (!isnan(vi->margin_km)) {
+	if (rv->opinion) {
+		/* an opinion from estimated radii, never a verdict: no margin (it would read as a
+		 * bound) and a name that says what it is */
+		json_object_set_new(v, "label",
+			json_string(
+				"ESTIMATE, not a verdict: speed-line radii may exclude the truth"));
+	} else if (!isnan(vi->margin_km)) {
 		json_object_set_new(v, "margin_km", json_real(vi->margin_km));
 		json_object_set_new(v, "margin_sampled_every_km", json_real(vi->margin_step_km));
 		json_object_set_new(
@@ -89,7 +95,8 @@ lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v)
 					: "these constraints cannot all hold: a landmark is misplaced or a record is false"));
 	}
 	if (v->allowed) {
-		rc |= json_object_set_new(out, "verdict", verdict_json(v));
+		rc |= json_object_set_new(
+			out, v->opinion ? "estimate_opinion" : "verdict", verdict_json(v));
 	}
 	return rc ? -ENOMEM : 0;
 }
