@@ -104,6 +104,7 @@ struct lm_landmarkd_conf {
 	unsigned n_ports;
 	int64_t udp_port;
 	char key_file[LM_CFG_STR_MAX];
+	char key_uri[LM_CFG_STR_MAX]; /**< PKCS#11 RFC 7512 URI instead of key_file */
 	char delegation_file[LM_CFG_STR_MAX];
 	struct lm_cfg_strlist manufacturer_roots;
 	struct lm_cfg_strlist operator_roots;
@@ -125,8 +126,10 @@ struct lm_landmarkd_conf {
 	int deduct_turnaround;
 	int64_t calibration_ms;
 	int64_t calibration_ppb;
+	int64_t calibration_check_s;
 	int timestamps; /**< enum lm_hwts_mode */
 	int64_t hw_drift_ppb;
+	int64_t hw_host_max_us;
 	int idle;
 	int64_t backoff_max_us;
 	int64_t spin_window_us;

@@ -40,7 +40,8 @@ struct lm_ctrl_peer {
 
 struct lm_ctrl_conf {
 	uint8_t pk[LM_PK_LEN]; /**< landmark online key */
-	uint8_t sk[LM_SK_LEN]; /**< copied; wiped on destroy */
+	uint8_t sk[LM_SK_LEN]; /**< copied; wiped on destroy; unused when signer is set */
+	struct lm_signer *signer; /**< signs with the online key instead of sk (not owned) */
 	struct lm_delegation dlg; /**< this landmark's delegation (key must match pk) */
 	uint8_t mfr_roots[LM_CTRL_MAX_ROOTS][LM_PK_LEN]; /**< trusted for chip certificates */
 	unsigned n_mfr;
@@ -58,8 +59,6 @@ struct lm_ctrl_conf {
 	int64_t replay_window_s;
 	uint32_t replay_slots;
 	uint64_t landmark_delay_ns; /**< proven landmark-side minimum delay to deduct */
-	/** best tier any port can give: a record has the weakest of this and its samples' tiers */
-	enum lm_ts_source ts_source;
 	struct lm_clock_cal cal;
 	uint32_t batch_max; /**< records per batch, 1..4096 */
 	uint64_t batch_interval_ns; /**< close a non-empty batch at least this often */
@@ -81,8 +80,10 @@ struct lm_ctrl_stats {
 	uint64_t no_samples; /**< sessions without any valid sample */
 	uint64_t records;
 	uint64_t record_errors; /**< record could not be built/encoded */
+	uint64_t records_no_clock; /**< records without LM_CHECK_CLOCK (calibration drifted) */
 	uint64_t batches;
 	uint64_t sink_errors;
+	uint64_t sign_errors; /**< the signer failed (token gone): batch kept, retried */
 	uint64_t mesh_started;
 	uint64_t mesh_reveals;
 	uint64_t mesh_failed;
@@ -92,6 +93,7 @@ struct lm_ctrl_stats {
 const struct lm_stat_desc *lm_ctrl_stat_descs(unsigned *n);
 
 struct lm_ctrl;
+struct lm_signer;
 
 /**
  * @param clk   the same counter the datapath stamps with (for wall-clock windows)
@@ -112,6 +114,27 @@ void lm_ctrl_destroy(struct lm_ctrl *c);
 int lm_ctrl_attach(
 	struct lm_ctrl *c, struct lm_chan to_dp, struct lm_chan from_dp, struct lm_chan pool);
 
+struct lm_hwts;
+
+/**
+ * Whether the counter calibration (lm_ctrl_conf.cal) still holds: false (after a failed
+ * re-verification, lm_clock_cal_check()) makes every later record go out without
+ * LM_CHECK_CLOCK, which verifiers refuse. Control lcore only.
+ */
+void lm_ctrl_set_clock_ok(struct lm_ctrl *c, bool ok);
+
+/** The state lm_ctrl_set_clock_ok() set (true at create). */
+bool lm_ctrl_clock_ok(const struct lm_ctrl *c);
+
+/**
+ * Convert the raw device stamps of engine's samples with h (lm_hwts_rtt()): h is the
+ * hardware timestamping of that engine's port, driven by this control lcore
+ * (lm_hwts_update()) and owned by the caller. Without one, samples keep their software RTT.
+ * A record's tier is the weakest of its answered samples' tiers.
+ * @return 0, or -EINVAL (no such engine).
+ */
+int lm_ctrl_set_hwts(struct lm_ctrl *c, unsigned engine, struct lm_hwts *h);
+
 /**
  * Handle everything the engines sent, close a batch when full or due, start due peer
  * sessions.
@@ -120,7 +143,11 @@ int lm_ctrl_attach(
  */
 unsigned lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns);
 
-/** Close the open batch (if any) and flush the sink. @return 0 or -errno. */
+/**
+ * Close the open batch (if any) and flush the sink.
+ * @return 0; -ENODEV when the signer could not sign the open batch (its records are not in
+ *   the feed; sign_errors counts it); or the sink's -errno.
+ */
 int lm_ctrl_flush(struct lm_ctrl *c, int64_t wall_ns);
 
 const struct lm_ctrl_stats *lm_ctrl_stats(const struct lm_ctrl *c);

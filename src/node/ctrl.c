@@ -14,6 +14,7 @@
 #include "landmark/lm_hash.h"
 #include "landmark/lm_hwts.h"
 #include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_proto_signer.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 
@@ -50,6 +51,8 @@ struct lm_ctrl {
 	struct lm_nmsg *slots;
 	struct pending *pend;
 	struct engine_chans eng[LM_CTRL_MAX_ENGINES];
+	struct lm_hwts *hwts[LM_CTRL_MAX_ENGINES];
+	bool clock_bad; /* the counter calibration failed a re-verification */
 	unsigned n_eng;
 	unsigned slots_given;
 	struct lm_replay *replay;
@@ -82,8 +85,10 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(no_samples),
 	SD(records),
 	SD(record_errors),
+	SD(records_no_clock),
 	SD(batches),
 	SD(sink_errors),
+	SD(sign_errors),
 	SD(mesh_started),
 	SD(mesh_reveals),
 	SD(mesh_failed),
@@ -339,6 +344,15 @@ batch_close(struct lm_ctrl *c, int64_t wall_ns)
 		t = c->last_head_ns;
 	}
 	rc = lm_batch_close(c->batch, t, &head);
+	if (rc == -ENODEV || rc == -EIO || rc == -EACCES) {
+		/*
+		 * The key's signer failed (token removed?): keep the records and retry after
+		 * another batch interval, not on every poll.
+		 */
+		c->st.sign_errors++;
+		c->batch_opened_ns = wall_ns;
+		return;
+	}
 	if (rc == 0) {
 		rc = lm_batch_head_encode(&head, head_enc) == LM_BATCH_HEAD_LEN ? 0 : -EINVAL;
 	}
@@ -370,8 +384,42 @@ batch_close(struct lm_ctrl *c, int64_t wall_ns)
 	c->batch_max_end_ns = 0;
 }
 
+/*
+ * The hardware RTT of each answered sample whose port has hardware stamps: after a clock
+ * reading newer than the session end, so every stamp lies between two readings.
+ */
 static void
-make_record(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m,
+hw_samples(struct lm_ctrl *c, unsigned engine, struct lm_nmsg *m)
+{
+	struct lm_hwts *h = engine < LM_CTRL_MAX_ENGINES ? c->hwts[engine] : NULL;
+	unsigned i;
+
+	if (h == NULL) {
+		return;
+	}
+	if (lm_hwts_newest_tsc(h) < m->end_cyc) {
+		/* Failures are counted by lm_hwts; stamps it cannot bracket stay software. */
+		(void)lm_hwts_update(h);
+	}
+	for (i = 0; i < m->sent; i++) {
+		struct lm_nsample *sm = &m->s[i];
+		struct lm_hwts_stamps st;
+
+		if (!sm->got) {
+			continue;
+		}
+		st.sw_tx = sm->tx_cyc;
+		st.sw_rx = sm->tx_cyc + sm->rtt_cyc;
+		st.has_rx = (sm->dev_flags & LM_NSAMPLE_RX_DEV) != 0;
+		st.has_tx = (sm->dev_flags & LM_NSAMPLE_TX_DEV) != 0;
+		st.rx_dev = sm->rx_dev;
+		st.tx_dev = sm->tx_dev;
+		sm->ts_source = (uint8_t)lm_hwts_rtt(h, &st, &sm->rtt_cyc, &sm->ts_err_cyc);
+	}
+}
+
+static void
+make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 	const struct lm_reveal *rv, int64_t wall_ns)
 {
 	struct lm_record *r = &c->rec;
@@ -391,10 +439,15 @@ make_record(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m,
 	r->mode = p->mode == LM_MODE_FAST ? LM_MODE_FAST : LM_MODE_SIGNED;
 	r->count = m->sent;
 	r->validation = p->validation | LM_CHECK_PROOFS | LM_CHECK_SOURCE | LM_CHECK_BUDGET |
-		LM_CHECK_CLOCK | (p->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+		(c->clock_bad ? 0 : LM_CHECK_CLOCK) |
+		(p->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+	if (c->clock_bad) {
+		c->st.records_no_clock++;
+	}
 	/* Tier: the weakest of the answered samples' (TSC when none answered). Error bound: the
 	 * largest of theirs, at least one counter tick (the resolution of a software stamp). */
-	r->ts_source = c->c.ts_source;
+	hw_samples(c, p->engine, m);
+	r->ts_source = LM_TS_HW;
 	err_cyc = 1;
 	n_got = 0;
 	for (i = 0; i < m->sent; i++) {
@@ -459,6 +512,11 @@ make_record(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m,
 	}
 	if (lm_batch_count(c->batch) >= c->c.batch_max) {
 		batch_close(c, wall_ns);
+		if (lm_batch_count(c->batch) >= c->c.batch_max) {
+			/* still full: the signer could not sign it (sign_errors); no room */
+			c->st.record_errors++;
+			return;
+		}
 	}
 	len = lm_record_encode(r, c->recs[lm_batch_count(c->batch)], LM_RECORD_MAX_LEN);
 	if (len < 0) {
@@ -549,7 +607,8 @@ mesh_start(struct lm_ctrl *c, unsigned i, int64_t wall_ns)
 	h.cred.u.dlg = c->c.dlg;
 	h.wire_len = LM_HELLO_MIN_LEN;
 	len = -EINVAL;
-	if (lm_hello_sign(&h, c->c.sk) == 0) {
+	if ((c->c.signer != NULL ? lm_hello_sign_with(&h, c->c.signer)
+				 : lm_hello_sign(&h, c->c.sk)) == 0) {
 		len = lm_hello_encode(&h, m->payload, sizeof(m->payload));
 	}
 	if (len < 0) {
@@ -597,8 +656,12 @@ on_proved(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m)
 	rv.session_id = m->session_id;
 	memcpy(rv.secret, m->secret, LM_SECRET_LEN);
 	rv.answered = m->answered;
-	if (lm_reveal_sign(&rv, m->peer_pk, c->peers[pi].commitment,
-		    (const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent, c->c.sk) == 0) {
+	if ((c->c.signer != NULL
+			    ? lm_reveal_sign_with(&rv, m->peer_pk, c->peers[pi].commitment,
+				      (const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent, c->c.signer)
+			    : lm_reveal_sign(&rv, m->peer_pk, c->peers[pi].commitment,
+				      (const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent, c->c.sk)) ==
+		0) {
 		len = lm_reveal_encode(&rv, m->payload, sizeof(m->payload));
 	}
 	sodium_memzero(m->secret, LM_SECRET_LEN);
@@ -667,14 +730,40 @@ lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns)
 int
 lm_ctrl_flush(struct lm_ctrl *c, int64_t wall_ns)
 {
+	int rc;
+
 	batch_close(c, wall_ns);
-	return c->sink.ops->flush(c->sink.ctx);
+	rc = c->sink.ops->flush(c->sink.ctx);
+	/* records still in the batch: the signer failed, they are not in the feed */
+	return rc == 0 && lm_batch_count(c->batch) > 0 ? -ENODEV : rc;
 }
 
 const struct lm_ctrl_stats *
 lm_ctrl_stats(const struct lm_ctrl *c)
 {
 	return &c->st;
+}
+
+void
+lm_ctrl_set_clock_ok(struct lm_ctrl *c, bool ok)
+{
+	c->clock_bad = !ok;
+}
+
+bool
+lm_ctrl_clock_ok(const struct lm_ctrl *c)
+{
+	return !c->clock_bad;
+}
+
+int
+lm_ctrl_set_hwts(struct lm_ctrl *c, unsigned engine, struct lm_hwts *h)
+{
+	if (engine >= LM_CTRL_MAX_ENGINES) {
+		return -EINVAL;
+	}
+	c->hwts[engine] = h;
+	return 0;
 }
 
 int
@@ -732,6 +821,12 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	c->rec_lens = calloc(conf->batch_max, sizeof(*c->rec_lens));
 	c->replay = lm_replay_create(conf->replay_slots, conf->replay_window_s);
 	c->batch = lm_batch_create(conf->batch_max, conf->sk, NULL);
+	if (c->batch != NULL && conf->signer != NULL &&
+		lm_batch_set_signer(c->batch, conf->signer) != 0) {
+		lm_batch_destroy(c->batch);
+		c->batch = NULL;
+		errno = EINVAL;
+	}
 	if (c->slots == NULL || c->pend == NULL || c->recs == NULL || c->rec_lens == NULL ||
 		c->replay == NULL || c->batch == NULL) {
 		int err = errno ? errno : ENOMEM;
