@@ -386,6 +386,9 @@ main(int argc, char **argv)
 	if (sessions_override >= 0) {
 		g.c.sessions = sessions_override;
 	}
+	if (lm_secret_lock(g.sk, sizeof(g.sk)) != 0) {
+		fprintf(stderr, "chipd: warning: cannot lock the key in memory\n");
+	}
 	rc = lm_keyfile_read_secret(g.c.key_file, g.pk, g.sk);
 	if (rc != 0) {
 		fprintf(stderr, "chipd: key_file %s: %s\n", g.c.key_file, lm_keyfile_strerror(rc));
@@ -441,6 +444,6 @@ main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 	}
-	sodium_memzero(g.sk, sizeof(g.sk));
+	lm_secret_unlock(g.sk, sizeof(g.sk));
 	return failed == 0 ? 0 : 1;
 }

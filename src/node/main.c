@@ -312,6 +312,11 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	int rc;
 
 	memset(cc, 0, sizeof(*cc));
+	rc = lm_secret_lock(cc->sk, sizeof(cc->sk));
+	if (rc != 0) {
+		NLOG(WARNING, "key_file %s: cannot lock the key in memory: %s", c->key_file,
+			strerror(-rc));
+	}
 	rc = lm_keyfile_read_secret(c->key_file, cc->pk, cc->sk);
 	if (rc != 0) {
 		snprintf(err, errlen, "key_file %s: %s", c->key_file, lm_keyfile_strerror(rc));
@@ -802,6 +807,7 @@ out_ports:
 	}
 out_keys:
 	sodium_memzero(&cc, sizeof(cc));
+	lm_secret_unlock(cc.sk, sizeof(cc.sk));
 out_eal:
 	rte_eal_cleanup();
 	return rc;
