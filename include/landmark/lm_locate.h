@@ -142,7 +142,7 @@ size_t lm_locator_excluded(
 
 /**
  * Fill m from a chip record that was verified (rec/len: its encoding, for the hash).
- * @return 0; -EINVAL (not a chip record).
+ * @return 0; -EINVAL (not a chip record, or deductions beyond the RTT: lm_record_bound_km).
  */
 LM_WUR int lm_locate_meas_from_record(
 	struct lm_locate_meas *m, const struct lm_record *r, const uint8_t *rec, size_t len);

@@ -195,6 +195,7 @@ lm_record_to_json(const struct lm_record *r)
 	uint8_t leaf[LM_HASH_LEN];
 	int enc_len;
 	int rc = 0;
+	double bound;
 
 	if (o == NULL || lm == NULL || timing == NULL || cal == NULL || ded == NULL ||
 		hello == NULL) {
@@ -240,7 +241,9 @@ lm_record_to_json(const struct lm_record *r)
 	rc |= set_u64(ded, "chip_turnaround_ns", r->chip_turnaround_ns);
 	rc |= set(o, "deductions", ded);
 	ded = NULL;
-	rc |= set(o, "bound_km", json_real(lm_record_bound_km(r)));
+	/* null for a record whose deductions are false (it is rejected, never clamped) */
+	rc |= set(
+		o, "bound_km", lm_record_bound_km(r, &bound) == 0 ? json_real(bound) : json_null());
 
 	rc |= set(o, "validation", checks_json(r->validation));
 	rc |= set(o, "validation_bits", json_integer(r->validation));

@@ -203,7 +203,9 @@ lm_locate_meas_from_record(
 	sodium_bin2hex(m->record, sizeof(m->record), leaf, LM_HASH_LEN);
 	m->lat = r->lat_e7 / 1e7;
 	m->lon = r->lon_e7 / 1e7;
-	m->radius_km = lm_record_bound_km(r);
+	if (lm_record_bound_km(r, &m->radius_km) < 0) {
+		return -EINVAL; /* false deductions: rejected, never clamped */
+	}
 	m->rtt_ms = (double)r->rtt_min_ns / 1e6;
 	m->deduct_ms = (double)(r->landmark_delay_ns + r->chip_turnaround_ns) / 1e6;
 	m->t_ns = r->t_start_ns;

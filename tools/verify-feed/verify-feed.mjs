@@ -410,8 +410,8 @@ class Tally {
 
 async function fromLog(dir, trust, nowNs, t) {
 	const segs = fs.readdirSync(dir).filter((n) => /^seg-[0-9a-f]{16}\.lmf$/.test(n)).sort();
-	const chains = new Chains();
 	let link = null; // segment link of the last head read
+	let last = null; // the last head read: a log is one chain (feed.md §Local log)
 	let dlg = null;
 	for (let si = 0; si < segs.length; si++) {
 		const name = segs[si];
@@ -461,7 +461,10 @@ async function fromLog(dir, trust, nowNs, t) {
 	}
 	async function batch(items, headB, dlgB, where) {
 		const h = await verifyHead(headB, dlgB, trust);
-		chains.add(h);
+		// The first head read may follow heads removed by retention: its link is trusted.
+		if (last !== null && (h.seq !== last.seq + 1n || !eq(h.prev, last.hash) || h.time < last.time))
+			fail('chain', `${where}: batch head does not chain to the previous head`);
+		last = h;
 		if (h.count !== items.length) fail('length', `${where}: head count ${h.count}, ${items.length} records`);
 		items.forEach((it, i) => (it.i = i));
 		for (const it of items) {
