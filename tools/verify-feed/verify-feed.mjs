@@ -107,6 +107,7 @@ class R {
 }
 function text(b, what) {
 	const n = b.indexOf(0) < 0 ? b.length : b.indexOf(0);
+	if (n === 0) fail('field', `${what}: empty`);
 	for (let i = 0; i < b.length; i++) {
 		if (i < n ? b[i] < 0x20 || b[i] > 0x7e : b[i] !== 0) fail('field', `${what}: not NUL-padded printable ASCII`);
 	}
@@ -139,6 +140,7 @@ function decodeCred(b) {
 		c.model = text(r.bytes(84, 32), 'model');
 		c.serial = text(r.bytes(116, 32), 'serial');
 		c.minTurnaround = r.u64(148);
+		if (c.minTurnaround > 1000000000n) fail('field', 'min_turnaround_ns above 1 s');
 		c.sig = r.bytes(156, 64);
 	}
 	c.hash = H(TAG.credHash, b);
