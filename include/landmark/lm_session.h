@@ -88,6 +88,7 @@ struct lm_engine_stats {
 	uint64_t resp_wrong_source; /**< from another address/port than the HELLO */
 	uint64_t resp_mismatch; /**< wrong seq, mode or nonce echo */
 	uint64_t resp_dup; /**< seq already answered */
+	uint64_t resp_clock; /**< response before its challenge by the counter: unused */
 	uint64_t reveals_rx;
 	uint64_t unexpected_msg; /**< protocol message type we never accept here */
 	uint64_t ctrl_ring_full; /**< a message for the control side could not be queued */

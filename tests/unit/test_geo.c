@@ -411,6 +411,62 @@ START_TEST(test_region_hole)
 }
 END_TEST
 
+/* Two caps the exact pairwise test shows disjoint (d > R1 + R2) but that share a 10 km cell
+ * came out feasible (issue 9); the solver now runs the pairwise test. Random pairs: an
+ * intersection is claimed empty only when the geodesic test proves it. */
+START_TEST(test_region_disjoint_pair)
+{
+	struct lm_region_params prm = {.res_km = 10};
+	double d = lm_geo_dist_km(0, 0, 0, 1), R1;
+	struct lm_region *r;
+	int trial;
+
+	for (R1 = 40; R1 <= 70; R1 += 2.5) {
+		struct lm_cap gap[2] = {{0, 0, R1}, {0, 1, d - R1 - 0.5}};
+		struct lm_cap touch[2] = {{0, 0, R1}, {0, 1, d - R1 + 0.01}};
+
+		r = lm_region_solve(gap, 2, &prm);
+		ck_assert_msg(!lm_region_feasible(r), "R1 %g: 0.5 km apart, feasible", R1);
+		ck_assert_uint_eq(lm_region_ncells(r), 0);
+		lm_region_destroy(r);
+		r = lm_region_solve(touch, 2, &prm);
+		ck_assert(lm_region_feasible(r));
+		lm_region_destroy(r);
+	}
+	geo_seed(lm_test_seed());
+	for (trial = 0; trial < 200; trial++) {
+		struct lm_cap c[3];
+		double dd, gapkm = -2 + 4 * geo_rand(), lat, lon;
+
+		geo_rand_point(&c[0].lat, &c[0].lon);
+		ck_assert_int_eq(lm_geo_direct(c[0].lat, c[0].lon, 360 * geo_rand(),
+					 5 + 15000 * geo_rand(), &c[1].lat, &c[1].lon),
+			0);
+		dd = lm_geo_dist_km(c[0].lat, c[0].lon, c[1].lat, c[1].lon);
+		c[0].radius_km = (dd - gapkm) * geo_rand();
+		c[1].radius_km = fmax(0, dd - gapkm - c[0].radius_km);
+		c[2] = (struct lm_cap){0, 0, 30000}; /* holds everything */
+		r = lm_region_solve(c, 3, &prm);
+		if (dd > c[0].radius_km + c[1].radius_km + 1e-3) {
+			ck_assert(!lm_region_feasible(r));
+		} else if (dd < c[0].radius_km + c[1].radius_km - 1e-3) {
+			/* the point R1 along the geodesic is in both: never excluded */
+			double azi;
+
+			ck_assert_int_eq(
+				lm_geo_inverse(c[0].lat, c[0].lon, c[1].lat, c[1].lon, &dd, &azi),
+				0);
+			ck_assert_int_eq(
+				lm_geo_direct(c[0].lat, c[0].lon, azi, c[0].radius_km, &lat, &lon),
+				0);
+			ck_assert(lm_region_feasible(r));
+			ck_assert(lm_region_covers(r, lat, lon));
+		}
+		lm_region_destroy(r);
+	}
+}
+END_TEST
+
 START_TEST(test_region_conflict)
 {
 	struct lm_region_params prm = {.res_km = 20};
@@ -517,6 +573,7 @@ main(void)
 	tcase_add_test(tc, test_region_shrinks);
 	tcase_add_test(tc, test_region_single_caps);
 	tcase_add_test(tc, test_region_hole);
+	tcase_add_test(tc, test_region_disjoint_pair);
 	tcase_add_test(tc, test_region_conflict);
 	tcase_add_test(tc, test_region_invalid);
 	tcase_add_test(tc, test_point_on_circle_inside);
