@@ -17,4 +17,5 @@ echo "## feed";                      tools/bench-feed.sh "$B"
 echo "## feed: /v1/records index vs full scan"; "$B/bench/bench_query" 1 20000 100
 echo "## locator consumer group";    tools/bench-feed-locate.sh "$B"
 echo "## node";                      tools/bench-node.sh "$B"
+echo "## signer: memory key vs PKCS#11 token"; tools/bench-signer.sh "$B"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

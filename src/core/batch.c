@@ -7,6 +7,7 @@
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hash.h"
+#include "landmark/lm_proto_signer.h"
 #include "record_private.h"
 
 /* Levels of a tree of LM_BATCH_MAX_RECORDS leaves, root level included. */
@@ -17,6 +18,7 @@ struct lm_batch {
 	uint32_t count;
 	int closed;
 	uint8_t sk[LM_SK_LEN];
+	struct lm_signer *signer; /* when set, signs heads instead of sk */
 	uint64_t seq; /* of the open batch */
 	uint8_t prev_hash[LM_HASH_LEN]; /* hash of the previous head, zero for seq 0 */
 	int64_t min_time_ns; /* time of the previous head */
@@ -449,7 +451,8 @@ lm_batch_close(struct lm_batch *b, int64_t time_ns, struct lm_batch_head *head)
 	b->head.time_ns = time_ns;
 	memcpy(b->head.root, b->level[b->n_levels - 1][0], LM_HASH_LEN);
 	b->head.count = b->count;
-	rc = lm_batch_head_sign(&b->head, b->sk);
+	rc = b->signer != NULL ? lm_batch_head_sign_with(&b->head, b->signer)
+			       : lm_batch_head_sign(&b->head, b->sk);
 	if (rc != 0) {
 		return rc;
 	}
@@ -608,4 +611,28 @@ out:
 		*out = zero_rec;
 	}
 	return why;
+}
+
+int
+lm_batch_head_sign_with(struct lm_batch_head *h, struct lm_signer *s)
+{
+	uint8_t buf[LM_BATCH_HEAD_LEN];
+
+	memcpy(h->landmark_pk, lm_signer_pk(s), LM_PK_LEN);
+	if (lm_batch_head_encode(h, buf) < 0) {
+		return -EINVAL;
+	}
+	return lm_signer_sign(s, h->sig, LM_TAG_BATCH_HEAD, buf, LM_BATCH_HEAD_LEN - LM_SIG_LEN);
+}
+
+int
+lm_batch_set_signer(struct lm_batch *b, struct lm_signer *s)
+{
+	/* an all-zero sk: the key lives only in the signer (a token) */
+	if (!sodium_is_zero(b->sk, LM_SK_LEN) &&
+		memcmp(lm_signer_pk(s), b->sk + LM_SEED_LEN, LM_PK_LEN) != 0) {
+		return -EINVAL;
+	}
+	b->signer = s;
+	return 0;
 }

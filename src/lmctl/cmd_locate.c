@@ -141,8 +141,13 @@ take_chip(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
 	struct lm_locate_meas m;
 	int rc;
 
-	if (lm_locate_meas_from_record(&m, r, rec, len) < 0) {
+	if (r->prover.kind != LM_CRED_CHIP) {
 		return 0; /* landmark-to-landmark: input for lmctl mesh --feeds */
+	}
+	if (lm_locate_meas_from_record(&m, r, rec, len) < 0) {
+		/* verification rejects deductions beyond the RTT first; never clamp one */
+		lmctl_err(CMD, "record %s: deductions beyond the RTT: not used", m.record);
+		return 0;
 	}
 	rc = lm_locator_add(arg, &m);
 	if (rc < 0) {

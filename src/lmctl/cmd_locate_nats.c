@@ -122,8 +122,11 @@ verify_msg(struct nloc *st, const struct lm_feed_nats_msg *m, struct vrec *v)
 	if (why != LM_OK) {
 		return why;
 	}
+	v->chip = st->r->prover.kind == LM_CRED_CHIP;
+	if (v->chip && lm_locate_meas_from_record(&v->m, st->r, m->record, m->record_len) < 0) {
+		return LM_E_FIELD; /* deductions beyond the RTT: rejected, never clamped */
+	}
 	v->ok = true;
-	v->chip = lm_locate_meas_from_record(&v->m, st->r, m->record, m->record_len) == 0;
 	return LM_OK;
 }
 

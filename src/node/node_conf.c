@@ -42,8 +42,12 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"DPDK ports served, each with its own IPv4 address"},
 	{"udp_port", LM_CFG_INT, O(udp_port), 7447, 1, 65535, NULL, NULL, NULL, 0, 0,
 		"UDP port of the challenge protocol"},
-	{"key_file", LM_CFG_STR, O(key_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
-		"landmark online secret key file (mode 0600, lmctl keygen)"},
+	{"key_file", LM_CFG_STR, O(key_file), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"landmark online secret key file (mode 0600, lmctl keygen); exactly one of key_file "
+		"and key_uri"},
+	{"key_uri", LM_CFG_STR, O(key_uri), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"landmark online key in a PKCS#11 token, RFC 7512: "
+		"pkcs11:token=T;object=K?module-path=M&pin-source=file:P (docs/node.md)"},
 	{"delegation_file", LM_CFG_STR, O(delegation_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
 		"delegation of the online key by the operator root (lmctl delegate)"},
 	{"manufacturer_roots", LM_CFG_STRLIST, O(manufacturer_roots), 0, 0, LM_CFG_LIST_MAX, NULL,

@@ -21,7 +21,7 @@ struct feed_fix {
 	const uint8_t *sign_sk; /* key that signs heads (default: the landmark key) */
 	uint64_t session;
 	uint64_t batches;
-	int mixed; /* records rotate through signed/fast, chip/landmark prover, lost samples */
+	int mixed; /* records rotate through signed/fast, chip/landmark prover, lost samples, ts_source */
 };
 
 static inline int
@@ -70,6 +70,9 @@ feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsig
 				    ff->mixed && k == 3, ff->session) != 0) {
 				ret = -2;
 				goto out;
+			}
+			if (ff->mixed) {
+				r->ts_source = (enum lm_ts_source)(ff->session % LM_TS__COUNT);
 			}
 			ff->session++;
 			len = lm_record_encode(r, enc[i], sizeof(enc[i]));

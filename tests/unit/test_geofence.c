@@ -100,6 +100,56 @@ START_TEST(test_verdict_no_area)
 }
 END_TEST
 
+/*
+ * margin_km is a proven lower bound (issue 9): a 0.5 km cap whose centre is 0.606 km from a
+ * fence edge, between two of its 5 km border samples, is at most 0.106 km from the border;
+ * the sampled minimum said 1.3 km. Random small caps near edges: the margin never exceeds
+ * the distance to a dense sampling of the edge (every 10 m).
+ */
+START_TEST(test_margin_lower_bound)
+{
+	struct lm_region_params prm = {.res_km = 0.02};
+	struct lm_geofence *gf = square_fence(0, 0, 1, 1);
+	struct lm_verdict_info vi;
+	struct lm_region *r;
+	struct lm_cap c;
+	int trial;
+
+	c.radius_km = 0.5;
+	ck_assert_int_eq(lm_geo_direct(0.515625, 0, 90, 0.606, &c.lat, &c.lon), 0);
+	r = lm_region_solve(&c, 1, &prm);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
+	ck_assert_msg(vi.margin_km <= 0.106 + 1e-9, "margin %.6f km > 0.106 km", vi.margin_km);
+	ck_assert_msg(vi.margin_km > 0.1, "margin %.6f km: needlessly loose", vi.margin_km);
+	ck_assert_uint_eq(vi.margin_cap, 0);
+	lm_region_destroy(r);
+	geo_seed(lm_test_seed());
+	for (trial = 0; trial < 30; trial++) {
+		double lat = 0.05 + 0.9 * geo_rand(), gap = 0.02 + 3 * geo_rand(), best = INFINITY;
+		double y;
+
+		c.radius_km = 0.2 + 2 * geo_rand();
+		ck_assert_int_eq(lm_geo_direct(lat, 0, 90, c.radius_km + gap, &c.lat, &c.lon), 0);
+		r = lm_region_solve(&c, 1, &prm);
+		ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+		if (vi.verdict != LM_VERDICT_INSIDE) {
+			lm_region_destroy(r);
+			continue;
+		}
+		/* the west edge sampled every ~10 m around the cap */
+		for (y = lat - 0.1; y <= lat + 0.1; y += 1e-4) {
+			best = fmin(best, lm_geo_dist_km(y, 0, c.lat, c.lon) - c.radius_km);
+		}
+		ck_assert_msg(vi.margin_km <= best + 1e-6, "trial %d: margin %.6f > %.6f", trial,
+			vi.margin_km, best);
+		ck_assert(vi.margin_km >= best - 0.02);
+		lm_region_destroy(r);
+	}
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
 START_TEST(test_user_polygon)
 {
 	struct lm_geofence *gf = square_fence(0, 0, 10, 10);
@@ -302,6 +352,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_user_polygon);
 	tcase_add_test(tc, test_verdict_no_area);
+	tcase_add_test(tc, test_margin_lower_bound);
 	tcase_add_test(tc, test_verdict_sound);
 	tcase_add_test(tc, test_countries);
 	tcase_add_test(tc, test_bad_files);

@@ -6,7 +6,10 @@
  * time; deductions never above the real extra delay). Asserted for every window: the truth
  * is inside the hard region (exactly in every cap and covered by the solved cells), the
  * region is not empty, and a chip that stands in its allowed region is never "outside" (nor
- * "inside" a fence it does not stand in).
+ * "inside" a fence it does not stand in). Up to F colluding misplaced landmarks, placed
+ * adversarially, are audited by lm_mesh_audit under F: none is trusted, and the verdict of
+ * the audited landmarks is never "outside" for the honest chip. Four threads solving one
+ * locator give the sequential results.
  */
 #include <check.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include "landmark/lm_geo.h"
 #include "landmark/lm_geofence.h"
 #include "landmark/lm_locate.h"
+#include "landmark/lm_mesh.h"
 #include "test_common.h"
 #include "test_geo_common.h"
 
@@ -280,6 +284,162 @@ START_TEST(test_windows_and_exclusion)
 }
 END_TEST
 
+/*
+ * Up to F colluding misplaced landmarks, placed adversarially: they stand near the chip (so
+ * they measure it with small RTTs) and all declare one common far-away point (so they agree
+ * with each other and their caps exclude the truth). Every landmark measures every other one
+ * with honest RTTs between true positions; lmctl mesh's audit under F (lm_mesh_audit) decides
+ * whom to trust. The adversary chooses among placements that physics can see (each colluder
+ * violates at least one measurement; docs/locator.md: no audit sees the others). Asserted:
+ * without the audit the truth is excluded (the attack bites); with the landmarks the audit
+ * excludes left out, no colluder is trusted, the truth is inside the region and the verdict
+ * against the chip's allowed box is never "outside".
+ */
+#define MESH_MAX 12
+
+static double
+mesh_rtt(double lat1, double lon1, double lat2, double lon2)
+{
+	return lm_geo_dist_km(lat1, lon1, lat2, lon2) * LM_GEO_C_MS_PER_KM *
+		(1 + 0.3 * geo_rand()) +
+		0.05 * geo_rand() + 1e-6;
+}
+
+START_TEST(test_colluders_audited)
+{
+	unsigned trials = 0, attacks = 0, verdicts[4] = {0};
+
+	geo_seed(lm_test_seed());
+	while (trials < 40) {
+		double tlat[MESH_MAX], tlon[MESH_MAX], dlat[MESH_MAX], dlon[MESH_MAX];
+		unsigned F = (unsigned)(geo_rand() * 5), k = F ? 1 + (unsigned)(geo_rand() * F) : 0;
+		unsigned nh = 2 + (unsigned)(geo_rand() * 6), n = nh + k, i, j;
+		struct truth t = {-55 + 110 * geo_rand(), -150 + 300 * geo_rand()};
+		double fake_lat, fake_lon, a = 0.5 + 8 * geo_rand(), b = 0.5 + 8 * geo_rand();
+		struct lm_locator_conf conf = {.res_km = RES_KM, .window_s = 3600};
+		struct lm_locator *loc, *loc_all;
+		struct lm_geofence *gf;
+		struct lm_mesh *m = lm_mesh_create();
+		struct lm_mesh_audit au = {0};
+		struct lm_locate_result res;
+		struct lm_locate_meas meas[MESH_MAX];
+		char chip[LM_LOCATE_KEY_HEX];
+		bool seen = true;
+
+		ck_assert_ptr_nonnull(m);
+		/* honest landmarks around the chip, colluders close to it */
+		for (i = 0; i < n; i++) {
+			double dist =
+				i < nh ? 20 + 2500 * pow(geo_rand(), 2) : 5 + 300 * geo_rand();
+
+			ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, 360 * geo_rand(), dist,
+						 &tlat[i], &tlon[i]),
+				0);
+			dlat[i] = tlat[i];
+			dlon[i] = tlon[i];
+		}
+		/* the colluders' common declared point: far from the chip */
+		ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, 360 * geo_rand(),
+					 3000 + 9000 * geo_rand(), &fake_lat, &fake_lon),
+			0);
+		for (i = nh; i < n; i++) {
+			dlat[i] = fake_lat;
+			dlon[i] = fake_lon;
+		}
+		for (i = 0; i < n; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "lm%02u", i);
+			ck_assert_int_eq(lm_mesh_add_node(m, name, dlat[i], dlon[i]), (int)i);
+		}
+		for (i = nh; i < n; i++) {
+			bool violates = false;
+
+			for (j = 0; j < nh; j++) {
+				double rtt = mesh_rtt(tlat[i], tlon[i], tlat[j], tlon[j]);
+
+				ck_assert_int_eq(lm_mesh_add_rtt(m, i, j, rtt), 0);
+				violates |= lm_geo_dist_km(dlat[i], dlon[i], dlat[j], dlon[j]) >
+					rtt / LM_GEO_C_MS_PER_KM + LM_MESH_DEFAULT_TOL_KM + 1;
+			}
+			seen &= violates;
+		}
+		if (!seen) {
+			lm_mesh_destroy(m);
+			continue; /* a misplacement no measurement contradicts: no audit sees it */
+		}
+		for (i = 0; i < n; i++) {
+			for (j = i + 1; j < n; j++) {
+				if (!(i >= nh && j < nh) && !(j >= nh && i < nh)) {
+					ck_assert_int_eq(lm_mesh_add_rtt(m, i, j,
+								 mesh_rtt(tlat[i], tlon[i], tlat[j],
+									 tlon[j])),
+						0);
+				}
+			}
+		}
+		ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, F, &au), 0);
+		gf = box_fence(t.lat - a * geo_rand(), t.lon - b * geo_rand(),
+			t.lat + a * geo_rand() + 1e-3, t.lon + b * geo_rand() + 1e-3);
+		conf.allowed = gf;
+		loc = lm_locator_create(&conf);
+		loc_all = lm_locator_create(&conf);
+		ck_assert(loc && loc_all);
+		hex64(chip, 0xc0, trials);
+		for (i = 0; i < n; i++) {
+			/* the chip measured from the landmark's true spot, declared where it says */
+			honest_meas(&meas[i], chip, (int)i, tlat[i], tlon[i], &t, 0, trials);
+			meas[i].lat = dlat[i];
+			meas[i].lon = dlon[i];
+			if (i >= nh) {
+				ck_assert_msg(lm_mesh_audit_excluded(&au, i),
+					"seed trial %u: colluder lm%02u trusted (F %u, %u of %u)",
+					trials, i, F, k, n);
+			}
+			if (lm_mesh_audit_excluded(&au, i)) {
+				ck_assert_int_eq(lm_locator_exclude(loc, meas[i].site), 0);
+			}
+			ck_assert_int_ge(lm_locator_add(loc, &meas[i]), 0);
+			ck_assert_int_eq(lm_locator_add(loc_all, &meas[i]), 0);
+		}
+		if (k) {
+			/* without the audit the colluders exclude the truth */
+			ck_assert_int_eq(lm_locator_solve_window(loc_all, meas, n, &res), 0);
+			ck_assert(!lm_region_contains(res.region, t.lat, t.lon));
+			ck_assert(res.verdict.verdict != LM_VERDICT_INSIDE);
+			lm_locate_result_fini(&res);
+			attacks++;
+		}
+		if (lm_locator_solve_window(loc, meas, n, &res) == 0) {
+			ck_assert_msg(lm_region_contains(res.region, t.lat, t.lon) &&
+					lm_region_covers(res.region, t.lat, t.lon),
+				"trial %u: truth %.6f,%.6f outside the audited region (F %u, %u "
+				"colluders of %u)",
+				trials, t.lat, t.lon, F, k, n);
+			ck_assert(lm_region_feasible(res.region));
+			ck_assert_msg(res.verdict.verdict != LM_VERDICT_OUTSIDE,
+				"trial %u: honest chip outside (F %u, %u colluders of %u)", trials,
+				F, k, n);
+			verdicts[res.verdict.verdict]++;
+		} else {
+			/* every landmark excluded (the audit failed closed on all): no verdict */
+			for (i = 0; i < n; i++) {
+				ck_assert(lm_mesh_audit_excluded(&au, i));
+			}
+		}
+		lm_locate_result_fini(&res);
+		lm_locator_destroy(loc);
+		lm_locator_destroy(loc_all);
+		lm_geofence_destroy(gf);
+		lm_mesh_audit_free(&au);
+		lm_mesh_destroy(m);
+		trials++;
+	}
+	printf("# %u trials, %u with colluders: %u inside, %u inconclusive\n", trials, attacks,
+		verdicts[LM_VERDICT_INSIDE], verdicts[LM_VERDICT_INCONCLUSIVE]);
+}
+END_TEST
+
 /* Solving only reads the locator: windows solved by several threads at once give exactly
  * the sequential results. */
 struct par {
@@ -379,6 +539,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_honest_truth_inside);
 	tcase_add_test(tc, test_windows_and_exclusion);
+	tcase_add_test(tc, test_colluders_audited);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);

@@ -615,8 +615,11 @@ async function fromNats(url, stream, timeoutS, trust, nowNs, t) {
 		let got = 0;
 		const deadline = Date.now() + timeoutS * 1000;
 		while (got < total && Date.now() < deadline) {
-			const it = await c.fetch({ max_messages: 256, expires: 2000 });
-			for await (const msg of it) {
+			// Drain each fetch before verifying: a slow verification must not outlive the pull.
+			const it = await c.fetch({ max_messages: 64, expires: 2000 });
+			const msgs = [];
+			for await (const msg of it) msgs.push(msg);
+			for (const msg of msgs) {
 				got++;
 				const subj = msg.subject.split('.');
 				const id = msg.headers?.get('Nats-Msg-Id') ?? '';
