@@ -15,7 +15,13 @@
  * Cells that straddle a fence edge are refined (up to 6 more levels); refined sub-cells
  * that a cap provably excludes are dropped, so the test stays sound: INSIDE and OUTSIDE are
  * only claimed for cells with no fence edge touching them (tested on a slightly enlarged
- * cell).
+ * cell), with two kinds of edge that cannot separate a cell from the union and so take part
+ * in the parity test only: seam edges on the +-180 meridian (cells never cross it) and
+ * shared edges of two allowed polygons, proven when the fences are added to have one polygon
+ * on each side along their whole length (no other edge of either meets them; the points
+ * 1e-7 degree either side of the midpoint lie in one polygon each). Such a cell is INSIDE
+ * when its centre is in the union. Shared edges are left out of the margin (they are not on
+ * the union's border); seam edges are kept (a fence may really end at +-180).
  */
 #ifndef LANDMARK_LM_GEOFENCE_H
 #define LANDMARK_LM_GEOFENCE_H
