@@ -13,6 +13,7 @@
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hash.h"
 #include "landmark/lm_hwts.h"
+#include "landmark/lm_keys.h"
 #include "landmark/lm_node_ctrl.h"
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_proto.h"
@@ -812,6 +813,8 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	if (c == NULL) {
 		return NULL;
 	}
+	/* The online key stays here for the node's life: locked (no swap, no core dump). */
+	(void)lm_secret_lock(c->c.sk, sizeof(c->c.sk));
 	c->c = *conf;
 	c->clk = clk;
 	c->sink = sink;
@@ -850,6 +853,7 @@ lm_ctrl_destroy(struct lm_ctrl *c)
 		return;
 	}
 	sodium_memzero(c->c.sk, sizeof(c->c.sk));
+	lm_secret_unlock(c->c.sk, sizeof(c->c.sk));
 	if (c->slots != NULL) {
 		unsigned i;
 

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v node >/dev/null 2>&1 || { echo "1..0 # SKIP node not installed (tools/setup.sh)"; exit 77; }
 VF="$(cd "$(dirname "$0")/../.." && pwd)/tools/verify-feed/verify-feed.mjs"
-echo "1..9"
+echo "1..10"
 JV() { node "$VF" --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 V() { "$LMCTL" feed verify --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 # report_hashes FILE: sorted record hashes the verifier accepted
@@ -117,3 +117,22 @@ for f in t-rtt t-chain t-cred t-nostr; do
 done
 grep -q "chain" "$T/t-chain.out" || fail "removed batch not reported as a chain break: $(cat "$T/t-chain.out")"
 ok "JSON alone: an edited RTT, a removed batch (chain), an edited certificate and a missing exact _str are rejected"
+
+# Differential: one record per feed breaks one standalone rule (a validation bit cleared, its
+# times moved before the credentials' windows or past its head), batched and signed as usual.
+# Both verifiers must reach the same verdict from the log and from JSON (most cases reject).
+agree=0
+for evil in "5 1 0" "5 2 0" "5 4 0" "5 8 0" "5 10 0" "5 20 0" "6 20 0" "5 40 0" "5 80 0" "5 100 0" \
+	"5 0 -20000000000000000" "5 0 3000000000" "5 0 -1000"; do
+	rm -rf "$T/ev"
+	FEED_GEN_MIXED=1 FEED_GEN_EVIL="$evil" "$GEN" "$T/ev" 3 3 0 >/dev/null || fail "generator $evil"
+	rl=0; V "$T/ev" >"$T/ev.l" 2>&1 || rl=$?
+	rj=0; JV --log "$T/ev" >"$T/ev.j" 2>&1 || rj=$?
+	"$LMCTL" feed dump --json "$T/ev" >"$T/ev.json"
+	rs=0; JV --json "$T/ev.json" >"$T/ev.s" 2>&1 || rs=$?
+	[ $rl = $rj ] && [ $rl = $rs ] ||
+		fail "FEED_GEN_EVIL=\"$evil\": lmctl exit $rl ($(head -1 "$T/ev.l")), node --log $rj ($(head -1 "$T/ev.j")), --json $rs ($(head -1 "$T/ev.s"))"
+	[ $rl = 1 ] && agree=$((agree + 1))
+done
+[ $agree -ge 8 ] || fail "only $agree of the 13 broken feeds were rejected"
+ok "13 single-rule violations: lmctl feed verify and node (log, JSON) agree on each ($agree rejected)"
