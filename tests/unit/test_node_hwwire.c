@@ -78,6 +78,8 @@ dev_read_tx(void *ctx, uint64_t *ticks)
 
 static const struct lm_devclk_ops dev_ops = {dev_read, dev_read_tx};
 
+static uint64_t rig_up_delay; /* cc.landmark_delay_ns of the next rig_up() */
+
 static void
 rig_up(enum lm_ts_source tier)
 {
@@ -109,6 +111,7 @@ rig_up(enum lm_ts_source tier)
 
 	cc.max_pending = 4;
 	cc.pool_size = 32;
+	cc.landmark_delay_ns = rig_up_delay;
 	rig_ctrl(&R, &cc);
 	ck_assert_int_eq(lm_ctrl_set_hwts(R.ctrl, 0, H.hw), 0);
 	/* The control lcore's updates every 100 ms: the third reading is the first one a map
@@ -503,6 +506,29 @@ START_TEST(test_clock_drift_clears_clock_bit)
 }
 END_TEST
 
+START_TEST(test_no_unproven_landmark_delay)
+{
+	/* A configured landmark delay is never deducted without a measured floor (it used to
+	 * be deducted from every record, whatever its tier). */
+	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
+	struct lm_record r;
+
+	rig_up_delay = 500;
+	rig_up(LM_TS_HW);
+	rig_up_delay = 0;
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_uint_eq(r.landmark_delay_ns, 0);
+	{
+		double km = 0;
+
+		ck_assert_int_eq(lm_record_bound_km(&r, &km), 0);
+		ck_assert(km >= LM_C_KM_S * (double)r.rtt_min_ns / 2e9);
+	}
+	rig_down();
+}
+END_TEST
+
 /* The config keys that choose the tier, with file:line errors. */
 START_TEST(test_conf_keys)
 {
@@ -549,6 +575,7 @@ suite(void)
 	tcase_add_test(tc, test_rate_step);
 	tcase_add_test(tc, test_stale_map);
 	tcase_add_test(tc, test_clock_drift_clears_clock_bit);
+	tcase_add_test(tc, test_no_unproven_landmark_delay);
 	tcase_add_test(tc, test_conf_keys);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
