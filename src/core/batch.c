@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "landmark/lm_batch.h"
+#include "landmark/lm_keys.h"
 #include "landmark/lm_hash.h"
 #include "landmark/lm_proto_signer.h"
 #include "record_private.h"
@@ -345,6 +346,8 @@ lm_batch_create(
 		return NULL;
 	}
 	b->max = max_records;
+	/* Locked (no swap, no core dump) for the batch signer's life; best effort. */
+	(void)lm_secret_lock(b->sk, sizeof(b->sk));
 	memcpy(b->sk, sk, LM_SK_LEN);
 	b->seq = last != NULL ? last->seq + 1 : 0;
 	b->min_time_ns = last != NULL ? last->time_ns : 0;
@@ -358,6 +361,7 @@ lm_batch_destroy(struct lm_batch *b)
 		return;
 	}
 	sodium_memzero(b->sk, sizeof(b->sk));
+	lm_secret_unlock(b->sk, sizeof(b->sk));
 	free(b->leaves);
 	free(b->nodes);
 	free(b);
@@ -549,7 +553,20 @@ lm_record_verify_standalone(const uint8_t *rec, size_t rec_len, const uint8_t *p
 	if (why == LM_OK && ns_to_s(r->t_start_ns) > d.not_after) {
 		why = LM_E_EXPIRED;
 	}
+	/* ... and still when the session ended. */
+	if (why == LM_OK && ns_to_s(r->t_end_ns) > d.not_after) {
+		why = LM_E_EXPIRED;
+	}
 	if (why != LM_OK) {
+		goto out;
+	}
+	/* The HELLO is from the session's time: no landmark accepts one further off. */
+	if (r->hello_time < ns_to_s(r->t_start_ns) - LM_RECORD_HELLO_WINDOW_S) {
+		why = LM_E_EXPIRED;
+		goto out;
+	}
+	if (r->hello_time > ns_to_s(r->t_start_ns) + LM_RECORD_HELLO_WINDOW_S) {
+		why = LM_E_NOTYET;
 		goto out;
 	}
 	dc.kind = LM_CRED_DELEGATION;
@@ -587,7 +604,7 @@ lm_record_verify_standalone(const uint8_t *rec, size_t rec_len, const uint8_t *p
 	if (why != LM_OK) {
 		goto out;
 	}
-	need = LM_CHECKS_REQUIRED | (r->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+	need = LM_CHECKS_STANDALONE | (r->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
 	if ((r->validation & need) != need) {
 		why = LM_E_FIELD;
 		goto out;

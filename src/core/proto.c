@@ -451,10 +451,15 @@ lm_fast_mac(uint8_t mac[static LM_MAC_LEN], const uint8_t s[static LM_SECRET_LEN
 {
 	static const size_t tl = sizeof(LM_TAG_FAST_MAC); /* tag and its NUL */
 	uint8_t msg[sizeof(LM_TAG_FAST_MAC) + LM_RESPONSE_BODY_LEN];
+	crypto_generichash_blake2b_state st;
 
 	memcpy(msg, LM_TAG_FAST_MAC, tl);
 	response_body(msg + tl, landmark_pk, session_id, seq, nonce);
-	crypto_generichash_blake2b(mac, LM_MAC_LEN, msg, sizeof(msg), s, LM_SECRET_LEN);
+	/* Keyed with s: the state holds the key block, wiped here rather than left on the stack. */
+	crypto_generichash_blake2b_init(&st, s, LM_SECRET_LEN, LM_MAC_LEN);
+	crypto_generichash_blake2b_update(&st, msg, sizeof(msg));
+	crypto_generichash_blake2b_final(&st, mac, LM_MAC_LEN);
+	sodium_memzero(&st, sizeof(st));
 }
 
 enum lm_reason
@@ -613,6 +618,7 @@ lm_transcript_hash(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SE
 	}
 	crypto_generichash_blake2b_final(&st, out, LM_HASH_LEN);
 	sodium_memzero(entry, sizeof(entry));
+	sodium_memzero(&st, sizeof(st));
 	return 0;
 }
 

@@ -42,6 +42,7 @@ mem_destroy(struct lm_signer *s)
 	struct signer_mem *m = (struct signer_mem *)s;
 
 	sodium_memzero(m->sk, sizeof(m->sk));
+	lm_secret_unlock(m->sk, sizeof(m->sk));
 	free(m);
 }
 
@@ -67,6 +68,8 @@ lm_signer_from_sk(const uint8_t sk[static LM_SK_LEN])
 		return NULL;
 	}
 	m->s.ops = &mem_ops;
+	/* The key lives here for the signer's life: locked (no swap, no core dump). */
+	(void)lm_secret_lock(m->sk, sizeof(m->sk));
 	memcpy(m->sk, sk, LM_SK_LEN);
 	memcpy(m->s.pk, sk + LM_SEED_LEN, LM_PK_LEN);
 	return &m->s;
@@ -83,6 +86,8 @@ lm_signer_file_open(const char *path, char *err, size_t errlen)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Locked for the signer's life; best effort (RLIMIT_MEMLOCK: the key still works). */
+	(void)lm_secret_lock(m->sk, sizeof(m->sk));
 	rc = lm_keyfile_read_secret(path, m->s.pk, m->sk);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: %s", path, lm_keyfile_strerror(rc));

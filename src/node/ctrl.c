@@ -13,6 +13,7 @@
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hash.h"
 #include "landmark/lm_hwts.h"
+#include "landmark/lm_keys.h"
 #include "landmark/lm_node_ctrl.h"
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_proto.h"
@@ -501,8 +502,14 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 		c->st.record_errors++;
 		return;
 	}
-	/* Deductions: landmark-side proven floor, certified turnaround; never above the RTT. */
-	r->landmark_delay_ns = c->c.landmark_delay_ns;
+	/*
+	 * Deductions: certified turnaround; never above the RTT. A landmark-side delay may be
+	 * deducted only as a floor the node measured on itself for the samples' tier, with that
+	 * evidence in the record. This node measures no such floor and the record format has no
+	 * place for the evidence, so it deducts none: landmark_delay_ns (the configured cap)
+	 * can only lower a measured deduction, never make one.
+	 */
+	r->landmark_delay_ns = 0;
 	if (c->c.deduct_turnaround && p->cred.kind == LM_CRED_CHIP) {
 		r->chip_turnaround_ns = p->cred.u.chip.min_turnaround_ns;
 	}
@@ -812,6 +819,8 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	if (c == NULL) {
 		return NULL;
 	}
+	/* The online key stays here for the node's life: locked (no swap, no core dump). */
+	(void)lm_secret_lock(c->c.sk, sizeof(c->c.sk));
 	c->c = *conf;
 	c->clk = clk;
 	c->sink = sink;
@@ -850,6 +859,7 @@ lm_ctrl_destroy(struct lm_ctrl *c)
 		return;
 	}
 	sodium_memzero(c->c.sk, sizeof(c->c.sk));
+	lm_secret_unlock(c->c.sk, sizeof(c->c.sk));
 	if (c->slots != NULL) {
 		unsigned i;
 

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "landmark/lm_node_conf.h"
+#include "landmark/lm_record.h"
 
 #define O(f) offsetof(struct lm_landmarkd_conf, f)
 #define OP(f) offsetof(struct lm_node_port_conf, f)
@@ -82,10 +83,14 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		0, 0, "burst of HELLOs accepted per port"},
 	{"rate_table_slots", LM_CFG_INT, O(rate_table_slots), 4096, 4, 1048576, NULL, NULL, NULL, 0,
 		0, "per-source rate limiter table size"},
-	{"replay_window_s", LM_CFG_INT, O(replay_window_s), 60, 1, 3600, NULL, NULL, NULL, 0, 0,
+	{"replay_window_s", LM_CFG_INT, O(replay_window_s), 60, 1, LM_RECORD_HELLO_WINDOW_S, NULL,
+		NULL, NULL, 0, 0,
 		"HELLO hello_time must be within this many seconds of the landmark's clock"},
 	{"landmark_delay_ns", LM_CFG_INT, O(landmark_delay_ns), 0, 0, 1000000, NULL, NULL, NULL, 0,
-		0, "landmark-side proven minimum delay deducted from RTTs (measured floor), ns"},
+		0,
+		"cap on the landmark-side delay deducted from RTTs, ns: a deduction must be a "
+		"floor the node measured on itself for the samples' timestamp tier, and this "
+		"version measures none, so records deduct 0 (a value here never raises that)"},
 	{"deduct_turnaround", LM_CFG_BOOL, O(deduct_turnaround), 0, 0, 1, NULL, NULL, NULL, 0, 0,
 		"deduct the chip certificate's certified minimum turnaround"},
 	{"calibration_ms", LM_CFG_INT, O(calibration_ms), 2000, 10, 60000, NULL, NULL, NULL, 0, 0,
