@@ -175,6 +175,9 @@ struct path {
 	int64_t rx_skew; /* the device RX stamp claims an arrival this much later (bad clock) */
 };
 
+/* The device stamps of the last session's samples: [seq][0] TX, [seq][1] RX. */
+static uint64_t stamps[K][2];
+
 /* One signed session; every challenge travels along p. */
 static void
 run_session(const struct path *p)
@@ -214,8 +217,10 @@ run_session(const struct path *p)
 		ck_assert_int_eq(lm_response_sign(&r, R.lm_pk, R.chip_sk), 0);
 		len = lm_response_encode(&r, buf, sizeof(buf));
 		ck_assert_int_gt(len, 0);
-		inject_udp(buf, (uint32_t)len, p->hw_rx,
-			dev_of((uint64_t)((int64_t)(sw_tx + p->tx_late + p->rtt) + p->rx_skew)));
+		stamps[seq][0] = dev_of(sw_tx + p->tx_late);
+		stamps[seq][1] =
+			dev_of((uint64_t)((int64_t)(sw_tx + p->tx_late + p->rtt) + p->rx_skew));
+		inject_udp(buf, (uint32_t)len, p->hw_rx, stamps[seq][1]);
 		R.clk.now = sw_tx + p->tx_late + p->rtt + p->rx_late;
 		lm_engine_poll(R.eng);
 	}
@@ -238,6 +243,7 @@ START_TEST(test_hw_tier_record)
 	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
 	const struct lm_hwts_stats *hs;
 	struct lm_record r;
+	uint64_t err;
 	unsigned i;
 
 	rig_up(LM_TS_HW);
@@ -253,6 +259,22 @@ START_TEST(test_hw_tier_record)
 		ck_assert_uint_lt(r.samples[i].rtt_ns, p.tx_late + p.rtt + p.rx_late);
 	}
 	ck_assert_uint_ge(r.rtt_min_ns, p.rtt);
+	/*
+	 * Exactly what the port's clock readings give (1 GHz: one cycle is one ns): each RTT is
+	 * the late end of the RX stamp's interval minus the early end of the TX stamp's, and
+	 * the record's error bound is the widest interval of all its samples.
+	 */
+	err = 0;
+	for (i = 0; i < K; i++) {
+		uint64_t etx, ltx, erx, lrx;
+
+		ck_assert_int_eq(lm_hwts_stamp(H.hw, stamps[i][0], &etx, &ltx), 0);
+		ck_assert_int_eq(lm_hwts_stamp(H.hw, stamps[i][1], &erx, &lrx), 0);
+		ck_assert_uint_eq(r.samples[i].rtt_ns, lrx - etx);
+		err = ltx - etx > err ? ltx - etx : err;
+		err = lrx - erx > err ? lrx - erx : err;
+	}
+	ck_assert_uint_eq(r.ts_err_ns, err);
 	hs = lm_hwts_stats(H.hw);
 	ck_assert_uint_eq(hs->rx_hw, K);
 	ck_assert_uint_eq(hs->tx_req, K);
