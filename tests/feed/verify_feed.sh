@@ -61,9 +61,20 @@ done
 JV --json "$T/heads.json" --report "$T/r-heads.json" >"$T/heads.out" || fail "node /v1/heads: $(tail -3 "$T/heads.out")"
 [ "$(report_heads "$T/r-heads.json")" = 40 ] || fail "node /v1/heads: $(tail -1 "$T/heads.out")"
 JV --json "$T/credentials.json" --report "$T/r-cred.json" >"$T/cred.out" || fail "node /v1/credentials: $(tail -3 "$T/cred.out")"
-# two landmark delegations (the rotation), the chip certificate, the measured landmark's delegation
-[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentials"])' "$T/r-cred.json")" = 4 ] ||
-	fail "node /v1/credentials: $(tail -1 "$T/cred.out")"
+# every distinct credential of the dump: both landmark delegations (the rotation), the chip
+# certificates, the measured landmark's delegation
+ncred=$(python3 -c '
+import json, sys
+h = set()
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    h.add(o["delegation"]["credential_hash"])
+    if o["type"] == "record":
+        h.add(o["record"]["prover"]["credential_hash"])
+print(len(h))' "$T/dump.json")
+[ "$ncred" -ge 4 ] || fail "only $ncred distinct credentials in the feed"
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentials"])' "$T/r-cred.json")" = "$ncred" ] ||
+	fail "node /v1/credentials: $(tail -1 "$T/cred.out"), want $ncred"
 ok "node verifier, /v1/records, /v1/stream, /v1/heads (the chain across the rotation) and /v1/credentials alone: $(tail -1 "$T/http.out"); $(tail -1 "$T/heads.out"); $(tail -1 "$T/cred.out")"
 
 P=$(free_port)
