@@ -56,6 +56,10 @@ usage(FILE *f)
 		"                   JSON output (a landmark that may not be where it claims)\n"
 		"  --max-misplaced F  re-audit the --mesh report assuming at most F misplaced\n"
 		"                   landmarks (default: the report's own F)\n"
+		"  --clone-max-speed KMH  fastest plausible chip travel for clone detection\n"
+		"                   (default 1500 km/h: above any airliner's ground speed)\n"
+		"  --clone-clock-slack S  wall-clock disagreement allowed between landmarks\n"
+		"                   (default 60 s; 0: none)\n"
 		"Long-running mode (instead of FEEDDIRs; --out optional, written at exit):\n"
 		"  --nats URL[,URL...]  follow the JetStream feed stream; verdicts as NDJSON on\n"
 		"                   stdout as records arrive\n"
@@ -235,8 +239,11 @@ declared_load(struct pending *p, const char *path)
 static int
 make_locator(struct lmctl_locate_cfg *cfg, const struct lm_geofence *gf, const struct pending *p)
 {
-	struct lm_locator_conf lc = {
-		.window_s = cfg->window_s, .res_km = cfg->res_km, .allowed = gf};
+	struct lm_locator_conf lc = {.window_s = cfg->window_s,
+		.res_km = cfg->res_km,
+		.allowed = gf,
+		.clone_max_kmh = cfg->clone_kmh,
+		.clone_slack_s = cfg->clone_slack_s};
 	size_t i;
 
 	cfg->loc = lm_locator_create(&lc);
@@ -275,6 +282,8 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"mesh", required_argument, NULL, 'M'},
 		{"max-misplaced", required_argument, NULL, 'F'},
 		{"declared", required_argument, NULL, 'D'},
+		{"clone-max-speed", required_argument, NULL, 'V'},
+		{"clone-clock-slack", required_argument, NULL, 'L'},
 		{"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 'S'},
 		{"durable", required_argument, NULL, 'd'},
@@ -294,6 +303,7 @@ lmctl_cmd_locate(int argc, char **argv)
 	const struct lm_locate_meas *used;
 	json_t *rej = json_array(), *chips = json_array(), *names = json_array();
 	json_t *feats = json_array(), *top = NULL, *fc = NULL, *excluded = NULL;
+	json_t *clones = json_array();
 	int c, rc = 2, max_mis = -1;
 	const char *mesh_path[16];
 	size_t n_mesh = 0;
@@ -383,6 +393,20 @@ lmctl_cmd_locate(int argc, char **argv)
 				goto done;
 			}
 			break;
+		case 'V':
+			if (parse_seconds("clone-max-speed", optarg, 1, 1e6, &cfg.clone_kmh) < 0) {
+				goto done;
+			}
+			break;
+		case 'L':
+			if (parse_seconds("clone-clock-slack", optarg, 0, 1e6, &cfg.clone_slack_s) <
+				0) {
+				goto done;
+			}
+			if (cfg.clone_slack_s == 0) {
+				cfg.clone_slack_s = -1; /* none (0 is the default) */
+			}
+			break;
 		case 'N':
 			no.urls = optarg;
 			break;
@@ -450,21 +474,24 @@ lmctl_cmd_locate(int argc, char **argv)
 	/* an excluded landmark's records are verified (and counted) but never used */
 	excluded = lm_locator_excluded_json(cfg.loc);
 	if (!excluded || lm_locator_windows(cfg.loc, &used, &nused, &win, &nwin) < 0 ||
-		lm_locator_render(cfg.loc, chips, feats) < 0) {
+		lm_locator_render(cfg.loc, chips, feats) < 0 || !clones ||
+		lm_locator_render_clones(cfg.loc, clones, feats) < 0) {
 		lmctl_err(CMD, "solve failed");
 		goto done;
 	}
-	top = json_pack("{s:{s:I, s:I, s:I}, s:O, s:O, s:O, s:s, s:f, s:f}", "verified", "batches",
-		(json_int_t)nbatch, "records", (json_int_t)nrec, "chip_records", (json_int_t)nused,
-		"rejected", rej, "excluded_landmarks", excluded, "chips", chips, "bound",
-		"hard (speed of light)", "window_s", cfg.window_s, "resolution_km", cfg.res_km);
+	top = json_pack("{s:{s:I, s:I, s:I}, s:O, s:O, s:O, s:O, s:s, s:f, s:f}", "verified",
+		"batches", (json_int_t)nbatch, "records", (json_int_t)nrec, "chip_records",
+		(json_int_t)nused, "rejected", rej, "excluded_landmarks", excluded, "chips", chips,
+		"clones", clones, "bound", "hard (speed of light)", "window_s", cfg.window_s,
+		"resolution_km", cfg.res_km);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
 	if (!top || !fc || lmctl_locate_write(cfg.out, top, fc) < 0) {
 		goto done;
 	}
 	printf("verified %zu batches, %zu records (%zu chip measurements used); rejected %zu; "
-	       "%zu chip window(s) located -> %s\n",
-		nbatch, nrec, nused, json_array_size(rej), json_array_size(chips), cfg.out);
+	       "%zu chip window(s) located; %zu clone finding(s) -> %s\n",
+		nbatch, nrec, nused, json_array_size(rej), json_array_size(chips),
+		json_array_size(clones), cfg.out);
 	rc = json_array_size(rej) ? 1 : 0;
 done:
 	json_decref(top);
@@ -473,6 +500,7 @@ done:
 	json_decref(names);
 	json_decref(rej);
 	json_decref(chips);
+	json_decref(clones);
 	json_decref(feats);
 	lm_locator_destroy(cfg.loc);
 	lm_geofence_destroy(gf);

@@ -327,6 +327,29 @@ emit_changed(struct lm_locate_follow *f, const char *leaf_hex, uint64_t rev, uin
 	return rc;
 }
 
+/* The chip's clone finding after the append, when it is new or another pair than before. */
+static int
+emit_clone(struct lm_locate_follow *f, uint64_t rev, uint64_t seq)
+{
+	struct lm_locate_clone now, before;
+	int rc;
+
+	if (!f->ops.clone || f->b.n < 2 || lm_locator_clone_scan(f->loc, f->b.v, f->b.n, &now) != 1) {
+		return 0;
+	}
+	if (f->a.n >= 2 && lm_locator_clone_scan(f->loc, f->a.v, f->a.n, &before) == 1 &&
+		!strcmp(before.a.record, now.a.record) && !strcmp(before.b.record, now.b.record)) {
+		return 0; /* already reported */
+	}
+	rc = f->ops.clone(&now, rev, seq, f->arg);
+	if (rc < 0) {
+		set_err(f, "chip %.16s: clone emit failed", now.a.chip);
+		return rc;
+	}
+	f->st.clones++;
+	return 0;
+}
+
 int
 lm_locate_follow_msg(const struct lm_feed_nats_msg *m, void *follow)
 {
@@ -381,6 +404,9 @@ lm_locate_follow_msg(const struct lm_feed_nats_msg *m, void *follow)
 	}
 	if (rc == 0) {
 		rc = emit_changed(f, v.m.record, rev, m->stream_seq);
+	}
+	if (rc == 0) {
+		rc = emit_clone(f, rev, m->stream_seq);
 	}
 	free(old);
 	free(cur);
