@@ -304,7 +304,9 @@ lm_hello_verify(const struct lm_hello *h, const uint8_t self_pk[static LM_PK_LEN
 		subject = cred + offsetof(struct lm_wire_delegation, landmark_pk);
 		break;
 	case LM_CRED_CHIP:
-		cred_len = LM_CHIP_CERT_LEN;
+		/* both versions put chip_pk at the same offset */
+		cred_len =
+			cred[1] == LM_CHIP_CERT_VERSION_2 ? LM_CHIP_CERT_V2_LEN : LM_CHIP_CERT_LEN;
 		subject = cred + offsetof(struct lm_wire_chip_cert, chip_pk);
 		break;
 	default:
