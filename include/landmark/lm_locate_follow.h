@@ -46,8 +46,8 @@ struct lm_locate_follow_ops {
 	/** A chip's clone finding (lm_locator_clone_scan over its whole list) that the new
 	 * record made or changed; c valid during the call. Optional (NULL: not scanned).
 	 * @return 0, or < 0 to fail the message (redelivered). */
-	int (*clone)(const struct lm_locate_clone *c, uint64_t revision, uint64_t stream_seq,
-		void *arg);
+	int (*clone)(
+		const struct lm_locate_clone *c, uint64_t revision, uint64_t stream_seq, void *arg);
 	/** A record rejected for good (subject: of the message, or "list of chip ..."). */
 	void (*reject)(const char *subject, uint64_t stream_seq, const char *reason, void *arg);
 };

@@ -169,8 +169,9 @@ write_out(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no,
 		"verified", "messages", (json_int_t)st->msgs, "records", (json_int_t)st->records,
 		"chip_records", (json_int_t)st->chip_records, "landmark_records",
 		(json_int_t)st->lm_records, "refetched", (json_int_t)st->refetched, "rejected", rej,
-		"excluded_landmarks", excluded, "chips", chips, "clones", clones, "bound", "hard (speed of light)",
-		"window_s", cfg->window_s, "resolution_km", cfg->res_km, "durable", no->durable);
+		"excluded_landmarks", excluded, "chips", chips, "clones", clones, "bound",
+		"hard (speed of light)", "window_s", cfg->window_s, "resolution_km", cfg->res_km,
+		"durable", no->durable);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
 	rc = top && fc ? lmctl_locate_write(cfg->out, top, fc) : -1;
 out:
@@ -277,8 +278,7 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		(unsigned long long)st->heads, (unsigned long long)st->chip_records,
 		(unsigned long long)st->lm_records, (unsigned long long)st->rejected,
 		(unsigned long long)st->emitted, (unsigned long long)st->clones,
-		(unsigned long long)st->refetched, st->first_s,
-		st->last_s);
+		(unsigned long long)st->refetched, st->first_s, st->last_s);
 	if (lm_feed_kvlist_ignored(lists)) {
 		lmctl_err(CMD, "%llu key-value entries of a foreign length read as empty lists",
 			(unsigned long long)lm_feed_kvlist_ignored(lists));

@@ -478,8 +478,8 @@ meas_end(const struct lm_locate_meas *m)
 }
 
 bool
-lm_locate_clone_pair(const struct lm_locate_meas *x, const struct lm_locate_meas *y,
-	double max_kmh, double slack_s, struct lm_locate_clone *c)
+lm_locate_clone_pair(const struct lm_locate_meas *x, const struct lm_locate_meas *y, double max_kmh,
+	double slack_s, struct lm_locate_clone *c)
 {
 	int64_t lo = x->t_ns > y->t_ns ? x->t_ns : y->t_ns;
 	int64_t hi = meas_end(x) < meas_end(y) ? meas_end(x) : meas_end(y);
@@ -530,7 +530,7 @@ lm_locator_clone_scan(const struct lm_locator *loc, const struct lm_locate_meas 
 	}
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < n && !truncated; i++) {
-		if (lm_locator_is_excluded(loc, &g[i])) {
+		if (lm_locator_is_excluded(loc, g + i)) {
 			continue; /* a landmark that may be misplaced proves nothing */
 		}
 		for (j = i + 1; j < n; j++) {

@@ -334,7 +334,8 @@ emit_clone(struct lm_locate_follow *f, uint64_t rev, uint64_t seq)
 	struct lm_locate_clone now, before;
 	int rc;
 
-	if (!f->ops.clone || f->b.n < 2 || lm_locator_clone_scan(f->loc, f->b.v, f->b.n, &now) != 1) {
+	if (!f->ops.clone || f->b.n < 2 ||
+		lm_locator_clone_scan(f->loc, f->b.v, f->b.n, &now) != 1) {
 		return 0;
 	}
 	if (f->a.n >= 2 && lm_locator_clone_scan(f->loc, f->a.v, f->a.n, &before) == 1 &&

@@ -398,10 +398,10 @@ lm_locator_render_clones(struct lm_locator *loc, json_t *clones, json_t *feats)
 					  "s:{s:s, s:[[ff][ff]]}}",
 					"type", "Feature", "properties", "kind", "clone", "serial",
 					v[i].a.serial, "chip", v[i].a.chip, "site_a", v[i].a.site,
-					"site_b", v[i].b.site, "record_a", v[i].a.record, "record_b",
-					v[i].b.record, "excess_km", v[i].excess_km, "geometry", "type",
-					"LineString", "coordinates", v[i].a.lon, v[i].a.lat,
-					v[i].b.lon, v[i].b.lat)) < 0) {
+					"site_b", v[i].b.site, "record_a", v[i].a.record,
+					"record_b", v[i].b.record, "excess_km", v[i].excess_km,
+					"geometry", "type", "LineString", "coordinates", v[i].a.lon,
+					v[i].a.lat, v[i].b.lon, v[i].b.lat)) < 0) {
 			rc = -ENOMEM;
 		}
 	}

@@ -78,6 +78,9 @@ assert '"kind": "clone"' in page or '"kind":"clone"' in page, "map has no clone 
 assert "layer-clones" in page
 EOP
 
+python3 "${LM_SRC:-$(dirname "$0")/../..}/tools/validate-json.py" 'verdict.schema.json#/$defs/locate' \
+	"$WORK/loc/verdicts.json" || fail "verdicts.json against the schema"
+
 echo "# control: a maximum speed that joins the places within the clock slack"
 $LMCTL locate "${keys[@]}" --clone-max-speed 1000000 --out "$WORK/loc2" "$WORK/lmA.feed" \
 	"$WORK/lmB.feed" >/dev/null || fail "lmctl locate (control)"
@@ -111,6 +114,9 @@ assert sorted(r["site"] for r in cl[-1]["records"]) == ["lmA", "lmB"]
 assert len(json.load(open(sys.argv[2]))["clones"]) == 1
 print(f"# --nats: {len(cl)} clone line(s)")
 EOP
+	grep '"finding":"clone"' "$WORK/nats.ndjson" >"$WORK/clones.ndjson"
+	python3 "${LM_SRC:-$(dirname "$0")/../..}/tools/validate-json.py" --ndjson --min 1 \
+		'verdict.schema.json#/$defs/clone' "$WORK/clones.ndjson" || fail "clone lines against the schema"
 else
 	echo "# nats-server not installed: --nats part skipped"
 fi

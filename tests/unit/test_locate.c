@@ -638,10 +638,9 @@ START_TEST(test_clone_scan)
 	fe = json_array();
 	ck_assert_int_eq(lm_locator_render_clones(loc, arr, fe), 0);
 	ck_assert_uint_eq(json_array_size(arr), 1);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 0), "finding")),
-		"clone");
-	ck_assert_uint_eq(
-		json_array_size(json_object_get(json_array_get(arr, 0), "records")), 2);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_array_get(arr, 0), "finding")), "clone");
+	ck_assert_uint_eq(json_array_size(json_object_get(json_array_get(arr, 0), "records")), 2);
 	ck_assert_str_eq(json_string_value(json_object_get(
 				 json_object_get(json_array_get(fe, 0), "properties"), "kind")),
 		"clone");
@@ -687,16 +686,16 @@ START_TEST(test_clone_scan)
 			m.t_end_ns = m.t_ns; /* instantaneous sessions: the tightest gap */
 			ck_assert_int_eq(lm_locator_add(hl, &m), 0);
 			/* travel: at most sp * dt, and the next session starts dt later */
-			ck_assert_int_eq(
-				lm_geo_direct(t.lat, t.lon, az, sp * dt / 3600.0 * 0.999, &nlat, &nlon),
+			ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, az, sp * dt / 3600.0 * 0.999,
+						 &nlat, &nlon),
 				0);
 			t.lat = nlat;
 			t.lon = nlon;
 			tt += dt;
 		}
 		ck_assert_int_eq(lm_locator_clones(hl, &v, &n), 0);
-		ck_assert_msg(n == 0, "honest chip moving at <= 1500 km/h called a clone (trial %zu)",
-			trial);
+		ck_assert_msg(n == 0,
+			"honest chip moving at <= 1500 km/h called a clone (trial %zu)", trial);
 		free(v);
 		lm_locator_destroy(hl);
 	}
