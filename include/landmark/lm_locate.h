@@ -30,6 +30,7 @@
 #include "lm_geofence.h"
 #include "lm_record.h"
 #include "lm_region.h"
+#include "lm_revocation.h"
 
 /** Default window: a chip's records within this many seconds form one solve. */
 #define LM_LOCATE_DEFAULT_WINDOW_S 3600.0
@@ -141,6 +142,23 @@ LM_WUR int lm_locator_declare(
  * @return 0; -EINVAL (empty or too long); -ENOMEM.
  */
 LM_WUR int lm_locator_exclude(struct lm_locator *loc, const char *who);
+
+/**
+ * Refuse measurements made with a key this list revokes: a chip list (scope chip) by chip
+ * key, a landmark list by the measuring landmark's key, for sessions that start at or after
+ * the entry's effective time. Lists add up (a key revoked by any list is refused). The list
+ * is borrowed (must outlive the locator) and must have been verified (lm_revocation_load).
+ * @return 0; -ENOMEM.
+ */
+LM_WUR int lm_locator_add_revocation(struct lm_locator *loc, const struct lm_revocation *l);
+
+/**
+ * Is m made with a revoked key (lm_locator_add_revocation)? Read-only.
+ * @param why  filled when true: "revoked chip key (REASON, effective S, list seq N)" or
+ *   "revoked landmark key (...)"
+ */
+bool lm_locator_revoked(
+	const struct lm_locator *loc, const struct lm_locate_meas *m, char *why, size_t why_len);
 
 /** True when m's landmark is excluded (by site or key). Read-only. */
 bool lm_locator_is_excluded(const struct lm_locator *loc, const struct lm_locate_meas *m);

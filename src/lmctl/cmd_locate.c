@@ -48,6 +48,10 @@ usage(FILE *f)
 		"  --res KM         region resolution (default 10)\n"
 		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
 		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
+		"  --revocations FILE  signed revocation list (lmctl revoke; repeatable): records\n"
+		"                   made with a revoked chip or landmark key at or after its\n"
+		"                   effective time are refused (listed under \"rejected\"); a\n"
+		"                   stale or wrongly signed list is an error\n"
 		"  --declared FILE  per-chip allowed countries, lines \"CHIP CODES\" (CHIP: key hex\n"
 		"                   or serial); those chips are judged against their own codes\n"
 		"  --now UNIX_S     verifier time (default: now)\n"
@@ -138,11 +142,20 @@ excl_add_mesh(struct pending *x, const char *path, int max_misplaced)
 	return rc < 0 ? -1 : 0;
 }
 
+/* What take_chip gets. */
+struct take_ctx {
+	struct lm_locator *loc;
+	json_t *rej;
+	const char *feed;
+};
+
 /* lmctl_read_feed callback: chip records become measurements of the locator. */
 static int
 take_chip(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
 {
+	struct take_ctx *x = arg;
 	struct lm_locate_meas m;
+	char why[200];
 	int rc;
 
 	if (r->prover.kind != LM_CRED_CHIP) {
@@ -153,7 +166,16 @@ take_chip(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
 		lmctl_err(CMD, "record %s: deductions beyond the RTT: not used", m.record);
 		return 0;
 	}
-	rc = lm_locator_add(arg, &m);
+	if (lm_locator_revoked(x->loc, &m, why, sizeof(why))) {
+		/* verified, but made with a revoked key: refused and listed */
+		lmctl_err(CMD, "record %s: %s: not used", m.record, why);
+		return json_array_append_new(x->rej,
+			       json_pack("{s:s, s:s, s:s, s:s}", "feed", x->feed, "what", "record",
+				       "record", m.record, "reason", why)) < 0
+			? -1
+			: 0;
+	}
+	rc = lm_locator_add(x->loc, &m);
 	if (rc < 0) {
 		lmctl_err(CMD, "record %s: %s", m.record, strerror(-rc));
 		return -1;
@@ -283,6 +305,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"max-misplaced", required_argument, NULL, 'F'},
 		{"declared", required_argument, NULL, 'D'},
 		{"clone-max-speed", required_argument, NULL, 'V'},
+		{"revocations", required_argument, NULL, 'R'},
 		{"clone-clock-slack", required_argument, NULL, 'L'},
 		{"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 'S'},
@@ -305,8 +328,10 @@ lmctl_cmd_locate(int argc, char **argv)
 	json_t *feats = json_array(), *top = NULL, *fc = NULL, *excluded = NULL;
 	json_t *clones = json_array();
 	int c, rc = 2, max_mis = -1;
-	const char *mesh_path[16];
-	size_t n_mesh = 0;
+	const char *mesh_path[16], *rev_path[16];
+	size_t n_mesh = 0, n_rev_path = 0, n_rev = 0;
+	struct lm_revocation rev[16];
+	struct take_ctx tx;
 	struct timespec ts;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -407,6 +432,13 @@ lmctl_cmd_locate(int argc, char **argv)
 				cfg.clone_slack_s = -1; /* none (0 is the default) */
 			}
 			break;
+		case 'R':
+			if (n_rev_path == sizeof(rev_path) / sizeof(rev_path[0])) {
+				lmctl_err(CMD, "--revocations: at most 16 files");
+				goto done;
+			}
+			rev_path[n_rev_path++] = optarg;
+			break;
 		case 'N':
 			no.urls = optarg;
 			break;
@@ -461,13 +493,31 @@ lmctl_cmd_locate(int argc, char **argv)
 	if (make_locator(&cfg, gf, &pend) < 0) {
 		goto done;
 	}
+	for (i = 0; i < n_rev_path; i++) {
+		char err[512];
+
+		/* verified at the verifier time: a stale (expired) list is refused */
+		if (lm_revocation_load(rev_path[i], (const uint8_t(*)[LM_PK_LEN])roots.op,
+			    roots.n_op, (const uint8_t(*)[LM_PK_LEN])roots.mfr, roots.n_mfr,
+			    cfg.vo.now_ns / 1000000000, &rev[n_rev], err, sizeof(err)) < 0) {
+			lmctl_err(CMD, "--revocations %s", err);
+			goto done;
+		}
+		if (lm_locator_add_revocation(cfg.loc, &rev[n_rev++]) < 0) {
+			lmctl_err(CMD, "out of memory");
+			goto done;
+		}
+	}
 	if (no.urls) {
 		rc = lmctl_locate_nats(&cfg, &no);
 		goto done;
 	}
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
-		if (lmctl_read_feed(
-			    CMD, argv[i], &cfg.vo, take_chip, cfg.loc, rej, &nrec, &nbatch) < 0) {
+		tx.loc = cfg.loc;
+		tx.rej = rej;
+		tx.feed = argv[i];
+		if (lmctl_read_feed(CMD, argv[i], &cfg.vo, take_chip, &tx, rej, &nrec, &nbatch) <
+			0) {
 			goto done;
 		}
 	}
@@ -503,6 +553,9 @@ done:
 	json_decref(clones);
 	json_decref(feats);
 	lm_locator_destroy(cfg.loc);
+	for (i = 0; i < n_rev; i++) {
+		lm_revocation_free(&rev[i]);
+	}
 	lm_geofence_destroy(gf);
 	for (i = 0; i < pend.n_decl; i++) {
 		lm_geofence_destroy(pend.decl[i].gf);

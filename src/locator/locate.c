@@ -32,6 +32,8 @@ struct lm_locator {
 	struct lm_locate_window *win;
 	size_t n_win;
 	bool sorted;
+	const struct lm_revocation **rev; /* borrowed lists */
+	size_t n_rev;
 };
 
 /* Grow *v (elements of size sz) to hold at least need. 0 or -ENOMEM. */
@@ -104,7 +106,52 @@ lm_locator_destroy(struct lm_locator *loc)
 	free(loc->excl);
 	free(loc->meas);
 	free(loc->win);
+	free(loc->rev);
 	free(loc);
+}
+
+int
+lm_locator_add_revocation(struct lm_locator *loc, const struct lm_revocation *l)
+{
+	const struct lm_revocation **nv = realloc(loc->rev, (loc->n_rev + 1) * sizeof(*nv));
+
+	if (!nv) {
+		return -ENOMEM;
+	}
+	loc->rev = nv;
+	nv[loc->n_rev++] = l;
+	return 0;
+}
+
+bool
+lm_locator_revoked(
+	const struct lm_locator *loc, const struct lm_locate_meas *m, char *why, size_t why_len)
+{
+	uint8_t chip[LM_PK_LEN], lmk[LM_PK_LEN];
+	size_t i, n1 = 0, n2 = 0;
+	bool have_chip, have_lm;
+
+	have_chip = sodium_hex2bin(chip, sizeof(chip), m->chip, strlen(m->chip), NULL, &n1, NULL) ==
+			0 &&
+		n1 == LM_PK_LEN;
+	have_lm = sodium_hex2bin(lmk, sizeof(lmk), m->landmark, strlen(m->landmark), NULL, &n2,
+			  NULL) == 0 &&
+		n2 == LM_PK_LEN;
+	for (i = 0; i < loc->n_rev; i++) {
+		const struct lm_revocation *l = loc->rev[i];
+		const struct lm_revocation_entry *e = NULL;
+		bool is_chip = l->scope == LM_REVOKE_CHIP;
+
+		if (!(is_chip ? have_chip : have_lm) ||
+			!lm_revocation_revokes(l, is_chip ? chip : lmk, m->t_ns, &e)) {
+			continue;
+		}
+		snprintf(why, why_len, "revoked %s key (%s, effective %lld, list seq %llu)",
+			is_chip ? "chip" : "landmark", lm_revocation_reason_str(e->reason),
+			(long long)e->effective, (unsigned long long)l->seq);
+		return true;
+	}
+	return false;
 }
 
 static bool

@@ -120,4 +120,33 @@ EOP
 else
 	echo "# nats-server not installed: --nats part skipped"
 fi
+echo "# revocation: the chip key revoked (manufacturer root) is refused by the locator"
+$LMCTL revoke --root-key "$WORK/mfr.key" --scope chip --key "$WORK/chip.pub" --reason cloned \
+	--effective 0 --seq 1 --out "$WORK/chip.rvk" >/dev/null || fail "lmctl revoke"
+$LMCTL verify-revocation "$WORK/chip.rvk" --mfr "$WORK/mfr.pub" >/dev/null || fail "verify-revocation"
+$LMCTL locate "${keys[@]}" --revocations "$WORK/chip.rvk" --out "$WORK/loc4" "$WORK/lmA.feed" \
+	"$WORK/lmB.feed" >/dev/null 2>"$WORK/loc4.err"
+[ $? = 1 ] || fail "locate with the chip revoked: want exit 1"
+python3 - "$WORK/loc4/verdicts.json" <<'EOP' || fail "revoked records"
+import json, sys
+v = json.load(open(sys.argv[1]))
+rej = [r for r in v["rejected"] if "revoked chip key (cloned" in r["reason"]]
+assert len(rej) == 6, f"{len(rej)} records refused as revoked, want 6"
+assert v["chips"] == [] and v["clones"] == [], "a revoked record was used"
+EOP
+$LMCTL revoke --root-key "$WORK/mfr.key" --scope chip --key "$WORK/chip.pub" \
+	--effective 4000000000 --seq 2 --out "$WORK/later.rvk" >/dev/null || fail "revoke (later)"
+$LMCTL locate "${keys[@]}" --revocations "$WORK/later.rvk" --out "$WORK/loc5" "$WORK/lmA.feed" \
+	"$WORK/lmB.feed" >/dev/null 2>&1 || fail "records before the effective time refused"
+echo "# a chip list under the operator root, and a stale list, are startup errors"
+$LMCTL revoke --root-key "$WORK/op.key" --scope chip --key "$WORK/chip.pub" --seq 1 \
+	--out "$WORK/wrong.rvk" >/dev/null || fail "revoke (wrong root)"
+$LMCTL locate "${keys[@]}" --revocations "$WORK/wrong.rvk" --out "$WORK/loc6" "$WORK/lmA.feed" \
+	>/dev/null 2>"$WORK/loc6.err"
+[ $? = 2 ] && grep -q "manufacturer root" "$WORK/loc6.err" || fail "wrong-root list accepted"
+$LMCTL revoke --root-key "$WORK/mfr.key" --scope chip --key "$WORK/chip.pub" --seq 3 \
+	--issued $(($(date +%s) - 86400)) --days 0.5 --out "$WORK/stale.rvk" >/dev/null || fail "revoke (stale)"
+$LMCTL locate "${keys[@]}" --revocations "$WORK/stale.rvk" --out "$WORK/loc7" "$WORK/lmA.feed" \
+	>/dev/null 2>"$WORK/loc7.err"
+[ $? = 2 ] && grep -q "stale" "$WORK/loc7.err" || fail "stale list accepted"
 echo "PASS"
