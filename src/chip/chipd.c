@@ -136,15 +136,31 @@ spin_until(int64_t t)
 	}
 }
 
-/* Build, sign and send a fresh HELLO (new replay nonce and time). */
+/* The last COOKIE of each landmark: sent with later HELLOs while it is young. */
+#define COOKIE_REUSE_NS (20 * LM_NS_PER_S) /* < LM_COOKIE_PERIOD_S: always still valid */
+#define COOKIE_RETRIES 3 /* HELLOs re-sent with a new cookie per session at most */
+static struct {
+	uint8_t cookie[LM_COOKIE_LEN];
+	int64_t at; /* CLOCK_MONOTONIC_RAW ns; 0: none */
+} cookies[MAX_LANDMARKS];
+
+/*
+ * Build, sign and send a fresh HELLO: new replay nonce and time, and a new session secret s
+ * (spec 6.2: never reuse s), with the landmark's cookie if we hold a young one.
+ */
 static int
-send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN],
-	const uint8_t secret[LM_SECRET_LEN])
+send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN], uint8_t secret[LM_SECRET_LEN],
+	unsigned idx)
 {
 	uint8_t buf[LM_MSG_MAX_LEN];
 	int len;
 
 	memset(h, 0, sizeof(*h));
+	randombytes_buf(secret, LM_SECRET_LEN);
+	if (cookies[idx].at != 0 && lm_clock_mono_raw_ns() - cookies[idx].at < COOKIE_REUSE_NS) {
+		h->has_cookie = true;
+		memcpy(h->cookie, cookies[idx].cookie, LM_COOKIE_LEN);
+	}
 	h->mode = g.c.mode == 0 ? LM_MODE_SIGNED : LM_MODE_FAST;
 	h->hello_time = time(NULL);
 	randombytes_buf(h->hello_nonce, sizeof(h->hello_nonce));
@@ -180,6 +196,7 @@ run_session(
 	unsigned n_seen = 0;
 	unsigned drops = 0;
 	unsigned retries = 0;
+	unsigned cookie_retries = 0;
 	int64_t hello_at;
 	int64_t deadline;
 	int fd;
@@ -204,8 +221,7 @@ run_session(
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
-	randombytes_buf(secret, sizeof(secret));
-	if (send_hello(fd, &h, lpk, secret) != 0) {
+	if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 		goto out;
 	}
 	hello_at = lm_clock_mono_raw_ns();
@@ -226,7 +242,7 @@ run_session(
 			if (session == 0 && retries < (unsigned)g.c.hello_retries &&
 				t_rx - hello_at > g.c.hello_retry_ms * 1000000) {
 				retries++;
-				if (send_hello(fd, &h, lpk, secret) != 0) {
+				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 					break;
 				}
 				hello_at = lm_clock_mono_raw_ns();
@@ -235,6 +251,27 @@ run_session(
 		}
 		if (lm_msg_peek(buf, (size_t)n, &type, &sid) != LM_OK) {
 			drops++;
+			continue;
+		}
+		if (type == LM_MSG_COOKIE) {
+			struct lm_cookie_msg ck;
+
+			/* The landmark is under load: it wants proof that we receive here. Only a
+			 * COOKIE for our own outstanding HELLO counts (a spoofer's HELLOs make the
+			 * landmark send us others). */
+			if (session != 0 || cookie_retries >= COOKIE_RETRIES ||
+				lm_cookie_decode(&ck, buf, (size_t)n) != LM_OK ||
+				memcmp(ck.hello_nonce, h.hello_nonce, LM_HELLO_NONCE_LEN) != 0) {
+				drops++;
+				continue;
+			}
+			memcpy(cookies[idx].cookie, ck.cookie, LM_COOKIE_LEN);
+			cookies[idx].at = lm_clock_mono_raw_ns();
+			cookie_retries++;
+			if (send_hello(fd, &h, lpk, secret, idx) != 0) {
+				break;
+			}
+			hello_at = lm_clock_mono_raw_ns();
 			continue;
 		}
 		if (type == LM_MSG_CHALLENGE) {
@@ -311,10 +348,11 @@ run_session(
 		}
 	}
 	printf("{\"landmark\":%u,\"address\":\"%s\",\"session\":\"%016llx\",\"mode\":\"%s\","
-	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"emulated_delay_ns\":%lld}\n",
+	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"hello_retries\":%u,"
+	       "\"cookies\":%u,\"emulated_delay_ns\":%lld}\n",
 		idx, l->address, (unsigned long long)session, lm_mode_str(h.mode),
-		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops,
-		(long long)delay_ns);
+		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops, retries,
+		cookie_retries, (long long)delay_ns);
 	fflush(stdout);
 out:
 	sodium_memzero(secret, sizeof(secret));
