@@ -101,7 +101,7 @@ struct prover {
 	uint32_t nexthop;
 	uint64_t due; /* ARP deadline, then session deadline */
 	struct lm_nmsg *m;
-	/* budget towards the peer, on-wire bytes and datagrams (same rule as the landmark) */
+	/* budget towards the peer: responses' on-wire bytes and datagrams against what it sent */
 	uint64_t rx_wire;
 	uint64_t tx_wire;
 	uint32_t rx_pkts;
@@ -1353,7 +1353,6 @@ prov_send_hello(struct lm_engine *e, struct prover *p, uint64_t now)
 		return;
 	}
 	send_udp(e, mac, p->m->peer_ip, p->m->peer_port, p->m->payload, p->m->len, NULL);
-	p->tx_wire += lm_amp_wire_len(p->m->len);
 	p->state = P_OPEN;
 	p->due = now + e->c_prover;
 }
@@ -1496,7 +1495,6 @@ on_cookie(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 	}
 	p->cookie_used = 1;
 	send_udp(e, mac, p->m->peer_ip, p->m->peer_port, p->m->payload, p->m->len, NULL);
-	p->tx_wire += lm_amp_wire_len(p->m->len);
 	p->due = now + e->c_prover;
 	e->st.prover_cookie++;
 }

@@ -279,13 +279,20 @@ START_TEST(test_fast_session_record)
 }
 END_TEST
 
-START_TEST(test_forged_proof_no_record)
+/* A forged proof costs its sample, never the session: the record keeps the other three. */
+START_TEST(test_forged_proof_loses_sample)
 {
+	struct lm_record r;
+
 	rig_up(10, 5);
 	run_session(LM_MODE_SIGNED, 500, 2);
 	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->bad_proofs, 1);
-	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 0);
-	ck_assert_uint_eq(R.n_recs, 0);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 1);
+	ck_assert_int_eq(lm_record_decode(&r, R.recs[0], R.rec_lens[0]), LM_OK);
+	ck_assert_int_eq(lm_record_verify_proofs(&r), LM_OK);
+	ck_assert_uint_eq(r.samples[2].flags & LM_SAMPLE_LOST, LM_SAMPLE_LOST);
+	ck_assert_uint_eq(r.samples[1].rtt_ns, 500);
+	ck_assert_uint_eq(r.samples[3].rtt_ns, 500);
 	rig_down();
 }
 END_TEST
@@ -301,6 +308,14 @@ START_TEST(test_pacing_and_timeout)
 	rig_pump(&R);
 	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN); /* seq 0 goes out at once */
 	ck_assert_int_eq(lm_challenge_decode(&c, pl, LM_CHALLENGE_LEN), LM_OK);
+	/* Seq 0 answered (the source proves its address), seq 1 after the interval. */
+	answer(&c, LM_MODE_SIGNED, NULL, 0);
+	lm_engine_poll(R.eng);
+	R.clk.now += INTERVAL;
+	lm_engine_poll(R.eng);
+	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN);
+	ck_assert_int_eq(lm_challenge_decode(&c, pl, LM_CHALLENGE_LEN), LM_OK);
+	ck_assert_uint_eq(c.seq, 1);
 	/* Waiting for the reply: the loop must spin. */
 	ck_assert_uint_eq(lm_engine_idle_ns(R.eng), 0);
 	/* Nothing before the reply timeout ... */
@@ -319,10 +334,10 @@ START_TEST(test_pacing_and_timeout)
 	R.clk.now += 1;
 	lm_engine_poll(R.eng);
 	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN);
-	/* The late answer to seq 0 still counts (it can only be longer, never shorter). */
+	/* The late answer to seq 1 still counts (it can only be longer, never shorter). */
 	answer(&c, LM_MODE_SIGNED, NULL, 0);
 	lm_engine_poll(R.eng);
-	ck_assert_uint_eq(st()->responses_ok, 1);
+	ck_assert_uint_eq(st()->responses_ok, 2);
 	rig_down();
 }
 END_TEST
@@ -336,8 +351,8 @@ START_TEST(test_byte_budget)
 
 	rig_up(10, 5);
 	rig_learn_chip_mac(&R);
-	/* A silent prover: never more bytes to it than its HELLO brought. K = 4 fits, so use
-	 * the smallest HELLO and count: 640 / 52 = 12 challenges at most, K = 4 < 12. */
+	/* A silent prover (or a spoofed victim): until it answers, one datagram per datagram
+	 * it sent, and never more on-wire bytes: one CHALLENGE, no FINISH. */
 	hello_len = send_hello(LM_MODE_SIGNED, NULL, 0);
 	rig_pump(&R);
 	for (i = 0; i < 64; i++) {
@@ -347,32 +362,13 @@ START_TEST(test_byte_budget)
 			sent++;
 		}
 	}
-	ck_assert_uint_le(sent * LM_CHALLENGE_LEN, (unsigned)hello_len);
-	ck_assert_uint_eq(st()->challenges_tx, K);
-	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->no_samples, 1);
+	ck_assert_uint_eq(sent, 1);
+	ck_assert_uint_le(sent * lm_amp_wire_len(LM_CHALLENGE_LEN), lm_amp_wire_len(hello_len));
+	ck_assert_uint_eq(st()->challenges_tx, 1);
+	ck_assert_uint_eq(st()->finish_tx, 0);
+	ck_assert_uint_eq(st()->sessions_budget, 1);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->results[LM_END_BUDGET], 1);
 	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 0);
-	rig_down();
-}
-END_TEST
-
-START_TEST(test_hello_rate_limits)
-{
-	int i;
-
-	rig_up(2, 3);
-	rig_learn_chip_mac(&R);
-	for (i = 0; i < 10; i++) {
-		send_hello(LM_MODE_SIGNED, NULL, 0);
-	}
-	lm_engine_poll(R.eng);
-	ck_assert_uint_eq(st()->hello_rx, 10);
-	ck_assert_uint_eq(st()->hello_rate_src, 7); /* burst 3 */
-	/* Half a second later one more token (2/s). */
-	R.clk.now += 500000000;
-	send_hello(LM_MODE_SIGNED, NULL, 0);
-	send_hello(LM_MODE_SIGNED, NULL, 0);
-	lm_engine_poll(R.eng);
-	ck_assert_uint_eq(st()->hello_rate_src, 8);
 	rig_down();
 }
 END_TEST
@@ -524,6 +520,7 @@ START_TEST(test_timer_queue_churn)
 		slots[i].k = LM_K_MAX;
 		slots[i].session_id = 0x1111 * (i + 1);
 		slots[i].rx_bytes = LM_HELLO_MAX_LEN * 4;
+		slots[i].rx_pkts = LM_K_MAX * 2; /* budget for A's silence: unverified */
 		ck_assert_int_eq(fromc.enq(fromc.ctx, &slots[i]), 0);
 	}
 	t0 = clk.now;
@@ -611,10 +608,9 @@ suite(void)
 	tcase_add_test(tc, test_arp_and_icmp);
 	tcase_add_test(tc, test_signed_session_record);
 	tcase_add_test(tc, test_fast_session_record);
-	tcase_add_test(tc, test_forged_proof_no_record);
+	tcase_add_test(tc, test_forged_proof_loses_sample);
 	tcase_add_test(tc, test_pacing_and_timeout);
 	tcase_add_test(tc, test_byte_budget);
-	tcase_add_test(tc, test_hello_rate_limits);
 	tcase_add_test(tc, test_response_matching);
 	tcase_add_test(tc, test_garbage_never_crashes);
 	tcase_add_test(tc, test_timer_queue_churn);

@@ -447,7 +447,7 @@ START_TEST(test_header)
 			b[3] = (uint8_t)x;
 			ck_assert_int_eq(accept((enum vec)v, b, l), LM_E_TYPE);
 			ck_assert_int_eq(lm_msg_peek(b, l, &t, &sid),
-				x >= LM_MSG_HELLO && x <= LM_MSG_REVEAL ? LM_OK : LM_E_TYPE);
+				x >= LM_MSG_HELLO && x <= LM_MSG_COOKIE ? LM_OK : LM_E_TYPE);
 		}
 		b[3] = orig;
 		ck_assert_int_eq(accept((enum vec)v, b, l), LM_OK);
