@@ -1006,6 +1006,96 @@ END_TEST
 
 /* ---- replay window ---------------------------------------------------------------------- */
 
+/*
+ * Revision 1.1, the cookie (docs/protocol.md 3.6): frozen vectors in protocol-v1.1.txt (the
+ * v1 vectors are unchanged), the trailer in the unsigned padding, COOKIE codec errors.
+ * Inputs: the v1 inputs; cookie secret byte j = 0x40 + j; source 198.18.0.2:40000.
+ */
+#define VEC11_FILE "protocol-v1.1.txt"
+
+START_TEST(test_cookie_v11)
+{
+	uint8_t key[32];
+	uint8_t ck[LM_COOKIE_LEN];
+	uint8_t nonce[LM_HELLO_NONCE_LEN];
+	uint8_t got[LM_COOKIE_LEN];
+	uint8_t buf[LM_MSG_MAX_LEN + 8];
+	struct lm_cookie_msg cm;
+	struct lm_cookie_msg cd;
+	struct msg m[V__COUNT];
+	struct lm_hello h;
+	uint8_t *pad;
+	size_t len;
+	size_t i;
+
+	setup();
+	build(m);
+	for (i = 0; i < sizeof(key); i++) {
+		key[i] = (uint8_t)(0x40 + i);
+	}
+	lm_cookie_mac(ck, key, 0xc6120002u, 40000);
+	lm_test_check_vector(VEC11_FILE, "cookie_mac", ck, LM_COOKIE_LEN);
+	/* The MAC binds address and port. */
+	lm_cookie_mac(got, key, 0xc6120003u, 40000);
+	ck_assert_int_ne(memcmp(got, ck, LM_COOKIE_LEN), 0);
+	lm_cookie_mac(got, key, 0xc6120002u, 40001);
+	ck_assert_int_ne(memcmp(got, ck, LM_COOKIE_LEN), 0);
+	/* COOKIE answering hello_signed_chip. */
+	ck_assert_int_eq(lm_hello_decode(&h, m[V_HELLO_SIGNED].buf, m[V_HELLO_SIGNED].len), LM_OK);
+	ck_assert(!h.has_cookie);
+	memcpy(cm.hello_nonce, h.hello_nonce, LM_HELLO_NONCE_LEN);
+	memcpy(cm.cookie, ck, LM_COOKIE_LEN);
+	ck_assert_int_eq(lm_cookie_encode(&cm, buf, sizeof(buf)), LM_COOKIE_MSG_LEN);
+	lm_test_check_vector(VEC11_FILE, "cookie", buf, LM_COOKIE_MSG_LEN);
+	ck_assert_int_lt(LM_COOKIE_MSG_LEN, LM_HELLO_MIN_LEN);
+	ck_assert_int_eq(lm_cookie_decode(&cd, buf, LM_COOKIE_MSG_LEN), LM_OK);
+	ck_assert_mem_eq(cd.hello_nonce, cm.hello_nonce, LM_HELLO_NONCE_LEN);
+	ck_assert_mem_eq(cd.cookie, ck, LM_COOKIE_LEN);
+	for (len = 0; len < LM_COOKIE_MSG_LEN; len++) {
+		ck_assert_int_ne(lm_cookie_decode(&cd, buf, len), LM_OK);
+	}
+	ck_assert_int_eq(lm_cookie_decode(&cd, buf, LM_COOKIE_MSG_LEN + 1), LM_E_LONG);
+	ck_assert_int_eq(lm_cookie_encode(&cm, buf, LM_COOKIE_MSG_LEN - 1), -EMSGSIZE);
+	buf[11] = 1; /* session id must be 0 */
+	ck_assert_int_eq(lm_cookie_decode(&cd, buf, LM_COOKIE_MSG_LEN), LM_E_FIELD);
+	buf[11] = 0;
+	buf[3] = LM_MSG_FINISH;
+	ck_assert_int_eq(lm_cookie_decode(&cd, buf, LM_COOKIE_MSG_LEN), LM_E_TYPE);
+	ck_assert_str_eq(lm_msg_type_str(LM_MSG_COOKIE), "cookie");
+	/* hello_signed_chip with the cookie trailer: by the encoder and by lm_hello_set_cookie. */
+	h.has_cookie = true;
+	memcpy(h.cookie, ck, LM_COOKIE_LEN);
+	ck_assert_int_eq(lm_hello_encode(&h, buf, sizeof(buf)), LM_HELLO_MIN_LEN);
+	lm_test_check_vector(VEC11_FILE, "hello_signed_chip_cookie", buf, LM_HELLO_MIN_LEN);
+	{
+		uint8_t b2[LM_HELLO_MAX_LEN];
+
+		memcpy(b2, m[V_HELLO_SIGNED].buf, LM_HELLO_MIN_LEN);
+		ck_assert_int_eq(lm_hello_set_cookie(b2, LM_HELLO_MIN_LEN, ck), 0);
+		ck_assert_mem_eq(b2, buf, LM_HELLO_MIN_LEN);
+		ck_assert_int_eq(lm_hello_set_cookie(b2, LM_HELLO_MIN_LEN - 1, ck), -EINVAL);
+	}
+	/* The signature does not cover it: decode and verify as before. */
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_OK);
+	ck_assert(h.has_cookie);
+	ck_assert_mem_eq(h.cookie, ck, LM_COOKIE_LEN);
+	ck_assert_int_eq(lm_hello_verify(&h, lm_pk), LM_OK);
+	ck_assert_int_eq(lm_hello_precheck(buf, LM_HELLO_MIN_LEN, lm_pk), LM_OK);
+	ck_assert(lm_hello_peek_cookie(buf, LM_HELLO_MIN_LEN, nonce, got));
+	ck_assert_mem_eq(got, ck, LM_COOKIE_LEN);
+	ck_assert_mem_eq(nonce, h.hello_nonce, LM_HELLO_NONCE_LEN);
+	ck_assert(!lm_hello_peek_cookie(m[V_HELLO_SIGNED].buf, m[V_HELLO_SIGNED].len, nonce, got));
+	/* The rest of the padding stays zero; a half trailer is padding that is not zero. */
+	pad = buf + LM_HELLO_FIXED_LEN + LM_CHIP_CERT_LEN + LM_SIG_LEN;
+	pad[LM_HELLO_COOKIE_TRAILER_LEN] = 1;
+	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_E_RESERVED);
+	pad[LM_HELLO_COOKIE_TRAILER_LEN] = 0;
+	pad[0] ^= 1;
+	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_E_RESERVED);
+}
+END_TEST
+
 START_TEST(test_replay_basic)
 {
 	struct lm_replay *rp = lm_replay_create(64, 30);
@@ -1112,6 +1202,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_fast_session);
 	tcase_add_test(tc, test_roundtrip_random);
 	tcase_add_test(tc, test_encode_errors);
+	tcase_add_test(tc, test_cookie_v11);
 	tcase_add_test(tc, test_replay_basic);
 	tcase_add_test(tc, test_replay_full_table);
 	suite_add_tcase(s, tc);
