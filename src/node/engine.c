@@ -20,7 +20,7 @@
 
 #define BURST 32
 #define CTRL_PER_POLL 16
-#define ARP_SLOTS 64
+#define ARP_SLOTS 128
 #define TX_BATCH 64 /* frames queued before a TX burst is forced */
 #define CH_FRAME_LEN (LM_UDP_OVERHEAD + LM_CHALLENGE_LEN)
 #define FINISH_TX_MAX 4 /* FINISH and up to 3 re-sends while waiting for REVEAL (spec 6.1) */
@@ -120,6 +120,7 @@ struct arp_entry {
 	uint8_t mac[LM_ETH_ALEN];
 	uint8_t state; /* enum arp_state */
 	uint8_t probing; /* another MAC (cand) claimed ip: unicast probe to mac outstanding */
+	uint8_t proven; /* a session's RESPONSE came from ip: a neighbour that answers */
 	uint8_t cand[LM_ETH_ALEN];
 	uint64_t expires; /* cycles: A_OK fresh until, A_PENDING given up at */
 	uint64_t asked; /* last request sent, cycles */
@@ -416,32 +417,47 @@ arp_find(struct lm_engine *e, uint32_t ip)
 }
 
 /*
- * A slot for a new address: a free one, else a request that was given up, else the resolved
- * entry that expired longest ago. A fresh resolved entry or a static one is never evicted, so
- * a flood of new addresses cannot push a neighbour out. NULL (counted) when none is left.
+ * How readily a slot is given to a new address (lower first): free; expired; an unanswered
+ * request; resolved but never proven by a RESPONSE, least recently refreshed first. Never:
+ * static entries, entries under a MAC-change probe, and fresh entries of proven neighbours,
+ * so a flood of new (even ARP-answering) addresses cannot push a serving neighbour out.
  */
+static unsigned
+arp_evict_rank(const struct arp_entry *a, uint64_t now)
+{
+	if (a->state == A_FREE) {
+		return 0;
+	}
+	if (a->state == A_STATIC || a->probing) {
+		return UINT32_MAX;
+	}
+	if (a->expires <= now) {
+		return 1;
+	}
+	if (a->state == A_OK) {
+		return a->proven ? UINT32_MAX : 3;
+	}
+	return 2;
+}
+
+/* A slot for a new address (arp_evict_rank()); NULL (counted) when none may be taken. */
 static struct arp_entry *
 arp_slot_new(struct lm_engine *e, uint32_t ip, uint64_t now)
 {
 	struct arp_entry *best = NULL;
+	unsigned best_rank = UINT32_MAX;
 	unsigned i;
 
-	for (i = 0; i < ARP_SLOTS; i++) {
+	for (i = 0; i < ARP_SLOTS && best_rank > 0; i++) {
 		struct arp_entry *a = &e->arp[i];
+		unsigned r = arp_evict_rank(a, now);
 
-		if (a->state == A_FREE) {
+		if (r < best_rank || (r == best_rank && r != UINT32_MAX && a->expires < best->expires)) {
 			best = a;
-			break;
-		}
-		if (a->state == A_STATIC || a->probing || a->expires > now) {
-			continue;
-		}
-		if (best == NULL || (a->state == A_PENDING && best->state != A_PENDING) ||
-			(a->state == best->state && a->expires < best->expires)) {
-			best = a;
+			best_rank = r;
 		}
 	}
-	if (best == NULL) {
+	if (best == NULL || best_rank == UINT32_MAX) {
 		e->st.arp_table_full++;
 		return NULL;
 	}
@@ -1132,9 +1148,20 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 	m->answered |= UINT64_C(1) << r.seq;
 	m->rx_bytes += lm_amp_wire_len(v->payload_len);
 	m->rx_pkts++;
+	if (!s->addr_ok) {
+		struct arp_entry *a = arp_find(e, s->nexthop);
+
+		if (a != NULL) {
+			a->proven = 1;
+		}
+	}
 	s->addr_ok = 1;
 	e->st.responses_ok++;
-	if (s->state == S_WAIT && s->waiting == r.seq) {
+	/*
+	 * The last challenge answered: the session still runs to that challenge's reply
+	 * deadline, so that a genuine answer behind a forged one (of any seq) can arrive.
+	 */
+	if (s->state == S_WAIT && s->waiting == r.seq && m->sent < m->k) {
 		sess_advance(e, s->ai, now);
 	}
 }
@@ -1690,7 +1717,9 @@ timers(struct lm_engine *e, uint64_t now)
 				sess_send_challenge(e, ai, now);
 				break;
 			case S_WAIT:
-				e->st.challenge_timeouts++;
+				if ((s->m->answered >> s->waiting & 1) == 0) {
+					e->st.challenge_timeouts++;
+				}
 				sess_advance(e, ai, now);
 				break;
 			case S_REVEAL:

@@ -749,11 +749,11 @@ END_TEST
 /* ---- responses: candidates, FINISH re-sends, budget ---------------------------------- */
 
 /*
- * One session whose seq 1 gets a forged answer first and the genuine one `late` ns after it
- * (forge2: the second one forged too). Returns after the control side handled the result.
+ * One session whose seq fseq gets a forged answer first and the genuine one `late` ns after
+ * it (forge2: the second one forged too). Returns after the control side handled the result.
  */
 static void
-session_with_forgery(enum lm_mode mode, uint64_t rtt, uint64_t late, int forge2)
+session_with_forgery(enum lm_mode mode, unsigned fseq, uint64_t rtt, uint64_t late, int forge2)
 {
 	uint8_t s[32];
 	uint8_t nonces[K][32];
@@ -781,7 +781,7 @@ session_with_forgery(enum lm_mode mode, uint64_t rtt, uint64_t late, int forge2)
 		sid = c.session_id;
 		memcpy(nonces[seq], c.nonce, 32);
 		R.clk.now += rtt;
-		if (seq == 1) {
+		if (seq == fseq) {
 			answer_from(&c, mode, s, 3); /* an on-path forger is faster */
 			lm_engine_poll(R.eng);
 			R.clk.now += late;
@@ -792,6 +792,8 @@ session_with_forgery(enum lm_mode mode, uint64_t rtt, uint64_t late, int forge2)
 			lm_engine_poll(R.eng);
 		}
 	}
+	R.clk.now += REPLY_TO; /* FINISH at the last challenge's reply deadline */
+	lm_engine_poll(R.eng);
 	n = take_udp_to(CHIP_IP, CHIP_PORT, pl, NULL);
 	ck_assert_int_eq(n, LM_FINISH_LEN);
 	if (mode == LM_MODE_FAST) {
@@ -815,11 +817,12 @@ START_TEST(test_genuine_candidate_wins)
 	enum lm_mode modes[2] = {LM_MODE_SIGNED, LM_MODE_FAST};
 	unsigned i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 4; i++) {
 		struct lm_record r;
+		unsigned fseq = i < 2 ? 1 : K - 1; /* the last one: the session waits for it */
 
 		rig_default();
-		session_with_forgery(modes[i], 700, 300, 0);
+		session_with_forgery(modes[i % 2], fseq, 700, 300, 0);
 		ck_assert_uint_eq(st()->resp_candidate2, 1);
 		ck_assert_uint_eq(cst()->records, 1);
 		ck_assert_uint_eq(cst()->candidate2_used, 1);
@@ -827,7 +830,7 @@ START_TEST(test_genuine_candidate_wins)
 		ck_assert_int_eq(lm_record_decode(&r, R.recs[0], R.rec_lens[0]), LM_OK);
 		ck_assert_int_eq(lm_record_verify_proofs(&r), LM_OK);
 		/* The genuine answer's RTT: later, never the forger's shorter one. */
-		ck_assert_uint_eq(r.samples[1].rtt_ns, 1000);
+		ck_assert_uint_eq(r.samples[fseq].rtt_ns, 1000);
 		ck_assert_uint_eq(r.samples[0].rtt_ns, 700);
 		ck_assert_uint_eq(r.rtt_min_ns, 700);
 		rig_fini(&R);
@@ -837,7 +840,7 @@ START_TEST(test_genuine_candidate_wins)
 		struct lm_record r;
 
 		rig_default();
-		session_with_forgery(LM_MODE_SIGNED, 700, 300, 1);
+		session_with_forgery(LM_MODE_SIGNED, 1, 700, 300, 1);
 		ck_assert_uint_eq(cst()->records, 1);
 		ck_assert_uint_eq(cst()->bad_proofs, 2);
 		ck_assert_int_eq(lm_record_decode(&r, R.recs[0], R.rec_lens[0]), LM_OK);
