@@ -197,6 +197,9 @@ run_session(
 	unsigned drops = 0;
 	unsigned retries = 0;
 	unsigned cookie_retries = 0;
+	uint64_t dead = 0; /* a session given up: its late challenges are not ours any more */
+	int64_t last_rx = 0;
+	int64_t stall_ns = delay_ns + 4 * g.c.hello_retry_ms * 1000000;
 	int64_t hello_at;
 	int64_t deadline;
 	int fd;
@@ -237,6 +240,25 @@ run_session(
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				perror("chipd: recv");
 				break;
+			}
+			/*
+			 * Answered, then silence: the landmark ends a session whose source has not
+			 * proven its address after one challenge (our answer was lost), so start
+			 * over with a fresh HELLO, within the same retry budget.
+			 */
+			if (session != 0 && retries < (unsigned)g.c.hello_retries &&
+				t_rx - last_rx > stall_ns) {
+				retries++;
+				dead = session;
+				session = 0;
+				answered = 0;
+				n_seen = 0;
+				memset(nonces, 0, sizeof(nonces));
+				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
+					break;
+				}
+				hello_at = lm_clock_mono_raw_ns();
+				continue;
 			}
 			/* No challenge yet: the HELLO may have been lost or shed; send a new one. */
 			if (session == 0 && retries < (unsigned)g.c.hello_retries &&
@@ -281,12 +303,13 @@ run_session(
 			int olen;
 
 			if (lm_challenge_decode(&ch, buf, (size_t)n) != LM_OK ||
-				(session != 0 && ch.session_id != session) ||
+				(session != 0 && ch.session_id != session) || ch.session_id == dead ||
 				(answered >> ch.seq & 1) != 0) {
 				drops++;
 				continue;
 			}
 			session = ch.session_id;
+			last_rx = t_rx;
 			r.session_id = ch.session_id;
 			r.seq = ch.seq;
 			memcpy(r.nonce, ch.nonce, LM_NONCE_LEN);
