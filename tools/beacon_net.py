@@ -213,12 +213,18 @@ class Demo:
         self.nats_port = s.getsockname()[1]
         s.close()
         os.makedirs(self.p("nats"))
-        self.net.spawn("nats-server", ["nats-server", "-a", "127.0.0.1", "-p",
-                                       str(self.nats_port), "-js", "-sd", self.p("nats")])
+        p = self.net.spawn("nats-server", ["nats-server", "-a", "127.0.0.1", "-p",
+                                           str(self.nats_port), "-js", "-sd", self.p("nats")])
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
+        # Ready = our process is alive, logged "Server is ready" and accepts on the port (a
+        # port taken between the probe above and the bind would otherwise pass as ours).
+        logf = os.path.join(self.net.work, "nats-server.log")
         for _ in range(100):
+            if p.poll() is not None:
+                raise Fail(f"nats-server exited ({p.returncode}), see {logf}")
             with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.nats_port)) == 0:
+                if (s.connect_ex(("127.0.0.1", self.nats_port)) == 0
+                        and "Server is ready" in open(logf).read()):
                     log(f"== NATS JetStream on {self.nats_url}")
                     return
             time.sleep(0.1)
@@ -465,6 +471,61 @@ landmarks = (
                      "--mfr", self.p("vendor-root.pub"), self.p(lm["name"] + ".feed"))
         log(f"== lmctl feed verify: all {len(self.lms)} feeds verify")
 
+    def cross_verify(self):
+        """tools/verify-feed (Node.js, written from the docs) on every feed, from the binary
+        log, from `lmctl feed dump --json` alone and over NATS: it must accept exactly the
+        records lmctl feed verify accepted, and reject a tampered record as lmctl does."""
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify-feed")
+        if shutil.which("node") is None:
+            raise Fail("node not installed (tools/setup.sh): cannot run tools/verify-feed")
+        base = ["node", os.path.join(src, "verify-feed.mjs"), "--root",
+                self.p("operator-root.pub"), "--mfr", self.p("vendor-root.pub")]
+
+        def node(*argv):
+            rep = self.p("verify-feed.report.json")
+            r = subprocess.run(base + list(argv) + ["--report", rep], capture_output=True,
+                               text=True, timeout=600)
+            got = json.load(open(rep)) if os.path.exists(rep) else {"records": []}
+            return r.returncode, set(got["records"]), (r.stdout.strip().splitlines() or [""])[-1]
+
+        res = {"log": True, "json": True, "nats": True, "tamper": True}
+        want = set()
+        for lm in self.lms:
+            feed = self.p(lm["name"] + ".feed")
+            hashes = {r["record_hash"] for r in self.dump(lm)}
+            want |= hashes
+            rc, got, last = node("--log", feed)
+            res["log"] &= rc == 0 and got == hashes
+            dump = self.p(lm["name"] + ".dump.json")
+            with open(dump, "w") as f:
+                subprocess.run([self.lmctl, "feed", "dump", "--json", feed], stdout=f, check=True)
+            rc2, got2, last2 = node("--json", dump)
+            res["json"] &= rc2 == 0 and got2 == hashes
+            log(f"   {lm['name']}: verify-feed log: {last}; JSON alone: {last2}")
+        rc, got, last = node("--nats", self.nats_url, "--timeout", "120")
+        res["nats"] = rc == 0 and got == want
+        log(f"   NATS stream: verify-feed: {last}")
+        bad = self.p("tampered.feed")
+        shutil.copytree(self.p(self.lms[0]["name"] + ".feed"), bad)
+        where = None
+        for nth in range(1, 20):  # the first record whose last sample was not lost
+            t = subprocess.run([sys.executable, os.path.join(src, "tamper.py"), bad, str(nth)],
+                               capture_output=True, text=True)
+            if t.returncode == 0:
+                where = t.stdout.strip()
+                break
+        if where is None:
+            raise Fail(f"tamper.py found no record to tamper with: {t.stderr[-300:]}")
+        lm_rc = self.run(self.lmctl, "feed", "verify", "--root", self.p("operator-root.pub"),
+                         "--mfr", self.p("vendor-root.pub"), bad, check_ok=True).returncode
+        n_rc = node("--log", bad)[0]
+        res["tamper"] = lm_rc == 1 and n_rc == 1
+        res["records"] = len(want)
+        log(f"== tools/verify-feed (Node.js) agrees with lmctl feed verify on {len(want)} "
+            f"records: log {res['log']}, JSON {res['json']}, NATS {res['nats']}; a tampered "
+            f"RTT ({where}): lmctl exit {lm_rc}, verify-feed exit {n_rc}")
+        return res
+
     def mesh_audit(self):
         """lmctl mesh over the verified landmark-to-landmark records of every feed."""
         r = self.run(self.lmctl, "mesh", "--root", self.p("operator-root.pub"), "--mfr",
@@ -625,6 +686,7 @@ def main():
         demo.stop_landmarks()
         demo.verify_feeds()
         nats_same, n_local, n_remote = demo.nats_matches_logs()
+        cross = demo.cross_verify()
         out, verdicts = demo.locate()
         expect = {}
         for w in verdicts.get("chips", []):
@@ -642,6 +704,7 @@ def main():
                    "misplaced": [lm["name"] for lm in demo.lms if "declared" in lm],
                    "nats_equals_logs": nats_same, "metrics": metrics_path,
                    "records_local": n_local, "records_nats": n_remote,
+                   "verify_feed": cross,
                    "live_equals_logs": same, "chips": rows, "out": demo.out,
                    "seconds": round(time.time() - t0, 1)}
         with open(os.path.join(demo.out, "summary.json"), "w") as f:

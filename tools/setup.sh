@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything landmark needs on Debian 12, idempotently. Run as root.
-# Debian packages, plus one dataset from the npm registry (world-countries, below); nothing is
-# downloaded from anywhere else.
+# Debian packages, plus pinned packages from the npm registry (the world-countries dataset and
+# the libraries of the Node.js feed verifier, below); nothing is downloaded from anywhere else.
 set -euo pipefail
 
 PKGS=(
@@ -10,8 +10,12 @@ PKGS=(
 	# libraries
 	check libconfig-dev libdpdk-dev libjansson-dev libmicrohttpd-dev libnats-dev
 	libproj-dev libsodium-dev
+	# chip trust: OpenSSL (P-384, X.509) for GPU attestation; PKCS#11 headers and SoftHSM2
+	libp11-kit-dev libssl-dev softhsm2
 	# runtime tools used by tests, benchmarks and the demo
 	dpdk dpdk-dev iproute2 iputils-ping nats-server prometheus proj-bin procps python3
+	# tests validate every JSON the tools emit against docs/schema/ (JSON Schema 2020-12)
+	python3-jsonschema
 	# locator: country boundaries come from npm (below); the map test renders in chromium
 	chromium
 )
@@ -22,11 +26,16 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 # Locator geofences: the public world-countries dataset (mledoze/countries, ODbL), from the
 # npm registry, pinned; LM_COUNTRIES_DIR overrides where the locator looks for it.
+# The second-language feed verifier (tools/verify-feed) uses nats, @noble/ed25519 and
+# @noble/hashes from the same prefix (LM_NODE_PREFIX overrides it there).
 LM_GEO_PREFIX=/usr/local/share/landmark
+NPM_PKGS=(world-countries@5.1.0 nats@2.29.3 @noble/ed25519@3.0.1 @noble/hashes@2.0.1)
 install_geodata() {
-	if [ ! -f "$LM_GEO_PREFIX/node_modules/world-countries/data/fra.geo.json" ]; then
+	local m=$LM_GEO_PREFIX/node_modules
+	if [ ! -f "$m/world-countries/data/fra.geo.json" ] || [ ! -f "$m/nats/package.json" ] ||
+		[ ! -f "$m/@noble/ed25519/package.json" ] || [ ! -f "$m/@noble/hashes/blake2.js" ]; then
 		mkdir -p "$LM_GEO_PREFIX" &&
-			npm install --no-audit --no-fund --prefix "$LM_GEO_PREFIX" world-countries@5.1.0 ||
+			npm install --no-audit --no-fund --prefix "$LM_GEO_PREFIX" "${NPM_PKGS[@]}" ||
 			return 1
 	fi
 }

@@ -12,6 +12,7 @@
 #ifndef LANDMARK_LM_CLOCK_H
 #define LANDMARK_LM_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lm_common.h"
@@ -60,6 +61,36 @@ int64_t lm_clock_realtime_ns(void);
  */
 LM_WUR int lm_clock_calibrate(
 	const struct lm_clock *c, uint64_t window_ns, uint32_t ppb, struct lm_clock_cal *cal);
+
+/** Default margin of a calibration, ppb (100 ppm: real TSC rate errors are tens of ppm). */
+#define LM_CLOCK_MARGIN_PPB_DEFAULT 100000u
+
+/**
+ * Whether the CPU says its TSC is invariant (x86 CPUID.80000007H:EDX[8]: constant rate in
+ * every power state). Without it the TSC tier is refused. false on other architectures.
+ */
+bool lm_tsc_invariant(void);
+
+/** One counter read bracketed by two CLOCK_MONOTONIC_RAW reads (ns): lo <= read <= hi. */
+struct lm_clock_ref {
+	uint64_t cyc;
+	int64_t lo;
+	int64_t hi;
+};
+
+/** Take the tightest bracketed reading of several tries. */
+void lm_clock_ref_take(const struct lm_clock *c, struct lm_clock_ref *ref);
+
+/**
+ * Re-verify a calibration over the window from reading a to reading b (the longer, the
+ * finer): the counter's lowest possible rate over it must not be below cal->hz_lower.
+ * @param ppb  the calibration margin: a rate above hz_nominal by more than it is drift too
+ * @return 0; -ERANGE (the counter may have run slower than hz_lower: RTTs converted with it
+ *   could be short); -EDOM (faster than nominal beyond the margin: sound, but drift);
+ *   -EINVAL (readings not ordered, ppb out of range).
+ */
+LM_WUR int lm_clock_cal_check(const struct lm_clock_cal *cal, const struct lm_clock_ref *a,
+	const struct lm_clock_ref *b, uint32_t ppb);
 
 /** Cycles for ns at the nominal frequency (rounded up); for schedules only. */
 uint64_t lm_clock_ns_to_cycles(const struct lm_clock_cal *cal, uint64_t ns);

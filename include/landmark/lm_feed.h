@@ -52,6 +52,37 @@ struct lm_feed_verify_result {
 LM_WUR int lm_feed_verify(
 	const char *dir, const struct lm_feed_verify_opts *opts, struct lm_feed_verify_result *res);
 
+/** Callbacks of lm_feed_walk(); either may be NULL. */
+struct lm_feed_walk_ops {
+	/**
+	 * A batch that verified (head: its decoded head); its buffers are valid until return.
+	 * @return 0 to go on, < 0 to stop the walk with that value.
+	 */
+	int (*batch)(const struct lm_feed_batch *b, const struct lm_batch_head *head, void *arg);
+	/**
+	 * A batch that failed lm_feed_verify_batch() (bad_index: the record, -1 for the head or
+	 * delegation; fault: its byte range and reason). NULL behaves as returning 1.
+	 * @return 0 to skip the batch and go on (the chain continues from the last verified
+	 *   head, nothing of the batch is passed on), > 0 to stop with -EBADMSG, < 0 to stop
+	 *   with that value.
+	 */
+	int (*reject)(const struct lm_feed_batch *b, enum lm_reason why, long bad_index,
+		const struct lm_feed_fault *fault, void *arg);
+};
+
+/**
+ * The one walk over a feed log directory: every batch in order through
+ * lm_feed_verify_batch() against the head before it; verified batches go to ops->batch,
+ * failed ones to ops->reject. lm_feed_verify() is this walk stopping at the first failure.
+ * @param res out: counts of verified batches and records, sequences, tail; on a stop for a
+ *   failed batch its reason and fault; on a framing fault its fault (reason LM_OK)
+ * @return 0 (the end; a torn tail only with opts->allow_tail); -EBADMSG (framing fault, a
+ *   rejected batch that stopped the walk, or a torn tail without allow_tail); a callback's
+ *   negative value; -EINVAL (no trust); -errno (directory unreadable); -ENOMEM.
+ */
+LM_WUR int lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
+	const struct lm_feed_walk_ops *ops, void *arg, struct lm_feed_verify_result *res);
+
 /**
  * Check one batch against the head before it (NULL for the first one seen). Used by
  * lm_feed_verify() and by followers (tail, HTTP, exporters) that verify as they go.
@@ -65,9 +96,17 @@ LM_WUR enum lm_reason lm_feed_verify_batch(const struct lm_feed_batch *b,
 	struct lm_batch_head *head, long *bad_index);
 
 /**
- * NDJSON lines of one batch: one {"type":"record",...} object per record followed by one
- * {"type":"head",...} object (schema: docs/feed.md §NDJSON). Records that do not decode are
- * emitted with "error": reason name instead of "record".
+ * The NDJSON line of record i of batch b (docs/feed.md §Dump, docs/schema/line.schema.json):
+ * the record, its inclusion proof, the batch head and the delegation in force, so that the
+ * line verifies on its own against the trust roots. rec: the record already decoded from
+ * b->items[i], or NULL to decode it here (one that does not decode gets "error": reason).
+ * @return a new reference, or NULL on ENOMEM.
+ */
+json_t *lm_feed_item_json(const struct lm_feed_batch *b, size_t i, const struct lm_record *rec);
+
+/**
+ * NDJSON lines of one batch: lm_feed_item_json() of each record followed by one
+ * {"type":"head",...} object with the head and its delegation (schema: docs/feed.md §Dump).
  * @param emit  called with each line object (borrowed reference); returns 0 to go on
  * @return 0, the first non-zero value of emit, or -ENOMEM.
  */

@@ -10,7 +10,8 @@
  * Verdict of a region against the union of the fences ("allowed set"):
  *  - INSIDE: every kept cell of the region is provably inside some allowed polygon;
  *  - OUTSIDE: every part of the region is provably disjoint from every allowed polygon;
- *  - INCONCLUSIVE otherwise; INFEASIBLE when the region is empty.
+ *  - INCONCLUSIVE otherwise; INFEASIBLE when the region is empty, including when the
+ *    refinement below drops every part of it (no positive area is never INSIDE/OUTSIDE).
  * Cells that straddle a fence edge are refined (up to 6 more levels); refined sub-cells
  * that a cap provably excludes are dropped, so the test stays sound: INSIDE and OUTSIDE are
  * only claimed for cells with no fence edge touching them (tested on a slightly enlarged

@@ -6,20 +6,23 @@
  * bookkeeping of the one hardware TX stamp a port can have outstanding.
  *
  * Mapping: the control lcore periodically takes bracketed readings (TSC, device clock, TSC)
- * through the device-clock seam (rte_eth_read_clock() in landmarkd, a fake in unit tests).
- * Two readings give bounds of the rate (TSC cycles per device tick) from the widest and the
- * narrowest TSC interval they allow, widened by a drift allowance. A device stamp then maps
- * to a TSC interval [early, late] that contains the event with certainty (given the drift
- * allowance holds between updates): the RX stamp is used at its LATE side, the TX stamp at
- * its EARLY side, so the RTT (rx - tx) can only grow.
+ * through the device-clock seam (rte_eth_read_clock() in landmarkd, a fake in unit tests) and
+ * keeps the last LM_HWTS_READINGS of them. Two consecutive readings give bounds of the rate
+ * (TSC cycles per device tick) from the widest and the narrowest TSC interval they allow,
+ * widened by a drift allowance. Each new reading is checked against the prediction of the
+ * map of the two readings before it; a pair whose end reading was not predicted (a rate or
+ * clock step beyond the allowance) is never used.
  *
- * Both sides are also clamped by the software stamps the datapath takes anyway (TSC after the
- * RX burst is a valid late bound of the arrival; TSC before the TX burst a valid early bound
- * of the departure): the hardware tier never gives a longer RTT than the TSC tier, and a
- * hardware stamp that converts outside its software bound (stale TX stamp, bad map) loses.
+ * A device stamp is converted only with the validated pair of readings that brackets it,
+ * so the datapath keeps its raw stamps and the control side converts them when the session
+ * is over (lm_hwts_rtt(), after a reading newer than the session end). The RX stamp is used
+ * at its LATE side, the TX stamp at its EARLY side, so the RTT (rx - tx) can only grow.
  *
- * The map is published by the control lcore and read by the datapath through a sequence
- * count; a torn read is not retried: that one stamp stays a software stamp (never blocks).
+ * The software stamps the datapath takes anyway bound both sides (TSC after the RX burst is
+ * a late bound of the arrival; TSC before the TX burst an early bound of the departure). A
+ * hardware pair that is implausible falls back to the software RTT as a whole, counted: an
+ * RX stamp not bracketed, later than its software stamp, not after the TX stamp, or an RTT
+ * shorter than the software one by more than the maximum host latency.
  */
 #ifndef LANDMARK_LM_HWTS_H
 #define LANDMARK_LM_HWTS_H
@@ -91,6 +94,7 @@ struct lm_hwts_map {
 	uint64_t k_hi_q32; /**< upper bound, 32.32 */
 	uint64_t dev_mask; /**< device counter width: 2^bits - 1 */
 	uint64_t max_span; /**< stamps further than this many ticks from the anchor are refused */
+	uint64_t back; /**< ticks from the older reading to the anchor */
 };
 
 /**
@@ -114,21 +118,11 @@ LM_WUR int lm_hwts_map_convert(
 	const struct lm_hwts_map *map, uint64_t dev, uint64_t *early, uint64_t *late);
 
 /**
- * RX stamp of a frame: min(sw_rx, late side of the hardware stamp).
- * @param sw_rx    TSC read after the RX burst returned
- * @param err_cyc  receives the width of the hardware interval when it is used, else 0
- * @return true when the hardware stamp was used (it was the earlier valid bound).
+ * Like lm_hwts_map_convert(), for a stamp between the map's two readings only.
+ * @return 0; -ERANGE (outside the readings).
  */
-bool lm_hwts_rx_cyc(const struct lm_hwts_map *map, uint64_t dev, uint64_t sw_rx, uint64_t *rx,
-	uint64_t *err_cyc);
-
-/**
- * TX stamp of a frame: max(sw_tx, early side of the hardware stamp).
- * @param sw_tx    TSC read before the frame was handed to the port
- * @return true when the hardware stamp was used.
- */
-bool lm_hwts_tx_cyc(const struct lm_hwts_map *map, uint64_t dev, uint64_t sw_tx, uint64_t *tx,
-	uint64_t *err_cyc);
+LM_WUR int lm_hwts_map_convert_inside(
+	const struct lm_hwts_map *map, uint64_t dev, uint64_t *early, uint64_t *late);
 
 /** Parameters of a port's hardware timestamping, copied at create. */
 struct lm_hwts_conf {
@@ -140,16 +134,31 @@ struct lm_hwts_conf {
 	uint64_t max_span; /**< ticks; see lm_hwts_map_build() */
 	unsigned tries; /**< bracketed reads per update, 1..64 */
 	uint64_t tx_timeout_cyc; /**< a TX stamp request older than this is given up */
+	/** largest software-minus-hardware RTT difference accepted (> 0 for a hardware tier);
+	 * a measured one (lm_hwts_set_host_max()) replaces it when smaller */
+	uint64_t host_max_cyc;
 };
 
-/** Counters of one port (written by the datapath except updates/update_fail). */
+/** Readings kept for conversion (at one per 100 ms, over 25 s). */
+#define LM_HWTS_READINGS 256
+
+/** Counters of one port (tx_req, tx_busy, tx_missed, tx_latched by the datapath; the rest
+ * by the control side). */
 struct lm_hwts_stats {
-	uint64_t updates; /**< maps published */
+	uint64_t updates; /**< readings whose pair was predicted (usable) */
 	uint64_t update_fail; /**< device read failed or readings unusable */
-	uint64_t rx_hw; /**< RX stamps taken from the hardware */
-	uint64_t rx_sw; /**< RX stamps that stayed software (no stamp, no map, torn, range) */
+	uint64_t map_mismatch; /**< a reading outside the previous map's prediction */
+	uint64_t rx_hw; /**< samples with a hardware RX stamp used */
+	uint64_t rx_sw; /**< samples without a device RX stamp (software tier) */
+	uint64_t rx_unmapped; /**< RX stamp not bracketed by a validated pair: software RTT */
+	uint64_t rx_late; /**< RX stamp after its software stamp: software RTT */
+	uint64_t fb_order; /**< hardware RX not after TX: software RTT */
+	uint64_t fb_host; /**< software minus hardware RTT above the host maximum: software */
 	uint64_t tx_req; /**< TX stamps requested */
-	uint64_t tx_hw; /**< TX stamps collected and used */
+	uint64_t tx_latched; /**< requested and read from the latch */
+	uint64_t tx_hw; /**< TX stamps used */
+	uint64_t tx_unmapped; /**< TX stamp not bracketed: software TX side */
+	uint64_t tx_early; /**< TX stamp before its software stamp: software TX side */
 	uint64_t tx_missed; /**< requested, not latched when needed or timed out */
 	uint64_t tx_busy; /**< not requested: another request outstanding */
 };
@@ -170,42 +179,66 @@ void lm_hwts_destroy(struct lm_hwts *h);
 enum lm_ts_source lm_hwts_port_tier(const struct lm_hwts *h);
 
 /**
- * Control lcore, periodically (e.g. every 100 ms, never per packet): take a bracketed
- * reading and publish a new map built from the previous reading and this one.
- * @return 0 (published), -EAGAIN (first reading: nothing to publish yet), or the -errno of
- *   the device read / lm_hwts_map_build() (the previous map stays; counted).
+ * Control lcore, periodically (e.g. every 100 ms, never per packet) and before converting
+ * the stamps of a session that ended after the newest reading: take a bracketed reading
+ * and keep it.
+ * @return 0 (kept; the pair it closes was predicted and is usable), -EAGAIN (kept; not yet
+ *   three readings), -ESTALE (kept; outside the previous map's prediction: counted, the
+ *   pair is not used), or the -errno of the device read / lm_hwts_map_build() (counted).
  */
 int lm_hwts_update(struct lm_hwts *h);
 
-/**
- * Datapath: copy the current map. Never blocks, never retries.
- * @return true with *map; false when none is published yet or the read was torn.
- */
-bool lm_hwts_map_get(const struct lm_hwts *h, struct lm_hwts_map *map);
+/** tsc_lo of the newest reading (0 when none). */
+uint64_t lm_hwts_newest_tsc(const struct lm_hwts *h);
 
 /**
- * Datapath, TX side: ask the hardware stamp for a frame about to be sent (identified by
- * cookie). One request may be outstanding per port; one older than tx_timeout_cyc is given
- * up (missed) and any stamp still latched from it is drained.
+ * The TSC interval of the event a device stamp records, from the validated pair of
+ * readings that brackets it.
+ * @return 0; -ERANGE (not between two kept readings: after the newest, before the oldest);
+ *   -ESTALE (bracketed by a pair that was not predicted); -ENOTSUP (TSC tier).
+ */
+LM_WUR int lm_hwts_stamp(const struct lm_hwts *h, uint64_t dev, uint64_t *early, uint64_t *late);
+
+/** Set the measured maximum host latency (cycles; 0 clears it). */
+void lm_hwts_set_host_max(struct lm_hwts *h, uint64_t cyc);
+
+/** The host latency maximum in force: the measured one when set and smaller, else conf's. */
+uint64_t lm_hwts_host_max(const struct lm_hwts *h);
+
+/** The stamps of one answered challenge, as the datapath kept them. */
+struct lm_hwts_stamps {
+	uint64_t sw_tx; /**< TSC before the TX burst */
+	uint64_t sw_rx; /**< TSC after the RX burst (> sw_tx) */
+	uint64_t tx_dev; /**< latched device TX stamp, if has_tx */
+	uint64_t rx_dev; /**< device RX stamp of the response, if has_rx */
+	bool has_tx;
+	bool has_rx;
+};
+
+/**
+ * Control side: the RTT of one sample and its tier. The hardware RX stamp (late side) and
+ * TX stamp (early side) are used only when every plausibility rule holds (see above);
+ * otherwise the software RTT sw_rx - sw_tx (and LM_TS_TSC), counted by reason. A TX stamp
+ * that is unusable alone leaves the TX side software (LM_TS_HW_RX_TSC).
+ * @param err_cyc  the width of the widest hardware interval used, else 0
+ */
+enum lm_ts_source lm_hwts_rtt(
+	struct lm_hwts *h, const struct lm_hwts_stamps *s, uint64_t *rtt, uint64_t *err_cyc);
+
+/**
+ * Datapath, TX side: ask the hardware stamp for challenge (sid, seq) about to be sent. One
+ * request may be outstanding per port; one older than tx_timeout_cyc is given up (missed)
+ * and any stamp still latched from it is drained.
  * @return true when the frame must carry the TX-timestamp request flag.
  */
-bool lm_hwts_tx_request(struct lm_hwts *h, uint64_t cookie, uint64_t now);
+bool lm_hwts_tx_request(struct lm_hwts *h, uint64_t sid, uint16_t seq, uint64_t now);
 
 /**
- * Datapath, when the frame's reply arrives: collect its TX stamp if latched (one
- * non-blocking read) and apply it to sw_tx (lm_hwts_tx_cyc()). The request is closed
- * either way.
- * @return true when *tx is the hardware early bound; false: *tx = sw_tx (missed or no request).
+ * Datapath, when the reply of (sid, seq) arrives: read its latched TX stamp (one
+ * non-blocking read). The request is closed either way; the full (sid, seq) must match.
+ * @return true with *dev; false (no request for it, or nothing latched).
  */
-bool lm_hwts_tx_collect(
-	struct lm_hwts *h, uint64_t cookie, uint64_t sw_tx, uint64_t *tx, uint64_t *err_cyc);
-
-/**
- * Datapath, RX side: lm_hwts_rx_cyc() with the current map, counted.
- * @param dev  the frame's device stamp; has_dev false when the frame carried none
- */
-bool lm_hwts_rx(struct lm_hwts *h, bool has_dev, uint64_t dev, uint64_t sw_rx, uint64_t *rx,
-	uint64_t *err_cyc);
+bool lm_hwts_tx_collect(struct lm_hwts *h, uint64_t sid, uint16_t seq, uint64_t *dev);
 
 const struct lm_hwts_stats *lm_hwts_stats(const struct lm_hwts *h);
 

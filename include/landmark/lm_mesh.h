@@ -4,10 +4,15 @@
  * Mesh audit and speed lines. Landmarks measure each other; a pair whose declared distance
  * exceeds what light covers in half the measured RTT (plus a tolerance for coordinate
  * rounding) is a physical impossibility: at least one of the two declared positions is
- * wrong (or the record is false). The audit explains all such violations with as few
- * landmarks as possible: a landmark in violation with two or more others is flagged (taking
- * the most-violating first, greedily); a violation left between two landmarks that have no
- * other violation cannot be attributed by physics and both are reported as a conflict.
+ * wrong (or the record is false). Physics cannot say which side of a violation is wrong, so
+ * the audit rests on a stated assumption: at most F landmarks are misplaced
+ * (max_misplaced). An explanation is an inclusion-minimal set of landmarks that touches
+ * every violation (a minimal vertex cover of the violation graph) of size <= F. A landmark
+ * in every explanation is FLAGGED; in some but not all, UNRESOLVED; if no explanation
+ * exists (or the exact search hits its limit) the audit fails closed: every landmark
+ * touched by a violation is UNRESOLVED. Both are excluded from hard verdicts
+ * (lm_mesh_audit_excluded). If the assumption holds, no misplaced landmark that causes a
+ * violation is ever left OK: the true misplaced set contains an explanation.
  *
  * Speed lines ("bestline", Gueye et al., Constraint-Based Geolocation): per landmark, the
  * line rtt = m * d + b lying below all its (declared distance, RTT) points, with slope at
@@ -21,15 +26,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "lm_common.h"
 
 /** Default violation tolerance, km: covers the 0.001 degree rounding of public datasets. */
 #define LM_MESH_DEFAULT_TOL_KM 0.5
 
+/** Default bound F on simultaneously misplaced landmarks (docs/locator.md, "Mesh audit"). */
+#define LM_MESH_DEFAULT_MAX_MISPLACED 4
+/** Largest accepted F. */
+#define LM_MESH_MAX_MISPLACED 64
+/** Search nodes of the exact explanation search before it gives up (and fails closed). */
+#define LM_MESH_SEARCH_LIMIT 2000000
+
 enum lm_mesh_status {
-	LM_MESH_OK = 0,
-	LM_MESH_FLAGGED = 1, /**< declared position inconsistent with physics */
-	LM_MESH_CONFLICT = 2, /**< one of a violating pair, which one physics cannot tell */
+	LM_MESH_OK = 0, /**< in no explanation: trusted */
+	LM_MESH_FLAGGED = 1, /**< in every explanation: misplaced under the assumption */
+	LM_MESH_UNRESOLVED = 2, /**< in some explanations only, or the audit failed closed */
 };
 
 /** One physically impossible pair. */
@@ -79,15 +93,67 @@ double lm_mesh_rtt(const struct lm_mesh *m, size_t a, size_t b);
 /** Declared geodesic distance, km (cached). */
 double lm_mesh_dist_km(const struct lm_mesh *m, size_t a, size_t b);
 
+/** Result of lm_mesh_audit / lm_mesh_explain. */
+struct lm_mesh_audit {
+	size_t n; /**< landmarks */
+	enum lm_mesh_status *status; /**< one per landmark (malloc'd) */
+	struct lm_mesh_violation *viol; /**< every violation, sorted by excess (malloc'd) */
+	size_t nviol;
+	unsigned max_misplaced; /**< F the audit assumed */
+	size_t min_explain; /**< size of a smallest explanation; SIZE_MAX when none <= F */
+	bool failed_closed; /**< no explanation of size <= F (or search limit): see reason */
+	const char *reason; /**< static text when failed_closed, else NULL */
+};
+
 /**
- * Audit declared positions.
+ * Audit declared positions under the assumption that at most max_misplaced landmarks are
+ * misplaced (see the file comment).
  * @param tol_km violation tolerance (>= 0)
- * @param status out: one per landmark
- * @param viol out: malloc'd array of every violation (caller frees), sorted by excess
- * @return 0, -EINVAL, -ENOMEM.
+ * @param out filled on success; release with lm_mesh_audit_free
+ * @return 0, -EINVAL (tol_km negative or not finite, max_misplaced > LM_MESH_MAX_MISPLACED),
+ *   -ENOMEM.
  */
-int lm_mesh_audit(const struct lm_mesh *m, double tol_km, enum lm_mesh_status *status,
-	struct lm_mesh_violation **viol, size_t *nviol);
+int lm_mesh_audit(
+	const struct lm_mesh *m, double tol_km, unsigned max_misplaced, struct lm_mesh_audit *out);
+
+/**
+ * The classification step alone, on a given violation graph over n landmarks (for a mesh
+ * report read back from JSON). viol is copied; status, min_explain, failed_closed and
+ * reason are computed as by lm_mesh_audit.
+ * @return 0, -EINVAL (an endpoint >= n, a self-loop, F too large), -ENOMEM.
+ */
+int lm_mesh_explain(size_t n, const struct lm_mesh_violation *viol, size_t nviol,
+	unsigned max_misplaced, struct lm_mesh_audit *out);
+
+/** Free what an audit holds (not the struct); NULL-safe, idempotent. */
+void lm_mesh_audit_free(struct lm_mesh_audit *a);
+
+/**
+ * Whether a hard verdict must leave landmark i out: FLAGGED or UNRESOLVED (also for i out of
+ * range: an unknown landmark is never vouched for).
+ */
+bool lm_mesh_audit_excluded(const struct lm_mesh_audit *a, size_t i);
+
+/** "ok", "flagged", "unresolved". */
+const char *lm_mesh_status_str(enum lm_mesh_status s);
+
+/** Called once per landmark a mesh report excludes; key NULL when the report has none. */
+typedef int (*lm_mesh_excluded_cb)(
+	const char *name, const char *key, enum lm_mesh_status st, void *arg);
+
+/**
+ * Landmarks a mesh report (the JSON of lmctl mesh, docs/locator.md) says a hard verdict
+ * must leave out.
+ * @param max_misplaced < 0: the report's own classification (every entry of "flagged" and
+ *   "conflicts"); else the audit recomputed from its "violating_pairs" under this F
+ *   (lm_mesh_explain); a recomputed audit that fails closed excludes every landmark of a
+ *   violating pair
+ * @param failed_closed NULL, or out: whether the audit used failed closed
+ * @return 0; -EBADMSG (not a mesh report, or F given and no "violating_pairs": err says
+ *   which); -EINVAL (F > LM_MESH_MAX_MISPLACED); -ENOMEM; or cb's first negative return.
+ */
+int lm_mesh_report_excluded(const json_t *report, int max_misplaced, lm_mesh_excluded_cb cb,
+	void *arg, bool *failed_closed, char *err, size_t errlen);
 
 /**
  * Fit landmark i's speed line on its measurements to landmarks not excluded.

@@ -138,8 +138,10 @@ struct lm_landmarkd_conf {
 	int deduct_turnaround;
 	int64_t calibration_ms;
 	int64_t calibration_ppb;
+	int64_t calibration_check_s;
 	int timestamps; /**< enum lm_hwts_mode */
 	int64_t hw_drift_ppb;
+	int64_t hw_host_max_us;
 	int idle;
 	int64_t backoff_max_us;
 	int64_t spin_window_us;

@@ -59,8 +59,6 @@ struct lm_ctrl_conf {
 	int64_t replay_window_s;
 	uint32_t replay_slots;
 	uint64_t landmark_delay_ns; /**< proven landmark-side minimum delay to deduct */
-	/** best tier any port can give: a record has the weakest of this and its samples' tiers */
-	enum lm_ts_source ts_source;
 	struct lm_clock_cal cal;
 	uint32_t batch_max; /**< records per batch, 1..4096 */
 	uint64_t batch_interval_ns; /**< close a non-empty batch at least this often */
@@ -85,6 +83,7 @@ struct lm_ctrl_stats {
 	uint64_t no_samples; /**< sessions without any valid sample */
 	uint64_t records;
 	uint64_t record_errors; /**< record could not be built/encoded */
+	uint64_t records_no_clock; /**< records without LM_CHECK_CLOCK (calibration drifted) */
 	uint64_t batches;
 	uint64_t sink_errors;
 	uint64_t mesh_started;
@@ -115,6 +114,27 @@ void lm_ctrl_destroy(struct lm_ctrl *c);
  */
 int lm_ctrl_attach(
 	struct lm_ctrl *c, struct lm_chan to_dp, struct lm_chan from_dp, struct lm_chan pool);
+
+struct lm_hwts;
+
+/**
+ * Whether the counter calibration (lm_ctrl_conf.cal) still holds: false (after a failed
+ * re-verification, lm_clock_cal_check()) makes every later record go out without
+ * LM_CHECK_CLOCK, which verifiers refuse. Control lcore only.
+ */
+void lm_ctrl_set_clock_ok(struct lm_ctrl *c, bool ok);
+
+/** The state lm_ctrl_set_clock_ok() set (true at create). */
+bool lm_ctrl_clock_ok(const struct lm_ctrl *c);
+
+/**
+ * Convert the raw device stamps of engine's samples with h (lm_hwts_rtt()): h is the
+ * hardware timestamping of that engine's port, driven by this control lcore
+ * (lm_hwts_update()) and owned by the caller. Without one, samples keep their software RTT.
+ * A record's tier is the weakest of its answered samples' tiers.
+ * @return 0, or -EINVAL (no such engine).
+ */
+int lm_ctrl_set_hwts(struct lm_ctrl *c, unsigned engine, struct lm_hwts *h);
 
 /**
  * Handle everything the engines sent, close a batch when full or due, start due peer

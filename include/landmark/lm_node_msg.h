@@ -47,11 +47,15 @@ const char *lm_nmsg_end_str(enum lm_nmsg_end e);
 struct lm_nsample {
 	uint8_t nonce[LM_NONCE_LEN];
 	uint64_t tx_cyc; /**< counter right before the CHALLENGE was handed to the port */
-	uint64_t rtt_cyc; /**< counter delta RX stamp - TX stamp; valid when got */
+	uint64_t rtt_cyc; /**< software RTT (counter after the RX burst - tx_cyc), > 0; when got.
+			   * The control side replaces it with the hardware RTT when one is usable */
 	uint8_t proof[LM_SIG_LEN]; /**< signature, or MAC in the first LM_MAC_LEN bytes */
 	uint64_t ts_err_cyc; /**< error bound of the stamps used (0: software stamps) */
+	uint64_t rx_dev; /**< raw device RX stamp of the response (LM_NSAMPLE_RX_DEV) */
+	uint64_t tx_dev; /**< raw device TX stamp of the challenge (LM_NSAMPLE_TX_DEV) */
 	uint8_t got; /**< a matching RESPONSE arrived */
 	uint8_t ts_source; /**< enum lm_ts_source of this sample's stamps; valid when got */
+	uint8_t dev_flags; /**< LM_NSAMPLE_* bits: which raw device stamps are present */
 	/**
 	 * A second matching RESPONSE (the first may carry a forged proof): the control side
 	 * uses the earliest candidate whose proof verifies. Software stamps (TSC tier).
@@ -59,6 +63,12 @@ struct lm_nsample {
 	uint8_t got2;
 	uint64_t rtt2_cyc;
 	uint8_t proof2[LM_SIG_LEN];
+};
+
+/** Raw device stamps a sample carries; the control side converts them (lm_hwts_rtt()). */
+enum lm_nsample_dev {
+	LM_NSAMPLE_RX_DEV = 1u << 0,
+	LM_NSAMPLE_TX_DEV = 1u << 1,
 };
 
 /** One message slot. */

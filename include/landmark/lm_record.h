@@ -197,20 +197,32 @@ LM_WUR enum lm_reason lm_record_check_deductions(const struct lm_record *r);
  * Hard-bound radius around the landmark's declared position, km:
  *   c * (rtt_min_ns + 2 * ts_err_ns - landmark_delay_ns - chip_turnaround_ns) / 2
  * with c = LM_C_KM_S. The stamp error bound is added (each of the two stamps may be off by
- * ts_err_ns), deductions never exceed the RTT (clamped at 0 for an unverified record), so the
- * radius is never smaller than physics allows.
+ * ts_err_ns), so the radius is never smaller than physics allows.
+ * @param km out: the radius (unchanged on error)
+ * @return 0, or -EINVAL when rtt_min_ns is 0 or the deductions exceed rtt_min_ns (a false
+ *   record, as lm_record_check_deductions says): such a record is rejected, never clamped
+ *   (clamping would shrink the cap and could exclude the truth; lm_geo_hard_radius_km).
  */
-double lm_record_bound_km(const struct lm_record *r);
+LM_WUR int lm_record_bound_km(const struct lm_record *r, double *km);
 
 /** Number of valid (not lost) samples. */
 unsigned lm_record_valid_samples(const struct lm_record *r);
 
 /**
- * JSON view (schema: docs/feed.md §Records). Positions are "lat"/"lon" degrees; binary
- * values are lowercase hex; 64-bit integers are JSON integers (ns) except lost RTTs (null).
+ * JSON view (schema: docs/feed.md §Records, docs/schema/record.schema.json). Positions are
+ * "lat"/"lon" degrees and "lat_e7"/"lon_e7"; binary values are lowercase hex; every 64-bit
+ * integer X is a JSON integer X plus its exact decimal string X_str (null for lost RTTs).
+ * Carries every field of the encoding, the prover credential with its signature included.
  * @return a new reference, or NULL on allocation failure.
  */
 json_t *lm_record_to_json(const struct lm_record *r);
+
+/**
+ * JSON view of a credential (docs/schema/credential.schema.json): every field of its encoding,
+ * signature included, and its lm_cred_hash as "credential_hash".
+ * @return a new reference, or NULL on allocation failure.
+ */
+json_t *lm_cred_to_json(const struct lm_cred *c);
 
 /** Stable name of one validation bit ("cred_chain", ...), NULL if not exactly one known bit. */
 const char *lm_record_check_str(uint32_t bit);

@@ -74,7 +74,11 @@ struct lm_region *lm_region_solve(
 /** Free a region; NULL is a no-op. */
 void lm_region_destroy(struct lm_region *r);
 
-/** False when the caps were proven to have an empty intersection (every cell excluded). */
+/**
+ * False when the caps were proven to have an empty intersection: two caps exactly disjoint
+ * (geodesic distance of the centres > R1 + R2, tested for every pair before the quadtree) or
+ * every cell excluded.
+ */
 bool lm_region_feasible(const struct lm_region *r);
 
 /** Sum of kept cell areas on WGS84, km^2: an upper bound of the exact region's area. */

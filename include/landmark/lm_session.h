@@ -117,6 +117,7 @@ struct lm_engine_stats {
 	uint64_t resp_candidate2; /**< a second candidate kept for a seq (earliest verifying wins) */
 	uint64_t finish_tx; /**< FINISH sent, first time */
 	uint64_t finish_resent; /**< FINISH re-sent while waiting for REVEAL (up to 3 per session) */
+	uint64_t resp_clock; /**< response before its challenge by the counter: unused */
 	uint64_t reveals_rx;
 	uint64_t unexpected_msg; /**< protocol message type we never accept here */
 	uint64_t ctrl_ring_full; /**< a message for the control side could not be queued */

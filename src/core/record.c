@@ -529,21 +529,21 @@ lm_record_verify_proofs(const struct lm_record *r)
 	return LM_E_FIELD;
 }
 
-double
-lm_record_bound_km(const struct lm_record *r)
+int
+lm_record_bound_km(const struct lm_record *r, double *km)
 {
-	/* 128-bit so that rtt + 2 * err cannot wrap; deductions clamp at zero. */
+	/* 128-bit so that neither rtt + 2 * err nor the sum of the deductions can wrap */
 	unsigned __int128 rtt =
 		(unsigned __int128)r->rtt_min_ns + 2 * (unsigned __int128)r->ts_err_ns;
 	unsigned __int128 ded =
 		(unsigned __int128)r->landmark_delay_ns + (unsigned __int128)r->chip_turnaround_ns;
-	double ns;
 
-	if (r->rtt_min_ns == 0) {
-		return 0.0;
+	/* the deduction rule of lm_record_check_deductions; then rtt - ded >= 2 err >= 0 */
+	if (r->rtt_min_ns == 0 || ded > r->rtt_min_ns) {
+		return -EINVAL;
 	}
-	ns = ded >= rtt ? 0.0 : (double)(rtt - ded);
-	return LM_C_KM_S * ns / 1e9 / 2.0;
+	*km = LM_C_KM_S * (double)(rtt - ded) / 1e9 / 2.0;
+	return 0;
 }
 
 const char *

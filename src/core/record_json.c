@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * JSON views of records, batch heads and inclusion proofs (schema: docs/feed.md). Binary values
- * are lowercase hex; u64 identifiers that may exceed INT64_MAX (session id, answered bitmap) are
- * 16-digit hex strings; nanosecond quantities are JSON integers (the decoder bounds them by
- * INT64_MAX).
+ * JSON views of records, credentials, batch heads and inclusion proofs (schema: docs/feed.md,
+ * docs/schema/). Binary values are lowercase hex; u64 identifiers that may exceed INT64_MAX
+ * (session id, answered bitmap) are 16-digit hex strings; every other 64-bit integer X is a
+ * JSON integer X and, exact for parsers whose numbers are doubles (above 2^53), the decimal
+ * string X_str. The view carries every field of the binary encodings, so a consumer can
+ * rebuild the bytes and check every hash and signature from JSON alone.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,16 +40,47 @@ hex64(uint64_t v)
 	return json_string(buf);
 }
 
+/* A 64-bit integer as X (JSON integer) and X_str (exact decimal string). */
+static int
+set_i64(json_t *o, const char *k, int64_t v)
+{
+	char name[64], buf[24];
+
+	snprintf(name, sizeof(name), "%s_str", k);
+	snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	return set(o, k, json_integer((json_int_t)v)) | set(o, name, json_string(buf));
+}
+
+static int
+set_u64(json_t *o, const char *k, uint64_t v)
+{
+	char name[64], buf[24];
+
+	snprintf(name, sizeof(name), "%s_str", k);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	return set(o, k, v <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v) : json_null()) |
+		set(o, name, json_string(buf));
+}
+
 static json_t *
-cred_json(const struct lm_cred *c, const uint8_t hash[static LM_HASH_LEN])
+cred_json(const struct lm_cred *c, const uint8_t *hash)
 {
 	json_t *o = json_object();
+	uint8_t h[LM_HASH_LEN];
 	int rc = 0;
 
 	if (o == NULL) {
 		return NULL;
 	}
+	if (hash == NULL) {
+		if (lm_cred_hash(h, c) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+		hash = h;
+	}
 	rc |= set(o, "credential_hash", hex(hash, LM_HASH_LEN));
+	rc |= set(o, "version", json_integer(1));
 	if (c->kind == LM_CRED_CHIP) {
 		const struct lm_chip_cert *cc = &c->u.chip;
 
@@ -56,9 +89,10 @@ cred_json(const struct lm_cred *c, const uint8_t hash[static LM_HASH_LEN])
 		rc |= set(o, "issuer", hex(cc->mfr_pk, LM_PK_LEN));
 		rc |= set(o, "model", json_string(cc->model));
 		rc |= set(o, "serial", json_string(cc->serial));
-		rc |= set(o, "min_turnaround_ns", json_integer((json_int_t)cc->min_turnaround_ns));
-		rc |= set(o, "not_before", json_integer(cc->not_before));
-		rc |= set(o, "not_after", json_integer(cc->not_after));
+		rc |= set_u64(o, "min_turnaround_ns", cc->min_turnaround_ns);
+		rc |= set_i64(o, "not_before", cc->not_before);
+		rc |= set_i64(o, "not_after", cc->not_after);
+		rc |= set(o, "sig", hex(cc->sig, LM_SIG_LEN));
 	} else {
 		const struct lm_delegation *d = &c->u.dlg;
 
@@ -68,14 +102,23 @@ cred_json(const struct lm_cred *c, const uint8_t hash[static LM_HASH_LEN])
 		rc |= set(o, "site", json_string(d->site));
 		rc |= set(o, "lat", json_real(lm_e7_to_deg(d->lat_e7)));
 		rc |= set(o, "lon", json_real(lm_e7_to_deg(d->lon_e7)));
-		rc |= set(o, "not_before", json_integer(d->not_before));
-		rc |= set(o, "not_after", json_integer(d->not_after));
+		rc |= set(o, "lat_e7", json_integer(d->lat_e7));
+		rc |= set(o, "lon_e7", json_integer(d->lon_e7));
+		rc |= set_i64(o, "not_before", d->not_before);
+		rc |= set_i64(o, "not_after", d->not_after);
+		rc |= set(o, "sig", hex(d->sig, LM_SIG_LEN));
 	}
 	if (rc != 0) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
+}
+
+json_t *
+lm_cred_to_json(const struct lm_cred *c)
+{
+	return cred_json(c, NULL);
 }
 
 static json_t *
@@ -122,7 +165,13 @@ samples_json(const struct lm_record *r)
 		rc |= set(o, "seq", json_integer(i));
 		rc |= set(o, "nonce", hex(s->nonce, LM_NONCE_LEN));
 		rc |= set(o, "lost", json_boolean(lost));
-		rc |= set(o, "rtt_ns", lost ? json_null() : json_integer((json_int_t)s->rtt_ns));
+		rc |= set(o, "flags", json_integer(s->flags));
+		if (lost) {
+			rc |= set(o, "rtt_ns", json_null());
+			rc |= set(o, "rtt_ns_str", json_null());
+		} else {
+			rc |= set_u64(o, "rtt_ns", s->rtt_ns);
+		}
 		rc |= set(o, "proof", lost ? json_null() : hex(s->proof, plen));
 		if (rc != 0 || json_array_append_new(a, o) != 0) {
 			json_decref(a);
@@ -146,6 +195,7 @@ lm_record_to_json(const struct lm_record *r)
 	uint8_t leaf[LM_HASH_LEN];
 	int enc_len;
 	int rc = 0;
+	double bound;
 
 	if (o == NULL || lm == NULL || timing == NULL || cal == NULL || ded == NULL ||
 		hello == NULL) {
@@ -163,6 +213,8 @@ lm_record_to_json(const struct lm_record *r)
 	rc |= set(lm, "site", json_string(r->site));
 	rc |= set(lm, "lat", json_real(lm_e7_to_deg(r->lat_e7)));
 	rc |= set(lm, "lon", json_real(lm_e7_to_deg(r->lon_e7)));
+	rc |= set(lm, "lat_e7", json_integer(r->lat_e7));
+	rc |= set(lm, "lon_e7", json_integer(r->lon_e7));
 	rc |= set(o, "landmark", lm);
 	lm = NULL;
 
@@ -172,29 +224,31 @@ lm_record_to_json(const struct lm_record *r)
 	rc |= set(o, "count", json_integer(r->count));
 	rc |= set(o, "valid_samples", json_integer(lm_record_valid_samples(r)));
 
-	rc |= set(cal, "hz_lower", json_integer((json_int_t)r->cal.hz_lower));
-	rc |= set(cal, "hz_nominal", json_integer((json_int_t)r->cal.hz_nominal));
-	rc |= set(cal, "window_ns", json_integer((json_int_t)r->cal.window_ns));
+	rc |= set_u64(cal, "hz_lower", r->cal.hz_lower);
+	rc |= set_u64(cal, "hz_nominal", r->cal.hz_nominal);
+	rc |= set_u64(cal, "window_ns", r->cal.window_ns);
 	rc |= set(timing, "ts_source", json_string(lm_ts_source_str(r->ts_source)));
-	rc |= set(timing, "ts_err_ns", json_integer((json_int_t)r->ts_err_ns));
+	rc |= set_u64(timing, "ts_err_ns", r->ts_err_ns);
 	rc |= set(timing, "calibration", cal);
 	cal = NULL;
-	rc |= set(timing, "start_unix_ns", json_integer(r->t_start_ns));
-	rc |= set(timing, "end_unix_ns", json_integer(r->t_end_ns));
+	rc |= set_i64(timing, "start_unix_ns", r->t_start_ns);
+	rc |= set_i64(timing, "end_unix_ns", r->t_end_ns);
 	rc |= set(o, "timing", timing);
 	timing = NULL;
 
-	rc |= set(o, "rtt_min_ns", json_integer((json_int_t)r->rtt_min_ns));
-	rc |= set(ded, "landmark_delay_ns", json_integer((json_int_t)r->landmark_delay_ns));
-	rc |= set(ded, "chip_turnaround_ns", json_integer((json_int_t)r->chip_turnaround_ns));
+	rc |= set_u64(o, "rtt_min_ns", r->rtt_min_ns);
+	rc |= set_u64(ded, "landmark_delay_ns", r->landmark_delay_ns);
+	rc |= set_u64(ded, "chip_turnaround_ns", r->chip_turnaround_ns);
 	rc |= set(o, "deductions", ded);
 	ded = NULL;
-	rc |= set(o, "bound_km", json_real(lm_record_bound_km(r)));
+	/* null for a record whose deductions are false (it is rejected, never clamped) */
+	rc |= set(
+		o, "bound_km", lm_record_bound_km(r, &bound) == 0 ? json_real(bound) : json_null());
 
 	rc |= set(o, "validation", checks_json(r->validation));
 	rc |= set(o, "validation_bits", json_integer(r->validation));
 
-	rc |= set(hello, "time", json_integer(r->hello_time));
+	rc |= set_i64(hello, "time", r->hello_time);
 	rc |= set(hello, "nonce", hex(r->hello_nonce, LM_HELLO_NONCE_LEN));
 	rc |= set(hello, "flags", json_integer(r->hello_flags));
 	rc |= set(hello, "sig", hex(r->hello_sig, LM_SIG_LEN));
@@ -240,9 +294,9 @@ lm_batch_head_to_json(const struct lm_batch_head *h)
 	}
 	rc |= set(o, "version", json_integer(LM_BATCH_VERSION));
 	rc |= set(o, "landmark_key", hex(h->landmark_pk, LM_PK_LEN));
-	rc |= set(o, "seq", json_integer((json_int_t)h->seq));
+	rc |= set_u64(o, "seq", h->seq);
 	rc |= set(o, "prev_hash", hex(h->prev_hash, LM_HASH_LEN));
-	rc |= set(o, "time_unix_ns", json_integer(h->time_ns));
+	rc |= set_i64(o, "time_unix_ns", h->time_ns);
 	rc |= set(o, "root", hex(h->root, LM_HASH_LEN));
 	rc |= set(o, "count", json_integer(h->count));
 	rc |= set(o, "sig", hex(h->sig, LM_SIG_LEN));

@@ -184,16 +184,11 @@ static long long
 batch_lines(FILE *f, const struct lm_feed_batch *b, const struct query *q, struct lm_record *rec,
 	long long room)
 {
-	struct lm_batch_head h;
-	uint8_t hash[LM_HASH_LEN];
-	char hex[2 * LM_HASH_LEN + 1];
 	long long n = 0;
 	size_t i;
-	bool have_head = lm_batch_head_decode(&h, b->head, b->head_len) == LM_OK;
 
 	for (i = 0; i < b->n && n < room; i++) {
 		const struct lm_feed_item *it = &b->items[i];
-		struct lm_inclusion_proof p;
 		json_t *o;
 
 		if (lm_record_decode(rec, it->record, it->record_len) != LM_OK) {
@@ -206,22 +201,9 @@ batch_lines(FILE *f, const struct lm_feed_batch *b, const struct query *q, struc
 		if (q->have_since && rec->t_start_ns < q->since) {
 			continue;
 		}
-		o = json_object();
+		o = lm_feed_item_json(b, i, rec);
 		if (o == NULL) {
 			break;
-		}
-		lm_record_hash(hash, it->record, it->record_len);
-		lm_feed_hex(hex, hash, LM_HASH_LEN);
-		json_object_set_new(o, "type", json_string("record"));
-		json_object_set_new(o, "segment", json_integer((json_int_t)b->pos.segment));
-		json_object_set_new(o, "offset", json_integer((json_int_t)it->record_offset));
-		if (have_head) {
-			json_object_set_new(o, "batch_seq", json_integer((json_int_t)h.seq));
-		}
-		json_object_set_new(o, "hash", json_string(hex));
-		json_object_set_new(o, "record", lm_record_to_json(rec));
-		if (lm_batch_proof_decode(&p, it->proof, it->proof_len) == LM_OK) {
-			json_object_set_new(o, "proof", lm_batch_proof_to_json(&p));
 		}
 		json_dumpf(o, f, JSON_COMPACT | JSON_SORT_KEYS);
 		fputc('\n', f);

@@ -106,6 +106,9 @@ struct nats_export {
 	natsConnection *nc;
 	jsCtx *js;
 	bool stream_ok;
+	/* why the connect attempt made in nx_connect failed (libnats later reports only
+	 * "no server available" once it gave up) */
+	char conn_err[160];
 	uint8_t *buf;
 	size_t buf_cap;
 	/* publish-ack failures of the current batch (callback thread) */
@@ -128,6 +131,16 @@ pub_err(jsCtx *js, jsPubAckErr *pae, void *closure)
 	pthread_mutex_unlock(&nx->lock);
 }
 
+static void
+nx_disconnect(struct nats_export *nx)
+{
+	jsCtx_Destroy(nx->js);
+	nx->js = NULL;
+	natsConnection_Destroy(nx->nc);
+	nx->nc = NULL;
+	nx->stream_ok = false;
+}
+
 static int
 nx_connect(struct nats_export *nx, char *err, size_t errlen)
 {
@@ -144,10 +157,21 @@ nx_connect(struct nats_export *nx, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	s = make_options(&opts, &nx->conf, urlbuf, true);
+	nx->conn_err[0] = '\0';
 	if (s == NATS_OK) {
 		s = natsConnection_Connect(&nx->nc, opts);
 		if (s == NATS_NOT_YET_CONNECTED) {
-			s = NATS_OK; /* keeps trying in the background */
+			const char *last = NULL;
+			natsStatus ls = natsConnection_GetLastError(nx->nc, &last);
+
+			/* The first attempt ran in the call: keep its reason (refused,
+			 * authorization, timeout). libnats retries in the background. */
+			if (ls != NATS_OK) {
+				snprintf(nx->conn_err, sizeof(nx->conn_err), "%s%s%s",
+					natsStatus_GetText(ls), last != NULL && last[0] ? ": " : "",
+					last != NULL ? last : "");
+			}
+			s = NATS_OK;
 		}
 	}
 	natsOptions_Destroy(opts);
@@ -179,6 +203,7 @@ nx_ensure_stream(struct nats_export *nx, char *err, size_t errlen)
 	jsStreamInfo *si = NULL;
 	jsStreamConfig sc;
 	jsErrCode jerr = 0;
+	natsConnStatus st;
 	natsStatus s;
 	char subj[128];
 	const char *subjects[1] = {subj};
@@ -186,10 +211,23 @@ nx_ensure_stream(struct nats_export *nx, char *err, size_t errlen)
 	if (nx->stream_ok) {
 		return 0;
 	}
-	if (natsConnection_Status(nx->nc) != NATS_CONN_STATUS_CONNECTED) {
+	st = natsConnection_Status(nx->nc);
+	if (st != NATS_CONN_STATUS_CONNECTED) {
 		const char *last = NULL;
 		natsStatus ls = natsConnection_GetLastError(nx->nc, &last);
 
+		if (st == NATS_CONN_STATUS_CLOSED || ls == NATS_NO_SERVER) {
+			/* libnats gave up (it drops a server after two authorization errors in
+			 * a row and then says only "no server available"): name the reason of
+			 * the first attempt, and start over on the next publish (the runner
+			 * backs off), so the exporter keeps reconnecting forever. */
+			snprintf(err, errlen, "not connected to %s (%s; reconnecting)", nx->urls,
+				nx->conn_err[0] ? nx->conn_err : natsStatus_GetText(ls));
+			if (st == NATS_CONN_STATUS_CLOSED) {
+				nx_disconnect(nx);
+			}
+			return -ENOTCONN;
+		}
 		snprintf(err, errlen, "not connected to %s (%s%s%s)", nx->urls,
 			ls == NATS_OK ? "unreachable or refused; reconnecting"
 				      : natsStatus_GetText(ls),
@@ -429,66 +467,6 @@ lm_feed_nats_exporter_start(const char *dir, const char *name, const struct lm_f
 }
 
 /* ---- consumers ---- */
-
-enum lm_reason
-lm_feed_nats_parse(struct lm_feed_nats_msg *m, const uint8_t *p, size_t len)
-{
-	size_t off = 0;
-	unsigned seen = 0;
-
-	m->record = m->proof = m->head = m->delegation = NULL;
-	m->record_len = m->proof_len = m->head_len = m->delegation_len = 0;
-	while (off < len) {
-		struct feed_wire_entry e;
-		uint32_t elen, want;
-		const uint8_t *data;
-
-		if (len - off < LM_FEED_ENTRY_OVERHEAD) {
-			return LM_E_SHORT;
-		}
-		memcpy(&e, p + off, sizeof(e));
-		elen = be32toh(e.len);
-		if (elen == 0 || elen > LM_FEED_ENTRY_MAX ||
-			len - off - LM_FEED_ENTRY_OVERHEAD < elen) {
-			return LM_E_LENGTH;
-		}
-		memcpy(&want, p + off + sizeof(e) + elen, 4);
-		if (lm_feed_crc32c(0, p + off, sizeof(e) + elen) != be32toh(want)) {
-			return LM_E_FIELD;
-		}
-		if (e.type < LM_FEED_E_DELEGATION || e.type > LM_FEED_E_HEAD ||
-			(seen & (1u << e.type)) ||
-			(e.reserved[0] | e.reserved[1] | e.reserved[2])) {
-			return LM_E_TYPE;
-		}
-		seen |= 1u << e.type;
-		data = p + off + sizeof(e);
-		switch (e.type) {
-		case LM_FEED_E_RECORD:
-			m->record = data;
-			m->record_len = elen;
-			break;
-		case LM_FEED_E_PROOF:
-			m->proof = data;
-			m->proof_len = elen;
-			break;
-		case LM_FEED_E_HEAD:
-			m->head = data;
-			m->head_len = elen;
-			break;
-		default:
-			m->delegation = data;
-			m->delegation_len = elen;
-			break;
-		}
-		off += LM_FEED_ENTRY_OVERHEAD + elen;
-	}
-	if (m->head == NULL || m->delegation == NULL || (m->record == NULL) != (m->proof == NULL)) {
-		return LM_E_TYPE;
-	}
-	m->kind = m->record != NULL ? LM_FEED_NATS_RECORD : LM_FEED_NATS_HEAD;
-	return LM_OK;
-}
 
 struct lm_feed_nats_consumer {
 	natsConnection *nc;

@@ -100,9 +100,29 @@ fault_at(struct lm_feed_fault *f, uint64_t seg, uint64_t off, uint64_t len, cons
 	snprintf(f->what, sizeof(f->what), "%s: %s", what, lm_reason_str(why));
 }
 
+/* Fault range of a batch that failed: the head entry, or the record and its proof. */
+static void
+batch_fault(struct lm_feed_fault *f, const struct lm_feed_batch *b, enum lm_reason why, long bad)
+{
+	if (bad < 0) {
+		const char *what = why == LM_E_CHAIN ? "batch head does not chain "
+						       "to the previous head"
+						     : "batch head or its delegation";
+
+		fault_at(f, b->pos.segment, b->head_offset, b->head_len + LM_FEED_ENTRY_OVERHEAD,
+			what, why);
+	} else {
+		const struct lm_feed_item *it = &b->items[bad];
+
+		fault_at(f, b->pos.segment, it->record_offset,
+			it->record_len + it->proof_len + 2 * LM_FEED_ENTRY_OVERHEAD,
+			"record (with its inclusion proof)", why);
+	}
+}
+
 int
-lm_feed_verify(
-	const char *dir, const struct lm_feed_verify_opts *opts, struct lm_feed_verify_result *res)
+lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
+	const struct lm_feed_walk_ops *ops, void *arg, struct lm_feed_verify_result *res)
 {
 	struct lm_batch_head prev, head;
 	struct lm_feed_reader *r;
@@ -123,23 +143,16 @@ lm_feed_verify(
 	while ((ret = lm_feed_reader_next(r, &b, &res->fault)) == 1) {
 		why = lm_feed_verify_batch(&b, have_prev ? &prev : NULL, opts, &head, &bad);
 		if (why != LM_OK) {
-			res->reason = why;
-			if (bad < 0) {
-				const char *what = why == LM_E_CHAIN
-					? "batch head does not chain "
-					  "to the previous head"
-					: "batch head or its delegation";
+			struct lm_feed_fault f;
 
-				fault_at(&res->fault, b.pos.segment, b.head_offset,
-					b.head_len + LM_FEED_ENTRY_OVERHEAD, what, why);
-			} else {
-				const struct lm_feed_item *it = &b.items[bad];
-
-				fault_at(&res->fault, b.pos.segment, it->record_offset,
-					it->record_len + it->proof_len + 2 * LM_FEED_ENTRY_OVERHEAD,
-					"record (with its inclusion proof)", why);
+			batch_fault(&f, &b, why, bad);
+			ret = ops && ops->reject ? ops->reject(&b, why, bad, &f, arg) : 1;
+			if (ret == 0) {
+				continue; /* skipped: the chain goes on from the last verified head */
 			}
-			ret = -EBADMSG;
+			res->reason = why;
+			res->fault = f;
+			ret = ret > 0 ? -EBADMSG : ret;
 			goto out;
 		}
 		if (!res->have_seq) {
@@ -151,6 +164,9 @@ lm_feed_verify(
 		res->records += b.n;
 		prev = head;
 		have_prev = true;
+		if (ops && ops->batch && (ret = ops->batch(&b, &head, arg)) < 0) {
+			goto out;
+		}
 	}
 	if (ret < 0) {
 		goto out;
@@ -166,55 +182,109 @@ out:
 }
 
 int
-lm_feed_batch_json(const struct lm_feed_batch *b, int (*emit)(json_t *line, void *arg), void *arg)
+lm_feed_verify(
+	const char *dir, const struct lm_feed_verify_opts *opts, struct lm_feed_verify_result *res)
 {
-	struct lm_record *rec = malloc(sizeof(*rec)); /* large: keep it off the stack */
+	return lm_feed_walk(dir, opts, NULL, NULL, res);
+}
+
+/* The delegation in force as JSON, or NULL (absent or undecodable). */
+static json_t *
+delegation_json(const uint8_t *dlg, size_t len)
+{
+	struct lm_cred c;
+
+	if (dlg == NULL) {
+		return NULL;
+	}
+	c.kind = LM_CRED_DELEGATION;
+	if (lm_delegation_decode(&c.u.dlg, dlg, len) != LM_OK) {
+		return NULL;
+	}
+	return lm_cred_to_json(&c);
+}
+
+static void
+set_opt(json_t *o, const char *k, json_t *v)
+{
+	if (v != NULL) {
+		json_object_set_new(o, k, v);
+	}
+}
+
+json_t *
+lm_feed_item_json(const struct lm_feed_batch *b, size_t i, const struct lm_record *rec)
+{
+	const struct lm_feed_item *it = &b->items[i];
+	struct lm_record *own = NULL;
 	struct lm_inclusion_proof p;
 	struct lm_batch_head h;
 	uint8_t hash[LM_HASH_LEN];
 	char hex[2 * LM_HASH_LEN + 1];
-	enum lm_reason why, hwhy;
+	enum lm_reason why = LM_OK;
+	json_t *line = json_object();
+
+	if (line == NULL) {
+		return NULL;
+	}
+	if (rec == NULL) {
+		own = malloc(sizeof(*own)); /* large: keep it off the stack */
+		if (own == NULL) {
+			json_decref(line);
+			return NULL;
+		}
+		why = lm_record_decode(own, it->record, it->record_len);
+		rec = own;
+	}
+	lm_record_hash(hash, it->record, it->record_len);
+	lm_feed_hex(hex, hash, LM_HASH_LEN);
+	json_object_set_new(line, "type", json_string("record"));
+	json_object_set_new(line, "segment", json_integer((json_int_t)b->pos.segment));
+	json_object_set_new(line, "offset", json_integer((json_int_t)it->record_offset));
+	json_object_set_new(line, "hash", json_string(hex));
+	if (why == LM_OK) {
+		set_opt(line, "record", lm_record_to_json(rec));
+	} else {
+		json_object_set_new(line, "error", json_string(lm_reason_str(why)));
+	}
+	free(own);
+	why = lm_batch_proof_decode(&p, it->proof, it->proof_len);
+	if (why == LM_OK) {
+		set_opt(line, "proof", lm_batch_proof_to_json(&p));
+	} else {
+		json_object_set_new(line, "proof_error", json_string(lm_reason_str(why)));
+	}
+	/* Self-contained: the head that signs the batch and the delegation that vouches for it. */
+	why = lm_batch_head_decode(&h, b->head, b->head_len);
+	if (why == LM_OK) {
+		json_object_set_new(line, "batch_seq", json_integer((json_int_t)h.seq));
+		set_opt(line, "head", lm_batch_head_to_json(&h));
+	} else {
+		json_object_set_new(line, "head_error", json_string(lm_reason_str(why)));
+	}
+	set_opt(line, "delegation", delegation_json(b->delegation, b->delegation_len));
+	return line;
+}
+
+int
+lm_feed_batch_json(const struct lm_feed_batch *b, int (*emit)(json_t *line, void *arg), void *arg)
+{
+	struct lm_batch_head h;
+	uint8_t hash[LM_HASH_LEN];
+	char hex[2 * LM_HASH_LEN + 1];
+	enum lm_reason hwhy;
 	json_t *line;
 	size_t i;
 	int ret = 0;
 
-	if (rec == NULL) {
-		return -ENOMEM;
-	}
-	hwhy = lm_batch_head_decode(&h, b->head, b->head_len);
 	for (i = 0; i < b->n && ret == 0; i++) {
-		const struct lm_feed_item *it = &b->items[i];
-
-		line = json_object();
+		line = lm_feed_item_json(b, i, NULL);
 		if (line == NULL) {
-			free(rec);
 			return -ENOMEM;
-		}
-		lm_record_hash(hash, it->record, it->record_len);
-		lm_feed_hex(hex, hash, LM_HASH_LEN);
-		json_object_set_new(line, "type", json_string("record"));
-		json_object_set_new(line, "segment", json_integer((json_int_t)b->pos.segment));
-		json_object_set_new(line, "offset", json_integer((json_int_t)it->record_offset));
-		if (hwhy == LM_OK) {
-			json_object_set_new(line, "batch_seq", json_integer((json_int_t)h.seq));
-		}
-		json_object_set_new(line, "hash", json_string(hex));
-		why = lm_record_decode(rec, it->record, it->record_len);
-		if (why == LM_OK) {
-			json_object_set_new(line, "record", lm_record_to_json(rec));
-		} else {
-			json_object_set_new(line, "error", json_string(lm_reason_str(why)));
-		}
-		why = lm_batch_proof_decode(&p, it->proof, it->proof_len);
-		if (why == LM_OK) {
-			json_object_set_new(line, "proof", lm_batch_proof_to_json(&p));
-		} else {
-			json_object_set_new(line, "proof_error", json_string(lm_reason_str(why)));
 		}
 		ret = emit(line, arg);
 		json_decref(line);
 	}
-	free(rec);
 	if (ret != 0) {
 		return ret;
 	}
@@ -222,6 +292,7 @@ lm_feed_batch_json(const struct lm_feed_batch *b, int (*emit)(json_t *line, void
 	if (line == NULL) {
 		return -ENOMEM;
 	}
+	hwhy = lm_batch_head_decode(&h, b->head, b->head_len);
 	json_object_set_new(line, "type", json_string("head"));
 	json_object_set_new(line, "segment", json_integer((json_int_t)b->pos.segment));
 	json_object_set_new(line, "offset", json_integer((json_int_t)b->head_offset));
@@ -229,10 +300,11 @@ lm_feed_batch_json(const struct lm_feed_batch *b, int (*emit)(json_t *line, void
 		lm_batch_head_hash(hash, &h);
 		lm_feed_hex(hex, hash, LM_HASH_LEN);
 		json_object_set_new(line, "hash", json_string(hex));
-		json_object_set_new(line, "head", lm_batch_head_to_json(&h));
+		set_opt(line, "head", lm_batch_head_to_json(&h));
 	} else {
 		json_object_set_new(line, "error", json_string(lm_reason_str(hwhy)));
 	}
+	set_opt(line, "delegation", delegation_json(b->delegation, b->delegation_len));
 	ret = emit(line, arg);
 	json_decref(line);
 	return ret;

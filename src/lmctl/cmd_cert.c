@@ -14,7 +14,6 @@
 #include "landmark/lm_keys.h"
 #include "lmctl.h"
 
-#define MAX_ROOTS 16
 #define DAY_S 86400LL
 #define MAX_DAYS 3650LL
 
@@ -316,7 +315,7 @@ lmctl_cmd_verify_cert(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	uint8_t roots[MAX_ROOTS][LM_PK_LEN];
+	uint8_t roots[LMCTL_MAX_ROOTS][LM_PK_LEN];
 	size_t n_roots = 0;
 	long long at = (long long)time(NULL);
 	struct lm_cred c;
@@ -329,16 +328,9 @@ lmctl_cmd_verify_cert(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
-			if (n_roots == MAX_ROOTS) {
-				lmctl_err("verify-cert", "at most %d --root keys", MAX_ROOTS);
+			if (lmctl_add_root("verify-cert", optarg, roots, &n_roots) < 0) {
 				return 2;
 			}
-			rc = lm_keyfile_read_public(optarg, roots[n_roots]);
-			if (rc != 0) {
-				lmctl_err("verify-cert", "%s: %s", optarg, lm_keyfile_strerror(rc));
-				return 2;
-			}
-			n_roots++;
 			break;
 		case 't':
 			if (lmctl_parse_i64("verify-cert", "at", optarg, 0, INT64_MAX / 2, &at) !=

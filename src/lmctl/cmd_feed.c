@@ -20,8 +20,6 @@
 #include "landmark/lm_keys.h"
 #include "lmctl.h"
 
-#define MAX_ROOTS 16
-
 static volatile sig_atomic_t stop_flag;
 
 static void
@@ -59,24 +57,6 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int
-add_key(const char *cmd, const char *path, uint8_t (*keys)[LM_PK_LEN], size_t *n)
-{
-	int rc;
-
-	if (*n >= MAX_ROOTS) {
-		lmctl_err(cmd, "%s: at most %d keys of a kind", path, MAX_ROOTS);
-		return -1;
-	}
-	rc = lm_keyfile_read_public(path, keys[*n]);
-	if (rc != 0) {
-		lmctl_err(cmd, "%s: %s", path, lm_keyfile_strerror(rc));
-		return -1;
-	}
-	(*n)++;
-	return 0;
-}
-
 static void
 verify_usage(void)
 {
@@ -94,23 +74,22 @@ feed_verify(int argc, char **argv)
 		{"mfr", required_argument, NULL, 'm'}, {"landmark", required_argument, NULL, 'l'},
 		{"allow-tail", no_argument, NULL, 't'}, {"now", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	uint8_t ops[MAX_ROOTS][LM_PK_LEN], mfrs[MAX_ROOTS][LM_PK_LEN], lm[LM_PK_LEN];
+	struct lmctl_roots roots = {.n_op = 0};
+	uint8_t lm[LM_PK_LEN];
 	struct lm_feed_verify_opts o = {.now_ns = now_ns()};
 	struct lm_feed_verify_result res;
-	struct lm_trust trust;
-	size_t n_op = 0, n_mfr = 0;
 	long long now_s;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
-			if (add_key("feed verify", optarg, ops, &n_op) != 0) {
+			if (lmctl_add_root("feed verify", optarg, roots.op, &roots.n_op) != 0) {
 				return 2;
 			}
 			break;
 		case 'm':
-			if (add_key("feed verify", optarg, mfrs, &n_mfr) != 0) {
+			if (lmctl_add_root("feed verify", optarg, roots.mfr, &roots.n_mfr) != 0) {
 				return 2;
 			}
 			break;
@@ -139,16 +118,12 @@ feed_verify(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1 || n_op == 0 || n_mfr == 0) {
+	if (optind != argc - 1 || roots.n_op == 0 || roots.n_mfr == 0) {
 		lmctl_err(
 			"feed verify", "need DIR, at least one --root and one --mfr (see --help)");
 		return 2;
 	}
-	trust.operator_roots = (const uint8_t(*)[LM_PK_LEN])ops;
-	trust.n_operator = n_op;
-	trust.mfr_roots = (const uint8_t(*)[LM_PK_LEN])mfrs;
-	trust.n_mfr = n_mfr;
-	o.trust = &trust;
+	o.trust = lmctl_roots_trust(&roots);
 	rc = lm_feed_verify(argv[optind], &o, &res);
 	if (rc == -EBADMSG) {
 		printf("%s/%s offset %" PRIu64 " (+%" PRIu64 "): %s\n", argv[optind],
@@ -452,6 +427,8 @@ nats_tail_msg(const struct lm_feed_nats_msg *m, void *arg)
 	b.items = &it;
 	b.head = m->head;
 	b.head_len = m->head_len;
+	b.delegation = m->delegation;
+	b.delegation_len = m->delegation_len;
 	lm_feed_batch_json(&b, tail_line, &ts);
 	fflush(stdout);
 	if (t->left > 0) {

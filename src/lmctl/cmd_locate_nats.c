@@ -19,7 +19,8 @@
  * verdict line with the highest revision for a chip window is the final one.
  *
  * Without --durable the consumer is ephemeral (this process alone reads the whole stream)
- * and the lists live in memory.
+ * and the lists live in memory. The lists are lm_feed_kvlist (src/feed/kvlist.c); solving
+ * and rendering are the locate library's (lm_locate.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,20 +33,19 @@
 
 #include <jansson.h>
 #include <nats/nats.h>
-#include <sodium.h>
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_feed.h"
+#include "landmark/lm_feed_kvlist.h"
 #include "landmark/lm_feed_nats.h"
+#include "landmark/lm_locate.h"
 #include "landmark/lm_record.h"
 #include "lmctl.h"
 #include "locate_private.h"
 
 #define CMD "locate"
-#define ENT_LEN (8 + LM_HASH_LEN) /* list entry: stream sequence (BE) + record hash */
 #define FETCH_MAX 8
 #define FETCH_WAIT_MS 250
-#define CAS_TRIES 64
 
 static atomic_int stop_flag;
 
@@ -56,115 +56,26 @@ on_signal(int sig)
 	atomic_store(&stop_flag, 1);
 }
 
-/* Open-addressing map keyed by 32 random-looking bytes (record hashes, chip keys). */
-struct hent {
-	uint8_t key[32];
-	void *val; /* NULL: free slot */
-};
-
-struct hmap {
-	struct hent *v;
-	size_t cap, n;
-};
-
-static size_t
-hslot(const struct hmap *h, const uint8_t key[32])
-{
-	uint64_t x;
-	size_t i;
-
-	memcpy(&x, key, sizeof(x));
-	for (i = (size_t)x & (h->cap - 1); h->v[i].val && memcmp(h->v[i].key, key, 32);
-		i = (i + 1) & (h->cap - 1)) {
-	}
-	return i;
-}
-
-static void *
-hget(const struct hmap *h, const uint8_t key[32])
-{
-	return h->cap ? h->v[hslot(h, key)].val : NULL;
-}
-
-/* Insert (key must be absent). 0 or -ENOMEM. */
-static int
-hput(struct hmap *h, const uint8_t key[32], void *val)
-{
-	size_t i;
-
-	if (2 * (h->n + 1) > h->cap) {
-		struct hmap g = {calloc(h->cap ? 2 * h->cap : 256, sizeof(struct hent)),
-			h->cap ? 2 * h->cap : 256, h->n};
-
-		if (!g.v) {
-			return -ENOMEM;
-		}
-		for (i = 0; i < h->cap; i++) {
-			if (h->v[i].val) {
-				g.v[hslot(&g, h->v[i].key)] = h->v[i];
-			}
-		}
-		free(h->v);
-		*h = g;
-	}
-	i = hslot(h, key);
-	memcpy(h->v[i].key, key, 32);
-	h->v[i].val = val;
-	h->n++;
-	return 0;
-}
-
-static void
-hfree(struct hmap *h, void (*fr)(void *))
-{
-	size_t i;
-
-	for (i = 0; i < h->cap; i++) {
-		if (h->v[i].val) {
-			fr(h->v[i].val);
-		}
-	}
-	free(h->v);
-	memset(h, 0, sizeof(*h));
-}
-
 /* A record this process verified (ok) or found unusable (!ok, never asked again). */
 struct vrec {
 	bool ok, chip;
-	struct lmctl_meas m;
+	struct lm_locate_meas m;
 };
 
-/* In-memory list of a chip (no --durable). */
-struct blist {
-	uint8_t *buf;
-	size_t len;
-	uint64_t rev;
+struct meas_buf {
+	struct lm_locate_meas *v;
+	size_t n, cap;
 };
-
-static void
-blist_free(void *p)
-{
-	struct blist *b = p;
-
-	free(b->buf);
-	free(b);
-}
 
 struct nloc {
 	struct lmctl_locate_cfg *cfg;
 	const struct lmctl_nats_opts *no;
 	struct lm_feed_nats_consumer *cons;
-	natsConnection *nc;
-	jsCtx *js;
-	kvStore *kv; /* NULL: lists in memory */
-	struct hmap verified; /* record hash -> struct vrec */
-	struct hmap lists; /* chip key -> struct blist (no kv) */
+	struct lm_feed_kvlist *lists; /* per chip: bucket of the group, or memory */
+	struct lm_feed_hmap verified; /* record hash -> struct vrec */
 	struct lm_record *r;
 	json_t *rej;
-	struct meas_buf {
-		struct lmctl_meas *v;
-		size_t n, cap;
-	} a, b;
+	struct meas_buf a, b;
 	uint64_t msgs, records, heads, chip_records, lm_records, rejected, emitted, refetched;
 	double first_s, last_s; /* wall clock of the first and last message (benchmarks) */
 };
@@ -211,11 +122,11 @@ verify_msg(struct nloc *st, const struct lm_feed_nats_msg *m, struct vrec *v)
 	if (why != LM_OK) {
 		return why;
 	}
-	v->ok = true;
 	v->chip = st->r->prover.kind == LM_CRED_CHIP;
-	if (v->chip) {
-		lmctl_meas_from_record(&v->m, st->r, m->record, m->record_len);
+	if (v->chip && lm_locate_meas_from_record(&v->m, st->r, m->record, m->record_len) < 0) {
+		return LM_E_FIELD; /* deductions beyond the RTT: rejected, never clamped */
 	}
+	v->ok = true;
 	return LM_OK;
 }
 
@@ -230,13 +141,25 @@ note_reject(struct nloc *st, const char *subject, uint64_t seq, const char *reas
 			"reason", reason));
 }
 
+/* Print a list failure (-EIO: the broker's reason); rc through. */
+static int
+kv_fail(struct nloc *st, int rc)
+{
+	if (rc == -EIO) {
+		lmctl_err(CMD, "%s", lm_feed_kvlist_error(st->lists));
+	} else if (rc < 0) {
+		lmctl_err(CMD, "%s", strerror(-rc));
+	}
+	return rc;
+}
+
 /* Cache a verified record under its hash (first one wins). */
 static int
 remember(struct nloc *st, const uint8_t leaf[LM_HASH_LEN], const struct vrec *v)
 {
 	struct vrec *c;
 
-	if (hget(&st->verified, leaf)) {
+	if (lm_feed_hmap_get(&st->verified, leaf)) {
 		return 0;
 	}
 	c = malloc(sizeof(*c));
@@ -244,285 +167,135 @@ remember(struct nloc *st, const uint8_t leaf[LM_HASH_LEN], const struct vrec *v)
 		return -ENOMEM;
 	}
 	*c = *v;
-	if (hput(&st->verified, leaf, c) < 0) {
+	if (lm_feed_hmap_put(&st->verified, leaf, c) < 0) {
 		free(c);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-/* ---- per-chip lists: KV bucket or memory ---- */
+/* A listed record fetched back from the stream: verify it ourselves. */
+struct refetch {
+	struct nloc *st;
+	const uint8_t *leaf;
+	const char *chip_hex;
+	struct vrec v;
+	const char *why;
+};
 
-/* Read a chip's list: *buf malloc'd (NULL when empty), *rev 0 when absent. 0 / -EIO. */
 static int
-list_get(struct nloc *st, const uint8_t chip[LM_PK_LEN], const char *chip_hex, uint8_t **buf,
-	size_t *len, uint64_t *rev)
+on_refetched(const struct lm_feed_nats_msg *m, void *arg)
 {
-	*buf = NULL;
-	*len = 0;
-	*rev = 0;
-	if (!st->kv) {
-		struct blist *b = hget(&st->lists, chip);
-
-		if (b && b->len) {
-			*buf = malloc(b->len);
-			if (!*buf) {
-				return -ENOMEM;
-			}
-			memcpy(*buf, b->buf, b->len);
-			*len = b->len;
-			*rev = b->rev;
-		}
-		return 0;
-	} else {
-		kvEntry *e = NULL;
-		natsStatus s = kvStore_Get(&e, st->kv, chip_hex);
-		int n;
-
-		if (s == NATS_NOT_FOUND) {
-			return 0;
-		}
-		if (s != NATS_OK) {
-			fprintf(stderr, "lmctl locate: kv get %s: %s\n", chip_hex,
-				natsStatus_GetText(s));
-			return -EIO;
-		}
-		n = kvEntry_ValueLen(e);
-		if (n > 0 && n % ENT_LEN == 0) {
-			*buf = malloc((size_t)n);
-			if (!*buf) {
-				kvEntry_Destroy(e);
-				return -ENOMEM;
-			}
-			memcpy(*buf, kvEntry_Value(e), (size_t)n);
-			*len = (size_t)n;
-		} else if (n != 0) {
-			/* not ours: keep the revision so the next append replaces it */
-			fprintf(stderr, "lmctl locate: kv %s: value of %d bytes ignored\n",
-				chip_hex, n);
-		}
-		*rev = kvEntry_Revision(e);
-		kvEntry_Destroy(e);
-		return 0;
-	}
-}
-
-/* Replace the list if its revision is still rev. 0 (*nrev set), -EAGAIN (changed), -EIO. */
-static int
-list_put(struct nloc *st, const uint8_t chip[LM_PK_LEN], const char *chip_hex, const uint8_t *buf,
-	size_t len, uint64_t rev, uint64_t *nrev)
-{
-	natsStatus s;
-
-	if (!st->kv) {
-		struct blist *b = hget(&st->lists, chip);
-		uint8_t *nb = malloc(len);
-
-		if (!nb) {
-			return -ENOMEM;
-		}
-		memcpy(nb, buf, len);
-		if (!b) {
-			b = calloc(1, sizeof(*b));
-			if (!b || hput(&st->lists, chip, b) < 0) {
-				free(b);
-				free(nb);
-				return -ENOMEM;
-			}
-		}
-		free(b->buf);
-		b->buf = nb;
-		b->len = len;
-		*nrev = ++b->rev;
-		return 0;
-	}
-	if (rev == 0) {
-		s = kvStore_Create(nrev, st->kv, chip_hex, buf, (int)len);
-	} else {
-		s = kvStore_Update(nrev, st->kv, chip_hex, buf, (int)len, rev);
-	}
-	if (s == NATS_OK) {
-		return 0;
-	}
-	/* the server refuses a stale revision with a JetStream error: someone appended */
-	if (s == NATS_ERR) {
-		return -EAGAIN;
-	}
-	fprintf(stderr, "lmctl locate: kv put %s: %s\n", chip_hex, natsStatus_GetText(s));
-	return -EIO;
-}
-
-static bool
-list_has(const uint8_t *buf, size_t len, const uint8_t leaf[LM_HASH_LEN])
-{
-	size_t o;
-
-	for (o = 0; o + ENT_LEN <= len; o += ENT_LEN) {
-		if (!memcmp(buf + o + 8, leaf, LM_HASH_LEN)) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Append (seq, leaf) to the chip's list with compare-and-swap. Out: the list before (*old)
- * and after (*cur), both malloc'd, and the revision of *cur. 0, -EIO, -ENOMEM.
- */
-static int
-list_append(struct nloc *st, const uint8_t chip[LM_PK_LEN], uint64_t seq,
-	const uint8_t leaf[LM_HASH_LEN], uint8_t **old, size_t *old_len, uint8_t **cur,
-	size_t *cur_len, uint64_t *rev)
-{
-	char chip_hex[2 * LM_PK_LEN + 1];
-	int tries, rc;
-
-	lm_feed_hex(chip_hex, chip, LM_PK_LEN);
-	for (tries = 0; tries < CAS_TRIES; tries++) {
-		uint64_t r;
-		size_t i;
-
-		rc = list_get(st, chip, chip_hex, old, old_len, &r);
-		if (rc < 0) {
-			return rc;
-		}
-		*cur = malloc(*old_len + ENT_LEN);
-		if (!*cur) {
-			free(*old);
-			return -ENOMEM;
-		}
-		if (*old_len) {
-			memcpy(*cur, *old, *old_len);
-		}
-		*cur_len = *old_len;
-		if (list_has(*old, *old_len, leaf)) {
-			*rev = r; /* a redelivery after a crash: already listed */
-			return 0;
-		}
-		for (i = 0; i < 8; i++) {
-			(*cur)[*cur_len + i] = (uint8_t)(seq >> (56 - 8 * i));
-		}
-		memcpy(*cur + *cur_len + 8, leaf, LM_HASH_LEN);
-		*cur_len += ENT_LEN;
-		rc = list_put(st, chip, chip_hex, *cur, *cur_len, r, rev);
-		if (rc == 0) {
-			return 0;
-		}
-		free(*old);
-		free(*cur);
-		*old = *cur = NULL;
-		if (rc != -EAGAIN) {
-			return rc;
-		}
-	}
-	fprintf(stderr, "lmctl locate: kv %s: still contended after %d tries\n", chip_hex,
-		CAS_TRIES);
-	return -EIO;
-}
-
-/* Fetch a listed record from the stream by sequence and verify it ourselves. */
-static int
-refetch(struct nloc *st, uint64_t seq, const uint8_t leaf[LM_HASH_LEN], const char *chip_hex)
-{
-	struct lm_feed_nats_msg m;
-	struct vrec v = {0};
+	struct refetch *rf = arg;
 	uint8_t got[LM_HASH_LEN];
-	natsMsg *msg = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s;
-	const char *why = NULL;
-	char subj[64];
+	enum lm_reason r = verify_msg(rf->st, m, &rf->v);
 
-	s = js_GetMsg(&msg, st->js, st->no->stream, seq, NULL, &jerr);
-	if (s == NATS_NOT_FOUND) {
-		why = "listed record no longer in the stream";
-	} else if (s != NATS_OK) {
-		fprintf(stderr, "lmctl locate: get seq %llu: %s\n", (unsigned long long)seq,
-			natsStatus_GetText(s));
-		return -EIO;
-	} else if (lm_feed_nats_parse(&m, (const uint8_t *)natsMsg_GetData(msg),
-			   (size_t)natsMsg_GetDataLength(msg)) != LM_OK ||
-		m.kind != LM_FEED_NATS_RECORD) {
-		why = "listed sequence is not a record message";
-	} else {
-		enum lm_reason r = verify_msg(st, &m, &v);
-
-		st->refetched++;
-		lm_record_hash(got, m.record, m.record_len);
-		if (r != LM_OK) {
-			why = lm_reason_str(r);
-			v.ok = false;
-		} else if (memcmp(got, leaf, LM_HASH_LEN) || !v.chip ||
-			strcmp(v.m.chip, chip_hex)) {
-			why = "listed hash or chip does not match the record";
-			v.ok = false;
-		}
-	}
-	natsMsg_Destroy(msg);
-	if (why) {
-		snprintf(subj, sizeof(subj), "list of chip %.16s", chip_hex);
-		note_reject(st, subj, seq, why);
-		v.ok = false;
-	}
-	return remember(st, leaf, &v);
-}
-
-/* Measurements of a list (verified, not excluded), sorted. 0, -EIO, -ENOMEM. */
-static int
-resolve(struct nloc *st, const uint8_t *buf, size_t len, const char *chip_hex, struct meas_buf *out)
-{
-	size_t o;
-
-	out->n = 0;
-	for (o = 0; o + ENT_LEN <= len; o += ENT_LEN) {
-		const uint8_t *leaf = buf + o + 8;
-		struct vrec *v = hget(&st->verified, leaf);
-		uint64_t seq = 0;
-		size_t i;
-		int rc;
-
-		if (!v) {
-			if (!st->js) {
-				continue; /* memory lists only hold what we verified */
-			}
-			for (i = 0; i < 8; i++) {
-				seq = seq << 8 | buf[o + i];
-			}
-			rc = refetch(st, seq, leaf, chip_hex);
-			if (rc < 0) {
-				return rc;
-			}
-			v = hget(&st->verified, leaf);
-		}
-		if (!v || !v->ok || !v->chip || lmctl_excluded(st->cfg, &v->m)) {
-			continue;
-		}
-		if (out->n == out->cap) {
-			size_t nc = out->cap ? 2 * out->cap : 64;
-			struct lmctl_meas *nv = realloc(out->v, nc * sizeof(*nv));
-
-			if (!nv) {
-				return -ENOMEM;
-			}
-			out->v = nv;
-			out->cap = nc;
-		}
-		out->v[out->n++] = v->m;
-	}
-	if (out->n) {
-		qsort(out->v, out->n, sizeof(*out->v), lmctl_meas_cmp);
+	rf->st->refetched++;
+	lm_record_hash(got, m->record, m->record_len);
+	if (r != LM_OK) {
+		rf->why = lm_reason_str(r);
+	} else if (memcmp(got, rf->leaf, LM_HASH_LEN) || !rf->v.chip ||
+		strcmp(rf->v.m.chip, rf->chip_hex)) {
+		rf->why = "listed hash or chip does not match the record";
 	}
 	return 0;
 }
 
-/* Does the sorted vector a hold a window equal to b[0..n) (same records)? */
+static int
+refetch(struct nloc *st, uint64_t seq, const uint8_t leaf[LM_HASH_LEN], const char *chip_hex)
+{
+	struct refetch rf = {st, leaf, chip_hex, {0}, NULL};
+	char subj[64];
+	int rc = lm_feed_kvlist_stream_get(st->lists, seq, on_refetched, &rf);
+
+	if (rc == -ENOENT) {
+		rf.why = "listed record no longer in the stream";
+	} else if (rc == -EBADMSG) {
+		rf.why = "listed sequence is not a record message";
+	} else if (rc < 0) {
+		return rc;
+	}
+	if (rf.why) {
+		snprintf(subj, sizeof(subj), "list of chip %.16s", chip_hex);
+		note_reject(st, subj, seq, rf.why);
+		rf.v.ok = false;
+	}
+	return remember(st, leaf, &rf.v);
+}
+
+static int
+meas_push(struct meas_buf *out, const struct lm_locate_meas *m)
+{
+	if (out->n == out->cap) {
+		size_t nc = out->cap ? 2 * out->cap : 64;
+		struct lm_locate_meas *nv = realloc(out->v, nc * sizeof(*nv));
+
+		if (!nv) {
+			return -ENOMEM;
+		}
+		out->v = nv;
+		out->cap = nc;
+	}
+	out->v[out->n++] = *m;
+	return 0;
+}
+
+/* Measurements of a list that this process verified (fetching back what it has not seen),
+ * without excluded landmarks unless keep_excluded, appended to out. 0, -EIO, -ENOMEM. */
+static int
+resolve(struct nloc *st, const uint8_t *buf, size_t len, const char *chip_hex, struct meas_buf *out,
+	bool keep_excluded)
+{
+	size_t i;
+
+	for (i = 0; i < len / LM_FEED_KVLIST_ENTRY; i++) {
+		const uint8_t *leaf;
+		struct vrec *v;
+		uint64_t seq;
+		int rc;
+
+		lm_feed_kvlist_entry(buf, i, &seq, &leaf);
+		v = lm_feed_hmap_get(&st->verified, leaf);
+		if (!v) {
+			rc = refetch(st, seq, leaf, chip_hex);
+			if (rc < 0) {
+				return rc;
+			}
+			v = lm_feed_hmap_get(&st->verified, leaf);
+		}
+		if (!v || !v->ok || !v->chip ||
+			(!keep_excluded && lm_locator_is_excluded(st->cfg->loc, &v->m))) {
+			continue;
+		}
+		if (meas_push(out, &v->m) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int
+resolve_sorted(
+	struct nloc *st, const uint8_t *buf, size_t len, const char *chip_hex, struct meas_buf *out)
+{
+	int rc;
+
+	out->n = 0;
+	rc = resolve(st, buf, len, chip_hex, out, false);
+	if (rc == 0 && out->n) {
+		qsort(out->v, out->n, sizeof(*out->v), lm_locate_meas_cmp);
+	}
+	return rc;
+}
+
+/* Does the sorted vector a hold a window equal to g[0..n) (same records)? */
 static bool
-same_window(const struct meas_buf *a, double window_s, const struct lmctl_meas *g, size_t n)
+same_window(const struct meas_buf *a, double window_s, const struct lm_locate_meas *g, size_t n)
 {
 	size_t i, j;
 
 	for (i = 0; i < a->n; i = j) {
-		j = lmctl_window_end(a->v, i, a->n, window_s);
+		j = lm_locate_window_end(a->v, i, a->n, window_s);
 		if (j - i == n && !strcmp(a->v[i].record, g[0].record) &&
 			!strcmp(a->v[j - 1].record, g[n - 1].record)) {
 			return true;
@@ -535,43 +308,41 @@ same_window(const struct meas_buf *a, double window_s, const struct lmctl_meas *
 static int
 emit_changed(struct nloc *st, const char *leaf_hex, uint64_t rev, uint64_t seq)
 {
+	double window_s = lm_locator_window_s(st->cfg->loc);
 	size_t i, j, k;
 	int rc = 0;
 
 	for (i = 0; i < st->b.n && rc == 0; i = j) {
-		json_t *chips, *feats, *seen, *c;
+		struct lm_locate_result res;
 		bool has_new = false;
+		json_t *c;
 
-		j = lmctl_window_end(st->b.v, i, st->b.n, st->cfg->window_s);
+		j = lm_locate_window_end(st->b.v, i, st->b.n, window_s);
 		for (k = i; k < j; k++) {
 			has_new |= !strcmp(st->b.v[k].record, leaf_hex);
 		}
-		if (!has_new && same_window(&st->a, st->cfg->window_s, &st->b.v[i], j - i)) {
+		if (!has_new && same_window(&st->a, window_s, &st->b.v[i], j - i)) {
 			continue;
 		}
-		chips = json_array();
-		feats = json_array();
-		seen = json_object();
-		/* a verdict line carries no geometry: skip the polygon tracing */
-		st->cfg->no_features = true;
-		rc = lmctl_solve_group(&st->b.v[i], j - i, st->cfg, chips, feats, seen);
-		st->cfg->no_features = false;
-		c = json_array_get(chips, 0);
-		if (rc == 0 && c) {
+		/* a verdict line carries no geometry */
+		rc = lm_locator_solve_window(st->cfg->loc, &st->b.v[i], j - i, &res);
+		c = rc == 0 ? lm_locate_result_json(&res) : NULL;
+		lm_locate_result_fini(&res);
+		if (c) {
 			char *line;
 
 			json_object_set_new(c, "revision", json_integer((json_int_t)rev));
 			json_object_set_new(c, "stream_seq", json_integer((json_int_t)seq));
-			line = json_dumps(c, JSON_COMPACT | JSON_REAL_PRECISION(9));
+			line = json_dumps(c, JSON_COMPACT | JSON_REAL_PRECISION(17));
 			if (line) {
 				puts(line);
 				free(line);
 				st->emitted++;
 			}
+			json_decref(c);
+		} else if (rc == 0) {
+			rc = -ENOMEM;
 		}
-		json_decref(chips);
-		json_decref(feats);
-		json_decref(seen);
 	}
 	fflush(stdout);
 	return rc;
@@ -583,7 +354,7 @@ on_msg(const struct lm_feed_nats_msg *m, void *arg)
 	struct nloc *st = arg;
 	struct vrec v = {0};
 	uint8_t leaf[LM_HASH_LEN], *old = NULL, *cur = NULL;
-	char chip_hex[2 * LM_PK_LEN + 1];
+	char chip_hex[LM_LOCATE_KEY_HEX];
 	size_t old_len = 0, cur_len = 0;
 	uint64_t rev = 0;
 	enum lm_reason why;
@@ -614,116 +385,60 @@ on_msg(const struct lm_feed_nats_msg *m, void *arg)
 	if (remember(st, leaf, &v) < 0) {
 		return -1;
 	}
-	rc = list_append(st, st->r->prover.u.chip.chip_pk, m->stream_seq, leaf, &old, &old_len,
-		&cur, &cur_len, &rev);
+	rc = lm_feed_kvlist_append(st->lists, st->r->prover.u.chip.chip_pk, m->stream_seq, leaf,
+		&old, &old_len, &cur, &cur_len, &rev);
 	if (rc < 0) {
+		kv_fail(st, rc);
 		return -1; /* redelivered later */
 	}
 	memcpy(chip_hex, v.m.chip, sizeof(chip_hex));
-	rc = resolve(st, old, old_len, chip_hex, &st->a);
+	rc = resolve_sorted(st, old, old_len, chip_hex, &st->a);
 	if (rc == 0) {
-		rc = resolve(st, cur, cur_len, chip_hex, &st->b);
+		rc = resolve_sorted(st, cur, cur_len, chip_hex, &st->b);
 	}
 	if (rc == 0) {
 		rc = emit_changed(st, v.m.record, rev, m->stream_seq);
 	}
 	free(old);
 	free(cur);
-	return rc < 0 ? -1 : 0;
+	return kv_fail(st, rc) < 0 ? -1 : 0;
 }
 
-/* Every chip list of the group, resolved into one sorted vector (for --out). */
+/* lm_feed_kvlist_each callback of write_out: every list of the group into the locator. */
 static int
-collect_all(struct nloc *st, struct meas_buf *all)
+collect_one(const uint8_t key[32], const uint8_t *buf, size_t len, void *arg)
 {
+	struct nloc *st = arg;
 	struct meas_buf one = {0};
-	size_t i;
-	int rc = 0;
+	char hex[LM_LOCATE_KEY_HEX];
+	size_t k;
+	int rc;
 
-	all->n = 0;
-	if (!st->kv) {
-		for (i = 0; i < st->lists.cap && rc == 0; i++) {
-			struct blist *b = st->lists.v[i].val;
-			char hex[2 * LM_PK_LEN + 1];
-
-			if (!b) {
-				continue;
-			}
-			lm_feed_hex(hex, st->lists.v[i].key, LM_PK_LEN);
-			rc = resolve(st, b->buf, b->len, hex, &one);
-			for (size_t k = 0; rc == 0 && k < one.n; k++) {
-				if (all->n == all->cap) {
-					size_t nc = all->cap ? 2 * all->cap : 256;
-					void *nv = realloc(all->v, nc * sizeof(*all->v));
-
-					if (!nv) {
-						rc = -ENOMEM;
-						break;
-					}
-					all->v = nv;
-					all->cap = nc;
-				}
-				all->v[all->n++] = one.v[k];
-			}
-		}
-	} else {
-		kvKeysList keys = {0};
-		natsStatus s = kvStore_Keys(&keys, st->kv, NULL);
-
-		if (s != NATS_OK && s != NATS_NOT_FOUND) {
-			fprintf(stderr, "lmctl locate: kv keys: %s\n", natsStatus_GetText(s));
-			return -EIO;
-		}
-		for (i = 0; s == NATS_OK && i < (size_t)keys.Count && rc == 0; i++) {
-			uint8_t chip[LM_PK_LEN], *buf = NULL;
-			size_t len = 0, k;
-			uint64_t rev;
-
-			if (strlen(keys.Keys[i]) != 2 * LM_PK_LEN ||
-				sodium_hex2bin(chip, sizeof(chip), keys.Keys[i], 2 * LM_PK_LEN,
-					NULL, NULL, NULL) != 0) {
-				continue;
-			}
-			rc = list_get(st, chip, keys.Keys[i], &buf, &len, &rev);
-			if (rc == 0) {
-				rc = resolve(st, buf, len, keys.Keys[i], &one);
-			}
-			free(buf);
-			for (k = 0; rc == 0 && k < one.n; k++) {
-				if (all->n == all->cap) {
-					size_t nc = all->cap ? 2 * all->cap : 256;
-					void *nv = realloc(all->v, nc * sizeof(*all->v));
-
-					if (!nv) {
-						rc = -ENOMEM;
-						break;
-					}
-					all->v = nv;
-					all->cap = nc;
-				}
-				all->v[all->n++] = one.v[k];
-			}
-		}
-		if (s == NATS_OK) {
-			kvKeysList_Destroy(&keys);
-		}
+	lm_feed_hex(hex, key, LM_PK_LEN);
+	rc = resolve(st, buf, len, hex, &one, true);
+	for (k = 0; rc == 0 && k < one.n; k++) {
+		rc = lm_locator_add(st->cfg->loc, &one.v[k]);
+		rc = rc > 0 ? 0 : rc; /* excluded: counted, not used */
 	}
 	free(one.v);
-	if (rc == 0 && all->n) {
-		qsort(all->v, all->n, sizeof(*all->v), lmctl_meas_cmp);
-	}
 	return rc;
 }
 
 static int
-write_out(struct nloc *st, json_t *excluded)
+write_out(struct nloc *st)
 {
-	struct meas_buf all = {0};
 	json_t *chips = json_array(), *feats = json_array(), *top = NULL, *fc = NULL;
+	json_t *excluded = NULL;
+	const struct lm_locate_window *win;
+	const struct lm_locate_meas *used;
+	size_t nused, nwin;
 	int rc = -1;
 
-	st->cfg->excluded = excluded; /* count exclusions over the final state only */
-	if (collect_all(st, &all) < 0 || lmctl_solve_all(all.v, all.n, st->cfg, chips, feats) < 0) {
+	/* exclusions are counted over the final state only */
+	if (kv_fail(st, lm_feed_kvlist_each(st->lists, collect_one, st)) < 0 ||
+		lm_locator_windows(st->cfg->loc, &used, &nused, &win, &nwin) < 0 ||
+		lm_locator_render(st->cfg->loc, chips, feats) < 0 ||
+		!(excluded = lm_locator_excluded_json(st->cfg->loc))) {
 		lmctl_err(CMD, "final solve failed");
 		goto out;
 	}
@@ -735,14 +450,13 @@ write_out(struct nloc *st, json_t *excluded)
 		"hard (speed of light)", "window_s", st->cfg->window_s, "resolution_km",
 		st->cfg->res_km, "durable", st->no->durable);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
-	rc = lmctl_locate_write(st->cfg->out, top, fc);
+	rc = top && fc ? lmctl_locate_write(st->cfg->out, top, fc) : -1;
 out:
-	st->cfg->excluded = NULL;
 	json_decref(top);
 	json_decref(fc);
 	json_decref(chips);
 	json_decref(feats);
-	free(all.v);
+	json_decref(excluded);
 	return rc;
 }
 
@@ -761,52 +475,12 @@ name_ok(const char *s)
 	return true;
 }
 
-static int
-open_state(struct nloc *st, char *err, size_t errlen)
-{
-	kvConfig kc;
-	char bucket[256];
-	natsStatus s;
-
-	s = natsConnection_ConnectTo(&st->nc, st->no->urls);
-	if (s == NATS_OK) {
-		s = natsConnection_JetStream(&st->js, st->nc, NULL);
-	}
-	if (s != NATS_OK) {
-		snprintf(err, errlen, "%s: %s", st->no->urls, natsStatus_GetText(s));
-		return -1;
-	}
-	if (!st->no->durable) {
-		return 0;
-	}
-	snprintf(bucket, sizeof(bucket), "LMLOC_%s_%s", st->no->stream, st->no->durable);
-	s = js_KeyValue(&st->kv, st->js, bucket);
-	if (s == NATS_NOT_FOUND) {
-		kvConfig_Init(&kc);
-		kc.Bucket = bucket;
-		kc.Description = "lmctl locate consumer group: record lists per chip";
-		kc.History = 1;
-		kc.StorageType = js_FileStorage;
-		s = js_CreateKeyValue(&st->kv, st->js, &kc);
-		if (s != NATS_OK) {
-			/* another member created it first */
-			s = js_KeyValue(&st->kv, st->js, bucket);
-		}
-	}
-	if (s != NATS_OK) {
-		snprintf(err, errlen, "key-value bucket %s: %s", bucket, natsStatus_GetText(s));
-		return -1;
-	}
-	return 0;
-}
-
 int
 lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no)
 {
 	struct lm_feed_nats_conf conf;
 	struct nloc st;
 	struct sigaction sa;
-	json_t *excluded = cfg->excluded;
 	double t0, last;
 	char err[512];
 	int rc = 2;
@@ -814,7 +488,6 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	memset(&st, 0, sizeof(st));
 	st.cfg = cfg;
 	st.no = no;
-	cfg->excluded = NULL; /* NDJSON lines do not count exclusions */
 	if (!name_ok(no->stream) || (no->durable && !name_ok(no->durable))) {
 		lmctl_err(CMD, "--stream/--durable: 1..100 of [A-Za-z0-9_-]");
 		goto out;
@@ -828,7 +501,8 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	lm_feed_nats_conf_default(&conf);
 	conf.urls = no->urls;
 	conf.stream = no->stream;
-	if (open_state(&st, err, sizeof(err)) < 0) {
+	st.lists = lm_feed_kvlist_open(no->urls, no->stream, no->durable, err, sizeof(err));
+	if (!st.lists) {
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
@@ -874,21 +548,19 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		(unsigned long long)st.lm_records, (unsigned long long)st.rejected,
 		(unsigned long long)st.emitted, (unsigned long long)st.refetched, st.first_s,
 		st.last_s);
-	if (cfg->out && write_out(&st, excluded) < 0) {
+	if (lm_feed_kvlist_ignored(st.lists)) {
+		lmctl_err(CMD, "%llu key-value entries of a foreign length read as empty lists",
+			(unsigned long long)lm_feed_kvlist_ignored(st.lists));
+	}
+	if (cfg->out && write_out(&st) < 0) {
 		rc = 2;
 	} else if (st.rejected) {
 		rc = 1;
 	}
 out:
-	cfg->excluded = excluded;
 	lm_feed_nats_consumer_destroy(st.cons);
-	if (st.kv) {
-		kvStore_Destroy(st.kv);
-	}
-	jsCtx_Destroy(st.js);
-	natsConnection_Destroy(st.nc);
-	hfree(&st.verified, free);
-	hfree(&st.lists, blist_free);
+	lm_feed_kvlist_close(st.lists);
+	lm_feed_hmap_free(&st.verified, free);
 	json_decref(st.rej);
 	free(st.a.v);
 	free(st.b.v);

@@ -34,10 +34,14 @@ usage(FILE *f)
 		"                       2 stamp error - proven deductions (never smaller)\n"
 		"  --ripe DIR           RIPE anchor mesh: DIR/locations.csv + DIR/pairs.csv\n"
 		"  --tol KM             violation tolerance for coordinate rounding (default 0.5)\n"
+		"  --max-misplaced F    assume at most F landmarks are misplaced (default %d,\n"
+		"                       0..%d): flagged = in every explanation of the violations\n"
+		"                       by <= F landmarks, unresolved = in some; none: fail closed\n"
 		"  --bestlines          add every landmark's speed line (estimate mode)\n"
 		"  --eval K[,K..]       leave-one-out location table (markdown) instead of JSON\n"
 		"  --res KM             resolution for --eval (default 10)\n"
-		"Exit status: 0 consistent, 1 some landmark flagged or in conflict, 2 input error.\n");
+		"Exit status: 0 consistent, 1 some landmark flagged or unresolved, 2 input error.\n",
+		LM_MESH_DEFAULT_MAX_MISPLACED, LM_MESH_MAX_MISPLACED);
 }
 
 /* Landmarks seen in feeds: one mesh node per (key, declared position). */
@@ -171,8 +175,23 @@ evidence(const struct lm_mesh *m, size_t who, const struct lm_mesh_violation *v,
 	return a;
 }
 
+static const char *
+finding(const struct lm_mesh_audit *au, enum lm_mesh_status s)
+{
+	if (s == LM_MESH_FLAGGED) {
+		return "declared position impossible: in every explanation of the violations by "
+		       "at most max_misplaced landmarks";
+	}
+	if (au->failed_closed) {
+		return "audit failed closed: no set of at most max_misplaced landmarks explains "
+		       "all violations; not trusted";
+	}
+	return "in some explanations of the violations but not all: physics cannot tell "
+	       "whether it is misplaced; not trusted";
+}
+
 static int
-run_eval(const struct lm_mesh *m, const enum lm_mesh_status *st, const char *ks, double res)
+run_eval(const struct lm_mesh *m, const struct lm_mesh_audit *au, const char *ks, double res)
 {
 	size_t n = lm_mesh_count(m), i;
 	uint8_t *ok = malloc(n ? n : 1);
@@ -183,7 +202,7 @@ run_eval(const struct lm_mesh *m, const enum lm_mesh_status *st, const char *ks,
 		return 2;
 	}
 	for (i = 0; i < n; i++) {
-		ok[i] = st[i] == LM_MESH_OK;
+		ok[i] = !lm_mesh_audit_excluded(au, i);
 	}
 	printf("| landmarks used | k | targets | hard: contained | hard: median area km² | "
 	       "hard: p90 area km² | estimate: contained | estimate: median area km² | "
@@ -210,7 +229,7 @@ run_eval(const struct lm_mesh *m, const enum lm_mesh_status *st, const char *ks,
 			}
 			printf("| %s | %ld | %zu | %.1f%% (%zu) | %.0f | %.0f | %.1f%% (%zu) | %.0f | "
 			       "%.0f |\n",
-				pass == 0 ? "audited (flagged/conflicting removed)"
+				pass == 0 ? "audited (flagged/unresolved removed)"
 					  : "all (no audit)",
 				k, ev.ntargets,
 				100.0 * (double)ev.hard_contained / (double)ev.ntargets,
@@ -232,6 +251,7 @@ lmctl_cmd_mesh(int argc, char **argv)
 		{"locations", required_argument, NULL, 'L'},
 		{"pairs", required_argument, NULL, 'P'},
 		{"tol", required_argument, NULL, 't'},
+		{"max-misplaced", required_argument, NULL, 'f'},
 		{"bestlines", no_argument, NULL, 'b'},
 		{"eval", required_argument, NULL, 'e'},
 		{"res", required_argument, NULL, 'r'},
@@ -256,10 +276,10 @@ lmctl_cmd_mesh(int argc, char **argv)
 	double tol = LM_MESH_DEFAULT_TOL_KM, res = 10;
 	bool bestlines = false;
 	struct lm_mesh *m = NULL;
-	enum lm_mesh_status *st = NULL;
-	struct lm_mesh_violation *v = NULL;
-	size_t nv = 0, n, i, nbad = 0;
-	json_t *out = NULL, *fl, *cf, *bl;
+	struct lm_mesh_audit au = {0};
+	unsigned max_mis = LM_MESH_DEFAULT_MAX_MISPLACED;
+	size_t n, i, nbad = 0;
+	json_t *out = NULL, *fl, *cf, *bl, *vp;
 	int c, rc = 2;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -305,6 +325,19 @@ lmctl_cmd_mesh(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'f': {
+			double f;
+
+			if (lmctl_parse_double(CMD, "max-misplaced", optarg, 0,
+				    LM_MESH_MAX_MISPLACED, &f) < 0 ||
+				f != floor(f)) {
+				lmctl_err(CMD, "--max-misplaced %s: must be an integer 0..%d",
+					optarg, LM_MESH_MAX_MISPLACED);
+				return 2;
+			}
+			max_mis = (unsigned)f;
+			break;
+		}
 		case 'b':
 			bestlines = true;
 			break;
@@ -378,36 +411,60 @@ lmctl_cmd_mesh(int argc, char **argv)
 		goto out;
 	}
 	n = lm_mesh_count(m);
-	st = calloc(n ? n : 1, sizeof(*st));
-	if (!st || lm_mesh_audit(m, tol, st, &v, &nv) < 0) {
+	if (lm_mesh_audit(m, tol, max_mis, &au) < 0) {
 		lmctl_err(CMD, "audit failed: out of memory");
 		goto out;
 	}
+	if (au.failed_closed) {
+		lmctl_err(CMD,
+			"audit failed closed (%s, F = %u): every landmark in a violation is "
+			"unresolved",
+			au.reason, max_mis);
+	}
 	if (evalk) {
-		rc = run_eval(m, st, evalk, res);
+		rc = run_eval(m, &au, evalk, res);
 		goto out;
 	}
 	fl = json_array();
 	cf = json_array();
+	vp = json_array();
 	for (i = 0; i < n; i++) {
+		enum lm_mesh_status s = au.status[i];
 		double lat, lon;
 
-		if (st[i] == LM_MESH_OK) {
+		if (s == LM_MESH_OK) {
 			continue;
 		}
 		nbad++;
 		lm_mesh_pos(m, i, &lat, &lon);
-		json_array_append_new(st[i] == LM_MESH_FLAGGED ? fl : cf,
-			json_pack("{s:s, s:f, s:f, s:s, s:o, s:s*}", "name", lm_mesh_name(m, i),
-				"lat", lat, "lon", lon, "finding",
-				st[i] == LM_MESH_FLAGGED
-					? "declared position impossible: RTTs to several mutually consistent landmarks are shorter than light allows"
-					: "one of this pair is misplaced; physics cannot tell which",
-				"evidence", evidence(m, i, v, nv), "key",
+		json_array_append_new(s == LM_MESH_FLAGGED ? fl : cf,
+			json_pack("{s:s, s:f, s:f, s:s, s:s, s:o, s:s*}", "name",
+				lm_mesh_name(m, i), "lat", lat, "lon", lon, "status",
+				lm_mesh_status_str(s), "finding", finding(&au, s), "evidence",
+				evidence(m, i, au.viol, au.nviol), "key",
 				feeds ? node_key(&fm, i, hex) : NULL));
 	}
-	out = json_pack("{s:I, s:f, s:I, s:o, s:o}", "landmarks", (json_int_t)n, "tolerance_km",
-		tol, "violations", (json_int_t)nv, "flagged", fl, "conflicts", cf);
+	for (i = 0; i < au.nviol; i++) {
+		const struct lm_mesh_violation *x = &au.viol[i];
+		char hb[2 * LM_PK_LEN + 1];
+
+		json_array_append_new(vp,
+			json_pack("{s:s, s:s, s:s*, s:s*, s:f, s:f, s:f, s:f}", "a",
+				lm_mesh_name(m, x->a), "b", lm_mesh_name(m, x->b), "a_key",
+				feeds ? node_key(&fm, x->a, hex) : NULL, "b_key",
+				feeds ? node_key(&fm, x->b, hb) : NULL, "rtt_ms", x->rtt_ms,
+				"declared_km", x->declared_km, "light_bound_km", x->bound_km,
+				"excess_km", x->excess_km));
+	}
+	out = json_pack("{s:I, s:f, s:I, s:I, s:o, s:b, s:o, s:o, s:o}", "landmarks", (json_int_t)n,
+		"tolerance_km", tol, "violations", (json_int_t)au.nviol, "max_misplaced",
+		(json_int_t)max_mis, "min_explanation",
+		au.failed_closed ? json_null() : json_integer((json_int_t)au.min_explain),
+		"failed_closed", au.failed_closed, "flagged", fl, "conflicts", cf,
+		"violating_pairs", vp);
+	if (au.failed_closed) {
+		json_object_set_new(out, "failed_closed_reason", json_string(au.reason));
+	}
 	if (feeds) {
 		json_object_set_new(out, "verified",
 			json_pack("{s:I, s:I, s:I}", "batches", (json_int_t)nbatch, "records",
@@ -422,7 +479,7 @@ lmctl_cmd_mesh(int argc, char **argv)
 			size_t j;
 
 			for (j = 0; ex && j < n; j++) {
-				ex[j] = st[j] != LM_MESH_OK;
+				ex[j] = lm_mesh_audit_excluded(&au, j);
 			}
 			if (ex && lm_mesh_bestline(m, i, ex, &b) == 0 && b.npoints) {
 				json_array_append_new(bl,
@@ -444,8 +501,7 @@ out:
 	json_decref(out);
 	json_decref(rej);
 	free(fm.v);
-	free(v);
-	free(st);
+	lm_mesh_audit_free(&au);
 	lm_mesh_destroy(m);
 	return rc;
 }

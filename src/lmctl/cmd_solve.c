@@ -474,7 +474,7 @@ lmctl_add_fences(
 	int rc;
 
 	if (file) {
-		rc = lm_geofence_add_file(gf, arg, NULL);
+		rc = lm_geofence_add_file(gf, arg, arg); /* named as given, as in "allowed" */
 		if (rc < 0) {
 			lmctl_err(cmd, "--geofence %s: %s", arg,
 				rc == -ENOENT ? "cannot read" : "not a GeoJSON file with polygons");

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "landmark/lm_keys.h"
 #include "lmctl.h"
 
 struct lmctl_cmd {
@@ -27,6 +28,8 @@ static const struct lmctl_cmd cmds[] = {
 	{"mesh", lmctl_cmd_mesh, "audit landmark positions from their mutual RTTs; speed lines"},
 	{"locate", lmctl_cmd_locate, "verify feeds, locate chips, verdicts + GeoJSON + HTML map"},
 	{"feed", lmctl_cmd_feed, "feed log: verify, dump, tail, export to NATS, serve HTTP"},
+	{"gpu-attest", lmctl_cmd_gpu_attest,
+		"GPU attestation: verify an SPDM report, emulate a GPU"},
 };
 
 void
@@ -116,4 +119,32 @@ main(int argc, char **argv)
 	fprintf(stderr, "lmctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
+}
+
+int
+lmctl_add_root(const char *cmd, const char *path, uint8_t keys[][LM_PK_LEN], size_t *n)
+{
+	int rc;
+
+	if (*n >= LMCTL_MAX_ROOTS) {
+		lmctl_err(cmd, "%s: at most %d keys of a kind", path, LMCTL_MAX_ROOTS);
+		return -1;
+	}
+	rc = lm_keyfile_read_public(path, keys[*n]);
+	if (rc != 0) {
+		lmctl_err(cmd, "%s: %s", path, lm_keyfile_strerror(rc));
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+const struct lm_trust *
+lmctl_roots_trust(struct lmctl_roots *roots)
+{
+	roots->trust.operator_roots = (const uint8_t(*)[LM_PK_LEN])roots->op;
+	roots->trust.n_operator = roots->n_op;
+	roots->trust.mfr_roots = (const uint8_t(*)[LM_PK_LEN])roots->mfr;
+	roots->trust.n_mfr = roots->n_mfr;
+	return &roots->trust;
 }

@@ -7,6 +7,11 @@
 #ifndef LMCTL_H
 #define LMCTL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "landmark/lm_batch.h"
+
 int lmctl_cmd_keygen(int argc, char **argv);
 int lmctl_cmd_pubkey(int argc, char **argv);
 int lmctl_cmd_delegate(int argc, char **argv);
@@ -16,6 +21,7 @@ int lmctl_cmd_solve(int argc, char **argv);
 int lmctl_cmd_mesh(int argc, char **argv);
 int lmctl_cmd_locate(int argc, char **argv);
 int lmctl_cmd_feed(int argc, char **argv);
+int lmctl_cmd_gpu_attest(int argc, char **argv);
 
 /* Print "lmctl <cmd>: " + message to stderr. */
 void lmctl_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -28,5 +34,25 @@ int lmctl_parse_double(
 	const char *cmd, const char *name, const char *s, double lo, double hi, double *out);
 int lmctl_parse_i64(const char *cmd, const char *name, const char *s, long long lo, long long hi,
 	long long *out);
+
+/** Most trusted root keys of one kind (--root, --mfr) a subcommand takes. */
+#define LMCTL_MAX_ROOTS 16
+
+/*
+ * Read one more trusted root public key file (--root, --mfr) into keys[*n] and count it.
+ * The one root-key loader of every subcommand. 0, or -1 (message printed).
+ */
+int lmctl_add_root(const char *cmd, const char *path, uint8_t keys[][LM_PK_LEN], size_t *n);
+
+/* The trusted roots of a verifying subcommand: --root (operator) and --mfr keys. */
+struct lmctl_roots {
+	uint8_t op[LMCTL_MAX_ROOTS][LM_PK_LEN];
+	uint8_t mfr[LMCTL_MAX_ROOTS][LM_PK_LEN];
+	size_t n_op, n_mfr;
+	struct lm_trust trust;
+};
+
+/* Point roots->trust at the keys read so far; returns &roots->trust. */
+const struct lm_trust *lmctl_roots_trust(struct lmctl_roots *roots);
 
 #endif

@@ -3,6 +3,7 @@
  * solver needs (rectangle area, rectangle circumradius bound). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 
 #include <geodesic.h>
 
@@ -10,17 +11,20 @@
 #include "geo_private.h"
 
 static struct geod_geodesic wgs84;
-static int wgs84_ready;
+static pthread_once_t wgs84_once = PTHREAD_ONCE_INIT;
+
+static void
+wgs84_init(void)
+{
+	geod_init(&wgs84, LM_GEO_A_KM * 1e3, LM_GEO_F);
+}
 
 const struct geod_geodesic *
 lm_geo_wgs84(void)
 {
-	/* geod_init is deterministic and idempotent: a racing double init writes the same
-	 * values, so no lock is needed. */
-	if (!wgs84_ready) {
-		geod_init(&wgs84, LM_GEO_A_KM * 1e3, LM_GEO_F);
-		wgs84_ready = 1;
-	}
+	/* pthread_once orders the initialisation before every use in every thread: the solver
+	 * may be called from several threads at once */
+	pthread_once(&wgs84_once, wgs84_init);
 	return &wgs84;
 }
 

@@ -5,7 +5,7 @@
 
 #include <geodesic.h>
 
-/* The WGS84 geodesic object, initialised on first use. */
+/* The WGS84 geodesic object, initialised once on first use (pthread_once: thread-safe). */
 const struct geod_geodesic *lm_geo_wgs84(void);
 
 #endif

@@ -666,14 +666,18 @@ lm_geofence_verdict(const struct lm_geofence *gf, const struct lm_region *r, boo
 
 		refine(&v, c->lat0, c->lat1, c->lon0, c->lon1, 0);
 	}
-	if (out->area_unknown_km2 == 0 && out->area_out_km2 == 0) {
+	if (out->area_unknown_km2 == 0 && out->area_out_km2 == 0 && out->area_in_km2 == 0) {
+		/* the refinement dropped every part: caps exclude all of the region, which is
+		 * empty; "inside" (or "outside") of nothing would be vacuous */
+		out->verdict = LM_VERDICT_INFEASIBLE;
+	} else if (out->area_unknown_km2 == 0 && out->area_out_km2 == 0) {
 		out->verdict = LM_VERDICT_INSIDE;
 	} else if (out->area_unknown_km2 == 0 && out->area_in_km2 == 0) {
 		out->verdict = LM_VERDICT_OUTSIDE;
 	} else {
 		out->verdict = LM_VERDICT_INCONCLUSIVE;
 	}
-	if (margin && out->verdict != LM_VERDICT_INCONCLUSIVE) {
+	if (margin && (out->verdict == LM_VERDICT_INSIDE || out->verdict == LM_VERDICT_OUTSIDE)) {
 		margin_scan(gf, r, out);
 	}
 	return 0;

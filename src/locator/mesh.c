@@ -183,21 +183,415 @@ cmp_viol(const void *x, const void *y)
 	return p->excess_km > q->excess_km ? -1 : p->excess_km < q->excess_km;
 }
 
+/*
+ * Exact explanation search on one connected component of the violation graph: every
+ * inclusion-minimal vertex cover of size <= F, by branching on an uncovered edge (a, b):
+ * either a is in the cover, or a is out and then every neighbour of a is in. The branches
+ * are disjoint and each minimal cover C is reached (at every edge follow the endpoint's
+ * membership in C), so for each cover size s we learn which vertices are in some and which
+ * are missing from some minimal cover of size s.
+ */
+enum {
+	EX_FREE = 0,
+	EX_IN = 1,
+	EX_OUT = 2
+};
+
+struct ex_comp {
+	size_t k; /* vertices (local 0..k) */
+	size_t *vert; /* local -> landmark */
+	size_t ne;
+	size_t (*edge)[2]; /* local endpoints */
+	size_t *adj_off, *adj; /* CSR adjacency */
+	unsigned f; /* size budget of the search */
+	uint8_t *state;
+	size_t *trail, ntrail; /* vertices set since the search began, for undo */
+	size_t size; /* vertices IN */
+	uint64_t nodes;
+	bool abort;
+	bool *any; /* [s]: a minimal cover of size s exists */
+	bool *in_some, *out_some; /* [v * (f + 1) + s] */
+};
+
+static bool
+ex_minimal(const struct ex_comp *c)
+{
+	size_t v, j;
+
+	for (v = 0; v < c->k; v++) {
+		bool needed = false;
+
+		if (c->state[v] != EX_IN) {
+			continue;
+		}
+		for (j = c->adj_off[v]; j < c->adj_off[v + 1] && !needed; j++) {
+			needed = c->state[c->adj[j]] != EX_IN;
+		}
+		if (!needed) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+ex_record(struct ex_comp *c)
+{
+	size_t v, s = c->size, w = c->f + 1;
+
+	if (!ex_minimal(c)) {
+		return;
+	}
+	c->any[s] = true;
+	for (v = 0; v < c->k; v++) {
+		if (c->state[v] == EX_IN) {
+			c->in_some[v * w + s] = true;
+		} else {
+			c->out_some[v * w + s] = true;
+		}
+	}
+}
+
+/* Set v (free) to st, remembering it on the trail for undo. */
+static void
+ex_set(struct ex_comp *c, size_t v, uint8_t st)
+{
+	c->state[v] = st;
+	c->size += st == EX_IN;
+	c->trail[c->ntrail++] = v;
+}
+
+static void
+ex_undo(struct ex_comp *c, size_t mark)
+{
+	while (c->ntrail > mark) {
+		size_t v = c->trail[--c->ntrail];
+
+		c->size -= c->state[v] == EX_IN;
+		c->state[v] = EX_FREE;
+	}
+}
+
+static void
+ex_search(struct ex_comp *c)
+{
+	size_t e, a, b, j, add = 0, mark = c->ntrail;
+
+	if (c->abort || ++c->nodes > LM_MESH_SEARCH_LIMIT) {
+		c->abort = true;
+		return;
+	}
+	for (e = 0; e < c->ne; e++) {
+		if (c->state[c->edge[e][0]] != EX_IN && c->state[c->edge[e][1]] != EX_IN) {
+			break;
+		}
+	}
+	if (e == c->ne) {
+		ex_record(c);
+		return;
+	}
+	a = c->edge[e][0];
+	b = c->edge[e][1];
+	if (c->state[a] == EX_OUT) {
+		a = b; /* b is free (an out vertex has every neighbour in): it must go in */
+	}
+	if (c->state[b] == EX_OUT || a == b) {
+		if (c->size + 1 <= c->f) {
+			ex_set(c, a, EX_IN);
+			ex_search(c);
+			ex_undo(c, mark);
+		}
+		return;
+	}
+	/* branch 1: a in */
+	if (c->size + 1 <= c->f) {
+		ex_set(c, a, EX_IN);
+		ex_search(c);
+		ex_undo(c, mark);
+	}
+	/* branch 2: a out, so every neighbour of a in (none is out, for the same reason) */
+	for (j = c->adj_off[a]; j < c->adj_off[a + 1]; j++) {
+		add += c->state[c->adj[j]] == EX_FREE;
+	}
+	if (c->size + add > c->f) {
+		return;
+	}
+	ex_set(c, a, EX_OUT);
+	for (j = c->adj_off[a]; j < c->adj_off[a + 1]; j++) {
+		if (c->state[c->adj[j]] == EX_FREE) {
+			ex_set(c, c->adj[j], EX_IN);
+		}
+	}
+	ex_search(c);
+	ex_undo(c, mark);
+}
+
+static size_t
+uf_find(size_t *p, size_t x)
+{
+	while (p[x] != x) {
+		p[x] = p[p[x]];
+		x = p[x];
+	}
+	return x;
+}
+
+/* Run the search on a built component (vert, edge, adjacency, f). */
+static int
+ex_component(struct ex_comp *c)
+{
+	size_t w = c->f + 1;
+
+	c->state = calloc(c->k, 1);
+	c->trail = malloc(c->k * sizeof(*c->trail));
+	c->any = calloc(w, sizeof(*c->any));
+	c->in_some = calloc(c->k * w, sizeof(*c->in_some));
+	c->out_some = calloc(c->k * w, sizeof(*c->out_some));
+	if (!c->state || !c->trail || !c->any || !c->in_some || !c->out_some) {
+		return -ENOMEM;
+	}
+	c->ntrail = 0;
+	c->size = 0;
+	c->nodes = 0;
+	c->abort = false;
+	ex_search(c);
+	return 0;
+}
+
+static void
+ex_comp_free(struct ex_comp *c)
+{
+	free(c->vert);
+	free(c->edge);
+	free(c->adj_off);
+	free(c->adj);
+	free(c->state);
+	free(c->trail);
+	free(c->any);
+	free(c->in_some);
+	free(c->out_some);
+}
+
+static void
+fail_closed(struct lm_mesh_audit *out, const char *why)
+{
+	size_t k;
+
+	out->failed_closed = true;
+	out->reason = why;
+	out->min_explain = SIZE_MAX;
+	for (k = 0; k < out->n; k++) {
+		out->status[k] = LM_MESH_OK;
+	}
+	for (k = 0; k < out->nviol; k++) {
+		out->status[out->viol[k].a] = LM_MESH_UNRESOLVED;
+		out->status[out->viol[k].b] = LM_MESH_UNRESOLVED;
+	}
+}
+
+/* Classify out->status from out->viol (owned by out). */
+static int
+classify(struct lm_mesh_audit *out)
+{
+	size_t n = out->n, nv = out->nviol, i, k, ncomp = 0, total = 0;
+	size_t *par = NULL, *cid = NULL, *loc = NULL;
+	struct ex_comp *comp = NULL;
+	unsigned f = out->max_misplaced;
+	int rc = -ENOMEM;
+
+	out->failed_closed = false;
+	out->reason = NULL;
+	out->min_explain = 0;
+	for (i = 0; i < n; i++) {
+		out->status[i] = LM_MESH_OK;
+	}
+	if (nv == 0) {
+		return 0;
+	}
+	par = malloc(n * sizeof(*par));
+	cid = malloc(n * sizeof(*cid));
+	loc = malloc(n * sizeof(*loc));
+	comp = calloc(nv, sizeof(*comp)); /* at most one component per violation */
+	if (!par || !cid || !loc || !comp) {
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		par[i] = i;
+		cid[i] = SIZE_MAX;
+	}
+	for (k = 0; k < nv; k++) {
+		size_t x = uf_find(par, out->viol[k].a), y = uf_find(par, out->viol[k].b);
+
+		par[x < y ? y : x] = x < y ? x : y;
+	}
+	/* number the components, then their vertices (local indices) and edges */
+	for (k = 0; k < nv; k++) {
+		size_t r = uf_find(par, out->viol[k].a);
+
+		if (cid[r] == SIZE_MAX) {
+			cid[r] = ncomp++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		loc[i] = SIZE_MAX;
+	}
+	for (k = 0; k < nv; k++) {
+		size_t ends[2] = {out->viol[k].a, out->viol[k].b}, e;
+		struct ex_comp *c = &comp[cid[uf_find(par, ends[0])]];
+
+		for (e = 0; e < 2; e++) {
+			if (loc[ends[e]] == SIZE_MAX) {
+				loc[ends[e]] = c->k++;
+			}
+		}
+		c->ne++;
+	}
+	for (i = 0; i < ncomp; i++) {
+		comp[i].vert = malloc(comp[i].k * sizeof(*comp[i].vert));
+		comp[i].edge = malloc(comp[i].ne * sizeof(*comp[i].edge));
+		comp[i].adj_off = calloc(comp[i].k + 1, sizeof(*comp[i].adj_off));
+		comp[i].adj = malloc(2 * comp[i].ne * sizeof(*comp[i].adj));
+		if (!comp[i].vert || !comp[i].edge || !comp[i].adj_off || !comp[i].adj) {
+			goto out;
+		}
+		comp[i].ne = 0;
+		comp[i].f = f;
+	}
+	for (k = 0; k < nv; k++) {
+		size_t a = out->viol[k].a, b = out->viol[k].b;
+		struct ex_comp *c = &comp[cid[uf_find(par, a)]];
+
+		c->vert[loc[a]] = a;
+		c->vert[loc[b]] = b;
+		c->edge[c->ne][0] = loc[a];
+		c->edge[c->ne][1] = loc[b];
+		c->ne++;
+		c->adj_off[loc[a] + 1]++;
+		c->adj_off[loc[b] + 1]++;
+	}
+	for (i = 0; i < ncomp; i++) {
+		struct ex_comp *c = &comp[i];
+		size_t *fill, v;
+
+		for (v = 0; v < c->k; v++) {
+			c->adj_off[v + 1] += c->adj_off[v];
+		}
+		fill = malloc((c->k ? c->k : 1) * sizeof(*fill));
+		if (!fill) {
+			goto out;
+		}
+		memcpy(fill, c->adj_off, c->k * sizeof(*fill));
+		for (k = 0; k < c->ne; k++) {
+			c->adj[fill[c->edge[k][0]]++] = c->edge[k][1];
+			c->adj[fill[c->edge[k][1]]++] = c->edge[k][0];
+		}
+		free(fill);
+		if (ex_component(c) < 0) {
+			goto out;
+		}
+	}
+	rc = 0;
+	/* smallest explanation per component, then the global budget */
+	for (i = 0; i < ncomp; i++) {
+		size_t s;
+
+		if (comp[i].abort) {
+			fail_closed(out, "the exact explanation search hit its limit");
+			goto out;
+		}
+		for (s = 0; s <= f && !comp[i].any[s]; s++) {
+		}
+		if (s > f) {
+			fail_closed(out,
+				"no set of at most max_misplaced landmarks explains all "
+				"violations");
+			goto out;
+		}
+		comp[i].size = s; /* reused: the component's smallest explanation */
+		total += s;
+	}
+	if (total > f) {
+		fail_closed(
+			out, "no set of at most max_misplaced landmarks explains all violations");
+		goto out;
+	}
+	out->min_explain = total;
+	for (i = 0; i < ncomp; i++) {
+		struct ex_comp *c = &comp[i];
+		size_t budget = f - (total - c->size), v, s, w = f + 1;
+
+		for (v = 0; v < c->k; v++) {
+			bool in_some = false, out_some = false;
+
+			for (s = 0; s <= budget; s++) {
+				if (c->any[s]) {
+					in_some |= c->in_some[v * w + s];
+					out_some |= c->out_some[v * w + s];
+				}
+			}
+			out->status[c->vert[v]] = !in_some ? LM_MESH_OK
+				: out_some		   ? LM_MESH_UNRESOLVED
+							   : LM_MESH_FLAGGED;
+		}
+	}
+out:
+	for (i = 0; comp && i < ncomp; i++) {
+		ex_comp_free(&comp[i]);
+	}
+	free(comp);
+	free(par);
+	free(cid);
+	free(loc);
+	return rc;
+}
+
 int
-lm_mesh_audit(const struct lm_mesh *m, double tol_km, enum lm_mesh_status *status,
-	struct lm_mesh_violation **viol, size_t *nviol)
+lm_mesh_explain(size_t n, const struct lm_mesh_violation *viol, size_t nviol,
+	unsigned max_misplaced, struct lm_mesh_audit *out)
+{
+	size_t k;
+	int rc;
+
+	if (!out || (nviol && !viol) || max_misplaced > LM_MESH_MAX_MISPLACED) {
+		return -EINVAL;
+	}
+	for (k = 0; k < nviol; k++) {
+		if (viol[k].a >= n || viol[k].b >= n || viol[k].a == viol[k].b) {
+			return -EINVAL;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	out->n = n;
+	out->max_misplaced = max_misplaced;
+	out->status = calloc(n ? n : 1, sizeof(*out->status));
+	out->viol = malloc((nviol ? nviol : 1) * sizeof(*out->viol));
+	if (!out->status || !out->viol) {
+		lm_mesh_audit_free(out);
+		return -ENOMEM;
+	}
+	if (nviol) {
+		memcpy(out->viol, viol, nviol * sizeof(*viol));
+	}
+	out->nviol = nviol;
+	rc = classify(out);
+	if (rc < 0) {
+		lm_mesh_audit_free(out);
+	}
+	return rc;
+}
+
+int
+lm_mesh_audit(
+	const struct lm_mesh *m, double tol_km, unsigned max_misplaced, struct lm_mesh_audit *out)
 {
 	struct lm_mesh_violation *v = NULL;
-	size_t nv = 0, capv = 0, i, j, k;
-	bool *live = NULL;
-	size_t *deg = NULL;
-	double *exc = NULL;
+	size_t nv = 0, capv = 0, i, j;
+	int rc;
 
-	if (!isfinite(tol_km) || tol_km < 0 || !status || !viol || !nviol) {
+	if (!isfinite(tol_km) || tol_km < 0 || !out || max_misplaced > LM_MESH_MAX_MISPLACED) {
 		return -EINVAL;
 	}
 	for (i = 0; i < m->n; i++) {
-		status[i] = LM_MESH_OK;
 		for (j = i + 1; j < m->n; j++) {
 			double r = lm_mesh_rtt(m, i, j), d, bound;
 
@@ -226,85 +620,42 @@ lm_mesh_audit(const struct lm_mesh *m, double tol_km, enum lm_mesh_status *statu
 	if (nv) {
 		qsort(v, nv, sizeof(*v), cmp_viol);
 	}
-	live = malloc((nv ? nv : 1) * sizeof(*live));
-	deg = calloc(m->n ? m->n : 1, sizeof(*deg));
-	exc = calloc(m->n ? m->n : 1, sizeof(*exc));
-	if (!live || !deg || !exc) {
-		free(v);
-		free(live);
-		free(deg);
-		free(exc);
-		return -ENOMEM;
-	}
-	for (k = 0; k < nv; k++) {
-		live[k] = true;
-	}
-	/* greedy vertex cover, but only through landmarks with >= 2 live violations: a single
-	 * violating pair cannot be attributed by physics alone */
-	for (;;) {
-		size_t best = SIZE_MAX;
-
-		memset(deg, 0, m->n * sizeof(*deg));
-		memset(exc, 0, m->n * sizeof(*exc));
-		for (k = 0; k < nv; k++) {
-			if (live[k]) {
-				deg[v[k].a]++;
-				deg[v[k].b]++;
-				exc[v[k].a] += v[k].excess_km;
-				exc[v[k].b] += v[k].excess_km;
-			}
-		}
-		for (i = 0; i < m->n; i++) {
-			if (deg[i] >= 2 &&
-				(best == SIZE_MAX || deg[i] > deg[best] ||
-					(deg[i] == deg[best] && exc[i] > exc[best]))) {
-				best = i;
-			}
-		}
-		if (best == SIZE_MAX) {
-			break;
-		}
-		status[best] = LM_MESH_FLAGGED;
-		for (k = 0; k < nv; k++) {
-			if (v[k].a == best || v[k].b == best) {
-				live[k] = false;
-			}
-		}
-	}
-	/* prune: a flagged landmark all of whose violations are with other flagged ones is
-	 * not needed to explain anything (greedy picks a well-connected correct landmark
-	 * first when it sits between several misplaced ones) */
-	for (i = m->n; i-- > 0;) {
-		bool needed = false;
-
-		if (status[i] != LM_MESH_FLAGGED) {
-			continue;
-		}
-		for (k = 0; k < nv && !needed; k++) {
-			if (v[k].a == i || v[k].b == i) {
-				size_t o = v[k].a == i ? v[k].b : v[k].a;
-
-				needed = status[o] != LM_MESH_FLAGGED;
-			}
-		}
-		if (!needed) {
-			status[i] = LM_MESH_OK;
-		}
-	}
-	for (k = 0; k < nv; k++) {
-		if (live[k]) {
-			status[v[k].a] = LM_MESH_CONFLICT;
-			status[v[k].b] = LM_MESH_CONFLICT;
-		}
-	}
-	free(live);
-	free(deg);
-	free(exc);
-	*viol = v;
-	*nviol = nv;
-	return 0;
+	rc = lm_mesh_explain(m->n, v, nv, max_misplaced, out);
+	free(v);
+	return rc;
 }
 
+void
+lm_mesh_audit_free(struct lm_mesh_audit *a)
+{
+	if (!a) {
+		return;
+	}
+	free(a->status);
+	free(a->viol);
+	a->status = NULL;
+	a->viol = NULL;
+	a->nviol = 0;
+}
+
+bool
+lm_mesh_audit_excluded(const struct lm_mesh_audit *a, size_t i)
+{
+	return !a || i >= a->n || !a->status || a->status[i] != LM_MESH_OK;
+}
+
+const char *
+lm_mesh_status_str(enum lm_mesh_status s)
+{
+	switch (s) {
+	case LM_MESH_OK:
+		return "ok";
+	case LM_MESH_FLAGGED:
+		return "flagged";
+	default:
+		return "unresolved";
+	}
+}
 int
 lm_mesh_bestline(const struct lm_mesh *m, size_t i, const uint8_t *exclude, struct lm_bestline *out)
 {

@@ -166,6 +166,27 @@ visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t
 	return 0;
 }
 
+/*
+ * Exact pairwise test: two closed caps of a length metric meet iff d(L1, L2) <= R1 + R2 (the
+ * point R1 along a shortest geodesic is in both), so d > R1 + R2 proves the intersection
+ * empty whatever the resolution. The central-angle bounds (lm_geo_screen_km) settle most
+ * pairs; the geodesic only for the rest. Disjointness is claimed only beyond DIST_EPS_KM.
+ */
+static bool
+pair_disjoint(const struct lm_region *r, size_t i, size_t j)
+{
+	double sum = r->caps[i].radius_km + r->caps[j].radius_km + DIST_EPS_KM, lo, hi;
+
+	lm_geo_screen_km(lm_geo_central_angle(&r->xyz[3 * i], &r->xyz[3 * j]), &lo, &hi);
+	if (lo > sum) {
+		return true;
+	}
+	if (hi <= sum) {
+		return false;
+	}
+	return lm_geo_dist_km(r->caps[i].lat, r->caps[i].lon, r->caps[j].lat, r->caps[j].lon) > sum;
+}
+
 struct lm_region *
 lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params *params)
 {
@@ -215,6 +236,15 @@ lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_para
 		lm_geo_screen_prepare(
 			caps[i].lat, caps[i].lon, caps[i].radius_km + 200, &r->screen[i]);
 		all[i] = (uint32_t)i;
+	}
+	for (i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = i + 1; j < n; j++) {
+			if (pair_disjoint(r, i, j)) {
+				return r; /* proven empty: no cell, lm_region_feasible() false */
+			}
+		}
 	}
 	for (a = 0; a < LM_ROOT_ROWS; a++) {
 		for (b = 0; b < LM_ROOT_COLS; b++) {

@@ -2,6 +2,9 @@
 /* Clock seam back ends and TSC calibration against CLOCK_MONOTONIC_RAW. */
 #include <errno.h>
 #include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "landmark/lm_clock.h"
 
@@ -56,6 +59,26 @@ lm_monoclock_clock(void)
 	return c;
 }
 
+bool
+lm_tsc_invariant(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a;
+	unsigned b;
+	unsigned c;
+	unsigned d;
+
+	/* CPUID.80000007H:EDX[8]: the TSC runs at a constant rate in every P-, C- and T-state. */
+	if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u ||
+		!__get_cpuid(0x80000007u, &a, &b, &c, &d)) {
+		return false;
+	}
+	return (d & (1u << 8)) != 0;
+#else
+	return false;
+#endif
+}
+
 /* One bracketed reading: the tightest [lo, hi] of a few tries around a counter read. */
 static void
 bracket(const struct lm_clock *c, uint64_t *cyc, int64_t *lo, int64_t *hi)
@@ -75,6 +98,40 @@ bracket(const struct lm_clock *c, uint64_t *cyc, int64_t *lo, int64_t *hi)
 			*hi = b;
 		}
 	}
+}
+
+void
+lm_clock_ref_take(const struct lm_clock *c, struct lm_clock_ref *ref)
+{
+	bracket(c, &ref->cyc, &ref->lo, &ref->hi);
+}
+
+int
+lm_clock_cal_check(const struct lm_clock_cal *cal, const struct lm_clock_ref *a,
+	const struct lm_clock_ref *b, uint32_t ppb)
+{
+	unsigned __int128 cycles;
+	unsigned __int128 hz_min;
+	int64_t win_max;
+
+	if (a->lo > a->hi || b->lo > b->hi || b->cyc <= a->cyc || b->lo <= a->hi ||
+		cal->hz_lower == 0 || ppb >= 1000000000u) {
+		return -EINVAL;
+	}
+	cycles = b->cyc - a->cyc;
+	win_max = b->hi - a->lo;
+	/* The counter ran at cycles / win_max at least over the window. */
+	hz_min = cycles * (uint64_t)LM_NS_PER_S / (uint64_t)win_max;
+	/* The lower bound in use must stay below every rate the window allows: a counter that
+	 * may have run slower is drift beyond the margin, and RTTs would come out short. */
+	if (hz_min < cal->hz_lower) {
+		return -ERANGE;
+	}
+	/* Faster than the nominal rate by more than the margin: still sound, but drift. */
+	if (hz_min * 1000000000u > (unsigned __int128)cal->hz_nominal * (1000000000u + ppb)) {
+		return -EDOM;
+	}
+	return 0;
 }
 
 int

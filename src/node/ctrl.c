@@ -56,6 +56,8 @@ struct lm_ctrl {
 	struct lm_nmsg *slots;
 	struct pending *pend;
 	struct engine_chans eng[LM_CTRL_MAX_ENGINES];
+	struct lm_hwts *hwts[LM_CTRL_MAX_ENGINES];
+	bool clock_bad; /* the counter calibration failed a re-verification */
 	unsigned n_eng;
 	unsigned slots_given;
 	struct lm_replay *replay;
@@ -93,6 +95,7 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(no_samples),
 	SD(records),
 	SD(record_errors),
+	SD(records_no_clock),
 	SD(batches),
 	SD(sink_errors),
 	SD(mesh_started),
@@ -384,6 +387,7 @@ sample_choose(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, uns
 		sm->rtt_cyc = sm->rtt2_cyc;
 		sm->ts_err_cyc = 0;
 		sm->ts_source = LM_TS_TSC;
+		sm->dev_flags = 0; /* the device stamps were the first candidate's */
 		memcpy(sm->proof, sm->proof2, LM_SIG_LEN);
 		c->st.candidate2_used++;
 		return;
@@ -497,8 +501,42 @@ batch_close(struct lm_ctrl *c, int64_t wall_ns)
 	c->batch_max_end_ns = 0;
 }
 
+/*
+ * The hardware RTT of each answered sample whose port has hardware stamps: after a clock
+ * reading newer than the session end, so every stamp lies between two readings.
+ */
 static void
-make_record(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m,
+hw_samples(struct lm_ctrl *c, unsigned engine, struct lm_nmsg *m)
+{
+	struct lm_hwts *h = engine < LM_CTRL_MAX_ENGINES ? c->hwts[engine] : NULL;
+	unsigned i;
+
+	if (h == NULL) {
+		return;
+	}
+	if (lm_hwts_newest_tsc(h) < m->end_cyc) {
+		/* Failures are counted by lm_hwts; stamps it cannot bracket stay software. */
+		(void)lm_hwts_update(h);
+	}
+	for (i = 0; i < m->sent; i++) {
+		struct lm_nsample *sm = &m->s[i];
+		struct lm_hwts_stamps st;
+
+		if (!sm->got) {
+			continue;
+		}
+		st.sw_tx = sm->tx_cyc;
+		st.sw_rx = sm->tx_cyc + sm->rtt_cyc;
+		st.has_rx = (sm->dev_flags & LM_NSAMPLE_RX_DEV) != 0;
+		st.has_tx = (sm->dev_flags & LM_NSAMPLE_TX_DEV) != 0;
+		st.rx_dev = sm->rx_dev;
+		st.tx_dev = sm->tx_dev;
+		sm->ts_source = (uint8_t)lm_hwts_rtt(h, &st, &sm->rtt_cyc, &sm->ts_err_cyc);
+	}
+}
+
+static void
+make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 	const struct lm_reveal *rv, int64_t wall_ns)
 {
 	struct lm_record *r = &c->rec;
@@ -518,10 +556,15 @@ make_record(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m,
 	r->mode = p->mode == LM_MODE_FAST ? LM_MODE_FAST : LM_MODE_SIGNED;
 	r->count = m->sent;
 	r->validation = p->validation | LM_CHECK_PROOFS | LM_CHECK_SOURCE | LM_CHECK_BUDGET |
-		LM_CHECK_CLOCK | (p->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+		(c->clock_bad ? 0 : LM_CHECK_CLOCK) |
+		(p->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+	if (c->clock_bad) {
+		c->st.records_no_clock++;
+	}
 	/* Tier: the weakest of the answered samples' (TSC when none answered). Error bound: the
 	 * largest of theirs, at least one counter tick (the resolution of a software stamp). */
-	r->ts_source = c->c.ts_source;
+	hw_samples(c, p->engine, m);
+	r->ts_source = LM_TS_HW;
 	err_cyc = 1;
 	n_got = 0;
 	for (i = 0; i < m->sent; i++) {
@@ -798,6 +841,28 @@ const struct lm_ctrl_stats *
 lm_ctrl_stats(const struct lm_ctrl *c)
 {
 	return &c->st;
+}
+
+void
+lm_ctrl_set_clock_ok(struct lm_ctrl *c, bool ok)
+{
+	c->clock_bad = !ok;
+}
+
+bool
+lm_ctrl_clock_ok(const struct lm_ctrl *c)
+{
+	return !c->clock_bad;
+}
+
+int
+lm_ctrl_set_hwts(struct lm_ctrl *c, unsigned engine, struct lm_hwts *h)
+{
+	if (engine >= LM_CTRL_MAX_ENGINES) {
+		return -EINVAL;
+	}
+	c->hwts[engine] = h;
+	return 0;
 }
 
 int

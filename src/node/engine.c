@@ -244,6 +244,7 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(resp_candidate2),
 	SD(finish_tx),
 	SD(finish_resent),
+	SD(resp_clock),
 	SD(reveals_rx),
 	SD(unexpected_msg),
 	SD(ctrl_ring_full),
@@ -901,13 +902,6 @@ sess_template(struct lm_engine *e, struct session *s, const uint8_t mac[LM_ETH_A
 	return true;
 }
 
-/* Identifies a challenge frame to the port's TX-stamp slot (LM_K_MAX <= 64). */
-static inline uint64_t
-tx_cookie(uint64_t session_id, uint16_t seq)
-{
-	return (session_id << 6) ^ seq;
-}
-
 /* Returns false when the session ended. */
 static bool
 sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
@@ -946,12 +940,13 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 	sm->rtt_cyc = 0;
 	sm->ts_err_cyc = 0;
 	sm->ts_source = LM_TS_TSC;
+	sm->dev_flags = 0;
 	sm->tx_cyc = now; /* tx_flush() overwrites it right before the burst */
 	if (p.data != NULL) {
 		/* One hardware TX stamp per port at a time; never waited for (collected with the
 		 * response, or given up after its timeout). */
-		p.tx_ts = e->hwts != NULL &&
-			lm_hwts_tx_request(e->hwts, tx_cookie(m->session_id, m->sent), now);
+		p.tx_ts =
+			e->hwts != NULL && lm_hwts_tx_request(e->hwts, m->session_id, m->sent, now);
 		memcpy(p.data, s->frame, CH_FRAME_LEN);
 		pl = p.data + LM_UDP_OVERHEAD;
 		seq_be = htons(m->sent);
@@ -1117,25 +1112,26 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 		e->st.resp_candidate2++;
 		return;
 	}
-	/* now is the RX stamp taken after the burst: >= the true arrival time. */
+	/* now is the RX stamp taken after the burst: >= the true arrival time. Equal counter
+	 * readings bound the RTT by one cycle; a counter that went backwards bounds nothing:
+	 * the answer is not used. */
+	if (now < sm->tx_cyc) {
+		e->st.resp_clock++;
+		return;
+	}
 	sm->rtt_cyc = now > sm->tx_cyc ? now - sm->tx_cyc : 1;
 	sm->ts_err_cyc = 0;
 	sm->ts_source = LM_TS_TSC;
+	sm->dev_flags = 0;
 	if (e->hwts != NULL) {
-		/* Hardware stamps at their RTT-growing sides, each clamped by its software stamp:
-		 * the RTT only gets tighter than the TSC one, never shorter than the truth. */
-		uint64_t rx;
-		uint64_t tx;
-		uint64_t erx;
-		uint64_t etx;
-		bool hrx = lm_hwts_rx(e->hwts, e->rx_hw_ok, e->rx_hw_ts, now, &rx, &erx);
-		bool htx =
-			lm_hwts_tx_collect(e->hwts, tx_cookie(sid, r.seq), sm->tx_cyc, &tx, &etx);
-
-		if (hrx) {
-			sm->rtt_cyc = rx > tx ? rx - tx : 1;
-			sm->ts_err_cyc = erx > etx ? erx : etx;
-			sm->ts_source = htx ? LM_TS_HW : LM_TS_HW_RX_TSC;
+		/* Raw device stamps only: the control side converts them once a clock reading
+		 * after them exists, and falls back to the software RTT when they are implausible. */
+		if (e->rx_hw_ok) {
+			sm->rx_dev = e->rx_hw_ts;
+			sm->dev_flags |= LM_NSAMPLE_RX_DEV;
+		}
+		if (lm_hwts_tx_collect(e->hwts, sid, r.seq, &sm->tx_dev)) {
+			sm->dev_flags |= LM_NSAMPLE_TX_DEV;
 		}
 	}
 	sm->got = 1;

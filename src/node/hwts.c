@@ -5,10 +5,11 @@
  * Model: a device read returns floor(D(t)) for a continuous device time D, at an instant t
  * inside its TSC bracket [lo, hi]; a stamp s says the event had D in [s, s + 1). Between two
  * readings the rate is bounded from the widest and the narrowest TSC interval and the tick
- * uncertainty of both ends; after the newer reading the drift allowance widens the bounds.
+ * uncertainty of both ends, widened by the drift allowance. A stamp is converted only with
+ * the two readings that bracket it, and only when that pair was predicted by the pair before
+ * it (so a rate or clock step inside the interval is caught by its end reading).
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,17 +17,28 @@
 
 #define PPB INT64_C(1000000000)
 #define SPAN_MAX (UINT64_C(1) << 62)
+#define RING LM_HWTS_READINGS
+
+struct reading {
+	struct lm_hwts_pair p;
+	/* the pair (previous reading, this one) builds a map that the map before it predicted */
+	bool ok;
+	/* the pair (previous reading, this one) builds a map at all */
+	bool built;
+};
 
 struct lm_hwts {
 	struct lm_hwts_conf c;
-	/* map publication: odd while the control lcore writes */
-	_Atomic uint32_t seq;
-	struct lm_hwts_map map;
-	struct lm_hwts_pair last; /* control side only */
-	bool have_last;
+	/* control side: the last RING readings, newest at (head - 1) % RING */
+	struct reading r[RING];
+	unsigned head;
+	unsigned n;
+	uint64_t mask; /* device counter width */
+	uint64_t host_meas; /* measured maximum host latency, cycles (0: none yet) */
 	/* TX request slot: datapath only */
 	bool tx_busy;
-	uint64_t tx_cookie;
+	uint64_t tx_sid;
+	uint16_t tx_seq;
 	uint64_t tx_t;
 	struct lm_hwts_stats st;
 };
@@ -112,6 +124,7 @@ lm_hwts_map_build(struct lm_hwts_map *map, const struct lm_hwts_pair *older,
 	map->k_hi_q32 = (uint64_t)hi;
 	map->dev_mask = mask;
 	map->max_span = max_span;
+	map->back = d;
 	return 0;
 }
 
@@ -167,38 +180,17 @@ lm_hwts_map_convert(const struct lm_hwts_map *map, uint64_t dev, uint64_t *early
 	return 0;
 }
 
-bool
-lm_hwts_rx_cyc(const struct lm_hwts_map *map, uint64_t dev, uint64_t sw_rx, uint64_t *rx,
-	uint64_t *err_cyc)
+int
+lm_hwts_map_convert_inside(
+	const struct lm_hwts_map *map, uint64_t dev, uint64_t *early, uint64_t *late)
 {
-	uint64_t early;
-	uint64_t late;
+	uint64_t back = (map->anchor.dev - dev) & map->dev_mask;
 
-	*rx = sw_rx;
-	*err_cyc = 0;
-	if (lm_hwts_map_convert(map, dev, &early, &late) != 0 || late >= sw_rx) {
-		return false;
+	/* Between the older reading (back ticks before the anchor) and the anchor itself. */
+	if (back > map->back) {
+		return -ERANGE;
 	}
-	*rx = late;
-	*err_cyc = late - early;
-	return true;
-}
-
-bool
-lm_hwts_tx_cyc(const struct lm_hwts_map *map, uint64_t dev, uint64_t sw_tx, uint64_t *tx,
-	uint64_t *err_cyc)
-{
-	uint64_t early;
-	uint64_t late;
-
-	*tx = sw_tx;
-	*err_cyc = 0;
-	if (lm_hwts_map_convert(map, dev, &early, &late) != 0 || early <= sw_tx) {
-		return false;
-	}
-	*tx = early;
-	*err_cyc = late - early;
-	return true;
+	return lm_hwts_map_convert(map, dev, early, late);
 }
 
 struct lm_hwts *
@@ -213,7 +205,8 @@ lm_hwts_create(const struct lm_hwts_conf *conf)
 	if (conf->tier != LM_TS_TSC &&
 		(conf->dev.ops == NULL || conf->dev.ops->read == NULL || conf->dev_bits < 8 ||
 			conf->dev_bits > 64 || conf->drift_ppb > 100000000 || conf->max_span == 0 ||
-			conf->max_span > SPAN_MAX || conf->tries < 1 || conf->tries > 64)) {
+			conf->max_span > SPAN_MAX || conf->tries < 1 || conf->tries > 64 ||
+			conf->host_max_cyc == 0)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -228,7 +221,8 @@ lm_hwts_create(const struct lm_hwts_conf *conf)
 		return NULL;
 	}
 	h->c = *conf;
-	atomic_init(&h->seq, 0);
+	h->mask = conf->dev_bits >= 64 || conf->dev_bits == 0 ? UINT64_MAX
+							      : (UINT64_C(1) << conf->dev_bits) - 1;
 	return h;
 }
 
@@ -244,12 +238,34 @@ lm_hwts_port_tier(const struct lm_hwts *h)
 	return h->c.tier;
 }
 
+/* The i-th newest reading (0: newest); i < h->n. */
+static struct reading *
+nth(struct lm_hwts *h, unsigned i)
+{
+	return &h->r[(h->head + RING - 1 - i) % RING];
+}
+
+static const struct reading *
+nth_c(const struct lm_hwts *h, unsigned i)
+{
+	return &h->r[(h->head + RING - 1 - i) % RING];
+}
+
+static int
+build(const struct lm_hwts *h, struct lm_hwts_map *m, const struct lm_hwts_pair *a,
+	const struct lm_hwts_pair *b)
+{
+	return lm_hwts_map_build(m, a, b, h->c.dev_bits, h->c.drift_ppb, h->c.max_span);
+}
+
 int
 lm_hwts_update(struct lm_hwts *h)
 {
 	struct lm_hwts_pair p;
 	struct lm_hwts_map m;
-	uint32_t s;
+	struct reading *nr;
+	bool built = false;
+	bool ok = false;
 	int rc;
 
 	if (h->c.tier == LM_TS_TSC) {
@@ -260,42 +276,161 @@ lm_hwts_update(struct lm_hwts *h)
 		h->st.update_fail++;
 		return rc;
 	}
-	if (!h->have_last) {
-		h->last = p;
-		h->have_last = true;
+	if (h->n > 0 && p.tsc_lo <= nth(h, 0)->p.tsc_hi) {
+		/* No time passed since the newest reading: nothing new to keep. */
 		return -EAGAIN;
 	}
-	rc = lm_hwts_map_build(&m, &h->last, &p, h->c.dev_bits, h->c.drift_ppb, h->c.max_span);
-	if (rc != 0) {
-		/* Start over from this reading (device reset, wrap, clock step). */
-		h->last = p;
-		h->st.update_fail++;
-		return rc;
+	if (h->n > 0) {
+		const struct reading *last = nth(h, 0);
+
+		rc = build(h, &m, &last->p, &p);
+		built = rc == 0;
+		if (!built) {
+			/* Start over from this reading (device reset, wrap, clock step). */
+			h->st.update_fail++;
+		} else if (last->built && h->n > 1) {
+			struct lm_hwts_map prev;
+			uint64_t e;
+			uint64_t l;
+
+			/* The previous map's prediction of this reading must meet its bracket: a
+			 * device rate or clock step beyond the drift allowance fails here. */
+			if (build(h, &prev, &nth(h, 1)->p, &last->p) == 0 &&
+				lm_hwts_map_convert(&prev, p.dev, &e, &l) == 0 && e <= p.tsc_hi &&
+				p.tsc_lo <= l) {
+				ok = true;
+			} else {
+				h->st.map_mismatch++;
+				rc = -ESTALE;
+			}
+		}
 	}
-	h->last = p;
-	s = atomic_load_explicit(&h->seq, memory_order_relaxed);
-	atomic_store_explicit(&h->seq, s + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	h->map = m;
-	atomic_store_explicit(&h->seq, s + 2, memory_order_release);
-	h->st.updates++;
-	return 0;
+	nr = &h->r[h->head];
+	nr->p = p;
+	nr->built = built;
+	nr->ok = ok;
+	h->head = (h->head + 1) % RING;
+	if (h->n < RING) {
+		h->n++;
+	}
+	if (ok) {
+		h->st.updates++;
+		return 0;
+	}
+	return rc != 0 ? rc : -EAGAIN;
 }
 
-bool
-lm_hwts_map_get(const struct lm_hwts *h, struct lm_hwts_map *map)
+uint64_t
+lm_hwts_newest_tsc(const struct lm_hwts *h)
 {
-	uint32_t s1;
-	uint32_t s2;
+	return h->n > 0 ? nth_c(h, 0)->p.tsc_lo : 0;
+}
 
-	s1 = atomic_load_explicit(&h->seq, memory_order_acquire);
-	if (s1 == 0 || (s1 & 1) != 0) {
-		return false;
+int
+lm_hwts_stamp(const struct lm_hwts *h, uint64_t dev, uint64_t *early, uint64_t *late)
+{
+	unsigned i;
+
+	if (h->c.tier == LM_TS_TSC) {
+		return -ENOTSUP;
 	}
-	memcpy(map, (const void *)&h->map, sizeof(*map));
-	atomic_thread_fence(memory_order_acquire);
-	s2 = atomic_load_explicit(&h->seq, memory_order_relaxed);
-	return s1 == s2;
+	/* Newest pair first: stamps are recent. */
+	for (i = 0; i + 1 < h->n; i++) {
+		const struct reading *b = nth_c(h, i);
+		const struct reading *a = nth_c(h, i + 1);
+		struct lm_hwts_map m;
+		uint64_t back;
+
+		if (!b->built) {
+			continue;
+		}
+		back = (b->p.dev - dev) & h->mask;
+		if (back > ((b->p.dev - a->p.dev) & h->mask)) {
+			continue;
+		}
+		/* Bracketed by (a, b): usable only if that pair was predicted. */
+		if (!b->ok || build(h, &m, &a->p, &b->p) != 0) {
+			return -ESTALE;
+		}
+		return lm_hwts_map_convert_inside(&m, dev, early, late);
+	}
+	return -ERANGE;
+}
+
+void
+lm_hwts_set_host_max(struct lm_hwts *h, uint64_t cyc)
+{
+	h->host_meas = cyc;
+}
+
+uint64_t
+lm_hwts_host_max(const struct lm_hwts *h)
+{
+	if (h->host_meas != 0 && h->host_meas < h->c.host_max_cyc) {
+		return h->host_meas;
+	}
+	return h->c.host_max_cyc;
+}
+
+enum lm_ts_source
+lm_hwts_rtt(struct lm_hwts *h, const struct lm_hwts_stamps *s, uint64_t *rtt, uint64_t *err_cyc)
+{
+	uint64_t sw_rtt = s->sw_rx - s->sw_tx;
+	uint64_t rx = s->sw_rx;
+	uint64_t tx = s->sw_tx;
+	uint64_t erx = 0;
+	uint64_t etx = 0;
+	uint64_t e;
+	uint64_t l;
+	bool htx = false;
+
+	*rtt = sw_rtt;
+	*err_cyc = 0;
+	if (h->c.tier == LM_TS_TSC || !s->has_rx) {
+		h->st.rx_sw++;
+		return LM_TS_TSC;
+	}
+	if (lm_hwts_stamp(h, s->rx_dev, &e, &l) != 0) {
+		h->st.rx_unmapped++;
+		return LM_TS_TSC;
+	}
+	/* The arrival is before the software stamp taken after the burst: a later one is a
+	 * wrong clock, not a better stamp. */
+	if (l > s->sw_rx) {
+		h->st.rx_late++;
+		return LM_TS_TSC;
+	}
+	rx = l;
+	erx = l - e;
+	if (h->c.tier == LM_TS_HW && s->has_tx) {
+		if (lm_hwts_stamp(h, s->tx_dev, &e, &l) != 0) {
+			h->st.tx_unmapped++;
+		} else if (e < s->sw_tx) {
+			/* Departure before the frame was handed over: stale or wrong clock. */
+			h->st.tx_early++;
+		} else {
+			tx = e;
+			etx = l - e;
+			htx = true;
+		}
+	}
+	/* An implausible pair falls back to the software RTT as a whole. */
+	if (rx <= tx) {
+		h->st.fb_order++;
+		return LM_TS_TSC;
+	}
+	if (sw_rtt - (rx - tx) > lm_hwts_host_max(h)) {
+		h->st.fb_host++;
+		return LM_TS_TSC;
+	}
+	*rtt = rx - tx;
+	*err_cyc = erx > etx ? erx : etx;
+	h->st.rx_hw++;
+	if (htx) {
+		h->st.tx_hw++;
+		return LM_TS_HW;
+	}
+	return LM_TS_HW_RX_TSC;
 }
 
 static void
@@ -307,7 +442,7 @@ tx_drain(struct lm_hwts *h)
 }
 
 bool
-lm_hwts_tx_request(struct lm_hwts *h, uint64_t cookie, uint64_t now)
+lm_hwts_tx_request(struct lm_hwts *h, uint64_t sid, uint16_t seq, uint64_t now)
 {
 	if (h->c.tier != LM_TS_HW) {
 		return false;
@@ -323,51 +458,26 @@ lm_hwts_tx_request(struct lm_hwts *h, uint64_t cookie, uint64_t now)
 	/* A stamp still latched from an earlier frame must not be taken for this one. */
 	tx_drain(h);
 	h->tx_busy = true;
-	h->tx_cookie = cookie;
+	h->tx_sid = sid;
+	h->tx_seq = seq;
 	h->tx_t = now;
 	h->st.tx_req++;
 	return true;
 }
 
 bool
-lm_hwts_tx_collect(
-	struct lm_hwts *h, uint64_t cookie, uint64_t sw_tx, uint64_t *tx, uint64_t *err_cyc)
+lm_hwts_tx_collect(struct lm_hwts *h, uint64_t sid, uint16_t seq, uint64_t *dev)
 {
-	struct lm_hwts_map map;
-	uint64_t dev;
-
-	*tx = sw_tx;
-	*err_cyc = 0;
-	if (!h->tx_busy || h->tx_cookie != cookie) {
+	/* The full (session id, seq): no two challenges in flight can be taken for each other. */
+	if (!h->tx_busy || h->tx_sid != sid || h->tx_seq != seq) {
 		return false;
 	}
 	h->tx_busy = false;
-	if (h->c.dev.ops->read_tx(h->c.dev.ctx, &dev) != 0 || !lm_hwts_map_get(h, &map) ||
-		!lm_hwts_tx_cyc(&map, dev, sw_tx, tx, err_cyc)) {
+	if (h->c.dev.ops->read_tx(h->c.dev.ctx, dev) != 0) {
 		h->st.tx_missed++;
 		return false;
 	}
-	h->st.tx_hw++;
-	return true;
-}
-
-bool
-lm_hwts_rx(struct lm_hwts *h, bool has_dev, uint64_t dev, uint64_t sw_rx, uint64_t *rx,
-	uint64_t *err_cyc)
-{
-	struct lm_hwts_map map;
-
-	*rx = sw_rx;
-	*err_cyc = 0;
-	if (h->c.tier == LM_TS_TSC) {
-		return false;
-	}
-	if (!has_dev || !lm_hwts_map_get(h, &map) ||
-		!lm_hwts_rx_cyc(&map, dev, sw_rx, rx, err_cyc)) {
-		h->st.rx_sw++;
-		return false;
-	}
-	h->st.rx_hw++;
+	h->st.tx_latched++;
 	return true;
 }
 

@@ -61,6 +61,9 @@ static struct {
 	struct lm_sink sink;
 	struct lm_clock_cal cal;
 	enum lm_ts_source ts_best; /* best tier of any port */
+	struct lm_clock_ref tsc_ref0; /* reading at the end of the calibration */
+	uint64_t tsc_checks; /* periodic re-verifications of the TSC rate */
+	uint64_t tsc_drift; /* ... that found drift beyond the margin */
 	atomic_int stop;
 	atomic_int workers_done;
 } g;
@@ -136,10 +139,18 @@ stat_at(const void *base, size_t off)
 static const struct lm_stat_desc hwts_descs[] = {
 	{"hwts_updates", offsetof(struct lm_hwts_stats, updates)},
 	{"hwts_update_fail", offsetof(struct lm_hwts_stats, update_fail)},
+	{"hwts_map_mismatch", offsetof(struct lm_hwts_stats, map_mismatch)},
 	{"hwts_rx_hw", offsetof(struct lm_hwts_stats, rx_hw)},
 	{"hwts_rx_sw", offsetof(struct lm_hwts_stats, rx_sw)},
+	{"hwts_rx_unmapped", offsetof(struct lm_hwts_stats, rx_unmapped)},
+	{"hwts_rx_late", offsetof(struct lm_hwts_stats, rx_late)},
+	{"hwts_fb_order", offsetof(struct lm_hwts_stats, fb_order)},
+	{"hwts_fb_host", offsetof(struct lm_hwts_stats, fb_host)},
 	{"hwts_tx_req", offsetof(struct lm_hwts_stats, tx_req)},
+	{"hwts_tx_latched", offsetof(struct lm_hwts_stats, tx_latched)},
 	{"hwts_tx_hw", offsetof(struct lm_hwts_stats, tx_hw)},
+	{"hwts_tx_unmapped", offsetof(struct lm_hwts_stats, tx_unmapped)},
+	{"hwts_tx_early", offsetof(struct lm_hwts_stats, tx_early)},
 	{"hwts_tx_missed", offsetof(struct lm_hwts_stats, tx_missed)},
 	{"hwts_tx_busy", offsetof(struct lm_hwts_stats, tx_busy)},
 };
@@ -208,6 +219,8 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "tsc_hz_nominal", g.cal.hz_nominal);
 	rte_tel_data_add_dict_u64(d, "calibration_window_ns", g.cal.window_ns);
 	rte_tel_data_add_dict_string(d, "ts_source", lm_ts_source_str(g.ts_best));
+	rte_tel_data_add_dict_u64(d, "tsc_checks", g.tsc_checks);
+	rte_tel_data_add_dict_u64(d, "tsc_drift", g.tsc_drift);
 	return 0;
 }
 
@@ -246,6 +259,8 @@ counters_json(void)
 	json_object_set_new(root, "ports", ports);
 	json_object_set_new(root, "ctrl", c);
 	json_object_set_new(root, "tsc_hz_lower", json_integer((json_int_t)g.cal.hz_lower));
+	json_object_set_new(root, "tsc_checks", json_integer((json_int_t)g.tsc_checks));
+	json_object_set_new(root, "tsc_drift", json_integer((json_int_t)g.tsc_drift));
 	return root;
 }
 
@@ -403,7 +418,6 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 		cc->replay_slots = (uint32_t)need;
 	}
 	cc->landmark_delay_ns = (uint64_t)c->landmark_delay_ns;
-	cc->ts_source = LM_TS_TSC;
 	cc->cal = g.cal;
 	cc->batch_max = (uint32_t)c->batch_max;
 	cc->batch_interval_ns = (uint64_t)c->batch_interval_ms * 1000000;
@@ -432,6 +446,7 @@ setup_hwts(unsigned i, const struct lm_engine_conf *ec, char *err, size_t errlen
 	 * newest reading; two seconds of device ticks leave room for a late update. */
 	hc.max_span = 2 * p->info.dev_hz;
 	hc.tries = 8;
+	hc.host_max_cyc = lm_clock_ns_to_cycles(&ec->cal, (uint64_t)g.conf.hw_host_max_us * 1000);
 	/* A TX stamp not collected within a reply timeout belongs to a lost challenge. */
 	hc.tx_timeout_cyc = lm_clock_ns_to_cycles(&ec->cal, ec->reply_timeout_ns);
 	if (hc.tx_timeout_cyc == 0) {
@@ -457,6 +472,43 @@ update_hwts(void)
 			/* A failed update keeps the previous map and is counted by lm_hwts. */
 			(void)lm_hwts_update(g.ports[i].hwts);
 		}
+	}
+}
+
+/*
+ * Control lcore, every calibration_check_s: the TSC rate over the whole run so far must
+ * still be at least the lower bound in use. Drift below it makes records lose their clock
+ * validation bit from then on (sticky: RTTs could be short); drift above nominal beyond
+ * the margin is counted and logged only.
+ */
+static void
+check_tsc(void)
+{
+	struct lm_clock tsc = lm_tsc_clock();
+	struct lm_clock_ref now;
+	int rc;
+
+	lm_clock_ref_take(&tsc, &now);
+	rc = lm_clock_cal_check(&g.cal, &g.tsc_ref0, &now, (uint32_t)g.conf.calibration_ppb);
+	g.tsc_checks++;
+	if (rc == 0 || rc == -EINVAL) {
+		return;
+	}
+	/* Logged once per kind of drift, counted every time. */
+	if (g.tsc_drift++ == 0 || rc == -ERANGE) {
+		if (rc == -ERANGE && lm_ctrl_clock_ok(g.ctrl)) {
+			NLOG(ERR,
+				"TSC ran slower than its calibrated lower bound %llu Hz: records "
+				"lose their clock validation bit",
+				(unsigned long long)g.cal.hz_lower);
+		} else if (rc == -EDOM) {
+			NLOG(WARNING, "TSC runs faster than nominal %llu Hz beyond %lld ppb",
+				(unsigned long long)g.cal.hz_nominal,
+				(long long)g.conf.calibration_ppb);
+		}
+	}
+	if (rc == -ERANGE) {
+		lm_ctrl_set_clock_ok(g.ctrl, false);
 	}
 }
 
@@ -576,6 +628,7 @@ main(int argc, char **argv)
 	unsigned lcore;
 	int64_t last_dump = 0;
 	int64_t last_hwts = 0;
+	int64_t last_tsc_check;
 	int n;
 	int opt;
 	int rc = 1;
@@ -624,6 +677,13 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	if (!lm_tsc_invariant()) {
+		fprintf(stderr,
+			"landmarkd: this CPU does not report an invariant TSC "
+			"(CPUID 80000007H EDX bit 8): the TSC tier is refused, its rate "
+			"could change with power states and RTTs come out short\n");
+		goto out_eal;
+	}
 	NLOG(INFO, "calibrating TSC against CLOCK_MONOTONIC_RAW for %lld ms",
 		(long long)g.conf.calibration_ms);
 	{
@@ -634,6 +694,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "landmarkd: TSC calibration failed\n");
 			goto out_eal;
 		}
+		lm_clock_ref_take(&tsc, &g.tsc_ref0);
 	}
 	NLOG(INFO, "TSC lower bound %llu Hz (nominal %llu Hz, DPDK says %llu Hz)",
 		(unsigned long long)g.cal.hz_lower, (unsigned long long)g.cal.hz_nominal,
@@ -681,8 +742,6 @@ main(int argc, char **argv)
 			g.ts_best = g.ports[i].tier;
 		}
 	}
-	/* Records: the weakest tier of their samples, at most the best any port gives. */
-	cc.ts_source = g.ts_best;
 	update_hwts();
 	g.ctrl = lm_ctrl_create(&cc, lm_tsc_clock(), g.sink);
 	sodium_memzero(cc.sk, sizeof(cc.sk));
@@ -697,6 +756,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "landmarkd: attach port %u failed\n", i);
 			goto out_ctrl;
 		}
+		/* Records: each sample's tier is the one its stamps really had (lm_hwts_rtt()). */
+		(void)lm_ctrl_set_hwts(g.ctrl, i, g.ports[i].hwts);
 	}
 	rte_telemetry_register_cmd("/landmark/port", tel_port,
 		"Datapath counters of one port. Parameters: int port index");
@@ -719,6 +780,7 @@ main(int argc, char **argv)
 	NLOG(INFO, "running: %u port(s), %u worker lcore(s), K=%lld, idle %s", g.n_ports,
 		rte_lcore_count() - 1, (long long)g.conf.challenges,
 		g.conf.idle == LM_IDLE_SPIN ? "spin" : "backoff");
+	last_tsc_check = lm_clock_mono_raw_ns();
 	printf("landmarkd: ready\n");
 	fflush(stdout);
 	while (!atomic_load(&g.stop)) {
@@ -733,6 +795,10 @@ main(int argc, char **argv)
 		if (now - last_hwts >= 100000000) {
 			update_hwts();
 			last_hwts = now;
+		}
+		if (now - last_tsc_check >= g.conf.calibration_check_s * LM_NS_PER_S) {
+			check_tsc();
+			last_tsc_check = now;
 		}
 		if (now - last_dump >= 1000000000) {
 			write_counters();

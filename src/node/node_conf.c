@@ -102,14 +102,24 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"deduct the chip certificate's certified minimum turnaround"},
 	{"calibration_ms", LM_CFG_INT, O(calibration_ms), 2000, 10, 60000, NULL, NULL, NULL, 0, 0,
 		"TSC calibration window against CLOCK_MONOTONIC_RAW, ms"},
-	{"calibration_ppb", LM_CFG_INT, O(calibration_ppb), 1000, 0, 1000000, NULL, NULL, NULL, 0,
-		0, "extra margin subtracted from the TSC frequency lower bound, ppb"},
+	{"calibration_ppb", LM_CFG_INT, O(calibration_ppb), 100000, 100000, 1000000, NULL, NULL,
+		NULL, 0, 0,
+		"margin subtracted from the TSC frequency lower bound, ppb (at least 100 ppm: the "
+		"reference clock is itself TSC-derived); the rate is re-verified every "
+		"calibration_check_s against it"},
+	{"calibration_check_s", LM_CFG_INT, O(calibration_check_s), 10, 1, 3600, NULL, NULL, NULL,
+		0, 0,
+		"re-verify the TSC rate against CLOCK_MONOTONIC_RAW this often, s; drift beyond "
+		"the margin is counted (tsc_drift) and records lose their clock validation bit"},
 	{"timestamps", LM_CFG_ENUM, O(timestamps), 0, 0, 0, NULL, timestamps_names, NULL, 0, 0,
 		"timestamp tier: auto (NIC hardware RX/TX where the port offers it, else hardware RX "
 		"+ TSC TX, else TSC) or tsc (software TSC stamps only)"},
 	{"hw_drift_ppb", LM_CFG_INT, O(hw_drift_ppb), 10000, 0, 1000000, NULL, NULL, NULL, 0, 0,
 		"allowed rate change of a NIC clock against the TSC between two mapping updates "
 		"(every 100 ms), ppb; widens the hardware stamp error bound"},
+	{"hw_host_max_us", LM_CFG_INT, O(hw_host_max_us), 50, 1, 10000, NULL, NULL, NULL, 0, 0,
+		"largest host latency (software minus hardware RTT) a hardware-stamped sample may "
+		"show, us; a sample beyond it keeps its software RTT (counted as hwts_fb_host)"},
 	{"idle", LM_CFG_ENUM, O(idle), LM_IDLE_BACKOFF, 0, 0, NULL, idle_names, NULL, 0, 0,
 		"datapath when idle: spin (dedicated core) or backoff (sleep, but spin around "
 		"expected replies)"},

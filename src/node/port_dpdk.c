@@ -205,12 +205,9 @@ lm_dport_devclk(struct lm_dport *p)
 	return d;
 }
 
-/*
- * Device clock ticks per second, from two TSC-bracketed readings 20 ms apart (setup only).
- * 0 when the clock cannot be read or does not advance.
- */
+/* Device clock ticks per second over ms milliseconds, TSC-bracketed; 0 when unusable. */
 static uint64_t
-devclk_hz(uint16_t port_id)
+devclk_rate(uint16_t port_id, unsigned ms)
 {
 	uint64_t t0;
 	uint64_t t1;
@@ -221,7 +218,7 @@ devclk_hz(uint16_t port_id)
 	if (rte_eth_read_clock(port_id, &d0) != 0) {
 		return 0;
 	}
-	rte_delay_ms(20);
+	rte_delay_ms(ms);
 	if (rte_eth_read_clock(port_id, &d1) != 0 || d1 <= d0) {
 		return 0;
 	}
@@ -230,6 +227,28 @@ devclk_hz(uint16_t port_id)
 		return 0;
 	}
 	return (uint64_t)((unsigned __int128)(d1 - d0) * rte_get_tsc_hz() / (t1 - t0));
+}
+
+/*
+ * The RX stamp clock domain, checked at setup: the clock rte_eth_read_clock() reads (the
+ * one DPDK defines RX stamps in) must advance at one plausible rate, 1 MHz .. 10 GHz, the
+ * same within 1 % over two 10 ms windows. A clock that does not (not running, stepping,
+ * another unit) leaves the port without RX stamps. Each stamp is checked again when it is
+ * converted: only stamps between two readings of this clock are used (lm_hwts_stamp()).
+ * @return the rate in Hz, or 0.
+ */
+static uint64_t
+devclk_hz(uint16_t port_id)
+{
+	uint64_t a = devclk_rate(port_id, 10);
+	uint64_t b = devclk_rate(port_id, 10);
+	uint64_t lo = a < b ? a : b;
+	uint64_t hi = a < b ? b : a;
+
+	if (lo < 1000000 || hi > 10000000000ull || (hi - lo) * 100 > lo) {
+		return 0;
+	}
+	return (a + b) / 2;
 }
 
 /*

@@ -3,7 +3,10 @@
 """e2e: the small scenario through tools/beacon_net.py (the demo's code path), then asserts:
 every honest chip's true position is inside its region (exact caps and the polygon), the
 lying chip never gets 'inside', the misplaced landmark is flagged and no other, NATS holds
-exactly the local logs' records, every feed verifies (the script fails otherwise), lmctl
+exactly the local logs' records, every feed verifies (the script fails otherwise),
+tools/verify-feed (Node.js, from the docs) accepts exactly what lmctl feed verify accepts from
+the logs, the JSON dumps and NATS and rejects a tampered record like it, summary.json matches
+docs/schema/summary.schema.json, lmctl
 locate from the logs alone reproduces the live locators' verdicts, the node's counters pass
 promtool on /metrics, and the HTML map renders in headless Chromium with its landmark, region
 and verdict layers."""
@@ -65,8 +68,19 @@ try:
     if r.returncode != 0:
         sys.exit(1)
     s = json.load(open(summary_path))
+    vj = [sys.executable, os.path.join(src, "tools/validate-json.py")]
+    for schema, doc in (("summary.schema.json", summary_path),
+                        ("verdict.schema.json#/$defs/locate", os.path.join(out, "verdicts.json"))):
+        v = subprocess.run(vj + [schema, doc], capture_output=True, text=True)
+        check(v.returncode == 0, f"{os.path.basename(doc)} matches docs/schema/{schema}: "
+              f"{v.stdout.strip()[-300:]}")
     check(s["nats_equals_logs"], f"NATS records == local log records ({s['records_local']})")
     check(s["live_equals_logs"], "live locators (NATS consumer group) == lmctl locate from the logs")
+    vf = s.get("verify_feed") or {}
+    for k in ("log", "json", "nats"):
+        check(vf.get(k) is True, f"tools/verify-feed (Node.js) accepts exactly lmctl's "
+              f"{vf.get('records')} records from the {k} source")
+    check(vf.get("tamper") is True, "a tampered record: lmctl feed verify and verify-feed both reject")
     for c in s["chips"]:
         check(c["live_verdict"] == c["verdict"] and c["live_records"] == c["records"],
               f"{c['chip']}: live {c['live_verdict']}/{c['live_records']} == "

@@ -3,6 +3,8 @@
  * Test helper: append real signed batches (record_fixture.h keys and records) to a feed log,
  * continuing its chain, optionally paced; writes the public trust keys for lmctl.
  *   feed_gen DIR NBATCH PER [PACE_MS [KEYDIR]]
+ * FEED_GEN_MIXED=1: records rotate through signed and fast mode, chip and landmark provers,
+ * K = 3..6 and lost samples (the formats' variants, for the second-language verifier).
  * Prints "acked N" after every durable batch (N = batches in the log).
  */
 #include <errno.h>
@@ -54,6 +56,7 @@ main(int argc, char **argv)
 	if (feed_fix_init(&ff, 64) != 0) {
 		return 1;
 	}
+	ff.mixed = getenv("FEED_GEN_MIXED") != NULL && strcmp(getenv("FEED_GEN_MIXED"), "1") == 0;
 	if (argc > 5 &&
 		(write_pub(argv[5], "root.pub", ff.rf.root_pk) != 0 ||
 			write_pub(argv[5], "mfr.pub", ff.rf.mfr_pk) != 0 ||

@@ -7,10 +7,10 @@ echo "1..4"
 "$GEN" "$T/log" 6 3 0 "$T" >/dev/null || fail "generator"
 P=$(free_port)
 start nats nats-server -js -a 127.0.0.1 -p "$P" -sd "$T/js"
-wait_port "$P" || fail "nats-server"
+wait_nats nats "$P" || fail "nats-server"
 H=$(free_port)
 start serve "$LMCTL" feed serve --port "$H" --nats "nats://127.0.0.1:$P" --max-time 60 "$T/log"
-wait_port "$H" || fail "feed serve did not listen"
+wait_ready serve "$H" || fail "feed serve did not listen"
 get() { python3 -c '
 import sys, urllib.request, urllib.error
 try:

@@ -13,7 +13,7 @@ counters() { # RX DROPS RECORDS
 counters 100 3 5
 H=$(free_port)
 start serve "$LMCTL" feed serve --port "$H" --node-counters "$T/counters.json" --max-time 60 "$T/log"
-wait_port "$H" || fail "feed serve did not listen"
+wait_ready serve "$H" || fail "feed serve did not listen"
 get() { python3 -c '
 import sys, urllib.request
 print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode(), end="")' "http://127.0.0.1:$H/metrics"; }

@@ -25,6 +25,22 @@ wait_port() {
 		i=$((i + 1)); [ $i -lt 100 ] || return 1; sleep 0.1
 	done
 }
+# wait_ready NAME PORT [PATTERN]: until process NAME (see start) listens on PORT and, when
+# given, its log shows PATTERN (10 s max). Fails at once if NAME exited: then the port may have
+# been taken meanwhile, and whatever answers on it is not ours.
+wait_ready() {
+	i=0
+	while :; do
+		kill -0 "$(pid_of "$1")" 2>/dev/null || { cat "$T/$1.log"; return 1; }
+		if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null &&
+			{ [ -z "${3:-}" ] || grep -q "$3" "$T/$1.log"; }; then
+			return 0
+		fi
+		i=$((i + 1)); [ $i -lt 100 ] || return 1; sleep 0.1
+	done
+}
+# wait_nats NAME PORT: a nats-server started as NAME is ready
+wait_nats() { wait_ready "$1" "$2" "Server is ready"; }
 # start NAME CMD...: background process, output in $T/NAME.log, pid in $T/NAME.pid
 start() {
 	name=$1; shift

@@ -9,7 +9,7 @@ nats_conf "$T/n2.conf" n2 "$P2" "$T/js2" "$C2" "$C1" "$C3"
 nats_conf "$T/n3.conf" n3 "$P3" "$T/js3" "$C3" "$C1" "$C2"
 URLS="nats://127.0.0.1:$P1,nats://127.0.0.1:$P2,nats://127.0.0.1:$P3"
 for i in 1 2 3; do start "n$i" nats-server -c "$T/n$i.conf"; done
-for p in "$P1" "$P2" "$P3"; do wait_port "$p" || fail "cluster did not start"; done
+for i in 1 2 3; do eval "p=\$P$i"; wait_nats "n$i" "$p" || fail "cluster did not start"; done
 start gen "$GEN" "$T/log" 30 3 60 "$T"
 start exp "$LMCTL" feed export --nats "$URLS" --replicas 3 --until-idle 4 --timeout 150 "$T/log"
 wait_acked gen 12 || fail "generator"

@@ -7,7 +7,7 @@ P=$(free_port)
 nats_conf "$T/n1.conf" n1 "$P" "$T/js1"
 URL="nats://127.0.0.1:$P"
 start nats nats-server -c "$T/n1.conf"
-wait_port "$P" || fail "nats-server did not start"
+wait_nats nats "$P" || fail "nats-server did not start"
 start gen "$GEN" "$T/log" 60 2 100 "$T"
 wait_acked gen 3 || fail "generator"
 start exp "$LMCTL" feed export --nats "$URL" --until-idle 3 --timeout 120 "$T/log"
@@ -17,7 +17,7 @@ wait_grep "not acknowledged" "$T/exp.log" 20 || fail "no log line while the brok
 wait_acked gen 25 || fail "generator while the broker is down"
 ok "broker down: measuring goes on, the exporter says so and keeps a backlog"
 start nats nats-server -c "$T/n1.conf"
-wait_port "$P" || fail "nats-server restart"
+wait_nats nats "$P" || fail "nats-server restart"
 wait_acked gen 40 || fail "generator"
 kill9 exp
 ok "exporter killed with -9 mid-stream"

@@ -8,13 +8,15 @@
  *   OUT/rogue/                    a feed whose delegation is signed by an untrusted root
  *   OUT/truth.csv                 serial,lat,lon
  *   OUT/pairs.csv                 (mesh) the landmark-to-landmark RTTs as lmctl mesh CSV
- * usage: locate_gen OUT SEED [NCHIPS [mesh|spread]]
+ * usage: locate_gen OUT SEED [NCHIPS [mesh|spread|collude]]
  *   NCHIPS > 3 adds chips at random positions over Europe (benchmarks).
  *   mesh: every landmark also measures every other one (records whose prover is a landmark
  *   delegation), and mil1 is misplaced: its delegation declares Lisbon while it sits in
  *   Milan (every RTT comes from the true positions).
  *   spread: record i starts at T0 + 7 i s (several time windows per chip); heads are signed
  *   at T0 + 10000 s (verify with a time after that).
+ *   collude: mesh mode with four landmarks only: lyo1 and ber1 correct, tyo1 and tyo2 both
+ *   declaring Tokyo while they stand in Frankfurt; the first chip sits in Paris.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -52,6 +54,25 @@ static const struct site landmarks[] = {
 };
 #define NLM (sizeof(landmarks) / sizeof(landmarks[0]))
 
+/* collude mode: true positions, and what the delegations declare */
+static const struct site collude_truth[] = {
+	{"lyo1", 45.764, 4.836},
+	{"ber1", 52.520, 13.405},
+	{"tyo1", 50.110, 8.682},
+	{"tyo2", 50.050, 8.570},
+};
+static const struct site collude_decl[] = {
+	{"lyo1", 45.764, 4.836},
+	{"ber1", 52.520, 13.405},
+	{"tyo1", 35.690, 139.692},
+	{"tyo2", 35.652, 139.839},
+};
+static const struct site paris = {"SN-FR-PARIS", 48.853, 2.349};
+
+/* the landmark set in use: true and declared positions */
+static const struct site *lm_truth = landmarks, *lm_decl = landmarks;
+static unsigned nlm = NLM;
+
 static const struct site fixed_chips[] = {
 	{"SN-FR-CENTRE", 46.80, 2.40}, /* Bourges: inside France */
 	{"SN-PL-EAST", 51.90, 21.90}, /* eastern Poland: outside France */
@@ -66,7 +87,7 @@ static const struct site misplaced = {"mil1", 38.722, -9.139}; /* Lisbon */
 static struct site *chips;
 static struct lm_delegation lm_dlg[NLM];
 static uint8_t lm_sk[NLM][LM_SK_LEN];
-static bool mesh, spread;
+static bool mesh, spread, collude;
 static FILE *pairs;
 static char (*chip_names)[32];
 static unsigned NCHIP = NFIXED;
@@ -169,7 +190,7 @@ write_feed(const char *dir, const struct site *lm, const struct site *truth, uns
 	unsigned lmkey, const uint8_t *root_sk, struct lm_chip_cert *certs,
 	uint8_t (*chip_sk)[LM_SK_LEN], uint64_t *session)
 {
-	unsigned nrec = NCHIP + (mesh && self < NLM ? NLM - 1 : 0);
+	unsigned nrec = NCHIP + (mesh && self < nlm ? nlm - 1 : 0);
 	uint8_t(*enc)[LM_RECORD_MAX_LEN] = malloc(nrec * sizeof(*enc));
 	uint8_t(*prf)[LM_BATCH_PROOF_MAX_LEN] = malloc(nrec * sizeof(*prf));
 	struct lm_feed_blob *rb = calloc(nrec, sizeof(*rb)), *pb = calloc(nrec, sizeof(*pb));
@@ -222,8 +243,7 @@ write_feed(const char *dir, const struct site *lm, const struct site *truth, uns
 			cred.u.dlg = lm_dlg[j];
 			psk = lm_sk[j];
 			rtt_ns = path_rtt_ns(
-				lm_geo_dist_km(tlat, tlon, landmarks[j].lat, landmarks[j].lon),
-				120);
+				lm_geo_dist_km(tlat, tlon, lm_truth[j].lat, lm_truth[j].lon), 120);
 		}
 		if (make_record(r, &d, pk, &cred, psk, (*session)++, rtt_ns) != 0) {
 			goto out;
@@ -284,12 +304,19 @@ main(int argc, char **argv)
 	FILE *f;
 
 	if (argc < 3 || argc > 5 ||
-		(argc == 5 && strcmp(argv[4], "mesh") && strcmp(argv[4], "spread")) ||
+		(argc == 5 && strcmp(argv[4], "mesh") && strcmp(argv[4], "spread") &&
+			strcmp(argv[4], "collude")) ||
 		sodium_init() < 0) {
-		fprintf(stderr, "usage: locate_gen OUT SEED [NCHIPS [mesh|spread]]\n");
+		fprintf(stderr, "usage: locate_gen OUT SEED [NCHIPS [mesh|spread|collude]]\n");
 		return 2;
 	}
-	mesh = argc == 5 && !strcmp(argv[4], "mesh");
+	collude = argc == 5 && !strcmp(argv[4], "collude");
+	mesh = argc == 5 && (!strcmp(argv[4], "mesh") || collude);
+	if (collude) {
+		lm_truth = collude_truth;
+		lm_decl = collude_decl;
+		nlm = sizeof(collude_truth) / sizeof(collude_truth[0]);
+	}
 	spread = argc == 5 && !strcmp(argv[4], "spread");
 	rng = strtoull(argv[2], NULL, 0) | 1;
 	if (argc >= 4) {
@@ -309,7 +336,7 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < NCHIP; i++) {
 		if (i < NFIXED) {
-			chips[i] = fixed_chips[i];
+			chips[i] = collude && i == 0 ? paris : fixed_chips[i];
 			continue;
 		}
 		snprintf(chip_names[i], sizeof(chip_names[i]), "SN-X%06u", i);
@@ -349,8 +376,9 @@ main(int argc, char **argv)
 	if (lm_keyfile_write_public(path, mfr_pk) != 0) {
 		return 1;
 	}
-	for (i = 0; i < NLM; i++) {
-		const struct site *decl = mesh && i == MISPLACED ? &misplaced : &landmarks[i];
+	for (i = 0; i < nlm; i++) {
+		const struct site *decl =
+			mesh && !collude && i == MISPLACED ? &misplaced : &lm_decl[i];
 		uint8_t pk[LM_PK_LEN];
 
 		key(10 + i, pk, lm_sk[i]);
@@ -372,10 +400,10 @@ main(int argc, char **argv)
 		}
 		fprintf(pairs, "a,a_lat,a_lon,b,b_lat,b_lon,rtt_ms\n");
 	}
-	for (i = 0; i < NLM; i++) {
+	for (i = 0; i < nlm; i++) {
 		snprintf(path, sizeof(path), "%s/lm%u", argv[1], i);
-		if (write_feed(path, mesh && i == MISPLACED ? &misplaced : &landmarks[i],
-			    mesh ? &landmarks[i] : NULL, i, 10 + i, root_sk, certs, chip_sk,
+		if (write_feed(path, mesh && !collude && i == MISPLACED ? &misplaced : &lm_decl[i],
+			    mesh ? &lm_truth[i] : NULL, i, 10 + i, root_sk, certs, chip_sk,
 			    &session) != 0) {
 			fprintf(stderr, "%s: feed write failed\n", path);
 			return 1;
@@ -386,7 +414,7 @@ main(int argc, char **argv)
 	}
 	/* a landmark whose delegation no trusted root signed, claiming a tiny RTT */
 	snprintf(path, sizeof(path), "%s/rogue", argv[1]);
-	if (write_feed(path, &(struct site){"rogue", 35.0, 139.0}, NULL, NLM, 50, rogue_sk, certs,
+	if (write_feed(path, &(struct site){"rogue", 35.0, 139.0}, NULL, nlm, 50, rogue_sk, certs,
 		    chip_sk, &session) != 0) {
 		return 1;
 	}

@@ -78,7 +78,10 @@ nrej=$(cat "$tmp/loc1.err" "$tmp/loc2.err" | grep -c 'rejected .* issuer')
 ok "the 3 rogue records rejected (issuer), never used"
 python3 "$here/check_nats_locate.py" "$tmp/file/verdicts.json" "$tmp/loc1.out" "$tmp/loc2.out" ||
 	fail "verdict lines (see above)"
-ok "together they emitted every chip's verdict; the last per chip equals the file mode"
+python3 "$here/../../tools/validate-json.py" --ndjson --min 1 'verdict.schema.json#/$defs/line' \
+	"$tmp/loc1.out" "$tmp/loc2.out" | sed 's/^/# /'
+[ "${PIPESTATUS[0]}" = 0 ] || fail "verdict lines do not match docs/schema/verdict.schema.json"
+ok "together they emitted every chip's verdict (docs/schema/verdict.schema.json); the last per chip equals the file mode"
 
 start loc3 "$lmctl" locate --nats "$url" --durable grp "${keys[@]}" --until-idle 1 --timeout 30 \
 	--out "$tmp/nout"

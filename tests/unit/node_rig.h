@@ -149,7 +149,6 @@ rig_init(struct node_rig *r, const char *serial, unsigned depth, unsigned k,
 	cc->n_engines = 1;
 	cc->replay_window_s = 60;
 	cc->replay_slots = 256;
-	cc->ts_source = LM_TS_TSC;
 	cc->cal = ec->cal;
 	cc->batch_max = 1;
 	cc->batch_interval_ns = 1000000000;

@@ -198,6 +198,53 @@ START_TEST(test_chain)
 }
 END_TEST
 
+/*
+ * A fork: the landmark signs two successors of one head. Both carry the predecessor's hash
+ * and a valid signature, so only the sequence tells them apart: the successor is exactly
+ * prev + 1; one that skips ahead, repeats the predecessor's sequence or goes back is not.
+ */
+START_TEST(test_chain_fork_sequence)
+{
+	uint8_t leaf[LM_HASH_LEN];
+	struct lm_batch_head h[2], t;
+	struct lm_batch *b;
+	static const uint64_t bad_seq[] = {1, 3, 4, 100, UINT64_MAX};
+	unsigned i;
+
+	b = lm_batch_create(8, fx.lm_sk, NULL);
+	for (i = 0; i < 2; i++) {
+		leaf_n(leaf, i);
+		ck_assert_int_eq(lm_batch_add_leaf(b, leaf), 0);
+		ck_assert_int_eq(lm_batch_close(b, NOW_NS + i, &h[i]), 0);
+		lm_batch_reset(b);
+	}
+	lm_batch_destroy(b);
+	ck_assert_uint_eq(h[1].seq, 1);
+	/* The honest successor of h[1]. */
+	t = h[1];
+	t.seq = 2;
+	ck_assert_int_eq(lm_batch_head_hash(t.prev_hash, &h[1]), 0);
+	t.time_ns = h[1].time_ns + 1;
+	ck_assert_int_eq(lm_batch_head_sign(&t, fx.lm_sk), 0);
+	ck_assert_int_eq(lm_batch_head_verify(&t), LM_OK);
+	ck_assert_int_eq(lm_batch_head_verify_chain(&h[1], &t), LM_OK);
+	/* Second successors of h[1], each properly linked and signed. */
+	for (i = 0; i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++) {
+		t.seq = bad_seq[i];
+		t.root[0] ^= 0x5a;
+		ck_assert_int_eq(lm_batch_head_sign(&t, fx.lm_sk), 0);
+		ck_assert_int_eq(lm_batch_head_verify(&t), LM_OK);
+		ck_assert_msg(lm_batch_head_verify_chain(&h[1], &t) == LM_E_CHAIN,
+			"successor of seq 1 with seq %llu accepted", (unsigned long long)t.seq);
+	}
+	/* h[0] (seq 0) followed by a head claiming seq 2 but linked to h[0]. */
+	t = h[1];
+	t.seq = 2;
+	ck_assert_int_eq(lm_batch_head_sign(&t, fx.lm_sk), 0);
+	ck_assert_int_eq(lm_batch_head_verify_chain(&h[0], &t), LM_E_CHAIN);
+}
+END_TEST
+
 START_TEST(test_head_codec)
 {
 	uint8_t buf[LM_BATCH_HEAD_LEN + 1];
@@ -424,6 +471,35 @@ START_TEST(test_standalone_truncation)
 }
 END_TEST
 
+/*
+ * The proof's tree size must be the head's record count. In a batch of 4, the proofs of
+ * leaves 0 and 1 also lead to the root when they claim a tree of 3 (same path), so without
+ * that check a proof whose printed tree size was never signed would pass.
+ */
+START_TEST(test_standalone_tree_size)
+{
+	struct lm_inclusion_proof p;
+	uint8_t leaf[LM_HASH_LEN];
+	unsigned i;
+	int n;
+
+	build_env(NOW_NS);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(lm_batch_proof_decode(&p, env.proof[i], env.proof_len[i]), LM_OK);
+		ck_assert_uint_eq(p.tree_size, 4);
+		p.tree_size = 3;
+		n = lm_batch_proof_encode(&p, env.proof[i]);
+		ck_assert_int_eq(n, (int)env.proof_len[i]);
+		/* the forged proof is well formed and reaches the signed root ... */
+		ck_assert_int_eq(lm_batch_proof_decode(&p, env.proof[i], env.proof_len[i]), LM_OK);
+		lm_record_hash(leaf, env.enc[i], env.len[i]);
+		ck_assert_int_eq(lm_batch_proof_verify(&p, leaf, env.head.root), LM_OK);
+		/* ... but the head signed 4 records, not 3 */
+		ck_assert_int_eq(verify(i, NOW_NS), LM_E_PROOF);
+	}
+}
+END_TEST
+
 START_TEST(test_standalone_trust)
 {
 	struct lm_trust t = fx.trust;
@@ -596,11 +672,13 @@ batch_suite(void)
 	tcase_add_test(tc, test_all_sizes);
 	tcase_add_test(tc, test_builder_contract);
 	tcase_add_test(tc, test_chain);
+	tcase_add_test(tc, test_chain_fork_sequence);
 	tcase_add_test(tc, test_head_codec);
 	tcase_add_test(tc, test_proof_codec);
 	tcase_add_test(tc, test_standalone_round_trip);
 	tcase_add_test(tc, test_standalone_every_bit);
 	tcase_add_test(tc, test_standalone_truncation);
+	tcase_add_test(tc, test_standalone_tree_size);
 	tcase_add_test(tc, test_standalone_trust);
 	tcase_add_test(tc, test_kat_vectors);
 	tcase_add_test(tc, test_json);

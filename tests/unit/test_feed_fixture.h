@@ -21,6 +21,7 @@ struct feed_fix {
 	const uint8_t *sign_sk; /* key that signs heads (default: the landmark key) */
 	uint64_t session;
 	uint64_t batches;
+	int mixed; /* records rotate through signed/fast, chip/landmark prover, lost samples */
 };
 
 static inline int
@@ -61,11 +62,16 @@ feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsig
 	}
 	for (j = 0; j < nb && ret == 0; j++) {
 		for (i = 0; i < per; i++) {
-			if (rec_fix_record(&ff->rf, r, LM_MODE_SIGNED, 4, 0, 0, ff->session++) !=
-				0) {
+			uint64_t k = ff->session % 4;
+
+			if (rec_fix_record(&ff->rf, r,
+				    ff->mixed && (k & 1) ? LM_MODE_FAST : LM_MODE_SIGNED,
+				    ff->mixed ? 3 + (unsigned)k : 4, ff->mixed && k >= 2 ? 2 : 0,
+				    ff->mixed && k == 3, ff->session) != 0) {
 				ret = -2;
 				goto out;
 			}
+			ff->session++;
 			len = lm_record_encode(r, enc[i], sizeof(enc[i]));
 			if (len < 0 || lm_batch_add(ff->bb, enc[i], (size_t)len) != (int)i) {
 				ret = -3;

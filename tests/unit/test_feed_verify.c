@@ -446,6 +446,95 @@ count_lines(json_t *line, void *arg)
 	return 0;
 }
 
+struct walk_log {
+	unsigned batches, records, rejects;
+	uint64_t seq[8];
+	long bad[8];
+	uint64_t fault_off[8];
+	int reject_rc, batch_rc;
+};
+
+static int
+walk_batch(const struct lm_feed_batch *b, const struct lm_batch_head *head, void *arg)
+{
+	struct walk_log *w = arg;
+
+	ck_assert_uint_eq(head->count, b->n);
+	w->seq[w->batches++] = head->seq;
+	w->records += (unsigned)b->n;
+	return w->batch_rc;
+}
+
+static int
+walk_reject(const struct lm_feed_batch *b, enum lm_reason why, long bad,
+	const struct lm_feed_fault *fault, void *arg)
+{
+	struct walk_log *w = arg;
+
+	(void)b;
+	ck_assert_int_ne(why, LM_OK);
+	w->bad[w->rejects] = bad;
+	w->fault_off[w->rejects++] = fault->offset;
+	return w->reject_rc;
+}
+
+/* lm_feed_walk: verified batches in order, a failed one skipped (and reported with its
+ * byte range) when the caller asks, or the stop lm_feed_verify makes. */
+START_TEST(test_walk)
+{
+	static const struct lm_feed_walk_ops ops = {.batch = walk_batch, .reject = walk_reject};
+	struct lm_feed_verify_opts o = {.trust = &ff.rf.trust, .now_ns = NOW_NS};
+	struct lm_feed_verify_result res;
+	struct walk_log w = {0};
+	uint64_t roff, rlen_off;
+	uint32_t rlen;
+	size_t len;
+	char *p;
+	uint8_t *buf;
+
+	make_feed(4, 2, 0, NULL, 0);
+	ck_assert_int_eq(lm_feed_walk(dir, &o, &ops, &w, &res), 0);
+	ck_assert_uint_eq(w.batches, 4);
+	ck_assert_uint_eq(w.records, 8);
+	ck_assert_uint_eq(w.seq[3], 3);
+	ck_assert_uint_eq(res.batches, 4);
+	/* a broken inclusion proof of record 1 in the last batch (checksum fixed up) */
+	roff = record_offset(3, 1);
+	p = seg_path(0);
+	buf = slurp(p, &len);
+	memcpy(&rlen, buf + roff + 4, 4);
+	free(buf);
+	free(p);
+	rlen_off = roff + 12 + be32toh(rlen);
+	flip_entry(0, rlen_off, 20, 1);
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(lm_feed_walk(dir, &o, &ops, &w, &res), 0);
+	ck_assert_uint_eq(w.batches, 3);
+	ck_assert_uint_eq(w.rejects, 1);
+	ck_assert_int_eq(w.bad[0], 1);
+	ck_assert_uint_eq(w.fault_off[0], roff);
+	ck_assert_uint_eq(res.batches, 3);
+	/* a reject callback that stops: the verify result of that batch */
+	memset(&w, 0, sizeof(w));
+	w.reject_rc = 1;
+	ck_assert_int_eq(lm_feed_walk(dir, &o, &ops, &w, &res), -EBADMSG);
+	ck_assert_int_eq(res.reason, LM_E_PROOF);
+	ck_assert_uint_eq(res.fault.offset, roff);
+	ck_assert_int_eq(lm_feed_verify(dir, &o, &res), -EBADMSG);
+	ck_assert_uint_eq(res.fault.offset, roff);
+	/* a batch callback that stops ends the walk with its value */
+	memset(&w, 0, sizeof(w));
+	w.batch_rc = -ECANCELED;
+	ck_assert_int_eq(lm_feed_walk(dir, &o, &ops, &w, &res), -ECANCELED);
+	ck_assert_uint_eq(w.batches, 1);
+	/* no callbacks at all: lm_feed_verify */
+	ck_assert_int_eq(lm_feed_walk(dir, &o, NULL, NULL, &res), -EBADMSG);
+	ck_assert_uint_eq(res.batches, 3);
+	o.trust = NULL;
+	ck_assert_int_eq(lm_feed_walk(dir, &o, &ops, &w, &res), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_json_lines)
 {
 	struct lm_feed_reader *r;
@@ -481,6 +570,7 @@ feed_verify_suite(void)
 	tcase_add_test(tc, test_forged_delegation_by_unknown_root);
 	tcase_add_test(tc, test_expired_delegation);
 	tcase_add_test(tc, test_other_landmarks_delegation);
+	tcase_add_test(tc, test_walk);
 	tcase_add_test(tc, test_json_lines);
 	suite_add_tcase(s, tc);
 	return s;

@@ -9,6 +9,8 @@
 
 #include "landmark/lm_geo.h"
 #include "landmark/lm_region.h"
+/* The cell test (region_private.h) is reached for the point-on-circle test. */
+#include "../../src/locator/region_private.h"
 #include "test_common.h"
 #include "test_geo_common.h"
 
@@ -409,6 +411,62 @@ START_TEST(test_region_hole)
 }
 END_TEST
 
+/* Two caps the exact pairwise test shows disjoint (d > R1 + R2) but that share a 10 km cell
+ * came out feasible (issue 9); the solver now runs the pairwise test. Random pairs: an
+ * intersection is claimed empty only when the geodesic test proves it. */
+START_TEST(test_region_disjoint_pair)
+{
+	struct lm_region_params prm = {.res_km = 10};
+	double d = lm_geo_dist_km(0, 0, 0, 1), R1;
+	struct lm_region *r;
+	int trial;
+
+	for (R1 = 40; R1 <= 70; R1 += 2.5) {
+		struct lm_cap gap[2] = {{0, 0, R1}, {0, 1, d - R1 - 0.5}};
+		struct lm_cap touch[2] = {{0, 0, R1}, {0, 1, d - R1 + 0.01}};
+
+		r = lm_region_solve(gap, 2, &prm);
+		ck_assert_msg(!lm_region_feasible(r), "R1 %g: 0.5 km apart, feasible", R1);
+		ck_assert_uint_eq(lm_region_ncells(r), 0);
+		lm_region_destroy(r);
+		r = lm_region_solve(touch, 2, &prm);
+		ck_assert(lm_region_feasible(r));
+		lm_region_destroy(r);
+	}
+	geo_seed(lm_test_seed());
+	for (trial = 0; trial < 200; trial++) {
+		struct lm_cap c[3];
+		double dd, gapkm = -2 + 4 * geo_rand(), lat, lon;
+
+		geo_rand_point(&c[0].lat, &c[0].lon);
+		ck_assert_int_eq(lm_geo_direct(c[0].lat, c[0].lon, 360 * geo_rand(),
+					 5 + 15000 * geo_rand(), &c[1].lat, &c[1].lon),
+			0);
+		dd = lm_geo_dist_km(c[0].lat, c[0].lon, c[1].lat, c[1].lon);
+		c[0].radius_km = (dd - gapkm) * geo_rand();
+		c[1].radius_km = fmax(0, dd - gapkm - c[0].radius_km);
+		c[2] = (struct lm_cap){0, 0, 30000}; /* holds everything */
+		r = lm_region_solve(c, 3, &prm);
+		if (dd > c[0].radius_km + c[1].radius_km + 1e-3) {
+			ck_assert(!lm_region_feasible(r));
+		} else if (dd < c[0].radius_km + c[1].radius_km - 1e-3) {
+			/* the point R1 along the geodesic is in both: never excluded */
+			double azi;
+
+			ck_assert_int_eq(
+				lm_geo_inverse(c[0].lat, c[0].lon, c[1].lat, c[1].lon, &dd, &azi),
+				0);
+			ck_assert_int_eq(
+				lm_geo_direct(c[0].lat, c[0].lon, azi, c[0].radius_km, &lat, &lon),
+				0);
+			ck_assert(lm_region_feasible(r));
+			ck_assert(lm_region_covers(r, lat, lon));
+		}
+		lm_region_destroy(r);
+	}
+}
+END_TEST
+
 START_TEST(test_region_conflict)
 {
 	struct lm_region_params prm = {.res_km = 20};
@@ -447,6 +505,43 @@ START_TEST(test_region_conflict)
 }
 END_TEST
 
+/*
+ * A point exactly on a cap's circle is inside the cap: no cell test may exclude it. The
+ * chord pre-test is where this is tight: for short distances the chord equals the geodesic
+ * to far below 1 mm, so only its 1 mm tolerance in the safe direction keeps the point.
+ * Radii from 1 m to 50 km, everywhere (poles and antimeridian included), cell radius 0.
+ */
+START_TEST(test_point_on_circle_inside)
+{
+	struct lm_region_params prm = {.res_km = 5000};
+	int i;
+
+	geo_seed(lm_test_seed());
+	for (i = 0; i < 400; i++) {
+		struct lm_cap cap;
+		struct lm_region *r;
+		double plat, plon, px[3];
+		size_t which;
+
+		geo_rand_point(&cap.lat, &cap.lon);
+		ck_assert_int_eq(lm_geo_direct(cap.lat, cap.lon, 360 * geo_rand(),
+					 0.001 * pow(10, 4.7 * geo_rand()), &plat, &plon),
+			0);
+		/* the radius is the geodesic distance itself: P lies exactly on the circle */
+		cap.radius_km = lm_geo_dist_km(cap.lat, cap.lon, plat, plon);
+		r = lm_region_solve(&cap, 1, &prm);
+		ck_assert_ptr_nonnull(r);
+		lm_geo_ecef(plat, plon, px);
+		ck_assert_msg(lm_region_test_cell(r, 0, plat, plon, px, 0) != LM_CELL_OUT,
+			"(%.9f, %.9f) at %.9f km from (%.9f, %.9f) excluded", plat, plon,
+			cap.radius_km, cap.lat, cap.lon);
+		ck_assert(!lm_region_cell_excluded(r, plat, plat, plon, plon, &which));
+		ck_assert(lm_region_contains(r, plat, plon));
+		lm_region_destroy(r);
+	}
+}
+END_TEST
+
 START_TEST(test_region_invalid)
 {
 	struct lm_cap bad[1] = {{91, 0, 10}};
@@ -478,8 +573,10 @@ main(void)
 	tcase_add_test(tc, test_region_shrinks);
 	tcase_add_test(tc, test_region_single_caps);
 	tcase_add_test(tc, test_region_hole);
+	tcase_add_test(tc, test_region_disjoint_pair);
 	tcase_add_test(tc, test_region_conflict);
 	tcase_add_test(tc, test_region_invalid);
+	tcase_add_test(tc, test_point_on_circle_inside);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);
 }

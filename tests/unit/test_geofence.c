@@ -42,6 +42,64 @@ region_around(double lat, double lon, double slack, struct lm_cap caps[3])
 	return lm_region_solve(caps, 3, &prm);
 }
 
+/*
+ * A verdict with no positive area is infeasible, never inside (issue 9). Three caps that meet
+ * pairwise but miss a common point by 0.5 km keep 10 km cells (not proven empty at that
+ * resolution); a comb-shaped fence whose edges touch every refined sub-cell makes the
+ * refinement drop every part: all areas 0. That read "inside".
+ */
+START_TEST(test_verdict_no_area)
+{
+	struct lm_region_params prm = {.res_km = 10}, fine = {.res_km = 0.02};
+	struct lm_cap c[3] = {{0, -0.5, 60}, {0, 0.5, 60}, {-1, 0, 0}};
+	double lo = -1, hi = 0, x0, x1, y0, y1, x, w = 0.0005;
+	struct lm_geofence *gf = lm_geofence_create();
+	struct lm_verdict_info vi;
+	struct lm_region *r;
+	struct lm_bbox bb;
+	json_t *ring = json_array(), *g;
+	int i, k = 0;
+
+	/* the southern tip of the lens of caps 0 and 1, on the meridian 0 */
+	for (i = 0; i < 100; i++) {
+		double m = (lo + hi) / 2;
+
+		if (lm_geo_dist_km(m, 0, 0, -0.5) > 60) {
+			lo = m;
+		} else {
+			hi = m;
+		}
+	}
+	c[2].radius_km = lm_geo_dist_km(-1, 0, hi, 0) - 0.5;
+	r = lm_region_solve(c, 3, &fine);
+	ck_assert(!lm_region_feasible(r)); /* truly empty */
+	lm_region_destroy(r);
+	r = lm_region_solve(c, 3, &prm);
+	ck_assert(lm_region_feasible(r)); /* not provably so at 10 km */
+	ck_assert_int_eq(lm_region_bbox(r, &bb), 0);
+	x0 = bb.west - 0.01;
+	x1 = bb.east + 0.01;
+	y0 = bb.south - 0.01;
+	y1 = bb.north + 0.01;
+	for (x = x0; x < x1; x += w, k++) {
+		json_array_append_new(ring, json_pack("[ff]", x, k % 2 ? y1 : y0));
+		json_array_append_new(ring, json_pack("[ff]", x + w, k % 2 ? y1 : y0));
+	}
+	json_array_append_new(ring, json_pack("[ff]", x1 + 0.01, y0 - 0.05));
+	json_array_append_new(ring, json_pack("[ff]", x0 - 0.01, y0 - 0.05));
+	json_array_append(ring, json_array_get(ring, 0));
+	g = json_pack("{s:s, s:[o]}", "type", "Polygon", "coordinates", ring);
+	ck_assert_int_eq(lm_geofence_add_json(gf, g, "comb"), 0);
+	json_decref(g);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+	ck_assert_double_eq(vi.area_in_km2 + vi.area_out_km2 + vi.area_unknown_km2, 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "infeasible");
+	ck_assert(isnan(vi.margin_km));
+	lm_region_destroy(r);
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
 START_TEST(test_user_polygon)
 {
 	struct lm_geofence *gf = square_fence(0, 0, 10, 10);
@@ -243,6 +301,7 @@ main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_user_polygon);
+	tcase_add_test(tc, test_verdict_no_area);
 	tcase_add_test(tc, test_verdict_sound);
 	tcase_add_test(tc, test_countries);
 	tcase_add_test(tc, test_bad_files);

@@ -5,9 +5,10 @@
  * late, stale stamps) and the never-shrink property of the converted RTT.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 
-/* Statics (the publication sequence count) are reached for the torn-read test. */
+/* Statics (the reading ring) are reached directly. */
 #include "../../src/node/hwts.c"
 #include "test_common.h"
 
@@ -110,6 +111,7 @@ make_port(enum lm_ts_source tier, unsigned bits, uint32_t drift_ppb)
 		.max_span = w.mask / 4 < (UINT64_C(1) << 40) ? w.mask / 4 : (UINT64_C(1) << 40),
 		.tries = 4,
 		.tx_timeout_cyc = 1000000,
+		.host_max_cyc = 10000,
 	};
 	struct lm_hwts *h = lm_hwts_create(&c);
 
@@ -197,10 +199,20 @@ START_TEST(test_convert_exact_and_range)
 }
 END_TEST
 
+/* Three readings: the third is the first one a map predicted. */
+static void
+warm_up(struct lm_hwts *h, uint64_t step)
+{
+	ck_assert_int_eq(lm_hwts_update(h), -EAGAIN);
+	w_advance(step);
+	ck_assert_int_eq(lm_hwts_update(h), -EAGAIN);
+	w_advance(step);
+	ck_assert_int_eq(lm_hwts_update(h), 0);
+}
+
 START_TEST(test_wrap_32bit)
 {
 	struct lm_hwts *h;
-	struct lm_hwts_map m;
 	uint64_t e;
 	uint64_t l;
 	uint64_t stamp;
@@ -209,16 +221,17 @@ START_TEST(test_wrap_32bit)
 	/* A 32-bit device counter at 1.5 ticks per cycle, 200000 ticks before it wraps. */
 	w_reset(32, 1.5, (UINT64_C(1) << 32) - 200000, 3);
 	h = make_port(LM_TS_HW_RX_TSC, 32, 1000);
-	ck_assert_int_eq(lm_hwts_update(h), -EAGAIN);
-	w_advance(100000);
-	ck_assert_int_eq(lm_hwts_update(h), 0);
-	ck_assert(lm_hwts_map_get(h, &m));
+	warm_up(h, 50000);
 	w_advance(40000);
 	t_true = w.t;
 	stamp = w_dev_now();
-	/* The stamp has wrapped past zero, the anchor has not. */
-	ck_assert_uint_lt(stamp, m.anchor.dev);
-	ck_assert_int_eq(lm_hwts_map_convert(&m, stamp, &e, &l), 0);
+	/* The stamp has wrapped past zero, the newest reading has not. */
+	ck_assert_uint_lt(stamp, nth(h, 0)->p.dev);
+	/* Not bracketed yet: after the newest reading. */
+	ck_assert_int_eq(lm_hwts_stamp(h, stamp, &e, &l), -ERANGE);
+	w_advance(50000);
+	ck_assert_int_eq(lm_hwts_update(h), 0);
+	ck_assert_int_eq(lm_hwts_stamp(h, stamp, &e, &l), 0);
 	ck_assert_uint_le(e, t_true);
 	ck_assert_uint_ge(l, t_true);
 	ck_assert_uint_lt(l - e, 100);
@@ -229,36 +242,65 @@ END_TEST
 START_TEST(test_update_failures)
 {
 	struct lm_hwts *h;
-	struct lm_hwts_map m;
+	uint64_t e;
+	uint64_t l;
+	uint64_t stamp;
 
 	w_reset(48, 0.5, 12345, 2);
 	h = make_port(LM_TS_HW_RX_TSC, 48, 1000);
-	ck_assert(!lm_hwts_map_get(h, &m));
 	w.fail_reads = 4; /* every try of one update */
 	ck_assert_int_eq(lm_hwts_update(h), -EIO);
 	ck_assert_uint_eq(lm_hwts_stats(h)->update_fail, 1);
-	ck_assert_int_eq(lm_hwts_update(h), -EAGAIN);
+	warm_up(h, 1000000);
+	stamp = w_dev_now();
 	w_advance(1000000);
 	ck_assert_int_eq(lm_hwts_update(h), 0);
-	ck_assert(lm_hwts_map_get(h, &m));
-	/* The device went backwards (reset): the old map stays, the next update rebuilds. */
+	ck_assert_int_eq(lm_hwts_stamp(h, stamp, &e, &l), 0);
+	/* The device went backwards (reset): that reading starts over. */
 	w.dacc -= (unsigned __int128)1000000 << 32;
 	w_advance(1000);
 	ck_assert_int_eq(lm_hwts_update(h), -EINVAL);
-	ck_assert(lm_hwts_map_get(h, &m));
+	/* Older stamps stay convertible with the pairs they lie in. */
+	ck_assert_int_eq(lm_hwts_stamp(h, stamp, &e, &l), 0);
+	/* The pair after the reset has no predecessor map: not usable yet, then usable. */
+	w_advance(1000000);
+	ck_assert_int_eq(lm_hwts_update(h), -EAGAIN);
 	w_advance(1000000);
 	ck_assert_int_eq(lm_hwts_update(h), 0);
-	ck_assert_uint_eq(lm_hwts_stats(h)->updates, 2);
-	/* A torn read (writer in the middle) is not retried: no map this time. */
-	atomic_fetch_add(&h->seq, 1);
-	ck_assert(!lm_hwts_map_get(h, &m));
-	atomic_fetch_add(&h->seq, 1);
-	ck_assert(lm_hwts_map_get(h, &m));
+	ck_assert_uint_eq(lm_hwts_stats(h)->updates, 3);
 	lm_hwts_destroy(h);
 	/* A TSC-tier port is inert. */
 	h = make_port(LM_TS_TSC, 48, 0);
 	ck_assert_int_eq(lm_hwts_update(h), -ENOTSUP);
-	ck_assert(!lm_hwts_tx_request(h, 1, 0));
+	ck_assert(!lm_hwts_tx_request(h, 1, 0, 0));
+	lm_hwts_destroy(h);
+}
+END_TEST
+
+START_TEST(test_rate_step_not_predicted)
+{
+	struct lm_hwts *h;
+	uint64_t e;
+	uint64_t l;
+	uint64_t stamp;
+
+	w_reset(64, 0.5, 777, 1);
+	h = make_port(LM_TS_HW_RX_TSC, 64, 10000);
+	warm_up(h, 1000000);
+	/* The device slows by 5 % (the allowance is 1 %): the next reading is not predicted. */
+	w.rate_q32 = w.rate_q32 * 95 / 100;
+	w_advance(300000);
+	stamp = w_dev_now();
+	w_advance(700000);
+	ck_assert_int_eq(lm_hwts_update(h), -ESTALE);
+	ck_assert_uint_eq(lm_hwts_stats(h)->map_mismatch, 1);
+	/* A stamp inside the unpredicted pair is refused rather than converted. */
+	ck_assert_int_eq(lm_hwts_stamp(h, stamp, &e, &l), -ESTALE);
+	/* The rate holds again: the pair after next is predicted by the one before it. */
+	w_advance(1000000);
+	(void)lm_hwts_update(h);
+	w_advance(1000000);
+	ck_assert_int_eq(lm_hwts_update(h), 0);
 	lm_hwts_destroy(h);
 }
 END_TEST
@@ -275,6 +317,7 @@ START_TEST(test_create_rejects)
 		.max_span = 1000,
 		.tries = 1,
 		.tx_timeout_cyc = 10,
+		.host_max_cyc = 100,
 	};
 	struct lm_hwts *h;
 
@@ -298,57 +341,116 @@ END_TEST
 START_TEST(test_tx_slot)
 {
 	struct lm_hwts *h;
-	uint64_t tx;
-	uint64_t err;
+	uint64_t dev;
 	uint64_t sw;
+	uint64_t sid = UINT64_C(0x0123456789abcdef);
 
 	w_reset(64, 1.0, 5000000, 1);
 	h = make_port(LM_TS_HW, 64, 1000);
-	ck_assert_int_eq(lm_hwts_update(h), -EAGAIN);
-	w_advance(1000000);
-	ck_assert_int_eq(lm_hwts_update(h), 0);
+	warm_up(h, 1000000);
 
 	/* A stamp still latched from an earlier frame is drained by the request. */
 	w.tx_latched = true;
 	w.tx_stamp = 1;
 	sw = w.t;
-	ck_assert(lm_hwts_tx_request(h, 7, sw));
+	ck_assert(lm_hwts_tx_request(h, sid, 7, sw));
 	ck_assert(!w.tx_latched);
 	/* A second frame while one is outstanding gets no request. */
-	ck_assert(!lm_hwts_tx_request(h, 8, sw + 1));
+	ck_assert(!lm_hwts_tx_request(h, sid, 8, sw + 1));
 	ck_assert_uint_eq(lm_hwts_stats(h)->tx_busy, 1);
-	/* Departure 500 cycles after the software stamp; latched. */
 	w_advance(500);
 	w.tx_stamp = w_dev_now();
 	w.tx_latched = true;
-	/* Wrong cookie: not ours, nothing consumed. */
-	ck_assert(!lm_hwts_tx_collect(h, 8, sw, &tx, &err));
-	ck_assert_uint_eq(tx, sw);
-	ck_assert(lm_hwts_tx_collect(h, 7, sw, &tx, &err));
-	ck_assert_uint_gt(tx, sw);
-	ck_assert_uint_le(tx, w.t);
-	ck_assert_uint_gt(err, 0);
-	ck_assert_uint_eq(lm_hwts_stats(h)->tx_hw, 1);
+	/* Wrong seq, and a session id that differs only in its top bits (the old cookie
+	 * (sid << 6) ^ seq could not tell them apart): not ours, nothing consumed. */
+	ck_assert(!lm_hwts_tx_collect(h, sid, 8, &dev));
+	ck_assert(!lm_hwts_tx_collect(h, sid ^ (UINT64_C(0x3f) << 58), 7, &dev));
+	ck_assert(!lm_hwts_tx_collect(h, sid ^ 1, 6, &dev));
+	ck_assert(w.tx_latched);
+	ck_assert(lm_hwts_tx_collect(h, sid, 7, &dev));
+	ck_assert_uint_eq(dev, w.tx_stamp);
+	ck_assert_uint_eq(lm_hwts_stats(h)->tx_latched, 1);
 
-	/* Missing TX stamp: the sample keeps its software stamp. */
-	sw = w.t;
-	ck_assert(lm_hwts_tx_request(h, 9, sw));
-	ck_assert(!lm_hwts_tx_collect(h, 9, sw, &tx, &err));
-	ck_assert_uint_eq(tx, sw);
-	ck_assert_uint_eq(err, 0);
+	/* Missing TX stamp. */
+	ck_assert(lm_hwts_tx_request(h, sid, 9, w.t));
+	ck_assert(!lm_hwts_tx_collect(h, sid, 9, &dev));
 	ck_assert_uint_eq(lm_hwts_stats(h)->tx_missed, 1);
 
 	/* A request never collected is given up after the timeout. */
-	ck_assert(lm_hwts_tx_request(h, 10, w.t));
-	ck_assert(!lm_hwts_tx_request(h, 11, w.t + 1000000));
-	ck_assert(lm_hwts_tx_request(h, 12, w.t + 1000001));
+	ck_assert(lm_hwts_tx_request(h, sid, 10, w.t));
+	ck_assert(!lm_hwts_tx_request(h, sid, 11, w.t + 1000000));
+	ck_assert(lm_hwts_tx_request(h, sid, 12, w.t + 1000001));
 	ck_assert_uint_eq(lm_hwts_stats(h)->tx_missed, 2);
+	lm_hwts_destroy(h);
+}
+END_TEST
 
-	/* A stale stamp (earlier than the software stamp) loses against it. */
-	w.tx_stamp = w_dev_now() - 100000;
-	w.tx_latched = true;
-	ck_assert(!lm_hwts_tx_collect(h, 12, w.t, &tx, &err));
-	ck_assert_uint_eq(tx, w.t);
+/* The fallback rules of lm_hwts_rtt() on hand-made stamps of an exact 1 tick/cycle clock. */
+START_TEST(test_rtt_fallbacks)
+{
+	struct lm_hwts_stamps st;
+	struct lm_hwts *h;
+	uint64_t t0;
+	uint64_t rtt;
+	uint64_t err;
+
+	w_reset(64, 1.0, 1000000, 0); /* device ticks == TSC cycles */
+	h = make_port(LM_TS_HW, 64, 0);
+	warm_up(h, 1000000);
+	/* Stamps of a challenge: sw TX, departure +100, arrival +5100, sw RX +5300. */
+	t0 = w.t;
+	w_advance(1000000);
+	ck_assert_int_eq(lm_hwts_update(h), 0);
+	memset(&st, 0, sizeof(st));
+	st.sw_tx = t0;
+	st.sw_rx = t0 + 5300;
+	st.has_tx = st.has_rx = true;
+	st.tx_dev = t0 + 100;
+	st.rx_dev = t0 + 5100;
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_HW);
+	ck_assert_uint_ge(rtt, 5000);
+	ck_assert_uint_le(rtt, 5000 + 2 * err);
+	/* RX before TX (a clock far behind): software RTT, not 1. */
+	st.rx_dev = t0 + 50;
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
+	ck_assert_uint_eq(rtt, 5300);
+	ck_assert_uint_eq(err, 0);
+	ck_assert_uint_eq(lm_hwts_stats(h)->fb_order, 1);
+	/* 20000 cycles of host latency claimed (above the maximum of 10000). */
+	st.rx_dev = t0 + 5100;
+	st.sw_rx = t0 + 25200;
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
+	ck_assert_uint_eq(rtt, 25200);
+	ck_assert_uint_eq(lm_hwts_stats(h)->fb_host, 1);
+	/* A measured maximum below the configured one is the one in force. */
+	st.sw_rx = t0 + 5300;
+	lm_hwts_set_host_max(h, 150);
+	ck_assert_uint_eq(lm_hwts_host_max(h), 150);
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
+	ck_assert_uint_eq(lm_hwts_stats(h)->fb_host, 2);
+	lm_hwts_set_host_max(h, 0);
+	ck_assert_uint_eq(lm_hwts_host_max(h), 10000);
+	/* RX stamp after the software RX stamp. */
+	st.rx_dev = t0 + 5400;
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
+	ck_assert_uint_eq(lm_hwts_stats(h)->rx_late, 1);
+	/* TX stamp before the software TX stamp: TX side software, RX side hardware. */
+	st.rx_dev = t0 + 5100;
+	st.tx_dev = t0 - 10;
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_HW_RX_TSC);
+	ck_assert_uint_ge(rtt, 5100);
+	ck_assert_uint_eq(lm_hwts_stats(h)->tx_early, 1);
+	/* An RX stamp after the newest reading is not extrapolated. */
+	st.tx_dev = t0 + 100;
+	st.rx_dev = w.t + 10;
+	st.sw_rx = w.t + 100;
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
+	ck_assert_uint_eq(rtt, w.t + 100 - t0);
+	ck_assert_uint_eq(lm_hwts_stats(h)->rx_unmapped, 1);
+	/* No device RX stamp at all. */
+	st.has_rx = false;
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
+	ck_assert_uint_eq(lm_hwts_stats(h)->rx_sw, 1);
 	lm_hwts_destroy(h);
 }
 END_TEST
@@ -381,18 +483,15 @@ START_TEST(test_never_shrink_property)
 
 		w_reset(bits, rate, start, 1 + (uint64_t)(drand48() * 200));
 		h = make_port(LM_TS_HW, bits, drift_ppb);
-		ck_assert_int_eq(lm_hwts_update(h), -EAGAIN);
+		(void)lm_hwts_update(h);
 		for (i = 0; i < 200; i++) {
 			uint64_t rtt = 100 + (uint64_t)(drand48() * 200000);
+			struct lm_hwts_stamps st;
+			enum lm_ts_source tier;
 			uint64_t tx_true;
 			uint64_t rx_true;
-			uint64_t sw_tx;
-			uint64_t sw_rx;
-			uint64_t tx;
-			uint64_t rx;
-			uint64_t e1;
-			uint64_t e2;
-			uint64_t dev_rx;
+			uint64_t got;
+			uint64_t err;
 
 			if (i % 10 == 0) {
 				/* Rate drifts by up to half the allowance between updates. */
@@ -402,35 +501,42 @@ START_TEST(test_never_shrink_property)
 				(void)lm_hwts_update(h);
 			}
 			/* Software TX stamp, then the real departure up to 3000 cycles later. */
-			sw_tx = w.t;
-			ck_assert(lm_hwts_tx_request(h, (uint64_t)i, sw_tx) || i < 10);
+			memset(&st, 0, sizeof(st));
+			st.sw_tx = w.t;
+			ck_assert(lm_hwts_tx_request(h, (uint64_t)i, 0, st.sw_tx) || i < 10);
 			w_advance((uint64_t)(drand48() * 3000));
 			tx_true = w.t;
 			w.tx_stamp = w_dev_now();
 			w.tx_latched = drand48() < 0.9; /* sometimes the stamp never comes */
 			w_advance(rtt);
 			rx_true = w.t;
-			dev_rx = w_dev_now();
+			st.rx_dev = w_dev_now();
+			st.has_rx = drand48() < 0.95;
 			/* Software RX stamp after the burst: up to 5000 cycles later. */
 			w_advance((uint64_t)(drand48() * 5000));
-			sw_rx = w.t;
-			if (lm_hwts_rx(h, drand48() < 0.95, dev_rx, sw_rx, &rx, &e1)) {
+			st.sw_rx = w.t;
+			st.has_tx = lm_hwts_tx_collect(h, (uint64_t)i, 0, &st.tx_dev);
+			/* The control side converts after a newer reading (sometimes none yet). */
+			if (drand48() < 0.9) {
+				w_advance(1000 + (uint64_t)(drand48() * 100000));
+				(void)lm_hwts_update(h);
+			}
+			tier = lm_hwts_rtt(h, &st, &got, &err);
+			if (tier != LM_TS_TSC) {
 				hw_rx_used++;
-				ck_assert_uint_ge(rx, rx_true);
-				ck_assert_uint_le(rx - rx_true, e1);
 			}
-			if (lm_hwts_tx_collect(h, (uint64_t)i, sw_tx, &tx, &e2)) {
+			if (tier == LM_TS_HW) {
 				hw_tx_used++;
-				ck_assert_uint_le(tx, tx_true);
-				ck_assert_uint_le(tx_true - tx, e2);
 			}
-			ck_assert_uint_le(rx, sw_rx);
-			ck_assert_uint_ge(tx, sw_tx);
-			if (rx - tx < rx_true - tx_true) {
+			ck_assert_uint_le(got, st.sw_rx - st.sw_tx);
+			if (got < rx_true - tx_true) {
 				ck_abort_msg("RTT shrunk: %llu < %llu (seed %llu run %d i %d)",
-					(unsigned long long)(rx - tx),
+					(unsigned long long)got,
 					(unsigned long long)(rx_true - tx_true),
 					(unsigned long long)seed, run, i);
+			}
+			if (tier == LM_TS_HW) {
+				ck_assert_uint_le(got, rx_true - tx_true + 2 * err);
 			}
 			n++;
 		}
@@ -439,6 +545,73 @@ START_TEST(test_never_shrink_property)
 	/* The hardware path was exercised, not skipped (fails if conversion always gave up). */
 	ck_assert_uint_gt(hw_rx_used, n / 2);
 	ck_assert_uint_gt(hw_tx_used, n / 2);
+}
+END_TEST
+
+/*
+ * The rate bounds in exact arithmetic, with no drift allowance to hide a rounding: between
+ * readings a and b the device counted more than d - 1 and fewer than d + 1 ticks over at
+ * least tsc_lo(b) - tsc_hi(a) and at most tsc_hi(b) - tsc_lo(a) cycles, so
+ *   k_hi * (d - 1) >= (tsc_hi(b) - tsc_lo(a)) << 32   (ceiling: the slowest device)
+ *   k_lo * (d + 1) <= (tsc_lo(b) - tsc_hi(a)) << 32   (floor: the fastest device)
+ * and with an allowance the same times (1 +- drift). A stamp 2^36 ticks from the anchor then
+ * maps to an interval that holds every time the slowest or fastest device allows.
+ */
+START_TEST(test_rate_bound_rounding)
+{
+	static const uint32_t drifts[] = {0, 0, 0, 1, 7, 999, 2000};
+	uint64_t seed = lm_test_seed();
+	int run;
+
+	srand48((long)seed);
+	for (run = 0; run < 2000; run++) {
+		uint32_t drift = drifts[run % 7];
+		uint64_t t0 = 1000 + (uint64_t)(drand48() * 1e9);
+		uint64_t w0 = (uint64_t)(drand48() * 1000);
+		uint64_t w1 = (uint64_t)(drand48() * 1000);
+		/* 3 .. 1e9 ticks apart at 1/4 .. 2^20 cycles per tick (log-uniform) */
+		uint64_t d = 3 + (uint64_t)exp(drand48() * 20.7);
+		uint64_t span = 1 + (uint64_t)((double)d * exp2(drand48() * 22 - 2));
+		struct lm_hwts_pair a = {t0, 5000, t0 + w0};
+		struct lm_hwts_pair b = {t0 + w0 + span, 5000 + d, t0 + w0 + span + w1};
+		unsigned __int128 thi = (unsigned __int128)(b.tsc_hi - a.tsc_lo) << 32;
+		unsigned __int128 tlo = (unsigned __int128)(b.tsc_lo - a.tsc_hi) << 32;
+		uint64_t x = (UINT64_C(1) << 36) + (uint64_t)(drand48() * 1e6);
+		struct lm_hwts_map m;
+		uint64_t e;
+		uint64_t l;
+
+		ck_assert_int_eq(lm_hwts_map_build(&m, &a, &b, 64, drift, UINT64_C(1) << 40), 0);
+		if ((unsigned __int128)m.k_hi_q32 * (d - 1) * (uint64_t)PPB <
+			thi * (uint64_t)(PPB + drift)) {
+			ck_abort_msg("k_hi rounded down (seed %llu run %d)",
+				(unsigned long long)seed, run);
+		}
+		if ((unsigned __int128)m.k_lo_q32 * (d + 1) * (uint64_t)PPB >
+			tlo * (uint64_t)(PPB - drift)) {
+			ck_abort_msg("k_lo rounded up (seed %llu run %d)", (unsigned long long)seed,
+				run);
+		}
+		if (drift != 0) {
+			continue;
+		}
+		/*
+		 * Stamp s = b.dev + x: the event is in (x - 1, x + 1) ticks after the anchor reading,
+		 * at most (x + 1) * (b.tsc_hi - a.tsc_lo) / (d - 1) cycles after b.tsc_hi and at
+		 * least (x - 1) * (b.tsc_lo - a.tsc_hi) / (d + 1) cycles after b.tsc_lo.
+		 */
+		ck_assert_int_eq(lm_hwts_map_convert(&m, b.dev + x, &e, &l), 0);
+		if ((unsigned __int128)(l - b.tsc_hi) * (d - 1) <
+			(unsigned __int128)(x + 1) * (b.tsc_hi - a.tsc_lo)) {
+			ck_abort_msg("late bound too early (seed %llu run %d)",
+				(unsigned long long)seed, run);
+		}
+		if ((unsigned __int128)(e - b.tsc_lo) * (d + 1) >
+			(unsigned __int128)(x - 1) * (b.tsc_lo - a.tsc_hi)) {
+			ck_abort_msg("early bound too late (seed %llu run %d)",
+				(unsigned long long)seed, run);
+		}
+	}
 }
 END_TEST
 
@@ -454,8 +627,11 @@ hwts_suite(void)
 	tcase_add_test(tc, test_wrap_32bit);
 	tcase_add_test(tc, test_update_failures);
 	tcase_add_test(tc, test_create_rejects);
+	tcase_add_test(tc, test_rate_step_not_predicted);
 	tcase_add_test(tc, test_tx_slot);
+	tcase_add_test(tc, test_rtt_fallbacks);
 	tcase_add_test(tc, test_never_shrink_property);
+	tcase_add_test(tc, test_rate_bound_rounding);
 	suite_add_tcase(s, tc);
 	return s;
 }

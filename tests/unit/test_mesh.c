@@ -76,8 +76,9 @@ START_TEST(test_audit_synthetic)
 	for (trial = 0; trial < 20; trial++) {
 		struct lm_mesh *m = lm_mesh_create();
 		double tlat[40], tlon[40];
-		enum lm_mesh_status st[40];
-		struct lm_mesh_violation *v;
+		struct lm_mesh_audit au;
+		const enum lm_mesh_status *st;
+		const struct lm_mesh_violation *v;
 		size_t nv, i, j;
 		int n = 40, bad[3], nbad = 3, b;
 
@@ -119,7 +120,13 @@ START_TEST(test_audit_synthetic)
 				ck_assert_int_eq(lm_mesh_add_rtt(m, i, j, rtt), 0);
 			}
 		}
-		ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, st, &v, &nv), 0);
+		ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM,
+					 LM_MESH_DEFAULT_MAX_MISPLACED, &au),
+			0);
+		ck_assert(!au.failed_closed);
+		st = au.status;
+		v = au.viol;
+		nv = au.nviol;
 		for (i = 0; i < (size_t)n; i++) {
 			bool is_bad = (int)i == bad[0] || (int)i == bad[1] || (int)i == bad[2];
 
@@ -127,8 +134,8 @@ START_TEST(test_audit_synthetic)
 				ck_assert_msg(st[i] != LM_MESH_FLAGGED,
 					"trial %d: correct L%zu flagged", trial, i);
 			}
-			if (!is_bad && st[i] == LM_MESH_CONFLICT) {
-				/* only as the lone partner of a misplaced landmark */
+			if (!is_bad && st[i] == LM_MESH_UNRESOLVED) {
+				/* only as a partner of a misplaced landmark */
 				for (j = 0; j < nv; j++) {
 					if (v[j].a == i || v[j].b == i) {
 						size_t o = v[j].a == i ? v[j].b : v[j].a;
@@ -140,7 +147,8 @@ START_TEST(test_audit_synthetic)
 			}
 		}
 		/* every violation involves a misplaced landmark, and each misplaced landmark
-		 * with two or more violations is flagged */
+		 * with more than F violations with correct ones is flagged (any explanation
+		 * without it would need all those partners) */
 		for (i = 0; i < nv; i++) {
 			ck_assert(st[v[i].a] != LM_MESH_OK || st[v[i].b] != LM_MESH_OK);
 			ck_assert(v[i].excess_km > LM_MESH_DEFAULT_TOL_KM);
@@ -159,13 +167,265 @@ START_TEST(test_audit_synthetic)
 					o != (size_t)bad[0] && o != (size_t)bad[1] &&
 					o != (size_t)bad[2];
 			}
-			if (cnt >= 2) {
+			if (cnt > LM_MESH_DEFAULT_MAX_MISPLACED) {
 				ck_assert_int_eq(st[bad[b]], LM_MESH_FLAGGED);
 			}
+			/* at most F misplaced: none of them is ever trusted when it violates */
+			if (cnt) {
+				ck_assert(lm_mesh_audit_excluded(&au, (size_t)bad[b]));
+			}
 		}
-		free(v);
+		lm_mesh_audit_free(&au);
 		lm_mesh_destroy(m);
 	}
+}
+END_TEST
+
+/* Brute force: every subset of n <= 12 vertices; a minimal cover of size <= f. */
+static void
+brute_classify(size_t n, const struct lm_mesh_violation *v, size_t nv, unsigned f,
+	enum lm_mesh_status *st, bool *none)
+{
+	bool in_some[16] = {0}, out_some[16] = {0}, any = false;
+	unsigned mask;
+	size_t i, k;
+
+	for (mask = 0; mask < (1u << n); mask++) {
+		bool cover = true, minimal = true;
+
+		if ((unsigned)__builtin_popcount(mask) > f) {
+			continue;
+		}
+		for (k = 0; k < nv && cover; k++) {
+			cover = (mask >> v[k].a & 1) || (mask >> v[k].b & 1);
+		}
+		for (i = 0; i < n && cover && minimal; i++) {
+			bool needed = false;
+
+			if (!(mask >> i & 1)) {
+				continue;
+			}
+			for (k = 0; k < nv; k++) {
+				needed |= (v[k].a == i && !(mask >> v[k].b & 1)) ||
+					(v[k].b == i && !(mask >> v[k].a & 1));
+			}
+			minimal = needed;
+		}
+		if (!cover || !minimal) {
+			continue;
+		}
+		any = true;
+		for (i = 0; i < n; i++) {
+			if (mask >> i & 1) {
+				in_some[i] = true;
+			} else {
+				out_some[i] = true;
+			}
+		}
+	}
+	*none = !any && nv > 0;
+	for (i = 0; i < n; i++) {
+		st[i] = !in_some[i]   ? LM_MESH_OK
+			: out_some[i] ? LM_MESH_UNRESOLVED
+				      : LM_MESH_FLAGGED;
+	}
+	if (*none) {
+		for (i = 0; i < n; i++) {
+			st[i] = LM_MESH_OK;
+		}
+		for (k = 0; k < nv; k++) {
+			st[v[k].a] = st[v[k].b] = LM_MESH_UNRESOLVED;
+		}
+	}
+}
+
+/* The explanation search is exact: random violation graphs against every subset. */
+START_TEST(test_explain_exact)
+{
+	int trial;
+
+	geo_seed(lm_test_seed());
+	for (trial = 0; trial < 3000; trial++) {
+		size_t n = 2 + (size_t)(geo_rand() * 11), nv = 0, i, j;
+		double p = 0.05 + 0.4 * geo_rand();
+		unsigned f = (unsigned)(geo_rand() * 7);
+		struct lm_mesh_violation v[80];
+		enum lm_mesh_status want[16];
+		struct lm_mesh_audit au;
+		bool none;
+
+		for (i = 0; i < n; i++) {
+			for (j = i + 1; j < n; j++) {
+				if (geo_rand() < p) {
+					v[nv++] = (struct lm_mesh_violation){.a = i, .b = j};
+				}
+			}
+		}
+		brute_classify(n, v, nv, f, want, &none);
+		ck_assert_int_eq(lm_mesh_explain(n, v, nv, f, &au), 0);
+		ck_assert_msg(au.failed_closed == none, "trial %d: failed_closed %d want %d", trial,
+			au.failed_closed, none);
+		for (i = 0; i < n; i++) {
+			ck_assert_msg(au.status[i] == want[i],
+				"trial %d (n %zu, %zu edges, F %u): landmark %zu is %s, want %s",
+				trial, n, nv, f, i, lm_mesh_status_str(au.status[i]),
+				lm_mesh_status_str(want[i]));
+			ck_assert(lm_mesh_audit_excluded(&au, i) == (want[i] != LM_MESH_OK));
+		}
+		lm_mesh_audit_free(&au);
+	}
+	{
+		struct lm_mesh_violation bad = {.a = 0, .b = 0};
+		struct lm_mesh_audit au;
+
+		ck_assert_int_eq(lm_mesh_explain(2, &bad, 1, 1, &au), -EINVAL);
+		bad.b = 2;
+		ck_assert_int_eq(lm_mesh_explain(2, &bad, 1, 1, &au), -EINVAL);
+		bad.b = 1;
+		ck_assert_int_eq(
+			lm_mesh_explain(2, &bad, 1, LM_MESH_MAX_MISPLACED + 1, &au), -EINVAL);
+	}
+}
+END_TEST
+
+/* Two landmarks declaring Tokyo while standing in Frankfurt, measured against two correct
+ * European ones (issue 9): physics cannot tell the pairs apart, so for every F no
+ * misplaced landmark is trusted. The old greedy audit flagged the correct pair. */
+START_TEST(test_audit_collusion)
+{
+	static const struct {
+		const char *name;
+		double lat, lon, tlat, tlon; /* declared, true */
+	} lm[] = {
+		{"lyo1", 45.764, 4.836, 45.764, 4.836},
+		{"ber1", 52.520, 13.405, 52.520, 13.405},
+		{"tyo1", 35.690, 139.692, 50.110, 8.682},
+		{"tyo2", 35.652, 139.839, 50.050, 8.570},
+	};
+	struct lm_mesh *m = lm_mesh_create();
+	struct lm_mesh_audit au;
+	unsigned f;
+	size_t i, j;
+
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(lm_mesh_add_node(m, lm[i].name, lm[i].lat, lm[i].lon), (int)i);
+	}
+	for (i = 0; i < 4; i++) {
+		for (j = i + 1; j < 4; j++) {
+			double d = lm_geo_dist_km(lm[i].tlat, lm[i].tlon, lm[j].tlat, lm[j].tlon);
+
+			/* true RTTs: paths 1.1-1.3x slower than light plus 0.1 ms */
+			ck_assert_int_eq(
+				lm_mesh_add_rtt(m, i, j,
+					2 * d / LM_C_KM_S * 1e3 * (1.1 + 0.05 * (double)(i + j)) +
+						0.1),
+				0);
+		}
+	}
+	for (f = 0; f <= LM_MESH_MAX_MISPLACED; f++) {
+		ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, f, &au), 0);
+		ck_assert_uint_eq(au.nviol, 4);
+		ck_assert_msg(lm_mesh_audit_excluded(&au, 2) && lm_mesh_audit_excluded(&au, 3),
+			"F %u: a misplaced landmark is trusted (%s, %s)", f,
+			lm_mesh_status_str(au.status[2]), lm_mesh_status_str(au.status[3]));
+		/* nothing is provably misplaced: F < 2 fails closed, F >= 2 leaves all four
+		 * unresolved ({tyo1, tyo2} and {lyo1, ber1} both explain) */
+		ck_assert(au.failed_closed == (f < 2));
+		for (i = 0; i < 4; i++) {
+			ck_assert_int_eq(au.status[i], LM_MESH_UNRESOLVED);
+		}
+		lm_mesh_audit_free(&au);
+	}
+	lm_mesh_destroy(m);
+}
+END_TEST
+
+/*
+ * Repeated RTTs for one pair keep the smallest, whichever order they come in and whichever
+ * direction names the pair: the tightest measurement is the one physics bounds. M is
+ * declared 1100 km from where it is; its tight RTTs to P1 and P2 prove that, its loose ones
+ * (before and after, in both directions) do not, and the audit must still flag M.
+ */
+START_TEST(test_repeated_rtt_keeps_smallest)
+{
+	struct lm_mesh *m = lm_mesh_create();
+	struct lm_mesh_audit au;
+	/* true distance M-P1, M-P2 ~72 km: 1.5x slower than light */
+	double tight = 2 * 72.0 / LM_C_KM_S * 1e3 * 1.5;
+
+	ck_assert_int_eq(lm_mesh_add_node(m, "P1", 50, 8), 0);
+	ck_assert_int_eq(lm_mesh_add_node(m, "P2", 50, 10), 1);
+	ck_assert_int_eq(lm_mesh_add_node(m, "M", 40, 9), 2); /* truly at (50, 9) */
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 0, 1, 2.0), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 1, 0, 3.0), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 2, 0, 20.0), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 0, 2, tight), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 2, 0, 25.0), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 1, 2, tight * 1.1), 0);
+	ck_assert_int_eq(lm_mesh_add_rtt(m, 2, 1, 30.0), 0);
+	ck_assert_double_eq(lm_mesh_rtt(m, 0, 1), 2.0);
+	ck_assert_double_eq(lm_mesh_rtt(m, 1, 0), 2.0);
+	ck_assert_double_eq(lm_mesh_rtt(m, 0, 2), tight);
+	ck_assert_double_eq(lm_mesh_rtt(m, 2, 0), tight);
+	ck_assert_double_eq(lm_mesh_rtt(m, 1, 2), tight * 1.1);
+	ck_assert_double_eq(lm_mesh_rtt(m, 2, 1), tight * 1.1);
+	/* F = 1: {M} is the only explanation ({P1, P2} needs 2) */
+	ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, 1, &au), 0);
+	ck_assert_uint_eq(au.nviol, 2);
+	ck_assert_int_eq(au.status[2], LM_MESH_FLAGGED);
+	ck_assert_int_ne(au.status[0], LM_MESH_FLAGGED);
+	ck_assert_int_ne(au.status[1], LM_MESH_FLAGGED);
+	lm_mesh_audit_free(&au);
+	lm_mesh_destroy(m);
+}
+END_TEST
+
+/* A star: one misplaced landmark against five correct ones. F < 5 flags it alone and
+ * trusts the five; F >= 5 cannot tell it from the five; F = 0 fails closed. */
+START_TEST(test_audit_star)
+{
+	struct lm_mesh_violation v[5];
+	struct lm_mesh_audit au;
+	size_t i;
+	unsigned f;
+
+	for (i = 0; i < 5; i++) {
+		v[i] = (struct lm_mesh_violation){.a = 0, .b = i + 1};
+	}
+	for (f = 0; f <= 8; f++) {
+		ck_assert_int_eq(lm_mesh_explain(7, v, 5, f, &au), 0);
+		ck_assert(au.failed_closed == (f == 0));
+		ck_assert_str_eq(lm_mesh_status_str(au.status[0]),
+			f == 0 || f >= 5 ? "unresolved" : "flagged");
+		for (i = 1; i <= 5; i++) {
+			ck_assert_int_eq(
+				au.status[i], f == 0 || f >= 5 ? LM_MESH_UNRESOLVED : LM_MESH_OK);
+		}
+		ck_assert_int_eq(au.status[6], LM_MESH_OK); /* in no violation */
+		ck_assert_uint_eq(au.min_explain, f == 0 ? SIZE_MAX : 1);
+		lm_mesh_audit_free(&au);
+	}
+}
+END_TEST
+
+/* A search too large for the node limit fails closed instead of guessing: a cycle of 80
+ * landmarks has about 1.32^80 minimal covers (Perrin numbers), many of size <= 64. */
+START_TEST(test_audit_search_limit)
+{
+	struct lm_mesh_violation v[80];
+	struct lm_mesh_audit au;
+	size_t i, n = 80;
+
+	for (i = 0; i < n; i++) {
+		v[i] = (struct lm_mesh_violation){.a = i, .b = (i + 1) % n};
+	}
+	ck_assert_int_eq(lm_mesh_explain(n, v, n, LM_MESH_MAX_MISPLACED, &au), 0);
+	ck_assert(au.failed_closed);
+	ck_assert_ptr_nonnull(strstr(au.reason, "limit"));
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(au.status[i], LM_MESH_UNRESOLVED);
+	}
+	lm_mesh_audit_free(&au);
 }
 END_TEST
 
@@ -199,12 +459,27 @@ START_TEST(test_ripe)
 {
 	struct lm_mesh *m = ripe_mesh();
 	size_t n = lm_mesh_count(m), nv, i, nok = 0;
-	enum lm_mesh_status *st = calloc(n, sizeof(*st));
 	uint8_t *ok = calloc(n, 1), *miss = calloc(n, 1);
-	struct lm_mesh_violation *v;
+	struct lm_mesh_audit au, au3;
+	const enum lm_mesh_status *st;
+	const struct lm_mesh_violation *v;
 	struct lm_mesh_eval ev;
 
-	ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, st, &v, &nv), 0);
+	/* the 16 violations need 4 landmarks: with F = 3 the audit fails closed */
+	ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, 3, &au3), 0);
+	ck_assert(au3.failed_closed);
+	ck_assert_uint_eq(au3.min_explain, SIZE_MAX);
+	for (i = 0; i < au3.nviol; i++) {
+		ck_assert_int_eq(au3.status[au3.viol[i].a], LM_MESH_UNRESOLVED);
+		ck_assert_int_eq(au3.status[au3.viol[i].b], LM_MESH_UNRESOLVED);
+	}
+	lm_mesh_audit_free(&au3);
+	ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, 4, &au), 0);
+	ck_assert(!au.failed_closed);
+	ck_assert_uint_eq(au.min_explain, 4);
+	st = au.status;
+	v = au.viol;
+	nv = au.nviol;
 	ck_assert_uint_gt(nv, 0);
 	/* Monopoli (it), Plano (us) and Steenbergen (nl) each contradict several mutually
 	 * consistent anchors */
@@ -213,8 +488,8 @@ START_TEST(test_ripe)
 	ck_assert_int_eq(status_of(m, st, "6877"), LM_MESH_FLAGGED);
 	/* Kyiv and Mykolayiv answer each other in 0.5 ms, 394 km apart as declared: one of
 	 * them is wrong, physics cannot say which */
-	ck_assert_int_eq(status_of(m, st, "6326"), LM_MESH_CONFLICT);
-	ck_assert_int_eq(status_of(m, st, "6414"), LM_MESH_CONFLICT);
+	ck_assert_int_eq(status_of(m, st, "6326"), LM_MESH_UNRESOLVED);
+	ck_assert_int_eq(status_of(m, st, "6414"), LM_MESH_UNRESOLVED);
 	for (i = 0; i < n; i++) {
 		ok[i] = st[i] == LM_MESH_OK;
 		nok += ok[i];
@@ -224,7 +499,6 @@ START_TEST(test_ripe)
 	for (i = 0; i < nv; i++) {
 		ck_assert(!ok[v[i].a] || !ok[v[i].b]);
 	}
-	free(v);
 	/* each correct anchor located from its 6 nearest correct anchors: hard bounds always
 	 * contain it */
 	ck_assert_int_eq(lm_mesh_eval_knn(m, ok, ok, 6, 25, &ev, miss), 0);
@@ -236,7 +510,7 @@ START_TEST(test_ripe)
 	ck_assert_uint_eq(ev.hard_empty, 0);
 	/* estimates are tighter */
 	ck_assert(ev.est_area_median < ev.hard_area_median);
-	free(st);
+	lm_mesh_audit_free(&au);
 	free(ok);
 	free(miss);
 	lm_mesh_destroy(m);
@@ -280,6 +554,11 @@ main(void)
 	tcase_add_test(tc, test_csv_split);
 	tcase_add_test(tc, test_bestline);
 	tcase_add_test(tc, test_audit_synthetic);
+	tcase_add_test(tc, test_explain_exact);
+	tcase_add_test(tc, test_audit_collusion);
+	tcase_add_test(tc, test_audit_star);
+	tcase_add_test(tc, test_audit_search_limit);
+	tcase_add_test(tc, test_repeated_rtt_keeps_smallest);
 	tcase_add_test(tc, test_ripe);
 	tcase_add_test(tc, test_load_errors);
 	suite_add_tcase(s, tc);

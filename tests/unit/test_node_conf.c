@@ -168,6 +168,48 @@ START_TEST(test_calibration_lower_bound)
 }
 END_TEST
 
+/* The calibration margin is 100 ppm by default and cannot be configured below it. */
+START_TEST(test_calibration_margin_default)
+{
+	char err[512] = "";
+
+	ck_assert_int_eq(load("", err, sizeof(err)), 0);
+	ck_assert_int_ge(conf.calibration_ppb, 100000);
+	ck_assert_int_eq(conf.calibration_ppb, LM_CLOCK_MARGIN_PPB_DEFAULT);
+	ck_assert_int_eq(conf.calibration_check_s, 10);
+	ck_assert_int_eq(load("calibration_ppb = 1000;\n", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "calibration_ppb = 1000: must be 100000..1000000"));
+	ck_assert_int_eq(load("calibration_check_s = 0;\n", err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+/* Periodic re-verification: synthetic readings of a counter at 1 GHz calibrated with a
+ * 100 ppm margin, then running at other rates over a 10 s window. */
+START_TEST(test_calibration_recheck)
+{
+	struct lm_clock_cal cal = {.hz_lower = 999900000, .hz_nominal = 1000000000, .window_ns = 1};
+	struct lm_clock_ref a = {.cyc = 1000, .lo = 1000, .hi = 1100};
+	struct lm_clock_ref b = {
+		.cyc = 1000 + 10000000000ull, .lo = 10000001000, .hi = 10000001100};
+
+	/* On rate (the bracket widths cost 20 ns of 10 s). */
+	ck_assert_int_eq(lm_clock_cal_check(&cal, &a, &b, 100000), 0);
+	/* 50 ppm slow: inside the margin. */
+	b.cyc = 1000 + 9999500000ull;
+	ck_assert_int_eq(lm_clock_cal_check(&cal, &a, &b, 100000), 0);
+	/* 150 ppm slow: below hz_lower, RTTs would be short. */
+	b.cyc = 1000 + 9998500000ull;
+	ck_assert_int_eq(lm_clock_cal_check(&cal, &a, &b, 100000), -ERANGE);
+	/* 150 ppm fast: sound, but drift. */
+	b.cyc = 1000 + 10001500000ull;
+	ck_assert_int_eq(lm_clock_cal_check(&cal, &a, &b, 100000), -EDOM);
+	/* Readings out of order. */
+	ck_assert_int_eq(lm_clock_cal_check(&cal, &b, &a, 100000), -EINVAL);
+	/* This VM's CPU: the call answers (no assertion on the hardware it runs on). */
+	(void)lm_tsc_invariant();
+}
+END_TEST
+
 START_TEST(test_bucket)
 {
 	struct lm_bucket b = {0};
@@ -224,6 +266,8 @@ suite(void)
 	tcase_add_test(tc, test_static_neighbours);
 	tcase_add_test(tc, test_example_documents_every_key);
 	tcase_add_test(tc, test_calibration_lower_bound);
+	tcase_add_test(tc, test_calibration_margin_default);
+	tcase_add_test(tc, test_calibration_recheck);
 	tcase_add_test(tc, test_bucket);
 	tcase_add_test(tc, test_srclimit_isolates_sources);
 	suite_add_tcase(s, tc);

@@ -602,6 +602,148 @@ START_TEST(test_timer_queue_churn)
 }
 END_TEST
 
+/*
+ * A RESPONSE may only answer a challenge already sent (seq < sent). One for the next seq,
+ * still unsent, finds a slot with an all-zero nonce: echoing zeros must not match it, must
+ * not count as received bytes (the anti-amplification budget) and must not block the real
+ * answer later. At K = LM_K_MAX the last seq (63) is exercised the same way, and seq 64 on
+ * the wire (one past the sample array and the answered bitmap) is dropped by the decoder.
+ */
+START_TEST(test_response_before_challenge)
+{
+	static struct lm_nmsg slot;
+	struct lm_memport *mp = lm_memport_create(64);
+	struct lm_nfifo *to = lm_nfifo_create(8);
+	struct lm_nfifo *from = lm_nfifo_create(8);
+	struct lm_nfifo *pool = lm_nfifo_create(8);
+	struct lm_chan fromc = lm_nfifo_chan(from);
+	struct lm_fakeclock clk = {.now = 5000000};
+	struct lm_engine_conf ec;
+	struct lm_engine *e;
+	const struct lm_engine_stats *es;
+	uint8_t f[LM_FRAME_MAX];
+	uint8_t out[LM_RESPONSE_FAST_LEN];
+	uint8_t out2[LM_RESPONSE_FAST_LEN];
+	struct lm_response r = {.mode = LM_MODE_FAST};
+	uint64_t rx0;
+	uint64_t drops;
+	unsigned i;
+	size_t j;
+	int n;
+
+	memset(&ec, 0, sizeof(ec));
+	memcpy(ec.mac, node_mac, 6);
+	ec.ip = NODE_IP;
+	ec.netmask = 0xffffff00;
+	ec.udp_port = LM_PROTO_PORT;
+	ec.max_sessions = 2;
+	ec.interval_ns = 0;
+	ec.reply_timeout_ns = 1000000;
+	ec.reveal_timeout_ns = 1000000;
+	ec.prover_timeout_ns = 1000000;
+	ec.arp_timeout_ns = 1000000;
+	ec.arp_ttl_ns = 60000000000ull;
+	ec.hello_rate_src = ec.hello_burst_src = ec.hello_rate_global = ec.hello_burst_global = 1;
+	ec.cal.hz_lower = ec.cal.hz_nominal = 1000000000;
+	ec.cal.window_ns = 1;
+	e = lm_engine_create(&ec, lm_memport_pktio(mp), lm_fakeclock_clock(&clk), lm_nfifo_chan(to),
+		fromc, lm_nfifo_chan(pool));
+	ck_assert_ptr_nonnull(e);
+	es = lm_engine_stats(e);
+	n = (int)lm_net_build_arp(f, sizeof(f), 1, chip_mac, CHIP_IP, node_mac, NODE_IP);
+	ck_assert_int_eq(lm_memport_inject(mp, f, (uint16_t)n), 0);
+	lm_engine_poll(e);
+	while (lm_memport_take(mp, f, sizeof(f)) > 0) {
+	}
+	memset(&slot, 0, sizeof(slot));
+	slot.type = LM_NMSG_START;
+	slot.peer_ip = CHIP_IP;
+	slot.peer_port = CHIP_PORT;
+	slot.mode = LM_MODE_FAST;
+	slot.k = LM_K_MAX;
+	slot.session_id = 0x5151;
+	slot.rx_bytes = LM_HELLO_MAX_LEN * 4;
+	slot.rx_pkts = 2; /* budget for the first challenge (then the source is verified) */
+	rx0 = slot.rx_bytes;
+	ck_assert_int_eq(fromc.enq(fromc.ctx, &slot), 0);
+	lm_engine_poll(e);
+	r.session_id = slot.session_id;
+	for (i = 0; i < LM_K_MAX; i++) {
+		struct lm_challenge c;
+		struct lm_net_view v;
+		bool got = false;
+
+		while ((n = lm_memport_take(mp, f, sizeof(f))) > 0) {
+			ck_assert_int_eq(lm_net_parse(f, (uint32_t)n, CHIP_IP, 0, &v), LM_NET_UDP);
+			if (v.payload_len == LM_CHALLENGE_LEN) {
+				ck_assert_int_eq(
+					lm_challenge_decode(&c, v.payload, v.payload_len), LM_OK);
+				ck_assert_uint_eq(c.seq, i);
+				got = true;
+			}
+		}
+		ck_assert_msg(got, "no challenge for seq %u", i);
+		ck_assert_uint_eq(slot.sent, i + 1);
+		clk.now += 1000;
+		/* Premature: seq i + 1 (not sent yet) echoing the zero nonce of its slot. */
+		if (i + 1 < LM_K_MAX) {
+			r.seq = (uint16_t)(i + 1);
+			memset(r.nonce, 0, sizeof(r.nonce));
+			memset(r.proof.mac, 0, sizeof(r.proof.mac));
+			ck_assert_int_eq(
+				lm_response_encode(&r, out, sizeof(out)), LM_RESPONSE_FAST_LEN);
+			n = (int)lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP,
+				NODE_IP, CHIP_PORT, LM_PROTO_PORT, out, sizeof(out));
+			ck_assert_int_eq(lm_memport_inject(mp, f, (uint16_t)n), 0);
+			lm_engine_poll(e);
+			ck_assert_uint_eq(es->resp_mismatch, i + 1);
+			ck_assert_uint_eq(es->responses_ok, i);
+			ck_assert_uint_eq(slot.rx_bytes, rx0 + i * lm_amp_wire_len(LM_RESPONSE_FAST_LEN));
+			ck_assert_uint_eq(slot.s[i + 1].got, 0);
+			ck_assert_uint_eq(slot.answered >> (i + 1), 0);
+		}
+		/* The real answer to seq i. */
+		r.seq = c.seq;
+		memcpy(r.nonce, c.nonce, 32);
+		ck_assert_int_eq(lm_response_encode(&r, out, sizeof(out)), LM_RESPONSE_FAST_LEN);
+		n = (int)lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP,
+			CHIP_PORT, LM_PROTO_PORT, out, sizeof(out));
+		ck_assert_int_eq(lm_memport_inject(mp, f, (uint16_t)n), 0);
+		lm_engine_poll(e);
+		ck_assert_uint_eq(es->responses_ok, i + 1);
+		ck_assert_uint_eq(slot.s[i].got, 1);
+		ck_assert_uint_eq(slot.s[i].rtt_cyc, 1000);
+	}
+	ck_assert_uint_eq(es->resp_dup, 0);
+	ck_assert_uint_eq(slot.rx_bytes, rx0 + LM_K_MAX * lm_amp_wire_len(LM_RESPONSE_FAST_LEN));
+	/* Seq 64 on the wire: patch the low seq byte of an encoding of seq 63 (0x3f -> 0x40). */
+	r.seq = LM_K_MAX - 2;
+	ck_assert_int_eq(lm_response_encode(&r, out2, sizeof(out2)), LM_RESPONSE_FAST_LEN);
+	r.seq = LM_K_MAX - 1;
+	ck_assert_int_eq(lm_response_encode(&r, out, sizeof(out)), LM_RESPONSE_FAST_LEN);
+	for (j = 0; j < sizeof(out) && out[j] == out2[j]; j++) {
+	}
+	ck_assert_uint_lt(j, sizeof(out));
+	ck_assert_uint_eq(out[j], LM_K_MAX - 1);
+	out[j] = LM_K_MAX;
+	drops = es->proto_drop[LM_E_FIELD];
+	n = (int)lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP, CHIP_PORT,
+		LM_PROTO_PORT, out, sizeof(out));
+	ck_assert_int_eq(lm_memport_inject(mp, f, (uint16_t)n), 0);
+	lm_engine_poll(e);
+	ck_assert_uint_eq(es->proto_drop[LM_E_FIELD], drops + 1);
+	ck_assert_uint_eq(es->responses_ok, LM_K_MAX);
+	ck_assert_uint_eq(es->resp_dup, 0);
+	ck_assert_uint_eq(slot.rx_bytes, rx0 + LM_K_MAX * lm_amp_wire_len(LM_RESPONSE_FAST_LEN));
+	lm_engine_stop(e);
+	lm_engine_destroy(e);
+	lm_memport_destroy(mp);
+	lm_nfifo_destroy(to);
+	lm_nfifo_destroy(from);
+	lm_nfifo_destroy(pool);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -617,6 +759,7 @@ suite(void)
 	tcase_add_test(tc, test_response_matching);
 	tcase_add_test(tc, test_garbage_never_crashes);
 	tcase_add_test(tc, test_timer_queue_churn);
+	tcase_add_test(tc, test_response_before_challenge);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

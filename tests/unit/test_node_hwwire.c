@@ -28,6 +28,7 @@
 #define INTERVAL 5000
 #define REPLY_TO 100000
 #define DEV_OFF UINT64_C(123456789) /* device ticks at TSC 0 */
+#define HOST_MAX 1000 /* cycles: the largest software-minus-hardware RTT accepted */
 
 static struct node_rig R;
 
@@ -36,19 +37,29 @@ static struct {
 	struct lm_hwts *hw;
 	bool tx_latched;
 	uint64_t tx_stamp;
+	bool read_fails; /* the device clock cannot be read any more */
+	uint64_t step_at; /* TSC of a rate step (0: none) */
+	uint64_t step_num, step_den; /* ticks per cycle after the step */
 } H;
 
-/* The device clock: 2 TSC cycles (ns) per tick; tick d covers TSC [2(d - DEV_OFF), +2). */
+/* The device clock: 2 TSC cycles (ns) per tick; tick d covers TSC [2(d - DEV_OFF), +2);
+ * after a rate step, step_num / step_den ticks per cycle. */
 static uint64_t
 dev_of(uint64_t tsc)
 {
-	return tsc / 2 + DEV_OFF;
+	if (H.step_at == 0 || tsc <= H.step_at) {
+		return tsc / 2 + DEV_OFF;
+	}
+	return H.step_at / 2 + DEV_OFF + (tsc - H.step_at) * H.step_num / H.step_den;
 }
 
 static int
 dev_read(void *ctx, uint64_t *ticks)
 {
 	(void)ctx;
+	if (H.read_fails) {
+		return -EIO;
+	}
 	*ticks = dev_of(R.clk.now);
 	return 0;
 }
@@ -91,15 +102,19 @@ rig_up(enum lm_ts_source tier)
 	hc.max_span = 2000000000;
 	hc.tries = 4;
 	hc.tx_timeout_cyc = REPLY_TO;
+	hc.host_max_cyc = HOST_MAX;
 	H.hw = lm_hwts_create(&hc);
 	ck_assert_ptr_nonnull(H.hw);
 	lm_engine_set_hwts(R.eng, H.hw);
 
 	cc.max_pending = 4;
 	cc.pool_size = 32;
-	cc.ts_source = LM_TS_HW;
 	rig_ctrl(&R, &cc);
-	/* The control lcore's updates: the first reading, then a map 100 ms later. */
+	ck_assert_int_eq(lm_ctrl_set_hwts(R.ctrl, 0, H.hw), 0);
+	/* The control lcore's updates every 100 ms: the third reading is the first one a map
+	 * predicted, so the pair it closes is the first usable one. */
+	ck_assert_int_eq(lm_hwts_update(H.hw), -EAGAIN);
+	R.clk.now += 100000000;
 	ck_assert_int_eq(lm_hwts_update(H.hw), -EAGAIN);
 	R.clk.now += 100000000;
 	ck_assert_int_eq(lm_hwts_update(H.hw), 0);
@@ -154,7 +169,7 @@ struct path {
 	uint64_t rx_late; /* software RX stamp this long after the arrival */
 	bool hw_rx; /* the response carries a device RX stamp */
 	bool hw_tx; /* the NIC latches a TX stamp */
-	uint64_t rx_skew; /* the device RX stamp claims an arrival this much later (bad clock) */
+	int64_t rx_skew; /* the device RX stamp claims an arrival this much later (bad clock) */
 };
 
 /* One signed session; every challenge travels along p. */
@@ -197,7 +212,7 @@ run_session(const struct path *p)
 		len = lm_response_encode(&r, buf, sizeof(buf));
 		ck_assert_int_gt(len, 0);
 		inject_udp(buf, (uint32_t)len, p->hw_rx,
-			dev_of(sw_tx + p->tx_late + p->rtt + p->rx_skew));
+			dev_of((uint64_t)((int64_t)(sw_tx + p->tx_late + p->rtt) + p->rx_skew)));
 		R.clk.now = sw_tx + p->tx_late + p->rtt + p->rx_late;
 		lm_engine_poll(R.eng);
 	}
@@ -323,7 +338,148 @@ START_TEST(test_late_hw_stamp_clamped)
 	for (i = 0; i < K; i++) {
 		ck_assert_uint_eq(r.samples[i].rtt_ns, p.rtt + p.rx_late);
 	}
-	ck_assert_uint_eq(lm_hwts_stats(H.hw)->rx_sw, K);
+	/* Later than its software stamp, or (the last one) even than the record's reading. */
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->rx_late + lm_hwts_stats(H.hw)->rx_unmapped, K);
+	ck_assert_uint_ge(lm_hwts_stats(H.hw)->rx_late, K - 1);
+	rig_down();
+}
+END_TEST
+
+/* Every sample keeps exactly the software RTT of its path (never shorter, never 1 cycle). */
+static void
+assert_software_record(const struct path *p)
+{
+	struct lm_record r;
+	unsigned i;
+
+	decode_only_record(&r);
+	ck_assert_int_eq(r.ts_source, LM_TS_TSC);
+	for (i = 0; i < K; i++) {
+		ck_assert_uint_eq(r.samples[i].rtt_ns, p->tx_late + p->rtt + p->rx_late);
+	}
+}
+
+START_TEST(test_rx_clock_behind)
+{
+	/* The RX stamp clock 50 us behind: the hardware RX is before the TX. It used to give an
+	 * RTT of one cycle; the pair is implausible and the software RTT stays. */
+	const struct path p = {.tx_late = 300,
+		.rtt = 5000,
+		.rx_late = 400,
+		.hw_rx = 1,
+		.hw_tx = 1,
+		.rx_skew = -50000};
+
+	rig_up(LM_TS_HW);
+	run_session(&p);
+	assert_software_record(&p);
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->fb_order, K);
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->rx_hw, 0);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_rx_clock_behind_less_than_rtt)
+{
+	/* 2 us behind: still after the TX stamp, but the hardware RTT is 2.7 us below the
+	 * software one, above the host latency maximum: software RTT. */
+	const struct path p = {.tx_late = 300,
+		.rtt = 5000,
+		.rx_late = 400,
+		.hw_rx = 1,
+		.hw_tx = 1,
+		.rx_skew = -2000};
+
+	rig_up(LM_TS_HW);
+	run_session(&p);
+	assert_software_record(&p);
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->fb_host, K);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_rx_clock_ahead_small)
+{
+	/* 100 ns ahead (less than the RX host latency): the hardware stamp is used and only
+	 * makes the RTT longer than the truth. */
+	const struct path p = {.tx_late = 300,
+		.rtt = 5000,
+		.rx_late = 400,
+		.hw_rx = 1,
+		.hw_tx = 1,
+		.rx_skew = 100};
+	struct lm_record r;
+	unsigned i;
+
+	rig_up(LM_TS_HW);
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_int_eq(r.ts_source, LM_TS_HW);
+	for (i = 0; i < K; i++) {
+		ck_assert_uint_ge(r.samples[i].rtt_ns, p.rtt + 100);
+		ck_assert_uint_lt(r.samples[i].rtt_ns, p.tx_late + p.rtt + p.rx_late);
+	}
+	rig_down();
+}
+END_TEST
+
+/* The NIC clock slows by 9 % (beyond the 1 % drift allowance) right after the last update,
+ * 10 ms before the session: an extrapolated map would move both stamps early. */
+static void
+rate_step(void)
+{
+	H.step_at = R.clk.now;
+	H.step_num = 5;
+	H.step_den = 11; /* 1 / 2.2 ticks per cycle instead of 1 / 2 */
+	R.clk.now += 10000000;
+}
+
+START_TEST(test_rate_step)
+{
+	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
+
+	rig_up(LM_TS_HW);
+	rate_step();
+	run_session(&p);
+	/* The reading taken for the record is not what the map before it predicted: the pair
+	 * that brackets the stamps is not used. */
+	assert_software_record(&p);
+	ck_assert_uint_ge(lm_hwts_stats(H.hw)->map_mismatch, 1);
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->rx_unmapped, K);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_stale_map)
+{
+	/* The device clock cannot be read after the rate step: no reading after the stamps, so
+	 * no pair brackets them and the map of before the step is never extrapolated. */
+	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
+
+	rig_up(LM_TS_HW);
+	rate_step();
+	H.read_fails = true;
+	run_session(&p);
+	assert_software_record(&p);
+	ck_assert_uint_eq(lm_hwts_stats(H.hw)->rx_unmapped, K);
+	ck_assert_uint_ge(lm_hwts_stats(H.hw)->update_fail, 1);
+	rig_down();
+}
+END_TEST
+
+START_TEST(test_clock_drift_clears_clock_bit)
+{
+	/* After a failed TSC re-verification, records go out without LM_CHECK_CLOCK. */
+	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
+	struct lm_record r;
+
+	rig_up(LM_TS_HW);
+	ck_assert(lm_ctrl_clock_ok(R.ctrl));
+	lm_ctrl_set_clock_ok(R.ctrl, false);
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_uint_eq(r.validation & LM_CHECK_CLOCK, 0);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records_no_clock, 1);
 	rig_down();
 }
 END_TEST
@@ -368,6 +524,12 @@ suite(void)
 	tcase_add_test(tc, test_rx_tier_port);
 	tcase_add_test(tc, test_frames_without_stamps_stay_tsc);
 	tcase_add_test(tc, test_late_hw_stamp_clamped);
+	tcase_add_test(tc, test_rx_clock_behind);
+	tcase_add_test(tc, test_rx_clock_behind_less_than_rtt);
+	tcase_add_test(tc, test_rx_clock_ahead_small);
+	tcase_add_test(tc, test_rate_step);
+	tcase_add_test(tc, test_stale_map);
+	tcase_add_test(tc, test_clock_drift_clears_clock_bit);
 	tcase_add_test(tc, test_conf_keys);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

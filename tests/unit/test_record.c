@@ -416,16 +416,34 @@ END_TEST
 START_TEST(test_bound_km)
 {
 	struct lm_record r;
-	double want;
+	double want, km;
+	json_t *j;
 
 	make(&r, LM_MODE_SIGNED, 3, 0, 0);
 	/* (100000 + 2*40 - 120 - 350) ns */
 	want = LM_C_KM_S * 99610e-9 / 2.0;
-	ck_assert_double_eq_tol(lm_record_bound_km(&r), want, 1e-9);
-	ck_assert_double_eq_tol(lm_record_bound_km(&r), 14.9312, 1e-3);
-	/* Never negative, even for an unverified record with absurd deductions. */
+	ck_assert_int_eq(lm_record_bound_km(&r, &km), 0);
+	ck_assert_double_eq_tol(km, want, 1e-9);
+	ck_assert_double_eq_tol(km, 14.9312, 1e-3);
+	/* deductions exactly the RTT: only the stamp error remains, 2 * 40 ns */
+	r.landmark_delay_ns = r.rtt_min_ns - r.chip_turnaround_ns;
+	ck_assert_int_eq(lm_record_bound_km(&r, &km), 0);
+	ck_assert_double_eq_tol(km, LM_C_KM_S * 80e-9 / 2.0, 1e-12);
+	/* deductions beyond the RTT (an unverified, false record): rejected, never clamped to
+	 * a smaller cap (issue 9: this returned 0 km) */
+	km = -1;
+	r.landmark_delay_ns = r.rtt_min_ns - r.chip_turnaround_ns + 1;
+	ck_assert_int_eq(lm_record_bound_km(&r, &km), -EINVAL);
+	ck_assert_double_eq(km, -1);
 	r.landmark_delay_ns = UINT64_MAX;
-	ck_assert_double_eq(lm_record_bound_km(&r), 0.0);
+	r.chip_turnaround_ns = UINT64_MAX;
+	ck_assert_int_eq(lm_record_bound_km(&r, &km), -EINVAL);
+	ck_assert(json_is_null(json_object_get(j = lm_record_to_json(&r), "bound_km")));
+	json_decref(j);
+	r.landmark_delay_ns = 0;
+	r.chip_turnaround_ns = 0;
+	r.rtt_min_ns = 0;
+	ck_assert_int_eq(lm_record_bound_km(&r, &km), -EINVAL);
 }
 END_TEST
 
@@ -455,6 +473,7 @@ START_TEST(test_json)
 	json_t *s;
 	uint8_t leaf[LM_HASH_LEN];
 	char hex[2 * LM_HASH_LEN + 1];
+	double km;
 	int n;
 
 	n = make(&r, LM_MODE_FAST, 4, 0x4, 0);
@@ -487,8 +506,8 @@ START_TEST(test_json)
 		lm_ts_source_str(LM_TS_TSC));
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "fast"), "answered")),
 		"000000000000000f");
-	ck_assert_double_eq_tol(
-		json_real_value(json_object_get(j, "bound_km")), lm_record_bound_km(&r), 1e-12);
+	ck_assert_int_eq(lm_record_bound_km(&r, &km), 0);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(j, "bound_km")), km, 1e-12);
 	ck_assert_int_eq(json_array_size(json_object_get(j, "validation")), 9);
 	s = json_object_get(j, "samples");
 	ck_assert_int_eq(json_array_size(s), 4);
@@ -498,6 +517,23 @@ START_TEST(test_json)
 		100000 + 37 * 3);
 	ck_assert_int_eq(strlen(json_string_value(json_object_get(json_array_get(s, 1), "proof"))),
 		2 * LM_MAC_LEN);
+	/* Self-contained: the prover credential with its signature, exact 64-bit strings. */
+	{
+		json_t *pv = json_object_get(j, "prover");
+		char sig[2 * LM_SIG_LEN + 1], start[24];
+
+		sodium_bin2hex(sig, sizeof(sig), r.prover.u.chip.sig, LM_SIG_LEN);
+		ck_assert_str_eq(json_string_value(json_object_get(pv, "sig")), sig);
+		snprintf(start, sizeof(start), "%lld", (long long)r.t_start_ns);
+		ck_assert_str_eq(json_string_value(json_object_get(
+					 json_object_get(j, "timing"), "start_unix_ns_str")),
+			start);
+		snprintf(start, sizeof(start), "%lld", (long long)r.prover.u.chip.not_after);
+		ck_assert_str_eq(json_string_value(json_object_get(pv, "not_after_str")), start);
+		ck_assert_int_eq(json_integer_value(
+					 json_object_get(json_object_get(j, "landmark"), "lat_e7")),
+			r.lat_e7);
+	}
 	json_decref(j);
 }
 END_TEST

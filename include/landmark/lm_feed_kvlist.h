@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Per-key record lists shared by a consumer group (docs/locator.md, "Locator over NATS").
+ *
+ * A list belongs to a 32-byte key (a chip key) and holds entries of stream sequence (8 bytes,
+ * big-endian) + record hash (LM_HASH_LEN): pointers into the feed stream, never data.
+ * With a group name the lists live in the JetStream key-value bucket
+ * LMLOC_<stream>_<group> (key: key hex), appended with compare-and-swap on the revision so no
+ * update is lost and an entry already listed is not listed twice; without, in memory.
+ * The stream connection also serves lm_feed_kvlist_stream_get(): fetch a listed record back
+ * by sequence so that the caller can verify it itself.
+ *
+ * Also here: lm_feed_hmap, the small open-addressing map keyed by 32 random-looking bytes
+ * (record hashes, keys) that the memory lists and their callers use.
+ *
+ * Errors are returned (-errno) with the text in lm_feed_kvlist_error(); nothing is printed.
+ * Not thread-safe: one list set per thread.
+ */
+#ifndef LANDMARK_LM_FEED_KVLIST_H
+#define LANDMARK_LM_FEED_KVLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lm_common.h"
+#include "lm_feed_nats.h"
+
+/** Bytes of one list entry: stream sequence (big-endian) + record hash. */
+#define LM_FEED_KVLIST_ENTRY (8 + LM_HASH_LEN)
+/** Compare-and-swap attempts of one append before giving up with -EIO. */
+#define LM_FEED_KVLIST_CAS_TRIES 64
+
+/** Map from 32-byte keys to non-NULL pointers. Zero-initialise; free with _free(). */
+struct lm_feed_hmap {
+	struct lm_feed_hent {
+		uint8_t key[32];
+		void *val; /**< NULL: free slot */
+	} * v;
+	size_t cap, n;
+};
+
+/** The value of key, or NULL. */
+void *lm_feed_hmap_get(const struct lm_feed_hmap *h, const uint8_t key[32]);
+/** Insert (key must be absent, val non-NULL). @return 0 or -ENOMEM. */
+LM_WUR int lm_feed_hmap_put(struct lm_feed_hmap *h, const uint8_t key[32], void *val);
+/** Free the map, calling fr (if non-NULL) on every value. */
+void lm_feed_hmap_free(struct lm_feed_hmap *h, void (*fr)(void *));
+
+struct lm_feed_kvlist;
+
+/**
+ * Connect to urls (comma-separated) and open the list set of stream's group.
+ * @param group  consumer group name ([A-Za-z0-9_-], 1..100): lists in its bucket (created
+ *   when missing); NULL: lists in memory
+ * @return the set, or NULL with a reason in err (unreachable broker, bucket refused).
+ */
+struct lm_feed_kvlist *lm_feed_kvlist_open(
+	const char *urls, const char *stream, const char *group, char *err, size_t errlen);
+
+/** NULL-safe. */
+void lm_feed_kvlist_close(struct lm_feed_kvlist *kl);
+
+/**
+ * Read the list of key.
+ * @param buf out: malloc'd copy of the entries (NULL when empty), *len bytes, a multiple of
+ *   LM_FEED_KVLIST_ENTRY; a bucket value of another length is read as empty (and counted,
+ *   lm_feed_kvlist_ignored())
+ * @param rev out: its revision, 0 when absent
+ * @return 0, -ENOMEM, -EIO.
+ */
+LM_WUR int lm_feed_kvlist_get(struct lm_feed_kvlist *kl, const uint8_t key[32], uint8_t **buf,
+	size_t *len, uint64_t *rev);
+
+/**
+ * Append (seq, hash) to key's list with compare-and-swap (a no-op when the hash is listed
+ * already, e.g. a redelivery after a crash).
+ * @param old, old_len out: the list before (malloc'd, may be NULL)
+ * @param cur, cur_len out: the list after (malloc'd)
+ * @param rev out: the revision of *cur
+ * @return 0; -EIO (broker error, or still contended after LM_FEED_KVLIST_CAS_TRIES); -ENOMEM.
+ */
+LM_WUR int lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t seq,
+	const uint8_t hash[LM_HASH_LEN], uint8_t **old, size_t *old_len, uint8_t **cur,
+	size_t *cur_len, uint64_t *rev);
+
+/** Entry i of a list buffer: its stream sequence and hash. */
+void lm_feed_kvlist_entry(const uint8_t *buf, size_t i, uint64_t *seq, const uint8_t **hash);
+
+/**
+ * Call cb for every list of the set (key and entries).
+ * @return 0, cb's first negative value, -EIO, -ENOMEM.
+ */
+LM_WUR int lm_feed_kvlist_each(struct lm_feed_kvlist *kl,
+	int (*cb)(const uint8_t key[32], const uint8_t *buf, size_t len, void *arg), void *arg);
+
+/** Text of the last -EIO (names the key or sequence and the broker's reason). */
+const char *lm_feed_kvlist_error(const struct lm_feed_kvlist *kl);
+
+/** Bucket values of a foreign length read as empty lists so far. */
+uint64_t lm_feed_kvlist_ignored(const struct lm_feed_kvlist *kl);
+
+/** True when the set keeps its lists in a bucket (a group), false in memory. */
+bool lm_feed_kvlist_shared(const struct lm_feed_kvlist *kl);
+
+/**
+ * Fetch the stream message of sequence seq and hand it, parsed, to cb.
+ * @return cb's value; -ENOENT (no longer in the stream); -EBADMSG (not a record message);
+ *   -EIO.
+ */
+LM_WUR int lm_feed_kvlist_stream_get(struct lm_feed_kvlist *kl, uint64_t seq,
+	int (*cb)(const struct lm_feed_nats_msg *m, void *arg), void *arg);
+
+#endif

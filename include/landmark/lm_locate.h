@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The locate pipeline as a library: verified chip measurements in, per chip and window the
+ * caps, the region, the verdict and the records they rest on out (docs/locator.md).
+ *
+ * A measurement comes from a chip record that passed verification (lm_feed_walk() /
+ * lm_feed_verify_batch() or lm_record_verify_standalone()); the locator never verifies and
+ * never trusts anything else. Hard bounds only: a cap's radius is lm_record_bound_km().
+ *
+ * Threads: a locator has no hidden global state. lm_locator_solve() and
+ * lm_locator_solve_window() only read the locator, so several threads may solve windows of
+ * one locator at the same time; every other call on a locator must not run concurrently
+ * with any call on the same locator.
+ *
+ * Rendering (verdicts JSON, GeoJSON features, the offline map page) is at the end of this
+ * header, in src/locator/locate_render.c; the model above holds no JSON.
+ */
+#ifndef LANDMARK_LM_LOCATE_H
+#define LANDMARK_LM_LOCATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "lm_cert.h"
+#include "lm_common.h"
+#include "lm_geofence.h"
+#include "lm_record.h"
+#include "lm_region.h"
+
+/** Default window: a chip's records within this many seconds form one solve. */
+#define LM_LOCATE_DEFAULT_WINDOW_S 3600.0
+/** Hex string sizes (with the NUL) of keys and record hashes. */
+#define LM_LOCATE_KEY_HEX (2 * LM_PK_LEN + 1)
+#define LM_LOCATE_HASH_HEX (2 * LM_HASH_LEN + 1)
+
+/** One verified chip measurement. */
+struct lm_locate_meas {
+	char chip[LM_LOCATE_KEY_HEX]; /**< chip key, hex */
+	char serial[LM_SERIAL_LEN + 1];
+	char model[LM_MODEL_LEN + 1];
+	char site[LM_SITE_LEN + 1]; /**< measuring landmark's site */
+	char landmark[LM_LOCATE_KEY_HEX]; /**< measuring landmark's key, hex */
+	char record[LM_LOCATE_HASH_HEX]; /**< the record's leaf hash, hex: the evidence */
+	double lat, lon; /**< landmark's declared position (its delegation) */
+	double radius_km; /**< hard bound, lm_record_bound_km() */
+	double rtt_ms, deduct_ms; /**< rtt_min and the proven deductions */
+	int64_t t_ns; /**< measurement start (landmark clock, signed) */
+};
+
+/** Settings copied at lm_locator_create(); zero fields take the defaults. */
+struct lm_locator_conf {
+	double window_s; /**< default LM_LOCATE_DEFAULT_WINDOW_S; 1..1e7 */
+	double res_km; /**< region resolution, default LM_REGION_DEFAULT_RES_KM; 0.01..5000 */
+	const struct lm_geofence *allowed; /**< borrowed, must outlive the locator; NULL: no
+					    *   verdict except for declared chips */
+	bool no_margin; /**< skip the verdict margin (faster; margin_km NaN) */
+};
+
+/** The cap one landmark contributes to a window: its smallest proven radius. */
+struct lm_locate_cap {
+	char site[LM_SITE_LEN + 1];
+	char landmark[LM_LOCATE_KEY_HEX]; /**< key of the record that proves the radius */
+	char record[LM_LOCATE_HASH_HEX]; /**< that record */
+	double lat, lon, radius_km, rtt_ms, deduct_ms;
+};
+
+/** One evidence record of a window (every record used, in time order). */
+struct lm_locate_evidence {
+	char record[LM_LOCATE_HASH_HEX];
+	char site[LM_SITE_LEN + 1];
+	double radius_km;
+	int64_t t_ns;
+};
+
+/** What lm_locator_solve_window() gives: a plain struct, freed by lm_locate_result_fini(). */
+struct lm_locate_result {
+	char chip[LM_LOCATE_KEY_HEX];
+	char serial[LM_SERIAL_LEN + 1];
+	char model[LM_MODEL_LEN + 1];
+	int64_t window_start_ns, window_end_ns; /**< t_ns of the first and last record */
+	struct lm_locate_evidence *evidence; /**< n_evidence records */
+	size_t n_evidence;
+	struct lm_locate_cap *caps; /**< one per landmark (site and position), n_caps */
+	size_t n_caps;
+	double res_km; /**< resolution asked for */
+	struct lm_region *region; /**< solved from caps[] in order (owned) */
+	size_t *conflict; /**< cap indices of the smallest proven inconsistent subset */
+	size_t n_conflict; /**< 0 unless the region is empty and a conflict was proven */
+	bool conflict_smallest;
+	const struct lm_geofence *allowed; /**< what the verdict is against (borrowed); NULL:
+					    *   no verdict */
+	struct lm_verdict_info verdict; /**< when allowed != NULL */
+	uint8_t *decisive; /**< n_caps flags (when allowed != NULL) */
+};
+
+/** A window of a sorted measurement vector: v[start..end). */
+struct lm_locate_window {
+	size_t start, end;
+};
+
+struct lm_locator;
+
+/**
+ * A locator with no measurements.
+ * @return NULL with errno EINVAL (window_s or res_km out of range) or ENOMEM.
+ */
+struct lm_locator *lm_locator_create(const struct lm_locator_conf *conf);
+
+/** Free; NULL is a no-op. Borrowed fences are not freed. */
+void lm_locator_destroy(struct lm_locator *loc);
+
+/**
+ * Judge this chip against its own allowed region instead of conf->allowed.
+ * @param chip  chip key hex or serial (at most 2 * LM_PK_LEN characters)
+ * @param gf    borrowed, must outlive the locator
+ * @return 0; -EINVAL (empty or too long chip); -ENOMEM.
+ */
+LM_WUR int lm_locator_declare(
+	struct lm_locator *loc, const char *chip, const struct lm_geofence *gf);
+
+/**
+ * Never use this landmark's records (a misplaced landmark is never trusted).
+ * @param who  site name or key hex (at most 2 * LM_PK_LEN characters); repeats are one
+ * @return 0; -EINVAL (empty or too long); -ENOMEM.
+ */
+LM_WUR int lm_locator_exclude(struct lm_locator *loc, const char *who);
+
+/** True when m's landmark is excluded (by site or key). Read-only. */
+bool lm_locator_is_excluded(const struct lm_locator *loc, const struct lm_locate_meas *m);
+
+/**
+ * Excluded names with the number of measurements lm_locator_add() left out for each
+ * (exclusions that matched nothing are not listed).
+ * @return the number of such names; *who and *count of index i (i < that number).
+ */
+size_t lm_locator_excluded(
+	const struct lm_locator *loc, size_t i, const char **who, uint64_t *count);
+
+/**
+ * Fill m from a chip record that was verified (rec/len: its encoding, for the hash).
+ * @return 0; -EINVAL (not a chip record, or deductions beyond the RTT: lm_record_bound_km).
+ */
+LM_WUR int lm_locate_meas_from_record(
+	struct lm_locate_meas *m, const struct lm_record *r, const uint8_t *rec, size_t len);
+
+/**
+ * Add a verified measurement. An excluded landmark's measurement is counted and dropped.
+ * @return 0 (kept), 1 (excluded), -EINVAL (invalid position or radius), -ENOMEM.
+ */
+LM_WUR int lm_locator_add(struct lm_locator *loc, const struct lm_locate_meas *m);
+
+/**
+ * Sort the measurements (chip, start time, record hash) and cut them into windows: a window
+ * opens at the chip's first record not yet used and holds its records within window_s.
+ * Adding later invalidates the result.
+ * @param meas out: the sorted measurements (owned by the locator)
+ * @param win  out: the windows (owned by the locator), *nwin of them
+ * @return 0 or -ENOMEM.
+ */
+LM_WUR int lm_locator_windows(struct lm_locator *loc, const struct lm_locate_meas **meas,
+	size_t *nmeas, const struct lm_locate_window **win, size_t *nwin);
+
+/** Order of lm_locator_windows() (qsort comparator on struct lm_locate_meas). */
+int lm_locate_meas_cmp(const void *a, const void *b);
+
+/** End (exclusive) of the window opening at v[i] of a sorted vector of n (window_s s). */
+size_t lm_locate_window_end(const struct lm_locate_meas *v, size_t i, size_t n, double window_s);
+
+/** The locator's window length, seconds. */
+double lm_locator_window_s(const struct lm_locator *loc);
+
+/**
+ * Solve one window g[0..n) of one chip (sorted as lm_locate_meas_cmp(); need not be added):
+ * one cap per landmark (site and position) with its smallest proven radius, the region,
+ * the conflict of an empty region, and the verdict against the chip's declared region or
+ * conf->allowed. Measurements of excluded landmarks are skipped. Read-only on loc.
+ * @param res out: fill; release with lm_locate_result_fini() (also after an error)
+ * @return 0; -EINVAL (n == 0, mixed chips, or every measurement excluded); -ENOMEM.
+ */
+LM_WUR int lm_locator_solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g,
+	size_t n, struct lm_locate_result *res);
+
+/** Solve window w of lm_locator_windows() (same as lm_locator_solve_window on it). */
+LM_WUR int lm_locator_solve(const struct lm_locator *loc, const struct lm_locate_window *w,
+	struct lm_locate_result *res);
+
+/** Free what a result holds; the struct may be reused. NULL-safe. */
+void lm_locate_result_fini(struct lm_locate_result *res);
+
+/* ---- rendering (locate_render.c) ---- */
+
+/**
+ * A window as the JSON object of verdicts.json "chips" (docs/locator.md): chip, serial,
+ * model, window_start_ns, window_end_ns, records, mode, feasible, resolution_km,
+ * resolution_met_km, area_km2, inner_area_km2, bbox, conflict, verdict.
+ * @return a new reference, or NULL (ENOMEM).
+ */
+json_t *lm_locate_result_json(const struct lm_locate_result *res);
+
+/**
+ * Append the window's GeoJSON features to feats: one "cap" per landmark, one "landmark"
+ * point for each site not yet in seen (a JSON object used as a set, updated), and the
+ * "region" with its verdict properties. @return 0 or -ENOMEM.
+ */
+int lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, json_t *seen);
+
+/**
+ * Solve every window of lm_locator_windows() and append, per window, its
+ * lm_locate_result_json() object to chips and its features to feats (sites drawn once).
+ * @return 0; a negative errno of the first window that failed.
+ */
+int lm_locator_render(struct lm_locator *loc, json_t *chips, json_t *feats);
+
+/** {"site or key": measurements left out} of lm_locator_excluded(). NULL on ENOMEM. */
+json_t *lm_locator_excluded_json(const struct lm_locator *loc);
+
+/**
+ * Write the offline map page (src/locator/map.html, built in): the country outlines of the
+ * dataset and the FeatureCollection fc embedded, plain SVG, no tile server.
+ * @param no_outlines out: true when the outlines were missing (page written without them)
+ * @return 0; -ENOMEM; -errno (cannot write).
+ */
+int lm_locate_write_map(const char *path, const json_t *fc, bool *no_outlines);
+
+/**
+ * Write DIR/verdicts.json (top, indented), DIR/locate.geojson (fc) and DIR/map.html,
+ * creating DIR. Reals are printed with 17 significant digits (exact doubles).
+ * @param failed out: the path that could not be written (failed_len bytes)
+ * @return 0; -errno.
+ */
+int lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool *no_outlines,
+	char *failed, size_t failed_len);
+
+#endif

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-key record lists of a consumer group: JetStream key-value bucket or memory. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nats/nats.h>
+#include <sodium.h>
+
+#include "landmark/lm_feed.h"
+#include "landmark/lm_feed_kvlist.h"
+
+#define ENT_LEN LM_FEED_KVLIST_ENTRY
+
+/* ---- map keyed by 32 random-looking bytes ---- */
+
+static size_t
+hslot(const struct lm_feed_hmap *h, const uint8_t key[32])
+{
+	uint64_t x;
+	size_t i;
+
+	memcpy(&x, key, sizeof(x));
+	for (i = (size_t)x & (h->cap - 1); h->v[i].val && memcmp(h->v[i].key, key, 32);
+		i = (i + 1) & (h->cap - 1)) {
+	}
+	return i;
+}
+
+void *
+lm_feed_hmap_get(const struct lm_feed_hmap *h, const uint8_t key[32])
+{
+	return h->cap ? h->v[hslot(h, key)].val : NULL;
+}
+
+int
+lm_feed_hmap_put(struct lm_feed_hmap *h, const uint8_t key[32], void *val)
+{
+	size_t i;
+
+	if (2 * (h->n + 1) > h->cap) {
+		struct lm_feed_hmap g = {calloc(h->cap ? 2 * h->cap : 256, sizeof(*h->v)),
+			h->cap ? 2 * h->cap : 256, h->n};
+
+		if (!g.v) {
+			return -ENOMEM;
+		}
+		for (i = 0; i < h->cap; i++) {
+			if (h->v[i].val) {
+				g.v[hslot(&g, h->v[i].key)] = h->v[i];
+			}
+		}
+		free(h->v);
+		*h = g;
+	}
+	i = hslot(h, key);
+	memcpy(h->v[i].key, key, 32);
+	h->v[i].val = val;
+	h->n++;
+	return 0;
+}
+
+void
+lm_feed_hmap_free(struct lm_feed_hmap *h, void (*fr)(void *))
+{
+	size_t i;
+
+	for (i = 0; fr && i < h->cap; i++) {
+		if (h->v[i].val) {
+			fr(h->v[i].val);
+		}
+	}
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+/* ---- the list set ---- */
+
+/* In-memory list of a key (no group). */
+struct blist {
+	uint8_t *buf;
+	size_t len;
+	uint64_t rev;
+};
+
+struct lm_feed_kvlist {
+	natsConnection *nc;
+	jsCtx *js;
+	kvStore *kv; /* NULL: lists in memory */
+	struct lm_feed_hmap lists; /* key -> struct blist (no kv) */
+	char stream[128];
+	char err[256]; /* last error */
+	uint64_t ignored; /* bucket values of a foreign length */
+};
+
+static void __attribute__((format(printf, 2, 3)))
+set_err(struct lm_feed_kvlist *kl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(kl->err, sizeof(kl->err), fmt, ap);
+	va_end(ap);
+}
+
+static void
+blist_free(void *p)
+{
+	struct blist *b = p;
+
+	free(b->buf);
+	free(b);
+}
+
+struct lm_feed_kvlist *
+lm_feed_kvlist_open(
+	const char *urls, const char *stream, const char *group, char *err, size_t errlen)
+{
+	struct lm_feed_kvlist *kl = calloc(1, sizeof(*kl));
+	kvConfig kc;
+	char bucket[256];
+	natsStatus s;
+
+	if (!kl) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(kl->stream, sizeof(kl->stream), "%s", stream);
+	s = natsConnection_ConnectTo(&kl->nc, urls);
+	if (s == NATS_OK) {
+		s = natsConnection_JetStream(&kl->js, kl->nc, NULL);
+	}
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "%s: %s", urls, natsStatus_GetText(s));
+		lm_feed_kvlist_close(kl);
+		return NULL;
+	}
+	if (!group) {
+		return kl;
+	}
+	snprintf(bucket, sizeof(bucket), "LMLOC_%s_%s", stream, group);
+	s = js_KeyValue(&kl->kv, kl->js, bucket);
+	if (s == NATS_NOT_FOUND) {
+		kvConfig_Init(&kc);
+		kc.Bucket = bucket;
+		kc.Description = "lmctl locate consumer group: record lists per chip";
+		kc.History = 1;
+		kc.StorageType = js_FileStorage;
+		s = js_CreateKeyValue(&kl->kv, kl->js, &kc);
+		if (s != NATS_OK) {
+			/* another member created it first */
+			s = js_KeyValue(&kl->kv, kl->js, bucket);
+		}
+	}
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "key-value bucket %s: %s", bucket, natsStatus_GetText(s));
+		kl->kv = NULL;
+		lm_feed_kvlist_close(kl);
+		return NULL;
+	}
+	return kl;
+}
+
+void
+lm_feed_kvlist_close(struct lm_feed_kvlist *kl)
+{
+	if (!kl) {
+		return;
+	}
+	if (kl->kv) {
+		kvStore_Destroy(kl->kv);
+	}
+	jsCtx_Destroy(kl->js);
+	natsConnection_Destroy(kl->nc);
+	lm_feed_hmap_free(&kl->lists, blist_free);
+	free(kl);
+}
+
+const char *
+lm_feed_kvlist_error(const struct lm_feed_kvlist *kl)
+{
+	return kl->err;
+}
+
+uint64_t
+lm_feed_kvlist_ignored(const struct lm_feed_kvlist *kl)
+{
+	return kl->ignored;
+}
+
+bool
+lm_feed_kvlist_shared(const struct lm_feed_kvlist *kl)
+{
+	return kl->kv != NULL;
+}
+
+int
+lm_feed_kvlist_get(
+	struct lm_feed_kvlist *kl, const uint8_t key[32], uint8_t **buf, size_t *len, uint64_t *rev)
+{
+	char hex[65];
+	kvEntry *e = NULL;
+	natsStatus s;
+	int n;
+
+	*buf = NULL;
+	*len = 0;
+	*rev = 0;
+	if (!kl->kv) {
+		struct blist *b = lm_feed_hmap_get(&kl->lists, key);
+
+		if (b && b->len) {
+			*buf = malloc(b->len);
+			if (!*buf) {
+				return -ENOMEM;
+			}
+			memcpy(*buf, b->buf, b->len);
+			*len = b->len;
+			*rev = b->rev;
+		}
+		return 0;
+	}
+	lm_feed_hex(hex, key, 32);
+	s = kvStore_Get(&e, kl->kv, hex);
+	if (s == NATS_NOT_FOUND) {
+		return 0;
+	}
+	if (s != NATS_OK) {
+		set_err(kl, "kv get %s: %s", hex, natsStatus_GetText(s));
+		return -EIO;
+	}
+	n = kvEntry_ValueLen(e);
+	if (n > 0 && n % ENT_LEN == 0) {
+		*buf = malloc((size_t)n);
+		if (!*buf) {
+			kvEntry_Destroy(e);
+			return -ENOMEM;
+		}
+		memcpy(*buf, kvEntry_Value(e), (size_t)n);
+		*len = (size_t)n;
+	} else if (n != 0) {
+		/* not ours: keep the revision so the next append replaces it */
+		kl->ignored++;
+	}
+	*rev = kvEntry_Revision(e);
+	kvEntry_Destroy(e);
+	return 0;
+}
+
+/* Replace the list if its revision is still rev. 0 (*nrev set), -EAGAIN (changed), -EIO. */
+static int
+list_put(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *buf, size_t len,
+	uint64_t rev, uint64_t *nrev)
+{
+	char hex[65];
+	natsStatus s;
+
+	if (!kl->kv) {
+		struct blist *b = lm_feed_hmap_get(&kl->lists, key);
+		uint8_t *nb = malloc(len);
+
+		if (!nb) {
+			return -ENOMEM;
+		}
+		memcpy(nb, buf, len);
+		if (!b) {
+			b = calloc(1, sizeof(*b));
+			if (!b || lm_feed_hmap_put(&kl->lists, key, b) < 0) {
+				free(b);
+				free(nb);
+				return -ENOMEM;
+			}
+		}
+		free(b->buf);
+		b->buf = nb;
+		b->len = len;
+		*nrev = ++b->rev;
+		return 0;
+	}
+	lm_feed_hex(hex, key, 32);
+	if (rev == 0) {
+		s = kvStore_Create(nrev, kl->kv, hex, buf, (int)len);
+	} else {
+		s = kvStore_Update(nrev, kl->kv, hex, buf, (int)len, rev);
+	}
+	if (s == NATS_OK) {
+		return 0;
+	}
+	/* the server refuses a stale revision with a JetStream error: someone appended */
+	if (s == NATS_ERR) {
+		return -EAGAIN;
+	}
+	set_err(kl, "kv put %s: %s", hex, natsStatus_GetText(s));
+	return -EIO;
+}
+
+static bool
+list_has(const uint8_t *buf, size_t len, const uint8_t hash[LM_HASH_LEN])
+{
+	size_t o;
+
+	for (o = 0; o + ENT_LEN <= len; o += ENT_LEN) {
+		if (!memcmp(buf + o + 8, hash, LM_HASH_LEN)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t seq,
+	const uint8_t hash[LM_HASH_LEN], uint8_t **old, size_t *old_len, uint8_t **cur,
+	size_t *cur_len, uint64_t *rev)
+{
+	char hex[65];
+	int tries, rc;
+
+	for (tries = 0; tries < LM_FEED_KVLIST_CAS_TRIES; tries++) {
+		uint64_t r;
+		size_t i;
+
+		rc = lm_feed_kvlist_get(kl, key, old, old_len, &r);
+		if (rc < 0) {
+			return rc;
+		}
+		*cur = malloc(*old_len + ENT_LEN);
+		if (!*cur) {
+			free(*old);
+			*old = NULL;
+			return -ENOMEM;
+		}
+		if (*old_len) {
+			memcpy(*cur, *old, *old_len);
+		}
+		*cur_len = *old_len;
+		if (list_has(*old, *old_len, hash)) {
+			*rev = r; /* a redelivery after a crash: already listed */
+			return 0;
+		}
+		for (i = 0; i < 8; i++) {
+			(*cur)[*cur_len + i] = (uint8_t)(seq >> (56 - 8 * i));
+		}
+		memcpy(*cur + *cur_len + 8, hash, LM_HASH_LEN);
+		*cur_len += ENT_LEN;
+		rc = list_put(kl, key, *cur, *cur_len, r, rev);
+		if (rc == 0) {
+			return 0;
+		}
+		free(*old);
+		free(*cur);
+		*old = *cur = NULL;
+		if (rc != -EAGAIN) {
+			return rc;
+		}
+	}
+	lm_feed_hex(hex, key, 32);
+	set_err(kl, "kv %s: still contended after %d tries", hex, LM_FEED_KVLIST_CAS_TRIES);
+	return -EIO;
+}
+
+void
+lm_feed_kvlist_entry(const uint8_t *buf, size_t i, uint64_t *seq, const uint8_t **hash)
+{
+	const uint8_t *e = buf + i * ENT_LEN;
+	size_t k;
+
+	*seq = 0;
+	for (k = 0; k < 8; k++) {
+		*seq = *seq << 8 | e[k];
+	}
+	*hash = e + 8;
+}
+
+int
+lm_feed_kvlist_each(struct lm_feed_kvlist *kl,
+	int (*cb)(const uint8_t key[32], const uint8_t *buf, size_t len, void *arg), void *arg)
+{
+	kvKeysList keys = {0};
+	natsStatus s;
+	size_t i;
+	int rc = 0;
+
+	if (!kl->kv) {
+		for (i = 0; i < kl->lists.cap && rc == 0; i++) {
+			struct blist *b = kl->lists.v[i].val;
+
+			if (b) {
+				rc = cb(kl->lists.v[i].key, b->buf, b->len, arg);
+			}
+		}
+		return rc;
+	}
+	s = kvStore_Keys(&keys, kl->kv, NULL);
+	if (s == NATS_NOT_FOUND) {
+		return 0;
+	}
+	if (s != NATS_OK) {
+		set_err(kl, "kv keys: %s", natsStatus_GetText(s));
+		return -EIO;
+	}
+	for (i = 0; i < (size_t)keys.Count && rc == 0; i++) {
+		uint8_t key[32], *buf = NULL;
+		size_t len = 0;
+		uint64_t rev;
+
+		if (strlen(keys.Keys[i]) != 64 ||
+			sodium_hex2bin(key, sizeof(key), keys.Keys[i], 64, NULL, NULL, NULL) != 0) {
+			continue; /* not a list of ours */
+		}
+		rc = lm_feed_kvlist_get(kl, key, &buf, &len, &rev);
+		if (rc == 0) {
+			rc = cb(key, buf, len, arg);
+		}
+		free(buf);
+	}
+	kvKeysList_Destroy(&keys);
+	return rc;
+}
+
+int
+lm_feed_kvlist_stream_get(struct lm_feed_kvlist *kl, uint64_t seq,
+	int (*cb)(const struct lm_feed_nats_msg *m, void *arg), void *arg)
+{
+	struct lm_feed_nats_msg m;
+	natsMsg *msg = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	int rc;
+
+	s = js_GetMsg(&msg, kl->js, kl->stream, seq, NULL, &jerr);
+	if (s == NATS_NOT_FOUND) {
+		return -ENOENT;
+	}
+	if (s != NATS_OK) {
+		set_err(kl, "get seq %llu: %s", (unsigned long long)seq, natsStatus_GetText(s));
+		return -EIO;
+	}
+	if (lm_feed_nats_parse(&m, (const uint8_t *)natsMsg_GetData(msg),
+		    (size_t)natsMsg_GetDataLength(msg)) != LM_OK ||
+		m.kind != LM_FEED_NATS_RECORD) {
+		rc = -EBADMSG;
+	} else {
+		m.stream_seq = seq;
+		rc = cb(&m, arg);
+	}
+	natsMsg_Destroy(msg);
+	return rc;
+}

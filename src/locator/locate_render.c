@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/* Rendering of located windows: the verdicts JSON, GeoJSON features, the offline map page. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "landmark/lm_geo.h"
+#include "landmark/lm_locate.h"
+
+/* src/locator/map.html, built in by embed.py */
+extern const char lm_locate_map_html[];
+
+#define DATA_MARK "@LM_LOCATE_DATA@"
+/* exact doubles: a printed coordinate is the computed one */
+#define REAL_EXACT JSON_REAL_PRECISION(17)
+
+static json_t *
+verdict_json(const struct lm_locate_result *res)
+{
+	const struct lm_verdict_info *vi = &res->verdict;
+	json_t *v, *all = json_array(), *d = json_array(), *allowed = json_array();
+	size_t i;
+
+	for (i = 0; i < res->n_caps; i++) {
+		json_array_append_new(all, json_string(res->caps[i].site));
+		if (res->decisive && res->decisive[i]) {
+			json_array_append_new(d, json_string(res->caps[i].site));
+		}
+	}
+	for (i = 0; i < lm_geofence_count(res->allowed); i++) {
+		json_array_append_new(allowed, json_string(lm_geofence_name(res->allowed, i)));
+	}
+	v = json_pack("{s:s, s:o, s:o, s:f, s:f, s:f}", "result", lm_verdict_str(vi->verdict),
+		"records", all, "decisive_records", d, "area_in_km2", vi->area_in_km2,
+		"area_out_km2", vi->area_out_km2, "area_unknown_km2", vi->area_unknown_km2);
+	if (!v) {
+		json_decref(allowed);
+		return NULL;
+	}
+	if (!isnan(vi->margin_km)) {
+		json_object_set_new(v, "margin_km", json_real(vi->margin_km));
+		json_object_set_new(v, "margin_sampled_every_km", json_real(vi->margin_step_km));
+		json_object_set_new(
+			v, "margin_point", json_pack("[ff]", vi->margin_lon, vi->margin_lat));
+		if (vi->margin_cap < res->n_caps) {
+			json_object_set_new(
+				v, "margin_record", json_string(res->caps[vi->margin_cap].site));
+		}
+	}
+	json_object_set_new(v, "allowed", allowed);
+	return v;
+}
+
+json_t *
+lm_locate_result_json(const struct lm_locate_result *res)
+{
+	const struct lm_region *r = res->region;
+	json_t *c, *recs = json_array();
+	struct lm_bbox bb;
+	size_t i;
+
+	for (i = 0; i < res->n_evidence; i++) {
+		const struct lm_locate_evidence *e = &res->evidence[i];
+
+		json_array_append_new(recs,
+			json_pack("{s:s, s:s, s:f, s:I}", "record", e->record, "landmark", e->site,
+				"radius_km", e->radius_km, "t_start_ns", (json_int_t)e->t_ns));
+	}
+	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "chip", res->chip, "serial", res->serial,
+		"model", res->model, "window_start_ns", (json_int_t)res->window_start_ns,
+		"window_end_ns", (json_int_t)res->window_end_ns, "records", recs);
+	if (!c || !r) {
+		json_decref(c);
+		return NULL;
+	}
+	json_object_set_new(c, "mode", json_string("hard"));
+	json_object_set_new(c, "feasible", json_boolean(lm_region_feasible(r)));
+	json_object_set_new(c, "resolution_km", json_real(res->res_km));
+	json_object_set_new(c, "resolution_met_km", json_real(lm_region_resolution_km(r)));
+	json_object_set_new(c, "area_km2", json_real(lm_region_area_km2(r)));
+	json_object_set_new(c, "inner_area_km2", json_real(lm_region_inner_area_km2(r)));
+	if (lm_region_bbox(r, &bb) == 0) {
+		json_object_set_new(
+			c, "bbox", json_pack("[ffff]", bb.west, bb.south, bb.east, bb.north));
+	} else {
+		json_object_set_new(c, "bbox", json_null());
+	}
+	if (res->n_conflict) {
+		json_t *a = json_array();
+
+		for (i = 0; i < res->n_conflict; i++) {
+			json_array_append_new(a, json_string(res->caps[res->conflict[i]].site));
+		}
+		json_object_set_new(c, "conflict",
+			json_pack("{s:o, s:b, s:s}", "records", a, "smallest",
+				res->conflict_smallest, "meaning",
+				"these constraints cannot all hold: a landmark is misplaced or a record is false"));
+	}
+	if (res->allowed) {
+		json_object_set_new(c, "verdict", verdict_json(res));
+	}
+	return c;
+}
+
+/* Geodesic circle as a display polygon; NULL when it would cross the antimeridian or hold a
+ * pole (then maps show the landmark point and radius only). */
+static json_t *
+cap_polygon(double lat, double lon, double r_km)
+{
+	json_t *ring = json_array();
+	double la, lo, prev = NAN;
+	int k;
+
+	if (lm_geo_dist_km(lat, lon, 90, 0) <= r_km || lm_geo_dist_km(lat, lon, -90, 0) <= r_km) {
+		json_decref(ring);
+		return NULL;
+	}
+	for (k = 0; k <= 72; k++) {
+		if (lm_geo_direct(lat, lon, -5.0 * (k % 72), r_km, &la, &lo) < 0 ||
+			(!isnan(prev) && fabs(lo - prev) > 180)) {
+			json_decref(ring);
+			return NULL;
+		}
+		prev = lo;
+		json_array_append_new(ring, json_pack("[ff]", lo, la));
+	}
+	return json_pack("{s:s, s:[o]}", "type", "Polygon", "coordinates", ring);
+}
+
+int
+lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, json_t *seen)
+{
+	const struct lm_verdict_info *vi = &res->verdict;
+	json_t *props, *geo;
+	size_t j;
+
+	for (j = 0; j < res->n_caps; j++) {
+		const struct lm_locate_cap *c = &res->caps[j];
+		json_t *poly = cap_polygon(c->lat, c->lon, c->radius_km);
+
+		if (json_array_append_new(feats,
+			    json_pack("{s:s, s:{s:s, s:s, s:s, s:f}, s:o}", "type", "Feature",
+				    "properties", "kind", "cap", "serial", res->serial, "landmark",
+				    c->site, "radius_km", c->radius_km, "geometry",
+				    poly ? poly
+					 : json_pack("{s:s, s:[ff]}", "type", "Point",
+						   "coordinates", c->lon, c->lat))) < 0) {
+			return -ENOMEM;
+		}
+		if (!json_object_get(seen, c->site)) {
+			json_object_set_new(seen, c->site, json_true());
+			if (json_array_append_new(feats,
+				    json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:[ff]}}", "type",
+					    "Feature", "properties", "kind", "landmark", "site",
+					    c->site, "geometry", "type", "Point", "coordinates",
+					    c->lon, c->lat)) < 0) {
+				return -ENOMEM;
+			}
+		}
+	}
+	if (!res->region) {
+		return 0;
+	}
+	props = json_pack("{s:s, s:s, s:s, s:b, s:f, s:f}", "kind", "region", "serial", res->serial,
+		"chip", res->chip, "feasible", lm_region_feasible(res->region), "area_km2",
+		lm_region_area_km2(res->region), "resolution_km", res->res_km);
+	geo = lm_region_geojson(res->region);
+	if (!props || !geo) {
+		json_decref(props);
+		json_decref(geo);
+		return -ENOMEM;
+	}
+	json_object_set_new(
+		props, "verdict", json_string(res->allowed ? lm_verdict_str(vi->verdict) : "none"));
+	if (res->allowed && !isnan(vi->margin_km)) {
+		json_object_set_new(props, "margin_km", json_real(vi->margin_km));
+	}
+	return json_array_append_new(feats,
+		       json_pack("{s:s, s:o, s:o}", "type", "Feature", "properties", props,
+			       "geometry", geo)) < 0
+		? -ENOMEM
+		: 0;
+}
+
+int
+lm_locator_render(struct lm_locator *loc, json_t *chips, json_t *feats)
+{
+	const struct lm_locate_window *w;
+	const struct lm_locate_meas *v;
+	struct lm_locate_result res;
+	json_t *seen = json_object();
+	size_t nv, nw, i;
+	int rc;
+
+	if (!seen) {
+		return -ENOMEM;
+	}
+	rc = lm_locator_windows(loc, &v, &nv, &w, &nw);
+	for (i = 0; i < nw && rc == 0; i++) {
+		json_t *c;
+
+		rc = lm_locator_solve(loc, &w[i], &res);
+		if (rc == 0) {
+			c = lm_locate_result_json(&res);
+			rc = c && json_array_append_new(chips, c) == 0 ? 0 : -ENOMEM;
+		}
+		if (rc == 0 && feats) {
+			rc = lm_locate_result_features(&res, feats, seen);
+		}
+		lm_locate_result_fini(&res);
+	}
+	json_decref(seen);
+	return rc;
+}
+
+json_t *
+lm_locator_excluded_json(const struct lm_locator *loc)
+{
+	json_t *o = json_object();
+	const char *who;
+	uint64_t count;
+	size_t i, n = lm_locator_excluded(loc, 0, &who, &count);
+
+	for (i = 0; o && i < n; i++) {
+		(void)lm_locator_excluded(loc, i, &who, &count);
+		json_object_set_new(o, who, json_integer((json_int_t)count));
+	}
+	return o;
+}
+
+int
+lm_locate_write_map(const char *path, const json_t *fc, bool *no_outlines)
+{
+	json_t *world = lm_geofence_world_outlines(0.05), *data;
+	const char *mark = strstr(lm_locate_map_html, DATA_MARK);
+	char *s;
+	FILE *f;
+	int rc = 0;
+
+	*no_outlines = world == NULL;
+	if (!world) {
+		world = json_pack("{s:s, s:[]}", "type", "FeatureCollection", "features");
+	}
+	data = json_pack("{s:o, s:O}", "world", world, "locate", fc);
+	s = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(7));
+	json_decref(data);
+	if (!s || !mark) {
+		free(s);
+		return -ENOMEM;
+	}
+	f = fopen(path, "w");
+	if (!f) {
+		rc = -errno;
+		free(s);
+		return rc;
+	}
+	fwrite(lm_locate_map_html, 1, (size_t)(mark - lm_locate_map_html), f);
+	/* the JSON goes into a script element: escape "</" so no string ends it early */
+	for (char *p = s; *p; p++) {
+		if (p[0] == '<' && p[1] == '/') {
+			fputs("<\\/", f);
+			p++;
+		} else {
+			fputc(*p, f);
+		}
+	}
+	fputs(mark + strlen(DATA_MARK), f);
+	free(s);
+	if (ferror(f)) {
+		rc = -EIO;
+	}
+	if (fclose(f) != 0 && rc == 0) {
+		rc = -errno;
+	}
+	return rc;
+}
+
+int
+lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool *no_outlines,
+	char *failed, size_t failed_len)
+{
+	char path[4096];
+	int rc;
+
+	*no_outlines = false;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		snprintf(failed, failed_len, "%s", dir);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/verdicts.json", dir);
+	if (json_dump_file(top, path, JSON_INDENT(1) | REAL_EXACT) != 0) {
+		snprintf(failed, failed_len, "%s", path);
+		return -EIO;
+	}
+	snprintf(path, sizeof(path), "%s/locate.geojson", dir);
+	if (json_dump_file(fc, path, JSON_COMPACT | REAL_EXACT) != 0) {
+		snprintf(failed, failed_len, "%s", path);
+		return -EIO;
+	}
+	snprintf(path, sizeof(path), "%s/map.html", dir);
+	rc = lm_locate_write_map(path, fc, no_outlines);
+	if (rc < 0) {
+		snprintf(failed, failed_len, "%s", path);
+	}
+	return rc;
+}

@@ -1,0 +1,99 @@
+#!/bin/bash
+# The second-language verifier (tools/verify-feed, Node.js, written from the docs) against
+# lmctl feed verify on the same feed: from the binary log, from `lmctl feed dump --json`, from
+# /v1/records, over NATS JetStream and from `lmctl feed tail --nats`. Both must accept exactly
+# the same records and heads, and both must reject a tampered record.
+. "$(dirname "$0")/lib.sh"
+command -v node >/dev/null 2>&1 || { echo "1..0 # SKIP node not installed (tools/setup.sh)"; exit 77; }
+VF="$(cd "$(dirname "$0")/../.." && pwd)/tools/verify-feed/verify-feed.mjs"
+echo "1..8"
+JV() { node "$VF" --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
+V() { "$LMCTL" feed verify --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
+# report_hashes FILE: sorted record hashes the verifier accepted
+report_hashes() { python3 -c 'import json,sys; print("\n".join(sorted(json.load(open(sys.argv[1]))["records"])))' "$1"; }
+report_heads() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["heads"]))' "$1"; }
+
+# Every variant of the formats: signed and fast mode, chip and landmark provers, lost samples.
+FEED_GEN_MIXED=1 "$GEN" "$T/log" 40 4 0 "$T" >/dev/null || fail "generator"
+out=$(V "$T/log") || fail "lmctl feed verify: $out"
+[ "$out" = "ok: 40 batches (seq 0..39), 160 records" ] || fail "lmctl: $out"
+local_hashes "$T/log" >"$T/want"
+[ "$(wc -l <"$T/want")" = 160 ] || fail "dump hashes"
+grep -q '"mode":"fast"' <("$LMCTL" feed dump --json "$T/log") || fail "no fast-mode record in the feed"
+grep -q '"kind":"landmark"' <("$LMCTL" feed dump --json "$T/log" | grep '"type":"record"' | head -4) ||
+	fail "no landmark prover in the feed"
+ok "lmctl feed verify: $out"
+
+JV --log "$T/log" --report "$T/r-log.json" >"$T/log.out" || fail "node --log: $(tail -3 "$T/log.out")"
+report_hashes "$T/r-log.json" | cmp -s - "$T/want" || fail "node --log accepted other records"
+[ "$(report_heads "$T/r-log.json")" = 40 ] || fail "node --log heads"
+ok "node verifier, binary log: $(tail -1 "$T/log.out"), the same 160 records"
+
+"$LMCTL" feed dump --json "$T/log" >"$T/dump.json"
+JV --json "$T/dump.json" --report "$T/r-json.json" >"$T/json.out" || fail "node --json: $(tail -3 "$T/json.out")"
+report_hashes "$T/r-json.json" | cmp -s - "$T/want" || fail "node --json accepted other records"
+[ "$(report_heads "$T/r-json.json")" = 40 ] || fail "node --json heads"
+ok "node verifier, JSON alone (dump --json, record bytes rebuilt): $(tail -1 "$T/json.out")"
+
+H=$(free_port)
+start serve "$LMCTL" feed serve --port "$H" --max-time 120 "$T/log"
+wait_port "$H" || fail "feed serve did not listen"
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())' \
+	"http://127.0.0.1:$H/v1/records?limit=100000" >"$T/http.json" || fail "/v1/records"
+JV --json "$T/http.json" --report "$T/r-http.json" >"$T/http.out" || fail "node /v1/records: $(tail -3 "$T/http.out")"
+report_hashes "$T/r-http.json" | cmp -s - "$T/want" || fail "node /v1/records: other records"
+ok "node verifier, /v1/records lines alone: $(tail -1 "$T/http.out")"
+
+P=$(free_port)
+start nats nats-server -js -a 127.0.0.1 -p "$P" -sd "$T/js"
+wait_nats nats "$P" || fail "nats-server"
+"$LMCTL" feed export --nats "nats://127.0.0.1:$P" --until-idle 1 --timeout 60 "$T/log" 2>"$T/export.err" ||
+	fail "export: $(cat "$T/export.err")"
+JV --nats "nats://127.0.0.1:$P" --timeout 60 --report "$T/r-nats.json" >"$T/nats.out" ||
+	fail "node --nats: $(tail -3 "$T/nats.out")"
+report_hashes "$T/r-nats.json" | cmp -s - "$T/want" || fail "node --nats: other records"
+[ "$(report_heads "$T/r-nats.json")" = 40 ] || fail "node --nats heads"
+ok "node verifier, NATS JetStream (subjects, headers, framing): $(tail -1 "$T/nats.out")"
+
+"$LMCTL" feed tail --nats "nats://127.0.0.1:$P" --count 160 --timeout 20 >"$T/tail.json" || fail "feed tail --nats"
+JV --json "$T/tail.json" --report "$T/r-tail.json" >"$T/tail.out" || fail "node tail --nats: $(tail -3 "$T/tail.out")"
+report_hashes "$T/r-tail.json" | cmp -s - "$T/want" || fail "node tail --nats: other records"
+ok "node verifier, lmctl feed tail --nats lines alone: $(tail -1 "$T/tail.out")"
+
+# Tamper: one RTT of record 7 (tools/verify-feed/tamper.py: the entry checksum recomputed,
+# only the Merkle inclusion, i.e. the batch signature, can tell).
+cp -r "$T/log" "$T/bad"
+rm -f "$T/bad/LOCK"
+python3 "$(dirname "$VF")/tamper.py" "$T/bad" 7 >/dev/null || fail "tamper"
+rc=0; out=$(V "$T/bad") || rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "record (with its inclusion proof)" || fail "lmctl accepted the tampered record: $rc $out"
+rc=0; JV --log "$T/bad" >"$T/bad.out" || rc=$?
+[ $rc = 1 ] && grep -q "^FAIL .*proof" "$T/bad.out" || fail "node --log accepted the tampered record: $rc $(cat "$T/bad.out")"
+"$LMCTL" feed dump --json "$T/bad" >"$T/bad.json"
+rc=0; JV --json "$T/bad.json" >"$T/badj.out" || rc=$?
+[ $rc = 1 ] && [ "$(grep -c '^FAIL .*proof' "$T/badj.out")" = 1 ] || fail "node --json on the tampered dump: $rc $(cat "$T/badj.out")"
+ok "tampered RTT: lmctl ($(echo "$out" | head -1 | sed 's/.*: //')), node --log and --json all reject"
+
+# JSON-only tampering: an edited RTT string, a removed batch (chain), an edited credential.
+python3 - "$T/dump.json" "$T" <<'PY' || fail "json tamper"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+objs = [json.loads(l) for l in lines]
+def write(name, objs):
+    open(f"{sys.argv[2]}/{name}", "w").write("".join(json.dumps(o) + "\n" for o in objs))
+a = [dict(o) for o in objs]
+r = next(o for o in a if o["type"] == "record")
+s = r["record"]["samples"][0]; s["rtt_ns"] += 1; s["rtt_ns_str"] = str(s["rtt_ns"])
+write("t-rtt.json", a)
+heads = [i for i, o in enumerate(objs) if o["type"] == "head"]
+write("t-chain.json", [o for i, o in enumerate(objs) if i != heads[5]])
+b = json.loads(lines[0]); b["record"]["prover"]["min_turnaround_ns_str"] = "999999"
+b["record"]["prover"]["min_turnaround_ns"] = 999999
+write("t-cred.json", [b])
+PY
+for f in t-rtt t-chain t-cred; do
+	rc=0; JV --json "$T/$f.json" >"$T/$f.out" || rc=$?
+	[ $rc = 1 ] || fail "node --json accepted $f: $(cat "$T/$f.out")"
+done
+grep -q "chain" "$T/t-chain.out" || fail "removed batch not reported as a chain break: $(cat "$T/t-chain.out")"
+ok "JSON alone: an edited RTT, a removed batch (chain) and an edited certificate are rejected"

@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The locate library (lm_locate.h) as a property test, from a printed seed (LM_TEST_SEED
+ * sets it): random true chip positions anywhere (poles and the antimeridian weighted in),
+ * random landmark sets around them, noisy but honest RTTs (never below the true propagation
+ * time; deductions never above the real extra delay). Asserted for every window: the truth
+ * is inside the hard region (exactly in every cap and covered by the solved cells), the
+ * region is not empty, and a chip that stands in its allowed region is never "outside" (nor
+ * "inside" a fence it does not stand in). Up to F colluding misplaced landmarks, placed
+ * adversarially, are audited by lm_mesh_audit under F: none is trusted, and the verdict of
+ * the audited landmarks is never "outside" for the honest chip. Four threads solving one
+ * locator give the sequential results.
+ */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "landmark/lm_geo.h"
+#include "landmark/lm_geofence.h"
+#include "landmark/lm_locate.h"
+#include "landmark/lm_mesh.h"
+#include "test_common.h"
+#include "test_geo_common.h"
+
+#define CHIPS 60
+#define MAX_LM 8
+#define RES_KM 40.0
+
+struct truth {
+	double lat, lon;
+};
+
+/* A chip key / record hash as 64 hex digits made from a number. */
+static void
+hex64(char *out, uint64_t a, uint64_t b)
+{
+	snprintf(out, LM_LOCATE_KEY_HEX, "%016llx%016llx%032llx", (unsigned long long)a,
+		(unsigned long long)b, 0ULL);
+}
+
+/* One honest measurement of a chip at t by a landmark at (lat, lon). */
+static void
+honest_meas(struct lm_locate_meas *m, const char *chip, int site, double lat, double lon,
+	const struct truth *t, int64_t t_ns, uint64_t serial)
+{
+	double d = lm_geo_dist_km(lat, lon, t->lat, t->lon);
+	double rtt_true = d * LM_GEO_C_MS_PER_KM, rtt, ded;
+	double u = geo_rand();
+
+	/* path inflation and queueing on top of light in vacuum; a tiny floor keeps rtt > 0 */
+	rtt = rtt_true * (1 + 0.8 * geo_rand()) + 6 * u * u + 1e-6;
+	/* a proven deduction is at most the delay really spent outside propagation */
+	ded = geo_rand() < 0.5 ? 0 : 0.95 * geo_rand() * (rtt - rtt_true);
+	memset(m, 0, sizeof(*m));
+	memcpy(m->chip, chip, LM_LOCATE_KEY_HEX);
+	snprintf(m->serial, sizeof(m->serial), "chip-%llu", (unsigned long long)serial);
+	snprintf(m->model, sizeof(m->model), "test");
+	snprintf(m->site, sizeof(m->site), "lm%02d", site);
+	hex64(m->landmark, 0x1a2b, (uint64_t)site);
+	hex64(m->record, (uint64_t)t_ns, (uint64_t)(geo_rand() * 1e15));
+	m->lat = lat;
+	m->lon = lon;
+	m->rtt_ms = rtt;
+	m->deduct_ms = ded;
+	ck_assert_int_eq(lm_geo_hard_radius_km(rtt, ded, &m->radius_km), 0);
+	ck_assert(m->radius_km >= d);
+	m->t_ns = t_ns;
+}
+
+/* Axis-aligned lon/lat box as a fence. */
+static struct lm_geofence *
+box_fence(double s, double w, double n, double e)
+{
+	struct lm_geofence *gf = lm_geofence_create();
+	json_t *g = json_pack("{s:s, s:[[[ff][ff][ff][ff][ff]]]}", "type", "Polygon", "coordinates",
+		w, s, e, s, e, n, w, n, w, s);
+
+	ck_assert_ptr_nonnull(gf);
+	ck_assert_int_eq(lm_geofence_add_json(gf, g, "box"), 0);
+	json_decref(g);
+	return gf;
+}
+
+/* Every window: truth inside, feasible, evidence and caps consistent. */
+static void
+check_result(const struct lm_locate_result *res, const struct truth *t,
+	const struct lm_locate_meas *g, size_t n)
+{
+	size_t i, j;
+
+	ck_assert_ptr_nonnull(res->region);
+	ck_assert_msg(lm_region_feasible(res->region), "honest chip %s: empty region", res->serial);
+	ck_assert_msg(lm_region_contains(res->region, t->lat, t->lon),
+		"chip %s at %.6f,%.6f: not in every cap", res->serial, t->lat, t->lon);
+	ck_assert_msg(lm_region_covers(res->region, t->lat, t->lon),
+		"chip %s at %.6f,%.6f: outside the solved region", res->serial, t->lat, t->lon);
+	ck_assert_uint_eq(res->n_evidence, n);
+	/* each cap is its landmark's smallest proven radius, proven by a record of the window */
+	for (i = 0; i < res->n_caps; i++) {
+		double best = INFINITY;
+		bool found = false;
+
+		for (j = 0; j < n; j++) {
+			if (!strcmp(g[j].site, res->caps[i].site)) {
+				best = fmin(best, g[j].radius_km);
+				found |= !strcmp(g[j].record, res->caps[i].record) &&
+					g[j].radius_km == res->caps[i].radius_km;
+			}
+		}
+		ck_assert(found);
+		ck_assert(res->caps[i].radius_km == best);
+	}
+}
+
+START_TEST(test_honest_truth_inside)
+{
+	struct lm_geofence *fences[CHIPS] = {0}, *away[CHIPS] = {0};
+	struct lm_locator_conf conf = {.res_km = RES_KM, .window_s = 3600};
+	struct lm_locator *loc = lm_locator_create(&conf);
+	struct lm_locator *loc_away = lm_locator_create(&conf);
+	struct truth truths[CHIPS];
+	const struct lm_locate_window *w;
+	const struct lm_locate_meas *v;
+	size_t nv, nw, i, k, windows = 0;
+	unsigned verdicts[4] = {0};
+
+	geo_seed(lm_test_seed());
+	ck_assert_ptr_nonnull(loc);
+	ck_assert_ptr_nonnull(loc_away);
+	for (i = 0; i < CHIPS; i++) {
+		struct truth *t = &truths[i];
+		char chip[LM_LOCATE_KEY_HEX];
+		int nlm = 2 + (int)(geo_rand() * (MAX_LM - 1)), l;
+		bool fenced = i % 3 != 0;
+
+		if (fenced) {
+			/* an allowed box around the truth (away from poles and the seam), and one
+			 * beside it that the chip does not stand in */
+			double a = 0.3 + 14 * geo_rand(), b = 0.3 + 14 * geo_rand();
+
+			t->lat = -65 + 130 * geo_rand();
+			t->lon = -160 + 320 * geo_rand();
+			fences[i] = box_fence(t->lat - a * geo_rand(), t->lon - b * geo_rand(),
+				t->lat + a * geo_rand() + 1e-3, t->lon + b * geo_rand() + 1e-3);
+			away[i] = box_fence(t->lat + 0.5, t->lon - b, t->lat + 0.5 + a, t->lon + b);
+		} else {
+			geo_rand_point(&t->lat, &t->lon);
+		}
+		hex64(chip, 0xc41b, i);
+		if (fenced) {
+			ck_assert_int_eq(lm_locator_declare(loc, chip, fences[i]), 0);
+			ck_assert_int_eq(lm_locator_declare(loc_away, chip, away[i]), 0);
+		}
+		for (l = 0; l < nlm; l++) {
+			double lat, lon, dist = 5 + 3000 * pow(geo_rand(), 3);
+			int rep, nrep = 1 + (int)(geo_rand() * 3);
+
+			ck_assert_int_eq(
+				lm_geo_direct(t->lat, t->lon, 360 * geo_rand(), dist, &lat, &lon),
+				0);
+			for (rep = 0; rep < nrep; rep++) {
+				struct lm_locate_meas m;
+				/* two windows of an hour each */
+				int64_t t_ns = (int64_t)((geo_rand() < 0.5 ? 0 : 4000) +
+						       3000 * geo_rand()) *
+					1000000000LL;
+
+				honest_meas(&m, chip, l, lat, lon, t, t_ns, i);
+				ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+				ck_assert_int_eq(lm_locator_add(loc_away, &m), 0);
+			}
+		}
+	}
+	ck_assert_int_eq(lm_locator_windows(loc, &v, &nv, &w, &nw), 0);
+	ck_assert_uint_ge(nw, CHIPS);
+	for (k = 0; k < nw; k++) {
+		struct lm_locate_result res, ra;
+		unsigned idx;
+
+		ck_assert_int_eq(sscanf(v[w[k].start].serial, "chip-%u", &idx), 1);
+		ck_assert_uint_lt(idx, CHIPS);
+		ck_assert_int_eq(lm_locator_solve(loc, &w[k], &res), 0);
+		check_result(&res, &truths[idx], &v[w[k].start], w[k].end - w[k].start);
+		if (fences[idx]) {
+			ck_assert_ptr_eq(res.allowed, fences[idx]);
+			ck_assert_msg(res.verdict.verdict != LM_VERDICT_OUTSIDE,
+				"honest chip %u at %.6f,%.6f judged outside its allowed box", idx,
+				truths[idx].lat, truths[idx].lon);
+			ck_assert(res.verdict.verdict != LM_VERDICT_INFEASIBLE);
+			verdicts[res.verdict.verdict]++;
+			/* the same window against a box the chip is not in: never inside */
+			ck_assert_int_eq(lm_locator_solve_window(loc_away, &v[w[k].start],
+						 w[k].end - w[k].start, &ra),
+				0);
+			ck_assert_msg(ra.verdict.verdict != LM_VERDICT_INSIDE,
+				"chip %u at %.6f,%.6f judged inside a box it is not in", idx,
+				truths[idx].lat, truths[idx].lon);
+			lm_locate_result_fini(&ra);
+		} else {
+			ck_assert_ptr_null(res.allowed);
+		}
+		lm_locate_result_fini(&res);
+		windows++;
+	}
+	printf("# %zu windows: %u inside, %u inconclusive\n", windows, verdicts[LM_VERDICT_INSIDE],
+		verdicts[LM_VERDICT_INCONCLUSIVE]);
+	lm_locator_destroy(loc);
+	lm_locator_destroy(loc_away);
+	for (i = 0; i < CHIPS; i++) {
+		lm_geofence_destroy(fences[i]);
+		lm_geofence_destroy(away[i]);
+	}
+}
+END_TEST
+
+/* Windows: a chip's records within window_s of the first unused one; sorted by chip, time. */
+START_TEST(test_windows_and_exclusion)
+{
+	struct lm_locator_conf conf = {.res_km = 50, .window_s = 100};
+	struct lm_locator *loc = lm_locator_create(&conf);
+	struct truth t = {48.85, 2.35};
+	const struct lm_locate_window *w;
+	const struct lm_locate_meas *v;
+	struct lm_locate_result res;
+	struct lm_locate_meas m;
+	char chip[LM_LOCATE_KEY_HEX];
+	const char *who;
+	uint64_t count;
+	size_t nv, nw;
+
+	geo_seed(7);
+	hex64(chip, 0xc41b, 1);
+	ck_assert_int_eq(lm_locator_exclude(loc, "lm03"), 0);
+	ck_assert_int_eq(lm_locator_exclude(loc, "lm03"), 0);
+	ck_assert_int_eq(lm_locator_exclude(loc, ""), -EINVAL);
+	/* records at 0, 50, 99 s (one window), 150 s (the next), by lm00..lm03 */
+	honest_meas(&m, chip, 0, 50.1, 8.7, &t, 99000000000LL, 1);
+	ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+	honest_meas(&m, chip, 1, 51.5, -0.1, &t, 0, 1);
+	ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+	honest_meas(&m, chip, 2, 45.8, 4.8, &t, 50000000000LL, 1);
+	ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+	honest_meas(&m, chip, 3, 40.4, -3.7, &t, 60000000000LL, 1);
+	m.radius_km = 1; /* a landmark that would exclude the truth: left out */
+	ck_assert_int_eq(lm_locator_add(loc, &m), 1);
+	honest_meas(&m, chip, 1, 51.5, -0.1, &t, 150000000000LL, 1);
+	ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+	m.lat = 91;
+	ck_assert_int_eq(lm_locator_add(loc, &m), -EINVAL);
+	ck_assert_uint_eq(lm_locator_excluded(loc, 0, &who, &count), 1);
+	ck_assert_str_eq(who, "lm03");
+	ck_assert_uint_eq(count, 1);
+	ck_assert_int_eq(lm_locator_windows(loc, &v, &nv, &w, &nw), 0);
+	ck_assert_uint_eq(nv, 4);
+	ck_assert_uint_eq(nw, 2);
+	ck_assert_uint_eq(w[0].end - w[0].start, 3);
+	ck_assert(v[0].t_ns == 0 && v[2].t_ns == 99000000000LL);
+	ck_assert_int_eq(lm_locator_solve(loc, &w[0], &res), 0);
+	ck_assert_uint_eq(res.n_caps, 3);
+	ck_assert_ptr_null(res.allowed);
+	ck_assert(res.window_start_ns == 0 && res.window_end_ns == 99000000000LL);
+	ck_assert(lm_region_covers(res.region, t.lat, t.lon));
+	lm_locate_result_fini(&res);
+	lm_locate_result_fini(&res); /* idempotent */
+	lm_locate_result_fini(NULL);
+	/* a window whose every record is excluded has nothing to solve */
+	honest_meas(&m, chip, 3, 40.4, -3.7, &t, 0, 1);
+	ck_assert_int_eq(lm_locator_solve_window(loc, &m, 1, &res), -ENOENT);
+	lm_locate_result_fini(&res);
+	ck_assert_int_eq(lm_locator_solve_window(loc, &m, 0, &res), -EINVAL);
+	lm_locate_result_fini(&res);
+	lm_locator_destroy(loc);
+	lm_locator_destroy(NULL);
+	conf.window_s = 0.5;
+	errno = 0;
+	ck_assert_ptr_null(lm_locator_create(&conf));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/*
+ * Up to F colluding misplaced landmarks, placed adversarially: they stand near the chip (so
+ * they measure it with small RTTs) and all declare one common far-away point (so they agree
+ * with each other and their caps exclude the truth). Every landmark measures every other one
+ * with honest RTTs between true positions; lmctl mesh's audit under F (lm_mesh_audit) decides
+ * whom to trust. The adversary chooses among placements that physics can see (each colluder
+ * violates at least one measurement; docs/locator.md: no audit sees the others). Asserted:
+ * without the audit the truth is excluded (the attack bites); with the landmarks the audit
+ * excludes left out, no colluder is trusted, the truth is inside the region and the verdict
+ * against the chip's allowed box is never "outside".
+ */
+#define MESH_MAX 12
+
+static double
+mesh_rtt(double lat1, double lon1, double lat2, double lon2)
+{
+	return lm_geo_dist_km(lat1, lon1, lat2, lon2) * LM_GEO_C_MS_PER_KM *
+		(1 + 0.3 * geo_rand()) +
+		0.05 * geo_rand() + 1e-6;
+}
+
+START_TEST(test_colluders_audited)
+{
+	unsigned trials = 0, attacks = 0, verdicts[4] = {0};
+
+	geo_seed(lm_test_seed());
+	while (trials < 40) {
+		double tlat[MESH_MAX], tlon[MESH_MAX], dlat[MESH_MAX], dlon[MESH_MAX];
+		unsigned F = (unsigned)(geo_rand() * 5), k = F ? 1 + (unsigned)(geo_rand() * F) : 0;
+		unsigned nh = 2 + (unsigned)(geo_rand() * 6), n = nh + k, i, j;
+		struct truth t = {-55 + 110 * geo_rand(), -150 + 300 * geo_rand()};
+		double fake_lat, fake_lon, a = 0.5 + 8 * geo_rand(), b = 0.5 + 8 * geo_rand();
+		struct lm_locator_conf conf = {.res_km = RES_KM, .window_s = 3600};
+		struct lm_locator *loc, *loc_all;
+		struct lm_geofence *gf;
+		struct lm_mesh *m = lm_mesh_create();
+		struct lm_mesh_audit au = {0};
+		struct lm_locate_result res;
+		struct lm_locate_meas meas[MESH_MAX];
+		char chip[LM_LOCATE_KEY_HEX];
+		bool seen = true;
+
+		ck_assert_ptr_nonnull(m);
+		/* honest landmarks around the chip, colluders close to it */
+		for (i = 0; i < n; i++) {
+			double dist =
+				i < nh ? 20 + 2500 * pow(geo_rand(), 2) : 5 + 300 * geo_rand();
+
+			ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, 360 * geo_rand(), dist,
+						 &tlat[i], &tlon[i]),
+				0);
+			dlat[i] = tlat[i];
+			dlon[i] = tlon[i];
+		}
+		/* the colluders' common declared point: far from the chip */
+		ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, 360 * geo_rand(),
+					 3000 + 9000 * geo_rand(), &fake_lat, &fake_lon),
+			0);
+		for (i = nh; i < n; i++) {
+			dlat[i] = fake_lat;
+			dlon[i] = fake_lon;
+		}
+		for (i = 0; i < n; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "lm%02u", i);
+			ck_assert_int_eq(lm_mesh_add_node(m, name, dlat[i], dlon[i]), (int)i);
+		}
+		for (i = nh; i < n; i++) {
+			bool violates = false;
+
+			for (j = 0; j < nh; j++) {
+				double rtt = mesh_rtt(tlat[i], tlon[i], tlat[j], tlon[j]);
+
+				ck_assert_int_eq(lm_mesh_add_rtt(m, i, j, rtt), 0);
+				violates |= lm_geo_dist_km(dlat[i], dlon[i], dlat[j], dlon[j]) >
+					rtt / LM_GEO_C_MS_PER_KM + LM_MESH_DEFAULT_TOL_KM + 1;
+			}
+			seen &= violates;
+		}
+		if (!seen) {
+			lm_mesh_destroy(m);
+			continue; /* a misplacement no measurement contradicts: no audit sees it */
+		}
+		for (i = 0; i < n; i++) {
+			for (j = i + 1; j < n; j++) {
+				if (!(i >= nh && j < nh) && !(j >= nh && i < nh)) {
+					ck_assert_int_eq(lm_mesh_add_rtt(m, i, j,
+								 mesh_rtt(tlat[i], tlon[i], tlat[j],
+									 tlon[j])),
+						0);
+				}
+			}
+		}
+		ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, F, &au), 0);
+		gf = box_fence(t.lat - a * geo_rand(), t.lon - b * geo_rand(),
+			t.lat + a * geo_rand() + 1e-3, t.lon + b * geo_rand() + 1e-3);
+		conf.allowed = gf;
+		loc = lm_locator_create(&conf);
+		loc_all = lm_locator_create(&conf);
+		ck_assert(loc && loc_all);
+		hex64(chip, 0xc0, trials);
+		for (i = 0; i < n; i++) {
+			/* the chip measured from the landmark's true spot, declared where it says */
+			honest_meas(&meas[i], chip, (int)i, tlat[i], tlon[i], &t, 0, trials);
+			meas[i].lat = dlat[i];
+			meas[i].lon = dlon[i];
+			if (i >= nh) {
+				ck_assert_msg(lm_mesh_audit_excluded(&au, i),
+					"seed trial %u: colluder lm%02u trusted (F %u, %u of %u)",
+					trials, i, F, k, n);
+			}
+			if (lm_mesh_audit_excluded(&au, i)) {
+				ck_assert_int_eq(lm_locator_exclude(loc, meas[i].site), 0);
+			}
+			ck_assert_int_ge(lm_locator_add(loc, &meas[i]), 0);
+			ck_assert_int_eq(lm_locator_add(loc_all, &meas[i]), 0);
+		}
+		if (k) {
+			/* without the audit the colluders exclude the truth */
+			ck_assert_int_eq(lm_locator_solve_window(loc_all, meas, n, &res), 0);
+			ck_assert(!lm_region_contains(res.region, t.lat, t.lon));
+			ck_assert(res.verdict.verdict != LM_VERDICT_INSIDE);
+			lm_locate_result_fini(&res);
+			attacks++;
+		}
+		if (lm_locator_solve_window(loc, meas, n, &res) == 0) {
+			ck_assert_msg(lm_region_contains(res.region, t.lat, t.lon) &&
+					lm_region_covers(res.region, t.lat, t.lon),
+				"trial %u: truth %.6f,%.6f outside the audited region (F %u, %u "
+				"colluders of %u)",
+				trials, t.lat, t.lon, F, k, n);
+			ck_assert(lm_region_feasible(res.region));
+			ck_assert_msg(res.verdict.verdict != LM_VERDICT_OUTSIDE,
+				"trial %u: honest chip outside (F %u, %u colluders of %u)", trials,
+				F, k, n);
+			verdicts[res.verdict.verdict]++;
+		} else {
+			/* every landmark excluded (the audit failed closed on all): no verdict */
+			for (i = 0; i < n; i++) {
+				ck_assert(lm_mesh_audit_excluded(&au, i));
+			}
+		}
+		lm_locate_result_fini(&res);
+		lm_locator_destroy(loc);
+		lm_locator_destroy(loc_all);
+		lm_geofence_destroy(gf);
+		lm_mesh_audit_free(&au);
+		lm_mesh_destroy(m);
+		trials++;
+	}
+	printf("# %u trials, %u with colluders: %u inside, %u inconclusive\n", trials, attacks,
+		verdicts[LM_VERDICT_INSIDE], verdicts[LM_VERDICT_INCONCLUSIVE]);
+}
+END_TEST
+
+/* Solving only reads the locator: windows solved by several threads at once give exactly
+ * the sequential results. */
+struct par {
+	const struct lm_locator *loc;
+	const struct lm_locate_window *w;
+	size_t nw, first, step;
+	double *area;
+	int *verdict;
+	int rc;
+};
+
+static void *
+par_solve(void *arg)
+{
+	struct par *p = arg;
+	size_t k;
+
+	for (k = p->first; k < p->nw; k += p->step) {
+		struct lm_locate_result res;
+
+		if (lm_locator_solve(p->loc, &p->w[k], &res) != 0) {
+			p->rc = -1;
+		} else {
+			p->area[k] = lm_region_area_km2(res.region);
+			p->verdict[k] = (int)res.verdict.verdict;
+		}
+		lm_locate_result_fini(&res);
+	}
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct lm_geofence *gf = box_fence(40, -5, 52, 10);
+	struct lm_locator_conf conf = {.res_km = 30, .window_s = 3600, .allowed = gf};
+	struct lm_locator *loc = lm_locator_create(&conf);
+	const struct lm_locate_window *w;
+	const struct lm_locate_meas *v;
+	double area[16], area_par[16];
+	int verdict[16], verdict_par[16];
+	struct par p[4];
+	pthread_t th[4];
+	size_t nv, nw, i, k;
+
+	geo_seed(lm_test_seed());
+	ck_assert_ptr_nonnull(loc);
+	for (i = 0; i < 16; i++) {
+		struct truth t = {42 + 8 * geo_rand(), -3 + 11 * geo_rand()};
+		char chip[LM_LOCATE_KEY_HEX];
+		int l;
+
+		hex64(chip, 0xc41b, i);
+		for (l = 0; l < 5; l++) {
+			struct lm_locate_meas m;
+			double lat, lon;
+
+			ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, 360 * geo_rand(),
+						 20 + 800 * geo_rand(), &lat, &lon),
+				0);
+			honest_meas(&m, chip, l, lat, lon, &t, 0, i);
+			ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+		}
+	}
+	ck_assert_int_eq(lm_locator_windows(loc, &v, &nv, &w, &nw), 0);
+	ck_assert_uint_eq(nw, 16);
+	for (k = 0; k < nw; k++) {
+		struct lm_locate_result res;
+
+		ck_assert_int_eq(lm_locator_solve(loc, &w[k], &res), 0);
+		area[k] = lm_region_area_km2(res.region);
+		verdict[k] = (int)res.verdict.verdict;
+		lm_locate_result_fini(&res);
+	}
+	for (i = 0; i < 4; i++) {
+		p[i] = (struct par){loc, w, nw, i, 4, area_par, verdict_par, 0};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, par_solve, &p[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(p[i].rc, 0);
+	}
+	for (k = 0; k < nw; k++) {
+		ck_assert(area[k] == area_par[k]);
+		ck_assert_int_eq(verdict[k], verdict_par[k]);
+	}
+	lm_locator_destroy(loc);
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("locate");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_honest_truth_inside);
+	tcase_add_test(tc, test_windows_and_exclusion);
+	tcase_add_test(tc, test_colluders_audited);
+	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+	return lm_test_run(s);
+}
