@@ -223,8 +223,8 @@ LM_WUR enum lm_reason lm_cookie_decode(struct lm_cookie_msg *c, const uint8_t *b
  * The landmark's cookie for a source: BLAKE2b-128 keyed with the current secret over
  * LM_TAG_COOKIE || 0x00 || ip(be32) || port(be16). Only the landmark that made it checks it.
  */
-void lm_cookie_mac(uint8_t out[static LM_COOKIE_LEN], const uint8_t secret[static 32],
-	uint32_t ip, uint16_t port);
+void lm_cookie_mac(uint8_t out[static LM_COOKIE_LEN], const uint8_t secret[static 32], uint32_t ip,
+	uint16_t port);
 
 /**
  * The datapath's look at a HELLO that passed lm_hello_precheck(): its hello_nonce and, if the

@@ -96,7 +96,8 @@ struct lm_engine_stats {
 	uint64_t hello_rate_global; /**< HELLO dropped: global rate limit */
 	uint64_t hello_binding; /**< HELLO for another landmark */
 	uint64_t hello_no_slot; /**< HELLO dropped: no free message slot / ring full */
-	uint64_t hello_arp_unresolved; /**< HELLO from an unproven source not yet resolved: ARP asked */
+	uint64_t
+		hello_arp_unresolved; /**< HELLO from an unproven source not yet resolved: ARP asked */
 	uint64_t cookie_tx; /**< under load: HELLO without a valid cookie answered with COOKIE */
 	uint64_t cookie_ok; /**< HELLO with a valid cookie (proven source) */
 	uint64_t cookie_bad; /**< HELLO with a cookie that does not verify (stale or forged) */
@@ -114,9 +115,11 @@ struct lm_engine_stats {
 	uint64_t resp_wrong_source; /**< from another address/port than the HELLO */
 	uint64_t resp_mismatch; /**< wrong seq, mode or nonce echo */
 	uint64_t resp_dup; /**< seq already has every candidate slot filled */
-	uint64_t resp_candidate2; /**< a second candidate kept for a seq (earliest verifying wins) */
+	uint64_t
+		resp_candidate2; /**< a second candidate kept for a seq (earliest verifying wins) */
 	uint64_t finish_tx; /**< FINISH sent, first time */
-	uint64_t finish_resent; /**< FINISH re-sent while waiting for REVEAL (up to 3 per session) */
+	uint64_t
+		finish_resent; /**< FINISH re-sent while waiting for REVEAL (up to 3 per session) */
 	uint64_t resp_clock; /**< response before its challenge by the counter: unused */
 	uint64_t reveals_rx;
 	uint64_t unexpected_msg; /**< protocol message type we never accept here */

@@ -303,8 +303,8 @@ run_session(
 			int olen;
 
 			if (lm_challenge_decode(&ch, buf, (size_t)n) != LM_OK ||
-				(session != 0 && ch.session_id != session) || ch.session_id == dead ||
-				(answered >> ch.seq & 1) != 0) {
+				(session != 0 && ch.session_id != session) ||
+				ch.session_id == dead || (answered >> ch.seq & 1) != 0) {
 				drops++;
 				continue;
 			}

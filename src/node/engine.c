@@ -453,7 +453,8 @@ arp_slot_new(struct lm_engine *e, uint32_t ip, uint64_t now)
 		struct arp_entry *a = &e->arp[i];
 		unsigned r = arp_evict_rank(a, now);
 
-		if (r < best_rank || (r == best_rank && r != UINT32_MAX && a->expires < best->expires)) {
+		if (r < best_rank ||
+			(r == best_rank && r != UINT32_MAX && a->expires < best->expires)) {
 			best = a;
 			best_rank = r;
 		}
@@ -1304,8 +1305,8 @@ on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 	} else {
 		bool load = now < e->load_until;
 
-		if (!load && !lm_bucket_take(&e->global, now, e->global_cost,
-				     e->c.hello_burst_global)) {
+		if (!load &&
+			!lm_bucket_take(&e->global, now, e->global_cost, e->c.hello_burst_global)) {
 			load = true;
 			e->load_until = now + e->c_load_hold;
 			e->st.load_entered++;

@@ -401,7 +401,7 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	 */
 	{
 		uint64_t need = (uint64_t)(c->hello_rate_global * 2 * c->replay_window_s +
-					   c->hello_burst_global) *
+					c->hello_burst_global) *
 				2 * g.n_ports * 2 +
 			64;
 
@@ -536,7 +536,8 @@ setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	}
 	for (j = 0; j < pc->n_neighbours; j++) {
 		const struct lm_node_neigh_conf *nb = &pc->neighbours[j];
-		uint32_t mask = pc->prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> pc->prefix_len);
+		uint32_t mask =
+			pc->prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> pc->prefix_len);
 
 		if ((nb->address & mask) != (ec.ip & mask) || nb->address == ec.ip) {
 			snprintf(err, errlen,

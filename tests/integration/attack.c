@@ -558,7 +558,8 @@ lan_scenario(const char *sc, unsigned count)
 				uint32_t l;
 
 				/* unsolicited reply to the node, request for the node, gratuitous */
-				l = lm_net_build_arp(f, sizeof(f), 2, fake, victim, node_mac, node_ip);
+				l = lm_net_build_arp(
+					f, sizeof(f), 2, fake, victim, node_mac, node_ip);
 				memcpy(f + 6, fake, 6);
 				raw_send(f, l);
 				l = lm_net_build_arp(f, sizeof(f), 1, fake, victim, bcast, node_ip);
@@ -652,7 +653,8 @@ lan_scenario(const char *sc, unsigned count)
 		static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 		static const uint8_t zero[6];
 		uint32_t me = env_ip("LM_VICTIM"); /* our own, legitimate address */
-		uint32_t martians[4] = {node_ip, 0x00010203u, 0xf0000001u, (node_ip & 0xffffff00u) | 0xff};
+		uint32_t martians[4] = {
+			node_ip, 0x00010203u, 0xf0000001u, (node_ip & 0xffffff00u) | 0xff};
 		unsigned echo_replies = 0;
 		unsigned probe_replies = 0;
 		unsigned zero_mac_replies = 0;
@@ -664,7 +666,8 @@ lan_scenario(const char *sc, unsigned count)
 		for (i = 0; i < 4; i++) {
 			raw_send(f, echo_frame(f, node_mac, martians[i], node_ip, 64));
 		}
-		raw_send(f, echo_frame(f, bcast, me, node_ip, 64)); /* unicast IP, broadcast frame */
+		raw_send(
+			f, echo_frame(f, bcast, me, node_ip, 64)); /* unicast IP, broadcast frame */
 		/* ARP request with a zero sender MAC (Ethernet source ours). */
 		l = lm_net_build_arp(f, sizeof(f), 1, zero, me + 1, bcast, node_ip);
 		memcpy(f + 6, my_mac, 6);
@@ -695,7 +698,8 @@ lan_scenario(const char *sc, unsigned count)
 				probe_replies += tpa == 0;
 				zero_mac_replies += ntohl(tpa) == me + 1;
 			}
-			if (n >= 34 + 8 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 1 && f[34] == 0) {
+			if (n >= 34 + 8 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 1 &&
+				f[34] == 0) {
 				echo_replies++;
 			}
 		}

@@ -88,11 +88,10 @@ START_TEST(test_static_neighbours)
 	static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
 	char text[1024];
 	char err[512] = "";
-	const char *tmpl =
-		"key_file = \"k\"; delegation_file = \"d\"; feed_dir = \"f\";\n"
-		"ports = ( { address = \"198.18.0.1\";\n"
-		"  neighbours = ( { address = \"%s\";\n"
-		"    mac = \"%s\"; } ); } );\n";
+	const char *tmpl = "key_file = \"k\"; delegation_file = \"d\"; feed_dir = \"f\";\n"
+			   "ports = ( { address = \"198.18.0.1\";\n"
+			   "  neighbours = ( { address = \"%s\";\n"
+			   "    mac = \"%s\"; } ); } );\n";
 
 	snprintf(text, sizeof(text), tmpl, "198.18.0.254", "02:00:00:00:00:fe");
 	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), 0);
@@ -101,18 +100,18 @@ START_TEST(test_static_neighbours)
 	ck_assert_mem_eq(conf.ports[0].neighbours[0].mac, mac, 6);
 	ck_assert_int_eq(conf.max_sessions_per_prover, 2);
 	snprintf(text, sizeof(text), tmpl, "198.18.0.254", "01:00:5e:00:00:01");
-	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)),
-		-EINVAL);
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, ":4: mac: must be a unicast, non-zero MAC"));
 	snprintf(text, sizeof(text), tmpl, "198.18.0.254", "00:00:00:00:00:00");
-	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)),
-		-EINVAL);
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
 	snprintf(text, sizeof(text), tmpl, "198.18.0.254", "02:00:00:00:00:fe:01");
-	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)),
-		-EINVAL);
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
 	snprintf(text, sizeof(text), tmpl, "198.18.0.300", "02:00:00:00:00:fe");
-	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)),
-		-EINVAL);
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, ":3: address: must be a non-zero dotted-quad IPv4"));
 	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf,
 				 "key_file = \"k\"; delegation_file = \"d\"; feed_dir = \"f\";\n"

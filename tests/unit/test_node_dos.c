@@ -95,8 +95,9 @@ inject_udp_mac(const uint8_t mac[6], uint32_t ip, uint16_t port, const void *pl,
 {
 	uint8_t f[LM_FRAME_MAX];
 
-	inject(f, lm_net_build_udp(
-			  f, sizeof(f), mac, node_mac, ip, NODE_IP, port, LM_PROTO_PORT, pl, len));
+	inject(f,
+		lm_net_build_udp(
+			f, sizeof(f), mac, node_mac, ip, NODE_IP, port, LM_PROTO_PORT, pl, len));
 }
 
 /* ARP from (ip, mac): op 1 request for us, op 2 reply to us (or gratuitous when tpa == ip). */
@@ -223,8 +224,8 @@ START_TEST(test_unproven_spends_no_source_token)
 	up(&ec, &cc, 0);
 	rig_learn_chip_mac(&R);
 	for (i = 0; i < 20; i++) {
-		inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL,
-								   NULL, 1));
+		inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b,
+			(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 1));
 	}
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->hello_rate_src, 0);
@@ -341,7 +342,8 @@ START_TEST(test_unresolved_unproven_no_slot)
 
 	rig_default();
 	rig_learn_chip_mac(&R);
-	inject_udp_mac(chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	inject_udp_mac(
+		chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->hello_arp_unresolved, 1);
 	ck_assert_uint_eq(cst()->hello_ok, 0);
@@ -380,9 +382,12 @@ START_TEST(test_prover_key_quota)
 	rig_learn_chip_mac(&R);
 	learn(CHIP2_IP, chip2_mac);
 	learn(CHIP3_IP, evil_mac);
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
-	inject_udp_mac(chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
-	inject_udp_mac(evil_mac, CHIP3_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	inject_udp_mac(
+		chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	inject_udp_mac(
+		chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	inject_udp_mac(
+		evil_mac, CHIP3_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->sessions_started, 1);
 	ck_assert_uint_eq(cst()->hello_quota, 2);
@@ -392,7 +397,8 @@ START_TEST(test_prover_key_quota)
 		rig_pump(&R);
 	}
 	ck_assert_uint_eq(st()->sessions_budget, 1);
-	inject_udp_mac(chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	inject_udp_mac(
+		chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->sessions_started, 2);
 	rig_fini(&R);
@@ -461,7 +467,8 @@ START_TEST(test_arp_no_overwrite)
 	ck_assert(arp_is(CHIP_IP, chip_mac));
 	ck_assert_uint_eq(st()->arp_mac_changed, 0);
 	/* Challenges still go to the chip's MAC. */
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	inject_udp_mac(
+		chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_int_eq(take_udp_to(CHIP_IP, CHIP_PORT, pl, dst), LM_CHALLENGE_LEN);
 	ck_assert_mem_eq(dst, chip_mac, 6);
@@ -517,9 +524,8 @@ START_TEST(test_static_neighbour)
 	rig_init(&R, "SN-1", 256, K, &ec, &cc);
 	ec.neigh[0].ip = CHIP_IP;
 	ec.n_neigh = 1;
-	ck_assert_ptr_null(lm_engine_create(&ec, lm_memport_pktio(R.mp),
-		lm_fakeclock_clock(&R.clk), lm_nfifo_chan(R.to_ctrl), lm_nfifo_chan(R.from_ctrl),
-		lm_nfifo_chan(R.pool)));
+	ck_assert_ptr_null(lm_engine_create(&ec, lm_memport_pktio(R.mp), lm_fakeclock_clock(&R.clk),
+		lm_nfifo_chan(R.to_ctrl), lm_nfifo_chan(R.from_ctrl), lm_nfifo_chan(R.pool)));
 	rig_fini(&R);
 }
 END_TEST
@@ -899,16 +905,19 @@ START_TEST(test_finish_resent)
 			}
 			if (round == 1 && finishes == 2) {
 				/* The REVEAL comes after the first re-send: the session is done. */
-				struct lm_reveal rv = {.session_id = sid, .answered = (1u << K) - 1};
+				struct lm_reveal rv = {
+					.session_id = sid, .answered = (1u << K) - 1};
 				uint8_t commitment[32];
 				uint8_t out[LM_REVEAL_LEN];
 
 				memcpy(rv.secret, s, 32);
 				lm_commitment(commitment, s, R.chip_pk);
-				ck_assert_int_eq(lm_reveal_sign(&rv, R.lm_pk, commitment,
-							 (const uint8_t(*)[32])nonces, K, R.chip_sk),
+				ck_assert_int_eq(
+					lm_reveal_sign(&rv, R.lm_pk, commitment,
+						(const uint8_t(*)[32])nonces, K, R.chip_sk),
 					0);
-				ck_assert_int_eq(lm_reveal_encode(&rv, out, sizeof(out)), LM_REVEAL_LEN);
+				ck_assert_int_eq(
+					lm_reveal_encode(&rv, out, sizeof(out)), LM_REVEAL_LEN);
 				inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, out, LM_REVEAL_LEN);
 				rig_pump(&R);
 				break;

@@ -698,7 +698,8 @@ START_TEST(test_response_before_challenge)
 			lm_engine_poll(e);
 			ck_assert_uint_eq(es->resp_mismatch, i + 1);
 			ck_assert_uint_eq(es->responses_ok, i);
-			ck_assert_uint_eq(slot.rx_bytes, rx0 + i * lm_amp_wire_len(LM_RESPONSE_FAST_LEN));
+			ck_assert_uint_eq(
+				slot.rx_bytes, rx0 + i * lm_amp_wire_len(LM_RESPONSE_FAST_LEN));
 			ck_assert_uint_eq(slot.s[i + 1].got, 0);
 			ck_assert_uint_eq(slot.answered >> (i + 1), 0);
 		}
