@@ -38,6 +38,23 @@ static const uint8_t evil_mac[6] = {0x02, 0, 0, 0, 0, 0x66};
 static const uint8_t zero_mac[6];
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
+static uint32_t
+be32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+static void
+put_be32(uint8_t *p, uint32_t host)
+{
+	uint32_t v = htonl(host);
+
+	memcpy(p, &v, 4);
+}
+
 static void
 up(struct lm_engine_conf *ec, struct lm_ctrl_conf *cc, uint32_t max_per_prover)
 {
@@ -555,8 +572,8 @@ START_TEST(test_zero_mac_and_probe)
 	ck_assert_mem_eq(f, chip_mac, 6); /* to the prober */
 	ck_assert_uint_eq(f[21], 2); /* reply */
 	ck_assert_mem_eq(f + 22, node_mac, 6); /* sha: us */
-	ck_assert_uint_eq(ntohl(*(uint32_t *)(void *)(f + 28)), NODE_IP);
-	ck_assert_uint_eq(*(uint32_t *)(void *)(f + 38), 0); /* tpa: the prober's 0.0.0.0 */
+	ck_assert_uint_eq(be32_at(f + 28), NODE_IP);
+	ck_assert_uint_eq(be32_at(f + 38), 0); /* tpa: the prober's 0.0.0.0 */
 	ck_assert_uint_eq(st()->arp_probe_replies_tx, 1);
 	ck_assert_uint_eq(lm_memport_pending(R.mp), 0);
 	/* UDP in a frame with a zero source MAC: dropped. */
@@ -727,8 +744,8 @@ START_TEST(test_icmp_beyond_mtu_dropped)
 	iph[3] = (uint8_t)tot;
 	iph[8] = 64;
 	iph[9] = 1;
-	*(uint32_t *)(void *)(iph + 12) = htonl(CHIP_IP);
-	*(uint32_t *)(void *)(iph + 16) = htonl(NODE_IP);
+	put_be32(iph + 12, CHIP_IP);
+	put_be32(iph + 16, NODE_IP);
 	cs = htons((uint16_t)~lm_net_csum_fold(lm_net_csum_add(0, iph, 20)));
 	memcpy(iph + 10, &cs, 2);
 	memset(icmp + 8, 0x5a, tot - 28u);
