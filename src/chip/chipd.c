@@ -242,12 +242,13 @@ run_session(
 				break;
 			}
 			/*
-			 * Answered, then silence: the landmark ends a session whose source has not
-			 * proven its address after one challenge (our answer was lost), so start
-			 * over with a fresh HELLO, within the same retry budget.
+			 * The first challenge answered, then silence: the landmark ends a session
+			 * whose source has not proven its address after that one challenge (our
+			 * answer was lost: once it arrives the next challenge follows at once), so
+			 * start over with a fresh HELLO, within the same retry budget.
 			 */
-			if (session != 0 && retries < (unsigned)g.c.hello_retries &&
-				t_rx - last_rx > stall_ns) {
+			if (session != 0 && n_seen == 1 && answered == 1 &&
+				retries < (unsigned)g.c.hello_retries && t_rx - last_rx > stall_ns) {
 				retries++;
 				dead = session;
 				session = 0;
