@@ -22,7 +22,7 @@ RUN rm -rf build && meson setup build -Dbuildtype=release -Dtests=disabled \
 FROM debian:12-slim AS runtime
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	--no-install-recommends dpdk libconfig9 libjansson4 libmicrohttpd12 libnats3.4 \
-	libproj25 libsodium23 libssl3 ca-certificates \
+	libp11-kit0 libproj25 libsodium23 libssl3 ca-certificates \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local /usr/local
 COPY conf/landmarkd.conf /etc/landmark/landmarkd.conf

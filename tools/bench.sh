@@ -16,4 +16,5 @@ echo "## locator";                   "$B/bench/bench_locator" 2000
 echo "## feed";                      tools/bench-feed.sh "$B"
 echo "## locator consumer group";    tools/bench-feed-locate.sh "$B"
 echo "## node";                      tools/bench-node.sh "$B"
+echo "## signer: memory key vs PKCS#11 token"; tools/bench-signer.sh "$B"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -179,12 +179,15 @@ struct lm_trust {
 /**
  * Verify one record on its own, from bytes, in this order:
  *   record syntax (lm_record_decode); head syntax; proof syntax; delegation syntax;
- *   delegation by an operator root, valid at the head time and at the record start
- *   (LM_E_ISSUER/LM_E_KEY/LM_E_SIG/LM_E_NOTYET/LM_E_EXPIRED); head key == delegation subject
+ *   delegation by an operator root, valid at the head time, at the record start and at the
+ *   record end (LM_E_ISSUER/LM_E_KEY/LM_E_SIG/LM_E_NOTYET/LM_E_EXPIRED); hello_time within
+ *   LM_RECORD_HELLO_WINDOW_S of the record start (LM_E_EXPIRED / LM_E_NOTYET); head key ==
+ *   delegation subject
  *   and record landmark key/dlg_hash/position/site == delegation (LM_E_BINDING); head time not
  *   beyond now + LM_BATCH_FUTURE_SLACK_NS (LM_E_NOTYET) and not before the record end
  *   (LM_E_FIELD); head signature; proof tree_size == head count (LM_E_PROOF) and inclusion
- *   (LM_E_PROOF); required validation bits (LM_E_FIELD); prover credential chain at the record
+ *   (LM_E_PROOF); validation bits LM_CHECKS_STANDALONE (the required ones and clock, source,
+ *   budget) plus reveal in fast mode (LM_E_FIELD); prover credential chain at the record
  *   start (chip certificate by a manufacturer root, delegation by an operator root);
  *   deduction limits (LM_E_FIELD); every proof (lm_record_verify_proofs).
  * @param now  verifier's unix ns

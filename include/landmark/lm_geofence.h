@@ -15,7 +15,13 @@
  * Cells that straddle a fence edge are refined (up to 6 more levels); refined sub-cells
  * that a cap provably excludes are dropped, so the test stays sound: INSIDE and OUTSIDE are
  * only claimed for cells with no fence edge touching them (tested on a slightly enlarged
- * cell).
+ * cell), with two kinds of edge that cannot separate a cell from the union and so take part
+ * in the parity test only: seam edges on the +-180 meridian (cells never cross it) and
+ * shared edges of two allowed polygons, proven when the fences are added to have one polygon
+ * on each side along their whole length (no other edge of either meets them; the points
+ * 1e-7 degree either side of the midpoint lie in one polygon each). Such a cell is INSIDE
+ * when its centre is in the union. Shared edges are left out of the margin (they are not on
+ * the union's border); seam edges are kept (a fence may really end at +-180).
  */
 #ifndef LANDMARK_LM_GEOFENCE_H
 #define LANDMARK_LM_GEOFENCE_H
@@ -42,13 +48,16 @@ enum lm_verdict {
 /** What a verdict rests on. */
 struct lm_verdict_info {
 	enum lm_verdict verdict;
-	/** INSIDE: lower bound (sampled) of the distance from the region to the fence border;
+	/** INSIDE: proven lower bound of the distance from the region to the fence border;
 	 * OUTSIDE: of the distance from the region to the allowed set; NaN otherwise or when
-	 * not asked for. A border sample p counts max_i(d(p, L_i) - R_i), a lower bound of
-	 * its distance to the region; samples are every margin_step_km along the border. */
+	 * not asked for. f(p) = max_i(d(p, L_i) - R_i) lower-bounds the distance from a border
+	 * point p to the region and is 1-Lipschitz, so on a border piece of path length <= h
+	 * between samples a and b every point has f >= (a + b - h) / 2; samples are every
+	 * margin_step_km (at most) along the border, pieces near the minimum are bisected
+	 * down to 1 m. 0 when the bound proves nothing. */
 	double margin_km;
 	double margin_step_km;
-	double margin_lat, margin_lon; /**< the border sample that sets the margin */
+	double margin_lat, margin_lon; /**< the border sample nearest the region (smallest f) */
 	size_t margin_cap; /**< the cap (record) that bounds it; SIZE_MAX if none */
 	double area_in_km2; /**< region cell area provably inside the allowed set */
 	double area_out_km2; /**< provably outside */

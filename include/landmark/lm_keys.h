@@ -54,10 +54,11 @@ LM_WUR int lm_keyfile_write_secret(const char *path, const uint8_t sk[static LM_
 LM_WUR int lm_keyfile_write_public(const char *path, const uint8_t pk[static LM_PK_LEN]);
 
 /**
- * Read a secret key file and expand it into a key pair.
- * @return 0; -EPERM if the file is not a regular file of mode 0600 (group/other bits set);
- *   -EBADMSG if the content is not exactly one base64 key line; -errno from open/read.
- *   sk is zeroed on every failure.
+ * Read a secret key file and expand it into a key pair. The file is opened once
+ * (O_NOFOLLOW) and checked on the open descriptor (fstat): no race between check and read.
+ * @return 0; -ELOOP if path is a symbolic link; -EPERM if the file is not a regular file of
+ *   mode 0600 (group/other bits set) owned by the effective user; -EBADMSG if the content
+ *   is not exactly one base64 key line; -errno from open/read. sk is zeroed on every failure.
  */
 LM_WUR int lm_keyfile_read_secret(
 	const char *path, uint8_t pk[static LM_PK_LEN], uint8_t sk[static LM_SK_LEN]);
@@ -67,6 +68,16 @@ LM_WUR int lm_keyfile_read_secret(
  * @return 0; -EBADMSG for a malformed file; -EKEYREJECTED for a bad point; -errno otherwise.
  */
 LM_WUR int lm_keyfile_read_public(const char *path, uint8_t pk[static LM_PK_LEN]);
+
+/**
+ * Lock secret material in memory (no swap, no core dump: sodium_mlock()). Call on long-lived
+ * secret keys right after they are allocated.
+ * @return 0, or -errno (e.g. -ENOMEM beyond RLIMIT_MEMLOCK: the caller warns and goes on).
+ */
+int lm_secret_lock(void *p, size_t len);
+
+/** Zero and unlock what lm_secret_lock() locked (sodium_munlock()). */
+void lm_secret_unlock(void *p, size_t len);
 
 /** Operator-facing text for an error returned by the key file functions. */
 const char *lm_keyfile_strerror(int err);

@@ -193,6 +193,35 @@ void lm_locate_result_fini(struct lm_locate_result *res);
 
 /* ---- rendering (locate_render.c) ---- */
 
+/** A solved region with what it rests on, as lm_locate_region_json() renders it. */
+struct lm_locate_region_view {
+	const struct lm_region *region;
+	double res_km; /**< resolution asked for */
+	const char *const *names; /**< name of each cap of the region, in its order */
+	size_t n; /**< caps */
+	const size_t *conflict; /**< cap indices of a proven inconsistent subset, or NULL */
+	size_t n_conflict;
+	bool conflict_smallest;
+	const char *conflict_meaning; /**< NULL: the hard-bound text (a landmark is misplaced or
+				       *   a record is false) */
+	bool opinion; /**< estimated radii: the verdict is rendered as "estimate_opinion"
+		       *   (labelled, no margin), never as "verdict" */
+	const struct lm_geofence *allowed; /**< NULL: no verdict member */
+	const struct lm_verdict_info *verdict; /**< when allowed != NULL */
+	const uint8_t *decisive; /**< n flags, or NULL */
+};
+
+/**
+ * The members every solved region reports (lmctl solve and every lmctl locate window;
+ * docs/locator.md): feasible, resolution_km, resolution_met_km, area_km2, inner_area_km2,
+ * bbox, conflict (when given) and verdict (when allowed: result, records,
+ * decisive_records, area_in/out/unknown_km2, margin_km, margin_sampled_every_km,
+ * margin_point, margin_record, allowed; with opinion: "estimate_opinion" with a label and
+ * no margin instead), added to out.
+ * @return 0 or -ENOMEM.
+ */
+int lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v);
+
 /**
  * A window as the JSON object of verdicts.json "chips" (docs/locator.md): chip, serial,
  * model, window_start_ns, window_end_ns, records, mode, feasible, resolution_km,

@@ -116,6 +116,7 @@ struct lm_landmarkd_conf {
 	unsigned n_ports;
 	int64_t udp_port;
 	char key_file[LM_CFG_STR_MAX];
+	char key_uri[LM_CFG_STR_MAX]; /**< PKCS#11 RFC 7512 URI instead of key_file */
 	char delegation_file[LM_CFG_STR_MAX];
 	struct lm_cfg_strlist manufacturer_roots;
 	struct lm_cfg_strlist operator_roots;

@@ -40,7 +40,8 @@ struct lm_ctrl_peer {
 
 struct lm_ctrl_conf {
 	uint8_t pk[LM_PK_LEN]; /**< landmark online key */
-	uint8_t sk[LM_SK_LEN]; /**< copied; wiped on destroy */
+	uint8_t sk[LM_SK_LEN]; /**< copied; wiped on destroy; unused when signer is set */
+	struct lm_signer *signer; /**< signs with the online key instead of sk (not owned) */
 	struct lm_delegation dlg; /**< this landmark's delegation (key must match pk) */
 	uint8_t mfr_roots[LM_CTRL_MAX_ROOTS][LM_PK_LEN]; /**< trusted for chip certificates */
 	unsigned n_mfr;
@@ -86,6 +87,7 @@ struct lm_ctrl_stats {
 	uint64_t records_no_clock; /**< records without LM_CHECK_CLOCK (calibration drifted) */
 	uint64_t batches;
 	uint64_t sink_errors;
+	uint64_t sign_errors; /**< the signer failed (token gone): batch kept, retried */
 	uint64_t mesh_started;
 	uint64_t mesh_reveals;
 	uint64_t mesh_failed;
@@ -95,6 +97,7 @@ struct lm_ctrl_stats {
 const struct lm_stat_desc *lm_ctrl_stat_descs(unsigned *n);
 
 struct lm_ctrl;
+struct lm_signer;
 
 /**
  * @param clk   the same counter the datapath stamps with (for wall-clock windows)
@@ -144,7 +147,11 @@ int lm_ctrl_set_hwts(struct lm_ctrl *c, unsigned engine, struct lm_hwts *h);
  */
 unsigned lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns);
 
-/** Close the open batch (if any) and flush the sink. @return 0 or -errno. */
+/**
+ * Close the open batch (if any) and flush the sink.
+ * @return 0; -ENODEV when the signer could not sign the open batch (its records are not in
+ *   the feed; sign_errors counts it); or the sink's -errno.
+ */
 int lm_ctrl_flush(struct lm_ctrl *c, int64_t wall_ns);
 
 const struct lm_ctrl_stats *lm_ctrl_stats(const struct lm_ctrl *c);

@@ -78,6 +78,15 @@ enum lm_record_check {
 #define LM_CHECKS_REQUIRED                                                                         \
 	(LM_CHECK_CRED_CHAIN | LM_CHECK_HELLO_SIG | LM_CHECK_BINDING | LM_CHECK_REPLAY |           \
 		LM_CHECK_PROOFS)
+/** What a standalone verifier requires: also the clock, source and budget steps. */
+#define LM_CHECKS_STANDALONE                                                                       \
+	(LM_CHECKS_REQUIRED | LM_CHECK_CLOCK | LM_CHECK_SOURCE | LM_CHECK_BUDGET)
+
+/**
+ * Largest distance between a record's hello_time and its t_start (s): the largest replay
+ * window a landmark may be configured with (replay_window_s).
+ */
+#define LM_RECORD_HELLO_WINDOW_S 3600
 
 /** One challenge and its answer. */
 struct lm_sample {

@@ -29,7 +29,10 @@
 #include "landmark/lm_keys.h"
 #include "landmark/lm_node_conf.h"
 #include "landmark/lm_node_net.h"
+#include "landmark/lm_pkcs11.h"
 #include "landmark/lm_proto.h"
+#include "landmark/lm_proto_signer.h"
+#include "landmark/lm_signer.h"
 
 #define MAX_LANDMARKS 16
 /* Group index of light in standard single-mode fibre: the speed of the emulated path. */
@@ -45,6 +48,7 @@ struct chip_landmark {
 
 struct chip_conf {
 	char key_file[LM_CFG_STR_MAX];
+	char key_uri[LM_CFG_STR_MAX];
 	char cert_file[LM_CFG_STR_MAX];
 	int mode;
 	int64_t sessions;
@@ -79,8 +83,11 @@ static const struct lm_cfg_item lm_table[] = {
 };
 
 static const struct lm_cfg_item chip_table[] = {
-	{"key_file", LM_CFG_STR, OC(key_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
-		"chip secret key file (mode 0600)"},
+	{"key_file", LM_CFG_STR, OC(key_file), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"chip secret key file (mode 0600); exactly one of key_file and key_uri"},
+	{"key_uri", LM_CFG_STR, OC(key_uri), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"chip key in a PKCS#11 token, RFC 7512: "
+		"pkcs11:token=T;object=K?module-path=M&pin-source=file:P (docs/chipd.md)"},
 	{"cert_file", LM_CFG_STR, OC(cert_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
 		"chip certificate by the manufacturer root (lmctl certify)"},
 	{"mode", LM_CFG_ENUM, OC(mode), 0, 0, 0, NULL, mode_names, NULL, 0, 0,
@@ -115,7 +122,7 @@ on_signal(int sig)
 
 static struct {
 	uint8_t pk[LM_PK_LEN];
-	uint8_t sk[LM_SK_LEN];
+	struct lm_signer *signer; /* the chip key: key file or PKCS#11 token */
 	struct lm_cred cert;
 	struct chip_conf c;
 } g;
@@ -170,8 +177,10 @@ send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN], uint8_t sec
 	}
 	h->cred = g.cert;
 	h->wire_len = (size_t)g.c.hello_len;
-	if (lm_hello_sign(h, g.sk) != 0 || (len = lm_hello_encode(h, buf, sizeof(buf))) < 0) {
-		fprintf(stderr, "chipd: cannot build HELLO (certificate not for key_file?)\n");
+	if (lm_hello_sign_with(h, g.signer) != 0 ||
+		(len = lm_hello_encode(h, buf, sizeof(buf))) < 0) {
+		fprintf(stderr, "chipd: cannot build HELLO (certificate not for the key?) %s\n",
+			lm_signer_last_error(g.signer));
 		return -1;
 	}
 	if (send(fd, buf, (size_t)len, 0) != len) {
@@ -315,7 +324,8 @@ run_session(
 			r.seq = ch.seq;
 			memcpy(r.nonce, ch.nonce, LM_NONCE_LEN);
 			if (h.mode == LM_MODE_SIGNED) {
-				if (lm_response_sign(&r, lpk, g.sk) != 0) {
+				if (lm_response_sign_with(&r, lpk, g.signer) != 0) {
+					/* counted by the signer; said once at the end */
 					drops++;
 					continue;
 				}
@@ -355,9 +365,9 @@ run_session(
 				rv.session_id = session;
 				memcpy(rv.secret, secret, LM_SECRET_LEN);
 				rv.answered = answered;
-				if (lm_reveal_sign(&rv, lpk, h.commitment,
+				if (lm_reveal_sign_with(&rv, lpk, h.commitment,
 					    (const uint8_t(*)[LM_NONCE_LEN])nonces, f.count,
-					    g.sk) != 0 ||
+					    g.signer) != 0 ||
 					lm_reveal_encode(&rv, out, sizeof(out)) != LM_REVEAL_LEN ||
 					send(fd, out, LM_REVEAL_LEN, 0) != LM_REVEAL_LEN) {
 					fprintf(stderr, "chipd: REVEAL failed\n");
@@ -448,11 +458,16 @@ main(int argc, char **argv)
 	if (sessions_override >= 0) {
 		g.c.sessions = sessions_override;
 	}
-	rc = lm_keyfile_read_secret(g.c.key_file, g.pk, g.sk);
-	if (rc != 0) {
-		fprintf(stderr, "chipd: key_file %s: %s\n", g.c.key_file, lm_keyfile_strerror(rc));
+	if ((g.c.key_file[0] != '\0') == (g.c.key_uri[0] != '\0')) {
+		fprintf(stderr, "chipd: %s: set exactly one of key_file and key_uri\n", path);
 		return 2;
 	}
+	g.signer = lm_signer_open(g.c.key_uri[0] ? g.c.key_uri : g.c.key_file, err, sizeof(err));
+	if (g.signer == NULL) {
+		fprintf(stderr, "chipd: %s: %s\n", g.c.key_uri[0] ? "key_uri" : "key_file", err);
+		return 2;
+	}
+	memcpy(g.pk, lm_signer_pk(g.signer), LM_PK_LEN);
 	rc = lm_cred_read_file(g.c.cert_file, &g.cert, &why);
 	if (rc != 0) {
 		fprintf(stderr, "chipd: cert_file %s: %s\n", g.c.cert_file,
@@ -460,8 +475,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (memcmp(lm_cred_subject(&g.cert), g.pk, LM_PK_LEN) != 0) {
-		fprintf(stderr, "chipd: cert_file %s certifies another key than key_file %s\n",
-			g.c.cert_file, g.c.key_file);
+		fprintf(stderr, "chipd: cert_file %s certifies another key than %s %s\n",
+			g.c.cert_file, g.c.key_uri[0] ? "key_uri" : "key_file",
+			g.c.key_uri[0] ? g.c.key_uri : g.c.key_file);
 		return 2;
 	}
 	for (i = 0; i < g.c.n_landmarks; i++) {
@@ -503,6 +519,16 @@ main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 	}
-	sodium_memzero(g.sk, sizeof(g.sk));
+	{
+		struct lm_signer_stats st;
+
+		lm_signer_stats(g.signer, &st);
+		if (st.failures > 0) {
+			fprintf(stderr, "chipd: %s key: %llu signatures failed, last: %s\n",
+				lm_signer_kind(g.signer), (unsigned long long)st.failures,
+				lm_signer_last_error(g.signer));
+		}
+	}
+	lm_signer_destroy(g.signer);
 	return failed == 0 ? 0 : 1;
 }

@@ -6,7 +6,9 @@
 #include <sodium.h>
 
 #include "landmark/lm_batch.h"
+#include "landmark/lm_keys.h"
 #include "landmark/lm_hash.h"
+#include "landmark/lm_proto_signer.h"
 #include "record_private.h"
 
 /* Levels of a tree of LM_BATCH_MAX_RECORDS leaves, root level included. */
@@ -17,6 +19,7 @@ struct lm_batch {
 	uint32_t count;
 	int closed;
 	uint8_t sk[LM_SK_LEN];
+	struct lm_signer *signer; /* when set, signs heads instead of sk */
 	uint64_t seq; /* of the open batch */
 	uint8_t prev_hash[LM_HASH_LEN]; /* hash of the previous head, zero for seq 0 */
 	int64_t min_time_ns; /* time of the previous head */
@@ -343,6 +346,8 @@ lm_batch_create(
 		return NULL;
 	}
 	b->max = max_records;
+	/* Locked (no swap, no core dump) for the batch signer's life; best effort. */
+	(void)lm_secret_lock(b->sk, sizeof(b->sk));
 	memcpy(b->sk, sk, LM_SK_LEN);
 	b->seq = last != NULL ? last->seq + 1 : 0;
 	b->min_time_ns = last != NULL ? last->time_ns : 0;
@@ -356,6 +361,7 @@ lm_batch_destroy(struct lm_batch *b)
 		return;
 	}
 	sodium_memzero(b->sk, sizeof(b->sk));
+	lm_secret_unlock(b->sk, sizeof(b->sk));
 	free(b->leaves);
 	free(b->nodes);
 	free(b);
@@ -449,7 +455,8 @@ lm_batch_close(struct lm_batch *b, int64_t time_ns, struct lm_batch_head *head)
 	b->head.time_ns = time_ns;
 	memcpy(b->head.root, b->level[b->n_levels - 1][0], LM_HASH_LEN);
 	b->head.count = b->count;
-	rc = lm_batch_head_sign(&b->head, b->sk);
+	rc = b->signer != NULL ? lm_batch_head_sign_with(&b->head, b->signer)
+			       : lm_batch_head_sign(&b->head, b->sk);
 	if (rc != 0) {
 		return rc;
 	}
@@ -546,7 +553,20 @@ lm_record_verify_standalone(const uint8_t *rec, size_t rec_len, const uint8_t *p
 	if (why == LM_OK && ns_to_s(r->t_start_ns) > d.not_after) {
 		why = LM_E_EXPIRED;
 	}
+	/* ... and still when the session ended. */
+	if (why == LM_OK && ns_to_s(r->t_end_ns) > d.not_after) {
+		why = LM_E_EXPIRED;
+	}
 	if (why != LM_OK) {
+		goto out;
+	}
+	/* The HELLO is from the session's time: no landmark accepts one further off. */
+	if (r->hello_time < ns_to_s(r->t_start_ns) - LM_RECORD_HELLO_WINDOW_S) {
+		why = LM_E_EXPIRED;
+		goto out;
+	}
+	if (r->hello_time > ns_to_s(r->t_start_ns) + LM_RECORD_HELLO_WINDOW_S) {
+		why = LM_E_NOTYET;
 		goto out;
 	}
 	dc.kind = LM_CRED_DELEGATION;
@@ -584,7 +604,7 @@ lm_record_verify_standalone(const uint8_t *rec, size_t rec_len, const uint8_t *p
 	if (why != LM_OK) {
 		goto out;
 	}
-	need = LM_CHECKS_REQUIRED | (r->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
+	need = LM_CHECKS_STANDALONE | (r->mode == LM_MODE_FAST ? LM_CHECK_REVEAL : 0);
 	if ((r->validation & need) != need) {
 		why = LM_E_FIELD;
 		goto out;
@@ -608,4 +628,28 @@ out:
 		*out = zero_rec;
 	}
 	return why;
+}
+
+int
+lm_batch_head_sign_with(struct lm_batch_head *h, struct lm_signer *s)
+{
+	uint8_t buf[LM_BATCH_HEAD_LEN];
+
+	memcpy(h->landmark_pk, lm_signer_pk(s), LM_PK_LEN);
+	if (lm_batch_head_encode(h, buf) < 0) {
+		return -EINVAL;
+	}
+	return lm_signer_sign(s, h->sig, LM_TAG_BATCH_HEAD, buf, LM_BATCH_HEAD_LEN - LM_SIG_LEN);
+}
+
+int
+lm_batch_set_signer(struct lm_batch *b, struct lm_signer *s)
+{
+	/* an all-zero sk: the key lives only in the signer (a token) */
+	if (!sodium_is_zero(b->sk, LM_SK_LEN) &&
+		memcmp(lm_signer_pk(s), b->sk + LM_SEED_LEN, LM_PK_LEN) != 0) {
+		return -EINVAL;
+	}
+	b->signer = s;
+	return 0;
 }

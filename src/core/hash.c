@@ -17,6 +17,8 @@ lm_hash_tagged(uint8_t out[static LM_HASH_LEN], const char *tag, const void *bod
 	crypto_generichash_blake2b_update(&st, &zero, 1);
 	crypto_generichash_blake2b_update(&st, body, len);
 	crypto_generichash_blake2b_final(&st, out, LM_HASH_LEN);
+	/* The state has absorbed the body: secret for a commitment to s. */
+	sodium_memzero(&st, sizeof(st));
 }
 
 /* tag || 0x00 || body into buf; returns the length or 0 when it does not fit. */

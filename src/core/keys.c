@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Strict key files, after wireguard-tools' parse_keyfile: exact length, no junk, 0600. */
+/* Strict key files, after wireguard-tools' parse_keyfile: exact length, no junk, 0600, owner. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -125,44 +125,64 @@ lm_keyfile_write_public(const char *path, const uint8_t pk[static LM_PK_LEN])
 	return write_b64_line(path, pk, 0644);
 }
 
-long
-lm_file_read_small(const char *path, void *buf, size_t cap)
+/* Read a whole small file from fd (not closed). */
+static long
+read_fd_small(int fd, void *buf, size_t cap)
 {
 	uint8_t *p = buf;
 	size_t got = 0;
-	int fd;
-	long ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
 	for (;;) {
 		uint8_t extra;
 		ssize_t r;
 
 		if (got == cap) {
 			/* One more byte tells "exactly full" from "too big". */
-			r = read(fd, &extra, 1);
-			ret = r == 0 ? (long)got : (r < 0 ? -errno : -EFBIG);
-			break;
+			do {
+				r = read(fd, &extra, 1);
+			} while (r < 0 && errno == EINTR);
+			return r == 0 ? (long)got : (r < 0 ? -errno : -EFBIG);
 		}
 		r = read(fd, p + got, cap - got);
 		if (r < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
-			ret = -errno;
-			break;
+			return -errno;
 		}
 		if (r == 0) {
-			ret = (long)got;
-			break;
+			return (long)got;
 		}
 		got += (size_t)r;
 	}
+}
+
+long
+lm_file_read_small(const char *path, void *buf, size_t cap)
+{
+	long ret;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	ret = read_fd_small(fd, buf, cap);
 	close(fd);
 	return ret;
+}
+
+int
+lm_secret_lock(void *p, size_t len)
+{
+	return sodium_mlock(p, len) == 0 ? 0 : -errno;
+}
+
+void
+lm_secret_unlock(void *p, size_t len)
+{
+	/* sodium_munlock() zeroes the memory before unlocking it. */
+	(void)sodium_munlock(p, len);
 }
 
 /* Exactly LM_KEY_B64_LEN base64 characters and an optional single '\n'. */
@@ -186,15 +206,32 @@ lm_keyfile_read_secret(const char *path, uint8_t pk[static LM_PK_LEN], uint8_t s
 	struct stat st;
 	long n;
 	int ret;
+	int fd;
 
 	sodium_memzero(sk, LM_SK_LEN);
-	if (stat(path, &st) != 0) {
+	/*
+	 * One open, then fstat of what was opened: no window between the check and the read
+	 * (stat-then-open), and a symbolic link is refused rather than followed. O_NONBLOCK:
+	 * a FIFO planted under the name must not block the open; it fails the S_ISREG check.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
 		return -errno;
 	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+	if (fstat(fd, &st) != 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
+		close(fd);
 		return -EPERM;
 	}
-	n = lm_file_read_small(path, text, sizeof(text));
+	/* Best effort: the buffers hold the secret for microseconds; the caller locks sk. */
+	(void)sodium_mlock(text, sizeof(text));
+	(void)sodium_mlock(seed, sizeof(seed));
+	n = read_fd_small(fd, text, sizeof(text));
+	close(fd);
 	if (n < 0) {
 		ret = n == -EFBIG ? -EBADMSG : (int)n;
 		goto out;
@@ -206,6 +243,8 @@ lm_keyfile_read_secret(const char *path, uint8_t pk[static LM_PK_LEN], uint8_t s
 out:
 	sodium_memzero(text, sizeof(text));
 	sodium_memzero(seed, sizeof(seed));
+	(void)sodium_munlock(text, sizeof(text));
+	(void)sodium_munlock(seed, sizeof(seed));
 	return ret;
 }
 
@@ -232,7 +271,10 @@ lm_keyfile_strerror(int err)
 {
 	switch (err) {
 	case -EPERM:
-		return "secret key file must be a regular file of mode 0600";
+		return "secret key file must be a regular file of mode 0600 owned by the user "
+		       "running this program";
+	case -ELOOP:
+		return "secret key file is a symbolic link: refusing to follow it";
 	case -EBADMSG:
 		return "malformed key file: want exactly one line of base64 of 32 bytes";
 	case -EKEYREJECTED:

@@ -9,6 +9,7 @@
 
 #include "landmark/lm_hash.h"
 #include "landmark/lm_proto.h"
+#include "landmark/lm_proto_signer.h"
 #include "proto_private.h"
 
 /* How many consecutive slots a replay fingerprint may occupy from its home slot. */
@@ -580,10 +581,15 @@ lm_fast_mac(uint8_t mac[static LM_MAC_LEN], const uint8_t s[static LM_SECRET_LEN
 {
 	static const size_t tl = sizeof(LM_TAG_FAST_MAC); /* tag and its NUL */
 	uint8_t msg[sizeof(LM_TAG_FAST_MAC) + LM_RESPONSE_BODY_LEN];
+	crypto_generichash_blake2b_state st;
 
 	memcpy(msg, LM_TAG_FAST_MAC, tl);
 	response_body(msg + tl, landmark_pk, session_id, seq, nonce);
-	crypto_generichash_blake2b(mac, LM_MAC_LEN, msg, sizeof(msg), s, LM_SECRET_LEN);
+	/* Keyed with s: the state holds the key block, wiped here rather than left on the stack. */
+	crypto_generichash_blake2b_init(&st, s, LM_SECRET_LEN, LM_MAC_LEN);
+	crypto_generichash_blake2b_update(&st, msg, sizeof(msg));
+	crypto_generichash_blake2b_final(&st, mac, LM_MAC_LEN);
+	sodium_memzero(&st, sizeof(st));
 }
 
 enum lm_reason
@@ -742,6 +748,7 @@ lm_transcript_hash(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SE
 	}
 	crypto_generichash_blake2b_final(&st, out, LM_HASH_LEN);
 	sodium_memzero(entry, sizeof(entry));
+	sodium_memzero(&st, sizeof(st));
 	return 0;
 }
 
@@ -928,4 +935,49 @@ lm_replay_check(struct lm_replay *rp, const uint8_t prover_pk[static LM_PK_LEN],
 		free_slot->expiry = INT64_MAX;
 	}
 	return 0;
+}
+
+/* ---- the same signatures through the signer seam (lm_proto_signer.h) ------------------- */
+
+int
+lm_hello_sign_with(struct lm_hello *h, struct lm_signer *s)
+{
+	int n = hello_signed_part(h, h->signed_bytes);
+
+	if (n < 0) {
+		return n;
+	}
+	if (memcmp(lm_signer_pk(s), lm_cred_subject(&h->cred), LM_PK_LEN) != 0) {
+		return -EINVAL;
+	}
+	h->signed_len = (size_t)n;
+	return lm_signer_sign(s, h->sig, LM_TAG_HELLO, h->signed_bytes, h->signed_len);
+}
+
+int
+lm_response_sign_with(
+	struct lm_response *r, const uint8_t landmark_pk[static LM_PK_LEN], struct lm_signer *s)
+{
+	uint8_t body[LM_RESPONSE_BODY_LEN];
+
+	if (r->session_id == 0 || r->seq >= LM_K_MAX) {
+		return -EINVAL;
+	}
+	r->mode = LM_MODE_SIGNED;
+	response_body(body, landmark_pk, r->session_id, r->seq, r->nonce);
+	return lm_signer_sign(s, r->proof.sig, LM_TAG_RESPONSE, body, sizeof(body));
+}
+
+int
+lm_reveal_sign_with(struct lm_reveal *rv, const uint8_t landmark_pk[static LM_PK_LEN],
+	const uint8_t commitment[static LM_HASH_LEN], const uint8_t (*nonces)[LM_NONCE_LEN],
+	unsigned n, struct lm_signer *s)
+{
+	uint8_t body[LM_REVEAL_BODY_LEN];
+
+	if (rv->session_id == 0 ||
+		reveal_body(body, rv, landmark_pk, rv->session_id, commitment, nonces, n) != 0) {
+		return -EINVAL;
+	}
+	return lm_signer_sign(s, rv->sig, LM_TAG_REVEAL, body, sizeof(body));
 }

@@ -172,8 +172,10 @@ static void
 dump_usage(void)
 {
 	printf("usage: lmctl feed dump [--json] DIR\n"
-	       "  Prints every batch of the feed log in DIR. --json: NDJSON, one object per record\n"
-	       "  and per head (schema: docs/feed.md). Does not verify: use lmctl feed verify.\n");
+	       "  Prints one text line per batch of the feed log in DIR. --json: NDJSON instead,\n"
+	       "  one self-contained object per record (with its proof, head and delegation) and\n"
+	       "  per head (docs/feed.md, docs/schema/line.schema.json). Does not verify: use\n"
+	       "  lmctl feed verify.\n");
 }
 
 static int

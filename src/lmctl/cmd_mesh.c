@@ -494,7 +494,7 @@ lmctl_cmd_mesh(int argc, char **argv)
 		json_object_set_new(out, "bestlines_label",
 			json_string("speed lines give ESTIMATES, not proofs"));
 	}
-	json_dumpf(out, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(8));
+	json_dumpf(out, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
 	fputc('\n', stdout);
 	rc = nbad || json_array_size(rej) ? 1 : 0;
 out:

@@ -11,6 +11,7 @@
 
 #include "landmark/lm_geo.h"
 #include "landmark/lm_geofence.h"
+#include "landmark/lm_locate.h"
 #include "landmark/lm_mesh.h"
 #include "landmark/lm_region.h"
 #include "lmctl.h"
@@ -31,7 +32,7 @@ usage(FILE *f)
 		"  --allow CODES        allowed countries, ISO 3166 alpha-2/3, comma-separated\n"
 		"  --no-region          omit the GeoJSON geometry\n"
 		"Hard bounds use c * (rtt - deduct) / 2 only; bl_* columns (speed lines) add an\n"
-		"\"estimate\" object, which is NOT a proof.\n");
+		"\"estimate\" object, which is NOT a proof (no verdict; \"estimate_opinion\").\n");
 }
 
 static int
@@ -253,40 +254,64 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 {
 	struct lm_cap caps[LM_REGION_MAX_CAPS];
 	struct lm_region_params prm = {.res_km = res_km};
+	size_t idx[LM_REGION_MAX_CAPS], i;
+	const char *names[LM_REGION_MAX_CAPS];
+	uint8_t dec[LM_REGION_MAX_CAPS] = {0};
+	struct lm_verdict_info vi;
+	struct lm_locate_region_view rv = {.res_km = res_km, .names = names, .n = cs->n};
 	struct lm_region *r;
-	struct lm_bbox bb;
-	size_t i;
+	int rc = 0;
 
 	for (i = 0; i < cs->n; i++) {
 		caps[i].lat = cs->v[i].lat;
 		caps[i].lon = cs->v[i].lon;
 		caps[i].radius_km = estimate ? cs->v[i].est_km : cs->v[i].radius_km;
+		names[i] = cs->v[i].name;
 	}
 	r = lm_region_solve(caps, cs->n, &prm);
 	if (!r) {
 		return -errno;
 	}
+	rv.region = r;
 	json_object_set_new(out, "mode", json_string(estimate ? "estimate" : "hard"));
 	if (estimate) {
 		json_object_set_new(out, "label",
 			json_string(
 				"ESTIMATE from speed lines: not a proof, may exclude the truth"));
 	}
-	json_object_set_new(out, "feasible", json_boolean(lm_region_feasible(r)));
-	json_object_set_new(out, "resolution_km", json_real(prm.res_km));
-	json_object_set_new(out, "resolution_met_km", json_real(lm_region_resolution_km(r)));
-	json_object_set_new(out, "area_km2", json_real(lm_region_area_km2(r)));
-	json_object_set_new(out, "inner_area_km2", json_real(lm_region_inner_area_km2(r)));
-	if (lm_region_bbox(r, &bb) == 0) {
-		json_object_set_new(
-			out, "bbox", json_pack("[ffff]", bb.west, bb.south, bb.east, bb.north));
-	} else {
-		json_object_set_new(out, "bbox", json_null());
+	if (estimate) {
+		/* speed lines alone make estimated radii conflict: only hard caps that cannot
+		 * all hold accuse a landmark or a record; and an estimate gives an opinion, never
+		 * a verdict */
+		rv.conflict_meaning = "these estimated radii cannot all hold: speed-line "
+				      "estimates are not bounds and can conflict on their own; "
+				      "this says nothing about the landmarks or the records (see "
+				      "the hard result)";
+		rv.opinion = true;
 	}
-	if (o->region) {
+	if (!lm_region_feasible(r)) {
+		if (lm_region_conflict(
+			    caps, cs->n, &prm, idx, &rv.n_conflict, &rv.conflict_smallest) == 0) {
+			rv.conflict = idx;
+		} else {
+			rv.n_conflict = 0;
+		}
+	}
+	if (gf) {
+		if (lm_geofence_verdict(gf, r, true, &vi, dec) < 0) {
+			lm_region_destroy(r);
+			return -ENOMEM;
+		}
+		rv.allowed = gf;
+		rv.verdict = &vi;
+		rv.decisive = dec;
+	}
+	/* feasible, resolution, areas, bbox, conflict, verdict: as every locate window */
+	rc = lm_locate_region_json(out, &rv);
+	if (rc == 0 && o->region) {
 		json_object_set_new(out, "region", lm_region_geojson(r));
 	}
-	if (o->has_point) {
+	if (rc == 0 && o->has_point) {
 		double far;
 
 		json_object_set_new(
@@ -297,57 +322,8 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 			json_object_set_new(out, "farthest_km", json_real(far));
 		}
 	}
-	if (!lm_region_feasible(r)) {
-		size_t idx[LM_REGION_MAX_CAPS], nidx;
-		bool smallest;
-
-		if (lm_region_conflict(caps, cs->n, &prm, idx, &nidx, &smallest) == 0 && nidx) {
-			json_t *a = json_array();
-
-			for (i = 0; i < nidx; i++) {
-				json_array_append_new(a, json_string(cs->v[idx[i]].name));
-			}
-			json_object_set_new(out, "conflict",
-				json_pack("{s:o, s:b, s:s}", "records", a, "smallest", smallest,
-					"meaning",
-					"these constraints cannot all hold: a landmark is misplaced or a record is false"));
-		}
-	}
-	if (gf) {
-		struct lm_verdict_info vi;
-		uint8_t dec[LM_REGION_MAX_CAPS] = {0};
-		json_t *v, *all = json_array(), *d = json_array();
-
-		if (lm_geofence_verdict(gf, r, true, &vi, dec) < 0) {
-			lm_region_destroy(r);
-			return -ENOMEM;
-		}
-		for (i = 0; i < cs->n; i++) {
-			json_array_append_new(all, json_string(cs->v[i].name));
-			if (dec[i]) {
-				json_array_append_new(d, json_string(cs->v[i].name));
-			}
-		}
-		v = json_pack("{s:s, s:o, s:o, s:f, s:f, s:f}", "result",
-			lm_verdict_str(vi.verdict), "records", all, "decisive_records", d,
-			"area_in_km2", vi.area_in_km2, "area_out_km2", vi.area_out_km2,
-			"area_unknown_km2", vi.area_unknown_km2);
-		if (!isnan(vi.margin_km)) {
-			json_object_set_new(v, "margin_km", json_real(vi.margin_km));
-			json_object_set_new(
-				v, "margin_sampled_every_km", json_real(vi.margin_step_km));
-			json_object_set_new(
-				v, "margin_point", json_pack("[ff]", vi.margin_lon, vi.margin_lat));
-			if (vi.margin_cap < cs->n) {
-				json_object_set_new(
-					v, "margin_record", json_string(cs->v[vi.margin_cap].name));
-			}
-		}
-		json_object_set_new(v, "allowed", json_deep_copy(o->allowed));
-		json_object_set_new(out, "verdict", v);
-	}
 	lm_region_destroy(r);
-	return 0;
+	return rc;
 }
 
 int
@@ -455,7 +431,9 @@ lmctl_cmd_solve(int argc, char **argv)
 		}
 		json_object_set_new(out, "estimate", est);
 	}
-	json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	/* 17 significant digits: every double exactly (polygon edges, bbox, areas, farthest_km
+	 * are bounds; fewer digits would move them inward) */
+	json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	fputc('\n', stdout);
 	rc = 0;
 out:

@@ -29,12 +29,25 @@ struct ring {
 	size_t nrows;
 	double row_h;
 	uint32_t *start, *edges;
+	/* per edge: EDGE_SEAM (on the +-180 meridian: the cut of a polygon split at the
+	 * antimeridian, never inside a cell) or EDGE_SHARED (proven shared border with another
+	 * allowed polygon lying on its other side); both take part in the parity test but not
+	 * in the touch test of the union (classify) */
+	uint8_t *kind;
+};
+
+enum {
+	EDGE_PLAIN = 0,
+	EDGE_SEAM = 1,
+	EDGE_SHARED = 2
 };
 
 struct poly {
 	struct ring *rings; /* [0] exterior, then holes */
 	size_t nrings;
 };
+
+static bool poly_has(const struct poly *p, double x, double y);
 
 struct fence {
 	char *name;
@@ -62,6 +75,7 @@ poly_free(struct poly *p)
 		free(p->rings[i].xy);
 		free(p->rings[i].start);
 		free(p->rings[i].edges);
+		free(p->rings[i].kind);
 	}
 	free(p->rings);
 }
@@ -158,8 +172,14 @@ index_ring(struct ring *r)
 		r->row_h = 1;
 	}
 	r->start = calloc(r->nrows + 1, sizeof(*r->start));
-	if (!r->start) {
+	r->kind = calloc(r->n, sizeof(*r->kind));
+	if (!r->start || !r->kind) {
 		return -ENOMEM;
+	}
+	for (k = 0; k + 1 < r->n; k++) {
+		double x0 = r->xy[2 * k], x1 = r->xy[2 * k + 2];
+
+		r->kind[k] = x0 == x1 && fabs(x0) == 180 ? EDGE_SEAM : EDGE_PLAIN;
 	}
 	for (k = 0; k + 1 < r->n; k++) {
 		double y0 = r->xy[2 * k + 1], y1 = r->xy[2 * k + 3];
@@ -276,6 +296,244 @@ add_geom(struct fence *f, const json_t *g, int depth)
 	return 0; /* points and lines bound nothing */
 }
 
+/*
+ * Shared borders. Two allowed polygons that share a border carry the same edge (in opposite
+ * directions when both rings have the same orientation); a cell on that border is touched by both and could never be proven inside
+ * their union. An edge pair is marked EDGE_SHARED only when it is proven that one polygon
+ * lies on each side of it along its whole length:
+ *  1. no other edge of either polygon meets the edge, except its ring neighbours at its own
+ *     endpoints (and those not overlapping it), so which side of the edge each polygon
+ *     fills (a parity flip across the edge, ring and holes included) is the same all along
+ *     it;
+ *  2. at the midpoint, the two points 1e-7 degree to either side, whose joining segment
+ *     meets no other edge of either polygon, are in exactly one of the two polygons each,
+ *     and in different ones.
+ * Any doubt (near-degenerate geometry) leaves the edges plain: only ever more cautious.
+ */
+#define SHARED_OFFSET_DEG 1e-7
+
+struct eref {
+	double ax, ay, bx, by; /* canonical: (ax, ay) < (bx, by) lexicographically */
+	bool fwd; /* the ring runs a -> b */
+	const struct poly *p;
+	struct ring *r;
+	size_t k;
+};
+
+static int
+cmp_eref(const void *x, const void *y)
+{
+	const struct eref *a = x, *b = y;
+	const double ka[4] = {a->ax, a->ay, a->bx, a->by}, kb[4] = {b->ax, b->ay, b->bx, b->by};
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (ka[i] != kb[i]) {
+			return ka[i] < kb[i] ? -1 : 1;
+		}
+	}
+	return 0;
+}
+
+static double
+cross3(double ox, double oy, double ax, double ay, double bx, double by)
+{
+	return (ax - ox) * (by - oy) - (ay - oy) * (bx - ox);
+}
+
+/* Closed segments meet, or are too close to tell (then true: the cautious answer). */
+static bool
+seg_meet(double p0x, double p0y, double p1x, double p1y, double q0x, double q0y, double q1x,
+	double q1y)
+{
+	double d1, d2, d3, d4, tol = 1e-12;
+
+	if (fmax(p0x, p1x) + FENCE_EPS_DEG < fmin(q0x, q1x) ||
+		fmax(q0x, q1x) + FENCE_EPS_DEG < fmin(p0x, p1x) ||
+		fmax(p0y, p1y) + FENCE_EPS_DEG < fmin(q0y, q1y) ||
+		fmax(q0y, q1y) + FENCE_EPS_DEG < fmin(p0y, p1y)) {
+		return false;
+	}
+	d1 = cross3(q0x, q0y, q1x, q1y, p0x, p0y);
+	d2 = cross3(q0x, q0y, q1x, q1y, p1x, p1y);
+	d3 = cross3(p0x, p0y, p1x, p1y, q0x, q0y);
+	d4 = cross3(p0x, p0y, p1x, p1y, q1x, q1y);
+	if ((d1 > tol && d2 > tol) || (d1 < -tol && d2 < -tol) || (d3 > tol && d4 > tol) ||
+		(d3 < -tol && d4 < -tol)) {
+		return false;
+	}
+	return true;
+}
+
+/* Does some edge of polygon p other than (skip_r, skip_k) meet segment s0-s1? Edges that
+ * share an endpoint of s exactly are allowed when ends_ok and they do not run back along s. */
+static bool
+poly_meets(const struct poly *p, const struct ring *skip_r, size_t skip_k, double s0x, double s0y,
+	double s1x, double s1y, bool ends_ok)
+{
+	double ylo = fmin(s0y, s1y) - FENCE_EPS_DEG, yhi = fmax(s0y, s1y) + FENCE_EPS_DEG;
+	size_t i, row, k;
+	uint32_t e;
+
+	for (i = 0; i < p->nrings; i++) {
+		const struct ring *r = &p->rings[i];
+
+		if (yhi < r->miny || ylo > r->maxy) {
+			continue;
+		}
+		for (row = row_of(r, ylo); row <= row_of(r, yhi); row++) {
+			for (e = r->start[row]; e < r->start[row + 1]; e++) {
+				double ax, ay, bx, by;
+
+				k = r->edges[e];
+				if (r == skip_r && k == skip_k) {
+					continue;
+				}
+				ax = r->xy[2 * k];
+				ay = r->xy[2 * k + 1];
+				bx = r->xy[2 * k + 2];
+				by = r->xy[2 * k + 3];
+				if (!seg_meet(s0x, s0y, s1x, s1y, ax, ay, bx, by)) {
+					continue;
+				}
+				if (ends_ok) {
+					/* a neighbour at an endpoint: fine unless it overlaps s */
+					double ox, oy, fx, fy;
+					bool at = true;
+
+					if (ax == s0x && ay == s0y) {
+						ox = s0x, oy = s0y, fx = bx, fy = by;
+					} else if (bx == s0x && by == s0y) {
+						ox = s0x, oy = s0y, fx = ax, fy = ay;
+					} else if (ax == s1x && ay == s1y) {
+						ox = s1x, oy = s1y, fx = bx, fy = by;
+					} else if (bx == s1x && by == s1y) {
+						ox = s1x, oy = s1y, fx = ax, fy = ay;
+					} else {
+						at = false;
+					}
+					if (at) {
+						double tx =
+							(ox == s0x && oy == s0y ? s1x : s0x) - ox;
+						double ty =
+							(ox == s0x && oy == s0y ? s1y : s0y) - oy;
+						double cr = tx * (fy - oy) - ty * (fx - ox);
+						double dot = tx * (fx - ox) + ty * (fy - oy);
+						double scale =
+							hypot(tx, ty) * hypot(fx - ox, fy - oy);
+
+						if (!(fabs(cr) <= 1e-9 * scale && dot > 0) &&
+							!(fx == ox && fy == oy)) {
+							continue;
+						}
+					}
+				}
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static bool
+shared_proven(const struct eref *a, const struct eref *b)
+{
+	double x0 = a->r->xy[2 * a->k], y0 = a->r->xy[2 * a->k + 1];
+	double x1 = a->r->xy[2 * a->k + 2], y1 = a->r->xy[2 * a->k + 3];
+	double len = hypot(x1 - x0, y1 - y0), nx, ny, mx, my, px, py, qx, qy;
+	bool ap, aq, bp, bq;
+
+	if (!(len > 1e-9)) {
+		return false;
+	}
+	if (poly_meets(a->p, a->r, a->k, x0, y0, x1, y1, true) ||
+		poly_meets(b->p, b->r, b->k, x0, y0, x1, y1, true)) {
+		return false;
+	}
+	nx = -(y1 - y0) / len * SHARED_OFFSET_DEG;
+	ny = (x1 - x0) / len * SHARED_OFFSET_DEG;
+	mx = (x0 + x1) / 2;
+	my = (y0 + y1) / 2;
+	px = mx + nx;
+	py = my + ny;
+	qx = mx - nx;
+	qy = my - ny;
+	if (poly_meets(a->p, a->r, a->k, px, py, qx, qy, false) ||
+		poly_meets(b->p, b->r, b->k, px, py, qx, qy, false)) {
+		return false;
+	}
+	ap = poly_has(a->p, px, py);
+	aq = poly_has(a->p, qx, qy);
+	bp = poly_has(b->p, px, py);
+	bq = poly_has(b->p, qx, qy);
+	return ap != aq && bp != bq && ap != bp;
+}
+
+/* Recompute the EDGE_SHARED marks over every polygon of the set. */
+static int
+mark_shared(struct lm_geofence *gf)
+{
+	struct eref *v = NULL;
+	size_t n = 0, cap = 0, i, j, k, a, b, q;
+
+	for (i = 0; i < gf->n; i++) {
+		for (j = 0; j < gf->f[i].npolys; j++) {
+			struct poly *p = &gf->f[i].polys[j];
+
+			for (q = 0; q < p->nrings; q++) {
+				struct ring *r = &p->rings[q];
+
+				for (k = 0; k + 1 < r->n; k++) {
+					double x0 = r->xy[2 * k], y0 = r->xy[2 * k + 1];
+					double x1 = r->xy[2 * k + 2], y1 = r->xy[2 * k + 3];
+					bool fwd = x0 < x1 || (x0 == x1 && y0 < y1);
+
+					if (r->kind[k] == EDGE_SHARED) {
+						r->kind[k] = EDGE_PLAIN;
+					}
+					if (r->kind[k] != EDGE_PLAIN) {
+						continue;
+					}
+					if (n == cap) {
+						size_t nc = cap ? 2 * cap : 4096;
+						struct eref *nv = realloc(v, nc * sizeof(*nv));
+
+						if (!nv) {
+							free(v);
+							return -ENOMEM;
+						}
+						v = nv;
+						cap = nc;
+					}
+					v[n++] = (struct eref){fwd ? x0 : x1, fwd ? y0 : y1,
+						fwd ? x1 : x0, fwd ? y1 : y0, fwd, p, r, k};
+				}
+			}
+		}
+	}
+	if (n) {
+		qsort(v, n, sizeof(*v), cmp_eref);
+	}
+	for (a = 0; a < n; a = b) {
+		for (b = a + 1; b < n && cmp_eref(&v[a], &v[b]) == 0; b++) {
+		}
+		for (i = a; i < b; i++) {
+			for (j = i + 1; j < b; j++) {
+				/* reversed in consistently oriented data; either direction
+				 * is proven or refused by shared_proven alike */
+				if (v[i].p != v[j].p && v[i].r->kind[v[i].k] == EDGE_PLAIN &&
+					v[j].r->kind[v[j].k] == EDGE_PLAIN &&
+					shared_proven(&v[i], &v[j])) {
+					v[i].r->kind[v[i].k] = EDGE_SHARED;
+					v[j].r->kind[v[j].k] = EDGE_SHARED;
+				}
+			}
+		}
+	}
+	free(v);
+	return 0;
+}
+
 int
 lm_geofence_add_json(struct lm_geofence *gf, const json_t *geojson, const char *name)
 {
@@ -294,7 +552,7 @@ lm_geofence_add_json(struct lm_geofence *gf, const json_t *geojson, const char *
 		if (nf) {
 			gf->f = nf;
 			gf->f[gf->n++] = f;
-			return 0;
+			return mark_shared(gf);
 		}
 		rc = -ENOMEM;
 	}
@@ -486,18 +744,26 @@ seg_hits_rect(
 	return true;
 }
 
-/* LM_CELL_IN / LM_CELL_OUT / LM_CELL_PARTIAL of a lat/lon cell against one polygon */
+/* A polygon against a lat/lon cell (enlarged by FENCE_EPS_DEG). */
+enum {
+	POLY_OUT = 0, /* no edge touches, the centre is outside: the cell is outside */
+	POLY_IN = 1, /* no edge touches, the centre is inside: the cell is inside */
+	POLY_SOFT = 2, /* only seam or shared edges touch */
+	POLY_HARD = 3, /* some other edge touches */
+};
+
 static int
 classify_poly(const struct poly *p, double lat0, double lat1, double lon0, double lon1)
 {
 	double x0 = lon0 - FENCE_EPS_DEG, x1 = lon1 + FENCE_EPS_DEG;
 	double y0 = lat0 - FENCE_EPS_DEG, y1 = lat1 + FENCE_EPS_DEG;
 	const struct ring *o = &p->rings[0];
+	bool soft = false;
 	size_t i, k, row;
 	uint32_t e;
 
 	if (x1 < o->minx || x0 > o->maxx || y1 < o->miny || y0 > o->maxy) {
-		return LM_CELL_OUT;
+		return POLY_OUT;
 	}
 	for (i = 0; i < p->nrings; i++) {
 		const struct ring *r = &p->rings[i];
@@ -510,32 +776,56 @@ classify_poly(const struct poly *p, double lat0, double lat1, double lon0, doubl
 				k = r->edges[e];
 				if (seg_hits_rect(r->xy[2 * k], r->xy[2 * k + 1], r->xy[2 * k + 2],
 					    r->xy[2 * k + 3], x0, y0, x1, y1)) {
-					return LM_CELL_PARTIAL;
+					if (r->kind[k] == EDGE_PLAIN) {
+						return POLY_HARD;
+					}
+					soft = true;
 				}
 			}
 		}
 	}
+	if (soft) {
+		return POLY_SOFT;
+	}
 	/* no edge touches the cell: it lies wholly on one side of every ring */
-	return poly_has(p, (lon0 + lon1) / 2, (lat0 + lat1) / 2) ? LM_CELL_IN : LM_CELL_OUT;
+	return poly_has(p, (lon0 + lon1) / 2, (lat0 + lat1) / 2) ? POLY_IN : POLY_OUT;
 }
 
+/*
+ * The cell against the union of the allowed polygons. IN when one polygon holds it with no
+ * edge of its own touching; else PARTIAL when any other edge touches. When only seam and
+ * shared edges touch, the union's membership cannot change inside the cell: a seam edge lies
+ * on the cell's own east or west side (cells never cross +-180, the polygon continues across
+ * the cut) and across a shared edge one proven side belongs to each of two allowed polygons
+ * (mark_shared); so the cell is IN iff its centre is in the union (else PARTIAL, the safe
+ * answer: the centre may sit on an edge). OUT needs every polygon OUT.
+ */
 static int
 classify(const struct lm_geofence *gf, double lat0, double lat1, double lon0, double lon1)
 {
-	bool partial = false;
+	bool hard = false, soft = false;
 	size_t i, j;
 
 	for (i = 0; i < gf->n; i++) {
 		for (j = 0; j < gf->f[i].npolys; j++) {
 			int c = classify_poly(&gf->f[i].polys[j], lat0, lat1, lon0, lon1);
 
-			if (c == LM_CELL_IN) {
+			if (c == POLY_IN) {
 				return LM_CELL_IN;
 			}
-			partial |= c == LM_CELL_PARTIAL;
+			hard |= c == POLY_HARD;
+			soft |= c == POLY_SOFT;
 		}
 	}
-	return partial ? LM_CELL_PARTIAL : LM_CELL_OUT;
+	if (hard) {
+		return LM_CELL_PARTIAL;
+	}
+	if (soft) {
+		return lm_geofence_point_in(gf, (lat0 + lat1) / 2, (lon0 + lon1) / 2)
+			? LM_CELL_IN
+			: LM_CELL_PARTIAL;
+	}
+	return LM_CELL_OUT;
 }
 
 struct vctx {
@@ -581,63 +871,129 @@ refine(struct vctx *v, double lat0, double lat1, double lon0, double lon1, int d
 	}
 }
 
-/* Lower bound of the distance from a border point to the region: it is at least
- * d(p, L_i) - R_i away from cap i. */
+/*
+ * Proven lower bound of the distance between the region and the fence border. For a border
+ * point p, f(p) = max_i (d(p, L_i) - R_i) <= d(p, region) (the region lies in every cap), and f
+ * is 1-Lipschitz (a max of distances minus constants). Each edge is sampled every <= 5 km of
+ * an upper bound h of its path length (a lon/lat segment is no longer than
+ * KM_PER_DEG_MAX * sqrt(dlat^2 + dlon^2), every degree of latitude or longitude being at
+ * most that long); on a piece of length <= h between samples with values a and b, every point
+ * has f >= (a + b - h) / 2. Pieces whose bound is not within MARGIN_TOL_KM of the smallest
+ * sampled f are bisected (branch and bound, down to MARGIN_MIN_H_KM), so the margin is a
+ * lower bound and usually within a metre of the sampled minimum.
+ */
+#define MARGIN_TOL_KM 0.001
+#define MARGIN_MIN_H_KM 0.001
+#define MARGIN_MAX_DEPTH 16
+#define MARGIN_EPS_KM 1e-6 /* geodesic round-off, taken off the bound */
+
+struct mctx {
+	const struct lm_cap *caps;
+	size_t ncaps;
+	double lb; /* smallest piece bound so far */
+	double top; /* smallest sampled f so far */
+	struct lm_verdict_info *out;
+};
+
+static double
+margin_f(struct mctx *m, double lon, double lat)
+{
+	double v = -INFINITY;
+	size_t arg = SIZE_MAX, c;
+
+	for (c = 0; c < m->ncaps; c++) {
+		double d = lm_geo_dist_km(lat, lon, m->caps[c].lat, m->caps[c].lon) -
+			m->caps[c].radius_km;
+
+		if (d > v) {
+			v = d;
+			arg = c;
+		}
+	}
+	if (v < m->top) {
+		m->top = v;
+		m->out->margin_lat = lat;
+		m->out->margin_lon = lon;
+		m->out->margin_cap = arg;
+	}
+	return v;
+}
+
+static void
+margin_piece(struct mctx *m, double x0, double y0, double fa, double x1, double y1, double fb,
+	double h, int depth)
+{
+	double lb = (fa + fb - h) / 2 - MARGIN_EPS_KM, xm, ym, fm;
+
+	if (lb >= m->top - MARGIN_TOL_KM || h <= MARGIN_MIN_H_KM || depth >= MARGIN_MAX_DEPTH) {
+		m->lb = fmin(m->lb, lb);
+		return;
+	}
+	xm = (x0 + x1) / 2;
+	ym = (y0 + y1) / 2;
+	fm = margin_f(m, xm, ym);
+	margin_piece(m, x0, y0, fa, xm, ym, fm, h / 2, depth + 1);
+	margin_piece(m, xm, ym, fm, x1, y1, fb, h / 2, depth + 1);
+}
+
 static void
 margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_verdict_info *out)
 {
-	size_t ncaps, i, j, k, m, s, steps;
-	const struct lm_cap *caps = lm_region_caps(r, &ncaps);
-	double best = INFINITY;
+	struct mctx m = {.lb = INFINITY, .top = INFINITY, .out = out};
+	size_t i, j, k, q, s, steps;
 
+	m.caps = lm_region_caps(r, &m.ncaps);
 	for (i = 0; i < gf->n; i++) {
 		for (j = 0; j < gf->f[i].npolys; j++) {
 			const struct poly *p = &gf->f[i].polys[j];
 
-			for (m = 0; m < p->nrings; m++) {
-				const struct ring *rg = &p->rings[m];
+			for (q = 0; q < p->nrings; q++) {
+				const struct ring *rg = &p->rings[q];
+				double fprev = margin_f(&m, rg->xy[0], rg->xy[1]);
 
 				for (k = 0; k + 1 < rg->n; k++) {
 					double x0 = rg->xy[2 * k], y0 = rg->xy[2 * k + 1];
 					double dx = rg->xy[2 * k + 2] - x0,
 					       dy = rg->xy[2 * k + 3] - y0;
-					double len =
-						fmax(fabs(dx), fabs(dy)) * KM_PER_DEG_MAX * M_SQRT2;
+					double len = hypot(dx, dy) * KM_PER_DEG_MAX, h, px, py;
+
+					/* a proven shared border lies inside the union, not on its
+					 * border (mark_shared) */
+					if (rg->kind[k] == EDGE_SHARED) {
+						fprev = NAN;
+						continue;
+					}
+					if (isnan(fprev)) {
+						fprev = margin_f(&m, x0, y0);
+					}
 
 					steps = (size_t)ceil(len / MARGIN_STEP_KM);
 					if (steps == 0) {
 						steps = 1;
 					}
-					for (s = 0; s < steps; s++) {
-						double lon = x0 + dx * (double)s / (double)steps;
-						double lat = y0 + dy * (double)s / (double)steps;
-						double v = -INFINITY;
-						size_t arg = SIZE_MAX, c;
+					h = len / (double)steps;
+					px = x0;
+					py = y0;
+					for (s = 1; s <= steps; s++) {
+						double x = s == steps
+							? rg->xy[2 * k + 2]
+							: x0 + dx * (double)s / (double)steps;
+						double y = s == steps
+							? rg->xy[2 * k + 3]
+							: y0 + dy * (double)s / (double)steps;
+						double f = margin_f(&m, x, y);
 
-						for (c = 0; c < ncaps; c++) {
-							double d =
-								lm_geo_dist_km(lat, lon,
-									caps[c].lat, caps[c].lon) -
-								caps[c].radius_km;
-
-							if (d > v) {
-								v = d;
-								arg = c;
-							}
-						}
-						if (v < best) {
-							best = v;
-							out->margin_lat = lat;
-							out->margin_lon = lon;
-							out->margin_cap = arg;
-						}
+						margin_piece(&m, px, py, fprev, x, y, f, h, 0);
+						fprev = f;
+						px = x;
+						py = y;
 					}
 				}
 			}
 		}
 	}
-	/* a border point inside the region would make the margin negative: no margin then */
-	out->margin_km = best > 0 ? best : 0;
+	/* a bound <= 0 proves nothing: no margin then */
+	out->margin_km = m.lb > 0 ? m.lb : 0;
 	out->margin_step_km = MARGIN_STEP_KM;
 }
 

@@ -20,20 +20,20 @@ extern const char lm_locate_map_html[];
 #define REAL_EXACT JSON_REAL_PRECISION(17)
 
 static json_t *
-verdict_json(const struct lm_locate_result *res)
+verdict_json(const struct lm_locate_region_view *rv)
 {
-	const struct lm_verdict_info *vi = &res->verdict;
+	const struct lm_verdict_info *vi = rv->verdict;
 	json_t *v, *all = json_array(), *d = json_array(), *allowed = json_array();
 	size_t i;
 
-	for (i = 0; i < res->n_caps; i++) {
-		json_array_append_new(all, json_string(res->caps[i].site));
-		if (res->decisive && res->decisive[i]) {
-			json_array_append_new(d, json_string(res->caps[i].site));
+	for (i = 0; i < rv->n; i++) {
+		json_array_append_new(all, json_string(rv->names[i]));
+		if (rv->decisive && rv->decisive[i]) {
+			json_array_append_new(d, json_string(rv->names[i]));
 		}
 	}
-	for (i = 0; i < lm_geofence_count(res->allowed); i++) {
-		json_array_append_new(allowed, json_string(lm_geofence_name(res->allowed, i)));
+	for (i = 0; i < lm_geofence_count(rv->allowed); i++) {
+		json_array_append_new(allowed, json_string(lm_geofence_name(rv->allowed, i)));
 	}
 	v = json_pack("{s:s, s:o, s:o, s:f, s:f, s:f}", "result", lm_verdict_str(vi->verdict),
 		"records", all, "decisive_records", d, "area_in_km2", vi->area_in_km2,
@@ -42,26 +42,79 @@ verdict_json(const struct lm_locate_result *res)
 		json_decref(allowed);
 		return NULL;
 	}
-	if (!isnan(vi->margin_km)) {
+	if (rv->opinion) {
+		/* an opinion from estimated radii, never a verdict: no margin (it would read as a
+		 * bound) and a name that says what it is */
+		json_object_set_new(v, "label",
+			json_string(
+				"ESTIMATE, not a verdict: speed-line radii may exclude the truth"));
+	} else if (!isnan(vi->margin_km)) {
 		json_object_set_new(v, "margin_km", json_real(vi->margin_km));
 		json_object_set_new(v, "margin_sampled_every_km", json_real(vi->margin_step_km));
 		json_object_set_new(
 			v, "margin_point", json_pack("[ff]", vi->margin_lon, vi->margin_lat));
-		if (vi->margin_cap < res->n_caps) {
+		if (vi->margin_cap < rv->n) {
 			json_object_set_new(
-				v, "margin_record", json_string(res->caps[vi->margin_cap].site));
+				v, "margin_record", json_string(rv->names[vi->margin_cap]));
 		}
 	}
 	json_object_set_new(v, "allowed", allowed);
 	return v;
 }
 
+int
+lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v)
+{
+	const struct lm_region *r = v->region;
+	struct lm_bbox bb;
+	size_t i;
+	int rc = 0;
+
+	rc |= json_object_set_new(out, "feasible", json_boolean(lm_region_feasible(r)));
+	rc |= json_object_set_new(out, "resolution_km", json_real(v->res_km));
+	rc |= json_object_set_new(out, "resolution_met_km", json_real(lm_region_resolution_km(r)));
+	rc |= json_object_set_new(out, "area_km2", json_real(lm_region_area_km2(r)));
+	rc |= json_object_set_new(out, "inner_area_km2", json_real(lm_region_inner_area_km2(r)));
+	if (lm_region_bbox(r, &bb) == 0) {
+		rc |= json_object_set_new(
+			out, "bbox", json_pack("[ffff]", bb.west, bb.south, bb.east, bb.north));
+	} else {
+		rc |= json_object_set_new(out, "bbox", json_null());
+	}
+	if (v->n_conflict) {
+		json_t *a = json_array();
+
+		for (i = 0; i < v->n_conflict; i++) {
+			json_array_append_new(a, json_string(v->names[v->conflict[i]]));
+		}
+		rc |= json_object_set_new(out, "conflict",
+			json_pack("{s:o, s:b, s:s}", "records", a, "smallest", v->conflict_smallest,
+				"meaning",
+				v->conflict_meaning
+					? v->conflict_meaning
+					: "these constraints cannot all hold: a landmark is misplaced or a record is false"));
+	}
+	if (v->allowed) {
+		rc |= json_object_set_new(
+			out, v->opinion ? "estimate_opinion" : "verdict", verdict_json(v));
+	}
+	return rc ? -ENOMEM : 0;
+}
+
 json_t *
 lm_locate_result_json(const struct lm_locate_result *res)
 {
-	const struct lm_region *r = res->region;
+	struct lm_locate_region_view rv = {.region = res->region,
+		.res_km = res->res_km,
+		.n = res->n_caps,
+		.conflict = res->conflict,
+		.n_conflict = res->n_conflict,
+		.conflict_smallest = res->conflict_smallest,
+		.allowed = res->allowed,
+		.verdict = &res->verdict,
+		.decisive = res->decisive};
+	const char **names = calloc(res->n_caps ? res->n_caps : 1, sizeof(*names));
 	json_t *c, *recs = json_array();
-	struct lm_bbox bb;
 	size_t i;
 
 	for (i = 0; i < res->n_evidence; i++) {
@@ -71,39 +124,24 @@ lm_locate_result_json(const struct lm_locate_result *res)
 			json_pack("{s:s, s:s, s:f, s:I}", "record", e->record, "landmark", e->site,
 				"radius_km", e->radius_km, "t_start_ns", (json_int_t)e->t_ns));
 	}
-	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "chip", res->chip, "serial", res->serial,
-		"model", res->model, "window_start_ns", (json_int_t)res->window_start_ns,
-		"window_end_ns", (json_int_t)res->window_end_ns, "records", recs);
-	if (!c || !r) {
+	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s}", "chip", res->chip, "serial",
+		res->serial, "model", res->model, "window_start_ns",
+		(json_int_t)res->window_start_ns, "window_end_ns", (json_int_t)res->window_end_ns,
+		"records", recs, "mode", "hard");
+	if (!c || !names || !res->region) {
 		json_decref(c);
+		free(names);
 		return NULL;
 	}
-	json_object_set_new(c, "mode", json_string("hard"));
-	json_object_set_new(c, "feasible", json_boolean(lm_region_feasible(r)));
-	json_object_set_new(c, "resolution_km", json_real(res->res_km));
-	json_object_set_new(c, "resolution_met_km", json_real(lm_region_resolution_km(r)));
-	json_object_set_new(c, "area_km2", json_real(lm_region_area_km2(r)));
-	json_object_set_new(c, "inner_area_km2", json_real(lm_region_inner_area_km2(r)));
-	if (lm_region_bbox(r, &bb) == 0) {
-		json_object_set_new(
-			c, "bbox", json_pack("[ffff]", bb.west, bb.south, bb.east, bb.north));
-	} else {
-		json_object_set_new(c, "bbox", json_null());
+	for (i = 0; i < res->n_caps; i++) {
+		names[i] = res->caps[i].site;
 	}
-	if (res->n_conflict) {
-		json_t *a = json_array();
-
-		for (i = 0; i < res->n_conflict; i++) {
-			json_array_append_new(a, json_string(res->caps[res->conflict[i]].site));
-		}
-		json_object_set_new(c, "conflict",
-			json_pack("{s:o, s:b, s:s}", "records", a, "smallest",
-				res->conflict_smallest, "meaning",
-				"these constraints cannot all hold: a landmark is misplaced or a record is false"));
+	rv.names = names;
+	if (lm_locate_region_json(c, &rv) < 0) {
+		json_decref(c);
+		c = NULL;
 	}
-	if (res->allowed) {
-		json_object_set_new(c, "verdict", verdict_json(res));
-	}
+	free(names);
 	return c;
 }
 

@@ -13,7 +13,9 @@
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hash.h"
 #include "landmark/lm_hwts.h"
+#include "landmark/lm_keys.h"
 #include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_proto_signer.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 
@@ -98,6 +100,7 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(records_no_clock),
 	SD(batches),
 	SD(sink_errors),
+	SD(sign_errors),
 	SD(mesh_started),
 	SD(mesh_reveals),
 	SD(mesh_failed),
@@ -470,6 +473,15 @@ batch_close(struct lm_ctrl *c, int64_t wall_ns)
 		t = c->last_head_ns;
 	}
 	rc = lm_batch_close(c->batch, t, &head);
+	if (rc == -ENODEV || rc == -EIO || rc == -EACCES) {
+		/*
+		 * The key's signer failed (token removed?): keep the records and retry after
+		 * another batch interval, not on every poll.
+		 */
+		c->st.sign_errors++;
+		c->batch_opened_ns = wall_ns;
+		return;
+	}
 	if (rc == 0) {
 		rc = lm_batch_head_encode(&head, head_enc) == LM_BATCH_HEAD_LEN ? 0 : -EINVAL;
 	}
@@ -629,6 +641,11 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 	}
 	if (lm_batch_count(c->batch) >= c->c.batch_max) {
 		batch_close(c, wall_ns);
+		if (lm_batch_count(c->batch) >= c->c.batch_max) {
+			/* still full: the signer could not sign it (sign_errors); no room */
+			c->st.record_errors++;
+			return;
+		}
 	}
 	len = lm_record_encode(r, c->recs[lm_batch_count(c->batch)], LM_RECORD_MAX_LEN);
 	if (len < 0) {
@@ -715,7 +732,8 @@ mesh_start(struct lm_ctrl *c, unsigned i, int64_t wall_ns)
 	h.cred.u.dlg = c->c.dlg;
 	h.wire_len = LM_HELLO_MIN_LEN;
 	len = -EINVAL;
-	if (lm_hello_sign(&h, c->c.sk) == 0) {
+	if ((c->c.signer != NULL ? lm_hello_sign_with(&h, c->c.signer)
+				 : lm_hello_sign(&h, c->c.sk)) == 0) {
 		len = lm_hello_encode(&h, m->payload, sizeof(m->payload));
 	}
 	if (len < 0) {
@@ -763,8 +781,12 @@ on_proved(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m)
 	rv.session_id = m->session_id;
 	memcpy(rv.secret, m->secret, LM_SECRET_LEN);
 	rv.answered = m->answered;
-	if (lm_reveal_sign(&rv, m->peer_pk, c->peers[pi].commitment,
-		    (const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent, c->c.sk) == 0) {
+	if ((c->c.signer != NULL
+			    ? lm_reveal_sign_with(&rv, m->peer_pk, c->peers[pi].commitment,
+				      (const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent, c->c.signer)
+			    : lm_reveal_sign(&rv, m->peer_pk, c->peers[pi].commitment,
+				      (const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent, c->c.sk)) ==
+		0) {
 		len = lm_reveal_encode(&rv, m->payload, sizeof(m->payload));
 	}
 	sodium_memzero(m->secret, LM_SECRET_LEN);
@@ -833,8 +855,12 @@ lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns)
 int
 lm_ctrl_flush(struct lm_ctrl *c, int64_t wall_ns)
 {
+	int rc;
+
 	batch_close(c, wall_ns);
-	return c->sink.ops->flush(c->sink.ctx);
+	rc = c->sink.ops->flush(c->sink.ctx);
+	/* records still in the batch: the signer failed, they are not in the feed */
+	return rc == 0 && lm_batch_count(c->batch) > 0 ? -ENODEV : rc;
 }
 
 const struct lm_ctrl_stats *
@@ -912,6 +938,8 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	if (c == NULL) {
 		return NULL;
 	}
+	/* The online key stays here for the node's life: locked (no swap, no core dump). */
+	(void)lm_secret_lock(c->c.sk, sizeof(c->c.sk));
 	c->c = *conf;
 	c->clk = clk;
 	c->sink = sink;
@@ -930,6 +958,12 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 		c->c.max_per_prover = 2;
 	}
 	c->batch = lm_batch_create(conf->batch_max, conf->sk, NULL);
+	if (c->batch != NULL && conf->signer != NULL &&
+		lm_batch_set_signer(c->batch, conf->signer) != 0) {
+		lm_batch_destroy(c->batch);
+		c->batch = NULL;
+		errno = EINVAL;
+	}
 	if (c->slots == NULL || c->pend == NULL || c->recs == NULL || c->rec_lens == NULL ||
 		c->replay == NULL || c->batch == NULL || c->quota == NULL) {
 		int err = errno ? errno : ENOMEM;
@@ -953,6 +987,7 @@ lm_ctrl_destroy(struct lm_ctrl *c)
 		return;
 	}
 	sodium_memzero(c->c.sk, sizeof(c->c.sk));
+	lm_secret_unlock(c->c.sk, sizeof(c->c.sk));
 	if (c->slots != NULL) {
 		unsigned i;
 

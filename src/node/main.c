@@ -32,6 +32,8 @@
 #include "landmark/lm_keys.h"
 #include "landmark/lm_node_conf.h"
 #include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_pkcs11.h"
+#include "landmark/lm_signer.h"
 #include "landmark/lm_session.h"
 #include "port_dpdk.h"
 
@@ -314,11 +316,23 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	int rc;
 
 	memset(cc, 0, sizeof(*cc));
-	rc = lm_keyfile_read_secret(c->key_file, cc->pk, cc->sk);
-	if (rc != 0) {
-		snprintf(err, errlen, "key_file %s: %s", c->key_file, lm_keyfile_strerror(rc));
+	if ((c->key_file[0] != '\0') == (c->key_uri[0] != '\0')) {
+		snprintf(err, errlen, "set exactly one of key_file and key_uri");
 		return -1;
 	}
+	/* The online key signs through the signer seam: a key file or a PKCS#11 token. */
+	{
+		char kerr[256] = "";
+
+		cc->signer = lm_signer_open(
+			c->key_uri[0] ? c->key_uri : c->key_file, kerr, sizeof(kerr));
+		if (cc->signer == NULL) {
+			snprintf(err, errlen, "%s: %s", c->key_uri[0] ? "key_uri" : "key_file",
+				kerr);
+			return -1;
+		}
+	}
+	memcpy(cc->pk, lm_signer_pk(cc->signer), LM_PK_LEN);
 	rc = lm_cred_read_file(c->delegation_file, &cred, &why);
 	if (rc != 0 || cred.kind != LM_CRED_DELEGATION) {
 		snprintf(err, errlen, "delegation_file %s: %s", c->delegation_file,
@@ -328,8 +342,9 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 		return -1;
 	}
 	if (memcmp(cred.u.dlg.landmark_pk, cc->pk, LM_PK_LEN) != 0) {
-		snprintf(err, errlen, "delegation_file %s: delegates another key than key_file %s",
-			c->delegation_file, c->key_file);
+		snprintf(err, errlen, "delegation_file %s: delegates another key than %s %s",
+			c->delegation_file, c->key_uri[0] ? "key_uri" : "key_file",
+			c->key_uri[0] ? c->key_uri : c->key_file);
 		return -1;
 	}
 	{
@@ -843,6 +858,7 @@ out_ports:
 		g.sink.ops->close(g.sink.ctx);
 	}
 out_keys:
+	lm_signer_destroy(cc.signer);
 	sodium_memzero(&cc, sizeof(cc));
 out_eal:
 	rte_eal_cleanup();

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "landmark/lm_node_conf.h"
+#include "landmark/lm_record.h"
 
 #define O(f) offsetof(struct lm_landmarkd_conf, f)
 #define OP(f) offsetof(struct lm_node_port_conf, f)
@@ -55,8 +56,12 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"DPDK ports served, each with its own IPv4 address"},
 	{"udp_port", LM_CFG_INT, O(udp_port), 7447, 1, 65535, NULL, NULL, NULL, 0, 0,
 		"UDP port of the challenge protocol"},
-	{"key_file", LM_CFG_STR, O(key_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
-		"landmark online secret key file (mode 0600, lmctl keygen)"},
+	{"key_file", LM_CFG_STR, O(key_file), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"landmark online secret key file (mode 0600, lmctl keygen); exactly one of key_file "
+		"and key_uri"},
+	{"key_uri", LM_CFG_STR, O(key_uri), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"landmark online key in a PKCS#11 token, RFC 7512: "
+		"pkcs11:token=T;object=K?module-path=M&pin-source=file:P (docs/node.md)"},
 	{"delegation_file", LM_CFG_STR, O(delegation_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
 		"delegation of the online key by the operator root (lmctl delegate)"},
 	{"manufacturer_roots", LM_CFG_STRLIST, O(manufacturer_roots), 0, 0, LM_CFG_LIST_MAX, NULL,
@@ -94,7 +99,8 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		0, 0, "burst of HELLOs accepted per port"},
 	{"rate_table_slots", LM_CFG_INT, O(rate_table_slots), 4096, 4, 1048576, NULL, NULL, NULL, 0,
 		0, "per-source rate limiter table size"},
-	{"replay_window_s", LM_CFG_INT, O(replay_window_s), 60, 1, 3600, NULL, NULL, NULL, 0, 0,
+	{"replay_window_s", LM_CFG_INT, O(replay_window_s), 60, 1, LM_RECORD_HELLO_WINDOW_S, NULL,
+		NULL, NULL, 0, 0,
 		"HELLO hello_time must be within this many seconds of the landmark's clock"},
 	{"landmark_delay_ns", LM_CFG_INT, O(landmark_delay_ns), 0, 0, 1000000, NULL, NULL, NULL, 0,
 		0, "landmark-side proven minimum delay deducted from RTTs (measured floor), ns"},

@@ -5,6 +5,8 @@
  *   feed_gen DIR NBATCH PER [PACE_MS [KEYDIR]]
  * FEED_GEN_MIXED=1: records rotate through signed and fast mode, chip and landmark provers,
  * K = 3..6 and lost samples (the formats' variants, for the second-language verifier).
+ * FEED_GEN_EVIL="SESSION CLEAR_BITS SHIFT_NS": that record gets the validation bits CLEAR_BITS
+ * cleared and its times moved by SHIFT_NS, then is batched and signed as usual.
  * Prints "acked N" after every durable batch (N = batches in the log).
  */
 #include <errno.h>
@@ -57,6 +59,20 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ff.mixed = getenv("FEED_GEN_MIXED") != NULL && strcmp(getenv("FEED_GEN_MIXED"), "1") == 0;
+	if (getenv("FEED_GEN_EVIL") != NULL) {
+		unsigned long long es;
+		unsigned ec;
+		long long shift;
+
+		if (sscanf(getenv("FEED_GEN_EVIL"), "%llu %x %lld", &es, &ec, &shift) != 3) {
+			fprintf(stderr,
+				"feed_gen: FEED_GEN_EVIL=\"SESSION CLEAR_BITS SHIFT_NS\"\n");
+			return 2;
+		}
+		ff.evil_session = es;
+		ff.evil_clear = ec;
+		ff.evil_shift_ns = shift;
+	}
 	if (argc > 5 &&
 		(write_pub(argv[5], "root.pub", ff.rf.root_pk) != 0 ||
 			write_pub(argv[5], "mfr.pub", ff.rf.mfr_pk) != 0 ||

@@ -6,20 +6,25 @@
 . "$(dirname "$0")/lib.sh"
 command -v node >/dev/null 2>&1 || { echo "1..0 # SKIP node not installed (tools/setup.sh)"; exit 77; }
 VF="$(cd "$(dirname "$0")/../.." && pwd)/tools/verify-feed/verify-feed.mjs"
-echo "1..8"
+echo "1..10"
 JV() { node "$VF" --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 V() { "$LMCTL" feed verify --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 # report_hashes FILE: sorted record hashes the verifier accepted
 report_hashes() { python3 -c 'import json,sys; print("\n".join(sorted(json.load(open(sys.argv[1]))["records"])))' "$1"; }
 report_heads() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["heads"]))' "$1"; }
 
-# Every variant of the formats: signed and fast mode, chip and landmark provers, lost samples.
+# Every variant of the formats: signed and fast mode, chip and landmark provers, lost samples,
+# every ts_source, several segments (links).
 FEED_GEN_MIXED=1 "$GEN" "$T/log" 40 4 0 "$T" >/dev/null || fail "generator"
 out=$(V "$T/log") || fail "lmctl feed verify: $out"
 [ "$out" = "ok: 40 batches (seq 0..39), 160 records" ] || fail "lmctl: $out"
 local_hashes "$T/log" >"$T/want"
 [ "$(wc -l <"$T/want")" = 160 ] || fail "dump hashes"
 grep -q '"mode":"fast"' <("$LMCTL" feed dump --json "$T/log") || fail "no fast-mode record in the feed"
+for src in tsc hw_rx_tsc_tx hw; do
+	grep -q "\"ts_source\":\"$src\"" <("$LMCTL" feed dump --json "$T/log") || fail "no $src record in the feed"
+done
+ls "$T/log"/seg-0000000000000001.lmf >/dev/null || fail "the feed has one segment only (segment links untested)"
 grep -q '"kind":"landmark"' <("$LMCTL" feed dump --json "$T/log" | grep '"type":"record"' | head -4) ||
 	fail "no landmark prover in the feed"
 ok "lmctl feed verify: $out"
@@ -42,7 +47,11 @@ python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(
 	"http://127.0.0.1:$H/v1/records?limit=100000" >"$T/http.json" || fail "/v1/records"
 JV --json "$T/http.json" --report "$T/r-http.json" >"$T/http.out" || fail "node /v1/records: $(tail -3 "$T/http.out")"
 report_hashes "$T/r-http.json" | cmp -s - "$T/want" || fail "node /v1/records: other records"
-ok "node verifier, /v1/records lines alone: $(tail -1 "$T/http.out")"
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode())' \
+	"http://127.0.0.1:$H/v1/stream?since=0&max=160" >"$T/stream.json" || fail "/v1/stream"
+JV --json "$T/stream.json" --report "$T/r-stream.json" >"$T/stream.out" || fail "node /v1/stream: $(tail -3 "$T/stream.out")"
+report_hashes "$T/r-stream.json" | cmp -s - "$T/want" || fail "node /v1/stream: other records"
+ok "node verifier, /v1/records and /v1/stream lines alone: $(tail -1 "$T/http.out")"
 
 P=$(free_port)
 start nats nats-server -js -a 127.0.0.1 -p "$P" -sd "$T/js"
@@ -73,6 +82,15 @@ rc=0; JV --log "$T/bad" >"$T/bad.out" || rc=$?
 rc=0; JV --json "$T/bad.json" >"$T/badj.out" || rc=$?
 [ $rc = 1 ] && [ "$(grep -c '^FAIL .*proof' "$T/badj.out")" = 1 ] || fail "node --json on the tampered dump: $rc $(cat "$T/badj.out")"
 ok "tampered RTT: lmctl ($(echo "$out" | head -1 | sed 's/.*: //')), node --log and --json all reject"
+cp -r "$T/log" "$T/link"
+rm -f "$T/link/LOCK"
+python3 "$(dirname "$VF")/tamper.py" "$T/link" link >/dev/null || fail "tamper link"
+rc=0; out=$(V "$T/link") || rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "seg-0000000000000001.lmf" || fail "lmctl accepted a broken segment link: $rc $out"
+rc=0; JV --log "$T/link" >"$T/link.out" || rc=$?
+[ $rc = 1 ] && grep -q "^FAIL seg-0000000000000001.lmf header.*link" "$T/link.out" ||
+	fail "node --log accepted a broken segment link: $rc $(cat "$T/link.out")"
+ok "segment prev_link off by one bit (header CRC fixed): lmctl and node --log both reject"
 
 # JSON-only tampering: an edited RTT string, a removed batch (chain), an edited credential.
 python3 - "$T/dump.json" "$T" <<'PY' || fail "json tamper"
@@ -87,13 +105,34 @@ s = r["record"]["samples"][0]; s["rtt_ns"] += 1; s["rtt_ns_str"] = str(s["rtt_ns
 write("t-rtt.json", a)
 heads = [i for i, o in enumerate(objs) if o["type"] == "head"]
 write("t-chain.json", [o for i, o in enumerate(objs) if i != heads[5]])
+c = json.loads(lines[0]); del c["record"]["timing"]["start_unix_ns_str"]
+write("t-nostr.json", [c])
 b = json.loads(lines[0]); b["record"]["prover"]["min_turnaround_ns_str"] = "999999"
 b["record"]["prover"]["min_turnaround_ns"] = 999999
 write("t-cred.json", [b])
 PY
-for f in t-rtt t-chain t-cred; do
+for f in t-rtt t-chain t-cred t-nostr; do
 	rc=0; JV --json "$T/$f.json" >"$T/$f.out" || rc=$?
 	[ $rc = 1 ] || fail "node --json accepted $f: $(cat "$T/$f.out")"
 done
 grep -q "chain" "$T/t-chain.out" || fail "removed batch not reported as a chain break: $(cat "$T/t-chain.out")"
-ok "JSON alone: an edited RTT, a removed batch (chain) and an edited certificate are rejected"
+ok "JSON alone: an edited RTT, a removed batch (chain), an edited certificate and a missing exact _str are rejected"
+
+# Differential: one record per feed breaks one standalone rule (a validation bit cleared, its
+# times moved before the credentials' windows or past its head), batched and signed as usual.
+# Both verifiers must reach the same verdict from the log and from JSON (most cases reject).
+agree=0
+for evil in "5 1 0" "5 2 0" "5 4 0" "5 8 0" "5 10 0" "5 20 0" "6 20 0" "5 40 0" "5 80 0" "5 100 0" \
+	"5 0 -20000000000000000" "5 0 3000000000" "5 0 -1000"; do
+	rm -rf "$T/ev"
+	FEED_GEN_MIXED=1 FEED_GEN_EVIL="$evil" "$GEN" "$T/ev" 3 3 0 >/dev/null || fail "generator $evil"
+	rl=0; V "$T/ev" >"$T/ev.l" 2>&1 || rl=$?
+	rj=0; JV --log "$T/ev" >"$T/ev.j" 2>&1 || rj=$?
+	"$LMCTL" feed dump --json "$T/ev" >"$T/ev.json"
+	rs=0; JV --json "$T/ev.json" >"$T/ev.s" 2>&1 || rs=$?
+	[ $rl = $rj ] && [ $rl = $rs ] ||
+		fail "FEED_GEN_EVIL=\"$evil\": lmctl exit $rl ($(head -1 "$T/ev.l")), node --log $rj ($(head -1 "$T/ev.j")), --json $rs ($(head -1 "$T/ev.s"))"
+	[ $rl = 1 ] && agree=$((agree + 1))
+done
+[ $agree -ge 8 ] || fail "only $agree of the 13 broken feeds were rejected"
+ok "13 single-rule violations: lmctl feed verify and node (log, JSON) agree on each ($agree rejected)"

@@ -140,7 +140,7 @@ make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t 
 	r->chip_turnaround_ns = prover->kind == LM_CRED_CHIP ? prover->u.chip.min_turnaround_ns : 0;
 	memset(&h, 0, sizeof(h));
 	h.mode = LM_MODE_SIGNED;
-	h.hello_time = T0_S;
+	h.hello_time = r->t_start_ns / 1000000000; /* the HELLO just before the session */
 	for (i = 0; i < LM_HELLO_NONCE_LEN; i++) {
 		h.hello_nonce[i] = (uint8_t)(i * 13 + session);
 	}

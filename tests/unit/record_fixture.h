@@ -83,6 +83,9 @@ rec_fix_init(struct rec_fix *f)
 	f->trust.n_mfr = 1;
 }
 
+/* Tests of the standalone verifier move the HELLO's time away from the session start. */
+static int64_t rec_fix_hello_skew_s;
+
 /*
  * Run one session and record it into r.
  *  mode: LM_MODE_SIGNED or LM_MODE_FAST; count: K; lost: bit i = sample i lost;
@@ -128,7 +131,7 @@ rec_fix_record(const struct rec_fix *f, struct lm_record *r, enum lm_mode mode, 
 	/* The prover's HELLO, signed by the prover through the protocol codec. */
 	memset(&h, 0, sizeof(h));
 	h.mode = mode;
-	h.hello_time = FIX_T0_S;
+	h.hello_time = FIX_T0_S + rec_fix_hello_skew_s;
 	for (i = 0; i < LM_HELLO_NONCE_LEN; i++) {
 		h.hello_nonce[i] = (uint8_t)(0xa0 + i + session_id);
 	}

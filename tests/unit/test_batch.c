@@ -351,6 +351,9 @@ struct env {
 
 static struct env env;
 
+/* Applied to every record before it is encoded (NULL: none). */
+static void (*env_mutate)(struct lm_record *r);
+
 static void
 build_env(int64_t time_ns)
 {
@@ -376,6 +379,9 @@ build_env(int64_t time_ns)
 		ck_assert_int_eq(rec_fix_record(&fx, &env.rec[i], spec[i].mode, spec[i].count,
 					 spec[i].lost, spec[i].l2l, 1000 + i),
 			0);
+		if (env_mutate != NULL) {
+			env_mutate(&env.rec[i]);
+		}
 		n = lm_record_encode(&env.rec[i], env.enc[i], LM_RECORD_MAX_LEN);
 		ck_assert_int_gt(n, 0);
 		env.len[i] = (size_t)n;
@@ -439,6 +445,71 @@ flip_region(uint8_t *buf, size_t len, unsigned rec, const char *what)
 	}
 	ck_assert_int_eq(verify(rec, NOW_NS), LM_OK);
 }
+
+static uint32_t drop_bit;
+
+static void
+mut_drop_bit(struct lm_record *r)
+{
+	r->validation &= ~drop_bit;
+}
+
+/* Records a landmark sent without the clock, source or budget step are refused. */
+START_TEST(test_standalone_validation_bits)
+{
+	static const uint32_t bits[] = {LM_CHECK_CLOCK, LM_CHECK_SOURCE, LM_CHECK_BUDGET};
+	unsigned i;
+	unsigned j;
+
+	env_mutate = mut_drop_bit;
+	for (i = 0; i < 3; i++) {
+		drop_bit = bits[i];
+		build_env(NOW_NS);
+		for (j = 0; j < 4; j++) {
+			ck_assert_msg(verify(j, NOW_NS) == LM_E_FIELD, "without %s: %s",
+				lm_record_check_str(bits[i]), lm_reason_str(verify(j, NOW_NS)));
+		}
+	}
+	env_mutate = NULL;
+	build_env(NOW_NS);
+	ck_assert_int_eq(verify(0, NOW_NS), LM_OK);
+}
+END_TEST
+
+/* A HELLO (validly signed by the prover) whose hello_time is far from the session start. */
+START_TEST(test_standalone_hello_time)
+{
+	rec_fix_hello_skew_s = -(LM_RECORD_HELLO_WINDOW_S + 1);
+	build_env(NOW_NS);
+	ck_assert_int_eq(verify(0, NOW_NS), LM_E_EXPIRED);
+	ck_assert_int_eq(verify(2, NOW_NS), LM_E_EXPIRED);
+	rec_fix_hello_skew_s = LM_RECORD_HELLO_WINDOW_S + 1;
+	build_env(NOW_NS);
+	ck_assert_int_eq(verify(1, NOW_NS), LM_E_NOTYET);
+	/* Inside the window either way: fine. */
+	rec_fix_hello_skew_s = -LM_RECORD_HELLO_WINDOW_S + 10;
+	build_env(NOW_NS);
+	ck_assert_int_eq(verify(0, NOW_NS), LM_OK);
+	rec_fix_hello_skew_s = 0;
+}
+END_TEST
+
+static void
+mut_end_after_dlg(struct lm_record *r)
+{
+	r->t_start_ns = (FIX_NOT_AFTER - 1) * INT64_C(1000000000);
+	r->t_end_ns = (FIX_NOT_AFTER + 2) * INT64_C(1000000000);
+}
+
+/* A session that ends after the landmark's delegation expired. */
+START_TEST(test_standalone_dlg_at_end)
+{
+	env_mutate = mut_end_after_dlg;
+	build_env((FIX_NOT_AFTER + 3) * INT64_C(1000000000));
+	env_mutate = NULL;
+	ck_assert_int_eq(verify(0, (FIX_NOT_AFTER + 3) * INT64_C(1000000000)), LM_E_EXPIRED);
+}
+END_TEST
 
 START_TEST(test_standalone_every_bit)
 {
@@ -677,6 +748,9 @@ batch_suite(void)
 	tcase_add_test(tc, test_proof_codec);
 	tcase_add_test(tc, test_standalone_round_trip);
 	tcase_add_test(tc, test_standalone_every_bit);
+	tcase_add_test(tc, test_standalone_validation_bits);
+	tcase_add_test(tc, test_standalone_hello_time);
+	tcase_add_test(tc, test_standalone_dlg_at_end);
 	tcase_add_test(tc, test_standalone_truncation);
 	tcase_add_test(tc, test_standalone_tree_size);
 	tcase_add_test(tc, test_standalone_trust);

@@ -21,7 +21,13 @@ struct feed_fix {
 	const uint8_t *sign_sk; /* key that signs heads (default: the landmark key) */
 	uint64_t session;
 	uint64_t batches;
-	int mixed; /* records rotate through signed/fast, chip/landmark prover, lost samples */
+	int mixed; /* records rotate through signed/fast, chip/landmark prover, lost samples, ts_source */
+	/* Differential tests: the record of session evil_session gets the validation bits
+	 * evil_clear cleared and its session times moved by evil_shift_ns (still batched and
+	 * signed by the landmark, so only the standalone rules can reject it). */
+	uint64_t evil_session;
+	uint32_t evil_clear;
+	int64_t evil_shift_ns;
 };
 
 static inline int
@@ -70,6 +76,14 @@ feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsig
 				    ff->mixed && k == 3, ff->session) != 0) {
 				ret = -2;
 				goto out;
+			}
+			if (ff->mixed) {
+				r->ts_source = (enum lm_ts_source)(ff->session % LM_TS__COUNT);
+			}
+			if (ff->evil_session != 0 && ff->session == ff->evil_session) {
+				r->validation &= ~ff->evil_clear;
+				r->t_start_ns += ff->evil_shift_ns;
+				r->t_end_ns += ff->evil_shift_ns;
 			}
 			ff->session++;
 			len = lm_record_encode(r, enc[i], sizeof(enc[i]));

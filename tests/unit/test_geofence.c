@@ -100,6 +100,56 @@ START_TEST(test_verdict_no_area)
 }
 END_TEST
 
+/*
+ * margin_km is a proven lower bound (issue 9): a 0.5 km cap whose centre is 0.606 km from a
+ * fence edge, between two of its 5 km border samples, is at most 0.106 km from the border;
+ * the sampled minimum said 1.3 km. Random small caps near edges: the margin never exceeds
+ * the distance to a dense sampling of the edge (every 10 m).
+ */
+START_TEST(test_margin_lower_bound)
+{
+	struct lm_region_params prm = {.res_km = 0.02};
+	struct lm_geofence *gf = square_fence(0, 0, 1, 1);
+	struct lm_verdict_info vi;
+	struct lm_region *r;
+	struct lm_cap c;
+	int trial;
+
+	c.radius_km = 0.5;
+	ck_assert_int_eq(lm_geo_direct(0.515625, 0, 90, 0.606, &c.lat, &c.lon), 0);
+	r = lm_region_solve(&c, 1, &prm);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
+	ck_assert_msg(vi.margin_km <= 0.106 + 1e-9, "margin %.6f km > 0.106 km", vi.margin_km);
+	ck_assert_msg(vi.margin_km > 0.1, "margin %.6f km: needlessly loose", vi.margin_km);
+	ck_assert_uint_eq(vi.margin_cap, 0);
+	lm_region_destroy(r);
+	geo_seed(lm_test_seed());
+	for (trial = 0; trial < 30; trial++) {
+		double lat = 0.05 + 0.9 * geo_rand(), gap = 0.02 + 3 * geo_rand(), best = INFINITY;
+		double y;
+
+		c.radius_km = 0.2 + 2 * geo_rand();
+		ck_assert_int_eq(lm_geo_direct(lat, 0, 90, c.radius_km + gap, &c.lat, &c.lon), 0);
+		r = lm_region_solve(&c, 1, &prm);
+		ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+		if (vi.verdict != LM_VERDICT_INSIDE) {
+			lm_region_destroy(r);
+			continue;
+		}
+		/* the west edge sampled every ~10 m around the cap */
+		for (y = lat - 0.1; y <= lat + 0.1; y += 1e-4) {
+			best = fmin(best, lm_geo_dist_km(y, 0, c.lat, c.lon) - c.radius_km);
+		}
+		ck_assert_msg(vi.margin_km <= best + 1e-6, "trial %d: margin %.6f > %.6f", trial,
+			vi.margin_km, best);
+		ck_assert(vi.margin_km >= best - 0.02);
+		lm_region_destroy(r);
+	}
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
 START_TEST(test_user_polygon)
 {
 	struct lm_geofence *gf = square_fence(0, 0, 10, 10);
@@ -148,6 +198,118 @@ END_TEST
 
 /* Random regions against random squares: a claimed verdict holds for every feasible point
  * found by dense sampling. */
+/* Every sampled feasible point of r (3000 tries in its bbox) is in gf. */
+static void
+all_points_in(const struct lm_region *r, const struct lm_geofence *gf, const char *what)
+{
+	struct lm_bbox bb;
+	int k, seen = 0;
+
+	ck_assert_int_eq(lm_region_bbox(r, &bb), 0);
+	for (k = 0; k < 3000; k++) {
+		double ww = bb.east - bb.west < 0 ? bb.east - bb.west + 360 : bb.east - bb.west;
+		double lat = bb.south + (bb.north - bb.south) * geo_rand();
+		double lon = lm_geo_norm_lon(bb.west + ww * geo_rand());
+
+		if (!lm_region_contains(r, lat, lon)) {
+			continue;
+		}
+		seen++;
+		ck_assert_msg(lm_geofence_point_in(gf, lat, lon), "%s: %.6f,%.6f is outside", what,
+			lat, lon);
+	}
+	ck_assert_int_gt(seen, 100);
+}
+
+static struct lm_region *
+caps_around(double lat, double lon, double slack_km)
+{
+	struct lm_region_params prm = {.res_km = 5};
+	struct lm_cap caps[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(
+			lm_geo_direct(lat, lon, 120.0 * i, 100, &caps[i].lat, &caps[i].lon), 0);
+		caps[i].radius_km = 100 + slack_km;
+	}
+	return lm_region_solve(caps, 3, &prm);
+}
+
+/*
+ * Safe but loose, made provable (issue 9). A region in Chukotka across the antimeridian was
+ * inconclusive against Russia: its cells touch the seam edges where the country is cut at
+ * +-180. A region around Strasbourg was inconclusive against FR + DE: its cells touch the
+ * border both polygons carry. Seam edges now only take part in the parity test, and shared
+ * edges proven to have one polygon on each side cancel; the verdicts must stay sound.
+ */
+START_TEST(test_verdict_seam_shared)
+{
+	struct lm_geofence *ru = lm_geofence_create(), *frde = lm_geofence_create();
+	struct lm_geofence *fr = lm_geofence_create(), *gf;
+	struct lm_verdict_info vi;
+	struct lm_region *r;
+	json_t *g;
+
+	geo_seed(lm_test_seed());
+	if (lm_geofence_add_country(ru, "RU") == -ENOENT) {
+		ck_abort_msg("world-countries dataset not installed (tools/setup.sh)");
+	}
+	ck_assert_int_eq(lm_geofence_add_country(frde, "FR"), 0);
+	ck_assert_int_eq(lm_geofence_add_country(frde, "DE"), 0);
+	ck_assert_int_eq(lm_geofence_add_country(fr, "FR"), 0);
+	/* Chukotka, across +-180, and wholly on its east side */
+	r = caps_around(66.5, 179.9, 20);
+	ck_assert_int_eq(lm_geofence_verdict(ru, r, true, &vi, NULL), 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
+	all_points_in(r, ru, "Chukotka");
+	lm_region_destroy(r);
+	r = caps_around(66.5, -179.7, 10);
+	ck_assert_int_eq(lm_geofence_verdict(ru, r, true, &vi, NULL), 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
+	all_points_in(r, ru, "Chukotka east");
+	lm_region_destroy(r);
+	/* Strasbourg, straddling the Rhine */
+	r = caps_around(48.58, 7.75, 30);
+	ck_assert_int_eq(lm_geofence_verdict(frde, r, true, &vi, NULL), 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
+	ck_assert(vi.margin_km > 10); /* to the Swiss, Luxembourg... border, not the Rhine */
+	all_points_in(r, frde, "Strasbourg");
+	ck_assert_int_eq(lm_geofence_verdict(fr, r, true, &vi, NULL), 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inconclusive"); /* France alone */
+	lm_region_destroy(r);
+	lm_geofence_destroy(ru);
+	lm_geofence_destroy(frde);
+	lm_geofence_destroy(fr);
+
+	/* two squares sharing an edge, in either orientation: one polygon on each side */
+	gf = square_fence(0, 0, 1, 1);
+	g = json_pack("{s:s, s:[[[ff][ff][ff][ff][ff]]]}", "type", "Polygon", "coordinates", 1.0,
+		0.0, 1.0, 1.0, 2.0, 1.0, 2.0, 0.0, 1.0, 0.0);
+	ck_assert_int_eq(lm_geofence_add_json(gf, g, "east"), 0);
+	json_decref(g);
+	r = caps_around(0.5, 1.0, 5);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
+	all_points_in(r, gf, "squares");
+	lm_region_destroy(r);
+	lm_geofence_destroy(gf);
+
+	/* a shared edge with both polygons on the same side proves nothing: a region across
+	 * it is partly outside */
+	gf = square_fence(0, 0, 1, 1);
+	g = json_pack("{s:s, s:[[[ff][ff][ff][ff][ff]]]}", "type", "Polygon", "coordinates", 1.0,
+		0.0, 0.0, 0.0, 0.0, 0.5, 1.0, 0.5, 1.0, 0.0);
+	ck_assert_int_eq(lm_geofence_add_json(gf, g, "same side"), 0);
+	json_decref(g);
+	r = caps_around(0.0, 0.5, 5);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inconclusive");
+	lm_region_destroy(r);
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
 START_TEST(test_verdict_sound)
 {
 	struct lm_region_params prm = {.res_km = 25};
@@ -302,7 +464,9 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_user_polygon);
 	tcase_add_test(tc, test_verdict_no_area);
+	tcase_add_test(tc, test_margin_lower_bound);
 	tcase_add_test(tc, test_verdict_sound);
+	tcase_add_test(tc, test_verdict_seam_shared);
 	tcase_add_test(tc, test_countries);
 	tcase_add_test(tc, test_bad_files);
 	suite_add_tcase(s, tc);

@@ -6,6 +6,7 @@
  * timeouts, byte budget, rate limits, matching and bad proofs.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,8 @@
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_session.h"
+#include "../../src/core/signer_private.h"
+#include "landmark/lm_proto_signer.h"
 #include "node_rig.h"
 #include "test_common.h"
 
@@ -258,6 +261,89 @@ check_record(enum lm_mode mode, uint64_t rtt)
 	ck_assert_uint_eq(r.rtt_min_ns, rtt);
 	ck_assert_uint_eq(r.validation & LM_CHECKS_REQUIRED, LM_CHECKS_REQUIRED);
 }
+
+/*
+ * A signer that fails while `down` is set, as a PKCS#11 token does when it is removed
+ * (lm_signer.h). The landmark's batch heads go through it.
+ */
+struct flaky_signer {
+	struct lm_signer s;
+	uint8_t sk[LM_SK_LEN];
+	int down;
+};
+
+static int
+flaky_sign(struct lm_signer *s, uint8_t sig[static LM_SIG_LEN], const uint8_t *msg, size_t len)
+{
+	struct flaky_signer *f = (struct flaky_signer *)s;
+
+	if (f->down) {
+		return lm_signer_fail(s, -ENODEV, "token removed");
+	}
+	crypto_sign_ed25519_detached(sig, NULL, msg, len, f->sk);
+	return 0;
+}
+
+static void
+flaky_destroy(struct lm_signer *s)
+{
+	(void)s;
+}
+
+static const struct lm_signer_ops flaky_ops = {"flaky", flaky_sign, flaky_destroy};
+
+/* The online key's signer fails: the record is kept (not lost), counted, and lands in the
+ * feed once the signer works again. */
+START_TEST(test_signer_failure_keeps_records)
+{
+	static struct flaky_signer fs;
+	struct lm_engine_conf ec;
+	struct lm_ctrl_conf cc;
+	int64_t now = (int64_t)time(NULL) * LM_NS_PER_S;
+
+	rig_init(&R, "SN-1", 256, K, &ec, &cc);
+	ec.max_sessions = 8;
+	ec.max_provers = 2;
+	ec.interval_ns = INTERVAL;
+	ec.reply_timeout_ns = REPLY_TO;
+	rig_engine(&R, &ec);
+	cc.max_pending = 8;
+	cc.pool_size = 64;
+	memset(&fs, 0, sizeof(fs));
+	fs.s.ops = &flaky_ops;
+	memcpy(fs.s.pk, R.lm_pk, LM_PK_LEN);
+	memcpy(fs.sk, R.lm_sk, LM_SK_LEN);
+	memset(cc.sk, 0, sizeof(cc.sk)); /* the key lives only in the signer */
+	cc.signer = &fs.s;
+	fs.down = 1;
+	rig_ctrl(&R, &cc);
+	run_session(LM_MODE_SIGNED, 777, -1);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 1);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->batches, 0);
+	ck_assert_uint_ge(lm_ctrl_stats(R.ctrl)->sign_errors, 1);
+	ck_assert_uint_eq(R.n_recs, 0);
+	/* not retried on every poll: only after another batch interval */
+	{
+		uint64_t e = lm_ctrl_stats(R.ctrl)->sign_errors;
+
+		rig_pump(&R);
+		rig_pump(&R);
+		ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->sign_errors, e);
+	}
+	/* a second record while the (one-record) batch cannot be signed: no room, counted */
+	run_session(LM_MODE_SIGNED, 778, -1);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->records, 1);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->record_errors, 1);
+	ck_assert_int_eq(lm_ctrl_flush(R.ctrl, now + LM_NS_PER_S), -ENODEV);
+	/* the token is back: the kept record is signed into the feed */
+	fs.down = 0;
+	ck_assert_int_eq(lm_ctrl_flush(R.ctrl, now + 2 * LM_NS_PER_S), 0);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->batches, 1);
+	ck_assert_uint_eq(R.n_recs, 1);
+	check_record(LM_MODE_SIGNED, 777);
+	rig_down();
+}
+END_TEST
 
 START_TEST(test_signed_session_record)
 {
@@ -753,6 +839,7 @@ suite(void)
 
 	tcase_add_test(tc, test_arp_and_icmp);
 	tcase_add_test(tc, test_signed_session_record);
+	tcase_add_test(tc, test_signer_failure_keeps_records);
 	tcase_add_test(tc, test_fast_session_record);
 	tcase_add_test(tc, test_forged_proof_loses_sample);
 	tcase_add_test(tc, test_pacing_and_timeout);

@@ -5,7 +5,9 @@ the N-th record (1-based) of the first segment and recompute that entry's CRC32C
 still passes and only the Merkle inclusion (the batch signature) can tell. The last sample is
 never lost and never the minimum in the test feeds; a lost or minimum sample would instead fail
 the record's own syntax checks. Layouts: docs/feed.md (entry framing, record encoding).
-usage: tamper.py DIR N"""
+With "link" instead of N: flip a bit of the second segment's prev_link and recompute the segment
+header's CRC32C, so only the link itself (the hash of the previous segment's last head) can tell.
+usage: tamper.py DIR N|link"""
 import os
 import struct
 import sys
@@ -49,7 +51,19 @@ def tamper(d, nth):
     raise SystemExit(f"tamper: fewer than {nth} records in {seg}")
 
 
+def tamper_link(d):
+    segs = sorted(n for n in os.listdir(d) if n.startswith("seg-"))
+    if len(segs) < 2:
+        raise SystemExit("tamper: one segment only")
+    seg = os.path.join(d, segs[1])
+    b = bytearray(open(seg, "rb").read())
+    b[40] ^= 0x01  # prev_link is bytes[32, 64)
+    b[64:68] = struct.pack(">I", crc32c(b[0:64]))
+    open(seg, "wb").write(b)
+    return f"{segs[1]} offset 40"
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         raise SystemExit(__doc__.split("usage: ")[1])
-    print(tamper(sys.argv[1], int(sys.argv[2])))
+    print(tamper_link(sys.argv[1]) if sys.argv[2] == "link" else tamper(sys.argv[1], int(sys.argv[2])))

@@ -107,6 +107,7 @@ class R {
 }
 function text(b, what) {
 	const n = b.indexOf(0) < 0 ? b.length : b.indexOf(0);
+	if (n === 0) fail('field', `${what}: empty`);
 	for (let i = 0; i < b.length; i++) {
 		if (i < n ? b[i] < 0x20 || b[i] > 0x7e : b[i] !== 0) fail('field', `${what}: not NUL-padded printable ASCII`);
 	}
@@ -139,6 +140,7 @@ function decodeCred(b) {
 		c.model = text(r.bytes(84, 32), 'model');
 		c.serial = text(r.bytes(116, 32), 'serial');
 		c.minTurnaround = r.u64(148);
+		if (c.minTurnaround > 1000000000n) fail('field', 'min_turnaround_ns above 1 s');
 		c.sig = r.bytes(156, 64);
 	}
 	c.hash = H(TAG.credHash, b);
@@ -160,6 +162,8 @@ const sFloor = (ns) => (ns >= 0n ? ns / 1000000000n : -((-ns + 999999999n) / 100
 const TS_SOURCES = ['tsc', 'hw_rx_tsc_tx', 'hw'];
 const CHECKS = ['cred_chain', 'hello_sig', 'binding', 'replay', 'proofs', 'reveal', 'source', 'budget', 'clock'];
 const REQUIRED = 0x1f; // cred_chain hello_sig binding replay proofs
+const STANDALONE = REQUIRED | 0x40 | 0x80 | 0x100; // and source budget clock
+const HELLO_WINDOW_S = 3600n; // largest replay_window_s: hello_time vs the record start
 const RTT_LOST = 2n ** 64n - 1n;
 function decodeRecord(b) {
 	if (b.length < 456) fail('short', 'record');
@@ -316,14 +320,17 @@ async function verifyStandalone(recB, proofB, headB, dlgB, trust, nowNs) {
 	const st = sFloor(x.start);
 	if (st < d.notBefore) fail('not_yet_valid', 'delegation at the record start');
 	if (st > d.notAfter) fail('expired', 'delegation at the record start');
+	if (sFloor(x.end) > d.notAfter) fail('expired', 'delegation at the record end');
+	if (x.helloTime < st - HELLO_WINDOW_S) fail('expired', 'hello_time before the record start window');
+	if (x.helloTime > st + HELLO_WINDOW_S) fail('not_yet_valid', 'hello_time after the record start window');
 	if (!eq(h.landmarkPk, d.key) || !eq(x.landmarkPk, d.key) || !eq(x.dlgHash, d.hash) || x.latE7 !== d.latE7 ||
 		x.lonE7 !== d.lonE7 || x.site !== d.site) fail('binding', 'record, head and delegation disagree');
 	if (h.time > nowNs + 300000000000n) fail('not_yet_valid', 'head time in the future');
 	if (h.time < x.end) fail('field', 'head before the record end');
 	if (!(await headSigOk(h))) fail('sig', 'head signature');
 	if (p.treeSize !== h.count || !inclusionOk(p, leafHash(recB), h.root)) fail('proof', 'inclusion proof');
-	const need = REQUIRED | (x.mode === 2 ? 0x20 : 0);
-	if ((x.validation & need) !== need) fail('field', 'required validation bits');
+	const need = STANDALONE | (x.mode === 2 ? 0x20 : 0);
+	if ((x.validation & need) !== need) fail('field', 'required validation bits (with clock, source, budget)');
 	await credVerify(x.prover, x.prover.kind === 2 ? trust.mfrs : trust.ops, st);
 	checkDeductions(x);
 	await verifyRecordProofs(x);
@@ -615,8 +622,11 @@ async function fromNats(url, stream, timeoutS, trust, nowNs, t) {
 		let got = 0;
 		const deadline = Date.now() + timeoutS * 1000;
 		while (got < total && Date.now() < deadline) {
-			const it = await c.fetch({ max_messages: 256, expires: 2000 });
-			for await (const msg of it) {
+			// Drain each fetch before verifying: a slow verification must not outlive the pull.
+			const it = await c.fetch({ max_messages: 64, expires: 2000 });
+			const msgs = [];
+			for await (const msg of it) msgs.push(msg);
+			for (const msg of msgs) {
 				got++;
 				const subj = msg.subject.split('.');
 				const id = msg.headers?.get('Nats-Msg-Id') ?? '';
