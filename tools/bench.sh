@@ -14,6 +14,7 @@ echo "## core: protocol codec";      "$B/bench/bench_proto" 1
 echo "## core: records and batches"; "$B/bench/bench_record" 1 16
 echo "## locator";                   "$B/bench/bench_locator" 2000
 echo "## feed";                      tools/bench-feed.sh "$B"
+echo "## feed: /v1/records index vs full scan"; "$B/bench/bench_query" 1 20000 100
 echo "## locator consumer group";    tools/bench-feed-locate.sh "$B"
 echo "## node";                      tools/bench-node.sh "$B"
 echo "## signer: memory key vs PKCS#11 token"; tools/bench-signer.sh "$B"

@@ -8,7 +8,9 @@
  *  - /metrics   Prometheus text exposition (0.0.4) of every registered metric
  *  - /healthz   "ok" (200) while the feed log directory is readable, else 503
  *  - /v1/records?chip=HEX&since=NS&limit=N   NDJSON records of the local log whose prover key
- *               (64 hex) is chip and whose session started at or after since (unix ns)
+ *               (64 hex) is chip and whose session started at or after since (unix ns), in
+ *               order of session start, from an index on (prover, start) kept in step with
+ *               the log (built when the server starts)
  *  - /v1/stream?since=NS&max=N   live NDJSON: records as they are appended (chunked)
  * Unknown or repeated query keys, malformed values, a request body, or a request line larger
  * than max_request bytes give 400 / 413 / 414; nothing a client sends can crash the server.

@@ -76,10 +76,18 @@ void lm_geofence_destroy(struct lm_geofence *gf);
 /**
  * Add the polygons of a GeoJSON file (Polygon, MultiPolygon, Feature, FeatureCollection;
  * other geometries are skipped) as one fence named name (the file name if NULL).
- * @return 0; -ENOENT (unreadable), -EBADMSG (not JSON, no polygon, a ring with fewer than
- *   4 positions or a coordinate out of range), -ENOMEM.
+ * @return 0; -ENOENT (cannot be opened), -EIO (read error), -EBADMSG (not JSON, no polygon,
+ *   a ring with fewer than 4 positions or a coordinate out of range), -ENOMEM.
  */
 LM_WUR int lm_geofence_add_file(struct lm_geofence *gf, const char *path, const char *name);
+
+/**
+ * Same from the bytes of a GeoJSON document (len bytes, no NUL needed): the parser behind
+ * lm_geofence_add_file(), pure, so it is fuzzed (tests/fuzz/fuzz_geofence.c).
+ * @return 0; -EBADMSG (not JSON, no polygon, a bad ring or coordinate), -ENOMEM.
+ */
+LM_WUR int lm_geofence_add_geojson(
+	struct lm_geofence *gf, const void *data, size_t len, const char *name);
 
 /** Same from a parsed GeoJSON object. */
 LM_WUR int lm_geofence_add_json(struct lm_geofence *gf, const json_t *geojson, const char *name);

@@ -59,7 +59,9 @@ struct lm_ctrl_conf {
 	uint32_t n_engines; /**< datapath engines that will attach (pool shares), >= 1 */
 	int64_t replay_window_s;
 	uint32_t replay_slots;
-	uint64_t landmark_delay_ns; /**< proven landmark-side minimum delay to deduct */
+	/** cap on a landmark-side delay deduction; the deduction must be a measured floor of
+	 * the samples' tier, and none is measured: records deduct 0 whatever this says */
+	uint64_t landmark_delay_ns;
 	struct lm_clock_cal cal;
 	uint32_t batch_max; /**< records per batch, 1..4096 */
 	uint64_t batch_interval_ns; /**< close a non-empty batch at least this often */

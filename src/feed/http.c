@@ -23,6 +23,7 @@
 #include "landmark/lm_feed.h"
 #include "landmark/lm_feed_http.h"
 #include "landmark/lm_record.h"
+#include "query_private.h"
 
 #define LIMIT_DEFAULT 1000
 #define LIMIT_MAX 100000
@@ -31,6 +32,7 @@
 struct lm_feed_http {
 	struct lm_feed_http_conf conf;
 	char *log_dir;
+	struct feed_index *index; /* /v1/records */
 	struct MHD_Daemon *d;
 	uint16_t port;
 	volatile int stopping;
@@ -189,7 +191,6 @@ batch_lines(FILE *f, const struct lm_feed_batch *b, const struct query *q, struc
 
 	for (i = 0; i < b->n && n < room; i++) {
 		const struct lm_feed_item *it = &b->items[i];
-		json_t *o;
 
 		if (lm_record_decode(rec, it->record, it->record_len) != LM_OK) {
 			continue; /* lmctl feed verify names it; a query only shows good syntax */
@@ -201,13 +202,9 @@ batch_lines(FILE *f, const struct lm_feed_batch *b, const struct query *q, struc
 		if (q->have_since && rec->t_start_ns < q->since) {
 			continue;
 		}
-		o = lm_feed_item_json(b, i, rec);
-		if (o == NULL) {
+		if (feed_record_line(f, b, i, rec) < 0) {
 			break;
 		}
-		json_dumpf(o, f, JSON_COMPACT | JSON_SORT_KEYS);
-		fputc('\n', f);
-		json_decref(o);
 		n++;
 	}
 	return n;
@@ -216,41 +213,36 @@ batch_lines(FILE *f, const struct lm_feed_batch *b, const struct query *q, struc
 static enum MHD_Result
 do_records(struct lm_feed_http *h, struct MHD_Connection *c, const struct query *q)
 {
-	struct lm_feed_reader *r;
-	struct lm_feed_batch b;
-	struct lm_feed_fault f;
-	struct lm_record *rec;
-	long long left = q->have_limit ? q->limit : LIMIT_DEFAULT;
+	struct feed_query fq;
 	char *buf = NULL;
 	size_t size = 0;
 	FILE *out;
-	int rc;
+	long n;
 
 	if (h->log_dir == NULL) {
 		return reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
 	}
-	r = lm_feed_reader_open(h->log_dir, NULL);
-	if (r == NULL) {
-		return reply_text(
-			c, MHD_HTTP_SERVICE_UNAVAILABLE, "feed log: %s\n", strerror(errno));
-	}
-	rec = malloc(sizeof(*rec));
+	memset(&fq, 0, sizeof(fq));
+	fq.have_chip = q->have_chip;
+	memcpy(fq.chip, q->chip, LM_PK_LEN);
+	fq.have_since = q->have_since;
+	fq.since = q->since;
+	fq.limit = (size_t)(q->have_limit ? q->limit : LIMIT_DEFAULT);
 	out = open_memstream(&buf, &size);
-	if (rec == NULL || out == NULL) {
-		free(rec);
-		if (out != NULL) {
-			fclose(out);
-			free(buf);
-		}
-		lm_feed_reader_close(r);
+	if (out == NULL) {
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	}
-	while (left > 0 && (rc = lm_feed_reader_next(r, &b, &f)) == 1) {
-		left -= batch_lines(out, &b, q, rec, left);
+	n = feed_index_query(h->index, &fq, out);
+	if (fclose(out) != 0 && n >= 0) {
+		n = -ENOMEM;
 	}
-	lm_feed_reader_close(r);
-	free(rec);
-	fclose(out);
+	if (n < 0) {
+		free(buf);
+		return reply_text(c,
+			n == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR
+				     : MHD_HTTP_SERVICE_UNAVAILABLE,
+			"feed log: %s\n", strerror((int)-n));
+	}
 	return reply(c, MHD_HTTP_OK, "application/x-ndjson", buf, size, true);
 }
 
@@ -469,10 +461,18 @@ lm_feed_http_start(const struct lm_feed_http_conf *conf)
 	if (h->conf.max_conns == 0) {
 		h->conf.max_conns = 32;
 	}
-	if (conf->log_dir != NULL && (h->log_dir = strdup(conf->log_dir)) == NULL) {
+	if (conf->log_dir != NULL &&
+		((h->log_dir = strdup(conf->log_dir)) == NULL ||
+			(h->index = feed_index_create(conf->log_dir)) == NULL)) {
+		free(h->log_dir);
 		free(h);
 		errno = ENOMEM;
 		return NULL;
+	}
+	if (h->index != NULL) {
+		/* Built now (the log is read once), then kept in step by every query. A log
+		 * that is missing or damaged is reported by the queries themselves. */
+		(void)feed_index_refresh(h->index);
 	}
 	h->d = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
@@ -481,6 +481,7 @@ lm_feed_http_start(const struct lm_feed_http_conf *conf)
 		MHD_OPTION_CONNECTION_LIMIT, h->conf.max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)30, MHD_OPTION_END);
 	if (h->d == NULL) {
+		feed_index_destroy(h->index);
 		free(h->log_dir);
 		free(h);
 		errno = EADDRINUSE; /* the usual reason; MHD does not say */
@@ -505,6 +506,7 @@ lm_feed_http_stop(struct lm_feed_http *h)
 	}
 	h->stopping = 1;
 	MHD_stop_daemon(h->d);
+	feed_index_destroy(h->index);
 	free(h->log_dir);
 	free(h);
 }

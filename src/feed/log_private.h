@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <endian.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "landmark/lm_feed_log.h"
 
@@ -52,10 +53,20 @@ uint64_t feed_now_ns(void);
 /* Last head the writer appended (or found on open), NULL if none. */
 const uint8_t *feed_log_last_head(const struct lm_feed_log *log, size_t *len);
 
+/*
+ * A reader over n segments held in memory (segment first + i is segs[i]; the blobs must
+ * outlive it): the very parsing of lm_feed_reader_next() without a directory, for the fuzz
+ * harness. @return the reader, or NULL with errno EINVAL / ENOMEM.
+ */
+struct lm_feed_reader *feed_reader_open_mem(
+	const struct lm_feed_blob *segs, size_t n, uint64_t first);
+
 /* Reader internals the writer's recovery uses. */
 const uint8_t *feed_reader_delegation(const struct lm_feed_reader *r, size_t *len);
 /* Link hash the next segment must carry (of the last head seen), or all zero. */
 void feed_reader_link(const struct lm_feed_reader *r, uint8_t out[32]);
+/* Device and inode of the segment file the reader has open. @return 0, -EBADF, -errno. */
+int feed_reader_seg_id(const struct lm_feed_reader *r, dev_t *dev, ino_t *ino);
 /* 1 if the reader stopped inside the header of its segment (torn segment creation). */
 int feed_reader_in_header(const struct lm_feed_reader *r);
 

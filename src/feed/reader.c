@@ -37,7 +37,11 @@ struct item_off {
 };
 
 struct lm_feed_reader {
-	char *dir;
+	char *dir; /* NULL: segments in memory (feed_reader_open_mem) */
+	const struct lm_feed_blob *mem; /* segment mem_first + i is mem[i] */
+	size_t mem_n;
+	uint64_t mem_first;
+	const struct lm_feed_blob *cur; /* the open in-memory segment */
 	int fd;
 	uint64_t seg;
 	bool hdr_ok;
@@ -190,15 +194,37 @@ lm_feed_reader_open(const char *dir, const struct lm_feed_pos *pos)
 	return r;
 }
 
+struct lm_feed_reader *
+feed_reader_open_mem(const struct lm_feed_blob *segs, size_t n, uint64_t first)
+{
+	struct lm_feed_reader *r;
+
+	if (segs == NULL || n == 0 || first > UINT64_MAX - n) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		return NULL;
+	}
+	r->fd = -1;
+	r->mem = segs;
+	r->mem_n = n;
+	r->mem_first = first;
+	r->seg = first;
+	r->have_link = first == 0;
+	return r;
+}
+
+static void seg_close(struct lm_feed_reader *r);
+
 void
 lm_feed_reader_close(struct lm_feed_reader *r)
 {
 	if (r == NULL) {
 		return;
 	}
-	if (r->fd >= 0) {
-		close(r->fd);
-	}
+	seg_close(r);
 	free(r->dir);
 	free(r->dlg);
 	free(r->buf);
@@ -231,12 +257,75 @@ pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * The segment source: files of r->dir, or the in-memory segments of a reader that the fuzz
+ * harness feeds (the same parsing code runs on both).
+ */
+static bool
+seg_is_open(const struct lm_feed_reader *r)
+{
+	return r->dir != NULL ? r->fd >= 0 : r->cur != NULL;
+}
+
+static void
+seg_close(struct lm_feed_reader *r)
+{
+	if (r->fd >= 0) {
+		close(r->fd);
+	}
+	r->fd = -1;
+	r->cur = NULL;
+}
+
+static int
+seg_size(const struct lm_feed_reader *r, uint64_t *size)
+{
+	struct stat st;
+
+	if (r->dir == NULL) {
+		*size = r->cur->len;
+		return 0;
+	}
+	if (fstat(r->fd, &st) != 0) {
+		return -errno;
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int
+seg_read(const struct lm_feed_reader *r, void *buf, size_t len, uint64_t off)
+{
+	if (r->dir != NULL) {
+		return pread_full(r->fd, buf, len, off);
+	}
+	if (off > r->cur->len || len > r->cur->len - off) {
+		return -ENODATA;
+	}
+	memcpy(buf, (const uint8_t *)r->cur->data + off, len);
+	return 0;
+}
+
+static long
+seg_range(const struct lm_feed_reader *r, uint64_t *lo, uint64_t *hi)
+{
+	if (r->dir != NULL) {
+		return feed_seg_range(r->dir, lo, hi);
+	}
+	*lo = r->mem_first;
+	*hi = r->mem_first + r->mem_n - 1;
+	return (long)r->mem_n;
+}
+
 static int
 seg_exists(const struct lm_feed_reader *r, uint64_t idx)
 {
 	char path[4096], name[32];
 	struct stat st;
 
+	if (r->dir == NULL) {
+		return idx >= r->mem_first && idx - r->mem_first < r->mem_n;
+	}
 	lm_feed_seg_name(name, sizeof(name), idx);
 	snprintf(path, sizeof(path), "%s/%s", r->dir, name);
 	return stat(path, &st) == 0;
@@ -248,7 +337,7 @@ later_seg_exists(const struct lm_feed_reader *r, uint64_t idx)
 {
 	uint64_t lo, hi;
 
-	return feed_seg_range(r->dir, &lo, &hi) > 0 && hi > idx;
+	return seg_range(r, &lo, &hi) > 0 && hi > idx;
 }
 
 static int
@@ -318,7 +407,7 @@ read_unit(struct lm_feed_reader *r, uint64_t size, struct lm_feed_batch *b)
 		if (off + sizeof(e) > size) {
 			return UNIT_INCOMPLETE;
 		}
-		ret = pread_full(r->fd, &e, sizeof(e), off);
+		ret = seg_read(r, &e, sizeof(e), off);
 		if (ret < 0) {
 			return ret == -ENODATA ? UNIT_INCOMPLETE : ret;
 		}
@@ -340,7 +429,7 @@ read_unit(struct lm_feed_reader *r, uint64_t size, struct lm_feed_batch *b)
 			return ret;
 		}
 		memcpy(r->buf + used, &e, sizeof(e));
-		ret = pread_full(r->fd, r->buf + used + sizeof(e), len + 4, off + sizeof(e));
+		ret = seg_read(r, r->buf + used + sizeof(e), len + 4, off + sizeof(e));
 		if (ret < 0) {
 			return ret == -ENODATA ? UNIT_INCOMPLETE : ret;
 		}
@@ -447,7 +536,7 @@ valid_head_after(struct lm_feed_reader *r, uint64_t from, uint64_t size)
 	if (buf == NULL) {
 		return -ENOMEM;
 	}
-	if (pread_full(r->fd, buf, len, from) < 0) {
+	if (seg_read(r, buf, len, from) < 0) {
 		free(buf);
 		return 1;
 	}
@@ -479,18 +568,27 @@ open_seg(struct lm_feed_reader *r, struct lm_feed_fault *fault)
 	char path[4096], name[32];
 	uint64_t lo, hi;
 
-	lm_feed_seg_name(name, sizeof(name), r->seg);
-	snprintf(path, sizeof(path), "%s/%s", r->dir, name);
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd >= 0) {
-		r->hdr_ok = false;
-		r->off = 0;
-		return 1;
+	if (r->dir == NULL) {
+		if (seg_exists(r, r->seg)) {
+			r->cur = &r->mem[r->seg - r->mem_first];
+			r->hdr_ok = false;
+			r->off = 0;
+			return 1;
+		}
+	} else {
+		lm_feed_seg_name(name, sizeof(name), r->seg);
+		snprintf(path, sizeof(path), "%s/%s", r->dir, name);
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (r->fd >= 0) {
+			r->hdr_ok = false;
+			r->off = 0;
+			return 1;
+		}
+		if (errno != ENOENT) {
+			return -errno;
+		}
 	}
-	if (errno != ENOENT) {
-		return -errno;
-	}
-	if (feed_seg_range(r->dir, &lo, &hi) > 0 && hi > r->seg) {
+	if (seg_range(r, &lo, &hi) > 0 && hi > r->seg) {
 		if (r->start.segment == r->seg && r->start.offset == 0 && lo > r->seg &&
 			!r->have_link) {
 			/* Opened before the first segment present (retention removed it). */
@@ -524,7 +622,7 @@ read_header(struct lm_feed_reader *r, uint64_t size, struct lm_feed_fault *fault
 		return 0;
 	}
 	r->in_header = false;
-	ret = pread_full(r->fd, &h, sizeof(h), 0);
+	ret = seg_read(r, &h, sizeof(h), 0);
 	if (ret < 0) {
 		return ret;
 	}
@@ -568,12 +666,12 @@ read_header(struct lm_feed_reader *r, uint64_t size, struct lm_feed_fault *fault
 int
 lm_feed_reader_next(struct lm_feed_reader *r, struct lm_feed_batch *b, struct lm_feed_fault *fault)
 {
-	struct stat st;
+	uint64_t size;
 	int ret, later;
 
 	r->tail_len = 0;
 	for (;;) {
-		if (r->fd < 0) {
+		if (!seg_is_open(r)) {
 			ret = open_seg(r, fault);
 			if (ret <= 0) {
 				r->tail_seg = r->seg;
@@ -581,16 +679,17 @@ lm_feed_reader_next(struct lm_feed_reader *r, struct lm_feed_batch *b, struct lm
 				return ret;
 			}
 		}
-		if (fstat(r->fd, &st) != 0) {
-			return -errno;
+		ret = seg_size(r, &size);
+		if (ret < 0) {
+			return ret;
 		}
 		if (!r->hdr_ok) {
-			ret = read_header(r, (uint64_t)st.st_size, fault);
+			ret = read_header(r, size, fault);
 			if (ret <= 0) {
 				return ret;
 			}
 		}
-		ret = read_unit(r, (uint64_t)st.st_size, b);
+		ret = read_unit(r, size, b);
 		if (ret < UNIT_BAD) {
 			return ret;
 		}
@@ -607,17 +706,18 @@ lm_feed_reader_next(struct lm_feed_reader *r, struct lm_feed_batch *b, struct lm
 		if (later) {
 			/* The writer never appends to a segment once a later one exists, so a
 			 * size taken now is final; re-read if it grew since the first fstat. */
-			off_t was = st.st_size;
+			uint64_t was = size;
+			int e = seg_size(r, &size);
 
-			if (fstat(r->fd, &st) != 0) {
-				return -errno;
+			if (e < 0) {
+				return e;
 			}
-			if (st.st_size != was) {
+			if (size != was) {
 				continue;
 			}
 		}
 		if (ret == UNIT_BAD) {
-			ret = later ? 1 : valid_head_after(r, r->bad_off + 1, (uint64_t)st.st_size);
+			ret = later ? 1 : valid_head_after(r, r->bad_off + 1, size);
 			if (ret < 0) {
 				return ret;
 			}
@@ -626,23 +726,22 @@ lm_feed_reader_next(struct lm_feed_reader *r, struct lm_feed_batch *b, struct lm
 				return -EBADMSG;
 			}
 		} else if (later) {
-			if (r->off == (uint64_t)st.st_size) {
+			if (r->off == size) {
 				if (!seg_exists(r, r->seg + 1)) {
 					fault_set(fault, r->seg + 1, 0, 1, "segment missing");
 					return -EBADMSG;
 				}
-				close(r->fd);
-				r->fd = -1;
+				seg_close(r);
 				r->seg++;
 				continue;
 			}
-			fault_set(fault, r->seg, r->off, (uint64_t)st.st_size - r->off,
+			fault_set(fault, r->seg, r->off, size - r->off,
 				"segment ends inside a batch (truncated)");
 			return -EBADMSG;
 		}
 		r->tail_seg = r->seg;
 		r->tail_off = r->off;
-		r->tail_len = (uint64_t)st.st_size - r->off;
+		r->tail_len = size - r->off;
 		return 0;
 	}
 }
@@ -680,6 +779,22 @@ feed_reader_link(const struct lm_feed_reader *r, uint8_t out[32])
 	} else {
 		memset(out, 0, 32);
 	}
+}
+
+int
+feed_reader_seg_id(const struct lm_feed_reader *r, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (r->dir == NULL || r->fd < 0) {
+		return -EBADF;
+	}
+	if (fstat(r->fd, &st) != 0) {
+		return -errno;
+	}
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
 }
 
 int

@@ -565,26 +565,62 @@ lm_geofence_add_json(struct lm_geofence *gf, const json_t *geojson, const char *
 }
 
 int
-lm_geofence_add_file(struct lm_geofence *gf, const char *path, const char *name)
+lm_geofence_add_geojson(struct lm_geofence *gf, const void *data, size_t len, const char *name)
 {
 	json_error_t err;
 	json_t *j;
-	const char *base;
 	int rc;
 
-	j = json_load_file(path, 0, &err);
+	j = json_loadb(data, len, 0, &err);
 	if (!j) {
-		FILE *f = fopen(path, "r");
-
-		if (!f) {
-			return -ENOENT;
-		}
-		fclose(f);
 		return -EBADMSG;
 	}
-	base = strrchr(path, '/');
-	rc = lm_geofence_add_json(gf, j, name ? name : base ? base + 1 : path);
+	rc = lm_geofence_add_json(gf, j, name);
 	json_decref(j);
+	return rc;
+}
+
+int
+lm_geofence_add_file(struct lm_geofence *gf, const char *path, const char *name)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+	const char *base;
+	FILE *m;
+	int rc = 0;
+
+	if (!f) {
+		return -ENOENT;
+	}
+	m = open_memstream(&buf, &len);
+	if (!m) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	{
+		char chunk[65536];
+		size_t n;
+
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+			if (fwrite(chunk, 1, n, m) != n) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
+		if (ferror(f)) {
+			rc = -EIO;
+		}
+	}
+	fclose(f);
+	if (fclose(m) != 0 && rc == 0) {
+		rc = -ENOMEM;
+	}
+	if (rc == 0) {
+		base = strrchr(path, '/');
+		rc = lm_geofence_add_geojson(gf, buf, len, name ? name : base ? base + 1 : path);
+	}
+	free(buf);
 	return rc;
 }
 

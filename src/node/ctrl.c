@@ -630,8 +630,14 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 		c->st.record_errors++;
 		return;
 	}
-	/* Deductions: landmark-side proven floor, certified turnaround; never above the RTT. */
-	r->landmark_delay_ns = c->c.landmark_delay_ns;
+	/*
+	 * Deductions: certified turnaround; never above the RTT. A landmark-side delay may be
+	 * deducted only as a floor the node measured on itself for the samples' tier, with that
+	 * evidence in the record. This node measures no such floor and the record format has no
+	 * place for the evidence, so it deducts none: landmark_delay_ns (the configured cap)
+	 * can only lower a measured deduction, never make one.
+	 */
+	r->landmark_delay_ns = 0;
 	if (c->c.deduct_turnaround && p->cred.kind == LM_CRED_CHIP) {
 		r->chip_turnaround_ns = p->cred.u.chip.min_turnaround_ns;
 	}

@@ -433,6 +433,12 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 		cc->replay_slots = (uint32_t)need;
 	}
 	cc->landmark_delay_ns = (uint64_t)c->landmark_delay_ns;
+	if (c->landmark_delay_ns != 0) {
+		NLOG(WARNING,
+			"landmark_delay_ns = %lld is only a cap: no floor is measured, records "
+			"deduct no landmark delay",
+			(long long)c->landmark_delay_ns);
+	}
 	cc->cal = g.cal;
 	cc->batch_max = (uint32_t)c->batch_max;
 	cc->batch_interval_ns = (uint64_t)c->batch_interval_ms * 1000000;

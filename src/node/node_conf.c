@@ -103,7 +103,10 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		NULL, NULL, 0, 0,
 		"HELLO hello_time must be within this many seconds of the landmark's clock"},
 	{"landmark_delay_ns", LM_CFG_INT, O(landmark_delay_ns), 0, 0, 1000000, NULL, NULL, NULL, 0,
-		0, "landmark-side proven minimum delay deducted from RTTs (measured floor), ns"},
+		0,
+		"cap on the landmark-side delay deducted from RTTs, ns: a deduction must be a "
+		"floor the node measured on itself for the samples' timestamp tier, and this "
+		"version measures none, so records deduct 0 (a value here never raises that)"},
 	{"deduct_turnaround", LM_CFG_BOOL, O(deduct_turnaround), 0, 0, 1, NULL, NULL, NULL, 0, 0,
 		"deduct the chip certificate's certified minimum turnaround"},
 	{"calibration_ms", LM_CFG_INT, O(calibration_ms), 2000, 10, 60000, NULL, NULL, NULL, 0, 0,

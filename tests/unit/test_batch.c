@@ -571,6 +571,41 @@ START_TEST(test_standalone_tree_size)
 }
 END_TEST
 
+/*
+ * Time windows of standalone verification. A head closed before its record ended does not
+ * vouch for it. A delegation valid when the head was closed but not yet when the record was
+ * measured does not vouch for the measurement.
+ */
+START_TEST(test_standalone_windows)
+{
+	const int64_t t_end0 = FIX_T0_S * INT64_C(1000000000) + 900000; /* record 0 */
+
+	build_env(t_end0);
+	ck_assert_int_eq(verify(0, NOW_NS), LM_OK);
+	build_env(t_end0 - 1);
+	ck_assert_int_eq(verify(0, NOW_NS), LM_E_FIELD);
+
+	fx.dlg.not_before = FIX_T0_S + 100;
+	ck_assert_int_eq(lm_delegation_sign(&fx.dlg, fx.root_sk), 0);
+	ck_assert_int_eq(lm_delegation_encode(&fx.dlg, fx.dlg_enc), LM_DELEGATION_LEN);
+	build_env(NOW_NS);
+	ck_assert_int_eq(verify(0, NOW_NS), LM_E_NOTYET);
+	fx.dlg.not_before = FIX_T0_S;
+	ck_assert_int_eq(lm_delegation_sign(&fx.dlg, fx.root_sk), 0);
+	ck_assert_int_eq(lm_delegation_encode(&fx.dlg, fx.dlg_enc), LM_DELEGATION_LEN);
+	build_env(NOW_NS);
+	ck_assert_int_eq(verify(0, NOW_NS), LM_OK);
+	/* Measured after the delegation expired (under a head dated inside it): the reason is
+	 * the expiry, whatever else is wrong with the head's date. */
+	fx.dlg.not_before = FIX_NOT_BEFORE;
+	fx.dlg.not_after = FIX_T0_S - 1;
+	ck_assert_int_eq(lm_delegation_sign(&fx.dlg, fx.root_sk), 0);
+	ck_assert_int_eq(lm_delegation_encode(&fx.dlg, fx.dlg_enc), LM_DELEGATION_LEN);
+	build_env((FIX_T0_S - 2) * INT64_C(1000000000));
+	ck_assert_int_eq(verify(0, NOW_NS), LM_E_EXPIRED);
+}
+END_TEST
+
 START_TEST(test_standalone_trust)
 {
 	struct lm_trust t = fx.trust;
@@ -753,6 +788,7 @@ batch_suite(void)
 	tcase_add_test(tc, test_standalone_dlg_at_end);
 	tcase_add_test(tc, test_standalone_truncation);
 	tcase_add_test(tc, test_standalone_tree_size);
+	tcase_add_test(tc, test_standalone_windows);
 	tcase_add_test(tc, test_standalone_trust);
 	tcase_add_test(tc, test_kat_vectors);
 	tcase_add_test(tc, test_json);

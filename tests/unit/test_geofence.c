@@ -196,6 +196,50 @@ START_TEST(test_user_polygon)
 }
 END_TEST
 
+/*
+ * Below the finest refinement the verdict must say "unknown", never drop the area. A feasible
+ * region (one 1 km cap) under a comb-shaped fence whose teeth (55 m apart) cross every
+ * sub-cell down to the last refinement level: no part is provably in or out, all of it is
+ * unknown, and the verdict is inconclusive (not infeasible: the cap's centre is possible).
+ */
+START_TEST(test_verdict_unknown_below_resolution)
+{
+	struct lm_region_params prm = {.res_km = 10};
+	struct lm_cap cap = {10.3337, 20.7771, 1};
+	struct lm_geofence *gf = lm_geofence_create();
+	struct lm_verdict_info vi;
+	double x0, x1, y0, y1, x, w = 0.0005;
+	json_t *ring = json_array(), *g;
+	struct lm_region *r;
+	struct lm_bbox bb;
+	int k = 0;
+
+	r = lm_region_solve(&cap, 1, &prm);
+	ck_assert(lm_region_feasible(r));
+	ck_assert(lm_region_contains(r, cap.lat, cap.lon));
+	ck_assert_int_eq(lm_region_bbox(r, &bb), 0);
+	x0 = bb.west - 0.01;
+	x1 = bb.east + 0.01;
+	y0 = bb.south - 0.01;
+	y1 = bb.north + 0.01;
+	for (x = x0; x < x1; x += w, k++) {
+		json_array_append_new(ring, json_pack("[ff]", x, k % 2 ? y1 : y0));
+		json_array_append_new(ring, json_pack("[ff]", x + w, k % 2 ? y1 : y0));
+	}
+	json_array_append_new(ring, json_pack("[ff]", x1 + 0.01, y0 - 0.05));
+	json_array_append_new(ring, json_pack("[ff]", x0 - 0.01, y0 - 0.05));
+	json_array_append(ring, json_array_get(ring, 0));
+	g = json_pack("{s:s, s:[o]}", "type", "Polygon", "coordinates", ring);
+	ck_assert_int_eq(lm_geofence_add_json(gf, g, "comb"), 0);
+	json_decref(g);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+	ck_assert_double_gt(vi.area_unknown_km2, 0);
+	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inconclusive");
+	lm_region_destroy(r);
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
 /* Random regions against random squares: a claimed verdict holds for every feasible point
  * found by dense sampling. */
 /* Every sampled feasible point of r (3000 tries in its bbox) is in gf. */
@@ -466,6 +510,7 @@ main(void)
 	tcase_add_test(tc, test_verdict_no_area);
 	tcase_add_test(tc, test_margin_lower_bound);
 	tcase_add_test(tc, test_verdict_sound);
+	tcase_add_test(tc, test_verdict_unknown_below_resolution);
 	tcase_add_test(tc, test_verdict_seam_shared);
 	tcase_add_test(tc, test_countries);
 	tcase_add_test(tc, test_bad_files);

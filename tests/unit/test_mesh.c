@@ -382,6 +382,45 @@ END_TEST
 
 /* A star: one misplaced landmark against five correct ones. F < 5 flags it alone and
  * trusts the five; F >= 5 cannot tell it from the five; F = 0 fails closed. */
+/*
+ * The violation test at its boundary: a pair whose declared distance exceeds c * rtt / 2
+ * by more than the tolerance violates, one within the tolerance does not; the reported
+ * bound is exactly c * rtt / 2.
+ */
+START_TEST(test_violation_boundary)
+{
+	static const double excess[] = {0.7, 0.3, 5.0};
+	unsigned t;
+
+	for (t = 0; t < 3; t++) {
+		struct lm_mesh *m = lm_mesh_create();
+		struct lm_mesh_audit au;
+		double d, rtt;
+
+		ck_assert_int_eq(lm_mesh_add_node(m, "A", 10, 20), 0);
+		ck_assert_int_eq(lm_mesh_add_node(m, "B", 10, 21), 1);
+		d = lm_mesh_dist_km(m, 0, 1);
+		rtt = 2 * (d - excess[t]) / LM_C_KM_S * 1e3;
+		ck_assert_int_eq(lm_mesh_add_rtt(m, 0, 1, rtt), 0);
+		ck_assert_int_eq(lm_mesh_audit(m, LM_MESH_DEFAULT_TOL_KM, 1, &au), 0);
+		if (excess[t] > LM_MESH_DEFAULT_TOL_KM) {
+			ck_assert_uint_eq(au.nviol, 1);
+			ck_assert_double_eq_tol(
+				au.viol[0].bound_km, LM_C_KM_S * rtt * 1e-3 / 2, 1e-9);
+			ck_assert_double_eq_tol(au.viol[0].excess_km, excess[t], 1e-6);
+			/* one pair: physics cannot say which side is wrong, neither is trusted */
+			ck_assert(lm_mesh_audit_excluded(&au, 0));
+			ck_assert(lm_mesh_audit_excluded(&au, 1));
+		} else {
+			ck_assert_uint_eq(au.nviol, 0);
+			ck_assert(!lm_mesh_audit_excluded(&au, 0));
+		}
+		lm_mesh_audit_free(&au);
+		lm_mesh_destroy(m);
+	}
+}
+END_TEST
+
 START_TEST(test_audit_star)
 {
 	struct lm_mesh_violation v[5];
@@ -559,6 +598,7 @@ main(void)
 	tcase_add_test(tc, test_audit_star);
 	tcase_add_test(tc, test_audit_search_limit);
 	tcase_add_test(tc, test_repeated_rtt_keeps_smallest);
+	tcase_add_test(tc, test_violation_boundary);
 	tcase_add_test(tc, test_ripe);
 	tcase_add_test(tc, test_load_errors);
 	suite_add_tcase(s, tc);

@@ -15,6 +15,7 @@
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_node_limit.h"
 #include "landmark/lm_node_net.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
@@ -831,6 +832,162 @@ START_TEST(test_response_before_challenge)
 }
 END_TEST
 
+/*
+ * The budget binds exactly: K = 64 challenges of LM_CHALLENGE_LEN would need more than the
+ * smallest HELLO brings, so a silent prover gets floor(hello_len / LM_CHALLENGE_LEN)
+ * challenges, not one more, and the session ends for the budget.
+ */
+START_TEST(test_byte_budget_exact)
+{
+	struct lm_engine_conf ec;
+	struct lm_ctrl_conf cc;
+	uint8_t pl[LM_FRAME_MAX];
+	unsigned sent = 0;
+	int hello_len;
+	int i;
+
+	rig_init(&R, "SN-1", 256, LM_K_MAX, &ec, &cc);
+	ec.max_sessions = 8;
+	ec.max_provers = 2;
+	ec.interval_ns = INTERVAL;
+	ec.reply_timeout_ns = REPLY_TO;
+	rig_engine(&R, &ec);
+	cc.max_pending = 8;
+	cc.pool_size = 64;
+	rig_ctrl(&R, &cc);
+	rig_learn_chip_mac(&R);
+	hello_len = send_hello(LM_MODE_SIGNED, NULL, 0);
+	ck_assert_int_lt(hello_len, LM_K_MAX * LM_CHALLENGE_LEN);
+	rig_pump(&R);
+	for (i = 0; i < 2 * LM_K_MAX; i++) {
+		R.clk.now += REPLY_TO + INTERVAL;
+		rig_pump(&R);
+		while (rig_take_udp(&R, pl) > 0) {
+			sent++;
+		}
+	}
+	ck_assert_uint_eq(st()->challenges_tx, (unsigned)hello_len / LM_CHALLENGE_LEN);
+	ck_assert_uint_eq(sent, (unsigned)hello_len / LM_CHALLENGE_LEN);
+	ck_assert_uint_eq(st()->sessions_budget, 1);
+	rig_down();
+}
+END_TEST
+
+/*
+ * A full set of the per-source table gives up the slot of its least busy source. A flooder
+ * whose bucket is deep in debt keeps its slot when new sources arrive, so it cannot reset
+ * its own limit by touching other addresses of its set.
+ */
+START_TEST(test_srclimit_keeps_busy_source)
+{
+	/* 4 slots: one set of 4 ways; 1 token per second, burst 2, 1 GHz */
+	struct lm_srclimit *l = lm_srclimit_create(4, 1000000000, 1, 2);
+	uint64_t now = 1000000000;
+	uint32_t ip;
+
+	ck_assert_ptr_nonnull(l);
+	ck_assert(lm_srclimit_take(l, CHIP_IP, now));
+	ck_assert(lm_srclimit_take(l, CHIP_IP, now));
+	ck_assert(!lm_srclimit_take(l, CHIP_IP, now));
+	/* Six other sources, one HELLO each: the set churns, the flooder stays. */
+	for (ip = CHIP2_IP; ip < CHIP2_IP + 6; ip++) {
+		ck_assert(lm_srclimit_take(l, ip, now));
+		ck_assert(!lm_srclimit_take(l, CHIP_IP, now));
+	}
+	/* One token per second: a second later exactly one more. */
+	now += 1000000000;
+	ck_assert(lm_srclimit_take(l, CHIP_IP, now));
+	ck_assert(!lm_srclimit_take(l, CHIP_IP, now));
+	lm_srclimit_destroy(l);
+	lm_srclimit_destroy(NULL);
+}
+END_TEST
+
+/* The global HELLO bucket: HELLOs from many sources share one rate. */
+START_TEST(test_hello_global_rate)
+{
+	struct lm_engine_conf ec;
+	struct lm_ctrl_conf cc;
+	uint8_t buf[LM_HELLO_MAX_LEN];
+	struct lm_hello h;
+	int len;
+	int i;
+
+	rig_init(&R, "SN-1", 256, K, &ec, &cc);
+	ec.max_sessions = 8;
+	ec.max_provers = 2;
+	ec.interval_ns = INTERVAL;
+	ec.reply_timeout_ns = REPLY_TO;
+	ec.hello_rate_src = 1000;
+	ec.hello_burst_src = 1000;
+	ec.hello_rate_global = 2;
+	ec.hello_burst_global = 3;
+	rig_engine(&R, &ec);
+	cc.max_pending = 8;
+	cc.pool_size = 64;
+	rig_ctrl(&R, &cc);
+	memset(&h, 0, sizeof(h));
+	h.mode = LM_MODE_SIGNED;
+	h.hello_time = time(NULL);
+	memcpy(h.landmark_pk, R.lm_pk, 32);
+	h.cred = R.chip_cred;
+	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
+	len = lm_hello_encode(&h, buf, sizeof(buf));
+	ck_assert_int_gt(len, 0);
+	for (i = 0; i < 10; i++) {
+		inject_udp_from(CHIP_IP + (uint32_t)i, CHIP_PORT, buf, (uint32_t)len);
+	}
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->hello_rx, 10);
+	ck_assert_uint_eq(st()->hello_rate_src, 0);
+	ck_assert_uint_eq(st()->hello_rate_global, 7); /* burst 3 */
+	/* Half a second later one more token (2/s), whichever source asks. */
+	R.clk.now += 500000000;
+	inject_udp_from(CHIP_IP + 20, CHIP_PORT, buf, (uint32_t)len);
+	inject_udp_from(CHIP_IP + 21, CHIP_PORT, buf, (uint32_t)len);
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->hello_rate_global, 8);
+	rig_down();
+}
+END_TEST
+
+/*
+ * Deductions come off only as configured: the certificate's certified turnaround only with
+ * deduct_turnaround, the landmark-side delay as configured; the record carries exactly them.
+ */
+START_TEST(test_deductions_as_configured)
+{
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		struct lm_engine_conf ec;
+		struct lm_ctrl_conf cc;
+		struct lm_record r;
+
+		rig_init(&R, "SN-1", 256, K, &ec, &cc);
+		R.chip_cred.u.chip.min_turnaround_ns = 300;
+		ck_assert_int_eq(lm_chip_cert_sign(&R.chip_cred.u.chip, R.mfr_sk), 0);
+		ec.max_sessions = 8;
+		ec.max_provers = 2;
+		ec.interval_ns = INTERVAL;
+		ec.reply_timeout_ns = REPLY_TO;
+		rig_engine(&R, &ec);
+		cc.max_pending = 8;
+		cc.pool_size = 64;
+		cc.deduct_turnaround = pass == 1;
+		cc.landmark_delay_ns = 100;
+		rig_ctrl(&R, &cc);
+		run_session(LM_MODE_SIGNED, 777, -1);
+		ck_assert_uint_eq(R.n_recs, 1);
+		ck_assert_int_eq(lm_record_decode(&r, R.recs[0], R.rec_lens[0]), LM_OK);
+		ck_assert_uint_eq(r.rtt_min_ns, 777);
+		ck_assert_uint_eq(r.landmark_delay_ns, 100);
+		ck_assert_uint_eq(r.chip_turnaround_ns, pass == 1 ? 300 : 0);
+		rig_down();
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -848,6 +1005,10 @@ suite(void)
 	tcase_add_test(tc, test_garbage_never_crashes);
 	tcase_add_test(tc, test_timer_queue_churn);
 	tcase_add_test(tc, test_response_before_challenge);
+	tcase_add_test(tc, test_byte_budget_exact);
+	tcase_add_test(tc, test_srclimit_keeps_busy_source);
+	tcase_add_test(tc, test_hello_global_rate);
+	tcase_add_test(tc, test_deductions_as_configured);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

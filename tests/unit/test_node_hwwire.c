@@ -78,6 +78,8 @@ dev_read_tx(void *ctx, uint64_t *ticks)
 
 static const struct lm_devclk_ops dev_ops = {dev_read, dev_read_tx};
 
+static uint64_t rig_up_delay; /* cc.landmark_delay_ns of the next rig_up() */
+
 static void
 rig_up(enum lm_ts_source tier)
 {
@@ -109,6 +111,7 @@ rig_up(enum lm_ts_source tier)
 
 	cc.max_pending = 4;
 	cc.pool_size = 32;
+	cc.landmark_delay_ns = rig_up_delay;
 	rig_ctrl(&R, &cc);
 	ck_assert_int_eq(lm_ctrl_set_hwts(R.ctrl, 0, H.hw), 0);
 	/* The control lcore's updates every 100 ms: the third reading is the first one a map
@@ -172,6 +175,9 @@ struct path {
 	int64_t rx_skew; /* the device RX stamp claims an arrival this much later (bad clock) */
 };
 
+/* The device stamps of the last session's samples: [seq][0] TX, [seq][1] RX. */
+static uint64_t stamps[K][2];
+
 /* One signed session; every challenge travels along p. */
 static void
 run_session(const struct path *p)
@@ -211,8 +217,10 @@ run_session(const struct path *p)
 		ck_assert_int_eq(lm_response_sign(&r, R.lm_pk, R.chip_sk), 0);
 		len = lm_response_encode(&r, buf, sizeof(buf));
 		ck_assert_int_gt(len, 0);
-		inject_udp(buf, (uint32_t)len, p->hw_rx,
-			dev_of((uint64_t)((int64_t)(sw_tx + p->tx_late + p->rtt) + p->rx_skew)));
+		stamps[seq][0] = dev_of(sw_tx + p->tx_late);
+		stamps[seq][1] =
+			dev_of((uint64_t)((int64_t)(sw_tx + p->tx_late + p->rtt) + p->rx_skew));
+		inject_udp(buf, (uint32_t)len, p->hw_rx, stamps[seq][1]);
 		R.clk.now = sw_tx + p->tx_late + p->rtt + p->rx_late;
 		lm_engine_poll(R.eng);
 	}
@@ -238,6 +246,7 @@ START_TEST(test_hw_tier_record)
 	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
 	const struct lm_hwts_stats *hs;
 	struct lm_record r;
+	uint64_t err;
 	unsigned i;
 
 	rig_up(LM_TS_HW);
@@ -253,6 +262,22 @@ START_TEST(test_hw_tier_record)
 		ck_assert_uint_lt(r.samples[i].rtt_ns, p.tx_late + p.rtt + p.rx_late);
 	}
 	ck_assert_uint_ge(r.rtt_min_ns, p.rtt);
+	/*
+	 * Exactly what the port's clock readings give (1 GHz: one cycle is one ns): each RTT is
+	 * the late end of the RX stamp's interval minus the early end of the TX stamp's, and
+	 * the record's error bound is the widest interval of all its samples.
+	 */
+	err = 0;
+	for (i = 0; i < K; i++) {
+		uint64_t etx, ltx, erx, lrx;
+
+		ck_assert_int_eq(lm_hwts_stamp(H.hw, stamps[i][0], &etx, &ltx), 0);
+		ck_assert_int_eq(lm_hwts_stamp(H.hw, stamps[i][1], &erx, &lrx), 0);
+		ck_assert_uint_eq(r.samples[i].rtt_ns, lrx - etx);
+		err = ltx - etx > err ? ltx - etx : err;
+		err = lrx - erx > err ? lrx - erx : err;
+	}
+	ck_assert_uint_eq(r.ts_err_ns, err);
 	hs = lm_hwts_stats(H.hw);
 	ck_assert_uint_eq(hs->rx_hw, K);
 	ck_assert_uint_eq(hs->tx_req, K);
@@ -484,6 +509,29 @@ START_TEST(test_clock_drift_clears_clock_bit)
 }
 END_TEST
 
+START_TEST(test_no_unproven_landmark_delay)
+{
+	/* A configured landmark delay is never deducted without a measured floor (it used to
+	 * be deducted from every record, whatever its tier). */
+	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
+	struct lm_record r;
+
+	rig_up_delay = 500;
+	rig_up(LM_TS_HW);
+	rig_up_delay = 0;
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_uint_eq(r.landmark_delay_ns, 0);
+	{
+		double km = 0;
+
+		ck_assert_int_eq(lm_record_bound_km(&r, &km), 0);
+		ck_assert(km >= LM_C_KM_S * (double)r.rtt_min_ns / 2e9);
+	}
+	rig_down();
+}
+END_TEST
+
 /* The config keys that choose the tier, with file:line errors. */
 START_TEST(test_conf_keys)
 {
@@ -530,6 +578,7 @@ suite(void)
 	tcase_add_test(tc, test_rate_step);
 	tcase_add_test(tc, test_stale_map);
 	tcase_add_test(tc, test_clock_drift_clears_clock_bit);
+	tcase_add_test(tc, test_no_unproven_landmark_delay);
 	tcase_add_test(tc, test_conf_keys);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -1004,6 +1004,18 @@ START_TEST(test_encode_errors)
 }
 END_TEST
 
+/* Anti-amplification: before the address is proven, never a byte more than received. */
+START_TEST(test_amp_budget_exact)
+{
+	ck_assert(lm_amp_may_send(100, 48, 52, false)); /* exactly the budget */
+	ck_assert(!lm_amp_may_send(100, 49, 52, false)); /* one byte over */
+	ck_assert(!lm_amp_may_send(100, 99, 52, false));
+	ck_assert(!lm_amp_may_send(0, 0, 1, false));
+	ck_assert(lm_amp_may_send(0, 0, 0, false));
+	ck_assert(lm_amp_may_send(100, 99, 52, true)); /* a matched response lifts it */
+}
+END_TEST
+
 /* ---- replay window ---------------------------------------------------------------------- */
 
 /*
@@ -1205,6 +1217,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_cookie_v11);
 	tcase_add_test(tc, test_replay_basic);
 	tcase_add_test(tc, test_replay_full_table);
+	tcase_add_test(tc, test_amp_budget_exact);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -399,6 +399,13 @@ START_TEST(test_deductions)
 	make(&r, LM_MODE_SIGNED, 3, 0, 0);
 	r.landmark_delay_ns = LM_RECORD_LANDMARK_DELAY_MAX_NS + 1;
 	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	/* ... also when the RTT would leave room for it: the cap alone rejects it. */
+	r.samples[0].rtt_ns = r.samples[1].rtt_ns = r.samples[2].rtt_ns =
+		3 * LM_RECORD_LANDMARK_DELAY_MAX_NS;
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	r.landmark_delay_ns = LM_RECORD_LANDMARK_DELAY_MAX_NS;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_OK);
 	make(&r, LM_MODE_SIGNED, 3, 0, 0);
 	r.samples[0].rtt_ns = 400;
 	r.samples[1].rtt_ns = 400;
