@@ -257,7 +257,8 @@ run_session(
 			 * start over with a fresh HELLO, within the same retry budget.
 			 */
 			if (session != 0 && n_seen == 1 && answered == 1 &&
-				retries < (unsigned)g.c.hello_retries && t_rx - last_rx > stall_ns) {
+				retries < (unsigned)g.c.hello_retries &&
+				t_rx - last_rx > stall_ns) {
 				retries++;
 				dead = session;
 				session = 0;

@@ -1004,15 +1004,30 @@ START_TEST(test_encode_errors)
 }
 END_TEST
 
-/* Anti-amplification: before the address is proven, never a byte more than received. */
+/*
+ * Anti-amplification: before the address is proven, never an on-wire byte nor a datagram
+ * more than received.
+ */
 START_TEST(test_amp_budget_exact)
 {
-	ck_assert(lm_amp_may_send(100, 48, 52, false)); /* exactly the budget */
-	ck_assert(!lm_amp_may_send(100, 49, 52, false)); /* one byte over */
-	ck_assert(!lm_amp_may_send(100, 99, 52, false));
-	ck_assert(!lm_amp_may_send(0, 0, 1, false));
-	ck_assert(lm_amp_may_send(0, 0, 0, false));
-	ck_assert(lm_amp_may_send(100, 99, 52, true)); /* a matched response lifts it */
+	ck_assert(lm_amp_may_send(100, 48, 2, 1, 52, false)); /* exactly the budget */
+	ck_assert(!lm_amp_may_send(100, 49, 2, 1, 52, false)); /* one byte over */
+	ck_assert(!lm_amp_may_send(100, 99, 2, 1, 52, false));
+	ck_assert(!lm_amp_may_send(0, 0, 1, 0, 1, false));
+	ck_assert(lm_amp_may_send(0, 0, 1, 0, 0, false));
+	ck_assert(!lm_amp_may_send(1000, 0, 1, 1, 60, false)); /* bytes left, no datagram */
+	ck_assert(lm_amp_may_send(1000, 0, 1, 0, 60, false));
+	ck_assert(lm_amp_may_send(100, 99, 0, 9, 52, true)); /* a matched response lifts it */
+	/* On-wire sizes: Ethernet + IPv4 + UDP headers, at least a minimal frame. */
+	ck_assert_uint_eq(lm_amp_wire_len(LM_HELLO_MIN_LEN), 682);
+	ck_assert_uint_eq(lm_amp_wire_len(LM_CHALLENGE_LEN), 94);
+	ck_assert_uint_eq(lm_amp_wire_len(LM_FINISH_LEN), 62);
+	ck_assert_uint_eq(lm_amp_wire_len(0), 60);
+	ck_assert_uint_eq(lm_amp_wire_len(18), 60);
+	ck_assert_uint_eq(lm_amp_wire_len(19), 61);
+	/* A minimal HELLO buys exactly one CHALLENGE. */
+	ck_assert(lm_amp_may_send(682, 0, 1, 0, 94, false));
+	ck_assert(!lm_amp_may_send(682, 94, 1, 1, 94, false));
 }
 END_TEST
 
