@@ -90,6 +90,12 @@ done
 # '#' lines are comments. The value is everything after "key: " (no trimming).
 S_NAME=() S_FILE=() S_ANCHOR=() S_MUTANT=() S_TESTS=() S_WHY=() S_LINE=()
 
+# In anchor and mutant values "\t" stands for a tab and "\n" for a line break (to tell
+# apart identical lines by their neighbour or indentation); "\\" is one backslash.
+unescape() {
+	A=$1 perl -e '$_ = $ENV{A}; s/\\(\\|n|t)/$1 eq "n" ? "\n" : $1 eq "t" ? "\t" : "\\"/ge; print'
+}
+
 parse_sites() {
 	local lineno=0 line key val in_block=0 start=0
 	local name= file= anchor= mutant= tests= why= have_mutant=0
@@ -148,9 +154,9 @@ parse_sites() {
 			name=$val
 			;;
 		file) file=$val ;;
-		anchor) anchor=$val ;;
+		anchor) anchor=$(unescape "$val") ;;
 		mutant)
-			mutant=$val
+			mutant=$(unescape "$val")
 			have_mutant=1
 			;;
 		tests) tests=$val ;;

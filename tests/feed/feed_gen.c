@@ -5,6 +5,9 @@
  *   feed_gen DIR NBATCH PER [PACE_MS [KEYDIR]]
  * FEED_GEN_MIXED=1: records rotate through signed and fast mode, chip and landmark provers,
  * K = 3..6 and lost samples (the formats' variants, for the second-language verifier).
+ * FEED_GEN_ROTATE=N: after N batches (of this run) the landmark rotates to a new online key
+ * (seed byte 6), delegated by the operator root for the same site and position: a DELEGATION
+ * entry for it, then heads signed by it that continue the chain (docs/feed.md, key rotation).
  * FEED_GEN_EVIL="SESSION CLEAR_BITS SHIFT_NS": that record gets the validation bits CLEAR_BITS
  * cleared and its times moved by SHIFT_NS, then is batched and signed as usual.
  * Prints "acked N" after every durable batch (N = batches in the log).
@@ -33,6 +36,41 @@ write_pub(const char *dir, const char *name, const uint8_t *pk)
 	return rc == -EEXIST ? 0 : rc;
 }
 
+/* Key rotation: a new online key and delegation; the chain goes on from the log's last head. */
+static int
+rotate(struct feed_fix *ff, struct lm_feed_log *log, const char *dir)
+{
+	struct lm_feed_reader *r = lm_feed_reader_open(dir, NULL);
+	struct lm_batch_head last;
+	struct lm_feed_batch b;
+	struct lm_feed_fault f;
+	char site[LM_SITE_LEN + 1];
+	int have = 0;
+
+	if (r == NULL) {
+		return -1;
+	}
+	while (lm_feed_reader_next(r, &b, &f) == 1) {
+		have = lm_batch_head_decode(&last, b.head, b.head_len) == LM_OK;
+	}
+	lm_feed_reader_close(r);
+	if (!have) {
+		return -1;
+	}
+	memcpy(site, ff->rf.dlg.site, sizeof(site)); /* fix_dlg clears the delegation first */
+	fix_key(6, ff->rf.lm_pk, ff->rf.lm_sk);
+	fix_dlg(&ff->rf.dlg, ff->rf.lm_pk, site, ff->rf.dlg.lat_e7, ff->rf.dlg.lon_e7,
+		ff->rf.root_sk);
+	if (lm_delegation_encode(&ff->rf.dlg, ff->rf.dlg_enc) < 0 ||
+		lm_feed_log_set_delegation(log, ff->rf.dlg_enc, sizeof(ff->rf.dlg_enc)) != 0) {
+		return -1;
+	}
+	lm_batch_destroy(ff->bb);
+	ff->sign_sk = ff->rf.lm_sk;
+	ff->bb = lm_batch_create(64, ff->rf.lm_sk, &last);
+	return ff->bb != NULL ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -44,7 +82,7 @@ main(int argc, char **argv)
 	struct feed_fix ff;
 	struct lm_feed_log *log;
 	uint64_t batches = 0, records = 0;
-	int have_last = 0, i, nb, per, pace = 0;
+	int have_last = 0, i, nb, per, pace = 0, rotate_at;
 
 	if (argc < 4 || sodium_init() < 0) {
 		fprintf(stderr, "usage: feed_gen DIR NBATCH PER [PACE_MS [KEYDIR]]\n");
@@ -58,6 +96,7 @@ main(int argc, char **argv)
 	if (feed_fix_init(&ff, 64) != 0) {
 		return 1;
 	}
+	rotate_at = getenv("FEED_GEN_ROTATE") != NULL ? atoi(getenv("FEED_GEN_ROTATE")) : -1;
 	ff.mixed = getenv("FEED_GEN_MIXED") != NULL && strcmp(getenv("FEED_GEN_MIXED"), "1") == 0;
 	if (getenv("FEED_GEN_EVIL") != NULL) {
 		unsigned long long es;
@@ -108,6 +147,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < nb; i++) {
+		if (rotate_at >= 0 && i == rotate_at && rotate(&ff, log, argv[1]) != 0) {
+			fprintf(stderr, "feed_gen: key rotation failed\n");
+			return 1;
+		}
 		if (feed_fix_append(&ff, log, 1, (unsigned)per) != 0) {
 			fprintf(stderr, "feed_gen: append failed\n");
 			return 1;

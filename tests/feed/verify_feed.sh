@@ -14,8 +14,9 @@ report_hashes() { python3 -c 'import json,sys; print("\n".join(sorted(json.load(
 report_heads() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["heads"]))' "$1"; }
 
 # Every variant of the formats: signed and fast mode, chip and landmark provers, lost samples,
-# every ts_source, several segments (links).
-FEED_GEN_MIXED=1 "$GEN" "$T/log" 40 4 0 "$T" >/dev/null || fail "generator"
+# every ts_source, several segments (links), and a key rotation after batch 20 (the chain goes
+# on under the new key, on another NATS subject).
+FEED_GEN_MIXED=1 FEED_GEN_ROTATE=20 "$GEN" "$T/log" 40 4 0 "$T" >/dev/null || fail "generator"
 out=$(V "$T/log") || fail "lmctl feed verify: $out"
 [ "$out" = "ok: 40 batches (seq 0..39), 160 records" ] || fail "lmctl: $out"
 local_hashes "$T/log" >"$T/want"
@@ -25,6 +26,8 @@ for src in tsc hw_rx_tsc_tx hw; do
 	grep -q "\"ts_source\":\"$src\"" <("$LMCTL" feed dump --json "$T/log") || fail "no $src record in the feed"
 done
 ls "$T/log"/seg-0000000000000001.lmf >/dev/null || fail "the feed has one segment only (segment links untested)"
+[ "$("$LMCTL" feed dump --json "$T/log" | grep -o '"landmark_key":"[0-9a-f]*"' | sort -u | wc -l)" = 2 ] ||
+	fail "no key rotation in the feed"
 grep -q '"kind":"landmark"' <("$LMCTL" feed dump --json "$T/log" | grep '"type":"record"' | head -4) ||
 	fail "no landmark prover in the feed"
 ok "lmctl feed verify: $out"
