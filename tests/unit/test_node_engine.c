@@ -866,8 +866,10 @@ START_TEST(test_byte_budget_exact)
 			sent++;
 		}
 	}
-	ck_assert_uint_eq(st()->challenges_tx, (unsigned)hello_len / LM_CHALLENGE_LEN);
-	ck_assert_uint_eq(sent, (unsigned)hello_len / LM_CHALLENGE_LEN);
+	/* On-wire bytes would pay for 682 / 94 = 7, but one datagram buys one datagram. */
+	ck_assert_uint_eq(st()->challenges_tx, 1);
+	ck_assert_uint_eq(sent, 1);
+	ck_assert_uint_le(lm_amp_wire_len(LM_CHALLENGE_LEN), lm_amp_wire_len((size_t)hello_len));
 	ck_assert_uint_eq(st()->sessions_budget, 1);
 	rig_down();
 }
@@ -934,19 +936,41 @@ START_TEST(test_hello_global_rate)
 	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
 	len = lm_hello_encode(&h, buf, sizeof(buf));
 	ck_assert_int_gt(len, 0);
+	for (i = 0; i < 22; i++) {
+		/* every source is a resolved neighbour (unproven HELLOs need one) */
+		uint8_t f[64];
+		uint32_t n = lm_net_build_arp(
+			f, sizeof(f), 1, chip_mac, CHIP_IP + (uint32_t)i, node_mac, NODE_IP);
+
+		ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
+		lm_engine_poll(R.eng);
+		while (lm_memport_take(R.mp, f, sizeof(f)) > 0) {
+		}
+	}
 	for (i = 0; i < 10; i++) {
 		inject_udp_from(CHIP_IP + (uint32_t)i, CHIP_PORT, buf, (uint32_t)len);
 	}
 	lm_engine_poll(R.eng);
 	ck_assert_uint_eq(st()->hello_rx, 10);
 	ck_assert_uint_eq(st()->hello_rate_src, 0);
-	ck_assert_uint_eq(st()->hello_rate_global, 7); /* burst 3 */
-	/* Half a second later one more token (2/s), whichever source asks. */
+	/* burst 3 go on; then the node is under load: the other 7 get a COOKIE */
+	ck_assert_uint_eq(st()->load_entered, 1);
+	ck_assert_uint_eq(st()->cookie_tx, 7);
+	/* Half a second later: still under load (1 s), whichever source asks. */
 	R.clk.now += 500000000;
 	inject_udp_from(CHIP_IP + 20, CHIP_PORT, buf, (uint32_t)len);
-	inject_udp_from(CHIP_IP + 21, CHIP_PORT, buf, (uint32_t)len);
 	lm_engine_poll(R.eng);
-	ck_assert_uint_eq(st()->hello_rate_global, 8);
+	ck_assert_uint_eq(st()->cookie_tx, 8);
+	/* After the hold the bucket gave 2 tokens per second: 2 go on, the third is cookied. */
+	R.clk.now += 600000000;
+	inject_udp_from(CHIP_IP + 20, CHIP_PORT, buf, (uint32_t)len);
+	inject_udp_from(CHIP_IP + 21, CHIP_PORT, buf, (uint32_t)len);
+	inject_udp_from(CHIP_IP + 19, CHIP_PORT, buf, (uint32_t)len);
+	lm_engine_poll(R.eng);
+	ck_assert_uint_eq(st()->cookie_tx, 9);
+	ck_assert_uint_eq(st()->load_entered, 2);
+	rig_pump(&R);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->hello_ok + lm_ctrl_stats(R.ctrl)->hello_replay, 5);
 	rig_down();
 }
 END_TEST
