@@ -12,6 +12,10 @@
  *               order of session start, from an index on (prover, start) kept in step with
  *               the log (built when the server starts)
  *  - /v1/stream?since=NS&max=N   live NDJSON: records as they are appended (chunked)
+ *  - /v1/heads?since_seq=N&limit=N   NDJSON head lines (with the delegation in force) of the
+ *               batches with sequence >= since_seq, in log order
+ *  - /v1/credentials?key=HEX&limit=N   NDJSON: distinct landmark delegations in force, then
+ *               distinct prover credentials of the records (of subject key, if given)
  * Unknown or repeated query keys, malformed values, a request body, or a request line larger
  * than max_request bytes give 400 / 413 / 414; nothing a client sends can crash the server.
  */

@@ -39,9 +39,11 @@ struct lm_feed_http {
 };
 
 struct query {
-	bool have_chip, have_since, have_limit, have_max, bad;
+	bool have_chip, have_since, have_limit, have_max, have_since_seq, have_key, bad;
 	uint8_t chip[LM_PK_LEN];
+	uint8_t key[LM_PK_LEN];
 	int64_t since;
+	long long since_seq;
 	long long limit;
 	long long max;
 	const char *allowed; /* space-separated keys this endpoint takes */
@@ -98,15 +100,24 @@ query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value
 		q->bad = true;
 		return MHD_NO;
 	}
-	if (!strcmp(key, "chip")) {
+	if (!strcmp(key, "chip") || !strcmp(key, "key")) {
+		bool chip = key[0] == 'c';
 		size_t bin = 0;
 
-		seen = &q->have_chip;
+		seen = chip ? &q->have_chip : &q->have_key;
 		if (value == NULL || strlen(value) != 2 * LM_PK_LEN ||
-			sodium_hex2bin(
-				q->chip, LM_PK_LEN, value, strlen(value), NULL, &bin, NULL) != 0 ||
+			sodium_hex2bin(chip ? q->chip : q->key, LM_PK_LEN, value, strlen(value),
+				NULL, &bin, NULL) != 0 ||
 			bin != LM_PK_LEN) {
-			snprintf(q->why, sizeof(q->why), "chip: want 64 hex digits (a prover key)");
+			snprintf(q->why, sizeof(q->why), "%s: want 64 hex digits (%s)", key,
+				chip ? "a prover key" : "a landmark or prover key");
+			q->bad = true;
+		}
+	} else if (!strcmp(key, "since_seq")) {
+		seen = &q->have_since_seq;
+		if (!parse_ll(value, 0, INT64_MAX, &q->since_seq)) {
+			snprintf(q->why, sizeof(q->why),
+				"since_seq: want a batch sequence, 0..2^63-1");
 			q->bad = true;
 		}
 	} else if (!strcmp(key, "since")) {
@@ -210,6 +221,23 @@ batch_lines(FILE *f, const struct lm_feed_batch *b, const struct query *q, struc
 	return n;
 }
 
+/* Close out (an open_memstream over *buf, *size) and answer its lines, or n's error. */
+static enum MHD_Result
+answer_lines(struct MHD_Connection *c, char **buf, size_t *size, FILE *out, long n)
+{
+	if (fclose(out) != 0 && n >= 0) {
+		n = -ENOMEM;
+	}
+	if (n < 0) {
+		free(*buf);
+		return reply_text(c,
+			n == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR
+				     : MHD_HTTP_SERVICE_UNAVAILABLE,
+			"feed log: %s\n", strerror((int)-n));
+	}
+	return reply(c, MHD_HTTP_OK, "application/x-ndjson", *buf, *size, true);
+}
+
 static enum MHD_Result
 do_records(struct lm_feed_http *h, struct MHD_Connection *c, const struct query *q)
 {
@@ -233,17 +261,30 @@ do_records(struct lm_feed_http *h, struct MHD_Connection *c, const struct query 
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	}
 	n = feed_index_query(h->index, &fq, out);
-	if (fclose(out) != 0 && n >= 0) {
-		n = -ENOMEM;
+	return answer_lines(c, &buf, &size, out, n);
+}
+
+/* /v1/heads and /v1/credentials: what a JSON consumer needs besides the record lines. */
+static enum MHD_Result
+do_chain(struct lm_feed_http *h, struct MHD_Connection *c, const struct query *q, bool heads)
+{
+	size_t limit = (size_t)(q->have_limit ? q->limit : LIMIT_DEFAULT);
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *out;
+	long n;
+
+	if (h->log_dir == NULL) {
+		return reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
 	}
-	if (n < 0) {
-		free(buf);
-		return reply_text(c,
-			n == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR
-				     : MHD_HTTP_SERVICE_UNAVAILABLE,
-			"feed log: %s\n", strerror((int)-n));
+	out = open_memstream(&buf, &size);
+	if (out == NULL) {
+		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	}
-	return reply(c, MHD_HTTP_OK, "application/x-ndjson", buf, size, true);
+	n = heads
+		? feed_index_heads(h->index, q->have_since_seq, (uint64_t)q->since_seq, limit, out)
+		: feed_index_credentials(h->index, q->have_key ? q->key : NULL, limit, out);
+	return answer_lines(c, &buf, &size, out, n);
 }
 
 struct stream {
@@ -430,9 +471,19 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		}
 		return stream ? do_stream(h, c, &q) : do_records(h, c, &q);
 	}
+	if (!strcmp(url, "/v1/heads") || !strcmp(url, "/v1/credentials")) {
+		bool heads = url[4] == 'h';
+
+		q.allowed = heads ? "since_seq limit" : "key limit";
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+		if (q.bad) {
+			return reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
+		}
+		return do_chain(h, c, &q, heads);
+	}
 	return reply_text(c, MHD_HTTP_NOT_FOUND,
-		"not found (see /metrics, /healthz, /v1/records, "
-		"/v1/stream)\n");
+		"not found (see /metrics, /healthz, /v1/records, /v1/stream, /v1/heads, "
+		"/v1/credentials)\n");
 }
 
 struct lm_feed_http *

@@ -50,6 +50,16 @@ struct vec {
 struct prover {
 	uint8_t pk[LM_PK_LEN];
 	struct vec v;
+	struct lm_cred *creds; /* distinct credentials seen for this key, first seen first */
+	uint8_t (*cred_hash)[LM_HASH_LEN];
+	size_t n_creds, cap_creds;
+};
+
+/* One batch, in log order: where its head is (for /v1/heads). */
+struct bat {
+	uint64_t seg, head_off, seq;
+	uint32_t dlg;
+	bool have_seq;
 };
 
 struct seg_id {
@@ -71,6 +81,9 @@ struct feed_index {
 	uint32_t *slots; /* open addressing over prov: index + 1, 0 = empty */
 	size_t n_slots;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	struct bat *bats; /* every batch read, in log order */
+	size_t n_bats, cap_bats;
+	bool seq_rising; /* bats[].seq strictly rising: binary search */
 	struct blob *dlgs; /* distinct delegations in force, as read */
 	size_t n_dlgs, cap_dlgs;
 	struct seg_id *segs; /* segments that hold indexed records, ascending */
@@ -135,8 +148,13 @@ reset(struct feed_index *ix)
 	ix->r = NULL;
 	for (i = 0; i < ix->n_prov; i++) {
 		free(ix->prov[i].v.k);
+		free(ix->prov[i].creds);
+		free(ix->prov[i].cred_hash);
 	}
 	free(ix->prov);
+	free(ix->bats);
+	ix->bats = NULL;
+	ix->n_bats = ix->cap_bats = 0;
 	free(ix->slots);
 	free(ix->all.k);
 	free(ix->ents);
@@ -367,6 +385,35 @@ dlg_id(struct feed_index *ix, const struct lm_feed_batch *b, uint32_t *id)
 	return 0;
 }
 
+/* Keep the record's prover credential if it is new for this key. */
+static int
+prover_cred(struct prover *p, const struct lm_record *rec)
+{
+	size_t i;
+
+	for (i = p->n_creds; i-- > 0;) {
+		if (memcmp(p->cred_hash[i], rec->prover_hash, LM_HASH_LEN) == 0) {
+			return 0;
+		}
+	}
+	if (grow((void **)&p->creds, &p->cap_creds, p->n_creds + 1, sizeof(*p->creds)) < 0) {
+		return -ENOMEM;
+	}
+	/* same capacity for both arrays: grow the second to the first's */
+	{
+		uint8_t(*nh)[LM_HASH_LEN] = realloc(p->cred_hash, p->cap_creds * sizeof(*nh));
+
+		if (nh == NULL) {
+			return -ENOMEM;
+		}
+		p->cred_hash = nh;
+	}
+	p->creds[p->n_creds] = rec->prover;
+	memcpy(p->cred_hash[p->n_creds], rec->prover_hash, LM_HASH_LEN);
+	p->n_creds++;
+	return 0;
+}
+
 static int
 add_batch(struct feed_index *ix, const struct lm_feed_batch *b)
 {
@@ -380,6 +427,25 @@ add_batch(struct feed_index *ix, const struct lm_feed_batch *b)
 	}
 	if (ret < 0) {
 		return ret;
+	}
+	if (grow((void **)&ix->bats, &ix->cap_bats, ix->n_bats + 1, sizeof(*ix->bats)) < 0) {
+		return -ENOMEM;
+	}
+	{
+		struct bat *bt = &ix->bats[ix->n_bats];
+		struct lm_batch_head h;
+
+		bt->seg = b->pos.segment;
+		bt->head_off = b->head_offset;
+		bt->dlg = dlg;
+		bt->have_seq = lm_batch_head_decode(&h, b->head, b->head_len) == LM_OK;
+		bt->seq = bt->have_seq ? h.seq : 0;
+		if (ix->n_bats == 0) {
+			ix->seq_rising = bt->have_seq;
+		} else if (!bt->have_seq || bt->seq <= ix->bats[ix->n_bats - 1].seq) {
+			ix->seq_rising = false;
+		}
+		ix->n_bats++;
 	}
 	for (i = 0; i < b->n; i++) {
 		const struct lm_feed_item *it = &b->items[i];
@@ -395,6 +461,9 @@ add_batch(struct feed_index *ix, const struct lm_feed_batch *b)
 		}
 		p = prover_get(ix, lm_cred_subject(&ix->rec->prover));
 		if (p == NULL) {
+			return -ENOMEM;
+		}
+		if (prover_cred(p, ix->rec) < 0) {
 			return -ENOMEM;
 		}
 		k.t = ix->rec->t_start_ns;
@@ -445,6 +514,12 @@ prune(struct feed_index *ix, uint64_t lo)
 		}
 		ix->st.records = ix->n_ents;
 	}
+	k = 0;
+	while (k < ix->n_bats && ix->bats[k].seg < lo) {
+		k++;
+	}
+	memmove(ix->bats, ix->bats + k, (ix->n_bats - k) * sizeof(*ix->bats));
+	ix->n_bats -= k;
 	while (s < ix->n_segs && ix->segs[s].seg < lo) {
 		s++;
 	}
@@ -897,6 +972,248 @@ feed_index_query(struct feed_index *ix, const struct feed_query *q, FILE *out)
 		ret = -EIO;
 	}
 	free(buf);
+	return ret < 0 ? ret : n;
+}
+
+/* ---- heads and credentials ---- */
+
+struct bat_hit {
+	struct bat b;
+	dev_t dev;
+	ino_t ino;
+};
+
+static int
+put_line(json_t *line, void *arg)
+{
+	FILE *out = arg;
+
+	if (json_dumpf(line, out, JSON_COMPACT | JSON_SORT_KEYS) != 0 || fputc('\n', out) == EOF) {
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Batches with seq >= since (all when !have_since), the first limit, under the lock. */
+static long
+collect_heads(
+	struct feed_index *ix, bool have_since, uint64_t since, size_t limit, struct bat_hit **out)
+{
+	size_t lo = 0, i, n = 0;
+	struct bat_hit *h;
+
+	*out = NULL;
+	if (have_since && ix->seq_rising) {
+		size_t hi = ix->n_bats;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ix->bats[mid].seq < since) {
+				lo = mid + 1;
+			} else {
+				hi = mid;
+			}
+		}
+	}
+	h = calloc(limit ? limit : 1, sizeof(*h));
+	if (h == NULL) {
+		return -ENOMEM;
+	}
+	for (i = lo; i < ix->n_bats && n < limit; i++) {
+		const struct seg_id *id;
+
+		if (have_since && (!ix->bats[i].have_seq || ix->bats[i].seq < since)) {
+			continue;
+		}
+		h[n].b = ix->bats[i];
+		id = seg_find(ix, h[n].b.seg);
+		if (id != NULL) {
+			h[n].dev = id->dev;
+			h[n].ino = id->ino;
+		}
+		n++;
+	}
+	*out = h;
+	return (long)n;
+}
+
+static int
+emit_heads(const char *dir, const struct bat_hit *h, size_t n, const struct dlg_copy *dc, FILE *out)
+{
+	struct fds c = {.next = 0};
+	uint8_t *hb = NULL;
+	size_t hcap = 0, hlen, i;
+	int ret = 0;
+
+	for (i = 0; i < FD_CACHE; i++) {
+		c.fd[i] = -1;
+	}
+	for (i = 0; i < n && ret == 0; i++) {
+		struct hit probe;
+		struct lm_feed_batch b;
+		int fd;
+
+		memset(&probe, 0, sizeof(probe));
+		probe.e.seg = h[i].b.seg;
+		probe.dev = h[i].dev;
+		probe.ino = h[i].ino;
+		fd = fds_get(&c, dir, &probe);
+		if (fd < 0) {
+			ret = -ESTALE;
+			break;
+		}
+		ret = read_entry(fd, h[i].b.head_off, LM_FEED_E_HEAD, &hb, &hcap, &hlen);
+		if (ret == -EBADMSG) {
+			ret = -ESTALE;
+		}
+		if (ret < 0) {
+			break;
+		}
+		/* The batch reduced to its head: lm_feed_batch_json prints the head line. */
+		memset(&b, 0, sizeof(b));
+		b.pos.segment = h[i].b.seg;
+		b.head = hb + sizeof(struct feed_wire_entry);
+		b.head_len = hlen;
+		b.head_offset = h[i].b.head_off;
+		if (h[i].b.dlg < dc->n) {
+			b.delegation = dc->b[h[i].b.dlg].data;
+			b.delegation_len = dc->b[h[i].b.dlg].len;
+		}
+		ret = lm_feed_batch_json(&b, put_line, out);
+	}
+	fds_close(&c);
+	free(hb);
+	return ret;
+}
+
+long
+feed_index_heads(
+	struct feed_index *ix, bool have_since, uint64_t since_seq, size_t limit, FILE *out)
+{
+	struct dlg_copy dc = {NULL, 0};
+	struct bat_hit *h = NULL;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *tmp;
+	long n = 0;
+	int attempt, ret = 0;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		pthread_mutex_lock(&ix->lock);
+		if (attempt > 0) {
+			reset(ix);
+		}
+		ret = refresh_locked(ix);
+		if (ret < 0 && ret != -EBADMSG && ix->n_bats == 0) {
+			pthread_mutex_unlock(&ix->lock);
+			break;
+		}
+		dlg_copy_free(&dc);
+		n = dlg_copy_make(ix, &dc);
+		if (n == 0) {
+			n = collect_heads(ix, have_since, since_seq, limit, &h);
+		}
+		pthread_mutex_unlock(&ix->lock);
+		if (n < 0) {
+			ret = (int)n;
+			break;
+		}
+		free(buf);
+		buf = NULL;
+		tmp = open_memstream(&buf, &size);
+		if (tmp == NULL) {
+			ret = -ENOMEM;
+			break;
+		}
+		ret = emit_heads(ix->dir, h, (size_t)n, &dc, tmp);
+		free(h);
+		h = NULL;
+		if (fclose(tmp) != 0 && ret == 0) {
+			ret = -ENOMEM;
+		}
+		if (ret != -ESTALE) {
+			break;
+		}
+	}
+	free(h);
+	dlg_copy_free(&dc);
+	if (ret == -ESTALE) {
+		ret = -EAGAIN;
+	}
+	if (ret == 0 && size > 0 && fwrite(buf, 1, size, out) != size) {
+		ret = -EIO;
+	}
+	free(buf);
+	return ret < 0 ? ret : n;
+}
+
+static int
+cred_line(FILE *out, const char *role, const struct lm_cred *c)
+{
+	uint8_t hash[LM_HASH_LEN];
+	char hex[2 * LM_HASH_LEN + 1];
+	json_t *o = json_object(), *cj = lm_cred_to_json(c);
+	int ret;
+
+	if (o == NULL || cj == NULL || lm_cred_hash(hash, c) != 0) {
+		json_decref(o);
+		json_decref(cj);
+		return -ENOMEM;
+	}
+	json_object_set_new(o, "type", json_string("credential"));
+	json_object_set_new(o, "role", json_string(role));
+	lm_feed_hex(hex, lm_cred_subject(c), LM_PK_LEN);
+	json_object_set_new(o, "key", json_string(hex));
+	lm_feed_hex(hex, hash, LM_HASH_LEN);
+	json_object_set_new(o, "hash", json_string(hex));
+	json_object_set_new(o, "credential", cj);
+	ret = put_line(o, out);
+	json_decref(o);
+	return ret;
+}
+
+long
+feed_index_credentials(struct feed_index *ix, const uint8_t *key, size_t limit, FILE *out)
+{
+	long n = 0;
+	size_t i, j;
+	int ret;
+
+	pthread_mutex_lock(&ix->lock);
+	ret = refresh_locked(ix);
+	if (ret < 0 && ret != -EBADMSG && ix->n_bats == 0) {
+		pthread_mutex_unlock(&ix->lock);
+		return ret;
+	}
+	ret = 0;
+	for (i = 0; i < ix->n_dlgs && (size_t)n < limit && ret == 0; i++) {
+		struct lm_cred c;
+
+		c.kind = LM_CRED_DELEGATION;
+		if (lm_delegation_decode(&c.u.dlg, ix->dlgs[i].data, ix->dlgs[i].len) != LM_OK ||
+			(key != NULL && memcmp(lm_cred_subject(&c), key, LM_PK_LEN) != 0)) {
+			continue; /* lmctl feed verify names an undecodable one */
+		}
+		ret = cred_line(out, "landmark", &c);
+		n++;
+	}
+	if (key != NULL) {
+		const struct prover *p = prover_find(ix, key);
+
+		for (j = 0; p != NULL && j < p->n_creds && (size_t)n < limit && ret == 0; j++) {
+			ret = cred_line(out, "prover", &p->creds[j]);
+			n++;
+		}
+	} else {
+		for (i = 0; i < ix->n_prov && (size_t)n < limit && ret == 0; i++) {
+			for (j = 0; j < ix->prov[i].n_creds && (size_t)n < limit && ret == 0; j++) {
+				ret = cred_line(out, "prover", &ix->prov[i].creds[j]);
+				n++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&ix->lock);
 	return ret < 0 ? ret : n;
 }
 

@@ -63,6 +63,25 @@ int feed_index_refresh(struct feed_index *ix);
  */
 long feed_index_query(struct feed_index *ix, const struct feed_query *q, FILE *out);
 
+/**
+ * Heads of the log (/v1/heads): the head line of every batch whose sequence is >= since_seq
+ * (every batch when !have_since), in log order, the first limit; each as in
+ * `lmctl feed dump --json` (with the delegation in force). Read back from the log and
+ * checked like records. Thread-safe. @return lines, or -ENOENT / -ENOMEM / -EAGAIN / -errno.
+ */
+long feed_index_heads(
+	struct feed_index *ix, bool have_since, uint64_t since_seq, size_t limit, FILE *out);
+
+/**
+ * Credentials (/v1/credentials): the distinct delegations in force in the log (role
+ * "landmark"), then the distinct prover credentials of its records (role "prover", chip
+ * certificates or landmark delegations, first seen first), only those of subject key when
+ * key is non-NULL, the first limit; one NDJSON line each:
+ * {"type":"credential","role":...,"key":hex,"hash":hex lm_cred_hash,"credential":{...}}.
+ * Thread-safe. @return lines, or -ENOENT / -ENOMEM.
+ */
+long feed_index_credentials(struct feed_index *ix, const uint8_t *key, size_t limit, FILE *out);
+
 /** Counters. */
 void feed_index_stats(struct feed_index *ix, struct feed_index_stats *st);
 

@@ -639,8 +639,9 @@ serve_usage(void)
 {
 	printf("usage: lmctl feed serve [--listen ADDR] [--port N] [--nats URL [--stream NAME]]\n"
 	       "                       [--node-counters FILE] [--max-time S] DIR\n"
-	       "  Serves /metrics, /healthz, /v1/records and /v1/stream over HTTP for the feed\n"
-	       "  log in DIR (read-only; default 127.0.0.1:9464). With --nats also exports the log\n"
+	       "  Serves /metrics, /healthz, /v1/records, /v1/stream, /v1/heads and\n"
+	       "  /v1/credentials over HTTP for the feed log in DIR (read-only; default\n"
+	       "  127.0.0.1:9464; docs/feed.md §HTTP). With --nats also exports the log\n"
 	       "  to JetStream and exposes the exporter's backlog and lag. --node-counters adds\n"
 	       "  landmarkd's counters (its counters_file) to /metrics, so the DPDK process never\n"
 	       "  serves HTTP itself. Runs until SIGTERM.\n");

@@ -637,7 +637,7 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 	 * place for the evidence, so it deducts none: landmark_delay_ns (the configured cap)
 	 * can only lower a measured deduction, never make one.
 	 */
-	r->landmark_delay_ns = 0;
+	r->landmark_delay_ns = 0; /* no measured floor */
 	if (c->c.deduct_turnaround && p->cred.kind == LM_CRED_CHIP) {
 		r->chip_turnaround_ns = p->cred.u.chip.min_turnaround_ns;
 	}

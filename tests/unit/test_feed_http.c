@@ -201,13 +201,107 @@ START_TEST(test_records_query)
 }
 END_TEST
 
+/* Line i (0-based) of an NDJSON body, parsed. */
+static json_t *
+line_of(const char *body, unsigned i)
+{
+	const char *p = body, *e;
+	json_error_t err;
+
+	while (i-- > 0 && (p = strchr(p, '\n')) != NULL) {
+		p++;
+	}
+	ck_assert_ptr_nonnull(p);
+	e = strchr(p, '\n');
+	ck_assert_ptr_nonnull(e);
+	return json_loadb(p, (size_t)(e - p), 0, &err);
+}
+
+START_TEST(test_heads_and_credentials)
+{
+	char path[512], hex[2 * LM_PK_LEN + 1], *body, *rbody;
+	json_t *head, *rec, *cred, *j;
+	unsigned i;
+
+	/* Heads: one line per batch, in order, with the delegation in force. */
+	ck_assert_int_eq(get("/v1/heads", &body), 200);
+	ck_assert_uint_eq(lines(body), 3);
+	for (i = 0; i < 3; i++) {
+		head = line_of(body, i);
+		ck_assert_ptr_nonnull(head);
+		ck_assert_str_eq(json_string_value(json_object_get(head, "type")), "head");
+		ck_assert_int_eq(
+			json_integer_value(json_object_get(json_object_get(head, "head"), "seq")),
+			i);
+		ck_assert_ptr_nonnull(json_object_get(head, "delegation"));
+		json_decref(head);
+	}
+	/* The record lines carry the same head as /v1/heads gives for their batch. */
+	ck_assert_int_eq(get("/v1/records?limit=12", &rbody), 200);
+	rec = line_of(rbody, 5); /* batch 1 */
+	ck_assert_ptr_nonnull(rec);
+	head = line_of(body, (unsigned)json_integer_value(json_object_get(rec, "batch_seq")));
+	ck_assert(json_equal(json_object_get(rec, "head"), json_object_get(head, "head")));
+	ck_assert(json_equal(
+		json_object_get(rec, "delegation"), json_object_get(head, "delegation")));
+	json_decref(head);
+	free(body);
+	ck_assert_int_eq(get("/v1/heads?since_seq=2", &body), 200);
+	ck_assert_uint_eq(lines(body), 1);
+	free(body);
+	ck_assert_int_eq(get("/v1/heads?since_seq=3", &body), 200);
+	ck_assert_uint_eq(lines(body), 0);
+	free(body);
+	ck_assert_int_eq(get("/v1/heads?since_seq=0&limit=2", &body), 200);
+	ck_assert_uint_eq(lines(body), 2);
+	free(body);
+
+	/* Credentials: the landmark's delegation, then the one chip's certificate. */
+	ck_assert_int_eq(get("/v1/credentials", &body), 200);
+	ck_assert_uint_eq(lines(body), 2);
+	cred = line_of(body, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(cred, "role")), "landmark");
+	lm_feed_hex(hex, ff.rf.lm_pk, LM_PK_LEN);
+	ck_assert_str_eq(json_string_value(json_object_get(cred, "key")), hex);
+	ck_assert(json_equal(
+		json_object_get(cred, "credential"), json_object_get(rec, "delegation")));
+	json_decref(cred);
+	cred = line_of(body, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(cred, "role")), "prover");
+	j = json_object_get(rec, "record");
+	ck_assert(json_equal(json_object_get(cred, "credential"), json_object_get(j, "prover")));
+	ck_assert_str_eq(json_string_value(json_object_get(cred, "hash")),
+		json_string_value(
+			json_object_get(json_object_get(j, "prover"), "credential_hash")));
+	json_decref(cred);
+	free(body);
+	lm_feed_hex(hex, ff.rf.chip_pk, LM_PK_LEN);
+	snprintf(path, sizeof(path), "/v1/credentials?key=%s", hex);
+	ck_assert_int_eq(get(path, &body), 200);
+	ck_assert_uint_eq(lines(body), 1);
+	ck_assert_ptr_nonnull(strstr(body, "\"role\":\"prover\""));
+	free(body);
+	lm_feed_hex(hex, ff.rf.lm2_pk, LM_PK_LEN);
+	snprintf(path, sizeof(path), "/v1/credentials?key=%s&limit=5", hex);
+	ck_assert_int_eq(get(path, &body), 200);
+	ck_assert_uint_eq(lines(body), 0);
+	free(body);
+	json_decref(rec);
+	free(rbody);
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	static const char *bad_queries[] = {"/v1/records?chip=zz", "/v1/records?chip",
 		"/v1/records?since=-1", "/v1/records?since=1x",
 		"/v1/records?since=", "/v1/records?limit=0", "/v1/records?limit=100001",
 		"/v1/records?since=1&since=2", "/v1/records?what=1", "/v1/stream?limit=1",
-		"/metrics?x=1", "/v1/records?since=99999999999999999999"};
+		"/metrics?x=1", "/v1/records?since=99999999999999999999", "/v1/heads?since_seq=-1",
+		"/v1/heads?since_seq=1x", "/v1/heads?chip=00", "/v1/heads?limit=0",
+		"/v1/heads?since=1", "/v1/credentials?key=zz", "/v1/credentials?limit=100001",
+		"/v1/credentials?key", "/v1/credentials?chip=00",
+		"/v1/heads?since_seq=1&since_seq=2"};
 	char big[6000], *body;
 	size_t i;
 
@@ -255,6 +349,7 @@ feed_http_suite(void)
 	tcase_add_test(tc, test_metrics_and_health);
 	tcase_add_test(tc, test_registry_rules);
 	tcase_add_test(tc, test_records_query);
+	tcase_add_test(tc, test_heads_and_credentials);
 	tcase_add_test(tc, test_bad_requests);
 	suite_add_tcase(s, tc);
 	return s;
