@@ -17,6 +17,7 @@
 
 #define LM_TAG_DELEGATION "landmark/delegation/v1"
 #define LM_TAG_CHIP_CERT "landmark/chip-cert/v1"
+#define LM_TAG_CHIP_CERT_V2 "landmark/chip-cert/v2"
 #define LM_TAG_HELLO "landmark/hello/v1"
 #define LM_TAG_RESPONSE "landmark/response/v1"
 #define LM_TAG_FAST_MAC "landmark/fast-mac/v1"

@@ -144,7 +144,8 @@ hdr_check(const uint8_t *buf, size_t len, enum lm_msg_type want, size_t min, siz
 static_assert(LM_HELLO_SIGNED_MAX + LM_SIG_LEN + LM_HELLO_COOKIE_TRAILER_LEN <= LM_HELLO_MIN_LEN,
 	"cookie trailer fits every HELLO");
 
-/* Offset of the padding (end of the signature) from the credential kind; 0 if unknown. */
+/* Offset of the padding (end of the signature) from the credential kind and version; 0 if
+ * unknown. */
 static size_t
 hello_pad_off(const uint8_t *buf, size_t len)
 {
@@ -158,7 +159,17 @@ hello_pad_off(const uint8_t *buf, size_t len)
 		c = LM_DELEGATION_LEN;
 		break;
 	case LM_CRED_CHIP:
-		c = LM_CHIP_CERT_LEN;
+		/* the certificate's version byte gives its length */
+		switch (buf[LM_HELLO_FIXED_LEN + 1]) {
+		case 1:
+			c = LM_CHIP_CERT_LEN;
+			break;
+		case LM_CHIP_CERT_VERSION_2:
+			c = LM_CHIP_CERT_V2_LEN;
+			break;
+		default:
+			return 0;
+		}
 		break;
 	default:
 		return 0;
@@ -436,7 +447,9 @@ lm_hello_verify(const struct lm_hello *h, const uint8_t self_pk[static LM_PK_LEN
 		subject = cred + offsetof(struct lm_wire_delegation, landmark_pk);
 		break;
 	case LM_CRED_CHIP:
-		cred_len = LM_CHIP_CERT_LEN;
+		/* both versions put chip_pk at the same offset */
+		cred_len =
+			cred[1] == LM_CHIP_CERT_VERSION_2 ? LM_CHIP_CERT_V2_LEN : LM_CHIP_CERT_LEN;
 		subject = cred + offsetof(struct lm_wire_chip_cert, chip_pk);
 		break;
 	default:

@@ -1120,6 +1120,25 @@ START_TEST(test_cookie_v11)
 	pad[LM_HELLO_COOKIE_TRAILER_LEN] = 0;
 	pad[0] ^= 1;
 	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_E_RESERVED);
+	/* A version 2 chip certificate (256 bytes): the trailer follows its longer signature. */
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(lm_hello_decode(&h, m[V_HELLO_SIGNED].buf, m[V_HELLO_SIGNED].len), LM_OK);
+	h.cred.u.chip.version = LM_CHIP_CERT_VERSION_2;
+	h.cred.u.chip.key_class = LM_KEY_SOFTWARE;
+	ck_assert_int_eq(lm_chip_cert_sign(&h.cred.u.chip, mfr_sk), 0);
+	ck_assert_int_eq(lm_hello_sign(&h, chip_sk), 0);
+	h.has_cookie = true;
+	memcpy(h.cookie, ck, LM_COOKIE_LEN);
+	ck_assert_int_eq(lm_hello_encode(&h, buf, sizeof(buf)), LM_HELLO_MIN_LEN);
+	ck_assert_int_eq(
+		memcmp(buf + LM_HELLO_FIXED_LEN + LM_CHIP_CERT_V2_LEN + LM_SIG_LEN, "LMCK", 4), 0);
+	memset(got, 0, sizeof(got));
+	ck_assert(lm_hello_peek_cookie(buf, LM_HELLO_MIN_LEN, nonce, got));
+	ck_assert_mem_eq(got, ck, LM_COOKIE_LEN);
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_OK);
+	ck_assert(h.has_cookie);
+	ck_assert_int_eq(lm_hello_verify(&h, lm_pk), LM_OK);
 }
 END_TEST
 
