@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Clock seam back ends and TSC calibration against CLOCK_MONOTONIC_RAW. */
+/* Clock seam back ends and TSC calibration against CLOCK_MONOTONIC_RAW (core: every binary). */
 #include <errno.h>
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
