@@ -4,7 +4,9 @@
  * The two certificate chains (docs/protocol.md §Credentials):
  *  - operator root -> landmark delegation (online key, validity, site, declared position);
  *  - manufacturer root -> chip certificate (chip key, model, serial, certified minimum
- *    turnaround, the only chip-side delay a verifier may ever subtract).
+ *    turnaround, the only chip-side delay a verifier may ever subtract). Version 2 adds
+ *    the chip key's protection class and its evidence (docs/threat-model.md); a version 1
+ *    certificate still decodes, as class `software`.
  *
  * Both have a fixed-size canonical big-endian encoding; the signature covers
  * LM_TAG_DELEGATION / LM_TAG_CHIP_CERT || 0x00 || encoding-without-signature.
@@ -25,14 +27,27 @@ enum lm_cred_kind {
 };
 
 #define LM_CRED_VERSION 1
+#define LM_CHIP_CERT_VERSION_2 2 /**< chip certificate with a key-protection class */
 #define LM_SITE_LEN 32 /**< site name: printable ASCII, NUL-padded on the wire */
 #define LM_MODEL_LEN 32 /**< chip model: printable ASCII, NUL-padded */
 #define LM_SERIAL_LEN 32 /**< chip serial: printable ASCII, NUL-padded */
 
 /** Encoded sizes, signature included. */
 #define LM_DELEGATION_LEN 188
-#define LM_CHIP_CERT_LEN 220
-#define LM_CRED_MAX_LEN LM_CHIP_CERT_LEN
+#define LM_CHIP_CERT_LEN 220 /**< version 1 */
+#define LM_CHIP_CERT_V2_LEN 256 /**< version 2: + key_class(1) reserved(3) evidence(32) */
+#define LM_CRED_MAX_LEN LM_CHIP_CERT_V2_LEN
+
+/**
+ * Where the chip key is held (the manufacturer certifies it; docs/threat-model.md). Wire
+ * values are stable. Room for more (TPM, CPU TEE).
+ */
+enum lm_key_class {
+	LM_KEY_SOFTWARE = 0, /**< a key file: defends only against a far honest chip */
+	LM_KEY_PKCS11 = 1, /**< a token that never exports the key; evidence optional */
+	LM_KEY_GPU_ATTESTED = 2, /**< the GPU's attestation key; evidence = lm_gpu_ak_hash() */
+	LM_KEY__COUNT
+};
 
 /** Largest certified minimum turnaround a chip certificate may state (1 s). */
 #define LM_CHIP_TURNAROUND_MAX_NS UINT64_C(1000000000)
@@ -58,6 +73,14 @@ struct lm_chip_cert {
 	char model[LM_MODEL_LEN + 1];
 	char serial[LM_SERIAL_LEN + 1];
 	uint64_t min_turnaround_ns; /**< certified minimum response time of the model, 0 if none */
+	uint8_t version; /**< 1 (also when 0) or LM_CHIP_CERT_VERSION_2 */
+	enum lm_key_class key_class; /**< version 1: always LM_KEY_SOFTWARE */
+	/**
+	 * Class evidence (version 2): zero for software; for pkcs11 the manufacturer's hash of
+	 * the token's attestation, or zero; for gpu-attested the hash of the GPU attestation
+	 * key (lm_gpu_ak_hash(), never zero). Version 1: zero.
+	 */
+	uint8_t evidence[LM_HASH_LEN];
 	uint8_t sig[LM_SIG_LEN];
 };
 
@@ -91,8 +114,16 @@ int lm_delegation_sign(struct lm_delegation *d, const uint8_t root_sk[static LM_
 LM_WUR enum lm_reason lm_delegation_verify(const struct lm_delegation *d,
 	const uint8_t (*roots)[LM_PK_LEN], size_t n_roots, int64_t now);
 
-/** Chip certificate counterparts of the delegation functions, same contracts. */
-int lm_chip_cert_encode(const struct lm_chip_cert *c, uint8_t out[static LM_CHIP_CERT_LEN]);
+/**
+ * Chip certificate counterparts of the delegation functions, same contracts. The encoding
+ * is LM_CHIP_CERT_LEN bytes (version 1) or LM_CHIP_CERT_V2_LEN (version 2); encode returns
+ * -EINVAL for a version 1 certificate with a class other than software or non-zero
+ * evidence, an unknown class, software with evidence, or gpu-attested without. decode
+ * returns LM_E_VERSION for other versions, LM_E_FIELD for those class/evidence rules,
+ * LM_E_RESERVED for non-zero reserved bytes. Version 2 is signed under
+ * LM_TAG_CHIP_CERT_V2.
+ */
+int lm_chip_cert_encode(const struct lm_chip_cert *c, uint8_t out[static LM_CRED_MAX_LEN]);
 LM_WUR enum lm_reason lm_chip_cert_decode(struct lm_chip_cert *c, const uint8_t *buf, size_t len);
 int lm_chip_cert_sign(struct lm_chip_cert *c, const uint8_t mfr_sk[static LM_SK_LEN]);
 LM_WUR enum lm_reason lm_chip_cert_verify(const struct lm_chip_cert *c,
@@ -106,6 +137,15 @@ LM_WUR enum lm_reason lm_chip_cert_verify(const struct lm_chip_cert *c,
 int lm_cred_encode(const struct lm_cred *c, uint8_t out[static LM_CRED_MAX_LEN]);
 LM_WUR enum lm_reason lm_cred_decode(
 	struct lm_cred *c, const uint8_t *buf, size_t len, size_t *used);
+
+/** Encoded length of a chip certificate (by its version). */
+size_t lm_chip_cert_len(const struct lm_chip_cert *c);
+
+/** Stable name of a key class: "software", "pkcs11", "gpu-attested"; "unknown" else. */
+const char *lm_key_class_str(enum lm_key_class k);
+
+/** Parse a key class name. @return 0 or -EINVAL. */
+LM_WUR int lm_key_class_parse(const char *s, enum lm_key_class *k);
 
 /** Subject public key of a credential (landmark or chip key). */
 const uint8_t *lm_cred_subject(const struct lm_cred *c);

@@ -11,7 +11,8 @@
  *     SHA-384 of request || response up to the signature;
  *   - the leaf verifies through the rest of the chain to one of the pinned root certificates
  *     (OpenSSL X509_verify_cert(), at the current time; the chain's own copy of the root is
- *     never trusted by itself);
+ *     never trusted by itself). A loaded chain's verdict is kept for 60 s, never past the
+ *     earliest notAfter in the chain, so a registered chain is not re-verified per report;
  *   - the leaf's subjectAltName holds an otherName LM_GPU_ID_OID (NVIDIA's GPU unique id);
  *   - when the caller expects a requester nonce, the request carries exactly that nonce.
  * All cryptography and X.509 is OpenSSL's (libcrypto); nothing here parses ASN.1.
@@ -31,6 +32,8 @@
 #define LM_GPU_ID_MAX 128 /**< longest GPU id accepted, bytes */
 /** Domain tag of the requester nonce derived from a landmark challenge. */
 #define LM_TAG_GPU_NONCE "landmark/gpu-nonce/v1"
+/** Domain tag of the hash of a GPU attestation key (chip certificate v2 evidence). */
+#define LM_TAG_GPU_AK "landmark/gpu-ak/v1"
 
 /** The first check a report failed. Stable values and names (lm_attest_strerr()). */
 enum lm_attest_err {
@@ -55,12 +58,16 @@ struct lm_attest_result {
 	bool nonce_checked; /**< an expected nonce was given */
 	bool nonce_ok;
 	char gpu_id[LM_GPU_ID_MAX + 1]; /**< "" when absent */
+	uint8_t ak_hash[32]; /**< lm_gpu_ak_hash() of the leaf */
 	char leaf_subject[256];
 	unsigned chain_len; /**< certificates in the chain file, the leaf included */
 	struct lm_spdm_report report; /**< valid when parsed; points into the caller's buffer */
 };
 
-/** A loaded device chain (leaf first) and the pinned roots. Immutable once loaded. */
+/**
+ * A loaded device chain (leaf first) and the pinned roots, with the cached chain verdict.
+ * Not thread-safe: one handle per thread.
+ */
 struct lm_attest_pki;
 
 /**
@@ -104,6 +111,21 @@ LM_WUR long lm_attest_report_read(const char *path, uint8_t *buf, size_t cap);
 void lm_gpu_nonce(uint8_t out[static LM_SPDM_NONCE_LEN],
 	const uint8_t landmark_pk[static LM_PK_LEN], uint64_t session_id, uint16_t seq,
 	const uint8_t nonce[static 32]);
+
+/**
+ * The hash a `gpu-attested` chip certificate (version 2) carries as evidence:
+ * BLAKE2b-256(LM_TAG_GPU_AK || 0x00 || DER SubjectPublicKeyInfo of the chain's leaf key).
+ * It binds the certificate to that GPU's attestation key.
+ * @return 0 or -ENOMEM.
+ */
+LM_WUR int lm_gpu_ak_hash(uint8_t out[static 32], const struct lm_attest_pki *pki);
+
+/**
+ * Verify only the chain (leaf to a pinned root), as a manufacturer does before it
+ * certifies a GPU key.
+ * @return 0, -EKEYREJECTED with the reason in err, or -ENOMEM.
+ */
+LM_WUR int lm_attest_pki_verify_chain(const struct lm_attest_pki *pki, char *err, size_t errlen);
 
 /** Short stable name of a verification error ("sig", "chain", ...), never NULL. */
 const char *lm_attest_strerr(enum lm_attest_err e);

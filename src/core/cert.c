@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -61,7 +63,7 @@ lm_delegation_encode(const struct lm_delegation *d, uint8_t out[static LM_DELEGA
 
 /* Checks shared by both credential kinds: length, kind, version, reserved bytes. */
 static enum lm_reason
-cred_header_check(const uint8_t *buf, size_t len, size_t want, uint8_t kind)
+cred_header_check(const uint8_t *buf, size_t len, size_t want, uint8_t kind, uint8_t version)
 {
 	if (len < want) {
 		return LM_E_SHORT;
@@ -72,7 +74,7 @@ cred_header_check(const uint8_t *buf, size_t len, size_t want, uint8_t kind)
 	if (buf[0] != kind) {
 		return LM_E_TYPE;
 	}
-	if (buf[1] != LM_CRED_VERSION) {
+	if (buf[1] != version) {
 		return LM_E_VERSION;
 	}
 	if (buf[2] != 0 || buf[3] != 0) {
@@ -87,7 +89,7 @@ lm_delegation_decode(struct lm_delegation *d, const uint8_t *buf, size_t len)
 	struct lm_wire_delegation w;
 	enum lm_reason r;
 
-	r = cred_header_check(buf, len, LM_DELEGATION_LEN, LM_CRED_DELEGATION);
+	r = cred_header_check(buf, len, LM_DELEGATION_LEN, LM_CRED_DELEGATION, LM_CRED_VERSION);
 	if (r != LM_OK) {
 		return r;
 	}
@@ -177,51 +179,107 @@ lm_delegation_verify(const struct lm_delegation *d, const uint8_t (*roots)[LM_PK
 	return window_check(d->not_before, d->not_after, now);
 }
 
-int
-lm_chip_cert_encode(const struct lm_chip_cert *c, uint8_t out[static LM_CHIP_CERT_LEN])
+static int
+is_v2(const struct lm_chip_cert *c)
 {
-	struct lm_wire_chip_cert w;
+	return c->version == LM_CHIP_CERT_VERSION_2;
+}
+
+size_t
+lm_chip_cert_len(const struct lm_chip_cert *c)
+{
+	return is_v2(c) ? LM_CHIP_CERT_V2_LEN : LM_CHIP_CERT_LEN;
+}
+
+/* The class rules of lm_cert.h, for both versions. */
+static int
+class_ok(const struct lm_chip_cert *c)
+{
+	bool zero = sodium_is_zero(c->evidence, LM_HASH_LEN);
+
+	if (!is_v2(c)) {
+		return c->key_class == LM_KEY_SOFTWARE && zero;
+	}
+	switch (c->key_class) {
+	case LM_KEY_SOFTWARE:
+		return zero;
+	case LM_KEY_PKCS11:
+		return 1;
+	case LM_KEY_GPU_ATTESTED:
+		return !zero;
+	default:
+		return 0;
+	}
+}
+
+int
+lm_chip_cert_encode(const struct lm_chip_cert *c, uint8_t out[static LM_CRED_MAX_LEN])
+{
+	struct lm_wire_chip_cert_v2 w;
 
 	memset(&w, 0, sizeof(w));
-	if (!window_ok(c->not_before, c->not_after) ||
+	if ((c->version != 0 && c->version != LM_CRED_VERSION && !is_v2(c)) || !class_ok(c) ||
+		!window_ok(c->not_before, c->not_after) ||
 		lm_wire_text_put(w.model, c->model, LM_MODEL_LEN) != 0 ||
 		lm_wire_text_put(w.serial, c->serial, LM_SERIAL_LEN) != 0) {
 		return -EINVAL;
 	}
 	w.kind = LM_CRED_CHIP;
-	w.version = LM_CRED_VERSION;
+	w.version = is_v2(c) ? LM_CHIP_CERT_VERSION_2 : LM_CRED_VERSION;
 	memcpy(w.mfr_pk, c->mfr_pk, LM_PK_LEN);
 	memcpy(w.chip_pk, c->chip_pk, LM_PK_LEN);
 	w.not_before = htobe64((uint64_t)c->not_before);
 	w.not_after = htobe64((uint64_t)c->not_after);
 	w.min_turnaround_ns = htobe64(c->min_turnaround_ns);
+	if (!is_v2(c)) {
+		/* version 1 is version 2's prefix up to min_turnaround_ns, then the signature */
+		memcpy(out, &w, offsetof(struct lm_wire_chip_cert_v2, key_class));
+		memcpy(out + LM_CHIP_CERT_LEN - LM_SIG_LEN, c->sig, LM_SIG_LEN);
+		return LM_CHIP_CERT_LEN;
+	}
+	w.key_class = (uint8_t)c->key_class;
+	memcpy(w.evidence, c->evidence, LM_HASH_LEN);
 	memcpy(w.sig, c->sig, LM_SIG_LEN);
 	memcpy(out, &w, sizeof(w));
-	return LM_CHIP_CERT_LEN;
+	return LM_CHIP_CERT_V2_LEN;
 }
 
 enum lm_reason
 lm_chip_cert_decode(struct lm_chip_cert *c, const uint8_t *buf, size_t len)
 {
-	struct lm_wire_chip_cert w;
+	struct lm_wire_chip_cert_v2 w;
 	enum lm_reason r;
+	int v2 = len >= 2 && buf[1] == LM_CHIP_CERT_VERSION_2;
 
-	r = cred_header_check(buf, len, LM_CHIP_CERT_LEN, LM_CRED_CHIP);
+	r = cred_header_check(buf, len, v2 ? LM_CHIP_CERT_V2_LEN : LM_CHIP_CERT_LEN, LM_CRED_CHIP,
+		v2 ? LM_CHIP_CERT_VERSION_2 : LM_CRED_VERSION);
 	if (r != LM_OK) {
 		return r;
 	}
-	memcpy(&w, buf, sizeof(w));
+	memset(&w, 0, sizeof(w));
+	if (v2) {
+		memcpy(&w, buf, sizeof(w));
+	} else {
+		memcpy(&w, buf, offsetof(struct lm_wire_chip_cert_v2, key_class));
+		memcpy(w.sig, buf + LM_CHIP_CERT_LEN - LM_SIG_LEN, LM_SIG_LEN);
+	}
 	memset(c, 0, sizeof(*c));
+	c->version = v2 ? LM_CHIP_CERT_VERSION_2 : LM_CRED_VERSION;
 	memcpy(c->mfr_pk, w.mfr_pk, LM_PK_LEN);
 	memcpy(c->chip_pk, w.chip_pk, LM_PK_LEN);
 	c->not_before = (int64_t)be64toh(w.not_before);
 	c->not_after = (int64_t)be64toh(w.not_after);
 	c->min_turnaround_ns = be64toh(w.min_turnaround_ns);
+	c->key_class = (enum lm_key_class)w.key_class; /* version 1: software */
+	memcpy(c->evidence, w.evidence, LM_HASH_LEN);
 	memcpy(c->sig, w.sig, LM_SIG_LEN);
+	if (v2 && !sodium_is_zero(w.reserved2, sizeof(w.reserved2))) {
+		return LM_E_RESERVED;
+	}
 	if (lm_wire_text_get(c->model, w.model, LM_MODEL_LEN) != 0 ||
 		lm_wire_text_get(c->serial, w.serial, LM_SERIAL_LEN) != 0 ||
 		!window_ok(c->not_before, c->not_after) ||
-		c->min_turnaround_ns > LM_CHIP_TURNAROUND_MAX_NS) {
+		c->min_turnaround_ns > LM_CHIP_TURNAROUND_MAX_NS || !class_ok(c)) {
 		return LM_E_FIELD;
 	}
 	if (lm_pk_check(c->chip_pk) != LM_OK) {
@@ -233,32 +291,38 @@ lm_chip_cert_decode(struct lm_chip_cert *c, const uint8_t *buf, size_t len)
 int
 lm_chip_cert_sign(struct lm_chip_cert *c, const uint8_t mfr_sk[static LM_SK_LEN])
 {
-	uint8_t buf[LM_CHIP_CERT_LEN];
+	uint8_t buf[LM_CRED_MAX_LEN];
+	int n;
 
 	memcpy(c->mfr_pk, mfr_sk + LM_SEED_LEN, LM_PK_LEN);
-	if (lm_chip_cert_encode(c, buf) < 0) {
+	n = lm_chip_cert_encode(c, buf);
+	if (n < 0) {
 		return -EINVAL;
 	}
-	return lm_sign(c->sig, LM_TAG_CHIP_CERT, buf, LM_CHIP_CERT_LEN - LM_SIG_LEN, mfr_sk);
+	return lm_sign(c->sig, is_v2(c) ? LM_TAG_CHIP_CERT_V2 : LM_TAG_CHIP_CERT, buf,
+		(size_t)n - LM_SIG_LEN, mfr_sk);
 }
 
 enum lm_reason
 lm_chip_cert_verify(const struct lm_chip_cert *c, const uint8_t (*roots)[LM_PK_LEN], size_t n_roots,
 	int64_t now)
 {
-	uint8_t buf[LM_CHIP_CERT_LEN];
+	uint8_t buf[LM_CRED_MAX_LEN];
 	enum lm_reason r;
+	int n;
 
 	if (!root_trusted(c->mfr_pk, roots, n_roots)) {
 		return LM_E_ISSUER;
 	}
-	if (lm_chip_cert_encode(c, buf) < 0) {
+	n = lm_chip_cert_encode(c, buf);
+	if (n < 0) {
 		return LM_E_FIELD;
 	}
 	if (lm_pk_check(c->chip_pk) != LM_OK) {
 		return LM_E_KEY;
 	}
-	r = lm_verify(c->sig, LM_TAG_CHIP_CERT, buf, LM_CHIP_CERT_LEN - LM_SIG_LEN, c->mfr_pk);
+	r = lm_verify(c->sig, is_v2(c) ? LM_TAG_CHIP_CERT_V2 : LM_TAG_CHIP_CERT, buf,
+		(size_t)n - LM_SIG_LEN, c->mfr_pk);
 	if (r != LM_OK) {
 		return r;
 	}
@@ -296,17 +360,47 @@ lm_cred_decode(struct lm_cred *c, const uint8_t *buf, size_t len, size_t *used)
 		r = lm_delegation_decode(&c->u.dlg, buf, LM_DELEGATION_LEN);
 		*used = LM_DELEGATION_LEN;
 		return r;
-	case LM_CRED_CHIP:
-		if (len < LM_CHIP_CERT_LEN) {
+	case LM_CRED_CHIP: {
+		size_t want = len >= 2 && buf[1] == LM_CHIP_CERT_VERSION_2 ? LM_CHIP_CERT_V2_LEN
+									   : LM_CHIP_CERT_LEN;
+
+		if (len < want) {
 			return LM_E_SHORT;
 		}
 		c->kind = LM_CRED_CHIP;
-		r = lm_chip_cert_decode(&c->u.chip, buf, LM_CHIP_CERT_LEN);
-		*used = LM_CHIP_CERT_LEN;
+		r = lm_chip_cert_decode(&c->u.chip, buf, want);
+		*used = want;
 		return r;
+	}
 	default:
 		return LM_E_TYPE;
 	}
+}
+
+const char *
+lm_key_class_str(enum lm_key_class k)
+{
+	static const char *const names[LM_KEY__COUNT] = {
+		[LM_KEY_SOFTWARE] = "software",
+		[LM_KEY_PKCS11] = "pkcs11",
+		[LM_KEY_GPU_ATTESTED] = "gpu-attested",
+	};
+
+	return (unsigned)k < LM_KEY__COUNT ? names[k] : "unknown";
+}
+
+int
+lm_key_class_parse(const char *s, enum lm_key_class *k)
+{
+	unsigned i;
+
+	for (i = 0; i < LM_KEY__COUNT; i++) {
+		if (strcmp(s, lm_key_class_str((enum lm_key_class)i)) == 0) {
+			*k = (enum lm_key_class)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 const uint8_t *

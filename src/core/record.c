@@ -27,7 +27,7 @@ proof_len(enum lm_mode mode)
 static size_t
 cred_len(const struct lm_cred *c)
 {
-	return c->kind == LM_CRED_CHIP ? LM_CHIP_CERT_LEN : LM_DELEGATION_LEN;
+	return c->kind == LM_CRED_CHIP ? lm_chip_cert_len(&c->u.chip) : LM_DELEGATION_LEN;
 }
 
 size_t
@@ -306,7 +306,8 @@ lm_record_decode(struct lm_record *r, const uint8_t *buf, size_t len)
 	r->count = be16toh(w.count);
 	clen = be16toh(w.cred_len);
 	if (r->count < 1 || r->count > LM_RECORD_MAX_SAMPLES ||
-		(clen != LM_DELEGATION_LEN && clen != LM_CHIP_CERT_LEN)) {
+		(clen != LM_DELEGATION_LEN && clen != LM_CHIP_CERT_LEN &&
+			clen != LM_CHIP_CERT_V2_LEN)) {
 		return LM_E_LENGTH;
 	}
 	want = LM_RECORD_FIXED_LEN + clen + (size_t)r->count * sample_len(r->mode);

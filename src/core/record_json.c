@@ -80,9 +80,16 @@ cred_json(const struct lm_cred *c, const uint8_t *hash)
 		hash = h;
 	}
 	rc |= set(o, "credential_hash", hex(hash, LM_HASH_LEN));
-	rc |= set(o, "version", json_integer(1));
+	rc |= set(o, "version",
+		json_integer(c->kind == LM_CRED_CHIP && c->u.chip.version == LM_CHIP_CERT_VERSION_2
+				? LM_CHIP_CERT_VERSION_2
+				: 1));
 	if (c->kind == LM_CRED_CHIP) {
 		const struct lm_chip_cert *cc = &c->u.chip;
+
+		/* a version 1 certificate is class software with zero evidence */
+		rc |= set(o, "key_class", json_string(lm_key_class_str(cc->key_class)));
+		rc |= set(o, "key_evidence", hex(cc->evidence, LM_HASH_LEN));
 
 		rc |= set(o, "kind", json_string("chip"));
 		rc |= set(o, "key", hex(cc->chip_pk, LM_PK_LEN));

@@ -49,6 +49,25 @@ struct lm_wire_chip_cert {
 } __attribute__((packed));
 static_assert(sizeof(struct lm_wire_chip_cert) == LM_CHIP_CERT_LEN, "chip cert size");
 
+/* Version 2: version 1's fields up to the signature, then the key class and its evidence. */
+struct lm_wire_chip_cert_v2 {
+	uint8_t kind;
+	uint8_t version;
+	lm_be16 reserved;
+	uint8_t mfr_pk[LM_PK_LEN];
+	uint8_t chip_pk[LM_PK_LEN];
+	lm_be64 not_before;
+	lm_be64 not_after;
+	char model[LM_MODEL_LEN];
+	char serial[LM_SERIAL_LEN];
+	lm_be64 min_turnaround_ns;
+	uint8_t key_class;
+	uint8_t reserved2[3];
+	uint8_t evidence[LM_HASH_LEN];
+	uint8_t sig[LM_SIG_LEN];
+} __attribute__((packed));
+static_assert(sizeof(struct lm_wire_chip_cert_v2) == LM_CHIP_CERT_V2_LEN, "chip cert v2 size");
+
 /*
  * A fixed-width text field: 1..cap printable ASCII bytes, then NUL padding only.
  * Returns 0 if valid and copies it NUL-terminated into out (cap + 1 bytes).

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "landmark/lm_cert.h"
+#include "landmark/lm_gpu_attest.h"
 #include "landmark/lm_keys.h"
 #include "lmctl.h"
 
@@ -190,11 +191,84 @@ certify_usage(void)
 {
 	printf("usage: lmctl certify --mfr-key MFR.key --chip-pub CHIP.pub --model M --serial S\n"
 	       "                     --out FILE [--min-turnaround-ns N] [--days N]\n"
-	       "                     [--not-before UNIX]\n"
+	       "                     [--not-before UNIX] [--key-class CLASS [--evidence HEX]\n"
+	       "                     [--gpu-chain CHAIN.pem --gpu-root ROOT.pem]]\n"
 	       "  The manufacturer root certifies a chip key. --min-turnaround-ns is the\n"
 	       "  certified minimum response time of the model (default 0): the only chip-side\n"
-	       "  delay a verifier may subtract. Validity defaults to %lld days.\n",
+	       "  delay a verifier may subtract. Validity defaults to %lld days.\n"
+	       "  --key-class software|pkcs11|gpu-attested makes a version 2 certificate that\n"
+	       "  states where the chip key is held (docs/threat-model.md); without it, version\n"
+	       "  1 (read as software). pkcs11 may carry --evidence (64 hex digits, e.g. a hash\n"
+	       "  of the token's attestation); gpu-attested needs --gpu-chain and --gpu-root: the\n"
+	       "  chain is verified and the evidence is the hash of its leaf (the GPU\n"
+	       "  attestation key, lm_gpu_ak_hash; lmctl gpu-attest verify prints it).\n",
 		MAX_DAYS);
+}
+
+/* --key-class and its evidence: a version 2 certificate. 0, or -1 with the error printed. */
+static int
+certify_class(struct lm_chip_cert *cc, const char *klass, const char *evidence,
+	const char *gpu_chain, const char *gpu_root)
+{
+	char err[256] = "";
+	size_t n = 0;
+
+	if (klass == NULL) {
+		if (evidence != NULL || gpu_chain != NULL || gpu_root != NULL) {
+			lmctl_err("certify", "--evidence/--gpu-chain/--gpu-root need --key-class");
+			return -1;
+		}
+		return 0;
+	}
+	cc->version = LM_CHIP_CERT_VERSION_2;
+	if (lm_key_class_parse(klass, &cc->key_class) != 0) {
+		lmctl_err("certify", "--key-class %s: must be software, pkcs11 or gpu-attested",
+			klass);
+		return -1;
+	}
+	if (cc->key_class == LM_KEY_GPU_ATTESTED) {
+		struct lm_attest_pki *pki;
+		int rc;
+
+		if (gpu_chain == NULL || gpu_root == NULL || evidence != NULL) {
+			lmctl_err("certify",
+				"--key-class gpu-attested: needs --gpu-chain and "
+				"--gpu-root (the evidence is the hash of the chain's leaf)");
+			return -1;
+		}
+		pki = lm_attest_pki_load_files(gpu_chain, gpu_root, err, sizeof(err));
+		if (pki == NULL) {
+			lmctl_err("certify", "--gpu-chain: %s", err);
+			return -1;
+		}
+		rc = lm_attest_pki_verify_chain(pki, err, sizeof(err));
+		if (rc == 0) {
+			rc = lm_gpu_ak_hash(cc->evidence, pki);
+		}
+		lm_attest_pki_destroy(pki);
+		if (rc != 0) {
+			lmctl_err("certify", "--gpu-chain %s: %s", gpu_chain,
+				rc == -EKEYREJECTED ? err : "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (gpu_chain != NULL || gpu_root != NULL) {
+		lmctl_err("certify", "--gpu-chain/--gpu-root: only with --key-class gpu-attested");
+		return -1;
+	}
+	if (evidence != NULL) {
+		if (cc->key_class != LM_KEY_PKCS11 || strlen(evidence) != 2 * LM_HASH_LEN ||
+			sodium_hex2bin(cc->evidence, LM_HASH_LEN, evidence, strlen(evidence), NULL,
+				&n, NULL) != 0 ||
+			n != LM_HASH_LEN) {
+			lmctl_err("certify",
+				"--evidence %s: 64 hex digits, with --key-class pkcs11 only",
+				evidence);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -209,10 +283,15 @@ lmctl_cmd_certify(int argc, char **argv)
 		{"days", required_argument, NULL, 'd'},
 		{"not-before", required_argument, NULL, 'b'},
 		{"out", required_argument, NULL, 'w'},
+		{"key-class", required_argument, NULL, 'K'},
+		{"evidence", required_argument, NULL, 'E'},
+		{"gpu-chain", required_argument, NULL, 'G'},
+		{"gpu-root", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct issue_opts o = {.not_before = (long long)time(NULL), .days = MAX_DAYS};
+	const char *klass = NULL, *evidence = NULL, *gpu_chain = NULL, *gpu_root = NULL;
 	struct lm_cred c = {.kind = LM_CRED_CHIP};
 	struct lm_chip_cert *cc = &c.u.chip;
 	uint8_t sk[LM_SK_LEN];
@@ -245,6 +324,18 @@ lmctl_cmd_certify(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'K':
+			klass = optarg;
+			break;
+		case 'E':
+			evidence = optarg;
+			break;
+		case 'G':
+			gpu_chain = optarg;
+			break;
+		case 'R':
+			gpu_root = optarg;
+			break;
 		case 'h':
 			certify_usage();
 			return 0;
@@ -254,6 +345,9 @@ lmctl_cmd_certify(int argc, char **argv)
 	}
 	if (optind != argc || model == NULL || serial == NULL) {
 		lmctl_err("certify", "--model and --serial are required (see --help)");
+		return 2;
+	}
+	if (certify_class(cc, klass, evidence, gpu_chain, gpu_root) != 0) {
 		return 2;
 	}
 	if (strlen(model) == 0 || strlen(model) > LM_MODEL_LEN || strlen(serial) == 0 ||
@@ -298,10 +392,15 @@ print_cred(const struct lm_cred *c)
 
 		lm_key_to_b64(pk, cc->chip_pk);
 		lm_key_to_b64(issuer, cc->mfr_pk);
-		printf("kind: chip-certificate\nchip_pk: %s\nmanufacturer_root_pk: %s\nmodel: %s\n"
-		       "serial: %s\nmin_turnaround_ns: %llu\nnot_before: %lld\nnot_after: %lld\n",
-			pk, issuer, cc->model, cc->serial,
-			(unsigned long long)cc->min_turnaround_ns, (long long)cc->not_before,
+		char ev[2 * LM_HASH_LEN + 1];
+
+		sodium_bin2hex(ev, sizeof(ev), cc->evidence, LM_HASH_LEN);
+		printf("kind: chip-certificate\nversion: %u\nchip_pk: %s\nmanufacturer_root_pk: %s\n"
+		       "model: %s\nserial: %s\nmin_turnaround_ns: %llu\nkey_class: %s\n"
+		       "key_evidence: %s\nnot_before: %lld\nnot_after: %lld\n",
+			cc->version == LM_CHIP_CERT_VERSION_2 ? LM_CHIP_CERT_VERSION_2 : 1, pk,
+			issuer, cc->model, cc->serial, (unsigned long long)cc->min_turnaround_ns,
+			lm_key_class_str(cc->key_class), ev, (long long)cc->not_before,
 			(long long)cc->not_after);
 	}
 }

@@ -77,6 +77,7 @@ result_json(const struct lm_attest_result *r)
 	json_object_set_new(o, "chain_ok", json_boolean(r->chain_ok));
 	json_object_set_new(o, "chain_length", json_integer(r->chain_len));
 	json_object_set_new(o, "leaf_subject", json_string(r->leaf_subject));
+	json_object_set_new(o, "ak_hash", hex_json(r->ak_hash, sizeof(r->ak_hash)));
 	if (!r->parsed) {
 		return o;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -23,11 +24,26 @@
 
 #define PEM_FILE_MAX (1 << 20)
 
+/*
+ * The chain's verdict, kept for CHAIN_CACHE_S seconds but never past the earliest notAfter
+ * of the chain (so a chain that expires is refused on time): the chain is registered once
+ * and every report is checked against it.
+ */
+#define CHAIN_CACHE_S 60
+
+struct chain_cache {
+	int64_t until; /* unix seconds; 0: nothing cached */
+	int ok;
+	char why[160];
+};
+
 struct lm_attest_pki {
 	X509 *leaf;
 	STACK_OF(X509) * untrusted; /* the chain after the leaf */
 	X509_STORE *roots;
 	unsigned chain_len;
+	int64_t not_after_min; /* earliest notAfter of leaf and chain, unix seconds */
+	struct chain_cache *cache; /* mutable behind the const handle */
 };
 
 static void
@@ -70,6 +86,18 @@ static STACK_OF(X509) * read_certs(const char *buf, size_t len)
 	return sk;
 }
 
+/* notAfter as unix seconds (INT64_MIN when unreadable: never cached). */
+static int64_t
+cert_not_after(const X509 *x)
+{
+	struct tm tm;
+
+	if (!ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm)) {
+		return INT64_MIN;
+	}
+	return (int64_t)timegm(&tm);
+}
+
 struct lm_attest_pki *
 lm_attest_pki_load(const char *chain, size_t chain_len, const char *root, size_t root_len,
 	char *err, size_t errlen)
@@ -108,6 +136,21 @@ lm_attest_pki_load(const char *chain, size_t chain_len, const char *root, size_t
 		}
 	}
 	sk_X509_pop_free(roots, X509_free);
+	pki->cache = calloc(1, sizeof(*pki->cache));
+	if (pki->cache == NULL) {
+		set_err(err, errlen, "%s", "out of memory");
+		errno = ENOMEM;
+		lm_attest_pki_destroy(pki);
+		return NULL;
+	}
+	pki->not_after_min = cert_not_after(pki->leaf);
+	for (i = 0; i < sk_X509_num(pki->untrusted); i++) {
+		int64_t t = cert_not_after(sk_X509_value(pki->untrusted, i));
+
+		if (t < pki->not_after_min) {
+			pki->not_after_min = t;
+		}
+	}
 	return pki;
 bad:
 	errno = EBADMSG;
@@ -176,6 +219,7 @@ lm_attest_pki_destroy(struct lm_attest_pki *pki)
 	X509_free(pki->leaf);
 	sk_X509_pop_free(pki->untrusted, X509_free);
 	X509_STORE_free(pki->roots);
+	free(pki->cache);
 	free(pki);
 }
 
@@ -289,9 +333,16 @@ leaf_gpu_id(X509 *leaf, char out[static LM_GPU_ID_MAX + 1])
 static int
 verify_chain(const struct lm_attest_pki *pki, char *detail, size_t len)
 {
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	struct chain_cache *cc = pki->cache;
+	int64_t now = (int64_t)time(NULL);
+	X509_STORE_CTX *ctx;
 	int rc = -1;
 
+	if (cc->until != 0 && now <= cc->until) {
+		snprintf(detail, len, "%s", cc->why);
+		return cc->ok;
+	}
+	ctx = X509_STORE_CTX_new();
 	if (ctx == NULL) {
 		return -1;
 	}
@@ -306,6 +357,15 @@ verify_chain(const struct lm_attest_pki *pki, char *detail, size_t len)
 		snprintf(detail, len, "%s (certificate depth %d)", X509_verify_cert_error_string(e),
 			X509_STORE_CTX_get_error_depth(ctx));
 		rc = 0;
+	}
+	if (rc >= 0) {
+		cc->ok = rc;
+		snprintf(cc->why, sizeof(cc->why), "%s", rc ? "" : detail);
+		cc->until = now + CHAIN_CACHE_S < pki->not_after_min ? now + CHAIN_CACHE_S
+								     : pki->not_after_min;
+		if (cc->until < now) {
+			cc->until = 0; /* expired already: nothing to cache */
+		}
 	}
 out:
 	ERR_clear_error();
@@ -359,6 +419,9 @@ lm_attest_verify(struct lm_attest_result *res, const struct lm_attest_pki *pki,
 		fail(res, LM_ATTEST_E_CHAIN, "chain: %s", why);
 	}
 
+	if (lm_gpu_ak_hash(res->ak_hash, pki) != 0) {
+		return fail(res, LM_ATTEST_E_NOMEM, "%s", "out of memory");
+	}
 	rc = leaf_gpu_id(pki->leaf, res->gpu_id);
 	if (rc != 0) {
 		fail(res, LM_ATTEST_E_GPU_ID,
@@ -376,6 +439,37 @@ lm_attest_verify(struct lm_attest_result *res, const struct lm_attest_pki *pki,
 		}
 	}
 	return res->err;
+}
+
+int
+lm_gpu_ak_hash(uint8_t out[static 32], const struct lm_attest_pki *pki)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(X509_get0_pubkey(pki->leaf), &der);
+
+	if (n <= 0) {
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	lm_hash_tagged(out, LM_TAG_GPU_AK, der, (size_t)n);
+	OPENSSL_free(der);
+	return 0;
+}
+
+int
+lm_attest_pki_verify_chain(const struct lm_attest_pki *pki, char *err, size_t errlen)
+{
+	char why[160] = "";
+	int rc = verify_chain(pki, why, sizeof(why));
+
+	if (rc < 0) {
+		return -ENOMEM;
+	}
+	if (rc == 0) {
+		snprintf(err, errlen, "chain: %s", why);
+		return -EKEYREJECTED;
+	}
+	return 0;
 }
 
 long

@@ -100,5 +100,38 @@ expect 1 'rejected: chain' "emulated report against NVIDIA's root" -- \
 expect 2 'nvml GPU: NVML not available' "NVML absent: clear error" -- \
 	env LM_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 "$LMCTL" gpu-attest report --nvml --nonce "$N2"
 
+# chip certificate v2: the manufacturer certifies the key class, with the GPU key as evidence
+"$LMCTL" keygen mfr >/dev/null && "$LMCTL" keygen chip >/dev/null || not_ok "keygen"
+AK=$("$LMCTL" gpu-attest verify emu.hex --chain got.pem --root emu/root.pem 2>/dev/null |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["ak_hash"])')
+expect 0 'gpu.cert' "certify gpu-attested with the emulated GPU chain" -- \
+	"$LMCTL" certify --mfr-key mfr.key --chip-pub chip.pub --model H100 --serial SN-G \
+	--key-class gpu-attested --gpu-chain emu/chain.pem --gpu-root emu/root.pem --out gpu.cert
+expect 0 "key_evidence: $AK" "the evidence is the GPU key hash gpu-attest verify prints" -- \
+	"$LMCTL" verify-cert gpu.cert --root mfr.pub
+expect 0 'key_class: gpu-attested' "verify-cert names the class" -- \
+	"$LMCTL" verify-cert gpu.cert --root mfr.pub
+expect 0 'version: 2' "a version 2 certificate" -- "$LMCTL" verify-cert gpu.cert --root mfr.pub
+expect 2 'chain: self-signed certificate in certificate chain' \
+	"certify refuses a GPU chain that does not verify to the given root" -- \
+	"$LMCTL" certify --mfr-key mfr.key --chip-pub chip.pub --model H100 --serial SN-G \
+	--key-class gpu-attested --gpu-chain "$CHAIN" --gpu-root emu/root.pem --out bad.cert
+expect 2 'needs --gpu-chain and --gpu-root' "gpu-attested without a chain" -- \
+	"$LMCTL" certify --mfr-key mfr.key --chip-pub chip.pub --model H100 --serial SN-G \
+	--key-class gpu-attested --out bad.cert
+expect 0 'key_class: pkcs11' "certify pkcs11 with evidence" -- bash -c \
+	"'$LMCTL' certify --mfr-key mfr.key --chip-pub chip.pub --model H100 --serial SN-P \
+	--key-class pkcs11 --evidence $(printf 'ab%.0s' $(seq 32)) --out p11.cert >/dev/null &&
+	'$LMCTL' verify-cert p11.cert --root mfr.pub"
+expect 2 '--key-class tpm: must be software, pkcs11 or gpu-attested' "unknown class" -- \
+	"$LMCTL" certify --mfr-key mfr.key --chip-pub chip.pub --model H100 --serial SN-P \
+	--key-class tpm --out bad.cert
+expect 2 '--evidence 12: 64 hex digits' "bad evidence" -- \
+	"$LMCTL" certify --mfr-key mfr.key --chip-pub chip.pub --model H100 --serial SN-P \
+	--key-class pkcs11 --evidence 12 --out bad.cert
+expect 0 'key_class: software' "a version 1 certificate reads as software" -- bash -c \
+	"'$LMCTL' certify --mfr-key mfr.key --chip-pub chip.pub --model H100 --serial SN-1 \
+	--out v1.cert >/dev/null && '$LMCTL' verify-cert v1.cert --root mfr.pub"
+
 echo "1..$n"
 [ "$fails" -eq 0 ]

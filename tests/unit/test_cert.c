@@ -127,6 +127,133 @@ START_TEST(test_every_bit_flip)
 }
 END_TEST
 
+/* A version 2 chip certificate: make_chip()'s fields plus a key class and evidence. */
+static void
+make_chip_v2(struct lm_chip_cert *c, enum lm_key_class k)
+{
+	unsigned i;
+
+	make_chip(c);
+	c->version = LM_CHIP_CERT_VERSION_2;
+	c->key_class = k;
+	memset(c->evidence, 0, sizeof(c->evidence));
+	for (i = 0; k != LM_KEY_SOFTWARE && i < LM_HASH_LEN; i++) {
+		c->evidence[i] = (uint8_t)(0xe0 + i);
+	}
+	ck_assert_int_eq(lm_chip_cert_sign(c, mfr_sk), 0);
+}
+
+#define check_vector2(name, bin, len) lm_test_check_vector("cert-v2.txt", name, bin, len)
+
+START_TEST(test_chip_cert_v2)
+{
+	const uint8_t(*mroots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])mfr_pk;
+	static const char *const names[] = {
+		"chip_cert_software", "chip_cert_pkcs11", "chip_cert_gpu_attested"};
+	uint8_t buf[LM_CRED_MAX_LEN + 1], v1[LM_CRED_MAX_LEN], h[LM_HASH_LEN];
+	struct lm_chip_cert c, c2;
+	struct lm_cred cred, cred2;
+	size_t bit, used;
+	unsigned k;
+
+	keys();
+	for (k = 0; k < LM_KEY__COUNT; k++) {
+		make_chip_v2(&c, (enum lm_key_class)k);
+		ck_assert_int_eq(lm_chip_cert_encode(&c, buf), LM_CHIP_CERT_V2_LEN);
+		ck_assert_uint_eq(lm_chip_cert_len(&c), LM_CHIP_CERT_V2_LEN);
+		check_vector2(names[k], buf, LM_CHIP_CERT_V2_LEN);
+		ck_assert_int_eq(lm_chip_cert_decode(&c2, buf, LM_CHIP_CERT_V2_LEN), LM_OK);
+		ck_assert_int_eq(lm_chip_cert_verify(&c2, mroots, 1, NB_CHIP + 10), LM_OK);
+		ck_assert_int_eq(c2.key_class, (int)k);
+		ck_assert_uint_eq(c2.version, LM_CHIP_CERT_VERSION_2);
+		ck_assert_mem_eq(c2.evidence, c.evidence, LM_HASH_LEN);
+		/* through the credential codec, with bytes after it (as in a HELLO) */
+		buf[LM_CHIP_CERT_V2_LEN] = 0xaa;
+		ck_assert_int_eq(lm_cred_decode(&cred, buf, LM_CHIP_CERT_V2_LEN + 1, &used), LM_OK);
+		ck_assert_uint_eq(used, LM_CHIP_CERT_V2_LEN);
+		ck_assert_int_eq(
+			lm_cred_decode(&cred, buf, LM_CHIP_CERT_V2_LEN - 1, &used), LM_E_SHORT);
+	}
+	cred.kind = LM_CRED_CHIP;
+	cred.u.chip = c;
+	ck_assert_int_eq(lm_cred_hash(h, &cred), 0);
+	check_vector2("chip_cert_gpu_attested_hash", h, LM_HASH_LEN);
+
+	/* every bit of a v2 encoding matters */
+	ck_assert_int_eq(lm_chip_cert_encode(&c, buf), LM_CHIP_CERT_V2_LEN);
+	for (bit = 0; bit < LM_CHIP_CERT_V2_LEN * 8; bit++) {
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		ck_assert_msg(lm_cred_decode(&cred2, buf, LM_CRED_MAX_LEN, &used) != LM_OK ||
+				lm_chip_cert_verify(&cred2.u.chip, mroots, 1, NB_CHIP + 10) !=
+					LM_OK,
+			"chip cert v2 bit %zu flip accepted", bit);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* downgrade: the v2 body relabelled version 1 (and cut to 220 bytes) does not verify */
+	memcpy(v1, buf, LM_CHIP_CERT_LEN - LM_SIG_LEN);
+	v1[1] = LM_CRED_VERSION;
+	memcpy(v1 + LM_CHIP_CERT_LEN - LM_SIG_LEN, c.sig, LM_SIG_LEN);
+	ck_assert_int_eq(lm_chip_cert_decode(&c2, v1, LM_CHIP_CERT_LEN), LM_OK);
+	ck_assert_int_eq(lm_chip_cert_verify(&c2, mroots, 1, NB_CHIP + 10), LM_E_SIG);
+	/* reserved bytes, unknown class, evidence rules */
+	buf[LM_CHIP_CERT_V2_LEN - LM_SIG_LEN - LM_HASH_LEN - 2] = 1;
+	ck_assert_int_eq(lm_chip_cert_decode(&c2, buf, LM_CHIP_CERT_V2_LEN), LM_E_RESERVED);
+	buf[LM_CHIP_CERT_V2_LEN - LM_SIG_LEN - LM_HASH_LEN - 2] = 0;
+	buf[LM_CHIP_CERT_V2_LEN - LM_SIG_LEN - LM_HASH_LEN - 4] = LM_KEY__COUNT;
+	ck_assert_int_eq(lm_chip_cert_decode(&c2, buf, LM_CHIP_CERT_V2_LEN), LM_E_FIELD);
+	buf[LM_CHIP_CERT_V2_LEN - LM_SIG_LEN - LM_HASH_LEN - 4] = LM_KEY_SOFTWARE;
+	ck_assert_int_eq(lm_chip_cert_decode(&c2, buf, LM_CHIP_CERT_V2_LEN), LM_E_FIELD);
+	c2 = c;
+	memset(c2.evidence, 0, LM_HASH_LEN); /* gpu-attested names its GPU key */
+	ck_assert_int_eq(lm_chip_cert_encode(&c2, buf), -EINVAL);
+	c2.key_class = LM_KEY_SOFTWARE;
+	c2.evidence[0] = 1;
+	ck_assert_int_eq(lm_chip_cert_encode(&c2, buf), -EINVAL);
+	c2.version = 3;
+	ck_assert_int_eq(lm_chip_cert_encode(&c2, buf), -EINVAL);
+	/* version 1 cannot carry a class */
+	make_chip(&c2);
+	c2.key_class = LM_KEY_PKCS11;
+	ck_assert_int_eq(lm_chip_cert_encode(&c2, buf), -EINVAL);
+	ck_assert_int_ne(lm_chip_cert_sign(&c2, mfr_sk), 0);
+}
+END_TEST
+
+/* The frozen version 1 vector still decodes and verifies, as class software. */
+START_TEST(test_chip_cert_v1_is_software)
+{
+	const uint8_t(*mroots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])mfr_pk;
+	char *hex = lm_test_vector_get("cert-v1.txt", "chip_cert");
+	uint8_t buf[LM_CHIP_CERT_LEN], again[LM_CRED_MAX_LEN];
+	struct lm_chip_cert c;
+	struct lm_cred cred;
+	size_t used;
+
+	keys();
+	ck_assert_ptr_nonnull(hex);
+	ck_assert_int_eq(lm_test_unhex(buf, sizeof(buf), hex), 0);
+	free(hex);
+	ck_assert_int_eq(lm_cred_decode(&cred, buf, sizeof(buf), &used), LM_OK);
+	ck_assert_uint_eq(used, LM_CHIP_CERT_LEN);
+	c = cred.u.chip;
+	ck_assert_uint_eq(c.version, LM_CRED_VERSION);
+	ck_assert_int_eq(c.key_class, LM_KEY_SOFTWARE);
+	ck_assert(sodium_is_zero(c.evidence, LM_HASH_LEN));
+	ck_assert_int_eq(lm_chip_cert_verify(&c, mroots, 1, NB_CHIP + 10), LM_OK);
+	ck_assert_int_eq(lm_chip_cert_encode(&c, again), LM_CHIP_CERT_LEN);
+	ck_assert_mem_eq(again, buf, LM_CHIP_CERT_LEN);
+	ck_assert_str_eq(lm_key_class_str(c.key_class), "software");
+	{
+		enum lm_key_class k;
+
+		ck_assert_int_eq(lm_key_class_parse("gpu-attested", &k), 0);
+		ck_assert_int_eq(k, LM_KEY_GPU_ATTESTED);
+		ck_assert_int_eq(lm_key_class_parse("tpm", &k), -EINVAL);
+		ck_assert_str_eq(lm_key_class_str(LM_KEY__COUNT), "unknown");
+	}
+}
+END_TEST
+
 START_TEST(test_truncation_and_header)
 {
 	struct lm_delegation d, d2;
@@ -283,6 +410,8 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_kat_vectors);
 	tcase_add_test(tc, test_every_bit_flip);
+	tcase_add_test(tc, test_chip_cert_v2);
+	tcase_add_test(tc, test_chip_cert_v1_is_software);
 	tcase_add_test(tc, test_truncation_and_header);
 	tcase_add_test(tc, test_validity_and_issuer);
 	tcase_add_test(tc, test_field_domains);

@@ -28,6 +28,8 @@ struct feed_fix {
 	uint64_t evil_session;
 	uint32_t evil_clear;
 	int64_t evil_shift_ns;
+	/* mixed: the chip's certificate alternates between version 1 and 2 every 4 sessions */
+	struct lm_chip_cert chip_v1, chip_v2;
 };
 
 static inline int
@@ -37,6 +39,14 @@ feed_fix_init(struct feed_fix *ff, uint32_t max_per_batch)
 	rec_fix_init(&ff->rf);
 	ff->sign_sk = ff->rf.lm_sk;
 	ff->session = 1;
+	ff->chip_v1 = ff->rf.chip;
+	ff->chip_v2 = ff->rf.chip;
+	ff->chip_v2.version = LM_CHIP_CERT_VERSION_2;
+	ff->chip_v2.key_class = LM_KEY_GPU_ATTESTED;
+	memset(ff->chip_v2.evidence, 0x6b, sizeof(ff->chip_v2.evidence));
+	if (lm_chip_cert_sign(&ff->chip_v2, ff->rf.mfr_sk) != 0) {
+		return -1;
+	}
 	ff->bb = lm_batch_create(max_per_batch, ff->sign_sk, NULL);
 	return ff->bb != NULL ? 0 : -1;
 }
@@ -69,6 +79,10 @@ feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsig
 	for (j = 0; j < nb && ret == 0; j++) {
 		for (i = 0; i < per; i++) {
 			uint64_t k = ff->session % 4;
+
+			if (ff->mixed) {
+				ff->rf.chip = (ff->session / 4) & 1 ? ff->chip_v2 : ff->chip_v1;
+			}
 
 			if (rec_fix_record(&ff->rf, r,
 				    ff->mixed && (k & 1) ? LM_MODE_FAST : LM_MODE_SIGNED,

@@ -80,6 +80,13 @@ START_TEST(test_sample_verifies)
 	ck_assert_uint_eq(r.report.opaque_len, 422);
 	ck_assert_uint_eq(r.report.signed_len, SAMPLE_SIGNED);
 	ck_assert_mem_eq(r.report.req_nonce, sample_nonce, 32);
+	/* the chip certificate v2 evidence of this GPU (checked with Python cryptography) */
+	lm_test_check_vector("gpu-attest-v1.txt", "gh100_ak_hash", r.ak_hash, 32);
+	{
+		char err[128];
+
+		ck_assert_int_eq(lm_attest_pki_verify_chain(sample_pki, err, sizeof(err)), 0);
+	}
 	/* without an expected nonce it verifies too, and says the nonce was not checked */
 	ck_assert_int_eq(
 		lm_attest_verify(&r, sample_pki, sample, (size_t)sample_len, NULL), LM_ATTEST_OK);
@@ -278,6 +285,13 @@ START_TEST(test_emulated_flips_and_roots)
 	wrong = lm_attest_pki_load_files(root, chain, err, sizeof(err));
 	ck_assert_ptr_nonnull(wrong);
 	ck_assert_int_eq(lm_attest_verify(&r, wrong, rep, (size_t)len, n), LM_ATTEST_E_CHAIN);
+	{
+		char why[128] = "";
+
+		ck_assert_int_eq(
+			lm_attest_pki_verify_chain(wrong, why, sizeof(why)), -EKEYREJECTED);
+		ck_assert_ptr_nonnull(strstr(why, "chain:"));
+	}
 	ck_assert(r.signature_ok && !r.chain_ok);
 	lm_attest_pki_destroy(wrong);
 	free(root);

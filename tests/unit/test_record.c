@@ -133,8 +133,23 @@ START_TEST(test_max_len)
 {
 	struct lm_record r;
 
+	struct lm_chip_cert v1 = fx.chip;
+	struct lm_record d;
+
+	/* a version 1 chip certificate: 36 bytes short of the maximum */
+	ck_assert_int_eq(make(&r, LM_MODE_SIGNED, 64, 0, 0),
+		LM_RECORD_MAX_LEN - (LM_CHIP_CERT_V2_LEN - LM_CHIP_CERT_LEN));
+	/* the largest record holds a version 2 certificate (key class + evidence) */
+	fx.chip.version = LM_CHIP_CERT_VERSION_2;
+	fx.chip.key_class = LM_KEY_GPU_ATTESTED;
+	memset(fx.chip.evidence, 0x5a, sizeof(fx.chip.evidence));
+	ck_assert_int_eq(lm_chip_cert_sign(&fx.chip, fx.mfr_sk), 0);
 	ck_assert_int_eq(make(&r, LM_MODE_SIGNED, 64, 0, 0), LM_RECORD_MAX_LEN);
+	ck_assert_int_eq(lm_record_decode(&d, enc, LM_RECORD_MAX_LEN), LM_OK);
+	ck_assert_uint_eq(d.prover.u.chip.version, LM_CHIP_CERT_VERSION_2);
+	ck_assert_int_eq(d.prover.u.chip.key_class, LM_KEY_GPU_ATTESTED);
 	ck_assert_int_eq(lm_record_encode(&r, enc, LM_RECORD_MAX_LEN - 1), -EMSGSIZE);
+	fx.chip = v1;
 }
 END_TEST
 

@@ -28,6 +28,7 @@ const { blake2b } = await load('@noble/hashes/blake2.js');
 const TAG = {
 	delegation: 'landmark/delegation/v1',
 	chipCert: 'landmark/chip-cert/v1',
+	chipCertV2: 'landmark/chip-cert/v2',
 	hello: 'landmark/hello/v1',
 	response: 'landmark/response/v1',
 	fastMac: 'landmark/fast-mac/v1',
@@ -119,11 +120,13 @@ const I64MAX = 2n ** 63n - 1n;
 function decodeCred(b) {
 	if (b.length < 1) fail('short', 'credential');
 	const kind = b[0];
-	const want = kind === 1 ? 188 : kind === 2 ? 220 : 0;
+	// a chip certificate of version 2 adds key_class(1) reserved(3) evidence(32)
+	const v2 = kind === 2 && b.length >= 2 && b[1] === 2;
+	const want = kind === 1 ? 188 : kind === 2 ? (v2 ? 256 : 220) : 0;
 	if (!want) fail('type', `credential kind ${kind}`);
 	if (b.length !== want) fail('length', `credential of kind ${kind}: ${b.length} bytes`);
 	const r = new R(b);
-	if (r.u8(1) !== 1) fail('version', 'credential version');
+	if (r.u8(1) !== (v2 ? 2 : 1)) fail('version', 'credential version');
 	if (r.u16(2) !== 0) fail('reserved', 'credential reserved');
 	const c = {
 		kind, bytes: b, issuer: r.bytes(4, 32), key: r.bytes(36, 32),
@@ -141,7 +144,21 @@ function decodeCred(b) {
 		c.serial = text(r.bytes(116, 32), 'serial');
 		c.minTurnaround = r.u64(148);
 		if (c.minTurnaround > 1000000000n) fail('field', 'min_turnaround_ns above 1 s');
-		c.sig = r.bytes(156, 64);
+		c.version = v2 ? 2 : 1;
+		c.keyClass = 0; // software
+		c.evidence = new Uint8Array(32);
+		if (v2) {
+			c.keyClass = r.u8(156);
+			if (r.u8(157) !== 0 || r.u16(158) !== 0) fail('reserved', 'chip certificate reserved');
+			c.evidence = r.bytes(160, 32);
+			const zero = c.evidence.every((x) => x === 0);
+			// software: no evidence; pkcs11: optional; gpu-attested: the GPU key hash
+			if (c.keyClass > 2 || (c.keyClass === 0 && !zero) || (c.keyClass === 2 && zero))
+				fail('field', `key class ${c.keyClass} and its evidence`);
+			c.sig = r.bytes(192, 64);
+		} else {
+			c.sig = r.bytes(156, 64);
+		}
 	}
 	c.hash = H(TAG.credHash, b);
 	return c;
@@ -151,8 +168,10 @@ async function credVerify(c, roots, at) {
 	if (!roots.some((k) => eq(k, c.issuer))) fail('issuer', 'not issued by a trusted root');
 	if (!pkCheck(c.key)) fail('key', 'credential subject key');
 	const body = c.bytes.subarray(0, c.bytes.length - 64);
-	if (!(await sigOk(c.sig, tagged(c.kind === 1 ? TAG.delegation : TAG.chipCert, body), c.issuer)))
+	const tag = c.kind === 1 ? TAG.delegation : c.version === 2 ? TAG.chipCertV2 : TAG.chipCert;
+	if (!(await sigOk(c.sig, tagged(tag, body), c.issuer)))
 		fail('sig', 'credential signature');
+	if (at === null) return;
 	if (at < c.notBefore) fail('not_yet_valid', `credential valid from ${c.notBefore}, at ${at}`);
 	if (at > c.notAfter) fail('expired', `credential valid until ${c.notAfter}, at ${at}`);
 }
@@ -184,7 +203,7 @@ function decodeRecord(b) {
 	if (x.mode !== 1 && x.mode !== 2) fail('type', `mode ${x.mode}`);
 	if (x.count < 1 || x.count > 64) fail('length', `count ${x.count}`);
 	if (r.u16(454) !== 0 || x.helloFlags !== 0 || (x.validation & ~0x1ff) !== 0) fail('reserved', 'record reserved bits');
-	if (x.credLen !== 188 && x.credLen !== 220) fail('length', `cred_len ${x.credLen}`);
+	if (x.credLen !== 188 && x.credLen !== 220 && x.credLen !== 256) fail('length', `cred_len ${x.credLen}`);
 	const plen = x.mode === 1 ? 64 : 32;
 	const slen = 44 + plen;
 	if (b.length !== 456 + x.credLen + x.count * slen) fail('length', `record length ${b.length}`);
@@ -509,12 +528,20 @@ const u32be = (v) => {
 	new DataView(b.buffer).setUint32(0, v);
 	return b;
 };
+// Version 2 chip certificate: key_class(1) reserved(3) evidence(32) (protocol.md §5).
+const KEY_CLASSES = ['software', 'pkcs11', 'gpu-attested'];
+function chipClassJson(c) {
+	const k = KEY_CLASSES.indexOf(c.key_class);
+	if (k < 0) fail('field', `key_class ${c.key_class}`);
+	return cat(Uint8Array.of(k, 0, 0, 0), unhex(c.key_evidence, 32));
+}
 function credFromJson(c) {
 	const head = cat(Uint8Array.of(c.kind === 'landmark' ? 1 : c.kind === 'chip' ? 2 : 0, c.version, 0, 0),
 		unhex(c.issuer, 32), unhex(c.key, 32), u64be(big(c, 'not_before')), u64be(big(c, 'not_after')));
 	const b = c.kind === 'landmark'
 		? cat(head, textField(c.site, 32), i32be(c.lat_e7), i32be(c.lon_e7), unhex(c.sig, 64))
-		: cat(head, textField(c.model, 32), textField(c.serial, 32), u64be(big(c, 'min_turnaround_ns')), unhex(c.sig, 64));
+		: cat(head, textField(c.model, 32), textField(c.serial, 32), u64be(big(c, 'min_turnaround_ns')),
+			c.version === 2 ? chipClassJson(c) : new Uint8Array(0), unhex(c.sig, 64));
 	if (!eq(H(TAG.credHash, b), unhex(c.credential_hash, 32))) fail('field', 'credential_hash of the rebuilt credential');
 	return b;
 }
@@ -569,6 +596,17 @@ async function fromJson(file, trust, nowNs, t) {
 			continue;
 		}
 		try {
+			if (o.type === 'credential') {
+				// /v1/credentials: a signed credential, checked against its root now
+				const b = credFromJson(o.credential);
+				const c = decodeCred(b);
+				if (o.hash !== hex(c.hash) || o.key !== hex(c.key)) fail('field', 'credential line hash or key');
+				if (o.role !== 'prover' && !(o.role === 'landmark' && c.kind === 1)) fail('field', `role ${o.role}`);
+				// issuer and signature; the window is checked where it is used (a record's times)
+				await credVerify(c, c.kind === 2 ? trust.mfrs : trust.ops, null);
+				t.credentials = (t.credentials || 0) + 1;
+				continue;
+			}
 			if (!o.delegation) fail('short', 'no delegation in the line');
 			const dlgB = credFromJson(o.delegation);
 			const headB = headFromJson(o.head || fail('short', 'no head in the line'));
@@ -706,6 +744,7 @@ try {
 	console.error(`verify-feed: ${e.message}`);
 	process.exit(2);
 }
-if (opt.report) fs.writeFileSync(opt.report, JSON.stringify({ records: t.records, heads: t.heads, failures: t.failures }));
-console.log(`${t.failures.length ? 'FAILED' : 'ok'}: ${t.heads.length} heads, ${t.records.length} records verified, ${t.failures.length} failures`);
+if (opt.report) fs.writeFileSync(opt.report, JSON.stringify({ records: t.records, heads: t.heads, credentials: t.credentials || 0, failures: t.failures }));
+const creds = t.credentials ? `, ${t.credentials} credentials` : '';
+console.log(`${t.failures.length ? 'FAILED' : 'ok'}: ${t.heads.length} heads, ${t.records.length} records${creds} verified, ${t.failures.length} failures`);
 process.exit(t.failures.length ? 1 : 0);
