@@ -1,9 +1,10 @@
 #!/bin/bash
 # lmctl feed serve with a NATS exporter: /metrics passes `promtool check metrics` and shows the
-# export backlog draining; /healthz and /v1/records answer; bad requests get 4xx.
+# export backlog draining; /healthz, /v1/records, /v1/heads and /v1/credentials answer (lines
+# valid against docs/schema/); bad requests get 4xx.
 . "$(dirname "$0")/lib.sh"
 command -v promtool >/dev/null 2>&1 || { echo "1..0 # SKIP promtool (Debian prometheus) not installed"; exit 77; }
-echo "1..4"
+echo "1..5"
 "$GEN" "$T/log" 6 3 0 "$T" >/dev/null || fail "generator"
 P=$(free_port)
 start nats nats-server -js -a 127.0.0.1 -p "$P" -sd "$T/js"
@@ -33,3 +34,12 @@ ok "/healthz 200, /v1/records returns 18 NDJSON records"
 [ "$(get '/v1/records?since=1&since=2' | head -1)" = 400 ] || fail "repeated key"
 [ "$(get /nope | head -1)" = 404 ] || fail "unknown path"
 ok "bad query strings 400, unknown path 404"
+VJ="python3 $(cd "$(dirname "$0")/../.." && pwd)/tools/validate-json.py"
+get /v1/heads | tail -n +2 >"$T/heads.json"
+get /v1/credentials | tail -n +2 >"$T/creds.json"
+[ "$(wc -l <"$T/heads.json")" = 6 ] || fail "/v1/heads: $(wc -l <"$T/heads.json") lines, want 6"
+$VJ --ndjson --min 6 'line.schema.json#/$defs/head_line' "$T/heads.json" >"$T/v.out" || fail "/v1/heads: $(cat "$T/v.out")"
+$VJ --ndjson --min 2 http.schema.json "$T/creds.json" >"$T/v.out" || fail "/v1/credentials: $(cat "$T/v.out")"
+grep -q '"role":"landmark"' "$T/creds.json" && grep -q '"role":"prover"' "$T/creds.json" || fail "/v1/credentials roles"
+[ "$(get '/v1/heads?since_seq=x' | head -1)" = 400 ] || fail "bad since_seq"
+ok "/v1/heads: 6 head lines, /v1/credentials: landmark and prover credentials, valid against docs/schema/"

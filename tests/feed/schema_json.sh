@@ -20,7 +20,14 @@ wait_port "$H" || fail "feed serve did not listen"
 python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())' \
 	"http://127.0.0.1:$H/v1/records" >"$T/http.json" || fail "/v1/records"
 $VJ --ndjson --min 48 'line.schema.json#/$defs/record_line' "$T/http.json" >"$T/v.out" || fail "/v1/records: $(cat "$T/v.out")"
-ok "feed lines (dump --json 60, tail 48, /v1/records 48) match line.schema.json"
+for e in heads credentials; do
+	python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())' \
+		"http://127.0.0.1:$H/v1/$e" >"$T/$e.ndjson" || fail "/v1/$e"
+done
+$VJ --ndjson --min 12 'line.schema.json#/$defs/head_line' "$T/heads.ndjson" >"$T/v.out" || fail "/v1/heads: $(cat "$T/v.out")"
+$VJ --ndjson --min 3 'line.schema.json#/$defs/credential_line' "$T/credentials.ndjson" >"$T/v.out" ||
+	fail "/v1/credentials: $(cat "$T/v.out")"
+ok "feed lines (dump --json 60, tail 48, /v1/records 48, /v1/heads 12, /v1/credentials) match line.schema.json"
 
 # The objects inside, each against its own schema.
 python3 - "$T" <<'PY' || fail "split"
@@ -90,12 +97,14 @@ mut("line-nohead", line, lambda d: d.pop("head"))
 mut("locate", loc, lambda d: d["chips"][0]["verdict"].__setitem__("result", "maybe"))
 mut("solve", solve, lambda d: d.pop("feasible"))
 mut("verdict", solve["verdict"], lambda d: d.__setitem__("area_in_km2", -1))
+cred = json.loads(open(f"{t}/credentials.ndjson").readline())
+mut("credline", cred, lambda d: d.__setitem__("role", "owner"))
 PY
 for m in record-nosig:record record-str:record record-extra:record record-mode:record \
 	record-lost:record head-hex:head head-count:head delegation-lat:delegation \
 	credential-kind:credential line-nodlg:line line-nohead:line "locate:verdict.schema.json#/\$defs/locate" \
-	"solve:verdict.schema.json#/\$defs/solve" verdict:verdict; do
+	"solve:verdict.schema.json#/\$defs/solve" verdict:verdict credline:line; do
 	f=${m%%:*}; s=${m#*:}; case $s in *.json*) ;; *) s=$s.schema.json ;; esac
 	if $VJ "$s" "$T/m-$f.json" >"$T/m.out"; then fail "$s accepted the broken $f document"; fi
 done
-ok "each schema rejects a broken document (14 mutants)"
+ok "each schema rejects a broken document (15 mutants)"

@@ -54,7 +54,28 @@ python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(
 	"http://127.0.0.1:$H/v1/stream?since=0&max=160" >"$T/stream.json" || fail "/v1/stream"
 JV --json "$T/stream.json" --report "$T/r-stream.json" >"$T/stream.out" || fail "node /v1/stream: $(tail -3 "$T/stream.out")"
 report_hashes "$T/r-stream.json" | cmp -s - "$T/want" || fail "node /v1/stream: other records"
-ok "node verifier, /v1/records and /v1/stream lines alone: $(tail -1 "$T/http.out")"
+for e in heads credentials; do
+	python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode())' \
+		"http://127.0.0.1:$H/v1/$e" >"$T/$e.json" || fail "/v1/$e"
+done
+JV --json "$T/heads.json" --report "$T/r-heads.json" >"$T/heads.out" || fail "node /v1/heads: $(tail -3 "$T/heads.out")"
+[ "$(report_heads "$T/r-heads.json")" = 40 ] || fail "node /v1/heads: $(tail -1 "$T/heads.out")"
+JV --json "$T/credentials.json" --report "$T/r-cred.json" >"$T/cred.out" || fail "node /v1/credentials: $(tail -3 "$T/cred.out")"
+# every distinct credential of the dump: both landmark delegations (the rotation), the chip
+# certificates, the measured landmark's delegation
+ncred=$(python3 -c '
+import json, sys
+h = set()
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    h.add(o["delegation"]["credential_hash"])
+    if o["type"] == "record":
+        h.add(o["record"]["prover"]["credential_hash"])
+print(len(h))' "$T/dump.json")
+[ "$ncred" -ge 4 ] || fail "only $ncred distinct credentials in the feed"
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentials"])' "$T/r-cred.json")" = "$ncred" ] ||
+	fail "node /v1/credentials: $(tail -1 "$T/cred.out"), want $ncred"
+ok "node verifier, /v1/records, /v1/stream, /v1/heads (the chain across the rotation) and /v1/credentials alone: $(tail -1 "$T/http.out"); $(tail -1 "$T/heads.out"); $(tail -1 "$T/cred.out")"
 
 P=$(free_port)
 start nats nats-server -js -a 127.0.0.1 -p "$P" -sd "$T/js"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The chip key and the landmark online key in SoftHSM2 tokens (PKCS#11, key_uri): keys are
-# generated inside the tokens, signed and fast sessions make records that `lmctl feed verify`
-# accepts, and the faults are clear errors: a wrong PIN and a missing object stop chipd and
+# generated inside the tokens, the chip certified as class pkcs11 (certificate version 2),
+# signed and fast sessions make records that `lmctl feed verify`
+# accepts and that all carry key_class pkcs11, and the faults are clear errors: a wrong PIN and a missing object stop chipd and
 # landmarkd at start; a chip token removed between sessions makes chipd count failed
 # signatures and exit non-zero, never crash.
 . "$(dirname "$0")/common.sh"
@@ -40,7 +41,7 @@ $LMCTL keygen --pkcs11 "$(uri chip chipkey)" --pub "$WORK/chip.pub" >/dev/null |
 $LMCTL keygen --pkcs11 "$(uri lmA online)" --pub "$WORK/lmA.pub" >/dev/null || fail "token keygen lmA"
 [ "$($LMCTL pubkey "$(uri chip chipkey)")" = "$(cat "$WORK/chip.pub")" ] || fail "pubkey of the token key"
 $LMCTL certify --mfr-key "$WORK/mfr.key" --chip-pub "$WORK/chip.pub" --model H100 \
-	--serial SN-HSM --out "$WORK/chip.cert" >/dev/null || fail "certify"
+	--serial SN-HSM --key-class pkcs11 --out "$WORK/chip.cert" >/dev/null || fail "certify"
 $LMCTL delegate --root-key "$WORK/op.key" --landmark-pub "$WORK/lmA.pub" --site lmA \
 	--lat 52.0 --lon 4.0 --out "$WORK/lmA.dlg" >/dev/null || fail "delegate"
 
@@ -146,6 +147,10 @@ want = 3 + 2 + ngone
 assert len(recs) >= want, f"{len(recs)} records, want at least {want}"
 modes = sorted(r["mode"] for r in recs)
 assert modes.count("fast") == 2, modes
+# the chip certificate (version 2) says where the key is: every record carries the class
+classes = sorted({(r["prover"]["serial"], r["prover"]["key_class"], r["prover"]["version"])
+                  for r in recs})
+assert classes == [("SN-HSM", "pkcs11", 2)], classes
 print(f"# {len(recs)} records")
 EOP
 echo "PASS"

@@ -237,6 +237,45 @@ ordered(const char *ndjson)
 	}
 }
 
+/* /v1/heads from the index: exactly the head lines of the batches the log holds now. */
+static void
+heads_match_log(struct feed_index *ix, const char *dir)
+{
+	struct lm_feed_reader *r = lm_feed_reader_open(dir, NULL);
+	struct lm_feed_batch b;
+	struct lm_feed_fault f;
+	struct lm_batch_head h;
+	char *buf = NULL, *p;
+	size_t size = 0;
+	long n, want = 0, first = -1;
+	FILE *out;
+
+	ck_assert_ptr_nonnull(r);
+	while (lm_feed_reader_next(r, &b, &f) == 1) {
+		ck_assert_int_eq(lm_batch_head_decode(&h, b.head, b.head_len), LM_OK);
+		if (first < 0) {
+			first = (long)h.seq;
+		}
+		want++;
+	}
+	lm_feed_reader_close(r);
+	out = open_memstream(&buf, &size);
+	ck_assert_ptr_nonnull(out);
+	n = feed_index_heads(ix, false, 0, 100000, out);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_int_eq(n, want);
+	p = strstr(buf, "\"seq\":");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(strtol(p + 6, NULL, 10), first);
+	free(buf);
+	out = open_memstream(&buf, &size);
+	ck_assert_ptr_nonnull(out);
+	n = feed_index_heads(ix, true, (uint64_t)first + 2, 100000, out);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_int_eq(n, want - 2);
+	free(buf);
+}
+
 START_TEST(test_index_equals_scan)
 {
 	char *dir = lm_test_tmpdir();
@@ -269,6 +308,7 @@ START_TEST(test_index_equals_scan)
 	feed_index_stats(ix, &st);
 	ck_assert_uint_eq(st.rebuilds, 0);
 	ck_assert_uint_eq(st.batches, 55);
+	heads_match_log(ix, dir);
 	lm_feed_log_close(log);
 	feed_index_destroy(ix);
 	lm_test_rmtree(dir);
@@ -300,6 +340,7 @@ START_TEST(test_retention_and_replacement)
 	feed_index_stats(ix, &st);
 	ck_assert_uint_eq(st.rebuilds, 0);
 	ck_assert_uint_lt(st.records, before + 40 * 6); /* records of removed segments gone */
+	heads_match_log(ix, dir);
 	lm_feed_log_close(log);
 
 	/* The log replaced by another one: the index notices and rebuilds from the new log. */
