@@ -59,6 +59,7 @@ struct lm_ctrl_conf {
 	bool deduct_turnaround; /**< deduct the certificate's certified min turnaround */
 	uint16_t k; /**< challenges per session, 1..64 */
 	uint32_t max_pending; /**< sessions in flight (verified HELLO .. record), >= 1 */
+	uint32_t max_per_prover; /**< sessions in flight per prover key, 1 .. max_pending (0: 2) */
 	uint32_t pool_size; /**< message slots, >= max_pending + 64 */
 	uint32_t n_engines; /**< datapath engines that will attach (pool shares), >= 1 */
 	int64_t replay_window_s;
@@ -83,7 +84,10 @@ struct lm_ctrl_stats {
 	uint64_t hello_busy; /**< no pending slot / datapath ring full */
 	uint64_t hello_key_class; /**< chip key class below the mode's minimum */
 	uint64_t results[LM_END__COUNT]; /**< sessions ended, by reason */
-	uint64_t bad_proofs; /**< sessions rejected: a proof did not verify */
+	uint64_t bad_proofs; /**< response candidates whose proof did not verify (sample lost unless
+				  another candidate verifies; the session is kept) */
+	uint64_t candidate2_used; /**< samples taken from the second candidate */
+	uint64_t hello_quota; /**< HELLO refused: its prover key holds max_per_prover sessions */
 	uint64_t bad_reveal; /**< fast sessions rejected: REVEAL/commitment/transcript */
 	uint64_t no_samples; /**< sessions without any valid sample */
 	uint64_t records;

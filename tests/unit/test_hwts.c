@@ -451,6 +451,28 @@ START_TEST(test_rtt_fallbacks)
 	st.has_rx = false;
 	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
 	ck_assert_uint_eq(lm_hwts_stats(h)->rx_sw, 1);
+	/* Arrival mapped exactly onto departure (late RX end == early TX end): no RTT of 0. */
+	st.has_rx = true;
+	st.sw_tx = t0;
+	st.sw_rx = t0 + 5300;
+	st.tx_dev = t0 + 1000;
+	{
+		uint64_t etx, ltx, erx, lrx, d;
+		bool found = false;
+
+		ck_assert_int_eq(lm_hwts_stamp(h, st.tx_dev, &etx, &ltx), 0);
+		for (d = 0; d < 64 && !found; d++) {
+			ck_assert_int_eq(lm_hwts_stamp(h, st.tx_dev - d, &erx, &lrx), 0);
+			if (lrx == etx) {
+				st.rx_dev = st.tx_dev - d;
+				found = true;
+			}
+		}
+		ck_assert(found);
+	}
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
+	ck_assert_uint_eq(rtt, 5300);
+	ck_assert_uint_eq(lm_hwts_stats(h)->fb_order, 2);
 	lm_hwts_destroy(h);
 }
 END_TEST
