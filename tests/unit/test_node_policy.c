@@ -187,7 +187,8 @@ START_TEST(test_counter_named)
 	d = lm_ctrl_stat_descs(&n);
 	for (i = 0; i < n; i++) {
 		if (strcmp(d[i].name, "hello_key_class") == 0) {
-			ck_assert_uint_eq(d[i].offset, offsetof(struct lm_ctrl_stats, hello_key_class));
+			ck_assert_uint_eq(
+				d[i].offset, offsetof(struct lm_ctrl_stats, hello_key_class));
 			found = 1;
 		}
 	}
@@ -220,8 +221,9 @@ END_TEST
 
 START_TEST(test_config_keys)
 {
-	static const char *base = "ports = ( { port_id = 0; address = \"198.18.0.1\"; } );\n"
-				  "key_file = \"k\";\ndelegation_file = \"d\";\nfeed_dir = \"f\";\n";
+	static const char *base =
+		"ports = ( { port_id = 0; address = \"198.18.0.1\"; } );\n"
+		"key_file = \"k\";\ndelegation_file = \"d\";\nfeed_dir = \"f\";\n";
 	struct lm_landmarkd_conf conf;
 	char text[1024];
 	char err[512] = "";
