@@ -24,6 +24,7 @@
 #define LM_TAG_COMMIT "landmark/commit/v1"
 #define LM_TAG_TRANSCRIPT "landmark/transcript/v1"
 #define LM_TAG_REVEAL "landmark/reveal/v1"
+#define LM_TAG_COOKIE "landmark/cookie/v1"
 #define LM_TAG_RECORD "landmark/record/v1"
 #define LM_TAG_BATCH_HEAD "landmark/batch-head/v1"
 #define LM_TAG_CRED_HASH "landmark/credential-hash/v1"

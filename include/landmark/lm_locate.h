@@ -30,6 +30,7 @@
 #include "lm_geofence.h"
 #include "lm_record.h"
 #include "lm_region.h"
+#include "lm_revocation.h"
 
 /** Default window: a chip's records within this many seconds form one solve. */
 #define LM_LOCATE_DEFAULT_WINDOW_S 3600.0
@@ -49,7 +50,17 @@ struct lm_locate_meas {
 	double radius_km; /**< hard bound, lm_record_bound_km() */
 	double rtt_ms, deduct_ms; /**< rtt_min and the proven deductions */
 	int64_t t_ns; /**< measurement start (landmark clock, signed) */
+	int64_t t_end_ns; /**< session close (landmark clock, signed); < t_ns: taken as t_ns */
 };
+
+/** Clone detection defaults (docs/locator.md, "Clone and relay detection"). */
+/** Fastest plausible travel of a chip, km/h: above any airliner's ground speed (cruise
+ *  ~900 km/h, ~1300 km/h with the strongest jet stream), generous on purpose. */
+#define LM_LOCATE_CLONE_MAX_KMH 1500.0
+/** Wall-clock disagreement allowed between two landmarks, seconds, added to every gap. */
+#define LM_LOCATE_CLONE_SLACK_S 60.0
+/** Pairs compared per chip at most (the finding says when the budget cut the search). */
+#define LM_LOCATE_CLONE_MAX_PAIRS 4000000u
 
 /** Settings copied at lm_locator_create(); zero fields take the defaults. */
 struct lm_locator_conf {
@@ -58,6 +69,9 @@ struct lm_locator_conf {
 	const struct lm_geofence *allowed; /**< borrowed, must outlive the locator; NULL: no
 					    *   verdict except for declared chips */
 	bool no_margin; /**< skip the verdict margin (faster; margin_km NaN) */
+	double clone_max_kmh; /**< default LM_LOCATE_CLONE_MAX_KMH; 1..1e6 */
+	double clone_slack_s; /**< default LM_LOCATE_CLONE_SLACK_S; 0 takes the default,
+			       *   < 0 means none (exactly 0 s); >= -1, <= 1e6 */
 };
 
 /** The cap one landmark contributes to a window: its smallest proven radius. */
@@ -129,6 +143,23 @@ LM_WUR int lm_locator_declare(
  */
 LM_WUR int lm_locator_exclude(struct lm_locator *loc, const char *who);
 
+/**
+ * Refuse measurements made with a key this list revokes: a chip list (scope chip) by chip
+ * key, a landmark list by the measuring landmark's key, for sessions that start at or after
+ * the entry's effective time. Lists add up (a key revoked by any list is refused). The list
+ * is borrowed (must outlive the locator) and must have been verified (lm_revocation_load).
+ * @return 0; -ENOMEM.
+ */
+LM_WUR int lm_locator_add_revocation(struct lm_locator *loc, const struct lm_revocation *l);
+
+/**
+ * Is m made with a revoked key (lm_locator_add_revocation)? Read-only.
+ * @param why  filled when true: "revoked chip key (REASON, effective S, list seq N)" or
+ *   "revoked landmark key (...)"
+ */
+bool lm_locator_revoked(
+	const struct lm_locator *loc, const struct lm_locate_meas *m, char *why, size_t why_len);
+
 /** True when m's landmark is excluded (by site or key). Read-only. */
 bool lm_locator_is_excluded(const struct lm_locator *loc, const struct lm_locate_meas *m);
 
@@ -191,7 +222,64 @@ LM_WUR int lm_locator_solve(const struct lm_locator *loc, const struct lm_locate
 /** Free what a result holds; the struct may be reused. NULL-safe. */
 void lm_locate_result_fini(struct lm_locate_result *res);
 
+/**
+ * A clone or relay finding: two records of one chip key whose caps cannot both hold even
+ * when each is widened by the fastest plausible travel in the time between them.
+ */
+struct lm_locate_clone {
+	struct lm_locate_meas a, b; /**< the evidence (a starts first), most disjoint pair */
+	double dist_km; /**< geodesic distance between the two landmarks' declared positions */
+	double radii_km; /**< a.radius_km + b.radius_km */
+	double gap_s; /**< time between the two sessions (0 when they overlap) */
+	double widen_km; /**< max speed * (gap_s + slack) */
+	double excess_km; /**< dist_km - radii_km - widen_km (> 0) */
+	uint64_t pairs; /**< disjoint pairs of this chip (of the pairs compared) */
+	bool truncated; /**< LM_LOCATE_CLONE_MAX_PAIRS stopped the search early */
+};
+
+/**
+ * Do the caps of x and y (one chip) prove two places at once? True iff
+ * dist(x, y) > x.radius + y.radius + widen + 1e-6 km, widen = max_kmh * (gap + slack) / 3600
+ * and gap the time between the sessions [t_ns, t_end_ns]: an honest chip moving at up to
+ * max_kmh is never called a clone. Fills c's pair fields when true (c may be NULL).
+ */
+bool lm_locate_clone_pair(const struct lm_locate_meas *x, const struct lm_locate_meas *y,
+	double max_kmh, double slack_s, struct lm_locate_clone *c);
+
+/**
+ * Clone scan of one chip's measurements g[0..n) (sorted as lm_locate_meas_cmp(), one chip),
+ * skipping excluded landmarks, with the locator's speed and slack. Read-only on loc.
+ * @return 1 (found, *out filled: the pair with the largest excess), 0 (none), -EINVAL.
+ */
+LM_WUR int lm_locator_clone_scan(const struct lm_locator *loc, const struct lm_locate_meas *g,
+	size_t n, struct lm_locate_clone *out);
+
+/**
+ * Clone scan of every chip of the locator (sorts like lm_locator_windows()).
+ * @param out  out: malloc'd array of *n findings (free()); NULL when none
+ * @return 0 or -ENOMEM.
+ */
+LM_WUR int lm_locator_clones(struct lm_locator *loc, struct lm_locate_clone **out, size_t *n);
+
+/** The locator's clone speed (km/h) and clock slack (s). */
+void lm_locator_clone_params(const struct lm_locator *loc, double *max_kmh, double *slack_s);
+
 /* ---- rendering (locate_render.c) ---- */
+
+/**
+ * A finding as JSON (docs/locator.md): {"finding": "clone", chip, serial, model,
+ * distance_km, radii_km, gap_s, widen_km, excess_km, max_speed_kmh, clock_slack_s, pairs,
+ * truncated, records: [{record, landmark, site, lat, lon, radius_km, t_start_ns,
+ * t_end_ns}, ...]}. @return a new reference or NULL (ENOMEM).
+ */
+json_t *lm_locate_clone_json(const struct lm_locate_clone *c, double max_kmh, double slack_s);
+
+/**
+ * Every clone finding of the locator: appended to clones (lm_locate_clone_json) and, when
+ * feats is not NULL, one GeoJSON "clone" LineString between the two landmarks per finding.
+ * @return 0, -ENOMEM.
+ */
+int lm_locator_render_clones(struct lm_locator *loc, json_t *clones, json_t *feats);
 
 /** A solved region with what it rests on, as lm_locate_region_json() renders it. */
 struct lm_locate_region_view {

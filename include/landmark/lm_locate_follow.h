@@ -31,6 +31,7 @@ struct lm_locate_follow_stats {
 	uint64_t chip_records, lm_records; /**< verified chip / landmark-to-landmark records */
 	uint64_t rejected; /**< records that failed (and listed records that failed) */
 	uint64_t emitted; /**< windows handed to emit */
+	uint64_t clones; /**< clone findings handed to clone */
 	uint64_t refetched; /**< listed records fetched back from the stream */
 	double first_s, last_s; /**< wall clock of the first and last message */
 };
@@ -42,6 +43,11 @@ struct lm_locate_follow_ops {
 	 * changed it. @return 0, or < 0 to fail the message (redelivered). */
 	int (*emit)(const struct lm_locate_result *res, uint64_t revision, uint64_t stream_seq,
 		void *arg);
+	/** A chip's clone finding (lm_locator_clone_scan over its whole list) that the new
+	 * record made or changed; c valid during the call. Optional (NULL: not scanned).
+	 * @return 0, or < 0 to fail the message (redelivered). */
+	int (*clone)(
+		const struct lm_locate_clone *c, uint64_t revision, uint64_t stream_seq, void *arg);
 	/** A record rejected for good (subject: of the message, or "list of chip ..."). */
 	void (*reject)(const char *subject, uint64_t stream_seq, const char *reason, void *arg);
 };

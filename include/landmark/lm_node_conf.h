@@ -24,6 +24,8 @@ enum lm_cfg_type {
 	LM_CFG_ENUM, /**< int index into names */
 	LM_CFG_STRLIST, /**< struct lm_cfg_strlist */
 	LM_CFG_GROUPS, /**< list of groups parsed with sub (array of elem_size, max entries) */
+	LM_CFG_IP4, /**< uint32_t, host order, from "a.b.c.d"; min = 1 makes it required */
+	LM_CFG_MAC, /**< uint8_t[6] from "aa:bb:cc:dd:ee:ff", unicast, non-zero; min = 1 required */
 };
 
 #define LM_CFG_STR_MAX 256
@@ -77,12 +79,22 @@ void lm_cfg_print_example(FILE *f, const struct lm_cfg_item *table);
 #define LM_NODE_MAX_PORTS 8
 #define LM_NODE_MAX_PEERS 16
 
+#define LM_NODE_MAX_NEIGH 32
+
+/** A static neighbour of a port: its ARP entry never changes and never expires. */
+struct lm_node_neigh_conf {
+	uint32_t address;
+	uint8_t mac[6];
+};
+
 /** One DPDK port of landmarkd and its IPv4 identity. */
 struct lm_node_port_conf {
 	int64_t port_id;
 	char address[LM_CFG_STR_MAX];
 	int64_t prefix_len;
 	char gateway[LM_CFG_STR_MAX];
+	struct lm_node_neigh_conf neighbours[LM_NODE_MAX_NEIGH];
+	unsigned n_neighbours;
 };
 
 /** A peer landmark this node measures itself against (landmark-to-landmark). */
@@ -111,11 +123,14 @@ struct lm_landmarkd_conf {
 	struct lm_cfg_strlist allow_list;
 	int allow_signed;
 	int allow_fast;
+	int min_key_class_signed; /**< enum lm_key_class */
+	int min_key_class_fast; /**< enum lm_key_class */
 	int64_t challenges;
 	int64_t challenge_interval_us;
 	int64_t reply_timeout_us;
 	int64_t reveal_timeout_ms;
 	int64_t max_sessions;
+	int64_t max_sessions_per_prover;
 	int64_t hello_rate_per_source;
 	int64_t hello_burst_per_source;
 	int64_t hello_rate_global;

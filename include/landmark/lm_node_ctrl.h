@@ -3,7 +3,7 @@
  * @file
  * The control/crypto side of landmarkd: owns the message pool, verifies HELLOs (credential
  * chain to a configured root, allow-list, signature, receiver binding, replay window, mode
- * policy), starts sessions on the datapath, verifies every proof of a finished session
+ * policy, minimum key class per mode), starts sessions on the datapath, verifies every proof of a finished session
  * (Ed25519 or fast-mode MACs + REVEAL), builds one record per good session, signs records in
  * Merkle batches and writes the batches to the sink. It also drives landmark-to-landmark
  * prover sessions (HELLO and REVEAL signing) towards configured peers.
@@ -51,9 +51,15 @@ struct lm_ctrl_conf {
 	unsigned n_allow;
 	bool allow_signed;
 	bool allow_fast;
+	/** Least class (lm_key_class_timed() of the chip credential) a chip HELLO needs in
+	 * signed / fast mode; below it the HELLO is dropped and counted (hello_key_class).
+	 * Landmark delegations carry no class and are not subject to it. */
+	enum lm_key_class min_class_signed;
+	enum lm_key_class min_class_fast;
 	bool deduct_turnaround; /**< deduct the certificate's certified min turnaround */
 	uint16_t k; /**< challenges per session, 1..64 */
 	uint32_t max_pending; /**< sessions in flight (verified HELLO .. record), >= 1 */
+	uint32_t max_per_prover; /**< sessions in flight per prover key, 1 .. max_pending (0: 2) */
 	uint32_t pool_size; /**< message slots, >= max_pending + 64 */
 	uint32_t n_engines; /**< datapath engines that will attach (pool shares), >= 1 */
 	int64_t replay_window_s;
@@ -76,8 +82,12 @@ struct lm_ctrl_stats {
 	uint64_t hello_not_allowed; /**< prover key not on the allow-list */
 	uint64_t hello_mode; /**< mode disabled by configuration */
 	uint64_t hello_busy; /**< no pending slot / datapath ring full */
+	uint64_t hello_key_class; /**< chip key class below the mode's minimum */
 	uint64_t results[LM_END__COUNT]; /**< sessions ended, by reason */
-	uint64_t bad_proofs; /**< sessions rejected: a proof did not verify */
+	uint64_t bad_proofs; /**< response candidates whose proof did not verify (sample lost unless
+				  another candidate verifies; the session is kept) */
+	uint64_t candidate2_used; /**< samples taken from the second candidate */
+	uint64_t hello_quota; /**< HELLO refused: its prover key holds max_per_prover sessions */
 	uint64_t bad_reveal; /**< fast sessions rejected: REVEAL/commitment/transcript */
 	uint64_t no_samples; /**< sessions without any valid sample */
 	uint64_t records;

@@ -56,6 +56,13 @@ struct lm_nsample {
 	uint8_t got; /**< a matching RESPONSE arrived */
 	uint8_t ts_source; /**< enum lm_ts_source of this sample's stamps; valid when got */
 	uint8_t dev_flags; /**< LM_NSAMPLE_* bits: which raw device stamps are present */
+	/**
+	 * A second matching RESPONSE (the first may carry a forged proof): the control side
+	 * uses the earliest candidate whose proof verifies. Software stamps (TSC tier).
+	 */
+	uint8_t got2;
+	uint64_t rtt2_cyc;
+	uint8_t proof2[LM_SIG_LEN];
 };
 
 /** Raw device stamps a sample carries; the control side converts them (lm_hwts_rtt()). */
@@ -80,8 +87,10 @@ struct lm_nmsg {
 	uint64_t rx_cyc; /**< HELLO RX stamp */
 	uint64_t end_cyc; /**< counter when the session closed */
 	uint64_t answered; /**< bit i: a RESPONSE for seq i matched (prover: answered) */
-	uint64_t rx_bytes; /**< UDP payload bytes received from the source (budget) */
-	uint64_t tx_bytes; /**< UDP payload bytes sent to it */
+	uint64_t rx_bytes; /**< on-wire bytes of valid messages received from the source (budget) */
+	uint64_t tx_bytes; /**< on-wire bytes sent to it (lm_amp_wire_len()) */
+	uint32_t rx_pkts; /**< datagrams received from it (budget) */
+	uint32_t tx_pkts; /**< datagrams sent to it */
 	uint8_t peer_pk[LM_PK_LEN]; /**< PROVE: the measuring landmark's key */
 	uint8_t secret[LM_SECRET_LEN]; /**< PROVE: fast-mode session secret s */
 	uint8_t reveal[LM_REVEAL_LEN]; /**< RESULT (fast): the REVEAL payload */

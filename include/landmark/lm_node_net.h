@@ -29,6 +29,7 @@ enum lm_net_kind {
 	LM_NET_ARP_REPLY, /**< ARP reply (or gratuitous ARP): learn the sender */
 	LM_NET_ICMP_ECHO, /**< ICMP echo request to our address */
 	LM_NET_UDP, /**< UDP datagram to our address and port */
+	LM_NET_ARP_PROBE, /**< RFC 5227 probe (sender 0.0.0.0) for our address: defend it */
 	/* drop reasons from here on */
 	LM_NET_DROP_SHORT, /**< frame shorter than its headers say */
 	LM_NET_DROP_ETHERTYPE, /**< neither IPv4 nor ARP (IPv6, VLAN, LLDP ...) */
@@ -38,7 +39,7 @@ enum lm_net_kind {
 	LM_NET_DROP_PROTO, /**< IPv4 protocol other than UDP/ICMP, or ICMP other than echo */
 	LM_NET_DROP_PORT, /**< UDP to a port we do not serve */
 	LM_NET_DROP_ARP, /**< malformed ARP (hardware/protocol type, lengths, op) */
-	LM_NET_DROP_SRC, /**< source address is broadcast, multicast or zero */
+	LM_NET_DROP_SRC, /**< source address broadcast, multicast or zero; zero/multicast sender MAC */
 	LM_NET__COUNT
 };
 
@@ -47,7 +48,8 @@ const char *lm_net_kind_str(enum lm_net_kind k);
 
 /** Fields of a parsed frame; pointers point into the frame. */
 struct lm_net_view {
-	uint8_t src_mac[LM_ETH_ALEN];
+	uint8_t src_mac[LM_ETH_ALEN]; /**< Ethernet source (IPv4) or ARP sender hardware address */
+	uint8_t dst_mac[LM_ETH_ALEN]; /**< Ethernet destination of the frame */
 	uint32_t src_ip; /**< IPv4 source, or ARP sender protocol address */
 	uint32_t dst_ip;
 	uint16_t src_port; /**< UDP only */
@@ -60,7 +62,8 @@ struct lm_net_view {
  * Classify one received frame.
  * @param my_ip    our IPv4 address
  * @param udp_port the UDP port we serve, or 0 to accept UDP to any port
- * @return the kind; v is filled for the four accepted kinds.
+ * @return the kind; v is filled for the five accepted kinds. A sender MAC (Ethernet source, ARP
+ *   sender hardware address) that is zero or multicast is LM_NET_DROP_SRC.
  */
 LM_WUR enum lm_net_kind lm_net_parse(const uint8_t *frame, uint32_t len, uint32_t my_ip,
 	uint16_t udp_port, struct lm_net_view *v);

@@ -56,6 +56,13 @@
 #define LM_RESPONSE_FAST_LEN 84
 #define LM_FINISH_LEN 20
 #define LM_REVEAL_LEN 116
+/** COOKIE (landmark -> prover under load): header, hello_nonce echo, cookie. */
+#define LM_COOKIE_LEN 16
+#define LM_COOKIE_MSG_LEN (LM_HDR_LEN + LM_HELLO_NONCE_LEN + LM_COOKIE_LEN)
+/** Cookie trailer of a HELLO: "LMCK" then the cookie, in the unsigned padding. */
+#define LM_HELLO_COOKIE_TRAILER_LEN (4 + LM_COOKIE_LEN)
+/** Lifetime of one landmark cookie secret; a cookie is valid for 1 to 2 periods. */
+#define LM_COOKIE_PERIOD_S 30
 /** Largest message any encoder writes (HELLO). */
 #define LM_MSG_MAX_LEN LM_HELLO_MAX_LEN
 
@@ -66,6 +73,7 @@ enum lm_msg_type {
 	LM_MSG_RESPONSE = 3, /**< prover -> landmark */
 	LM_MSG_FINISH = 4, /**< landmark -> prover: timed phase over */
 	LM_MSG_REVEAL = 5, /**< prover -> landmark, fast mode only */
+	LM_MSG_COOKIE = 6, /**< landmark -> prover, session 0: retry the HELLO with this cookie */
 };
 
 /** Proof mode requested in HELLO and echoed in every RESPONSE. */
@@ -93,6 +101,9 @@ struct lm_hello {
 	uint8_t sig[LM_SIG_LEN]; /**< by lm_cred_subject(&cred) */
 	/** Total UDP payload, padding included (encode: 0 means LM_HELLO_MIN_LEN). */
 	size_t wire_len;
+	/** Cookie trailer in the unsigned padding (docs/protocol.md 3.6): not signed. */
+	bool has_cookie;
+	uint8_t cookie[LM_COOKIE_LEN];
 	/* Exact bytes the signature covers (filled by lm_hello_decode / lm_hello_sign). */
 	uint8_t signed_bytes[LM_HELLO_SIGNED_MAX];
 	size_t signed_len;
@@ -130,6 +141,12 @@ struct lm_reveal {
 	uint8_t secret[LM_SECRET_LEN]; /**< s, the pre-image of the HELLO commitment */
 	uint64_t answered; /**< bit i set: the prover answered seq i */
 	uint8_t sig[LM_SIG_LEN]; /**< over landmark_pk || session || commitment || transcript */
+};
+
+/** COOKIE, landmark -> prover (LM_COOKIE_MSG_LEN bytes, session 0). */
+struct lm_cookie_msg {
+	uint8_t hello_nonce[LM_HELLO_NONCE_LEN]; /**< echo of the HELLO answered */
+	uint8_t cookie[LM_COOKIE_LEN]; /**< to put in the HELLO's cookie trailer */
 };
 
 /* ---- header ------------------------------------------------------------------------- */
@@ -193,6 +210,37 @@ LM_WUR enum lm_reason lm_hello_verify(
 
 /** Prover public key of a HELLO (its credential's subject). */
 const uint8_t *lm_hello_prover_pk(const struct lm_hello *h);
+
+/* ---- COOKIE (stateless address proof under load, docs/protocol.md 3.6) ---------------- */
+
+/** @return LM_COOKIE_MSG_LEN or -EMSGSIZE. */
+int lm_cookie_encode(const struct lm_cookie_msg *c, uint8_t *out, size_t cap);
+
+/** @return LM_OK, LM_E_SHORT, LM_E_LONG, header reasons, LM_E_FIELD (session_id != 0). */
+LM_WUR enum lm_reason lm_cookie_decode(struct lm_cookie_msg *c, const uint8_t *buf, size_t len);
+
+/**
+ * The landmark's cookie for a source: BLAKE2b-128 keyed with the current secret over
+ * LM_TAG_COOKIE || 0x00 || ip(be32) || port(be16). Only the landmark that made it checks it.
+ */
+void lm_cookie_mac(uint8_t out[static LM_COOKIE_LEN], const uint8_t secret[static 32], uint32_t ip,
+	uint16_t port);
+
+/**
+ * The datapath's look at a HELLO that passed lm_hello_precheck(): its hello_nonce and, if the
+ * padding starts with a cookie trailer, the cookie. No credential decoding (the credential
+ * kind byte gives its length).
+ * @return true when a cookie trailer is present (cookie filled); nonce is always filled.
+ */
+bool lm_hello_peek_cookie(const uint8_t *buf, size_t len, uint8_t nonce[static LM_HELLO_NONCE_LEN],
+	uint8_t cookie[static LM_COOKIE_LEN]);
+
+/**
+ * Put a cookie trailer into an encoded HELLO (or replace one): the signature does not
+ * cover it, so a prover can add it to a HELLO the landmark answered with COOKIE.
+ * @return 0, or -EINVAL when buf is not an encoded HELLO with room for the trailer.
+ */
+int lm_hello_set_cookie(uint8_t *buf, size_t len, const uint8_t cookie[static LM_COOKIE_LEN]);
 
 /* ---- CHALLENGE / FINISH ------------------------------------------------------------- */
 
@@ -315,16 +363,33 @@ LM_WUR enum lm_reason lm_reveal_verify(const struct lm_reveal *rv,
 
 /* ---- no amplification ---------------------------------------------------------------- */
 
+/** Ethernet II + IPv4 (no options) + UDP header bytes around a UDP payload on the wire. */
+#define LM_AMP_OVERHEAD 42
+/** Shortest Ethernet frame (without FCS): shorter ones are padded to this on the wire. */
+#define LM_AMP_MIN_FRAME 60
+
+/** On-wire bytes of a datagram with plen payload bytes (docs/protocol.md section 7). */
+static inline uint64_t
+lm_amp_wire_len(size_t plen)
+{
+	return plen + LM_AMP_OVERHEAD < LM_AMP_MIN_FRAME ? LM_AMP_MIN_FRAME
+							 : plen + LM_AMP_OVERHEAD;
+}
+
 /**
- * Byte budget of one source address (docs/protocol.md §Amplification): until the source
- * has proven it receives at its address (a RESPONSE echoing a landmark nonce), the landmark
- * sends it at most as many bytes as it has received from it.
- * @return true if sending len more bytes keeps the budget.
+ * Budget of one source address (docs/protocol.md section 7), in on-wire bytes and in
+ * datagrams: until the source has proven it receives at its address (a RESPONSE from it
+ * echoed a landmark nonce), the landmark sends it at most as many bytes, and at most as many
+ * datagrams, as it has received from it. A minimal HELLO therefore buys exactly one
+ * CHALLENGE.
+ * @param frame_len  on-wire bytes of the datagram to send (lm_amp_wire_len())
+ * @return true if sending it keeps the budget.
  */
 static inline bool
-lm_amp_may_send(uint64_t rx_bytes, uint64_t tx_bytes, size_t len, bool addr_verified)
+lm_amp_may_send(uint64_t rx_wire, uint64_t tx_wire, uint32_t rx_pkts, uint32_t tx_pkts,
+	uint64_t frame_len, bool addr_verified)
 {
-	return addr_verified || tx_bytes + len <= rx_bytes;
+	return addr_verified || (tx_wire + frame_len <= rx_wire && tx_pkts + 1 <= rx_pkts);
 }
 
 /* ---- replay window ------------------------------------------------------------------ */

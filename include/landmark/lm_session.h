@@ -16,9 +16,20 @@
  * has one CHALLENGE outstanding at a time; the next is sent interval_ns after the response (or
  * the reply timeout) of the previous one. A lost challenge is a lost sample: no retries.
  *
- * Byte budget: a session's source gets at most as many UDP payload bytes as it sent until it
- * echoes one of our nonces (lm_amp_may_send()); ARP and ICMP replies are never longer than
- * the request.
+ * Byte budget: a session's source gets at most as many on-wire bytes and datagrams as it sent
+ * until it echoes one of our nonces (lm_amp_may_send()): one CHALLENGE for a HELLO. ARP and
+ * ICMP replies are never longer than the request; a COOKIE is shorter than its HELLO.
+ *
+ * Unproven sources (docs/node.md "Denial of service"): a HELLO spends no per-source token and
+ * no session slot unless its source is proven. While the global HELLO bucket has tokens (not
+ * under load) a HELLO from a resolved neighbour goes on to the control side; under load the
+ * node answers with a stateless COOKIE (keyed MAC of address and port under a secret that
+ * rotates every LM_COOKIE_PERIOD_S) and only a HELLO carrying a valid cookie goes on, after
+ * the per-source bucket of that proven address and a bucket of its own.
+ *
+ * Neighbours: an ARP entry is created by an ARP request for our address or by the reply to a
+ * request we sent; an existing entry's MAC changes only after a unicast probe to the old MAC
+ * went unanswered for arp_timeout (rate-limited, counted); static neighbours never change.
  */
 #ifndef LANDMARK_LM_SESSION_H
 #define LANDMARK_LM_SESSION_H
@@ -32,6 +43,14 @@
 #include "lm_node_net.h"
 #include "lm_pktio.h"
 #include "lm_time.h"
+
+#define LM_ENGINE_MAX_NEIGH 32 /**< static neighbours per port */
+
+/** A static neighbour: never learned, never changed, never expires. */
+struct lm_engine_neigh {
+	uint32_t ip;
+	uint8_t mac[LM_ETH_ALEN];
+};
 
 /** What the datapath needs; copied at create. */
 struct lm_engine_conf {
@@ -56,6 +75,8 @@ struct lm_engine_conf {
 	uint32_t rate_slots; /**< per-source rate table size */
 	uint64_t spin_window_ns; /**< idle back-off never sleeps this close to a due event */
 	struct lm_clock_cal cal; /**< counter calibration (schedules use hz_nominal) */
+	struct lm_engine_neigh neigh[LM_ENGINE_MAX_NEIGH]; /**< static neighbours */
+	unsigned n_neigh;
 };
 
 /** Datapath counters; written only by the engine's lcore, read racily by the control side. */
@@ -75,6 +96,12 @@ struct lm_engine_stats {
 	uint64_t hello_rate_global; /**< HELLO dropped: global rate limit */
 	uint64_t hello_binding; /**< HELLO for another landmark */
 	uint64_t hello_no_slot; /**< HELLO dropped: no free message slot / ring full */
+	uint64_t
+		hello_arp_unresolved; /**< HELLO from an unproven source not yet resolved: ARP asked */
+	uint64_t cookie_tx; /**< under load: HELLO without a valid cookie answered with COOKIE */
+	uint64_t cookie_ok; /**< HELLO with a valid cookie (proven source) */
+	uint64_t cookie_bad; /**< HELLO with a cookie that does not verify (stale or forged) */
+	uint64_t load_entered; /**< times the global bucket ran dry (cookie mode for 1 s) */
 	uint64_t sessions_started;
 	uint64_t sessions_full; /**< START refused: session table full */
 	uint64_t sessions_done;
@@ -87,7 +114,12 @@ struct lm_engine_stats {
 	uint64_t resp_unknown; /**< no such session */
 	uint64_t resp_wrong_source; /**< from another address/port than the HELLO */
 	uint64_t resp_mismatch; /**< wrong seq, mode or nonce echo */
-	uint64_t resp_dup; /**< seq already answered */
+	uint64_t resp_dup; /**< seq already has every candidate slot filled */
+	uint64_t
+		resp_candidate2; /**< a second candidate kept for a seq (earliest verifying wins) */
+	uint64_t finish_tx; /**< FINISH sent, first time */
+	uint64_t
+		finish_resent; /**< FINISH re-sent while waiting for REVEAL (up to 3 per session) */
 	uint64_t resp_clock; /**< response before its challenge by the counter: unused */
 	uint64_t reveals_rx;
 	uint64_t unexpected_msg; /**< protocol message type we never accept here */
@@ -95,6 +127,18 @@ struct lm_engine_stats {
 	uint64_t prover_sessions;
 	uint64_t prover_responses_tx;
 	uint64_t prover_drop; /**< challenge/finish for no prover session of that peer */
+	uint64_t prover_budget; /**< prover response withheld: peer's on-wire budget spent */
+	uint64_t prover_cookie; /**< prover HELLO re-sent with a peer's COOKIE */
+	uint64_t arp_probe_replies_tx; /**< RFC 5227 probe for our address answered */
+	uint64_t arp_conflict; /**< ARP claimed a known address for another MAC */
+	uint64_t arp_mac_changed; /**< MAC change accepted: the old MAC did not answer the probe */
+	uint64_t arp_mac_kept; /**< MAC change refused: the old MAC answered the probe */
+	uint64_t arp_mac_refused; /**< MAC change refused: static entry or rate limit */
+	uint64_t arp_table_full; /**< no ARP slot for a new address (resolved entries kept) */
+	uint64_t arp_rate; /**< ARP request withheld: global ARP request rate */
+	uint64_t icmp_drop_mtu; /**< echo request whose reply would exceed the MTU: dropped */
+	uint64_t rx_martian; /**< RFC 1122: own, 0/8, 240/4 or broadcast source: dropped */
+	uint64_t rx_l2_mismatch; /**< unicast IP in a broadcast/multicast/foreign-MAC frame */
 };
 
 /** Name/offset table of the counters (for telemetry and dumps). */

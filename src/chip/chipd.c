@@ -143,15 +143,31 @@ spin_until(int64_t t)
 	}
 }
 
-/* Build, sign and send a fresh HELLO (new replay nonce and time). */
+/* The last COOKIE of each landmark: sent with later HELLOs while it is young. */
+#define COOKIE_REUSE_NS (20 * LM_NS_PER_S) /* < LM_COOKIE_PERIOD_S: always still valid */
+#define COOKIE_RETRIES 3 /* HELLOs re-sent with a new cookie per session at most */
+static struct {
+	uint8_t cookie[LM_COOKIE_LEN];
+	int64_t at; /* CLOCK_MONOTONIC_RAW ns; 0: none */
+} cookies[MAX_LANDMARKS];
+
+/*
+ * Build, sign and send a fresh HELLO: new replay nonce and time, and a new session secret s
+ * (spec 6.2: never reuse s), with the landmark's cookie if we hold a young one.
+ */
 static int
-send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN],
-	const uint8_t secret[LM_SECRET_LEN])
+send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN], uint8_t secret[LM_SECRET_LEN],
+	unsigned idx)
 {
 	uint8_t buf[LM_MSG_MAX_LEN];
 	int len;
 
 	memset(h, 0, sizeof(*h));
+	randombytes_buf(secret, LM_SECRET_LEN);
+	if (cookies[idx].at != 0 && lm_clock_mono_raw_ns() - cookies[idx].at < COOKIE_REUSE_NS) {
+		h->has_cookie = true;
+		memcpy(h->cookie, cookies[idx].cookie, LM_COOKIE_LEN);
+	}
 	h->mode = g.c.mode == 0 ? LM_MODE_SIGNED : LM_MODE_FAST;
 	h->hello_time = time(NULL);
 	randombytes_buf(h->hello_nonce, sizeof(h->hello_nonce));
@@ -189,6 +205,10 @@ run_session(
 	unsigned n_seen = 0;
 	unsigned drops = 0;
 	unsigned retries = 0;
+	unsigned cookie_retries = 0;
+	uint64_t dead = 0; /* a session given up: its late challenges are not ours any more */
+	int64_t last_rx = 0;
+	int64_t stall_ns = delay_ns + 4 * g.c.hello_retry_ms * 1000000;
 	int64_t hello_at;
 	int64_t deadline;
 	int fd;
@@ -213,8 +233,7 @@ run_session(
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
-	randombytes_buf(secret, sizeof(secret));
-	if (send_hello(fd, &h, lpk, secret) != 0) {
+	if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 		goto out;
 	}
 	hello_at = lm_clock_mono_raw_ns();
@@ -231,11 +250,32 @@ run_session(
 				perror("chipd: recv");
 				break;
 			}
+			/*
+			 * The first challenge answered, then silence: the landmark ends a session
+			 * whose source has not proven its address after that one challenge (our
+			 * answer was lost: once it arrives the next challenge follows at once), so
+			 * start over with a fresh HELLO, within the same retry budget.
+			 */
+			if (session != 0 && n_seen == 1 && answered == 1 &&
+				retries < (unsigned)g.c.hello_retries &&
+				t_rx - last_rx > stall_ns) {
+				retries++;
+				dead = session;
+				session = 0;
+				answered = 0;
+				n_seen = 0;
+				memset(nonces, 0, sizeof(nonces));
+				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
+					break;
+				}
+				hello_at = lm_clock_mono_raw_ns();
+				continue;
+			}
 			/* No challenge yet: the HELLO may have been lost or shed; send a new one. */
 			if (session == 0 && retries < (unsigned)g.c.hello_retries &&
 				t_rx - hello_at > g.c.hello_retry_ms * 1000000) {
 				retries++;
-				if (send_hello(fd, &h, lpk, secret) != 0) {
+				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 					break;
 				}
 				hello_at = lm_clock_mono_raw_ns();
@@ -246,6 +286,27 @@ run_session(
 			drops++;
 			continue;
 		}
+		if (type == LM_MSG_COOKIE) {
+			struct lm_cookie_msg ck;
+
+			/* The landmark is under load: it wants proof that we receive here. Only a
+			 * COOKIE for our own outstanding HELLO counts (a spoofer's HELLOs make the
+			 * landmark send us others). */
+			if (session != 0 || cookie_retries >= COOKIE_RETRIES ||
+				lm_cookie_decode(&ck, buf, (size_t)n) != LM_OK ||
+				memcmp(ck.hello_nonce, h.hello_nonce, LM_HELLO_NONCE_LEN) != 0) {
+				drops++;
+				continue;
+			}
+			memcpy(cookies[idx].cookie, ck.cookie, LM_COOKIE_LEN);
+			cookies[idx].at = lm_clock_mono_raw_ns();
+			cookie_retries++;
+			if (send_hello(fd, &h, lpk, secret, idx) != 0) {
+				break;
+			}
+			hello_at = lm_clock_mono_raw_ns();
+			continue;
+		}
 		if (type == LM_MSG_CHALLENGE) {
 			struct lm_challenge ch;
 			struct lm_response r;
@@ -254,11 +315,12 @@ run_session(
 
 			if (lm_challenge_decode(&ch, buf, (size_t)n) != LM_OK ||
 				(session != 0 && ch.session_id != session) ||
-				(answered >> ch.seq & 1) != 0) {
+				ch.session_id == dead || (answered >> ch.seq & 1) != 0) {
 				drops++;
 				continue;
 			}
 			session = ch.session_id;
+			last_rx = t_rx;
 			r.session_id = ch.session_id;
 			r.seq = ch.seq;
 			memcpy(r.nonce, ch.nonce, LM_NONCE_LEN);
@@ -321,10 +383,11 @@ run_session(
 		}
 	}
 	printf("{\"landmark\":%u,\"address\":\"%s\",\"session\":\"%016llx\",\"mode\":\"%s\","
-	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"emulated_delay_ns\":%lld}\n",
+	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"hello_retries\":%u,"
+	       "\"cookies\":%u,\"emulated_delay_ns\":%lld}\n",
 		idx, l->address, (unsigned long long)session, lm_mode_str(h.mode),
-		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops,
-		(long long)delay_ns);
+		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops, retries,
+		cookie_retries, (long long)delay_ns);
 	fflush(stdout);
 out:
 	sodium_memzero(secret, sizeof(secret));

@@ -69,7 +69,7 @@ lm_tsc_invariant(void)
 	unsigned d;
 
 	/* CPUID.80000007H:EDX[8]: the TSC runs at a constant rate in every P-, C- and T-state. */
-	if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u ||
+	if ((unsigned)__get_cpuid_max(0x80000000u, NULL) < 0x80000007u ||
 		!__get_cpuid(0x80000007u, &a, &b, &c, &d)) {
 		return false;
 	}

@@ -32,6 +32,8 @@ lm_msg_type_str(enum lm_msg_type t)
 		return "finish";
 	case LM_MSG_REVEAL:
 		return "reveal";
+	case LM_MSG_COOKIE:
+		return "cookie";
 	}
 	return "?";
 }
@@ -79,7 +81,7 @@ hdr_put(struct lm_wire_hdr *h, enum lm_msg_type type, uint64_t session_id)
 static bool
 type_known(unsigned t)
 {
-	return t >= LM_MSG_HELLO && t <= LM_MSG_REVEAL;
+	return t >= LM_MSG_HELLO && t <= LM_MSG_COOKIE;
 }
 
 enum lm_reason
@@ -136,6 +138,133 @@ hdr_check(const uint8_t *buf, size_t len, enum lm_msg_type want, size_t min, siz
 }
 
 /* ---- HELLO ---------------------------------------------------------------------------- */
+
+/* First bytes of the optional cookie trailer in the HELLO padding. */
+#define COOKIE_MAGIC "LMCK"
+static_assert(LM_HELLO_SIGNED_MAX + LM_SIG_LEN + LM_HELLO_COOKIE_TRAILER_LEN <= LM_HELLO_MIN_LEN,
+	"cookie trailer fits every HELLO");
+
+/* Offset of the padding (end of the signature) from the credential kind and version; 0 if
+ * unknown. */
+static size_t
+hello_pad_off(const uint8_t *buf, size_t len)
+{
+	size_t c;
+
+	if (len < LM_HELLO_MIN_LEN) {
+		return 0;
+	}
+	switch (buf[LM_HELLO_FIXED_LEN]) {
+	case LM_CRED_DELEGATION:
+		c = LM_DELEGATION_LEN;
+		break;
+	case LM_CRED_CHIP:
+		/* the certificate's version byte gives its length */
+		switch (buf[LM_HELLO_FIXED_LEN + 1]) {
+		case 1:
+			c = LM_CHIP_CERT_LEN;
+			break;
+		case LM_CHIP_CERT_VERSION_2:
+			c = LM_CHIP_CERT_V2_LEN;
+			break;
+		default:
+			return 0;
+		}
+		break;
+	default:
+		return 0;
+	}
+	return LM_HELLO_FIXED_LEN + c + LM_SIG_LEN;
+}
+
+bool
+lm_hello_peek_cookie(const uint8_t *buf, size_t len, uint8_t nonce[static LM_HELLO_NONCE_LEN],
+	uint8_t cookie[static LM_COOKIE_LEN])
+{
+	size_t pad = hello_pad_off(buf, len);
+
+	memcpy(nonce, buf + offsetof(struct lm_wire_hello, hello_nonce), LM_HELLO_NONCE_LEN);
+	if (pad == 0 || memcmp(buf + pad, COOKIE_MAGIC, 4) != 0) {
+		return false;
+	}
+	memcpy(cookie, buf + pad + 4, LM_COOKIE_LEN);
+	return true;
+}
+
+int
+lm_hello_set_cookie(uint8_t *buf, size_t len, const uint8_t cookie[static LM_COOKIE_LEN])
+{
+	size_t pad = hello_pad_off(buf, len);
+
+	if (pad == 0 || buf[3] != LM_MSG_HELLO) {
+		return -EINVAL;
+	}
+	memcpy(buf + pad, COOKIE_MAGIC, 4);
+	memcpy(buf + pad + 4, cookie, LM_COOKIE_LEN);
+	return 0;
+}
+
+void
+lm_cookie_mac(uint8_t out[static LM_COOKIE_LEN], const uint8_t secret[static 32], uint32_t ip,
+	uint16_t port)
+{
+	uint8_t msg[sizeof(LM_TAG_COOKIE) + 6];
+	size_t tl = sizeof(LM_TAG_COOKIE); /* tag and its NUL */
+
+	memcpy(msg, LM_TAG_COOKIE, tl);
+	msg[tl] = (uint8_t)(ip >> 24);
+	msg[tl + 1] = (uint8_t)(ip >> 16);
+	msg[tl + 2] = (uint8_t)(ip >> 8);
+	msg[tl + 3] = (uint8_t)ip;
+	msg[tl + 4] = (uint8_t)(port >> 8);
+	msg[tl + 5] = (uint8_t)port;
+	crypto_generichash_blake2b(out, LM_COOKIE_LEN, msg, sizeof(msg), secret, 32);
+}
+
+int
+lm_cookie_encode(const struct lm_cookie_msg *c, uint8_t *out, size_t cap)
+{
+	struct lm_wire_cookie w;
+
+	if (cap < sizeof(w)) {
+		return -EMSGSIZE;
+	}
+	hdr_put(&w.hdr, LM_MSG_COOKIE, 0);
+	memcpy(w.hello_nonce, c->hello_nonce, LM_HELLO_NONCE_LEN);
+	memcpy(w.cookie, c->cookie, LM_COOKIE_LEN);
+	memcpy(out, &w, sizeof(w));
+	return (int)sizeof(w);
+}
+
+enum lm_reason
+lm_cookie_decode(struct lm_cookie_msg *c, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_cookie w;
+	uint64_t session;
+	enum lm_msg_type t;
+	enum lm_reason r;
+
+	r = lm_msg_peek(buf, len, &t, &session);
+	if (r != LM_OK) {
+		return r;
+	}
+	if (t != LM_MSG_COOKIE) {
+		return LM_E_TYPE;
+	}
+	if (len < sizeof(w)) {
+		return LM_E_SHORT;
+	}
+	if (len > sizeof(w)) {
+		return LM_E_LONG;
+	}
+	if (session != 0) {
+		return LM_E_FIELD;
+	}
+	memcpy(&w, buf, sizeof(w));
+	memcpy(c->hello_nonce, w.hello_nonce, LM_HELLO_NONCE_LEN);
+	memcpy(c->cookie, w.cookie, LM_COOKIE_LEN);
+	return LM_OK;
+}
 
 /* Header + fixed part + credential into out (LM_HELLO_SIGNED_MAX); returns length or -EINVAL. */
 static int
@@ -209,6 +338,11 @@ lm_hello_encode(const struct lm_hello *h, uint8_t *out, size_t cap)
 	memcpy(out, part, (size_t)n);
 	memcpy(out + n, h->sig, LM_SIG_LEN);
 	memset(out + n + LM_SIG_LEN, 0, total - (size_t)n - LM_SIG_LEN);
+	if (h->has_cookie) {
+		/* LM_HELLO_MIN_LEN leaves room after the largest credential and the signature. */
+		memcpy(out + n + LM_SIG_LEN, COOKIE_MAGIC, 4);
+		memcpy(out + n + LM_SIG_LEN + 4, h->cookie, LM_COOKIE_LEN);
+	}
 	return (int)total;
 }
 
@@ -240,6 +374,7 @@ lm_hello_decode(struct lm_hello *h, const uint8_t *buf, size_t len)
 	uint64_t session;
 	size_t used;
 	size_t sig_off;
+	size_t pad;
 	enum lm_reason r;
 
 	r = hdr_check(buf, len, LM_MSG_HELLO, LM_HELLO_MIN_LEN, LM_HELLO_MAX_LEN, &session);
@@ -262,7 +397,15 @@ lm_hello_decode(struct lm_hello *h, const uint8_t *buf, size_t len)
 		return r;
 	}
 	sig_off = sizeof(w) + used;
-	if (!is_zero(buf + sig_off + LM_SIG_LEN, len - sig_off - LM_SIG_LEN)) {
+	pad = sig_off + LM_SIG_LEN;
+	h->has_cookie = memcmp(buf + pad, COOKIE_MAGIC, 4) == 0;
+	if (h->has_cookie) {
+		memcpy(h->cookie, buf + pad + 4, LM_COOKIE_LEN);
+		pad += LM_HELLO_COOKIE_TRAILER_LEN;
+	} else {
+		memset(h->cookie, 0, LM_COOKIE_LEN);
+	}
+	if (!is_zero(buf + pad, len - pad)) {
 		return LM_E_RESERVED;
 	}
 	h->mode = (enum lm_mode)w.mode;

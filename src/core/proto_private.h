@@ -69,6 +69,13 @@ struct lm_wire_reveal {
 } __attribute__((packed));
 static_assert(sizeof(struct lm_wire_reveal) == LM_REVEAL_LEN, "reveal size");
 
+struct lm_wire_cookie {
+	struct lm_wire_hdr hdr;
+	uint8_t hello_nonce[LM_HELLO_NONCE_LEN];
+	uint8_t cookie[LM_COOKIE_LEN];
+} __attribute__((packed));
+static_assert(sizeof(struct lm_wire_cookie) == LM_COOKIE_MSG_LEN, "cookie size");
+
 /* Bodies of the proofs (each signed/MACed as tag || 0x00 || body). */
 #define LM_RESPONSE_BODY_LEN (LM_PK_LEN + 8 + 2 + LM_NONCE_LEN)
 #define LM_REVEAL_BODY_LEN (LM_PK_LEN + 8 + LM_HASH_LEN + LM_HASH_LEN)

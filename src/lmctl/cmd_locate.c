@@ -48,6 +48,10 @@ usage(FILE *f)
 		"  --res KM         region resolution (default 10)\n"
 		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
 		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
+		"  --revocations FILE  signed revocation list (lmctl revoke; repeatable): records\n"
+		"                   made with a revoked chip or landmark key at or after its\n"
+		"                   effective time are refused (listed under \"rejected\"); a\n"
+		"                   stale or wrongly signed list is an error\n"
 		"  --declared FILE  per-chip allowed countries, lines \"CHIP CODES\" (CHIP: key hex\n"
 		"                   or serial); those chips are judged against their own codes\n"
 		"  --now UNIX_S     verifier time (default: now)\n"
@@ -56,6 +60,10 @@ usage(FILE *f)
 		"                   JSON output (a landmark that may not be where it claims)\n"
 		"  --max-misplaced F  re-audit the --mesh report assuming at most F misplaced\n"
 		"                   landmarks (default: the report's own F)\n"
+		"  --clone-max-speed KMH  fastest plausible chip travel for clone detection\n"
+		"                   (default 1500 km/h: above any airliner's ground speed)\n"
+		"  --clone-clock-slack S  wall-clock disagreement allowed between landmarks\n"
+		"                   (default 60 s; 0: none)\n"
 		"Long-running mode (instead of FEEDDIRs; --out optional, written at exit):\n"
 		"  --nats URL[,URL...]  follow the JetStream feed stream; verdicts as NDJSON on\n"
 		"                   stdout as records arrive\n"
@@ -134,11 +142,20 @@ excl_add_mesh(struct pending *x, const char *path, int max_misplaced)
 	return rc < 0 ? -1 : 0;
 }
 
+/* What take_chip gets. */
+struct take_ctx {
+	struct lm_locator *loc;
+	json_t *rej;
+	const char *feed;
+};
+
 /* lmctl_read_feed callback: chip records become measurements of the locator. */
 static int
 take_chip(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
 {
+	struct take_ctx *x = arg;
 	struct lm_locate_meas m;
+	char why[200];
 	int rc;
 
 	if (r->prover.kind != LM_CRED_CHIP) {
@@ -149,7 +166,16 @@ take_chip(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
 		lmctl_err(CMD, "record %s: deductions beyond the RTT: not used", m.record);
 		return 0;
 	}
-	rc = lm_locator_add(arg, &m);
+	if (lm_locator_revoked(x->loc, &m, why, sizeof(why))) {
+		/* verified, but made with a revoked key: refused and listed */
+		lmctl_err(CMD, "record %s: %s: not used", m.record, why);
+		return json_array_append_new(x->rej,
+			       json_pack("{s:s, s:s, s:s, s:s}", "feed", x->feed, "what", "record",
+				       "record", m.record, "reason", why)) < 0
+			? -1
+			: 0;
+	}
+	rc = lm_locator_add(x->loc, &m);
 	if (rc < 0) {
 		lmctl_err(CMD, "record %s: %s", m.record, strerror(-rc));
 		return -1;
@@ -235,8 +261,11 @@ declared_load(struct pending *p, const char *path)
 static int
 make_locator(struct lmctl_locate_cfg *cfg, const struct lm_geofence *gf, const struct pending *p)
 {
-	struct lm_locator_conf lc = {
-		.window_s = cfg->window_s, .res_km = cfg->res_km, .allowed = gf};
+	struct lm_locator_conf lc = {.window_s = cfg->window_s,
+		.res_km = cfg->res_km,
+		.allowed = gf,
+		.clone_max_kmh = cfg->clone_kmh,
+		.clone_slack_s = cfg->clone_slack_s};
 	size_t i;
 
 	cfg->loc = lm_locator_create(&lc);
@@ -275,6 +304,9 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"mesh", required_argument, NULL, 'M'},
 		{"max-misplaced", required_argument, NULL, 'F'},
 		{"declared", required_argument, NULL, 'D'},
+		{"clone-max-speed", required_argument, NULL, 'V'},
+		{"revocations", required_argument, NULL, 'R'},
+		{"clone-clock-slack", required_argument, NULL, 'L'},
 		{"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 'S'},
 		{"durable", required_argument, NULL, 'd'},
@@ -294,9 +326,12 @@ lmctl_cmd_locate(int argc, char **argv)
 	const struct lm_locate_meas *used;
 	json_t *rej = json_array(), *chips = json_array(), *names = json_array();
 	json_t *feats = json_array(), *top = NULL, *fc = NULL, *excluded = NULL;
+	json_t *clones = json_array();
 	int c, rc = 2, max_mis = -1;
-	const char *mesh_path[16];
-	size_t n_mesh = 0;
+	const char *mesh_path[16], *rev_path[16];
+	size_t n_mesh = 0, n_rev_path = 0, n_rev = 0;
+	struct lm_revocation rev[16];
+	struct take_ctx tx;
 	struct timespec ts;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -383,6 +418,27 @@ lmctl_cmd_locate(int argc, char **argv)
 				goto done;
 			}
 			break;
+		case 'V':
+			if (parse_seconds("clone-max-speed", optarg, 1, 1e6, &cfg.clone_kmh) < 0) {
+				goto done;
+			}
+			break;
+		case 'L':
+			if (parse_seconds("clone-clock-slack", optarg, 0, 1e6, &cfg.clone_slack_s) <
+				0) {
+				goto done;
+			}
+			if (cfg.clone_slack_s == 0) {
+				cfg.clone_slack_s = -1; /* none (0 is the default) */
+			}
+			break;
+		case 'R':
+			if (n_rev_path == sizeof(rev_path) / sizeof(rev_path[0])) {
+				lmctl_err(CMD, "--revocations: at most 16 files");
+				goto done;
+			}
+			rev_path[n_rev_path++] = optarg;
+			break;
 		case 'N':
 			no.urls = optarg;
 			break;
@@ -437,34 +493,55 @@ lmctl_cmd_locate(int argc, char **argv)
 	if (make_locator(&cfg, gf, &pend) < 0) {
 		goto done;
 	}
+	for (i = 0; i < n_rev_path; i++) {
+		char err[512];
+
+		/* verified at the verifier time: a stale (expired) list is refused */
+		if (lm_revocation_load(rev_path[i], (const uint8_t(*)[LM_PK_LEN])roots.op,
+			    roots.n_op, (const uint8_t(*)[LM_PK_LEN])roots.mfr, roots.n_mfr,
+			    cfg.vo.now_ns / 1000000000, &rev[n_rev], err, sizeof(err)) < 0) {
+			lmctl_err(CMD, "--revocations %s", err);
+			goto done;
+		}
+		if (lm_locator_add_revocation(cfg.loc, &rev[n_rev++]) < 0) {
+			lmctl_err(CMD, "out of memory");
+			goto done;
+		}
+	}
 	if (no.urls) {
 		rc = lmctl_locate_nats(&cfg, &no);
 		goto done;
 	}
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
-		if (lmctl_read_feed(
-			    CMD, argv[i], &cfg.vo, take_chip, cfg.loc, rej, &nrec, &nbatch) < 0) {
+		tx.loc = cfg.loc;
+		tx.rej = rej;
+		tx.feed = argv[i];
+		if (lmctl_read_feed(CMD, argv[i], &cfg.vo, take_chip, &tx, rej, &nrec, &nbatch) <
+			0) {
 			goto done;
 		}
 	}
 	/* an excluded landmark's records are verified (and counted) but never used */
 	excluded = lm_locator_excluded_json(cfg.loc);
 	if (!excluded || lm_locator_windows(cfg.loc, &used, &nused, &win, &nwin) < 0 ||
-		lm_locator_render(cfg.loc, chips, feats) < 0) {
+		lm_locator_render(cfg.loc, chips, feats) < 0 || !clones ||
+		lm_locator_render_clones(cfg.loc, clones, feats) < 0) {
 		lmctl_err(CMD, "solve failed");
 		goto done;
 	}
-	top = json_pack("{s:{s:I, s:I, s:I}, s:O, s:O, s:O, s:s, s:f, s:f}", "verified", "batches",
-		(json_int_t)nbatch, "records", (json_int_t)nrec, "chip_records", (json_int_t)nused,
-		"rejected", rej, "excluded_landmarks", excluded, "chips", chips, "bound",
-		"hard (speed of light)", "window_s", cfg.window_s, "resolution_km", cfg.res_km);
+	top = json_pack("{s:{s:I, s:I, s:I}, s:O, s:O, s:O, s:O, s:s, s:f, s:f}", "verified",
+		"batches", (json_int_t)nbatch, "records", (json_int_t)nrec, "chip_records",
+		(json_int_t)nused, "rejected", rej, "excluded_landmarks", excluded, "chips", chips,
+		"clones", clones, "bound", "hard (speed of light)", "window_s", cfg.window_s,
+		"resolution_km", cfg.res_km);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
 	if (!top || !fc || lmctl_locate_write(cfg.out, top, fc) < 0) {
 		goto done;
 	}
 	printf("verified %zu batches, %zu records (%zu chip measurements used); rejected %zu; "
-	       "%zu chip window(s) located -> %s\n",
-		nbatch, nrec, nused, json_array_size(rej), json_array_size(chips), cfg.out);
+	       "%zu chip window(s) located; %zu clone finding(s) -> %s\n",
+		nbatch, nrec, nused, json_array_size(rej), json_array_size(chips),
+		json_array_size(clones), cfg.out);
 	rc = json_array_size(rej) ? 1 : 0;
 done:
 	json_decref(top);
@@ -473,8 +550,12 @@ done:
 	json_decref(names);
 	json_decref(rej);
 	json_decref(chips);
+	json_decref(clones);
 	json_decref(feats);
 	lm_locator_destroy(cfg.loc);
+	for (i = 0; i < n_rev; i++) {
+		lm_revocation_free(&rev[i]);
+	}
 	lm_geofence_destroy(gf);
 	for (i = 0; i < pend.n_decl; i++) {
 		lm_geofence_destroy(pend.decl[i].gf);

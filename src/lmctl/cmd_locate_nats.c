@@ -88,12 +88,47 @@ emit_line(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *
 	return 0;
 }
 
+/* What the follower's callbacks get. */
+struct follow_ctx {
+	json_t *rej; /* rejected records */
+	const struct lmctl_locate_cfg *cfg;
+};
+
+/* A new or changed clone finding: one NDJSON line {"finding": "clone", ...}. */
+static int
+clone_line(const struct lm_locate_clone *c, uint64_t rev, uint64_t seq, void *arg)
+{
+	const struct follow_ctx *x = arg;
+	double kmh, slack;
+	json_t *j;
+	char *line;
+
+	lm_locator_clone_params(x->cfg->loc, &kmh, &slack);
+	j = lm_locate_clone_json(c, kmh, slack);
+	if (!j) {
+		return -ENOMEM;
+	}
+	json_object_set_new(j, "revision", json_integer((json_int_t)rev));
+	json_object_set_new(j, "stream_seq", json_integer((json_int_t)seq));
+	line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	json_decref(j);
+	if (!line) {
+		return -ENOMEM;
+	}
+	puts(line);
+	fflush(stdout);
+	free(line);
+	return 0;
+}
+
 static void
 on_reject(const char *subject, uint64_t seq, const char *reason, void *arg)
 {
 	fprintf(stderr, "lmctl locate: rejected %s seq %llu: %s\n", subject,
 		(unsigned long long)seq, reason);
-	json_array_append_new(arg,
+	const struct follow_ctx *x = arg;
+
+	json_array_append_new(x->rej,
 		json_pack("{s:s, s:I, s:s}", "subject", subject, "stream_seq", (json_int_t)seq,
 			"reason", reason));
 }
@@ -116,7 +151,7 @@ write_out(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no,
 {
 	const struct lm_locate_follow_stats *st = lm_locate_follow_stats(f);
 	json_t *chips = json_array(), *feats = json_array(), *top = NULL, *fc = NULL;
-	json_t *excluded = NULL;
+	json_t *excluded = NULL, *clones = json_array();
 	int rc = -1;
 
 	/* exclusions are counted over the final state only */
@@ -125,16 +160,18 @@ write_out(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no,
 		goto out;
 	}
 	if (lm_locator_render(cfg->loc, chips, feats) < 0 ||
-		!(excluded = lm_locator_excluded_json(cfg->loc))) {
+		!(excluded = lm_locator_excluded_json(cfg->loc)) || !clones ||
+		lm_locator_render_clones(cfg->loc, clones, feats) < 0) {
 		lmctl_err(CMD, "final solve failed");
 		goto out;
 	}
-	top = json_pack("{s:{s:I, s:I, s:I, s:I, s:I}, s:O, s:O, s:O, s:s, s:f, s:f, s:s?}",
+	top = json_pack("{s:{s:I, s:I, s:I, s:I, s:I}, s:O, s:O, s:O, s:O, s:s, s:f, s:f, s:s?}",
 		"verified", "messages", (json_int_t)st->msgs, "records", (json_int_t)st->records,
 		"chip_records", (json_int_t)st->chip_records, "landmark_records",
 		(json_int_t)st->lm_records, "refetched", (json_int_t)st->refetched, "rejected", rej,
-		"excluded_landmarks", excluded, "chips", chips, "bound", "hard (speed of light)",
-		"window_s", cfg->window_s, "resolution_km", cfg->res_km, "durable", no->durable);
+		"excluded_landmarks", excluded, "chips", chips, "clones", clones, "bound",
+		"hard (speed of light)", "window_s", cfg->window_s, "resolution_km", cfg->res_km,
+		"durable", no->durable);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
 	rc = top && fc ? lmctl_locate_write(cfg->out, top, fc) : -1;
 out:
@@ -143,6 +180,7 @@ out:
 	json_decref(chips);
 	json_decref(feats);
 	json_decref(excluded);
+	json_decref(clones);
 	return rc;
 }
 
@@ -164,7 +202,9 @@ name_ok(const char *s)
 int
 lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no)
 {
-	static const struct lm_locate_follow_ops ops = {.emit = emit_line, .reject = on_reject};
+	static const struct lm_locate_follow_ops ops = {
+		.emit = emit_line, .clone = clone_line, .reject = on_reject};
+	struct follow_ctx ctx;
 	const struct lm_locate_follow_stats *st;
 	struct lm_feed_nats_consumer *cons = NULL;
 	struct lm_locate_follow *f = NULL;
@@ -183,13 +223,15 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	lm_feed_nats_conf_default(&conf);
 	conf.urls = no->urls;
 	conf.stream = no->stream;
+	ctx.rej = rej;
+	ctx.cfg = cfg;
 	lists = lm_feed_kvlist_open(no->urls, no->stream, no->durable, err, sizeof(err));
 	if (!lists) {
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
 	f = lm_locate_follow_create(
-		cfg->loc, lists, cfg->vo.trust, cfg->now_fixed ? cfg->vo.now_ns : -1, &ops, rej);
+		cfg->loc, lists, cfg->vo.trust, cfg->now_fixed ? cfg->vo.now_ns : -1, &ops, &ctx);
 	if (!f || !rej) {
 		lmctl_err(CMD, "out of memory");
 		goto out;
@@ -230,13 +272,13 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	}
 	fprintf(stderr,
 		"lmctl locate: %llu messages (%llu records, %llu heads): %llu chip records, %llu "
-		"landmark-to-landmark, %llu rejected; %llu verdicts emitted; %llu records "
+		"landmark-to-landmark, %llu rejected; %llu verdicts emitted; %llu clone findings; %llu records "
 		"fetched back for re-verification; messages from %.6f to %.6f\n",
 		(unsigned long long)st->msgs, (unsigned long long)st->records,
 		(unsigned long long)st->heads, (unsigned long long)st->chip_records,
 		(unsigned long long)st->lm_records, (unsigned long long)st->rejected,
-		(unsigned long long)st->emitted, (unsigned long long)st->refetched, st->first_s,
-		st->last_s);
+		(unsigned long long)st->emitted, (unsigned long long)st->clones,
+		(unsigned long long)st->refetched, st->first_s, st->last_s);
 	if (lm_feed_kvlist_ignored(lists)) {
 		lmctl_err(CMD, "%llu key-value entries of a foreign length read as empty lists",
 			(unsigned long long)lm_feed_kvlist_ignored(lists));

@@ -24,6 +24,8 @@ static const struct lmctl_cmd cmds[] = {
 	{"delegate", lmctl_cmd_delegate, "operator root signs a landmark delegation"},
 	{"certify", lmctl_cmd_certify, "manufacturer root signs a chip certificate"},
 	{"verify-cert", lmctl_cmd_verify_cert, "verify a delegation or chip certificate"},
+	{"revoke", lmctl_cmd_revoke, "a root signs a revocation list (landmark or chip keys)"},
+	{"verify-revocation", lmctl_cmd_verify_revocation, "verify a revocation list, print JSON"},
 	{"solve", lmctl_cmd_solve, "locator math: region, area, point, verdict from constraints"},
 	{"mesh", lmctl_cmd_mesh, "audit landmark positions from their mutual RTTs; speed lines"},
 	{"locate", lmctl_cmd_locate, "verify feeds, locate chips, verdicts + GeoJSON + HTML map"},

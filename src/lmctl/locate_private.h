@@ -65,6 +65,7 @@ struct lmctl_locate_cfg {
 	bool now_fixed; /* --now given: vo.now_ns stays; else the clock at each record */
 	struct lm_locator *loc; /* fences, declared chips, exclusions, window, resolution */
 	double window_s, res_km; /* as given to loc, for the report */
+	double clone_kmh, clone_slack_s; /* lm_locator_conf; 0: defaults, slack -1: none */
 	const char *out; /* NULL: no output files */
 };
 

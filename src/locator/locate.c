@@ -32,6 +32,8 @@ struct lm_locator {
 	struct lm_locate_window *win;
 	size_t n_win;
 	bool sorted;
+	const struct lm_revocation **rev; /* borrowed lists */
+	size_t n_rev;
 };
 
 /* Grow *v (elements of size sz) to hold at least need. 0 or -ENOMEM. */
@@ -72,7 +74,17 @@ lm_locator_create(const struct lm_locator_conf *conf)
 	if (c.res_km == 0) {
 		c.res_km = LM_REGION_DEFAULT_RES_KM;
 	}
-	if (!(c.window_s >= 1 && c.window_s <= 1e7) || !(c.res_km >= 0.01 && c.res_km <= 5000)) {
+	if (c.clone_max_kmh == 0) {
+		c.clone_max_kmh = LM_LOCATE_CLONE_MAX_KMH;
+	}
+	if (c.clone_slack_s == 0) {
+		c.clone_slack_s = LM_LOCATE_CLONE_SLACK_S;
+	} else if (c.clone_slack_s < 0 && c.clone_slack_s >= -1) {
+		c.clone_slack_s = 0; /* asked for none */
+	}
+	if (!(c.window_s >= 1 && c.window_s <= 1e7) || !(c.res_km >= 0.01 && c.res_km <= 5000) ||
+		!(c.clone_max_kmh >= 1 && c.clone_max_kmh <= 1e6) ||
+		!(c.clone_slack_s >= 0 && c.clone_slack_s <= 1e6)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -94,7 +106,52 @@ lm_locator_destroy(struct lm_locator *loc)
 	free(loc->excl);
 	free(loc->meas);
 	free(loc->win);
+	free(loc->rev);
 	free(loc);
+}
+
+int
+lm_locator_add_revocation(struct lm_locator *loc, const struct lm_revocation *l)
+{
+	const struct lm_revocation **nv = realloc(loc->rev, (loc->n_rev + 1) * sizeof(*nv));
+
+	if (!nv) {
+		return -ENOMEM;
+	}
+	loc->rev = nv;
+	nv[loc->n_rev++] = l;
+	return 0;
+}
+
+bool
+lm_locator_revoked(
+	const struct lm_locator *loc, const struct lm_locate_meas *m, char *why, size_t why_len)
+{
+	uint8_t chip[LM_PK_LEN], lmk[LM_PK_LEN];
+	size_t i, n1 = 0, n2 = 0;
+	bool have_chip, have_lm;
+
+	have_chip = sodium_hex2bin(chip, sizeof(chip), m->chip, strlen(m->chip), NULL, &n1, NULL) ==
+			0 &&
+		n1 == LM_PK_LEN;
+	have_lm = sodium_hex2bin(lmk, sizeof(lmk), m->landmark, strlen(m->landmark), NULL, &n2,
+			  NULL) == 0 &&
+		n2 == LM_PK_LEN;
+	for (i = 0; i < loc->n_rev; i++) {
+		const struct lm_revocation *l = loc->rev[i];
+		const struct lm_revocation_entry *e = NULL;
+		bool is_chip = l->scope == LM_REVOKE_CHIP;
+
+		if (!(is_chip ? have_chip : have_lm) ||
+			!lm_revocation_revokes(l, is_chip ? chip : lmk, m->t_ns, &e)) {
+			continue;
+		}
+		snprintf(why, why_len, "revoked %s key (%s, effective %lld, list seq %llu)",
+			is_chip ? "chip" : "landmark", lm_revocation_reason_str(e->reason),
+			(long long)e->effective, (unsigned long long)l->seq);
+		return true;
+	}
+	return false;
 }
 
 static bool
@@ -209,6 +266,7 @@ lm_locate_meas_from_record(
 	m->rtt_ms = (double)r->rtt_min_ns / 1e6;
 	m->deduct_ms = (double)(r->landmark_delay_ns + r->chip_turnaround_ns) / 1e6;
 	m->t_ns = r->t_start_ns;
+	m->t_end_ns = r->t_end_ns;
 	return 0;
 }
 
@@ -455,4 +513,130 @@ lm_locate_result_fini(struct lm_locate_result *res)
 	free(res->decisive);
 	lm_region_destroy(res->region);
 	memset(res, 0, sizeof(*res));
+}
+
+/* Margin below which two caps are never called disjoint (the solver's DIST_EPS_KM). */
+#define CLONE_EPS_KM 1e-6
+
+static int64_t
+meas_end(const struct lm_locate_meas *m)
+{
+	return m->t_end_ns > m->t_ns ? m->t_end_ns : m->t_ns;
+}
+
+bool
+lm_locate_clone_pair(const struct lm_locate_meas *x, const struct lm_locate_meas *y, double max_kmh,
+	double slack_s, struct lm_locate_clone *c)
+{
+	int64_t lo = x->t_ns > y->t_ns ? x->t_ns : y->t_ns;
+	int64_t hi = meas_end(x) < meas_end(y) ? meas_end(x) : meas_end(y);
+	double gap_s = lo > hi ? (double)(lo - hi) / 1e9 : 0;
+	double widen = max_kmh * (gap_s + slack_s) / 3600.0;
+	double radii = x->radius_km + y->radius_km;
+	double d = lm_geo_dist_km(x->lat, x->lon, y->lat, y->lon);
+
+	/* exact geodesic: both widened caps hold iff d <= R1 + R2 + widen (lm_region's pair
+	 * test); NaN compares false (never a finding) */
+	if (!(d > radii + widen + CLONE_EPS_KM)) {
+		return false;
+	}
+	if (c) {
+		const struct lm_locate_meas *first = x->t_ns <= y->t_ns ? x : y;
+
+		c->a = *first;
+		c->b = first == x ? *y : *x;
+		c->dist_km = d;
+		c->radii_km = radii;
+		c->gap_s = gap_s;
+		c->widen_km = widen;
+		c->excess_km = d - radii - widen;
+	}
+	return true;
+}
+
+void
+lm_locator_clone_params(const struct lm_locator *loc, double *max_kmh, double *slack_s)
+{
+	*max_kmh = loc->conf.clone_max_kmh;
+	*slack_s = loc->conf.clone_slack_s;
+}
+
+int
+lm_locator_clone_scan(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n,
+	struct lm_locate_clone *out)
+{
+	double v = loc->conf.clone_max_kmh, slack = loc->conf.clone_slack_s;
+	uint64_t budget = LM_LOCATE_CLONE_MAX_PAIRS, pairs = 0;
+	bool found = false, truncated = false;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(g[i].chip, g[0].chip)) {
+			return -EINVAL;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n && !truncated; i++) {
+		if (lm_locator_is_excluded(loc, g + i)) {
+			continue; /* a landmark that may be misplaced proves nothing */
+		}
+		for (j = i + 1; j < n; j++) {
+			struct lm_locate_clone c;
+
+			/* sorted by start: the gap is at least t_j - end_i, growing with j; past
+			 * the largest distance on Earth no later pair can be disjoint */
+			if (v * ((double)(g[j].t_ns - meas_end(&g[i])) / 1e9 + slack) / 3600.0 >
+				LM_GEO_MAX_DIST_KM) {
+				break;
+			}
+			if (budget-- == 0) {
+				truncated = true;
+				break;
+			}
+			if (lm_locator_is_excluded(loc, &g[j]) ||
+				!lm_locate_clone_pair(&g[i], &g[j], v, slack, &c)) {
+				continue;
+			}
+			pairs++;
+			if (!found || c.excess_km > out->excess_km) {
+				*out = c;
+				found = true;
+			}
+		}
+	}
+	out->pairs = pairs;
+	out->truncated = truncated;
+	return found ? 1 : 0;
+}
+
+int
+lm_locator_clones(struct lm_locator *loc, struct lm_locate_clone **out, size_t *n)
+{
+	const struct lm_locate_window *win;
+	const struct lm_locate_meas *v;
+	struct lm_locate_clone *res = NULL, c;
+	size_t nv, nwin, i, j, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = lm_locator_windows(loc, &v, &nv, &win, &nwin);
+	if (rc < 0) {
+		return rc;
+	}
+	for (i = 0; i < nv; i = j) {
+		for (j = i + 1; j < nv && !strcmp(v[j].chip, v[i].chip); j++) {
+		}
+		if (lm_locator_clone_scan(loc, &v[i], j - i, &c) != 1) {
+			continue;
+		}
+		if (grow((void **)&res, &cap, *n + 1, sizeof(*res)) < 0) {
+			free(res);
+			*n = 0;
+			return -ENOMEM;
+		}
+		res[(*n)++] = c;
+	}
+	*out = res;
+	return 0;
 }

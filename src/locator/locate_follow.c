@@ -35,7 +35,17 @@ struct lm_locate_follow {
 	struct meas_buf a, b; /* a chip's list before and after an append */
 	struct lm_locate_follow_stats st;
 	char err[320];
+	char revoked[200]; /* why verify_msg returned REVOKED */
 };
+
+/* verify_msg: the record verified but its key is revoked (text in f->revoked) */
+#define REVOKED LM_E__COUNT
+
+static const char *
+why_str(const struct lm_locate_follow *f, enum lm_reason r)
+{
+	return r == REVOKED ? f->revoked : lm_reason_str(r);
+}
 
 static void __attribute__((format(printf, 2, 3)))
 set_err(struct lm_locate_follow *f, const char *fmt, ...)
@@ -129,6 +139,9 @@ verify_msg(struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, struct 
 	if (v->chip && lm_locate_meas_from_record(&v->m, f->r, m->record, m->record_len) < 0) {
 		return LM_E_FIELD; /* deductions beyond the RTT: rejected, never clamped */
 	}
+	if (v->chip && lm_locator_revoked(f->loc, &v->m, f->revoked, sizeof(f->revoked))) {
+		return REVOKED;
+	}
 	v->ok = true;
 	return LM_OK;
 }
@@ -182,7 +195,7 @@ on_refetched(const struct lm_feed_nats_msg *m, void *arg)
 	rf->f->st.refetched++;
 	lm_record_hash(got, m->record, m->record_len);
 	if (r != LM_OK) {
-		rf->why = lm_reason_str(r);
+		rf->why = why_str(rf->f, r);
 	} else if (memcmp(got, rf->leaf, LM_HASH_LEN) || !rf->v.chip ||
 		strcmp(rf->v.m.chip, rf->chip_hex)) {
 		rf->why = "listed hash or chip does not match the record";
@@ -327,6 +340,30 @@ emit_changed(struct lm_locate_follow *f, const char *leaf_hex, uint64_t rev, uin
 	return rc;
 }
 
+/* The chip's clone finding after the append, when it is new or another pair than before. */
+static int
+emit_clone(struct lm_locate_follow *f, uint64_t rev, uint64_t seq)
+{
+	struct lm_locate_clone now, before;
+	int rc;
+
+	if (!f->ops.clone || f->b.n < 2 ||
+		lm_locator_clone_scan(f->loc, f->b.v, f->b.n, &now) != 1) {
+		return 0;
+	}
+	if (f->a.n >= 2 && lm_locator_clone_scan(f->loc, f->a.v, f->a.n, &before) == 1 &&
+		!strcmp(before.a.record, now.a.record) && !strcmp(before.b.record, now.b.record)) {
+		return 0; /* already reported */
+	}
+	rc = f->ops.clone(&now, rev, seq, f->arg);
+	if (rc < 0) {
+		set_err(f, "chip %.16s: clone emit failed", now.a.chip);
+		return rc;
+	}
+	f->st.clones++;
+	return 0;
+}
+
 int
 lm_locate_follow_msg(const struct lm_feed_nats_msg *m, void *follow)
 {
@@ -351,7 +388,7 @@ lm_locate_follow_msg(const struct lm_feed_nats_msg *m, void *follow)
 	lm_record_hash(leaf, m->record, m->record_len);
 	why = verify_msg(f, m, &v);
 	if (why != LM_OK) {
-		note_reject(f, m->subject, m->stream_seq, lm_reason_str(why));
+		note_reject(f, m->subject, m->stream_seq, why_str(f, why));
 		v.ok = false;
 		(void)remember(f, leaf, &v);
 		return 1; /* never redelivered */
@@ -381,6 +418,9 @@ lm_locate_follow_msg(const struct lm_feed_nats_msg *m, void *follow)
 	}
 	if (rc == 0) {
 		rc = emit_changed(f, v.m.record, rev, m->stream_seq);
+	}
+	if (rc == 0) {
+		rc = emit_clone(f, rev, m->stream_seq);
 	}
 	free(old);
 	free(cur);

@@ -348,3 +348,63 @@ lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool
 	}
 	return rc;
 }
+
+static json_t *
+clone_rec_json(const struct lm_locate_meas *m)
+{
+	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "record", m->record,
+		"landmark", m->landmark, "site", m->site, "lat", m->lat, "lon", m->lon, "radius_km",
+		m->radius_km, "rtt_ms", m->rtt_ms, "deduct_ms", m->deduct_ms, "t_start_ns",
+		(json_int_t)m->t_ns, "t_end_ns",
+		(json_int_t)(m->t_end_ns > m->t_ns ? m->t_end_ns : m->t_ns));
+}
+
+json_t *
+lm_locate_clone_json(const struct lm_locate_clone *c, double max_kmh, double slack_s)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:b, "
+			 "s:[oo], s:s}",
+		"finding", "clone", "chip", c->a.chip, "serial", c->a.serial, "model", c->a.model,
+		"distance_km", c->dist_km, "radii_km", c->radii_km, "gap_s", c->gap_s, "widen_km",
+		c->widen_km, "excess_km", c->excess_km, "max_speed_kmh", max_kmh, "clock_slack_s",
+		slack_s, "pairs", (json_int_t)c->pairs, "truncated", c->truncated, "records",
+		clone_rec_json(&c->a), clone_rec_json(&c->b), "meaning",
+		"the chip key was measured at two places no plausible travel joins: a copied key "
+		"or a relay");
+}
+
+int
+lm_locator_render_clones(struct lm_locator *loc, json_t *clones, json_t *feats)
+{
+	struct lm_locate_clone *v;
+	double kmh, slack;
+	size_t n, i;
+	int rc = lm_locator_clones(loc, &v, &n);
+
+	if (rc < 0) {
+		return rc;
+	}
+	lm_locator_clone_params(loc, &kmh, &slack);
+	for (i = 0; i < n && rc == 0; i++) {
+		json_t *j = lm_locate_clone_json(&v[i], kmh, slack);
+
+		if (!j || json_array_append_new(clones, j) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (feats &&
+			json_array_append_new(feats,
+				json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:f}, "
+					  "s:{s:s, s:[[ff][ff]]}}",
+					"type", "Feature", "properties", "kind", "clone", "serial",
+					v[i].a.serial, "chip", v[i].a.chip, "site_a", v[i].a.site,
+					"site_b", v[i].b.site, "record_a", v[i].a.record,
+					"record_b", v[i].b.record, "excess_km", v[i].excess_km,
+					"geometry", "type", "LineString", "coordinates", v[i].a.lon,
+					v[i].a.lat, v[i].b.lon, v[i].b.lat)) < 0) {
+			rc = -ENOMEM;
+		}
+	}
+	free(v);
+	return rc;
+}

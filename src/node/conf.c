@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* One table drives parsing, validation, defaults, --help and the example config. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -53,8 +55,36 @@ lm_cfg_defaults(const struct lm_cfg_item *t, void *out)
 		case LM_CFG_GROUPS:
 			*(unsigned *)(void *)(base + t->count_offset) = 0;
 			break;
+		case LM_CFG_IP4:
+			*(uint32_t *)(void *)(base + t->offset) = 0;
+			break;
+		case LM_CFG_MAC:
+			memset(base + t->offset, 0, 6);
+			break;
 		}
 	}
+}
+
+/* "aa:bb:cc:dd:ee:ff" -> mac; @return 0 or -EINVAL (syntax, multicast or all zero). */
+static int
+parse_mac(const char *v, uint8_t mac[6])
+{
+	unsigned b[6];
+	char end;
+	int i;
+
+	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		    &end) != 6 ||
+		strlen(v) != 17) {
+		return -EINVAL;
+	}
+	for (i = 0; i < 6; i++) {
+		mac[i] = (uint8_t)b[i];
+	}
+	if ((mac[0] & 1) != 0 || (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0) {
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static const struct lm_cfg_item *
@@ -164,6 +194,29 @@ parse_item(const struct lm_cfg_item *t, char *base, const config_setting_t *s, c
 		l->n = (unsigned)n;
 		return 0;
 	}
+	case LM_CFG_IP4: {
+		struct in_addr a;
+		const char *v = type == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+
+		if (v == NULL || inet_pton(AF_INET, v, &a) != 1 || a.s_addr == 0) {
+			set_err(err, errlen, s, "%s: must be a non-zero dotted-quad IPv4 address",
+				t->name);
+			return -EINVAL;
+		}
+		*(uint32_t *)(void *)(base + t->offset) = ntohl(a.s_addr);
+		return 0;
+	}
+	case LM_CFG_MAC: {
+		const char *v = type == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+
+		if (v == NULL || parse_mac(v, (uint8_t *)base + t->offset) != 0) {
+			set_err(err, errlen, s,
+				"%s: must be a unicast, non-zero MAC \"aa:bb:cc:dd:ee:ff\"",
+				t->name);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	case LM_CFG_GROUPS: {
 		int n;
 
@@ -229,6 +282,19 @@ parse_group(const struct lm_cfg_item *table, void *out, const config_setting_t *
 		if (t->type == LM_CFG_STR && t->min > 0 && ((char *)out + t->offset)[0] == '\0') {
 			set_err(err, errlen, g, "%s: required setting missing", t->name);
 			return -EINVAL;
+		}
+		if (t->type == LM_CFG_IP4 && t->min > 0 &&
+			*(uint32_t *)(void *)((char *)out + t->offset) == 0) {
+			set_err(err, errlen, g, "%s: required setting missing", t->name);
+			return -EINVAL;
+		}
+		if (t->type == LM_CFG_MAC && t->min > 0) {
+			const uint8_t *m = (const uint8_t *)out + t->offset;
+
+			if ((m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0) {
+				set_err(err, errlen, g, "%s: required setting missing", t->name);
+				return -EINVAL;
+			}
 		}
 		if (t->type == LM_CFG_GROUPS && t->min > 0 &&
 			*(unsigned *)(void *)((char *)out + t->count_offset) < (unsigned)t->min) {
@@ -301,6 +367,10 @@ print_default(FILE *f, const struct lm_cfg_item *t)
 	case LM_CFG_GROUPS:
 		fprintf(f, "( )");
 		break;
+	case LM_CFG_IP4:
+	case LM_CFG_MAC:
+		fprintf(f, "\"\"");
+		break;
 	}
 }
 
@@ -327,6 +397,12 @@ print_range(FILE *f, const struct lm_cfg_item *t)
 	case LM_CFG_STRLIST:
 	case LM_CFG_GROUPS:
 		fprintf(f, "%" PRId64 "..%" PRId64 " entries", t->min, t->max);
+		break;
+	case LM_CFG_IP4:
+		fprintf(f, "%s", t->min > 0 ? "IPv4 address, required" : "IPv4 address");
+		break;
+	case LM_CFG_MAC:
+		fprintf(f, "%s", t->min > 0 ? "MAC address, required" : "MAC address");
 		break;
 	}
 }

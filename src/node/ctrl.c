@@ -33,6 +33,12 @@ struct pending {
 	uint8_t commitment[LM_HASH_LEN];
 };
 
+/* Sessions in flight per prover key: open addressing, backward-shift deletion. */
+struct quota_ent {
+	uint8_t pk[LM_PK_LEN];
+	uint32_t n; /* 0: empty */
+};
+
 struct engine_chans {
 	struct lm_chan to_dp;
 	struct lm_chan from_dp;
@@ -68,6 +74,9 @@ struct lm_ctrl {
 	uint8_t dlg_hash[LM_HASH_LEN];
 	struct peer_state peers[LM_CTRL_MAX_PEERS];
 	struct lm_record rec; /* scratch */
+	struct quota_ent *quota;
+	uint32_t quota_mask;
+	uint8_t quota_key[crypto_shorthash_KEYBYTES];
 	struct lm_ctrl_stats st;
 };
 
@@ -81,7 +90,10 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(hello_not_allowed),
 	SD(hello_mode),
 	SD(hello_busy),
+	SD(hello_key_class),
 	SD(bad_proofs),
+	SD(candidate2_used),
+	SD(hello_quota),
 	SD(bad_reveal),
 	SD(no_samples),
 	SD(records),
@@ -163,6 +175,78 @@ pend_alloc(struct lm_ctrl *c, uint32_t *ref)
 	return NULL;
 }
 
+static uint32_t
+quota_home(const struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint32_t v;
+
+	crypto_shorthash(h, pk, LM_PK_LEN, c->quota_key);
+	memcpy(&v, h, sizeof(v));
+	return v & c->quota_mask;
+}
+
+/* The entry of pk, or the empty slot where it would go. */
+static uint32_t
+quota_slot(const struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
+{
+	uint32_t h = quota_home(c, pk);
+
+	while (c->quota[h].n != 0 && memcmp(c->quota[h].pk, pk, LM_PK_LEN) != 0) {
+		h = (h + 1) & c->quota_mask;
+	}
+	return h;
+}
+
+/* Take one of pk's session slots. @return false when it already holds max_per_prover. */
+static bool
+quota_take(struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
+{
+	uint32_t h = quota_slot(c, pk);
+
+	if (c->quota[h].n >= c->c.max_per_prover) {
+		return false;
+	}
+	memcpy(c->quota[h].pk, pk, LM_PK_LEN);
+	c->quota[h].n++;
+	return true;
+}
+
+static void
+quota_give(struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
+{
+	uint32_t h = quota_slot(c, pk);
+	uint32_t j;
+
+	if (c->quota[h].n == 0 || --c->quota[h].n > 0) {
+		return;
+	}
+	/* Empty now: shift later entries of the run back unless their home lies in (h, j]. */
+	j = h;
+	for (;;) {
+		uint32_t home;
+
+		j = (j + 1) & c->quota_mask;
+		if (c->quota[j].n == 0) {
+			return;
+		}
+		home = quota_home(c, c->quota[j].pk);
+		if ((h < j) ? (home <= h || home > j) : (home <= h && home > j)) {
+			c->quota[h] = c->quota[j];
+			c->quota[j].n = 0;
+			h = j;
+		}
+	}
+}
+
+/* A pending entry ends: its prover key's slot comes back. */
+static void
+pend_free(struct lm_ctrl *c, struct pending *p)
+{
+	quota_give(c, p->prover_pk);
+	p->used = 0;
+}
+
 static bool
 allowed(const struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
 {
@@ -177,6 +261,17 @@ allowed(const struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
 		}
 	}
 	return false;
+}
+
+/* The key-class policy: the class that protects the timed secret in this mode, read from
+ * the verified chip certificate, against the configured minimum (docs/node.md). */
+static bool
+class_ok(const struct lm_ctrl *c, const struct lm_chip_cert *cc, enum lm_mode mode)
+{
+	bool fast = mode == LM_MODE_FAST;
+	enum lm_key_class have = lm_key_class_timed(cc->key_class, fast);
+
+	return have >= (fast ? c->c.min_class_fast : c->c.min_class_signed);
 }
 
 static void
@@ -219,6 +314,11 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 		slot_free(c, eng, m);
 		return;
 	}
+	if (h.cred.kind == LM_CRED_CHIP && !class_ok(c, &h.cred.u.chip, h.mode)) {
+		c->st.hello_key_class++;
+		slot_free(c, eng, m);
+		return;
+	}
 	/* Replay last: only a HELLO that is otherwise good may occupy a window slot. */
 	rc = lm_replay_check(c->replay, lm_hello_prover_pk(&h), h.hello_nonce, h.hello_time,
 		wall_ns / LM_NS_PER_S);
@@ -227,8 +327,15 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 		slot_free(c, eng, m);
 		return;
 	}
+	/* One key, many addresses: a certified prover holds at most max_per_prover slots. */
+	if (!quota_take(c, lm_hello_prover_pk(&h))) {
+		c->st.hello_quota++;
+		slot_free(c, eng, m);
+		return;
+	}
 	p = pend_alloc(c, &ref);
 	if (p == NULL) {
+		quota_give(c, lm_hello_prover_pk(&h));
 		c->st.hello_busy++;
 		slot_free(c, eng, m);
 		return;
@@ -254,13 +361,67 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 		randombytes_buf(&m->session_id, sizeof(m->session_id));
 	} while (m->session_id == 0);
 	if (c->eng[eng].to_dp.enq(c->eng[eng].to_dp.ctx, m) != 0) {
-		p->used = 0;
+		pend_free(c, p);
 		c->st.hello_busy++;
 		slot_free(c, eng, m);
 	}
 }
 
-/* Verify every proof; mark samples outside the REVEAL's answered set as lost. */
+/* Does candidate proof (of sample i) verify: signature, or MAC under the revealed s? */
+static bool
+proof_ok(const struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m, unsigned i,
+	const uint8_t *proof, const struct lm_reveal *rv)
+{
+	struct lm_response r;
+
+	if (p->mode == LM_MODE_FAST) {
+		return lm_fast_mac_verify(proof, rv->secret, c->c.pk, m->session_id, (uint16_t)i,
+			       m->s[i].nonce) == LM_OK;
+	}
+	r.session_id = m->session_id;
+	r.seq = (uint16_t)i;
+	r.mode = LM_MODE_SIGNED;
+	memcpy(r.nonce, m->s[i].nonce, LM_NONCE_LEN);
+	memcpy(r.proof.sig, proof, LM_SIG_LEN);
+	return lm_response_verify(&r, c->c.pk, m->session_id, (uint16_t)i, m->s[i].nonce,
+		       p->prover_pk) == LM_OK;
+}
+
+/*
+ * Sample i: the earliest candidate whose proof verifies (docs/node.md "Responses"). A forged
+ * first answer costs the sample its tighter stamp, never the session; with no candidate left
+ * the sample is lost. Every bad candidate is counted.
+ */
+static void
+sample_choose(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, unsigned i,
+	const struct lm_reveal *rv)
+{
+	struct lm_nsample *sm = &m->s[i];
+
+	if (proof_ok(c, p, m, i, sm->proof, rv)) {
+		return;
+	}
+	c->st.bad_proofs++;
+	if (sm->got2 && proof_ok(c, p, m, i, sm->proof2, rv)) {
+		/* The later answer: software stamps, so its RTT is only ever longer. */
+		sm->rtt_cyc = sm->rtt2_cyc;
+		sm->ts_err_cyc = 0;
+		sm->ts_source = LM_TS_TSC;
+		sm->dev_flags = 0; /* the device stamps were the first candidate's */
+		memcpy(sm->proof, sm->proof2, LM_SIG_LEN);
+		c->st.candidate2_used++;
+		return;
+	}
+	if (sm->got2) {
+		c->st.bad_proofs++;
+	}
+	sm->got = 0;
+}
+
+/*
+ * Verify every proof, choosing among the candidates of each sample; mark samples outside the
+ * REVEAL's answered set as lost. Fails only when the REVEAL itself does not verify.
+ */
 static enum lm_reason
 verify_session(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, struct lm_reveal *rv)
 {
@@ -270,20 +431,8 @@ verify_session(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, st
 
 	if (p->mode == LM_MODE_SIGNED) {
 		for (i = 0; i < m->sent; i++) {
-			struct lm_response r;
-
-			if (!m->s[i].got) {
-				continue;
-			}
-			r.session_id = m->session_id;
-			r.seq = (uint16_t)i;
-			r.mode = LM_MODE_SIGNED;
-			memcpy(r.nonce, m->s[i].nonce, LM_NONCE_LEN);
-			memcpy(r.proof.sig, m->s[i].proof, LM_SIG_LEN);
-			why = lm_response_verify(&r, c->c.pk, m->session_id, (uint16_t)i,
-				m->s[i].nonce, p->prover_pk);
-			if (why != LM_OK) {
-				return why;
+			if (m->s[i].got) {
+				sample_choose(c, p, m, i, rv);
 			}
 		}
 		return LM_OK;
@@ -312,11 +461,7 @@ verify_session(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, st
 			m->s[i].got = 0;
 			continue;
 		}
-		why = lm_fast_mac_verify(m->s[i].proof, rv->secret, c->c.pk, m->session_id,
-			(uint16_t)i, m->s[i].nonce);
-		if (why != LM_OK) {
-			return why;
-		}
+		sample_choose(c, p, m, i, rv);
 	}
 	return LM_OK;
 }
@@ -569,11 +714,7 @@ on_result(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 	if (m->end == LM_END_DONE && m->sent > 0) {
 		why = verify_session(c, p, m, &rv);
 		if (why != LM_OK) {
-			if (p->mode == LM_MODE_FAST && why != LM_E_MAC) {
-				c->st.bad_reveal++;
-			} else {
-				c->st.bad_proofs++;
-			}
+			c->st.bad_reveal++;
 		} else {
 			for (i = 0; i < m->sent; i++) {
 				valid += m->s[i].got;
@@ -585,7 +726,7 @@ on_result(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 			}
 		}
 	}
-	p->used = 0;
+	pend_free(c, p);
 	slot_free(c, eng, m);
 }
 
@@ -811,6 +952,9 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 		conf->batch_max > 4096 || conf->cal.hz_lower == 0 ||
 		conf->n_mfr > LM_CTRL_MAX_ROOTS || conf->n_op > LM_CTRL_MAX_ROOTS ||
 		conf->n_allow > LM_CTRL_MAX_ALLOW || conf->n_peers > LM_CTRL_MAX_PEERS ||
+		conf->max_per_prover > conf->max_pending ||
+		(unsigned)conf->min_class_signed >= LM_KEY__COUNT ||
+		(unsigned)conf->min_class_fast >= LM_KEY__COUNT ||
 		memcmp(conf->dlg.landmark_pk, conf->pk, LM_PK_LEN) != 0) {
 		errno = EINVAL;
 		return NULL;
@@ -829,6 +973,15 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	c->recs = calloc(conf->batch_max, sizeof(*c->recs));
 	c->rec_lens = calloc(conf->batch_max, sizeof(*c->rec_lens));
 	c->replay = lm_replay_create(conf->replay_slots, conf->replay_window_s);
+	for (c->quota_mask = 1; c->quota_mask < 2 * conf->max_pending;) {
+		c->quota_mask <<= 1;
+	}
+	c->quota = calloc(c->quota_mask, sizeof(*c->quota));
+	c->quota_mask--;
+	randombytes_buf(c->quota_key, sizeof(c->quota_key));
+	if (c->c.max_per_prover == 0) {
+		c->c.max_per_prover = 2;
+	}
 	c->batch = lm_batch_create(conf->batch_max, conf->sk, NULL);
 	if (c->batch != NULL && conf->signer != NULL &&
 		lm_batch_set_signer(c->batch, conf->signer) != 0) {
@@ -837,7 +990,7 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 		errno = EINVAL;
 	}
 	if (c->slots == NULL || c->pend == NULL || c->recs == NULL || c->rec_lens == NULL ||
-		c->replay == NULL || c->batch == NULL) {
+		c->replay == NULL || c->batch == NULL || c->quota == NULL) {
 		int err = errno ? errno : ENOMEM;
 
 		lm_ctrl_destroy(c);
@@ -869,6 +1022,7 @@ lm_ctrl_destroy(struct lm_ctrl *c)
 	}
 	free(c->slots);
 	free(c->pend);
+	free(c->quota);
 	free(c->recs);
 	free(c->rec_lens);
 	lm_replay_destroy(c->replay);

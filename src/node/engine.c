@@ -20,9 +20,14 @@
 
 #define BURST 32
 #define CTRL_PER_POLL 16
-#define ARP_SLOTS 64
+#define ARP_SLOTS 128
 #define TX_BATCH 64 /* frames queued before a TX burst is forced */
 #define CH_FRAME_LEN (LM_UDP_OVERHEAD + LM_CHALLENGE_LEN)
+#define FINISH_TX_MAX 4 /* FINISH and up to 3 re-sends while waiting for REVEAL (spec 6.1) */
+#define LOAD_HOLD_NS 1000000000ull /* cookie mode lasts this long after the bucket ran dry */
+#define ARP_REQ_RATE 100 /* ARP requests and probes per second, all targets */
+#define ARP_REQ_BURST 32
+#define ARP_PROBE_HOLD 4 /* one MAC-change probe per entry per this many arp_timeouts */
 
 enum sess_state {
 	S_FREE = 0,
@@ -41,6 +46,7 @@ struct session {
 	uint8_t state;
 	uint8_t addr_ok; /* source echoed one of our nonces */
 	uint8_t tmpl_ok; /* frame[] is built for tmpl_mac */
+	uint8_t finish_tx; /* FINISH sent this many times */
 	uint16_t waiting; /* seq of the outstanding challenge (S_WAIT) */
 	uint32_t nexthop;
 	uint32_t ai; /* position in the active list */
@@ -91,16 +97,35 @@ enum prov_state {
 
 struct prover {
 	uint8_t state;
+	uint8_t cookie_used; /* the HELLO was re-sent once with the peer's cookie */
 	uint32_t nexthop;
 	uint64_t due; /* ARP deadline, then session deadline */
 	struct lm_nmsg *m;
+	/* budget towards the peer: responses' on-wire bytes and datagrams against what it sent */
+	uint64_t rx_wire;
+	uint64_t tx_wire;
+	uint32_t rx_pkts;
+	uint32_t tx_pkts;
+};
+
+enum arp_state {
+	A_FREE = 0,
+	A_PENDING, /* asked, no answer yet: the first answer is taken */
+	A_OK, /* resolved; usable until expires, then re-asked by unicast to mac */
+	A_STATIC, /* configured: never changes, never expires */
 };
 
 struct arp_entry {
 	uint32_t ip;
 	uint8_t mac[LM_ETH_ALEN];
-	uint64_t expires; /* cycles; 0 = free */
+	uint8_t state; /* enum arp_state */
+	uint8_t probing; /* another MAC (cand) claimed ip: unicast probe to mac outstanding */
+	uint8_t proven; /* a session's RESPONSE came from ip: a neighbour that answers */
+	uint8_t cand[LM_ETH_ALEN];
+	uint64_t expires; /* cycles: A_OK fresh until, A_PENDING given up at */
 	uint64_t asked; /* last request sent, cycles */
+	uint64_t probe_due; /* probing: take cand at this time unless mac answered */
+	uint64_t last_probe; /* rate limit of MAC-change probes */
 };
 
 struct lm_engine {
@@ -112,8 +137,19 @@ struct lm_engine {
 	struct lm_chan pool;
 	struct lm_nonce_gen *nonces;
 	struct lm_srclimit *srclimit;
-	struct lm_bucket global;
+	struct lm_bucket global; /* unproven HELLOs; dry: cookie mode */
+	struct lm_bucket proven; /* HELLOs with a valid cookie */
 	uint64_t global_cost;
+	uint64_t load_until; /* cycles: cookie mode until then */
+	uint64_t c_load_hold;
+	/* cookie secrets: [0] current, [1] previous; rotated every LM_COOKIE_PERIOD_S */
+	uint8_t cookie_key[2][32];
+	uint64_t cookie_next;
+	uint64_t c_cookie_period;
+	struct lm_bucket arp_bucket;
+	uint64_t arp_cost;
+	uint64_t c_arp_hold;
+	uint32_t n_probing; /* ARP entries with a MAC-change probe outstanding */
 	/* cycles */
 	uint64_t c_interval;
 	uint64_t c_reply;
@@ -187,6 +223,11 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(hello_rate_global),
 	SD(hello_binding),
 	SD(hello_no_slot),
+	SD(hello_arp_unresolved),
+	SD(cookie_tx),
+	SD(cookie_ok),
+	SD(cookie_bad),
+	SD(load_entered),
 	SD(sessions_started),
 	SD(sessions_full),
 	SD(sessions_done),
@@ -200,6 +241,9 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(resp_wrong_source),
 	SD(resp_mismatch),
 	SD(resp_dup),
+	SD(resp_candidate2),
+	SD(finish_tx),
+	SD(finish_resent),
 	SD(resp_clock),
 	SD(reveals_rx),
 	SD(unexpected_msg),
@@ -207,6 +251,18 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(prover_sessions),
 	SD(prover_responses_tx),
 	SD(prover_drop),
+	SD(prover_budget),
+	SD(prover_cookie),
+	SD(arp_probe_replies_tx),
+	SD(arp_conflict),
+	SD(arp_mac_changed),
+	SD(arp_mac_kept),
+	SD(arp_mac_refused),
+	SD(arp_table_full),
+	SD(arp_rate),
+	SD(icmp_drop_mtu),
+	SD(rx_martian),
+	SD(rx_l2_mismatch),
 };
 #undef SD
 
@@ -346,7 +402,7 @@ send_udp(struct lm_engine *e, const uint8_t mac[LM_ETH_ALEN], uint32_t ip, uint1
 	return 0;
 }
 
-/* ---- ARP cache ---------------------------------------------------------------------- */
+/* ---- ARP cache and neighbour rules (docs/node.md "Neighbours") ------------------------ */
 
 static struct arp_entry *
 arp_find(struct lm_engine *e, uint32_t ip)
@@ -354,36 +410,62 @@ arp_find(struct lm_engine *e, uint32_t ip)
 	unsigned i;
 
 	for (i = 0; i < ARP_SLOTS; i++) {
-		if (e->arp[i].expires != 0 && e->arp[i].ip == ip) {
+		if (e->arp[i].state != A_FREE && e->arp[i].ip == ip) {
 			return &e->arp[i];
 		}
 	}
 	return NULL;
 }
 
-static void
-arp_learn(
-	struct lm_engine *e, uint32_t ip, const uint8_t mac[LM_ETH_ALEN], uint64_t now, bool create)
+/*
+ * How readily a slot is given to a new address (lower first): free; expired; an unanswered
+ * request; resolved but never proven by a RESPONSE, least recently refreshed first. Never:
+ * static entries, entries under a MAC-change probe, and fresh entries of proven neighbours,
+ * so a flood of new (even ARP-answering) addresses cannot push a serving neighbour out.
+ */
+static unsigned
+arp_evict_rank(const struct arp_entry *a, uint64_t now)
 {
-	struct arp_entry *a = arp_find(e, ip);
+	if (a->state == A_FREE) {
+		return 0;
+	}
+	if (a->state == A_STATIC || a->probing) {
+		return UINT32_MAX;
+	}
+	if (a->expires <= now) {
+		return 1;
+	}
+	if (a->state == A_OK) {
+		return a->proven ? UINT32_MAX : 3;
+	}
+	return 2;
+}
+
+/* A slot for a new address (arp_evict_rank()); NULL (counted) when none may be taken. */
+static struct arp_entry *
+arp_slot_new(struct lm_engine *e, uint32_t ip, uint64_t now)
+{
+	struct arp_entry *best = NULL;
+	unsigned best_rank = UINT32_MAX;
 	unsigned i;
 
-	if (a == NULL) {
-		if (!create) {
-			return;
+	for (i = 0; i < ARP_SLOTS && best_rank > 0; i++) {
+		struct arp_entry *a = &e->arp[i];
+		unsigned r = arp_evict_rank(a, now);
+
+		if (r < best_rank ||
+			(r == best_rank && r != UINT32_MAX && a->expires < best->expires)) {
+			best = a;
+			best_rank = r;
 		}
-		a = &e->arp[0];
-		for (i = 0; i < ARP_SLOTS; i++) {
-			if (e->arp[i].expires < a->expires) {
-				a = &e->arp[i];
-			}
-		}
-		a->ip = ip;
-		a->asked = 0;
 	}
-	memcpy(a->mac, mac, LM_ETH_ALEN);
-	a->expires = now + e->c_arp_ttl;
-	e->arp_learned = true;
+	if (best == NULL || best_rank == UINT32_MAX) {
+		e->st.arp_table_full++;
+		return NULL;
+	}
+	memset(best, 0, sizeof(*best));
+	best->ip = ip;
+	return best;
 }
 
 bool
@@ -391,38 +473,153 @@ lm_engine_arp_lookup(struct lm_engine *e, uint32_t ip, uint8_t mac[LM_ETH_ALEN])
 {
 	struct arp_entry *a = arp_find(e, ip);
 
-	if (a == NULL || a->expires <= now_cyc(e) ||
-		(a->mac[0] | a->mac[1] | a->mac[2] | a->mac[3] | a->mac[4] | a->mac[5]) == 0) {
+	if (a == NULL || !(a->state == A_STATIC || (a->state == A_OK && a->expires > now_cyc(e)))) {
 		return false;
 	}
 	memcpy(mac, a->mac, LM_ETH_ALEN);
 	return true;
 }
 
+/* An ARP request for ip, broadcast, or unicast to dst (a known MAC). Globally rate-limited. */
+static bool
+arp_send_request(struct lm_engine *e, uint32_t ip, const uint8_t *dst, uint64_t now)
+{
+	static const uint8_t zero[LM_ETH_ALEN];
+	struct lm_pkt p;
+
+	if (!lm_bucket_take(&e->arp_bucket, now, e->arp_cost, ARP_REQ_BURST)) {
+		e->st.arp_rate++;
+		return false;
+	}
+	if (e->io.ops->tx_alloc(e->io.ctx, &p) != 0) {
+		e->st.tx_fail++;
+		return false;
+	}
+	p.len = (uint16_t)lm_net_build_arp(p.data, LM_FRAME_MAX, 1, e->c.mac, e->c.ip, zero, ip);
+	if (dst != NULL) {
+		memcpy(p.data, dst, LM_ETH_ALEN); /* RFC 1122 2.3.2.1: unicast poll of the entry */
+	}
+	e->st.arp_requests_tx++;
+	tx_one(e, &p);
+	return true;
+}
+
 static void
 arp_request(struct lm_engine *e, uint32_t ip, uint64_t now)
 {
-	static const uint8_t zero[LM_ETH_ALEN];
 	struct arp_entry *a = arp_find(e, ip);
-	struct lm_pkt p;
 
 	/* One request per target per arp_timeout/4 at most. */
 	if (a != NULL && a->asked != 0 && now - a->asked < e->c_arp / 4) {
 		return;
 	}
 	if (a == NULL) {
-		arp_learn(e, ip, zero, now, true);
-		a = arp_find(e, ip);
-		a->expires = now + e->c_arp; /* placeholder: unresolved until a reply */
+		a = arp_slot_new(e, ip, now);
+		if (a == NULL) {
+			return;
+		}
+		a->state = A_PENDING;
 	}
-	a->asked = now;
-	if (e->io.ops->tx_alloc(e->io.ctx, &p) != 0) {
-		e->st.tx_fail++;
+	if (a->state == A_STATIC) {
 		return;
 	}
-	p.len = (uint16_t)lm_net_build_arp(p.data, LM_FRAME_MAX, 1, e->c.mac, e->c.ip, zero, ip);
-	e->st.arp_requests_tx++;
-	tx_one(e, &p);
+	if (a->state == A_PENDING && a->expires <= now) {
+		a->expires = now + e->c_arp; /* unresolved until a reply, given up after that */
+	}
+	/* An expired entry asks its last MAC: a stranger's answer is a MAC change (probed). */
+	if (arp_send_request(e, ip, a->state == A_OK ? a->mac : NULL, now)) {
+		a->asked = now;
+	}
+}
+
+/*
+ * ARP from a neighbour claiming ip is at mac (a request for our address, or a reply). New
+ * entries only from requests for us or answers to our requests; an existing entry's MAC is
+ * never overwritten: a different MAC starts a unicast probe of the old one (at most one per
+ * entry per ARP_PROBE_HOLD arp_timeouts), and only if the old MAC stays silent for
+ * arp_timeout is the change taken (arp_timers()).
+ */
+static void
+arp_input(struct lm_engine *e, uint32_t ip, const uint8_t mac[LM_ETH_ALEN], bool request,
+	uint64_t now)
+{
+	struct arp_entry *a = arp_find(e, ip);
+
+	if (a == NULL) {
+		if (!request) {
+			return; /* unsolicited reply or gratuitous ARP for an address we never asked */
+		}
+		a = arp_slot_new(e, ip, now);
+		if (a == NULL) {
+			return;
+		}
+		a->state = A_PENDING;
+	}
+	if (a->state == A_STATIC) {
+		if (memcmp(a->mac, mac, LM_ETH_ALEN) != 0) {
+			e->st.arp_conflict++;
+			e->st.arp_mac_refused++;
+		}
+		return;
+	}
+	if (a->state == A_PENDING) {
+		memcpy(a->mac, mac, LM_ETH_ALEN);
+		a->state = A_OK;
+		a->expires = now + e->c_arp_ttl;
+		e->arp_learned = true;
+		return;
+	}
+	if (memcmp(a->mac, mac, LM_ETH_ALEN) == 0) {
+		a->expires = now + e->c_arp_ttl;
+		if (a->probing) {
+			/* The old MAC answered: the claim of another MAC was false. */
+			a->probing = 0;
+			e->n_probing--;
+			e->st.arp_mac_kept++;
+		}
+		e->arp_learned = true;
+		return;
+	}
+	e->st.arp_conflict++;
+	if (a->probing) {
+		return; /* one candidate at a time */
+	}
+	if (a->last_probe != 0 && now - a->last_probe < e->c_arp_hold) {
+		e->st.arp_mac_refused++;
+		return;
+	}
+	if (!arp_send_request(e, ip, a->mac, now)) {
+		e->st.arp_mac_refused++;
+		return;
+	}
+	a->probing = 1;
+	memcpy(a->cand, mac, LM_ETH_ALEN);
+	a->probe_due = now + e->c_arp;
+	a->last_probe = now;
+	e->n_probing++;
+}
+
+/* MAC-change probes whose old MAC stayed silent: the change is taken. */
+static unsigned
+arp_timers(struct lm_engine *e, uint64_t now)
+{
+	unsigned work = 0;
+	unsigned i;
+
+	for (i = 0; i < ARP_SLOTS && e->n_probing > 0; i++) {
+		struct arp_entry *a = &e->arp[i];
+
+		if (a->probing && now >= a->probe_due) {
+			memcpy(a->mac, a->cand, LM_ETH_ALEN);
+			a->probing = 0;
+			a->expires = now + e->c_arp_ttl;
+			e->n_probing--;
+			e->st.arp_mac_changed++;
+			e->arp_learned = true;
+			work++;
+		}
+	}
+	return work;
 }
 
 /* MAC of a next hop if resolved; otherwise asks (rate-limited) and returns false. */
@@ -640,10 +837,21 @@ sess_end(struct lm_engine *e, uint32_t ai, enum lm_nmsg_end why, uint64_t now)
 	to_ctrl(e, m);
 }
 
+/* May the session's source be sent a datagram of len payload bytes (docs/protocol.md 7)? */
 static bool
 budget_ok(const struct session *s, uint32_t len)
 {
-	return lm_amp_may_send(s->m->rx_bytes, s->m->tx_bytes, len, s->addr_ok);
+	const struct lm_nmsg *m = s->m;
+
+	return lm_amp_may_send(
+		m->rx_bytes, m->tx_bytes, m->rx_pkts, m->tx_pkts, lm_amp_wire_len(len), s->addr_ok);
+}
+
+static void
+budget_spend(struct lm_nmsg *m, uint32_t len)
+{
+	m->tx_bytes += lm_amp_wire_len(len);
+	m->tx_pkts++;
 }
 
 /* RFC 1071 sum of a 32-byte nonce as big-endian 16-bit words, folded to 17 bits at most. */
@@ -729,6 +937,7 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 	}
 	lm_nonce_next(e->nonces, sm->nonce);
 	sm->got = 0;
+	sm->got2 = 0;
 	sm->rtt_cyc = 0;
 	sm->ts_err_cyc = 0;
 	sm->ts_source = LM_TS_TSC;
@@ -754,12 +963,36 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 		p.len = CH_FRAME_LEN;
 		tx_queue(e, &p, &sm->tx_cyc);
 	}
-	m->tx_bytes += LM_CHALLENGE_LEN;
+	budget_spend(m, LM_CHALLENGE_LEN);
 	e->st.challenges_tx++;
 	s->waiting = m->sent;
 	m->sent++;
 	sched(e, s, S_WAIT, TQ_WAIT, now + e->c_reply);
 	return true;
+}
+
+/* FINISH (the same bytes every time), best effort within the budget. */
+static void
+send_finish(struct lm_engine *e, struct session *s)
+{
+	struct lm_nmsg *m = s->m;
+	struct lm_finish f;
+	uint8_t buf[LM_FINISH_LEN];
+	uint8_t mac[LM_ETH_ALEN];
+
+	f.session_id = m->session_id;
+	f.count = m->sent;
+	if (budget_ok(s, LM_FINISH_LEN) &&
+		lm_finish_encode(&f, buf, sizeof(buf)) == LM_FINISH_LEN &&
+		lm_engine_arp_lookup(e, s->nexthop, mac) &&
+		send_udp(e, mac, m->peer_ip, m->peer_port, buf, LM_FINISH_LEN, NULL) == 0) {
+		budget_spend(m, LM_FINISH_LEN);
+		if (s->finish_tx++ == 0) {
+			e->st.finish_tx++;
+		} else {
+			e->st.finish_resent++;
+		}
+	}
 }
 
 /* The outstanding challenge was answered or timed out: schedule the next step. */
@@ -768,23 +1001,14 @@ sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 {
 	struct session *s = &e->sess[e->active[ai]];
 	struct lm_nmsg *m = s->m;
-	struct lm_finish f;
-	uint8_t buf[LM_FINISH_LEN];
-	uint8_t mac[LM_ETH_ALEN];
 
 	if (m->sent < m->k) {
 		sched(e, s, S_SEND, TQ_SEND, now + e->c_interval);
 		return true;
 	}
 	/* Timed phase over: FINISH (best effort, within budget), then REVEAL in fast mode. */
-	f.session_id = m->session_id;
-	f.count = m->sent;
-	if (budget_ok(s, LM_FINISH_LEN) &&
-		lm_finish_encode(&f, buf, sizeof(buf)) == LM_FINISH_LEN &&
-		lm_engine_arp_lookup(e, s->nexthop, mac)) {
-		m->tx_bytes += LM_FINISH_LEN;
-		send_udp(e, mac, m->peer_ip, m->peer_port, buf, LM_FINISH_LEN, NULL);
-	}
+	s->finish_tx = 0;
+	send_finish(e, s);
 	if (m->mode == LM_MODE_FAST && m->answered != 0) {
 		sched(e, s, S_REVEAL, TQ_REVEAL, now + e->c_reveal);
 		return true;
@@ -815,6 +1039,7 @@ sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	m->sent = 0;
 	m->answered = 0;
 	m->tx_bytes = 0;
+	m->tx_pkts = 0;
 	m->reveal_len = 0;
 	/* No memset of the samples: each one is initialised when its challenge is sent, and
 	 * the control side reads only samples below sent. */
@@ -822,6 +1047,7 @@ sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	s->sid = m->session_id;
 	s->addr_ok = 0;
 	s->tmpl_ok = 0;
+	s->finish_tx = 0;
 	s->nexthop = nexthop_of(e, m->peer_ip);
 	s->state = S_FREE;
 	sched(e, s, S_SEND, TQ_NOW, now);
@@ -867,7 +1093,24 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 		return;
 	}
 	if (sm->got) {
-		e->st.resp_dup++;
+		/*
+		 * Another matching answer: the first one may carry a forged proof, which only the
+		 * control side can tell. Keep one more candidate (software stamps: its RTT can
+		 * only be longer than the truth); the earliest that verifies is the sample.
+		 */
+		const uint8_t *proof = m->mode == LM_MODE_SIGNED ? r.proof.sig : r.proof.mac;
+		size_t plen = m->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN;
+
+		if (sm->got2 || memcmp(sm->proof, proof, plen) == 0) {
+			e->st.resp_dup++;
+			return;
+		}
+		sm->rtt2_cyc = now > sm->tx_cyc ? now - sm->tx_cyc : 1;
+		memcpy(sm->proof2, proof, plen);
+		sm->got2 = 1;
+		m->rx_bytes += lm_amp_wire_len(v->payload_len);
+		m->rx_pkts++;
+		e->st.resp_candidate2++;
 		return;
 	}
 	/* now is the RX stamp taken after the burst: >= the true arrival time. Equal counter
@@ -900,10 +1143,22 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 		memcpy(sm->proof, r.proof.mac, LM_MAC_LEN);
 	}
 	m->answered |= UINT64_C(1) << r.seq;
-	m->rx_bytes += v->payload_len;
+	m->rx_bytes += lm_amp_wire_len(v->payload_len);
+	m->rx_pkts++;
+	if (!s->addr_ok) {
+		struct arp_entry *a = arp_find(e, s->nexthop);
+
+		if (a != NULL) {
+			a->proven = 1;
+		}
+	}
 	s->addr_ok = 1;
 	e->st.responses_ok++;
-	if (s->state == S_WAIT && s->waiting == r.seq) {
+	/*
+	 * The last challenge answered: the session still runs to that challenge's reply
+	 * deadline, so that a genuine answer behind a forged one (of any seq) can arrive.
+	 */
+	if (s->state == S_WAIT && s->waiting == r.seq && m->sent < m->k) {
 		sess_advance(e, s->ai, now);
 	}
 }
@@ -934,14 +1189,77 @@ on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64
 	}
 	memcpy(s->m->reveal, v->payload, LM_REVEAL_LEN);
 	s->m->reveal_len = LM_REVEAL_LEN;
-	s->m->rx_bytes += v->payload_len;
+	s->m->rx_bytes += lm_amp_wire_len(v->payload_len);
+	s->m->rx_pkts++;
 	e->st.reveals_rx++;
 	sess_end(e, s->ai, LM_END_DONE, now);
 }
 
+/* ---- cookies (docs/protocol.md 3.6) --------------------------------------------------- */
+
+/* New secrets every LM_COOKIE_PERIOD_S; after a long idle gap both are replaced. */
+static void
+cookie_rotate(struct lm_engine *e, uint64_t now)
+{
+	if (now < e->cookie_next) {
+		return;
+	}
+	if (now - e->cookie_next >= e->c_cookie_period) {
+		lm_nonce_next(e->nonces, e->cookie_key[1]);
+	} else {
+		memcpy(e->cookie_key[1], e->cookie_key[0], 32);
+	}
+	lm_nonce_next(e->nonces, e->cookie_key[0]);
+	e->cookie_next = now + e->c_cookie_period;
+}
+
+/* A cookie we made for ip:port under the current or the previous secret. */
+static bool
+cookie_valid(const struct lm_engine *e, uint32_t ip, uint16_t port, const uint8_t c[LM_COOKIE_LEN])
+{
+	uint8_t want[LM_COOKIE_LEN];
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		lm_cookie_mac(want, e->cookie_key[i], ip, port);
+		if (sodium_memcmp(want, c, LM_COOKIE_LEN) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Stateless answer to a HELLO under load: one datagram, shorter than the HELLO. */
+static void
+send_cookie(struct lm_engine *e, const struct lm_net_view *v, const uint8_t mac[LM_ETH_ALEN],
+	const uint8_t hello_nonce[LM_HELLO_NONCE_LEN])
+{
+	struct lm_cookie_msg c;
+	uint8_t buf[LM_COOKIE_MSG_LEN];
+
+	memcpy(c.hello_nonce, hello_nonce, LM_HELLO_NONCE_LEN);
+	lm_cookie_mac(c.cookie, e->cookie_key[0], v->src_ip, v->src_port);
+	if (lm_cookie_encode(&c, buf, sizeof(buf)) == LM_COOKIE_MSG_LEN &&
+		send_udp(e, mac, v->src_ip, v->src_port, buf, LM_COOKIE_MSG_LEN, NULL) == 0) {
+		e->st.cookie_tx++;
+	}
+}
+
+/*
+ * HELLO screening (docs/node.md "Denial of service"). No token of a per-source bucket and no
+ * slot is spent on a source that has not proven its address: an unproven HELLO goes on only
+ * from a resolved neighbour and while the global bucket has tokens; once that runs dry the
+ * node is under load for LOAD_HOLD_NS and answers unproven HELLOs with a COOKIE. A HELLO
+ * with a valid cookie is proven: it spends its source's bucket and the proven bucket.
+ */
 static void
 on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 {
+	uint8_t hello_nonce[LM_HELLO_NONCE_LEN];
+	uint8_t cookie[LM_COOKIE_LEN];
+	uint8_t mac[LM_ETH_ALEN];
+	bool proven = false;
+	bool resolved;
 	enum lm_reason why;
 	struct lm_nmsg *m;
 
@@ -949,7 +1267,7 @@ on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 	/*
 	 * Cheap syntax and binding first (no credential decode, no point check: a flood must
 	 * not cost a scalar multiplication per packet here): garbage never reaches the control
-	 * side and never spends a token of the source it claims.
+	 * side and never spends a token.
 	 */
 	why = lm_hello_precheck(v->payload, v->payload_len, e->c.landmark_pk);
 	if (why == LM_E_BINDING) {
@@ -960,14 +1278,43 @@ on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 		e->st.proto_drop[why]++;
 		return;
 	}
-	/* Per source first, global last, so one source cannot drain the global bucket. */
-	if (!lm_srclimit_take(e->srclimit, v->src_ip, now)) {
-		e->st.hello_rate_src++;
+	if (lm_hello_peek_cookie(v->payload, v->payload_len, hello_nonce, cookie)) {
+		proven = cookie_valid(e, v->src_ip, v->src_port, cookie);
+		if (proven) {
+			e->st.cookie_ok++;
+		} else {
+			e->st.cookie_bad++;
+		}
+	}
+	resolved = resolve(e, nexthop_of(e, v->src_ip), mac, now);
+	if (!resolved && !proven) {
+		/* No slot waits for ARP on behalf of an unproven source: asked, the prover retries. */
+		e->st.hello_arp_unresolved++;
 		return;
 	}
-	if (!lm_bucket_take(&e->global, now, e->global_cost, e->c.hello_burst_global)) {
-		e->st.hello_rate_global++;
-		return;
+	if (proven) {
+		/* Per source first, then the proven bucket, so one source cannot drain it. */
+		if (!lm_srclimit_take(e->srclimit, v->src_ip, now)) {
+			e->st.hello_rate_src++;
+			return;
+		}
+		if (!lm_bucket_take(&e->proven, now, e->global_cost, e->c.hello_burst_global)) {
+			e->st.hello_rate_global++;
+			return;
+		}
+	} else {
+		bool load = now < e->load_until;
+
+		if (!load &&
+			!lm_bucket_take(&e->global, now, e->global_cost, e->c.hello_burst_global)) {
+			load = true;
+			e->load_until = now + e->c_load_hold;
+			e->st.load_entered++;
+		}
+		if (load) {
+			send_cookie(e, v, mac, hello_nonce);
+			return;
+		}
 	}
 	m = e->pool.deq(e->pool.ctx);
 	if (m == NULL) {
@@ -981,8 +1328,10 @@ on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 	m->len = v->payload_len;
 	memcpy(m->payload, v->payload, v->payload_len);
 	m->rx_cyc = now;
-	m->rx_bytes = v->payload_len;
+	m->rx_bytes = lm_amp_wire_len(v->payload_len);
+	m->rx_pkts = 1;
 	m->tx_bytes = 0;
+	m->tx_pkts = 0;
 	m->session_id = 0;
 	to_ctrl(e, m);
 }
@@ -1054,6 +1403,9 @@ prov_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	m->answered = 0;
 	m->sent = 0;
 	p->m = m;
+	p->cookie_used = 0;
+	p->rx_wire = p->tx_wire = 0;
+	p->rx_pkts = p->tx_pkts = 0;
 	p->nexthop = nexthop_of(e, m->peer_ip);
 	p->due = now + e->c_arp;
 	p->state = P_ARP;
@@ -1088,6 +1440,18 @@ on_challenge(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 		e->st.prover_drop++;
 		return;
 	}
+	/*
+	 * The same rule as the measuring side, in on-wire bytes and datagrams: one response
+	 * per CHALLENGE datagram, and never more bytes to the peer than it sent plus the HELLO
+	 * that opened the session (a spoofed CHALLENGE cannot make us amplify towards it).
+	 */
+	p->rx_wire += lm_amp_wire_len(v->payload_len);
+	p->rx_pkts++;
+	if (!lm_amp_may_send(p->rx_wire + lm_amp_wire_len(p->m->len), p->tx_wire, p->rx_pkts,
+		    p->tx_pkts, lm_amp_wire_len(LM_RESPONSE_FAST_LEN), false)) {
+		e->st.prover_budget++;
+		return;
+	}
 	r.session_id = c.session_id;
 	r.seq = c.seq;
 	r.mode = LM_MODE_FAST;
@@ -1099,6 +1463,8 @@ on_challenge(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 		return;
 	}
 	send_udp(e, mac, v->src_ip, v->src_port, buf, LM_RESPONSE_FAST_LEN, NULL);
+	p->tx_wire += lm_amp_wire_len(LM_RESPONSE_FAST_LEN);
+	p->tx_pkts++;
 	memcpy(p->m->s[c.seq].nonce, c.nonce, LM_NONCE_LEN);
 	p->m->answered |= UINT64_C(1) << c.seq;
 	if (c.seq + 1 > p->m->sent) {
@@ -1130,6 +1496,31 @@ on_finish(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64
 	}
 	p->m->sent = f.count;
 	prov_end(e, p, LM_END_DONE, now);
+}
+
+/*
+ * A peer landmark under load answered our prover HELLO with a COOKIE: send the same HELLO
+ * once more with the cookie in its unsigned trailer (the first one was never accepted).
+ */
+static void
+on_cookie(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
+{
+	struct prover *p = prov_find(e, v->src_ip, v->src_port);
+	struct lm_cookie_msg c;
+	uint8_t mac[LM_ETH_ALEN];
+
+	if (p == NULL || p->state != P_OPEN || p->m->session_id != 0 || p->cookie_used ||
+		lm_cookie_decode(&c, v->payload, v->payload_len) != LM_OK ||
+		memcmp(c.hello_nonce, p->m->payload + 24, LM_HELLO_NONCE_LEN) != 0 ||
+		lm_hello_set_cookie(p->m->payload, p->m->len, c.cookie) != 0 ||
+		!lm_engine_arp_lookup(e, p->nexthop, mac)) {
+		e->st.prover_drop++;
+		return;
+	}
+	p->cookie_used = 1;
+	send_udp(e, mac, p->m->peer_ip, p->m->peer_port, p->m->payload, p->m->len, NULL);
+	p->due = now + e->c_prover;
+	e->st.prover_cookie++;
 }
 
 static void
@@ -1178,48 +1569,98 @@ on_udp(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 	case LM_MSG_FINISH:
 		on_finish(e, v, sid, now);
 		break;
+	case LM_MSG_COOKIE:
+		on_cookie(e, v, now);
+		break;
 	default:
 		e->st.unexpected_msg++;
 		break;
 	}
 }
 
+/*
+ * RFC 1122 3.2.1.3 and 3.3.6: never answer a source that is ours, in 0/8 or 240/4 (including
+ * the limited broadcast) or the directed broadcast of our subnet.
+ */
+static bool
+martian_src(const struct lm_engine *e, uint32_t ip)
+{
+	uint32_t bcast = e->c.ip | ~e->c.netmask;
+
+	return ip == e->c.ip || (ip >> 24) == 0 || (ip >> 28) == 0xf ||
+		(e->c.netmask < 0xfffffffeu && ip == bcast);
+}
+
 static void
 on_frame(struct lm_engine *e, const struct lm_pkt *p, uint64_t now)
 {
+	static const uint8_t bcast[LM_ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	struct lm_net_view v;
 	enum lm_net_kind k = lm_net_parse(p->data, p->len, e->c.ip, e->c.udp_port, &v);
+	bool to_us;
 	struct lm_pkt out;
 
 	e->st.net[k]++;
+	if (k > LM_NET_ARP_PROBE) {
+		return;
+	}
+	to_us = memcmp(v.dst_mac, e->c.mac, LM_ETH_ALEN) == 0;
+	if (k == LM_NET_ICMP_ECHO || k == LM_NET_UDP) {
+		/* Unicast IP for us in a broadcast, multicast or foreign-MAC frame: no reply. */
+		if (!to_us) {
+			e->st.rx_l2_mismatch++;
+			return;
+		}
+		if (martian_src(e, v.src_ip)) {
+			e->st.rx_martian++;
+			return;
+		}
+	} else {
+		if (!to_us && memcmp(v.dst_mac, bcast, LM_ETH_ALEN) != 0) {
+			e->st.rx_l2_mismatch++;
+			return;
+		}
+		if (k != LM_NET_ARP_PROBE && martian_src(e, v.src_ip)) {
+			e->st.rx_martian++;
+			return;
+		}
+	}
 	switch (k) {
 	case LM_NET_ARP_REQUEST:
-		/* RFC 826: the requester is a neighbour that will talk to us: learn it. */
-		arp_learn(e, v.src_ip, v.src_mac, now, true);
+		/* RFC 826: the requester is a neighbour that will talk to us (new entries only). */
+		arp_input(e, v.src_ip, v.src_mac, true, now);
+		/* fall through */
+	case LM_NET_ARP_PROBE:
+		/* Answer requests and RFC 5227 probes (sender 0.0.0.0: tpa 0) for our address. */
 		if (e->io.ops->tx_alloc(e->io.ctx, &out) != 0) {
 			e->st.tx_fail++;
 			return;
 		}
 		out.len = (uint16_t)lm_net_build_arp(
 			out.data, LM_FRAME_MAX, 2, e->c.mac, e->c.ip, v.src_mac, v.src_ip);
-		e->st.arp_replies_tx++;
+		if (k == LM_NET_ARP_PROBE) {
+			e->st.arp_probe_replies_tx++;
+		} else {
+			e->st.arp_replies_tx++;
+		}
 		tx_one(e, &out);
 		break;
 	case LM_NET_ARP_REPLY:
-		/* Only update addresses we asked about or already know (no cache poisoning). */
-		arp_learn(e, v.src_ip, v.src_mac, now, false);
+		/* Only answers for addresses we asked about or know; a MAC change is probed. */
+		arp_input(e, v.src_ip, v.src_mac, false, now);
 		break;
 	case LM_NET_ICMP_ECHO:
+		/* The reply is as long as the request's ICMP part behind a 20-byte IP header. */
+		if ((uint32_t)LM_ETH_HLEN + LM_IP4_HLEN + v.payload_len > LM_FRAME_MAX) {
+			e->st.icmp_drop_mtu++;
+			return;
+		}
 		if (e->io.ops->tx_alloc(e->io.ctx, &out) != 0) {
 			e->st.tx_fail++;
 			return;
 		}
 		out.len = (uint16_t)lm_net_build_echo_reply(
 			out.data, LM_FRAME_MAX, e->c.mac, e->c.ip, &v);
-		if (out.len == 0) {
-			out.len = 60;
-			memset(out.data, 0, 60);
-		}
 		e->st.icmp_replies_tx++;
 		tx_one(e, &out);
 		break;
@@ -1273,17 +1714,26 @@ timers(struct lm_engine *e, uint64_t now)
 				sess_send_challenge(e, ai, now);
 				break;
 			case S_WAIT:
-				e->st.challenge_timeouts++;
+				if ((s->m->answered >> s->waiting & 1) == 0) {
+					e->st.challenge_timeouts++;
+				}
 				sess_advance(e, ai, now);
 				break;
 			case S_REVEAL:
-				sess_end(e, ai, LM_END_REVEAL_TIMEOUT, now);
+				/* Spec 6.1: FINISH again (same bytes) up to 3 times, then give up. */
+				if (s->finish_tx > 0 && s->finish_tx < FINISH_TX_MAX) {
+					send_finish(e, s);
+					sched(e, s, S_REVEAL, TQ_REVEAL, now + e->c_reveal);
+				} else {
+					sess_end(e, ai, LM_END_REVEAL_TIMEOUT, now);
+				}
 				break;
 			default:
 				break;
 			}
 		}
 	}
+	work += arp_timers(e, now);
 	/* A session in S_ARP also moves on as soon as the reply is learned. */
 	for (ai = 0; e->arp_learned && e->n_arp_wait > 0 && ai < e->n_active; ai++) {
 		struct session *s = &e->sess[e->active[ai]];
@@ -1324,6 +1774,7 @@ lm_engine_poll(struct lm_engine *e)
 	unsigned work = n;
 	uint16_t i;
 
+	cookie_rotate(e, now);
 	for (i = 0; i < n; i++) {
 		e->st.rx_pkts++;
 		e->st.rx_bytes += pkts[i].len;
@@ -1448,9 +1899,18 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 		c->udp_port == 0 || c->cal.hz_lower == 0 || c->cal.hz_nominal < c->cal.hz_lower ||
 		c->hello_rate_src == 0 || c->hello_burst_src == 0 || c->hello_rate_global == 0 ||
 		c->hello_burst_global == 0 || c->reply_timeout_ns == 0 || c->arp_timeout_ns == 0 ||
-		c->arp_ttl_ns == 0) {
+		c->arp_ttl_ns == 0 || c->n_neigh > LM_ENGINE_MAX_NEIGH) {
 		errno = EINVAL;
 		return NULL;
+	}
+	for (i = 0; i < c->n_neigh; i++) {
+		const uint8_t *nm = c->neigh[i].mac;
+
+		if (c->neigh[i].ip == 0 || c->neigh[i].ip == c->ip || (nm[0] & 1) != 0 ||
+			(nm[0] | nm[1] | nm[2] | nm[3] | nm[4] | nm[5]) == 0) {
+			errno = EINVAL;
+			return NULL;
+		}
 	}
 	e = calloc(1, sizeof(*e));
 	if (e == NULL) {
@@ -1511,6 +1971,19 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 	e->c_arp = lm_clock_ns_to_cycles(&c->cal, c->arp_timeout_ns);
 	e->c_arp_ttl = lm_clock_ns_to_cycles(&c->cal, c->arp_ttl_ns);
 	e->c_spin = lm_clock_ns_to_cycles(&c->cal, c->spin_window_ns);
+	e->c_load_hold = lm_clock_ns_to_cycles(&c->cal, LOAD_HOLD_NS);
+	e->c_cookie_period =
+		lm_clock_ns_to_cycles(&c->cal, (uint64_t)LM_COOKIE_PERIOD_S * LM_NS_PER_S);
+	e->c_arp_hold = e->c_arp * ARP_PROBE_HOLD;
+	e->arp_cost = c->cal.hz_nominal / ARP_REQ_RATE;
+	lm_nonce_next(e->nonces, e->cookie_key[0]);
+	lm_nonce_next(e->nonces, e->cookie_key[1]);
+	e->cookie_next = now_cyc(e) + e->c_cookie_period;
+	for (i = 0; i < c->n_neigh; i++) {
+		e->arp[i].ip = c->neigh[i].ip;
+		memcpy(e->arp[i].mac, c->neigh[i].mac, LM_ETH_ALEN);
+		e->arp[i].state = A_STATIC;
+	}
 	return e;
 }
 

@@ -38,6 +38,8 @@
 #include "port_dpdk.h"
 
 RTE_LOG_REGISTER_DEFAULT(lm_node_logtype, INFO);
+/* Largest replay table landmarkd builds (16 bytes a slot). */
+#define REPLAY_SLOTS_MAX (1u << 24)
 #define NLOG(level, fmt, ...)                                                                      \
 	rte_log(RTE_LOG_##level, lm_node_logtype, "landmarkd: " fmt "\n", ##__VA_ARGS__)
 
@@ -397,15 +399,46 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	cc->n_peers = c->n_peers;
 	cc->allow_signed = c->allow_signed;
 	cc->allow_fast = c->allow_fast;
+	cc->min_class_signed = (enum lm_key_class)c->min_key_class_signed;
+	cc->min_class_fast = (enum lm_key_class)c->min_key_class_fast;
+	if (c->allow_fast && c->min_key_class_fast != LM_KEY_SOFTWARE) {
+		NLOG(NOTICE,
+			"min_key_class_fast = %s: no class confines the fast-mode secret, fast "
+			"sessions from chips are refused (counted as hello_key_class)",
+			lm_key_class_str(cc->min_class_fast));
+	}
 	cc->deduct_turnaround = c->deduct_turnaround;
 	cc->k = (uint16_t)c->challenges;
 	cc->max_pending = (uint32_t)(c->max_sessions * g.n_ports);
+	cc->max_per_prover = (uint32_t)c->max_sessions_per_prover;
+	if (cc->max_per_prover > cc->max_pending) {
+		cc->max_per_prover = cc->max_pending;
+	}
 	cc->pool_size = cc->max_pending + 64 * g.n_ports + 16;
 	cc->n_engines = g.n_ports;
 	cc->replay_window_s = c->replay_window_s;
-	cc->replay_slots = (uint32_t)(c->hello_rate_global * c->replay_window_s * 2 + 64);
-	if (cc->replay_slots > (1u << 22)) {
-		cc->replay_slots = 1u << 22;
+	/*
+	 * An entry lives until hello_time + W and hello_time may lie W ahead: 2W. Every port
+	 * shares the table, and each admits the unproven and the proven (cookie) bucket, each
+	 * rate + burst. Twice that, so that the 32 probes around a home slot find a dead one.
+	 */
+	{
+		uint64_t need = (uint64_t)(c->hello_rate_global * 2 * c->replay_window_s +
+					c->hello_burst_global) *
+				2 * g.n_ports * 2 +
+			64;
+
+		if (need > REPLAY_SLOTS_MAX) {
+			snprintf(err, errlen,
+				"hello_rate_global = %lld, hello_burst_global = %lld, "
+				"replay_window_s = %lld on %u ports need a replay table of %llu "
+				"slots, more than %u: lower one of them",
+				(long long)c->hello_rate_global, (long long)c->hello_burst_global,
+				(long long)c->replay_window_s, g.n_ports, (unsigned long long)need,
+				REPLAY_SLOTS_MAX);
+			return -1;
+		}
+		cc->replay_slots = (uint32_t)need;
 	}
 	cc->landmark_delay_ns = (uint64_t)c->landmark_delay_ns;
 	if (c->landmark_delay_ns != 0) {
@@ -517,6 +550,7 @@ setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	char name[RTE_RING_NAMESIZE];
 	unsigned ring_sz = 1;
 	uint32_t gw = 0;
+	unsigned j;
 
 	memset(&ec, 0, sizeof(ec));
 	if (lm_net_parse_ip4(pc->address, &ec.ip) != 0) {
@@ -529,6 +563,22 @@ setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 			pc->gateway);
 		return -1;
 	}
+	for (j = 0; j < pc->n_neighbours; j++) {
+		const struct lm_node_neigh_conf *nb = &pc->neighbours[j];
+		uint32_t mask =
+			pc->prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> pc->prefix_len);
+
+		if ((nb->address & mask) != (ec.ip & mask) || nb->address == ec.ip) {
+			snprintf(err, errlen,
+				"ports[%u].neighbours[%u].address: not on the link of %s/%lld (or "
+				"our own address)",
+				i, j, pc->address, (long long)pc->prefix_len);
+			return -1;
+		}
+		ec.neigh[j].ip = nb->address;
+		memcpy(ec.neigh[j].mac, nb->mac, LM_ETH_ALEN);
+	}
+	ec.n_neigh = pc->n_neighbours;
 	p->dport = lm_dport_setup_ts((uint16_t)pc->port_id, (unsigned)g.conf.mbufs,
 		(unsigned)g.conf.link_wait_ms, g.conf.timestamps == LM_HWTS_AUTO, &p->info, err,
 		errlen);

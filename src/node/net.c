@@ -60,6 +60,7 @@ static const char *const kind_names[LM_NET__COUNT] = {
 	[LM_NET_ARP_REPLY] = "arp_reply",
 	[LM_NET_ICMP_ECHO] = "icmp_echo",
 	[LM_NET_UDP] = "udp",
+	[LM_NET_ARP_PROBE] = "arp_probe",
 	[LM_NET_DROP_SHORT] = "drop_short",
 	[LM_NET_DROP_ETHERTYPE] = "drop_ethertype",
 	[LM_NET_DROP_NOT_US] = "drop_not_us",
@@ -131,6 +132,13 @@ lm_net_csum_fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
+/* A unicast, non-zero MAC. */
+static int
+bad_mac(const uint8_t m[LM_ETH_ALEN])
+{
+	return (m[0] & 1) != 0 || (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0;
+}
+
 /* A unicast, non-zero source: anything else must never get an answer. */
 static int
 bad_src_ip(uint32_t ip)
@@ -157,11 +165,24 @@ parse_arp(const uint8_t *p, uint32_t len, uint32_t my_ip, const struct eth_hdr *
 	if (ntohl(a.tpa) != my_ip && !(op == 2 && a.spa == a.tpa)) {
 		return LM_NET_DROP_NOT_US;
 	}
-	if (bad_src_ip(ntohl(a.spa)) || (a.sha[0] & 1) != 0) {
+	/* Never answer or learn a zero or multicast sender, nor one the frame contradicts. */
+	if (bad_mac(a.sha) || bad_mac(eth->src)) {
 		return LM_NET_DROP_SRC;
 	}
-	(void)eth;
 	memcpy(v->src_mac, a.sha, LM_ETH_ALEN);
+	memcpy(v->dst_mac, eth->dst, LM_ETH_ALEN);
+	if (op == 1 && a.spa == 0 && ntohl(a.tpa) == my_ip) {
+		/* RFC 5227 probe: someone wants our address; the owner answers. */
+		v->src_ip = 0;
+		v->dst_ip = my_ip;
+		v->src_port = v->dst_port = 0;
+		v->payload = NULL;
+		v->payload_len = 0;
+		return LM_NET_ARP_PROBE;
+	}
+	if (bad_src_ip(ntohl(a.spa))) {
+		return LM_NET_DROP_SRC;
+	}
 	v->src_ip = ntohl(a.spa);
 	v->dst_ip = ntohl(a.tpa);
 	v->src_port = 0;
@@ -214,10 +235,11 @@ lm_net_parse(const uint8_t *frame, uint32_t len, uint32_t my_ip, uint16_t udp_po
 	if ((ntohs(ip.frag) & 0x3fff) != 0) {
 		return LM_NET_DROP_FRAGMENT;
 	}
-	if (bad_src_ip(ntohl(ip.src)) || (eth.src[0] & 1) != 0) {
+	if (bad_src_ip(ntohl(ip.src)) || bad_mac(eth.src)) {
 		return LM_NET_DROP_SRC;
 	}
 	memcpy(v->src_mac, eth.src, LM_ETH_ALEN);
+	memcpy(v->dst_mac, eth.dst, LM_ETH_ALEN);
 	v->src_ip = ntohl(ip.src);
 	v->dst_ip = my_ip;
 	l4 = frame + LM_ETH_HLEN + ihl;

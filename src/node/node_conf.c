@@ -13,6 +13,19 @@ static const char *const idle_names[] = {"spin", "backoff", NULL};
 /* Order of enum lm_hwts_mode. */
 static const char *const timestamps_names[] = {"auto", "tsc", NULL};
 
+/* Order of enum lm_key_class (wire values). */
+static const char *const key_class_names[] = {"software", "pkcs11", "gpu-attested", NULL};
+
+#define ON(f) offsetof(struct lm_node_neigh_conf, f)
+
+static const struct lm_cfg_item neigh_table[] = {
+	{"address", LM_CFG_IP4, ON(address), 0, 1, 0, NULL, NULL, NULL, 0, 0,
+		"on-link IPv4 address of the neighbour (dotted quad)"},
+	{"mac", LM_CFG_MAC, ON(mac), 0, 1, 0, NULL, NULL, NULL, 0, 0,
+		"its MAC address (aa:bb:cc:dd:ee:ff); ARP never changes it"},
+	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
+};
+
 static const struct lm_cfg_item port_table[] = {
 	{"port_id", LM_CFG_INT, OP(port_id), 0, 0, 63, NULL, NULL, NULL, 0, 0,
 		"DPDK port id (order of --vdev / PCI allow-list)"},
@@ -22,6 +35,9 @@ static const struct lm_cfg_item port_table[] = {
 		"on-link prefix length of address"},
 	{"gateway", LM_CFG_STR, OP(gateway), 0, 0, 0, "", NULL, NULL, 0, 0,
 		"next hop for off-link chips (dotted quad); empty: off-link chips are not served"},
+	{"neighbours", LM_CFG_GROUPS, OP(neighbours), 0, 0, LM_NODE_MAX_NEIGH, NULL, NULL,
+		neigh_table, sizeof(struct lm_node_neigh_conf), OP(n_neighbours),
+		"static neighbours (gateway, known chips): ARP entries that never change"},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
 };
 
@@ -63,6 +79,15 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"accept signed-mode sessions"},
 	{"allow_fast", LM_CFG_BOOL, O(allow_fast), 1, 0, 1, NULL, NULL, NULL, 0, 0,
 		"accept fast-mode (MAC + reveal) sessions"},
+	{"min_key_class_signed", LM_CFG_ENUM, O(min_key_class_signed), 0, 0, 0, NULL,
+		key_class_names, NULL, 0, 0,
+		"least key class of a chip (its certificate) for a signed-mode session; below it "
+		"the HELLO is dropped and counted (hello_key_class)"},
+	{"min_key_class_fast", LM_CFG_ENUM, O(min_key_class_fast), 0, 0, 0, NULL, key_class_names,
+		NULL, 0, 0,
+		"least key class for a fast-mode session, counted as software unless the class "
+		"confines the session secret (none does yet): above software, fast mode is refused "
+		"to every chip (docs/node.md)"},
 	{"challenges", LM_CFG_INT, O(challenges), 16, 1, 64, NULL, NULL, NULL, 0, 0,
 		"challenges per session (K)"},
 	{"challenge_interval_us", LM_CFG_INT, O(challenge_interval_us), 100, 0, 1000000, NULL, NULL,
@@ -73,6 +98,9 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		0, "fast mode: wait this long for REVEAL after FINISH, ms"},
 	{"max_sessions", LM_CFG_INT, O(max_sessions), 256, 1, 65536, NULL, NULL, NULL, 0, 0,
 		"concurrent sessions per port"},
+	{"max_sessions_per_prover", LM_CFG_INT, O(max_sessions_per_prover), 2, 1, 65536, NULL, NULL,
+		NULL, 0, 0,
+		"sessions in flight per prover key, all ports (one key cannot fill the table)"},
 	{"hello_rate_per_source", LM_CFG_INT, O(hello_rate_per_source), 10, 1, 1000000, NULL, NULL,
 		NULL, 0, 0, "HELLOs per second accepted from one IPv4 source"},
 	{"hello_burst_per_source", LM_CFG_INT, O(hello_burst_per_source), 5, 1, 100000, NULL, NULL,

@@ -66,18 +66,21 @@ one(const uint8_t *data, size_t size, bool fix)
 	struct lm_feed_reader *r;
 	struct lm_feed_batch b;
 	struct lm_feed_fault f;
+	const uint8_t *m;
 	uint64_t first = 0, idx;
 	size_t n = 0, start = 0, i, k;
 	bool have_prev = false;
 	int ret;
 
 	/* Split before every later magic (at most MAX_SEGS pieces). */
-	for (i = 1; i + 8 <= size && n + 1 < MAX_SEGS; i++) {
-		if (data[i] == 'L' && memcmp(data + i, FEED_SEG_MAGIC, 8) == 0) {
-			segs[n].data = data + start;
-			segs[n++].len = i - start;
-			start = i;
+	for (i = 1; i < size && n + 1 < MAX_SEGS; i = (size_t)(m - data) + 1) {
+		m = memmem(data + i, size - i, FEED_SEG_MAGIC, 8);
+		if (m == NULL) {
+			break;
 		}
+		segs[n].data = data + start;
+		segs[n++].len = (size_t)(m - data) - start;
+		start = (size_t)(m - data);
 	}
 	segs[n].data = data + start;
 	segs[n++].len = size - start;

@@ -87,7 +87,7 @@ check resp_mismatch 1
 check resp_unknown 1
 check resp_wrong_source 1
 check bad_reveal 1
-check hello_rate_src 1000
+check cookie_tx 1000
 
 # Records: the 5 good sessions, plus the "replayed" session whose first answer was genuine
 # (its replayed answers were dropped, so its record holds only the proven sample).

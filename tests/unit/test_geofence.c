@@ -242,7 +242,7 @@ END_TEST
 
 /* Random regions against random squares: a claimed verdict holds for every feasible point
  * found by dense sampling. */
-/* Every sampled feasible point of r (3000 tries in its bbox) is in gf. */
+/* Every sampled feasible point of r (1000 of them, drawn in its bbox) is in gf. */
 static void
 all_points_in(const struct lm_region *r, const struct lm_geofence *gf, const char *what)
 {
@@ -250,7 +250,7 @@ all_points_in(const struct lm_region *r, const struct lm_geofence *gf, const cha
 	int k, seen = 0;
 
 	ck_assert_int_eq(lm_region_bbox(r, &bb), 0);
-	for (k = 0; k < 3000; k++) {
+	for (k = 0; k < 200000 && seen < 1000; k++) {
 		double ww = bb.east - bb.west < 0 ? bb.east - bb.west + 360 : bb.east - bb.west;
 		double lat = bb.south + (bb.north - bb.south) * geo_rand();
 		double lon = lm_geo_norm_lon(bb.west + ww * geo_rand());
@@ -294,6 +294,7 @@ START_TEST(test_verdict_seam_shared)
 	struct lm_verdict_info vi;
 	struct lm_region *r;
 	json_t *g;
+	int i;
 
 	geo_seed(lm_test_seed());
 	if (lm_geofence_add_country(ru, "RU") == -ENOENT) {
@@ -350,6 +351,37 @@ START_TEST(test_verdict_seam_shared)
 	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
 	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inconclusive");
 	lm_region_destroy(r);
+	lm_geofence_destroy(gf);
+	/* the same off the cell grid (edge at lat 0.0123), random regions across it: an
+	 * "inside" must hold for every point */
+	gf = square_fence(0, 0.0123, 1, 1);
+	g = json_pack("{s:s, s:[[[ff][ff][ff][ff][ff]]]}", "type", "Polygon", "coordinates", 1.0,
+		0.0123, 0.0, 0.0123, 0.0, 0.5, 1.0, 0.5, 1.0, 0.0123);
+	ck_assert_int_eq(lm_geofence_add_json(gf, g, "same side"), 0);
+	json_decref(g);
+	for (i = 0; i < 60; i++) {
+		r = caps_around(
+			0.0123 + 0.05 * geo_rand(), 0.2 + 0.6 * geo_rand(), 0.2 + 6 * geo_rand());
+		ck_assert_int_eq(lm_geofence_verdict(gf, r, false, &vi, NULL), 0);
+		if (vi.verdict == LM_VERDICT_INSIDE) {
+			all_points_in(r, gf, "same side");
+		}
+		lm_region_destroy(r);
+	}
+	lm_geofence_destroy(gf);
+	/* a fence that really ends at 180: the seam is its border, the margin counts it */
+	gf = square_fence(170, 60, 180, 70);
+	{
+		struct lm_cap c = {65, 0, 1};
+
+		ck_assert_int_eq(lm_geo_direct(65, 180, 270, 3, &c.lat, &c.lon), 0);
+		r = lm_region_solve(&c, 1, &(struct lm_region_params){.res_km = 0.2});
+		ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
+		ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
+		ck_assert_msg(
+			vi.margin_km <= 2.0 + 1e-6, "margin %.3f km across the seam", vi.margin_km);
+		lm_region_destroy(r);
+	}
 	lm_geofence_destroy(gf);
 }
 END_TEST

@@ -530,6 +530,178 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* A measurement for the clone tests: landmark site at (lat, lon), radius r, session [t0, t1] s. */
+static void
+clone_meas(struct lm_locate_meas *m, const char *chip, int site, double lat, double lon, double r,
+	double t0, double t1)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(m->chip, chip, LM_LOCATE_KEY_HEX);
+	snprintf(m->serial, sizeof(m->serial), "clone-chip");
+	snprintf(m->site, sizeof(m->site), "lm%02d", site);
+	hex64(m->landmark, 0x1a2b, (uint64_t)site);
+	hex64(m->record, (uint64_t)(t0 * 1e3), (uint64_t)site);
+	m->lat = lat;
+	m->lon = lon;
+	m->radius_km = r;
+	m->rtt_ms = r * LM_GEO_C_MS_PER_KM;
+	m->t_ns = (int64_t)(t0 * 1e9);
+	m->t_end_ns = (int64_t)(t1 * 1e9);
+}
+
+/*
+ * The clone boundary: two landmarks D km apart on the equator, one chip key measured by both.
+ * Widened caps that just touch (R1 + R2 + widen == D) are not a clone; 1 m less is. The
+ * widening is max speed * (gap + slack); overlapping sessions have gap 0.
+ */
+START_TEST(test_clone_boundary)
+{
+	struct lm_locator_conf conf = {.clone_max_kmh = 1000, .clone_slack_s = 36};
+	struct lm_locate_meas x, y;
+	struct lm_locate_clone c;
+	char chip[LM_LOCATE_KEY_HEX];
+	double d = lm_geo_dist_km(0, 0, 0, 20), widen, r;
+
+	hex64(chip, 0xc10e, 1);
+	/* sessions [0, 10] and [5, 15] overlap: gap 0, widen = 1000 km/h * 36 s = 10 km */
+	widen = 10;
+	r = (d - widen) / 2;
+	clone_meas(&x, chip, 0, 0, 0, r, 0, 10);
+	clone_meas(&y, chip, 1, 0, 20, r, 5, 15);
+	ck_assert(!lm_locate_clone_pair(&x, &y, 1000, 36, &c));
+	ck_assert(!lm_locate_clone_pair(&y, &x, 1000, 36, NULL));
+	x.radius_km = y.radius_km = r - 0.0005;
+	ck_assert(lm_locate_clone_pair(&y, &x, 1000, 36, &c));
+	ck_assert_str_eq(c.a.record, x.record); /* the earlier one first */
+	ck_assert(c.gap_s == 0);
+	ck_assert(fabs(c.widen_km - 10) < 1e-9);
+	ck_assert(c.excess_km > 0 && c.excess_km < 0.0011);
+	ck_assert(fabs(c.dist_km - d) < 1e-9);
+	/* 1 h between the sessions: widened by 1000 km more, the same caps overlap */
+	y.t_ns = x.t_end_ns + 3600000000000LL;
+	y.t_end_ns = y.t_ns + 1000000000LL;
+	ck_assert(!lm_locate_clone_pair(&x, &y, 1000, 36, NULL));
+	x.radius_km = y.radius_km = (d - 1010) / 2;
+	ck_assert(!lm_locate_clone_pair(&x, &y, 1000, 36, NULL)); /* touching */
+	x.radius_km = y.radius_km = (d - 1010) / 2 - 0.0005;
+	ck_assert(lm_locate_clone_pair(&x, &y, 1000, 36, &c));
+	ck_assert(fabs(c.gap_s - 3600) < 1e-6);
+	/* t_end before t_start is taken as t_start: never a longer session, never a shorter
+	 * gap than the signed times give */
+	x.t_end_ns = -5;
+	ck_assert(!lm_locate_clone_pair(&x, &y, 1000, 36 + 10, NULL));
+	/* a non-finite position is never a finding */
+	x.lat = NAN;
+	ck_assert(!lm_locate_clone_pair(&x, &y, 1000, 36, NULL));
+	(void)conf;
+}
+END_TEST
+
+/*
+ * The locator's clone scan: one finding per chip (the most disjoint pair, with the number of
+ * disjoint pairs), excluded landmarks never used, an honest chip never a clone; and an honest
+ * chip that moves at up to the maximum speed, measured by honest landmarks all along its
+ * track, is never called a clone (random tracks from the printed seed).
+ */
+START_TEST(test_clone_scan)
+{
+	struct lm_locator_conf conf = {.clone_max_kmh = 1500, .clone_slack_s = -1};
+	struct lm_locator *loc = lm_locator_create(&conf);
+	struct lm_locate_meas m, g[3];
+	struct lm_locate_clone *v, c;
+	char chip[LM_LOCATE_KEY_HEX], other[LM_LOCATE_KEY_HEX];
+	double kmh, slack;
+	size_t n, i, trial;
+	json_t *arr, *fe;
+
+	ck_assert_ptr_nonnull(loc);
+	lm_locator_clone_params(loc, &kmh, &slack);
+	ck_assert(kmh == 1500 && slack == 0);
+	hex64(chip, 0xc10e, 2);
+	hex64(other, 0xc10e, 3);
+	/* Paris and Sydney, small caps, 10 minutes apart: 16900 km in 10 min is no travel */
+	clone_meas(&g[0], chip, 0, 48.85, 2.35, 5, 0, 1);
+	clone_meas(&g[1], chip, 1, -33.87, 151.21, 5, 600, 601);
+	clone_meas(&g[2], chip, 2, 48.80, 2.30, 5, 1200, 1201);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(lm_locator_add(loc, &g[i]), 0);
+	}
+	clone_meas(&m, other, 0, 48.85, 2.35, 5, 0, 1); /* another chip, one place: none */
+	ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+	ck_assert_int_eq(lm_locator_clones(loc, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].a.chip, chip);
+	ck_assert_uint_eq(v[0].pairs, 2); /* Paris-Sydney twice; Paris-Paris overlaps */
+	ck_assert(!v[0].truncated);
+	ck_assert(v[0].excess_km > 16000);
+	arr = json_array();
+	fe = json_array();
+	ck_assert_int_eq(lm_locator_render_clones(loc, arr, fe), 0);
+	ck_assert_uint_eq(json_array_size(arr), 1);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_array_get(arr, 0), "finding")), "clone");
+	ck_assert_uint_eq(json_array_size(json_object_get(json_array_get(arr, 0), "records")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(json_array_get(fe, 0), "properties"), "kind")),
+		"clone");
+	json_decref(arr);
+	json_decref(fe);
+	free(v);
+	/* the scan of one chip; mixed chips are refused */
+	ck_assert_int_eq(lm_locator_clone_scan(loc, g, 3, &c), 1);
+	ck_assert_int_eq(lm_locator_clone_scan(loc, g, 1, &c), 0);
+	g[2] = m;
+	ck_assert_int_eq(lm_locator_clone_scan(loc, g, 3, &c), -EINVAL);
+	/* the far landmark excluded (it may be misplaced): no finding */
+	ck_assert_int_eq(lm_locator_exclude(loc, "lm01"), 0);
+	clone_meas(&g[2], chip, 2, 48.80, 2.30, 5, 1200, 1201);
+	ck_assert_int_eq(lm_locator_clone_scan(loc, g, 3, &c), 0);
+	lm_locator_destroy(loc);
+	conf.clone_max_kmh = 0.5;
+	ck_assert_ptr_null(lm_locator_create(&conf));
+	conf.clone_max_kmh = 0;
+	conf.clone_slack_s = -2;
+	ck_assert_ptr_null(lm_locator_create(&conf));
+
+	/* honest moving chips: a track at up to 1500 km/h (legs of random length and bearing,
+	 * each at a random speed <= the maximum), an honest landmark near every point */
+	geo_seed(lm_test_seed() ^ 0xc10e);
+	for (trial = 0; trial < 200; trial++) {
+		struct lm_locator_conf hc = {.clone_max_kmh = 1500, .clone_slack_s = -1};
+		struct lm_locator *hl = lm_locator_create(&hc);
+		struct truth t;
+		double tt = 0;
+		int k;
+
+		geo_rand_point(&t.lat, &t.lon);
+		for (k = 0; k < 12; k++) {
+			double llat, llon, az = 360 * geo_rand(), dt = 60 + 7200 * geo_rand();
+			double sp = 1500 * geo_rand(), nlat, nlon;
+
+			/* a landmark within 300 km of the chip measures it honestly at tt */
+			ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, 360 * geo_rand(),
+						 300 * geo_rand(), &llat, &llon),
+				0);
+			honest_meas(&m, chip, k, llat, llon, &t, (int64_t)(tt * 1e9), 9);
+			m.t_end_ns = m.t_ns; /* instantaneous sessions: the tightest gap */
+			ck_assert_int_eq(lm_locator_add(hl, &m), 0);
+			/* travel: at most sp * dt, and the next session starts dt later */
+			ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, az, sp * dt / 3600.0 * 0.999,
+						 &nlat, &nlon),
+				0);
+			t.lat = nlat;
+			t.lon = nlon;
+			tt += dt;
+		}
+		ck_assert_int_eq(lm_locator_clones(hl, &v, &n), 0);
+		ck_assert_msg(n == 0,
+			"honest chip moving at <= 1500 km/h called a clone (trial %zu)", trial);
+		free(v);
+		lm_locator_destroy(hl);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -541,6 +713,8 @@ main(void)
 	tcase_add_test(tc, test_windows_and_exclusion);
 	tcase_add_test(tc, test_colluders_audited);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_clone_boundary);
+	tcase_add_test(tc, test_clone_scan);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);
 }

@@ -82,6 +82,47 @@ START_TEST(test_errors_name_line)
 }
 END_TEST
 
+/* Static neighbours: parsed into host-order address and MAC; bad ones name file:line. */
+START_TEST(test_static_neighbours)
+{
+	static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
+	char text[1024];
+	char err[512] = "";
+	const char *tmpl = "key_file = \"k\"; delegation_file = \"d\"; feed_dir = \"f\";\n"
+			   "ports = ( { address = \"198.18.0.1\";\n"
+			   "  neighbours = ( { address = \"%s\";\n"
+			   "    mac = \"%s\"; } ); } );\n";
+
+	snprintf(text, sizeof(text), tmpl, "198.18.0.254", "02:00:00:00:00:fe");
+	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), 0);
+	ck_assert_uint_eq(conf.ports[0].n_neighbours, 1);
+	ck_assert_uint_eq(conf.ports[0].neighbours[0].address, 0xc61200feu);
+	ck_assert_mem_eq(conf.ports[0].neighbours[0].mac, mac, 6);
+	ck_assert_int_eq(conf.max_sessions_per_prover, 2);
+	snprintf(text, sizeof(text), tmpl, "198.18.0.254", "01:00:5e:00:00:01");
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":4: mac: must be a unicast, non-zero MAC"));
+	snprintf(text, sizeof(text), tmpl, "198.18.0.254", "00:00:00:00:00:00");
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), tmpl, "198.18.0.254", "02:00:00:00:00:fe:01");
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), tmpl, "198.18.0.300", "02:00:00:00:00:fe");
+	ck_assert_int_eq(
+		lm_cfg_load_string(lm_landmarkd_table, &conf, text, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":3: address: must be a non-zero dotted-quad IPv4"));
+	ck_assert_int_eq(lm_cfg_load_string(lm_landmarkd_table, &conf,
+				 "key_file = \"k\"; delegation_file = \"d\"; feed_dir = \"f\";\n"
+				 "ports = ( { address = \"198.18.0.1\";\n"
+				 "  neighbours = ( { address = \"198.18.0.2\"; } ); } );\n",
+				 err, sizeof(err)),
+		-EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "mac: required setting missing"));
+}
+END_TEST
+
 START_TEST(test_example_documents_every_key)
 {
 	char *buf = NULL;
@@ -221,6 +262,7 @@ suite(void)
 
 	tcase_add_test(tc, test_defaults_and_values);
 	tcase_add_test(tc, test_errors_name_line);
+	tcase_add_test(tc, test_static_neighbours);
 	tcase_add_test(tc, test_example_documents_every_key);
 	tcase_add_test(tc, test_calibration_lower_bound);
 	tcase_add_test(tc, test_calibration_margin_default);

@@ -224,6 +224,9 @@ run_session(const struct path *p)
 		R.clk.now = sw_tx + p->tx_late + p->rtt + p->rx_late;
 		lm_engine_poll(R.eng);
 	}
+	/* FINISH at the last challenge's reply deadline (late candidates may still come). */
+	R.clk.now += REPLY_TO;
+	lm_engine_poll(R.eng);
 	n = rig_take_udp(&R, pl);
 	ck_assert_int_eq(n, LM_FINISH_LEN);
 	rig_pump(&R);

@@ -447,7 +447,7 @@ START_TEST(test_header)
 			b[3] = (uint8_t)x;
 			ck_assert_int_eq(accept((enum vec)v, b, l), LM_E_TYPE);
 			ck_assert_int_eq(lm_msg_peek(b, l, &t, &sid),
-				x >= LM_MSG_HELLO && x <= LM_MSG_REVEAL ? LM_OK : LM_E_TYPE);
+				x >= LM_MSG_HELLO && x <= LM_MSG_COOKIE ? LM_OK : LM_E_TYPE);
 		}
 		b[3] = orig;
 		ck_assert_int_eq(accept((enum vec)v, b, l), LM_OK);
@@ -1004,19 +1004,143 @@ START_TEST(test_encode_errors)
 }
 END_TEST
 
-/* Anti-amplification: before the address is proven, never a byte more than received. */
+/*
+ * Anti-amplification: before the address is proven, never an on-wire byte nor a datagram
+ * more than received.
+ */
 START_TEST(test_amp_budget_exact)
 {
-	ck_assert(lm_amp_may_send(100, 48, 52, false)); /* exactly the budget */
-	ck_assert(!lm_amp_may_send(100, 49, 52, false)); /* one byte over */
-	ck_assert(!lm_amp_may_send(100, 99, 52, false));
-	ck_assert(!lm_amp_may_send(0, 0, 1, false));
-	ck_assert(lm_amp_may_send(0, 0, 0, false));
-	ck_assert(lm_amp_may_send(100, 99, 52, true)); /* a matched response lifts it */
+	ck_assert(lm_amp_may_send(100, 48, 2, 1, 52, false)); /* exactly the budget */
+	ck_assert(!lm_amp_may_send(100, 49, 2, 1, 52, false)); /* one byte over */
+	ck_assert(!lm_amp_may_send(100, 99, 2, 1, 52, false));
+	ck_assert(!lm_amp_may_send(0, 0, 1, 0, 1, false));
+	ck_assert(lm_amp_may_send(0, 0, 1, 0, 0, false));
+	ck_assert(!lm_amp_may_send(1000, 0, 1, 1, 60, false)); /* bytes left, no datagram */
+	ck_assert(lm_amp_may_send(1000, 0, 1, 0, 60, false));
+	ck_assert(lm_amp_may_send(100, 99, 0, 9, 52, true)); /* a matched response lifts it */
+	/* On-wire sizes: Ethernet + IPv4 + UDP headers, at least a minimal frame. */
+	ck_assert_uint_eq(lm_amp_wire_len(LM_HELLO_MIN_LEN), 682);
+	ck_assert_uint_eq(lm_amp_wire_len(LM_CHALLENGE_LEN), 94);
+	ck_assert_uint_eq(lm_amp_wire_len(LM_FINISH_LEN), 62);
+	ck_assert_uint_eq(lm_amp_wire_len(0), 60);
+	ck_assert_uint_eq(lm_amp_wire_len(18), 60);
+	ck_assert_uint_eq(lm_amp_wire_len(19), 61);
+	/* A minimal HELLO buys exactly one CHALLENGE. */
+	ck_assert(lm_amp_may_send(682, 0, 1, 0, 94, false));
+	ck_assert(!lm_amp_may_send(682, 94, 1, 1, 94, false));
 }
 END_TEST
 
 /* ---- replay window ---------------------------------------------------------------------- */
+
+/*
+ * Revision 1.1, the cookie (docs/protocol.md 3.6): frozen vectors in protocol-v1.1.txt (the
+ * v1 vectors are unchanged), the trailer in the unsigned padding, COOKIE codec errors.
+ * Inputs: the v1 inputs; cookie secret byte j = 0x40 + j; source 198.18.0.2:40000.
+ */
+#define VEC11_FILE "protocol-v1.1.txt"
+
+START_TEST(test_cookie_v11)
+{
+	uint8_t key[32];
+	uint8_t ck[LM_COOKIE_LEN];
+	uint8_t nonce[LM_HELLO_NONCE_LEN];
+	uint8_t got[LM_COOKIE_LEN];
+	uint8_t buf[LM_MSG_MAX_LEN + 8];
+	struct lm_cookie_msg cm;
+	struct lm_cookie_msg cd;
+	struct msg m[V__COUNT];
+	struct lm_hello h;
+	uint8_t *pad;
+	size_t len;
+	size_t i;
+
+	setup();
+	build(m);
+	for (i = 0; i < sizeof(key); i++) {
+		key[i] = (uint8_t)(0x40 + i);
+	}
+	lm_cookie_mac(ck, key, 0xc6120002u, 40000);
+	lm_test_check_vector(VEC11_FILE, "cookie_mac", ck, LM_COOKIE_LEN);
+	/* The MAC binds address and port. */
+	lm_cookie_mac(got, key, 0xc6120003u, 40000);
+	ck_assert_int_ne(memcmp(got, ck, LM_COOKIE_LEN), 0);
+	lm_cookie_mac(got, key, 0xc6120002u, 40001);
+	ck_assert_int_ne(memcmp(got, ck, LM_COOKIE_LEN), 0);
+	/* COOKIE answering hello_signed_chip. */
+	ck_assert_int_eq(lm_hello_decode(&h, m[V_HELLO_SIGNED].buf, m[V_HELLO_SIGNED].len), LM_OK);
+	ck_assert(!h.has_cookie);
+	memcpy(cm.hello_nonce, h.hello_nonce, LM_HELLO_NONCE_LEN);
+	memcpy(cm.cookie, ck, LM_COOKIE_LEN);
+	ck_assert_int_eq(lm_cookie_encode(&cm, buf, sizeof(buf)), LM_COOKIE_MSG_LEN);
+	lm_test_check_vector(VEC11_FILE, "cookie", buf, LM_COOKIE_MSG_LEN);
+	ck_assert_int_lt(LM_COOKIE_MSG_LEN, LM_HELLO_MIN_LEN);
+	ck_assert_int_eq(lm_cookie_decode(&cd, buf, LM_COOKIE_MSG_LEN), LM_OK);
+	ck_assert_mem_eq(cd.hello_nonce, cm.hello_nonce, LM_HELLO_NONCE_LEN);
+	ck_assert_mem_eq(cd.cookie, ck, LM_COOKIE_LEN);
+	for (len = 0; len < LM_COOKIE_MSG_LEN; len++) {
+		ck_assert_int_ne(lm_cookie_decode(&cd, buf, len), LM_OK);
+	}
+	ck_assert_int_eq(lm_cookie_decode(&cd, buf, LM_COOKIE_MSG_LEN + 1), LM_E_LONG);
+	ck_assert_int_eq(lm_cookie_encode(&cm, buf, LM_COOKIE_MSG_LEN - 1), -EMSGSIZE);
+	buf[11] = 1; /* session id must be 0 */
+	ck_assert_int_eq(lm_cookie_decode(&cd, buf, LM_COOKIE_MSG_LEN), LM_E_FIELD);
+	buf[11] = 0;
+	buf[3] = LM_MSG_FINISH;
+	ck_assert_int_eq(lm_cookie_decode(&cd, buf, LM_COOKIE_MSG_LEN), LM_E_TYPE);
+	ck_assert_str_eq(lm_msg_type_str(LM_MSG_COOKIE), "cookie");
+	/* hello_signed_chip with the cookie trailer: by the encoder and by lm_hello_set_cookie. */
+	h.has_cookie = true;
+	memcpy(h.cookie, ck, LM_COOKIE_LEN);
+	ck_assert_int_eq(lm_hello_encode(&h, buf, sizeof(buf)), LM_HELLO_MIN_LEN);
+	lm_test_check_vector(VEC11_FILE, "hello_signed_chip_cookie", buf, LM_HELLO_MIN_LEN);
+	{
+		uint8_t b2[LM_HELLO_MAX_LEN];
+
+		memcpy(b2, m[V_HELLO_SIGNED].buf, LM_HELLO_MIN_LEN);
+		ck_assert_int_eq(lm_hello_set_cookie(b2, LM_HELLO_MIN_LEN, ck), 0);
+		ck_assert_mem_eq(b2, buf, LM_HELLO_MIN_LEN);
+		ck_assert_int_eq(lm_hello_set_cookie(b2, LM_HELLO_MIN_LEN - 1, ck), -EINVAL);
+	}
+	/* The signature does not cover it: decode and verify as before. */
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_OK);
+	ck_assert(h.has_cookie);
+	ck_assert_mem_eq(h.cookie, ck, LM_COOKIE_LEN);
+	ck_assert_int_eq(lm_hello_verify(&h, lm_pk), LM_OK);
+	ck_assert_int_eq(lm_hello_precheck(buf, LM_HELLO_MIN_LEN, lm_pk), LM_OK);
+	ck_assert(lm_hello_peek_cookie(buf, LM_HELLO_MIN_LEN, nonce, got));
+	ck_assert_mem_eq(got, ck, LM_COOKIE_LEN);
+	ck_assert_mem_eq(nonce, h.hello_nonce, LM_HELLO_NONCE_LEN);
+	ck_assert(!lm_hello_peek_cookie(m[V_HELLO_SIGNED].buf, m[V_HELLO_SIGNED].len, nonce, got));
+	/* The rest of the padding stays zero; a half trailer is padding that is not zero. */
+	pad = buf + LM_HELLO_FIXED_LEN + LM_CHIP_CERT_LEN + LM_SIG_LEN;
+	pad[LM_HELLO_COOKIE_TRAILER_LEN] = 1;
+	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_E_RESERVED);
+	pad[LM_HELLO_COOKIE_TRAILER_LEN] = 0;
+	pad[0] ^= 1;
+	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_E_RESERVED);
+	/* A version 2 chip certificate (256 bytes): the trailer follows its longer signature. */
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(lm_hello_decode(&h, m[V_HELLO_SIGNED].buf, m[V_HELLO_SIGNED].len), LM_OK);
+	h.cred.u.chip.version = LM_CHIP_CERT_VERSION_2;
+	h.cred.u.chip.key_class = LM_KEY_SOFTWARE;
+	ck_assert_int_eq(lm_chip_cert_sign(&h.cred.u.chip, mfr_sk), 0);
+	ck_assert_int_eq(lm_hello_sign(&h, chip_sk), 0);
+	h.has_cookie = true;
+	memcpy(h.cookie, ck, LM_COOKIE_LEN);
+	ck_assert_int_eq(lm_hello_encode(&h, buf, sizeof(buf)), LM_HELLO_MIN_LEN);
+	ck_assert_int_eq(
+		memcmp(buf + LM_HELLO_FIXED_LEN + LM_CHIP_CERT_V2_LEN + LM_SIG_LEN, "LMCK", 4), 0);
+	memset(got, 0, sizeof(got));
+	ck_assert(lm_hello_peek_cookie(buf, LM_HELLO_MIN_LEN, nonce, got));
+	ck_assert_mem_eq(got, ck, LM_COOKIE_LEN);
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(lm_hello_decode(&h, buf, LM_HELLO_MIN_LEN), LM_OK);
+	ck_assert(h.has_cookie);
+	ck_assert_int_eq(lm_hello_verify(&h, lm_pk), LM_OK);
+}
+END_TEST
 
 START_TEST(test_replay_basic)
 {
@@ -1124,6 +1248,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_fast_session);
 	tcase_add_test(tc, test_roundtrip_random);
 	tcase_add_test(tc, test_encode_errors);
+	tcase_add_test(tc, test_cookie_v11);
 	tcase_add_test(tc, test_replay_basic);
 	tcase_add_test(tc, test_replay_full_table);
 	tcase_add_test(tc, test_amp_budget_exact);
