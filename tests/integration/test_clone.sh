@@ -149,4 +149,30 @@ $LMCTL revoke --root-key "$WORK/mfr.key" --scope chip --key "$WORK/chip.pub" --s
 $LMCTL locate "${keys[@]}" --revocations "$WORK/stale.rvk" --out "$WORK/loc7" "$WORK/lmA.feed" \
 	>/dev/null 2>"$WORK/loc7.err"
 [ $? = 2 ] && grep -q "stale" "$WORK/loc7.err" || fail "stale list accepted"
+
+echo "# landmarkd with revocation_files refuses the revoked chip's HELLOs and counts them"
+make_landmark lmR 52.37 4.90
+landmark_conf lmR 198.18.0.1 "challenges = 8; revocation_files = [ \"$WORK/chip.rvk\" ];"
+start_landmarkd lmR "${TAG}A" "net_af_packet0,iface=vA"
+chip_conf "$WORK/chip-R.conf" signed 2 198.18.0.1 "$WORK/lmR.pub"
+sed -i 's/session_timeout_ms = 3000/session_timeout_ms = 500/' "$WORK/chip-R.conf"
+timeout 30 ip netns exec "${TAG}C" "$CHIPD" -c "$WORK/chip-R.conf" >"$WORK/chip-R.out" \
+	2>"$WORK/chip-R.err"
+[ "$(grep -c '"finished":true' "$WORK/chip-R.out")" = 0 ] || fail "a revoked chip got a session"
+fresh_counters lmR
+stop_landmarkd lmR
+rv=$(counter lmR hello_revoked)
+echo "# hello_revoked $rv, records $(counter lmR records)"
+[ "$rv" -ge 2 ] || fail "hello_revoked = $rv, want >= 2"
+[ "$(counter lmR records)" = 0 ] || fail "a record for a revoked chip"
+echo "# a stale or wrongly signed revocation list is a startup error"
+for bad in stale wrong; do
+	landmark_conf lmR 198.18.0.1 "revocation_files = [ \"$WORK/$bad.rvk\" ];"
+	timeout 30 ip netns exec "${TAG}A" "$LANDMARKD" --no-huge -m 512 --no-pci -l 0,1 \
+		--file-prefix "${TAG}bad$bad" --vdev="net_af_packet0,iface=vA" -- -c "$WORK/lmR.conf" \
+		>"$WORK/bad-$bad.log" 2>&1
+	rc=$?
+	[ $rc != 0 ] && [ $rc != 124 ] && grep -q "revocation_files" "$WORK/bad-$bad.log" ||
+		{ cat "$WORK/bad-$bad.log"; fail "landmarkd started with a $bad revocation list (rc $rc)"; }
+done
 echo "PASS"
