@@ -15,6 +15,7 @@
 #ifndef LANDMARK_LM_CERT_H
 #define LANDMARK_LM_CERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -146,6 +147,22 @@ const char *lm_key_class_str(enum lm_key_class k);
 
 /** Parse a key class name. @return 0 or -EINVAL. */
 LM_WUR int lm_key_class_parse(const char *s, enum lm_key_class *k);
+
+/**
+ * Whether a class confines the fast-mode session secret `s` (made, held and used for the
+ * MACs inside the protected hardware, never in host memory). No class of this version
+ * does: chipd makes `s` in host software whatever holds the chip key
+ * (docs/threat-model.md).
+ */
+bool lm_key_class_confines_fast(enum lm_key_class k);
+
+/**
+ * The class that protects a session's timed secret, which a mode policy compares: in
+ * signed mode the chip key's class k; in fast mode k where k confines `s`, else
+ * LM_KEY_SOFTWARE (a copied `s` answers as well as the chip). Ordered: software < pkcs11 <
+ * gpu-attested; an unknown value counts as software.
+ */
+enum lm_key_class lm_key_class_timed(enum lm_key_class k, bool fast);
 
 /** Subject public key of a credential (landmark or chip key). */
 const uint8_t *lm_cred_subject(const struct lm_cred *c);

@@ -124,6 +124,8 @@ struct lm_landmarkd_conf {
 	struct lm_cfg_strlist revocation_files; /**< signed revocation lists (lmctl revoke) */
 	int allow_signed;
 	int allow_fast;
+	int min_key_class_signed; /**< enum lm_key_class */
+	int min_key_class_fast; /**< enum lm_key_class */
 	int64_t challenges;
 	int64_t challenge_interval_us;
 	int64_t reply_timeout_us;

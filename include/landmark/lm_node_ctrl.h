@@ -3,7 +3,7 @@
  * @file
  * The control/crypto side of landmarkd: owns the message pool, verifies HELLOs (credential
  * chain to a configured root, allow-list, signature, receiver binding, replay window, mode
- * policy), starts sessions on the datapath, verifies every proof of a finished session
+ * policy, minimum key class per mode), starts sessions on the datapath, verifies every proof of a finished session
  * (Ed25519 or fast-mode MACs + REVEAL), builds one record per good session, signs records in
  * Merkle batches and writes the batches to the sink. It also drives landmark-to-landmark
  * prover sessions (HELLO and REVEAL signing) towards configured peers.
@@ -53,6 +53,11 @@ struct lm_ctrl_conf {
 	unsigned n_allow;
 	bool allow_signed;
 	bool allow_fast;
+	/** Least class (lm_key_class_timed() of the chip credential) a chip HELLO needs in
+	 * signed / fast mode; below it the HELLO is dropped and counted (hello_key_class).
+	 * Landmark delegations carry no class and are not subject to it. */
+	enum lm_key_class min_class_signed;
+	enum lm_key_class min_class_fast;
 	bool deduct_turnaround; /**< deduct the certificate's certified min turnaround */
 	uint16_t k; /**< challenges per session, 1..64 */
 	uint32_t max_pending; /**< sessions in flight (verified HELLO .. record), >= 1 */
@@ -84,6 +89,7 @@ struct lm_ctrl_stats {
 	uint64_t hello_revoked; /**< prover key revoked (revocation_files) */
 	uint64_t hello_mode; /**< mode disabled by configuration */
 	uint64_t hello_busy; /**< no pending slot / datapath ring full */
+	uint64_t hello_key_class; /**< chip key class below the mode's minimum */
 	uint64_t results[LM_END__COUNT]; /**< sessions ended, by reason */
 	uint64_t bad_proofs; /**< response candidates whose proof did not verify (sample lost unless
 				  another candidate verifies; the session is kept) */

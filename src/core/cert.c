@@ -403,6 +403,32 @@ lm_key_class_parse(const char *s, enum lm_key_class *k)
 	return -EINVAL;
 }
 
+bool
+lm_key_class_confines_fast(enum lm_key_class k)
+{
+	/* Index = class; a class that generates `s` and computes the MACs inside its
+	 * hardware (a TPM or CPU TEE back end) is the first to say true here. */
+	static const bool confines[LM_KEY__COUNT] = {
+		[LM_KEY_SOFTWARE] = false,
+		[LM_KEY_PKCS11] = false,
+		[LM_KEY_GPU_ATTESTED] = false,
+	};
+
+	return (unsigned)k < LM_KEY__COUNT && confines[k];
+}
+
+enum lm_key_class
+lm_key_class_timed(enum lm_key_class k, bool fast)
+{
+	if ((unsigned)k >= LM_KEY__COUNT) {
+		return LM_KEY_SOFTWARE;
+	}
+	if (fast && !lm_key_class_confines_fast(k)) {
+		return LM_KEY_SOFTWARE;
+	}
+	return k;
+}
+
 const uint8_t *
 lm_cred_subject(const struct lm_cred *c)
 {

@@ -92,6 +92,7 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(hello_revoked),
 	SD(hello_mode),
 	SD(hello_busy),
+	SD(hello_key_class),
 	SD(bad_proofs),
 	SD(candidate2_used),
 	SD(hello_quota),
@@ -282,6 +283,17 @@ revoked(const struct lm_ctrl *c, const struct lm_hello *h, int64_t wall_ns)
 	return false;
 }
 
+/* The key-class policy: the class that protects the timed secret in this mode, read from
+ * the verified chip certificate, against the configured minimum (docs/node.md). */
+static bool
+class_ok(const struct lm_ctrl *c, const struct lm_chip_cert *cc, enum lm_mode mode)
+{
+	bool fast = mode == LM_MODE_FAST;
+	enum lm_key_class have = lm_key_class_timed(cc->key_class, fast);
+
+	return have >= (fast ? c->c.min_class_fast : c->c.min_class_signed);
+}
+
 static void
 on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 {
@@ -324,6 +336,11 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 	if ((h.mode == LM_MODE_SIGNED && !c->c.allow_signed) ||
 		(h.mode == LM_MODE_FAST && !c->c.allow_fast)) {
 		c->st.hello_mode++;
+		slot_free(c, eng, m);
+		return;
+	}
+	if (h.cred.kind == LM_CRED_CHIP && !class_ok(c, &h.cred.u.chip, h.mode)) {
+		c->st.hello_key_class++;
 		slot_free(c, eng, m);
 		return;
 	}
@@ -961,6 +978,8 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 		conf->n_mfr > LM_CTRL_MAX_ROOTS || conf->n_op > LM_CTRL_MAX_ROOTS ||
 		conf->n_allow > LM_CTRL_MAX_ALLOW || conf->n_peers > LM_CTRL_MAX_PEERS ||
 		conf->max_per_prover > conf->max_pending ||
+		(unsigned)conf->min_class_signed >= LM_KEY__COUNT ||
+		(unsigned)conf->min_class_fast >= LM_KEY__COUNT ||
 		memcmp(conf->dlg.landmark_pk, conf->pk, LM_PK_LEN) != 0) {
 		errno = EINVAL;
 		return NULL;

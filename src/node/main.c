@@ -437,6 +437,14 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	cc->n_peers = c->n_peers;
 	cc->allow_signed = c->allow_signed;
 	cc->allow_fast = c->allow_fast;
+	cc->min_class_signed = (enum lm_key_class)c->min_key_class_signed;
+	cc->min_class_fast = (enum lm_key_class)c->min_key_class_fast;
+	if (c->allow_fast && c->min_key_class_fast != LM_KEY_SOFTWARE) {
+		NLOG(NOTICE,
+			"min_key_class_fast = %s: no class confines the fast-mode secret, fast "
+			"sessions from chips are refused (counted as hello_key_class)",
+			lm_key_class_str(cc->min_class_fast));
+	}
 	cc->deduct_turnaround = c->deduct_turnaround;
 	cc->k = (uint16_t)c->challenges;
 	cc->max_pending = (uint32_t)(c->max_sessions * g.n_ports);

@@ -13,6 +13,9 @@ static const char *const idle_names[] = {"spin", "backoff", NULL};
 /* Order of enum lm_hwts_mode. */
 static const char *const timestamps_names[] = {"auto", "tsc", NULL};
 
+/* Order of enum lm_key_class (wire values). */
+static const char *const key_class_names[] = {"software", "pkcs11", "gpu-attested", NULL};
+
 #define ON(f) offsetof(struct lm_node_neigh_conf, f)
 
 static const struct lm_cfg_item neigh_table[] = {
@@ -81,6 +84,15 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"accept signed-mode sessions"},
 	{"allow_fast", LM_CFG_BOOL, O(allow_fast), 1, 0, 1, NULL, NULL, NULL, 0, 0,
 		"accept fast-mode (MAC + reveal) sessions"},
+	{"min_key_class_signed", LM_CFG_ENUM, O(min_key_class_signed), 0, 0, 0, NULL,
+		key_class_names, NULL, 0, 0,
+		"least key class of a chip (its certificate) for a signed-mode session; below it "
+		"the HELLO is dropped and counted (hello_key_class)"},
+	{"min_key_class_fast", LM_CFG_ENUM, O(min_key_class_fast), 0, 0, 0, NULL, key_class_names,
+		NULL, 0, 0,
+		"least key class for a fast-mode session, counted as software unless the class "
+		"confines the session secret (none does yet): above software, fast mode is refused "
+		"to every chip (docs/node.md)"},
 	{"challenges", LM_CFG_INT, O(challenges), 16, 1, 64, NULL, NULL, NULL, 0, 0,
 		"challenges per session (K)"},
 	{"challenge_interval_us", LM_CFG_INT, O(challenge_interval_us), 100, 0, 1000000, NULL, NULL,
