@@ -138,6 +138,16 @@ $LMCTL revoke --root-key "$WORK/mfr.key" --scope chip --key "$WORK/chip.pub" \
 	--effective 4000000000 --seq 2 --out "$WORK/later.rvk" >/dev/null || fail "revoke (later)"
 $LMCTL locate "${keys[@]}" --revocations "$WORK/later.rvk" --out "$WORK/loc5" "$WORK/lmA.feed" \
 	"$WORK/lmB.feed" >/dev/null 2>&1 || fail "records before the effective time refused"
+if [ -n "${port:-}" ]; then
+	echo "# lmctl locate --nats --revocations: the same records refused over NATS"
+	timeout 60 $LMCTL locate --nats "nats://127.0.0.1:$port" "${keys[@]}" \
+		--revocations "$WORK/chip.rvk" --until-idle 2 --timeout 50 >"$WORK/nats-rev.ndjson" \
+		2>"$WORK/nats-rev.err"
+	[ $? = 1 ] || { cat "$WORK/nats-rev.err"; fail "locate --nats with the chip revoked: want exit 1"; }
+	[ "$(grep -c 'revoked chip key (cloned' "$WORK/nats-rev.err")" = 6 ] ||
+		{ cat "$WORK/nats-rev.err"; fail "--nats: want 6 records refused as revoked"; }
+	[ ! -s "$WORK/nats-rev.ndjson" ] || fail "--nats: a verdict or finding from revoked records"
+fi
 echo "# a chip list under the operator root, and a stale list, are startup errors"
 $LMCTL revoke --root-key "$WORK/op.key" --scope chip --key "$WORK/chip.pub" --seq 1 \
 	--out "$WORK/wrong.rvk" >/dev/null || fail "revoke (wrong root)"
