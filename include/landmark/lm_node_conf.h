@@ -121,6 +121,7 @@ struct lm_landmarkd_conf {
 	struct lm_cfg_strlist manufacturer_roots;
 	struct lm_cfg_strlist operator_roots;
 	struct lm_cfg_strlist allow_list;
+	struct lm_cfg_strlist revocation_files; /**< signed revocation lists (lmctl revoke) */
 	int allow_signed;
 	int allow_fast;
 	int min_key_class_signed; /**< enum lm_key_class */

@@ -22,6 +22,8 @@
 #include "lm_common.h"
 #include "lm_node_msg.h"
 #include "lm_node_sink.h"
+
+struct lm_revocation;
 #include "lm_session.h"
 #include "lm_time.h"
 
@@ -72,6 +74,10 @@ struct lm_ctrl_conf {
 	uint64_t batch_interval_ns; /**< close a non-empty batch at least this often */
 	struct lm_ctrl_peer peers[LM_CTRL_MAX_PEERS];
 	unsigned n_peers;
+	/** verified revocation lists (borrowed: must outlive the ctrl); a HELLO whose prover
+	 * key one of them revokes at the landmark's time is refused (hello_revoked) */
+	const struct lm_revocation *const *revocations;
+	unsigned n_revocations;
 };
 
 /** Control-side counters. */
@@ -80,6 +86,7 @@ struct lm_ctrl_stats {
 	uint64_t hello_bad[LM_E__COUNT]; /**< HELLO rejected by reason (sig, key, issuer ...) */
 	uint64_t hello_replay; /**< replay window: duplicate or out of window */
 	uint64_t hello_not_allowed; /**< prover key not on the allow-list */
+	uint64_t hello_revoked; /**< prover key revoked (revocation_files) */
 	uint64_t hello_mode; /**< mode disabled by configuration */
 	uint64_t hello_busy; /**< no pending slot / datapath ring full */
 	uint64_t hello_key_class; /**< chip key class below the mode's minimum */

@@ -18,6 +18,7 @@
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
+#include "landmark/lm_revocation.h"
 
 struct pending {
 	uint8_t used;
@@ -88,6 +89,7 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(hello_ok),
 	SD(hello_replay),
 	SD(hello_not_allowed),
+	SD(hello_revoked),
 	SD(hello_mode),
 	SD(hello_busy),
 	SD(hello_key_class),
@@ -263,6 +265,24 @@ allowed(const struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
 	return false;
 }
 
+/* Is the prover's key revoked at the landmark's time (chip lists for chip certificates,
+ * landmark lists for peer delegations)? */
+static bool
+revoked(const struct lm_ctrl *c, const struct lm_hello *h, int64_t wall_ns)
+{
+	uint8_t scope = h->cred.kind == LM_CRED_CHIP ? LM_REVOKE_CHIP : LM_REVOKE_LANDMARK;
+	unsigned i;
+
+	for (i = 0; i < c->c.n_revocations; i++) {
+		if (c->c.revocations[i]->scope == scope &&
+			lm_revocation_revokes(
+				c->c.revocations[i], lm_hello_prover_pk(h), wall_ns, NULL)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The key-class policy: the class that protects the timed secret in this mode, read from
  * the verified chip certificate, against the configured minimum (docs/node.md). */
 static bool
@@ -300,6 +320,11 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 	}
 	if (why != LM_OK) {
 		c->st.hello_bad[why]++;
+		slot_free(c, eng, m);
+		return;
+	}
+	if (revoked(c, &h, wall_ns)) {
+		c->st.hello_revoked++;
 		slot_free(c, eng, m);
 		return;
 	}

@@ -32,6 +32,7 @@
 #include "landmark/lm_keys.h"
 #include "landmark/lm_node_conf.h"
 #include "landmark/lm_node_ctrl.h"
+#include "landmark/lm_revocation.h"
 #include "landmark/lm_pkcs11.h"
 #include "landmark/lm_signer.h"
 #include "landmark/lm_session.h"
@@ -306,6 +307,40 @@ parse_key(const char *s, uint8_t pk[LM_PK_LEN], char *err, size_t errlen)
 	return 0;
 }
 
+/* revocation_files: verified now against the roots of their scope; kept for the process */
+static struct lm_revocation g_rev[LM_CFG_LIST_MAX];
+static const struct lm_revocation *g_rev_ptr[LM_CFG_LIST_MAX];
+
+static int
+load_revocations(
+	const struct lm_landmarkd_conf *c, struct lm_ctrl_conf *cc, char *err, size_t errlen)
+{
+	int64_t now = time(NULL);
+	char why[512];
+	unsigned i;
+
+	for (i = 0; i < c->revocation_files.n; i++) {
+		if (lm_revocation_load(c->revocation_files.v[i],
+			    (const uint8_t(*)[LM_PK_LEN])cc->op_roots, cc->n_op,
+			    (const uint8_t(*)[LM_PK_LEN])cc->mfr_roots, cc->n_mfr, now, &g_rev[i],
+			    why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "revocation_files: %s", why);
+			return -1;
+		}
+		if (g_rev[i].scope == LM_REVOKE_LANDMARK &&
+			lm_revocation_revokes(&g_rev[i], cc->pk, now * LM_NS_PER_S, NULL)) {
+			snprintf(err, errlen,
+				"revocation_files: %s revokes this landmark's own online key",
+				c->revocation_files.v[i]);
+			return -1;
+		}
+		g_rev_ptr[i] = &g_rev[i];
+	}
+	cc->revocations = g_rev_ptr;
+	cc->n_revocations = c->revocation_files.n;
+	return 0;
+}
+
 static int
 build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 {
@@ -380,6 +415,9 @@ build_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 		snprintf(err, errlen,
 			"no manufacturer_roots and no operator_roots: no prover could "
 			"ever be accepted");
+		return -1;
+	}
+	if (load_revocations(c, cc, err, errlen) != 0) {
 		return -1;
 	}
 	for (i = 0; i < c->n_peers; i++) {

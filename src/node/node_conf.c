@@ -73,6 +73,11 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 	{"operator_roots", LM_CFG_STRLIST, O(operator_roots), 0, 0, LM_CFG_LIST_MAX, NULL, NULL,
 		NULL, 0, 0,
 		"trusted operator root public keys (base64 or key file paths) for peer landmarks"},
+	{"revocation_files", LM_CFG_STRLIST, O(revocation_files), 0, 0, LM_CFG_LIST_MAX, NULL, NULL,
+		NULL, 0, 0,
+		"signed revocation lists (lmctl revoke): HELLOs from revoked chip keys (manufacturer "
+		"root lists) or peer landmark keys (operator root lists) are refused and counted "
+		"(hello_revoked); a stale, unreadable or wrongly signed list is a startup error"},
 	{"allow_list", LM_CFG_STRLIST, O(allow_list), 0, 0, LM_CFG_LIST_MAX, NULL, NULL, NULL, 0, 0,
 		"prover public keys allowed to start sessions; empty: any certified prover"},
 	{"allow_signed", LM_CFG_BOOL, O(allow_signed), 1, 0, 1, NULL, NULL, NULL, 0, 0,

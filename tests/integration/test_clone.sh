@@ -138,6 +138,16 @@ $LMCTL revoke --root-key "$WORK/mfr.key" --scope chip --key "$WORK/chip.pub" \
 	--effective 4000000000 --seq 2 --out "$WORK/later.rvk" >/dev/null || fail "revoke (later)"
 $LMCTL locate "${keys[@]}" --revocations "$WORK/later.rvk" --out "$WORK/loc5" "$WORK/lmA.feed" \
 	"$WORK/lmB.feed" >/dev/null 2>&1 || fail "records before the effective time refused"
+if [ -n "${port:-}" ]; then
+	echo "# lmctl locate --nats --revocations: the same records refused over NATS"
+	timeout 60 $LMCTL locate --nats "nats://127.0.0.1:$port" "${keys[@]}" \
+		--revocations "$WORK/chip.rvk" --until-idle 2 --timeout 50 >"$WORK/nats-rev.ndjson" \
+		2>"$WORK/nats-rev.err"
+	[ $? = 1 ] || { cat "$WORK/nats-rev.err"; fail "locate --nats with the chip revoked: want exit 1"; }
+	[ "$(grep -c 'revoked chip key (cloned' "$WORK/nats-rev.err")" = 6 ] ||
+		{ cat "$WORK/nats-rev.err"; fail "--nats: want 6 records refused as revoked"; }
+	[ ! -s "$WORK/nats-rev.ndjson" ] || fail "--nats: a verdict or finding from revoked records"
+fi
 echo "# a chip list under the operator root, and a stale list, are startup errors"
 $LMCTL revoke --root-key "$WORK/op.key" --scope chip --key "$WORK/chip.pub" --seq 1 \
 	--out "$WORK/wrong.rvk" >/dev/null || fail "revoke (wrong root)"
@@ -149,4 +159,30 @@ $LMCTL revoke --root-key "$WORK/mfr.key" --scope chip --key "$WORK/chip.pub" --s
 $LMCTL locate "${keys[@]}" --revocations "$WORK/stale.rvk" --out "$WORK/loc7" "$WORK/lmA.feed" \
 	>/dev/null 2>"$WORK/loc7.err"
 [ $? = 2 ] && grep -q "stale" "$WORK/loc7.err" || fail "stale list accepted"
+
+echo "# landmarkd with revocation_files refuses the revoked chip's HELLOs and counts them"
+make_landmark lmR 52.37 4.90
+landmark_conf lmR 198.18.0.1 "challenges = 8; revocation_files = [ \"$WORK/chip.rvk\" ];"
+start_landmarkd lmR "${TAG}A" "net_af_packet0,iface=vA"
+chip_conf "$WORK/chip-R.conf" signed 2 198.18.0.1 "$WORK/lmR.pub"
+sed -i 's/session_timeout_ms = 3000/session_timeout_ms = 500/' "$WORK/chip-R.conf"
+timeout 30 ip netns exec "${TAG}C" "$CHIPD" -c "$WORK/chip-R.conf" >"$WORK/chip-R.out" \
+	2>"$WORK/chip-R.err"
+[ "$(grep -c '"finished":true' "$WORK/chip-R.out")" = 0 ] || fail "a revoked chip got a session"
+fresh_counters lmR
+stop_landmarkd lmR
+rv=$(counter lmR hello_revoked)
+echo "# hello_revoked $rv, records $(counter lmR records)"
+[ "$rv" -ge 2 ] || fail "hello_revoked = $rv, want >= 2"
+[ "$(counter lmR records)" = 0 ] || fail "a record for a revoked chip"
+echo "# a stale or wrongly signed revocation list is a startup error"
+for bad in stale wrong; do
+	landmark_conf lmR 198.18.0.1 "revocation_files = [ \"$WORK/$bad.rvk\" ];"
+	timeout 30 ip netns exec "${TAG}A" "$LANDMARKD" --no-huge -m 512 --no-pci -l 0,1 \
+		--file-prefix "${TAG}bad$bad" --vdev="net_af_packet0,iface=vA" -- -c "$WORK/lmR.conf" \
+		>"$WORK/bad-$bad.log" 2>&1
+	rc=$?
+	[ $rc != 0 ] && [ $rc != 124 ] && grep -q "revocation_files" "$WORK/bad-$bad.log" ||
+		{ cat "$WORK/bad-$bad.log"; fail "landmarkd started with a $bad revocation list (rc $rc)"; }
+done
 echo "PASS"

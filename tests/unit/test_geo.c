@@ -542,6 +542,42 @@ START_TEST(test_point_on_circle_inside)
 }
 END_TEST
 
+/*
+ * Two caps that exactly touch (d(L1, L2) == R1 + R2 in the geodesic the solver uses) meet at
+ * a point, so their intersection is not empty: the pairwise disjointness test must not claim
+ * it is. Everywhere, at distances from 1 km to 15000 km.
+ */
+START_TEST(test_touching_caps_feasible)
+{
+	struct lm_region_params prm = {.res_km = 500};
+	int i;
+
+	geo_seed(lm_test_seed());
+	for (i = 0; i < 200; i++) {
+		struct lm_cap c[2];
+		struct lm_region *r;
+		double d;
+
+		geo_rand_point(&c[0].lat, &c[0].lon);
+		ck_assert_int_eq(lm_geo_direct(c[0].lat, c[0].lon, 360 * geo_rand(),
+					 pow(10, 4.2 * geo_rand()), &c[1].lat, &c[1].lon),
+			0);
+		d = lm_geo_dist_km(c[0].lat, c[0].lon, c[1].lat, c[1].lon);
+		c[0].radius_km = d * geo_rand();
+		c[1].radius_km = d - c[0].radius_km;
+		if (c[1].radius_km < 0 || c[0].radius_km + c[1].radius_km > d) {
+			continue; /* rounding put the sum above d: not the exact touch */
+		}
+		r = lm_region_solve(c, 2, &prm);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_msg(lm_region_feasible(r),
+			"touching caps (%.6f, %.6f) r %.9f and (%.6f, %.6f) r %.9f: empty",
+			c[0].lat, c[0].lon, c[0].radius_km, c[1].lat, c[1].lon, c[1].radius_km);
+		lm_region_destroy(r);
+	}
+}
+END_TEST
+
 START_TEST(test_region_invalid)
 {
 	struct lm_cap bad[1] = {{91, 0, 10}};
@@ -577,6 +613,7 @@ main(void)
 	tcase_add_test(tc, test_region_conflict);
 	tcase_add_test(tc, test_region_invalid);
 	tcase_add_test(tc, test_point_on_circle_inside);
+	tcase_add_test(tc, test_touching_caps_feasible);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);
 }

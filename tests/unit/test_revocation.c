@@ -76,6 +76,7 @@ START_TEST(test_vectors_and_roundtrip)
 	ck_assert_int_eq(lm_revocation_verify(&d, MFR, 1, ISSUED + 7 * 86400 - 1), LM_OK);
 	ck_assert_int_eq(lm_revocation_verify(&d, MFR, 1, ISSUED - 1), LM_E_NOTYET);
 	/* truncated / extended */
+	lm_revocation_free(&l);
 	ck_assert_int_eq(lm_revocation_decode(&l, enc, len - 1, &why), -EBADMSG);
 	ck_assert_int_eq(why, LM_E_LENGTH);
 	ck_assert_int_eq(lm_revocation_decode(&l, enc, 10, &why), -EBADMSG);
