@@ -51,6 +51,9 @@ struct lm_locate_meas {
 	double rtt_ms, deduct_ms; /**< rtt_min and the proven deductions */
 	int64_t t_ns; /**< measurement start (landmark clock, signed) */
 	int64_t t_end_ns; /**< session close (landmark clock, signed); < t_ns: taken as t_ns */
+	/** class protecting the record's timed secret: lm_key_class_timed() of the chip
+	 *  certificate in the record and its mode (fast: software unless s is confined) */
+	enum lm_key_class key_class;
 };
 
 /** Clone detection defaults (docs/locator.md, "Clone and relay detection"). */
@@ -72,6 +75,9 @@ struct lm_locator_conf {
 	double clone_max_kmh; /**< default LM_LOCATE_CLONE_MAX_KMH; 1..1e6 */
 	double clone_slack_s; /**< default LM_LOCATE_CLONE_SLACK_S; 0 takes the default,
 			       *   < 0 means none (exactly 0 s); >= -1, <= 1e6 */
+	/** least class (lm_locate_meas.key_class) a record needs to help make a chip
+	 *  `inside`; weaker records may still bound it (docs/locator.md); default software */
+	enum lm_key_class min_key_class;
 };
 
 /** The cap one landmark contributes to a window: its smallest proven radius. */
@@ -80,6 +86,7 @@ struct lm_locate_cap {
 	char landmark[LM_LOCATE_KEY_HEX]; /**< key of the record that proves the radius */
 	char record[LM_LOCATE_HASH_HEX]; /**< that record */
 	double lat, lon, radius_km, rtt_ms, deduct_ms;
+	enum lm_key_class key_class; /**< of the record that proves the radius */
 };
 
 /** One evidence record of a window (every record used, in time order). */
@@ -88,6 +95,7 @@ struct lm_locate_evidence {
 	char site[LM_SITE_LEN + 1];
 	double radius_km;
 	int64_t t_ns;
+	enum lm_key_class key_class; /**< lm_locate_meas.key_class */
 };
 
 /** What lm_locator_solve_window() gives: a plain struct, freed by lm_locate_result_fini(). */
@@ -109,6 +117,15 @@ struct lm_locate_result {
 					    *   no verdict */
 	struct lm_verdict_info verdict; /**< when allowed != NULL */
 	uint8_t *decisive; /**< n_caps flags (when allowed != NULL) */
+	/** weakest class among caps[] (the records the region and verdict rest on) */
+	enum lm_key_class key_class;
+	enum lm_key_class min_key_class; /**< the locator's policy */
+	/** an `inside` of all records was refused by the policy: the records that meet it do
+	 *  not prove inside on their own; the verdict is inconclusive */
+	bool below_min_key_class;
+	/** records left out because the verdict rests on the records at or above the policy
+	 *  (an `inside` they prove alone); 0 otherwise */
+	size_t n_below_policy;
 };
 
 /** A window of a sorted measurement vector: v[start..end). */
@@ -209,6 +226,12 @@ double lm_locator_window_s(const struct lm_locator *loc);
  * one cap per landmark (site and position) with its smallest proven radius, the region,
  * the conflict of an empty region, and the verdict against the chip's declared region or
  * conf->allowed. Measurements of excluded landmarks are skipped. Read-only on loc.
+ * Key-class policy (conf->min_key_class): records below it never make a chip `inside`. An
+ * `inside` of all records stands when every cap meets the policy; else the window is solved
+ * again from the records that meet it, and their own `inside` is the result (below-policy
+ * records left out, n_below_policy); failing that the verdict is inconclusive
+ * (below_min_key_class; area_in moves to area_unknown, no margin). `outside`,
+ * `inconclusive` and `infeasible` may rest on any record.
  * @param res out: fill; release with lm_locate_result_fini() (also after an error)
  * @return 0; -EINVAL (n == 0, mixed chips, or every measurement excluded); -ENOMEM.
  */
@@ -312,8 +335,10 @@ int lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v);
 
 /**
  * A window as the JSON object of verdicts.json "chips" (docs/locator.md): chip, serial,
- * model, window_start_ns, window_end_ns, records, mode, feasible, resolution_km,
- * resolution_met_km, area_km2, inner_area_km2, bbox, conflict, verdict.
+ * model, window_start_ns, window_end_ns, records (each with its key_class), mode, feasible,
+ * resolution_km, resolution_met_km, area_km2, inner_area_km2, bbox, conflict, key_class
+ * (weakest of the caps), verdict (with key_class, min_key_class, below_min_key_class,
+ * records_below_policy).
  * @return a new reference, or NULL (ENOMEM).
  */
 json_t *lm_locate_result_json(const struct lm_locate_result *res);

@@ -64,6 +64,10 @@ usage(FILE *f)
 		"                   (default 1500 km/h: above any airliner's ground speed)\n"
 		"  --clone-clock-slack S  wall-clock disagreement allowed between landmarks\n"
 		"                   (default 60 s; 0: none)\n"
+		"  --min-key-class CLASS  software|pkcs11|gpu-attested (default software): records\n"
+		"                   whose timed secret is held below CLASS (a fast-mode record\n"
+		"                   counts as software) never make a chip inside; they may still\n"
+		"                   bound it (outside); verdicts name the class they rest on\n"
 		"Long-running mode (instead of FEEDDIRs; --out optional, written at exit):\n"
 		"  --nats URL[,URL...]  follow the JetStream feed stream; verdicts as NDJSON on\n"
 		"                   stdout as records arrive\n"
@@ -265,7 +269,8 @@ make_locator(struct lmctl_locate_cfg *cfg, const struct lm_geofence *gf, const s
 		.res_km = cfg->res_km,
 		.allowed = gf,
 		.clone_max_kmh = cfg->clone_kmh,
-		.clone_slack_s = cfg->clone_slack_s};
+		.clone_slack_s = cfg->clone_slack_s,
+		.min_key_class = cfg->min_key_class};
 	size_t i;
 
 	cfg->loc = lm_locator_create(&lc);
@@ -307,6 +312,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"clone-max-speed", required_argument, NULL, 'V'},
 		{"revocations", required_argument, NULL, 'R'},
 		{"clone-clock-slack", required_argument, NULL, 'L'},
+		{"min-key-class", required_argument, NULL, 'K'},
 		{"nats", required_argument, NULL, 'N'},
 		{"stream", required_argument, NULL, 'S'},
 		{"durable", required_argument, NULL, 'd'},
@@ -430,6 +436,15 @@ lmctl_cmd_locate(int argc, char **argv)
 			}
 			if (cfg.clone_slack_s == 0) {
 				cfg.clone_slack_s = -1; /* none (0 is the default) */
+			}
+			break;
+		case 'K':
+			if (lm_key_class_parse(optarg, &cfg.min_key_class) != 0) {
+				lmctl_err(CMD,
+					"--min-key-class %s: not a key class "
+					"(software, pkcs11, gpu-attested)",
+					optarg);
+				goto done;
 			}
 			break;
 		case 'R':

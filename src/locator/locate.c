@@ -84,7 +84,8 @@ lm_locator_create(const struct lm_locator_conf *conf)
 	}
 	if (!(c.window_s >= 1 && c.window_s <= 1e7) || !(c.res_km >= 0.01 && c.res_km <= 5000) ||
 		!(c.clone_max_kmh >= 1 && c.clone_max_kmh <= 1e6) ||
-		!(c.clone_slack_s >= 0 && c.clone_slack_s <= 1e6)) {
+		!(c.clone_slack_s >= 0 && c.clone_slack_s <= 1e6) ||
+		(unsigned)c.min_key_class >= LM_KEY__COUNT) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -267,6 +268,8 @@ lm_locate_meas_from_record(
 	m->deduct_ms = (double)(r->landmark_delay_ns + r->chip_turnaround_ns) / 1e6;
 	m->t_ns = r->t_start_ns;
 	m->t_end_ns = r->t_end_ns;
+	/* read from the record, never from configuration */
+	m->key_class = lm_key_class_timed(r->prover.u.chip.key_class, r->mode == LM_MODE_FAST);
 	return 0;
 }
 
@@ -400,6 +403,7 @@ take_caps(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n
 		memcpy(e->site, g[i].site, sizeof(e->site));
 		e->radius_km = g[i].radius_km;
 		e->t_ns = g[i].t_ns;
+		e->key_class = g[i].key_class;
 		for (j = 0; j < res->n_caps; j++) {
 			if (!strcmp(res->caps[j].site, g[i].site) && res->caps[j].lat == g[i].lat &&
 				res->caps[j].lon == g[i].lon) {
@@ -419,6 +423,7 @@ take_caps(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n
 		}
 		c = &res->caps[j];
 		if (g[i].radius_km < c->radius_km) {
+			c->key_class = g[i].key_class;
 			c->radius_km = g[i].radius_km;
 			c->rtt_ms = g[i].rtt_ms;
 			c->deduct_ms = g[i].deduct_ms;
@@ -429,8 +434,8 @@ take_caps(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n
 	return res->n_evidence ? 0 : -ENOENT;
 }
 
-int
-lm_locator_solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n,
+static int
+solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n,
 	struct lm_locate_result *res)
 {
 	struct lm_region_params prm = {.res_km = loc->conf.res_km};
@@ -487,7 +492,70 @@ lm_locator_solve_window(const struct lm_locator *loc, const struct lm_locate_mea
 	}
 out:
 	free(caps);
+	res->min_key_class = loc->conf.min_key_class;
+	res->key_class = LM_KEY__COUNT;
+	for (i = 0; i < res->n_caps; i++) {
+		if (res->caps[i].key_class < res->key_class) {
+			res->key_class = res->caps[i].key_class;
+		}
+	}
+	if (res->key_class == LM_KEY__COUNT) {
+		res->key_class = LM_KEY_SOFTWARE;
+	}
 	return rc;
+}
+
+/* An inside that rests on a below-policy record is not one: inconclusive, no margin. */
+static void
+demote_inside(struct lm_locate_result *res)
+{
+	res->verdict.verdict = LM_VERDICT_INCONCLUSIVE;
+	res->verdict.area_unknown_km2 += res->verdict.area_in_km2;
+	res->verdict.area_in_km2 = 0;
+	res->verdict.margin_km = NAN;
+	res->verdict.margin_cap = SIZE_MAX;
+	res->below_min_key_class = true;
+}
+
+int
+lm_locator_solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n,
+	struct lm_locate_result *res)
+{
+	struct lm_locate_result strong;
+	struct lm_locate_meas *keep;
+	size_t i, k = 0;
+	int rc;
+
+	rc = solve_window(loc, g, n, res);
+	if (rc < 0 || !res->allowed || res->verdict.verdict != LM_VERDICT_INSIDE ||
+		res->key_class >= loc->conf.min_key_class) {
+		return rc;
+	}
+	/* The region shrank by a weak record: do the records that meet the policy prove
+	 * inside alone? (Fewer caps: a larger region, so never a false inside.) */
+	keep = malloc(n * sizeof(*keep));
+	if (!keep) {
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (g[i].key_class >= loc->conf.min_key_class) {
+			keep[k++] = g[i];
+		}
+	}
+	if (k == 0 || solve_window(loc, keep, k, &strong) < 0 || !strong.allowed ||
+		strong.verdict.verdict != LM_VERDICT_INSIDE) {
+		if (k > 0) {
+			lm_locate_result_fini(&strong);
+		}
+		free(keep);
+		demote_inside(res);
+		return 0;
+	}
+	free(keep);
+	strong.n_below_policy = n - k;
+	lm_locate_result_fini(res);
+	*res = strong;
+	return 0;
 }
 
 int

@@ -101,6 +101,27 @@ lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v)
 	return rc ? -ENOMEM : 0;
 }
 
+/* Which key class the window and its verdict rest on, and the policy it was held to. */
+static int
+class_json(json_t *c, const struct lm_locate_result *res)
+{
+	json_t *v = json_object_get(c, "verdict");
+	int rc = 0;
+
+	rc |= json_object_set_new(c, "key_class", json_string(lm_key_class_str(res->key_class)));
+	if (v) {
+		rc |= json_object_set_new(
+			v, "key_class", json_string(lm_key_class_str(res->key_class)));
+		rc |= json_object_set_new(
+			v, "min_key_class", json_string(lm_key_class_str(res->min_key_class)));
+		rc |= json_object_set_new(
+			v, "below_min_key_class", json_boolean(res->below_min_key_class));
+		rc |= json_object_set_new(
+			v, "records_below_policy", json_integer((json_int_t)res->n_below_policy));
+	}
+	return rc ? -ENOMEM : 0;
+}
+
 json_t *
 lm_locate_result_json(const struct lm_locate_result *res)
 {
@@ -121,8 +142,9 @@ lm_locate_result_json(const struct lm_locate_result *res)
 		const struct lm_locate_evidence *e = &res->evidence[i];
 
 		json_array_append_new(recs,
-			json_pack("{s:s, s:s, s:f, s:I}", "record", e->record, "landmark", e->site,
-				"radius_km", e->radius_km, "t_start_ns", (json_int_t)e->t_ns));
+			json_pack("{s:s, s:s, s:f, s:I, s:s}", "record", e->record, "landmark",
+				e->site, "radius_km", e->radius_km, "t_start_ns",
+				(json_int_t)e->t_ns, "key_class", lm_key_class_str(e->key_class)));
 	}
 	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s}", "chip", res->chip, "serial",
 		res->serial, "model", res->model, "window_start_ns",
@@ -137,7 +159,7 @@ lm_locate_result_json(const struct lm_locate_result *res)
 		names[i] = res->caps[i].site;
 	}
 	rv.names = names;
-	if (lm_locate_region_json(c, &rv) < 0) {
+	if (lm_locate_region_json(c, &rv) < 0 || class_json(c, res) < 0) {
 		json_decref(c);
 		c = NULL;
 	}

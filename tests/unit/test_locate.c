@@ -702,6 +702,108 @@ START_TEST(test_clone_scan)
 }
 END_TEST
 
+/* A measurement with a given radius and key class (the class its record's timed secret has). */
+static void
+class_meas(struct lm_locate_meas *m, int site, double lat, double lon, double radius_km,
+	enum lm_key_class kc)
+{
+	memset(m, 0, sizeof(*m));
+	hex64(m->chip, 0xc1a55, 1);
+	snprintf(m->serial, sizeof(m->serial), "chip-class");
+	snprintf(m->model, sizeof(m->model), "test");
+	snprintf(m->site, sizeof(m->site), "lm%02d", site);
+	hex64(m->landmark, 0x1a2b, (uint64_t)site);
+	hex64(m->record, 0x7ec, (uint64_t)site);
+	m->lat = lat;
+	m->lon = lon;
+	m->radius_km = radius_km;
+	m->rtt_ms = 2 * radius_km / 299792.458 * 1e3;
+	m->t_ns = 1000 + site;
+	m->key_class = kc;
+}
+
+/* Solve one window of n measurements against gf under min_key_class mk. */
+static void
+class_solve(const struct lm_locate_meas *g, size_t n, const struct lm_geofence *gf,
+	enum lm_key_class mk, struct lm_locate_result *res)
+{
+	struct lm_locator_conf conf = {.res_km = 30, .allowed = gf, .min_key_class = mk};
+	struct lm_locator *loc = lm_locator_create(&conf);
+
+	ck_assert_ptr_nonnull(loc);
+	ck_assert_int_eq(lm_locator_solve_window(loc, g, n, res), 0);
+	lm_locator_destroy(loc);
+}
+
+/*
+ * Key-class policy: records below --min-key-class never make a chip inside; the strong
+ * records' own inside stands; outside may rest on weak records; verdicts name the class.
+ */
+START_TEST(test_key_class_policy)
+{
+	struct lm_geofence *gf = box_fence(40, -5, 52, 10);
+	struct lm_locator_conf bad = {.min_key_class = LM_KEY__COUNT};
+	struct lm_locate_meas g[2];
+	struct lm_locate_result res;
+	json_t *j, *v;
+
+	errno = 0;
+	ck_assert_ptr_null(lm_locator_create(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+
+	/* A: a wide pkcs11 cap (alone inconclusive) and a tight software cap (inside). */
+	class_meas(&g[0], 0, 46, 2.5, 900, LM_KEY_PKCS11);
+	class_meas(&g[1], 1, 46, 2.5, 100, LM_KEY_SOFTWARE);
+	class_solve(g, 2, gf, LM_KEY_SOFTWARE, &res);
+	ck_assert_int_eq(res.verdict.verdict, LM_VERDICT_INSIDE);
+	ck_assert_int_eq(res.key_class, LM_KEY_SOFTWARE);
+	ck_assert(!res.below_min_key_class);
+	lm_locate_result_fini(&res);
+	class_solve(g, 2, gf, LM_KEY_PKCS11, &res);
+	ck_assert_int_eq(res.verdict.verdict, LM_VERDICT_INCONCLUSIVE);
+	ck_assert(res.below_min_key_class);
+	ck_assert(res.verdict.area_in_km2 == 0);
+	ck_assert(isnan(res.verdict.margin_km));
+	ck_assert_int_eq(res.key_class, LM_KEY_SOFTWARE);
+	ck_assert_int_eq(res.min_key_class, LM_KEY_PKCS11);
+	j = lm_locate_result_json(&res);
+	ck_assert_ptr_nonnull(j);
+	v = json_object_get(j, "verdict");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "result")), "inconclusive");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "key_class")), "software");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "min_key_class")), "pkcs11");
+	ck_assert(json_is_true(json_object_get(v, "below_min_key_class")));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "key_class")), "software");
+	json_decref(j);
+	lm_locate_result_fini(&res);
+
+	/* B: the pkcs11 cap proves inside alone: inside, resting on pkcs11 only. */
+	class_meas(&g[0], 0, 46, 2.5, 300, LM_KEY_PKCS11);
+	class_meas(&g[1], 1, 46, 2.5, 50, LM_KEY_SOFTWARE);
+	class_solve(g, 2, gf, LM_KEY_PKCS11, &res);
+	ck_assert_int_eq(res.verdict.verdict, LM_VERDICT_INSIDE);
+	ck_assert_int_eq(res.key_class, LM_KEY_PKCS11);
+	ck_assert_uint_eq(res.n_caps, 1);
+	ck_assert_uint_eq(res.n_below_policy, 1);
+	ck_assert(!res.below_min_key_class);
+	lm_locate_result_fini(&res);
+	/* the same with gpu-attested required: nothing meets it */
+	class_solve(g, 2, gf, LM_KEY_GPU_ATTESTED, &res);
+	ck_assert_int_eq(res.verdict.verdict, LM_VERDICT_INCONCLUSIVE);
+	ck_assert(res.below_min_key_class);
+	lm_locate_result_fini(&res);
+
+	/* C: a software cap far outside the box: outside stands on it. */
+	class_meas(&g[0], 0, 20, 2.5, 200, LM_KEY_SOFTWARE);
+	class_solve(g, 1, gf, LM_KEY_GPU_ATTESTED, &res);
+	ck_assert_int_eq(res.verdict.verdict, LM_VERDICT_OUTSIDE);
+	ck_assert_int_eq(res.key_class, LM_KEY_SOFTWARE);
+	ck_assert(!res.below_min_key_class);
+	lm_locate_result_fini(&res);
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -715,6 +817,7 @@ main(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_clone_boundary);
 	tcase_add_test(tc, test_clone_scan);
+	tcase_add_test(tc, test_key_class_policy);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);
 }
