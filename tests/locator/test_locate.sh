@@ -16,6 +16,31 @@ check "verdicts, containment, GeoJSON structure and winding" \
 	python3 "$here/check_locate.py" "$tmp/out" "$tmp/gen/truth.csv"
 check "no trusted root: everything rejected" bash -c \
 	"! '$lmctl' locate --root '$tmp/gen/mfr.pub' --mfr '$tmp/gen/mfr.pub' --now 1750000100 --out '$tmp/out2' '$tmp/gen/lm0' >/dev/null 2>&1 && grep -q '\"chips\": \[\]' '$tmp/out2/verdicts.json'"
+"$lmctl" locate --root "$tmp/gen/root.pub" --mfr "$tmp/gen/mfr.pub" --now 1750000100 \
+	--allow FR --res 10 --min-key-class pkcs11 --out "$tmp/outk" "${feeds[@]}" >/dev/null 2>&1
+check "--min-key-class pkcs11: software records make no chip inside; verdicts name the class" \
+	python3 - "$tmp/out/verdicts.json" "$tmp/outk/verdicts.json" <<'EOP'
+import json, sys
+a = json.load(open(sys.argv[1]))["chips"]
+b = json.load(open(sys.argv[2]))["chips"]
+assert len(a) == len(b) and a, (len(a), len(b))
+was_inside = 0
+for x, y in zip(a, b):
+    assert x["key_class"] == "software" and y["key_class"] == "software"
+    assert all(r["key_class"] == "software" for r in x["records"])
+    if "verdict" not in x:
+        continue
+    vx, vy = x["verdict"], y["verdict"]
+    assert vx["min_key_class"] == "software" and vy["min_key_class"] == "pkcs11"
+    assert vy["result"] != "inside", y["serial"]
+    if vx["result"] == "inside":
+        was_inside += 1
+        assert vy["result"] == "inconclusive" and vy["below_min_key_class"], y["serial"]
+    else:
+        assert vy["result"] == vx["result"], (y["serial"], vx["result"], vy["result"])
+assert was_inside > 0, "no inside verdict to refuse"
+EOP
+check "--min-key-class with an unknown class exits 2" bash -c "'$lmctl' locate --root '$tmp/gen/root.pub' --mfr '$tmp/gen/mfr.pub' --min-key-class tpm --out '$tmp/x' '$tmp/gen/lm0' 2>/dev/null; test \$? -eq 2"
 check "usage error exits 2" bash -c "'$lmctl' locate --out '$tmp/x' '$tmp/gen/lm0' 2>/dev/null; test \$? -eq 2"
 
 browser=$(command -v chromium || command -v chromium-browser || true)
