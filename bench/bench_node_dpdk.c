@@ -9,7 +9,12 @@
  * responder playing every chip: it parses each CHALLENGE, answers with a fast-mode RESPONSE
  * (dummy MAC: the datapath never checks MACs) written into the same mbuf, and answers
  * FINISH with a REVEAL, so sessions end DONE. The control side recycles every RESULT as a
- * new START (fresh session id), as lm_ctrl does after verification.
+ * new START (fresh session id), as lm_ctrl does after verification. Each START carries the
+ * budget of one minimal HELLO, as the engine hands it over (one CHALLENGE until the chip's
+ * first RESPONSE proves its address, docs/protocol.md section 7). A session runs to the reply
+ * deadline of its last challenge before FINISH (docs/node.md), so the reply timeout (-r,
+ * default 500 us, well above this link's round trip of 256 sessions) bounds each session's
+ * tail and with it sessions/s.
  *
  * Modes:
  *   -1 (default): everything on one lcore. Each part is timed with TSC section counters, so
@@ -18,7 +23,7 @@
  *   -2: engine on a worker lcore, responder + control on the main lcore (-l needs 2 lcores).
  * Also prints the cost of each per-challenge stage in isolation (ns).
  *
- * usage: bench_node_dpdk [EAL args] -- [-t SECONDS] [-s SESSIONS] [-k K] [-1|-2] [-q]
+ * usage: bench_node_dpdk [EAL args] -- [-t SECONDS] [-s SESSIONS] [-k K] [-r REPLY_US] [-1|-2] [-q]
  *   (-q: skip the stage costs)
  */
 #include <getopt.h>
@@ -147,6 +152,20 @@ responder_poll(void)
 	return n;
 }
 
+/*
+ * The budget a START carries, as the engine fills it in when it hands a HELLO to the control
+ * side (docs/protocol.md section 7): the on-wire bytes of one minimal HELLO and one datagram.
+ * That buys exactly one CHALLENGE until the chip's first RESPONSE proves its address.
+ */
+static void
+hello_budget(struct lm_nmsg *m)
+{
+	m->rx_bytes = lm_amp_wire_len(LM_HELLO_MIN_LEN);
+	m->rx_pkts = 1;
+	m->tx_bytes = 0;
+	m->tx_pkts = 0;
+}
+
 /* Control side stand-in: every RESULT becomes a new START with a fresh session id. */
 static void
 ctrl_poll(void)
@@ -161,7 +180,7 @@ ctrl_poll(void)
 		}
 		m->type = LM_NMSG_START;
 		m->session_id = g.next_sid++;
-		m->rx_bytes = LM_HELLO_MIN_LEN;
+		hello_budget(m);
 		m->end = 0;
 		if (rte_ring_enqueue(g.from_ctrl, m) != 0) {
 			fprintf(stderr, "from_ctrl full\n");
@@ -268,6 +287,7 @@ main(int argc, char **argv)
 	struct rte_ether_addr ea;
 	char err[256];
 	double secs = 3;
+	uint64_t reply_us = 500;
 	unsigned sessions = 256;
 	unsigned k = 64;
 	int mode = 1;
@@ -292,7 +312,7 @@ main(int argc, char **argv)
 	}
 	argc -= rc;
 	argv += rc;
-	while ((opt = getopt(argc, argv, "t:s:k:12q")) != -1) {
+	while ((opt = getopt(argc, argv, "t:s:k:r:12q")) != -1) {
 		switch (opt) {
 		case 't':
 			secs = atof(optarg);
@@ -302,6 +322,9 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			k = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			reply_us = strtoull(optarg, NULL, 10);
 			break;
 		case '1':
 		case '2':
@@ -313,12 +336,12 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 				"usage: bench_node_dpdk [EAL] -- [-t s] [-s sessions] "
-				"[-k K] [-1|-2] [-q]\n");
+				"[-k K] [-r reply_us] [-1|-2] [-q]\n");
 			return 2;
 		}
 	}
-	if (secs <= 0 || sessions == 0 || sessions > MAX_SESSIONS || k == 0 || k > LM_K_MAX ||
-		sodium_init() < 0) {
+	if (secs <= 0 || reply_us == 0 || reply_us > 1000000 || sessions == 0 ||
+		sessions > MAX_SESSIONS || k == 0 || k > LM_K_MAX || sodium_init() < 0) {
 		fprintf(stderr, "bad arguments\n");
 		return 2;
 	}
@@ -384,7 +407,7 @@ main(int argc, char **argv)
 	ec.udp_port = LM_PROTO_PORT;
 	ec.max_sessions = sessions;
 	ec.interval_ns = 0;
-	ec.reply_timeout_ns = 100000000;
+	ec.reply_timeout_ns = reply_us * 1000;
 	ec.reveal_timeout_ns = 100000000;
 	ec.prover_timeout_ns = 1000000000;
 	ec.arp_timeout_ns = 1000000000;
@@ -421,7 +444,7 @@ main(int argc, char **argv)
 		m->mode = LM_MODE_FAST;
 		m->k = (uint16_t)k;
 		m->session_id = ++g.next_sid;
-		m->rx_bytes = LM_HELLO_MIN_LEN;
+		hello_budget(m);
 		rte_ring_enqueue(g.from_ctrl, m);
 	}
 	g.next_sid++;
@@ -469,10 +492,11 @@ main(int argc, char **argv)
 		double ch = (double)(st->challenges_tx - ch0);
 		double pk = (double)(st->rx_pkts - rx0 + st->tx_pkts - tx0);
 
-		printf("engine on net_ring (%s), %u sessions x K=%u, fast mode, %.1f s, TSC %.3f GHz:\n",
+		printf("engine on net_ring (%s), %u sessions x K=%u, fast mode, reply timeout "
+		       "%llu us, %.1f s, TSC %.3f GHz:\n",
 			mode == 1 ? "engine + responder + control on 1 lcore"
 				  : "engine on its own lcore, responder + control on main",
-			sessions, k, el, (double)hz / 1e9);
+			sessions, k, (unsigned long long)reply_us, el, (double)hz / 1e9);
 		printf("  wall: %.0f challenges/s, %.0f engine pkts/s (rx+tx), %.0f sessions/s, "
 		       "responder frames %llu\n",
 			ch / el, pk / el, (double)(g.sessions_recycled - rec0) / el,

@@ -100,6 +100,9 @@ t = open(sys.argv[1]).read()
 w = re.search(r"wall: (\d+) challenges/s, (\d+) engine pkts", t)
 o = re.search(r"engine only: (\d+) challenges/s per lcore, (\d+) pkts", t)
 c = re.search(r"engine (\d+), responder (\d+)", t)
+if not (w and o and c) or int(w.group(1)) == 0:
+    print("   bench_node_dpdk: no challenges measured (run excluded)", file=sys.stderr)
+    sys.exit()
 print("engine", w.group(1), w.group(2), o.group(1), o.group(2), c.group(1))
 EOP
 	echo "testpmd_null $(tp net_null)" | tee -a "$T/eng.txt" | sed 's/^/   /'
