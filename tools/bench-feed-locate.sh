@@ -56,7 +56,7 @@ k, nrec, files = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
 recs, first, last, emitted, refetched = [], [], [], 0, 0
 for f in files:
     s = open(f).read()
-    m = re.search(r"(\d+) messages \((\d+) records.*?(\d+) verdicts emitted; (\d+) records fetched"
+    m = re.search(r"(\d+) messages \((\d+) records.*?(\d+) verdicts emitted;(?: \d+ clone findings;)? (\d+) records fetched"
                   r".*?messages from ([\d.]+) to ([\d.]+)", s, re.S)
     recs.append(int(m.group(2)))
     emitted += int(m.group(3))
