@@ -33,6 +33,8 @@ out=build-fuzz/fuzz-long
 mkdir -p "$out"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# The same leak suppressions as the fuzz suite (libconfig frames only; tests/fuzz/meson.build).
+export LSAN_OPTIONS=suppressions=$(pwd)/tests/fuzz/lsan.supp
 status=0
 rows=()
 for h in "$@"; do
