@@ -910,35 +910,41 @@ emit(const char *dir, const struct feed_query *q, const struct hit *h, size_t n,
 	return ret;
 }
 
-long
-feed_index_query(struct feed_index *ix, const struct feed_query *q, FILE *out)
+/* One indexed answer: collect hits under the lock, render them into memory, and start again
+ * from a rebuilt index once if the log changed under it (-ESTALE). */
+struct index_job {
+	bool (*empty)(const struct feed_index *ix);
+	long (*collect)(struct feed_index *ix, void *arg, const struct dlg_copy *dc, void **hits);
+	int (*emit)(const char *dir, void *arg, void *hits, size_t n, const struct dlg_copy *dc,
+		FILE *out);
+	void *arg;
+};
+
+static long
+index_run(struct feed_index *ix, const struct index_job *job, FILE *out)
 {
-	struct lm_record *rec = malloc(sizeof(*rec));
 	struct dlg_copy dc = {NULL, 0};
-	struct hit *h = NULL;
+	void *h = NULL;
 	char *buf = NULL;
 	size_t size = 0;
-	FILE *tmp = NULL;
+	FILE *tmp;
 	long n = 0;
 	int attempt, ret = 0;
 
-	if (rec == NULL) {
-		return -ENOMEM;
-	}
 	for (attempt = 0; attempt < 2; attempt++) {
 		pthread_mutex_lock(&ix->lock);
 		if (attempt > 0) {
 			reset(ix); /* the log changed under the index: rebuild from it */
 		}
 		ret = refresh_locked(ix);
-		if (ret < 0 && ret != -EBADMSG && ix->n_ents == 0) {
+		if (ret < 0 && ret != -EBADMSG && job->empty(ix)) {
 			pthread_mutex_unlock(&ix->lock);
 			break;
 		}
 		dlg_copy_free(&dc);
 		n = dlg_copy_make(ix, &dc);
 		if (n == 0) {
-			n = collect(ix, q, &dc, &h);
+			n = job->collect(ix, job->arg, &dc, &h);
 		}
 		pthread_mutex_unlock(&ix->lock);
 		if (n < 0) {
@@ -952,7 +958,7 @@ feed_index_query(struct feed_index *ix, const struct feed_query *q, FILE *out)
 			ret = -ENOMEM;
 			break;
 		}
-		ret = emit(ix->dir, q, h, (size_t)n, rec, tmp);
+		ret = job->emit(ix->dir, job->arg, h, (size_t)n, &dc, tmp);
 		free(h);
 		h = NULL;
 		if (fclose(tmp) != 0 && ret == 0) {
@@ -963,7 +969,6 @@ feed_index_query(struct feed_index *ix, const struct feed_query *q, FILE *out)
 		}
 	}
 	free(h);
-	free(rec);
 	dlg_copy_free(&dc);
 	if (ret == -ESTALE) {
 		ret = -EAGAIN; /* changed twice in a row: let the client ask again */
@@ -973,6 +978,49 @@ feed_index_query(struct feed_index *ix, const struct feed_query *q, FILE *out)
 	}
 	free(buf);
 	return ret < 0 ? ret : n;
+}
+
+struct records_arg {
+	const struct feed_query *q;
+	struct lm_record *rec;
+};
+
+static bool
+records_empty(const struct feed_index *ix)
+{
+	return ix->n_ents == 0;
+}
+
+static long
+records_collect(struct feed_index *ix, void *arg, const struct dlg_copy *dc, void **hits)
+{
+	const struct records_arg *a = arg;
+
+	return collect(ix, a->q, dc, (struct hit **)hits);
+}
+
+static int
+records_emit(const char *dir, void *arg, void *hits, size_t n, const struct dlg_copy *dc, FILE *out)
+{
+	const struct records_arg *a = arg;
+
+	(void)dc;
+	return emit(dir, a->q, hits, n, a->rec, out);
+}
+
+long
+feed_index_query(struct feed_index *ix, const struct feed_query *q, FILE *out)
+{
+	struct records_arg a = {q, malloc(sizeof(struct lm_record))};
+	const struct index_job job = {records_empty, records_collect, records_emit, &a};
+	long n;
+
+	if (a.rec == NULL) {
+		return -ENOMEM;
+	}
+	n = index_run(ix, &job, out);
+	free(a.rec);
+	return n;
 }
 
 /* ---- heads and credentials ---- */
@@ -1087,65 +1135,42 @@ emit_heads(const char *dir, const struct bat_hit *h, size_t n, const struct dlg_
 	return ret;
 }
 
+struct heads_arg {
+	bool have_since;
+	uint64_t since_seq;
+	size_t limit;
+};
+
+static bool
+heads_empty(const struct feed_index *ix)
+{
+	return ix->n_bats == 0;
+}
+
+static long
+heads_collect(struct feed_index *ix, void *arg, const struct dlg_copy *dc, void **hits)
+{
+	const struct heads_arg *a = arg;
+
+	(void)dc;
+	return collect_heads(ix, a->have_since, a->since_seq, a->limit, (struct bat_hit **)hits);
+}
+
+static int
+heads_emit(const char *dir, void *arg, void *hits, size_t n, const struct dlg_copy *dc, FILE *out)
+{
+	(void)arg;
+	return emit_heads(dir, hits, n, dc, out);
+}
+
 long
 feed_index_heads(
 	struct feed_index *ix, bool have_since, uint64_t since_seq, size_t limit, FILE *out)
 {
-	struct dlg_copy dc = {NULL, 0};
-	struct bat_hit *h = NULL;
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *tmp;
-	long n = 0;
-	int attempt, ret = 0;
+	struct heads_arg a = {have_since, since_seq, limit};
+	const struct index_job job = {heads_empty, heads_collect, heads_emit, &a};
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		pthread_mutex_lock(&ix->lock);
-		if (attempt > 0) {
-			reset(ix);
-		}
-		ret = refresh_locked(ix);
-		if (ret < 0 && ret != -EBADMSG && ix->n_bats == 0) {
-			pthread_mutex_unlock(&ix->lock);
-			break;
-		}
-		dlg_copy_free(&dc);
-		n = dlg_copy_make(ix, &dc);
-		if (n == 0) {
-			n = collect_heads(ix, have_since, since_seq, limit, &h);
-		}
-		pthread_mutex_unlock(&ix->lock);
-		if (n < 0) {
-			ret = (int)n;
-			break;
-		}
-		free(buf);
-		buf = NULL;
-		tmp = open_memstream(&buf, &size);
-		if (tmp == NULL) {
-			ret = -ENOMEM;
-			break;
-		}
-		ret = emit_heads(ix->dir, h, (size_t)n, &dc, tmp);
-		free(h);
-		h = NULL;
-		if (fclose(tmp) != 0 && ret == 0) {
-			ret = -ENOMEM;
-		}
-		if (ret != -ESTALE) {
-			break;
-		}
-	}
-	free(h);
-	dlg_copy_free(&dc);
-	if (ret == -ESTALE) {
-		ret = -EAGAIN;
-	}
-	if (ret == 0 && size > 0 && fwrite(buf, 1, size, out) != size) {
-		ret = -EIO;
-	}
-	free(buf);
-	return ret < 0 ? ret : n;
+	return index_run(ix, &job, out);
 }
 
 static int
