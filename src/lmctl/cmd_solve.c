@@ -79,7 +79,7 @@ add_constraint(struct lmctl_cons *cs, const char *name, double lat, double lon, 
 	}
 	c->est_km = NAN;
 	if (isfinite(blm) || isfinite(blb)) {
-		struct lm_bestline bl = {blm, blb, 2};
+		struct lm_bestline bl = {.m_ms_per_km = blm, .b_ms = blb, .npoints = 2};
 
 		if (!(blm >= LM_GEO_C_MS_PER_KM) || !(blb >= 0)) {
 			snprintf(err, errlen,
