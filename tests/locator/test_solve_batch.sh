@@ -34,7 +34,10 @@ with open(tmp + "/chips.ndjson", "w") as f, open(tmp + "/chips.args", "w") as a:
                 c["bl_m_ms_per_km"] = 0.015; c["bl_b_ms"] = 0.3
             cons.append(c)
         if rng.random() < 0.1:   # far, tight cap: empty region
-            cons.append({"name": "far", "lat": -30.0, "lon": 140.0, "rtt_ms": 1.0})
+            far = {"name": "far", "lat": -30.0, "lon": 140.0, "rtt_ms": 1.0}
+            if est:
+                far["bl_m_ms_per_km"] = 0.015; far["bl_b_ms"] = 0.3
+            cons.append(far)
         line = {"id": "chip-%d" % i, "constraints": cons}
         args = []
         if rng.random() < 0.5:
