@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lm_common.h"
+#include "landmark/lm_common.h"
 
 struct lm_sink_ops {
 	/**

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "landmark/lm_feed_log.h"
-#include "landmark/lm_node_sink.h"
+#include "control/lm_node_sink.h"
 
 #define MAX_BATCH 4096
 

@@ -12,9 +12,9 @@
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hash.h"
-#include "landmark/lm_hwts.h"
+#include "datapath/lm_hwts.h"
 #include "landmark/lm_keys.h"
-#include "landmark/lm_node_ctrl.h"
+#include "control/lm_node_ctrl.h"
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
