@@ -32,10 +32,11 @@
 #include "landmark/lm_keys.h"
 #include "landmark/lm_node_conf.h"
 #include "landmark/lm_node_ctrl.h"
-#include "landmark/lm_revocation.h"
 #include "landmark/lm_pkcs11.h"
-#include "landmark/lm_signer.h"
+#include "landmark/lm_revocation.h"
 #include "landmark/lm_session.h"
+#include "landmark/lm_signer.h"
+#include "landmark/lm_successor.h"
 #include "port_dpdk.h"
 
 RTE_LOG_REGISTER_DEFAULT(lm_node_logtype, INFO);
@@ -310,6 +311,51 @@ parse_key(const char *s, uint8_t pk[LM_PK_LEN], char *err, size_t errlen)
 /* revocation_files: verified now against the roots of their scope; kept for the process */
 static struct lm_revocation g_rev[LM_CFG_LIST_MAX];
 static const struct lm_revocation *g_rev_ptr[LM_CFG_LIST_MAX];
+
+/*
+ * successor_file: decoded and verified against operator_roots now (both signatures); the
+ * feed sink checks that it links the log's last head to this key.
+ */
+static int
+load_successor(const struct lm_landmarkd_conf *c, const struct lm_ctrl_conf *cc,
+	uint8_t out[static LM_SUCCESSOR_LEN], bool *have, char *err, size_t errlen)
+{
+	struct lm_successor s;
+	enum lm_reason why = LM_OK;
+	const char *what;
+	int rc;
+
+	*have = false;
+	if (c->successor_file[0] == '\0') {
+		return 0;
+	}
+	rc = lm_successor_read_file(c->successor_file, &s, &why);
+	if (rc != 0) {
+		snprintf(err, errlen, "successor_file %s: %s", c->successor_file,
+			rc == -EBADMSG ? lm_reason_str(why) : strerror(-rc));
+		return -1;
+	}
+	why = lm_successor_verify(
+		&s, (const uint8_t(*)[LM_PK_LEN])cc->op_roots, cc->n_op, &what);
+	if (why != LM_OK) {
+		snprintf(err, errlen, "successor_file %s: %s (%s)%s", c->successor_file, what,
+			lm_reason_str(why),
+			why == LM_E_ISSUER ? ": list the operator root in operator_roots" : "");
+		return -1;
+	}
+	if (memcmp(s.new_pk, cc->pk, LM_PK_LEN) != 0) {
+		snprintf(err, errlen, "successor_file %s: hands over to another key than this "
+				      "landmark's",
+			c->successor_file);
+		return -1;
+	}
+	if (lm_successor_encode(&s, out) < 0) {
+		snprintf(err, errlen, "successor_file %s: does not encode", c->successor_file);
+		return -1;
+	}
+	*have = true;
+	return 0;
+}
 
 static int
 load_revocations(
@@ -776,14 +822,36 @@ main(int argc, char **argv)
 		uint8_t enc[LM_CRED_MAX_LEN];
 		int len;
 
+		uint8_t succ[LM_SUCCESSOR_LEN];
+		static struct lm_batch_head last;
+		bool have_last = false, have_succ = false;
+
 		me.u.dlg = cc.dlg;
 		len = lm_cred_encode(&me, enc);
-		rc = len < 0 ? len : lm_sink_feed_open(&g.sink, g.conf.feed_dir, enc, (size_t)len);
-		if (rc != 0) {
-			fprintf(stderr, "landmarkd: feed_dir %s: %s\n", g.conf.feed_dir,
-				strerror(-rc));
+		if (load_successor(&g.conf, &cc, succ, &have_succ, err, sizeof(err)) != 0) {
+			fprintf(stderr, "landmarkd: %s\n", err);
 			rc = 1;
 			goto out_keys;
+		}
+		rc = len < 0 ? len
+			     : lm_sink_feed_open(&g.sink, g.conf.feed_dir, enc, (size_t)len,
+				       have_succ ? succ : NULL, sizeof(succ), &last, &have_last,
+				       err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "landmarkd: feed_dir %s: %s\n", g.conf.feed_dir, err);
+			rc = 1;
+			goto out_keys;
+		}
+		if (have_last) {
+			char hex[2 * LM_PK_LEN + 1];
+
+			sodium_bin2hex(hex, sizeof(hex), last.landmark_pk, LM_PK_LEN);
+			NLOG(INFO, "feed chain continues after head seq %llu (signed by %s%s)",
+				(unsigned long long)last.seq, hex,
+				memcmp(last.landmark_pk, cc.pk, LM_PK_LEN) ? ", handed over by "
+									     "successor_file"
+									   : "");
+			cc.last_head = &last;
 		}
 		rc = 1;
 	}
