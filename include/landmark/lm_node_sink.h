@@ -54,8 +54,8 @@ struct lm_sink {
  *   link it to this key; err says why); -errno (see lm_feed_log_open,
  *   lm_feed_log_set_delegation, lm_feed_log_add_successor).
  */
-LM_WUR int lm_sink_feed_open(struct lm_sink *s, const char *dir, const uint8_t *dlg,
-	size_t dlg_len, const uint8_t *succ, size_t succ_len, struct lm_batch_head *last,
-	bool *have_last, char *err, size_t errlen);
+LM_WUR int lm_sink_feed_open(struct lm_sink *s, const char *dir, const uint8_t *dlg, size_t dlg_len,
+	const uint8_t *succ, size_t succ_len, struct lm_batch_head *last, bool *have_last,
+	char *err, size_t errlen);
 
 #endif

@@ -138,14 +138,15 @@ lm_successor_sign_with(struct lm_successor *s, struct lm_signer *root, struct lm
 	}
 	rc = lm_signer_sign(root, s->root_sig, LM_TAG_SUCCESSOR, enc, LM_SUCCESSOR_SIGNED_LEN);
 	if (rc == 0) {
-		rc = lm_signer_sign(old, s->old_sig, LM_TAG_SUCCESSOR, enc, LM_SUCCESSOR_SIGNED_LEN);
+		rc = lm_signer_sign(
+			old, s->old_sig, LM_TAG_SUCCESSOR, enc, LM_SUCCESSOR_SIGNED_LEN);
 	}
 	return rc;
 }
 
 enum lm_reason
-lm_successor_verify(const struct lm_successor *s, const uint8_t (*roots)[LM_PK_LEN],
-	size_t n_roots, const char **what)
+lm_successor_verify(const struct lm_successor *s, const uint8_t (*roots)[LM_PK_LEN], size_t n_roots,
+	const char **what)
 {
 	uint8_t enc[LM_SUCCESSOR_LEN];
 	enum lm_reason why;

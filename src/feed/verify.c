@@ -247,16 +247,20 @@ walk_rotation(const struct lm_feed_batch *b, const struct lm_batch_head *prev,
 		*what = "fork: a head signed by a key after its successor delegation";
 		return LM_E_CHAIN;
 	}
+	if (b->successors_new > 0 && b->successor != NULL &&
+		lm_successor_decode(s, b->successor, b->successor_len) == LM_OK) {
+		for (i = 0; i < ss->n; i++) {
+			if (memcmp(ss->old_pk[i], s->old_pk, LM_PK_LEN) == 0 ||
+				memcmp(ss->last[i], s->last_head_hash, LM_HASH_LEN) == 0) {
+				*what = "fork: a second successor delegation for the same old key "
+					"or head";
+				return LM_E_CHAIN;
+			}
+		}
+	}
 	why = lm_feed_check_successor(b, prev, prev_dlg, opts, s, what);
 	if (why != LM_OK || b->successors_new == 0) {
 		return why;
-	}
-	for (i = 0; i < ss->n; i++) {
-		if (memcmp(ss->old_pk[i], s->old_pk, LM_PK_LEN) == 0 ||
-			memcmp(ss->last[i], s->last_head_hash, LM_HASH_LEN) == 0) {
-			*what = "fork: a second successor delegation for the same old key or head";
-			return LM_E_CHAIN;
-		}
 	}
 	*followed = true;
 	return LM_OK;
@@ -288,8 +292,8 @@ lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
 	}
 	while ((ret = lm_feed_reader_next(r, &b, &res->fault)) == 1) {
 		what = "";
-		why = walk_rotation(&b, have_prev ? &prev : NULL, have_dlg ? &prev_dlg : NULL,
-			opts, &seen, &followed, &succ, &what);
+		why = walk_rotation(&b, have_prev ? &prev : NULL, have_dlg ? &prev_dlg : NULL, opts,
+			&seen, &followed, &succ, &what);
 		bad = -1;
 		if (why == LM_OK) {
 			why = lm_feed_verify_batch(&b, have_prev ? &prev : NULL, opts, &head, &bad);
@@ -444,7 +448,6 @@ lm_feed_item_json(const struct lm_feed_batch *b, size_t i, const struct lm_recor
 		json_object_set_new(line, "head_error", json_string(lm_reason_str(why)));
 	}
 	set_opt(line, "delegation", delegation_json(b->delegation, b->delegation_len));
-	set_opt(line, "successor", successor_json(b));
 	return line;
 }
 

@@ -47,9 +47,9 @@ read_dlg(const char *path, const char *opt, struct lm_delegation *d)
 
 	if (rc != 0 || c.kind != LM_CRED_DELEGATION) {
 		lmctl_err(CMD, "%s %s: %s", opt, path,
-			rc == -EBADMSG ? lm_reason_str(why)
-			: rc != 0      ? lm_keyfile_strerror(rc)
-				       : "not a delegation");
+			rc == -EBADMSG	  ? lm_reason_str(why)
+				: rc != 0 ? lm_keyfile_strerror(rc)
+					  : "not a delegation");
 		return -1;
 	}
 	*d = c.u.dlg;
@@ -84,8 +84,8 @@ feed_last_head(const char *dir, struct lm_batch_head *h)
 	}
 	lm_feed_reader_close(r);
 	if (ret < 0) {
-		lmctl_err(CMD, "--feed %s: %s offset %llu: %s (run lmctl feed verify)", dir,
-			f.file, (unsigned long long)f.offset, f.what);
+		lmctl_err(CMD, "--feed %s: %s offset %llu: %s (run lmctl feed verify)", dir, f.file,
+			(unsigned long long)f.offset, f.what);
 		return -1;
 	}
 	if (!have) {
@@ -182,9 +182,10 @@ lmctl_cmd_successor(int argc, char **argv)
 	if (!root_ref || !old_ref || !old_dlg_path || !new_dlg_path || !out || optind != argc ||
 		(feed != NULL) == (seq >= 0 || hash_hex != NULL) ||
 		(feed == NULL && (seq < 0 || hash_hex == NULL))) {
-		lmctl_err(CMD, "need --root-key, --old-key, --old-delegation, --new-delegation, "
-			       "--out and either --feed or --last-seq with --last-head-hash "
-			       "(see --help)");
+		lmctl_err(CMD,
+			"need --root-key, --old-key, --old-delegation, --new-delegation, "
+			"--out and either --feed or --last-seq with --last-head-hash "
+			"(see --help)");
 		return 2;
 	}
 	if (read_dlg(old_dlg_path, "--old-delegation", &od) < 0 ||
@@ -243,8 +244,9 @@ lmctl_cmd_successor(int argc, char **argv)
 	}
 	why = lm_delegation_verify(&nd, (const uint8_t(*)[LM_PK_LEN])s.root_pk, 1, issued);
 	if (why != LM_OK) {
-		lmctl_err(CMD, "--new-delegation %s is not a valid delegation by --root-key at "
-			       "--issued: %s",
+		lmctl_err(CMD,
+			"--new-delegation %s is not a valid delegation by --root-key at "
+			"--issued: %s",
 			new_dlg_path, lm_reason_str(why));
 		goto out;
 	}
@@ -324,8 +326,8 @@ lmctl_cmd_verify_successor(int argc, char **argv)
 		why = lm_successor_link(&s, odp ? &od : NULL, &nd, NULL, NULL, &what);
 	}
 	if (why != LM_OK) {
-		lmctl_err("verify-successor", "%s: %s (%s)", argv[optind], what,
-			lm_reason_str(why));
+		lmctl_err(
+			"verify-successor", "%s: %s (%s)", argv[optind], what, lm_reason_str(why));
 		return 1;
 	}
 	return print_json(&s) == 0 ? 0 : 2;

@@ -335,8 +335,7 @@ load_successor(const struct lm_landmarkd_conf *c, const struct lm_ctrl_conf *cc,
 			rc == -EBADMSG ? lm_reason_str(why) : strerror(-rc));
 		return -1;
 	}
-	why = lm_successor_verify(
-		&s, (const uint8_t(*)[LM_PK_LEN])cc->op_roots, cc->n_op, &what);
+	why = lm_successor_verify(&s, (const uint8_t(*)[LM_PK_LEN])cc->op_roots, cc->n_op, &what);
 	if (why != LM_OK) {
 		snprintf(err, errlen, "successor_file %s: %s (%s)%s", c->successor_file, what,
 			lm_reason_str(why),
@@ -344,8 +343,9 @@ load_successor(const struct lm_landmarkd_conf *c, const struct lm_ctrl_conf *cc,
 		return -1;
 	}
 	if (memcmp(s.new_pk, cc->pk, LM_PK_LEN) != 0) {
-		snprintf(err, errlen, "successor_file %s: hands over to another key than this "
-				      "landmark's",
+		snprintf(err, errlen,
+			"successor_file %s: hands over to another key than this "
+			"landmark's",
 			c->successor_file);
 		return -1;
 	}

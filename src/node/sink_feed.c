@@ -109,8 +109,9 @@ continue_chain(struct lm_feed_log *log, const uint8_t *dlg, size_t dlg_len, cons
 		return -EKEYREJECTED;
 	}
 	if (lm_successor_link(&sc, NULL, &d, last, NULL, &what) != LM_OK) {
-		snprintf(err, errlen, "successor does not link the log's last head (seq %llu) to "
-				      "this key: %s",
+		snprintf(err, errlen,
+			"successor does not link the log's last head (seq %llu) to "
+			"this key: %s",
 			(unsigned long long)last->seq, what);
 		return -EKEYREJECTED;
 	}
