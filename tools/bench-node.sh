@@ -9,7 +9,8 @@
 # SECTIONS="engine noise icmp memif" (default all); icmp: landmarkd's ICMP echo vs the
 # kernel's, same ping (the node's own path without chipd); SESS, K: sessions and challenges per noise
 # run; ROUNDS: interleaved rounds (default 3); CHIP_BUSY="false true"; LCPU/CCPU: CPUs of
-# the measuring side and of chipd (default 1 and 0).
+# the measuring side and of chipd (default 1 and 0). BASE=DIR: also run DIR's bench_node_dpdk
+# (a build of an older tree) in every engine round, and print this tree / that tree.
 set -u
 B=$(cd "${1:-build-node}" && pwd)
 T=$(mktemp -d /tmp/lm-bench.XXXXXX)
@@ -105,6 +106,19 @@ if not (w and o and c) or int(w.group(1)) == 0:
     sys.exit()
 print("engine", w.group(1), w.group(2), o.group(1), o.group(2), c.group(1))
 EOP
+	if [ -n "${BASE:-}" ]; then # the same bench of an older tree, same round
+		"$BASE/bench/bench_node_dpdk" --no-huge -m 256 --no-pci -l 0 --file-prefix ${NS}eb \
+			--log-level=lib.eal:warning -- -t 3 -q -s 256 -k 64 >"$T/e.txt" 2>/dev/null
+		python3 - "$T/e.txt" base >>"$T/eng.txt" <<'EOP'
+import re, sys
+t = open(sys.argv[1]).read()
+o = re.search(r"engine only: (\d+) challenges/s per lcore, (\d+) pkts", t)
+c = re.search(r"engine (\d+), responder (\d+)", t)
+if o and c and int(o.group(1)) > 0:
+    print("engine_base", o.group(1), o.group(2), c.group(1))
+EOP
+		grep engine_base "$T/eng.txt" | tail -1 | sed 's/^/   /'
+	fi
 	echo "testpmd_null $(tp net_null)" | tee -a "$T/eng.txt" | sed 's/^/   /'
 	echo "testpmd_ring $(tp net_ring)" | tee -a "$T/eng.txt" | sed 's/^/   /'
 done
@@ -113,10 +127,11 @@ done
 echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$T/eng.txt" <<'EOP'
 import statistics as st, sys
-e, n, r = [], [], []
+e, n, r, b = [], [], [], []
 for l in open(sys.argv[1]):
     w = l.split()
     if w[0] == "engine": e.append([float(x) for x in w[1:]])
+    elif w[0] == "engine_base": b.append([float(x) for x in w[1:]])
     elif w[0] == "testpmd_null" and len(w) > 1: n.append(float(w[1]))
     elif w[0] == "testpmd_ring" and len(w) > 1: r.append(float(w[1]))
 n = [x for x in n if x > 0]
@@ -136,6 +151,11 @@ for name, pick, tpick in (("medians", st.median, st.median), ("best of each (lea
     print(f"    ratio engine-only challenges / testpmd net_null pkts forwarded (both 1 rx + 1 tx each) = {only_ch/tn:.3f}")
     print(f"    ratio engine+responder pkts / testpmd net_null pkts forwarded = {wall_pk/tn:.3f}")
     print(f"    ratio engine-only pkts / testpmd net_ring pkts forwarded = {only_pk/tr:.4f}")
+    if b:
+        bpk, bcyc = pick(x[1] for x in b), (st.median if pick is st.median else min)(x[2] for x in b)
+        print(f"    baseline tree (BASE): engine only {bcyc:.0f} cycles/challenge, {bpk/1e6:.2f} M pkts/s: "
+              f"ratio / testpmd net_null = {bpk/tn:.3f}; this tree / baseline = {only_pk/bpk:.3f} "
+              f"(goal >= 0.9), cycles {cyc/bcyc:.3f}x")
 EOP
 echo "== verification rates (bench_node, in-memory port)"
 "$B/bench/bench_node" 2 | grep verify

@@ -31,6 +31,13 @@ usage(FILE *f)
 		"  --geofence FILE      allowed region from a GeoJSON file (repeatable)\n"
 		"  --allow CODES        allowed countries, ISO 3166 alpha-2/3, comma-separated\n"
 		"  --no-region          omit the GeoJSON geometry\n"
+		"  --batch FILE|-       NDJSON, one chip a line: {\"id\", \"constraints\": [...],\n"
+		"                       \"allow\": [CODES], \"point\": {\"lat\", \"lon\"}} (only\n"
+		"                       constraints required; allow and point replace --allow and\n"
+		"                       --point); one result line per chip, in input order, \"id\"\n"
+		"                       echoed; a bad line gives {\"id\", \"line\", \"error\"}\n"
+		"  --jobs N             batch: solve on N threads (output identical; default 1)\n"
+		"  --geojson            batch: add the region geometry (omitted by default)\n"
 		"Hard bounds use c * (rtt - deduct) / 2 only; bl_* columns (speed lines) add an\n"
 		"\"estimate\" object, which is NOT a proof (no verdict; \"estimate_opinion\").\n");
 }
@@ -171,22 +178,16 @@ read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-read_json(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
+/* The constraints array of solve's JSON input (also one batch line's "constraints"). */
+int
+lmctl_parse_constraints_json(const json_t *a, struct lmctl_cons *cs, char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t *j = json_loadf(f, 0, &je), *a, *c;
+	const json_t *c;
 	size_t i;
 	int rc = 0;
 
-	if (!j) {
-		snprintf(err, errlen, "JSON line %d: %s", je.line, je.text);
-		return -EINVAL;
-	}
-	a = json_is_array(j) ? j : json_object_get(j, "constraints");
 	if (!json_is_array(a) || json_array_size(a) == 0) {
 		snprintf(err, errlen, "JSON: expected a non-empty \"constraints\" array");
-		json_decref(j);
 		return -EINVAL;
 	}
 	json_array_foreach(a, i, c)
@@ -217,6 +218,22 @@ read_json(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 			break;
 		}
 	}
+	return rc;
+}
+
+static int
+read_json(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_loadf(f, 0, &je);
+	int rc;
+
+	if (!j) {
+		snprintf(err, errlen, "JSON line %d: %s", je.line, je.text);
+		return -EINVAL;
+	}
+	rc = lmctl_parse_constraints_json(
+		json_is_array(j) ? j : json_object_get(j, "constraints"), cs, err, errlen);
 	json_decref(j);
 	return rc;
 }
@@ -326,6 +343,62 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 	return rc;
 }
 
+json_t *
+lmctl_solve_doc(const struct lmctl_cons *cs, const struct lmctl_solve_opts *o,
+	struct lm_geofence *gf, char *err, size_t errlen)
+{
+	json_t *out = json_object(), *cj = json_array(), *est;
+	size_t i, nest = 0;
+
+	if (!out || !cj) {
+		goto nomem;
+	}
+	for (i = 0; i < cs->n; i++) {
+		json_t *e = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}", "name", cs->v[i].name,
+			"lat", cs->v[i].lat, "lon", cs->v[i].lon, "rtt_ms", cs->v[i].rtt_ms,
+			"deduct_ms", cs->v[i].deduct_ms, "radius_km", cs->v[i].radius_km);
+
+		if (!e) {
+			goto nomem;
+		}
+		if (!isnan(cs->v[i].est_km)) {
+			json_object_set_new(e, "estimate_radius_km", json_real(cs->v[i].est_km));
+			nest++;
+		}
+		json_array_append_new(cj, e);
+	}
+	json_object_set_new(out, "constraints", cj);
+	cj = NULL;
+	if (lmctl_solve_region(cs, false, o->res_km, out, o, gf) < 0) {
+		snprintf(err, errlen, "solve failed: %s", strerror(errno));
+		json_decref(out);
+		return NULL;
+	}
+	if (nest > 0) {
+		if (nest != cs->n) {
+			snprintf(err, errlen,
+				"speed-line columns must be given for every constraint or none");
+			json_decref(out);
+			return NULL;
+		}
+		est = json_object();
+		if (!est || lmctl_solve_region(cs, true, o->res_km, est, o, gf) < 0) {
+			snprintf(err, errlen, "estimate solve failed");
+			json_decref(est);
+			json_decref(out);
+			return NULL;
+		}
+		json_object_set_new(out, "estimate", est);
+	}
+	return out;
+nomem:
+	json_decref(cj);
+	json_decref(out);
+	snprintf(err, errlen, "out of memory");
+	errno = ENOMEM;
+	return NULL;
+}
+
 int
 lmctl_cmd_solve(int argc, char **argv)
 {
@@ -335,16 +408,21 @@ lmctl_cmd_solve(int argc, char **argv)
 		{"geofence", required_argument, NULL, 'g'},
 		{"allow", required_argument, NULL, 'a'},
 		{"no-region", no_argument, NULL, 'n'},
+		{"batch", required_argument, NULL, 'b'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"geojson", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct lmctl_solve_opts o = {.region = true, .res_km = LM_REGION_DEFAULT_RES_KM};
 	struct lmctl_cons *cs = NULL;
 	struct lm_geofence *gf = NULL;
+	const char *batch = NULL;
+	bool no_region = false, geojson = false;
+	long long jobs = 1;
 	char err[512];
-	json_t *out = NULL, *cj, *est;
-	size_t i;
-	int c, rc = 2, nest = 0;
+	json_t *out = NULL;
+	int c, rc = 2;
 
 	o.allowed = json_array();
 	optind = 1;
@@ -375,7 +453,19 @@ lmctl_cmd_solve(int argc, char **argv)
 			}
 			break;
 		case 'n':
-			o.region = false;
+			no_region = true;
+			break;
+		case 'b':
+			batch = optarg;
+			break;
+		case 'j':
+			if (lmctl_parse_i64(CMD, "jobs", optarg, 1, LM_LOCATE_MAX_JOBS, &jobs) <
+				0) {
+				goto out;
+			}
+			break;
+		case 'G':
+			geojson = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -386,6 +476,25 @@ lmctl_cmd_solve(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (batch) {
+		if (optind < argc) {
+			lmctl_err(CMD, "--batch reads its chips from %s: no FILE argument", batch);
+			goto out;
+		}
+		if (no_region && geojson) {
+			lmctl_err(CMD, "--geojson and --no-region: choose one");
+			goto out;
+		}
+		/* batch lines carry no GeoJSON unless asked: it is most of the output */
+		o.region = geojson;
+		rc = lmctl_solve_batch(batch, (unsigned)jobs, &o, gf);
+		goto out;
+	}
+	if (jobs != 1 || geojson) {
+		lmctl_err(CMD, "%s: only with --batch", jobs != 1 ? "--jobs" : "--geojson");
+		goto out;
+	}
+	o.region = !no_region;
 	if (argc - optind > 1) {
 		usage(stderr);
 		goto out;
@@ -399,37 +508,10 @@ lmctl_cmd_solve(int argc, char **argv)
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
-	out = json_object();
-	cj = json_array();
-	for (i = 0; i < cs->n; i++) {
-		json_t *e = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}", "name", cs->v[i].name,
-			"lat", cs->v[i].lat, "lon", cs->v[i].lon, "rtt_ms", cs->v[i].rtt_ms,
-			"deduct_ms", cs->v[i].deduct_ms, "radius_km", cs->v[i].radius_km);
-
-		if (!isnan(cs->v[i].est_km)) {
-			json_object_set_new(e, "estimate_radius_km", json_real(cs->v[i].est_km));
-			nest++;
-		}
-		json_array_append_new(cj, e);
-	}
-	json_object_set_new(out, "constraints", cj);
-	if (lmctl_solve_region(cs, false, o.res_km, out, &o, gf) < 0) {
-		lmctl_err(CMD, "solve failed: %s", strerror(errno));
+	out = lmctl_solve_doc(cs, &o, gf, err, sizeof(err));
+	if (!out) {
+		lmctl_err(CMD, "%s", err);
 		goto out;
-	}
-	if (nest > 0) {
-		if ((size_t)nest != cs->n) {
-			lmctl_err(CMD,
-				"speed-line columns must be given for every constraint or none");
-			goto out;
-		}
-		est = json_object();
-		if (lmctl_solve_region(cs, true, o.res_km, est, &o, gf) < 0) {
-			lmctl_err(CMD, "estimate solve failed");
-			json_decref(est);
-			goto out;
-		}
-		json_object_set_new(out, "estimate", est);
 	}
 	/* 17 significant digits: every double exactly (polygon edges, bbox, areas, farthest_km
 	 * are bounds; fewer digits would move them inward) */
@@ -442,6 +524,15 @@ out:
 	lm_geofence_destroy(gf);
 	free(cs);
 	return rc;
+}
+
+const char *
+lmctl_country_err(int rc)
+{
+	return rc == -EINVAL	? "not an ISO 3166 alpha-2/alpha-3 code"
+		: rc == -ENOENT ? "unknown country, or dataset missing (tools/setup.sh)"
+		: rc == -ENOMEM ? "out of memory"
+				: "dataset file unreadable";
 }
 
 int
@@ -465,11 +556,7 @@ lmctl_add_fences(
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		rc = lm_geofence_add_country(gf, tok);
 		if (rc < 0) {
-			lmctl_err(cmd, "--allow %s: %s", tok,
-				rc == -EINVAL ? "not an ISO 3166 alpha-2/alpha-3 code"
-					: rc == -ENOENT
-					? "unknown country, or dataset missing (tools/setup.sh)"
-					: "dataset file unreadable");
+			lmctl_err(cmd, "--allow %s: %s", tok, lmctl_country_err(rc));
 			return rc;
 		}
 		json_array_append_new(

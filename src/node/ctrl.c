@@ -334,7 +334,7 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 		return;
 	}
 	if ((h.mode == LM_MODE_SIGNED && !c->c.allow_signed) ||
-		(h.mode == LM_MODE_FAST && !c->c.allow_fast)) {
+		(h.mode == LM_MODE_FAST && !c->c.allow_fast) || h.mode == LM_MODE_GPU) {
 		c->st.hello_mode++;
 		slot_free(c, eng, m);
 		return;
