@@ -22,6 +22,9 @@ out=$(V "$T/log") || fail "lmctl feed verify: $out"
 local_hashes "$T/log" >"$T/want"
 [ "$(wc -l <"$T/want")" = 160 ] || fail "dump hashes"
 grep -q '"mode":"fast"' <("$LMCTL" feed dump --json "$T/log") || fail "no fast-mode record in the feed"
+"$LMCTL" feed dump --json "$T/log" | python3 -c 'import json, sys
+v = {json.loads(l)["record"]["version"] for l in sys.stdin if "\"record\"" in l}
+sys.exit(0 if v == {1, 2} else 1)' || fail "the feed does not hold records of both versions 1 and 2"
 for src in tsc hw_rx_tsc_tx hw; do
 	grep -q "\"ts_source\":\"$src\"" <("$LMCTL" feed dump --json "$T/log") || fail "no $src record in the feed"
 done
@@ -134,13 +137,17 @@ write("t-nostr.json", [c])
 b = json.loads(lines[0]); b["record"]["prover"]["min_turnaround_ns_str"] = "999999"
 b["record"]["prover"]["min_turnaround_ns"] = 999999
 write("t-cred.json", [b])
+# a version 2 record whose TSC deduction is raised to its floor + 1 (landmark_delay to match)
+v = next(json.loads(l) for l in lines if '"floor"' in l)
+e = v["record"]["timing"]["floor"][0]; e["deduct_ns"] = e["floor_ns"] + 1; e["deduct_ns_str"] = str(e["deduct_ns"])
+write("t-floor.json", [v])
 PY
-for f in t-rtt t-chain t-cred t-nostr; do
+for f in t-rtt t-chain t-cred t-nostr t-floor; do
 	rc=0; JV --json "$T/$f.json" >"$T/$f.out" || rc=$?
 	[ $rc = 1 ] || fail "node --json accepted $f: $(cat "$T/$f.out")"
 done
 grep -q "chain" "$T/t-chain.out" || fail "removed batch not reported as a chain break: $(cat "$T/t-chain.out")"
-ok "JSON alone: an edited RTT, a removed batch (chain), an edited certificate and a missing exact _str are rejected"
+ok "JSON alone: an edited RTT, a removed batch (chain), an edited certificate, a missing exact _str and a deduction above its floor are rejected"
 
 # Differential: one record per feed breaks one standalone rule (a validation bit cleared, its
 # times moved before the credentials' windows, 5000 s away from its hello_time or past its

@@ -148,8 +148,8 @@ START_TEST(test_signatures)
 	t = s;
 	ck_assert_int_eq(lm_successor_sign(&t, root_sk, evil_sk), 0);
 	ck_assert_int_eq(lm_successor_verify(&t, ROOTS, 1, &what), LM_OK);
-	ck_assert_int_eq(lm_successor_link(&t, &old_dlg, &new_dlg, &last, &first, &what),
-		LM_E_BINDING);
+	ck_assert_int_eq(
+		lm_successor_link(&t, &old_dlg, &new_dlg, &last, &first, &what), LM_E_BINDING);
 	t = s;
 	t.old_sig[5] ^= 1;
 	ck_assert_int_eq(lm_successor_verify(&t, ROOTS, 1, &what), LM_E_SIG);
@@ -184,7 +184,8 @@ START_TEST(test_link)
 	h = first;
 	h.seq = 43;
 	ck_assert_int_eq(lm_successor_link(&s, NULL, &new_dlg, NULL, &h, &what), LM_E_CHAIN);
-	ck_assert_str_eq(what, "gap: the new key's first head does not follow the successor's head");
+	ck_assert_str_eq(
+		what, "gap: the new key's first head does not follow the successor's head");
 	h = first;
 	h.prev_hash[0] ^= 1;
 	ck_assert_int_eq(lm_successor_link(&s, NULL, &new_dlg, NULL, &h, &what), LM_E_CHAIN);
@@ -214,10 +215,12 @@ START_TEST(test_link)
 	new_dlg.lat_e7 += 1;
 	ck_assert_int_eq(lm_delegation_sign(&new_dlg, root_sk), 0);
 	dlg_hash(s.new_dlg_hash, &new_dlg);
-	ck_assert_int_eq(lm_successor_link(&s, &old_dlg, &new_dlg, NULL, NULL, &what), LM_E_BINDING);
+	ck_assert_int_eq(
+		lm_successor_link(&s, &old_dlg, &new_dlg, NULL, NULL, &what), LM_E_BINDING);
 	ck_assert_str_eq(what, "old and new delegation declare another site or position");
 	/* the old delegation is not the one named */
-	ck_assert_int_eq(lm_successor_link(&s, &new_dlg, &new_dlg, NULL, NULL, &what), LM_E_BINDING);
+	ck_assert_int_eq(
+		lm_successor_link(&s, &new_dlg, &new_dlg, NULL, NULL, &what), LM_E_BINDING);
 }
 END_TEST
 

@@ -187,13 +187,20 @@ const REQUIRED = 0x1f; // cred_chain hello_sig binding replay proofs
 const STANDALONE = REQUIRED | 0x40 | 0x80 | 0x100; // and source budget clock
 const HELLO_WINDOW_S = 3600n; // largest replay_window_s: hello_time vs the record start
 const RTT_LOST = 2n ** 64n - 1n;
+// Version 2 floor evidence (feed.md §Floor evidence): one 32-byte entry per tier after the header.
+const FLOOR_METHODS = ['none', 'loopback'];
+const FLOOR_MIN_SAMPLES = 16;
+const FLOOR_MAX_AGE_NS = 3600n * 1000000000n;
+const LANDMARK_DELAY_MAX = 1000000n;
 function decodeRecord(b) {
 	if (b.length < 456) fail('short', 'record');
 	const r = new R(b);
 	if (r.u8(0) !== 0x4c || r.u8(1) !== 0x52) fail('magic', 'record magic');
-	if (r.u8(2) !== 1) fail('version', 'record version');
+	const version = r.u8(2);
+	if (version !== 1 && version !== 2) fail('version', 'record version');
+	const fixed = version === 1 ? 456 : 456 + 3 * 32;
 	const x = {
-		bytes: b, mode: r.u8(3), landmarkPk: r.bytes(4, 32), dlgHash: r.bytes(36, 32),
+		bytes: b, version, mode: r.u8(3), landmarkPk: r.bytes(4, 32), dlgHash: r.bytes(36, 32),
 		latE7: r.i32(68), lonE7: r.i32(72), site: text(r.bytes(76, 32), 'site'),
 		sessionId: r.bytes(108, 8), count: r.u16(116), tsSource: r.u8(118), helloFlags: r.u8(119),
 		validation: r.u32(120), tsErr: r.u64(124), hzLower: r.u64(132), hzNominal: r.u64(140),
@@ -209,8 +216,18 @@ function decodeRecord(b) {
 	if (x.credLen !== 188 && x.credLen !== 220 && x.credLen !== 256) fail('length', `cred_len ${x.credLen}`);
 	const plen = x.mode === 1 ? 64 : 32;
 	const slen = 44 + plen;
-	if (b.length !== 456 + x.credLen + x.count * slen) fail('length', `record length ${b.length}`);
-	x.prover = decodeCred(r.bytes(456, x.credLen));
+	if (b.length !== fixed + x.credLen + x.count * slen) fail('length', `record length ${b.length}`);
+	x.floor = [];
+	for (let t = 0; version === 2 && t < 3; t++) {
+		const o = 456 + 32 * t;
+		const e = { floor: r.u64(o), deduct: r.u64(o + 8), at: r.i64(o + 16), samples: r.u32(o + 24), method: r.u8(o + 28) };
+		if (!zero(r.bytes(o + 29, 3))) fail('reserved', `floor entry ${t} reserved`);
+		if (e.method >= FLOOR_METHODS.length) fail('field', `floor entry ${t} method`);
+		if (e.method === 0 ? e.floor !== 0n || e.deduct !== 0n || e.at !== 0n || e.samples !== 0
+			: e.floor === 0n || e.floor > I64MAX || e.samples === 0 || e.at <= 0n) fail('field', `floor entry ${t}`);
+		x.floor.push(e);
+	}
+	x.prover = decodeCred(r.bytes(fixed, x.credLen));
 	if (!eq(x.prover.hash, x.proverHash)) fail('field', 'prover_hash is not lm_cred_hash of the credential');
 	if (x.tsSource >= TS_SOURCES.length || x.tsErr > I64MAX || x.hzLower === 0n ||
 		x.hzNominal < x.hzLower || x.hzNominal > I64MAX || x.calWindow > I64MAX) fail('field', 'timing');
@@ -221,14 +238,19 @@ function decodeRecord(b) {
 	if (x.mode === 2 && x.count < 64 && x.answered >> BigInt(x.count) !== 0n) fail('field', 'answered beyond count');
 	x.samples = [];
 	let min = null;
+	let weakest = 2;
 	for (let i = 0; i < x.count; i++) {
-		const o = 456 + x.credLen + i * slen;
+		const o = fixed + x.credLen + i * slen;
 		const s = { nonce: r.bytes(o, 32), rtt: r.u64(o + 32), flags: r.u32(o + 40), proof: r.bytes(o + 44, plen) };
-		if ((s.flags & ~1) !== 0) fail('reserved', `sample ${i} flags`);
+		// v2: the sample's tier in bits 8..9 (never 3; 0 when lost)
+		s.tier = version === 2 ? (s.flags >> 8) & 3 : x.tsSource;
+		if ((s.flags & ~(version === 2 ? 0x301 : 1)) !== 0) fail('reserved', `sample ${i} flags`);
 		s.lost = (s.flags & 1) === 1;
+		if (version === 2 && (s.tier === 3 || (s.lost && s.tier !== 0))) fail('field', `sample ${i} tier`);
 		if (s.lost) {
 			if (s.rtt !== RTT_LOST || !zero(s.proof)) fail('field', `lost sample ${i}`);
 		} else {
+			if (s.tier < weakest) weakest = s.tier;
 			if (s.rtt === 0n || s.rtt > I64MAX) fail('field', `sample ${i} rtt`);
 			if (x.mode === 2 && !(x.answered & (1n << BigInt(i)))) fail('field', `sample ${i} not answered`);
 			if (min === null || s.rtt < min) min = s.rtt;
@@ -236,12 +258,32 @@ function decodeRecord(b) {
 		x.samples.push(s);
 	}
 	if (min === null || x.rttMin !== min) fail('field', 'rtt_min_ns is not the minimum of the valid samples');
+	if (version === 2 && x.tsSource !== weakest) fail('field', 'ts_source is not the weakest tier of the valid samples');
+	checkDeductions(x);
 	return x;
 }
+// Deductions (feed.md §Soundness rules). Version 2: each tier's deduct_ns is proven by its
+// evidence, applied to that tier's samples before the minimum: landmark_delay_ns =
+// rtt_min_ns - min(rtt_i - deduct[tier_i]). Version 1: no evidence, never deducted.
 function checkDeductions(x) {
 	const certified = x.prover.kind === 2 ? x.prover.minTurnaround : 0n;
-	if (x.chipTurnaround > certified || x.landmarkDelay > 1000000n || x.chipTurnaround + x.landmarkDelay > x.rttMin)
+	if (x.chipTurnaround > certified || x.landmarkDelay > LANDMARK_DELAY_MAX || x.chipTurnaround + x.landmarkDelay > x.rttMin)
 		fail('field', 'deductions');
+	if (x.version === 1) return;
+	x.floor.forEach((e, t) => {
+		if (e.deduct === 0n) return;
+		if (e.method !== 1 || e.deduct > e.floor || e.deduct > LANDMARK_DELAY_MAX) fail('field', `tier ${t}: deduction above its floor`);
+		if (e.samples < FLOOR_MIN_SAMPLES) fail('field', `tier ${t}: floor from ${e.samples} self-measurements`);
+		if (e.at > x.end || x.start - e.at > FLOOR_MAX_AGE_NS) fail('field', `tier ${t}: floor measured at ${e.at}`);
+	});
+	let net = null;
+	x.samples.forEach((s, i) => {
+		if (s.lost) return;
+		const d = x.floor[s.tier].deduct;
+		if (s.rtt <= d) fail('field', `sample ${i}: not above its tier's deduction`);
+		if (net === null || s.rtt - d < net) net = s.rtt - d;
+	});
+	if (x.landmarkDelay !== x.rttMin - net) fail('field', 'landmark_delay_ns is not what the floor evidence gives');
 }
 const u16be = (v) => Uint8Array.of(v >> 8, v & 0xff);
 const u64be = (v) => {
@@ -651,6 +693,15 @@ function credFromJson(c) {
 	if (!eq(H(TAG.credHash, b), unhex(c.credential_hash, 32))) fail('field', 'credential_hash of the rebuilt credential');
 	return b;
 }
+function floorFromJson(a) {
+	if (!Array.isArray(a) || a.length !== 3) fail('field', 'timing.floor');
+	return cat(...a.map((e, t) => {
+		const m = FLOOR_METHODS.indexOf(e.method);
+		if (m < 0 || e.ts_source !== TS_SOURCES[t]) fail('field', `timing.floor[${t}]`);
+		return cat(u64be(big(e, 'floor_ns')), u64be(big(e, 'deduct_ns')), u64be(big(e, 'measured_at_unix_ns')),
+			u32be(e.samples), Uint8Array.of(m, 0, 0, 0));
+	}));
+}
 function recordFromJson(j) {
 	const t = j.timing, cal = t.calibration, d = j.deductions, he = j.hello, f = j.fast || {};
 	const mode = j.mode === 'signed' ? 1 : j.mode === 'fast' ? 2 : fail('field', `mode ${j.mode}`);
@@ -660,6 +711,8 @@ function recordFromJson(j) {
 	const z = (n) => new Uint8Array(n);
 	const samples = j.samples.map((s, i) => {
 		if (s.seq !== i) fail('field', 'sample order');
+		// v2: flags carry the tier (bits 8..9); its name must say the same
+		if (j.version === 2 && !s.lost && s.ts_source !== TS_SOURCES[(s.flags >> 8) & 3]) fail('field', `sample ${i} ts_source`);
 		return s.lost
 			? cat(unhex(s.nonce, 32), u64be(RTT_LOST), u32be(s.flags), z(mode === 1 ? 64 : 32))
 			: cat(unhex(s.nonce, 32), u64be(big(s, 'rtt_ns')), u32be(s.flags),
@@ -674,7 +727,7 @@ function recordFromJson(j) {
 		unhex(he.nonce, 16), unhex(he.sig, 64), f.commitment ? unhex(f.commitment, 32) : z(32),
 		f.secret ? unhex(f.secret, 32) : z(32), f.answered ? unhex(f.answered, 8) : z(8),
 		f.transcript_sig ? unhex(f.transcript_sig, 64) : z(64), unhex(j.prover.credential_hash, 32),
-		u16be(cred.length), u16be(0), cred, ...samples);
+		u16be(cred.length), u16be(0), j.version === 2 ? floorFromJson(t.floor) : new Uint8Array(0), cred, ...samples);
 	// The named bits and the bitmap must say the same.
 	const names = CHECKS.filter((_, i) => j.validation_bits & (1 << i));
 	if (JSON.stringify(names) !== JSON.stringify(j.validation)) fail('field', 'validation names and bits differ');

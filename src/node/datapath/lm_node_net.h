@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "lm_common.h"
+#include "landmark/lm_common.h"
 
 #define LM_ETH_ALEN 6
 #define LM_ETH_HLEN 14

@@ -7,10 +7,10 @@
 #include <stdint.h>
 
 #include "landmark/lm_clock.h"
-#include "landmark/lm_hwts.h"
-#include "landmark/lm_node_msg.h"
-#include "landmark/lm_node_net.h"
-#include "landmark/lm_pktio.h"
+#include "datapath/lm_hwts.h"
+#include "datapath/lm_node_msg.h"
+#include "datapath/lm_node_net.h"
+#include "datapath/lm_pktio.h"
 
 struct lm_dport;
 

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lm_batch.h"
-#include "lm_common.h"
+#include "landmark/lm_batch.h"
+#include "landmark/lm_common.h"
 
 struct lm_sink_ops {
 	/**

@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "landmark/lm_node_limit.h"
+#include "datapath/lm_node_limit.h"
 
 #define WAYS 4
 

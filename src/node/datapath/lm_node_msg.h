@@ -15,9 +15,9 @@
 
 #include <stdint.h>
 
-#include "lm_common.h"
+#include "landmark/lm_common.h"
 #include "lm_node_net.h"
-#include "lm_proto.h"
+#include "landmark/lm_proto.h"
 
 enum lm_nmsg_type {
 	LM_NMSG_HELLO = 1, /**< dp -> ctrl: syntactically valid HELLO in payload, to verify */

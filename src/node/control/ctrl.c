@@ -12,9 +12,9 @@
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_hash.h"
-#include "landmark/lm_hwts.h"
+#include "datapath/lm_hwts.h"
 #include "landmark/lm_keys.h"
-#include "landmark/lm_node_ctrl.h"
+#include "control/lm_node_ctrl.h"
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
@@ -651,6 +651,7 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 
 			s->rtt_ns = ns > 0 ? (uint64_t)ns : 1;
 			s->flags = 0;
+			s->tier = m->s[i].ts_source < LM_TS__COUNT ? m->s[i].ts_source : LM_TS_TSC;
 			memcpy(s->proof, m->s[i].proof,
 				p->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN);
 		} else {

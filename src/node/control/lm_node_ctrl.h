@@ -17,15 +17,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lm_cert.h"
-#include "lm_clock.h"
-#include "lm_common.h"
-#include "lm_node_msg.h"
+#include "landmark/lm_cert.h"
+#include "landmark/lm_clock.h"
+#include "landmark/lm_common.h"
+#include "datapath/lm_node_msg.h"
 #include "lm_node_sink.h"
 
 struct lm_revocation;
-#include "lm_session.h"
-#include "lm_time.h"
+#include "datapath/lm_session.h"
+#include "landmark/lm_time.h"
 
 #define LM_CTRL_MAX_ROOTS 16
 #define LM_CTRL_MAX_ALLOW 256

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "lm_common.h"
+#include "landmark/lm_common.h"
 
 /** One frame. */
 struct lm_pkt {

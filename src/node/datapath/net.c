@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "landmark/lm_node_net.h"
+#include "datapath/lm_node_net.h"
 
 #define ETHERTYPE_IP4 0x0800
 #define ETHERTYPE_ARP 0x0806

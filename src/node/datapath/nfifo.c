@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "landmark/lm_node_msg.h"
+#include "datapath/lm_node_msg.h"
 
 struct lm_nfifo {
 	unsigned cap;

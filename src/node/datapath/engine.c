@@ -2,190 +2,15 @@
 /*
  * The datapath engine: one port, one lcore. Frames in, frames out, slots to the control
  * side. Everything here runs per packet: no syscalls, no allocation, no logging, no Ed25519.
+ * This file: the object (create, poll, stop), counters, transmit, measuring sessions and
+ * HELLO screening; the other concerns are in engine_*.c (engine_private.h).
  */
-#include <arpa/inet.h>
-#include <assert.h>
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <sodium.h>
 
-#include "landmark/lm_hwts.h"
-#include "landmark/lm_node_limit.h"
-#include "landmark/lm_nonce.h"
-#include "landmark/lm_proto.h"
-#include "landmark/lm_session.h"
-
-#define BURST 32
-#define CTRL_PER_POLL 16
-#define ARP_SLOTS 128
-#define TX_BATCH 64 /* frames queued before a TX burst is forced */
-#define CH_FRAME_LEN (LM_UDP_OVERHEAD + LM_CHALLENGE_LEN)
-#define FINISH_TX_MAX 4 /* FINISH and up to 3 re-sends while waiting for REVEAL (spec 6.1) */
-#define LOAD_HOLD_NS 1000000000ull /* cookie mode lasts this long after the bucket ran dry */
-#define ARP_REQ_RATE 100 /* ARP requests and probes per second, all targets */
-#define ARP_REQ_BURST 32
-#define ARP_PROBE_HOLD 4 /* one MAC-change probe per entry per this many arp_timeouts */
-
-enum sess_state {
-	S_FREE = 0,
-	S_ARP, /* waiting for the next hop's MAC */
-	S_SEND, /* next challenge due at due */
-	S_WAIT, /* challenge seq awaiting its response until due */
-	S_REVEAL, /* FINISH sent, waiting for REVEAL until due */
-};
-
-/*
- * One measuring session. The CHALLENGE frame is kept pre-built (Ethernet/IPv4/UDP headers,
- * encoded message with seq 0 and a zero nonce, and the checksum of those bytes): each
- * challenge copies it, patches seq and nonce and completes the UDP checksum incrementally.
- */
-struct session {
-	uint8_t state;
-	uint8_t addr_ok; /* source echoed one of our nonces */
-	uint8_t tmpl_ok; /* frame[] is built for tmpl_mac */
-	uint8_t finish_tx; /* FINISH sent this many times */
-	uint16_t waiting; /* seq of the outstanding challenge (S_WAIT) */
-	uint32_t nexthop;
-	uint32_t ai; /* position in the active list */
-	uint32_t gen; /* bumped at every (re)schedule and at the end: live timer entry */
-	uint32_t csum_base; /* UDP checksum sum of frame[] (seq 0, zero nonce), folded */
-	uint64_t due; /* cycles: next action or deadline */
-	uint64_t sid; /* m->session_id, kept here so lookups stay in this cache line */
-	struct lm_nmsg *m;
-	uint8_t tmpl_mac[LM_ETH_ALEN];
-	uint8_t frame[CH_FRAME_LEN];
-} __attribute__((aligned(64)));
-
-/*
- * Timer queues, one per fixed delay. Every deadline of a class is "now + that class's
- * constant" and now never goes back, so each queue is already sorted: its head is its
- * earliest deadline, and expiring timers costs O(1) per event instead of a scan of every
- * session per poll. A session has exactly one live entry (its gen matches); entries made
- * stale by a state change are dropped when they reach the head or by compaction when a
- * queue fills (each queue holds at least twice max_sessions, so that frees half of it).
- */
-enum tq_class {
-	TQ_NOW = 0, /* due at once: a new session, an ARP reply learned */
-	TQ_ARP, /* now + arp_timeout */
-	TQ_SEND, /* now + interval */
-	TQ_WAIT, /* TX + reply_timeout */
-	TQ_REVEAL, /* now + reveal_timeout */
-	TQ__COUNT
-};
-
-struct tq_ent {
-	uint64_t due;
-	uint32_t slot;
-	uint32_t gen;
-};
-
-struct tqueue {
-	struct tq_ent *ent;
-	uint32_t mask; /* capacity - 1, capacity a power of two */
-	uint32_t head;
-	uint32_t n;
-};
-
-enum prov_state {
-	P_FREE = 0,
-	P_ARP,
-	P_OPEN,
-};
-
-struct prover {
-	uint8_t state;
-	uint8_t cookie_used; /* the HELLO was re-sent once with the peer's cookie */
-	uint32_t nexthop;
-	uint64_t due; /* ARP deadline, then session deadline */
-	struct lm_nmsg *m;
-	/* budget towards the peer: responses' on-wire bytes and datagrams against what it sent */
-	uint64_t rx_wire;
-	uint64_t tx_wire;
-	uint32_t rx_pkts;
-	uint32_t tx_pkts;
-};
-
-enum arp_state {
-	A_FREE = 0,
-	A_PENDING, /* asked, no answer yet: the first answer is taken */
-	A_OK, /* resolved; usable until expires, then re-asked by unicast to mac */
-	A_STATIC, /* configured: never changes, never expires */
-};
-
-struct arp_entry {
-	uint32_t ip;
-	uint8_t mac[LM_ETH_ALEN];
-	uint8_t state; /* enum arp_state */
-	uint8_t probing; /* another MAC (cand) claimed ip: unicast probe to mac outstanding */
-	uint8_t proven; /* a session's RESPONSE came from ip: a neighbour that answers */
-	uint8_t cand[LM_ETH_ALEN];
-	uint64_t expires; /* cycles: A_OK fresh until, A_PENDING given up at */
-	uint64_t asked; /* last request sent, cycles */
-	uint64_t probe_due; /* probing: take cand at this time unless mac answered */
-	uint64_t last_probe; /* rate limit of MAC-change probes */
-};
-
-struct lm_engine {
-	struct lm_engine_conf c;
-	struct lm_pktio io;
-	struct lm_clock clk;
-	struct lm_chan to_ctrl;
-	struct lm_chan from_ctrl;
-	struct lm_chan pool;
-	struct lm_nonce_gen *nonces;
-	struct lm_srclimit *srclimit;
-	struct lm_bucket global; /* unproven HELLOs; dry: cookie mode */
-	struct lm_bucket proven; /* HELLOs with a valid cookie */
-	uint64_t global_cost;
-	uint64_t load_until; /* cycles: cookie mode until then */
-	uint64_t c_load_hold;
-	/* cookie secrets: [0] current, [1] previous; rotated every LM_COOKIE_PERIOD_S */
-	uint8_t cookie_key[2][32];
-	uint64_t cookie_next;
-	uint64_t c_cookie_period;
-	struct lm_bucket arp_bucket;
-	uint64_t arp_cost;
-	uint64_t c_arp_hold;
-	uint32_t n_probing; /* ARP entries with a MAC-change probe outstanding */
-	/* cycles */
-	uint64_t c_interval;
-	uint64_t c_reply;
-	uint64_t c_reveal;
-	uint64_t c_prover;
-	uint64_t c_arp;
-	uint64_t c_arp_ttl;
-	uint64_t c_spin;
-	/* measuring sessions: slots, active list, free-slot stack, hash index by session id */
-	struct session *sess;
-	uint32_t *active;
-	uint32_t n_active;
-	uint32_t *free_slots;
-	uint32_t n_free;
-	struct tqueue tq[TQ__COUNT];
-	uint32_t n_arp_wait; /* sessions in S_ARP */
-	bool arp_learned; /* an ARP entry was (re)learned: S_ARP sessions may move on */
-	/* where seq and nonce sit in an encoded CHALLENGE (learned from the codec at create) */
-	uint16_t off_seq;
-	uint16_t off_nonce;
-	/* frames queued for the next TX burst; stamp[i]: sample TX stamp to fill, or NULL */
-	uint16_t n_tx;
-	struct lm_pkt txb[TX_BATCH];
-	uint64_t *txstamp[TX_BATCH];
-	uint32_t *index; /* slot + 1, 0 = empty; linear probing */
-	uint32_t index_mask;
-	/* prover sessions */
-	struct prover *prov;
-	uint32_t n_prov_active;
-	struct arp_entry arp[ARP_SLOTS];
-	struct lm_engine_stats st;
-	/* NIC hardware stamps (NULL: TSC tier); the RX stamp of the frame being handled */
-	struct lm_hwts *hwts;
-	uint64_t rx_hw_ts;
-	bool rx_hw_ok;
-};
+#include "engine_private.h"
 
 static const char *const end_names[LM_END__COUNT] = {
 	[LM_END_DONE] = "done",
@@ -308,40 +133,13 @@ lm_engine_stat_descs(unsigned *n)
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static inline uint64_t
-now_cyc(struct lm_engine *e)
-{
-	return lm_clock_read(&e->clk);
-}
-
-static void
-to_ctrl(struct lm_engine *e, struct lm_nmsg *m)
-{
-	/*
-	 * The control side sizes the ring to the pool, so this cannot fail in landmarkd; if it
-	 * ever does the slot is leaked and counted rather than freed by the wrong side.
-	 */
-	if (e->to_ctrl.enq(e->to_ctrl.ctx, m) != 0) {
-		e->st.ctrl_ring_full++;
-	}
-}
-
-static uint32_t
-nexthop_of(const struct lm_engine *e, uint32_t ip)
-{
-	if ((ip & e->c.netmask) == (e->c.ip & e->c.netmask)) {
-		return ip;
-	}
-	return e->c.gateway;
-}
-
 /*
  * Send every queued frame in one burst. The TX stamp of each CHALLENGE in it is read here,
  * right before the port sees the burst: it can only be earlier than the departure (the RTT
  * only grows), and one counter read serves the whole burst.
  */
-static void
-tx_flush(struct lm_engine *e)
+void
+eng_tx_flush(struct lm_engine *e)
 {
 	uint16_t n = e->n_tx;
 	uint16_t sent;
@@ -367,27 +165,9 @@ tx_flush(struct lm_engine *e)
 	}
 }
 
-/* Queue a built frame for the next burst (stamp: where its TX stamp goes, or NULL). */
-static void
-tx_queue(struct lm_engine *e, const struct lm_pkt *p, uint64_t *stamp)
-{
-	if (e->n_tx == TX_BATCH) {
-		tx_flush(e);
-	}
-	e->txb[e->n_tx] = *p;
-	e->txstamp[e->n_tx] = stamp;
-	e->n_tx++;
-}
-
-static void
-tx_one(struct lm_engine *e, struct lm_pkt *p)
-{
-	tx_queue(e, p, NULL);
-}
-
 /* Build a UDP datagram to ip:port via mac and send it. Returns 0 or -1 (counted). */
-static int
-send_udp(struct lm_engine *e, const uint8_t mac[LM_ETH_ALEN], uint32_t ip, uint16_t port,
+int
+eng_send_udp(struct lm_engine *e, const uint8_t mac[LM_ETH_ALEN], uint32_t ip, uint16_t port,
 	const void *payload, uint32_t len, uint64_t *tx_stamp)
 {
 	struct lm_pkt p;
@@ -400,240 +180,6 @@ send_udp(struct lm_engine *e, const uint8_t mac[LM_ETH_ALEN], uint32_t ip, uint1
 		e->c.udp_port, port, payload, len);
 	tx_queue(e, &p, tx_stamp);
 	return 0;
-}
-
-/* ---- ARP cache and neighbour rules (docs/node.md "Neighbours") ------------------------ */
-
-static struct arp_entry *
-arp_find(struct lm_engine *e, uint32_t ip)
-{
-	unsigned i;
-
-	for (i = 0; i < ARP_SLOTS; i++) {
-		if (e->arp[i].state != A_FREE && e->arp[i].ip == ip) {
-			return &e->arp[i];
-		}
-	}
-	return NULL;
-}
-
-/*
- * How readily a slot is given to a new address (lower first): free; expired; an unanswered
- * request; resolved but never proven by a RESPONSE, least recently refreshed first. Never:
- * static entries, entries under a MAC-change probe, and fresh entries of proven neighbours,
- * so a flood of new (even ARP-answering) addresses cannot push a serving neighbour out.
- */
-static unsigned
-arp_evict_rank(const struct arp_entry *a, uint64_t now)
-{
-	if (a->state == A_FREE) {
-		return 0;
-	}
-	if (a->state == A_STATIC || a->probing) {
-		return UINT32_MAX;
-	}
-	if (a->expires <= now) {
-		return 1;
-	}
-	if (a->state == A_OK) {
-		return a->proven ? UINT32_MAX : 3;
-	}
-	return 2;
-}
-
-/* A slot for a new address (arp_evict_rank()); NULL (counted) when none may be taken. */
-static struct arp_entry *
-arp_slot_new(struct lm_engine *e, uint32_t ip, uint64_t now)
-{
-	struct arp_entry *best = NULL;
-	unsigned best_rank = UINT32_MAX;
-	unsigned i;
-
-	for (i = 0; i < ARP_SLOTS && best_rank > 0; i++) {
-		struct arp_entry *a = &e->arp[i];
-		unsigned r = arp_evict_rank(a, now);
-
-		if (r < best_rank ||
-			(r == best_rank && r != UINT32_MAX && a->expires < best->expires)) {
-			best = a;
-			best_rank = r;
-		}
-	}
-	if (best == NULL || best_rank == UINT32_MAX) {
-		e->st.arp_table_full++;
-		return NULL;
-	}
-	memset(best, 0, sizeof(*best));
-	best->ip = ip;
-	return best;
-}
-
-bool
-lm_engine_arp_lookup(struct lm_engine *e, uint32_t ip, uint8_t mac[LM_ETH_ALEN])
-{
-	struct arp_entry *a = arp_find(e, ip);
-
-	if (a == NULL || !(a->state == A_STATIC || (a->state == A_OK && a->expires > now_cyc(e)))) {
-		return false;
-	}
-	memcpy(mac, a->mac, LM_ETH_ALEN);
-	return true;
-}
-
-/* An ARP request for ip, broadcast, or unicast to dst (a known MAC). Globally rate-limited. */
-static bool
-arp_send_request(struct lm_engine *e, uint32_t ip, const uint8_t *dst, uint64_t now)
-{
-	static const uint8_t zero[LM_ETH_ALEN];
-	struct lm_pkt p;
-
-	if (!lm_bucket_take(&e->arp_bucket, now, e->arp_cost, ARP_REQ_BURST)) {
-		e->st.arp_rate++;
-		return false;
-	}
-	if (e->io.ops->tx_alloc(e->io.ctx, &p) != 0) {
-		e->st.tx_fail++;
-		return false;
-	}
-	p.len = (uint16_t)lm_net_build_arp(p.data, LM_FRAME_MAX, 1, e->c.mac, e->c.ip, zero, ip);
-	if (dst != NULL) {
-		memcpy(p.data, dst, LM_ETH_ALEN); /* RFC 1122 2.3.2.1: unicast poll of the entry */
-	}
-	e->st.arp_requests_tx++;
-	tx_one(e, &p);
-	return true;
-}
-
-static void
-arp_request(struct lm_engine *e, uint32_t ip, uint64_t now)
-{
-	struct arp_entry *a = arp_find(e, ip);
-
-	/* One request per target per arp_timeout/4 at most. */
-	if (a != NULL && a->asked != 0 && now - a->asked < e->c_arp / 4) {
-		return;
-	}
-	if (a == NULL) {
-		a = arp_slot_new(e, ip, now);
-		if (a == NULL) {
-			return;
-		}
-		a->state = A_PENDING;
-	}
-	if (a->state == A_STATIC) {
-		return;
-	}
-	if (a->state == A_PENDING && a->expires <= now) {
-		a->expires = now + e->c_arp; /* unresolved until a reply, given up after that */
-	}
-	/* An expired entry asks its last MAC: a stranger's answer is a MAC change (probed). */
-	if (arp_send_request(e, ip, a->state == A_OK ? a->mac : NULL, now)) {
-		a->asked = now;
-	}
-}
-
-/*
- * ARP from a neighbour claiming ip is at mac (a request for our address, or a reply). New
- * entries only from requests for us or answers to our requests; an existing entry's MAC is
- * never overwritten: a different MAC starts a unicast probe of the old one (at most one per
- * entry per ARP_PROBE_HOLD arp_timeouts), and only if the old MAC stays silent for
- * arp_timeout is the change taken (arp_timers()).
- */
-static void
-arp_input(struct lm_engine *e, uint32_t ip, const uint8_t mac[LM_ETH_ALEN], bool request,
-	uint64_t now)
-{
-	struct arp_entry *a = arp_find(e, ip);
-
-	if (a == NULL) {
-		if (!request) {
-			return; /* unsolicited reply or gratuitous ARP for an address we never asked */
-		}
-		a = arp_slot_new(e, ip, now);
-		if (a == NULL) {
-			return;
-		}
-		a->state = A_PENDING;
-	}
-	if (a->state == A_STATIC) {
-		if (memcmp(a->mac, mac, LM_ETH_ALEN) != 0) {
-			e->st.arp_conflict++;
-			e->st.arp_mac_refused++;
-		}
-		return;
-	}
-	if (a->state == A_PENDING) {
-		memcpy(a->mac, mac, LM_ETH_ALEN);
-		a->state = A_OK;
-		a->expires = now + e->c_arp_ttl;
-		e->arp_learned = true;
-		return;
-	}
-	if (memcmp(a->mac, mac, LM_ETH_ALEN) == 0) {
-		a->expires = now + e->c_arp_ttl;
-		if (a->probing) {
-			/* The old MAC answered: the claim of another MAC was false. */
-			a->probing = 0;
-			e->n_probing--;
-			e->st.arp_mac_kept++;
-		}
-		e->arp_learned = true;
-		return;
-	}
-	e->st.arp_conflict++;
-	if (a->probing) {
-		return; /* one candidate at a time */
-	}
-	if (a->last_probe != 0 && now - a->last_probe < e->c_arp_hold) {
-		e->st.arp_mac_refused++;
-		return;
-	}
-	if (!arp_send_request(e, ip, a->mac, now)) {
-		e->st.arp_mac_refused++;
-		return;
-	}
-	a->probing = 1;
-	memcpy(a->cand, mac, LM_ETH_ALEN);
-	a->probe_due = now + e->c_arp;
-	a->last_probe = now;
-	e->n_probing++;
-}
-
-/* MAC-change probes whose old MAC stayed silent: the change is taken. */
-static unsigned
-arp_timers(struct lm_engine *e, uint64_t now)
-{
-	unsigned work = 0;
-	unsigned i;
-
-	for (i = 0; i < ARP_SLOTS && e->n_probing > 0; i++) {
-		struct arp_entry *a = &e->arp[i];
-
-		if (a->probing && now >= a->probe_due) {
-			memcpy(a->mac, a->cand, LM_ETH_ALEN);
-			a->probing = 0;
-			a->expires = now + e->c_arp_ttl;
-			e->n_probing--;
-			e->st.arp_mac_changed++;
-			e->arp_learned = true;
-			work++;
-		}
-	}
-	return work;
-}
-
-/* MAC of a next hop if resolved; otherwise asks (rate-limited) and returns false. */
-static bool
-resolve(struct lm_engine *e, uint32_t nexthop, uint8_t mac[LM_ETH_ALEN], uint64_t now)
-{
-	if (nexthop == 0) {
-		return false;
-	}
-	if (lm_engine_arp_lookup(e, nexthop, mac)) {
-		return true;
-	}
-	arp_request(e, nexthop, now);
-	return false;
 }
 
 /*
@@ -688,119 +234,9 @@ find_challenge_offsets(struct lm_engine *e)
 	return 0;
 }
 
-/* ---- session index ------------------------------------------------------------------ */
-
-static uint32_t
-idx_hash(const struct lm_engine *e, uint64_t id)
-{
-	return (uint32_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & e->index_mask;
-}
-
-static struct session *
-sess_lookup(struct lm_engine *e, uint64_t id)
-{
-	uint32_t h = idx_hash(e, id);
-
-	while (e->index[h] != 0) {
-		struct session *s = &e->sess[e->index[h] - 1];
-
-		if (s->sid == id) {
-			return s;
-		}
-		h = (h + 1) & e->index_mask;
-	}
-	return NULL;
-}
-
-static void
-idx_insert(struct lm_engine *e, uint64_t id, uint32_t slot)
-{
-	uint32_t h = idx_hash(e, id);
-
-	while (e->index[h] != 0) {
-		h = (h + 1) & e->index_mask;
-	}
-	e->index[h] = slot + 1;
-}
-
-/* Linear-probing delete with backward shift: no tombstones, lookups stay short. */
-static void
-idx_remove(struct lm_engine *e, uint64_t id)
-{
-	uint32_t h = idx_hash(e, id);
-	uint32_t j;
-
-	while (e->index[h] != 0 && e->sess[e->index[h] - 1].sid != id) {
-		h = (h + 1) & e->index_mask;
-	}
-	if (e->index[h] == 0) {
-		return;
-	}
-	e->index[h] = 0;
-	j = h;
-	for (;;) {
-		uint32_t home;
-
-		j = (j + 1) & e->index_mask;
-		if (e->index[j] == 0) {
-			return;
-		}
-		home = idx_hash(e, e->sess[e->index[j] - 1].sid);
-		/* Move j back to h unless its home lies cyclically in (h, j]. */
-		if ((h < j) ? (home <= h || home > j) : (home <= h && home > j)) {
-			e->index[h] = e->index[j];
-			e->index[j] = 0;
-			h = j;
-		}
-	}
-}
-
 /* ---- measuring sessions --------------------------------------------------------------- */
 
-static inline bool
-tq_live(const struct lm_engine *e, const struct tq_ent *t)
-{
-	const struct session *s = &e->sess[t->slot];
-
-	return s->gen == t->gen && s->state != S_FREE;
-}
-
-/* Drop stale entries, keeping order. */
-static void
-tq_compact(struct lm_engine *e, struct tqueue *q)
-{
-	uint32_t k = 0;
-	uint32_t i;
-
-	for (i = 0; i < q->n; i++) {
-		struct tq_ent t = q->ent[(q->head + i) & q->mask];
-
-		if (tq_live(e, &t)) {
-			q->ent[(q->head + k++) & q->mask] = t;
-		}
-	}
-	q->n = k;
-}
-
-/* Move a session to state st with its next deadline due in timer class c. */
-static inline void
-sched(struct lm_engine *e, struct session *s, uint8_t st, enum tq_class c, uint64_t due)
-{
-	struct tqueue *q = &e->tq[c];
-
-	e->n_arp_wait += (uint32_t)(st == S_ARP) - (uint32_t)(s->state == S_ARP);
-	s->state = st;
-	s->due = due;
-	s->gen++;
-	if (q->n > q->mask) {
-		tq_compact(e, q);
-	}
-	/* Cannot be full now: at most one live entry per session, capacity >= 2 sessions. */
-	q->ent[(q->head + q->n) & q->mask] = (struct tq_ent){due, (uint32_t)(s - e->sess), s->gen};
-	q->n++;
-}
-
-static void
+void
 sess_end(struct lm_engine *e, uint32_t ai, enum lm_nmsg_end why, uint64_t now)
 {
 	uint32_t slot = e->active[ai];
@@ -904,7 +340,7 @@ sess_template(struct lm_engine *e, struct session *s, const uint8_t mac[LM_ETH_A
 }
 
 /* Returns false when the session ended. */
-static bool
+bool
 sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 {
 	struct session *s = &e->sess[e->active[ai]];
@@ -917,7 +353,7 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 	uint16_t cs;
 	uint32_t sum;
 
-	if (!resolve(e, s->nexthop, mac, now)) {
+	if (!arp_resolve(e, s->nexthop, mac, now)) {
 		sched(e, s, S_ARP, TQ_ARP, now + e->c_arp);
 		return true;
 	}
@@ -942,7 +378,7 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 	sm->ts_err_cyc = 0;
 	sm->ts_source = LM_TS_TSC;
 	sm->dev_flags = 0;
-	sm->tx_cyc = now; /* tx_flush() overwrites it right before the burst */
+	sm->tx_cyc = now; /* eng_tx_flush() overwrites it right before the burst */
 	if (p.data != NULL) {
 		/* One hardware TX stamp per port at a time; never waited for (collected with the
 		 * response, or given up after its timeout). */
@@ -972,8 +408,8 @@ sess_send_challenge(struct lm_engine *e, uint32_t ai, uint64_t now)
 }
 
 /* FINISH (the same bytes every time), best effort within the budget. */
-static void
-send_finish(struct lm_engine *e, struct session *s)
+void
+sess_send_finish(struct lm_engine *e, struct session *s)
 {
 	struct lm_nmsg *m = s->m;
 	struct lm_finish f;
@@ -985,7 +421,7 @@ send_finish(struct lm_engine *e, struct session *s)
 	if (budget_ok(s, LM_FINISH_LEN) &&
 		lm_finish_encode(&f, buf, sizeof(buf)) == LM_FINISH_LEN &&
 		lm_engine_arp_lookup(e, s->nexthop, mac) &&
-		send_udp(e, mac, m->peer_ip, m->peer_port, buf, LM_FINISH_LEN, NULL) == 0) {
+		eng_send_udp(e, mac, m->peer_ip, m->peer_port, buf, LM_FINISH_LEN, NULL) == 0) {
 		budget_spend(m, LM_FINISH_LEN);
 		if (s->finish_tx++ == 0) {
 			e->st.finish_tx++;
@@ -996,7 +432,7 @@ send_finish(struct lm_engine *e, struct session *s)
 }
 
 /* The outstanding challenge was answered or timed out: schedule the next step. */
-static bool
+bool
 sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 {
 	struct session *s = &e->sess[e->active[ai]];
@@ -1008,7 +444,7 @@ sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 	}
 	/* Timed phase over: FINISH (best effort, within budget), then REVEAL in fast mode. */
 	s->finish_tx = 0;
-	send_finish(e, s);
+	sess_send_finish(e, s);
 	if (m->mode == LM_MODE_FAST && m->answered != 0) {
 		sched(e, s, S_REVEAL, TQ_REVEAL, now + e->c_reveal);
 		return true;
@@ -1060,8 +496,8 @@ sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	}
 }
 
-static void
-on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
+void
+sess_on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
 {
 	struct session *s = sess_lookup(e, sid);
 	struct lm_response r;
@@ -1163,8 +599,8 @@ on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint
 	}
 }
 
-static void
-on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
+void
+sess_on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
 {
 	struct session *s = sess_lookup(e, sid);
 	struct lm_reveal rv;
@@ -1240,7 +676,7 @@ send_cookie(struct lm_engine *e, const struct lm_net_view *v, const uint8_t mac[
 	memcpy(c.hello_nonce, hello_nonce, LM_HELLO_NONCE_LEN);
 	lm_cookie_mac(c.cookie, e->cookie_key[0], v->src_ip, v->src_port);
 	if (lm_cookie_encode(&c, buf, sizeof(buf)) == LM_COOKIE_MSG_LEN &&
-		send_udp(e, mac, v->src_ip, v->src_port, buf, LM_COOKIE_MSG_LEN, NULL) == 0) {
+		eng_send_udp(e, mac, v->src_ip, v->src_port, buf, LM_COOKIE_MSG_LEN, NULL) == 0) {
 		e->st.cookie_tx++;
 	}
 }
@@ -1252,8 +688,8 @@ send_cookie(struct lm_engine *e, const struct lm_net_view *v, const uint8_t mac[
  * node is under load for LOAD_HOLD_NS and answers unproven HELLOs with a COOKIE. A HELLO
  * with a valid cookie is proven: it spends its source's bucket and the proven bucket.
  */
-static void
-on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
+void
+sess_on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 {
 	uint8_t hello_nonce[LM_HELLO_NONCE_LEN];
 	uint8_t cookie[LM_COOKIE_LEN];
@@ -1286,7 +722,7 @@ on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 			e->st.cookie_bad++;
 		}
 	}
-	resolved = resolve(e, nexthop_of(e, v->src_ip), mac, now);
+	resolved = arp_resolve(e, nexthop_of(e, v->src_ip), mac, now);
 	if (!resolved && !proven) {
 		/* No slot waits for ARP on behalf of an unproven source: asked, the prover retries. */
 		e->st.hello_arp_unresolved++;
@@ -1336,200 +772,13 @@ on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 	to_ctrl(e, m);
 }
 
-/* ---- prover sessions (landmark-to-landmark) --------------------------------------------- */
-
-static struct prover *
-prov_find(struct lm_engine *e, uint32_t ip, uint16_t port)
-{
-	uint32_t i;
-
-	for (i = 0; i < e->c.max_provers; i++) {
-		struct prover *p = &e->prov[i];
-
-		if (p->state != P_FREE && p->m->peer_ip == ip && p->m->peer_port == port) {
-			return p;
-		}
-	}
-	return NULL;
-}
-
-static void
-prov_end(struct lm_engine *e, struct prover *p, enum lm_nmsg_end why, uint64_t now)
-{
-	struct lm_nmsg *m = p->m;
-
-	m->type = LM_NMSG_PROVED;
-	m->end = (uint8_t)why;
-	m->end_cyc = now;
-	p->state = P_FREE;
-	p->m = NULL;
-	e->n_prov_active--;
-	to_ctrl(e, m);
-}
-
-static void
-prov_send_hello(struct lm_engine *e, struct prover *p, uint64_t now)
-{
-	uint8_t mac[LM_ETH_ALEN];
-
-	if (!resolve(e, p->nexthop, mac, now)) {
-		p->state = P_ARP;
-		return;
-	}
-	send_udp(e, mac, p->m->peer_ip, p->m->peer_port, p->m->payload, p->m->len, NULL);
-	p->state = P_OPEN;
-	p->due = now + e->c_prover;
-}
-
-static void
-prov_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
-{
-	struct prover *p = NULL;
-	uint32_t i;
-
-	for (i = 0; i < e->c.max_provers; i++) {
-		if (e->prov[i].state == P_FREE) {
-			p = &e->prov[i];
-			break;
-		}
-	}
-	if (p == NULL || prov_find(e, m->peer_ip, m->peer_port) != NULL) {
-		m->type = LM_NMSG_PROVED;
-		m->end = LM_END_FULL;
-		to_ctrl(e, m);
-		return;
-	}
-	m->session_id = 0;
-	m->answered = 0;
-	m->sent = 0;
-	p->m = m;
-	p->cookie_used = 0;
-	p->rx_wire = p->tx_wire = 0;
-	p->rx_pkts = p->tx_pkts = 0;
-	p->nexthop = nexthop_of(e, m->peer_ip);
-	p->due = now + e->c_arp;
-	p->state = P_ARP;
-	e->n_prov_active++;
-	e->st.prover_sessions++;
-	prov_send_hello(e, p, now);
-}
-
-static void
-on_challenge(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
-{
-	struct prover *p = prov_find(e, v->src_ip, v->src_port);
-	struct lm_challenge c;
-	struct lm_response r;
-	uint8_t buf[LM_RESPONSE_FAST_LEN];
-	uint8_t mac[LM_ETH_ALEN];
-	enum lm_reason why;
-
-	if (p == NULL || p->state != P_OPEN) {
-		e->st.prover_drop++;
-		return;
-	}
-	why = lm_challenge_decode(&c, v->payload, v->payload_len);
-	if (why != LM_OK) {
-		e->st.proto_drop[why]++;
-		return;
-	}
-	if (p->m->session_id == 0) {
-		p->m->session_id = c.session_id;
-	}
-	if (c.session_id != p->m->session_id || (p->m->answered >> c.seq & 1) != 0) {
-		e->st.prover_drop++;
-		return;
-	}
-	/*
-	 * The same rule as the measuring side, in on-wire bytes and datagrams: one response
-	 * per CHALLENGE datagram, and never more bytes to the peer than it sent plus the HELLO
-	 * that opened the session (a spoofed CHALLENGE cannot make us amplify towards it).
-	 */
-	p->rx_wire += lm_amp_wire_len(v->payload_len);
-	p->rx_pkts++;
-	if (!lm_amp_may_send(p->rx_wire + lm_amp_wire_len(p->m->len), p->tx_wire, p->rx_pkts,
-		    p->tx_pkts, lm_amp_wire_len(LM_RESPONSE_FAST_LEN), false)) {
-		e->st.prover_budget++;
-		return;
-	}
-	r.session_id = c.session_id;
-	r.seq = c.seq;
-	r.mode = LM_MODE_FAST;
-	memcpy(r.nonce, c.nonce, LM_NONCE_LEN);
-	lm_fast_mac(r.proof.mac, p->m->secret, p->m->peer_pk, c.session_id, c.seq, c.nonce);
-	if (lm_response_encode(&r, buf, sizeof(buf)) != LM_RESPONSE_FAST_LEN ||
-		!lm_engine_arp_lookup(e, p->nexthop, mac)) {
-		e->st.prover_drop++;
-		return;
-	}
-	send_udp(e, mac, v->src_ip, v->src_port, buf, LM_RESPONSE_FAST_LEN, NULL);
-	p->tx_wire += lm_amp_wire_len(LM_RESPONSE_FAST_LEN);
-	p->tx_pkts++;
-	memcpy(p->m->s[c.seq].nonce, c.nonce, LM_NONCE_LEN);
-	p->m->answered |= UINT64_C(1) << c.seq;
-	if (c.seq + 1 > p->m->sent) {
-		p->m->sent = c.seq + 1;
-	}
-	e->st.prover_responses_tx++;
-	(void)now;
-}
-
-static void
-on_finish(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
-{
-	struct prover *p = prov_find(e, v->src_ip, v->src_port);
-	struct lm_finish f;
-	enum lm_reason why;
-
-	if (p == NULL || p->state != P_OPEN || p->m->session_id != sid) {
-		e->st.prover_drop++;
-		return;
-	}
-	why = lm_finish_decode(&f, v->payload, v->payload_len);
-	if (why != LM_OK) {
-		e->st.proto_drop[why]++;
-		return;
-	}
-	if (f.count < p->m->sent) {
-		e->st.prover_drop++;
-		return;
-	}
-	p->m->sent = f.count;
-	prov_end(e, p, LM_END_DONE, now);
-}
-
-/*
- * A peer landmark under load answered our prover HELLO with a COOKIE: send the same HELLO
- * once more with the cookie in its unsigned trailer (the first one was never accepted).
- */
-static void
-on_cookie(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
-{
-	struct prover *p = prov_find(e, v->src_ip, v->src_port);
-	struct lm_cookie_msg c;
-	uint8_t mac[LM_ETH_ALEN];
-
-	if (p == NULL || p->state != P_OPEN || p->m->session_id != 0 || p->cookie_used ||
-		lm_cookie_decode(&c, v->payload, v->payload_len) != LM_OK ||
-		memcmp(c.hello_nonce, p->m->payload + 24, LM_HELLO_NONCE_LEN) != 0 ||
-		lm_hello_set_cookie(p->m->payload, p->m->len, c.cookie) != 0 ||
-		!lm_engine_arp_lookup(e, p->nexthop, mac)) {
-		e->st.prover_drop++;
-		return;
-	}
-	p->cookie_used = 1;
-	send_udp(e, mac, p->m->peer_ip, p->m->peer_port, p->m->payload, p->m->len, NULL);
-	p->due = now + e->c_prover;
-	e->st.prover_cookie++;
-}
-
 static void
 on_send(struct lm_engine *e, struct lm_nmsg *m)
 {
 	uint8_t mac[LM_ETH_ALEN];
 
 	if (lm_engine_arp_lookup(e, nexthop_of(e, m->peer_ip), mac)) {
-		send_udp(e, mac, m->peer_ip, m->peer_port, m->payload, m->len, NULL);
+		eng_send_udp(e, mac, m->peer_ip, m->peer_port, m->payload, m->len, NULL);
 	} else {
 		e->st.tx_fail++;
 	}
@@ -1538,230 +787,6 @@ on_send(struct lm_engine *e, struct lm_nmsg *m)
 	m->ctrl_ref = UINT32_MAX;
 	m->session_id = 0;
 	to_ctrl(e, m);
-}
-
-/* ---- frames ---------------------------------------------------------------------------- */
-
-static void
-on_udp(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
-{
-	enum lm_msg_type type;
-	uint64_t sid;
-	enum lm_reason why = lm_msg_peek(v->payload, v->payload_len, &type, &sid);
-
-	if (why != LM_OK) {
-		e->st.proto_drop[why]++;
-		return;
-	}
-	switch (type) {
-	case LM_MSG_HELLO:
-		on_hello(e, v, now);
-		break;
-	case LM_MSG_RESPONSE:
-		on_response(e, v, sid, now);
-		break;
-	case LM_MSG_REVEAL:
-		on_reveal(e, v, sid, now);
-		break;
-	case LM_MSG_CHALLENGE:
-		on_challenge(e, v, now);
-		break;
-	case LM_MSG_FINISH:
-		on_finish(e, v, sid, now);
-		break;
-	case LM_MSG_COOKIE:
-		on_cookie(e, v, now);
-		break;
-	default:
-		e->st.unexpected_msg++;
-		break;
-	}
-}
-
-/*
- * RFC 1122 3.2.1.3 and 3.3.6: never answer a source that is ours, in 0/8 or 240/4 (including
- * the limited broadcast) or the directed broadcast of our subnet.
- */
-static bool
-martian_src(const struct lm_engine *e, uint32_t ip)
-{
-	uint32_t bcast = e->c.ip | ~e->c.netmask;
-
-	return ip == e->c.ip || (ip >> 24) == 0 || (ip >> 28) == 0xf ||
-		(e->c.netmask < 0xfffffffeu && ip == bcast);
-}
-
-static void
-on_frame(struct lm_engine *e, const struct lm_pkt *p, uint64_t now)
-{
-	static const uint8_t bcast[LM_ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	struct lm_net_view v;
-	enum lm_net_kind k = lm_net_parse(p->data, p->len, e->c.ip, e->c.udp_port, &v);
-	bool to_us;
-	struct lm_pkt out;
-
-	e->st.net[k]++;
-	if (k > LM_NET_ARP_PROBE) {
-		return;
-	}
-	to_us = memcmp(v.dst_mac, e->c.mac, LM_ETH_ALEN) == 0;
-	if (k == LM_NET_ICMP_ECHO || k == LM_NET_UDP) {
-		/* Unicast IP for us in a broadcast, multicast or foreign-MAC frame: no reply. */
-		if (!to_us) {
-			e->st.rx_l2_mismatch++;
-			return;
-		}
-		if (martian_src(e, v.src_ip)) {
-			e->st.rx_martian++;
-			return;
-		}
-	} else {
-		if (!to_us && memcmp(v.dst_mac, bcast, LM_ETH_ALEN) != 0) {
-			e->st.rx_l2_mismatch++;
-			return;
-		}
-		if (k != LM_NET_ARP_PROBE && martian_src(e, v.src_ip)) {
-			e->st.rx_martian++;
-			return;
-		}
-	}
-	switch (k) {
-	case LM_NET_ARP_REQUEST:
-		/* RFC 826: the requester is a neighbour that will talk to us (new entries only). */
-		arp_input(e, v.src_ip, v.src_mac, true, now);
-		/* fall through */
-	case LM_NET_ARP_PROBE:
-		/* Answer requests and RFC 5227 probes (sender 0.0.0.0: tpa 0) for our address. */
-		if (e->io.ops->tx_alloc(e->io.ctx, &out) != 0) {
-			e->st.tx_fail++;
-			return;
-		}
-		out.len = (uint16_t)lm_net_build_arp(
-			out.data, LM_FRAME_MAX, 2, e->c.mac, e->c.ip, v.src_mac, v.src_ip);
-		if (k == LM_NET_ARP_PROBE) {
-			e->st.arp_probe_replies_tx++;
-		} else {
-			e->st.arp_replies_tx++;
-		}
-		tx_one(e, &out);
-		break;
-	case LM_NET_ARP_REPLY:
-		/* Only answers for addresses we asked about or know; a MAC change is probed. */
-		arp_input(e, v.src_ip, v.src_mac, false, now);
-		break;
-	case LM_NET_ICMP_ECHO:
-		/* The reply is as long as the request's ICMP part behind a 20-byte IP header. */
-		if ((uint32_t)LM_ETH_HLEN + LM_IP4_HLEN + v.payload_len > LM_FRAME_MAX) {
-			e->st.icmp_drop_mtu++;
-			return;
-		}
-		if (e->io.ops->tx_alloc(e->io.ctx, &out) != 0) {
-			e->st.tx_fail++;
-			return;
-		}
-		out.len = (uint16_t)lm_net_build_echo_reply(
-			out.data, LM_FRAME_MAX, e->c.mac, e->c.ip, &v);
-		e->st.icmp_replies_tx++;
-		tx_one(e, &out);
-		break;
-	case LM_NET_UDP:
-		on_udp(e, &v, now);
-		break;
-	default:
-		break;
-	}
-}
-
-static unsigned
-timers(struct lm_engine *e, uint64_t now)
-{
-	unsigned work = 0;
-	uint32_t ai;
-	uint32_t i;
-	unsigned c;
-
-	for (c = 0; c < TQ__COUNT; c++) {
-		struct tqueue *q = &e->tq[c];
-
-		while (q->n > 0) {
-			struct tq_ent t = q->ent[q->head];
-			struct session *s = &e->sess[t.slot];
-
-			if (tq_live(e, &t) && t.due > now) {
-				break;
-			}
-			q->head = (q->head + 1) & q->mask;
-			q->n--;
-			if (!tq_live(e, &t)) {
-				continue;
-			}
-			work++;
-			ai = s->ai;
-			switch (s->state) {
-			case S_ARP:
-				/* Resolved meanwhile? Then send; otherwise the ARP deadline passed. */
-				{
-					uint8_t mac[LM_ETH_ALEN];
-
-					if (lm_engine_arp_lookup(e, s->nexthop, mac)) {
-						sess_send_challenge(e, ai, now);
-					} else {
-						sess_end(e, ai, LM_END_ARP, now);
-					}
-				}
-				break;
-			case S_SEND:
-				sess_send_challenge(e, ai, now);
-				break;
-			case S_WAIT:
-				if ((s->m->answered >> s->waiting & 1) == 0) {
-					e->st.challenge_timeouts++;
-				}
-				sess_advance(e, ai, now);
-				break;
-			case S_REVEAL:
-				/* Spec 6.1: FINISH again (same bytes) up to 3 times, then give up. */
-				if (s->finish_tx > 0 && s->finish_tx < FINISH_TX_MAX) {
-					send_finish(e, s);
-					sched(e, s, S_REVEAL, TQ_REVEAL, now + e->c_reveal);
-				} else {
-					sess_end(e, ai, LM_END_REVEAL_TIMEOUT, now);
-				}
-				break;
-			default:
-				break;
-			}
-		}
-	}
-	work += arp_timers(e, now);
-	/* A session in S_ARP also moves on as soon as the reply is learned. */
-	for (ai = 0; e->arp_learned && e->n_arp_wait > 0 && ai < e->n_active; ai++) {
-		struct session *s = &e->sess[e->active[ai]];
-		uint8_t mac[LM_ETH_ALEN];
-
-		if (s->state == S_ARP && lm_engine_arp_lookup(e, s->nexthop, mac)) {
-			sched(e, s, S_SEND, TQ_NOW, now);
-		}
-	}
-	e->arp_learned = false;
-	for (i = 0; i < e->c.max_provers && e->n_prov_active > 0; i++) {
-		struct prover *p = &e->prov[i];
-		uint8_t mac[LM_ETH_ALEN];
-
-		if (p->state == P_ARP) {
-			if (lm_engine_arp_lookup(e, p->nexthop, mac)) {
-				prov_send_hello(e, p, now);
-				work++;
-			} else if (now >= p->due) {
-				prov_end(e, p, LM_END_ARP, now);
-				work++;
-			}
-		} else if (p->state == P_OPEN && now >= p->due) {
-			prov_end(e, p, LM_END_TIMEOUT, now);
-			work++;
-		}
-	}
-	return work;
 }
 
 unsigned
@@ -1780,12 +805,12 @@ lm_engine_poll(struct lm_engine *e)
 		e->st.rx_bytes += pkts[i].len;
 		e->rx_hw_ok = pkts[i].hw_ts_ok != 0;
 		e->rx_hw_ts = pkts[i].hw_ts;
-		on_frame(e, &pkts[i], now);
+		eng_frame_input(e, &pkts[i], now);
 	}
 	if (n > 0) {
 		e->io.ops->rx_free(e->io.ctx, pkts, n);
 	}
-	tx_flush(e);
+	eng_tx_flush(e);
 	for (i = 0; i < CTRL_PER_POLL; i++) {
 		struct lm_nmsg *m = e->from_ctrl.deq(e->from_ctrl.ctx);
 
@@ -1811,9 +836,9 @@ lm_engine_poll(struct lm_engine *e)
 			break;
 		}
 	}
-	tx_flush(e);
-	work += timers(e, now_cyc(e));
-	tx_flush(e);
+	eng_tx_flush(e);
+	work += eng_timers(e, now_cyc(e));
+	eng_tx_flush(e);
 	return work;
 }
 
@@ -1859,7 +884,7 @@ lm_engine_stop(struct lm_engine *e)
 	uint64_t now = now_cyc(e);
 	uint32_t i;
 
-	tx_flush(e);
+	eng_tx_flush(e);
 	while (e->n_active > 0) {
 		sess_end(e, e->n_active - 1, LM_END_SHUTDOWN, now);
 	}

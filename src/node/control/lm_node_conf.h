@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lm_common.h"
+#include "landmark/lm_common.h"
 
 enum lm_cfg_type {
 	LM_CFG_INT, /**< int64_t, within [min, max] */

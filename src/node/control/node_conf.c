@@ -2,7 +2,7 @@
 /* The landmarkd settings table: the single source of parsing, defaults, --help and docs. */
 #include <stddef.h>
 
-#include "landmark/lm_node_conf.h"
+#include "control/lm_node_conf.h"
 #include "landmark/lm_record.h"
 
 #define O(f) offsetof(struct lm_landmarkd_conf, f)

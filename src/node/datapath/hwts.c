@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "landmark/lm_hwts.h"
+#include "datapath/lm_hwts.h"
 
 #define PPB INT64_C(1000000000)
 #define SPAN_MAX (UINT64_C(1) << 62)

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lm_common.h"
+#include "landmark/lm_common.h"
 
 /** One GCRA bucket: theoretical arrival time. */
 struct lm_bucket {

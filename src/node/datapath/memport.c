@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "landmark/lm_node_net.h"
-#include "landmark/lm_pktio.h"
+#include "datapath/lm_node_net.h"
+#include "datapath/lm_pktio.h"
 
 struct frame {
 	uint16_t len;

@@ -30,9 +30,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lm_clock.h"
-#include "lm_common.h"
-#include "lm_time.h"
+#include "landmark/lm_clock.h"
+#include "landmark/lm_common.h"
+#include "landmark/lm_time.h"
 
 /** How landmarkd chooses the tier of a port (config key `timestamps`). */
 enum lm_hwts_mode {

@@ -7,8 +7,8 @@
 
 #include "landmark/lm_cert.h"
 #include "landmark/lm_feed_log.h"
-#include "landmark/lm_node_sink.h"
 #include "landmark/lm_successor.h"
+#include "control/lm_node_sink.h"
 
 #define MAX_BATCH 4096
 

@@ -37,12 +37,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lm_clock.h"
-#include "lm_common.h"
+#include "landmark/lm_clock.h"
+#include "landmark/lm_common.h"
 #include "lm_node_msg.h"
 #include "lm_node_net.h"
 #include "lm_pktio.h"
-#include "lm_time.h"
+#include "landmark/lm_time.h"
 
 #define LM_ENGINE_MAX_NEIGH 32 /**< static neighbours per port */
 
