@@ -1090,7 +1090,8 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 
 		c->floor = lm_floor_create(&fc);
 	}
-	c->batch = lm_batch_create(conf->batch_max, conf->sk, NULL);
+	c->batch = lm_batch_create(conf->batch_max, conf->sk, conf->last_head);
+	c->last_head_ns = conf->last_head != NULL ? conf->last_head->time_ns : 0;
 	if (c->batch != NULL && conf->signer != NULL &&
 		lm_batch_set_signer(c->batch, conf->signer) != 0) {
 		lm_batch_destroy(c->batch);
