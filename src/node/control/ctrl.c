@@ -651,6 +651,7 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 
 			s->rtt_ns = ns > 0 ? (uint64_t)ns : 1;
 			s->flags = 0;
+			s->tier = m->s[i].ts_source < LM_TS__COUNT ? m->s[i].ts_source : LM_TS_TSC;
 			memcpy(s->proof, m->s[i].proof,
 				p->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN);
 		} else {
@@ -1007,7 +1008,8 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	if (c->c.max_per_prover == 0) {
 		c->c.max_per_prover = 2;
 	}
-	c->batch = lm_batch_create(conf->batch_max, conf->sk, NULL);
+	c->batch = lm_batch_create(conf->batch_max, conf->sk, conf->last_head);
+	c->last_head_ns = conf->last_head != NULL ? conf->last_head->time_ns : 0;
 	if (c->batch != NULL && conf->signer != NULL &&
 		lm_batch_set_signer(c->batch, conf->signer) != 0) {
 		lm_batch_destroy(c->batch);
