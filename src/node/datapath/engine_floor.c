@@ -108,8 +108,7 @@ floor_input(struct lm_engine *e, const struct lm_pkt *p, uint64_t now)
 		return false;
 	}
 	memcpy(&seq, p->data + LM_ETH_HLEN + 8, 8);
-	if (!e->floor_out || p->len < FP_FRAME_LEN ||
-		memcmp(p->data, e->c.mac, LM_ETH_ALEN) != 0 ||
+	if (!e->floor_out || p->len < FP_FRAME_LEN || memcmp(p->data, e->c.mac, LM_ETH_ALEN) != 0 ||
 		memcmp(p->data + LM_ETH_ALEN, e->c.mac, LM_ETH_ALEN) != 0 ||
 		memcmp(p->data + LM_ETH_HLEN, FP_MAGIC, 4) != 0 ||
 		p->data[LM_ETH_HLEN + 4] != FP_VERSION || be64toh(seq) != e->floor_seq ||
@@ -142,8 +141,7 @@ floor_input(struct lm_engine *e, const struct lm_pkt *p, uint64_t now)
 		s->rx_dev = e->rx_hw_ts;
 		s->dev_flags |= LM_NSAMPLE_RX_DEV;
 	}
-	if (e->floor_tx_hw &&
-		lm_hwts_tx_collect(e->hwts, 0, (uint16_t)e->floor_seq, &dev)) {
+	if (e->floor_tx_hw && lm_hwts_tx_collect(e->hwts, 0, (uint16_t)e->floor_seq, &dev)) {
 		s->tx_dev = dev;
 		s->dev_flags |= LM_NSAMPLE_TX_DEV;
 	}
