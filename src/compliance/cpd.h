@@ -145,8 +145,8 @@ bool cpd_chip_merge_proof(struct cpd_chip *c, const struct lm_status_proof *p);
 bool cpd_chip_merge_clone(struct cpd_chip *c, const struct lm_locate_clone *f);
 
 /* Merge a revocation (evidence hash hex, time, why; the earliest wins). */
-bool cpd_chip_merge_revoked(struct cpd_chip *c, const char *evidence, int64_t t_ns,
-	const char *why);
+bool cpd_chip_merge_revoked(
+	struct cpd_chip *c, const char *evidence, int64_t t_ns, const char *why);
 
 /* Note the chip key of its records. @return true when it changed. */
 bool cpd_chip_set_pk(struct cpd_chip *c, const char *pk_hex);
@@ -157,8 +157,8 @@ bool cpd_chip_set_pk(struct cpd_chip *c, const char *pk_hex);
  * @param res  out (may be NULL): the evaluation
  * @return true when it changed (the caller must store c).
  */
-bool cpd_chip_eval(struct cpd_chip *c, const struct lm_licence *lic, bool coverable,
-	int64_t now_ns, struct lm_status_result *res);
+bool cpd_chip_eval(struct cpd_chip *c, const struct lm_licence *lic, bool coverable, int64_t now_ns,
+	struct lm_status_result *res);
 
 /* Drop the pending events up to and including gen. @return true when any were dropped. */
 bool cpd_chip_ack(struct cpd_chip *c, uint64_t gen);
@@ -173,8 +173,7 @@ LM_WUR int cpd_chip_from_json(struct cpd_chip *c, json_t *j, char *err, size_t e
 
 /* Serialise / parse bytes (compact JSON). */
 char *cpd_chip_dump(const struct cpd_chip *c, size_t *len);
-LM_WUR int cpd_chip_load(
-	struct cpd_chip *c, const char *buf, size_t len, char *err, size_t errlen);
+LM_WUR int cpd_chip_load(struct cpd_chip *c, const char *buf, size_t len, char *err, size_t errlen);
 
 /* An event as JSON: {gen, from, to, at_ns, records}. */
 json_t *cpd_event_json(const struct cpd_event *e);
@@ -204,8 +203,7 @@ LM_WUR int cpd_store_get(
 LM_WUR int cpd_store_cas(struct cpd_store *s, const char *key, const char *val, size_t len,
 	uint64_t rev, uint64_t *nrev);
 /* Every key. @return 0, cb's first non-zero, -EIO, -ENOMEM. */
-LM_WUR int cpd_store_keys(
-	struct cpd_store *s, int (*cb)(const char *key, void *arg), void *arg);
+LM_WUR int cpd_store_keys(struct cpd_store *s, int (*cb)(const char *key, void *arg), void *arg);
 const char *cpd_store_error(const struct cpd_store *s);
 
 /* ---- alerts (cpd_alert.c) ------------------------------------------------------------ */

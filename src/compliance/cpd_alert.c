@@ -198,8 +198,8 @@ publish_one(struct cpd_alerts *a, const char *chip, json_t *ev)
 			s = js_PublishMsg(&ack, a->js, m, &po, &jerr);
 		}
 		if (s != NATS_OK) {
-			set_err(a, "publish %s: %s (jetstream error %d)", subj, natsStatus_GetText(s),
-				(int)jerr);
+			set_err(a, "publish %s: %s (jetstream error %d)", subj,
+				natsStatus_GetText(s), (int)jerr);
 			rc = -EIO;
 		}
 		jsPubAck_Destroy(ack);

@@ -16,8 +16,8 @@ const struct lm_cfg_item cpd_conf_table[] = {
 	{"licences", LM_CFG_STR, O(licences), 0, 1, 0, NULL, NULL, NULL, 0, 0,
 		"signed licence manifest (lmctl licence issue): the chips followed and their "
 		"places"},
-	{"issuer_roots", LM_CFG_STRLIST, O(issuer_roots), 0, 1, LM_CFG_LIST_MAX, NULL, NULL,
-		NULL, 0, 0, "trusted licence issuer root public keys (base64 or key file paths)"},
+	{"issuer_roots", LM_CFG_STRLIST, O(issuer_roots), 0, 1, LM_CFG_LIST_MAX, NULL, NULL, NULL,
+		0, 0, "trusted licence issuer root public keys (base64 or key file paths)"},
 	{"operator_roots", LM_CFG_STRLIST, O(operator_roots), 0, 1, LM_CFG_LIST_MAX, NULL, NULL,
 		NULL, 0, 0,
 		"trusted operator root public keys (base64 or key file paths): landmark "
@@ -26,8 +26,8 @@ const struct lm_cfg_item cpd_conf_table[] = {
 		NULL, NULL, 0, 0,
 		"trusted manufacturer root public keys (base64 or key file paths): chip "
 		"certificates"},
-	{"revocation_files", LM_CFG_STRLIST, O(revocation_files), 0, 0, LM_CFG_LIST_MAX, NULL,
-		NULL, NULL, 0, 0,
+	{"revocation_files", LM_CFG_STRLIST, O(revocation_files), 0, 0, LM_CFG_LIST_MAX, NULL, NULL,
+		NULL, 0, 0,
 		"signed revocation lists (lmctl revoke): records of revoked keys are refused, a "
 		"licensed chip whose key is revoked is `revoked`; a stale or badly signed list is a "
 		"startup error"},

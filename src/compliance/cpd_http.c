@@ -45,8 +45,7 @@ struct query {
 };
 
 static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned code, const char *type, char *body, size_t len,
-	bool owned)
+reply(struct MHD_Connection *c, unsigned code, const char *type, char *body, size_t len, bool owned)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(
 		len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
@@ -147,8 +146,9 @@ query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value
 		size_t i, n = strlen(value);
 
 		seen = &q->have_chip;
-		for (i = 0; i < n && ((value[i] >= '0' && value[i] <= '9') ||
-					     (value[i] >= 'a' && value[i] <= 'f'));
+		for (i = 0; i < n &&
+			((value[i] >= '0' && value[i] <= '9') ||
+				(value[i] >= 'a' && value[i] <= 'f'));
 			i++) {
 		}
 		if (n != 64 || i != n) {
@@ -237,11 +237,13 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		return reply_text(c, MHD_HTTP_OK, "ok\n");
 	}
 	if (url[4] == 's') {
-		return reply_json(c, cpd_service_status_json(h->s, q.have_status ? &q.status : NULL,
-					     q.have_chip ? q.chip : NULL));
+		return reply_json(c,
+			cpd_service_status_json(h->s, q.have_status ? &q.status : NULL,
+				q.have_chip ? q.chip : NULL));
 	}
-	return reply_json(c, cpd_service_alerts_json(h->s, q.have_status ? &q.status : NULL,
-				     q.have_chip ? q.chip : NULL, q.limit));
+	return reply_json(c,
+		cpd_service_alerts_json(h->s, q.have_status ? &q.status : NULL,
+			q.have_chip ? q.chip : NULL, q.limit));
 }
 
 static double

@@ -28,8 +28,9 @@ usage(FILE *f)
 		"  the feed, alerts on transitions, an HTTP view.\n"
 		"  -c FILE          configuration (libconfig); settings:\n");
 	lm_cfg_print_help(f, cpd_conf_table);
-	fprintf(f, "  --check          load the configuration, licences, keys and lists, then exit\n"
-		   "  --print-config   print a documented example configuration and exit\n");
+	fprintf(f,
+		"  --check          load the configuration, licences, keys and lists, then exit\n"
+		"  --print-config   print a documented example configuration and exit\n");
 }
 
 int
@@ -88,7 +89,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("lm-complianced: %s: configuration, licences, keys and lists are good\n", path);
+		printf("lm-complianced: %s: configuration, licences, keys and lists are good\n",
+			path);
 		rc = 0;
 		goto out;
 	}

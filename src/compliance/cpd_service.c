@@ -258,7 +258,13 @@ open_feed(struct cpd_service *s, char *err, size_t errlen)
 
 /* ---- the state of one chip: read, change, compare-and-swap ---- */
 
-enum op { OP_EVAL, OP_PROOF, OP_CLONE, OP_REVOKED, OP_ACK };
+enum op {
+	OP_EVAL,
+	OP_PROOF,
+	OP_CLONE,
+	OP_REVOKED,
+	OP_ACK
+};
 
 struct op_arg {
 	const struct lm_status_proof *proof;
@@ -286,7 +292,8 @@ list_revoked(const struct cpd_service *s, struct cpd_chip *c, int64_t now)
 		if (s->rev[i].scope == LM_REVOKE_CHIP &&
 			lm_revocation_revokes(&s->rev[i], pk, now, &e)) {
 			lm_feed_hex(hex, e->key_hash, LM_HASH_LEN);
-			snprintf(why, sizeof(why), "revoked chip key (%s, effective %lld, list seq %llu)",
+			snprintf(why, sizeof(why),
+				"revoked chip key (%s, effective %lld, list seq %llu)",
 				lm_revocation_reason_str(e->reason), (long long)e->effective,
 				(unsigned long long)s->rev[i].seq);
 			return cpd_chip_merge_revoked(c, hex, e->effective * LM_NS_PER_S, why);
@@ -296,8 +303,8 @@ list_revoked(const struct cpd_service *s, struct cpd_chip *c, int64_t now)
 }
 
 static bool
-apply(struct cpd_service *s, struct ent *e, struct cpd_chip *c, enum op op,
-	const struct op_arg *a, int64_t now)
+apply(struct cpd_service *s, struct ent *e, struct cpd_chip *c, enum op op, const struct op_arg *a,
+	int64_t now)
 {
 	bool changed = false;
 
@@ -329,6 +336,23 @@ apply(struct cpd_service *s, struct ent *e, struct cpd_chip *c, enum op op,
 
 static void flush(struct cpd_service *s, struct ent *e);
 
+/*
+ * Test seam (tests/compliance/complianced.sh): with LM_COMPLIANCED_TEST_EXIT_AFTER=N in the
+ * environment the process dies (_exit 99) right after its N-th transition is stored and
+ * before its alert events are published: the crash that the pending events survive.
+ */
+static void
+test_crash_point(struct cpd_service *s)
+{
+	const char *v = getenv("LM_COMPLIANCED_TEST_EXIT_AFTER");
+
+	if (v && (long long)s->stats.transitions >= atoll(v) && atoll(v) > 0) {
+		logf_(s, "test: exit after %llu transitions, alerts unpublished",
+			(unsigned long long)s->stats.transitions);
+		_exit(99);
+	}
+}
+
 static int
 update(struct cpd_service *s, struct ent *e, enum op op, const struct op_arg *a)
 {
@@ -356,8 +380,8 @@ update(struct cpd_service *s, struct ent *e, enum op op, const struct op_arg *a)
 			strcmp(c->key, e->key)) {
 			/* not a state of ours: replaced (the revision is kept for the swap) */
 			s->stats.store_errors++;
-			logf_(s, "chip %s: stored state unreadable (%s): starting it afresh", e->key,
-				err);
+			logf_(s, "chip %s: stored state unreadable (%s): starting it afresh",
+				e->key, err);
 			cpd_chip_init(c, e->key, e->st.licence);
 		}
 		free(val);
@@ -398,7 +422,9 @@ update(struct cpd_service *s, struct ent *e, enum op op, const struct op_arg *a)
 		pthread_mutex_unlock(&s->mu);
 		if (c->gen > gen_before && op != OP_ACK) {
 			s->stats.transitions += c->gen - gen_before;
-			logf_(s, "chip %s (%s): %s since gen %llu", e->key, c->licence,
+			test_crash_point(s);
+			logf_(s, "chip %.16s (%s): %s (transition %llu)", e->key,
+				e->lic->label[0] ? e->lic->label : c->licence,
 				cpd_status_str(c->status), (unsigned long long)c->gen);
 		}
 		if (c->n_pending && op != OP_ACK) {
@@ -604,8 +630,8 @@ cpd_service_create(const struct cpd_conf *c, char *err, size_t errlen)
 		open_feed(s, err, errlen)) {
 		goto fail;
 	}
-	s->follow = lm_locate_follow_create(s->loc, s->lists, &s->trust,
-		c->now_s > 0 ? c->now_s * LM_NS_PER_S : -1, &ops, s);
+	s->follow = lm_locate_follow_create(
+		s->loc, s->lists, &s->trust, c->now_s > 0 ? c->now_s * LM_NS_PER_S : -1, &ops, s);
 	if (!s->follow) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -763,7 +789,8 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 		int n;
 
 		if (s->cons) {
-			n = lm_feed_nats_consumer_fetch(s->cons, FETCH_MAX, FETCH_WAIT_MS, handle_msg, s);
+			n = lm_feed_nats_consumer_fetch(
+				s->cons, FETCH_MAX, FETCH_WAIT_MS, handle_msg, s);
 			if (n == -EIO) {
 				logf_(s, "feed: %s", lm_feed_nats_consumer_error(s->cons));
 				usleep(FETCH_WAIT_MS * 1000);
@@ -928,8 +955,8 @@ cpd_service_alerts_json(struct cpd_service *s, const int *status, const char *ch
 			continue;
 		}
 		if (cpd_status_alerting(c->status) && (!status || *status == c->status)) {
-			const struct cpd_event *last = c->n_history ? &c->history[c->n_history - 1]
-								   : NULL;
+			const struct cpd_event *last =
+				c->n_history ? &c->history[c->n_history - 1] : NULL;
 			json_t *ev = json_array();
 
 			for (k = 0; last && ev && k < last->n; k++) {
@@ -938,8 +965,9 @@ cpd_service_alerts_json(struct cpd_service *s, const int *status, const char *ch
 			json_array_append_new(open,
 				json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "chip", e->key,
 					"licence", c->licence, "label", e->lic->label, "alert",
-					cpd_status_str(c->status), "since_ns", (json_int_t)c->since_ns,
-					"gen", (json_int_t)c->gen, "evidence", ev ? ev : json_array()));
+					cpd_status_str(c->status), "since_ns",
+					(json_int_t)c->since_ns, "gen", (json_int_t)c->gen,
+					"evidence", ev ? ev : json_array()));
 		}
 		for (k = 0; k < c->n_history; k++) {
 			json_t *evs = json_array();
@@ -950,7 +978,8 @@ cpd_service_alerts_json(struct cpd_service *s, const int *status, const char *ch
 				json_decref(evs);
 				continue;
 			}
-			json_array_foreach (evs, j, x) {
+			json_array_foreach(evs, j, x)
+			{
 				if (!status ||
 					!strcmp(json_string_value(json_object_get(x, "alert")),
 						cpd_status_str(*status))) {

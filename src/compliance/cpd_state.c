@@ -98,8 +98,7 @@ proof_sort_cmp(const void *x, const void *y)
 	return proof_cmp(a, b);
 }
 
-static bool
-merge_proof(struct cpd_chip *c, const struct lm_status_proof *p);
+static bool merge_proof(struct cpd_chip *c, const struct lm_status_proof *p);
 
 bool
 cpd_chip_merge_proof(struct cpd_chip *c, const struct lm_status_proof *p)
@@ -342,8 +341,8 @@ cpd_proof_json(const struct lm_status_proof *p)
 	}
 	return json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "t_start_ns",
 		(json_int_t)p->t_start_ns, "t_end_ns", (json_int_t)p->t_end_ns, "verdict",
-		lm_place_verdict_str(p->verdict), "key_class", lm_key_class_str(p->key_class), "lat",
-		real_or_null(p->lat), "lon", real_or_null(p->lon), "area_km2",
+		lm_place_verdict_str(p->verdict), "key_class", lm_key_class_str(p->key_class),
+		"lat", real_or_null(p->lat), "lon", real_or_null(p->lon), "area_km2",
 		real_or_null(p->area_km2), "far_km", real_or_null(p->far_km), "records",
 		(json_int_t)p->n_records, "evidence", ev);
 }
@@ -418,7 +417,8 @@ records_from(char (*out)[CPD_HEX], unsigned *n, const json_t *a)
 	if (!json_is_array(a) || json_array_size(a) > CPD_MAX_EVIDENCE) {
 		return -1;
 	}
-	json_array_foreach (a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (!json_is_string(v) || !hex_ok(json_string_value(v))) {
 			return -1;
 		}
@@ -452,10 +452,9 @@ proof_from(struct lm_status_proof *p, json_t *j)
 	unsigned n = 0, v;
 
 	memset(p, 0, sizeof(*p));
-	if (json_unpack(j, "{s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}",
-		    "t_start_ns", &s, "t_end_ns", &e, "verdict", &verdict, "key_class", &kc, "lat",
-		    &lat, "lon", &lon, "area_km2", &area, "far_km", &far, "records", &nrec,
-		    "evidence", &ev) != 0 ||
+	if (json_unpack(j, "{s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "t_start_ns", &s,
+		    "t_end_ns", &e, "verdict", &verdict, "key_class", &kc, "lat", &lat, "lon", &lon,
+		    "area_km2", &area, "far_km", &far, "records", &nrec, "evidence", &ev) != 0 ||
 		lm_key_class_parse(kc, &k) != 0 || nrec < 0 || real_from(lat, &p->lat) ||
 		real_from(lon, &p->lon) || real_from(area, &p->area_km2) ||
 		real_from(far, &p->far_km)) {
@@ -466,8 +465,7 @@ proof_from(struct lm_status_proof *p, json_t *j)
 			break;
 		}
 	}
-	if (v > LM_PLACE_INFEASIBLE ||
-		records_from((char(*)[CPD_HEX])p->evidence, &n, ev) != 0) {
+	if (v > LM_PLACE_INFEASIBLE || records_from((char(*)[CPD_HEX])p->evidence, &n, ev) != 0) {
 		return -1;
 	}
 	p->t_start_ns = s;
@@ -490,8 +488,7 @@ finding_from(struct cpd_finding *f, json_t *j)
 	if (json_is_null(j)) {
 		return 0;
 	}
-	if (json_unpack(j, "{s:I, s:s, s:o}", "t_ns", &t, "what", &what, "evidence",
-		    &ev) != 0 ||
+	if (json_unpack(j, "{s:I, s:s, s:o}", "t_ns", &t, "what", &what, "evidence", &ev) != 0 ||
 		t <= 0 || strlen(what) >= sizeof(f->what) || records_from(f->records, &f->n, ev)) {
 		return -1;
 	}
@@ -509,7 +506,8 @@ events_from(struct cpd_event *v, unsigned *n, unsigned max, const json_t *a)
 	if (!json_is_array(a) || json_array_size(a) > max) {
 		return -1;
 	}
-	json_array_foreach (a, i, o) {
+	json_array_foreach(a, i, o)
+	{
 		json_int_t gen, at;
 		const char *from, *to;
 		json_t *recs;
@@ -539,8 +537,9 @@ cpd_chip_from_json(struct cpd_chip *c, json_t *j, char *err, size_t errlen)
 	int v;
 
 	memset(c, 0, sizeof(*c));
-	if (json_unpack(j, "{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, "
-				     "s:o}",
+	if (json_unpack(j,
+		    "{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, "
+		    "s:o}",
 		    "v", &v, "chip", &chip, "licence", &lic, "chip_key", &pk, "status", &status,
 		    "since_ns", &since, "eval_ns", &ev, "gen", &gen, "proofs", &proofs, "clone",
 		    &cl, "revoked", &rv, "history", &hist, "pending", &pend) != 0) {
@@ -557,7 +556,8 @@ cpd_chip_from_json(struct cpd_chip *c, json_t *j, char *err, size_t errlen)
 			CPD_MAX_PROOFS);
 		return -EBADMSG;
 	}
-	json_array_foreach (proofs, i, p) {
+	json_array_foreach(proofs, i, p)
+	{
 		if (proof_from(&c->proofs[i], p) != 0) {
 			snprintf(err, errlen, "chip state: proofs[%zu]: malformed", i);
 			return -EBADMSG;
@@ -586,8 +586,7 @@ char *
 cpd_chip_dump(const struct cpd_chip *c, size_t *len)
 {
 	json_t *j = cpd_chip_json(c);
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
-		    : NULL;
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
 
 	json_decref(j);
 	if (s && len) {

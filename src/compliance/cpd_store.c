@@ -19,7 +19,11 @@
 
 #include "cpd.h"
 
-enum kind { MEM, DIRS, KV };
+enum kind {
+	MEM,
+	DIRS,
+	KV
+};
 
 struct ment {
 	char *key, *val;
@@ -42,8 +46,7 @@ struct cpd_store {
 	char err[256];
 };
 
-static void __attribute__((format(printf, 2, 3)))
-set_err(struct cpd_store *s, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) set_err(struct cpd_store *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -224,6 +227,9 @@ dir_read(struct cpd_store *s, const char *key, char **val, size_t *len, uint64_t
 	long sz;
 	int rc = -EIO;
 
+	*val = NULL;
+	*len = 0;
+	*rev = 0;
 	snprintf(path, sizeof(path), "%s/%s.json", s->dir, key);
 	f = fopen(path, "rb");
 	if (!f) {

@@ -133,7 +133,8 @@ START_TEST(test_merge_keeps_newest)
 	ck_assert_uint_eq(c->n_proofs, 1);
 	ck_assert_int_eq(c->proofs[0].t_end_ns, (T0 + 20) * NS);
 	for (i = 1; i <= CPD_PROOFS_PER_VERDICT + 2; i++) {
-		p = proof(T0 + 100 * (int64_t)i, T0 + 100 * (int64_t)i + 1, LM_PLACE_INSIDE, 10 * i);
+		p = proof(
+			T0 + 100 * (int64_t)i, T0 + 100 * (int64_t)i + 1, LM_PLACE_INSIDE, 10 * i);
 		ck_assert(cpd_chip_merge_proof(c, &p));
 	}
 	ck_assert_uint_eq(c->n_proofs, CPD_PROOFS_PER_VERDICT);
@@ -223,8 +224,8 @@ START_TEST(test_history_bounded)
 	ck_assert_ptr_nonnull(c);
 	cpd_chip_init(c, KEY, "");
 	for (i = 0; i < 3 * CPD_MAX_PENDING; i++) {
-		struct lm_status_proof p = proof(T0 + 7200 * (int64_t)i, T0 + 7200 * (int64_t)i + 1,
-			LM_PLACE_INSIDE, i);
+		struct lm_status_proof p = proof(
+			T0 + 7200 * (int64_t)i, T0 + 7200 * (int64_t)i + 1, LM_PLACE_INSIDE, i);
 
 		ck_assert(cpd_chip_merge_proof(c, &p));
 		ck_assert(cpd_chip_eval(c, &l, true, (T0 + 7200 * (int64_t)i + 2) * NS, NULL));
@@ -278,7 +279,8 @@ START_TEST(test_json_round_trip)
 	free(s2);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		ck_assert_int_eq(cpd_chip_load(d, bad[i], strlen(bad[i]), err, sizeof(err)), -EBADMSG);
+		ck_assert_int_eq(
+			cpd_chip_load(d, bad[i], strlen(bad[i]), err, sizeof(err)), -EBADMSG);
 		ck_assert(strstr(err, "chip state") != NULL);
 	}
 	/* a bad evidence hash inside an otherwise good state */
@@ -385,10 +387,10 @@ START_TEST(test_alert_events)
 	e.from = LM_STATUS_VIOLATION;
 	ck_assert_int_eq(cpd_event_alerts_json(c, &e, a), 0);
 	ck_assert_uint_eq(json_array_size(a), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "event")),
-		"cleared");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "alert")),
-		"violation");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_array_get(a, 0), "event")), "cleared");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_array_get(a, 0), "alert")), "violation");
 	json_array_clear(a);
 	e.from = CPD_NONE;
 	e.to = LM_STATUS_UNCOVERABLE; /* the operator's gap: no alert */
@@ -452,6 +454,22 @@ START_TEST(test_conf_errors)
 }
 END_TEST
 
+/* The shipped example (conf/lm-complianced.conf) is a valid configuration. */
+START_TEST(test_conf_example)
+{
+	char path[4096], err[1024];
+	struct cpd_conf c;
+	const char *v = getenv("LM_TEST_VECTORS");
+
+	ck_assert_ptr_nonnull(v);
+	snprintf(path, sizeof(path), "%s/../../conf/lm-complianced.conf", v);
+	ck_assert_msg(cpd_conf_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c.source, CPD_SOURCE_NATS);
+	ck_assert_str_eq(c.state_bucket, "LMCOMPLIANCE_compliance");
+	ck_assert_int_eq(c.http_port, 9109);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -466,6 +484,7 @@ suite(void)
 	tcase_add_test(tc, test_store);
 	tcase_add_test(tc, test_alert_events);
 	tcase_add_test(tc, test_conf_errors);
+	tcase_add_test(tc, test_conf_example);
 	suite_add_tcase(s, tc);
 	return s;
 }
