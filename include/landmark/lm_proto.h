@@ -18,6 +18,7 @@
  *     RESPONSE seq i      -------->
  *                         <--------  FINISH
  *     REVEAL (fast mode)  -------->
+ *     EVIDENCE seq i part j (gpu-attested mode, revision 1.2) -------->
  *
  * Every message starts with a 12-byte header: 'L' 'M' version(1) type session_id(be64).
  */
@@ -56,6 +57,20 @@
 #define LM_RESPONSE_FAST_LEN 84
 #define LM_FINISH_LEN 20
 #define LM_REVEAL_LEN 116
+/** gpu-attested mode (revision 1.2): the RESPONSE carries the GPU's ECDSA P-384 signature. */
+#define LM_GPU_SIG_LEN 96 /**< r || s, 48 bytes each (LM_SPDM_P384_SIG_LEN) */
+#define LM_RESPONSE_GPU_LEN (LM_RESPONSE_HDR_LEN + LM_GPU_SIG_LEN) /**< 148 */
+#define LM_PROOF_MAX_LEN LM_GPU_SIG_LEN /**< largest proof of any mode */
+/**
+ * EVIDENCE (prover -> landmark after FINISH, gpu-attested mode): one part of the signed bytes
+ * of the SPDM report a RESPONSE's signature covers (request || response up to the signature).
+ */
+#define LM_EVIDENCE_HDR_LEN 20
+#define LM_EVIDENCE_PART_LEN 1024 /**< data bytes of every part but the last */
+#define LM_EVIDENCE_PARTS_MAX 8
+/** Largest signed part of a report: NVML's 8192-byte report buffer less the signature. */
+#define LM_EVIDENCE_MAX (8192 - LM_GPU_SIG_LEN)
+#define LM_EVIDENCE_MAX_LEN (LM_EVIDENCE_HDR_LEN + LM_EVIDENCE_PART_LEN) /**< 1044 */
 /** COOKIE (landmark -> prover under load): header, hello_nonce echo, cookie. */
 #define LM_COOKIE_LEN 16
 #define LM_COOKIE_MSG_LEN (LM_HDR_LEN + LM_HELLO_NONCE_LEN + LM_COOKIE_LEN)
@@ -74,15 +89,24 @@ enum lm_msg_type {
 	LM_MSG_FINISH = 4, /**< landmark -> prover: timed phase over */
 	LM_MSG_REVEAL = 5, /**< prover -> landmark, fast mode only */
 	LM_MSG_COOKIE = 6, /**< landmark -> prover, session 0: retry the HELLO with this cookie */
+	LM_MSG_EVIDENCE = 7, /**< prover -> landmark, gpu-attested mode: signed report bytes */
 };
 
 /** Proof mode requested in HELLO and echoed in every RESPONSE. */
 enum lm_mode {
 	LM_MODE_SIGNED = 1, /**< each RESPONSE carries an Ed25519 signature */
 	LM_MODE_FAST = 2, /**< each RESPONSE carries a MAC under s; REVEAL at the end */
+	/**
+	 * Revision 1.2: each RESPONSE carries the GPU's ECDSA P-384 signature over an SPDM
+	 * report whose requester nonce is lm_gpu_nonce() of the challenge; the report's other
+	 * bytes follow after FINISH in EVIDENCE messages. Needs a chip certificate of class
+	 * gpu-attested whose device chain the landmark has registered.
+	 */
+	LM_MODE_GPU = 3,
 };
 
-/** Stable lower-case names ("hello", ..., "signed", "fast"); "?" when out of range. */
+/** Stable lower-case names ("hello", ..., "signed", "fast", "gpu-attested"); "?" when out
+ * of range. */
 const char *lm_msg_type_str(enum lm_msg_type t);
 const char *lm_mode_str(enum lm_mode m);
 
@@ -117,7 +141,8 @@ struct lm_challenge {
 	uint8_t nonce[LM_NONCE_LEN];
 };
 
-/** RESPONSE, prover -> landmark (LM_RESPONSE_SIGNED_LEN or LM_RESPONSE_FAST_LEN bytes). */
+/** RESPONSE, prover -> landmark (LM_RESPONSE_SIGNED_LEN, LM_RESPONSE_FAST_LEN or
+ * LM_RESPONSE_GPU_LEN bytes). */
 struct lm_response {
 	uint64_t session_id;
 	uint16_t seq; /**< < LM_K_MAX */
@@ -126,8 +151,31 @@ struct lm_response {
 	union {
 		uint8_t sig[LM_SIG_LEN]; /**< signed mode */
 		uint8_t mac[LM_MAC_LEN]; /**< fast mode */
+		uint8_t gpu_sig[LM_GPU_SIG_LEN]; /**< gpu-attested mode: the SPDM signature */
 	} proof;
 };
+
+/** Proof bytes of a RESPONSE of mode m (64, 32 or 96); 0 for an unknown mode. */
+size_t lm_mode_proof_len(enum lm_mode m);
+
+/**
+ * EVIDENCE, prover -> landmark, gpu-attested mode (revision 1.2): part `part` of `parts` of
+ * the signed bytes (total bytes) of seq's SPDM report. Part j carries bytes
+ * [j * LM_EVIDENCE_PART_LEN, min(total, (j + 1) * LM_EVIDENCE_PART_LEN)).
+ */
+struct lm_evidence {
+	uint64_t session_id;
+	uint16_t seq; /**< < LM_K_MAX */
+	uint8_t part; /**< 0 .. parts - 1 */
+	uint8_t parts; /**< lm_evidence_parts(total) */
+	uint16_t total; /**< signed bytes of the report, 1 .. LM_EVIDENCE_MAX */
+	const uint8_t *data; /**< this part's bytes (decode: points into the datagram) */
+	size_t data_len;
+};
+
+/** Parts needed for total signed bytes: ceil(total / LM_EVIDENCE_PART_LEN); 0 when total is 0
+ * or over LM_EVIDENCE_MAX. */
+unsigned lm_evidence_parts(size_t total);
 
 /** FINISH, landmark -> prover (LM_FINISH_LEN bytes). */
 struct lm_finish {
@@ -313,6 +361,25 @@ LM_WUR enum lm_reason lm_response_match(const struct lm_response *r, uint64_t se
 LM_WUR enum lm_reason lm_response_verify(const struct lm_response *r,
 	const uint8_t self_pk[static LM_PK_LEN], uint64_t session_id, uint16_t seq,
 	const uint8_t nonce[static LM_NONCE_LEN], const uint8_t prover_pk[static LM_PK_LEN]);
+
+/* ---- gpu-attested mode: EVIDENCE (revision 1.2) --------------------------------------- */
+
+/**
+ * Encode part e->part of a report's signed bytes: e->data must be exactly that part's bytes
+ * (e->parts and e->data_len are derived from e->total and checked).
+ * @return bytes written; -EINVAL (session 0, seq, total, part or data_len out of domain),
+ *   -EMSGSIZE.
+ */
+int lm_evidence_encode(const struct lm_evidence *e, uint8_t *out, size_t cap);
+
+/**
+ * Decode (syntax: header, lengths, parts = lm_evidence_parts(total), part < parts, the
+ * length that part must have, reserved zero). e->data points into buf.
+ * @return LM_OK, LM_E_SHORT, LM_E_LONG, header reasons, LM_E_FIELD (session 0, seq >=
+ *   LM_K_MAX, part >= parts), LM_E_LENGTH (total 0 or over LM_EVIDENCE_MAX, parts not
+ *   that of total, length not that of the part), LM_E_RESERVED.
+ */
+LM_WUR enum lm_reason lm_evidence_decode(struct lm_evidence *e, const uint8_t *buf, size_t len);
 
 /* ---- fast mode: commitment, transcript, REVEAL --------------------------------------- */
 

@@ -34,6 +34,8 @@ lm_msg_type_str(enum lm_msg_type t)
 		return "reveal";
 	case LM_MSG_COOKIE:
 		return "cookie";
+	case LM_MSG_EVIDENCE:
+		return "evidence";
 	}
 	return "?";
 }
@@ -46,8 +48,24 @@ lm_mode_str(enum lm_mode m)
 		return "signed";
 	case LM_MODE_FAST:
 		return "fast";
+	case LM_MODE_GPU:
+		return "gpu-attested";
 	}
 	return "?";
+}
+
+size_t
+lm_mode_proof_len(enum lm_mode m)
+{
+	switch (m) {
+	case LM_MODE_SIGNED:
+		return LM_SIG_LEN;
+	case LM_MODE_FAST:
+		return LM_MAC_LEN;
+	case LM_MODE_GPU:
+		return LM_GPU_SIG_LEN;
+	}
+	return 0;
 }
 
 static bool
@@ -65,7 +83,7 @@ is_zero(const uint8_t *p, size_t n)
 static bool
 mode_ok(unsigned m)
 {
-	return m == LM_MODE_SIGNED || m == LM_MODE_FAST;
+	return m == LM_MODE_SIGNED || m == LM_MODE_FAST || m == LM_MODE_GPU;
 }
 
 static void
@@ -81,7 +99,7 @@ hdr_put(struct lm_wire_hdr *h, enum lm_msg_type type, uint64_t session_id)
 static bool
 type_known(unsigned t)
 {
-	return t >= LM_MSG_HELLO && t <= LM_MSG_COOKIE;
+	return t >= LM_MSG_HELLO && t <= LM_MSG_EVIDENCE;
 }
 
 enum lm_reason
@@ -273,8 +291,9 @@ hello_signed_part(const struct lm_hello *h, uint8_t *out)
 	struct lm_wire_hello w;
 	int n;
 
+	/* Only fast mode commits to a secret: the commitment is zero in the others. */
 	if (!mode_ok(h->mode) || h->flags != 0 ||
-		(h->mode == LM_MODE_SIGNED && !is_zero(h->commitment, LM_HASH_LEN))) {
+		(h->mode != LM_MODE_FAST && !is_zero(h->commitment, LM_HASH_LEN))) {
 		return -EINVAL;
 	}
 	n = lm_cred_encode(&h->cred, out + sizeof(w));
@@ -388,7 +407,7 @@ lm_hello_decode(struct lm_hello *h, const uint8_t *buf, size_t len)
 	if (w.flags != 0 || w.reserved != 0) {
 		return LM_E_RESERVED;
 	}
-	if (w.mode == LM_MODE_SIGNED && !is_zero(w.commitment, LM_HASH_LEN)) {
+	if (w.mode != LM_MODE_FAST && !is_zero(w.commitment, LM_HASH_LEN)) {
 		return LM_E_RESERVED;
 	}
 	/* len >= LM_HELLO_MIN_LEN leaves room for the largest credential and the signature. */
@@ -628,7 +647,7 @@ lm_response_encode(const struct lm_response *r, uint8_t *out, size_t cap)
 	if (r->session_id == 0 || r->seq >= LM_K_MAX || !mode_ok(r->mode)) {
 		return -EINVAL;
 	}
-	plen = r->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN;
+	plen = lm_mode_proof_len(r->mode);
 	if (cap < sizeof(w) + plen) {
 		return -EMSGSIZE;
 	}
@@ -638,7 +657,8 @@ lm_response_encode(const struct lm_response *r, uint8_t *out, size_t cap)
 	w.mode = (uint8_t)r->mode;
 	memcpy(w.nonce, r->nonce, LM_NONCE_LEN);
 	memcpy(out, &w, sizeof(w));
-	memcpy(out + sizeof(w), r->mode == LM_MODE_SIGNED ? r->proof.sig : r->proof.mac, plen);
+	/* sig, mac and gpu_sig share the union's first bytes */
+	memcpy(out + sizeof(w), r->proof.gpu_sig, plen);
 	return (int)(sizeof(w) + plen);
 }
 
@@ -649,8 +669,7 @@ lm_response_decode(struct lm_response *r, const uint8_t *buf, size_t len)
 	size_t want;
 	enum lm_reason rr;
 
-	rr = hdr_check(
-		buf, len, LM_MSG_RESPONSE, sizeof(w), LM_RESPONSE_SIGNED_LEN, &r->session_id);
+	rr = hdr_check(buf, len, LM_MSG_RESPONSE, sizeof(w), LM_RESPONSE_GPU_LEN, &r->session_id);
 	if (rr != LM_OK) {
 		return rr;
 	}
@@ -658,7 +677,7 @@ lm_response_decode(struct lm_response *r, const uint8_t *buf, size_t len)
 	if (!mode_ok(w.mode)) {
 		return LM_E_FIELD;
 	}
-	want = w.mode == LM_MODE_SIGNED ? LM_RESPONSE_SIGNED_LEN : LM_RESPONSE_FAST_LEN;
+	want = sizeof(w) + lm_mode_proof_len((enum lm_mode)w.mode);
 	if (len < want) {
 		return LM_E_SHORT;
 	}
@@ -674,8 +693,7 @@ lm_response_decode(struct lm_response *r, const uint8_t *buf, size_t len)
 	r->seq = be16toh(w.seq);
 	r->mode = (enum lm_mode)w.mode;
 	memcpy(r->nonce, w.nonce, LM_NONCE_LEN);
-	memcpy(r->mode == LM_MODE_SIGNED ? r->proof.sig : r->proof.mac, buf + sizeof(w),
-		want - sizeof(w));
+	memcpy(r->proof.gpu_sig, buf + sizeof(w), want - sizeof(w));
 	return LM_OK;
 }
 
@@ -715,6 +733,97 @@ lm_response_verify(const struct lm_response *r, const uint8_t self_pk[static LM_
 		return LM_OK;
 	}
 	return lm_pk_check(prover_pk) != LM_OK ? LM_E_KEY : LM_E_SIG;
+}
+
+/* ---- gpu-attested mode: EVIDENCE (revision 1.2) -------------------------------------------- */
+
+unsigned
+lm_evidence_parts(size_t total)
+{
+	if (total == 0 || total > LM_EVIDENCE_MAX) {
+		return 0;
+	}
+	return (unsigned)((total + LM_EVIDENCE_PART_LEN - 1) / LM_EVIDENCE_PART_LEN);
+}
+
+/* Data bytes part `part` of a report with total signed bytes carries. */
+static size_t
+evidence_part_len(size_t total, unsigned part)
+{
+	size_t off = (size_t)part * LM_EVIDENCE_PART_LEN;
+
+	return total - off < LM_EVIDENCE_PART_LEN ? total - off : LM_EVIDENCE_PART_LEN;
+}
+
+int
+lm_evidence_encode(const struct lm_evidence *e, uint8_t *out, size_t cap)
+{
+	struct lm_wire_evidence w;
+	unsigned parts = lm_evidence_parts(e->total);
+	size_t n;
+
+	if (e->session_id == 0 || e->seq >= LM_K_MAX || parts == 0 || e->part >= parts ||
+		e->parts != parts || e->data == NULL) {
+		return -EINVAL;
+	}
+	n = evidence_part_len(e->total, e->part);
+	if (e->data_len != n) {
+		return -EINVAL;
+	}
+	if (cap < sizeof(w) + n) {
+		return -EMSGSIZE;
+	}
+	memset(&w, 0, sizeof(w));
+	hdr_put(&w.hdr, LM_MSG_EVIDENCE, e->session_id);
+	w.seq = htobe16(e->seq);
+	w.part = e->part;
+	w.parts = (uint8_t)parts;
+	w.total = htobe16(e->total);
+	memcpy(out, &w, sizeof(w));
+	memcpy(out + sizeof(w), e->data, n);
+	return (int)(sizeof(w) + n);
+}
+
+enum lm_reason
+lm_evidence_decode(struct lm_evidence *e, const uint8_t *buf, size_t len)
+{
+	struct lm_wire_evidence w;
+	unsigned parts;
+	uint16_t total;
+	size_t n;
+	enum lm_reason r;
+
+	r = hdr_check(
+		buf, len, LM_MSG_EVIDENCE, sizeof(w) + 1, LM_EVIDENCE_MAX_LEN, &e->session_id);
+	if (r != LM_OK) {
+		return r;
+	}
+	memcpy(&w, buf, sizeof(w));
+	if (be16toh(w.seq) >= LM_K_MAX) {
+		return LM_E_FIELD;
+	}
+	total = be16toh(w.total);
+	parts = lm_evidence_parts(total);
+	if (parts == 0 || w.parts != parts) {
+		return LM_E_LENGTH;
+	}
+	if (w.part >= parts) {
+		return LM_E_FIELD;
+	}
+	n = evidence_part_len(total, w.part);
+	if (len != sizeof(w) + n) {
+		return LM_E_LENGTH;
+	}
+	if (w.reserved != 0) {
+		return LM_E_RESERVED;
+	}
+	e->seq = be16toh(w.seq);
+	e->part = w.part;
+	e->parts = w.parts;
+	e->total = total;
+	e->data = buf + sizeof(w);
+	e->data_len = n;
+	return LM_OK;
 }
 
 /* ---- fast mode: commitment, transcript, REVEAL ------------------------------------------- */

@@ -52,6 +52,20 @@ struct lm_wire_response {
 static_assert(sizeof(struct lm_wire_response) == LM_RESPONSE_HDR_LEN, "response size");
 static_assert(LM_RESPONSE_HDR_LEN + LM_SIG_LEN == LM_RESPONSE_SIGNED_LEN, "signed response");
 static_assert(LM_RESPONSE_HDR_LEN + LM_MAC_LEN == LM_RESPONSE_FAST_LEN, "fast response");
+static_assert(LM_RESPONSE_GPU_LEN == 148, "gpu-attested response");
+
+/* EVIDENCE without its data (revision 1.2). */
+struct lm_wire_evidence {
+	struct lm_wire_hdr hdr;
+	lm_be16 seq;
+	uint8_t part;
+	uint8_t parts;
+	lm_be16 total;
+	lm_be16 reserved;
+} __attribute__((packed));
+static_assert(sizeof(struct lm_wire_evidence) == LM_EVIDENCE_HDR_LEN, "evidence size");
+static_assert(LM_EVIDENCE_PARTS_MAX * LM_EVIDENCE_PART_LEN >= LM_EVIDENCE_MAX, "evidence parts");
+static_assert(LM_EVIDENCE_MAX_LEN <= LM_MSG_MAX_LEN, "evidence fits a frame");
 
 struct lm_wire_finish {
 	struct lm_wire_hdr hdr;

@@ -32,6 +32,7 @@ static const struct lmctl_cmd cmds[] = {
 	{"feed", lmctl_cmd_feed, "feed log: verify, dump, tail, export to NATS, serve HTTP"},
 	{"gpu-attest", lmctl_cmd_gpu_attest,
 		"GPU attestation: verify an SPDM report, emulate a GPU"},
+	{"licence", lmctl_cmd_licence, "licence manifests: issue, verify, show"},
 };
 
 void

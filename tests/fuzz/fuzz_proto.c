@@ -63,6 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lm_response r;
 	struct lm_finish f;
 	struct lm_reveal rv;
+	struct lm_evidence ev;
 	enum lm_msg_type t;
 	uint64_t sid;
 	uint8_t cm[LM_HASH_LEN];
@@ -90,7 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.mode == LM_MODE_SIGNED) {
 			(void)lm_response_verify(
 				&r, self_pk, r.session_id, r.seq, r.nonce, self_pk);
-		} else {
+		} else if (r.mode == LM_MODE_FAST) {
 			(void)lm_fast_mac_verify(
 				r.proof.mac, r.nonce, self_pk, r.session_id, r.seq, r.nonce);
 		}
@@ -104,6 +105,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lm_commitment(cm, rv.secret, self_pk);
 		(void)lm_reveal_verify(&rv, self_pk, rv.session_id, cm, self_pk,
 			(const uint8_t(*)[LM_NONCE_LEN])nonces, LM_K_MAX);
+	}
+	if (lm_evidence_decode(&ev, data, size) == LM_OK) {
+		if (ev.data != data + LM_EVIDENCE_HDR_LEN ||
+			ev.part >= lm_evidence_parts(ev.total)) {
+			abort();
+		}
+		same(lm_evidence_encode(&ev, out, sizeof(out)), out, data, size);
 	}
 	return 0;
 }

@@ -447,7 +447,7 @@ START_TEST(test_header)
 			b[3] = (uint8_t)x;
 			ck_assert_int_eq(accept((enum vec)v, b, l), LM_E_TYPE);
 			ck_assert_int_eq(lm_msg_peek(b, l, &t, &sid),
-				x >= LM_MSG_HELLO && x <= LM_MSG_COOKIE ? LM_OK : LM_E_TYPE);
+				x >= LM_MSG_HELLO && x <= LM_MSG_EVIDENCE ? LM_OK : LM_E_TYPE);
 		}
 		b[3] = orig;
 		ck_assert_int_eq(accept((enum vec)v, b, l), LM_OK);
@@ -479,7 +479,11 @@ START_TEST(test_reserved_and_fields)
 	/* HELLO: session must be 0, mode 1|2, flags/reserved/padding 0, signed commitment 0. */
 	poke(m, V_HELLO_SIGNED, 11, 1, LM_E_FIELD);
 	poke(m, V_HELLO_SIGNED, 12, 0, LM_E_FIELD);
-	poke(m, V_HELLO_SIGNED, 12, 3, LM_E_FIELD);
+	poke(m, V_HELLO_SIGNED, 12, 4, LM_E_FIELD);
+	/* Mode 3 (gpu-attested, revision 1.2) decodes; the signature covers the mode byte. */
+	poke(m, V_HELLO_SIGNED, 12, LM_MODE_GPU, LM_E_SIG);
+	/* A fast HELLO switched to gpu-attested mode leaves a non-zero commitment. */
+	poke(m, V_HELLO_FAST, 12, LM_MODE_GPU, LM_E_RESERVED);
 	poke(m, V_HELLO_SIGNED, 13, 1, LM_E_RESERVED);
 	poke(m, V_HELLO_SIGNED, 14, 1, LM_E_RESERVED);
 	poke(m, V_HELLO_SIGNED, 15, 0x80, LM_E_RESERVED);
@@ -506,7 +510,8 @@ START_TEST(test_reserved_and_fields)
 	/* RESPONSE: mode known and matching the length, seq < 64, reserved 0. */
 	poke(m, V_RESPONSE_SIGNED, 13, LM_K_MAX, LM_E_FIELD);
 	poke(m, V_RESPONSE_SIGNED, 14, 0, LM_E_FIELD);
-	poke(m, V_RESPONSE_SIGNED, 14, 3, LM_E_FIELD);
+	poke(m, V_RESPONSE_SIGNED, 14, 4, LM_E_FIELD);
+	poke(m, V_RESPONSE_SIGNED, 14, LM_MODE_GPU, LM_E_SHORT); /* 116 < 148 */
 	poke(m, V_RESPONSE_SIGNED, 14, LM_MODE_FAST, LM_E_LONG);
 	poke(m, V_RESPONSE_FAST, 14, LM_MODE_SIGNED, LM_E_SHORT);
 	for (off = 15; off < 20; off++) {
@@ -1142,6 +1147,215 @@ START_TEST(test_cookie_v11)
 }
 END_TEST
 
+/*
+ * Revision 1.2, gpu-attested mode (docs/protocol.md 3.7): frozen vectors in
+ * protocol-v1.2.txt (the v1 and v1.1 vectors are unchanged). Inputs: those of v1; the chip
+ * certificate is version 2, class gpu-attested, evidence = the GH100 sample's ak_hash
+ * (tests/vectors/gpu-attest-v1.txt); the GPU signature of the seq 1 response is byte j =
+ * 0x60 + j; the evidence is of a report with 4,021 signed bytes (the GH100 sample's length),
+ * byte j = (7 j + floor(j / 1024) + 3) mod 256: part 0 and part 3 (the last, 949 bytes).
+ */
+#define VEC12_FILE "protocol-v1.2.txt"
+#define EV_TOTAL 4021
+
+static uint8_t ev_report[EV_TOTAL];
+
+static void
+make_gpu_hello(struct lm_hello *h)
+{
+	static const char ak[] = "7c94180358028b01f424dd217344fabd903cec48e009045364dd9cb0756c4858";
+	struct lm_chip_cert *cc;
+
+	make_hello(h, LM_MODE_SIGNED, false, 0);
+	h->mode = LM_MODE_GPU;
+	cc = &h->cred.u.chip;
+	cc->version = LM_CHIP_CERT_VERSION_2;
+	cc->key_class = LM_KEY_GPU_ATTESTED;
+	ck_assert_int_eq(lm_test_unhex(cc->evidence, sizeof(cc->evidence), ak), 0);
+	strcpy(cc->serial, "NVIDIA:GH100:48B02D92494BADF4");
+	ck_assert_int_eq(lm_chip_cert_sign(cc, mfr_sk), 0);
+	ck_assert_int_eq(lm_hello_sign(h, chip_sk), 0);
+}
+
+static int
+make_evidence(uint8_t *buf, size_t cap, uint8_t part)
+{
+	struct lm_evidence e = {.session_id = SESSION, .seq = SEQ, .part = part, .total = EV_TOTAL};
+	size_t i;
+
+	for (i = 0; i < EV_TOTAL; i++) {
+		ev_report[i] = (uint8_t)(7 * i + i / LM_EVIDENCE_PART_LEN + 3);
+	}
+	e.parts = (uint8_t)lm_evidence_parts(EV_TOTAL);
+	e.data = ev_report + (size_t)part * LM_EVIDENCE_PART_LEN;
+	e.data_len = part + 1u < e.parts ? LM_EVIDENCE_PART_LEN
+					 : EV_TOTAL - (size_t)part * LM_EVIDENCE_PART_LEN;
+	return lm_evidence_encode(&e, buf, cap);
+}
+
+START_TEST(test_gpu_v12)
+{
+	uint8_t buf[LM_MSG_MAX_LEN + 8];
+	uint8_t b2[LM_MSG_MAX_LEN + 8];
+	struct lm_hello h;
+	struct lm_hello d;
+	struct lm_response r = {.session_id = SESSION, .seq = SEQ, .mode = LM_MODE_GPU};
+	struct lm_response rd;
+	struct lm_evidence e;
+	struct lm_evidence ed;
+	const uint8_t(*mroots)[LM_PK_LEN] = (const uint8_t(*)[LM_PK_LEN])mfr_pk;
+	size_t len;
+	size_t i;
+	int n;
+
+	setup();
+	ck_assert_str_eq(lm_mode_str(LM_MODE_GPU), "gpu-attested");
+	ck_assert_str_eq(lm_msg_type_str(LM_MSG_EVIDENCE), "evidence");
+	ck_assert_uint_eq(lm_mode_proof_len(LM_MODE_GPU), 96);
+	ck_assert_uint_eq(lm_mode_proof_len((enum lm_mode)4), 0);
+	/* HELLO in gpu-attested mode: a v2 chip certificate, class gpu-attested. */
+	make_gpu_hello(&h);
+	n = lm_hello_encode(&h, buf, sizeof(buf));
+	ck_assert_int_eq(n, LM_HELLO_MIN_LEN);
+	lm_test_check_vector(VEC12_FILE, "hello_gpu_chip", buf, (size_t)n);
+	ck_assert_int_eq(lm_hello_precheck(buf, (size_t)n, lm_pk), LM_OK);
+	ck_assert_int_eq(lm_hello_decode(&d, buf, (size_t)n), LM_OK);
+	ck_assert_int_eq(d.mode, LM_MODE_GPU);
+	ck_assert_int_eq(d.cred.u.chip.key_class, LM_KEY_GPU_ATTESTED);
+	ck_assert_int_eq(lm_hello_verify(&d, lm_pk), LM_OK);
+	ck_assert_int_eq(lm_chip_cert_verify(&d.cred.u.chip, mroots, 1, T0), LM_OK);
+	/* No commitment outside fast mode. */
+	buf[72] /* commitment */ = 1;
+	ck_assert_int_eq(lm_hello_decode(&d, buf, (size_t)n), LM_E_RESERVED);
+	h.commitment[0] = 1;
+	ck_assert_int_eq(lm_hello_sign(&h, chip_sk), -EINVAL);
+	/* Mode 4 is unknown. */
+	make_gpu_hello(&h);
+	ck_assert_int_eq(lm_hello_encode(&h, buf, sizeof(buf)), LM_HELLO_MIN_LEN);
+	buf[12] /* mode */ = 4;
+	ck_assert_int_eq(lm_hello_decode(&d, buf, LM_HELLO_MIN_LEN), LM_E_FIELD);
+	ck_assert_int_eq(lm_hello_precheck(buf, LM_HELLO_MIN_LEN, lm_pk), LM_E_FIELD);
+
+	/* RESPONSE in gpu-attested mode: 148 bytes, the 96-byte SPDM signature. */
+	memcpy(r.nonce, nonces[SEQ], LM_NONCE_LEN);
+	for (i = 0; i < LM_GPU_SIG_LEN; i++) {
+		r.proof.gpu_sig[i] = (uint8_t)(0x60 + i);
+	}
+	n = lm_response_encode(&r, buf, sizeof(buf));
+	ck_assert_int_eq(n, LM_RESPONSE_GPU_LEN);
+	lm_test_check_vector(VEC12_FILE, "response_gpu", buf, (size_t)n);
+	ck_assert_int_eq(lm_response_decode(&rd, buf, (size_t)n), LM_OK);
+	ck_assert_int_eq(rd.mode, LM_MODE_GPU);
+	ck_assert_mem_eq(rd.proof.gpu_sig, r.proof.gpu_sig, LM_GPU_SIG_LEN);
+	ck_assert_int_eq(lm_response_match(&rd, SESSION, SEQ, nonces[SEQ]), LM_OK);
+	/* Not an Ed25519 proof. */
+	ck_assert_int_eq(
+		lm_response_verify(&rd, lm_pk, SESSION, SEQ, nonces[SEQ], chip_pk), LM_E_FIELD);
+	for (len = 0; len < LM_RESPONSE_GPU_LEN; len++) {
+		ck_assert_int_ne(lm_response_decode(&rd, buf, len), LM_OK);
+	}
+	ck_assert_int_eq(lm_response_decode(&rd, buf, LM_RESPONSE_GPU_LEN + 1), LM_E_LONG);
+	ck_assert_int_eq(lm_response_encode(&r, buf, LM_RESPONSE_GPU_LEN - 1), -EMSGSIZE);
+	/* A signed-mode length with mode 3, and mode 3 cut to the signed length. */
+	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_GPU_LEN);
+	ck_assert_int_eq(lm_response_decode(&rd, buf, LM_RESPONSE_SIGNED_LEN), LM_E_SHORT);
+	buf[14] /* mode */ = LM_MODE_SIGNED;
+	ck_assert_int_eq(lm_response_decode(&rd, buf, LM_RESPONSE_GPU_LEN), LM_E_LONG);
+
+	/* EVIDENCE: parts of 1,024 bytes, the last shorter; 4,021 bytes take 4. */
+	ck_assert_uint_eq(lm_evidence_parts(EV_TOTAL), 4);
+	ck_assert_uint_eq(lm_evidence_parts(0), 0);
+	ck_assert_uint_eq(lm_evidence_parts(1), 1);
+	ck_assert_uint_eq(lm_evidence_parts(1024), 1);
+	ck_assert_uint_eq(lm_evidence_parts(1025), 2);
+	ck_assert_uint_eq(lm_evidence_parts(LM_EVIDENCE_MAX), LM_EVIDENCE_PARTS_MAX);
+	ck_assert_uint_eq(lm_evidence_parts(LM_EVIDENCE_MAX + 1), 0);
+	n = make_evidence(buf, sizeof(buf), 0);
+	ck_assert_int_eq(n, LM_EVIDENCE_MAX_LEN);
+	lm_test_check_vector(VEC12_FILE, "evidence_part0", buf, (size_t)n);
+	n = make_evidence(b2, sizeof(b2), 3);
+	ck_assert_int_eq(n, LM_EVIDENCE_HDR_LEN + EV_TOTAL - 3 * LM_EVIDENCE_PART_LEN);
+	lm_test_check_vector(VEC12_FILE, "evidence_part3", b2, (size_t)n);
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, (size_t)n), LM_OK);
+	ck_assert_uint_eq(ed.session_id, SESSION);
+	ck_assert_uint_eq(ed.seq, SEQ);
+	ck_assert_uint_eq(ed.part, 3);
+	ck_assert_uint_eq(ed.parts, 4);
+	ck_assert_uint_eq(ed.total, EV_TOTAL);
+	ck_assert_uint_eq(ed.data_len, 949);
+	ck_assert_mem_eq(ed.data, ev_report + 3 * LM_EVIDENCE_PART_LEN, 949);
+	ck_assert_int_eq(lm_evidence_decode(&ed, buf, LM_EVIDENCE_MAX_LEN), LM_OK);
+	ck_assert_ptr_eq(ed.data, buf + LM_EVIDENCE_HDR_LEN);
+	/* Every truncation and one byte more fail; so does every header field out of domain. */
+	for (len = 0; len < LM_EVIDENCE_MAX_LEN; len++) {
+		ck_assert_int_ne(lm_evidence_decode(&ed, buf, len), LM_OK);
+	}
+	ck_assert_int_eq(lm_evidence_decode(&ed, buf, LM_EVIDENCE_MAX_LEN + 1), LM_E_LONG);
+	ck_assert_int_ne(lm_evidence_decode(&ed, b2, (size_t)n + 1), LM_OK);
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	b2[12] = 0; /* seq 64 */
+	b2[13] = LM_K_MAX;
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_FIELD);
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	b2[14] = 4; /* part >= parts */
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_FIELD);
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	b2[15] = 5; /* parts not those of total */
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_LENGTH);
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	b2[16] = 0; /* total 0 */
+	b2[17] = 0;
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_LENGTH);
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	b2[16] = 0x1f; /* total 8097 > LM_EVIDENCE_MAX */
+	b2[17] = 0xa1;
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_LENGTH);
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	b2[19] = 1; /* reserved */
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_RESERVED);
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	memset(b2 + 4, 0, 8); /* session 0 */
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_FIELD);
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	b2[3] = LM_MSG_REVEAL;
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_TYPE);
+	/* A part 0 that is full but claims a one-part total is the wrong length. */
+	memcpy(b2, buf, LM_EVIDENCE_MAX_LEN);
+	b2[15] = 1;
+	b2[16] = 0x03;
+	b2[17] = 0xff;
+	ck_assert_int_eq(lm_evidence_decode(&ed, b2, LM_EVIDENCE_MAX_LEN), LM_E_LENGTH);
+	/* Encoder refusals. */
+	e.session_id = SESSION;
+	e.seq = SEQ;
+	e.part = 0;
+	e.total = EV_TOTAL;
+	e.parts = 4;
+	e.data = ev_report;
+	e.data_len = LM_EVIDENCE_PART_LEN;
+	ck_assert_int_eq(lm_evidence_encode(&e, buf, LM_EVIDENCE_MAX_LEN - 1), -EMSGSIZE);
+	e.data_len = 1000;
+	ck_assert_int_eq(lm_evidence_encode(&e, buf, sizeof(buf)), -EINVAL);
+	e.data_len = LM_EVIDENCE_PART_LEN;
+	e.parts = 3;
+	ck_assert_int_eq(lm_evidence_encode(&e, buf, sizeof(buf)), -EINVAL);
+	e.parts = 4;
+	e.part = 4;
+	ck_assert_int_eq(lm_evidence_encode(&e, buf, sizeof(buf)), -EINVAL);
+	e.part = 0;
+	e.session_id = 0;
+	ck_assert_int_eq(lm_evidence_encode(&e, buf, sizeof(buf)), -EINVAL);
+	e.session_id = SESSION;
+	e.seq = LM_K_MAX;
+	ck_assert_int_eq(lm_evidence_encode(&e, buf, sizeof(buf)), -EINVAL);
+	e.seq = SEQ;
+	e.total = 0;
+	ck_assert_int_eq(lm_evidence_encode(&e, buf, sizeof(buf)), -EINVAL);
+	/* No amplification: a CHALLENGE is smaller than the gpu-attested RESPONSE it gets. */
+	ck_assert_uint_lt(lm_amp_wire_len(LM_CHALLENGE_LEN), lm_amp_wire_len(LM_RESPONSE_GPU_LEN));
+}
+END_TEST
+
 START_TEST(test_replay_basic)
 {
 	struct lm_replay *rp = lm_replay_create(64, 30);
@@ -1249,6 +1463,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_roundtrip_random);
 	tcase_add_test(tc, test_encode_errors);
 	tcase_add_test(tc, test_cookie_v11);
+	tcase_add_test(tc, test_gpu_v12);
 	tcase_add_test(tc, test_replay_basic);
 	tcase_add_test(tc, test_replay_full_table);
 	tcase_add_test(tc, test_amp_budget_exact);
