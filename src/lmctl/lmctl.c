@@ -33,6 +33,7 @@ static const struct lmctl_cmd cmds[] = {
 	{"gpu-attest", lmctl_cmd_gpu_attest,
 		"GPU attestation: verify an SPDM report, emulate a GPU"},
 	{"licence", lmctl_cmd_licence, "licence manifests: issue, verify, show"},
+	{"coverage", lmctl_cmd_coverage, "can the landmarks prove each licensed place; planner"},
 };
 
 void
