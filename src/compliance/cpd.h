@@ -54,6 +54,7 @@ struct cpd_conf {
 	struct lm_cfg_strlist manufacturer_roots;
 	struct lm_cfg_strlist revocation_files;
 	struct lm_cfg_strlist exclude_landmarks;
+	struct lm_cfg_strlist landmarks; /* declared landmark positions for coverage */
 	int64_t window_s;
 	int64_t resolution_km;
 	int64_t tick_ms;

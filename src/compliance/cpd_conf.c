@@ -35,6 +35,11 @@ const struct lm_cfg_item cpd_conf_table[] = {
 		NULL, NULL, 0, 0,
 		"landmarks (site names or key hex) whose records are never used (lmctl mesh "
 		"findings)"},
+	{"landmarks", LM_CFG_STRLIST, O(landmarks), 0, 0, LM_CFG_LIST_MAX, NULL, NULL, NULL, 0, 0,
+		"declared landmark positions for coverage (lmctl coverage --landmarks: scenario "
+		"JSON, JSON array, CSV or delegation files; honest-path model defaults): a place "
+		"the network cannot prove makes a chip `uncoverable` instead of `unproven`; none: "
+		"every place counts as coverable"},
 	{"source", LM_CFG_ENUM, O(source), CPD_SOURCE_NATS, 0, 0, NULL, source_names, NULL, 0, 0,
 		"feed source: nats (a JetStream consumer group) or log (local feed log "
 		"directories)"},

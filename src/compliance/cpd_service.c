@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "cpd.h"
+#include "landmark/lm_coverage.h"
 #include "landmark/lm_feed.h"
 #include "landmark/lm_feed_http.h"
 #include "landmark/lm_feed_kvlist.h"
@@ -172,10 +173,7 @@ load_licences(struct cpd_service *s, char *err, size_t errlen)
 			snprintf(err, errlen, "licences: %s: %s", id, why);
 			return -1;
 		}
-		/* coverage (lm_coverage) decides uncoverable; without it every place counts as
-		 * coverable, so a chip that is not proven is `unproven` (an alert), never
-		 * excused */
-		e->coverable = true;
+		e->coverable = true; /* until coverage says otherwise (load_coverage) */
 		lm_feed_hex(e->key, e->lic->id, 32);
 		lm_licence_id_str(e->lic, id, sizeof(id));
 		cpd_chip_init(&e->st, e->key, id);
@@ -186,6 +184,124 @@ load_licences(struct cpd_service *s, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+static bool
+excluded(const struct cpd_conf *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < c->exclude_landmarks.n; i++) {
+		if (!strcmp(c->exclude_landmarks.v[i], name)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+code_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* A licensed place as 32 bytes: the hash of its site and its sorted countries. */
+static void
+place_key(const struct lm_licence *l, uint8_t out[32])
+{
+	char codes[LM_LICENCE_MAX_COUNTRIES][4];
+	crypto_generichash_state h;
+	char buf[96];
+	size_t i;
+
+	crypto_generichash_init(&h, NULL, 0, 32);
+	snprintf(buf, sizeof(buf), "%d %ld %ld %lu|", (int)l->has_site,
+		(long)(l->has_site ? l->lat_e7 : 0), (long)(l->has_site ? l->lon_e7 : 0),
+		(unsigned long)(l->has_site ? l->radius_m : 0));
+	crypto_generichash_update(&h, (const uint8_t *)buf, strlen(buf));
+	memcpy(codes, l->countries, sizeof(codes));
+	qsort(codes, l->n_countries, sizeof(codes[0]), code_cmp);
+	for (i = 0; i < l->n_countries; i++) {
+		crypto_generichash_update(&h, (const uint8_t *)codes[i], sizeof(codes[i]));
+	}
+	crypto_generichash_final(&h, out, 32);
+}
+
+/*
+ * Coverage (lm_coverage_licence, the honest-path model's defaults as in lmctl coverage) of
+ * every licensed place by the declared landmarks; without landmarks every place counts as
+ * coverable, so a chip that is heard but not proven is `unproven` (an alert), never excused
+ * as the operator's gap.
+ */
+static int
+load_coverage(struct cpd_service *s, char *err, size_t errlen)
+{
+	struct lm_coverage_model m = {0};
+	struct lm_coverage_landmark *v = NULL;
+	struct lm_coverage_result r;
+	struct lm_feed_hmap places = {0};
+	size_t n = 0, k = 0, i, gaps = 0, n_places = 0;
+	char why[512];
+	unsigned f;
+	int rc = -1;
+
+	if (s->conf.landmarks.n == 0) {
+		return 0;
+	}
+	for (f = 0; f < s->conf.landmarks.n; f++) {
+		if (lm_coverage_landmarks_load(s->conf.landmarks.v[f], &v, &n, why, sizeof(why)) !=
+			0) {
+			snprintf(err, errlen, "landmarks: %s", why);
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!excluded(&s->conf, v[i].name)) {
+			v[k++] = v[i];
+		}
+	}
+	m.res_km = (double)s->conf.resolution_km;
+	if (lm_coverage_model_check(&m, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "coverage model: %s", why);
+		goto out;
+	}
+	for (i = 0; i < s->n_ents; i++) {
+		struct ent *e = &s->ents[i];
+		uint8_t pk[32];
+		bool *known;
+		int c;
+
+		/* a fleet licenses many chips to few places: each place is computed once */
+		place_key(e->lic, pk);
+		known = lm_feed_hmap_get(&places, pk);
+		if (!known) {
+			c = lm_coverage_licence(&m, v, k, e->lic, e->fence, &r);
+			if (c != 0) {
+				snprintf(err, errlen, "coverage of %s: %s", e->st.licence,
+					strerror(-c));
+				goto out;
+			}
+			known = malloc(sizeof(*known));
+			if (!known || lm_feed_hmap_put(&places, pk, known) < 0) {
+				free(known);
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			*known = r.coverable;
+			n_places++;
+		}
+		e->coverable = *known;
+		gaps += !e->coverable;
+	}
+	logf_(s,
+		"coverage: %zu landmarks, %zu of %zu licensed places not coverable (%zu distinct "
+		"places)",
+		k, gaps, s->n_ents, n_places);
+	rc = 0;
+out:
+	lm_feed_hmap_free(&places, free);
+	free(v);
+	return rc;
 }
 
 static int
@@ -627,7 +743,7 @@ cpd_service_create(const struct cpd_conf *c, char *err, size_t errlen)
 		snprintf(s->member, sizeof(s->member), "%s-%ld", host, (long)getpid());
 	}
 	if (load_trust(s, err, errlen) || load_licences(s, err, errlen) ||
-		open_feed(s, err, errlen)) {
+		load_coverage(s, err, errlen) || open_feed(s, err, errlen)) {
 		goto fail;
 	}
 	s->follow = lm_locate_follow_create(
@@ -726,9 +842,14 @@ tick(struct cpd_service *s)
 	}
 }
 
-/* Every complete batch the logs have now, as record messages. @return records handed. */
+/*
+ * Every complete batch the logs have now, as record messages. A batch whose effect could not
+ * be stored (the state store failed) is read again from its start on the next call (what
+ * of it was stored is merged again, which changes nothing): a log record is never skipped.
+ * @return records handed.
+ */
 static int
-read_logs(struct cpd_service *s, int *failed)
+read_logs(struct cpd_service *s, unsigned *retried)
 {
 	struct lm_feed_batch b;
 	struct lm_feed_fault fault;
@@ -737,13 +858,14 @@ read_logs(struct cpd_service *s, int *failed)
 	size_t k;
 
 	for (i = 0; i < s->conf.log_dirs.n; i++) {
+		bool again = false;
 		int rc;
 
 		if (s->reader_dead[i]) {
 			continue;
 		}
-		while ((rc = lm_feed_reader_next(s->readers[i], &b, &fault)) == 1) {
-			for (k = 0; k < b.n; k++) {
+		while (!again && (rc = lm_feed_reader_next(s->readers[i], &b, &fault)) == 1) {
+			for (k = 0; k < b.n && !again; k++) {
 				struct lm_feed_nats_msg m = {
 					.kind = LM_FEED_NATS_RECORD,
 					.subject = s->conf.log_dirs.v[i],
@@ -759,11 +881,19 @@ read_logs(struct cpd_service *s, int *failed)
 					.delegation_len = b.delegation_len,
 				};
 
-				if (handle_msg(&m, s) < 0) {
-					(*failed)++; /* a log is not redelivered: counted */
-				}
+				again = handle_msg(&m, s) < 0;
 				n++;
 			}
+		}
+		if (again) {
+			struct lm_feed_pos at = b.pos;
+
+			(*retried)++;
+			lm_feed_reader_close(s->readers[i]);
+			s->readers[i] = lm_feed_reader_open(s->conf.log_dirs.v[i], &at);
+			rc = s->readers[i] ? 0 : -errno;
+			fault.file[0] = '\0';
+			fault.offset = at.offset;
 		}
 		if (rc < 0) {
 			logf_(s, "log %s: %s at %s+%llu: no longer followed", s->conf.log_dirs.v[i],
@@ -779,7 +909,7 @@ int
 cpd_service_run(struct cpd_service *s, volatile int *stop)
 {
 	double last_tick = 0;
-	int failed = 0;
+	unsigned retried = 0;
 
 	logf_(s, "%zu licensed chips; feed from %s; state in %s %s", s->n_ents,
 		s->conf.source == CPD_SOURCE_NATS ? s->conf.nats_urls : "local logs",
@@ -796,8 +926,10 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 				usleep(FETCH_WAIT_MS * 1000);
 			}
 		} else {
-			n = read_logs(s, &failed);
-			if (n == 0) {
+			unsigned before = retried;
+
+			n = read_logs(s, &retried);
+			if (n == 0 || retried != before) {
 				usleep(FETCH_WAIT_MS * 1000);
 			}
 		}
@@ -812,8 +944,8 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 			last_tick = mono_s();
 		}
 	}
-	if (failed) {
-		logf_(s, "%d log records could not be stored", failed);
+	if (retried) {
+		logf_(s, "%u log batches read again after a state store failure", retried);
 	}
 	return 0;
 }

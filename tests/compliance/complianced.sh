@@ -22,30 +22,42 @@ mkdir -p "$T/gen"
 "$LMCTL" locate --root "$T/gen/root.pub" --mfr "$T/gen/mfr.pub" --now $NOW --allow FR \
 	--out "$T/file" "$T"/gen/lm* >/dev/null 2>&1 || fail "file mode locate"
 "$LMCTL" keygen "$T/issuer" >/dev/null || fail "issuer key"
-# licences: every chip to France, SN-DE-WEST to a 1 km disc in Cologne (no network proves
-# that: unproven), one more chip that never answers (silent)
-python3 - "$T/file/verdicts.json" "$T/lic.json" <<'EOF' || fail "licence input"
-import json, sys
+# licences (statuses that do not depend on the seed): SN-FR-CENTRE (Bourges) to France:
+# compliant; SN-PL-EAST to France: violation; SN-DE-WEST, 153 km from Frankfurt, to a 155 km
+# disc around the fra1 landmark (coverable: a chip at the centre is proven; this one's region
+# reaches beyond 155 km, RTTs being at least 5 % slower than light): unproven; the first random chip to a 1 km disc at its true
+# position (no landmark can prove 1 km): uncoverable; GHOST never answers: silent. The other
+# random chips to France (whatever they come out as, the same for every member).
+python3 - "$T/file/verdicts.json" "$T/gen/truth.csv" "$T/lic.json" <<'EOF' || fail "licence input"
+import csv, json, sys
 chips = {c["serial"]: c["chip"] for c in json.load(open(sys.argv[1]))["chips"]}
+truth = {r["serial"]: r for r in csv.DictReader(open(sys.argv[2]))}
+win = {"not_before": 1749000000, "not_after": 1760000000, "proof_interval_s": 3600}
 # the never-heard chip first: member a's first transition (below) is its, and it never
 # transitions again, so only the pending-event recovery can publish its alert
-lics = [{"chip": {"kind": "chip-key", "id": "ab" * 32}, "label": "GHOST",
-         "countries": ["FR"], "not_before": 1749000000, "not_after": 1760000000,
-         "proof_interval_s": 3600}]
+lics = [dict(chip={"kind": "chip-key", "id": "ab" * 32}, label="GHOST", countries=["FR"], **win)]
 for serial, key in sorted(chips.items()):
-    l = {"chip": {"kind": "chip-key", "id": key}, "label": serial[:16],
-         "not_before": 1749000000, "not_after": 1760000000, "proof_interval_s": 3600}
+    l = dict(chip={"kind": "chip-key", "id": key}, label=serial[:16], **win)
     if serial == "SN-DE-WEST":
-        l["site"] = {"name": "cgn1", "lat": 50.94, "lon": 6.96, "radius_km": 1}
+        l["site"] = {"name": "fra", "lat": 50.110, "lon": 8.682, "radius_km": 155}
+    elif serial == "SN-X000003":
+        t = truth[serial]
+        l["site"] = {"name": "dc1", "lat": float(t["lat"]), "lon": float(t["lon"]), "radius_km": 1}
     else:
         l["countries"] = ["FR"]
     lics.append(l)
 json.dump({"version": 1, "serial": 7, "issued": 1749000000, "licences": lics},
-          open(sys.argv[2], "w"), indent=1)
+          open(sys.argv[3], "w"), indent=1)
 EOF
-"$TOOL" sign "$T/lic.json" "$T/issuer.key" "$T/licences.json" || fail "sign licences"
+"$LMCTL" licence issue --issuer-key "$T/issuer.key" --in "$T/lic.json" --out "$T/licences.json" \
+	>"$T/issue.log" 2>&1 || fail "lmctl licence issue: $(cat "$T/issue.log")"
+# the landmarks' declared positions (locate_gen's sites), for coverage
+printf '%s\n' name,lat,lon par1,48.857,2.352 lyo1,45.764,4.836 bod1,44.838,-0.579 \
+	fra1,50.110,8.682 ber1,52.520,13.405 waw1,52.230,21.012 mil1,45.464,9.190 \
+	mad1,40.417,-3.704 >"$T/landmarks.csv"
 key() { python3 -c "import json,sys; print({c['serial']: c['chip'] for c in json.load(open(sys.argv[1]))['chips']}[sys.argv[2]])" "$T/file/verdicts.json" "$1"; }
 CENTRE=$(key SN-FR-CENTRE); PLEAST=$(key SN-PL-EAST); DEWEST=$(key SN-DE-WEST)
+X3=$(key SN-X000003)
 GHOST=$(printf 'ab%.0s' $(seq 32))
 ok "12 chips located in file mode, 13 licences signed"
 
@@ -62,7 +74,8 @@ conf() {
 		for d in "member = \"$name\"" "licences = \"$T/licences.json\"" \
 			"issuer_roots = [\"$T/issuer.pub\"]" "operator_roots = [\"$T/gen/root.pub\"]" \
 			"manufacturer_roots = [\"$T/gen/mfr.pub\"]" "nats_urls = \"$URL\"" \
-			"nats_durable = \"grp\"" "tick_ms = 300" "now = $NOW"; do
+			"nats_durable = \"grp\"" "tick_ms = 300" "now = $NOW" \
+			"landmarks = [\"$T/landmarks.csv\"]"; do
 			for kv in "$@"; do [ "${kv%% *}" != "${d%% *}" ] || continue 2; done
 			echo "$d;"
 		done
@@ -119,8 +132,11 @@ start c "$CPD" -c "$T/c.conf"
 wait_status "$hpb" "$CENTRE" compliant || fail "SN-FR-CENTRE: $(status_of "$hpb" "$CENTRE"), want compliant"
 wait_status "$hpb" "$PLEAST" violation || fail "SN-PL-EAST: $(status_of "$hpb" "$PLEAST"), want violation"
 wait_status "$hpb" "$DEWEST" unproven || fail "SN-DE-WEST: $(status_of "$hpb" "$DEWEST"), want unproven"
+wait_status "$hpb" "$X3" uncoverable || fail "SN-X000003: $(status_of "$hpb" "$X3"), want uncoverable"
 wait_status "$hpb" "$GHOST" silent || fail "GHOST: $(status_of "$hpb" "$GHOST"), want silent"
-ok "statuses: compliant (Bourges in FR), violation (Poland), unproven (1 km disc), silent"
+grep -q "coverage: 8 landmarks, [1-9][0-9]* of 13 licensed places not coverable" "$T/b.log" ||
+	fail "coverage line in the log"
+ok "statuses: compliant (Bourges in FR), violation (Poland), unproven (Frankfurt + 155 km), uncoverable (1 km), silent"
 
 # a lone reference member over the whole stream, its own group, bucket and alert stream
 hpr=$(free_port)
@@ -211,6 +227,7 @@ sleep 1
 python3 "$here/check_alerts.py" "$T/kv.late" "$T/alerts.late" "$T/kv.late" >/dev/null || fail "late alerts vs state"
 grep "\"msg_id\":\"$PLEAST-[0-9]*-cleared\"" "$T/alerts.late" | grep -q '"alert":"violation"' ||
 	fail "violation alert of SN-PL-EAST not cleared"
+wait_status "$hpb" "$X3" silent || fail "2 h later: SN-X000003 (uncoverable, not heard)"
 kill -TERM "$(pid_of late)"; wait_exit late 20
 ok "2 h later every chip is silent: violation and unproven cleared, silent raised"
 
@@ -221,7 +238,7 @@ hpl=$(free_port)
 	echo "operator_roots = [\"$T/gen/root.pub\"]; manufacturer_roots = [\"$T/gen/mfr.pub\"];"
 	echo "source = \"log\"; log_dirs = [$(for f in "$T"/gen/lm* "$T/gen/rogue"; do printf '"%s", ' "$f"; done | sed 's/, $//')];"
 	echo "state_dir = \"$T/state\"; alert_file = \"$T/alerts.ndjson\"; tick_ms = 300;"
-	echo "now = $NOW; http_port = $hpl;"
+	echo "now = $NOW; http_port = $hpl; landmarks = [\"$T/landmarks.csv\"];"
 } >"$T/log.conf"
 start log "$CPD" -c "$T/log.conf"
 wait_ready log "$hpl" "http on" || fail "log member"
@@ -238,6 +255,36 @@ kill -TERM "$(pid_of log)"; wait_exit log 20
 [ -s "$T/alerts.ndjson" ] || fail "alert_file empty"
 ls "$T/state" | grep -q "^$CENTRE.json$" || fail "state_dir has no state for SN-FR-CENTRE"
 ok "source log: same statuses as the reference, state in state_dir, alerts in alert_file"
+
+# a revoked chip key (manufacturer root list): its records are refused, the chip is revoked
+python3 - "$CENTRE" "$T/centre.pub" "$T/mfr.key" <<'EOF' || fail "key files"
+import base64, os, sys
+open(sys.argv[2], "w").write(base64.b64encode(bytes.fromhex(sys.argv[1])).decode() + "\n")
+fd = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, (base64.b64encode(bytes([0x42]) * 32).decode() + "\n").encode())  # locate_gen's mfr seed
+os.close(fd)
+EOF
+"$LMCTL" revoke --root-key "$T/mfr.key" --scope chip --key "$T/centre.pub" --reason cloned \
+	--effective $((NOW - 3600)) --issued $((NOW - 60)) --days 30 --seq 1 --out "$T/chips.rev" \
+	>"$T/revoke.log" 2>&1 || fail "lmctl revoke: $(cat "$T/revoke.log")"
+sed -e "s|$T/state\"|$T/state2\"|" -e "s|alert_file = \"[^\"]*\"; ||" \
+	-e "s|^now = |revocation_files = [\"$T/chips.rev\"]; now = |" "$T/log.conf" >"$T/rev.conf"
+start rev "$CPD" -c "$T/rev.conf"
+wait_ready rev "$hpl" "http on" || fail "member with the revocation list"
+wait_status "$hpl" "$CENTRE" revoked || fail "revoked key: SN-FR-CENTRE $(status_of "$hpl" "$CENTRE")"
+sleep 1
+curl -sf "http://127.0.0.1:$hpl/v1/status" >"$T/rev.status"
+python3 - "$T/rev.status" "$T/kv.ref" "$CENTRE" <<'EOF' || fail "revocation: statuses or evidence"
+import json, sys
+chips = {c["chip"]: c for c in json.load(open(sys.argv[1]))["chips"]}
+ref = {json.loads(l)["key"]: json.loads(l)["state"]["status"] for l in open(sys.argv[2])}
+c = chips.pop(sys.argv[3])
+assert c["revoked"]["what"].startswith("revoked chip key (cloned"), c["revoked"]
+assert len(c["revoked"]["evidence"]) == 1 and c["history"][-1]["evidence"] == c["revoked"]["evidence"]
+assert {k: v["status"] for k, v in chips.items()} == {k: v for k, v in ref.items() if k != sys.argv[3]}
+EOF
+kill -TERM "$(pid_of rev)"; wait_exit rev 20
+ok "a revocation list revoking SN-FR-CENTRE: revoked, evidence its first refused record; the others unchanged"
 
 # bad configurations: precise errors, exit 1
 bad() { # TEXT WANT
