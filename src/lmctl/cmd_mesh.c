@@ -137,7 +137,7 @@ take_pair(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
 	/* the side that inflates the RTT: both stamps may be off by ts_err, and only proven
 	 * deductions come off (as lm_record_bound_km) */
 	eff = (__int128)r->rtt_min_ns + 2 * (__int128)r->ts_err_ns -
-		(__int128)r->landmark_delay_ns - (__int128)r->chip_turnaround_ns;
+		(__int128)lm_record_landmark_deduction(r) - (__int128)r->chip_turnaround_ns;
 	if (eff <= 0) {
 		eff = 1; /* a zero RTT is no bound at all here; 1 ns keeps the pair (0.15 m) */
 	}

@@ -14,6 +14,7 @@
 #include "landmark/lm_pkcs11.h"
 #include "landmark/lm_revocation.h"
 #include "landmark/lm_signer.h"
+#include "landmark/lm_successor.h"
 #include "landmarkd.h"
 
 /* Largest replay table landmarkd builds (16 bytes a slot). */
@@ -71,6 +72,49 @@ load_revocations(
 	}
 	cc->revocations = g_rev_ptr;
 	cc->n_revocations = c->revocation_files.n;
+	return 0;
+}
+
+int
+lmd_successor_load(const struct lm_ctrl_conf *cc, uint8_t out[static LM_SUCCESSOR_LEN], bool *have,
+	char *err, size_t errlen)
+{
+	const struct lm_landmarkd_conf *c = &lmd.conf;
+	struct lm_successor s;
+	enum lm_reason why = LM_OK;
+	const char *what;
+	int rc;
+
+	*have = false;
+	if (c->successor_file[0] == '\0') {
+		return 0;
+	}
+	rc = lm_successor_read_file(c->successor_file, &s, &why);
+	if (rc != 0) {
+		snprintf(err, errlen, "successor_file %s: %s", c->successor_file,
+			rc == -EBADMSG ? lm_reason_str(why) : strerror(-rc));
+		return -1;
+	}
+	/* Both signatures, against operator_roots; the feed sink checks the link itself. */
+	why = lm_successor_verify(&s, (const uint8_t(*)[LM_PK_LEN])cc->op_roots, cc->n_op, &what);
+	if (why != LM_OK) {
+		snprintf(err, errlen, "successor_file %s: %s (%s)%s", c->successor_file, what,
+			lm_reason_str(why),
+			why == LM_E_ISSUER ? ": list the operator root in operator_roots" : "");
+		return -1;
+	}
+	if (memcmp(s.new_pk, cc->pk, LM_PK_LEN) != 0) {
+		snprintf(err, errlen,
+			"successor_file %s: hands over to another key than this "
+			"landmark's",
+			c->successor_file);
+		return -1;
+	}
+	if (lm_successor_encode(&s, out) < 0) {
+		snprintf(err, errlen, "successor_file %s: does not encode", c->successor_file);
+		return -1;
+	}
+	*have = true;
 	return 0;
 }
 
@@ -212,11 +256,22 @@ lmd_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 		cc->replay_slots = (uint32_t)need;
 	}
 	cc->landmark_delay_ns = (uint64_t)c->landmark_delay_ns;
-	if (c->landmark_delay_ns != 0) {
-		NLOG(WARNING,
-			"landmark_delay_ns = %lld is only a cap: no floor is measured, records "
-			"deduct no landmark delay",
-			(long long)c->landmark_delay_ns);
+	cc->floor_round_probes = (uint32_t)c->floor_round_probes;
+	cc->floor_rounds = (uint32_t)c->floor_rounds;
+	cc->floor_stale_ns = c->floor_stale_s * LM_NS_PER_S;
+	{
+		unsigned pi;
+		bool probing = false;
+
+		for (pi = 0; pi < c->n_ports; pi++) {
+			probing |= c->ports[pi].floor_probe != 0;
+		}
+		if (c->landmark_delay_ns != 0 && !probing) {
+			NLOG(WARNING,
+				"landmark_delay_ns = %lld is only a cap: no port has floor_probe, "
+				"no floor is measured, records deduct no landmark delay",
+				(long long)c->landmark_delay_ns);
+		}
 	}
 	cc->cal = lmd.cal;
 	cc->batch_max = (uint32_t)c->batch_max;

@@ -9,7 +9,7 @@
 
 #include <libconfig.h>
 
-#include "control/lm_node_conf.h"
+#include "landmark/lm_cfg.h"
 
 static void set_err(char *err, size_t len, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
