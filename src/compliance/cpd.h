@@ -25,7 +25,7 @@
 #include "landmark/lm_cert.h"
 #include "landmark/lm_common.h"
 #include "landmark/lm_locate.h"
-#include "control/lm_node_conf.h" /* lm_cfg_*: until it moves to the core library */
+#include "landmark/lm_cfg.h"
 #include "landmark/lm_status.h"
 
 /* ---- configuration (cpd_conf.c) ----------------------------------------------------- */
