@@ -21,6 +21,7 @@
 #include "dpdk/port_dpdk.h"
 #include "landmark/lm_clock.h"
 #include "landmark/lm_log.h"
+#include "landmark/lm_successor.h"
 
 /* landmarkd's own messages: the node module of the logging seam (landmark.node in DPDK). */
 #define NLOG(level, fmt, ...)                                                                      \
@@ -62,6 +63,14 @@ extern struct lmd lmd;
 
 /** Build the control side's configuration from lmd.conf (opens the signer). -1 with err. */
 int lmd_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen);
+
+/**
+ * successor_file (key rotation, docs/node.md): read it and verify both signatures against
+ * cc's operator roots and that it hands over to cc's key; out = its encoding, *have = true.
+ * No successor_file: 0 and *have = false. -1 with err.
+ */
+int lmd_successor_load(const struct lm_ctrl_conf *cc, uint8_t out[static LM_SUCCESSOR_LEN],
+	bool *have, char *err, size_t errlen);
 
 /* ---- dpdk/eal.c ------------------------------------------------------------------------ */
 

@@ -123,15 +123,37 @@ main(int argc, char **argv)
 		uint8_t enc[LM_CRED_MAX_LEN];
 		int len;
 
+		uint8_t succ[LM_SUCCESSOR_LEN];
+		static struct lm_batch_head last;
+		bool have_last = false, have_succ = false;
+
 		me.u.dlg = cc.dlg;
 		len = lm_cred_encode(&me, enc);
-		rc = len < 0 ? len
-			     : lm_sink_feed_open(&lmd.sink, lmd.conf.feed_dir, enc, (size_t)len);
-		if (rc != 0) {
-			fprintf(stderr, "landmarkd: feed_dir %s: %s\n", lmd.conf.feed_dir,
-				strerror(-rc));
+		if (lmd_successor_load(&cc, succ, &have_succ, err, sizeof(err)) != 0) {
+			fprintf(stderr, "landmarkd: %s\n", err);
 			rc = 1;
 			goto out_keys;
+		}
+		/* The chain continues from the log's last head; a new key needs the successor. */
+		rc = len < 0 ? len
+			     : lm_sink_feed_open(&lmd.sink, lmd.conf.feed_dir, enc, (size_t)len,
+				       have_succ ? succ : NULL, sizeof(succ), &last, &have_last,
+				       err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "landmarkd: feed_dir %s: %s\n", lmd.conf.feed_dir, err);
+			rc = 1;
+			goto out_keys;
+		}
+		if (have_last) {
+			char hex[2 * LM_PK_LEN + 1];
+
+			sodium_bin2hex(hex, sizeof(hex), last.landmark_pk, LM_PK_LEN);
+			NLOG(INFO, "feed chain continues after head seq %llu (signed by %s%s)",
+				(unsigned long long)last.seq, hex,
+				memcmp(last.landmark_pk, cc.pk, LM_PK_LEN) ? ", handed over by "
+									     "successor_file"
+									   : "");
+			cc.last_head = &last;
 		}
 		rc = 1;
 	}

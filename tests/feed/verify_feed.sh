@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v node >/dev/null 2>&1 || { echo "1..0 # SKIP node not installed (tools/setup.sh)"; exit 77; }
 VF="$(cd "$(dirname "$0")/../.." && pwd)/tools/verify-feed/verify-feed.mjs"
-echo "1..10"
+echo "1..11"
 JV() { node "$VF" --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 V() { "$LMCTL" feed verify --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 # report_hashes FILE: sorted record hashes the verifier accepted
@@ -168,3 +168,31 @@ for evil in "5 1 0" "5 2 0" "5 4 0" "5 8 0" "5 10 0" "5 20 0" "6 20 0" "5 40 0" 
 done
 [ $agree -ge 12 ] || fail "only $agree of the 14 broken feeds were rejected"
 ok "14 single-rule violations: lmctl feed verify and node (log, JSON) agree on each ($agree rejected)"
+
+# Key rotation faults (docs/feed.md §Key rotation): the key changes without a successor, the
+# successor is signed by a key that is no operator root, it binds the head before the old
+# chain's last (a gap), a second successor hands the same old key over again (a fork). Both
+# verifiers reject each, from the log and from JSON, naming it.
+for c in "none:chain:gap: the signing key changed without a successor" \
+	"noroot:issuer:successor not signed by a trusted operator root" \
+	"gap:chain:gap: the successor binds another head than the old chain's last" \
+	"fork:chain:fork: a second successor delegation for the same old key or head"; do
+	mode=${c%%:*}; rest=${c#*:}; why=${rest%%:*}; text=${rest#*:}
+	rm -rf "$T/rot"
+	if [ "$mode" = fork ]; then
+		FEED_GEN_ROTATE=2 FEED_GEN_FORK=4 "$GEN" "$T/rot" 6 2 0 >/dev/null || fail "generator $mode"
+	else
+		FEED_GEN_ROTATE=3 FEED_GEN_SUCCESSOR=$mode "$GEN" "$T/rot" 6 2 0 >/dev/null || fail "generator $mode"
+	fi
+	rc=0; out=$(V "$T/rot" 2>&1) || rc=$?
+	[ $rc = 1 ] && echo "$out" | grep -qF "key rotation: $text" && echo "$out" | grep -q ": $why\$" ||
+		fail "lmctl feed verify on a $mode rotation: $rc $out"
+	rc=0; JV --log "$T/rot" >"$T/rot.l" || rc=$?
+	[ $rc = 1 ] && grep -F "key rotation: $text" "$T/rot.l" | grep -q "^FAIL [^:]*: $why:" ||
+		fail "node --log on a $mode rotation: $rc $(cat "$T/rot.l")"
+	"$LMCTL" feed dump --json "$T/rot" >"$T/rot.json"
+	rc=0; JV --json "$T/rot.json" >"$T/rot.j" || rc=$?
+	[ $rc = 1 ] && grep -F "$text" "$T/rot.j" | grep -q ": $why: " ||
+		fail "node --json on a $mode rotation: $rc $(cat "$T/rot.j")"
+done
+ok "key rotation without a successor, by an untrusted root, with a gap, with a fork: lmctl and node (log, JSON) reject each, naming it"

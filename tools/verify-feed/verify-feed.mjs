@@ -39,6 +39,8 @@ const TAG = {
 	batchHead: 'landmark/batch-head/v1',
 	headHash: 'landmark/batch-head-hash/v1',
 	segLink: 'landmark/feed-segment-link/v1',
+	successor: 'landmark/successor/v1',
+	successorHash: 'landmark/successor-hash/v1',
 };
 const enc = new TextEncoder();
 const cat = (...parts) => {
@@ -66,6 +68,7 @@ class VErr extends Error {
 	constructor(reason, what) {
 		super(`${reason}: ${what}`);
 		this.reason = reason;
+		this.what = what;
 	}
 }
 const fail = (reason, what) => {
@@ -401,22 +404,25 @@ async function verifyStandalone(recB, proofB, headB, dlgB, trust, nowNs) {
 // ---- chains: the last head per chain (feed.md §Consumers) -------------------------------
 class Chains {
 	constructor() {
-		this.tips = new Map(); // head hash hex -> head of the chain's last batch
+		this.tips = new Map(); // head hash hex -> { h, dlg } of the chain's last batch
 		this.seen = new Set();
+		this.ho = new Handovers();
 	}
-	// A head continues the chain whose last head it names (whatever key signed it).
-	add(h) {
+	// A head continues the chain whose last head it names (whatever key signed it); where
+	// the key changes, the successor delegation it carries must hand the chain over.
+	async add(h, dlgB, succB, trust) {
 		const hh = hex(h.hash);
 		if (this.seen.has(hh)) return 'duplicate';
-		if (h.seq === 0n) {
-			this.tips.set(hh, h);
-		} else {
-			const prev = this.tips.get(hex(h.prev));
-			if (!prev) fail('chain', `head seq ${h.seq} links to no known last head`);
-			if (h.seq !== prev.seq + 1n || h.time < prev.time) fail('chain', `head seq ${h.seq} after ${prev.seq}`);
-			this.tips.delete(hex(h.prev));
-			this.tips.set(hh, h);
+		const dlg = decodeCred(dlgB);
+		let prev = null;
+		if (h.seq !== 0n) {
+			prev = this.tips.get(hex(h.prev)) ?? null;
+			if (!prev && !succB) fail('chain', `head seq ${h.seq} links to no known last head`);
+			if (prev && (h.seq !== prev.h.seq + 1n || h.time < prev.h.time)) fail('chain', `head seq ${h.seq} after ${prev.h.seq}`);
 		}
+		await rotationCheck(h, dlg, succB ?? null, prev?.h ?? null, prev?.dlg ?? null, trust, this.ho);
+		if (prev) this.tips.delete(hex(h.prev));
+		this.tips.set(hh, { h, dlg });
 		this.seen.add(hh);
 		return 'ok';
 	}
@@ -430,6 +436,90 @@ async function verifyHead(headB, dlgB, trust, landmarkPk) {
 	await credVerify(d, trust.ops, sFloor(h.time));
 	if (!(await headSigOk(h))) fail('sig', 'head signature');
 	return h;
+}
+
+// ---- key rotation: successor delegations (feed.md §Key rotation) -----------------------
+function decodeSuccessor(b) {
+	if (b.length !== 340) fail('length', `successor of ${b.length} bytes`);
+	const r = new R(b);
+	if (r.u8(0) !== 4) fail('type', 'successor kind');
+	if (r.u8(1) !== 1) fail('version', 'successor version');
+	if (r.u16(2) !== 0) fail('reserved', 'successor reserved');
+	const s = { bytes: b, root: r.bytes(4, 32), oldPk: r.bytes(36, 32), oldDlgHash: r.bytes(68, 32),
+		newPk: r.bytes(100, 32), newDlgHash: r.bytes(132, 32), lastSeq: r.u64(164),
+		lastHeadHash: r.bytes(172, 32), issued: r.i64(204), rootSig: r.bytes(212, 64), oldSig: r.bytes(276, 64) };
+	if (s.lastSeq > I64MAX || eq(s.oldPk, s.newPk)) fail('field', 'successor last_seq or keys');
+	if (!pkCheck(s.root) || !pkCheck(s.oldPk) || !pkCheck(s.newPk)) fail('key', 'successor key');
+	s.hash = H(TAG.successorHash, b);
+	return s;
+}
+// Both signatures over the first 212 bytes; the root must be a trusted operator root.
+async function successorVerify(s, trust) {
+	if (!trust.ops.some((k) => eq(k, s.root))) fail('issuer', 'successor not signed by a trusted operator root');
+	const msg = tagged(TAG.successor, s.bytes.subarray(0, 212));
+	if (!(await sigOk(s.rootSig, msg, s.root))) fail('sig', "successor: the operator root's signature does not verify");
+	if (!(await sigOk(s.oldSig, msg, s.oldPk))) fail('sig', "successor: the old online key's signature does not verify");
+}
+// The link: new delegation (by the successor's root), old delegation (same site and
+// position), the old chain's last head, the new key's first head.
+function successorLink(s, oldDlg, newDlg, last, first) {
+	if (!eq(newDlg.key, s.newPk) || !eq(newDlg.hash, s.newDlgHash)) fail('binding', "successor names another delegation than the new key's");
+	if (!eq(newDlg.issuer, s.root)) fail('binding', "the new key's delegation is issued by another root than the successor");
+	if (oldDlg) {
+		if (!eq(oldDlg.key, s.oldPk) || !eq(oldDlg.hash, s.oldDlgHash)) fail('binding', "successor names another delegation than the old key's");
+		if (oldDlg.site !== newDlg.site || oldDlg.latE7 !== newDlg.latE7 || oldDlg.lonE7 !== newDlg.lonE7)
+			fail('binding', 'old and new delegation declare another site or position');
+	}
+	if (last) {
+		if (!eq(last.landmarkPk, s.oldPk)) fail('binding', "the chain's last head is not signed by the successor's old key");
+		if (last.seq !== s.lastSeq || !eq(last.hash, s.lastHeadHash)) fail('chain', "gap: the successor binds another head than the old chain's last");
+	}
+	if (first) {
+		if (!eq(first.landmarkPk, s.newPk)) fail('binding', "head signed by another key than the successor's new key");
+		if (first.seq !== s.lastSeq + 1n || !eq(first.prev, s.lastHeadHash)) fail('chain', "gap: the new key's first head does not follow the successor's head");
+	}
+}
+// Successors followed so far: a second one for the same old key or head, or a head by a
+// key after its hand-over, is a fork.
+class Handovers {
+	constructor() {
+		this.byOld = new Map(); // old key hex -> successor hash hex
+		this.byHead = new Map(); // last head hash hex -> successor hash hex
+	}
+	checkHead(h) {
+		if (this.byOld.has(hex(h.landmarkPk))) fail('chain', `fork: head seq ${h.seq} signed by a key after its successor delegation`);
+	}
+	checkNew(s) {
+		const sh = hex(s.hash);
+		const a = this.byOld.get(hex(s.oldPk)), b = this.byHead.get(hex(s.lastHeadHash));
+		if ((a && a !== sh) || (b && b !== sh)) fail('chain', 'fork: a second successor delegation for the same old key or head');
+		return a === sh; // already followed
+	}
+	add(s) {
+		this.byOld.set(hex(s.oldPk), hex(s.hash));
+		this.byHead.set(hex(s.lastHeadHash), hex(s.hash));
+	}
+}
+// One head h (its delegation dlg, the successor succB it carries or null) against the
+// previous head of its chain (prev with its delegation prevDlg, or null: not seen): the
+// key-rotation rule of feed.md. A successor repeated on later heads of its key is the same one.
+// fromLog passes only a successor entry read since the batch before (once: a repeat is a fork).
+async function rotationCheck(h, dlg, succB, prev, prevDlg, trust, ho, once = false) {
+	ho.checkHead(h);
+	const rotated = prev && !eq(prev.landmarkPk, h.landmarkPk);
+	if (rotated && !succB) fail('chain', 'gap: the signing key changed without a successor delegation');
+	if (!succB) return;
+	const s = decodeSuccessor(succB);
+	if (!eq(s.newPk, h.landmarkPk)) fail('binding', "head signed by another key than the successor's new key");
+	if (ho.checkNew(s)) {
+		if (rotated || once) fail('chain', 'fork: a second successor delegation for the same old key or head');
+		return;
+	}
+	if (prev && !rotated) fail('binding', 'successor delegation where the signing key does not change');
+	if (!prev && h.seq <= s.lastSeq) fail('chain', `gap: head seq ${h.seq} is not after the successor's head seq ${s.lastSeq}`);
+	await successorVerify(s, trust);
+	successorLink(s, prevDlg, dlg, prev, prev || h.seq === s.lastSeq + 1n ? h : null);
+	ho.add(s);
 }
 
 // ---- entry framing (feed.md §Local log): CRC32C, Castagnoli, reflected 0x82F63B78 -------
@@ -456,7 +546,7 @@ function* entries(buf, off) {
 		if (len < 1 || len > 1 << 20 || buf.length - off - 12 < len) fail('length', `entry at ${off}`);
 		if (r.u8(off + 1) | r.u8(off + 2) | r.u8(off + 3)) fail('reserved', `entry at ${off}`);
 		if (crc32c(buf.subarray(off, off + 8 + len)) !== r.u32(off + 8 + len)) fail('field', `entry at ${off}: checksum`);
-		if (type < 1 || type > 4) fail('type', `entry at ${off}: type ${type}`);
+		if (type < 1 || type > 5) fail('type', `entry at ${off}: type ${type}`);
 		yield { type, payload: buf.subarray(off + 8, off + 8 + len), off, len: 12 + len };
 		off += 12 + len;
 	}
@@ -481,6 +571,9 @@ async function fromLog(dir, trust, nowNs, t) {
 	let link = null; // segment link of the last head read
 	let last = null; // the last head read: a log is one chain (feed.md §Local log)
 	let dlg = null;
+	let lastDlg = null; // delegation in force for `last`
+	let succs = []; // successor entries since the last batch
+	const ho = new Handovers();
 	for (let si = 0; si < segs.length; si++) {
 		const name = segs[si];
 		const buf = new Uint8Array(fs.readFileSync(path.join(dir, name)));
@@ -507,6 +600,9 @@ async function fromLog(dir, trust, nowNs, t) {
 				if (e.type === 1) {
 					if (items.length) fail('type', `delegation inside a batch at ${e.off}`);
 					dlg = e.payload;
+				} else if (e.type === 5) {
+					if (items.length) fail('type', `successor inside a batch at ${e.off}`);
+					succs.push(e.payload);
 				} else if (e.type === 2) {
 					items.push({ rec: e.payload, off: e.off });
 				} else if (e.type === 3) {
@@ -529,10 +625,20 @@ async function fromLog(dir, trust, nowNs, t) {
 	}
 	async function batch(items, headB, dlgB, where) {
 		const h = await verifyHead(headB, dlgB, trust);
+		const fresh = succs;
+		succs = [];
+		try {
+			if (fresh.length > 1) fail('chain', 'fork: two successor delegations between two batches');
+			await rotationCheck(h, decodeCred(dlgB), fresh[0] ?? null, last, lastDlg, trust, ho, true);
+		} catch (e) {
+			if (e instanceof VErr) fail(e.reason, `${where}: key rotation: ${e.what}`);
+			throw e;
+		}
 		// The first head read may follow heads removed by retention: its link is trusted.
 		if (last !== null && (h.seq !== last.seq + 1n || !eq(h.prev, last.hash) || h.time < last.time))
 			fail('chain', `${where}: batch head does not chain to the previous head`);
 		last = h;
+		lastDlg = decodeCred(dlgB);
 		if (h.count !== items.length) fail('length', `${where}: head count ${h.count}, ${items.length} records`);
 		items.forEach((it, i) => (it.i = i));
 		for (const it of items) {
@@ -631,6 +737,14 @@ function headFromJson(h) {
 	return cat(Uint8Array.of(0x4c, 0x42, h.version, 0), u32be(h.count), unhex(h.landmark_key, 32), u64be(big(h, 'seq')),
 		unhex(h.prev_hash, 32), u64be(big(h, 'time_unix_ns')), unhex(h.root, 32), unhex(h.sig, 64));
 }
+function successorFromJson(j) {
+	if (j.kind !== 'successor') fail('type', `successor kind ${j.kind}`);
+	const b = cat(Uint8Array.of(4, j.version, 0, 0), unhex(j.root, 32), unhex(j.old_key, 32), unhex(j.old_delegation_hash, 32),
+		unhex(j.new_key, 32), unhex(j.new_delegation_hash, 32), u64be(big(j, 'last_seq')), unhex(j.last_head_hash, 32),
+		u64be(BigInt.asUintN(64, big(j, 'issued'))), unhex(j.root_sig, 64), unhex(j.old_sig, 64));
+	if (!eq(H(TAG.successorHash, b), unhex(j.successor_hash, 32))) fail('field', 'successor_hash of the rebuilt successor');
+	return b;
+}
 function proofFromJson(p) {
 	return cat(Uint8Array.of(0x4c, 0x50, 1, p.path.length), u32be(p.leaf_index), u32be(p.tree_size), ...p.path.map((s) => unhex(s, 32)));
 }
@@ -668,7 +782,7 @@ async function fromJson(file, trust, nowNs, t) {
 			if (o.type === 'head') {
 				if (o.hash !== hh) fail('field', 'hash of the head line');
 				const h = await verifyHead(headB, dlgB, trust);
-				chains.add(h);
+				await chains.add(h, dlgB, o.successor ? successorFromJson(o.successor) : null, trust);
 				t.heads.push(hh);
 			} else if (o.type === 'record') {
 				if (!o.record) fail('field', `record does not decode: ${o.error}`);
@@ -693,11 +807,12 @@ async function fromJson(file, trust, nowNs, t) {
 function parseMsg(data) {
 	const m = {};
 	for (const e of entries(data, 0)) {
-		const k = ['', 'delegation', 'record', 'proof', 'head'][e.type];
+		const k = ['', 'delegation', 'record', 'proof', 'head', 'successor'][e.type];
+		if (!k) fail('type', `entry type ${e.type}`);
 		if (m[k]) fail('type', `two ${k} entries`);
 		m[k] = e.payload;
 	}
-	if (!m.head || !m.delegation || !m.record !== !m.proof) fail('type', 'message entries');
+	if (!m.head || !m.delegation || !m.record !== !m.proof || (m.successor && m.record)) fail('type', 'message entries');
 	return m;
 }
 async function fromNats(url, stream, timeoutS, trust, nowNs, t) {
@@ -738,7 +853,7 @@ async function fromNats(url, stream, timeoutS, trust, nowNs, t) {
 					} else {
 						if (id !== 'head-' + hex(h.hash)) fail('field', `Nats-Msg-Id ${id}`);
 						await verifyHead(m.head, m.delegation, trust);
-						if (chains.add(h) === 'ok') t.heads.push(hex(h.hash));
+						if ((await chains.add(h, m.delegation, m.successor ?? null, trust)) === 'ok') t.heads.push(hex(h.hash));
 					}
 				} catch (e) {
 					t.bad(`stream seq ${msg.seq} (${msg.subject})`, e);

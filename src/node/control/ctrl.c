@@ -1008,7 +1008,8 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	if (c->c.max_per_prover == 0) {
 		c->c.max_per_prover = 2;
 	}
-	c->batch = lm_batch_create(conf->batch_max, conf->sk, NULL);
+	c->batch = lm_batch_create(conf->batch_max, conf->sk, conf->last_head);
+	c->last_head_ns = conf->last_head != NULL ? conf->last_head->time_ns : 0;
 	if (c->batch != NULL && conf->signer != NULL &&
 		lm_batch_set_signer(c->batch, conf->signer) != 0) {
 		lm_batch_destroy(c->batch);

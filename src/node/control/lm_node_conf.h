@@ -55,6 +55,7 @@ struct lm_landmarkd_conf {
 	char key_file[LM_CFG_STR_MAX];
 	char key_uri[LM_CFG_STR_MAX]; /**< PKCS#11 RFC 7512 URI instead of key_file */
 	char delegation_file[LM_CFG_STR_MAX];
+	char successor_file[LM_CFG_STR_MAX]; /**< key rotation: lmctl successor's output */
 	struct lm_cfg_strlist manufacturer_roots;
 	struct lm_cfg_strlist operator_roots;
 	struct lm_cfg_strlist allow_list;

@@ -45,6 +45,8 @@ struct lm_ctrl_conf {
 	uint8_t sk[LM_SK_LEN]; /**< copied; wiped on destroy; unused when signer is set */
 	struct lm_signer *signer; /**< signs with the online key instead of sk (not owned) */
 	struct lm_delegation dlg; /**< this landmark's delegation (key must match pk) */
+	/** The head the chain continues from (the feed log's last, lm_sink_feed_open), or NULL. */
+	const struct lm_batch_head *last_head;
 	uint8_t mfr_roots[LM_CTRL_MAX_ROOTS][LM_PK_LEN]; /**< trusted for chip certificates */
 	unsigned n_mfr;
 	uint8_t op_roots[LM_CTRL_MAX_ROOTS][LM_PK_LEN]; /**< trusted for peer delegations */

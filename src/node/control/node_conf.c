@@ -67,6 +67,10 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"pkcs11:token=T;object=K?module-path=M&pin-source=file:P (docs/node.md)"},
 	{"delegation_file", LM_CFG_STR, O(delegation_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
 		"delegation of the online key by the operator root (lmctl delegate)"},
+	{"successor_file", LM_CFG_STR, O(successor_file), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"key rotation: the successor delegation (lmctl successor) that hands the feed "
+		"log's chain over from the previous online key to this one; needed only on the "
+		"first start with a new key, checked against operator_roots (docs/node.md)"},
 	{"manufacturer_roots", LM_CFG_STRLIST, O(manufacturer_roots), 0, 0, LM_CFG_LIST_MAX, NULL,
 		NULL, NULL, 0, 0,
 		"trusted manufacturer root public keys (base64 or key file paths) for chip certs"},

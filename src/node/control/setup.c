@@ -14,6 +14,7 @@
 #include "landmark/lm_pkcs11.h"
 #include "landmark/lm_revocation.h"
 #include "landmark/lm_signer.h"
+#include "landmark/lm_successor.h"
 #include "landmarkd.h"
 
 /* Largest replay table landmarkd builds (16 bytes a slot). */
@@ -71,6 +72,49 @@ load_revocations(
 	}
 	cc->revocations = g_rev_ptr;
 	cc->n_revocations = c->revocation_files.n;
+	return 0;
+}
+
+int
+lmd_successor_load(const struct lm_ctrl_conf *cc, uint8_t out[static LM_SUCCESSOR_LEN], bool *have,
+	char *err, size_t errlen)
+{
+	const struct lm_landmarkd_conf *c = &lmd.conf;
+	struct lm_successor s;
+	enum lm_reason why = LM_OK;
+	const char *what;
+	int rc;
+
+	*have = false;
+	if (c->successor_file[0] == '\0') {
+		return 0;
+	}
+	rc = lm_successor_read_file(c->successor_file, &s, &why);
+	if (rc != 0) {
+		snprintf(err, errlen, "successor_file %s: %s", c->successor_file,
+			rc == -EBADMSG ? lm_reason_str(why) : strerror(-rc));
+		return -1;
+	}
+	/* Both signatures, against operator_roots; the feed sink checks the link itself. */
+	why = lm_successor_verify(&s, (const uint8_t(*)[LM_PK_LEN])cc->op_roots, cc->n_op, &what);
+	if (why != LM_OK) {
+		snprintf(err, errlen, "successor_file %s: %s (%s)%s", c->successor_file, what,
+			lm_reason_str(why),
+			why == LM_E_ISSUER ? ": list the operator root in operator_roots" : "");
+		return -1;
+	}
+	if (memcmp(s.new_pk, cc->pk, LM_PK_LEN) != 0) {
+		snprintf(err, errlen,
+			"successor_file %s: hands over to another key than this "
+			"landmark's",
+			c->successor_file);
+		return -1;
+	}
+	if (lm_successor_encode(&s, out) < 0) {
+		snprintf(err, errlen, "successor_file %s: does not encode", c->successor_file);
+		return -1;
+	}
+	*have = true;
 	return 0;
 }
 
