@@ -255,12 +255,13 @@ lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double clo
  * Cap bounds without atan2 (lm_region_cap_bounds, used by test_fast and the margin scan):
  * the screening bounds of lm_geo_screen_pair_km, or looser, from bounds of the central angle
  * psi that need one square root. For the unit directions u (cap)
- * and v (cell centre), x = |u - v| = 2 sin(psi / 2), so psi = 2 asin(x / 2) and, for x <= 1,
- *   x <= psi <= x + x^3 / 24 + x^5 / 160
- * (the series of asin has positive, decreasing coefficients; with y = x / 2 <= 1/2 each term
- * after the third is at most 1/4 of the one before, so the tail is at most 4/3 of its first
- * term 3 y^5 / 40). Both ends are widened for rounding (relative 1e-12, absolute 1e-15 rad;
- * the directions carry errors of a few 1e-16). The bounds lo and hi of the geodesic are
+ * and v (cell centre), x = |u - v| = 2 sin(psi / 2), so psi = 2 asin(x / 2)
+ *   = x + x^3/24 + 3x^5/640 + 5x^7/7168 + 35x^9/294912 + ...
+ * with positive terms, each (for x <= 1) at most 1/4 of the one before (the asin
+ * coefficients decrease; (x/2)^2 <= 1/4). So S, the sum to x^7, is a lower bound and S plus
+ * 4/3 of the x^9 term an upper one: 2 m apart at x = 1/2 (psi ~ 29 deg), where the fast
+ * path stops (beyond, lm_geo_screen_pair_km's atan2). Both ends are widened for rounding
+ * (relative 1e-12, absolute 1e-15 rad; the directions carry errors of a few 1e-16). The bounds lo and hi of the geodesic are
  * lm_geo_screen_pair_km's functions of psi, which are monotone: evaluated at the lower end
  * lo is at most, and at the upper end (with rho_max taken no smaller) hi at least, what the
  * screening computes from the exact psi. test_fast runs lm_region_test_cell's tests in its
@@ -280,13 +281,17 @@ lm_region_cap_bounds(const struct lm_region *r, size_t k, const double q[3], dou
 	double dx = u[0] - lu[0], dy = u[1] - lu[1], dz = u[2] - lu[2];
 	double x2 = dx * dx + dy * dy + dz * dz, x, plo, phi, rmax;
 
-	if (!(x2 <= 1)) {
+	double ser;
+
+	if (!(x2 <= 0.25)) {
 		lm_geo_screen_pair_km(sc, q, lo_km, hi_km);
 		return;
 	}
 	x = sqrt(x2);
-	plo = fmax(0, x * (1 - 1e-12) - 1e-15);
-	phi = (x + x * x2 / 24 + x * x2 * x2 / 160) * (1 + 1e-12) + 1e-15;
+	/* 2 asin(x / 2) to the x^7 term: a lower bound; plus 4/3 of the x^9 term: an upper one */
+	ser = x * (1 + x2 * (1.0 / 24 + x2 * (3.0 / 640 + x2 * (5.0 / 7168))));
+	plo = fmax(0, ser * (1 - 1e-12) - 1e-15);
+	phi = (ser + x * x2 * x2 * x2 * x2 * (35.0 / 221184)) * (1 + 1e-12) + 1e-15;
 	*lo_km = fmax(b * plo, fmin(sc->rho_min * plo, sc->reach_km)) * (1 - 1e-12) - 1e-6;
 	rmax = sc->xyz[2] * q[2] > 0 ? fmin(a, fmax(sc->norm, qn) * (1 + 2e-12)) : a;
 	*hi_km = sqrt(rmax * rmax + kk * kk) * phi * (1 + 1e-12) + 1e-6;
@@ -390,6 +395,8 @@ visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t
 		return keep_cell_area(r, level, ilat, ilon, g.rad, true, g.area);
 	}
 	if (g.rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
+		/* never silent: a cell kept coarse for the limit is reported */
+		r->cell_limited |= g.rad > r->res_km && level < LM_MAX_LEVEL;
 		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
 	}
 	for (i = 0; i < 4; i++) {
@@ -431,6 +438,7 @@ visit_ref(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint
 		return keep_cell(r, level, ilat, ilon, rad, true);
 	}
 	if (rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
+		r->cell_limited |= rad > r->res_km && level < LM_MAX_LEVEL;
 		return keep_cell(r, level, ilat, ilon, rad, false);
 	}
 	for (i = 0; i < 4; i++) {
@@ -546,10 +554,71 @@ fail:
 	return NULL;
 }
 
+/*
+ * The area goal: a kept boundary cell is at most 2 x res wide, so area - inner (the band of
+ * boundary cells along the region's border) shrinks about linearly with res. Each round
+ * picks the next resolution from that (with 30 % to spare, between 1/16 and 0.6 of the
+ * last), until area <= goal x inner. inner_area <= exact area <= area always holds, so the
+ * stopping test proves area <= goal x exact. The cell count stays about the same whatever
+ * the region's size (a region of size rho needs res ~ rho / 80 for 1.05).
+ */
 struct lm_region *
 lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params *params)
 {
-	return region_solve(caps, n, params, false);
+	struct lm_region_params p;
+	struct lm_region *r;
+	double res, f;
+	int round;
+
+	if (!params || params->area_ratio == 0) {
+		return region_solve(caps, n, params, false);
+	}
+	if (!(params->area_ratio > 1 && params->area_ratio <= 100)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = *params;
+	res = p.res_km > 0 ? p.res_km : LM_REGION_DEFAULT_RES_KM;
+	for (round = 0;; round++) {
+		p.res_km = res;
+		r = region_solve(caps, n, &p, false);
+		if (!r || r->ncells == 0 || r->cell_limited || r->area <= p.area_ratio * r->inner ||
+			res <= LM_REGION_MIN_RES_KM || round == 24) {
+			return r;
+		}
+		f = r->inner > 0 ? 0.7 * (p.area_ratio - 1) * r->inner / (r->area - r->inner)
+				 : 0.25;
+		f = fmin(0.6, fmax(1.0 / 16, f));
+		res = fmax(LM_REGION_MIN_RES_KM, res * f);
+		lm_region_destroy(r);
+	}
+}
+
+bool
+lm_region_cell_limited(const struct lm_region *r)
+{
+	return r->cell_limited;
+}
+
+size_t
+lm_region_max_cells(const struct lm_region *r)
+{
+	return r->max_cells;
+}
+
+double
+lm_region_solved_res_km(const struct lm_region *r)
+{
+	return r->res_km;
+}
+
+double
+lm_region_area_ratio_bound(const struct lm_region *r)
+{
+	if (r->ncells == 0) {
+		return NAN;
+	}
+	return r->inner > 0 ? r->area / r->inner : INFINITY;
 }
 
 struct lm_region *

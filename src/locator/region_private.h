@@ -35,6 +35,7 @@ struct lm_region {
 	struct lm_cell_ix *ix;
 	size_t ncells, cap;
 	double area, inner, res_met;
+	bool cell_limited; /* a cell was kept coarse because max_cells was reached */
 };
 
 enum lm_cell_test {
