@@ -24,7 +24,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lmctl solve [options] [FILE|-]\n"
-		"  FILE: CSV with header name,lat,lon,rtt_ms[,deduct_ms][,bl_m_ms_per_km,bl_b_ms]\n"
+		"  FILE: CSV with header name,lat,lon,rtt_ms[,deduct_ms][,bl_m_ms_per_km,bl_b_ms\n"
+		"        [,bl_guard_rtt_ms]]\n"
 		"        or JSON {\"constraints\": [{name, lat, lon, rtt_ms, deduct_ms}, ...]}\n"
 		"  --res KM             target resolution (circumradius of boundary cells, default 10)\n"
 		"  --point LAT,LON      can the chip be here? (+ farthest possible distance)\n"
@@ -43,6 +44,9 @@ usage(FILE *f)
 		"                       echoed; a bad line gives {\"id\", \"line\", \"error\"}\n"
 		"  --jobs N             batch: solve on N threads (output identical; default 1)\n"
 		"  --geojson            batch: add the region geometry (omitted by default)\n"
+		"  --calibration FILE   widen estimate radii by the \"estimate_calibration\" of an\n"
+		"                       lmctl mesh --bestlines report (the estimate then claims\n"
+		"                       its coverage; without it, no coverage is claimed)\n"
 		"Hard bounds use c * (rtt - deduct) / 2 only; bl_* columns (speed lines) add an\n"
 		"\"estimate\" object, which is NOT a proof (no verdict; \"estimate_opinion\").\n");
 }
@@ -62,7 +66,7 @@ parse_point(const char *s, double *lat, double *lon)
 
 static int
 add_constraint(struct lmctl_cons *cs, const char *name, double lat, double lon, double rtt,
-	double ded, double blm, double blb, char *err, size_t errlen)
+	double ded, double blm, double blb, double blg, char *err, size_t errlen)
 {
 	struct lmctl_con *c;
 
@@ -91,7 +95,10 @@ add_constraint(struct lmctl_cons *cs, const char *name, double lat, double lon, 
 	}
 	c->est_km = NAN;
 	if (isfinite(blm) || isfinite(blb)) {
-		struct lm_bestline bl = {blm, blb, 2};
+		struct lm_bestline bl = {.m_ms_per_km = blm,
+			.b_ms = blb,
+			.npoints = 2,
+			.guard_rtt_ms = isnan(blg) ? 0 : blg};
 
 		if (!(blm >= LM_GEO_C_MS_PER_KM) || !(blb >= 0)) {
 			snprintf(err, errlen,
@@ -99,7 +106,15 @@ add_constraint(struct lmctl_cons *cs, const char *name, double lat, double lon, 
 				name, blm, blb, LM_GEO_C_MS_PER_KM);
 			return -EINVAL;
 		}
+		if (!(bl.guard_rtt_ms >= 0)) {
+			snprintf(err, errlen, "%s: bl_guard_rtt_ms %g: must be >= 0", name, blg);
+			return -EINVAL;
+		}
+		c->bl = bl;
 		c->est_km = lm_bestline_radius_km(&bl, rtt - ded);
+	} else if (!isnan(blg)) {
+		snprintf(err, errlen, "%s: bl_guard_rtt_ms without a speed line", name);
+		return -EINVAL;
 	}
 	cs->n++;
 	return 0;
@@ -125,13 +140,13 @@ static int
 read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 {
 	char line[4096], *fl[16];
-	int col[7] = {-1, -1, -1, -1, -1, -1, -1}, nf, i, ln = 0, rc;
-	static const char *names[7] = {
-		"name", "lat", "lon", "rtt_ms", "deduct_ms", "bl_m_ms_per_km", "bl_b_ms"};
+	int col[8] = {-1, -1, -1, -1, -1, -1, -1, -1}, nf, i, ln = 0, rc;
+	static const char *names[8] = {"name", "lat", "lon", "rtt_ms", "deduct_ms",
+		"bl_m_ms_per_km", "bl_b_ms", "bl_guard_rtt_ms"};
 
 	while (fgets(line, sizeof(line), f)) {
 		int bad = 0;
-		double v[7];
+		double v[8];
 
 		ln++;
 		nf = lm_geo_csv_split(line, fl, 16);
@@ -146,7 +161,7 @@ read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 			for (i = 0; i < nf; i++) {
 				int k;
 
-				for (k = 0; k < 7; k++) {
+				for (k = 0; k < 8; k++) {
 					if (!strcmp(fl[i], names[k])) {
 						col[k] = i;
 					}
@@ -161,7 +176,7 @@ read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 			}
 			continue;
 		}
-		for (i = 1; i < 7; i++) {
+		for (i = 1; i < 8; i++) {
 			v[i] = col[i] >= 0 && col[i] < nf ? num_or_nan(fl[col[i]], &bad) : NAN;
 		}
 		if (col[0] >= nf || bad || isnan(v[1]) || isnan(v[2]) || isnan(v[3])) {
@@ -171,7 +186,7 @@ read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		rc = add_constraint(cs, fl[col[0]], v[1], v[2], v[3], isnan(v[4]) ? 0 : v[4], v[5],
-			v[6], err, errlen);
+			v[6], v[7], err, errlen);
 		if (rc < 0) {
 			char tmp[256];
 
@@ -201,7 +216,8 @@ lmctl_parse_constraints_json(const json_t *a, struct lmctl_cons *cs, char *err, 
 		json_t *lat = json_object_get(c, "lat"), *lon = json_object_get(c, "lon");
 		json_t *rtt = json_object_get(c, "rtt_ms"), *ded = json_object_get(c, "deduct_ms");
 		json_t *blm = json_object_get(c, "bl_m_ms_per_km"),
-		       *blb = json_object_get(c, "bl_b_ms");
+		       *blb = json_object_get(c, "bl_b_ms"),
+		       *blg = json_object_get(c, "bl_guard_rtt_ms");
 		char nm[32];
 
 		if (!name) {
@@ -218,7 +234,8 @@ lmctl_parse_constraints_json(const json_t *a, struct lmctl_cons *cs, char *err, 
 		rc = add_constraint(cs, name, json_number_value(lat), json_number_value(lon),
 			json_number_value(rtt), ded ? json_number_value(ded) : 0,
 			json_is_number(blm) ? json_number_value(blm) : NAN,
-			json_is_number(blb) ? json_number_value(blb) : NAN, err, errlen);
+			json_is_number(blb) ? json_number_value(blb) : NAN,
+			json_is_number(blg) ? json_number_value(blg) : NAN, err, errlen);
 		if (rc < 0) {
 			break;
 		}
@@ -270,6 +287,16 @@ lmctl_read_constraints(const char *path, struct lmctl_cons *cs, char *err, size_
 	return rc;
 }
 
+/* a constraint's estimated radius: calibrated when the options carry a calibration */
+static double
+est_radius(const struct lmctl_con *c, const struct lmctl_solve_opts *o)
+{
+	if (isnan(c->est_km) || !o || !o->calibrated) {
+		return c->est_km;
+	}
+	return lm_estimate_radius_km(&c->bl, c->rtt_ms - c->deduct_ms, o->est_lambda);
+}
+
 int
 lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, json_t *out,
 	const struct lmctl_solve_opts *o, struct lm_geofence *gf)
@@ -289,7 +316,7 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 	for (i = 0; i < cs->n; i++) {
 		caps[i].lat = cs->v[i].lat;
 		caps[i].lon = cs->v[i].lon;
-		caps[i].radius_km = estimate ? cs->v[i].est_km : cs->v[i].radius_km;
+		caps[i].radius_km = estimate ? est_radius(&cs->v[i], o) : cs->v[i].radius_km;
 		names[i] = cs->v[i].name;
 	}
 	r = lm_region_solve(caps, cs->n, &prm);
@@ -302,6 +329,16 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 		json_object_set_new(out, "label",
 			json_string(
 				"ESTIMATE from speed lines: not a proof, may exclude the truth"));
+		/* what the estimate claims, and on what (docs/locator.md "Estimates") */
+		json_object_set_new(out, "coverage_claimed",
+			o && o->calibrated ? json_real(o->est_coverage) : json_null());
+		json_object_set_new(out, "calibration",
+			o && o->calibrated
+				? json_pack("{s:f, s:s}", "lambda", o->est_lambda, "assumption",
+					  "the chip is exchangeable with the mesh's landmarks as "
+					  "targets (split-conformal calibration)")
+				: json_string(
+					  "none: uncalibrated speed lines, no coverage claimed"));
 	}
 	if (estimate) {
 		/* speed lines alone make estimated radii conflict: only hard caps that cannot
@@ -369,7 +406,8 @@ lmctl_solve_doc(const struct lmctl_cons *cs, const struct lmctl_solve_opts *o,
 			goto nomem;
 		}
 		if (!isnan(cs->v[i].est_km)) {
-			json_object_set_new(e, "estimate_radius_km", json_real(cs->v[i].est_km));
+			json_object_set_new(
+				e, "estimate_radius_km", json_real(est_radius(&cs->v[i], o)));
 			nest++;
 		}
 		json_array_append_new(cj, e);
@@ -406,6 +444,43 @@ nomem:
 	return NULL;
 }
 
+/* "estimate_calibration" of an lmctl mesh --bestlines report */
+static int
+read_calibration(const char *path, struct lmctl_solve_opts *o)
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je), *c, *l, *p;
+	int rc = -EINVAL;
+
+	if (!j) {
+		lmctl_err(CMD, "--calibration %s: %s (line %d)", path, je.text, je.line);
+		return rc;
+	}
+	c = json_object_get(j, "estimate_calibration");
+	l = json_object_get(c, "lambda");
+	p = json_object_get(c, "coverage");
+	if (!json_is_object(c)) {
+		lmctl_err(CMD,
+			"--calibration %s: no \"estimate_calibration\" object (the output "
+			"of lmctl mesh --bestlines)",
+			path);
+	} else if (!json_is_number(l) || !(json_number_value(l) <= 1)) {
+		lmctl_err(CMD,
+			"--calibration %s: estimate_calibration.lambda must be a number <= 1",
+			path);
+	} else if (!json_is_number(p) || !(json_number_value(p) > 0 && json_number_value(p) < 1)) {
+		lmctl_err(CMD, "--calibration %s: estimate_calibration.coverage must be in (0, 1)",
+			path);
+	} else {
+		o->calibrated = true;
+		o->est_lambda = json_number_value(l);
+		o->est_coverage = json_number_value(p);
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
 int
 lmctl_cmd_solve(int argc, char **argv)
 {
@@ -420,6 +495,7 @@ lmctl_cmd_solve(int argc, char **argv)
 		{"geojson", no_argument, NULL, 'G'},
 		{"tight", required_argument, NULL, 't'},
 		{"max-cells", required_argument, NULL, 'M'},
+		{"calibration", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -485,6 +561,11 @@ lmctl_cmd_solve(int argc, char **argv)
 			break;
 		case 'M':
 			if (lmctl_parse_max_cells(CMD, optarg, &o.max_cells) < 0) {
+				goto out;
+			}
+			break;
+		case 'C':
+			if (read_calibration(optarg, &o) < 0) {
 				goto out;
 			}
 			break;

@@ -14,6 +14,7 @@
 #include "landmark/lm_geofence.h"
 #include "landmark/lm_locate.h"
 #include "landmark/lm_record.h"
+#include "landmark/lm_mesh.h"
 #include "landmark/lm_region.h"
 
 struct lmctl_con {
@@ -21,7 +22,8 @@ struct lmctl_con {
 	double lat, lon;
 	double rtt_ms, deduct_ms;
 	double radius_km; /* hard bound */
-	double est_km; /* estimate (speed line) or NaN */
+	double est_km; /* estimate (speed line, uncalibrated) or NaN */
+	struct lm_bestline bl; /* the speed line when est_km is a number */
 };
 
 struct lmctl_cons {
@@ -37,6 +39,8 @@ struct lmctl_solve_opts {
 	bool has_point;
 	double lat, lon;
 	json_t *allowed; /* names of the fences, for the report */
+	bool calibrated; /* estimate radii widened by est_lambda (lmctl mesh --bestlines) */
+	double est_lambda, est_coverage;
 };
 
 /* Read constraints from CSV or JSON (path "-" = stdin). 0 or -errno with err filled. */
