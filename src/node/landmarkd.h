@@ -22,6 +22,7 @@
 #include "datapath/lm_session.h"
 #include "dpdk/port_dpdk.h"
 #include "landmark/lm_clock.h"
+#include "landmark/lm_revset.h"
 #include "landmark/lm_successor.h"
 
 extern int lm_node_logtype;
@@ -55,6 +56,8 @@ struct lmd {
 	uint64_t tsc_drift; /* ... that found drift beyond the margin */
 	atomic_int stop;
 	atomic_int workers_done;
+	struct lm_revset *revset; /* revocation lists in force (control/setup.c) */
+	struct lm_revset_follow *rev_follow; /* revocation_nats follower, or NULL */
 };
 
 /** The process state (main.c). */
