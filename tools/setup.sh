@@ -16,6 +16,8 @@ PKGS=(
 	dpdk dpdk-dev iproute2 iputils-ping nats-server prometheus proj-bin procps python3
 	# tests validate every JSON the tools emit against docs/schema/ (JSON Schema 2020-12)
 	python3-jsonschema
+	# the compliance report test verifies a signed report in a second language (Ed25519)
+	python3-cryptography
 	# locator: country boundaries come from npm (below); the map test renders in chromium
 	chromium
 )

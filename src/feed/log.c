@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "landmark/lm_log.h"
 #include "log_private.h"
 
 #define DEFAULT_SEGMENT_BYTES (UINT64_C(64) << 20)
@@ -372,8 +373,9 @@ recover(struct lm_feed_log *log)
 	}
 	if (ret < 0) {
 		if (ret == -EBADMSG) {
-			fprintf(stderr, "feed log %s: %s offset %" PRIu64 " (+%" PRIu64 "): %s\n",
-				log->dir, f.file, f.offset, f.len, f.what);
+			lm_log(LM_LOG_MOD_FEED, LM_LOG_ERR,
+				"feed log %s: %s offset %" PRIu64 " (+%" PRIu64 "): %s", log->dir,
+				f.file, f.offset, f.len, f.what);
 		}
 		lm_feed_reader_close(r);
 		return ret;

@@ -33,12 +33,14 @@ on_signal(int sig)
 	atomic_store(&lmd.stop, 1);
 }
 
-/* A list from revocation_nats refused (older, stale, bad): logged, counted by the set. */
+/* A list from revocation_nats refused (older, stale, bad): logged (rate-limited), counted by
+ * the set. */
 static void
 on_revocation_refused(const char *why, void *arg)
 {
 	(void)arg;
-	NLOG(WARNING, "revocation_nats: %s", why);
+	/* a writer of the bucket can repeat it: one line a second at most */
+	LM_LOG_RL(1, LM_LOG_MOD_NODE, LM_LOG_WARNING, "landmarkd: revocation_nats: %s", why);
 }
 
 static void
@@ -92,6 +94,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "landmarkd: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
+	lmd_log_setup();
 	argc -= n;
 	argv += n;
 	optind = 1;

@@ -68,9 +68,14 @@ struct lm_ctrl_conf {
 	uint32_t n_engines; /**< datapath engines that will attach (pool shares), >= 1 */
 	int64_t replay_window_s;
 	uint32_t replay_slots;
-	/** cap on a landmark-side delay deduction; the deduction must be a measured floor of
-	 * the samples' tier, and none is measured: records deduct 0 whatever this says */
+	/** cap on a landmark-side delay deduction (0..1 ms): a tier's deduction is
+	 * min(its measured floor, this); with no floor measured nothing is deducted */
 	uint64_t landmark_delay_ns;
+	/** self-measurement probes per floor round (>= 16; 0: 64), rounds kept (1..16; 0: 8),
+	 * and how old the newest round may be before a tier has no evidence (0: 600 s) */
+	uint32_t floor_round_probes;
+	uint32_t floor_rounds;
+	int64_t floor_stale_ns;
 	struct lm_clock_cal cal;
 	uint32_t batch_max; /**< records per batch, 1..4096 */
 	uint64_t batch_interval_ns; /**< close a non-empty batch at least this often */
@@ -119,6 +124,7 @@ struct lm_ctrl_stats {
 	uint64_t mesh_started;
 	uint64_t mesh_reveals;
 	uint64_t mesh_failed;
+	uint64_t floor_probes; /**< self-measurement probes taken into the floor */
 };
 
 /** Name/offset table of the scalar counters (arrays expanded). */

@@ -279,11 +279,22 @@ lmd_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 		cc->replay_slots = (uint32_t)need;
 	}
 	cc->landmark_delay_ns = (uint64_t)c->landmark_delay_ns;
-	if (c->landmark_delay_ns != 0) {
-		NLOG(WARNING,
-			"landmark_delay_ns = %lld is only a cap: no floor is measured, records "
-			"deduct no landmark delay",
-			(long long)c->landmark_delay_ns);
+	cc->floor_round_probes = (uint32_t)c->floor_round_probes;
+	cc->floor_rounds = (uint32_t)c->floor_rounds;
+	cc->floor_stale_ns = c->floor_stale_s * LM_NS_PER_S;
+	{
+		unsigned pi;
+		bool probing = false;
+
+		for (pi = 0; pi < c->n_ports; pi++) {
+			probing |= c->ports[pi].floor_probe != 0;
+		}
+		if (c->landmark_delay_ns != 0 && !probing) {
+			NLOG(WARNING,
+				"landmark_delay_ns = %lld is only a cap: no port has floor_probe, "
+				"no floor is measured, records deduct no landmark delay",
+				(long long)c->landmark_delay_ns);
+		}
 	}
 	cc->cal = lmd.cal;
 	cc->batch_max = (uint32_t)c->batch_max;

@@ -26,6 +26,7 @@ enum lm_nmsg_type {
 	LM_NMSG_PROVE, /**< ctrl -> dp: act as prover (fast mode) towards a peer landmark */
 	LM_NMSG_PROVED, /**< dp -> ctrl: prover session got FINISH (or ended): sign REVEAL */
 	LM_NMSG_SEND, /**< ctrl -> dp: send payload as one UDP datagram to peer */
+	LM_NMSG_FLOOR, /**< dp -> ctrl: a self-measurement probe came back; stamps in s[0] */
 };
 
 /** Why a session ended (RESULT) or a prover session ended (PROVED). */
