@@ -35,6 +35,7 @@ struct lmctl_solve_opts {
 	double res_km;
 	double area_ratio; /* --tight (0: fixed resolution) */
 	size_t max_cells; /* --max-cells (0: default) */
+	bool verdict_driven; /* --verdict-driven */
 	bool region;
 	bool has_point;
 	double lat, lon;
