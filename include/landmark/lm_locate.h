@@ -70,6 +70,9 @@ struct lm_locate_meas {
 struct lm_locator_conf {
 	double window_s; /**< default LM_LOCATE_DEFAULT_WINDOW_S; 1..1e7 */
 	double res_km; /**< region resolution, default LM_REGION_DEFAULT_RES_KM; 0.01..5000 */
+	/** area goal (lm_region_params.area_ratio): 0 fixed resolution, else (1, 100] */
+	double area_ratio;
+	size_t max_cells; /**< cell limit per region (0: LM_REGION_DEFAULT_MAX_CELLS) */
 	const struct lm_geofence *allowed; /**< borrowed, must outlive the locator; NULL: no
 					    *   verdict except for declared chips */
 	bool no_margin; /**< skip the verdict margin (faster; margin_km NaN) */
@@ -110,6 +113,7 @@ struct lm_locate_result {
 	struct lm_locate_cap *caps; /**< one per landmark (site and position), n_caps */
 	size_t n_caps;
 	double res_km; /**< resolution asked for */
+	double area_ratio; /**< area goal it was solved under (0: fixed resolution) */
 	struct lm_region *region; /**< solved from caps[] in order (owned) */
 	size_t *conflict; /**< cap indices of the smallest proven inconsistent subset */
 	size_t n_conflict; /**< 0 unless the region is empty and a conflict was proven */
@@ -309,6 +313,7 @@ int lm_locator_render_clones(struct lm_locator *loc, json_t *clones, json_t *fea
 struct lm_locate_region_view {
 	const struct lm_region *region;
 	double res_km; /**< resolution asked for */
+	double area_ratio; /**< area goal (lm_region_params.area_ratio; 0: none) */
 	const char *const *names; /**< name of each cap of the region, in its order */
 	size_t n; /**< caps */
 	const size_t *conflict; /**< cap indices of a proven inconsistent subset, or NULL */
@@ -326,7 +331,8 @@ struct lm_locate_region_view {
 /**
  * The members every solved region reports (lmctl solve and every lmctl locate window;
  * docs/locator.md): feasible, resolution_km, resolution_met_km, area_km2, inner_area_km2,
- * bbox, conflict (when given) and verdict (when allowed: result, records,
+ * resolution_solved_km, area_ratio_goal, area_ratio_bound (area / inner area, null when the
+ * inner area is 0), max_cells, cell_limit_reached, bbox, conflict (when given) and verdict (when allowed: result, records,
  * decisive_records, area_in/out/unknown_km2, margin_km, margin_sampled_every_km,
  * margin_point, margin_record, allowed; with opinion: "estimate_opinion" with a label and
  * no margin instead), added to out.

@@ -50,6 +50,9 @@ usage(FILE *f)
 		"  --window SEC     group a chip's records into windows of SEC seconds (default 3600)\n"
 		"  --res KM         region resolution (default 10)\n"
 		"  --jobs N         solve chip windows on N threads (default 1; output identical)\n"
+		"  --tight R        area goal: resolution adapts until area <= R x the exact\n"
+		"                   region (default 1.05; 0: fixed resolution)\n"
+		"  --max-cells N    cell limit per region (default 200000; reported when reached)\n"
 		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
 		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
 		"  --revocations FILE  signed revocation list (lmctl revoke; repeatable): records\n"
@@ -271,6 +274,8 @@ make_locator(struct lmctl_locate_cfg *cfg, const struct lm_geofence *gf, const s
 {
 	struct lm_locator_conf lc = {.window_s = cfg->window_s,
 		.res_km = cfg->res_km,
+		.area_ratio = cfg->area_ratio,
+		.max_cells = cfg->max_cells,
 		.allowed = gf,
 		.clone_max_kmh = cfg->clone_kmh,
 		.clone_slack_s = cfg->clone_slack_s,
@@ -325,6 +330,8 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"until-idle", required_argument, NULL, 'i'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"fleet", required_argument, NULL, 'f'},
+		{"tight", required_argument, NULL, 'T'},
+		{"max-cells", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -350,6 +357,7 @@ lmctl_cmd_locate(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.window_s = LM_LOCATE_DEFAULT_WINDOW_S;
 	cfg.res_km = LM_REGION_DEFAULT_RES_KM;
+	cfg.area_ratio = LM_REGION_DEFAULT_AREA_RATIO;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cfg.vo.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	optind = 1;
@@ -436,6 +444,16 @@ lmctl_cmd_locate(int argc, char **argv)
 				goto done;
 			}
 			mesh_path[n_mesh++] = optarg;
+			break;
+		case 'T':
+			if (lmctl_parse_tight(CMD, optarg, &cfg.area_ratio) < 0) {
+				goto done;
+			}
+			break;
+		case 'C':
+			if (lmctl_parse_max_cells(CMD, optarg, &cfg.max_cells) < 0) {
+				goto done;
+			}
 			break;
 		case 'j': {
 			long long v;

@@ -85,6 +85,7 @@ lm_locator_create(const struct lm_locator_conf *conf)
 	if (!(c.window_s >= 1 && c.window_s <= 1e7) || !(c.res_km >= 0.01 && c.res_km <= 5000) ||
 		!(c.clone_max_kmh >= 1 && c.clone_max_kmh <= 1e6) ||
 		!(c.clone_slack_s >= 0 && c.clone_slack_s <= 1e6) ||
+		!(c.area_ratio == 0 || (c.area_ratio > 1 && c.area_ratio <= 100)) ||
 		(unsigned)c.min_key_class >= LM_KEY__COUNT) {
 		errno = EINVAL;
 		return NULL;
@@ -439,7 +440,9 @@ static int
 solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n,
 	struct lm_locate_result *res)
 {
-	struct lm_region_params prm = {.res_km = loc->conf.res_km};
+	struct lm_region_params prm = {.res_km = loc->conf.res_km,
+		.max_cells = loc->conf.max_cells,
+		.area_ratio = loc->conf.area_ratio};
 	struct lm_cap *caps = NULL;
 	size_t i;
 	int rc;
@@ -454,6 +457,7 @@ solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_
 	res->window_start_ns = g[0].t_ns;
 	res->window_end_ns = g[n - 1].t_ns;
 	res->res_km = loc->conf.res_km;
+	res->area_ratio = loc->conf.area_ratio;
 	rc = take_caps(loc, g, n, res);
 	if (rc < 0) {
 		return rc;

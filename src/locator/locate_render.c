@@ -77,6 +77,17 @@ lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v)
 	rc |= json_object_set_new(out, "resolution_met_km", json_real(lm_region_resolution_km(r)));
 	rc |= json_object_set_new(out, "area_km2", json_real(lm_region_area_km2(r)));
 	rc |= json_object_set_new(out, "inner_area_km2", json_real(lm_region_inner_area_km2(r)));
+	/* tightness: what the resolution adapted to, and whether the cell limit cut it short */
+	rc |= json_object_set_new(
+		out, "resolution_solved_km", json_real(lm_region_solved_res_km(r)));
+	rc |= json_object_set_new(out, "area_ratio_goal", json_real(v->area_ratio));
+	rc |= json_object_set_new(out, "area_ratio_bound",
+		isfinite(lm_region_area_ratio_bound(r)) ? json_real(lm_region_area_ratio_bound(r))
+							: json_null());
+	rc |= json_object_set_new(
+		out, "max_cells", json_integer((json_int_t)lm_region_max_cells(r)));
+	rc |= json_object_set_new(
+		out, "cell_limit_reached", json_boolean(lm_region_cell_limited(r)));
 	if (lm_region_bbox(r, &bb) == 0) {
 		rc |= json_object_set_new(
 			out, "bbox", json_pack("[ffff]", bb.west, bb.south, bb.east, bb.north));
@@ -129,6 +140,7 @@ lm_locate_result_json(const struct lm_locate_result *res)
 {
 	struct lm_locate_region_view rv = {.region = res->region,
 		.res_km = res->res_km,
+		.area_ratio = res->area_ratio,
 		.n = res->n_caps,
 		.conflict = res->conflict,
 		.n_conflict = res->n_conflict,

@@ -84,6 +84,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "landmarkd: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
+	lmd_log_setup();
 	argc -= n;
 	argv += n;
 	optind = 1;
