@@ -174,6 +174,15 @@ LM_WUR int lm_locator_exclude(struct lm_locator *loc, const char *who);
  */
 LM_WUR int lm_locator_add_revocation(struct lm_locator *loc, const struct lm_revocation *l);
 
+struct lm_revset;
+
+/**
+ * Also apply the lists of a revocation set (lm_revset.h: kept current from a NATS bucket by
+ * another thread; borrowed, must outlive the locator; NULL: none). Checked as the lists of
+ * lm_locator_add_revocation(), at each record's session start.
+ */
+void lm_locator_set_revset(struct lm_locator *loc, struct lm_revset *set);
+
 /**
  * Is m made with a revoked key (lm_locator_add_revocation)? Read-only.
  * @param why  filled when true: "revoked chip key (REASON, effective S, list seq N)" or

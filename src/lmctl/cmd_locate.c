@@ -20,6 +20,7 @@
 #include "landmark/lm_mesh.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_region.h"
+#include "landmark/lm_revset.h"
 #include "lmctl.h"
 #include "locate_private.h"
 
@@ -35,6 +36,14 @@ struct pending {
 	} * decl;
 	size_t n_decl;
 };
+
+/* A list of the --revocations-nats bucket refused (older, stale, bad): named on stderr. */
+static void
+on_revocation_refused(const char *why, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "lmctl locate: revocation bucket: %s\n", why);
+}
 
 static void
 usage(FILE *f)
@@ -59,6 +68,11 @@ usage(FILE *f)
 		"                   made with a revoked chip or landmark key at or after its\n"
 		"                   effective time are refused (listed under \"rejected\"); a\n"
 		"                   stale or wrongly signed list is an error\n"
+		"  --revocations-nats URL  also the lists of a NATS key-value bucket (lmctl revoke\n"
+		"                   publish): read before the first record and, with --nats,\n"
+		"                   followed while running; an older, stale or wrongly signed list\n"
+		"                   in it is refused and counted\n"
+		"  --revocation-bucket NAME  that bucket (default LANDMARK_REVOCATIONS)\n"
 		"  --declared FILE  per-chip allowed countries, lines \"CHIP CODES\" (CHIP: key hex\n"
 		"                   or serial); those chips are judged against their own codes\n"
 		"  --now UNIX_S     verifier time (default: now)\n"
@@ -320,6 +334,8 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"declared", required_argument, NULL, 'D'},
 		{"clone-max-speed", required_argument, NULL, 'V'},
 		{"revocations", required_argument, NULL, 'R'},
+		{"revocations-nats", required_argument, NULL, 'Q'},
+		{"revocation-bucket", required_argument, NULL, 'B'},
 		{"clone-clock-slack", required_argument, NULL, 'L'},
 		{"min-key-class", required_argument, NULL, 'K'},
 		{"nats", required_argument, NULL, 'N'},
@@ -351,6 +367,9 @@ lmctl_cmd_locate(int argc, char **argv)
 	const char *mesh_path[16], *rev_path[16];
 	size_t n_mesh = 0, n_rev_path = 0, n_rev = 0;
 	struct lm_revocation rev[16];
+	const char *rev_nats = NULL, *rev_bucket = LM_REVSET_BUCKET;
+	struct lm_revset *revset = NULL;
+	struct lm_revset_follow *rev_follow = NULL;
 	struct take_ctx tx;
 	struct timespec ts;
 
@@ -512,6 +531,12 @@ lmctl_cmd_locate(int argc, char **argv)
 		case 'N':
 			no.urls = optarg;
 			break;
+		case 'Q':
+			rev_nats = optarg;
+			break;
+		case 'B':
+			rev_bucket = optarg;
+			break;
 		case 'S':
 			no.stream = optarg;
 			break;
@@ -578,6 +603,33 @@ lmctl_cmd_locate(int argc, char **argv)
 			goto done;
 		}
 	}
+	if (rev_nats != NULL) {
+		struct lm_revset_stats rs;
+
+		revset = lm_revset_create(cfg.vo.trust);
+		rev_follow = revset ? lm_revset_follow_start(revset, rev_nats, rev_bucket,
+					      on_revocation_refused, NULL)
+				    : NULL;
+		if (rev_follow == NULL) {
+			lmctl_err(CMD, "--revocations-nats %s: %s", rev_nats, strerror(errno));
+			goto done;
+		}
+		/* every list the bucket holds now, before the first record is judged */
+		if (lm_revset_follow_sync(rev_follow, 15000) != 0) {
+			lmctl_err(CMD, "--revocations-nats %s: bucket %s not read within 15 s",
+				rev_nats, rev_bucket);
+			goto done;
+		}
+		lm_revset_stats(revset, cfg.vo.now_ns / 1000000000, &rs);
+		fprintf(stderr,
+			"lmctl locate: %llu revocation list(s) from bucket %s (%llu refused: %llu "
+			"older, %llu stale, %llu bad)\n",
+			(unsigned long long)rs.lists, rev_bucket,
+			(unsigned long long)(rs.older + rs.stale + rs.bad),
+			(unsigned long long)rs.older, (unsigned long long)rs.stale,
+			(unsigned long long)rs.bad);
+		lm_locator_set_revset(cfg.loc, revset);
+	}
 	if (no.urls) {
 		rc = lmctl_locate_nats(&cfg, &no);
 		goto done;
@@ -623,7 +675,9 @@ done:
 	json_decref(chips);
 	json_decref(clones);
 	json_decref(feats);
+	lm_revset_follow_stop(rev_follow);
 	lm_locator_destroy(cfg.loc);
+	lm_revset_destroy(revset);
 	for (i = 0; i < n_rev; i++) {
 		lm_revocation_free(&rev[i]);
 	}
