@@ -100,7 +100,7 @@ struct lmctl_locate_cfg {
 };
 
 /* Write the locate output files (lm_locate_write_files), printing what failed. 0 or -1. */
-int lmctl_locate_write(const char *out, const json_t *top, const json_t *fc);
+int lmctl_locate_write(const char *out, const json_t *top, const json_t *fc, const json_t *fleet);
 
 /* Long-running mode: lmctl locate --nats (cmd_locate_nats.c). Exit status. */
 struct lmctl_nats_opts {
