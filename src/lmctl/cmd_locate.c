@@ -53,6 +53,9 @@ usage(FILE *f)
 		"  --root FILE      trusted operator root public key (repeatable)\n"
 		"  --mfr FILE       trusted manufacturer root public key (repeatable)\n"
 		"  --out DIR        writes DIR/verdicts.json, DIR/locate.geojson, DIR/map.html\n"
+		"  --fleet REPORT   a compliance report (lmctl report) for map.html: the fleet\n"
+		"                   table, statuses, alerts and history (display only; lmctl\n"
+		"                   report verify checks a report)\n"
 		"  --window SEC     group a chip's records into windows of SEC seconds (default 3600)\n"
 		"  --res KM         region resolution (default 10)\n"
 		"  --jobs N         solve chip windows on N threads (default 1; output identical)\n"
@@ -342,6 +345,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'},
 		{"until-idle", required_argument, NULL, 'i'},
 		{"jobs", required_argument, NULL, 'j'},
+		{"fleet", required_argument, NULL, 'f'},
 		{"tight", required_argument, NULL, 'T'},
 		{"max-cells", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
@@ -357,7 +361,7 @@ lmctl_cmd_locate(int argc, char **argv)
 	const struct lm_locate_meas *used;
 	json_t *rej = json_array(), *chips = json_array(), *names = json_array();
 	json_t *feats = json_array(), *top = NULL, *fc = NULL, *excluded = NULL;
-	json_t *clones = json_array();
+	json_t *clones = json_array(), *fleet = NULL;
 	int c, rc = 2, max_mis = -1;
 	unsigned jobs = 1;
 	const char *mesh_path[16], *rev_path[16];
@@ -391,6 +395,27 @@ lmctl_cmd_locate(int argc, char **argv)
 		case 'o':
 			cfg.out = optarg;
 			break;
+		case 'f': {
+			json_error_t je;
+
+			json_decref(fleet);
+			fleet = json_load_file(optarg, 0, &je);
+			if (!fleet) {
+				lmctl_err(
+					CMD, "--fleet %s: %s (line %d)", optarg, je.text, je.line);
+				goto done;
+			}
+			if (!json_is_array(json_object_get(fleet, "chips")) ||
+				strcmp(json_string_value(json_object_get(fleet, "format")) ?: "",
+					"landmark-compliance-report") != 0) {
+				lmctl_err(CMD,
+					"--fleet %s: not a compliance report (lmctl report: \"format\" "
+					"\"landmark-compliance-report\" with \"chips\")",
+					optarg);
+				goto done;
+			}
+			break;
+		}
 		case 'w':
 			cfg.window_s = strtod(optarg, NULL);
 			if (!(cfg.window_s >= 1 && cfg.window_s <= 1e7)) {
@@ -632,7 +657,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		"clones", clones, "bound", "hard (speed of light)", "window_s", cfg.window_s,
 		"resolution_km", cfg.res_km);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
-	if (!top || !fc || lmctl_locate_write(cfg.out, top, fc) < 0) {
+	if (!top || !fc || lmctl_locate_write(cfg.out, top, fc, fleet) < 0) {
 		goto done;
 	}
 	printf("verified %zu batches, %zu records (%zu chip measurements used); rejected %zu; "
@@ -641,6 +666,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		json_array_size(clones), cfg.out);
 	rc = json_array_size(rej) ? 1 : 0;
 done:
+	json_decref(fleet);
 	json_decref(top);
 	json_decref(fc);
 	json_decref(excluded);
