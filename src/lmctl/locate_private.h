@@ -35,6 +35,7 @@ struct lmctl_solve_opts {
 	double res_km;
 	double area_ratio; /* --tight (0: fixed resolution) */
 	size_t max_cells; /* --max-cells (0: default) */
+	bool verdict_driven; /* --verdict-driven */
 	bool region;
 	bool has_point;
 	double lat, lon;
@@ -99,7 +100,7 @@ struct lmctl_locate_cfg {
 };
 
 /* Write the locate output files (lm_locate_write_files), printing what failed. 0 or -1. */
-int lmctl_locate_write(const char *out, const json_t *top, const json_t *fc);
+int lmctl_locate_write(const char *out, const json_t *top, const json_t *fc, const json_t *fleet);
 
 /* Long-running mode: lmctl locate --nats (cmd_locate_nats.c). Exit status. */
 struct lmctl_nats_opts {
