@@ -4,6 +4,11 @@
  * configured landmark, answers its challenges (signed or fast mode) from a busy-polled UDP
  * socket, and reveals + signs at the end of a fast session.
  *
+ * gpu-attested mode: every answer carries the signature of an SPDM report that a GPU made over
+ * a requester nonce derived from the challenge (lm_gpu_nonce); after FINISH the report's
+ * signed part follows in EVIDENCE messages. The GPU is an emulated one (a test key and chain
+ * made with `lmctl gpu-attest emulate`) or a real one through NVML (docs/chipd.md).
+ *
  * EMULATION: a per-landmark extra delay (emulated_rtt_us, or emulated_fibre_km of fibre)
  * is applied before each answer, measured from the moment the challenge was read from the
  * socket. It only ever delays; it can never make an answer earlier.
@@ -25,6 +30,8 @@
 
 #include "landmark/lm_cert.h"
 #include "landmark/lm_clock.h"
+#include "landmark/lm_gpu.h"
+#include "landmark/lm_gpu_attest.h"
 #include "landmark/lm_hash.h"
 #include "landmark/lm_keys.h"
 #include "landmark/lm_node_conf.h"
@@ -58,11 +65,21 @@ struct chip_conf {
 	int busy_poll;
 	int64_t hello_retries;
 	int64_t hello_retry_ms;
+	int gpu_backend;
+	char gpu_dir[LM_CFG_STR_MAX];
+	int64_t gpu_index;
+	int64_t evidence_linger_ms;
 	struct chip_landmark landmarks[MAX_LANDMARKS];
 	unsigned n_landmarks;
 };
 
-static const char *const mode_names[] = {"signed", "fast", NULL};
+static const char *const mode_names[] = {"signed", "fast", "gpu-attested", NULL};
+static const char *const gpu_names[] = {"none", "emulated", "nvml", NULL};
+enum {
+	GPU_NONE,
+	GPU_EMULATED,
+	GPU_NVML
+};
 
 #define OL(f) offsetof(struct chip_landmark, f)
 #define OC(f) offsetof(struct chip_conf, f)
@@ -91,7 +108,17 @@ static const struct lm_cfg_item chip_table[] = {
 	{"cert_file", LM_CFG_STR, OC(cert_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
 		"chip certificate by the manufacturer root (lmctl certify)"},
 	{"mode", LM_CFG_ENUM, OC(mode), 0, 0, 0, NULL, mode_names, NULL, 0, 0,
-		"proof mode: signed (Ed25519 per answer) or fast (MAC per answer, reveal at end)"},
+		"proof mode: signed (Ed25519 per answer), fast (MAC per answer, reveal at end) or "
+		"gpu-attested (the GPU's SPDM signature per answer; needs gpu_backend)"},
+	{"gpu_backend", LM_CFG_ENUM, OC(gpu_backend), 0, 0, 0, NULL, gpu_names, NULL, 0, 0,
+		"GPU for gpu-attested mode: none, emulated (gpu_dir) or nvml (gpu_index)"},
+	{"gpu_dir", LM_CFG_STR, OC(gpu_dir), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"emulated GPU: directory made by lmctl gpu-attest emulate (TESTS AND DEMOS ONLY)"},
+	{"gpu_index", LM_CFG_INT, OC(gpu_index), 0, 0, 63, NULL, NULL, NULL, 0, 0,
+		"nvml GPU: device index"},
+	{"evidence_linger_ms", LM_CFG_INT, OC(evidence_linger_ms), 1000, 1, 60000, NULL, NULL, NULL,
+		0, 0,
+		"gpu-attested: after FINISH, wait this long for a re-sent FINISH (lost evidence), ms"},
 	{"sessions", LM_CFG_INT, OC(sessions), 1, 0, 1000000000, NULL, NULL, NULL, 0, 0,
 		"sessions per landmark; 0: forever"},
 	{"session_interval_ms", LM_CFG_INT, OC(session_interval_ms), 1000, 0, 3600000, NULL, NULL,
@@ -125,7 +152,84 @@ static struct {
 	struct lm_signer *signer; /* the chip key: key file or PKCS#11 token */
 	struct lm_cred cert;
 	struct chip_conf c;
+	struct lm_gpu *gpu; /* gpu-attested mode */
+	uint64_t gpu_failures;
+	char gpu_err[256];
 } g;
+
+/* gpu-attested mode: the report of each answered seq of the session in progress. */
+static uint8_t reports[LM_K_MAX][LM_SPDM_REPORT_MAX];
+static size_t report_len[LM_K_MAX];
+
+/*
+ * The GPU's proof for one challenge: a report over lm_gpu_nonce() of it, kept for the
+ * EVIDENCE; its signature goes into r. The report must carry our nonce and end in the
+ * signature (a back end that returns anything else is a failed answer).
+ */
+static int
+gpu_answer(struct lm_response *r, const uint8_t lpk[LM_PK_LEN], const struct lm_challenge *ch)
+{
+	uint8_t n[LM_SPDM_NONCE_LEN];
+	struct lm_spdm_report rep;
+	long len;
+
+	lm_gpu_nonce(n, lpk, ch->session_id, ch->seq, ch->nonce);
+	len = lm_gpu_report(
+		g.gpu, n, reports[ch->seq], sizeof(reports[0]), g.gpu_err, sizeof(g.gpu_err));
+	if (len < 0) {
+		g.gpu_failures++;
+		return -1;
+	}
+	if (lm_spdm_parse(&rep, reports[ch->seq], (size_t)len) != LM_SPDM_OK ||
+		memcmp(rep.req_nonce, n, sizeof(n)) != 0 ||
+		rep.signed_len + LM_GPU_SIG_LEN != (size_t)len ||
+		lm_evidence_parts(rep.signed_len) == 0) {
+		snprintf(g.gpu_err, sizeof(g.gpu_err), "%s",
+			"report without our nonce or malformed");
+		g.gpu_failures++;
+		return -1;
+	}
+	report_len[ch->seq] = (size_t)len;
+	r->mode = LM_MODE_GPU;
+	memcpy(r->proof.gpu_sig, rep.sig, LM_GPU_SIG_LEN);
+	return 0;
+}
+
+/* After FINISH: the signed part of every answered seq's report, in EVIDENCE parts. */
+static unsigned
+gpu_send_evidence(int fd, uint64_t session, uint64_t answered)
+{
+	uint8_t out[LM_EVIDENCE_MAX_LEN];
+	unsigned sent = 0;
+	unsigned i;
+
+	for (i = 0; i < LM_K_MAX; i++) {
+		struct lm_evidence e = {.session_id = session, .seq = (uint16_t)i};
+		size_t total;
+		unsigned p;
+
+		if ((answered >> i & 1) == 0) {
+			continue;
+		}
+		total = report_len[i] - LM_GPU_SIG_LEN;
+		e.total = (uint16_t)total;
+		e.parts = (uint8_t)lm_evidence_parts(total);
+		for (p = 0; p < e.parts; p++) {
+			size_t off = (size_t)p * LM_EVIDENCE_PART_LEN;
+			int len;
+
+			e.part = (uint8_t)p;
+			e.data = reports[i] + off;
+			e.data_len = total - off < LM_EVIDENCE_PART_LEN ? total - off
+									: LM_EVIDENCE_PART_LEN;
+			len = lm_evidence_encode(&e, out, sizeof(out));
+			if (len > 0 && send(fd, out, (size_t)len, 0) == len) {
+				sent++;
+			}
+		}
+	}
+	return sent;
+}
 
 static int
 parse_key(const char *s, uint8_t pk[LM_PK_LEN])
@@ -168,7 +272,7 @@ send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN], uint8_t sec
 		h->has_cookie = true;
 		memcpy(h->cookie, cookies[idx].cookie, LM_COOKIE_LEN);
 	}
-	h->mode = g.c.mode == 0 ? LM_MODE_SIGNED : LM_MODE_FAST;
+	h->mode = g.c.mode == 0 ? LM_MODE_SIGNED : g.c.mode == 1 ? LM_MODE_FAST : LM_MODE_GPU;
 	h->hello_time = time(NULL);
 	randombytes_buf(h->hello_nonce, sizeof(h->hello_nonce));
 	memcpy(h->landmark_pk, lpk, LM_PK_LEN);
@@ -206,6 +310,9 @@ run_session(
 	unsigned drops = 0;
 	unsigned retries = 0;
 	unsigned cookie_retries = 0;
+	unsigned evidence_sent = 0;
+	unsigned finishes = 0;
+	int64_t linger_until = 0; /* gpu-attested: FINISH seen, evidence sent; until then */
 	uint64_t dead = 0; /* a session given up: its late challenges are not ours any more */
 	int64_t last_rx = 0;
 	int64_t stall_ns = delay_ns + 4 * g.c.hello_retry_ms * 1000000;
@@ -239,7 +346,8 @@ run_session(
 	hello_at = lm_clock_mono_raw_ns();
 	memset(nonces, 0, sizeof(nonces));
 	deadline = lm_clock_mono_raw_ns() + g.c.session_timeout_ms * 1000000;
-	while (!stop && lm_clock_mono_raw_ns() < deadline) {
+	while (!stop && lm_clock_mono_raw_ns() < deadline &&
+		(linger_until == 0 || lm_clock_mono_raw_ns() < linger_until)) {
 		enum lm_msg_type type;
 		uint64_t sid;
 		ssize_t n = recv(fd, buf, sizeof(buf), g.c.busy_poll ? MSG_DONTWAIT : 0);
@@ -310,11 +418,11 @@ run_session(
 		if (type == LM_MSG_CHALLENGE) {
 			struct lm_challenge ch;
 			struct lm_response r;
-			uint8_t out[LM_RESPONSE_SIGNED_LEN];
+			uint8_t out[LM_RESPONSE_GPU_LEN];
 			int olen;
 
 			if (lm_challenge_decode(&ch, buf, (size_t)n) != LM_OK ||
-				(session != 0 && ch.session_id != session) ||
+				linger_until != 0 || (session != 0 && ch.session_id != session) ||
 				ch.session_id == dead || (answered >> ch.seq & 1) != 0) {
 				drops++;
 				continue;
@@ -328,6 +436,12 @@ run_session(
 				if (lm_response_sign_with(&r, lpk, g.signer) != 0) {
 					/* counted by the signer; said once at the end */
 					drops++;
+					continue;
+				}
+			} else if (h.mode == LM_MODE_GPU) {
+				/* The GPU's signing time lies inside the RTT: sound, it only adds. */
+				if (gpu_answer(&r, lpk, &ch) != 0) {
+					drops++; /* counted; said once at the end */
 					continue;
 				}
 			} else {
@@ -376,6 +490,20 @@ run_session(
 				}
 				sodium_memzero(rv.secret, sizeof(rv.secret));
 			}
+			if (h.mode == LM_MODE_GPU) {
+				/*
+				 * Every FINISH (the landmark re-sends it while evidence is missing)
+				 * gets all parts again, at most 4 times; then linger for a
+				 * re-sent one.
+				 */
+				if (finishes++ < 4) {
+					evidence_sent += gpu_send_evidence(fd, session, answered);
+				}
+				linger_until =
+					lm_clock_mono_raw_ns() + g.c.evidence_linger_ms * 1000000;
+				rc = 0;
+				continue;
+			}
 			rc = 0;
 			break;
 		} else {
@@ -384,15 +512,93 @@ run_session(
 	}
 	printf("{\"landmark\":%u,\"address\":\"%s\",\"session\":\"%016llx\",\"mode\":\"%s\","
 	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"hello_retries\":%u,"
-	       "\"cookies\":%u,\"emulated_delay_ns\":%lld}\n",
+	       "\"cookies\":%u,\"evidence_sent\":%u,\"emulated_delay_ns\":%lld}\n",
 		idx, l->address, (unsigned long long)session, lm_mode_str(h.mode),
 		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops, retries,
-		cookie_retries, (long long)delay_ns);
+		cookie_retries, evidence_sent, (long long)delay_ns);
 	fflush(stdout);
 out:
 	sodium_memzero(secret, sizeof(secret));
 	close(fd);
 	return rc;
+}
+
+/*
+ * gpu-attested mode: open the GPU and check that the chip certificate is of class
+ * gpu-attested and names this GPU's attestation key (its evidence is lm_gpu_ak_hash of the
+ * device chain's leaf), so a misconfiguration is an error here, not silent refusals there.
+ */
+static int
+open_gpu(const char *path)
+{
+	struct lm_attest_pki *pki;
+	uint8_t ak[32];
+	char err[512];
+	char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (g.c.mode != 2) {
+		if (g.c.gpu_backend != GPU_NONE) {
+			fprintf(stderr, "chipd: %s: gpu_backend needs mode = \"gpu-attested\"\n",
+				path);
+			return -1;
+		}
+		return 0;
+	}
+	switch (g.c.gpu_backend) {
+	case GPU_EMULATED:
+		if (g.c.gpu_dir[0] == '\0') {
+			fprintf(stderr, "chipd: %s: gpu_backend emulated needs gpu_dir\n", path);
+			return -1;
+		}
+		g.gpu = lm_gpu_emu_open(g.c.gpu_dir, err, sizeof(err));
+		fprintf(stderr,
+			"chipd: EMULATION: emulated GPU %s: its attestation key is a file (tests "
+			"and demos only)\n",
+			g.c.gpu_dir);
+		break;
+	case GPU_NVML:
+		g.gpu = lm_gpu_nvml_open((unsigned)g.c.gpu_index, err, sizeof(err));
+		break;
+	default:
+		fprintf(stderr, "chipd: %s: mode gpu-attested needs gpu_backend emulated or nvml\n",
+			path);
+		return -1;
+	}
+	if (g.gpu == NULL) {
+		fprintf(stderr, "chipd: gpu_backend %s: %s\n", gpu_names[g.c.gpu_backend], err);
+		return -1;
+	}
+	if (g.cert.kind != LM_CRED_CHIP || g.cert.u.chip.key_class != LM_KEY_GPU_ATTESTED) {
+		fprintf(stderr,
+			"chipd: cert_file %s: mode gpu-attested needs a certificate of key class "
+			"gpu-attested (lmctl certify --key-class gpu-attested)\n",
+			g.c.cert_file);
+		return -1;
+	}
+	rc = lm_gpu_chain_pem(g.gpu, &pem, &len, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "chipd: gpu: device chain: %s\n", err);
+		return -1;
+	}
+	/* Only the leaf's key matters here: the chain is its own root for this check. */
+	pki = lm_attest_pki_load(pem, len, pem, len, err, sizeof(err));
+	free(pem);
+	rc = pki == NULL ? -1 : lm_gpu_ak_hash(ak, pki);
+	lm_attest_pki_destroy(pki);
+	if (rc != 0) {
+		fprintf(stderr, "chipd: gpu: device chain: %s\n", pki == NULL ? err : "no key");
+		return -1;
+	}
+	if (sodium_memcmp(ak, g.cert.u.chip.evidence, sizeof(ak)) != 0) {
+		fprintf(stderr,
+			"chipd: cert_file %s: its evidence does not name this GPU's attestation "
+			"key\n",
+			g.c.cert_file);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -481,6 +687,9 @@ main(int argc, char **argv)
 			g.c.key_uri[0] ? g.c.key_uri : g.c.key_file);
 		return 2;
 	}
+	if (open_gpu(path) != 0) {
+		return 2;
+	}
 	for (i = 0; i < g.c.n_landmarks; i++) {
 		struct in_addr a;
 
@@ -530,6 +739,11 @@ main(int argc, char **argv)
 				lm_signer_last_error(g.signer));
 		}
 	}
+	if (g.gpu_failures > 0) {
+		fprintf(stderr, "chipd: gpu (%s): %llu reports failed, last: %s\n",
+			lm_gpu_backend(g.gpu), (unsigned long long)g.gpu_failures, g.gpu_err);
+	}
+	lm_gpu_destroy(g.gpu);
 	lm_signer_destroy(g.signer);
 	return failed == 0 ? 0 : 1;
 }

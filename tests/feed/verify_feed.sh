@@ -22,6 +22,7 @@ out=$(V "$T/log") || fail "lmctl feed verify: $out"
 local_hashes "$T/log" >"$T/want"
 [ "$(wc -l <"$T/want")" = 160 ] || fail "dump hashes"
 grep -q '"mode":"fast"' <("$LMCTL" feed dump --json "$T/log") || fail "no fast-mode record in the feed"
+grep -q '"mode":"gpu-attested"' <("$LMCTL" feed dump --json "$T/log") || fail "no gpu-attested record in the feed"
 for src in tsc hw_rx_tsc_tx hw; do
 	grep -q "\"ts_source\":\"$src\"" <("$LMCTL" feed dump --json "$T/log") || fail "no $src record in the feed"
 done
