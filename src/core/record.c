@@ -142,8 +142,9 @@ check_fields(const struct lm_record *r)
 		return LM_E_TYPE;
 	}
 	/* gpu-attested mode rests on a GPU key certified in a gpu-attested chip certificate. */
-	if (r->mode == LM_MODE_GPU && (r->prover.kind != LM_CRED_CHIP ||
-					      r->prover.u.chip.key_class != LM_KEY_GPU_ATTESTED)) {
+	if (r->mode == LM_MODE_GPU &&
+		(r->prover.kind != LM_CRED_CHIP ||
+			r->prover.u.chip.key_class != LM_KEY_GPU_ATTESTED)) {
 		return LM_E_FIELD;
 	}
 	if (r->count < 1 || r->count > LM_RECORD_MAX_SAMPLES) {

@@ -1175,8 +1175,9 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 		conf->n_allow > LM_CTRL_MAX_ALLOW || conf->n_peers > LM_CTRL_MAX_PEERS ||
 		conf->max_per_prover > conf->max_pending ||
 		(unsigned)conf->min_class_signed >= LM_KEY__COUNT ||
-		(unsigned)conf->min_class_fast >= LM_KEY__COUNT || conf->n_gpus > LM_CTRL_MAX_GPUS ||
-		(conf->n_gpus > 0 && conf->gpus == NULL) || conf->gpu_max_sessions > conf->max_pending ||
+		(unsigned)conf->min_class_fast >= LM_KEY__COUNT ||
+		conf->n_gpus > LM_CTRL_MAX_GPUS || (conf->n_gpus > 0 && conf->gpus == NULL) ||
+		conf->gpu_max_sessions > conf->max_pending ||
 		memcmp(conf->dlg.landmark_pk, conf->pk, LM_PK_LEN) != 0) {
 		errno = EINVAL;
 		return NULL;

@@ -369,13 +369,14 @@ load_gpus(const struct lm_landmarkd_conf *c, struct lm_ctrl_conf *cc, char *err,
 			return -1;
 		}
 		if (lm_attest_pki_verify_chain(gp->pki, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "gpu_chain_files: %s: does not verify to gpu_roots %s: %s",
-				f, c->gpu_roots, why);
+			snprintf(err, errlen,
+				"gpu_chain_files: %s: does not verify to gpu_roots %s: %s", f,
+				c->gpu_roots, why);
 			return -1;
 		}
 		if (lm_attest_pki_gpu_id(gp->pki, gp->gpu_id) != 0) {
-			snprintf(err, errlen, "gpu_chain_files: %s: the leaf names no GPU id (%s)", f,
-				LM_GPU_ID_OID);
+			snprintf(err, errlen, "gpu_chain_files: %s: the leaf names no GPU id (%s)",
+				f, LM_GPU_ID_OID);
 			return -1;
 		}
 		if (lm_gpu_ak_hash(gp->ak_hash, gp->pki) != 0) {

@@ -90,9 +90,9 @@ feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsig
 			if (v2 && k == 2) {
 				mode = LM_MODE_GPU;
 			}
-			if (rec_fix_record(&ff->rf, r, mode,
-				    ff->mixed ? 3 + (unsigned)k : 4, ff->mixed && k >= 2 ? 2 : 0,
-				    ff->mixed && k == 3, ff->session) != 0) {
+			if (rec_fix_record(&ff->rf, r, mode, ff->mixed ? 3 + (unsigned)k : 4,
+				    ff->mixed && k >= 2 ? 2 : 0, ff->mixed && k == 3,
+				    ff->session) != 0) {
 				ret = -2;
 				goto out;
 			}

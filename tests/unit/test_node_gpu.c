@@ -111,8 +111,8 @@ static void
 inject(const uint8_t *buf, size_t len)
 {
 	uint8_t f[LM_FRAME_MAX];
-	uint32_t n = lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP,
-		CHIP_PORT, LM_PROTO_PORT, buf, (uint32_t)len);
+	uint32_t n = lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP, CHIP_PORT,
+		LM_PROTO_PORT, buf, (uint32_t)len);
 
 	ck_assert_uint_gt(n, 0);
 	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
@@ -228,8 +228,8 @@ session(enum fault f)
 				rl = lm_gpu_report(f == F_OTHER_GPU ? gpu_b : gpu_a, n,
 					reports[ch.seq], sizeof(reports[0]), err, sizeof(err));
 				ck_assert_int_gt(rl, 0);
-				ck_assert_int_eq(
-					lm_spdm_parse(&rep, reports[ch.seq], (size_t)rl), LM_SPDM_OK);
+				ck_assert_int_eq(lm_spdm_parse(&rep, reports[ch.seq], (size_t)rl),
+					LM_SPDM_OK);
 				if (f == F_EVIDENCE) {
 					reports[ch.seq][100] ^= 0x20;
 				}
@@ -294,8 +294,8 @@ START_TEST(test_gpu_session_record)
 	ck_assert_int_eq(rec.mode, LM_MODE_GPU);
 	ck_assert_int_eq(rec.prover.u.chip.key_class, LM_KEY_GPU_ATTESTED);
 	ck_assert_mem_eq(rec.prover.u.chip.evidence, reg.ak_hash, 32);
-	ck_assert_int_eq(lm_key_class_timed(rec.prover.u.chip.key_class, rec.mode),
-		LM_KEY_GPU_ATTESTED);
+	ck_assert_int_eq(
+		lm_key_class_timed(rec.prover.u.chip.key_class, rec.mode), LM_KEY_GPU_ATTESTED);
 	ck_assert_uint_eq(rec.validation & LM_CHECKS_REQUIRED, LM_CHECKS_REQUIRED);
 	ck_assert_int_eq(lm_record_verify_proofs(&rec), LM_OK);
 	ck_assert_uint_eq(lm_record_valid_samples(&rec), K);

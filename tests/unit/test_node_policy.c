@@ -113,7 +113,8 @@ START_TEST(test_timed_class)
 		ck_assert_int_eq(lm_key_class_timed((enum lm_key_class)k, LM_MODE_GPU),
 			k == LM_KEY_GPU_ATTESTED ? LM_KEY_GPU_ATTESTED : LM_KEY_SOFTWARE);
 	}
-	ck_assert_int_eq(lm_key_class_timed((enum lm_key_class)77, LM_MODE_SIGNED), LM_KEY_SOFTWARE);
+	ck_assert_int_eq(
+		lm_key_class_timed((enum lm_key_class)77, LM_MODE_SIGNED), LM_KEY_SOFTWARE);
 	ck_assert_int_eq(lm_key_class_timed(LM_KEY_PKCS11, 4), LM_KEY_SOFTWARE);
 	ck_assert(!lm_key_class_confines_fast((enum lm_key_class)77));
 }

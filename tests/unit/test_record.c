@@ -148,7 +148,8 @@ START_TEST(test_gpu_mode)
 	memset(fx.chip.evidence, 0x5a, sizeof(fx.chip.evidence));
 	ck_assert_int_eq(lm_chip_cert_sign(&fx.chip, fx.mfr_sk), 0);
 	n = make(&r, LM_MODE_GPU, 4, UINT64_C(0x4), 0);
-	ck_assert_int_eq(n, LM_RECORD_FIXED_LEN + LM_CHIP_CERT_V2_LEN + 4 * LM_RECORD_SAMPLE_FAST_LEN);
+	ck_assert_int_eq(
+		n, LM_RECORD_FIXED_LEN + LM_CHIP_CERT_V2_LEN + 4 * LM_RECORD_SAMPLE_FAST_LEN);
 	lm_test_check_vector("record-v1.1.txt", "record_gpu", enc, (size_t)n);
 	lm_record_hash(leaf, enc, (size_t)n);
 	lm_test_check_vector("record-v1.1.txt", "record_gpu_leaf", leaf, LM_HASH_LEN);
