@@ -18,9 +18,9 @@
 #include <sodium.h>
 
 #include "landmark/lm_clock.h"
-#include "landmark/lm_node_net.h"
+#include "datapath/lm_node_net.h"
 #include "landmark/lm_proto.h"
-#include "landmark/lm_session.h"
+#include "datapath/lm_session.h"
 
 #define NODE_IP 0xc6120001u
 #define CHIP_IP 0xc6120002u

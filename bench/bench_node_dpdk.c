@@ -44,11 +44,11 @@
 #include <rte_ring.h>
 
 #include "landmark/lm_clock.h"
-#include "landmark/lm_node_net.h"
+#include "datapath/lm_node_net.h"
 #include "landmark/lm_nonce.h"
 #include "landmark/lm_proto.h"
-#include "landmark/lm_session.h"
-#include "../src/node/port_dpdk.h"
+#include "datapath/lm_session.h"
+#include "dpdk/port_dpdk.h"
 
 #define NODE_IP 0xc6120001u /* 198.18.0.1 */
 #define CHIP_IP 0xc6120002u

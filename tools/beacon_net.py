@@ -168,6 +168,9 @@ class Demo:
             # The certificate's serial names the chip (and a liar's strategy) on the map.
             c["serial"] = (c["name"] if c["strategy"] == "honest"
                            else f"{c['name']}/{c['strategy']}")[:32]
+            if c.get("gpu") == "emulated":
+                # gpu-attested (docs/protocol.md 3.7): the serial is the GPU id of its chain.
+                c["serial"] = f"NVIDIA:GH100:{c['serial']}"[:32]
             c["label"] = c["serial"]
         return out
 
@@ -196,14 +199,34 @@ class Demo:
                      "--lat", f"{lat}", "--lon", f"{lon}", "--days", "7",
                      "--out", self.p(lm["name"] + ".dlg"))
             lm["pub"] = open(self.p(lm["name"] + ".pub")).read().strip()
+        self.gpu_chains = []
+        roots = []
         for i, c in enumerate(self.chips):
             c["addr"] = f"{SUBNET}.{110 + i}"
             self.run(self.lmctl, "keygen", self.p(c["id"]))
+            gpu = []
+            if c.get("gpu") == "emulated":
+                # EMULATION: a test GPU attestation key and chain (lmctl gpu-attest emulate),
+                # registered with every landmark; the certificate carries its key hash.
+                c["gpu_dir"] = self.p(c["id"] + ".gpu")
+                os.makedirs(c["gpu_dir"])
+                self.run(self.lmctl, "gpu-attest", "emulate", c["gpu_dir"], "--gpu-id",
+                         c["serial"])
+                chain = os.path.join(c["gpu_dir"], "chain.pem")
+                root = os.path.join(c["gpu_dir"], "root.pem")
+                gpu = ["--key-class", "gpu-attested", "--gpu-chain", chain, "--gpu-root", root]
+                self.gpu_chains.append(chain)
+                roots.append(open(root).read())
             self.run(self.lmctl, "certify", "--mfr-key", self.p("vendor-root.key"),
                      "--chip-pub", self.p(c["id"] + ".pub"), "--model", "H100-SXM5",
-                     "--serial", c["serial"],
+                     "--serial", c["serial"], *gpu,
                      "--out", self.p(c["id"] + ".crt"))
             c["pub"] = open(self.p(c["id"] + ".pub")).read().strip()
+        if roots:
+            with open(self.p("gpu-roots.pem"), "w") as f:
+                f.write("".join(roots))
+            log(f"   {len(roots)} emulated GPU(s) (EMULATION: attestation keys in files), "
+                "registered with every landmark")
 
     # ---- processes --------------------------------------------------------------------
     def start_nats(self):
@@ -250,6 +273,10 @@ batch_interval_ms = 200;
 link_wait_ms = 1000;
 idle = "backoff";
 """)
+            if self.gpu_chains:
+                chains = ", ".join(f'"{c}"' for c in self.gpu_chains)
+                f.write(f'gpu_roots = "{self.p("gpu-roots.pem")}";\n'
+                        f"gpu_chain_files = [ {chains} ];\n")
         return conf
 
     def start_landmarks(self):
@@ -313,16 +340,20 @@ idle = "backoff";
                 self.lmctl, "feed", "export", "--nats", self.nats_url,
                 self.p(lm["name"] + ".feed")])
 
-    def chipd_conf(self, name, key, cert, targets, sessions):
+    def chipd_conf(self, name, key, cert, targets, sessions, gpu_dir=None):
         conf = self.p(name + ".chipd.conf")
         rows = ",\n".join(
             f'  {{ address = "{t["addr"]}"; public_key = "{t["pub"]}"; '
             f'emulated_rtt_us = {t["rtt_us"]}; }}' for t in targets)
+        # A chip with an (emulated) GPU proves in gpu-attested mode: the GPU signs each answer.
+        mode = "gpu-attested" if gpu_dir else self.mode
+        gpu = (f'gpu_backend = "emulated";\ngpu_dir = "{gpu_dir}";\nevidence_linger_ms = 300;\n'
+               if gpu_dir else "")
         with open(conf, "w") as f:
             f.write(f"""# chipd {name}: EMULATION of geography (delays from the true geodesic distance)
 key_file = "{key}";
 cert_file = "{cert}";
-mode = "{self.mode}";
+{gpu}mode = "{mode}";
 sessions = {sessions};
 session_interval_ms = 50;
 session_timeout_ms = 20000;
@@ -389,7 +420,7 @@ landmarks = (
             ns = self.net.host(c["id"].upper(), c["id"], c["addr"])
             targets = self.delays_for(pos(c), c["strategy"], c.get("claimed") and pos(c["claimed"]))
             conf = self.chipd_conf(c["id"], self.p(c["id"] + ".key"), self.p(c["id"] + ".crt"),
-                                   targets, self.rounds)
+                                   targets, self.rounds, c.get("gpu_dir"))
             jobs.append((c["label"], c["id"], ns, conf))
         return jobs
 
@@ -603,9 +634,12 @@ def chip_rows(demo, verdicts, live):
         row = {"chip": c["label"], "role": c["role"], "strategy": c["strategy"],
                "declared": c["declared_country"], "true_lat": c["lat"], "true_lon": c["lon"],
                "verdict": "no records", "area_km2": None, "nearest": None, "bound_km": None,
-               "truth_inside": None, "records": 0, "live_verdict": None, "live_records": 0}
+               "truth_inside": None, "records": 0, "live_verdict": None, "live_records": 0,
+               "gpu": c.get("gpu"), "key_class": None}
         if windows:
             w = windows[-1]
+            row["key_class"] = w.get("key_class")
+            row["record_key_classes"] = sorted({r.get("key_class") for r in w["records"]})
             row["verdict"] = w["verdict"]["result"] if w.get("feasible") else "infeasible"
             row["area_km2"] = w.get("area_km2")
             row["records"] = len(w["records"])

@@ -20,8 +20,10 @@
 #include <jansson.h>
 
 #include "lm_batch.h"
+#include "lm_cert.h"
 #include "lm_common.h"
 #include "lm_feed_log.h"
+#include "lm_successor.h"
 
 /** What lm_feed_verify() checks against. */
 struct lm_feed_verify_opts {
@@ -94,6 +96,22 @@ LM_WUR int lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
 LM_WUR enum lm_reason lm_feed_verify_batch(const struct lm_feed_batch *b,
 	const struct lm_batch_head *prev, const struct lm_feed_verify_opts *opts,
 	struct lm_batch_head *head, long *bad_index);
+
+/**
+ * The key-rotation rule of one batch (docs/feed.md §Key rotation): where the signing key
+ * changes from prev's to b's, exactly one successor delegation stands between the two
+ * batches, trusted (lm_successor_verify) and linking prev (and prev_dlg, when known) to b's
+ * head and delegation (lm_successor_link); a successor where the key does not change, or
+ * two between two batches, is refused. Batches without a rotation pass. Used by
+ * lm_feed_verify_batch() (prev_dlg NULL) and lm_feed_walk().
+ * @param out  (may be NULL) the decoded successor when one was checked
+ * @param what  (may be NULL) out: a sentence naming the failed check ("gap: ...", "fork: ...")
+ * @return LM_OK; LM_E_CHAIN (gap or fork), LM_E_BINDING, LM_E_ISSUER (not signed by a trusted
+ *   operator root), LM_E_SIG, LM_E_KEY, or a decode reason of the successor.
+ */
+LM_WUR enum lm_reason lm_feed_check_successor(const struct lm_feed_batch *b,
+	const struct lm_batch_head *prev, const struct lm_delegation *prev_dlg,
+	const struct lm_feed_verify_opts *opts, struct lm_successor *out, const char **what);
 
 /**
  * The NDJSON line of record i of batch b (docs/feed.md §Dump, docs/schema/line.schema.json):

@@ -32,6 +32,7 @@ enum lm_feed_entry_type {
 	LM_FEED_E_RECORD = 2, /**< one encoded measurement record */
 	LM_FEED_E_PROOF = 3, /**< inclusion proof of the record just before it */
 	LM_FEED_E_HEAD = 4, /**< signed batch head; closes the batch */
+	LM_FEED_E_SUCCESSOR = 5, /**< successor delegation (lm_successor.h) of a key rotation */
 };
 
 /** Largest payload of one entry. */
@@ -111,6 +112,20 @@ void lm_feed_log_close(struct lm_feed_log *log);
 int lm_feed_log_set_delegation(struct lm_feed_log *log, const void *dlg, size_t len);
 
 /**
+ * Append a SUCCESSOR entry (a key rotation, lm_successor.h) between batches, synced like a
+ * delegation. Call before lm_feed_log_set_delegation() of the new key.
+ * @return 0, -EINVAL (len 0 or > LM_FEED_ENTRY_MAX), -ENOENT (the log holds no segment yet:
+ *   a successor links to a head in this log), -ENOMEM, or -errno of write/fsync.
+ */
+int lm_feed_log_add_successor(struct lm_feed_log *log, const void *succ, size_t len);
+
+/**
+ * The last batch head of the log (found at open or appended since), or NULL when the
+ * newest segment holds no batch. @param len out: its length.
+ */
+const uint8_t *lm_feed_log_last_head(const struct lm_feed_log *log, size_t *len);
+
+/**
  * Append one closed batch: n records, their n inclusion proofs, and the signed head.
  * All or nothing: on failure the file is cut back to where it was.
  * @return 0; -EINVAL (n == 0 or > LM_FEED_BATCH_MAX, an empty or oversized blob, no
@@ -148,6 +163,13 @@ struct lm_feed_batch {
 	struct lm_feed_pos next; /**< right after its head */
 	const uint8_t *delegation; /**< delegation in force (last one before the batch), or NULL */
 	size_t delegation_len;
+	/**
+	 * The last successor delegation before the batch (lm_successor encoding), or NULL: it
+	 * links this batch's key to the key before it when the signing key changed here.
+	 */
+	const uint8_t *successor;
+	size_t successor_len;
+	unsigned successors_new; /**< successor entries between the previous batch and this one */
 	size_t n;
 	const struct lm_feed_item *items;
 	const uint8_t *head;

@@ -75,12 +75,14 @@ struct lm_feed_nats_msg {
 	size_t head_len;
 	const uint8_t *delegation;
 	size_t delegation_len;
+	const uint8_t *successor; /**< HEAD only: the successor delegation of its key, or NULL */
+	size_t successor_len;
 };
 
 /**
  * Parse a message payload (framed entries).
  * @return LM_OK, LM_E_SHORT / LM_E_LENGTH (framing), LM_E_FIELD (checksum), LM_E_TYPE
- *   (entries missing, repeated or unknown).
+ *   (entries missing, repeated or unknown; a SUCCESSOR in a record message).
  */
 LM_WUR enum lm_reason lm_feed_nats_parse(
 	struct lm_feed_nats_msg *m, const uint8_t *payload, size_t len);

@@ -107,6 +107,12 @@ const char *lm_geofence_countries_dir(void);
 size_t lm_geofence_count(const struct lm_geofence *gf);
 const char *lm_geofence_name(const struct lm_geofence *gf, size_t i);
 
+/**
+ * Bounding box of every fence's exterior rings (west <= east: a fence split at the
+ * antimeridian gives the whole longitude range). @return 0, or -ENOENT when empty.
+ */
+int lm_geofence_bbox(const struct lm_geofence *gf, struct lm_bbox *out);
+
 /** Planar point-in-polygon (boundary counts as inside) against any fence. */
 bool lm_geofence_point_in(const struct lm_geofence *gf, double lat, double lon);
 

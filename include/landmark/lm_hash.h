@@ -10,6 +10,7 @@
 #ifndef LANDMARK_LM_HASH_H
 #define LANDMARK_LM_HASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,7 +54,33 @@ int lm_sign(uint8_t sig[static LM_SIG_LEN], const char *tag, const void *body, s
 LM_WUR enum lm_reason lm_verify(const uint8_t sig[static LM_SIG_LEN], const char *tag,
 	const void *body, size_t len, const uint8_t pk[static LM_PK_LEN]);
 
-/** LM_OK if pk is a canonical, non-small-order point in the prime-order subgroup, else LM_E_KEY. */
+/**
+ * LM_OK if pk is a canonical, non-small-order point in the prime-order subgroup, else
+ * LM_E_KEY. Keys found valid are remembered (the verification cache, below).
+ */
 LM_WUR enum lm_reason lm_pk_check(const uint8_t pk[static LM_PK_LEN]);
+
+/**
+ * lm_verify() for signatures that verifiers meet again and again (delegations, chip
+ * certificates, batch heads, revocation lists): a success is remembered under BLAKE2b-256
+ * of (domain, tag || 0x00 || body, signature, key), and the same check later is a hash and
+ * a lookup. Failures are never remembered. Same results as lm_verify().
+ */
+LM_WUR enum lm_reason lm_verify_cached(const uint8_t sig[static LM_SIG_LEN], const char *tag,
+	const void *body, size_t len, const uint8_t pk[static LM_PK_LEN]);
+
+/*
+ * The verification cache (src/core/vcache.c): process-wide positive caches of key checks
+ * and signature checks, thread-safe, bounded (direct-mapped; a collision evicts). On by
+ * default; lm_vcache_set_enabled(false) turns it off (and clears it) for a same-run
+ * baseline. Stats count lookups since the last clear.
+ */
+bool lm_vcache_pk_known(const uint8_t pk[static LM_PK_LEN]);
+void lm_vcache_pk_add(const uint8_t pk[static LM_PK_LEN]);
+bool lm_vcache_sig_known(const uint8_t id[static LM_HASH_LEN]);
+void lm_vcache_sig_add(const uint8_t id[static LM_HASH_LEN]);
+void lm_vcache_set_enabled(bool on);
+void lm_vcache_clear(void);
+void lm_vcache_stats(uint64_t *hits, uint64_t *misses);
 
 #endif

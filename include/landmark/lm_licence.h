@@ -144,6 +144,15 @@ LM_WUR int lm_licence_parse_json(struct lm_licence_manifest *m, const void *data
 	unsigned flags, char *err, size_t errlen);
 
 /**
+ * Read a manifest file (at most LM_LICENCE_MAX_JSON bytes) and parse it
+ * (lm_licence_parse_json; no signature check).
+ * @param err  "PATH: reason"
+ * @return 0; -EBADMSG; -EFBIG; -ENOMEM; -errno (cannot read).
+ */
+LM_WUR int lm_licence_read_file(
+	const char *path, struct lm_licence_manifest *m, unsigned flags, char *err, size_t errlen);
+
+/**
  * Verify a parsed signed manifest: the issuer is one of roots, the issuer key is sound
  * (lm_pk_check), the hash matches the encoding (and the JSON's manifest_hash when it had
  * one: parse checks that) and the signature verifies.

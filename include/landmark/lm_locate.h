@@ -28,6 +28,7 @@
 #include "lm_cert.h"
 #include "lm_common.h"
 #include "lm_geofence.h"
+#include "lm_locate_jobs.h"
 #include "lm_record.h"
 #include "lm_region.h"
 #include "lm_revocation.h"
@@ -356,6 +357,15 @@ int lm_locate_result_features(const struct lm_locate_result *res, json_t *feats,
  * @return 0; a negative errno of the first window that failed.
  */
 int lm_locator_render(struct lm_locator *loc, json_t *chips, json_t *feats);
+
+/**
+ * lm_locator_render() on jobs threads (lm_locate_jobs_run()): windows are solved in
+ * parallel (lm_locator_solve() is read-only on loc) and appended in window order, so the
+ * output is the same as with one thread.
+ * @return 0; -EINVAL (jobs 0 or > LM_LOCATE_MAX_JOBS); a negative errno of the first window
+ *   that failed.
+ */
+int lm_locator_render_jobs(struct lm_locator *loc, json_t *chips, json_t *feats, unsigned jobs);
 
 /** {"site or key": measurements left out} of lm_locator_excluded(). NULL on ENOMEM. */
 json_t *lm_locator_excluded_json(const struct lm_locator *loc);

@@ -55,11 +55,43 @@ struct lm_mesh_violation {
 	double excess_km; /**< declared_km - bound_km */
 };
 
+/**
+ * Rank of the guard RTT: a speed line's intercept is only trusted for round trips at least
+ * as long as the third shortest one it was fitted on. Below that the intercept is an
+ * extrapolation (the landmark's own points say nothing about so short a round trip, and a
+ * large intercept would give radius 0): the estimate drops it.
+ */
+#define LM_MESH_GUARD_RANK 3
+
+/** Default coverage an estimate is calibrated to (lm_mesh_calibrate). */
+#define LM_MESH_DEFAULT_COVERAGE 0.95
+
 /** A fitted speed line; npoints 0 means "no fit" (estimate falls back to the hard bound). */
 struct lm_bestline {
 	double m_ms_per_km; /**< >= LM_GEO_C_MS_PER_KM */
 	double b_ms; /**< >= 0 */
 	size_t npoints;
+	/** the LM_MESH_GUARD_RANK-th shortest RTT of the fit's points (ms); below it the
+	 * intercept is dropped. 0 (no guard) when a line comes from outside without one. */
+	double guard_rtt_ms;
+};
+
+/**
+ * Calibration of estimate radii (split-conformal over mesh targets, docs/locator.md
+ * "Estimates"): each landmark's radius r0 (lm_bestline_radius_km) is moved towards the
+ * hard bound H by r = r0 + lambda * (H - r0), clamped to [0, H]; lambda is the
+ * ceil((n + 1) * coverage)-th smallest of n calibration scores, a score being the smallest
+ * lambda that puts one mesh target inside all of its k landmarks' radii (each fitted without
+ * that target). A new target exchangeable with the calibration targets is then inside all of
+ * its k estimated radii with probability >= coverage. lambda may be negative (the lines are
+ * looser than needed); it is at most 1 (the hard bound), which it is when too few targets
+ * exist for the coverage asked.
+ */
+struct lm_estimate_cal {
+	double coverage; /**< asked, in (0, 1) */
+	double lambda; /**< <= 1 */
+	size_t k; /**< landmarks per target it holds for */
+	size_t ncal; /**< calibration targets used */
 };
 
 struct lm_mesh;
@@ -163,8 +195,26 @@ int lm_mesh_report_excluded(const json_t *report, int max_misplaced, lm_mesh_exc
 int lm_mesh_bestline(
 	const struct lm_mesh *m, size_t i, const uint8_t *exclude, struct lm_bestline *out);
 
-/** Estimated radius (rtt - b) / m, clamped to [0, hard bound]; the hard bound if no fit. */
+/**
+ * Estimated radius (rtt - b) / m, with b taken as 0 when rtt < guard_rtt_ms, clamped to
+ * [0, hard bound]; the hard bound if no fit.
+ */
 double lm_bestline_radius_km(const struct lm_bestline *bl, double rtt_ms);
+
+/** Calibrated estimate radius: see struct lm_estimate_cal. */
+double lm_estimate_radius_km(const struct lm_bestline *bl, double rtt_ms, double lambda);
+
+/**
+ * Calibrate estimates for targets located from their k nearest landmarks (declared
+ * distance) among trusted[] that measured them. Every landmark and target with trusted[i]
+ * zero is left out of everything, as if not in the data (leave-one-out without rewriting
+ * it). Calibration targets: target[i] non-zero (all trusted when NULL) with >= k such
+ * landmarks.
+ * @param coverage in (0, 1)
+ * @return 0, -EINVAL (k 0 or too large, coverage outside (0, 1)), -ENOMEM.
+ */
+int lm_mesh_calibrate(const struct lm_mesh *m, const uint8_t *trusted, const uint8_t *target,
+	size_t k, double coverage, struct lm_estimate_cal *out);
 
 /**
  * Load the RIPE anchor mesh format: locations (id,name,lat,lon with a header; names may be
@@ -192,20 +242,27 @@ struct lm_mesh_eval {
 	size_t est_empty;
 	double hard_area_median, hard_area_p90; /**< km^2, outer (cell) area */
 	double est_area_median, est_area_p90;
+	double coverage; /**< coverage each estimate claims (calibrated to) */
+	double lambda_median; /**< median of the per-target calibrated lambdas */
 };
 
 /**
  * Each target in turn (target[t] non-zero, or all when NULL) is located from its k nearest
  * landmarks (by declared distance) among trusted[] (all when NULL) that measured it: hard
- * caps c * rtt / 2, and estimate caps from each landmark's speed line fitted without the
- * target and without untrusted landmarks. Containment is exact membership of the declared
- * position.
+ * caps c * rtt / 2, and calibrated estimate caps (lm_estimate_radius_km) from each
+ * landmark's speed line fitted without the target and without untrusted landmarks, with
+ * lambda from lm_mesh_calibrate over the calibration targets (caltarget[], all when NULL)
+ * other than the target, every line of that calibration also fitted without the target:
+ * nothing an estimate rests on has seen its target. Containment is exact membership of the
+ * declared position.
+ * @param coverage in (0, 1): what each estimate is calibrated to
  * @param hard_miss NULL, or one byte per landmark: set to 1 for targets whose hard region
  *   misses them
  * @return 0, -EINVAL, -ENOMEM.
  */
 int lm_mesh_eval_knn(const struct lm_mesh *m, const uint8_t *trusted, const uint8_t *target,
-	size_t k, double res_km, struct lm_mesh_eval *out, uint8_t *hard_miss);
+	const uint8_t *caltarget, size_t k, double res_km, double coverage,
+	struct lm_mesh_eval *out, uint8_t *hard_miss);
 
 /**
  * Split one CSV line in place (RFC 4180 quotes, no embedded newlines); trailing CR/LF

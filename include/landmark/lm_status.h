@@ -118,6 +118,23 @@ struct lm_status_result {
  */
 LM_WUR int lm_status_eval(const struct lm_status_input *in, struct lm_status_result *res);
 
+/** One status change of lm_status_history(). */
+struct lm_status_change {
+	int64_t t; /**< unix second from which the status holds */
+	enum lm_status status;
+};
+
+/**
+ * The status over a period: lm_status_eval() at every second in [since, until] where it can
+ * change (since; each proof's end second; each proof's end and oldest record plus the
+ * interval; the licence bounds), keeping the changes. in->now is ignored. Pure.
+ * @param out  room for cap changes; the first is the status at since
+ * @param n    out: changes written (<= cap; when the period holds more, the last cap)
+ * @return 0; -EINVAL (bad input, since > until); -ENOMEM (the candidate times).
+ */
+LM_WUR int lm_status_history(const struct lm_status_input *in, int64_t since, int64_t until,
+	struct lm_status_change *out, size_t cap, size_t *n);
+
 /** Stable name: "compliant", "unproven", "violation", "silent", "uncoverable", "clone",
  *  "revoked", "unlicensed"; "unknown" else. */
 const char *lm_status_str(enum lm_status s);

@@ -29,13 +29,12 @@
 #include <sodium.h>
 
 #include "landmark/lm_cert.h"
+#include "landmark/lm_cfg.h"
 #include "landmark/lm_clock.h"
 #include "landmark/lm_gpu.h"
 #include "landmark/lm_gpu_attest.h"
 #include "landmark/lm_hash.h"
 #include "landmark/lm_keys.h"
-#include "landmark/lm_node_conf.h"
-#include "landmark/lm_node_net.h"
 #include "landmark/lm_pkcs11.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_proto_signer.h"

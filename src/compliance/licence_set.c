@@ -2,6 +2,7 @@
 /* A verified licence manifest in memory, looked up by chip identity (lm_licence.h). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,12 +55,11 @@ fail:
 	return NULL;
 }
 
-struct lm_licence_set *
-lm_licence_set_load(const char *path, const uint8_t (*roots)[LM_PK_LEN], size_t n_roots, char *err,
-	size_t errlen)
+/* Read a whole manifest file (at most LM_LICENCE_MAX_JSON bytes). 0 or -errno, with err
+ * "PATH: reason". */
+static int
+read_all(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
-	struct lm_licence_set *s;
-	char why[256];
 	FILE *f;
 	char *buf = NULL;
 	size_t cap = 0, n = 0, got;
@@ -69,8 +69,7 @@ lm_licence_set_load(const char *path, const uint8_t (*roots)[LM_PK_LEN], size_t 
 	if (f == NULL) {
 		e = errno;
 		lic_errf(err, errlen, "%s: %s", path, strerror(e));
-		errno = e;
-		return NULL;
+		return -e;
 	}
 	for (;;) {
 		if (n == cap) {
@@ -81,16 +80,15 @@ lm_licence_set_load(const char *path, const uint8_t (*roots)[LM_PK_LEN], size_t 
 				free(buf);
 				lic_errf(err, errlen, "%s: larger than %u bytes", path,
 					LM_LICENCE_MAX_JSON);
-				errno = EFBIG;
-				return NULL;
+				return -EFBIG;
 			}
 			cap = cap ? 2 * cap : 65536;
 			nb = realloc(buf, cap);
 			if (nb == NULL) {
 				fclose(f);
 				free(buf);
-				errno = ENOMEM;
-				return NULL;
+				lic_errf(err, errlen, "%s: out of memory", path);
+				return -ENOMEM;
 			}
 			buf = nb;
 		}
@@ -105,7 +103,48 @@ lm_licence_set_load(const char *path, const uint8_t (*roots)[LM_PK_LEN], size_t 
 	if (e != 0) {
 		free(buf);
 		lic_errf(err, errlen, "%s: read error", path);
-		errno = e;
+		return -e;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int
+lm_licence_read_file(
+	const char *path, struct lm_licence_manifest *m, unsigned flags, char *err, size_t errlen)
+{
+	char why[256];
+	char *buf = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	rc = read_all(path, &buf, &n, err, errlen);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = lm_licence_parse_json(m, buf, n, flags, why, sizeof(why));
+	free(buf);
+	if (rc != 0) {
+		lic_errf(err, errlen, "%s: %s", path, why);
+	}
+	return rc;
+}
+
+struct lm_licence_set *
+lm_licence_set_load(const char *path, const uint8_t (*roots)[LM_PK_LEN], size_t n_roots, char *err,
+	size_t errlen)
+{
+	struct lm_licence_set *s;
+	char why[256];
+	char *buf = NULL;
+	size_t n = 0;
+	int rc, e;
+
+	rc = read_all(path, &buf, &n, err, errlen);
+	if (rc != 0) {
+		errno = -rc;
 		return NULL;
 	}
 	s = lm_licence_set_from_json(buf, n, roots, n_roots, why, sizeof(why));

@@ -2,6 +2,7 @@
 /* The per-chip compliance status: one pure evaluation (lm_status.h). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "landmark/lm_status.h"
@@ -157,5 +158,86 @@ lm_status_eval(const struct lm_status_input *in, struct lm_status_result *res)
 		res->status = LM_STATUS_UNPROVEN;
 		res->decisive = any_fresh;
 	}
+	return 0;
+}
+
+static int
+i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+lm_status_history(const struct lm_status_input *in, int64_t since, int64_t until,
+	struct lm_status_change *out, size_t cap, size_t *n)
+{
+	struct lm_status_input at;
+	struct lm_status_result r;
+	enum lm_status last = LM_STATUS_UNLICENSED;
+	int64_t *t, iv;
+	size_t nt = 0, i, w = 0, total = 0;
+	int rc;
+
+	if (in == NULL || in->lic == NULL || n == NULL || since > until ||
+		(cap > 0 && out == NULL) || (in->proofs == NULL && in->n_proofs > 0)) {
+		return -EINVAL;
+	}
+	*n = 0;
+	iv = (int64_t)in->lic->proof_interval_s;
+	t = malloc((4 + 3 * in->n_proofs) * sizeof(*t));
+	if (t == NULL) {
+		return -ENOMEM;
+	}
+	t[nt++] = since;
+	t[nt++] = until;
+	t[nt++] = in->lic->not_before;
+	t[nt++] = in->lic->not_after;
+	for (i = 0; i < in->n_proofs; i++) {
+		int64_t s = ns_to_s(in->proofs[i].t_start_ns), e = ns_to_s(in->proofs[i].t_end_ns);
+
+		t[nt++] = e;
+		t[nt++] = e + iv;
+		t[nt++] = s + iv;
+	}
+	qsort(t, nt, sizeof(*t), i64_cmp);
+	at = *in;
+	for (i = 0; i < nt; i++) {
+		if (t[i] < since || t[i] > until || (i > 0 && t[i] == t[i - 1])) {
+			continue;
+		}
+		at.now = t[i];
+		rc = lm_status_eval(&at, &r);
+		if (rc != 0) {
+			free(t);
+			return rc;
+		}
+		if (total > 0 && r.status == last) {
+			continue;
+		}
+		last = r.status;
+		if (cap > 0) {
+			/* a ring: a period with more changes than cap keeps the last ones */
+			out[w].t = t[i];
+			out[w].status = r.status;
+			w = (w + 1) % cap;
+		}
+		total++;
+	}
+	free(t);
+	if (cap > 0 && total > cap) {
+		struct lm_status_change *tmp = malloc(cap * sizeof(*tmp));
+
+		if (tmp == NULL) {
+			return -ENOMEM;
+		}
+		for (i = 0; i < cap; i++) {
+			tmp[i] = out[(w + i) % cap];
+		}
+		memcpy(out, tmp, cap * sizeof(*tmp));
+		free(tmp);
+	}
+	*n = total < cap ? total : cap;
 	return 0;
 }

@@ -151,7 +151,7 @@ lm_batch_head_verify(const struct lm_batch_head *h)
 	if (lm_batch_head_encode(h, buf) < 0) {
 		return LM_E_FIELD;
 	}
-	return lm_verify(
+	return lm_verify_cached(
 		h->sig, LM_TAG_BATCH_HEAD, buf, LM_BATCH_HEAD_LEN - LM_SIG_LEN, h->landmark_pk);
 }
 

@@ -172,7 +172,8 @@ lm_delegation_verify(const struct lm_delegation *d, const uint8_t (*roots)[LM_PK
 	if (lm_pk_check(d->landmark_pk) != LM_OK) {
 		return LM_E_KEY;
 	}
-	r = lm_verify(d->sig, LM_TAG_DELEGATION, buf, LM_DELEGATION_LEN - LM_SIG_LEN, d->root_pk);
+	r = lm_verify_cached(
+		d->sig, LM_TAG_DELEGATION, buf, LM_DELEGATION_LEN - LM_SIG_LEN, d->root_pk);
 	if (r != LM_OK) {
 		return r;
 	}
@@ -321,7 +322,7 @@ lm_chip_cert_verify(const struct lm_chip_cert *c, const uint8_t (*roots)[LM_PK_L
 	if (lm_pk_check(c->chip_pk) != LM_OK) {
 		return LM_E_KEY;
 	}
-	r = lm_verify(c->sig, is_v2(c) ? LM_TAG_CHIP_CERT_V2 : LM_TAG_CHIP_CERT, buf,
+	r = lm_verify_cached(c->sig, is_v2(c) ? LM_TAG_CHIP_CERT_V2 : LM_TAG_CHIP_CERT, buf,
 		(size_t)n - LM_SIG_LEN, c->mfr_pk);
 	if (r != LM_OK) {
 		return r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -31,10 +32,23 @@ cred_len(const struct lm_cred *c)
 	return c->kind == LM_CRED_CHIP ? lm_chip_cert_len(&c->u.chip) : LM_DELEGATION_LEN;
 }
 
+static unsigned
+version_of(const struct lm_record *r)
+{
+	return r->version == 0 ? LM_RECORD_VERSION : r->version;
+}
+
+static size_t
+fixed_len(unsigned version)
+{
+	return version == LM_RECORD_VERSION_V1 ? LM_RECORD_FIXED_LEN : LM_RECORD_V2_FIXED_LEN;
+}
+
 size_t
 lm_record_encoded_len(const struct lm_record *r)
 {
-	return LM_RECORD_FIXED_LEN + cred_len(&r->prover) + (size_t)r->count * sample_len(r->mode);
+	return fixed_len(version_of(r)) + cred_len(&r->prover) +
+		(size_t)r->count * sample_len(r->mode);
 }
 
 unsigned
@@ -83,20 +97,96 @@ rtt_min(const struct lm_record *r)
 	return m;
 }
 
-int
-lm_record_finish(struct lm_record *r)
+/* The weaker of two tiers (the enum orders them). */
+static enum lm_ts_source
+tier_weakest(enum lm_ts_source a, enum lm_ts_source b)
+{
+	return a < b ? a : b;
+}
+
+/* Least net RTT (rtt_ns - the deduction of the sample's tier) over valid samples; 0: none. */
+static uint64_t
+net_min(const struct lm_record *r)
+{
+	uint64_t m = UINT64_MAX;
+	unsigned i;
+
+	for (i = 0; i < r->count; i++) {
+		const struct lm_sample *s = &r->samples[i];
+		uint64_t d;
+		uint64_t net;
+
+		if (s->flags & LM_SAMPLE_LOST) {
+			continue;
+		}
+		d = s->tier < LM_TS__COUNT ? r->floor[s->tier].deduct_ns : 0;
+		net = s->rtt_ns > d ? s->rtt_ns - d : 0;
+		if (net < m) {
+			m = net;
+		}
+	}
+	return m == UINT64_MAX ? 0 : m;
+}
+
+/*
+ * May floor evidence e carry deduct in record r? Not above the floor nor 1 ms, enough
+ * self-measurements, the newest not after the session end and not too old at its start.
+ */
+static bool
+floor_allows(const struct lm_record *r, const struct lm_floor_ev *e, uint64_t deduct)
+{
+	if (deduct == 0) {
+		return true;
+	}
+	return e->method == LM_FLOOR_LOOPBACK && deduct <= e->floor_ns &&
+		deduct <= LM_RECORD_LANDMARK_DELAY_MAX_NS &&
+		e->samples >= LM_RECORD_FLOOR_MIN_SAMPLES && e->measured_at_ns <= r->t_end_ns &&
+		(__int128)r->t_start_ns - e->measured_at_ns <= LM_RECORD_FLOOR_MAX_AGE_NS;
+}
+
+/* Is some valid sample of tier t not above deduct (its net RTT would be 0 or less)? */
+static bool
+floor_contradicted(const struct lm_record *r, unsigned t, uint64_t deduct)
 {
 	unsigned i;
 
-	if (r->count < 1 || r->count > LM_RECORD_MAX_SAMPLES) {
-		return -EINVAL;
+	if (deduct == 0) {
+		return false;
 	}
 	for (i = 0; i < r->count; i++) {
 		const struct lm_sample *s = &r->samples[i];
 
-		if (!(s->flags & LM_SAMPLE_LOST) &&
-			(s->rtt_ns == 0 || s->rtt_ns > (uint64_t)INT64_MAX)) {
+		if (!(s->flags & LM_SAMPLE_LOST) && s->tier == t && s->rtt_ns <= deduct) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+lm_record_finish(struct lm_record *r)
+{
+	unsigned v = version_of(r);
+	unsigned i;
+
+	if (v != LM_RECORD_VERSION_V1 && v != LM_RECORD_VERSION) {
+		return -EINVAL;
+	}
+	if (r->count < 1 || r->count > LM_RECORD_MAX_SAMPLES) {
+		return -EINVAL;
+	}
+	for (i = 0; i < r->count; i++) {
+		struct lm_sample *s = &r->samples[i];
+
+		if (s->flags & LM_SAMPLE_LOST) {
+			s->tier = 0;
+			continue;
+		}
+		if (s->rtt_ns == 0 || s->rtt_ns > (uint64_t)INT64_MAX) {
 			return -ERANGE;
+		}
+		if (s->tier >= LM_TS__COUNT) {
+			return -EINVAL;
 		}
 	}
 	r->rtt_min_ns = rtt_min(r);
@@ -106,6 +196,25 @@ lm_record_finish(struct lm_record *r)
 	if (lm_cred_hash(r->prover_hash, &r->prover) != 0) {
 		return -EINVAL;
 	}
+	if (v == LM_RECORD_VERSION_V1) {
+		return 0;
+	}
+	r->ts_source = LM_TS_HW;
+	for (i = 0; i < r->count; i++) {
+		if (!(r->samples[i].flags & LM_SAMPLE_LOST)) {
+			r->ts_source =
+				tier_weakest(r->ts_source, (enum lm_ts_source)r->samples[i].tier);
+		}
+	}
+	/* A deduction the evidence does not carry, or that a sample contradicts, is dropped. */
+	for (i = 0; i < LM_TS__COUNT; i++) {
+		struct lm_floor_ev *e = &r->floor[i];
+
+		if (!floor_allows(r, e, e->deduct_ns) || floor_contradicted(r, i, e->deduct_ns)) {
+			e->deduct_ns = 0;
+		}
+	}
+	r->landmark_delay_ns = r->rtt_min_ns - net_min(r);
 	return 0;
 }
 
@@ -113,6 +222,7 @@ enum lm_reason
 lm_record_check_deductions(const struct lm_record *r)
 {
 	uint64_t certified = 0;
+	unsigned i;
 
 	if (r->prover.kind == LM_CRED_CHIP) {
 		certified = r->prover.u.chip.min_turnaround_ns;
@@ -122,7 +232,79 @@ lm_record_check_deductions(const struct lm_record *r)
 		r->chip_turnaround_ns + r->landmark_delay_ns > r->rtt_min_ns) {
 		return LM_E_FIELD;
 	}
+	if (version_of(r) == LM_RECORD_VERSION_V1) {
+		return LM_OK;
+	}
+	/* Version 2: never more than the evidence, and applied as the evidence says. */
+	for (i = 0; i < LM_TS__COUNT; i++) {
+		const struct lm_floor_ev *e = &r->floor[i];
+
+		if (!floor_allows(r, e, e->deduct_ns) || floor_contradicted(r, i, e->deduct_ns)) {
+			return LM_E_FIELD;
+		}
+	}
+	if (r->landmark_delay_ns != r->rtt_min_ns - net_min(r)) {
+		return LM_E_FIELD;
+	}
 	return LM_OK;
+}
+
+uint64_t
+lm_record_landmark_deduction(const struct lm_record *r)
+{
+	return version_of(r) == LM_RECORD_VERSION_V1 ? 0 : r->landmark_delay_ns;
+}
+
+const char *
+lm_floor_method_str(unsigned m)
+{
+	switch (m) {
+	case LM_FLOOR_NONE:
+		return "none";
+	case LM_FLOOR_LOOPBACK:
+		return "loopback";
+	default:
+		return "unknown";
+	}
+}
+
+/* Structure of the version 2 floor entries and sample tiers (the evidence's own rules). */
+static enum lm_reason
+check_floor_fields(const struct lm_record *r)
+{
+	const uint64_t i64max = (uint64_t)INT64_MAX;
+	enum lm_ts_source weakest = LM_TS_HW;
+	unsigned i;
+
+	for (i = 0; i < LM_TS__COUNT; i++) {
+		const struct lm_floor_ev *e = &r->floor[i];
+
+		if (e->method >= LM_FLOOR__COUNT) {
+			return LM_E_FIELD;
+		}
+		if (e->method == LM_FLOOR_NONE) {
+			if (e->floor_ns != 0 || e->deduct_ns != 0 || e->measured_at_ns != 0 ||
+				e->samples != 0) {
+				return LM_E_FIELD;
+			}
+			continue;
+		}
+		if (e->floor_ns == 0 || e->floor_ns > i64max || e->samples == 0 ||
+			e->measured_at_ns <= 0) {
+			return LM_E_FIELD;
+		}
+	}
+	for (i = 0; i < r->count; i++) {
+		const struct lm_sample *s = &r->samples[i];
+
+		if (s->tier >= LM_TS__COUNT || ((s->flags & LM_SAMPLE_LOST) && s->tier != 0)) {
+			return LM_E_FIELD;
+		}
+		if (!(s->flags & LM_SAMPLE_LOST)) {
+			weakest = tier_weakest(weakest, (enum lm_ts_source)s->tier);
+		}
+	}
+	return r->ts_source == weakest ? LM_OK : LM_E_FIELD;
 }
 
 /*
@@ -133,8 +315,12 @@ static enum lm_reason
 check_fields(const struct lm_record *r)
 {
 	const uint64_t i64max = (uint64_t)INT64_MAX;
+	enum lm_reason why;
 	unsigned i;
 
+	if (version_of(r) != LM_RECORD_VERSION_V1 && version_of(r) != LM_RECORD_VERSION) {
+		return LM_E_VERSION;
+	}
 	if (r->mode != LM_MODE_SIGNED && r->mode != LM_MODE_FAST && r->mode != LM_MODE_GPU) {
 		return LM_E_TYPE;
 	}
@@ -205,6 +391,12 @@ check_fields(const struct lm_record *r)
 	if (r->rtt_min_ns == 0 || r->rtt_min_ns != rtt_min(r)) {
 		return LM_E_FIELD;
 	}
+	if (version_of(r) != LM_RECORD_VERSION_V1) {
+		why = check_floor_fields(r);
+		if (why != LM_OK) {
+			return why;
+		}
+	}
 	return lm_record_check_deductions(r);
 }
 
@@ -236,7 +428,7 @@ lm_record_encode(const struct lm_record *r, uint8_t *out, size_t cap)
 	}
 	w.magic[0] = LM_RECORD_MAGIC0;
 	w.magic[1] = LM_RECORD_MAGIC1;
-	w.version = LM_RECORD_VERSION;
+	w.version = (uint8_t)version_of(r);
 	w.mode = (uint8_t)r->mode;
 	memcpy(w.landmark_pk, r->landmark_pk, LM_PK_LEN);
 	memcpy(w.dlg_hash, r->dlg_hash, LM_HASH_LEN);
@@ -267,6 +459,21 @@ lm_record_encode(const struct lm_record *r, uint8_t *out, size_t cap)
 	w.cred_len = htobe16((uint16_t)cl);
 	memcpy(out, &w, sizeof(w));
 	off = sizeof(w);
+	if (w.version != LM_RECORD_VERSION_V1) {
+		for (i = 0; i < LM_TS__COUNT; i++) {
+			const struct lm_floor_ev *e = &r->floor[i];
+			struct lm_wire_floor wf;
+
+			memset(&wf, 0, sizeof(wf));
+			wf.floor_ns = htobe64(e->floor_ns);
+			wf.deduct_ns = htobe64(e->deduct_ns);
+			wf.measured_at_ns = htobe64((uint64_t)e->measured_at_ns);
+			wf.samples = htobe32(e->samples);
+			wf.method = e->method;
+			memcpy(out + off, &wf, sizeof(wf));
+			off += sizeof(wf);
+		}
+	}
 	memcpy(out + off, cred, (size_t)cl);
 	off += (size_t)cl;
 	plen = proof_len(r->mode);
@@ -276,7 +483,10 @@ lm_record_encode(const struct lm_record *r, uint8_t *out, size_t cap)
 
 		memcpy(ws.nonce, s->nonce, LM_NONCE_LEN);
 		ws.rtt_ns = htobe64(s->rtt_ns);
-		ws.flags = htobe32(s->flags);
+		ws.flags = htobe32(s->flags |
+			(w.version != LM_RECORD_VERSION_V1
+					? (uint32_t)s->tier << LM_SAMPLE_TIER_SHIFT
+					: 0));
 		memcpy(out + off, &ws, sizeof(ws));
 		off += sizeof(ws);
 		memcpy(out + off, s->proof, plen);
@@ -295,6 +505,7 @@ lm_record_decode(struct lm_record *r, const uint8_t *buf, size_t len)
 	size_t want;
 	size_t off;
 	size_t plen;
+	size_t flen;
 	enum lm_reason why;
 	unsigned i;
 
@@ -305,9 +516,10 @@ lm_record_decode(struct lm_record *r, const uint8_t *buf, size_t len)
 	if (w.magic[0] != LM_RECORD_MAGIC0 || w.magic[1] != LM_RECORD_MAGIC1) {
 		return LM_E_MAGIC;
 	}
-	if (w.version != LM_RECORD_VERSION) {
+	if (w.version != LM_RECORD_VERSION_V1 && w.version != LM_RECORD_VERSION) {
 		return LM_E_VERSION;
 	}
+	flen = fixed_len(w.version);
 	if (w.mode != LM_MODE_SIGNED && w.mode != LM_MODE_FAST && w.mode != LM_MODE_GPU) {
 		return LM_E_TYPE;
 	}
@@ -315,6 +527,7 @@ lm_record_decode(struct lm_record *r, const uint8_t *buf, size_t len)
 		return LM_E_RESERVED;
 	}
 	memset(r, 0, sizeof(*r));
+	r->version = w.version;
 	r->mode = (enum lm_mode)w.mode;
 	r->count = be16toh(w.count);
 	clen = be16toh(w.cred_len);
@@ -323,14 +536,14 @@ lm_record_decode(struct lm_record *r, const uint8_t *buf, size_t len)
 			clen != LM_CHIP_CERT_V2_LEN)) {
 		return LM_E_LENGTH;
 	}
-	want = LM_RECORD_FIXED_LEN + clen + (size_t)r->count * sample_len(r->mode);
+	want = flen + clen + (size_t)r->count * sample_len(r->mode);
 	if (len < want) {
 		return LM_E_SHORT;
 	}
 	if (len > want) {
 		return LM_E_LONG;
 	}
-	why = lm_cred_decode(&r->prover, buf + LM_RECORD_FIXED_LEN, clen, &used);
+	why = lm_cred_decode(&r->prover, buf + flen, clen, &used);
 	if (why != LM_OK) {
 		return why;
 	}
@@ -365,7 +578,21 @@ lm_record_decode(struct lm_record *r, const uint8_t *buf, size_t len)
 	r->answered = be64toh(w.answered);
 	memcpy(r->transcript_sig, w.transcript_sig, LM_SIG_LEN);
 	memcpy(r->prover_hash, w.prover_hash, LM_HASH_LEN);
-	off = LM_RECORD_FIXED_LEN + clen;
+	for (i = 0; flen != LM_RECORD_FIXED_LEN && i < LM_TS__COUNT; i++) {
+		struct lm_floor_ev *e = &r->floor[i];
+		struct lm_wire_floor wf;
+
+		memcpy(&wf, buf + LM_RECORD_FIXED_LEN + i * sizeof(wf), sizeof(wf));
+		if (!lm_all_zero(wf.reserved, sizeof(wf.reserved))) {
+			return LM_E_RESERVED;
+		}
+		e->floor_ns = be64toh(wf.floor_ns);
+		e->deduct_ns = be64toh(wf.deduct_ns);
+		e->measured_at_ns = (int64_t)be64toh(wf.measured_at_ns);
+		e->samples = be32toh(wf.samples);
+		e->method = wf.method;
+	}
+	off = flen + clen;
 	plen = proof_len(r->mode);
 	for (i = 0; i < r->count; i++) {
 		struct lm_sample *s = &r->samples[i];
@@ -376,6 +603,13 @@ lm_record_decode(struct lm_record *r, const uint8_t *buf, size_t len)
 		memcpy(s->nonce, ws.nonce, LM_NONCE_LEN);
 		s->rtt_ns = be64toh(ws.rtt_ns);
 		s->flags = be32toh(ws.flags);
+		if (r->version != LM_RECORD_VERSION_V1) {
+			s->tier =
+				(uint8_t)((s->flags & LM_SAMPLE_TIER_MASK) >> LM_SAMPLE_TIER_SHIFT);
+			s->flags &= ~LM_SAMPLE_TIER_MASK;
+		} else if (!(s->flags & LM_SAMPLE_LOST)) {
+			s->tier = (uint8_t)r->ts_source; /* v1: the record's tier, not encoded */
+		}
 		memcpy(s->proof, buf + off, plen);
 		off += plen;
 	}
@@ -558,8 +792,8 @@ lm_record_bound_km(const struct lm_record *r, double *km)
 	/* 128-bit so that neither rtt + 2 * err nor the sum of the deductions can wrap */
 	unsigned __int128 rtt =
 		(unsigned __int128)r->rtt_min_ns + 2 * (unsigned __int128)r->ts_err_ns;
-	unsigned __int128 ded =
-		(unsigned __int128)r->landmark_delay_ns + (unsigned __int128)r->chip_turnaround_ns;
+	unsigned __int128 ded = (unsigned __int128)lm_record_landmark_deduction(r) +
+		(unsigned __int128)r->chip_turnaround_ns;
 
 	/* the deduction rule of lm_record_check_deductions; then rtt - ded >= 2 err >= 0 */
 	if (r->rtt_min_ns == 0 || ded > r->rtt_min_ns) {

@@ -172,7 +172,17 @@ samples_json(const struct lm_record *r)
 		rc |= set(o, "seq", json_integer(i));
 		rc |= set(o, "nonce", hex(s->nonce, LM_NONCE_LEN));
 		rc |= set(o, "lost", json_boolean(lost));
-		rc |= set(o, "flags", json_integer(s->flags));
+		if (r->version == LM_RECORD_VERSION_V1) {
+			rc |= set(o, "flags", json_integer(s->flags));
+		} else {
+			/* the encoded word: the tier sits in bits 8..9 */
+			rc |= set(o, "flags",
+				json_integer(
+					s->flags | ((uint32_t)s->tier << LM_SAMPLE_TIER_SHIFT)));
+			rc |= set(o, "ts_source",
+				lost ? json_null()
+				     : json_string(lm_ts_source_str((enum lm_ts_source)s->tier)));
+		}
 		if (lost) {
 			rc |= set(o, "rtt_ns", json_null());
 			rc |= set(o, "rtt_ns_str", json_null());
@@ -180,6 +190,39 @@ samples_json(const struct lm_record *r)
 			rc |= set_u64(o, "rtt_ns", s->rtt_ns);
 		}
 		rc |= set(o, "proof", lost ? json_null() : hex(s->proof, plen));
+		if (rc != 0 || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Version 2: the floor evidence, one object per tier in tier order. */
+static json_t *
+floor_json(const struct lm_record *r)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	if (a == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < LM_TS__COUNT; i++) {
+		const struct lm_floor_ev *e = &r->floor[i];
+		json_t *o = json_object();
+		int rc = 0;
+
+		if (o == NULL) {
+			json_decref(a);
+			return NULL;
+		}
+		rc |= set(o, "ts_source", json_string(lm_ts_source_str((enum lm_ts_source)i)));
+		rc |= set(o, "method", json_string(lm_floor_method_str(e->method)));
+		rc |= set_u64(o, "floor_ns", e->floor_ns);
+		rc |= set_u64(o, "deduct_ns", e->deduct_ns);
+		rc |= set_i64(o, "measured_at_unix_ns", e->measured_at_ns);
+		rc |= set(o, "samples", json_integer(e->samples));
 		if (rc != 0 || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;
@@ -208,7 +251,7 @@ lm_record_to_json(const struct lm_record *r)
 		hello == NULL) {
 		goto fail;
 	}
-	rc |= set(o, "version", json_integer(LM_RECORD_VERSION));
+	rc |= set(o, "version", json_integer(r->version == 0 ? LM_RECORD_VERSION : r->version));
 	enc_len = lm_record_encode(r, enc, sizeof(enc));
 	if (enc_len > 0) {
 		lm_record_hash(leaf, enc, (size_t)enc_len);
@@ -240,6 +283,9 @@ lm_record_to_json(const struct lm_record *r)
 	cal = NULL;
 	rc |= set_i64(timing, "start_unix_ns", r->t_start_ns);
 	rc |= set_i64(timing, "end_unix_ns", r->t_end_ns);
+	if (r->version != LM_RECORD_VERSION_V1) {
+		rc |= set(timing, "floor", floor_json(r));
+	}
 	rc |= set(o, "timing", timing);
 	timing = NULL;
 

@@ -51,6 +51,18 @@ struct lm_wire_record {
 } __attribute__((packed));
 static_assert(sizeof(struct lm_wire_record) == LM_RECORD_FIXED_LEN, "record header size");
 
+/* Version 2: one tier's floor evidence, after the header, entries in tier order. */
+struct lm_wire_floor {
+	lm_be64 floor_ns;
+	lm_be64 deduct_ns;
+	lm_be64 measured_at_ns;
+	lm_be32 samples;
+	uint8_t method;
+	uint8_t reserved[3];
+} __attribute__((packed));
+static_assert(sizeof(struct lm_wire_floor) == LM_RECORD_FLOOR_ENTRY_LEN, "floor entry size");
+static_assert(LM_TS__COUNT == 3, "one floor entry per tier");
+
 /* A sample; the proof is LM_SIG_LEN bytes in signed mode, LM_MAC_LEN in fast mode. */
 struct lm_wire_sample {
 	uint8_t nonce[LM_NONCE_LEN];

@@ -272,7 +272,7 @@ lm_revocation_verify(const struct lm_revocation *l, const uint8_t (*roots)[LM_PK
 	if (signed_body(l, body) < 0) {
 		return LM_E_LENGTH;
 	}
-	r = lm_verify(l->sig, LM_TAG_REVOCATION, body, sizeof(body), l->root_pk);
+	r = lm_verify_cached(l->sig, LM_TAG_REVOCATION, body, sizeof(body), l->root_pk);
 	if (r != LM_OK) {
 		return r;
 	}

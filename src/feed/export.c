@@ -377,9 +377,16 @@ file_publish(void *ctx, const struct lm_feed_batch *b, char *err, size_t errlen)
 		p[i].data = b->items[i].proof;
 		p[i].len = b->items[i].proof_len;
 	}
-	ret = b->delegation == NULL
-		? -EINVAL
-		: lm_feed_log_set_delegation(log, b->delegation, b->delegation_len);
+	ret = b->delegation == NULL ? -EINVAL : 0;
+	if (ret == 0 && b->successors_new > 0 && b->successor != NULL) {
+		/* A key rotation: the mirror carries the link too (-ENOENT: a fresh mirror has
+		 * no head to link from; it starts at this batch). */
+		ret = lm_feed_log_add_successor(log, b->successor, b->successor_len);
+		ret = ret == -ENOENT ? 0 : ret;
+	}
+	if (ret == 0) {
+		ret = lm_feed_log_set_delegation(log, b->delegation, b->delegation_len);
+	}
 	if (ret == 0) {
 		ret = lm_feed_log_append_batch(log, r, p, b->n, b->head, b->head_len);
 	}

@@ -561,6 +561,45 @@ lm_feed_log_set_delegation(struct lm_feed_log *log, const void *dlg, size_t len)
 	return 0;
 }
 
+int
+lm_feed_log_add_successor(struct lm_feed_log *log, const void *succ, size_t len)
+{
+	size_t flen;
+	int ret;
+
+	if (succ == NULL || len == 0 || len > LM_FEED_ENTRY_MAX) {
+		return -EINVAL;
+	}
+	if (log->fd < 0) {
+		return -ENOENT;
+	}
+	ret = buf_reserve(log, LM_FEED_ENTRY_OVERHEAD + len);
+	if (ret < 0) {
+		return ret;
+	}
+	flen = feed_frame(log->buf, LM_FEED_E_SUCCESSOR, succ, len);
+	ret = write_full(log->fd, log->buf, flen, log->end);
+	if (ret == 0 && log->conf.durability != LM_FEED_SYNC_NONE) {
+		ret = do_sync(log);
+	}
+	if (ret < 0) {
+		if (ftruncate(log->fd, (off_t)log->end) != 0) {
+			/* The reader treats the stray bytes as a torn tail. */
+		}
+		log->st.errors++;
+		return ret;
+	}
+	log->end += flen;
+	return 0;
+}
+
+const uint8_t *
+lm_feed_log_last_head(const struct lm_feed_log *log, size_t *len)
+{
+	*len = log->last_head_len;
+	return log->last_head_len > 0 ? log->last_head : NULL;
+}
+
 static bool
 rotation_due(const struct lm_feed_log *log, size_t add)
 {

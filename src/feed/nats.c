@@ -363,9 +363,24 @@ nx_publish(void *ctx, const struct lm_feed_batch *b, char *err, size_t errlen)
 		s = nx_publish_one(nx, subj, id, h.seq, nx->buf, len);
 	}
 	if (s == NATS_OK) {
+		struct lm_successor sd;
+		bool succ = b->successor != NULL &&
+			lm_successor_decode(&sd, b->successor, b->successor_len) == LM_OK &&
+			memcmp(sd.new_pk, h.landmark_pk, LM_PK_LEN) == 0;
+
+		cap = 3 * LM_FEED_ENTRY_OVERHEAD + b->head_len + b->delegation_len +
+			(succ ? b->successor_len : 0);
+		if (nx_reserve(nx, cap) < 0) {
+			return -ENOMEM;
+		}
 		len = feed_frame(nx->buf, LM_FEED_E_HEAD, b->head, b->head_len);
 		len += feed_frame(
 			nx->buf + len, LM_FEED_E_DELEGATION, b->delegation, b->delegation_len);
+		if (succ) {
+			/* The successor that links this key to the one before (docs/feed.md). */
+			len += feed_frame(
+				nx->buf + len, LM_FEED_E_SUCCESSOR, b->successor, b->successor_len);
+		}
 		lm_batch_head_hash(hash, &h);
 		memcpy(id, "head-", 5);
 		lm_feed_hex(id + 5, hash, LM_HASH_LEN);

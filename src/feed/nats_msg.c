@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Payload of a feed NATS message: the log's framed entries (RECORD, PROOF, HEAD, DELEGATION
- * for a record; HEAD, DELEGATION for a head). Pure bytes -> result, apart from libnats, so
+ * for a record; HEAD, DELEGATION and, after a key rotation, SUCCESSOR for a head). Pure bytes -> result, apart from libnats, so
  * consumers and the fuzz harness run the very same parser.
  */
 #include <stdint.h>
@@ -16,8 +16,8 @@ lm_feed_nats_parse(struct lm_feed_nats_msg *m, const uint8_t *p, size_t len)
 	size_t off = 0;
 	unsigned seen = 0;
 
-	m->record = m->proof = m->head = m->delegation = NULL;
-	m->record_len = m->proof_len = m->head_len = m->delegation_len = 0;
+	m->record = m->proof = m->head = m->delegation = m->successor = NULL;
+	m->record_len = m->proof_len = m->head_len = m->delegation_len = m->successor_len = 0;
 	while (off < len) {
 		struct feed_wire_entry e;
 		uint32_t elen, want;
@@ -36,7 +36,7 @@ lm_feed_nats_parse(struct lm_feed_nats_msg *m, const uint8_t *p, size_t len)
 		if (lm_feed_crc32c(0, p + off, sizeof(e) + elen) != be32toh(want)) {
 			return LM_E_FIELD;
 		}
-		if (e.type < LM_FEED_E_DELEGATION || e.type > LM_FEED_E_HEAD ||
+		if (e.type < LM_FEED_E_DELEGATION || e.type > LM_FEED_E_SUCCESSOR ||
 			(seen & (1u << e.type)) ||
 			(e.reserved[0] | e.reserved[1] | e.reserved[2])) {
 			return LM_E_TYPE;
@@ -56,6 +56,10 @@ lm_feed_nats_parse(struct lm_feed_nats_msg *m, const uint8_t *p, size_t len)
 			m->head = data;
 			m->head_len = elen;
 			break;
+		case LM_FEED_E_SUCCESSOR:
+			m->successor = data;
+			m->successor_len = elen;
+			break;
 		default:
 			m->delegation = data;
 			m->delegation_len = elen;
@@ -63,7 +67,8 @@ lm_feed_nats_parse(struct lm_feed_nats_msg *m, const uint8_t *p, size_t len)
 		}
 		off += LM_FEED_ENTRY_OVERHEAD + elen;
 	}
-	if (m->head == NULL || m->delegation == NULL || (m->record == NULL) != (m->proof == NULL)) {
+	if (m->head == NULL || m->delegation == NULL || (m->record == NULL) != (m->proof == NULL) ||
+		(m->successor != NULL && m->record != NULL)) {
 		return LM_E_TYPE;
 	}
 	m->kind = m->record != NULL ? LM_FEED_NATS_RECORD : LM_FEED_NATS_HEAD;

@@ -59,6 +59,7 @@ struct prover {
 struct bat {
 	uint64_t seg, head_off, seq;
 	uint32_t dlg;
+	uint32_t succ; /* the successor in force (a key rotation), UINT32_MAX: none */
 	bool have_seq;
 };
 
@@ -357,32 +358,41 @@ seg_find(const struct feed_index *ix, uint64_t seg)
 	return lo < ix->n_segs && ix->segs[lo].seg == seg ? &ix->segs[lo] : NULL;
 }
 
-/* Number of the delegation in force (kept once per distinct value). */
+/*
+ * Number of a delegation or successor blob (kept once per distinct value; the table holds
+ * both, told apart by their length: 188 and 340 bytes).
+ */
 static int
-dlg_id(struct feed_index *ix, const struct lm_feed_batch *b, uint32_t *id)
+blob_id(struct feed_index *ix, const uint8_t *data, size_t len, uint32_t *id)
 {
 	size_t i;
 
-	if (b->delegation == NULL) {
+	if (data == NULL) {
 		*id = UINT32_MAX;
 		return 0;
 	}
 	for (i = ix->n_dlgs; i-- > 0;) {
-		if (ix->dlgs[i].len == b->delegation_len &&
-			memcmp(ix->dlgs[i].data, b->delegation, b->delegation_len) == 0) {
+		if (ix->dlgs[i].len == len && memcmp(ix->dlgs[i].data, data, len) == 0) {
 			*id = (uint32_t)i;
 			return 0;
 		}
 	}
 	if (ix->n_dlgs >= UINT32_MAX - 1 ||
 		grow((void **)&ix->dlgs, &ix->cap_dlgs, ix->n_dlgs + 1, sizeof(*ix->dlgs)) < 0 ||
-		(ix->dlgs[ix->n_dlgs].data = malloc(b->delegation_len)) == NULL) {
+		(ix->dlgs[ix->n_dlgs].data = malloc(len)) == NULL) {
 		return -ENOMEM;
 	}
-	memcpy(ix->dlgs[ix->n_dlgs].data, b->delegation, b->delegation_len);
-	ix->dlgs[ix->n_dlgs].len = b->delegation_len;
+	memcpy(ix->dlgs[ix->n_dlgs].data, data, len);
+	ix->dlgs[ix->n_dlgs].len = len;
 	*id = (uint32_t)ix->n_dlgs++;
 	return 0;
+}
+
+/* Number of the delegation in force. */
+static int
+dlg_id(struct feed_index *ix, const struct lm_feed_batch *b, uint32_t *id)
+{
+	return blob_id(ix, b->delegation, b->delegation_len, id);
 }
 
 /* Keep the record's prover credential if it is new for this key. */
@@ -417,13 +427,16 @@ prover_cred(struct prover *p, const struct lm_record *rec)
 static int
 add_batch(struct feed_index *ix, const struct lm_feed_batch *b)
 {
-	uint32_t dlg;
+	uint32_t dlg, succ;
 	size_t i;
 	int ret;
 
 	ret = note_segment(ix, b->pos.segment);
 	if (ret == 0) {
 		ret = dlg_id(ix, b, &dlg);
+	}
+	if (ret == 0) {
+		ret = blob_id(ix, b->successor, b->successor_len, &succ);
 	}
 	if (ret < 0) {
 		return ret;
@@ -438,6 +451,7 @@ add_batch(struct feed_index *ix, const struct lm_feed_batch *b)
 		bt->seg = b->pos.segment;
 		bt->head_off = b->head_offset;
 		bt->dlg = dlg;
+		bt->succ = succ;
 		bt->have_seq = lm_batch_head_decode(&h, b->head, b->head_len) == LM_OK;
 		bt->seq = bt->have_seq ? h.seq : 0;
 		if (ix->n_bats == 0) {
@@ -1127,6 +1141,10 @@ emit_heads(const char *dir, const struct bat_hit *h, size_t n, const struct dlg_
 		if (h[i].b.dlg < dc->n) {
 			b.delegation = dc->b[h[i].b.dlg].data;
 			b.delegation_len = dc->b[h[i].b.dlg].len;
+		}
+		if (h[i].b.succ < dc->n) {
+			b.successor = dc->b[h[i].b.succ].data;
+			b.successor_len = dc->b[h[i].b.succ].len;
 		}
 		ret = lm_feed_batch_json(&b, put_line, out);
 	}

@@ -29,6 +29,7 @@ enum unit {
 	UNIT_INCOMPLETE = 0,
 	UNIT_BATCH = 1,
 	UNIT_DELEGATION = 2,
+	UNIT_SUCCESSOR = 3,
 };
 
 struct item_off {
@@ -51,6 +52,9 @@ struct lm_feed_reader {
 	uint8_t link[32];
 	uint8_t *dlg;
 	size_t dlg_len;
+	uint8_t *succ; /* the last SUCCESSOR entry read, or NULL */
+	size_t succ_len;
+	unsigned succ_new; /* SUCCESSOR entries since the last batch returned */
 	uint8_t *buf;
 	size_t buf_cap;
 	struct item_off *io;
@@ -227,6 +231,7 @@ lm_feed_reader_close(struct lm_feed_reader *r)
 	seg_close(r);
 	free(r->dir);
 	free(r->dlg);
+	free(r->succ);
 	free(r->buf);
 	free(r->io);
 	free(r->items);
@@ -412,7 +417,7 @@ read_unit(struct lm_feed_reader *r, uint64_t size, struct lm_feed_batch *b)
 			return ret == -ENODATA ? UNIT_INCOMPLETE : ret;
 		}
 		len = be32toh(e.len);
-		if (e.type < LM_FEED_E_DELEGATION || e.type > LM_FEED_E_HEAD) {
+		if (e.type < LM_FEED_E_DELEGATION || e.type > LM_FEED_E_SUCCESSOR) {
 			return bad(r, off, 1, "unknown entry type");
 		}
 		if (e.reserved[0] | e.reserved[1] | e.reserved[2]) {
@@ -458,6 +463,25 @@ read_unit(struct lm_feed_reader *r, uint64_t size, struct lm_feed_batch *b)
 			}
 			r->off = off + LM_FEED_ENTRY_OVERHEAD + len;
 			return UNIT_DELEGATION;
+		case LM_FEED_E_SUCCESSOR:
+			if (state != 0) {
+				return bad(r, off, LM_FEED_ENTRY_OVERHEAD + len,
+					"successor entry inside a batch");
+			}
+			{
+				uint8_t *d = malloc(len);
+
+				if (d == NULL) {
+					return -ENOMEM;
+				}
+				memcpy(d, r->buf + used, len);
+				free(r->succ);
+				r->succ = d;
+				r->succ_len = len;
+				r->succ_new++;
+			}
+			r->off = off + LM_FEED_ENTRY_OVERHEAD + len;
+			return UNIT_SUCCESSOR;
 		case LM_FEED_E_RECORD:
 			if (state == 1) {
 				return bad(r, off, LM_FEED_ENTRY_OVERHEAD + len,
@@ -502,6 +526,10 @@ read_unit(struct lm_feed_reader *r, uint64_t size, struct lm_feed_batch *b)
 			b->next.offset = off + LM_FEED_ENTRY_OVERHEAD + len;
 			b->delegation = r->dlg;
 			b->delegation_len = r->dlg_len;
+			b->successor = r->succ;
+			b->successor_len = r->succ_len;
+			b->successors_new = r->succ_new;
+			r->succ_new = 0;
 			b->n = n;
 			b->items = r->items;
 			b->head = r->buf + used;
@@ -693,7 +721,7 @@ lm_feed_reader_next(struct lm_feed_reader *r, struct lm_feed_batch *b, struct lm
 		if (ret < UNIT_BAD) {
 			return ret;
 		}
-		if (ret == UNIT_DELEGATION) {
+		if (ret == UNIT_DELEGATION || ret == UNIT_SUCCESSOR) {
 			continue;
 		}
 		if (ret == UNIT_BATCH) {

@@ -9,6 +9,7 @@
 
 #include "landmark/lm_feed.h"
 #include "landmark/lm_record.h"
+#include "landmark/lm_successor.h"
 
 void
 lm_feed_hex(char *out, const uint8_t *in, size_t len)
@@ -20,6 +21,62 @@ static int64_t
 ns_to_s_floor(int64_t ns)
 {
 	return ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
+}
+
+enum lm_reason
+lm_feed_check_successor(const struct lm_feed_batch *b, const struct lm_batch_head *prev,
+	const struct lm_delegation *prev_dlg, const struct lm_feed_verify_opts *opts,
+	struct lm_successor *out, const char **what)
+{
+	struct lm_successor s;
+	struct lm_delegation d;
+	struct lm_batch_head head;
+	enum lm_reason why;
+	bool rotated;
+	const char *dummy;
+
+	if (what == NULL) {
+		what = &dummy;
+	}
+	*what = "";
+	if (b->delegation == NULL ||
+		lm_delegation_decode(&d, b->delegation, b->delegation_len) != LM_OK ||
+		lm_batch_head_decode(&head, b->head, b->head_len) != LM_OK) {
+		return LM_OK; /* no rotation to judge: lm_feed_verify_batch() names the fault */
+	}
+	rotated = prev != NULL && sodium_memcmp(prev->landmark_pk, head.landmark_pk, LM_PK_LEN);
+	if (!rotated && b->successors_new == 0) {
+		return LM_OK;
+	}
+	if (b->successors_new > 1) {
+		*what = "fork: two successor delegations between two batches";
+		return LM_E_CHAIN;
+	}
+	if (rotated && (b->successors_new == 0 || b->successor == NULL)) {
+		*what = "gap: the signing key changed without a successor delegation";
+		return LM_E_CHAIN;
+	}
+	why = lm_successor_decode(&s, b->successor, b->successor_len);
+	if (why != LM_OK) {
+		*what = "successor delegation does not decode";
+		return why;
+	}
+	if (!rotated && prev != NULL) {
+		*what = "successor delegation where the signing key does not change";
+		return LM_E_BINDING;
+	}
+	why = lm_successor_verify(&s, opts->trust->operator_roots, opts->trust->n_operator, what);
+	if (why != LM_OK) {
+		return why;
+	}
+	why = lm_successor_link(&s, prev_dlg, &d, prev, &head, what);
+	if (why != LM_OK) {
+		return why;
+	}
+	if (out != NULL) {
+		*out = s;
+	}
+	return LM_OK;
 }
 
 enum lm_reason
@@ -56,6 +113,10 @@ lm_feed_verify_batch(const struct lm_feed_batch *b, const struct lm_batch_head *
 		return why;
 	}
 	why = lm_batch_head_verify(head);
+	if (why != LM_OK) {
+		return why;
+	}
+	why = lm_feed_check_successor(b, prev, NULL, opts, NULL, NULL);
 	if (why != LM_OK) {
 		return why;
 	}
@@ -120,15 +181,104 @@ batch_fault(struct lm_feed_fault *f, const struct lm_feed_batch *b, enum lm_reas
 	}
 }
 
+/*
+ * Successors already followed in this walk: a second one for the same old key or the same
+ * last head, or a head by a key that was handed over, is a fork.
+ */
+struct succ_seen {
+	uint8_t (*old_pk)[LM_PK_LEN];
+	uint8_t (*last)[LM_HASH_LEN];
+	size_t n, cap;
+};
+
+static bool
+seen_old_key(const struct succ_seen *ss, const uint8_t *pk)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++) {
+		if (memcmp(ss->old_pk[i], pk, LM_PK_LEN) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+seen_add(struct succ_seen *ss, const struct lm_successor *s)
+{
+	if (ss->n == ss->cap) {
+		size_t cap = ss->cap ? 2 * ss->cap : 4;
+		void *a = realloc(ss->old_pk, cap * LM_PK_LEN);
+
+		if (a == NULL) {
+			return -ENOMEM;
+		}
+		ss->old_pk = a;
+		a = realloc(ss->last, cap * LM_HASH_LEN);
+		if (a == NULL) {
+			return -ENOMEM;
+		}
+		ss->last = a;
+		ss->cap = cap;
+	}
+	memcpy(ss->old_pk[ss->n], s->old_pk, LM_PK_LEN);
+	memcpy(ss->last[ss->n], s->last_head_hash, LM_HASH_LEN);
+	ss->n++;
+	return 0;
+}
+
+/*
+ * The walk's own rotation checks (with the previous delegation and every successor seen):
+ * LM_OK, or the reason with *what naming it.
+ */
+static enum lm_reason
+walk_rotation(const struct lm_feed_batch *b, const struct lm_batch_head *prev,
+	const struct lm_delegation *prev_dlg, const struct lm_feed_verify_opts *opts,
+	struct succ_seen *ss, bool *followed, struct lm_successor *s, const char **what)
+{
+	struct lm_batch_head h;
+	enum lm_reason why;
+	size_t i;
+
+	*followed = false;
+	if (lm_batch_head_decode(&h, b->head, b->head_len) == LM_OK &&
+		seen_old_key(ss, h.landmark_pk)) {
+		*what = "fork: a head signed by a key after its successor delegation";
+		return LM_E_CHAIN;
+	}
+	if (b->successors_new > 0 && b->successor != NULL &&
+		lm_successor_decode(s, b->successor, b->successor_len) == LM_OK) {
+		for (i = 0; i < ss->n; i++) {
+			if (memcmp(ss->old_pk[i], s->old_pk, LM_PK_LEN) == 0 ||
+				memcmp(ss->last[i], s->last_head_hash, LM_HASH_LEN) == 0) {
+				*what = "fork: a second successor delegation for the same old key "
+					"or head";
+				return LM_E_CHAIN;
+			}
+		}
+	}
+	why = lm_feed_check_successor(b, prev, prev_dlg, opts, s, what);
+	if (why != LM_OK || b->successors_new == 0) {
+		return why;
+	}
+	*followed = true;
+	return LM_OK;
+}
+
 int
 lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
 	const struct lm_feed_walk_ops *ops, void *arg, struct lm_feed_verify_result *res)
 {
 	struct lm_batch_head prev, head;
+	struct lm_delegation prev_dlg;
+	struct lm_successor succ;
+	struct succ_seen seen = {0};
 	struct lm_feed_reader *r;
 	struct lm_feed_batch b;
 	enum lm_reason why;
-	bool have_prev = false;
+	bool have_prev = false, have_dlg = false, followed;
+	const char *what;
 	long bad;
 	int ret;
 
@@ -141,11 +291,21 @@ lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
 		return -errno;
 	}
 	while ((ret = lm_feed_reader_next(r, &b, &res->fault)) == 1) {
-		why = lm_feed_verify_batch(&b, have_prev ? &prev : NULL, opts, &head, &bad);
+		what = "";
+		why = walk_rotation(&b, have_prev ? &prev : NULL, have_dlg ? &prev_dlg : NULL, opts,
+			&seen, &followed, &succ, &what);
+		bad = -1;
+		if (why == LM_OK) {
+			why = lm_feed_verify_batch(&b, have_prev ? &prev : NULL, opts, &head, &bad);
+		}
 		if (why != LM_OK) {
 			struct lm_feed_fault f;
 
 			batch_fault(&f, &b, why, bad);
+			if (what[0] != '\0') {
+				snprintf(f.what, sizeof(f.what), "key rotation: %s: %s", what,
+					lm_reason_str(why));
+			}
 			ret = ops && ops->reject ? ops->reject(&b, why, bad, &f, arg) : 1;
 			if (ret == 0) {
 				continue; /* skipped: the chain goes on from the last verified head */
@@ -162,8 +322,12 @@ lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
 		res->last_seq = head.seq;
 		res->batches++;
 		res->records += b.n;
+		if (followed && (ret = seen_add(&seen, &succ)) < 0) {
+			goto out;
+		}
 		prev = head;
 		have_prev = true;
+		have_dlg = lm_delegation_decode(&prev_dlg, b.delegation, b.delegation_len) == LM_OK;
 		if (ops && ops->batch && (ret = ops->batch(&b, &head, arg)) < 0) {
 			goto out;
 		}
@@ -177,6 +341,8 @@ lm_feed_walk(const char *dir, const struct lm_feed_verify_opts *opts,
 		memset(&res->fault, 0, sizeof(res->fault));
 	}
 out:
+	free(seen.old_pk);
+	free(seen.last);
 	lm_feed_reader_close(r);
 	return ret;
 }
@@ -210,6 +376,25 @@ set_opt(json_t *o, const char *k, json_t *v)
 	if (v != NULL) {
 		json_object_set_new(o, k, v);
 	}
+}
+
+/*
+ * The successor delegation that links the batch's key to its previous key, as JSON, or NULL
+ * (none, undecodable, or for another key than the head's).
+ */
+static json_t *
+successor_json(const struct lm_feed_batch *b)
+{
+	struct lm_successor s;
+	struct lm_batch_head h;
+
+	if (b->successor == NULL ||
+		lm_successor_decode(&s, b->successor, b->successor_len) != LM_OK ||
+		lm_batch_head_decode(&h, b->head, b->head_len) != LM_OK ||
+		memcmp(s.new_pk, h.landmark_pk, LM_PK_LEN) != 0) {
+		return NULL;
+	}
+	return lm_successor_to_json(&s);
 }
 
 json_t *
@@ -305,6 +490,7 @@ lm_feed_batch_json(const struct lm_feed_batch *b, int (*emit)(json_t *line, void
 		json_object_set_new(line, "error", json_string(lm_reason_str(hwhy)));
 	}
 	set_opt(line, "delegation", delegation_json(b->delegation, b->delegation_len));
+	set_opt(line, "successor", successor_json(b));
 	ret = emit(line, arg);
 	json_decref(line);
 	return ret;

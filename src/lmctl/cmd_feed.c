@@ -431,6 +431,8 @@ nats_tail_msg(const struct lm_feed_nats_msg *m, void *arg)
 	b.head_len = m->head_len;
 	b.delegation = m->delegation;
 	b.delegation_len = m->delegation_len;
+	b.successor = m->successor;
+	b.successor_len = m->successor_len;
 	lm_feed_batch_json(&b, tail_line, &ts);
 	fflush(stdout);
 	if (t->left > 0) {

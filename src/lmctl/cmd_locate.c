@@ -46,6 +46,7 @@ usage(FILE *f)
 		"  --out DIR        writes DIR/verdicts.json, DIR/locate.geojson, DIR/map.html\n"
 		"  --window SEC     group a chip's records into windows of SEC seconds (default 3600)\n"
 		"  --res KM         region resolution (default 10)\n"
+		"  --jobs N         solve chip windows on N threads (default 1; output identical)\n"
 		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
 		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
 		"  --revocations FILE  signed revocation list (lmctl revoke; repeatable): records\n"
@@ -319,6 +320,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"count", required_argument, NULL, 'c'},
 		{"timeout", required_argument, NULL, 't'},
 		{"until-idle", required_argument, NULL, 'i'},
+		{"jobs", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -334,6 +336,7 @@ lmctl_cmd_locate(int argc, char **argv)
 	json_t *feats = json_array(), *top = NULL, *fc = NULL, *excluded = NULL;
 	json_t *clones = json_array();
 	int c, rc = 2, max_mis = -1;
+	unsigned jobs = 1;
 	const char *mesh_path[16], *rev_path[16];
 	size_t n_mesh = 0, n_rev_path = 0, n_rev = 0;
 	struct lm_revocation rev[16];
@@ -409,6 +412,15 @@ lmctl_cmd_locate(int argc, char **argv)
 			}
 			mesh_path[n_mesh++] = optarg;
 			break;
+		case 'j': {
+			long long v;
+
+			if (lmctl_parse_i64(CMD, "jobs", optarg, 1, LM_LOCATE_MAX_JOBS, &v) < 0) {
+				goto done;
+			}
+			jobs = (unsigned)v;
+			break;
+		}
 		case 'F': {
 			long long f;
 
@@ -539,7 +551,7 @@ lmctl_cmd_locate(int argc, char **argv)
 	/* an excluded landmark's records are verified (and counted) but never used */
 	excluded = lm_locator_excluded_json(cfg.loc);
 	if (!excluded || lm_locator_windows(cfg.loc, &used, &nused, &win, &nwin) < 0 ||
-		lm_locator_render(cfg.loc, chips, feats) < 0 || !clones ||
+		lm_locator_render_jobs(cfg.loc, chips, feats, jobs) < 0 || !clones ||
 		lm_locator_render_clones(cfg.loc, clones, feats) < 0) {
 		lmctl_err(CMD, "solve failed");
 		goto done;

@@ -15,6 +15,7 @@
 #include "landmark/lm_geo.h"
 #include "landmark/lm_mesh.h"
 #include "landmark/lm_record.h"
+#include "landmark/lm_region.h"
 #include "lmctl.h"
 #include "locate_private.h"
 
@@ -37,8 +38,16 @@ usage(FILE *f)
 		"  --max-misplaced F    assume at most F landmarks are misplaced (default %d,\n"
 		"                       0..%d): flagged = in every explanation of the violations\n"
 		"                       by <= F landmarks, unresolved = in some; none: fail closed\n"
-		"  --bestlines          add every landmark's speed line (estimate mode)\n"
+		"  --bestlines          add every landmark's speed line (estimate mode) and the\n"
+		"                       estimate calibration (lambda for --coverage, --cal-k)\n"
+		"  --exclude NAME       leave landmark NAME out of everything, as if it were not in\n"
+		"                       the data (repeatable)\n"
+		"  --coverage P         coverage estimates are calibrated to (default 0.95)\n"
+		"  --cal-k K            landmarks per chip the --bestlines calibration is for\n"
+		"                       (default 6)\n"
 		"  --eval K[,K..]       leave-one-out location table (markdown) instead of JSON\n"
+		"  --targets N          --eval: a sample of N targets (default all)\n"
+		"  --seed S             --eval: seed of that sample (default 1)\n"
 		"  --res KM             resolution for --eval (default 10)\n"
 		"Exit status: 0 consistent, 1 some landmark flagged or unresolved, 2 input error.\n",
 		LM_MESH_DEFAULT_MAX_MISPLACED, LM_MESH_MAX_MISPLACED);
@@ -128,7 +137,7 @@ take_pair(const struct lm_record *r, const uint8_t *rec, size_t len, void *arg)
 	/* the side that inflates the RTT: both stamps may be off by ts_err, and only proven
 	 * deductions come off (as lm_record_bound_km) */
 	eff = (__int128)r->rtt_min_ns + 2 * (__int128)r->ts_err_ns -
-		(__int128)r->landmark_delay_ns - (__int128)r->chip_turnaround_ns;
+		(__int128)lm_record_landmark_deduction(r) - (__int128)r->chip_turnaround_ns;
 	if (eff <= 0) {
 		eff = 1; /* a zero RTT is no bound at all here; 1 ns keeps the pair (0.15 m) */
 	}
@@ -190,57 +199,173 @@ finding(const struct lm_mesh_audit *au, enum lm_mesh_status s)
 	       "whether it is misplaced; not trusted";
 }
 
+/* splitmix64: a portable, seeded sample (the same on every machine) */
+static uint64_t
+splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+/* keep ntarget of the set entries of sel (all when ntarget is 0 or >= their count):
+ * a partial Fisher-Yates shuffle of their indices */
 static int
-run_eval(const struct lm_mesh *m, const struct lm_mesh_audit *au, const char *ks, double res)
+sample_targets(uint8_t *sel, size_t n, size_t ntarget, uint64_t seed)
+{
+	size_t *ix = malloc((n ? n : 1) * sizeof(*ix)), c = 0, i;
+
+	if (!ix) {
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (sel[i]) {
+			ix[c++] = i;
+		}
+	}
+	if (ntarget && ntarget < c) {
+		for (i = 0; i < ntarget; i++) {
+			size_t j = i + (size_t)(splitmix64(&seed) % (c - i)), t = ix[i];
+
+			ix[i] = ix[j];
+			ix[j] = t;
+		}
+		memset(sel, 0, n);
+		for (i = 0; i < ntarget; i++) {
+			sel[ix[i]] = 1;
+		}
+	}
+	free(ix);
+	return 0;
+}
+
+struct eval_opts {
+	const char *ks;
+	double res, coverage;
+	size_t ntargets;
+	uint64_t seed;
+};
+
+static int
+run_eval(const struct lm_mesh *m, const struct lm_mesh_audit *au, const struct eval_opts *eo)
 {
 	size_t n = lm_mesh_count(m), i;
-	uint8_t *ok = malloc(n ? n : 1);
+	uint8_t *ok = malloc(n ? n : 1), *tg = malloc(n ? n : 1);
 	char buf[256], *save, *tok;
-	int pass;
+	int pass, rc = 2;
 
-	if (!ok) {
-		return 2;
+	if (!ok || !tg) {
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		ok[i] = !lm_mesh_audit_excluded(au, i);
 	}
+	memcpy(tg, ok, n);
+	if (sample_targets(tg, n, eo->ntargets, eo->seed) < 0) {
+		goto out;
+	}
+	if (eo->ntargets) {
+		printf("Targets: a sample of %zu (--seed %llu) of the correctly placed anchors; "
+		       "calibration uses all of them but the target.\n\n",
+			eo->ntargets, (unsigned long long)eo->seed);
+	}
 	printf("| landmarks used | k | targets | hard: contained | hard: median area km² | "
-	       "hard: p90 area km² | estimate: contained | estimate: median area km² | "
-	       "estimate: p90 area km² |\n");
-	printf("|---|---|---|---|---|---|---|---|---|\n");
+	       "hard: p90 area km² | estimate: claimed coverage | estimate: contained | "
+	       "estimate: median area km² | estimate: p90 area km² | estimate: median lambda |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (pass = 0; pass < 2; pass++) {
-		snprintf(buf, sizeof(buf), "%s", ks);
+		snprintf(buf, sizeof(buf), "%s", eo->ks);
 		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			struct lm_mesh_eval ev;
 			long k = strtol(tok, NULL, 10);
 
-			if (k < 1 || k > 256) {
-				lmctl_err(CMD, "--eval %s: k must be 1..256", tok);
-				free(ok);
-				return 2;
+			if (k < 1 || k > LM_REGION_MAX_CAPS) {
+				lmctl_err(
+					CMD, "--eval %s: k must be 1..%d", tok, LM_REGION_MAX_CAPS);
+				goto out;
 			}
 			/* targets: correctly placed anchors only (a misplaced one has no truth);
 			 * pass 0 trusts only audited landmarks, pass 1 trusts every landmark */
-			if (lm_mesh_eval_knn(
-				    m, pass == 0 ? ok : NULL, ok, (size_t)k, res, &ev, NULL) < 0) {
+			if (lm_mesh_eval_knn(m, pass == 0 ? ok : NULL, tg, ok, (size_t)k, eo->res,
+				    eo->coverage, &ev, NULL) < 0) {
 				lmctl_err(CMD, "evaluation failed");
-				free(ok);
-				return 2;
+				goto out;
 			}
-			printf("| %s | %ld | %zu | %.1f%% (%zu) | %.0f | %.0f | %.1f%% (%zu) | %.0f | "
-			       "%.0f |\n",
+			printf("| %s | %ld | %zu | %.1f%% (%zu) | %.0f | %.0f | %.0f%% | %.1f%% (%zu) "
+			       "| %.0f | %.0f | %.3f |\n",
 				pass == 0 ? "audited (flagged/unresolved removed)"
 					  : "all (no audit)",
 				k, ev.ntargets,
 				100.0 * (double)ev.hard_contained / (double)ev.ntargets,
 				ev.hard_contained, ev.hard_area_median, ev.hard_area_p90,
+				100.0 * ev.coverage,
 				100.0 * (double)ev.est_contained / (double)ev.ntargets,
-				ev.est_contained, ev.est_area_median, ev.est_area_p90);
+				ev.est_contained, ev.est_area_median, ev.est_area_p90,
+				ev.lambda_median);
 			fflush(stdout);
 		}
 	}
+	rc = 0;
+out:
 	free(ok);
-	return 0;
+	free(tg);
+	return rc;
+}
+
+/* a copy of m without the landmarks named in ex[0..nex): leave-one-out without rewriting
+ * the data; NULL with a message on failure */
+static struct lm_mesh *
+mesh_without(const struct lm_mesh *m, char *const *ex, size_t nex)
+{
+	size_t n = lm_mesh_count(m), i, j, e;
+	int *map = malloc((n ? n : 1) * sizeof(*map));
+	struct lm_mesh *o = lm_mesh_create();
+
+	if (!map || !o) {
+		lmctl_err(CMD, "out of memory");
+		goto fail;
+	}
+	for (e = 0; e < nex; e++) {
+		if (lm_mesh_find(m, ex[e]) < 0) {
+			lmctl_err(CMD, "--exclude %s: no such landmark", ex[e]);
+			goto fail;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		double lat, lon;
+
+		map[i] = -1;
+		for (e = 0; e < nex && strcmp(ex[e], lm_mesh_name(m, i)); e++) {
+		}
+		if (e < nex) {
+			continue;
+		}
+		lm_mesh_pos(m, i, &lat, &lon);
+		map[i] = lm_mesh_add_node(o, lm_mesh_name(m, i), lat, lon);
+		if (map[i] < 0) {
+			lmctl_err(CMD, "out of memory");
+			goto fail;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		for (j = i + 1; j < n; j++) {
+			double r = lm_mesh_rtt(m, i, j);
+
+			if (map[i] >= 0 && map[j] >= 0 && !isnan(r) &&
+				lm_mesh_add_rtt(o, (size_t)map[i], (size_t)map[j], r) < 0) {
+				lmctl_err(CMD, "out of memory");
+				goto fail;
+			}
+		}
+	}
+	free(map);
+	return o;
+fail:
+	free(map);
+	lm_mesh_destroy(o);
+	return NULL;
 }
 
 int
@@ -255,6 +380,11 @@ lmctl_cmd_mesh(int argc, char **argv)
 		{"bestlines", no_argument, NULL, 'b'},
 		{"eval", required_argument, NULL, 'e'},
 		{"res", required_argument, NULL, 'r'},
+		{"exclude", required_argument, NULL, 'x'},
+		{"coverage", required_argument, NULL, 'c'},
+		{"cal-k", required_argument, NULL, 'k'},
+		{"targets", required_argument, NULL, 'T'},
+		{"seed", required_argument, NULL, 'S'},
 		{"root", required_argument, NULL, 'O'},
 		{"mfr", required_argument, NULL, 'M'},
 		{"feeds", no_argument, NULL, 'F'},
@@ -273,7 +403,10 @@ lmctl_cmd_mesh(int argc, char **argv)
 	struct timespec ts;
 	const char *ripe = NULL, *locs = NULL, *pairs = NULL, *evalk = NULL;
 	char lp[4096], pp[4096], err[512];
-	double tol = LM_MESH_DEFAULT_TOL_KM, res = 10;
+	double tol = LM_MESH_DEFAULT_TOL_KM, v;
+	struct eval_opts eo = {.res = 10, .coverage = LM_MESH_DEFAULT_COVERAGE, .seed = 1};
+	char **excl = calloc((size_t)argc + 1, sizeof(*excl));
+	size_t nexcl = 0, cal_k = 6;
 	bool bestlines = false;
 	struct lm_mesh *m = NULL;
 	struct lm_mesh_audit au = {0};
@@ -289,12 +422,12 @@ lmctl_cmd_mesh(int argc, char **argv)
 		switch (c) {
 		case 'O':
 			if (lmctl_add_root(CMD, optarg, ops, &n_op) < 0) {
-				return 2;
+				goto out;
 			}
 			break;
 		case 'M':
 			if (lmctl_add_root(CMD, optarg, mfrs, &n_mfr) < 0) {
-				return 2;
+				goto out;
 			}
 			break;
 		case 'F':
@@ -304,7 +437,7 @@ lmctl_cmd_mesh(int argc, char **argv)
 			double sec;
 
 			if (lmctl_parse_double(CMD, "now", optarg, 0, 9e9, &sec) < 0) {
-				return 2;
+				goto out;
 			}
 			vo.now_ns = (int64_t)sec * 1000000000;
 			break;
@@ -322,7 +455,7 @@ lmctl_cmd_mesh(int argc, char **argv)
 			tol = strtod(optarg, NULL);
 			if (!(tol >= 0 && tol < 1000)) {
 				lmctl_err(CMD, "--tol %s: must be 0..1000 km", optarg);
-				return 2;
+				goto out;
 			}
 			break;
 		case 'f': {
@@ -333,7 +466,7 @@ lmctl_cmd_mesh(int argc, char **argv)
 				f != floor(f)) {
 				lmctl_err(CMD, "--max-misplaced %s: must be an integer 0..%d",
 					optarg, LM_MESH_MAX_MISPLACED);
-				return 2;
+				goto out;
 			}
 			max_mis = (unsigned)f;
 			break;
@@ -345,18 +478,61 @@ lmctl_cmd_mesh(int argc, char **argv)
 			evalk = optarg;
 			break;
 		case 'r':
-			res = strtod(optarg, NULL);
-			if (!(res >= 0.1 && res <= 1000)) {
+			eo.res = strtod(optarg, NULL);
+			if (!(eo.res >= 0.1 && eo.res <= 1000)) {
 				lmctl_err(CMD, "--res %s: must be 0.1..1000 km", optarg);
-				return 2;
+				goto out;
 			}
+			break;
+		case 'x':
+			if (!excl) {
+				lmctl_err(CMD, "out of memory");
+				goto out;
+			}
+			excl[nexcl++] = optarg;
+			break;
+		case 'c':
+			if (lmctl_parse_double(CMD, "coverage", optarg, 0, 1, &eo.coverage) < 0 ||
+				!(eo.coverage > 0 && eo.coverage < 1)) {
+				lmctl_err(CMD, "--coverage %s: must be strictly between 0 and 1",
+					optarg);
+				goto out;
+			}
+			break;
+		case 'k':
+			if (lmctl_parse_double(CMD, "cal-k", optarg, 1, LM_REGION_MAX_CAPS, &v) <
+					0 ||
+				v != floor(v)) {
+				lmctl_err(CMD, "--cal-k %s: must be an integer 1..%d", optarg,
+					LM_REGION_MAX_CAPS);
+				goto out;
+			}
+			cal_k = (size_t)v;
+			break;
+		case 'T':
+			if (lmctl_parse_double(CMD, "targets", optarg, 1, 1e9, &v) < 0 ||
+				v != floor(v)) {
+				lmctl_err(CMD, "--targets %s: must be a positive integer", optarg);
+				goto out;
+			}
+			eo.ntargets = (size_t)v;
+			break;
+		case 'S':
+			if (lmctl_parse_double(CMD, "seed", optarg, 0, 9007199254740991.0, &v) <
+					0 ||
+				v != floor(v)) {
+				lmctl_err(CMD, "--seed %s: must be an integer 0..2^53-1", optarg);
+				goto out;
+			}
+			eo.seed = (uint64_t)v;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			goto out;
 		}
 	}
 	if (ripe) {
@@ -369,17 +545,17 @@ lmctl_cmd_mesh(int argc, char **argv)
 		if (locs || optind >= argc || n_op == 0 || n_mfr == 0) {
 			lmctl_err(CMD,
 				"--feeds needs at least one --root and one --mfr and feed dirs");
-			return 2;
+			goto out;
 		}
 	} else if ((!!locs != !!pairs) || (locs && optind < argc) ||
 		(!locs && argc - optind != 1)) {
 		usage(stderr);
-		return 2;
+		goto out;
 	}
 	m = lm_mesh_create();
 	if (!m) {
 		lmctl_err(CMD, "out of memory");
-		return 2;
+		goto out;
 	}
 	if (feeds) {
 		trust.operator_roots = (const uint8_t(*)[LM_PK_LEN])ops;
@@ -410,6 +586,15 @@ lmctl_cmd_mesh(int argc, char **argv)
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
+	if (nexcl) {
+		struct lm_mesh *o = mesh_without(m, excl, nexcl);
+
+		if (!o) {
+			goto out;
+		}
+		lm_mesh_destroy(m);
+		m = o;
+	}
 	n = lm_mesh_count(m);
 	if (lm_mesh_audit(m, tol, max_mis, &au) < 0) {
 		lmctl_err(CMD, "audit failed: out of memory");
@@ -422,7 +607,8 @@ lmctl_cmd_mesh(int argc, char **argv)
 			au.reason, max_mis);
 	}
 	if (evalk) {
-		rc = run_eval(m, &au, evalk, res);
+		eo.ks = evalk;
+		rc = run_eval(m, &au, &eo);
 		goto out;
 	}
 	fl = json_array();
@@ -472,32 +658,52 @@ lmctl_cmd_mesh(int argc, char **argv)
 		json_object_set(out, "rejected", rej);
 	}
 	if (bestlines) {
+		struct lm_estimate_cal cal;
+		uint8_t *ok = calloc(n ? n : 1, 1);
+
 		bl = json_array();
-		for (i = 0; i < n; i++) {
+		for (i = 0; ok && i < n; i++) {
+			ok[i] = !lm_mesh_audit_excluded(&au, i);
+		}
+		for (i = 0; ok && i < n; i++) {
 			struct lm_bestline b;
 			uint8_t *ex = calloc(n, 1);
 			size_t j;
 
 			for (j = 0; ex && j < n; j++) {
-				ex[j] = lm_mesh_audit_excluded(&au, j);
+				ex[j] = !ok[j];
 			}
 			if (ex && lm_mesh_bestline(m, i, ex, &b) == 0 && b.npoints) {
 				json_array_append_new(bl,
-					json_pack("{s:s, s:f, s:f, s:I}", "name",
+					json_pack("{s:s, s:f, s:f, s:f, s:I}", "name",
 						lm_mesh_name(m, i), "bl_m_ms_per_km", b.m_ms_per_km,
-						"bl_b_ms", b.b_ms, "points",
-						(json_int_t)b.npoints));
+						"bl_b_ms", b.b_ms, "bl_guard_rtt_ms",
+						b.guard_rtt_ms, "points", (json_int_t)b.npoints));
 			}
 			free(ex);
 		}
 		json_object_set_new(out, "bestlines", bl);
 		json_object_set_new(out, "bestlines_label",
 			json_string("speed lines give ESTIMATES, not proofs"));
+		if (!ok || lm_mesh_calibrate(m, ok, ok, cal_k, eo.coverage, &cal) < 0) {
+			free(ok);
+			lmctl_err(CMD, "calibration failed: out of memory");
+			goto out;
+		}
+		free(ok);
+		json_object_set_new(out, "estimate_calibration",
+			json_pack("{s:f, s:I, s:f, s:I, s:s}", "coverage", cal.coverage, "k",
+				(json_int_t)cal.k, "lambda", cal.lambda, "calibration_targets",
+				(json_int_t)cal.ncal, "assumption",
+				"a chip located from its k nearest landmarks is exchangeable with the "
+				"mesh's trusted landmarks as targets; then it lies inside all k "
+				"calibrated estimate radii with at least this probability"));
 	}
 	json_dumpf(out, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
 	fputc('\n', stdout);
 	rc = nbad || json_array_size(rej) ? 1 : 0;
 out:
+	free(excl);
 	json_decref(out);
 	json_decref(rej);
 	free(fm.v);

@@ -24,13 +24,24 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lmctl solve [options] [FILE|-]\n"
-		"  FILE: CSV with header name,lat,lon,rtt_ms[,deduct_ms][,bl_m_ms_per_km,bl_b_ms]\n"
+		"  FILE: CSV with header name,lat,lon,rtt_ms[,deduct_ms][,bl_m_ms_per_km,bl_b_ms\n"
+		"        [,bl_guard_rtt_ms]]\n"
 		"        or JSON {\"constraints\": [{name, lat, lon, rtt_ms, deduct_ms}, ...]}\n"
 		"  --res KM             target resolution (circumradius of boundary cells, default 10)\n"
 		"  --point LAT,LON      can the chip be here? (+ farthest possible distance)\n"
 		"  --geofence FILE      allowed region from a GeoJSON file (repeatable)\n"
 		"  --allow CODES        allowed countries, ISO 3166 alpha-2/3, comma-separated\n"
 		"  --no-region          omit the GeoJSON geometry\n"
+		"  --batch FILE|-       NDJSON, one chip a line: {\"id\", \"constraints\": [...],\n"
+		"                       \"allow\": [CODES], \"point\": {\"lat\", \"lon\"}} (only\n"
+		"                       constraints required; allow and point replace --allow and\n"
+		"                       --point); one result line per chip, in input order, \"id\"\n"
+		"                       echoed; a bad line gives {\"id\", \"line\", \"error\"}\n"
+		"  --jobs N             batch: solve on N threads (output identical; default 1)\n"
+		"  --geojson            batch: add the region geometry (omitted by default)\n"
+		"  --calibration FILE   widen estimate radii by the \"estimate_calibration\" of an\n"
+		"                       lmctl mesh --bestlines report (the estimate then claims\n"
+		"                       its coverage; without it, no coverage is claimed)\n"
 		"Hard bounds use c * (rtt - deduct) / 2 only; bl_* columns (speed lines) add an\n"
 		"\"estimate\" object, which is NOT a proof (no verdict; \"estimate_opinion\").\n");
 }
@@ -50,7 +61,7 @@ parse_point(const char *s, double *lat, double *lon)
 
 static int
 add_constraint(struct lmctl_cons *cs, const char *name, double lat, double lon, double rtt,
-	double ded, double blm, double blb, char *err, size_t errlen)
+	double ded, double blm, double blb, double blg, char *err, size_t errlen)
 {
 	struct lmctl_con *c;
 
@@ -79,7 +90,10 @@ add_constraint(struct lmctl_cons *cs, const char *name, double lat, double lon, 
 	}
 	c->est_km = NAN;
 	if (isfinite(blm) || isfinite(blb)) {
-		struct lm_bestline bl = {blm, blb, 2};
+		struct lm_bestline bl = {.m_ms_per_km = blm,
+			.b_ms = blb,
+			.npoints = 2,
+			.guard_rtt_ms = isnan(blg) ? 0 : blg};
 
 		if (!(blm >= LM_GEO_C_MS_PER_KM) || !(blb >= 0)) {
 			snprintf(err, errlen,
@@ -87,7 +101,15 @@ add_constraint(struct lmctl_cons *cs, const char *name, double lat, double lon, 
 				name, blm, blb, LM_GEO_C_MS_PER_KM);
 			return -EINVAL;
 		}
+		if (!(bl.guard_rtt_ms >= 0)) {
+			snprintf(err, errlen, "%s: bl_guard_rtt_ms %g: must be >= 0", name, blg);
+			return -EINVAL;
+		}
+		c->bl = bl;
 		c->est_km = lm_bestline_radius_km(&bl, rtt - ded);
+	} else if (!isnan(blg)) {
+		snprintf(err, errlen, "%s: bl_guard_rtt_ms without a speed line", name);
+		return -EINVAL;
 	}
 	cs->n++;
 	return 0;
@@ -113,13 +135,13 @@ static int
 read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 {
 	char line[4096], *fl[16];
-	int col[7] = {-1, -1, -1, -1, -1, -1, -1}, nf, i, ln = 0, rc;
-	static const char *names[7] = {
-		"name", "lat", "lon", "rtt_ms", "deduct_ms", "bl_m_ms_per_km", "bl_b_ms"};
+	int col[8] = {-1, -1, -1, -1, -1, -1, -1, -1}, nf, i, ln = 0, rc;
+	static const char *names[8] = {"name", "lat", "lon", "rtt_ms", "deduct_ms",
+		"bl_m_ms_per_km", "bl_b_ms", "bl_guard_rtt_ms"};
 
 	while (fgets(line, sizeof(line), f)) {
 		int bad = 0;
-		double v[7];
+		double v[8];
 
 		ln++;
 		nf = lm_geo_csv_split(line, fl, 16);
@@ -134,7 +156,7 @@ read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 			for (i = 0; i < nf; i++) {
 				int k;
 
-				for (k = 0; k < 7; k++) {
+				for (k = 0; k < 8; k++) {
 					if (!strcmp(fl[i], names[k])) {
 						col[k] = i;
 					}
@@ -149,7 +171,7 @@ read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 			}
 			continue;
 		}
-		for (i = 1; i < 7; i++) {
+		for (i = 1; i < 8; i++) {
 			v[i] = col[i] >= 0 && col[i] < nf ? num_or_nan(fl[col[i]], &bad) : NAN;
 		}
 		if (col[0] >= nf || bad || isnan(v[1]) || isnan(v[2]) || isnan(v[3])) {
@@ -159,7 +181,7 @@ read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		rc = add_constraint(cs, fl[col[0]], v[1], v[2], v[3], isnan(v[4]) ? 0 : v[4], v[5],
-			v[6], err, errlen);
+			v[6], v[7], err, errlen);
 		if (rc < 0) {
 			char tmp[256];
 
@@ -171,22 +193,16 @@ read_csv(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-read_json(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
+/* The constraints array of solve's JSON input (also one batch line's "constraints"). */
+int
+lmctl_parse_constraints_json(const json_t *a, struct lmctl_cons *cs, char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t *j = json_loadf(f, 0, &je), *a, *c;
+	const json_t *c;
 	size_t i;
 	int rc = 0;
 
-	if (!j) {
-		snprintf(err, errlen, "JSON line %d: %s", je.line, je.text);
-		return -EINVAL;
-	}
-	a = json_is_array(j) ? j : json_object_get(j, "constraints");
 	if (!json_is_array(a) || json_array_size(a) == 0) {
 		snprintf(err, errlen, "JSON: expected a non-empty \"constraints\" array");
-		json_decref(j);
 		return -EINVAL;
 	}
 	json_array_foreach(a, i, c)
@@ -195,7 +211,8 @@ read_json(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 		json_t *lat = json_object_get(c, "lat"), *lon = json_object_get(c, "lon");
 		json_t *rtt = json_object_get(c, "rtt_ms"), *ded = json_object_get(c, "deduct_ms");
 		json_t *blm = json_object_get(c, "bl_m_ms_per_km"),
-		       *blb = json_object_get(c, "bl_b_ms");
+		       *blb = json_object_get(c, "bl_b_ms"),
+		       *blg = json_object_get(c, "bl_guard_rtt_ms");
 		char nm[32];
 
 		if (!name) {
@@ -212,11 +229,28 @@ read_json(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
 		rc = add_constraint(cs, name, json_number_value(lat), json_number_value(lon),
 			json_number_value(rtt), ded ? json_number_value(ded) : 0,
 			json_is_number(blm) ? json_number_value(blm) : NAN,
-			json_is_number(blb) ? json_number_value(blb) : NAN, err, errlen);
+			json_is_number(blb) ? json_number_value(blb) : NAN,
+			json_is_number(blg) ? json_number_value(blg) : NAN, err, errlen);
 		if (rc < 0) {
 			break;
 		}
 	}
+	return rc;
+}
+
+static int
+read_json(FILE *f, struct lmctl_cons *cs, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_loadf(f, 0, &je);
+	int rc;
+
+	if (!j) {
+		snprintf(err, errlen, "JSON line %d: %s", je.line, je.text);
+		return -EINVAL;
+	}
+	rc = lmctl_parse_constraints_json(
+		json_is_array(j) ? j : json_object_get(j, "constraints"), cs, err, errlen);
 	json_decref(j);
 	return rc;
 }
@@ -248,6 +282,16 @@ lmctl_read_constraints(const char *path, struct lmctl_cons *cs, char *err, size_
 	return rc;
 }
 
+/* a constraint's estimated radius: calibrated when the options carry a calibration */
+static double
+est_radius(const struct lmctl_con *c, const struct lmctl_solve_opts *o)
+{
+	if (isnan(c->est_km) || !o || !o->calibrated) {
+		return c->est_km;
+	}
+	return lm_estimate_radius_km(&c->bl, c->rtt_ms - c->deduct_ms, o->est_lambda);
+}
+
 int
 lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, json_t *out,
 	const struct lmctl_solve_opts *o, struct lm_geofence *gf)
@@ -265,7 +309,7 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 	for (i = 0; i < cs->n; i++) {
 		caps[i].lat = cs->v[i].lat;
 		caps[i].lon = cs->v[i].lon;
-		caps[i].radius_km = estimate ? cs->v[i].est_km : cs->v[i].radius_km;
+		caps[i].radius_km = estimate ? est_radius(&cs->v[i], o) : cs->v[i].radius_km;
 		names[i] = cs->v[i].name;
 	}
 	r = lm_region_solve(caps, cs->n, &prm);
@@ -278,6 +322,16 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 		json_object_set_new(out, "label",
 			json_string(
 				"ESTIMATE from speed lines: not a proof, may exclude the truth"));
+		/* what the estimate claims, and on what (docs/locator.md "Estimates") */
+		json_object_set_new(out, "coverage_claimed",
+			o && o->calibrated ? json_real(o->est_coverage) : json_null());
+		json_object_set_new(out, "calibration",
+			o && o->calibrated
+				? json_pack("{s:f, s:s}", "lambda", o->est_lambda, "assumption",
+					  "the chip is exchangeable with the mesh's landmarks as "
+					  "targets (split-conformal calibration)")
+				: json_string(
+					  "none: uncalibrated speed lines, no coverage claimed"));
 	}
 	if (estimate) {
 		/* speed lines alone make estimated radii conflict: only hard caps that cannot
@@ -326,6 +380,100 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 	return rc;
 }
 
+json_t *
+lmctl_solve_doc(const struct lmctl_cons *cs, const struct lmctl_solve_opts *o,
+	struct lm_geofence *gf, char *err, size_t errlen)
+{
+	json_t *out = json_object(), *cj = json_array(), *est;
+	size_t i, nest = 0;
+
+	if (!out || !cj) {
+		goto nomem;
+	}
+	for (i = 0; i < cs->n; i++) {
+		json_t *e = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}", "name", cs->v[i].name,
+			"lat", cs->v[i].lat, "lon", cs->v[i].lon, "rtt_ms", cs->v[i].rtt_ms,
+			"deduct_ms", cs->v[i].deduct_ms, "radius_km", cs->v[i].radius_km);
+
+		if (!e) {
+			goto nomem;
+		}
+		if (!isnan(cs->v[i].est_km)) {
+			json_object_set_new(
+				e, "estimate_radius_km", json_real(est_radius(&cs->v[i], o)));
+			nest++;
+		}
+		json_array_append_new(cj, e);
+	}
+	json_object_set_new(out, "constraints", cj);
+	cj = NULL;
+	if (lmctl_solve_region(cs, false, o->res_km, out, o, gf) < 0) {
+		snprintf(err, errlen, "solve failed: %s", strerror(errno));
+		json_decref(out);
+		return NULL;
+	}
+	if (nest > 0) {
+		if (nest != cs->n) {
+			snprintf(err, errlen,
+				"speed-line columns must be given for every constraint or none");
+			json_decref(out);
+			return NULL;
+		}
+		est = json_object();
+		if (!est || lmctl_solve_region(cs, true, o->res_km, est, o, gf) < 0) {
+			snprintf(err, errlen, "estimate solve failed");
+			json_decref(est);
+			json_decref(out);
+			return NULL;
+		}
+		json_object_set_new(out, "estimate", est);
+	}
+	return out;
+nomem:
+	json_decref(cj);
+	json_decref(out);
+	snprintf(err, errlen, "out of memory");
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* "estimate_calibration" of an lmctl mesh --bestlines report */
+static int
+read_calibration(const char *path, struct lmctl_solve_opts *o)
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je), *c, *l, *p;
+	int rc = -EINVAL;
+
+	if (!j) {
+		lmctl_err(CMD, "--calibration %s: %s (line %d)", path, je.text, je.line);
+		return rc;
+	}
+	c = json_object_get(j, "estimate_calibration");
+	l = json_object_get(c, "lambda");
+	p = json_object_get(c, "coverage");
+	if (!json_is_object(c)) {
+		lmctl_err(CMD,
+			"--calibration %s: no \"estimate_calibration\" object (the output "
+			"of lmctl mesh --bestlines)",
+			path);
+	} else if (!json_is_number(l) || !(json_number_value(l) <= 1)) {
+		lmctl_err(CMD,
+			"--calibration %s: estimate_calibration.lambda must be a number <= 1",
+			path);
+	} else if (!json_is_number(p) || !(json_number_value(p) > 0 && json_number_value(p) < 1)) {
+		lmctl_err(CMD, "--calibration %s: estimate_calibration.coverage must be in (0, 1)",
+			path);
+	} else {
+		o->calibrated = true;
+		o->est_lambda = json_number_value(l);
+		o->est_coverage = json_number_value(p);
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
 int
 lmctl_cmd_solve(int argc, char **argv)
 {
@@ -335,16 +483,22 @@ lmctl_cmd_solve(int argc, char **argv)
 		{"geofence", required_argument, NULL, 'g'},
 		{"allow", required_argument, NULL, 'a'},
 		{"no-region", no_argument, NULL, 'n'},
+		{"batch", required_argument, NULL, 'b'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"geojson", no_argument, NULL, 'G'},
+		{"calibration", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct lmctl_solve_opts o = {.region = true, .res_km = LM_REGION_DEFAULT_RES_KM};
 	struct lmctl_cons *cs = NULL;
 	struct lm_geofence *gf = NULL;
+	const char *batch = NULL;
+	bool no_region = false, geojson = false;
+	long long jobs = 1;
 	char err[512];
-	json_t *out = NULL, *cj, *est;
-	size_t i;
-	int c, rc = 2, nest = 0;
+	json_t *out = NULL;
+	int c, rc = 2;
 
 	o.allowed = json_array();
 	optind = 1;
@@ -375,7 +529,24 @@ lmctl_cmd_solve(int argc, char **argv)
 			}
 			break;
 		case 'n':
-			o.region = false;
+			no_region = true;
+			break;
+		case 'b':
+			batch = optarg;
+			break;
+		case 'j':
+			if (lmctl_parse_i64(CMD, "jobs", optarg, 1, LM_LOCATE_MAX_JOBS, &jobs) <
+				0) {
+				goto out;
+			}
+			break;
+		case 'G':
+			geojson = true;
+			break;
+		case 'C':
+			if (read_calibration(optarg, &o) < 0) {
+				goto out;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -386,6 +557,25 @@ lmctl_cmd_solve(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (batch) {
+		if (optind < argc) {
+			lmctl_err(CMD, "--batch reads its chips from %s: no FILE argument", batch);
+			goto out;
+		}
+		if (no_region && geojson) {
+			lmctl_err(CMD, "--geojson and --no-region: choose one");
+			goto out;
+		}
+		/* batch lines carry no GeoJSON unless asked: it is most of the output */
+		o.region = geojson;
+		rc = lmctl_solve_batch(batch, (unsigned)jobs, &o, gf);
+		goto out;
+	}
+	if (jobs != 1 || geojson) {
+		lmctl_err(CMD, "%s: only with --batch", jobs != 1 ? "--jobs" : "--geojson");
+		goto out;
+	}
+	o.region = !no_region;
 	if (argc - optind > 1) {
 		usage(stderr);
 		goto out;
@@ -399,37 +589,10 @@ lmctl_cmd_solve(int argc, char **argv)
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
-	out = json_object();
-	cj = json_array();
-	for (i = 0; i < cs->n; i++) {
-		json_t *e = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}", "name", cs->v[i].name,
-			"lat", cs->v[i].lat, "lon", cs->v[i].lon, "rtt_ms", cs->v[i].rtt_ms,
-			"deduct_ms", cs->v[i].deduct_ms, "radius_km", cs->v[i].radius_km);
-
-		if (!isnan(cs->v[i].est_km)) {
-			json_object_set_new(e, "estimate_radius_km", json_real(cs->v[i].est_km));
-			nest++;
-		}
-		json_array_append_new(cj, e);
-	}
-	json_object_set_new(out, "constraints", cj);
-	if (lmctl_solve_region(cs, false, o.res_km, out, &o, gf) < 0) {
-		lmctl_err(CMD, "solve failed: %s", strerror(errno));
+	out = lmctl_solve_doc(cs, &o, gf, err, sizeof(err));
+	if (!out) {
+		lmctl_err(CMD, "%s", err);
 		goto out;
-	}
-	if (nest > 0) {
-		if ((size_t)nest != cs->n) {
-			lmctl_err(CMD,
-				"speed-line columns must be given for every constraint or none");
-			goto out;
-		}
-		est = json_object();
-		if (lmctl_solve_region(cs, true, o.res_km, est, &o, gf) < 0) {
-			lmctl_err(CMD, "estimate solve failed");
-			json_decref(est);
-			goto out;
-		}
-		json_object_set_new(out, "estimate", est);
 	}
 	/* 17 significant digits: every double exactly (polygon edges, bbox, areas, farthest_km
 	 * are bounds; fewer digits would move them inward) */
@@ -442,6 +605,15 @@ out:
 	lm_geofence_destroy(gf);
 	free(cs);
 	return rc;
+}
+
+const char *
+lmctl_country_err(int rc)
+{
+	return rc == -EINVAL	? "not an ISO 3166 alpha-2/alpha-3 code"
+		: rc == -ENOENT ? "unknown country, or dataset missing (tools/setup.sh)"
+		: rc == -ENOMEM ? "out of memory"
+				: "dataset file unreadable";
 }
 
 int
@@ -465,11 +637,7 @@ lmctl_add_fences(
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		rc = lm_geofence_add_country(gf, tok);
 		if (rc < 0) {
-			lmctl_err(cmd, "--allow %s: %s", tok,
-				rc == -EINVAL ? "not an ISO 3166 alpha-2/alpha-3 code"
-					: rc == -ENOENT
-					? "unknown country, or dataset missing (tools/setup.sh)"
-					: "dataset file unreadable");
+			lmctl_err(cmd, "--allow %s: %s", tok, lmctl_country_err(rc));
 			return rc;
 		}
 		json_array_append_new(

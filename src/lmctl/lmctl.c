@@ -26,12 +26,18 @@ static const struct lmctl_cmd cmds[] = {
 	{"verify-cert", lmctl_cmd_verify_cert, "verify a delegation or chip certificate"},
 	{"revoke", lmctl_cmd_revoke, "a root signs a revocation list (landmark or chip keys)"},
 	{"verify-revocation", lmctl_cmd_verify_revocation, "verify a revocation list, print JSON"},
+	{"successor", lmctl_cmd_successor,
+		"operator root + old online key hand a landmark's chain to its new key"},
+	{"verify-successor", lmctl_cmd_verify_successor,
+		"verify a successor delegation, print JSON"},
 	{"solve", lmctl_cmd_solve, "locator math: region, area, point, verdict from constraints"},
 	{"mesh", lmctl_cmd_mesh, "audit landmark positions from their mutual RTTs; speed lines"},
 	{"locate", lmctl_cmd_locate, "verify feeds, locate chips, verdicts + GeoJSON + HTML map"},
 	{"feed", lmctl_cmd_feed, "feed log: verify, dump, tail, export to NATS, serve HTTP"},
 	{"gpu-attest", lmctl_cmd_gpu_attest,
 		"GPU attestation: verify an SPDM report, emulate a GPU"},
+	{"licence", lmctl_cmd_licence, "licence manifests: issue, verify, show"},
+	{"coverage", lmctl_cmd_coverage, "can the landmarks prove each licensed place; planner"},
 };
 
 void

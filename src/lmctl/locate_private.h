@@ -14,6 +14,7 @@
 #include "landmark/lm_geofence.h"
 #include "landmark/lm_locate.h"
 #include "landmark/lm_record.h"
+#include "landmark/lm_mesh.h"
 #include "landmark/lm_region.h"
 
 struct lmctl_con {
@@ -21,7 +22,8 @@ struct lmctl_con {
 	double lat, lon;
 	double rtt_ms, deduct_ms;
 	double radius_km; /* hard bound */
-	double est_km; /* estimate (speed line) or NaN */
+	double est_km; /* estimate (speed line, uncalibrated) or NaN */
+	struct lm_bestline bl; /* the speed line when est_km is a number */
 };
 
 struct lmctl_cons {
@@ -35,10 +37,28 @@ struct lmctl_solve_opts {
 	bool has_point;
 	double lat, lon;
 	json_t *allowed; /* names of the fences, for the report */
+	bool calibrated; /* estimate radii widened by est_lambda (lmctl mesh --bestlines) */
+	double est_lambda, est_coverage;
 };
 
 /* Read constraints from CSV or JSON (path "-" = stdin). 0 or -errno with err filled. */
 int lmctl_read_constraints(const char *path, struct lmctl_cons *cs, char *err, size_t errlen);
+
+/* The "constraints" array of solve's JSON input into cs; 0 or -EINVAL with err filled. */
+int lmctl_parse_constraints_json(const json_t *a, struct lmctl_cons *cs, char *err, size_t errlen);
+
+/* The whole `lmctl solve` document of cs (constraints, hard result, estimate when the
+ * speed-line columns are given): a new reference, or NULL with err filled. */
+json_t *lmctl_solve_doc(const struct lmctl_cons *cs, const struct lmctl_solve_opts *o,
+	struct lm_geofence *gf, char *err, size_t errlen);
+
+/* lmctl solve --batch PATH: NDJSON chips in, NDJSON results out on jobs threads (exit
+ * status: 0, 1 when some line gave an error result, 2 when the batch could not run). */
+int lmctl_solve_batch(
+	const char *path, unsigned jobs, const struct lmctl_solve_opts *o, struct lm_geofence *gf);
+
+/* Text of a lm_geofence_add_country() error. */
+const char *lmctl_country_err(int rc);
 
 /* Solve cs (hard or estimate radii) and add the result members to out. */
 int lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, json_t *out,

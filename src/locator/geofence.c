@@ -734,6 +734,31 @@ poly_has(const struct poly *p, double x, double y)
 	return true;
 }
 
+int
+lm_geofence_bbox(const struct lm_geofence *gf, struct lm_bbox *out)
+{
+	struct lm_bbox b = {180, 90, -180, -90};
+	bool any = false;
+	size_t i, j;
+
+	for (i = 0; i < gf->n; i++) {
+		for (j = 0; j < gf->f[i].npolys; j++) {
+			const struct ring *r = &gf->f[i].polys[j].rings[0];
+
+			b.west = fmin(b.west, r->minx);
+			b.east = fmax(b.east, r->maxx);
+			b.south = fmin(b.south, r->miny);
+			b.north = fmax(b.north, r->maxy);
+			any = true;
+		}
+	}
+	if (!any) {
+		return -ENOENT;
+	}
+	*out = b;
+	return 0;
+}
+
 bool
 lm_geofence_point_in(const struct lm_geofence *gf, double lat, double lon)
 {

@@ -265,7 +265,8 @@ lm_locate_meas_from_record(
 		return -EINVAL; /* false deductions: rejected, never clamped */
 	}
 	m->rtt_ms = (double)r->rtt_min_ns / 1e6;
-	m->deduct_ms = (double)(r->landmark_delay_ns + r->chip_turnaround_ns) / 1e6;
+	/* only what the record proves (version 1: no landmark delay), as lm_record_bound_km */
+	m->deduct_ms = (double)(lm_record_landmark_deduction(r) + r->chip_turnaround_ns) / 1e6;
 	m->t_ns = r->t_start_ns;
 	m->t_end_ns = r->t_end_ns;
 	/* read from the record, never from configuration */

@@ -204,9 +204,10 @@ lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, jso
 		json_t *poly = cap_polygon(c->lat, c->lon, c->radius_km);
 
 		if (json_array_append_new(feats,
-			    json_pack("{s:s, s:{s:s, s:s, s:s, s:f}, s:o}", "type", "Feature",
+			    json_pack("{s:s, s:{s:s, s:s, s:s, s:f, s:s}, s:o}", "type", "Feature",
 				    "properties", "kind", "cap", "serial", res->serial, "landmark",
-				    c->site, "radius_km", c->radius_km, "geometry",
+				    c->site, "radius_km", c->radius_km, "key_class",
+				    lm_key_class_str(c->key_class), "geometry",
 				    poly ? poly
 					 : json_pack("{s:s, s:[ff]}", "type", "Point",
 						   "coordinates", c->lon, c->lat))) < 0) {
@@ -237,6 +238,8 @@ lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, jso
 	}
 	json_object_set_new(
 		props, "verdict", json_string(res->allowed ? lm_verdict_str(vi->verdict) : "none"));
+	/* the class the region rests on (the weakest of its records', read from them) */
+	json_object_set_new(props, "key_class", json_string(lm_key_class_str(res->key_class)));
 	if (res->allowed && !isnan(vi->margin_km)) {
 		json_object_set_new(props, "margin_km", json_real(vi->margin_km));
 	}
@@ -247,35 +250,128 @@ lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, jso
 		: 0;
 }
 
+/* One window of lm_locator_render_jobs(): solved and rendered by a worker; the landmark
+ * points are drawn once per site in window order, so its features are merged at emit. */
+struct render_slot {
+	json_t *chip, *feats, *seen;
+	int rc;
+};
+
+struct render_ctx {
+	const struct lm_locator *loc;
+	const struct lm_locate_window *w;
+	size_t nw;
+	json_t *chips, *feats, *seen;
+};
+
+static int
+render_next(void *ctx, size_t seq, void *slot)
+{
+	struct render_ctx *c = ctx;
+
+	(void)slot;
+	return seq < c->nw ? 1 : 0;
+}
+
+static int
+render_work(void *ctx, size_t seq, void *slot)
+{
+	struct render_ctx *c = ctx;
+	struct render_slot *s = slot;
+	struct lm_locate_result res;
+
+	s->rc = lm_locator_solve(c->loc, &c->w[seq], &res);
+	if (s->rc == 0) {
+		s->chip = lm_locate_result_json(&res);
+		s->rc = s->chip ? 0 : -ENOMEM;
+	}
+	if (s->rc == 0 && c->feats) {
+		s->feats = json_array();
+		s->seen = json_object();
+		s->rc = s->feats && s->seen ? lm_locate_result_features(&res, s->feats, s->seen)
+					    : -ENOMEM;
+	}
+	lm_locate_result_fini(&res);
+	return 0;
+}
+
+static void
+render_drop(void *ctx, void *slot)
+{
+	struct render_slot *s = slot;
+
+	(void)ctx;
+	json_decref(s->chip);
+	json_decref(s->feats);
+	json_decref(s->seen);
+}
+
+static int
+render_emit(void *ctx, size_t seq, void *slot)
+{
+	struct render_ctx *c = ctx;
+	struct render_slot *s = slot;
+	json_t *f;
+	size_t i;
+	int rc = s->rc;
+
+	(void)seq;
+	if (rc == 0 && json_array_append(c->chips, s->chip) < 0) {
+		rc = -ENOMEM;
+	}
+	json_array_foreach(s->feats, i, f)
+	{
+		const char *kind = json_string_value(
+			json_object_get(json_object_get(f, "properties"), "kind"));
+		const char *site = json_string_value(
+			json_object_get(json_object_get(f, "properties"), "site"));
+
+		if (rc < 0) {
+			break;
+		}
+		/* a site's point follows its first cap of the whole run, as one window alone
+		 * would draw it */
+		if (kind && site && !strcmp(kind, "landmark")) {
+			if (json_object_get(c->seen, site)) {
+				continue;
+			}
+			json_object_set_new(c->seen, site, json_true());
+		}
+		if (json_array_append(c->feats, f) < 0) {
+			rc = -ENOMEM;
+		}
+	}
+	render_drop(ctx, slot);
+	return rc;
+}
+
+int
+lm_locator_render_jobs(struct lm_locator *loc, json_t *chips, json_t *feats, unsigned jobs)
+{
+	static const struct lm_locate_jobs_ops ops = {
+		render_next, render_work, render_emit, render_drop};
+	struct render_ctx c = {.loc = loc, .chips = chips, .feats = feats};
+	const struct lm_locate_meas *v;
+	size_t nv;
+	int rc;
+
+	rc = lm_locator_windows(loc, &v, &nv, &c.w, &c.nw);
+	if (rc < 0) {
+		return rc;
+	}
+	c.seen = json_object();
+	if (!c.seen) {
+		return -ENOMEM;
+	}
+	rc = lm_locate_jobs_run(jobs, sizeof(struct render_slot), 0, &ops, &c);
+	json_decref(c.seen);
+	return rc;
+}
+
 int
 lm_locator_render(struct lm_locator *loc, json_t *chips, json_t *feats)
 {
-	const struct lm_locate_window *w;
-	const struct lm_locate_meas *v;
-	struct lm_locate_result res;
-	json_t *seen = json_object();
-	size_t nv, nw, i;
-	int rc;
-
-	if (!seen) {
-		return -ENOMEM;
-	}
-	rc = lm_locator_windows(loc, &v, &nv, &w, &nw);
-	for (i = 0; i < nw && rc == 0; i++) {
-		json_t *c;
-
-		rc = lm_locator_solve(loc, &w[i], &res);
-		if (rc == 0) {
-			c = lm_locate_result_json(&res);
-			rc = c && json_array_append_new(chips, c) == 0 ? 0 : -ENOMEM;
-		}
-		if (rc == 0 && feats) {
-			rc = lm_locate_result_features(&res, feats, seen);
-		}
-		lm_locate_result_fini(&res);
-	}
-	json_decref(seen);
-	return rc;
+	return lm_locator_render_jobs(loc, chips, feats, 1);
 }
 
 json_t *

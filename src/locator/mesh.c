@@ -9,6 +9,7 @@
 
 #include "landmark/lm_geo.h"
 #include "landmark/lm_mesh.h"
+#include "mesh_private.h"
 
 struct node {
 	char *name;
@@ -656,48 +657,41 @@ lm_mesh_status_str(enum lm_mesh_status s)
 		return "unresolved";
 	}
 }
-int
-lm_mesh_bestline(const struct lm_mesh *m, size_t i, const uint8_t *exclude, struct lm_bestline *out)
+/* The third smallest RTT among n (the guard rank, LM_MESH_GUARD_RANK); the largest when
+ * fewer. */
+static double
+guard_rtt(const double *y, size_t n)
 {
-	const double m0 = LM_GEO_C_MS_PER_KM;
-	double *x = NULL, *y = NULL, sx = 0, best = -INFINITY, cm[64], cb[64];
-	size_t n = 0, j, k, h = 0, *hull = NULL, nc = 0;
+	double lo[LM_MESH_GUARD_RANK];
+	size_t j, k, have = 0;
 
-	if (i >= m->n || !out) {
-		return -EINVAL;
-	}
-	memset(out, 0, sizeof(*out));
-	x = malloc(m->n * sizeof(*x));
-	y = malloc(m->n * sizeof(*y));
-	hull = malloc(m->n * sizeof(*hull));
-	if (!x || !y || !hull) {
-		free(x);
-		free(y);
-		free(hull);
-		return -ENOMEM;
-	}
-	/* points sorted by distance (insertion into a sorted array: n is small) */
-	for (j = 0; j < m->n; j++) {
-		double r = lm_mesh_rtt(m, i, j), d;
-
-		if (j == i || isnan(r) || (exclude && exclude[j])) {
+	for (j = 0; j < n; j++) {
+		if (have == LM_MESH_GUARD_RANK && !(y[j] < lo[have - 1])) {
 			continue;
 		}
-		d = lm_mesh_dist_km(m, i, j);
-		if (r < m0 * d) {
-			continue; /* faster than light: a misplaced partner, never a speed sample */
+		k = have < LM_MESH_GUARD_RANK ? have++ : have - 1; /* the slot to fill */
+		for (; k > 0 && lo[k - 1] > y[j]; k--) {
+			lo[k] = lo[k - 1];
 		}
-		for (k = n; k > 0 && x[k - 1] > d; k--) {
-			x[k] = x[k - 1];
-			y[k] = y[k - 1];
-		}
-		x[k] = d;
-		y[k] = r;
-		n++;
-		sx += d;
+		lo[k] = y[j];
 	}
+	return have ? lo[have - 1] : INFINITY;
+}
+
+void
+lm_mesh_fit_sorted(
+	const double *x, const double *y, size_t n, size_t *hull, struct lm_bestline *out)
+{
+	const double m0 = LM_GEO_C_MS_PER_KM;
+	double sx = 0, best = -INFINITY, cm[64], cb[64];
+	size_t j, k, h = 0, nc = 0;
+
+	memset(out, 0, sizeof(*out));
 	if (n < 2) {
-		goto out;
+		return;
+	}
+	for (j = 0; j < n; j++) {
+		sx += x[j];
 	}
 	/* lower convex hull (Andrew's monotone chain) */
 	for (j = 0; j < n; j++) {
@@ -743,12 +737,14 @@ lm_mesh_bestline(const struct lm_mesh *m, size_t i, const uint8_t *exclude, stru
 		if (!isfinite(cm[k]) || !isfinite(cb[k]) || cm[k] < m0 || cb[k] < 0) {
 			continue;
 		}
-		for (j = 0; j < n; j++) {
-			if (y[j] < cm[k] * x[j] + cb[k] - 1e-9) {
+		/* below every point iff below every vertex of the lower hull: the points lie on
+		 * or above the hull's segments, which span the points' whole distance range */
+		for (j = 0; j < h; j++) {
+			if (y[hull[j]] < cm[k] * x[hull[j]] + cb[k] - 1e-9) {
 				break;
 			}
 		}
-		if (j < n) {
+		if (j < h) {
 			continue;
 		}
 		obj = cm[k] * sx + cb[k] * (double)n;
@@ -759,7 +755,63 @@ lm_mesh_bestline(const struct lm_mesh *m, size_t i, const uint8_t *exclude, stru
 			out->npoints = n;
 		}
 	}
-out:
+	if (out->npoints) {
+		out->guard_rtt_ms = guard_rtt(y, n);
+	}
+}
+
+bool
+lm_mesh_speed_sample(const struct lm_mesh *m, size_t i, size_t j, double *d_km, double *rtt_ms)
+{
+	double r = lm_mesh_rtt(m, i, j), d;
+
+	if (j == i || isnan(r)) {
+		return false;
+	}
+	d = lm_mesh_dist_km(m, i, j);
+	if (r < LM_GEO_C_MS_PER_KM * d) {
+		return false; /* faster than light: a misplaced partner, never a speed sample */
+	}
+	*d_km = d;
+	*rtt_ms = r;
+	return true;
+}
+
+int
+lm_mesh_bestline(const struct lm_mesh *m, size_t i, const uint8_t *exclude, struct lm_bestline *out)
+{
+	double *x, *y;
+	size_t n = 0, j, k, *hull;
+
+	if (!m || i >= m->n || !out) {
+		return -EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	x = malloc((m->n ? m->n : 1) * sizeof(*x));
+	y = malloc((m->n ? m->n : 1) * sizeof(*y));
+	hull = malloc((m->n ? m->n : 1) * sizeof(*hull));
+	if (!x || !y || !hull) {
+		free(x);
+		free(y);
+		free(hull);
+		return -ENOMEM;
+	}
+	/* points sorted by distance (insertion into a sorted array: n is small) */
+	for (j = 0; j < m->n; j++) {
+		double d, r;
+
+		if ((exclude && exclude[j]) || !lm_mesh_speed_sample(m, i, j, &d, &r)) {
+			continue;
+		}
+		for (k = n; k > 0 && x[k - 1] > d; k--) {
+			x[k] = x[k - 1];
+			y[k] = y[k - 1];
+		}
+		x[k] = d;
+		y[k] = r;
+		n++;
+	}
+	lm_mesh_fit_sorted(x, y, n, hull, out);
 	free(x);
 	free(y);
 	free(hull);
@@ -774,8 +826,22 @@ lm_bestline_radius_km(const struct lm_bestline *bl, double rtt_ms)
 	if (!bl || bl->npoints == 0) {
 		return hard;
 	}
-	r = (rtt_ms - bl->b_ms) / bl->m_ms_per_km;
+	/* below the guard the intercept is an extrapolation (the line's own points say
+	 * nothing about so short a round trip): drop it */
+	r = (rtt_ms - (rtt_ms < bl->guard_rtt_ms ? 0 : bl->b_ms)) / bl->m_ms_per_km;
 	return fmin(fmax(r, 0), hard);
+}
+
+double
+lm_estimate_radius_km(const struct lm_bestline *bl, double rtt_ms, double lambda)
+{
+	double hard = LM_C_KM_S * rtt_ms * 1e-3 / 2, r0 = lm_bestline_radius_km(bl, rtt_ms), r;
+
+	if (!(hard > r0)) {
+		return hard;
+	}
+	r = r0 + lambda * (hard - r0);
+	return isnan(r) ? hard : fmin(fmax(r, 0), hard);
 }
 
 int

@@ -9,7 +9,7 @@ LOCGEN=$3
 VJ="python3 $(cd "$(dirname "$0")/../.." && pwd)/tools/validate-json.py"
 python3 -c 'import jsonschema' 2>/dev/null || fail "python3-jsonschema missing (tools/setup.sh)"
 echo "1..5"
-FEED_GEN_MIXED=1 "$GEN" "$T/log" 12 4 0 "$T" >/dev/null || fail "generator"
+FEED_GEN_MIXED=1 FEED_GEN_ROTATE=6 "$GEN" "$T/log" 12 4 0 "$T" >/dev/null || fail "generator"
 "$LMCTL" feed dump --json "$T/log" >"$T/dump.json"
 $VJ --ndjson --min 60 line.schema.json "$T/dump.json" >"$T/v.out" || fail "dump --json: $(cat "$T/v.out")"
 "$LMCTL" feed tail -n 1000 "$T/log" >"$T/tail.json"
@@ -33,13 +33,15 @@ ok "feed lines (dump --json 60, tail 48, /v1/records 48, /v1/heads 12, /v1/crede
 python3 - "$T" <<'PY' || fail "split"
 import json, sys
 t = sys.argv[1]
-files = {k: open(f"{t}/{k}.json", "w") for k in ("record", "head", "delegation", "credential")}
+files = {k: open(f"{t}/{k}.json", "w") for k in ("record", "head", "delegation", "credential", "successor")}
 for l in open(f"{t}/dump.json"):
     o = json.loads(l)
     if o["type"] == "record":
         files["record"].write(json.dumps(o["record"]) + "\n")
         files["credential"].write(json.dumps(o["record"]["prover"]) + "\n")
     files["head"].write(json.dumps(o["head"]) + "\n")
+    if "successor" in o:  # head lines after the key rotation
+        files["successor"].write(json.dumps(o["successor"]) + "\n")
     files["delegation"].write(json.dumps(o["delegation"]) + "\n")
     files["credential"].write(json.dumps(o["delegation"]) + "\n")
 PY
@@ -48,6 +50,7 @@ for s in record head delegation credential; do
 done
 grep -q '"kind": "chip"' "$T/credential.json" && grep -q '"kind": "landmark"' "$T/credential.json" ||
 	fail "both credential kinds"
+$VJ --ndjson --min 6 successor.schema.json "$T/successor.json" >"$T/v.out" || fail "successor: $(cat "$T/v.out")"
 ok "records, heads, delegations and credentials (both kinds) match their schemas"
 
 mkdir -p "$T/gen"
@@ -99,11 +102,15 @@ mut("solve", solve, lambda d: d.pop("feasible"))
 mut("verdict", solve["verdict"], lambda d: d.__setitem__("area_in_km2", -1))
 cred = json.loads(open(f"{t}/credentials.ndjson").readline())
 mut("credline", cred, lambda d: d.__setitem__("role", "owner"))
+succ = json.loads(open(f"{t}/successor.json").readline())
+mut("successor-seq", succ, lambda d: d.__setitem__("last_seq_str", "-1"))
+mut("successor-nosig", succ, lambda d: d.pop("old_sig"))
 PY
 for m in record-nosig:record record-str:record record-extra:record record-mode:record \
 	record-lost:record head-hex:head head-count:head delegation-lat:delegation \
 	credential-kind:credential line-nodlg:line line-nohead:line "locate:verdict.schema.json#/\$defs/locate" \
-	"solve:verdict.schema.json#/\$defs/solve" verdict:verdict credline:line; do
+	"solve:verdict.schema.json#/\$defs/solve" verdict:verdict credline:line \
+	successor-seq:successor successor-nosig:successor; do
 	f=${m%%:*}; s=${m#*:}; case $s in *.json*) ;; *) s=$s.schema.json ;; esac
 	if $VJ "$s" "$T/m-$f.json" >"$T/m.out"; then fail "$s accepted the broken $f document"; fi
 done

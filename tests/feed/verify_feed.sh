@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v node >/dev/null 2>&1 || { echo "1..0 # SKIP node not installed (tools/setup.sh)"; exit 77; }
 VF="$(cd "$(dirname "$0")/../.." && pwd)/tools/verify-feed/verify-feed.mjs"
-echo "1..10"
+echo "1..11"
 JV() { node "$VF" --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 V() { "$LMCTL" feed verify --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 # report_hashes FILE: sorted record hashes the verifier accepted
@@ -23,6 +23,9 @@ local_hashes "$T/log" >"$T/want"
 [ "$(wc -l <"$T/want")" = 160 ] || fail "dump hashes"
 grep -q '"mode":"fast"' <("$LMCTL" feed dump --json "$T/log") || fail "no fast-mode record in the feed"
 grep -q '"mode":"gpu-attested"' <("$LMCTL" feed dump --json "$T/log") || fail "no gpu-attested record in the feed"
+"$LMCTL" feed dump --json "$T/log" | python3 -c 'import json, sys
+v = {json.loads(l)["record"]["version"] for l in sys.stdin if "\"record\"" in l}
+sys.exit(0 if v == {1, 2} else 1)' || fail "the feed does not hold records of both versions 1 and 2"
 for src in tsc hw_rx_tsc_tx hw; do
 	grep -q "\"ts_source\":\"$src\"" <("$LMCTL" feed dump --json "$T/log") || fail "no $src record in the feed"
 done
@@ -135,13 +138,17 @@ write("t-nostr.json", [c])
 b = json.loads(lines[0]); b["record"]["prover"]["min_turnaround_ns_str"] = "999999"
 b["record"]["prover"]["min_turnaround_ns"] = 999999
 write("t-cred.json", [b])
+# a version 2 record whose TSC deduction is raised to its floor + 1 (landmark_delay to match)
+v = next(json.loads(l) for l in lines if '"floor"' in l)
+e = v["record"]["timing"]["floor"][0]; e["deduct_ns"] = e["floor_ns"] + 1; e["deduct_ns_str"] = str(e["deduct_ns"])
+write("t-floor.json", [v])
 PY
-for f in t-rtt t-chain t-cred t-nostr; do
+for f in t-rtt t-chain t-cred t-nostr t-floor; do
 	rc=0; JV --json "$T/$f.json" >"$T/$f.out" || rc=$?
 	[ $rc = 1 ] || fail "node --json accepted $f: $(cat "$T/$f.out")"
 done
 grep -q "chain" "$T/t-chain.out" || fail "removed batch not reported as a chain break: $(cat "$T/t-chain.out")"
-ok "JSON alone: an edited RTT, a removed batch (chain), an edited certificate and a missing exact _str are rejected"
+ok "JSON alone: an edited RTT, a removed batch (chain), an edited certificate, a missing exact _str and a deduction above its floor are rejected"
 
 # Differential: one record per feed breaks one standalone rule (a validation bit cleared, its
 # times moved before the credentials' windows, 5000 s away from its hello_time or past its
@@ -162,3 +169,31 @@ for evil in "5 1 0" "5 2 0" "5 4 0" "5 8 0" "5 10 0" "5 20 0" "6 20 0" "5 40 0" 
 done
 [ $agree -ge 12 ] || fail "only $agree of the 14 broken feeds were rejected"
 ok "14 single-rule violations: lmctl feed verify and node (log, JSON) agree on each ($agree rejected)"
+
+# Key rotation faults (docs/feed.md §Key rotation): the key changes without a successor, the
+# successor is signed by a key that is no operator root, it binds the head before the old
+# chain's last (a gap), a second successor hands the same old key over again (a fork). Both
+# verifiers reject each, from the log and from JSON, naming it.
+for c in "none:chain:gap: the signing key changed without a successor" \
+	"noroot:issuer:successor not signed by a trusted operator root" \
+	"gap:chain:gap: the successor binds another head than the old chain's last" \
+	"fork:chain:fork: a second successor delegation for the same old key or head"; do
+	mode=${c%%:*}; rest=${c#*:}; why=${rest%%:*}; text=${rest#*:}
+	rm -rf "$T/rot"
+	if [ "$mode" = fork ]; then
+		FEED_GEN_ROTATE=2 FEED_GEN_FORK=4 "$GEN" "$T/rot" 6 2 0 >/dev/null || fail "generator $mode"
+	else
+		FEED_GEN_ROTATE=3 FEED_GEN_SUCCESSOR=$mode "$GEN" "$T/rot" 6 2 0 >/dev/null || fail "generator $mode"
+	fi
+	rc=0; out=$(V "$T/rot" 2>&1) || rc=$?
+	[ $rc = 1 ] && echo "$out" | grep -qF "key rotation: $text" && echo "$out" | grep -q ": $why\$" ||
+		fail "lmctl feed verify on a $mode rotation: $rc $out"
+	rc=0; JV --log "$T/rot" >"$T/rot.l" || rc=$?
+	[ $rc = 1 ] && grep -F "key rotation: $text" "$T/rot.l" | grep -q "^FAIL [^:]*: $why:" ||
+		fail "node --log on a $mode rotation: $rc $(cat "$T/rot.l")"
+	"$LMCTL" feed dump --json "$T/rot" >"$T/rot.json"
+	rc=0; JV --json "$T/rot.json" >"$T/rot.j" || rc=$?
+	[ $rc = 1 ] && grep -F "$text" "$T/rot.j" | grep -q ": $why: " ||
+		fail "node --json on a $mode rotation: $rc $(cat "$T/rot.j")"
+done
+ok "key rotation without a successor, by an untrusted root, with a gap, with a fork: lmctl and node (log, JSON) reject each, naming it"

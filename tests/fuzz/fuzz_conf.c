@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "landmark/lm_node_conf.h"
+#include "control/lm_node_conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

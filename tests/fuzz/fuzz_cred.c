@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer harness for the credential decoders (landmark delegation, chip certificate):
- * whatever decodes must re-encode to the very same bytes and verify without a crash.
+ * libFuzzer harness for the credential decoders (landmark delegation, chip certificate,
+ * successor delegation of a key rotation): whatever decodes must re-encode to the very same
+ * bytes and verify without a crash.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sodium.h>
 
 #include "landmark/lm_cert.h"
+#include "landmark/lm_successor.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,10 +42,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t enc[LM_CRED_MAX_LEN];
 	uint8_t h[LM_HASH_LEN];
+	uint8_t senc[LM_SUCCESSOR_LEN];
+	struct lm_successor s;
 	struct lm_cred c;
 	size_t used = 0;
 	int n;
 
+	if (lm_successor_decode(&s, data, size) == LM_OK) {
+		if (lm_successor_encode(&s, senc) != LM_SUCCESSOR_LEN ||
+			memcmp(senc, data, sizeof(senc)) != 0 || lm_successor_hash(h, &s) != 0) {
+			abort();
+		}
+		(void)lm_successor_verify(&s, (const uint8_t(*)[LM_PK_LEN])roots, 2, NULL);
+		return 0;
+	}
 	if (lm_cred_decode(&c, data, size, &used) != LM_OK) {
 		return 0;
 	}

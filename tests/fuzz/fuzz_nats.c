@@ -80,7 +80,8 @@ one(const uint8_t *data, size_t size)
 	}
 	total = part(m.record, m.record_len, data, size) + part(m.proof, m.proof_len, data, size) +
 		part(m.head, m.head_len, data, size) +
-		part(m.delegation, m.delegation_len, data, size);
+		part(m.delegation, m.delegation_len, data, size) +
+		part(m.successor, m.successor_len, data, size);
 	if (total != size || m.head == NULL || m.delegation == NULL ||
 		(m.kind == LM_FEED_NATS_RECORD) != (m.record != NULL) ||
 		(m.record == NULL) != (m.proof == NULL)) {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "landmark/lm_node_net.h"
+#include "datapath/lm_node_net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

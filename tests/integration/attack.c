@@ -45,7 +45,7 @@
 #include "landmark/lm_cert.h"
 #include "landmark/lm_clock.h"
 #include "landmark/lm_keys.h"
-#include "landmark/lm_node_net.h"
+#include "datapath/lm_node_net.h"
 #include "landmark/lm_proto.h"
 
 static struct sockaddr_in lm_addr;

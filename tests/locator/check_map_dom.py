@@ -29,10 +29,12 @@ if counts["landmarks"] != 8:
 if 'data-iso="FRA"' not in dom:
     errors.append("France outline missing")
 for chip, verdict in (("SN-FR-CENTRE", "inside"), ("SN-PL-EAST", "outside")):
-    if "%s: %s</button>" % (chip, verdict) not in dom:
-        errors.append("no %s button with verdict %s" % (chip, verdict))
-    if not re.search(r'class="region v-%s[^"]*"[^>]*data-chip="%s"' % (verdict, chip), dom):
-        errors.append("%s region not coloured as %s" % (chip, verdict))
+    # the button and the region name the key class the verdict rests on (signed software feeds)
+    if "%s: %s [software]</button>" % (chip, verdict) not in dom:
+        errors.append("no %s button with verdict %s and its key class" % (chip, verdict))
+    if not re.search(r'class="region v-%s[^"]*"[^>]*data-chip="%s"[^>]*data-key-class="software"'
+                     % (verdict, chip), dom):
+        errors.append("%s region not coloured as %s with its key class" % (chip, verdict))
 print("# layers: %s" % counts)
 for e in errors:
     print("# " + e)

@@ -136,7 +136,12 @@ make_record(struct lm_record *r, const struct lm_delegation *dlg, const uint8_t 
 	r->t_start_ns = spread ? (T0_S + 7 * (int64_t)session) * 1000000000
 			       : T0_S * 1000000000 + (int64_t)(session % 1000) * 1000000;
 	r->t_end_ns = r->t_start_ns + 900000;
-	r->landmark_delay_ns = 120;
+	/* a loopback floor of 150 ns measured 1 s before; 120 ns of it deducted */
+	r->floor[LM_TS_TSC].method = LM_FLOOR_LOOPBACK;
+	r->floor[LM_TS_TSC].floor_ns = 150;
+	r->floor[LM_TS_TSC].deduct_ns = 120;
+	r->floor[LM_TS_TSC].measured_at_ns = r->t_start_ns - 1000000000;
+	r->floor[LM_TS_TSC].samples = 64;
 	r->chip_turnaround_ns = prover->kind == LM_CRED_CHIP ? prover->u.chip.min_turnaround_ns : 0;
 	memset(&h, 0, sizeof(h));
 	h.mode = LM_MODE_SIGNED;

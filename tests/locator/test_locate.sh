@@ -14,6 +14,11 @@ check "locate exits 1 (the rogue feed is rejected)" test "$rc" -eq 1
 check "outputs written" test -s "$tmp/out/verdicts.json" -a -s "$tmp/out/locate.geojson" -a -s "$tmp/out/map.html"
 check "verdicts, containment, GeoJSON structure and winding" \
 	python3 "$here/check_locate.py" "$tmp/out" "$tmp/gen/truth.csv"
+"$lmctl" locate --root "$tmp/gen/root.pub" --mfr "$tmp/gen/mfr.pub" --now 1750000100 \
+	--allow FR --res 10 --jobs 3 --out "$tmp/outj" "${feeds[@]}" >/dev/null 2>&1
+check "locate --jobs 3: verdicts.json and locate.geojson identical to one thread" \
+	cmp -s "$tmp/out/verdicts.json" "$tmp/outj/verdicts.json"
+check "locate --jobs 3: GeoJSON identical" cmp -s "$tmp/out/locate.geojson" "$tmp/outj/locate.geojson"
 check "no trusted root: everything rejected" bash -c \
 	"! '$lmctl' locate --root '$tmp/gen/mfr.pub' --mfr '$tmp/gen/mfr.pub' --now 1750000100 --out '$tmp/out2' '$tmp/gen/lm0' >/dev/null 2>&1 && grep -q '\"chips\": \[\]' '$tmp/out2/verdicts.json'"
 "$lmctl" locate --root "$tmp/gen/root.pub" --mfr "$tmp/gen/mfr.pub" --now 1750000100 \

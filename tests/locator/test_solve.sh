@@ -49,5 +49,44 @@ w, s, e, nn = o["bbox"]
 assert grid(w, -180) and grid(e, -180) and grid(s, -90) and grid(nn, -90), o["bbox"]
 assert n > 100 and bad == 0, (n, bad)
 ' "$tmp/est.json"
+# calibrated estimates (issue 13): --calibration takes lmctl mesh's estimate_calibration;
+# the radius moves towards the hard bound by lambda and the estimate claims its coverage
+printf 'name,lat,lon,rtt_ms,deduct_ms,bl_m_ms_per_km,bl_b_ms,bl_guard_rtt_ms\npar,48.85,2.35,3.0,0,0.02,0.5,1\nfra,50.11,8.68,5.0,0,0.02,0.5,1\n' >"$tmp/cal.csv"
+echo '{"estimate_calibration": {"coverage": 0.9, "k": 2, "lambda": 0.25}}' >"$tmp/cal.json"
+"$lmctl" solve --res 20 --no-region "$tmp/cal.csv" >"$tmp/uncal.out"
+check "uncalibrated estimate claims no coverage" python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["estimate"]
+assert e["coverage_claimed"] is None and e["calibration"].startswith("none"), e
+' "$tmp/uncal.out"
+"$lmctl" solve --res 20 --no-region --calibration "$tmp/cal.json" "$tmp/cal.csv" >"$tmp/cal.out"
+check "calibrated: radius r0 + lambda (H - r0), coverage claimed" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+e = o["estimate"]
+assert e["coverage_claimed"] == 0.9 and e["calibration"]["lambda"] == 0.25, e
+for c in o["constraints"]:
+    r0 = (c["rtt_ms"] - 0.5) / 0.02
+    want = r0 + 0.25 * (c["radius_km"] - r0)
+    assert abs(c["estimate_radius_km"] - want) < 1e-9, (c, want)
+' "$tmp/cal.out"
+check "calibrated and uncalibrated outputs match verdict.schema.json#/\$defs/solve" \
+	python3 "$here/../../tools/validate-json.py" 'verdict.schema.json#/$defs/solve' "$tmp/cal.out" "$tmp/uncal.out"
+printf 'name,lat,lon,rtt_ms,deduct_ms,bl_m_ms_per_km,bl_b_ms,bl_guard_rtt_ms\npar,48.85,2.35,0.4,0,0.02,0.5,1\n' >"$tmp/guard.csv"
+"$lmctl" solve --res 20 --no-region "$tmp/guard.csv" >"$tmp/guard.out"
+check "below the guard RTT the intercept is dropped (0.4 ms: 20 km, not 0)" python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["constraints"][0]
+assert abs(c["estimate_radius_km"] - 20) < 1e-9, c
+' "$tmp/guard.out"
+for b in '{}' '{"estimate_calibration": {"coverage": 0.9, "lambda": 2}}' \
+	'{"estimate_calibration": {"coverage": 1, "lambda": 0}}' 'not json'; do
+	echo "$b" >"$tmp/bad.json"
+	"$lmctl" solve --calibration "$tmp/bad.json" "$tmp/cal.csv" >/dev/null 2>"$tmp/bad.err"
+	check "bad calibration $b: exit 2 with a reason" bash -c '[ $0 = 2 ] && grep -q -- "--calibration" "$1"' $? "$tmp/bad.err"
+done
+printf 'name,lat,lon,rtt_ms,bl_guard_rtt_ms\na,48.85,2.35,3,1\n' >"$tmp/g2.csv"
+"$lmctl" solve "$tmp/g2.csv" >/dev/null 2>"$tmp/g2.err"
+check "a guard without a speed line: exit 2" bash -c '[ $0 = 2 ] && grep -q "without a speed line" "$1"' $? "$tmp/g2.err"
 echo "1..$n"
 exit $fail

@@ -12,11 +12,11 @@
 #include <time.h>
 
 #include "landmark/lm_batch.h"
-#include "landmark/lm_node_ctrl.h"
-#include "landmark/lm_node_net.h"
+#include "control/lm_node_ctrl.h"
+#include "datapath/lm_node_net.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
-#include "landmark/lm_session.h"
+#include "datapath/lm_session.h"
 #include "test_common.h"
 
 #define NODE_IP 0xc6120001u /* 198.18.0.1 */

@@ -87,6 +87,15 @@ rec_fix_init(struct rec_fix *f)
 /* Tests of the standalone verifier move the HELLO's time away from the session start. */
 static int64_t rec_fix_hello_skew_s;
 
+/* Record version the fixture writes: 0 (the current, 2) or LM_RECORD_VERSION_V1. */
+static unsigned rec_fix_version;
+
+/* Version 2 floor evidence of the fixture: TSC 150 ns, hardware RX 80 ns, none for HW. */
+#define FIX_FLOOR_TSC_NS 150
+#define FIX_DEDUCT_TSC_NS 120
+#define FIX_FLOOR_HWRX_NS 80
+#define FIX_DEDUCT_HWRX_NS 60
+
 /*
  * Run one session and record it into r.
  *  mode: LM_MODE_SIGNED, LM_MODE_FAST or LM_MODE_GPU (f->chip must then be a v2 certificate
@@ -94,7 +103,9 @@ static int64_t rec_fix_hello_skew_s;
  *  count: K; lost: bit i = sample i lost;
  *  l2l: the prover is the second landmark (delegation credential) instead of the chip.
  * RTTs are 100000 + 37 * ((i * 7) % count) ns, the chip turnaround deduction is the
- * certified one, the landmark deducts 120 ns. Returns 0 or -1.
+ * certified one. Version 1: the landmark deducts 120 ns (unproven: no bound uses it).
+ * Version 2: samples with i % 3 == 1 are of tier hw_rx_tsc_tx, the others tsc; the floor
+ * evidence is measured 5 s before the start (FIX_FLOOR_*, FIX_DEDUCT_*). Returns 0 or -1.
  */
 static inline int
 rec_fix_record(const struct rec_fix *f, struct lm_record *r, enum lm_mode mode, unsigned count,
@@ -128,7 +139,24 @@ rec_fix_record(const struct rec_fix *f, struct lm_record *r, enum lm_mode mode, 
 	r->cal.window_ns = 2000000000ULL;
 	r->t_start_ns = FIX_T0_S * 1000000000 + (int64_t)(session_id % 1000) * 1000000;
 	r->t_end_ns = r->t_start_ns + 900000;
-	r->landmark_delay_ns = 120;
+	r->version = (uint8_t)rec_fix_version;
+	if (rec_fix_version == LM_RECORD_VERSION_V1) {
+		r->landmark_delay_ns = 120;
+	} else {
+		struct lm_floor_ev *e = &r->floor[LM_TS_TSC];
+
+		e->method = LM_FLOOR_LOOPBACK;
+		e->floor_ns = FIX_FLOOR_TSC_NS;
+		e->deduct_ns = FIX_DEDUCT_TSC_NS;
+		e->measured_at_ns = r->t_start_ns - INT64_C(5000000000);
+		e->samples = 64;
+		e = &r->floor[LM_TS_HW_RX_TSC];
+		e->method = LM_FLOOR_LOOPBACK;
+		e->floor_ns = FIX_FLOOR_HWRX_NS;
+		e->deduct_ns = FIX_DEDUCT_HWRX_NS;
+		e->measured_at_ns = r->t_start_ns - INT64_C(5000000000);
+		e->samples = 32;
+	}
 	r->chip_turnaround_ns = l2l ? 0 : FIX_TURNAROUND_NS;
 
 	/* The prover's HELLO, signed by the prover through the protocol codec. */
@@ -168,6 +196,7 @@ rec_fix_record(const struct rec_fix *f, struct lm_record *r, enum lm_mode mode, 
 			continue;
 		}
 		s->rtt_ns = 100000 + 37 * ((i * 7) % count);
+		s->tier = (uint8_t)(i % 3 == 1 ? LM_TS_HW_RX_TSC : LM_TS_TSC);
 		if (mode == LM_MODE_SIGNED) {
 			struct lm_response resp;
 

@@ -353,6 +353,8 @@ static struct env env;
 
 /* Applied to every record before it is encoded (NULL: none). */
 static void (*env_mutate)(struct lm_record *r);
+/* Applied to every encoded record before it is added to the batch (a lying landmark). */
+static void (*env_tamper)(uint8_t *enc, size_t len);
 
 static void
 build_env(int64_t time_ns)
@@ -385,6 +387,9 @@ build_env(int64_t time_ns)
 		n = lm_record_encode(&env.rec[i], env.enc[i], LM_RECORD_MAX_LEN);
 		ck_assert_int_gt(n, 0);
 		env.len[i] = (size_t)n;
+		if (env_tamper != NULL) {
+			env_tamper(env.enc[i], env.len[i]);
+		}
 		ck_assert_int_eq(lm_batch_add(b, env.enc[i], env.len[i]), (int)i);
 	}
 	ck_assert_int_eq(lm_batch_close(b, time_ns, &env.head), 0);
@@ -497,8 +502,15 @@ END_TEST
 static void
 mut_end_after_dlg(struct lm_record *r)
 {
+	unsigned t;
+
 	r->t_start_ns = (FIX_NOT_AFTER - 1) * INT64_C(1000000000);
 	r->t_end_ns = (FIX_NOT_AFTER + 2) * INT64_C(1000000000);
+	for (t = 0; t < LM_TS__COUNT; t++) {
+		if (r->floor[t].method != LM_FLOOR_NONE) {
+			r->floor[t].measured_at_ns = r->t_start_ns - INT64_C(5000000000);
+		}
+	}
 }
 
 /* A session that ends after the landmark's delegation expired. */
@@ -508,6 +520,75 @@ START_TEST(test_standalone_dlg_at_end)
 	build_env((FIX_NOT_AFTER + 3) * INT64_C(1000000000));
 	env_mutate = NULL;
 	ck_assert_int_eq(verify(0, (FIX_NOT_AFTER + 3) * INT64_C(1000000000)), LM_E_EXPIRED);
+}
+END_TEST
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	unsigned i;
+
+	for (i = 0; i < 8; i++) {
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+	}
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < 8; i++) {
+		v = v << 8 | p[i];
+	}
+	return v;
+}
+
+/* A landmark that signs a TSC deduction above its own floor (landmark_delay to match). */
+static void
+tamper_deduct_over_floor(uint8_t *enc, size_t len)
+{
+	uint8_t *e = enc + LM_RECORD_FIXED_LEN; /* floor entry of tier tsc */
+	uint64_t over = get64(e) + 1;
+
+	(void)len;
+	put64(e + 8, over);
+	put64(enc + 180, get64(enc + 180) - FIX_DEDUCT_TSC_NS + over);
+}
+
+/* A landmark that deducts more than its evidence gives (header field only). */
+static void
+tamper_delay_inconsistent(uint8_t *enc, size_t len)
+{
+	(void)len;
+	put64(enc + 180, get64(enc + 180) + 1);
+}
+
+/*
+ * The standalone verifier checks the landmark's deduction against the evidence in the
+ * record: never above the measured floor, applied exactly as the evidence says.
+ */
+START_TEST(test_standalone_floor)
+{
+	unsigned i;
+
+	build_env(NOW_NS);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(verify(i, NOW_NS), LM_OK);
+	}
+	env_tamper = tamper_deduct_over_floor;
+	build_env(NOW_NS);
+	env_tamper = NULL;
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(verify(i, NOW_NS), LM_E_FIELD);
+	}
+	env_tamper = tamper_delay_inconsistent;
+	build_env(NOW_NS);
+	env_tamper = NULL;
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(verify(i, NOW_NS), LM_E_FIELD);
+	}
 }
 END_TEST
 
@@ -693,7 +774,10 @@ START_TEST(test_kat_vectors)
 	char name[32];
 	unsigned i;
 
+	/* the frozen batch holds version 1 records (the batch format did not change) */
+	rec_fix_version = LM_RECORD_VERSION_V1;
 	build_env(NOW_NS);
+	rec_fix_version = 0;
 	check_vector("head0", env.head_enc, LM_BATCH_HEAD_LEN);
 	ck_assert_int_eq(lm_batch_head_hash(hh, &env.head), 0);
 	check_vector("head0_hash", hh, LM_HASH_LEN);
@@ -782,6 +866,7 @@ batch_suite(void)
 	tcase_add_test(tc, test_head_codec);
 	tcase_add_test(tc, test_proof_codec);
 	tcase_add_test(tc, test_standalone_round_trip);
+	tcase_add_test(tc, test_standalone_floor);
 	tcase_add_test(tc, test_standalone_every_bit);
 	tcase_add_test(tc, test_standalone_validation_bits);
 	tcase_add_test(tc, test_standalone_hello_time);

@@ -86,6 +86,10 @@ feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsig
 			if (ff->mixed) {
 				ff->rf.chip = v2 ? ff->chip_v2 : ff->chip_v1;
 			}
+
+			/* mixed: every fifth record is a version 1 record (no floor evidence) */
+			rec_fix_version =
+				ff->mixed && ff->session % 5 == 4 ? LM_RECORD_VERSION_V1 : 0;
 			/* mixed: the gpu-attested chip's signed-slot sessions run in gpu-attested mode */
 			if (v2 && k == 2) {
 				mode = LM_MODE_GPU;
@@ -96,13 +100,35 @@ feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsig
 				ret = -2;
 				goto out;
 			}
-			if (ff->mixed) {
+			rec_fix_version = 0;
+			if (ff->mixed && r->version == LM_RECORD_VERSION_V1) {
 				r->ts_source = (enum lm_ts_source)(ff->session % LM_TS__COUNT);
+			} else if (ff->mixed) {
+				unsigned s;
+
+				/* every tier, and records whose weakest tier is hw */
+				for (s = 0; s < r->count; s++) {
+					r->samples[s].tier =
+						(uint8_t)((ff->session % LM_TS__COUNT +
+								  (ff->session % 2) * s) %
+							LM_TS__COUNT);
+				}
+				if (lm_record_finish(r) != 0) {
+					ret = -2;
+					goto out;
+				}
 			}
 			if (ff->evil_session != 0 && ff->session == ff->evil_session) {
+				unsigned t;
+
 				r->validation &= ~ff->evil_clear;
 				r->t_start_ns += ff->evil_shift_ns;
 				r->t_end_ns += ff->evil_shift_ns;
+				for (t = 0; t < LM_TS__COUNT; t++) {
+					if (r->floor[t].method != LM_FLOOR_NONE) {
+						r->floor[t].measured_at_ns += ff->evil_shift_ns;
+					}
+				}
 			}
 			ff->session++;
 			len = lm_record_encode(r, enc[i], sizeof(enc[i]));

@@ -113,6 +113,62 @@ START_TEST(test_noncanonical_signature)
 }
 END_TEST
 
+/* The verification cache only remembers successes: a cached check never makes a changed
+ * signature, message, tag or key pass, and results equal lm_verify()'s with it on or off. */
+START_TEST(test_verify_cached)
+{
+	uint8_t pk[LM_PK_LEN], sk[LM_SK_LEN], pk2[LM_PK_LEN], sk2[LM_SK_LEN], sig[LM_SIG_LEN];
+	uint64_t hits, misses;
+	int on;
+
+	lm_test_key(5, pk, sk);
+	lm_test_key(6, pk2, sk2);
+	for (on = 1; on >= 0; on--) {
+		lm_vcache_set_enabled(on);
+		ck_assert_int_eq(lm_sign(sig, LM_TAG_DELEGATION, "body", 4, sk), 0);
+		ck_assert_int_eq(lm_verify_cached(sig, LM_TAG_DELEGATION, "body", 4, pk), LM_OK);
+		ck_assert_int_eq(lm_verify_cached(sig, LM_TAG_DELEGATION, "body", 4, pk), LM_OK);
+		lm_vcache_stats(&hits, &misses);
+		ck_assert_uint_eq(hits, on ? 1 : 0); /* the second: the signature, not recomputed */
+		ck_assert_int_eq(lm_verify_cached(sig, LM_TAG_DELEGATION, "bodx", 4, pk), LM_E_SIG);
+		ck_assert_int_eq(lm_verify_cached(sig, LM_TAG_DELEGATION, "bod", 3, pk), LM_E_SIG);
+		ck_assert_int_eq(lm_verify_cached(sig, LM_TAG_HELLO, "body", 4, pk), LM_E_SIG);
+		ck_assert_int_eq(
+			lm_verify_cached(sig, LM_TAG_DELEGATION, "body", 4, pk2), LM_E_SIG);
+		sig[7] ^= 1;
+		ck_assert_int_eq(lm_verify_cached(sig, LM_TAG_DELEGATION, "body", 4, pk), LM_E_SIG);
+		/* a failure is not remembered either way */
+		ck_assert_int_eq(lm_verify_cached(sig, LM_TAG_DELEGATION, "body", 4, pk), LM_E_SIG);
+		sig[7] ^= 1;
+		ck_assert_int_eq(lm_verify_cached(sig, LM_TAG_DELEGATION, "body", 4, pk), LM_OK);
+		ck_assert_int_eq(lm_verify(sig, LM_TAG_DELEGATION, "body", 4, pk), LM_OK);
+	}
+	lm_vcache_set_enabled(true);
+}
+END_TEST
+
+/* A bad key stays bad after good keys filled the cache, and in every slot it could map to */
+START_TEST(test_pk_check_cached)
+{
+	uint8_t pk[LM_PK_LEN], sk[LM_SK_LEN];
+	unsigned i;
+
+	lm_vcache_clear();
+	for (i = 0; i < 64; i++) {
+		lm_test_key(100 + i, pk, sk);
+		ck_assert_int_eq(lm_pk_check(pk), LM_OK);
+		ck_assert_int_eq(lm_pk_check(pk), LM_OK);
+	}
+	for (i = 0; i < sizeof(bad_points) / sizeof(bad_points[0]); i++) {
+		uint8_t bad[LM_PK_LEN];
+
+		ck_assert_int_eq(lm_test_unhex(bad, sizeof(bad), bad_points[i]), 0);
+		ck_assert_int_eq(lm_pk_check(bad), LM_E_KEY);
+		ck_assert_int_eq(lm_pk_check(bad), LM_E_KEY);
+	}
+}
+END_TEST
+
 START_TEST(test_reason_names)
 {
 	int r;
@@ -137,6 +193,8 @@ main(void)
 	tcase_add_loop_test(
 		tc, test_small_order_keys, 0, (int)(sizeof(bad_points) / sizeof(bad_points[0])));
 	tcase_add_test(tc, test_noncanonical_signature);
+	tcase_add_test(tc, test_verify_cached);
+	tcase_add_test(tc, test_pk_check_cached);
 	tcase_add_test(tc, test_reason_names);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);

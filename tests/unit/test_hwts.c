@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 /* Statics (the reading ring) are reached directly. */
-#include "../../src/node/hwts.c"
+#include "../../src/node/datapath/hwts.c"
 #include "test_common.h"
 
 /*

@@ -530,6 +530,200 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* Property: lm_locator_render_jobs() on 1..5 threads gives exactly the output of the
+ * sequential loop
+ * (same chips objects, same features, landmark points drawn once in window order), for
+ * random fleets with several windows per chip and a fence. */
+START_TEST(test_render_jobs_equal)
+{
+	struct lm_geofence *gf = box_fence(40, -5, 52, 10);
+	struct lm_locator_conf conf = {.res_km = 60, .window_s = 600, .allowed = gf};
+	struct lm_locator *loc = lm_locator_create(&conf);
+	json_t *chips1 = json_array(), *feats1 = json_array();
+	char *c1, *f1;
+	unsigned jobs;
+	size_t i;
+
+	geo_seed(lm_test_seed());
+	ck_assert_ptr_nonnull(loc);
+	for (i = 0; i < 24; i++) {
+		struct truth t = {38 + 16 * geo_rand(), -8 + 22 * geo_rand()};
+		char chip[LM_LOCATE_KEY_HEX];
+		int l, nl = 1 + (int)(geo_rand() * 5), win = 1 + (int)(geo_rand() * 3), k;
+
+		hex64(chip, 0x7e57, i);
+		for (k = 0; k < win; k++) {
+			for (l = 0; l < nl; l++) {
+				struct lm_locate_meas m;
+				double lat, lon;
+
+				ck_assert_int_eq(lm_geo_direct(t.lat, t.lon, 360 * geo_rand(),
+							 50 + 1500 * geo_rand(), &lat, &lon),
+					0);
+				/* sites shared across chips: the "seen" merge is exercised */
+				honest_meas(&m, chip, (int)(geo_rand() * 9), lat, lon, &t,
+					(int64_t)k * 1000000000000LL + l, i);
+				ck_assert_int_eq(lm_locator_add(loc, &m), 0);
+			}
+		}
+	}
+	/* the reference: the sequential loop, one "seen" set for the whole run */
+	{
+		const struct lm_locate_window *w;
+		const struct lm_locate_meas *v;
+		json_t *seen = json_object();
+		size_t nv, nw, k;
+
+		ck_assert_int_eq(lm_locator_windows(loc, &v, &nv, &w, &nw), 0);
+		for (k = 0; k < nw; k++) {
+			struct lm_locate_result res;
+
+			ck_assert_int_eq(lm_locator_solve(loc, &w[k], &res), 0);
+			json_array_append_new(chips1, lm_locate_result_json(&res));
+			ck_assert_int_eq(lm_locate_result_features(&res, feats1, seen), 0);
+			lm_locate_result_fini(&res);
+		}
+		json_decref(seen);
+	}
+	ck_assert_uint_gt(json_array_size(chips1), 24);
+	c1 = json_dumps(chips1, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	f1 = json_dumps(feats1, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	ck_assert_ptr_nonnull(c1);
+	ck_assert_ptr_nonnull(f1);
+	for (jobs = 1; jobs <= 5; jobs++) {
+		json_t *chips = json_array(), *feats = json_array();
+		char *c, *f;
+
+		ck_assert_int_eq(lm_locator_render_jobs(loc, chips, feats, jobs), 0);
+		c = json_dumps(chips, JSON_COMPACT | JSON_REAL_PRECISION(17));
+		f = json_dumps(feats, JSON_COMPACT | JSON_REAL_PRECISION(17));
+		ck_assert_msg(c && !strcmp(c, c1), "jobs %u: chips differ from the sequential loop",
+			jobs);
+		ck_assert_msg(f && !strcmp(f, f1), "jobs %u: features differ", jobs);
+		free(c);
+		free(f);
+		json_decref(chips);
+		json_decref(feats);
+	}
+	ck_assert_int_eq(lm_locator_render_jobs(loc, chips1, NULL, 0), -EINVAL);
+	free(c1);
+	free(f1);
+	json_decref(chips1);
+	json_decref(feats1);
+	lm_locator_destroy(loc);
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
+/* The parallel core itself: items of uneven cost come out in order, each exactly once;
+ * a failing emit or next stops the run with its error and every produced item not emitted
+ * is dropped (ASan: nothing leaks). */
+struct jt_ctx {
+	size_t n, fail_emit_at, fail_next_at, emitted, dropped, produced;
+	int bad;
+};
+
+struct jt_slot {
+	size_t seq;
+	uint64_t *val;
+};
+
+static int
+jt_next(void *ctx, size_t seq, void *slot)
+{
+	struct jt_ctx *c = ctx;
+	struct jt_slot *s = slot;
+
+	if (seq == c->fail_next_at) {
+		return -EIO;
+	}
+	if (seq >= c->n) {
+		return 0;
+	}
+	s->seq = seq;
+	s->val = malloc(sizeof(*s->val));
+	c->produced++;
+	return s->val ? 1 : -ENOMEM;
+}
+
+static int
+jt_work(void *ctx, size_t seq, void *slot)
+{
+	struct jt_slot *s = slot;
+	uint64_t h = seq * 0x9e3779b97f4a7c15ULL, k, spin = (seq * 7919) % 5000;
+
+	(void)ctx;
+	for (k = 0; k < spin; k++) {
+		h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+	}
+	*s->val = seq;
+	return h == 42 ? 1 : 0; /* keeps the spin */
+}
+
+static int
+jt_emit(void *ctx, size_t seq, void *slot)
+{
+	struct jt_ctx *c = ctx;
+	struct jt_slot *s = slot;
+
+	c->bad += seq != c->emitted || s->seq != seq || *s->val != seq;
+	free(s->val);
+	c->emitted++;
+	return seq == c->fail_emit_at ? -EPIPE : 0;
+}
+
+static void
+jt_drop(void *ctx, void *slot)
+{
+	struct jt_ctx *c = ctx;
+	struct jt_slot *s = slot;
+
+	free(s->val);
+	c->dropped++;
+}
+
+START_TEST(test_jobs_core)
+{
+	static const struct lm_locate_jobs_ops ops = {jt_next, jt_work, jt_emit, jt_drop};
+	unsigned jobs;
+	size_t window;
+
+	for (jobs = 1; jobs <= 6; jobs++) {
+		for (window = 0; window <= 3; window++) {
+			struct jt_ctx c = {
+				.n = 3000, .fail_emit_at = SIZE_MAX, .fail_next_at = SIZE_MAX};
+
+			ck_assert_int_eq(
+				lm_locate_jobs_run(jobs, sizeof(struct jt_slot), window, &ops, &c),
+				0);
+			ck_assert_uint_eq(c.emitted, 3000);
+			ck_assert_int_eq(c.bad, 0);
+			ck_assert_uint_eq(c.dropped, 0);
+
+			c = (struct jt_ctx){
+				.n = 3000, .fail_emit_at = 777, .fail_next_at = SIZE_MAX};
+			ck_assert_int_eq(
+				lm_locate_jobs_run(jobs, sizeof(struct jt_slot), window, &ops, &c),
+				-EPIPE);
+			ck_assert_uint_eq(c.emitted, 778);
+			ck_assert_int_eq(c.bad, 0);
+			ck_assert_uint_eq(c.emitted + c.dropped, c.produced);
+
+			c = (struct jt_ctx){
+				.n = 3000, .fail_emit_at = SIZE_MAX, .fail_next_at = 1234};
+			ck_assert_int_eq(
+				lm_locate_jobs_run(jobs, sizeof(struct jt_slot), window, &ops, &c),
+				-EIO);
+			ck_assert_int_eq(c.bad, 0);
+			ck_assert_uint_eq(c.emitted + c.dropped, c.produced);
+		}
+	}
+	ck_assert_int_eq(lm_locate_jobs_run(0, 8, 0, &ops, NULL), -EINVAL);
+	ck_assert_int_eq(lm_locate_jobs_run(LM_LOCATE_MAX_JOBS + 1, 8, 0, &ops, NULL), -EINVAL);
+	ck_assert_int_eq(lm_locate_jobs_run(2, 0, 0, &ops, NULL), -EINVAL);
+}
+END_TEST
+
 /* A measurement for the clone tests: landmark site at (lat, lon), radius r, session [t0, t1] s. */
 static void
 clone_meas(struct lm_locate_meas *m, const char *chip, int site, double lat, double lon, double r,
@@ -815,6 +1009,8 @@ main(void)
 	tcase_add_test(tc, test_windows_and_exclusion);
 	tcase_add_test(tc, test_colluders_audited);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_render_jobs_equal);
+	tcase_add_test(tc, test_jobs_core);
 	tcase_add_test(tc, test_clone_boundary);
 	tcase_add_test(tc, test_clone_scan);
 	tcase_add_test(tc, test_key_class_policy);

@@ -59,7 +59,9 @@ START_TEST(test_bestline)
 	/* below every point, never faster than light */
 	ck_assert(bl.m_ms_per_km >= LM_GEO_C_MS_PER_KM);
 	ck_assert_double_eq_tol(lm_bestline_radius_km(&bl, 21), 1000, 1e-6);
-	ck_assert_double_eq(lm_bestline_radius_km(&bl, 0.5), 0);
+	/* 0.5 ms is shorter than any round trip the line was fitted on (the guard): the
+	 * intercept is not applied there, 0.5 / 0.02 = 25 km (radius 0 before the guard) */
+	ck_assert_double_eq_tol(lm_bestline_radius_km(&bl, 0.5), 25, 1e-6);
 	/* never beyond the hard bound */
 	ck_assert(lm_bestline_radius_km(&bl, 100) <= LM_C_KM_S * 0.1 / 2 + 1e-9);
 	lm_mesh_destroy(m);
@@ -540,18 +542,116 @@ START_TEST(test_ripe)
 	}
 	/* each correct anchor located from its 6 nearest correct anchors: hard bounds always
 	 * contain it */
-	ck_assert_int_eq(lm_mesh_eval_knn(m, ok, ok, 6, 25, &ev, miss), 0);
+	ck_assert_int_eq(
+		lm_mesh_eval_knn(m, ok, ok, ok, 6, 25, LM_MESH_DEFAULT_COVERAGE, &ev, miss), 0);
 	ck_assert_uint_ge(ev.ntargets, 250);
 	for (i = 0; i < n; i++) {
 		ck_assert_msg(!miss[i], "anchor %s outside its hard region", lm_mesh_name(m, i));
 	}
 	ck_assert_uint_eq(ev.hard_contained, ev.ntargets);
 	ck_assert_uint_eq(ev.hard_empty, 0);
-	/* estimates are tighter */
+	/* estimates are tighter, and contain their targets as often as they claim: each is
+	 * calibrated (split-conformal over the other targets) to 95 %; uncalibrated speed
+	 * lines contained 77 % */
 	ck_assert(ev.est_area_median < ev.hard_area_median);
+	ck_assert_double_eq(ev.coverage, LM_MESH_DEFAULT_COVERAGE);
+	ck_assert_msg(100 * ev.est_contained >= 95 * ev.ntargets, "estimates contain %zu of %zu",
+		ev.est_contained, ev.ntargets);
 	lm_mesh_audit_free(&au);
 	free(ok);
 	free(miss);
+	lm_mesh_destroy(m);
+}
+END_TEST
+
+/* A landmark whose every partner is 8 ms or more away fits a line with a large intercept;
+ * a chip 120 km away that answers in 5 ms used to get radius 0 (an estimate excluding it).
+ * Below the guard RTT the intercept is dropped. */
+START_TEST(test_bestline_guard)
+{
+	struct lm_mesh *m = lm_mesh_create();
+	struct lm_bestline bl;
+	double lat, lon, r;
+	int i;
+
+	ck_assert_int_eq(lm_mesh_add_node(m, "hub", 0, 0), 0);
+	for (i = 1; i <= 20; i++) {
+		char name[16];
+		double d = 400.0 + 100.0 * i;
+
+		ck_assert_int_eq(lm_geo_direct(0, 0, 17.0 * i, d, &lat, &lon), 0);
+		snprintf(name, sizeof(name), "p%d", i);
+		ck_assert_int_eq(lm_mesh_add_node(m, name, lat, lon), i);
+		ck_assert_int_eq(lm_mesh_add_rtt(m, 0, (size_t)i, 0.01 * d + 6), 0);
+	}
+	ck_assert_int_eq(lm_mesh_bestline(m, 0, NULL, &bl), 0);
+	ck_assert_double_eq_tol(bl.b_ms, 6, 1e-6);
+	/* third shortest of 10, 11, 12, ... ms */
+	ck_assert_double_eq_tol(bl.guard_rtt_ms, 0.01 * 700 + 6, 1e-9);
+	r = lm_bestline_radius_km(&bl, 5);
+	ck_assert_double_eq_tol(r, 5 / bl.m_ms_per_km, 1e-9);
+	ck_assert(r >= 120);
+	/* above the guard the intercept holds */
+	ck_assert_double_eq_tol(lm_bestline_radius_km(&bl, 20), (20 - 6) / bl.m_ms_per_km, 1e-9);
+	/* a line from outside with no guard keeps its intercept */
+	bl.guard_rtt_ms = 0;
+	ck_assert_double_eq(lm_bestline_radius_km(&bl, 5), 0);
+	lm_mesh_destroy(m);
+}
+END_TEST
+
+START_TEST(test_estimate_radius)
+{
+	struct lm_bestline bl = {.m_ms_per_km = 0.02, .b_ms = 1, .npoints = 5};
+	double hard = LM_C_KM_S * 11 * 1e-3 / 2, r0 = 500;
+
+	ck_assert_double_eq_tol(lm_bestline_radius_km(&bl, 11), r0, 1e-9);
+	ck_assert_double_eq_tol(lm_estimate_radius_km(&bl, 11, 0), r0, 1e-9);
+	ck_assert_double_eq_tol(lm_estimate_radius_km(&bl, 11, 0.5), r0 + (hard - r0) / 2, 1e-9);
+	ck_assert_double_eq_tol(lm_estimate_radius_km(&bl, 11, 1), hard, 1e-9);
+	ck_assert_double_eq_tol(lm_estimate_radius_km(&bl, 11, -0.1), r0 - 0.1 * (hard - r0), 1e-9);
+	/* never below 0, never above the hard bound */
+	ck_assert_double_eq(lm_estimate_radius_km(&bl, 11, -1e6), 0);
+	ck_assert_double_eq_tol(lm_estimate_radius_km(&bl, 11, 7), hard, 1e-9);
+	ck_assert_double_eq_tol(lm_estimate_radius_km(NULL, 11, -1), hard, 1e-9);
+}
+END_TEST
+
+START_TEST(test_calibrate_args)
+{
+	struct lm_mesh *m = lm_mesh_create();
+	struct lm_estimate_cal cal;
+	double lat, lon;
+	int i, j;
+
+	/* a ring of 8 landmarks measuring each other at 0.02 ms/km + 1 ms */
+	for (i = 0; i < 8; i++) {
+		char name[16];
+
+		ck_assert_int_eq(lm_geo_direct(0, 0, 45.0 * i, 300, &lat, &lon), 0);
+		snprintf(name, sizeof(name), "r%d", i);
+		ck_assert_int_eq(lm_mesh_add_node(m, name, lat, lon), i);
+	}
+	for (i = 0; i < 8; i++) {
+		for (j = i + 1; j < 8; j++) {
+			ck_assert_int_eq(
+				lm_mesh_add_rtt(m, (size_t)i, (size_t)j,
+					0.02 * lm_mesh_dist_km(m, (size_t)i, (size_t)j) + 1),
+				0);
+		}
+	}
+	ck_assert_int_eq(lm_mesh_calibrate(m, NULL, NULL, 0, 0.95, &cal), -EINVAL);
+	ck_assert_int_eq(lm_mesh_calibrate(m, NULL, NULL, 3, 0, &cal), -EINVAL);
+	ck_assert_int_eq(lm_mesh_calibrate(m, NULL, NULL, 3, 1, &cal), -EINVAL);
+	ck_assert_int_eq(lm_mesh_calibrate(NULL, NULL, NULL, 3, 0.5, &cal), -EINVAL);
+	/* 8 targets cannot support 95 %: ceil(9 * 0.95) = 9 > 8, so the hard bound */
+	ck_assert_int_eq(lm_mesh_calibrate(m, NULL, NULL, 3, 0.95, &cal), 0);
+	ck_assert_uint_eq(cal.ncal, 8);
+	ck_assert_uint_eq(cal.k, 3);
+	ck_assert_double_eq(cal.lambda, 1);
+	/* at 50 % it can; exact lines leave every target on its radius or inside */
+	ck_assert_int_eq(lm_mesh_calibrate(m, NULL, NULL, 3, 0.5, &cal), 0);
+	ck_assert(cal.lambda <= 1);
 	lm_mesh_destroy(m);
 }
 END_TEST
@@ -592,6 +692,9 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_csv_split);
 	tcase_add_test(tc, test_bestline);
+	tcase_add_test(tc, test_bestline_guard);
+	tcase_add_test(tc, test_estimate_radius);
+	tcase_add_test(tc, test_calibrate_args);
 	tcase_add_test(tc, test_audit_synthetic);
 	tcase_add_test(tc, test_explain_exact);
 	tcase_add_test(tc, test_audit_collusion);

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "landmark/lm_clock.h"
-#include "landmark/lm_node_conf.h"
-#include "landmark/lm_node_limit.h"
+#include "control/lm_node_conf.h"
+#include "datapath/lm_node_limit.h"
 #include "test_common.h"
 
 static const char *base_conf = "ports = ( { port_id = 0; address = \"198.18.0.1\"; } );\n"

@@ -14,12 +14,12 @@
 #include <sodium.h>
 
 #include "landmark/lm_batch.h"
-#include "landmark/lm_node_ctrl.h"
-#include "landmark/lm_node_limit.h"
-#include "landmark/lm_node_net.h"
+#include "control/lm_node_ctrl.h"
+#include "datapath/lm_node_limit.h"
+#include "datapath/lm_node_net.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
-#include "landmark/lm_session.h"
+#include "datapath/lm_session.h"
 #include "../../src/core/signer_private.h"
 #include "landmark/lm_proto_signer.h"
 #include "node_rig.h"

@@ -19,7 +19,7 @@
 #include "landmark/lm_gpu.h"
 #include "landmark/lm_gpu_attest.h"
 #include "landmark/lm_hash.h"
-#include "landmark/lm_node_ctrl.h"
+#include "control/lm_node_ctrl.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 #include "node_rig.h"

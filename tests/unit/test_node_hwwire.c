@@ -14,13 +14,13 @@
 #include <sodium.h>
 
 #include "landmark/lm_batch.h"
-#include "landmark/lm_hwts.h"
-#include "landmark/lm_node_conf.h"
-#include "landmark/lm_node_ctrl.h"
-#include "landmark/lm_node_net.h"
+#include "datapath/lm_hwts.h"
+#include "control/lm_node_conf.h"
+#include "control/lm_node_ctrl.h"
+#include "datapath/lm_node_net.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
-#include "landmark/lm_session.h"
+#include "datapath/lm_session.h"
 #include "node_rig.h"
 #include "test_common.h"
 

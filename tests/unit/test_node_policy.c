@@ -13,8 +13,8 @@
 #include <sodium.h>
 
 #include "landmark/lm_cert.h"
-#include "landmark/lm_node_conf.h"
-#include "landmark/lm_node_ctrl.h"
+#include "control/lm_node_conf.h"
+#include "control/lm_node_ctrl.h"
 #include "landmark/lm_proto.h"
 #include "node_rig.h"
 #include "test_common.h"

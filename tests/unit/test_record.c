@@ -55,8 +55,25 @@ put_be64(uint8_t *p, uint64_t v)
 	}
 }
 
-/* Byte-for-byte against the frozen vectors (LM_GEN_VECTORS=1 prints them). */
-#define check_vector(name, bin, len) lm_test_check_vector("record-v1.txt", name, bin, len)
+/* First sample of a version 2 record with a chip certificate (v1 credential). */
+#define OFF_SAMPLES_V2 (LM_RECORD_V2_FIXED_LEN + LM_CHIP_CERT_LEN)
+/* Floor entry t of a version 2 record, and its fields. */
+#define OFF_FLOOR(t) (LM_RECORD_FIXED_LEN + (t)*LM_RECORD_FLOOR_ENTRY_LEN)
+#define FLOOR_DEDUCT 8
+#define FLOOR_AT 16
+#define FLOOR_SAMPLES 24
+#define FLOOR_METHOD 28
+
+/*
+ * Byte-for-byte against the frozen vectors (LM_GEN_VECTORS=1 prints them): record-v1.txt
+ * for rec_fix_version 1, record-v2.txt for the current version.
+ */
+static const char *
+vector_file(void)
+{
+	return rec_fix_version == LM_RECORD_VERSION_V1 ? "record-v1.txt" : "record-v2.txt";
+}
+#define check_vector(name, bin, len) lm_test_check_vector(vector_file(), name, bin, len)
 
 /* The committed vectors decode, verify and re-encode byte for byte; fresh ones match them. */
 static void
@@ -78,10 +95,11 @@ kat_one(const char *name, enum lm_mode mode, unsigned count, uint64_t lost, int 
 	if (getenv("LM_GEN_VECTORS") != NULL) {
 		return;
 	}
-	hex = lm_test_vector_get("record-v1.txt", name);
+	hex = lm_test_vector_get(vector_file(), name);
 	ck_assert_ptr_nonnull(hex);
 	ck_assert_int_eq(lm_test_unhex(again, strlen(hex) / 2, hex), 0);
 	ck_assert_int_eq(lm_record_decode(&d, again, strlen(hex) / 2), LM_OK);
+	ck_assert_int_eq(d.version, rec_fix_version ? rec_fix_version : LM_RECORD_VERSION);
 	ck_assert_int_eq(lm_record_verify_proofs(&d), LM_OK);
 	ck_assert_int_eq(lm_record_encode(&d, enc, sizeof(enc)), (int)strlen(hex) / 2);
 	ck_assert_mem_eq(enc, again, strlen(hex) / 2);
@@ -90,6 +108,13 @@ kat_one(const char *name, enum lm_mode mode, unsigned count, uint64_t lost, int 
 
 START_TEST(test_kat_vectors)
 {
+	/* version 1: frozen, still decoding, verifying and re-encoding */
+	rec_fix_version = LM_RECORD_VERSION_V1;
+	kat_one("record_signed", LM_MODE_SIGNED, 8, UINT64_C(0x24), 0);
+	kat_one("record_fast", LM_MODE_FAST, 5, UINT64_C(0x2), 0);
+	kat_one("record_l2l", LM_MODE_SIGNED, 3, 0, 1);
+	/* version 2: floor evidence, per-sample tiers */
+	rec_fix_version = 0;
 	kat_one("record_signed", LM_MODE_SIGNED, 8, UINT64_C(0x24), 0);
 	kat_one("record_fast", LM_MODE_FAST, 5, UINT64_C(0x2), 0);
 	kat_one("record_l2l", LM_MODE_SIGNED, 3, 0, 1);
@@ -147,7 +172,10 @@ START_TEST(test_gpu_mode)
 	fx.chip.key_class = LM_KEY_GPU_ATTESTED;
 	memset(fx.chip.evidence, 0x5a, sizeof(fx.chip.evidence));
 	ck_assert_int_eq(lm_chip_cert_sign(&fx.chip, fx.mfr_sk), 0);
+	/* The frozen vector is a version 1 record (the mode is the same in version 2, below). */
+	rec_fix_version = LM_RECORD_VERSION_V1;
 	n = make(&r, LM_MODE_GPU, 4, UINT64_C(0x4), 0);
+	rec_fix_version = 0;
 	ck_assert_int_eq(
 		n, LM_RECORD_FIXED_LEN + LM_CHIP_CERT_V2_LEN + 4 * LM_RECORD_SAMPLE_FAST_LEN);
 	lm_test_check_vector("record-v1.1.txt", "record_gpu", enc, (size_t)n);
@@ -164,8 +192,15 @@ START_TEST(test_gpu_mode)
 		ck_assert_mem_eq(enc, again, strlen(hex) / 2);
 		free(hex);
 	}
-	/* The HELLO signature covers the mode: the same record as signed mode does not verify. */
+	/* Version 2 (floor evidence, per-sample tiers): the same mode round-trips and verifies. */
+	n = make(&r, LM_MODE_GPU, 4, UINT64_C(0x4), 0);
+	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	ck_assert_int_eq(d.version, LM_RECORD_VERSION);
+	ck_assert_int_eq(d.mode, LM_MODE_GPU);
+	ck_assert_int_eq(lm_record_verify_proofs(&d), LM_OK);
+	ck_assert_int_eq(lm_record_encode(&d, again, sizeof(again)), n);
+	ck_assert_mem_eq(again, enc, (size_t)n);
 	/* A report hash with something in the second half of the slot, or all zero. */
 	r.samples[0].proof[LM_HASH_LEN] = 1;
 	ck_assert_int_lt(lm_record_encode(&r, enc, sizeof(enc)), 0);
@@ -258,9 +293,11 @@ START_TEST(test_bit_flips_proofs)
 		if (off >= 420 && off < LM_RECORD_FIXED_LEN) {
 			continue; /* prover_hash/cred_len: checked by decode, covered below */
 		}
-		if (off >= LM_RECORD_FIXED_LEN + LM_CHIP_CERT_LEN) {
-			size_t in = (off - LM_RECORD_FIXED_LEN - LM_CHIP_CERT_LEN) %
-				LM_RECORD_SAMPLE_FAST_LEN;
+		if (off >= LM_RECORD_FIXED_LEN && off < LM_RECORD_V2_FIXED_LEN) {
+			continue; /* floor evidence: the landmark's own (test_floor_*) */
+		}
+		if (off >= OFF_SAMPLES_V2) {
+			size_t in = (off - OFF_SAMPLES_V2) % LM_RECORD_SAMPLE_FAST_LEN;
 
 			if (in >= LM_NONCE_LEN && in < LM_NONCE_LEN + 12) {
 				continue; /* rtt and flags: the landmark's own measurement */
@@ -305,8 +342,13 @@ START_TEST(test_header_reasons)
 	enc[0] = 'X';
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_MAGIC);
 	enc[0] = 'L';
-	enc[2] = 2;
+	enc[2] = 3;
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_VERSION);
+	enc[2] = 0;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_VERSION);
+	/* a version 2 record relabelled version 1 is 96 bytes too long for it */
+	enc[2] = LM_RECORD_VERSION_V1;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_LONG);
 	enc[2] = LM_RECORD_VERSION;
 	enc[OFF_MODE] = 4;
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_TYPE);
@@ -433,8 +475,21 @@ START_TEST(test_lost_samples)
 	ck_assert_int_ne(rec_fix_record(&fx, &r, LM_MODE_SIGNED, 3, 0x7, 0, 9), 0);
 	/* Unknown sample flags. */
 	n = make(&r, LM_MODE_SIGNED, 2, 0, 0);
-	enc[LM_RECORD_FIXED_LEN + LM_CHIP_CERT_LEN + LM_NONCE_LEN + 8] = 0x80;
+	enc[OFF_SAMPLES_V2 + LM_NONCE_LEN + 8] = 0x80;
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_RESERVED);
+	enc[OFF_SAMPLES_V2 + LM_NONCE_LEN + 8] = 0;
+	/* Version 2 tier bits: tier 3 does not exist; a lost sample has none. */
+	enc[OFF_SAMPLES_V2 + LM_NONCE_LEN + 10] = 3;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	n = make(&r, LM_MODE_SIGNED, 2, 0x1, 0);
+	enc[OFF_SAMPLES_V2 + LM_NONCE_LEN + 10] = 1;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	/* Version 1: any bit but lost is reserved, the tier bits too. */
+	rec_fix_version = LM_RECORD_VERSION_V1;
+	n = make(&r, LM_MODE_SIGNED, 2, 0, 0);
+	enc[LM_RECORD_FIXED_LEN + LM_CHIP_CERT_LEN + LM_NONCE_LEN + 10] = 1;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_RESERVED);
+	rec_fix_version = 0;
 }
 END_TEST
 
@@ -460,6 +515,8 @@ START_TEST(test_deductions)
 	struct lm_record r, d;
 	int n;
 
+	/* The limits every version has, on version 1 (a landmark delay without evidence). */
+	rec_fix_version = LM_RECORD_VERSION_V1;
 	n = make(&r, LM_MODE_SIGNED, 3, 0, 0);
 	ck_assert_int_eq(lm_record_check_deductions(&r), LM_OK);
 	/* More chip turnaround than the certificate states. */
@@ -490,6 +547,193 @@ START_TEST(test_deductions)
 	put_be64(enc + OFF_CHIP_TURNAROUND, 1);
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
 	(void)n;
+	rec_fix_version = 0;
+}
+END_TEST
+
+/* Version 2: each tier's deduction goes to that tier's samples, before the minimum. */
+START_TEST(test_floor_per_tier)
+{
+	struct lm_record r, d;
+	double km;
+	int n;
+
+	make(&r, LM_MODE_SIGNED, 6, 0, 0);
+	ck_assert_int_eq(r.ts_source, LM_TS_TSC); /* the weakest tier of the samples */
+	ck_assert_uint_eq(r.samples[1].tier, LM_TS_HW_RX_TSC);
+	/* Sample 1 (hw_rx_tsc_tx, deduct 60) is the raw minimum; sample 0 (tsc, deduct 120)
+	 * has the least net RTT: 100000 - 120 = 99880 against 99990 - 60 = 99930. */
+	r.samples[1].rtt_ns = 99990;
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_uint_eq(r.rtt_min_ns, 99990);
+	ck_assert_uint_eq(r.landmark_delay_ns, 99990 - 99880);
+	ck_assert_uint_eq(lm_record_landmark_deduction(&r), 110);
+	ck_assert_int_eq(lm_record_bound_km(&r, &km), 0);
+	ck_assert_double_eq_tol(km, LM_C_KM_S * (99880 + 80 - FIX_TURNAROUND_NS) * 1e-9 / 2, 1e-9);
+	n = lm_record_encode(&r, enc, sizeof(enc));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	ck_assert_uint_eq(d.landmark_delay_ns, 110);
+	ck_assert_uint_eq(d.floor[LM_TS_TSC].deduct_ns, FIX_DEDUCT_TSC_NS);
+	ck_assert_uint_eq(d.floor[LM_TS_TSC].floor_ns, FIX_FLOOR_TSC_NS);
+	ck_assert_uint_eq(d.floor[LM_TS_TSC].samples, 64);
+	ck_assert_int_eq(d.floor[LM_TS_TSC].method, LM_FLOOR_LOOPBACK);
+	ck_assert_int_eq(d.floor[LM_TS_HW].method, LM_FLOOR_NONE);
+	/* The header's landmark_delay_ns must be exactly what evidence and samples give. */
+	put_be64(enc + OFF_LANDMARK_DELAY, 111);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	put_be64(enc + OFF_LANDMARK_DELAY, 109);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	put_be64(enc + OFF_LANDMARK_DELAY, 110);
+	/* ... and ts_source the weakest tier of the samples. */
+	enc[118] = LM_TS_HW_RX_TSC;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	enc[118] = LM_TS_TSC;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+}
+END_TEST
+
+/*
+ * Regression (issue 10): a landmark delay was deducted from every record whatever its tier.
+ * A floor measured on one tier never shortens samples of another.
+ */
+START_TEST(test_floor_other_tier)
+{
+	struct lm_record r;
+	unsigned i;
+	int n;
+
+	make(&r, LM_MODE_SIGNED, 4, 0, 0);
+	for (i = 0; i < 4; i++) {
+		r.samples[i].tier = LM_TS_HW; /* no floor was measured for hw */
+	}
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_int_eq(r.ts_source, LM_TS_HW);
+	ck_assert_uint_eq(r.landmark_delay_ns, 0);
+	ck_assert_uint_eq(lm_record_landmark_deduction(&r), 0);
+	/* The old rule: the TSC deduction on hw samples. Refused, encoded or verified. */
+	r.landmark_delay_ns = FIX_DEDUCT_TSC_NS;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	ck_assert_int_eq(lm_record_encode(&r, enc, sizeof(enc)), -EINVAL);
+	/* Bytes that claim it: hw samples, landmark_delay 120. */
+	r.landmark_delay_ns = 0;
+	n = lm_record_encode(&r, enc, sizeof(enc));
+	ck_assert_int_gt(n, 0);
+	put_be64(enc + OFF_LANDMARK_DELAY, FIX_DEDUCT_TSC_NS);
+	{
+		struct lm_record d;
+
+		ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	}
+	/* A deduction on a tier without evidence (method none) is malformed. */
+	make(&r, LM_MODE_SIGNED, 4, 0, 0);
+	r.floor[LM_TS_HW].deduct_ns = 10;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	ck_assert_int_eq(lm_record_encode(&r, enc, sizeof(enc)), -EINVAL);
+}
+END_TEST
+
+/* Regression: the configured value raising the deduction above the measured floor. */
+START_TEST(test_floor_never_above_evidence)
+{
+	struct lm_record r, d;
+	int n;
+
+	make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	r.floor[LM_TS_TSC].deduct_ns = FIX_FLOOR_TSC_NS + 1;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	ck_assert_int_eq(lm_record_encode(&r, enc, sizeof(enc)), -EINVAL);
+	/* finish takes the side that inflates: an unproven deduction becomes 0 */
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].deduct_ns, 0);
+	/* exactly the floor is proven */
+	make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	r.floor[LM_TS_TSC].deduct_ns = FIX_FLOOR_TSC_NS;
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_uint_eq(r.landmark_delay_ns, FIX_FLOOR_TSC_NS);
+	n = lm_record_encode(&r, enc, sizeof(enc));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	/* bytes: deduct one above the floor (landmark_delay to match) */
+	put_be64(enc + OFF_FLOOR(LM_TS_TSC) + FLOOR_DEDUCT, FIX_FLOOR_TSC_NS + 1);
+	put_be64(enc + OFF_LANDMARK_DELAY, FIX_FLOOR_TSC_NS + 1);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	/* and over 1 ms even with a floor that high */
+	make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	r.samples[0].rtt_ns = r.samples[1].rtt_ns = r.samples[2].rtt_ns = 5000000;
+	r.floor[LM_TS_TSC].floor_ns = 2000000;
+	r.floor[LM_TS_TSC].deduct_ns = LM_RECORD_LANDMARK_DELAY_MAX_NS + 1;
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].deduct_ns, 0);
+}
+END_TEST
+
+/* The evidence must be real: enough probes, measured before the session, not stale. */
+START_TEST(test_floor_evidence_rules)
+{
+	struct lm_record r, d;
+	int n;
+
+	make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	r.floor[LM_TS_TSC].samples = LM_RECORD_FLOOR_MIN_SAMPLES - 1;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	r.floor[LM_TS_TSC].samples = LM_RECORD_FLOOR_MIN_SAMPLES;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_OK);
+	r.floor[LM_TS_TSC].measured_at_ns = r.t_end_ns + 1;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	r.floor[LM_TS_TSC].measured_at_ns = r.t_end_ns;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_OK);
+	r.floor[LM_TS_TSC].measured_at_ns = r.t_start_ns - LM_RECORD_FLOOR_MAX_AGE_NS - 1;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].deduct_ns, 0); /* stale: not deducted */
+	/* only the hw_rx sample's deduction is left: 100000 - (100037 - 60) */
+	ck_assert_uint_eq(r.landmark_delay_ns, 23);
+	/* the evidence is kept (with no deduction) and still encodes */
+	n = lm_record_encode(&r, enc, sizeof(enc));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	/* a sample at or below the deduction contradicts it */
+	make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	r.samples[2].rtt_ns = FIX_DEDUCT_TSC_NS;
+	ck_assert_int_eq(lm_record_finish(&r), 0);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].deduct_ns, 0);
+	r.floor[LM_TS_TSC].deduct_ns = FIX_DEDUCT_TSC_NS;
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_E_FIELD);
+	/* malformed entries: method none with a floor; a floor without samples; bad method;
+	 * reserved bytes */
+	n = make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	enc[OFF_FLOOR(LM_TS_TSC) + FLOOR_METHOD] = LM_FLOOR__COUNT;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	enc[OFF_FLOOR(LM_TS_TSC) + FLOOR_METHOD] = LM_FLOOR_LOOPBACK;
+	enc[OFF_FLOOR(LM_TS_HW) + 7] = 1; /* floor_ns 1 with method none */
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+	enc[OFF_FLOOR(LM_TS_HW) + 7] = 0;
+	enc[OFF_FLOOR(LM_TS_HW) + FLOOR_METHOD + 1] = 1;
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_RESERVED);
+	enc[OFF_FLOOR(LM_TS_HW) + FLOOR_METHOD + 1] = 0;
+	memset(enc + OFF_FLOOR(LM_TS_TSC) + FLOOR_SAMPLES, 0, 4);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_FIELD);
+}
+END_TEST
+
+/* Version 1 carries no evidence: its landmark_delay_ns decodes but is never deducted. */
+START_TEST(test_floor_v1_unproven)
+{
+	struct lm_record r, d;
+	double km;
+	int n;
+
+	rec_fix_version = LM_RECORD_VERSION_V1;
+	n = make(&r, LM_MODE_SIGNED, 3, 0, 0);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	ck_assert_int_eq(d.version, LM_RECORD_VERSION_V1);
+	ck_assert_uint_eq(d.landmark_delay_ns, 120);
+	ck_assert_uint_eq(lm_record_landmark_deduction(&d), 0);
+	ck_assert_int_eq(lm_record_bound_km(&d, &km), 0);
+	ck_assert_double_eq_tol(km, LM_C_KM_S * (100000 + 80 - FIX_TURNAROUND_NS) * 1e-9 / 2, 1e-9);
+	rec_fix_version = 0;
 }
 END_TEST
 
@@ -563,7 +807,30 @@ START_TEST(test_json)
 	sodium_bin2hex(hex, sizeof(hex), leaf, sizeof(leaf));
 	j = lm_record_to_json(&r);
 	ck_assert_ptr_nonnull(j);
-	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), LM_RECORD_VERSION);
+	{
+		json_t *fl = json_object_get(json_object_get(j, "timing"), "floor");
+		json_t *e0 = json_array_get(fl, LM_TS_TSC);
+
+		ck_assert_int_eq(json_array_size(fl), LM_TS__COUNT);
+		ck_assert_str_eq(json_string_value(json_object_get(e0, "ts_source")), "tsc");
+		ck_assert_str_eq(json_string_value(json_object_get(e0, "method")), "loopback");
+		ck_assert_int_eq(
+			json_integer_value(json_object_get(e0, "floor_ns")), FIX_FLOOR_TSC_NS);
+		ck_assert_str_eq(json_string_value(json_object_get(e0, "deduct_ns_str")), "120");
+		ck_assert_int_eq(json_integer_value(json_object_get(e0, "samples")), 64);
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_array_get(fl, LM_TS_HW), "method")),
+			"none");
+		ck_assert_str_eq(
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(j, "samples"), 1), "ts_source")),
+			"hw_rx_tsc_tx");
+		ck_assert_int_eq(
+			json_integer_value(json_object_get(
+				json_array_get(json_object_get(j, "samples"), 1), "flags")),
+			LM_TS_HW_RX_TSC << LM_SAMPLE_TIER_SHIFT);
+	}
 	ck_assert_str_eq(json_string_value(json_object_get(j, "record_hash")), hex);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "mode")), "fast");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "session_id")), "1122334455667788");
@@ -658,6 +925,11 @@ record_suite(void)
 	tcase_add_test(tc, test_lost_samples);
 	tcase_add_test(tc, test_rtt_min);
 	tcase_add_test(tc, test_deductions);
+	tcase_add_test(tc, test_floor_per_tier);
+	tcase_add_test(tc, test_floor_other_tier);
+	tcase_add_test(tc, test_floor_never_above_evidence);
+	tcase_add_test(tc, test_floor_evidence_rules);
+	tcase_add_test(tc, test_floor_v1_unproven);
 	tcase_add_test(tc, test_bound_km);
 	tcase_add_test(tc, test_set_landmark);
 	tcase_add_test(tc, test_json);

@@ -391,6 +391,53 @@ START_TEST(test_judge_result_key_class)
 }
 END_TEST
 
+START_TEST(test_history)
+{
+	struct lm_licence l = lic_site();
+	struct lm_status_proof p[3];
+	struct lm_status_change ch[8];
+	struct lm_status_input in;
+	int64_t t1 = T0 + 1000;
+	size_t n = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.lic = &l;
+	in.coverable = true;
+	in.proofs = p;
+	/* heard, proven inside at t1 for a day, then outside, then silent */
+	p[0] = proof(t1, t1 + 10, LM_PLACE_INSIDE, LM_KEY_SOFTWARE);
+	p[1] = proof(t1 + 2 * DAY, t1 + 2 * DAY + 5, LM_PLACE_OUTSIDE, LM_KEY_SOFTWARE);
+	in.n_proofs = 2;
+	ck_assert_int_eq(lm_status_history(&in, T0, T0 + 5 * DAY, ch, 8, &n), 0);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_int_eq(ch[0].t, T0);
+	ck_assert_int_eq(ch[0].status, LM_STATUS_SILENT);
+	ck_assert_int_eq(ch[1].t, t1 + 10); /* heard and proven at its last record */
+	ck_assert_int_eq(ch[1].status, LM_STATUS_COMPLIANT);
+	ck_assert_int_eq(ch[2].t, t1 + DAY); /* the proof's oldest record ages out */
+	ck_assert_int_eq(ch[2].status, LM_STATUS_UNPROVEN);
+	ck_assert_int_eq(ch[3].t, t1 + DAY + 10); /* its newest: nothing heard */
+	ck_assert_int_eq(ch[3].status, LM_STATUS_SILENT);
+	ck_assert_int_eq(ch[4].t, t1 + 2 * DAY + 5);
+	ck_assert_int_eq(ch[4].status, LM_STATUS_VIOLATION);
+	ck_assert_int_eq(ch[5].t, t1 + 3 * DAY + 5);
+	ck_assert_int_eq(ch[5].status, LM_STATUS_SILENT);
+	/* a short ring keeps the last changes */
+	ck_assert_int_eq(lm_status_history(&in, T0, T0 + 5 * DAY, ch, 2, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ch[0].status, LM_STATUS_VIOLATION);
+	ck_assert_int_eq(ch[1].status, LM_STATUS_SILENT);
+	ck_assert_int_eq(lm_status_history(&in, T0, T0 + 5 * DAY, NULL, 0, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	/* the licence ending inside the period */
+	l.not_after = T0 + 4 * DAY;
+	ck_assert_int_eq(lm_status_history(&in, T0, T0 + 5 * DAY, ch, 8, &n), 0);
+	ck_assert_int_eq(ch[n - 1].t, T0 + 4 * DAY);
+	ck_assert_int_eq(ch[n - 1].status, LM_STATUS_UNLICENSED);
+	ck_assert_int_eq(lm_status_history(&in, T0 + 1, T0, ch, 8, &n), -EINVAL);
+}
+END_TEST
+
 static Suite *
 status_suite(void)
 {
@@ -402,6 +449,7 @@ status_suite(void)
 	tcase_add_test(tc, test_time_boundaries);
 	tcase_add_test(tc, test_key_class);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_history);
 	tcase_add_test(tc, test_judge_site);
 	tcase_add_test(tc, test_judge_countries);
 	tcase_add_test(tc, test_judge_result_key_class);

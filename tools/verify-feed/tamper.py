@@ -40,7 +40,8 @@ def tamper(d, nth):
                 cred_len = struct.unpack(">H", b[p + 452:p + 454])[0]
                 k = struct.unpack(">H", b[p + 116:p + 118])[0]
                 slen = 108 if b[p + 3] == 1 else 76
-                s = p + 456 + cred_len + slen * (k - 1)
+                fixed = 456 if b[p + 2] == 1 else 456 + 3 * 32  # v2: floor evidence
+                s = p + fixed + cred_len + slen * (k - 1)
                 if b[s + 32:s + 40] == b"\xff" * 8:
                     raise SystemExit("tamper: the last sample is lost; pick another record")
                 b[s + 39] ^= 0x01

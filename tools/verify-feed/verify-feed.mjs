@@ -39,6 +39,8 @@ const TAG = {
 	batchHead: 'landmark/batch-head/v1',
 	headHash: 'landmark/batch-head-hash/v1',
 	segLink: 'landmark/feed-segment-link/v1',
+	successor: 'landmark/successor/v1',
+	successorHash: 'landmark/successor-hash/v1',
 };
 const enc = new TextEncoder();
 const cat = (...parts) => {
@@ -66,6 +68,7 @@ class VErr extends Error {
 	constructor(reason, what) {
 		super(`${reason}: ${what}`);
 		this.reason = reason;
+		this.what = what;
 	}
 }
 const fail = (reason, what) => {
@@ -184,13 +187,20 @@ const REQUIRED = 0x1f; // cred_chain hello_sig binding replay proofs
 const STANDALONE = REQUIRED | 0x40 | 0x80 | 0x100; // and source budget clock
 const HELLO_WINDOW_S = 3600n; // largest replay_window_s: hello_time vs the record start
 const RTT_LOST = 2n ** 64n - 1n;
+// Version 2 floor evidence (feed.md §Floor evidence): one 32-byte entry per tier after the header.
+const FLOOR_METHODS = ['none', 'loopback'];
+const FLOOR_MIN_SAMPLES = 16;
+const FLOOR_MAX_AGE_NS = 3600n * 1000000000n;
+const LANDMARK_DELAY_MAX = 1000000n;
 function decodeRecord(b) {
 	if (b.length < 456) fail('short', 'record');
 	const r = new R(b);
 	if (r.u8(0) !== 0x4c || r.u8(1) !== 0x52) fail('magic', 'record magic');
-	if (r.u8(2) !== 1) fail('version', 'record version');
+	const version = r.u8(2);
+	if (version !== 1 && version !== 2) fail('version', 'record version');
+	const fixed = version === 1 ? 456 : 456 + 3 * 32;
 	const x = {
-		bytes: b, mode: r.u8(3), landmarkPk: r.bytes(4, 32), dlgHash: r.bytes(36, 32),
+		bytes: b, version, mode: r.u8(3), landmarkPk: r.bytes(4, 32), dlgHash: r.bytes(36, 32),
 		latE7: r.i32(68), lonE7: r.i32(72), site: text(r.bytes(76, 32), 'site'),
 		sessionId: r.bytes(108, 8), count: r.u16(116), tsSource: r.u8(118), helloFlags: r.u8(119),
 		validation: r.u32(120), tsErr: r.u64(124), hzLower: r.u64(132), hzNominal: r.u64(140),
@@ -207,8 +217,18 @@ function decodeRecord(b) {
 	if (x.credLen !== 188 && x.credLen !== 220 && x.credLen !== 256) fail('length', `cred_len ${x.credLen}`);
 	const plen = x.mode === 1 ? 64 : 32;
 	const slen = 44 + plen;
-	if (b.length !== 456 + x.credLen + x.count * slen) fail('length', `record length ${b.length}`);
-	x.prover = decodeCred(r.bytes(456, x.credLen));
+	if (b.length !== fixed + x.credLen + x.count * slen) fail('length', `record length ${b.length}`);
+	x.floor = [];
+	for (let t = 0; version === 2 && t < 3; t++) {
+		const o = 456 + 32 * t;
+		const e = { floor: r.u64(o), deduct: r.u64(o + 8), at: r.i64(o + 16), samples: r.u32(o + 24), method: r.u8(o + 28) };
+		if (!zero(r.bytes(o + 29, 3))) fail('reserved', `floor entry ${t} reserved`);
+		if (e.method >= FLOOR_METHODS.length) fail('field', `floor entry ${t} method`);
+		if (e.method === 0 ? e.floor !== 0n || e.deduct !== 0n || e.at !== 0n || e.samples !== 0
+			: e.floor === 0n || e.floor > I64MAX || e.samples === 0 || e.at <= 0n) fail('field', `floor entry ${t}`);
+		x.floor.push(e);
+	}
+	x.prover = decodeCred(r.bytes(fixed, x.credLen));
 	if (!eq(x.prover.hash, x.proverHash)) fail('field', 'prover_hash is not lm_cred_hash of the credential');
 	if (x.mode === 3 && (x.prover.kind !== 2 || x.prover.keyClass !== 2))
 		fail('field', 'gpu-attested mode without a gpu-attested chip certificate');
@@ -221,14 +241,19 @@ function decodeRecord(b) {
 	if (x.mode === 2 && x.count < 64 && x.answered >> BigInt(x.count) !== 0n) fail('field', 'answered beyond count');
 	x.samples = [];
 	let min = null;
+	let weakest = 2;
 	for (let i = 0; i < x.count; i++) {
-		const o = 456 + x.credLen + i * slen;
+		const o = fixed + x.credLen + i * slen;
 		const s = { nonce: r.bytes(o, 32), rtt: r.u64(o + 32), flags: r.u32(o + 40), proof: r.bytes(o + 44, plen) };
-		if ((s.flags & ~1) !== 0) fail('reserved', `sample ${i} flags`);
+		// v2: the sample's tier in bits 8..9 (never 3; 0 when lost)
+		s.tier = version === 2 ? (s.flags >> 8) & 3 : x.tsSource;
+		if ((s.flags & ~(version === 2 ? 0x301 : 1)) !== 0) fail('reserved', `sample ${i} flags`);
 		s.lost = (s.flags & 1) === 1;
+		if (version === 2 && (s.tier === 3 || (s.lost && s.tier !== 0))) fail('field', `sample ${i} tier`);
 		if (s.lost) {
 			if (s.rtt !== RTT_LOST || !zero(s.proof)) fail('field', `lost sample ${i}`);
 		} else {
+			if (s.tier < weakest) weakest = s.tier;
 			if (s.rtt === 0n || s.rtt > I64MAX) fail('field', `sample ${i} rtt`);
 			if (x.mode === 2 && !(x.answered & (1n << BigInt(i)))) fail('field', `sample ${i} not answered`);
 			if (x.mode === 3 && zero(s.proof)) fail('field', `sample ${i} report hash`);
@@ -237,12 +262,32 @@ function decodeRecord(b) {
 		x.samples.push(s);
 	}
 	if (min === null || x.rttMin !== min) fail('field', 'rtt_min_ns is not the minimum of the valid samples');
+	if (version === 2 && x.tsSource !== weakest) fail('field', 'ts_source is not the weakest tier of the valid samples');
+	checkDeductions(x);
 	return x;
 }
+// Deductions (feed.md §Soundness rules). Version 2: each tier's deduct_ns is proven by its
+// evidence, applied to that tier's samples before the minimum: landmark_delay_ns =
+// rtt_min_ns - min(rtt_i - deduct[tier_i]). Version 1: no evidence, never deducted.
 function checkDeductions(x) {
 	const certified = x.prover.kind === 2 ? x.prover.minTurnaround : 0n;
-	if (x.chipTurnaround > certified || x.landmarkDelay > 1000000n || x.chipTurnaround + x.landmarkDelay > x.rttMin)
+	if (x.chipTurnaround > certified || x.landmarkDelay > LANDMARK_DELAY_MAX || x.chipTurnaround + x.landmarkDelay > x.rttMin)
 		fail('field', 'deductions');
+	if (x.version === 1) return;
+	x.floor.forEach((e, t) => {
+		if (e.deduct === 0n) return;
+		if (e.method !== 1 || e.deduct > e.floor || e.deduct > LANDMARK_DELAY_MAX) fail('field', `tier ${t}: deduction above its floor`);
+		if (e.samples < FLOOR_MIN_SAMPLES) fail('field', `tier ${t}: floor from ${e.samples} self-measurements`);
+		if (e.at > x.end || x.start - e.at > FLOOR_MAX_AGE_NS) fail('field', `tier ${t}: floor measured at ${e.at}`);
+	});
+	let net = null;
+	x.samples.forEach((s, i) => {
+		if (s.lost) return;
+		const d = x.floor[s.tier].deduct;
+		if (s.rtt <= d) fail('field', `sample ${i}: not above its tier's deduction`);
+		if (net === null || s.rtt - d < net) net = s.rtt - d;
+	});
+	if (x.landmarkDelay !== x.rttMin - net) fail('field', 'landmark_delay_ns is not what the floor evidence gives');
 }
 const u16be = (v) => Uint8Array.of(v >> 8, v & 0xff);
 const u64be = (v) => {
@@ -367,22 +412,25 @@ async function verifyStandalone(recB, proofB, headB, dlgB, trust, nowNs) {
 // ---- chains: the last head per chain (feed.md §Consumers) -------------------------------
 class Chains {
 	constructor() {
-		this.tips = new Map(); // head hash hex -> head of the chain's last batch
+		this.tips = new Map(); // head hash hex -> { h, dlg } of the chain's last batch
 		this.seen = new Set();
+		this.ho = new Handovers();
 	}
-	// A head continues the chain whose last head it names (whatever key signed it).
-	add(h) {
+	// A head continues the chain whose last head it names (whatever key signed it); where
+	// the key changes, the successor delegation it carries must hand the chain over.
+	async add(h, dlgB, succB, trust) {
 		const hh = hex(h.hash);
 		if (this.seen.has(hh)) return 'duplicate';
-		if (h.seq === 0n) {
-			this.tips.set(hh, h);
-		} else {
-			const prev = this.tips.get(hex(h.prev));
-			if (!prev) fail('chain', `head seq ${h.seq} links to no known last head`);
-			if (h.seq !== prev.seq + 1n || h.time < prev.time) fail('chain', `head seq ${h.seq} after ${prev.seq}`);
-			this.tips.delete(hex(h.prev));
-			this.tips.set(hh, h);
+		const dlg = decodeCred(dlgB);
+		let prev = null;
+		if (h.seq !== 0n) {
+			prev = this.tips.get(hex(h.prev)) ?? null;
+			if (!prev && !succB) fail('chain', `head seq ${h.seq} links to no known last head`);
+			if (prev && (h.seq !== prev.h.seq + 1n || h.time < prev.h.time)) fail('chain', `head seq ${h.seq} after ${prev.h.seq}`);
 		}
+		await rotationCheck(h, dlg, succB ?? null, prev?.h ?? null, prev?.dlg ?? null, trust, this.ho);
+		if (prev) this.tips.delete(hex(h.prev));
+		this.tips.set(hh, { h, dlg });
 		this.seen.add(hh);
 		return 'ok';
 	}
@@ -396,6 +444,90 @@ async function verifyHead(headB, dlgB, trust, landmarkPk) {
 	await credVerify(d, trust.ops, sFloor(h.time));
 	if (!(await headSigOk(h))) fail('sig', 'head signature');
 	return h;
+}
+
+// ---- key rotation: successor delegations (feed.md §Key rotation) -----------------------
+function decodeSuccessor(b) {
+	if (b.length !== 340) fail('length', `successor of ${b.length} bytes`);
+	const r = new R(b);
+	if (r.u8(0) !== 4) fail('type', 'successor kind');
+	if (r.u8(1) !== 1) fail('version', 'successor version');
+	if (r.u16(2) !== 0) fail('reserved', 'successor reserved');
+	const s = { bytes: b, root: r.bytes(4, 32), oldPk: r.bytes(36, 32), oldDlgHash: r.bytes(68, 32),
+		newPk: r.bytes(100, 32), newDlgHash: r.bytes(132, 32), lastSeq: r.u64(164),
+		lastHeadHash: r.bytes(172, 32), issued: r.i64(204), rootSig: r.bytes(212, 64), oldSig: r.bytes(276, 64) };
+	if (s.lastSeq > I64MAX || eq(s.oldPk, s.newPk)) fail('field', 'successor last_seq or keys');
+	if (!pkCheck(s.root) || !pkCheck(s.oldPk) || !pkCheck(s.newPk)) fail('key', 'successor key');
+	s.hash = H(TAG.successorHash, b);
+	return s;
+}
+// Both signatures over the first 212 bytes; the root must be a trusted operator root.
+async function successorVerify(s, trust) {
+	if (!trust.ops.some((k) => eq(k, s.root))) fail('issuer', 'successor not signed by a trusted operator root');
+	const msg = tagged(TAG.successor, s.bytes.subarray(0, 212));
+	if (!(await sigOk(s.rootSig, msg, s.root))) fail('sig', "successor: the operator root's signature does not verify");
+	if (!(await sigOk(s.oldSig, msg, s.oldPk))) fail('sig', "successor: the old online key's signature does not verify");
+}
+// The link: new delegation (by the successor's root), old delegation (same site and
+// position), the old chain's last head, the new key's first head.
+function successorLink(s, oldDlg, newDlg, last, first) {
+	if (!eq(newDlg.key, s.newPk) || !eq(newDlg.hash, s.newDlgHash)) fail('binding', "successor names another delegation than the new key's");
+	if (!eq(newDlg.issuer, s.root)) fail('binding', "the new key's delegation is issued by another root than the successor");
+	if (oldDlg) {
+		if (!eq(oldDlg.key, s.oldPk) || !eq(oldDlg.hash, s.oldDlgHash)) fail('binding', "successor names another delegation than the old key's");
+		if (oldDlg.site !== newDlg.site || oldDlg.latE7 !== newDlg.latE7 || oldDlg.lonE7 !== newDlg.lonE7)
+			fail('binding', 'old and new delegation declare another site or position');
+	}
+	if (last) {
+		if (!eq(last.landmarkPk, s.oldPk)) fail('binding', "the chain's last head is not signed by the successor's old key");
+		if (last.seq !== s.lastSeq || !eq(last.hash, s.lastHeadHash)) fail('chain', "gap: the successor binds another head than the old chain's last");
+	}
+	if (first) {
+		if (!eq(first.landmarkPk, s.newPk)) fail('binding', "head signed by another key than the successor's new key");
+		if (first.seq !== s.lastSeq + 1n || !eq(first.prev, s.lastHeadHash)) fail('chain', "gap: the new key's first head does not follow the successor's head");
+	}
+}
+// Successors followed so far: a second one for the same old key or head, or a head by a
+// key after its hand-over, is a fork.
+class Handovers {
+	constructor() {
+		this.byOld = new Map(); // old key hex -> successor hash hex
+		this.byHead = new Map(); // last head hash hex -> successor hash hex
+	}
+	checkHead(h) {
+		if (this.byOld.has(hex(h.landmarkPk))) fail('chain', `fork: head seq ${h.seq} signed by a key after its successor delegation`);
+	}
+	checkNew(s) {
+		const sh = hex(s.hash);
+		const a = this.byOld.get(hex(s.oldPk)), b = this.byHead.get(hex(s.lastHeadHash));
+		if ((a && a !== sh) || (b && b !== sh)) fail('chain', 'fork: a second successor delegation for the same old key or head');
+		return a === sh; // already followed
+	}
+	add(s) {
+		this.byOld.set(hex(s.oldPk), hex(s.hash));
+		this.byHead.set(hex(s.lastHeadHash), hex(s.hash));
+	}
+}
+// One head h (its delegation dlg, the successor succB it carries or null) against the
+// previous head of its chain (prev with its delegation prevDlg, or null: not seen): the
+// key-rotation rule of feed.md. A successor repeated on later heads of its key is the same one.
+// fromLog passes only a successor entry read since the batch before (once: a repeat is a fork).
+async function rotationCheck(h, dlg, succB, prev, prevDlg, trust, ho, once = false) {
+	ho.checkHead(h);
+	const rotated = prev && !eq(prev.landmarkPk, h.landmarkPk);
+	if (rotated && !succB) fail('chain', 'gap: the signing key changed without a successor delegation');
+	if (!succB) return;
+	const s = decodeSuccessor(succB);
+	if (!eq(s.newPk, h.landmarkPk)) fail('binding', "head signed by another key than the successor's new key");
+	if (ho.checkNew(s)) {
+		if (rotated || once) fail('chain', 'fork: a second successor delegation for the same old key or head');
+		return;
+	}
+	if (prev && !rotated) fail('binding', 'successor delegation where the signing key does not change');
+	if (!prev && h.seq <= s.lastSeq) fail('chain', `gap: head seq ${h.seq} is not after the successor's head seq ${s.lastSeq}`);
+	await successorVerify(s, trust);
+	successorLink(s, prevDlg, dlg, prev, prev || h.seq === s.lastSeq + 1n ? h : null);
+	ho.add(s);
 }
 
 // ---- entry framing (feed.md §Local log): CRC32C, Castagnoli, reflected 0x82F63B78 -------
@@ -422,7 +554,7 @@ function* entries(buf, off) {
 		if (len < 1 || len > 1 << 20 || buf.length - off - 12 < len) fail('length', `entry at ${off}`);
 		if (r.u8(off + 1) | r.u8(off + 2) | r.u8(off + 3)) fail('reserved', `entry at ${off}`);
 		if (crc32c(buf.subarray(off, off + 8 + len)) !== r.u32(off + 8 + len)) fail('field', `entry at ${off}: checksum`);
-		if (type < 1 || type > 4) fail('type', `entry at ${off}: type ${type}`);
+		if (type < 1 || type > 5) fail('type', `entry at ${off}: type ${type}`);
 		yield { type, payload: buf.subarray(off + 8, off + 8 + len), off, len: 12 + len };
 		off += 12 + len;
 	}
@@ -447,6 +579,9 @@ async function fromLog(dir, trust, nowNs, t) {
 	let link = null; // segment link of the last head read
 	let last = null; // the last head read: a log is one chain (feed.md §Local log)
 	let dlg = null;
+	let lastDlg = null; // delegation in force for `last`
+	let succs = []; // successor entries since the last batch
+	const ho = new Handovers();
 	for (let si = 0; si < segs.length; si++) {
 		const name = segs[si];
 		const buf = new Uint8Array(fs.readFileSync(path.join(dir, name)));
@@ -473,6 +608,9 @@ async function fromLog(dir, trust, nowNs, t) {
 				if (e.type === 1) {
 					if (items.length) fail('type', `delegation inside a batch at ${e.off}`);
 					dlg = e.payload;
+				} else if (e.type === 5) {
+					if (items.length) fail('type', `successor inside a batch at ${e.off}`);
+					succs.push(e.payload);
 				} else if (e.type === 2) {
 					items.push({ rec: e.payload, off: e.off });
 				} else if (e.type === 3) {
@@ -495,10 +633,20 @@ async function fromLog(dir, trust, nowNs, t) {
 	}
 	async function batch(items, headB, dlgB, where) {
 		const h = await verifyHead(headB, dlgB, trust);
+		const fresh = succs;
+		succs = [];
+		try {
+			if (fresh.length > 1) fail('chain', 'fork: two successor delegations between two batches');
+			await rotationCheck(h, decodeCred(dlgB), fresh[0] ?? null, last, lastDlg, trust, ho, true);
+		} catch (e) {
+			if (e instanceof VErr) fail(e.reason, `${where}: key rotation: ${e.what}`);
+			throw e;
+		}
 		// The first head read may follow heads removed by retention: its link is trusted.
 		if (last !== null && (h.seq !== last.seq + 1n || !eq(h.prev, last.hash) || h.time < last.time))
 			fail('chain', `${where}: batch head does not chain to the previous head`);
 		last = h;
+		lastDlg = decodeCred(dlgB);
 		if (h.count !== items.length) fail('length', `${where}: head count ${h.count}, ${items.length} records`);
 		items.forEach((it, i) => (it.i = i));
 		for (const it of items) {
@@ -553,6 +701,15 @@ function credFromJson(c) {
 	if (!eq(H(TAG.credHash, b), unhex(c.credential_hash, 32))) fail('field', 'credential_hash of the rebuilt credential');
 	return b;
 }
+function floorFromJson(a) {
+	if (!Array.isArray(a) || a.length !== 3) fail('field', 'timing.floor');
+	return cat(...a.map((e, t) => {
+		const m = FLOOR_METHODS.indexOf(e.method);
+		if (m < 0 || e.ts_source !== TS_SOURCES[t]) fail('field', `timing.floor[${t}]`);
+		return cat(u64be(big(e, 'floor_ns')), u64be(big(e, 'deduct_ns')), u64be(big(e, 'measured_at_unix_ns')),
+			u32be(e.samples), Uint8Array.of(m, 0, 0, 0));
+	}));
+}
 function recordFromJson(j) {
 	const t = j.timing, cal = t.calibration, d = j.deductions, he = j.hello, f = j.fast || {};
 	const mode = j.mode === 'signed' ? 1 : j.mode === 'fast' ? 2 : j.mode === 'gpu-attested' ? 3
@@ -563,6 +720,8 @@ function recordFromJson(j) {
 	const z = (n) => new Uint8Array(n);
 	const samples = j.samples.map((s, i) => {
 		if (s.seq !== i) fail('field', 'sample order');
+		// v2: flags carry the tier (bits 8..9); its name must say the same
+		if (j.version === 2 && !s.lost && s.ts_source !== TS_SOURCES[(s.flags >> 8) & 3]) fail('field', `sample ${i} ts_source`);
 		return s.lost
 			? cat(unhex(s.nonce, 32), u64be(RTT_LOST), u32be(s.flags), z(mode === 1 ? 64 : 32))
 			: cat(unhex(s.nonce, 32), u64be(big(s, 'rtt_ns')), u32be(s.flags),
@@ -577,7 +736,7 @@ function recordFromJson(j) {
 		unhex(he.nonce, 16), unhex(he.sig, 64), f.commitment ? unhex(f.commitment, 32) : z(32),
 		f.secret ? unhex(f.secret, 32) : z(32), f.answered ? unhex(f.answered, 8) : z(8),
 		f.transcript_sig ? unhex(f.transcript_sig, 64) : z(64), unhex(j.prover.credential_hash, 32),
-		u16be(cred.length), u16be(0), cred, ...samples);
+		u16be(cred.length), u16be(0), j.version === 2 ? floorFromJson(t.floor) : new Uint8Array(0), cred, ...samples);
 	// The named bits and the bitmap must say the same.
 	const names = CHECKS.filter((_, i) => j.validation_bits & (1 << i));
 	if (JSON.stringify(names) !== JSON.stringify(j.validation)) fail('field', 'validation names and bits differ');
@@ -586,6 +745,14 @@ function recordFromJson(j) {
 function headFromJson(h) {
 	return cat(Uint8Array.of(0x4c, 0x42, h.version, 0), u32be(h.count), unhex(h.landmark_key, 32), u64be(big(h, 'seq')),
 		unhex(h.prev_hash, 32), u64be(big(h, 'time_unix_ns')), unhex(h.root, 32), unhex(h.sig, 64));
+}
+function successorFromJson(j) {
+	if (j.kind !== 'successor') fail('type', `successor kind ${j.kind}`);
+	const b = cat(Uint8Array.of(4, j.version, 0, 0), unhex(j.root, 32), unhex(j.old_key, 32), unhex(j.old_delegation_hash, 32),
+		unhex(j.new_key, 32), unhex(j.new_delegation_hash, 32), u64be(big(j, 'last_seq')), unhex(j.last_head_hash, 32),
+		u64be(BigInt.asUintN(64, big(j, 'issued'))), unhex(j.root_sig, 64), unhex(j.old_sig, 64));
+	if (!eq(H(TAG.successorHash, b), unhex(j.successor_hash, 32))) fail('field', 'successor_hash of the rebuilt successor');
+	return b;
 }
 function proofFromJson(p) {
 	return cat(Uint8Array.of(0x4c, 0x50, 1, p.path.length), u32be(p.leaf_index), u32be(p.tree_size), ...p.path.map((s) => unhex(s, 32)));
@@ -624,7 +791,7 @@ async function fromJson(file, trust, nowNs, t) {
 			if (o.type === 'head') {
 				if (o.hash !== hh) fail('field', 'hash of the head line');
 				const h = await verifyHead(headB, dlgB, trust);
-				chains.add(h);
+				await chains.add(h, dlgB, o.successor ? successorFromJson(o.successor) : null, trust);
 				t.heads.push(hh);
 			} else if (o.type === 'record') {
 				if (!o.record) fail('field', `record does not decode: ${o.error}`);
@@ -649,11 +816,12 @@ async function fromJson(file, trust, nowNs, t) {
 function parseMsg(data) {
 	const m = {};
 	for (const e of entries(data, 0)) {
-		const k = ['', 'delegation', 'record', 'proof', 'head'][e.type];
+		const k = ['', 'delegation', 'record', 'proof', 'head', 'successor'][e.type];
+		if (!k) fail('type', `entry type ${e.type}`);
 		if (m[k]) fail('type', `two ${k} entries`);
 		m[k] = e.payload;
 	}
-	if (!m.head || !m.delegation || !m.record !== !m.proof) fail('type', 'message entries');
+	if (!m.head || !m.delegation || !m.record !== !m.proof || (m.successor && m.record)) fail('type', 'message entries');
 	return m;
 }
 async function fromNats(url, stream, timeoutS, trust, nowNs, t) {
@@ -694,7 +862,7 @@ async function fromNats(url, stream, timeoutS, trust, nowNs, t) {
 					} else {
 						if (id !== 'head-' + hex(h.hash)) fail('field', `Nats-Msg-Id ${id}`);
 						await verifyHead(m.head, m.delegation, trust);
-						if (chains.add(h) === 'ok') t.heads.push(hex(h.hash));
+						if ((await chains.add(h, m.delegation, m.successor ?? null, trust)) === 'ok') t.heads.push(hex(h.hash));
 					}
 				} catch (e) {
 					t.bad(`stream seq ${msg.seq} (${msg.subject})`, e);
