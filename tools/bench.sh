@@ -13,6 +13,8 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -n) load: $(cut -d' ' -f1-3 /proc/lo
 echo "## core: protocol codec";      "$B/bench/bench_proto" 1
 echo "## core: records and batches"; "$B/bench/bench_record" 1 16
 echo "## locator";                   "$B/bench/bench_locator" 2000
+echo "## locator at fleet scale: solve + verdict + proven margin per chip (vs old code, grid, 1 vs 2 threads)"
+"$B/bench/bench_fleet" 8 "${LM_SHARED_DATA:-../shared/data}/ripe-anchors-2023"
 echo "## feed";                      tools/bench-feed.sh "$B"
 echo "## feed: /v1/records index vs full scan"; "$B/bench/bench_query" 1 20000 100
 echo "## locator consumer group";    tools/bench-feed-locate.sh "$B"

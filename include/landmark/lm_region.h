@@ -38,10 +38,33 @@ struct lm_cap {
 	double radius_km; /**< >= 0 */
 };
 
+/** Area goal of `lmctl solve` and `lmctl locate` (--tight): area <= 1.05 x the exact region. */
+#define LM_REGION_DEFAULT_AREA_RATIO 1.05
+/** Finest resolution the area goal refines to, km. */
+#define LM_REGION_MIN_RES_KM 0.001
+
+struct lm_geofence;
+
 /** Solver parameters; zero fields take the defaults. */
 struct lm_region_params {
 	double res_km; /**< target circumradius of boundary cells (default 10 km) */
-	size_t max_cells; /**< cap on kept cells (default LM_REGION_DEFAULT_MAX_CELLS) */
+	size_t max_cells; /**< cap on kept cells (default LM_REGION_DEFAULT_MAX_CELLS); reaching
+			   *   it keeps the remaining cells coarse (never drops one) and is
+			   *   reported (lm_region_cell_limited) */
+	/** 0: solve at res_km. Else a goal r in (1, 100]: the resolution adapts to the region,
+	 *  refined below res_km until area <= r x inner area, which proves area <= r x the
+	 *  exact region's area (inner <= exact); stops short only at the cell limit or at
+	 *  LM_REGION_MIN_RES_KM (lm_region_area_ratio_bound tells) */
+	double area_ratio;
+	/** NULL, or verdict-driven refinement against this fence (borrowed): a cell that it
+	 *  decides (wholly inside or wholly outside the allowed set, lm_geofence.h's test) and
+	 *  whose centre is proven in every cap is kept at that size instead of refined. The
+	 *  region then contains the one solved without it (a kept cell holds every sub-cell it
+	 *  would split into), and its verdict against the same fence, decisive caps, unknown
+	 *  area and margin are those of the full solve (the decided cell holds a region point,
+	 *  so the full solve has cells of the same class there); area_km2, area_in/out and the
+	 *  GeoJSON are coarser where decided. Not with area_ratio (EINVAL). */
+	const struct lm_geofence *decide;
 };
 
 /** A kept cell: lat/lon rectangle, never crossing the antimeridian. */
@@ -66,7 +89,8 @@ struct lm_region;
  * @param params NULL for defaults
  * @return a region (possibly empty: lm_region_feasible() false), or NULL with errno
  *   EINVAL (n out of range, a cap with invalid position or negative/non-finite radius,
- *   res_km < 0.001) or ENOMEM.
+ *   res_km < 0.001, area_ratio neither 0 nor in (1, 100], area_ratio with decide) or
+ *   ENOMEM.
  */
 struct lm_region *lm_region_solve(
 	const struct lm_cap *caps, size_t n, const struct lm_region_params *params);
@@ -89,6 +113,19 @@ double lm_region_inner_area_km2(const struct lm_region *r);
 
 /** Largest circumradius bound among kept boundary cells (0 when none): the resolution met. */
 double lm_region_resolution_km(const struct lm_region *r);
+
+/** True when max_cells was reached: some cells were kept coarser than the resolution. */
+bool lm_region_cell_limited(const struct lm_region *r);
+
+/** The cell limit the region was solved under. */
+size_t lm_region_max_cells(const struct lm_region *r);
+
+/** The resolution of the final solve, km (below res_km when the area goal refined it). */
+double lm_region_solved_res_km(const struct lm_region *r);
+
+/** area / inner area: an upper bound of area / exact area; INFINITY when the inner area is
+ *  0, NaN for an empty region. */
+double lm_region_area_ratio_bound(const struct lm_region *r);
 
 /** Number of kept cells. */
 size_t lm_region_ncells(const struct lm_region *r);

@@ -68,6 +68,8 @@ struct chip_conf {
 	char gpu_dir[LM_CFG_STR_MAX];
 	int64_t gpu_index;
 	int64_t evidence_linger_ms;
+	int64_t reveal_linger_ms;
+	int64_t test_drop_reveals;
 	struct chip_landmark landmarks[MAX_LANDMARKS];
 	unsigned n_landmarks;
 };
@@ -132,6 +134,14 @@ static const struct lm_cfg_item chip_table[] = {
 		"send a fresh HELLO this many more times while no challenge came"},
 	{"hello_retry_ms", LM_CFG_INT, OC(hello_retry_ms), 250, 1, 60000, NULL, NULL, NULL, 0, 0,
 		"wait this long for the first challenge before retrying the HELLO, ms"},
+	{"reveal_linger_ms", LM_CFG_INT, OC(reveal_linger_ms), 3500, 0, 60000, NULL, NULL, NULL, 0,
+		0,
+		"fast mode: after a REVEAL, answer a repeated FINISH of that session with the same "
+		"REVEAL (at most 3 times, spec 6.1) for this long, ms; the next session does not "
+		"wait for it (chipd lingers at exit only); 0: never"},
+	{"test_drop_reveals", LM_CFG_INT, OC(test_drop_reveals), 0, 0, 3, NULL, NULL, NULL, 0, 0,
+		"TESTING ONLY: the first N REVEALs of each session are not sent (lost on the way), "
+		"to test the landmark's FINISH re-sends"},
 	{"landmarks", LM_CFG_GROUPS, OC(landmarks), 0, 1, MAX_LANDMARKS, NULL, NULL, lm_table,
 		sizeof(struct chip_landmark), OC(n_landmarks), "landmarks to prove to"},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
@@ -293,6 +303,123 @@ send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN], uint8_t sec
 	return 0;
 }
 
+/*
+ * The landmark re-sends FINISH (spec 6.1: up to 3 times) while it waits for a REVEAL that may
+ * have been lost. After a session's REVEAL its socket stays open for reveal_linger_ms, and a
+ * repeated FINISH of that session gets the same REVEAL bytes again: no new secret, no new
+ * signature, at most REVEAL_RESENDS times. The next session does not wait: lingering sockets
+ * are served from its loop, the pause between sessions and at exit.
+ */
+#define REVEAL_RESENDS 3
+#define LINGER_SLOTS 64 /* sessions lingering at once, all landmarks; the oldest goes first */
+static struct {
+	int fd; /* -1: none */
+	uint64_t session;
+	uint16_t count; /* the FINISH count the REVEAL answered */
+	unsigned sent; /* times the REVEAL went out (test_drop_reveals: times it was due) */
+	unsigned resent;
+	int64_t until; /* CLOCK_MONOTONIC_RAW ns */
+	uint8_t reveal[LM_REVEAL_LEN];
+} lingers[LINGER_SLOTS];
+static unsigned reveals_resent; /* REVEALs sent again for a repeated FINISH, all sessions */
+
+/* Send a REVEAL, unless test_drop_reveals says this one is lost. */
+static int
+reveal_send(int fd, const uint8_t *out, unsigned *nth)
+{
+	if ((*nth)++ < (unsigned)g.c.test_drop_reveals) {
+		return 0; /* TESTING: lost on the way */
+	}
+	return send(fd, out, LM_REVEAL_LEN, 0) == LM_REVEAL_LEN ? 0 : -1;
+}
+
+static void
+linger_close(unsigned idx)
+{
+	if (lingers[idx].fd >= 0) {
+		close(lingers[idx].fd);
+		lingers[idx].fd = -1;
+	}
+	sodium_memzero(lingers[idx].reveal, sizeof(lingers[idx].reveal));
+}
+
+/* Serve every lingering session once (non-blocking). @return how many still linger. */
+static unsigned
+linger_poll(void)
+{
+	uint8_t buf[LM_MSG_MAX_LEN + 64];
+	int64_t now = lm_clock_mono_raw_ns();
+	unsigned open = 0;
+	unsigned i;
+
+	for (i = 0; i < LINGER_SLOTS; i++) {
+		ssize_t n;
+
+		if (lingers[i].fd < 0) {
+			continue;
+		}
+		if (now >= lingers[i].until || lingers[i].resent >= REVEAL_RESENDS) {
+			linger_close(i);
+			continue;
+		}
+		while ((n = recv(lingers[i].fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			enum lm_msg_type type;
+			uint64_t sid;
+			struct lm_finish f;
+
+			/* Only the same session's FINISH with the same count; the rest is dropped (a
+			 * CHALLENGE after the reveal is never answered, spec 6.2). */
+			if (lm_msg_peek(buf, (size_t)n, &type, &sid) != LM_OK ||
+				type != LM_MSG_FINISH || sid != lingers[i].session ||
+				lm_finish_decode(&f, buf, (size_t)n) != LM_OK ||
+				f.count != lingers[i].count ||
+				lingers[i].resent >= REVEAL_RESENDS) {
+				continue;
+			}
+			lingers[i].resent++;
+			if (reveal_send(lingers[i].fd, lingers[i].reveal, &lingers[i].sent) == 0 &&
+				lingers[i].sent > (unsigned)g.c.test_drop_reveals) {
+				reveals_resent++;
+			}
+		}
+		open++;
+	}
+	return open;
+}
+
+/* A slot for a new lingering session: a free one, else the one that ends first. */
+static unsigned
+linger_slot(void)
+{
+	unsigned best = 0;
+	unsigned i;
+
+	for (i = 0; i < LINGER_SLOTS; i++) {
+		if (lingers[i].fd < 0) {
+			return i;
+		}
+		if (lingers[i].until < lingers[best].until) {
+			best = i;
+		}
+	}
+	linger_close(best);
+	return best;
+}
+
+/* Sleep ns, serving lingering sessions every millisecond. */
+static void
+linger_sleep(int64_t ns)
+{
+	int64_t end = lm_clock_mono_raw_ns() + ns;
+
+	while (!stop && lm_clock_mono_raw_ns() < end) {
+		struct timespec ts = {0, 1000000};
+
+		linger_poll();
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. */
 static int
 run_session(
@@ -316,6 +443,7 @@ run_session(
 	int64_t last_rx = 0;
 	int64_t stall_ns = delay_ns + 4 * g.c.hello_retry_ms * 1000000;
 	int64_t hello_at;
+	int64_t linger_at = 0;
 	int64_t deadline;
 	int fd;
 	int rc = -1;
@@ -351,6 +479,13 @@ run_session(
 		uint64_t sid;
 		ssize_t n = recv(fd, buf, sizeof(buf), g.c.busy_poll ? MSG_DONTWAIT : 0);
 		int64_t t_rx = lm_clock_mono_raw_ns();
+
+		if (n < 0 && t_rx - linger_at > 1000000) {
+			/* Nothing for this session: a FINISH may be due to the last one (once a
+			 * millisecond, so the spin on this socket stays tight). */
+			linger_at = t_rx;
+			linger_poll();
+		}
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -475,6 +610,7 @@ run_session(
 			if (h.mode == LM_MODE_FAST) {
 				struct lm_reveal rv;
 				uint8_t out[LM_REVEAL_LEN];
+				unsigned nth = 0;
 
 				rv.session_id = session;
 				memcpy(rv.secret, secret, LM_SECRET_LEN);
@@ -483,11 +619,27 @@ run_session(
 					    (const uint8_t(*)[LM_NONCE_LEN])nonces, f.count,
 					    g.signer) != 0 ||
 					lm_reveal_encode(&rv, out, sizeof(out)) != LM_REVEAL_LEN ||
-					send(fd, out, LM_REVEAL_LEN, 0) != LM_REVEAL_LEN) {
+					reveal_send(fd, out, &nth) != 0) {
+					sodium_memzero(rv.secret, sizeof(rv.secret));
 					fprintf(stderr, "chipd: REVEAL failed\n");
 					break;
 				}
 				sodium_memzero(rv.secret, sizeof(rv.secret));
+				if (g.c.reveal_linger_ms > 0) {
+					/* Keep the socket and the exact bytes for a repeated FINISH. */
+					unsigned k = linger_slot();
+
+					lingers[k].fd = fd;
+					lingers[k].session = session;
+					lingers[k].count = f.count;
+					lingers[k].sent = nth;
+					lingers[k].resent = 0;
+					lingers[k].until = lm_clock_mono_raw_ns() +
+						g.c.reveal_linger_ms * 1000000;
+					memcpy(lingers[k].reveal, out, LM_REVEAL_LEN);
+					fd = -1;
+				}
+				sodium_memzero(out, sizeof(out));
 			}
 			if (h.mode == LM_MODE_GPU) {
 				/*
@@ -518,7 +670,9 @@ run_session(
 	fflush(stdout);
 out:
 	sodium_memzero(secret, sizeof(secret));
-	close(fd);
+	if (fd >= 0) {
+		close(fd);
+	}
 	return rc;
 }
 
@@ -713,6 +867,9 @@ main(int argc, char **argv)
 				g.c.landmarks[i].address, (long long)delay[i]);
 		}
 	}
+	for (i = 0; i < LINGER_SLOTS; i++) {
+		lingers[i].fd = -1;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	for (s = 0; !stop && (g.c.sessions == 0 || s < g.c.sessions); s++) {
@@ -722,11 +879,21 @@ main(int argc, char **argv)
 			}
 		}
 		if (g.c.session_interval_ms > 0 && !stop) {
-			struct timespec ts = {g.c.session_interval_ms / 1000,
-				(g.c.session_interval_ms % 1000) * 1000000};
-
-			nanosleep(&ts, NULL);
+			linger_sleep(g.c.session_interval_ms * 1000000);
 		}
+	}
+	/* At exit, until the last REVEALs stop lingering (bounded by reveal_linger_ms). */
+	while (!stop && linger_poll() > 0) {
+		struct timespec ts = {0, 1000000};
+
+		nanosleep(&ts, NULL);
+	}
+	for (i = 0; i < LINGER_SLOTS; i++) {
+		linger_close(i);
+	}
+	if (reveals_resent > 0) {
+		printf("{\"reveals_resent\":%u}\n", reveals_resent);
+		fflush(stdout);
 	}
 	{
 		struct lm_signer_stats st;

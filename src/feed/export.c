@@ -15,6 +15,7 @@
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_feed_export.h"
+#include "landmark/lm_log.h"
 #include "log_private.h"
 
 #define POLL_NS 20000000L /* idle poll of the log, 20 ms */
@@ -35,6 +36,7 @@ struct lm_feed_exporter {
 	struct lm_feed_pos cursor;
 	bool have_cursor;
 	uint64_t seen_batches; /* batches the scout reader found after the start position */
+	struct lm_log_limit read_fault_log; /* a log it cannot read: one line a minute */
 	struct lm_feed_reader *scout;
 };
 
@@ -129,8 +131,8 @@ save_cursor(struct lm_feed_exporter *ex)
 	int ret = lm_feed_cursor_write(ex->dir, ex->name, &ex->cursor);
 
 	if (ret < 0) {
-		fprintf(stderr, "feed export %s: cursor %s/cursor-%s: %s\n", ex->name, ex->dir,
-			ex->name, strerror(-ret));
+		lm_log(LM_LOG_MOD_FEED, LM_LOG_ERR, "feed export %s: cursor %s/cursor-%s: %s",
+			ex->name, ex->dir, ex->name, strerror(-ret));
 	}
 	pthread_mutex_lock(&ex->lock);
 	ex->st.cursor = ex->cursor;
@@ -183,8 +185,10 @@ run(void *arg)
 				"%s offset %" PRIu64 ": %s", f.file, f.offset,
 				ret == -EBADMSG ? f.what : strerror(-ret));
 			pthread_mutex_unlock(&ex->lock);
-			fprintf(stderr, "feed export %s: log %s: %s offset %" PRIu64 ": %s\n",
-				ex->name, ex->dir, f.file, f.offset,
+			/* Retried every BACKOFF_MAX_MS while the fault lasts: rate-limited. */
+			lm_log_limited(&ex->read_fault_log, LM_LOG_MOD_FEED, LM_LOG_ERR,
+				"feed export %s: log %s: %s offset %" PRIu64 ": %s", ex->name,
+				ex->dir, f.file, f.offset,
 				ret == -EBADMSG ? f.what : strerror(-ret));
 			lm_feed_reader_close(r);
 			r = NULL;
@@ -208,10 +212,10 @@ run(void *arg)
 			pthread_mutex_unlock(&ex->lock);
 			refresh_backlog(ex, head_time(&b));
 			if (streak++ == 0) {
-				fprintf(stderr,
+				lm_log(LM_LOG_MOD_FEED, LM_LOG_WARNING,
 					"feed export %s (%s): batch at %016" PRIx64 ":%" PRIu64
 					" not acknowledged: %s; %" PRIu64
-					" batches backlog, kept in the local log, retrying\n",
+					" batches backlog, kept in the local log, retrying",
 					ex->name, ex->ops->name, b.pos.segment, b.pos.offset,
 					err[0] ? err : strerror(-ret), ex->st.backlog_batches);
 			}
@@ -221,9 +225,8 @@ run(void *arg)
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 		}
 		if (streak > 0) {
-			fprintf(stderr,
-				"feed export %s (%s): recovered after %" PRIu64
-				" failed attempts\n",
+			lm_log(LM_LOG_MOD_FEED, LM_LOG_NOTICE,
+				"feed export %s (%s): recovered after %" PRIu64 " failed attempts",
 				ex->name, ex->ops->name, streak);
 			streak = 0;
 		}
@@ -272,6 +275,7 @@ lm_feed_exporter_start(
 	}
 	ex->dir = strdup(dir);
 	ex->name = strdup(name);
+	ex->read_fault_log.interval_ns = 60ll * 1000000000;
 	if (ex->dir == NULL || ex->name == NULL) {
 		errno = ENOMEM;
 		goto fail;

@@ -17,6 +17,7 @@
 #include "landmark/lm_batch.h"
 #include "landmark/lm_feed.h"
 #include "landmark/lm_feed_nats.h"
+#include "landmark/lm_log.h"
 #include "landmark/lm_record.h"
 #include "log_private.h"
 
@@ -263,8 +264,9 @@ nx_ensure_stream(struct nats_export *nx, char *err, size_t errlen)
 			natsStatus_GetText(s), (int)jerr);
 		return -EIO;
 	}
-	fprintf(stderr, "feed export nats: created stream %s (subjects %s, replicas %d)\n",
-		nx->stream, subj, (int)sc.Replicas);
+	lm_log(LM_LOG_MOD_NATS, LM_LOG_INFO,
+		"feed export nats: created stream %s (subjects %s, replicas %d)", nx->stream, subj,
+		(int)sc.Replicas);
 	jsStreamInfo_Destroy(si);
 	nx->stream_ok = true;
 	return 0;

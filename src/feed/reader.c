@@ -571,10 +571,13 @@ valid_head_after(struct lm_feed_reader *r, uint64_t from, uint64_t size)
 	for (p = 0; p + LM_FEED_ENTRY_OVERHEAD <= len && !found; p++) {
 		struct feed_wire_entry e;
 		uint32_t elen, want;
+		const uint8_t *next =
+			memchr(buf + p, LM_FEED_E_HEAD, len - LM_FEED_ENTRY_OVERHEAD + 1 - p);
 
-		if (buf[p] != LM_FEED_E_HEAD) {
-			continue;
+		if (next == NULL) {
+			break;
 		}
+		p = (size_t)(next - buf);
 		memcpy(&e, buf + p, sizeof(e));
 		elen = be32toh(e.len);
 		if (e.reserved[0] | e.reserved[1] | e.reserved[2] || elen == 0 ||

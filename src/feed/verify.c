@@ -397,13 +397,37 @@ successor_json(const struct lm_feed_batch *b)
 	return lm_successor_to_json(&s);
 }
 
-json_t *
-lm_feed_item_json(const struct lm_feed_batch *b, size_t i, const struct lm_record *rec)
+/* What every line of one batch shares: its head and the delegation in force, decoded once. */
+struct batch_json {
+	enum lm_reason hwhy;
+	struct lm_batch_head h;
+	json_t *head; /* NULL: no memory */
+	json_t *dlg; /* NULL: absent, undecodable or no memory */
+};
+
+static void
+batch_json_init(struct batch_json *bj, const struct lm_feed_batch *b)
+{
+	bj->hwhy = lm_batch_head_decode(&bj->h, b->head, b->head_len);
+	bj->head = bj->hwhy == LM_OK ? lm_batch_head_to_json(&bj->h) : NULL;
+	bj->dlg = delegation_json(b->delegation, b->delegation_len);
+}
+
+static void
+batch_json_fini(struct batch_json *bj)
+{
+	json_decref(bj->head);
+	json_decref(bj->dlg);
+}
+
+/* Borrows bj's objects: each line takes its own reference (lines are read, never changed). */
+static json_t *
+item_json(const struct lm_feed_batch *b, size_t i, const struct lm_record *rec,
+	const struct batch_json *bj)
 {
 	const struct lm_feed_item *it = &b->items[i];
 	struct lm_record *own = NULL;
 	struct lm_inclusion_proof p;
-	struct lm_batch_head h;
 	uint8_t hash[LM_HASH_LEN];
 	char hex[2 * LM_HASH_LEN + 1];
 	enum lm_reason why = LM_OK;
@@ -440,58 +464,80 @@ lm_feed_item_json(const struct lm_feed_batch *b, size_t i, const struct lm_recor
 		json_object_set_new(line, "proof_error", json_string(lm_reason_str(why)));
 	}
 	/* Self-contained: the head that signs the batch and the delegation that vouches for it. */
-	why = lm_batch_head_decode(&h, b->head, b->head_len);
-	if (why == LM_OK) {
-		json_object_set_new(line, "batch_seq", json_integer((json_int_t)h.seq));
-		set_opt(line, "head", lm_batch_head_to_json(&h));
+	if (bj->hwhy == LM_OK) {
+		json_object_set_new(line, "batch_seq", json_integer((json_int_t)bj->h.seq));
+		if (bj->head != NULL) {
+			json_object_set(line, "head", bj->head);
+		}
 	} else {
-		json_object_set_new(line, "head_error", json_string(lm_reason_str(why)));
+		json_object_set_new(line, "head_error", json_string(lm_reason_str(bj->hwhy)));
 	}
-	set_opt(line, "delegation", delegation_json(b->delegation, b->delegation_len));
+	if (bj->dlg != NULL) {
+		json_object_set(line, "delegation", bj->dlg);
+	}
+	return line;
+}
+
+json_t *
+lm_feed_item_json(const struct lm_feed_batch *b, size_t i, const struct lm_record *rec)
+{
+	struct batch_json bj;
+	json_t *line;
+
+	batch_json_init(&bj, b);
+	line = item_json(b, i, rec, &bj);
+	batch_json_fini(&bj);
 	return line;
 }
 
 int
 lm_feed_batch_json(const struct lm_feed_batch *b, int (*emit)(json_t *line, void *arg), void *arg)
 {
-	struct lm_batch_head h;
+	struct batch_json bj;
 	uint8_t hash[LM_HASH_LEN];
 	char hex[2 * LM_HASH_LEN + 1];
-	enum lm_reason hwhy;
 	json_t *line;
 	size_t i;
 	int ret = 0;
 
+	batch_json_init(&bj, b);
 	for (i = 0; i < b->n && ret == 0; i++) {
-		line = lm_feed_item_json(b, i, NULL);
+		line = item_json(b, i, NULL, &bj);
 		if (line == NULL) {
-			return -ENOMEM;
+			ret = -ENOMEM;
+			break;
 		}
 		ret = emit(line, arg);
 		json_decref(line);
 	}
 	if (ret != 0) {
-		return ret;
+		goto out;
 	}
 	line = json_object();
 	if (line == NULL) {
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto out;
 	}
-	hwhy = lm_batch_head_decode(&h, b->head, b->head_len);
 	json_object_set_new(line, "type", json_string("head"));
 	json_object_set_new(line, "segment", json_integer((json_int_t)b->pos.segment));
 	json_object_set_new(line, "offset", json_integer((json_int_t)b->head_offset));
-	if (hwhy == LM_OK) {
-		lm_batch_head_hash(hash, &h);
+	if (bj.hwhy == LM_OK) {
+		lm_batch_head_hash(hash, &bj.h);
 		lm_feed_hex(hex, hash, LM_HASH_LEN);
 		json_object_set_new(line, "hash", json_string(hex));
-		set_opt(line, "head", lm_batch_head_to_json(&h));
+		if (bj.head != NULL) {
+			json_object_set(line, "head", bj.head);
+		}
 	} else {
-		json_object_set_new(line, "error", json_string(lm_reason_str(hwhy)));
+		json_object_set_new(line, "error", json_string(lm_reason_str(bj.hwhy)));
 	}
-	set_opt(line, "delegation", delegation_json(b->delegation, b->delegation_len));
+	if (bj.dlg != NULL) {
+		json_object_set(line, "delegation", bj.dlg);
+	}
 	set_opt(line, "successor", successor_json(b));
 	ret = emit(line, arg);
 	json_decref(line);
+out:
+	batch_json_fini(&bj);
 	return ret;
 }

@@ -31,6 +31,14 @@ usage(FILE *f)
 		"  --point LAT,LON      can the chip be here? (+ farthest possible distance)\n"
 		"  --geofence FILE      allowed region from a GeoJSON file (repeatable)\n"
 		"  --allow CODES        allowed countries, ISO 3166 alpha-2/3, comma-separated\n"
+		"  --tight R            area goal: the resolution adapts (finer than --res where\n"
+		"                       needed) until area <= R x the exact region (default 1.05;\n"
+		"                       0: fixed resolution)\n"
+		"  --max-cells N        cell limit per region (default 200000); reaching it keeps\n"
+		"                       cells coarse and says so (cell_limit_reached)\n"
+		"  --verdict-driven     with a fence: stop refining cells it already decides (same\n"
+		"                       verdict and margin, faster; region and areas coarser there;\n"
+		"                       --tight not applied; the region says \"verdict_driven\")\n"
 		"  --no-region          omit the GeoJSON geometry\n"
 		"  --batch FILE|-       NDJSON, one chip a line: {\"id\", \"constraints\": [...],\n"
 		"                       \"allow\": [CODES], \"point\": {\"lat\", \"lon\"}} (only\n"
@@ -297,12 +305,17 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 	const struct lmctl_solve_opts *o, struct lm_geofence *gf)
 {
 	struct lm_cap caps[LM_REGION_MAX_CAPS];
-	struct lm_region_params prm = {.res_km = res_km};
+	bool vd = o->verdict_driven && gf && !estimate;
+	struct lm_region_params prm = {.res_km = res_km,
+		.max_cells = o->max_cells,
+		.area_ratio = vd ? 0 : o->area_ratio,
+		.decide = vd ? gf : NULL};
 	size_t idx[LM_REGION_MAX_CAPS], i;
 	const char *names[LM_REGION_MAX_CAPS];
 	uint8_t dec[LM_REGION_MAX_CAPS] = {0};
 	struct lm_verdict_info vi;
-	struct lm_locate_region_view rv = {.res_km = res_km, .names = names, .n = cs->n};
+	struct lm_locate_region_view rv = {
+		.res_km = res_km, .area_ratio = prm.area_ratio, .names = names, .n = cs->n};
 	struct lm_region *r;
 	int rc = 0;
 
@@ -362,6 +375,10 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 	}
 	/* feasible, resolution, areas, bbox, conflict, verdict: as every locate window */
 	rc = lm_locate_region_json(out, &rv);
+	if (rc == 0 && vd) {
+		/* the region was not refined where the fence decided it: coarser there */
+		rc = json_object_set_new(out, "verdict_driven", json_true()) ? -ENOMEM : 0;
+	}
 	if (rc == 0 && o->region) {
 		json_object_set_new(out, "region", lm_region_geojson(r));
 	}
@@ -486,11 +503,16 @@ lmctl_cmd_solve(int argc, char **argv)
 		{"batch", required_argument, NULL, 'b'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"geojson", no_argument, NULL, 'G'},
+		{"tight", required_argument, NULL, 't'},
+		{"max-cells", required_argument, NULL, 'M'},
+		{"verdict-driven", no_argument, NULL, 'V'},
 		{"calibration", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct lmctl_solve_opts o = {.region = true, .res_km = LM_REGION_DEFAULT_RES_KM};
+	struct lmctl_solve_opts o = {.region = true,
+		.res_km = LM_REGION_DEFAULT_RES_KM,
+		.area_ratio = LM_REGION_DEFAULT_AREA_RATIO};
 	struct lmctl_cons *cs = NULL;
 	struct lm_geofence *gf = NULL;
 	const char *batch = NULL;
@@ -542,6 +564,19 @@ lmctl_cmd_solve(int argc, char **argv)
 			break;
 		case 'G':
 			geojson = true;
+			break;
+		case 't':
+			if (lmctl_parse_tight(CMD, optarg, &o.area_ratio) < 0) {
+				goto out;
+			}
+			break;
+		case 'M':
+			if (lmctl_parse_max_cells(CMD, optarg, &o.max_cells) < 0) {
+				goto out;
+			}
+			break;
+		case 'V':
+			o.verdict_driven = true;
 			break;
 		case 'C':
 			if (read_calibration(optarg, &o) < 0) {
@@ -605,6 +640,32 @@ out:
 	lm_geofence_destroy(gf);
 	free(cs);
 	return rc;
+}
+
+int
+lmctl_parse_tight(const char *cmd, const char *arg, double *ratio)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (*end || !(v == 0 || (v > 1 && v <= 100))) {
+		lmctl_err(cmd, "--tight %s: must be 0 (fixed resolution) or in (1, 100]", arg);
+		return -1;
+	}
+	*ratio = v;
+	return 0;
+}
+
+int
+lmctl_parse_max_cells(const char *cmd, const char *arg, size_t *n)
+{
+	long long v;
+
+	if (lmctl_parse_i64(cmd, "max-cells", arg, 100, 100000000, &v) < 0) {
+		return -1;
+	}
+	*n = (size_t)v;
+	return 0;
 }
 
 const char *

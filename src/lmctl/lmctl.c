@@ -38,6 +38,7 @@ static const struct lmctl_cmd cmds[] = {
 		"GPU attestation: verify an SPDM report, emulate a GPU"},
 	{"licence", lmctl_cmd_licence, "licence manifests: issue, verify, show"},
 	{"coverage", lmctl_cmd_coverage, "can the landmarks prove each licensed place; planner"},
+	{"report", lmctl_cmd_report, "signed compliance report per licensed chip; verify one"},
 };
 
 void

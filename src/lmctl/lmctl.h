@@ -28,6 +28,7 @@ int lmctl_cmd_successor(int argc, char **argv);
 int lmctl_cmd_verify_successor(int argc, char **argv);
 int lmctl_cmd_licence(int argc, char **argv);
 int lmctl_cmd_coverage(int argc, char **argv);
+int lmctl_cmd_report(int argc, char **argv);
 
 /* Print "lmctl <cmd>: " + message to stderr. */
 void lmctl_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

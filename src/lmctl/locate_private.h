@@ -33,6 +33,9 @@ struct lmctl_cons {
 
 struct lmctl_solve_opts {
 	double res_km;
+	double area_ratio; /* --tight (0: fixed resolution) */
+	size_t max_cells; /* --max-cells (0: default) */
+	bool verdict_driven; /* --verdict-driven */
 	bool region;
 	bool has_point;
 	double lat, lon;
@@ -56,6 +59,10 @@ json_t *lmctl_solve_doc(const struct lmctl_cons *cs, const struct lmctl_solve_op
  * status: 0, 1 when some line gave an error result, 2 when the batch could not run). */
 int lmctl_solve_batch(
 	const char *path, unsigned jobs, const struct lmctl_solve_opts *o, struct lm_geofence *gf);
+
+/* --tight R (0, or 1 < R <= 100) and --max-cells N (100..1e8): 0, or -1 printed. */
+int lmctl_parse_tight(const char *cmd, const char *arg, double *ratio);
+int lmctl_parse_max_cells(const char *cmd, const char *arg, size_t *n);
 
 /* Text of a lm_geofence_add_country() error. */
 const char *lmctl_country_err(int rc);
@@ -85,13 +92,15 @@ struct lmctl_locate_cfg {
 	bool now_fixed; /* --now given: vo.now_ns stays; else the clock at each record */
 	struct lm_locator *loc; /* fences, declared chips, exclusions, window, resolution */
 	double window_s, res_km; /* as given to loc, for the report */
+	double area_ratio; /* --tight */
+	size_t max_cells; /* --max-cells */
 	double clone_kmh, clone_slack_s; /* lm_locator_conf; 0: defaults, slack -1: none */
 	enum lm_key_class min_key_class; /* --min-key-class (default software) */
 	const char *out; /* NULL: no output files */
 };
 
 /* Write the locate output files (lm_locate_write_files), printing what failed. 0 or -1. */
-int lmctl_locate_write(const char *out, const json_t *top, const json_t *fc);
+int lmctl_locate_write(const char *out, const json_t *top, const json_t *fc, const json_t *fleet);
 
 /* Long-running mode: lmctl locate --nats (cmd_locate_nats.c). Exit status. */
 struct lmctl_nats_opts {

@@ -13,12 +13,22 @@
 
 #include "landmark/lm_geo.h"
 #include "landmark/lm_geofence.h"
+#include "landmark/lm_locator_ref.h"
 #include "region_private.h"
 
 #define FENCE_EPS_DEG 1e-9
 #define REFINE_LEVELS 6
 #define MARGIN_STEP_KM 5.0
 #define KM_PER_DEG_MAX 111.7 /* longest degree of latitude or longitude on WGS84, rounded up */
+
+#define MARGIN_CHUNK_EDGES 32
+
+struct ring_chunk {
+	size_t k0, k1; /* edges k0 .. k1 - 1 */
+	double clat, clon; /* centre of the bounding box of their vertices */
+	double cx[3], cu[3], cn; /* its ECEF, unit direction and norm */
+	double rad; /* lm_geo_rect_radius_km of the box: d(centre, p) <= rad for p in it */
+};
 
 struct ring {
 	double *xy; /* lon, lat pairs; closed */
@@ -34,6 +44,10 @@ struct ring {
 	 * allowed polygon lying on its other side); both take part in the parity test but not
 	 * in the touch test of the union (classify) */
 	uint8_t *kind;
+	/* the margin scan's pruning: edges cut into runs of MARGIN_CHUNK_EDGES, each with a disc
+	 * (centre and a path-length radius bound) that holds every point of its edges */
+	struct ring_chunk *chunks;
+	size_t nchunks;
 };
 
 enum {
@@ -76,6 +90,7 @@ poly_free(struct poly *p)
 		free(p->rings[i].start);
 		free(p->rings[i].edges);
 		free(p->rings[i].kind);
+		free(p->rings[i].chunks);
 	}
 	free(p->rings);
 }
@@ -160,10 +175,51 @@ row_of(const struct ring *r, double y)
 	return f >= (double)r->nrows ? r->nrows - 1 : (size_t)f;
 }
 
+/* Chunks of a ring for the margin scan: a lon/lat edge lies in the box of its endpoints,
+ * so every point of a chunk's edges lies in the box of its vertices. */
+static int
+chunk_ring(struct ring *r)
+{
+	size_t ne = r->n - 1, c, k;
+
+	r->nchunks = (ne + MARGIN_CHUNK_EDGES - 1) / MARGIN_CHUNK_EDGES;
+	r->chunks = calloc(r->nchunks ? r->nchunks : 1, sizeof(*r->chunks));
+	if (!r->chunks) {
+		return -ENOMEM;
+	}
+	for (c = 0; c < r->nchunks; c++) {
+		struct ring_chunk *ch = &r->chunks[c];
+		double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+
+		ch->k0 = c * MARGIN_CHUNK_EDGES;
+		ch->k1 = ch->k0 + MARGIN_CHUNK_EDGES < ne ? ch->k0 + MARGIN_CHUNK_EDGES : ne;
+		for (k = ch->k0; k <= ch->k1; k++) {
+			x0 = fmin(x0, r->xy[2 * k]);
+			x1 = fmax(x1, r->xy[2 * k]);
+			y0 = fmin(y0, r->xy[2 * k + 1]);
+			y1 = fmax(y1, r->xy[2 * k + 1]);
+		}
+		ch->clat = (y0 + y1) / 2;
+		ch->clon = (x0 + x1) / 2;
+		ch->rad = lm_geo_rect_radius_km(y0, y1, x0, x1);
+		lm_geo_ecef(ch->clat, ch->clon, ch->cx);
+		ch->cn =
+			sqrt(ch->cx[0] * ch->cx[0] + ch->cx[1] * ch->cx[1] + ch->cx[2] * ch->cx[2]);
+		for (k = 0; k < 3; k++) {
+			ch->cu[k] = ch->cx[k] / ch->cn;
+		}
+	}
+	return 0;
+}
+
 static int
 index_ring(struct ring *r)
 {
 	size_t k, b, total = 0;
+
+	if (chunk_ring(r) < 0) {
+		return -ENOMEM;
+	}
 
 	r->nrows = r->n / 8 < 1 ? 1 : r->n / 8 > 1024 ? 1024 : r->n / 8;
 	r->row_h = (r->maxy - r->miny) / (double)r->nrows;
@@ -889,12 +945,20 @@ classify(const struct lm_geofence *gf, double lat0, double lat1, double lon0, do
 	return LM_CELL_OUT;
 }
 
+int
+lm_geofence_classify_rect(
+	const struct lm_geofence *gf, double lat0, double lat1, double lon0, double lon1)
+{
+	return classify(gf, lat0, lat1, lon0, lon1);
+}
+
 struct vctx {
 	const struct lm_geofence *gf;
 	const struct lm_region *r;
 	struct lm_verdict_info *out;
 	uint8_t *decisive;
 	bool settled; /* inconclusive for sure: stop refining */
+	bool ref; /* the reference path (lm_locator_ref.h) */
 };
 
 static void
@@ -921,7 +985,8 @@ refine(struct vctx *v, double lat0, double lat1, double lon0, double lon1, int d
 		double a0 = lat0 + hl * (k >> 1), b0 = lon0 + hw * (k & 1);
 		size_t cap;
 
-		if (lm_region_cell_excluded(v->r, a0, a0 + hl, b0, b0 + hw, &cap)) {
+		if (v->ref ? lm_region_cell_excluded_ref(v->r, a0, a0 + hl, b0, b0 + hw, &cap)
+			   : lm_region_cell_excluded(v->r, a0, a0 + hl, b0, b0 + hw, &cap)) {
 			if (v->decisive && !v->decisive[cap]) {
 				v->decisive[cap] = 1;
 				v->out->ndecisive++;
@@ -948,7 +1013,7 @@ refine(struct vctx *v, double lat0, double lat1, double lon0, double lon1, int d
 #define MARGIN_MAX_DEPTH 16
 #define MARGIN_EPS_KM 1e-6 /* geodesic round-off, taken off the bound */
 
-struct mctx {
+struct mctx_ref {
 	const struct lm_cap *caps;
 	size_t ncaps;
 	double lb; /* smallest piece bound so far */
@@ -957,7 +1022,7 @@ struct mctx {
 };
 
 static double
-margin_f(struct mctx *m, double lon, double lat)
+margin_f_ref(struct mctx_ref *m, double lon, double lat)
 {
 	double v = -INFINITY;
 	size_t arg = SIZE_MAX, c;
@@ -966,6 +1031,104 @@ margin_f(struct mctx *m, double lon, double lat)
 		double d = lm_geo_dist_km(lat, lon, m->caps[c].lat, m->caps[c].lon) -
 			m->caps[c].radius_km;
 
+		if (d > v) {
+			v = d;
+			arg = c;
+		}
+	}
+	if (v < m->top) {
+		m->top = v;
+		m->out->margin_lat = lat;
+		m->out->margin_lon = lon;
+		m->out->margin_cap = arg;
+	}
+	return v;
+}
+
+static void
+margin_piece_ref(struct mctx_ref *m, double x0, double y0, double fa, double x1, double y1,
+	double fb, double h, int depth)
+{
+	double lb = (fa + fb - h) / 2 - MARGIN_EPS_KM, xm, ym, fm;
+
+	if (lb >= m->top - MARGIN_TOL_KM || h <= MARGIN_MIN_H_KM || depth >= MARGIN_MAX_DEPTH) {
+		m->lb = fmin(m->lb, lb);
+		return;
+	}
+	xm = (x0 + x1) / 2;
+	ym = (y0 + y1) / 2;
+	fm = margin_f_ref(m, xm, ym);
+	margin_piece_ref(m, x0, y0, fa, xm, ym, fm, h / 2, depth + 1);
+	margin_piece_ref(m, xm, ym, fm, x1, y1, fb, h / 2, depth + 1);
+}
+
+/*
+ * The margin scan, pruned (issue 13). The bound is the one above, computed with less work:
+ *  - f at a sample: the screening bounds lo_i <= d(p, L_i) <= hi_i (lm_region_cap_bounds, no
+ *    geodesic) give M = max_i (lo_i - R_i) <= f(p); a cap with hi_i - R_i < M is below the
+ *    maximum, so the geodesic is solved only for the others. The value and the cap it comes
+ *    from are exactly those of evaluating every cap.
+ *  - chunks: every point of a chunk of MARGIN_CHUNK_EDGES edges lies within rad (a path-length
+ *    bound) of its box centre C, so f >= max_i (lo_i(C) - rad - R_i) = LB on all of it.
+ *    Chunks are scanned in increasing LB (the nearest first, so the smallest sampled f, top,
+ *    drops early) and a chunk with LB >= top is not sampled: LB enters the bound instead.
+ *  - skips: along a run of samples, f >= a - L at path length L from a sample of value a
+ *    (1-Lipschitz). While a - L >= top the samples in between are not evaluated: the piece
+ *    up to the next evaluated sample b has bound (a + b - L) / 2 >= a - L >= top.
+ * A piece or chunk left out has a bound >= top - MARGIN_EPS_KM at the time, and the piece
+ * next to the final smallest sample has a bound <= that sample's f - MARGIN_EPS_KM, so
+ * leaving them out never lowers the result below what the sampled pieces give; every
+ * bound taken is a proven lower bound of f, so the margin is (tests/unit/test_geofence.c
+ * compares it with the reference scan and with a dense brute force).
+ */
+struct mctx {
+	const struct lm_region *r;
+	const struct lm_cap *caps;
+	size_t ncaps;
+	double lb; /* smallest piece bound so far */
+	double top; /* smallest sampled f so far */
+	struct lm_verdict_info *out;
+	double *lo, *hi; /* per cap, scratch */
+	double *px, *py, *pc; /* a run's samples: lon, lat, path length from its start */
+	size_t pcap;
+};
+
+/* f's lower bound over a disc of centre (ECEF q, |q| qn, unit u) and path radius rad. */
+static double
+margin_lower(struct mctx *m, const double q[3], double qn, const double u[3], double rad)
+{
+	double v = -INFINITY, lo, hi;
+	size_t c;
+
+	for (c = 0; c < m->ncaps; c++) {
+		lm_region_cap_bounds(m->r, c, q, qn, u, &lo, &hi);
+		v = fmax(v, lo - rad - m->caps[c].radius_km);
+	}
+	return v;
+}
+
+static double
+margin_f(struct mctx *m, double lon, double lat)
+{
+	double v = -INFINITY, best = -INFINITY, q[3], u[3], qn;
+	size_t arg = SIZE_MAX, c;
+
+	lm_geo_ecef(lat, lon, q);
+	qn = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2]);
+	for (c = 0; c < 3; c++) {
+		u[c] = q[c] / qn;
+	}
+	for (c = 0; c < m->ncaps; c++) {
+		lm_region_cap_bounds(m->r, c, q, qn, u, &m->lo[c], &m->hi[c]);
+		best = fmax(best, m->lo[c] - m->caps[c].radius_km);
+	}
+	for (c = 0; c < m->ncaps; c++) {
+		double d;
+
+		if (m->hi[c] - m->caps[c].radius_km < best) {
+			continue; /* d - R < best <= f: not the maximum */
+		}
+		d = lm_geo_dist_km(lat, lon, m->caps[c].lat, m->caps[c].lon) - m->caps[c].radius_km;
 		if (d > v) {
 			v = d;
 			arg = c;
@@ -997,10 +1160,198 @@ margin_piece(struct mctx *m, double x0, double y0, double fa, double x1, double 
 	margin_piece(m, xm, ym, fm, x1, y1, fb, h / 2, depth + 1);
 }
 
+static int
+margin_room(struct mctx *m, size_t n)
+{
+	double *x, *y, *c;
+	size_t cap;
+
+	if (n <= m->pcap) {
+		return 0;
+	}
+	cap = n * 2;
+	x = realloc(m->px, cap * sizeof(*x));
+	if (x) {
+		m->px = x;
+	}
+	y = realloc(m->py, cap * sizeof(*y));
+	if (y) {
+		m->py = y;
+	}
+	c = realloc(m->pc, cap * sizeof(*c));
+	if (c) {
+		m->pc = c;
+	}
+	if (!x || !y || !c) {
+		return -ENOMEM;
+	}
+	m->pcap = cap;
+	return 0;
+}
+
+/* One run of border samples px/py[0..n] (consecutive samples on one edge or meeting at a
+ * vertex; pc the path-length bound from sample 0), scanned with Lipschitz skips. */
+static void
+margin_run(struct mctx *m, size_t n)
+{
+	size_t i = 0, j;
+	double a = margin_f(m, m->px[0], m->py[0]), b;
+
+	while (i < n) {
+		/* the farthest sample j with a - (pc[j] - pc[i]) >= top */
+		for (j = i; j < n && a - (m->pc[j + 1] - m->pc[i]) >= m->top; j++) {
+		}
+		if (j >= i + 2) {
+			b = margin_f(m, m->px[j], m->py[j]);
+			m->lb = fmin(m->lb, (a + b - (m->pc[j] - m->pc[i])) / 2 - MARGIN_EPS_KM);
+		} else {
+			j = i + 1;
+			b = margin_f(m, m->px[j], m->py[j]);
+			margin_piece(m, m->px[i], m->py[i], a, m->px[j], m->py[j], b,
+				m->pc[j] - m->pc[i], 0);
+		}
+		i = j;
+		a = b;
+	}
+}
+
+/* The edges k0..k1 - 1 of a ring: runs broken at shared edges (not on the union's border). */
+static int
+margin_chunk(struct mctx *m, const struct ring *rg, size_t k0, size_t k1)
+{
+	size_t k = k0, n, s, steps;
+
+	while (k < k1) {
+		if (rg->kind[k] == EDGE_SHARED) {
+			k++;
+			continue;
+		}
+		if (margin_room(m, 1) < 0) {
+			return -ENOMEM;
+		}
+		m->px[0] = rg->xy[2 * k];
+		m->py[0] = rg->xy[2 * k + 1];
+		m->pc[0] = 0;
+		n = 0;
+		for (; k < k1 && rg->kind[k] != EDGE_SHARED; k++) {
+			double x0 = rg->xy[2 * k], y0 = rg->xy[2 * k + 1];
+			double dx = rg->xy[2 * k + 2] - x0, dy = rg->xy[2 * k + 3] - y0;
+			double len = hypot(dx, dy) * KM_PER_DEG_MAX, h;
+
+			steps = (size_t)ceil(len / MARGIN_STEP_KM);
+			if (steps == 0) {
+				steps = 1;
+			}
+			h = len / (double)steps;
+			if (margin_room(m, n + steps + 1) < 0) {
+				return -ENOMEM;
+			}
+			/* the reference scan's sample grid */
+			for (s = 1; s <= steps; s++) {
+				n++;
+				m->px[n] = s == steps ? rg->xy[2 * k + 2]
+						      : x0 + dx * (double)s / (double)steps;
+				m->py[n] = s == steps ? rg->xy[2 * k + 3]
+						      : y0 + dy * (double)s / (double)steps;
+				m->pc[n] = m->pc[n - 1] + h;
+			}
+		}
+		margin_run(m, n);
+	}
+	return 0;
+}
+
+struct mchunk {
+	const struct ring *rg;
+	const struct ring_chunk *ch;
+	double lb;
+};
+
+static int
+cmp_mchunk(const void *x, const void *y)
+{
+	const struct mchunk *p = x, *q = y;
+
+	return p->lb < q->lb ? -1 : p->lb > q->lb;
+}
+
+static void margin_scan_ref(
+	const struct lm_geofence *gf, const struct lm_region *r, struct lm_verdict_info *out);
+
 static void
 margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_verdict_info *out)
 {
-	struct mctx m = {.lb = INFINITY, .top = INFINITY, .out = out};
+	struct mctx m = {.r = r, .lb = INFINITY, .top = INFINITY, .out = out};
+	struct mchunk *v = NULL;
+	size_t i, j, q, c, nv = 0, total = 0;
+	int rc = 0;
+
+	m.caps = lm_region_caps(r, &m.ncaps);
+	for (i = 0; i < gf->n; i++) {
+		for (j = 0; j < gf->f[i].npolys; j++) {
+			for (q = 0; q < gf->f[i].polys[j].nrings; q++) {
+				total += gf->f[i].polys[j].rings[q].nchunks;
+			}
+		}
+	}
+	v = malloc((total ? total : 1) * sizeof(*v));
+	m.lo = malloc(m.ncaps * sizeof(*m.lo));
+	m.hi = malloc(m.ncaps * sizeof(*m.hi));
+	if (!v || !m.lo || !m.hi) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	for (i = 0; i < gf->n; i++) {
+		for (j = 0; j < gf->f[i].npolys; j++) {
+			const struct poly *p = &gf->f[i].polys[j];
+
+			for (q = 0; q < p->nrings; q++) {
+				const struct ring *rg = &p->rings[q];
+
+				for (c = 0; c < rg->nchunks; c++) {
+					const struct ring_chunk *ch = &rg->chunks[c];
+
+					v[nv].rg = rg;
+					v[nv].ch = ch;
+					v[nv].lb =
+						margin_lower(&m, ch->cx, ch->cn, ch->cu, ch->rad) -
+						MARGIN_EPS_KM;
+					nv++;
+				}
+			}
+		}
+	}
+	qsort(v, nv, sizeof(*v), cmp_mchunk);
+	for (i = 0; i < nv && rc == 0; i++) {
+		if (v[i].lb >= m.top) {
+			m.lb = fmin(m.lb, v[i].lb);
+			continue;
+		}
+		rc = margin_chunk(&m, v[i].rg, v[i].ch->k0, v[i].ch->k1);
+	}
+done:
+	free(v);
+	free(m.lo);
+	free(m.hi);
+	free(m.px);
+	free(m.py);
+	free(m.pc);
+	if (rc < 0) {
+		/* no memory for the pruned scan: the reference scan gives a sound margin too */
+		margin_scan_ref(gf, r, out);
+		return;
+	}
+	/* a bound <= 0 proves nothing: no margin then */
+	out->margin_km = m.lb > 0 ? m.lb : 0;
+	out->margin_step_km = MARGIN_STEP_KM;
+}
+
+/* The margin scan as it was before issue 13 (lm_locator_ref.h): every sample, every cap. */
+static void
+margin_scan_ref(
+	const struct lm_geofence *gf, const struct lm_region *r, struct lm_verdict_info *out)
+{
+	struct mctx_ref m = {.lb = INFINITY, .top = INFINITY, .out = out};
 	size_t i, j, k, q, s, steps;
 
 	m.caps = lm_region_caps(r, &m.ncaps);
@@ -1010,7 +1361,7 @@ margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_v
 
 			for (q = 0; q < p->nrings; q++) {
 				const struct ring *rg = &p->rings[q];
-				double fprev = margin_f(&m, rg->xy[0], rg->xy[1]);
+				double fprev = margin_f_ref(&m, rg->xy[0], rg->xy[1]);
 
 				for (k = 0; k + 1 < rg->n; k++) {
 					double x0 = rg->xy[2 * k], y0 = rg->xy[2 * k + 1];
@@ -1025,7 +1376,7 @@ margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_v
 						continue;
 					}
 					if (isnan(fprev)) {
-						fprev = margin_f(&m, x0, y0);
+						fprev = margin_f_ref(&m, x0, y0);
 					}
 
 					steps = (size_t)ceil(len / MARGIN_STEP_KM);
@@ -1042,9 +1393,9 @@ margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_v
 						double y = s == steps
 							? rg->xy[2 * k + 3]
 							: y0 + dy * (double)s / (double)steps;
-						double f = margin_f(&m, x, y);
+						double f = margin_f_ref(&m, x, y);
 
-						margin_piece(&m, px, py, fprev, x, y, f, h, 0);
+						margin_piece_ref(&m, px, py, fprev, x, y, f, h, 0);
 						fprev = f;
 						px = x;
 						py = y;
@@ -1058,11 +1409,11 @@ margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_v
 	out->margin_step_km = MARGIN_STEP_KM;
 }
 
-int
-lm_geofence_verdict(const struct lm_geofence *gf, const struct lm_region *r, bool margin,
-	struct lm_verdict_info *out, uint8_t *decisive)
+static int
+verdict(const struct lm_geofence *gf, const struct lm_region *r, bool margin,
+	struct lm_verdict_info *out, uint8_t *decisive, bool ref)
 {
-	struct vctx v = {gf, r, out, decisive, false};
+	struct vctx v = {gf, r, out, decisive, false, ref};
 	size_t i, n;
 
 	if (!gf || gf->n == 0 || !r || !out) {
@@ -1095,9 +1446,27 @@ lm_geofence_verdict(const struct lm_geofence *gf, const struct lm_region *r, boo
 		out->verdict = LM_VERDICT_INCONCLUSIVE;
 	}
 	if (margin && (out->verdict == LM_VERDICT_INSIDE || out->verdict == LM_VERDICT_OUTSIDE)) {
-		margin_scan(gf, r, out);
+		if (ref) {
+			margin_scan_ref(gf, r, out);
+		} else {
+			margin_scan(gf, r, out);
+		}
 	}
 	return 0;
+}
+
+int
+lm_geofence_verdict(const struct lm_geofence *gf, const struct lm_region *r, bool margin,
+	struct lm_verdict_info *out, uint8_t *decisive)
+{
+	return verdict(gf, r, margin, out, decisive, false);
+}
+
+int
+lm_geofence_verdict_ref(const struct lm_geofence *gf, const struct lm_region *r, bool margin,
+	struct lm_verdict_info *out, uint8_t *decisive)
+{
+	return verdict(gf, r, margin, out, decisive, true);
 }
 
 const char *

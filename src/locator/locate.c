@@ -10,6 +10,7 @@
 
 #include "landmark/lm_geo.h"
 #include "landmark/lm_locate.h"
+#include "landmark/lm_revset.h"
 
 struct decl {
 	char chip[LM_LOCATE_KEY_HEX]; /* key hex or serial */
@@ -34,6 +35,7 @@ struct lm_locator {
 	bool sorted;
 	const struct lm_revocation **rev; /* borrowed lists */
 	size_t n_rev;
+	struct lm_revset *revset; /* borrowed, or NULL (lists followed over NATS) */
 };
 
 /* Grow *v (elements of size sz) to hold at least need. 0 or -ENOMEM. */
@@ -85,6 +87,7 @@ lm_locator_create(const struct lm_locator_conf *conf)
 	if (!(c.window_s >= 1 && c.window_s <= 1e7) || !(c.res_km >= 0.01 && c.res_km <= 5000) ||
 		!(c.clone_max_kmh >= 1 && c.clone_max_kmh <= 1e6) ||
 		!(c.clone_slack_s >= 0 && c.clone_slack_s <= 1e6) ||
+		!(c.area_ratio == 0 || (c.area_ratio > 1 && c.area_ratio <= 100)) ||
 		(unsigned)c.min_key_class >= LM_KEY__COUNT) {
 		errno = EINVAL;
 		return NULL;
@@ -124,6 +127,12 @@ lm_locator_add_revocation(struct lm_locator *loc, const struct lm_revocation *l)
 	return 0;
 }
 
+void
+lm_locator_set_revset(struct lm_locator *loc, struct lm_revset *set)
+{
+	loc->revset = set;
+}
+
 bool
 lm_locator_revoked(
 	const struct lm_locator *loc, const struct lm_locate_meas *m, char *why, size_t why_len)
@@ -152,7 +161,13 @@ lm_locator_revoked(
 			(long long)e->effective, (unsigned long long)l->seq);
 		return true;
 	}
-	return false;
+	return loc->revset != NULL &&
+		((have_chip &&
+			 lm_revset_revokes(
+				 loc->revset, LM_REVOKE_CHIP, chip, m->t_ns, why, why_len)) ||
+			(have_lm &&
+				lm_revset_revokes(loc->revset, LM_REVOKE_LANDMARK, lmk, m->t_ns,
+					why, why_len)));
 }
 
 static bool
@@ -439,7 +454,9 @@ static int
 solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n,
 	struct lm_locate_result *res)
 {
-	struct lm_region_params prm = {.res_km = loc->conf.res_km};
+	struct lm_region_params prm = {.res_km = loc->conf.res_km,
+		.max_cells = loc->conf.max_cells,
+		.area_ratio = loc->conf.area_ratio};
 	struct lm_cap *caps = NULL;
 	size_t i;
 	int rc;
@@ -454,6 +471,7 @@ solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_
 	res->window_start_ns = g[0].t_ns;
 	res->window_end_ns = g[n - 1].t_ns;
 	res->res_km = loc->conf.res_km;
+	res->area_ratio = loc->conf.area_ratio;
 	rc = take_caps(loc, g, n, res);
 	if (rc < 0) {
 		return rc;

@@ -16,6 +16,8 @@
 extern const char lm_locate_map_html[];
 
 #define DATA_MARK "@LM_LOCATE_DATA@"
+#define CSS_MARK "@LM_LEAFLET_CSS@"
+#define JS_MARK "@LM_LEAFLET_JS@"
 /* exact doubles: a printed coordinate is the computed one */
 #define REAL_EXACT JSON_REAL_PRECISION(17)
 
@@ -75,6 +77,17 @@ lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v)
 	rc |= json_object_set_new(out, "resolution_met_km", json_real(lm_region_resolution_km(r)));
 	rc |= json_object_set_new(out, "area_km2", json_real(lm_region_area_km2(r)));
 	rc |= json_object_set_new(out, "inner_area_km2", json_real(lm_region_inner_area_km2(r)));
+	/* tightness: what the resolution adapted to, and whether the cell limit cut it short */
+	rc |= json_object_set_new(
+		out, "resolution_solved_km", json_real(lm_region_solved_res_km(r)));
+	rc |= json_object_set_new(out, "area_ratio_goal", json_real(v->area_ratio));
+	rc |= json_object_set_new(out, "area_ratio_bound",
+		isfinite(lm_region_area_ratio_bound(r)) ? json_real(lm_region_area_ratio_bound(r))
+							: json_null());
+	rc |= json_object_set_new(
+		out, "max_cells", json_integer((json_int_t)lm_region_max_cells(r)));
+	rc |= json_object_set_new(
+		out, "cell_limit_reached", json_boolean(lm_region_cell_limited(r)));
 	if (lm_region_bbox(r, &bb) == 0) {
 		rc |= json_object_set_new(
 			out, "bbox", json_pack("[ffff]", bb.west, bb.south, bb.east, bb.north));
@@ -127,6 +140,7 @@ lm_locate_result_json(const struct lm_locate_result *res)
 {
 	struct lm_locate_region_view rv = {.region = res->region,
 		.res_km = res->res_km,
+		.area_ratio = res->area_ratio,
 		.n = res->n_caps,
 		.conflict = res->conflict,
 		.n_conflict = res->n_conflict,
@@ -240,6 +254,14 @@ lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, jso
 		props, "verdict", json_string(res->allowed ? lm_verdict_str(vi->verdict) : "none"));
 	/* the class the region rests on (the weakest of its records', read from them) */
 	json_object_set_new(props, "key_class", json_string(lm_key_class_str(res->key_class)));
+	{
+		json_t *recs = json_array();
+
+		for (j = 0; recs && j < res->n_evidence; j++) {
+			json_array_append_new(recs, json_string(res->evidence[j].record));
+		}
+		json_object_set_new(props, "records", recs ? recs : json_null());
+	}
 	if (res->allowed && !isnan(vi->margin_km)) {
 		json_object_set_new(props, "margin_km", json_real(vi->margin_km));
 	}
@@ -389,57 +411,121 @@ lm_locator_excluded_json(const struct lm_locator *loc)
 	return o;
 }
 
-int
-lm_locate_write_map(const char *path, const json_t *fc, bool *no_outlines)
+const char *
+lm_locate_leaflet_dir(void)
 {
-	json_t *world = lm_geofence_world_outlines(0.05), *data;
-	const char *mark = strstr(lm_locate_map_html, DATA_MARK);
-	char *s;
+	const char *e = getenv("LM_LEAFLET_DIR");
+
+	return e && *e ? e : LM_LEAFLET_DIR_DEFAULT;
+}
+
+/* a whole file into a NUL-terminated buffer (the Leaflet files: ~150 KB) */
+static char *
+slurp(const char *dir, const char *name)
+{
+	char path[4096];
 	FILE *f;
-	int rc = 0;
+	char *buf = NULL;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (!f) {
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (64L << 20) &&
+		fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* s into a <script>/<style> element: "</" escaped so that no string ends it early */
+static void
+put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (s[0] == '<' && s[1] == '/') {
+			fputs("<\\/", f);
+			s++;
+		} else {
+			fputc(*s, f);
+		}
+	}
+}
+
+int
+lm_locate_write_map(const char *path, const json_t *fc, json_t *extra, bool *no_outlines)
+{
+	static const char *marks[3] = {CSS_MARK, JS_MARK, DATA_MARK};
+	json_t *world = lm_geofence_world_outlines(0.05), *data;
+	char *parts[3] = {NULL, NULL, NULL};
+	const char *p = lm_locate_map_html;
+	FILE *f;
+	int rc = 0, i;
 
 	*no_outlines = world == NULL;
 	if (!world) {
 		world = json_pack("{s:s, s:[]}", "type", "FeatureCollection", "features");
 	}
 	data = json_pack("{s:o, s:O}", "world", world, "locate", fc);
-	s = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(7));
+	if (data && extra) {
+		json_object_update(
+			data, extra); /* borrowed: values are referenced, extra unchanged */
+	}
+	parts[2] = data ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
 	json_decref(data);
-	if (!s || !mark) {
-		free(s);
+	if (!parts[2]) {
 		return -ENOMEM;
+	}
+	parts[0] = slurp(lm_locate_leaflet_dir(), "leaflet.css");
+	parts[1] = slurp(lm_locate_leaflet_dir(), "leaflet.js");
+	if (!parts[0] || !parts[1]) {
+		rc = -ENOENT; /* Leaflet not installed (tools/setup.sh) */
+		goto out;
 	}
 	f = fopen(path, "w");
 	if (!f) {
 		rc = -errno;
-		free(s);
-		return rc;
+		goto out;
 	}
-	fwrite(lm_locate_map_html, 1, (size_t)(mark - lm_locate_map_html), f);
-	/* the JSON goes into a script element: escape "</" so no string ends it early */
-	for (char *p = s; *p; p++) {
-		if (p[0] == '<' && p[1] == '/') {
-			fputs("<\\/", f);
-			p++;
-		} else {
-			fputc(*p, f);
+	for (i = 0; i < 3; i++) {
+		const char *m = strstr(p, marks[i]);
+
+		if (!m) {
+			rc = -EINVAL; /* the built-in page lost a marker: a build defect */
+			break;
 		}
+		fwrite(p, 1, (size_t)(m - p), f);
+		/* no "</" inside the inlined library or the data may close its element */
+		put_escaped(f, parts[i]);
+		p = m + strlen(marks[i]);
 	}
-	fputs(mark + strlen(DATA_MARK), f);
-	free(s);
-	if (ferror(f)) {
+	fputs(p, f);
+	if (ferror(f) && rc == 0) {
 		rc = -EIO;
 	}
 	if (fclose(f) != 0 && rc == 0) {
 		rc = -errno;
 	}
+out:
+	for (i = 0; i < 3; i++) {
+		free(parts[i]);
+	}
 	return rc;
 }
 
 int
-lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool *no_outlines,
-	char *failed, size_t failed_len)
+lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, const json_t *fleet,
+	bool *no_outlines, char *failed, size_t failed_len)
 {
+	json_t *extra;
 	char path[4096];
 	int rc;
 
@@ -460,7 +546,14 @@ lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool
 		return -EIO;
 	}
 	snprintf(path, sizeof(path), "%s/map.html", dir);
-	rc = lm_locate_write_map(path, fc, no_outlines);
+	extra = json_pack("{s:O?, s:O?}", "fleet", fleet, "excluded",
+		json_object_get(top, "excluded_landmarks"));
+	if (!extra) {
+		snprintf(failed, failed_len, "%s", path);
+		return -ENOMEM;
+	}
+	rc = lm_locate_write_map(path, fc, extra, no_outlines);
+	json_decref(extra);
 	if (rc < 0) {
 		snprintf(failed, failed_len, "%s", path);
 	}

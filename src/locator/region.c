@@ -5,10 +5,12 @@
  * path inside the cell (lm_geo_rect_radius_km), so d(C, Q) <= radius for every Q. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "landmark/lm_geo.h"
+#include "landmark/lm_locator_ref.h"
 #include "landmark/lm_region.h"
 #include "geo_private.h"
 #include "region_private.h"
@@ -28,10 +30,141 @@ cell_size_deg(int level)
 	return ldexp(LM_ROOT_DEG, -level);
 }
 
-static int
-keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full)
+/*
+ * Read-only cell geometry, shared by every solve and thread. A quadtree cell's circumradius
+ * bound, area and centre latitude terms depend only on its (level, row), the longitude terms
+ * only on its (level, column): the trig is done once per row and column, not once per cell.
+ * Every entry is computed by the very expressions the per-cell code used (lm_geo_ecef,
+ * lm_geo_rect_radius_km, lm_geo_rect_area_km2 on the same dyadic edges, which are exact
+ * doubles), so the values are bit-identical and so are the regions (bench checksum).
+ * Levels >= GEO_TAB_LEVELS (finer than ~1.4 km cells) are computed per cell as before.
+ */
+#define GEO_TAB_LEVELS 15
+
+struct row_geo {
+	double clat;
+	double a, z; /* ECEF: x = a cos(lon), y = a sin(lon), z */
+	double qn; /* sqrt(a^2 + z^2): |ECEF| of the centre (up to rounding, see test_fast) */
+	double ua, uz; /* a / qn, z / qn: the unit direction's terms */
+	double rad, area;
+};
+
+struct col_geo {
+	double clon, c, s;
+};
+
+static pthread_mutex_t geo_tab_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct row_geo *geo_rows[GEO_TAB_LEVELS];
+static struct col_geo *geo_cols[GEO_TAB_LEVELS];
+
+static void
+row_geo_fill(int level, int64_t ilat, struct row_geo *g)
 {
-	double sz = cell_size_deg(level), area;
+	double e2 = LM_GEO_F * (2 - LM_GEO_F), sz = cell_size_deg(level);
+	double lat0 = -90 + (double)ilat * sz, p, sn, n;
+
+	g->clat = lat0 + sz / 2;
+	/* lm_geo_ecef's expressions, factored at the same places */
+	p = g->clat * M_PI / 180;
+	sn = sin(p);
+	n = LM_GEO_A_KM / sqrt(1 - e2 * sn * sn);
+	g->a = n * cos(p);
+	g->z = n * (1 - e2) * sn;
+	g->qn = sqrt(g->a * g->a + g->z * g->z);
+	g->ua = g->a / g->qn;
+	g->uz = g->z / g->qn;
+	g->rad = lm_geo_rect_radius_km(lat0, lat0 + sz, -180, -180 + sz);
+	g->area = lm_geo_rect_area_km2(lat0, lat0 + sz, -180, -180 + sz);
+}
+
+static void
+col_geo_fill(int level, int64_t ilon, struct col_geo *g)
+{
+	double sz = cell_size_deg(level), l;
+
+	g->clon = -180 + (double)ilon * sz + sz / 2;
+	l = g->clon * M_PI / 180;
+	g->c = cos(l);
+	g->s = sin(l);
+}
+
+/* The tables of one level, built on first use (NULL when out of memory: per cell then). */
+static void
+geo_tables(int level, const struct row_geo **rows, const struct col_geo **cols)
+{
+	struct row_geo *r = __atomic_load_n(&geo_rows[level], __ATOMIC_ACQUIRE);
+	struct col_geo *c;
+	int64_t nr = (int64_t)LM_ROOT_ROWS << level, nc = (int64_t)LM_ROOT_COLS << level, i;
+
+	if (r) {
+		*rows = r;
+		*cols = geo_cols[level]; /* stored before the rows (release) */
+		return;
+	}
+	pthread_mutex_lock(&geo_tab_mu);
+	r = geo_rows[level];
+	if (!r) {
+		c = malloc((size_t)nc * sizeof(*c));
+		r = malloc((size_t)nr * sizeof(*r));
+		if (c && r) {
+			for (i = 0; i < nr; i++) {
+				row_geo_fill(level, i, &r[i]);
+			}
+			for (i = 0; i < nc; i++) {
+				col_geo_fill(level, i, &c[i]);
+			}
+			geo_cols[level] = c;
+			__atomic_store_n(&geo_rows[level], r, __ATOMIC_RELEASE);
+		} else {
+			free(c);
+			free(r);
+			r = NULL;
+		}
+	}
+	pthread_mutex_unlock(&geo_tab_mu);
+	*rows = r;
+	*cols = r ? geo_cols[level] : NULL;
+}
+
+/* The geometry of one quadtree cell, from the tables or computed. */
+static void
+cell_geo(int level, int64_t ilat, int64_t ilon, struct lm_cell_geo *g)
+{
+	const struct row_geo *rows = NULL, *rw;
+	const struct col_geo *cols = NULL, *cl;
+	struct row_geo rb;
+	struct col_geo cb;
+
+	if (level < GEO_TAB_LEVELS) {
+		geo_tables(level, &rows, &cols);
+	}
+	if (rows) {
+		rw = &rows[ilat];
+		cl = &cols[ilon];
+	} else {
+		row_geo_fill(level, ilat, &rb);
+		col_geo_fill(level, ilon, &cb);
+		rw = &rb;
+		cl = &cb;
+	}
+	g->clat = rw->clat;
+	g->clon = cl->clon;
+	g->rad = rw->rad;
+	g->area = rw->area;
+	g->cx[0] = rw->a * cl->c;
+	g->cx[1] = rw->a * cl->s;
+	g->cx[2] = rw->z;
+	g->qn = rw->qn;
+	g->ux[0] = rw->ua * cl->c;
+	g->ux[1] = rw->ua * cl->s;
+	g->ux[2] = rw->uz;
+}
+
+static int
+keep_cell_area(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full,
+	double area)
+{
+	double sz = cell_size_deg(level);
 	struct lm_cell *c;
 
 	if (r->ncells == r->cap) {
@@ -61,7 +194,6 @@ keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad
 	r->ix[r->ncells].ilat = ilat;
 	r->ix[r->ncells].ilon = ilon;
 	r->ncells++;
-	area = lm_geo_rect_area_km2(c->lat0, c->lat1, c->lon0, c->lon1);
 	r->area += area;
 	if (full) {
 		r->inner += area;
@@ -69,6 +201,16 @@ keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad
 		r->res_met = rad;
 	}
 	return 0;
+}
+
+static int
+keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full)
+{
+	double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
+	double lon0 = -180 + (double)ilon * sz;
+
+	return keep_cell_area(r, level, ilat, ilon, rad, full,
+		lm_geo_rect_area_km2(lat0, lat0 + sz, lon0, lon0 + sz));
 }
 
 int
@@ -109,8 +251,87 @@ lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double clo
 	return LM_CELL_PARTIAL;
 }
 
+/*
+ * Cap bounds without atan2 (lm_region_cap_bounds, used by test_fast and the margin scan):
+ * the screening bounds of lm_geo_screen_pair_km, or looser, from bounds of the central angle
+ * psi that need one square root. For the unit directions u (cap)
+ * and v (cell centre), x = |u - v| = 2 sin(psi / 2), so psi = 2 asin(x / 2)
+ *   = x + x^3/24 + 3x^5/640 + 5x^7/7168 + 35x^9/294912 + ...
+ * with positive terms, each (for x <= 1) at most 1/4 of the one before (the asin
+ * coefficients decrease; (x/2)^2 <= 1/4). So S, the sum to x^7, is a lower bound and S plus
+ * 4/3 of the x^9 term an upper one: 2 m apart at x = 1/2 (psi ~ 29 deg), where the fast
+ * path stops (beyond, lm_geo_screen_pair_km's atan2). Both ends are widened for rounding
+ * (relative 1e-12, absolute 1e-15 rad; the directions carry errors of a few 1e-16). The bounds lo and hi of the geodesic are
+ * lm_geo_screen_pair_km's functions of psi, which are monotone: evaluated at the lower end
+ * lo is at most, and at the upper end (with rho_max taken no smaller) hi at least, what the
+ * screening computes from the exact psi. test_fast runs lm_region_test_cell's tests in its
+ * order on these bounds: each decision the looser bounds take is the one the exact ones
+ * take (OUT, IN and the surely-straddling PARTIAL exclude each other since hi - lo >
+ * 2e-6 km > DIST_EPS_KM), and what they leave undecided goes to the geodesic as before.
+ * Regions are identical (bench checksum), so soundness is lm_region_test_cell's.
+ */
+void
+lm_region_cap_bounds(const struct lm_region *r, size_t k, const double q[3], double qn,
+	const double u[3], double *lo_km, double *hi_km)
+{
+	static const double a = LM_GEO_A_KM, b = LM_GEO_B_KM;
+	const double kk = a * (a * a - b * b) / (2 * b * b);
+	const struct lm_geo_screen *sc = &r->screen[k];
+	const double *lu = &r->unit[3 * k];
+	double dx = u[0] - lu[0], dy = u[1] - lu[1], dz = u[2] - lu[2];
+	double x2 = dx * dx + dy * dy + dz * dz, x, plo, phi, rmax;
+
+	double ser;
+
+	if (!(x2 <= 0.25)) {
+		lm_geo_screen_pair_km(sc, q, lo_km, hi_km);
+		return;
+	}
+	x = sqrt(x2);
+	/* 2 asin(x / 2) to the x^7 term: a lower bound; plus 4/3 of the x^9 term: an upper one */
+	ser = x * (1 + x2 * (1.0 / 24 + x2 * (3.0 / 640 + x2 * (5.0 / 7168))));
+	plo = fmax(0, ser * (1 - 1e-12) - 1e-15);
+	phi = (ser + x * x2 * x2 * x2 * x2 * (35.0 / 221184)) * (1 + 1e-12) + 1e-15;
+	*lo_km = fmax(b * plo, fmin(sc->rho_min * plo, sc->reach_km)) * (1 - 1e-12) - 1e-6;
+	rmax = sc->xyz[2] * q[2] > 0 ? fmin(a, fmax(sc->norm, qn) * (1 + 2e-12)) : a;
+	*hi_km = sqrt(rmax * rmax + kk * kk) * phi * (1 + 1e-12) + 1e-6;
+}
+
+static int
+test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
+{
+	const struct lm_cap *cap = &r->caps[k];
+	const double *lx = &r->xyz[3 * k];
+	double dx = g->cx[0] - lx[0], dy = g->cx[1] - lx[1], dz = g->cx[2] - lx[2];
+	double chord = sqrt(dx * dx + dy * dy + dz * dz), lo, hi, d;
+
+	/* lm_region_test_cell's tests in its order, with lo and hi from lm_region_cap_bounds */
+	if (chord - DIST_EPS_KM - g->rad > cap->radius_km) {
+		return LM_CELL_OUT;
+	}
+	lm_region_cap_bounds(r, k, g->cx, g->qn, g->ux, &lo, &hi);
+	if (lo - g->rad > cap->radius_km) {
+		return LM_CELL_OUT;
+	}
+	if (hi + g->rad <= cap->radius_km) {
+		return LM_CELL_IN;
+	}
+	if (hi - DIST_EPS_KM - g->rad <= cap->radius_km &&
+		lo + DIST_EPS_KM + g->rad > cap->radius_km) {
+		return LM_CELL_PARTIAL;
+	}
+	d = lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon);
+	if (d - DIST_EPS_KM - g->rad > cap->radius_km) {
+		return LM_CELL_OUT;
+	}
+	if (d + DIST_EPS_KM + g->rad <= cap->radius_km) {
+		return LM_CELL_IN;
+	}
+	return LM_CELL_PARTIAL;
+}
+
 bool
-lm_region_cell_excluded(
+lm_region_cell_excluded_ref(
 	const struct lm_region *r, double lat0, double lat1, double lon0, double lon1, size_t *cap)
 {
 	double clat = (lat0 + lat1) / 2, clon = (lon0 + lon1) / 2, cx[3];
@@ -127,8 +348,109 @@ lm_region_cell_excluded(
 	return false;
 }
 
+bool
+lm_region_cell_excluded(
+	const struct lm_region *r, double lat0, double lat1, double lon0, double lon1, size_t *cap)
+{
+	struct lm_cell_geo g;
+	size_t k;
+
+	g.clat = (lat0 + lat1) / 2;
+	g.clon = (lon0 + lon1) / 2;
+	g.rad = lm_geo_rect_radius_km(lat0, lat1, lon0, lon1);
+	ecef(g.clat, g.clon, g.cx);
+	g.qn = sqrt(g.cx[0] * g.cx[0] + g.cx[1] * g.cx[1] + g.cx[2] * g.cx[2]);
+	for (k = 0; k < 3; k++) {
+		g.ux[k] = g.cx[k] / g.qn;
+	}
+	for (k = 0; k < r->n; k++) {
+		if (test_fast(r, k, &g) == LM_CELL_OUT) {
+			*cap = k;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Verdict-driven refinement (lm_region_params.decide): the fence decides the cell (wholly in
+ * or wholly out of the allowed set) and the cell holds a proven region point (its centre in
+ * every cap still partial here; the others contain the whole cell). The full solve would
+ * keep, inside this cell, cells of that same class only, and at least one (the one holding
+ * the centre): the set of classes the verdict sees is the same, so is the verdict.
+ */
+static bool
+decided(const struct lm_region *r, int level, int64_t ilat, int64_t ilon,
+	const struct lm_cell_geo *g, const uint32_t *act, size_t nact)
+{
+	double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
+	double lon0 = -180 + (double)ilon * sz, lo, hi;
+	size_t i;
+
+	if (lm_geofence_classify_rect(r->decide, lat0, lat0 + sz, lon0, lon0 + sz) ==
+		LM_CELL_PARTIAL) {
+		return false;
+	}
+	for (i = 0; i < nact; i++) {
+		const struct lm_cap *cap = &r->caps[act[i]];
+
+		lm_region_cap_bounds(r, act[i], g->cx, g->qn, g->ux, &lo, &hi);
+		if (hi <= cap->radius_km) {
+			continue;
+		}
+		if (lo > cap->radius_km ||
+			lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon) + DIST_EPS_KM >
+				cap->radius_km) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int
 visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *active,
+	size_t nact)
+{
+	uint32_t *next = r->scratch + (size_t)(level + 1) * r->n;
+	size_t nnext = 0, i;
+	struct lm_cell_geo g;
+	int rc, q;
+
+	cell_geo(level, ilat, ilon, &g);
+	for (i = 0; i < nact; i++) {
+		q = test_fast(r, active[i], &g);
+		if (q == LM_CELL_OUT) {
+			return 0;
+		}
+		if (q == LM_CELL_PARTIAL) {
+			next[nnext++] = active[i];
+		}
+	}
+	if (nnext == 0) {
+		return keep_cell_area(r, level, ilat, ilon, g.rad, true, g.area);
+	}
+	if (r->decide && g.rad > r->res_km && decided(r, level, ilat, ilon, &g, next, nnext)) {
+		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
+	}
+	if (g.rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
+		/* never silent: a cell kept coarse for the limit is reported */
+		r->cell_limited |= g.rad > r->res_km && level < LM_MAX_LEVEL;
+		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
+	}
+	for (i = 0; i < 4; i++) {
+		rc = visit(r, level + 1, ilat * 2 + (int64_t)(i >> 1), ilon * 2 + (int64_t)(i & 1),
+			next, nnext);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* The solver as it was before the geometry tables and the atan2-free test (issue 13): the
+ * same-run baseline of bench_locator and the equality tests (lm_locator_ref.h). */
+static int
+visit_ref(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *active,
 	size_t nact)
 {
 	double sz = cell_size_deg(level);
@@ -154,11 +476,12 @@ visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t
 		return keep_cell(r, level, ilat, ilon, rad, true);
 	}
 	if (rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
+		r->cell_limited |= rad > r->res_km && level < LM_MAX_LEVEL;
 		return keep_cell(r, level, ilat, ilon, rad, false);
 	}
 	for (i = 0; i < 4; i++) {
-		rc = visit(r, level + 1, ilat * 2 + (int64_t)(i >> 1), ilon * 2 + (int64_t)(i & 1),
-			next, nnext);
+		rc = visit_ref(r, level + 1, ilat * 2 + (int64_t)(i >> 1),
+			ilon * 2 + (int64_t)(i & 1), next, nnext);
 		if (rc < 0) {
 			return rc;
 		}
@@ -187,8 +510,8 @@ pair_disjoint(const struct lm_region *r, size_t i, size_t j)
 	return lm_geo_dist_km(r->caps[i].lat, r->caps[i].lon, r->caps[j].lat, r->caps[j].lon) > sum;
 }
 
-struct lm_region *
-lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params *params)
+static struct lm_region *
+region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params *params, bool ref)
 {
 	struct lm_region *r;
 	uint32_t *all;
@@ -221,17 +544,26 @@ lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_para
 	r->res_km = params && params->res_km > 0 ? params->res_km : LM_REGION_DEFAULT_RES_KM;
 	r->max_cells =
 		params && params->max_cells ? params->max_cells : LM_REGION_DEFAULT_MAX_CELLS;
+	r->decide = params && !ref ? params->decide : NULL;
 	r->caps = malloc(n * sizeof(*r->caps));
 	r->xyz = malloc(3 * n * sizeof(*r->xyz));
 	r->screen = malloc(n * sizeof(*r->screen));
+	r->unit = malloc(3 * n * sizeof(*r->unit));
 	r->scratch = malloc((size_t)(LM_MAX_LEVEL + 2) * n * sizeof(*r->scratch));
-	if (!r->caps || !r->xyz || !r->screen || !r->scratch) {
+	if (!r->caps || !r->xyz || !r->screen || !r->scratch || !r->unit) {
 		goto fail;
 	}
 	memcpy(r->caps, caps, n * sizeof(*caps));
 	all = r->scratch;
 	for (i = 0; i < n; i++) {
+		double nrm;
+
 		ecef(caps[i].lat, caps[i].lon, &r->xyz[3 * i]);
+		nrm = sqrt(r->xyz[3 * i] * r->xyz[3 * i] + r->xyz[3 * i + 1] * r->xyz[3 * i + 1] +
+			r->xyz[3 * i + 2] * r->xyz[3 * i + 2]);
+		r->unit[3 * i] = r->xyz[3 * i] / nrm;
+		r->unit[3 * i + 1] = r->xyz[3 * i + 1] / nrm;
+		r->unit[3 * i + 2] = r->xyz[3 * i + 2] / nrm;
 		/* tight where it matters: cells near the circle, up to 200 km wide */
 		lm_geo_screen_prepare(
 			caps[i].lat, caps[i].lon, caps[i].radius_km + 200, &r->screen[i]);
@@ -248,7 +580,7 @@ lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_para
 	}
 	for (a = 0; a < LM_ROOT_ROWS; a++) {
 		for (b = 0; b < LM_ROOT_COLS; b++) {
-			rc = visit(r, 0, a, b, all, n);
+			rc = ref ? visit_ref(r, 0, a, b, all, n) : visit(r, 0, a, b, all, n);
 			if (rc < 0) {
 				goto fail;
 			}
@@ -261,6 +593,79 @@ fail:
 	return NULL;
 }
 
+/*
+ * The area goal: a kept boundary cell is at most 2 x res wide, so area - inner (the band of
+ * boundary cells along the region's border) shrinks about linearly with res. Each round
+ * picks the next resolution from that (with 30 % to spare, between 1/16 and 0.6 of the
+ * last), until area <= goal x inner. inner_area <= exact area <= area always holds, so the
+ * stopping test proves area <= goal x exact. The cell count stays about the same whatever
+ * the region's size (a region of size rho needs res ~ rho / 80 for 1.05).
+ */
+struct lm_region *
+lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params *params)
+{
+	struct lm_region_params p;
+	struct lm_region *r;
+	double res, f;
+	int round;
+
+	if (!params || params->area_ratio == 0) {
+		return region_solve(caps, n, params, false);
+	}
+	if (!(params->area_ratio > 1 && params->area_ratio <= 100) || params->decide) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = *params;
+	res = p.res_km > 0 ? p.res_km : LM_REGION_DEFAULT_RES_KM;
+	for (round = 0;; round++) {
+		p.res_km = res;
+		r = region_solve(caps, n, &p, false);
+		if (!r || r->ncells == 0 || r->cell_limited || r->area <= p.area_ratio * r->inner ||
+			res <= LM_REGION_MIN_RES_KM || round == 24) {
+			return r;
+		}
+		f = r->inner > 0 ? 0.7 * (p.area_ratio - 1) * r->inner / (r->area - r->inner)
+				 : 0.25;
+		f = fmin(0.6, fmax(1.0 / 16, f));
+		res = fmax(LM_REGION_MIN_RES_KM, res * f);
+		lm_region_destroy(r);
+	}
+}
+
+bool
+lm_region_cell_limited(const struct lm_region *r)
+{
+	return r->cell_limited;
+}
+
+size_t
+lm_region_max_cells(const struct lm_region *r)
+{
+	return r->max_cells;
+}
+
+double
+lm_region_solved_res_km(const struct lm_region *r)
+{
+	return r->res_km;
+}
+
+double
+lm_region_area_ratio_bound(const struct lm_region *r)
+{
+	if (r->ncells == 0) {
+		return NAN;
+	}
+	return r->inner > 0 ? r->area / r->inner : INFINITY;
+}
+
+struct lm_region *
+lm_region_solve_ref(const struct lm_cap *caps, size_t n, const struct lm_region_params *params)
+{
+	return region_solve(caps, n, params, true);
+}
+
 void
 lm_region_destroy(struct lm_region *r)
 {
@@ -270,6 +675,7 @@ lm_region_destroy(struct lm_region *r)
 	free(r->caps);
 	free(r->xyz);
 	free(r->screen);
+	free(r->unit);
 	free(r->scratch);
 	free(r->cells);
 	free(r->ix);

@@ -27,6 +27,7 @@ struct lm_region {
 	size_t n;
 	double *xyz; /* cap centres, ECEF km, 3 per cap */
 	struct lm_geo_screen *screen; /* per cap: local screening bounds (lm_geo.h) */
+	double *unit; /* cap centres' unit directions, 3 per cap */
 	uint32_t *scratch; /* active cap lists, one row of n per quadtree level */
 	double res_km;
 	size_t max_cells;
@@ -34,12 +35,24 @@ struct lm_region {
 	struct lm_cell_ix *ix;
 	size_t ncells, cap;
 	double area, inner, res_met;
+	bool cell_limited; /* a cell was kept coarse because max_cells was reached */
+	const struct lm_geofence *decide; /* verdict-driven refinement (lm_region_params) */
 };
 
 enum lm_cell_test {
 	LM_CELL_OUT = 0, /* the cap excludes the whole cell */
 	LM_CELL_IN = 1, /* the cap contains the whole cell */
 	LM_CELL_PARTIAL = 2, /* neither could be proven */
+};
+
+/* What the cap tests need of a cell (region.c: from the shared geometry tables). */
+struct lm_cell_geo {
+	double clat, clon; /* centre, degrees */
+	double rad; /* circumradius bound, km */
+	double area; /* km^2 */
+	double cx[3]; /* centre, ECEF km */
+	double qn; /* |cx| (up to rounding) */
+	double ux[3]; /* centre's unit direction */
 };
 
 /* Test a cell (centre clat/clon, ECEF cx, circumradius bound rad) against cap k. */
@@ -49,5 +62,20 @@ int lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double
 /* True when some cap provably excludes the rectangle; *cap gets the first such cap. */
 bool lm_region_cell_excluded(
 	const struct lm_region *r, double lat0, double lat1, double lon0, double lon1, size_t *cap);
+
+/* The geofence test of a verdict (geofence.c): LM_CELL_IN (wholly inside the allowed set),
+ * LM_CELL_OUT (wholly outside) or LM_CELL_PARTIAL (touching an edge, or unknown). */
+int lm_geofence_classify_rect(
+	const struct lm_geofence *gf, double lat0, double lat1, double lon0, double lon1);
+
+/* lm_region_cell_excluded by the reference path (lm_locator_ref.h). */
+bool lm_region_cell_excluded_ref(
+	const struct lm_region *r, double lat0, double lat1, double lon0, double lon1, size_t *cap);
+
+/* Proven bounds lo <= d <= hi of the geodesic from cap k's centre to the surface point of
+ * ECEF q (|q| = qn, unit direction u), no looser than needed for the screening decisions of
+ * lm_region_test_cell (region.c explains). */
+void lm_region_cap_bounds(const struct lm_region *r, size_t k, const double q[3], double qn,
+	const double u[3], double *lo_km, double *hi_km);
 
 #endif

@@ -14,19 +14,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <rte_log.h>
-
 #include "control/lm_node_conf.h"
 #include "control/lm_node_ctrl.h"
 #include "datapath/lm_hwts.h"
 #include "datapath/lm_session.h"
 #include "dpdk/port_dpdk.h"
 #include "landmark/lm_clock.h"
+#include "landmark/lm_log.h"
+#include "landmark/lm_revset.h"
 #include "landmark/lm_successor.h"
 
-extern int lm_node_logtype;
+/* landmarkd's own messages: the node module of the logging seam (landmark.node in DPDK). */
 #define NLOG(level, fmt, ...)                                                                      \
-	rte_log(RTE_LOG_##level, lm_node_logtype, "landmarkd: " fmt "\n", ##__VA_ARGS__)
+	lm_log(LM_LOG_MOD_NODE, LM_LOG_##level, "landmarkd: " fmt, ##__VA_ARGS__)
 
 struct rte_ring;
 
@@ -55,6 +55,8 @@ struct lmd {
 	uint64_t tsc_drift; /* ... that found drift beyond the margin */
 	atomic_int stop;
 	atomic_int workers_done;
+	struct lm_revset *revset; /* revocation lists in force (control/setup.c) */
+	struct lm_revset_follow *rev_follow; /* revocation_nats follower, or NULL */
 };
 
 /** The process state (main.c). */
@@ -74,6 +76,12 @@ int lmd_successor_load(const struct lm_ctrl_conf *cc, uint8_t out[static LM_SUCC
 	bool *have, char *err, size_t errlen);
 
 /* ---- dpdk/eal.c ------------------------------------------------------------------------ */
+
+/**
+ * Send the logging seam to DPDK: one log type per module ("landmark.node", "landmark.feed",
+ * ...; --log-level=landmark.feed:debug), registered after rte_eal_init().
+ */
+void lmd_log_setup(void);
 
 /** Refuse a CPU without an invariant TSC, calibrate it into lmd.cal. -1 with err. */
 int lmd_tsc_setup(char *err, size_t errlen);

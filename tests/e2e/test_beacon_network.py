@@ -154,7 +154,7 @@ try:
         dom = subprocess.run([chromium, *flags, "--dump-dom", "file://" + html],
                              capture_output=True, text=True, timeout=120).stdout
         # After the page's script ran: drawn landmark markers, region paths, verdict labels.
-        check('class="landmark"' in dom, "map draws the landmark layer")
+        check('class="landmark' in dom, "map draws the landmark layer")
         check('class="region' in dom, "map draws the region layer")
         check("verdict" in dom and "inside" in dom, "map shows the verdict layer")
         check('data-key-class="gpu-attested"' in dom, "map regions carry their key class")

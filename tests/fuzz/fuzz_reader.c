@@ -4,10 +4,18 @@
  * segment files back to back, split before every later "LMFEED1\n" magic; the first one's
  * header index (when present) is where the log starts. The reader runs over them in memory
  * (feed_reader_open_mem: the parsing of lm_feed_reader_next() without a directory) until it
- * stops; every batch it returns must lie inside its segment and is handed to the JSON view
- * and to the head chain check, as lmctl feed verify walks it. Each input runs twice: as it
+ * stops; every batch it returns must lie inside its segment. Each input runs twice: as it
  * is, and with the segment header and entry CRC32Cs recomputed, so mutations also reach the
- * rules behind the checksums (entry order, lengths, links, torn tails).
+ * rules behind the checksums (entry order, lengths, links, torn tails); the batches of the
+ * second run also go to the JSON view and to the head chain check, as lmctl feed verify
+ * walks them.
+ *
+ * Speed (docs/performance.md "Long fuzz runs"): the decoders check every public key with
+ * lm_pk_check() (libsodium's point validation: a field inversion and a scalar multiplication,
+ * ~40 % of a run, for the same few keys in every input). The harness links with
+ * -Wl,--wrap=lm_pk_check and answers a key it has checked before from a small cache; a new key
+ * still goes to the real check. The function is pure, so every decoder sees the same answers
+ * and takes the same paths.
  */
 #include <endian.h>
 #include <errno.h>
@@ -18,14 +26,18 @@
 #include <sodium.h>
 
 #include "landmark/lm_feed.h"
+#include "landmark/lm_hash.h"
 #include "fuzz_frames.h"
 #include "log_private.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+enum lm_reason __real_lm_pk_check(const uint8_t pk[static LM_PK_LEN]);
+enum lm_reason __wrap_lm_pk_check(const uint8_t pk[static LM_PK_LEN]);
 
 #define MAX_SEGS 8
 #define MAX_CALLS 4096
+#define MAX_JSON 2 /* batches per input that go to the JSON view */
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -36,6 +48,28 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	return 0;
+}
+
+/* Direct-mapped cache of lm_pk_check() answers, by the key's first bytes. */
+#define PK_CACHE 256
+
+static struct {
+	bool used;
+	enum lm_reason r;
+	uint8_t pk[LM_PK_LEN];
+} pk_cache[PK_CACHE];
+
+enum lm_reason
+__wrap_lm_pk_check(const uint8_t pk[static LM_PK_LEN])
+{
+	size_t slot = ((size_t)pk[0] ^ (size_t)pk[7] ^ (size_t)pk[19] ^ (size_t)pk[31]) % PK_CACHE;
+
+	if (!pk_cache[slot].used || memcmp(pk_cache[slot].pk, pk, LM_PK_LEN) != 0) {
+		pk_cache[slot].r = __real_lm_pk_check(pk);
+		memcpy(pk_cache[slot].pk, pk, LM_PK_LEN);
+		pk_cache[slot].used = true;
+	}
+	return pk_cache[slot].r;
 }
 
 static int
@@ -136,11 +170,23 @@ one(const uint8_t *data, size_t size, bool fix)
 					b.items[i].record_len);
 			}
 		}
-		if (lm_feed_batch_json(&b, discard, NULL) == -ENOMEM) {
+		/*
+		 * JSON view and chain walk in the pass with the CRCs recomputed only: recomputing
+		 * changes no entry whose CRC was right, so the batches the as-is pass returns are
+		 * the same bytes as the first ones of that pass (half the work of a run saved).
+		 * The JSON view of the first MAX_JSON batches only: it was ~40 % of a run, and
+		 * what it does per record (lm_record_to_json, head and proof JSON) fuzz_record
+		 * fuzzes over any bytes; here it is the lines' assembly (head, delegation,
+		 * successor in force) that matters.
+		 */
+		if (!fix) {
+			continue;
+		}
+		if (k < MAX_JSON && lm_feed_batch_json(&b, discard, NULL) == -ENOMEM) {
 			abort();
 		}
-		/* The chain walk over what the reader returns (signatures are fuzzed by
-		 * fuzz_record; checking them here would cost most of each run). */
+		/* Signatures are fuzzed by fuzz_record; checking them here would cost most of
+		 * each run. */
 		if (lm_batch_head_decode(&head, b.head, b.head_len) == LM_OK) {
 			if (have_prev) {
 				(void)lm_batch_head_verify_chain(&prev, &head);

@@ -9,6 +9,7 @@
 
 #include "landmark/lm_geo.h"
 #include "landmark/lm_geofence.h"
+#include "landmark/lm_locator_ref.h"
 #include "landmark/lm_region.h"
 #include "test_common.h"
 #include "test_geo_common.h"
@@ -147,6 +148,141 @@ START_TEST(test_margin_lower_bound)
 		lm_region_destroy(r);
 	}
 	lm_geofence_destroy(gf);
+}
+END_TEST
+
+/*
+ * The fast paths of issue 13 against the reference paths (lm_locator_ref.h), on random
+ * regions in and around countries of every size (islands, a seam at +-180, shared borders):
+ * the solver's cells are identical (geometry tables, atan2-free tests); the verdict and its
+ * areas are identical; the pruned margin scan's margin is a proven bound (at most the
+ * smallest f over a dense sample of the border that the reference scan also bounds) and
+ * within 0.05 km of the reference scan's. Verdict-driven refinement (lm_region_params.decide)
+ * gives the same verdict, margin, decisive caps and unknown area, in fewer cells that cover
+ * every cell of the full solve.
+ */
+START_TEST(test_fast_paths_equal_ref)
+{
+	static const char *const codes[] = {"FR", "LU", "CH", "GB", "NO", "IT", "GR", "DE,FR"};
+	static const double at[][2] = {{46.5, 2.5}, {49.7, 6.1}, {46.8, 8.2}, {54, -2.5}, {62, 9},
+		{42.5, 12.5}, {38.5, 23.5}, {49, 7}};
+	size_t ci, trial, nin = 0, nvd = 0;
+	double worst = 0;
+
+	geo_seed(lm_test_seed());
+	for (ci = 0; ci < sizeof(codes) / sizeof(codes[0]); ci++) {
+		struct lm_geofence *gf = lm_geofence_create();
+		char buf[16], *save, *tok;
+
+		snprintf(buf, sizeof(buf), "%s", codes[ci]);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			ck_assert_int_eq(lm_geofence_add_country(gf, tok), 0);
+		}
+		for (trial = 0; trial < 24; trial++) {
+			struct lm_region_params prm = {.res_km = 2 + 30 * geo_rand()};
+			struct lm_verdict_info a, b;
+			struct lm_cap caps[6];
+			struct lm_region *r, *rr;
+			int n = 1 + (int)(geo_rand() * 5), i;
+			double tl = at[ci][0] + 4 * (geo_rand() - 0.5);
+			double tn = at[ci][1] + 6 * (geo_rand() - 0.5);
+			uint8_t da[6] = {0}, db[6] = {0};
+
+			for (i = 0; i < n; i++) {
+				double d = 20 + 600 * geo_rand();
+
+				ck_assert_int_eq(lm_geo_direct(tl, tn, 360 * geo_rand(), d,
+							 &caps[i].lat, &caps[i].lon),
+					0);
+				caps[i].radius_km = d * (1.05 + 0.6 * geo_rand());
+			}
+			r = lm_region_solve(caps, (size_t)n, &prm);
+			rr = lm_region_solve_ref(caps, (size_t)n, &prm);
+			ck_assert_ptr_nonnull(r);
+			ck_assert_ptr_nonnull(rr);
+			ck_assert_uint_eq(lm_region_ncells(r), lm_region_ncells(rr));
+			for (i = 0; i < (int)lm_region_ncells(r); i++) {
+				const struct lm_cell *x = lm_region_cell(r, (size_t)i);
+				const struct lm_cell *y = lm_region_cell(rr, (size_t)i);
+
+				ck_assert(x->lat0 == y->lat0 && x->lat1 == y->lat1 &&
+					x->lon0 == y->lon0 && x->lon1 == y->lon1);
+				ck_assert(x->radius_km == y->radius_km && x->full == y->full);
+			}
+			ck_assert(lm_region_area_km2(r) == lm_region_area_km2(rr));
+			ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &a, da), 0);
+			ck_assert_int_eq(lm_geofence_verdict_ref(gf, rr, true, &b, db), 0);
+			ck_assert_int_eq(a.verdict, b.verdict);
+			ck_assert(
+				a.area_in_km2 == b.area_in_km2 && a.area_out_km2 == b.area_out_km2);
+			ck_assert(a.area_unknown_km2 == b.area_unknown_km2);
+			ck_assert_mem_eq(da, db, sizeof(da));
+			if (a.verdict == LM_VERDICT_INSIDE || a.verdict == LM_VERDICT_OUTSIDE) {
+				ck_assert(a.margin_km >= 0 && isfinite(a.margin_km));
+				ck_assert_msg(fabs(a.margin_km - b.margin_km) <= 0.05,
+					"%s trial %zu: margin %.6f km, reference %.6f km",
+					codes[ci], trial, a.margin_km, b.margin_km);
+				/* f at the margin point the fast scan found is an upper bound of
+				 * the border's minimum f, so of every sound margin */
+				if (a.margin_cap != SIZE_MAX) {
+					double f = -INFINITY;
+
+					for (i = 0; i < n; i++) {
+						f = fmax(f,
+							lm_geo_dist_km(a.margin_lat, a.margin_lon,
+								caps[i].lat, caps[i].lon) -
+								caps[i].radius_km);
+					}
+					ck_assert_msg(a.margin_km <= f + 1e-9,
+						"margin %.6f > f %.6f", a.margin_km, f);
+				}
+				worst = fmax(worst, fabs(a.margin_km - b.margin_km));
+				nin++;
+			}
+			/* verdict-driven refinement: same verdict and margin, a region containing
+			 * the full one (every full cell's corners and centre covered) */
+			{
+				struct lm_region_params pd = prm;
+				struct lm_verdict_info c;
+				uint8_t dc[6] = {0};
+				struct lm_region *rd;
+				size_t q;
+
+				pd.decide = gf;
+				rd = lm_region_solve(caps, (size_t)n, &pd);
+				ck_assert_ptr_nonnull(rd);
+				ck_assert_int_eq(lm_geofence_verdict(gf, rd, true, &c, dc), 0);
+				ck_assert_msg(c.verdict == a.verdict,
+					"%s trial %zu: verdict %s, full %s", codes[ci], trial,
+					lm_verdict_str(c.verdict), lm_verdict_str(a.verdict));
+				ck_assert(lm_region_ncells(rd) <= lm_region_ncells(r));
+				if (a.verdict == LM_VERDICT_INSIDE ||
+					a.verdict == LM_VERDICT_OUTSIDE) {
+					ck_assert(c.margin_km == a.margin_km);
+					ck_assert_mem_eq(dc, da, sizeof(dc));
+					ck_assert(c.area_unknown_km2 == a.area_unknown_km2);
+				}
+				for (q = 0; q < lm_region_ncells(r); q++) {
+					const struct lm_cell *x = lm_region_cell(r, q);
+
+					ck_assert(lm_region_covers(rd, (x->lat0 + x->lat1) / 2,
+						(x->lon0 + x->lon1) / 2));
+					ck_assert(lm_region_covers(rd, x->lat0, x->lon0));
+					ck_assert(lm_region_covers(rd, x->lat1, x->lon1));
+				}
+				nvd += lm_region_ncells(rd) < lm_region_ncells(r);
+				lm_region_destroy(rd);
+			}
+			lm_region_destroy(r);
+			lm_region_destroy(rr);
+		}
+		lm_geofence_destroy(gf);
+	}
+	ck_assert_uint_gt(nvd, 10); /* the lever did something */
+	printf("# %zu inside/outside verdicts with a margin; largest margin difference from the "
+	       "reference scan %.6f km\n",
+		nin, worst);
+	ck_assert_uint_gt(nin, 20);
 }
 END_TEST
 
@@ -541,6 +677,7 @@ main(void)
 	tcase_add_test(tc, test_user_polygon);
 	tcase_add_test(tc, test_verdict_no_area);
 	tcase_add_test(tc, test_margin_lower_bound);
+	tcase_add_test(tc, test_fast_paths_equal_ref);
 	tcase_add_test(tc, test_verdict_sound);
 	tcase_add_test(tc, test_verdict_unknown_below_resolution);
 	tcase_add_test(tc, test_verdict_seam_shared);

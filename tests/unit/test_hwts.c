@@ -116,6 +116,8 @@ make_port(enum lm_ts_source tier, unsigned bits, uint32_t drift_ppb)
 	struct lm_hwts *h = lm_hwts_create(&c);
 
 	ck_assert_ptr_nonnull(h);
+	/* as if the self-measurement had found the configured maximum */
+	lm_hwts_set_host_max(h, c.host_max_cyc);
 	return h;
 }
 
@@ -428,8 +430,17 @@ START_TEST(test_rtt_fallbacks)
 	ck_assert_uint_eq(lm_hwts_host_max(h), 150);
 	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
 	ck_assert_uint_eq(lm_hwts_stats(h)->fb_host, 2);
-	lm_hwts_set_host_max(h, 0);
+	/* A measured maximum above the configured one: the configured one (it only tightens). */
+	lm_hwts_set_host_max(h, 20000);
 	ck_assert_uint_eq(lm_hwts_host_max(h), 10000);
+	/* Regression (issue 10): unmeasured, the configured value stood in for a measurement.
+	 * Now no hardware pair is plausible: the good pair falls back to software. */
+	lm_hwts_set_host_max(h, 0);
+	ck_assert_uint_eq(lm_hwts_host_max(h), 0);
+	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);
+	ck_assert_uint_eq(rtt, 5300);
+	ck_assert_uint_eq(lm_hwts_stats(h)->fb_host, 3);
+	lm_hwts_set_host_max(h, 10000);
 	/* RX stamp after the software RX stamp. */
 	st.rx_dev = t0 + 5400;
 	ck_assert_int_eq(lm_hwts_rtt(h, &st, &rtt, &err), LM_TS_TSC);

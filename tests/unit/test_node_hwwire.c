@@ -79,6 +79,9 @@ dev_read_tx(void *ctx, uint64_t *ticks)
 static const struct lm_devclk_ops dev_ops = {dev_read, dev_read_tx};
 
 static uint64_t rig_up_delay; /* cc.landmark_delay_ns of the next rig_up() */
+static bool rig_up_floor; /* the next rig_up() port is looped: self-measurement probes */
+#define FLOOR_IV 20000 /* ns between probes */
+#define FLOOR_ROUND 16 /* probes per round */
 
 static void
 rig_up(enum lm_ts_source tier)
@@ -93,6 +96,7 @@ rig_up(enum lm_ts_source tier)
 	ec.max_provers = 1;
 	ec.interval_ns = INTERVAL;
 	ec.reply_timeout_ns = REPLY_TO;
+	ec.floor_interval_ns = rig_up_floor ? FLOOR_IV : 0;
 	rig_engine(&R, &ec);
 
 	memset(&hc, 0, sizeof(hc));
@@ -112,8 +116,12 @@ rig_up(enum lm_ts_source tier)
 	cc.max_pending = 4;
 	cc.pool_size = 32;
 	cc.landmark_delay_ns = rig_up_delay;
+	cc.floor_round_probes = FLOOR_ROUND;
+	cc.floor_rounds = 2;
 	rig_ctrl(&R, &cc);
 	ck_assert_int_eq(lm_ctrl_set_hwts(R.ctrl, 0, H.hw), 0);
+	/* as if a self-measurement had found HOST_MAX (test_floor_* measure it) */
+	lm_hwts_set_host_max(H.hw, HOST_MAX);
 	/* The control lcore's updates every 100 ms: the third reading is the first one a map
 	 * predicted, so the pair it closes is the first usable one. */
 	ck_assert_int_eq(lm_hwts_update(H.hw), -EAGAIN);
@@ -532,6 +540,194 @@ START_TEST(test_no_unproven_landmark_delay)
 }
 END_TEST
 
+/*
+ * Loop n self-measurement probes back through the in-memory port, as a looped port would:
+ * the NIC sends tx_late after the software TX stamp, the frame is back at the NIC loop ns
+ * later (with a device RX stamp when hw_rx), the software RX stamp comes rx_late after that.
+ * Probe i takes loop + i * spread ns. @return probes seen.
+ */
+static unsigned
+loop_probes(unsigned n, uint64_t tx_late, uint64_t loop, uint64_t spread, uint64_t rx_late,
+	bool hw_rx, bool hw_tx)
+{
+	unsigned seen = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t f[LM_FRAME_MAX];
+		uint8_t g[LM_FRAME_MAX];
+		uint64_t sw_tx;
+		uint64_t back;
+		int len = 0;
+		int got;
+
+		R.clk.now += FLOOR_IV;
+		lm_engine_poll(R.eng);
+		sw_tx = R.clk.now;
+		/* the newest probe sent (older ones went out while nothing looped them) */
+		while ((got = lm_memport_take(R.mp, g, sizeof(g))) > 0) {
+			if (got >= 14 && g[12] == 0x88 && g[13] == 0xb5) {
+				memcpy(f, g, (size_t)got);
+				len = got;
+			}
+		}
+		if (len <= 0) {
+			continue;
+		}
+		seen++;
+		ck_assert_mem_eq(f, node_mac, 6); /* to ourselves, from ourselves */
+		ck_assert_mem_eq(f + 6, node_mac, 6);
+		if (hw_tx) {
+			H.tx_latched = true;
+			H.tx_stamp = dev_of(sw_tx + tx_late);
+		}
+		back = sw_tx + tx_late + loop + i * spread;
+		if (hw_rx) {
+			ck_assert_int_eq(
+				lm_memport_inject_hw(R.mp, f, (uint16_t)len, dev_of(back)), 0);
+		} else {
+			ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)len), 0);
+		}
+		R.clk.now = back + rx_late;
+		rig_pump(&R);
+	}
+	return seen;
+}
+
+/*
+ * The floor of a software-stamped port, measured through its loop: its evidence goes into
+ * the record and its deduction to the samples of its tier, min(floor, configured cap).
+ */
+START_TEST(test_floor_tsc_port)
+{
+	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400};
+	struct lm_record r;
+	uint64_t floor = 300 + 200 + 400; /* software RTT of the fastest probe */
+
+	rig_up_delay = 1000000;
+	rig_up_floor = true;
+	rig_up(LM_TS_HW); /* frames without device stamps: tsc */
+	ck_assert_uint_eq(loop_probes(FLOOR_ROUND, 300, 200, 7, 400, false, false), FLOOR_ROUND);
+	ck_assert_uint_eq(lm_engine_stats(R.eng)->floor_rx, FLOOR_ROUND);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->floor_probes, FLOOR_ROUND);
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_int_eq(r.version, LM_RECORD_VERSION);
+	ck_assert_int_eq(r.ts_source, LM_TS_TSC);
+	ck_assert_int_eq(r.floor[LM_TS_TSC].method, LM_FLOOR_LOOPBACK);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].floor_ns, floor);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].samples, FLOOR_ROUND);
+	ck_assert_int_le(r.floor[LM_TS_TSC].measured_at_ns, r.t_start_ns);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].deduct_ns, floor);
+	ck_assert_int_eq(r.floor[LM_TS_HW].method, LM_FLOOR_NONE);
+	ck_assert_uint_eq(r.landmark_delay_ns, floor);
+	/* never more than the node's own path: the samples' software RTT is 5700 */
+	ck_assert_uint_eq(r.rtt_min_ns, 5700);
+	ck_assert_int_eq(lm_record_check_deductions(&r), LM_OK);
+	rig_down();
+
+	/* A configured cap below the floor lowers the deduction ... */
+	rig_up_delay = 250;
+	rig_up(LM_TS_HW); /* frames without device stamps: tsc */
+	loop_probes(FLOOR_ROUND, 300, 200, 7, 400, false, false);
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].floor_ns, floor);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].deduct_ns, 250);
+	ck_assert_uint_eq(r.landmark_delay_ns, 250);
+	rig_down();
+
+	/* ... and a probe that does not come back within its interval is lost, not slow. */
+	rig_up_delay = 1000000;
+	rig_up(LM_TS_HW); /* frames without device stamps: tsc */
+	R.clk.now += FLOOR_IV;
+	lm_engine_poll(R.eng);
+	R.clk.now += FLOOR_IV;
+	lm_engine_poll(R.eng);
+	ck_assert_uint_ge(lm_engine_stats(R.eng)->floor_lost, 1);
+	ck_assert_uint_eq(lm_engine_stats(R.eng)->floor_rx, 0);
+	rig_down();
+	rig_up_floor = false;
+	rig_up_delay = 0;
+}
+END_TEST
+
+/*
+ * Regression (issue 10): a deduction applied to a tier it was not measured on, and the
+ * configured host-latency maximum standing in for a measured one. On a hardware port the
+ * probes measure each tier's floor and the host latency; the hardware samples get only the
+ * hardware tier's (small) floor, never the software one.
+ */
+START_TEST(test_floor_hw_port)
+{
+	const struct path p = {.tx_late = 300, .rtt = 5000, .rx_late = 400, .hw_rx = 1, .hw_tx = 1};
+	struct lm_record r;
+	uint64_t hm;
+
+	rig_up_delay = 1000000;
+	rig_up_floor = true;
+	rig_up(LM_TS_HW);
+	/* Unmeasured: no hardware pair is plausible, whatever hw_host_max says. */
+	lm_hwts_set_host_max(H.hw, 0);
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_int_eq(r.ts_source, LM_TS_TSC);
+	ck_assert_uint_eq(r.landmark_delay_ns, 0); /* no floor either */
+	R.n_recs = 0;
+	/* Measured: probes over a 200 ns loop, host latency 300 + 400 ns (two rounds: the TX
+	 * stamp slot may still be held by a probe that went out while nothing looped it). */
+	ck_assert_uint_eq(
+		loop_probes(2 * FLOOR_ROUND, 300, 200, 0, 400, true, true), 2 * FLOOR_ROUND);
+	hm = lm_hwts_host_max(H.hw);
+	ck_assert_uint_ge(hm, 700 - 20); /* the probes' software-minus-hardware RTT */
+	ck_assert_uint_le(hm, 700);
+	ck_assert_uint_le(hm, HOST_MAX);
+	run_session(&p);
+	decode_only_record(&r);
+	ck_assert_int_eq(r.ts_source, LM_TS_HW);
+	ck_assert_int_eq(r.floor[LM_TS_TSC].method, LM_FLOOR_LOOPBACK);
+	ck_assert_uint_eq(r.floor[LM_TS_TSC].floor_ns, 900);
+	ck_assert_int_eq(r.floor[LM_TS_HW].method, LM_FLOOR_LOOPBACK);
+	ck_assert_uint_ge(r.floor[LM_TS_HW].floor_ns, 200);
+	ck_assert_uint_le(r.floor[LM_TS_HW].floor_ns, 220);
+	ck_assert_int_eq(r.floor[LM_TS_HW_RX_TSC].method, LM_FLOOR_LOOPBACK);
+	ck_assert_uint_ge(r.floor[LM_TS_HW_RX_TSC].floor_ns, 500);
+	/* every sample is hw: only the hw floor comes off, never the 900 ns software one */
+	ck_assert_uint_eq(r.landmark_delay_ns, r.floor[LM_TS_HW].deduct_ns);
+	ck_assert_uint_lt(r.landmark_delay_ns, 900);
+	ck_assert_uint_ge(r.rtt_min_ns - r.landmark_delay_ns, p.rtt - 220);
+	rig_down();
+	rig_up_floor = false;
+	rig_up_delay = 0;
+}
+END_TEST
+
+/* A frame of the probe ethertype that is not the outstanding probe is counted, not used. */
+START_TEST(test_floor_forged_probe)
+{
+	uint8_t f[LM_FRAME_MAX];
+	int len;
+
+	rig_up_floor = true;
+	rig_up(LM_TS_HW); /* frames without device stamps: tsc */
+	R.clk.now += FLOOR_IV;
+	lm_engine_poll(R.eng);
+	while ((len = lm_memport_take(R.mp, f, sizeof(f))) > 0 &&
+		!(f[12] == 0x88 && f[13] == 0xb5)) {
+	}
+	ck_assert_int_gt(len, 0);
+	f[30] ^= 1; /* a token bit */
+	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)len), 0);
+	R.clk.now += 100;
+	rig_pump(&R);
+	ck_assert_uint_eq(lm_engine_stats(R.eng)->floor_bad, 1);
+	ck_assert_uint_eq(lm_engine_stats(R.eng)->floor_rx, 0);
+	ck_assert_uint_eq(lm_ctrl_stats(R.ctrl)->floor_probes, 0);
+	rig_down();
+	rig_up_floor = false;
+}
+END_TEST
+
 /* The config keys that choose the tier, with file:line errors. */
 START_TEST(test_conf_keys)
 {
@@ -579,6 +775,9 @@ suite(void)
 	tcase_add_test(tc, test_stale_map);
 	tcase_add_test(tc, test_clock_drift_clears_clock_bit);
 	tcase_add_test(tc, test_no_unproven_landmark_delay);
+	tcase_add_test(tc, test_floor_tsc_port);
+	tcase_add_test(tc, test_floor_hw_port);
+	tcase_add_test(tc, test_floor_forged_probe);
 	tcase_add_test(tc, test_conf_keys);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

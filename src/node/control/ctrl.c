@@ -16,10 +16,12 @@
 #include "datapath/lm_hwts.h"
 #include "landmark/lm_keys.h"
 #include "control/lm_node_ctrl.h"
+#include "control/lm_node_floor.h"
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_revocation.h"
+#include "landmark/lm_revset.h"
 
 struct pending {
 	uint8_t used;
@@ -73,6 +75,8 @@ struct lm_ctrl {
 	struct pending *pend;
 	struct engine_chans eng[LM_CTRL_MAX_ENGINES];
 	struct lm_hwts *hwts[LM_CTRL_MAX_ENGINES];
+	struct lm_floor *floor; /* the node's floor per tier, from self-measurement probes */
+	uint64_t host_max_cyc; /* measured host-latency maximum last given to the ports */
 	bool clock_bad; /* the counter calibration failed a re-verification */
 	unsigned n_eng;
 	unsigned slots_given;
@@ -95,6 +99,7 @@ struct lm_ctrl {
 	uint8_t *ev_data;
 	uint8_t gpu_report[LM_EVIDENCE_MAX + LM_GPU_SIG_LEN]; /* scratch */
 	struct lm_ctrl_stats st;
+	int64_t rev_stats_ns; /* last revset_stats() */
 };
 
 #define SD(f)                                                                                      \
@@ -106,6 +111,12 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(hello_replay),
 	SD(hello_not_allowed),
 	SD(hello_revoked),
+	SD(revocation_lists_accepted),
+	SD(revocation_lists_older),
+	SD(revocation_lists_stale),
+	SD(revocation_lists_bad),
+	SD(revocation_lists_held),
+	SD(revocation_lists_expired),
 	SD(hello_mode),
 	SD(hello_busy),
 	SD(hello_key_class),
@@ -128,6 +139,7 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(mesh_started),
 	SD(mesh_reveals),
 	SD(mesh_failed),
+	SD(floor_probes),
 };
 #undef SD
 #define N_SCALAR (sizeof(scalar_descs) / sizeof(scalar_descs[0]))
@@ -357,17 +369,30 @@ allowed(const struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
 static bool
 revoked(const struct lm_ctrl *c, const struct lm_hello *h, int64_t wall_ns)
 {
-	uint8_t scope = h->cred.kind == LM_CRED_CHIP ? LM_REVOKE_CHIP : LM_REVOKE_LANDMARK;
-	unsigned i;
+	enum lm_revocation_scope scope =
+		h->cred.kind == LM_CRED_CHIP ? LM_REVOKE_CHIP : LM_REVOKE_LANDMARK;
 
-	for (i = 0; i < c->c.n_revocations; i++) {
-		if (c->c.revocations[i]->scope == scope &&
-			lm_revocation_revokes(
-				c->c.revocations[i], lm_hello_prover_pk(h), wall_ns, NULL)) {
-			return true;
-		}
+	return c->c.revset != NULL &&
+		lm_revset_revokes(c->c.revset, scope, lm_hello_prover_pk(h), wall_ns, NULL, 0);
+}
+
+/* The revocation lists' counters into the ctrl's (at most once a second, and at flush). */
+static void
+revset_stats(struct lm_ctrl *c, int64_t wall_ns, bool now)
+{
+	struct lm_revset_stats rs;
+
+	if (c->c.revset == NULL || (!now && wall_ns - c->rev_stats_ns < 1000000000)) {
+		return;
 	}
-	return false;
+	c->rev_stats_ns = wall_ns;
+	lm_revset_stats(c->c.revset, wall_ns / 1000000000, &rs);
+	c->st.revocation_lists_accepted = rs.accepted;
+	c->st.revocation_lists_older = rs.older;
+	c->st.revocation_lists_stale = rs.stale;
+	c->st.revocation_lists_bad = rs.bad;
+	c->st.revocation_lists_held = rs.lists;
+	c->st.revocation_lists_expired = rs.expired;
 }
 
 /* The key-class policy: the class that protects the timed secret in this mode, read from
@@ -818,6 +843,8 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 			s->flags = LM_SAMPLE_LOST;
 		}
 	}
+	/* Version 2: the floor evidence of every tier as it stood when the session ended. */
+	lm_floor_evidence(c->floor, r->t_end_ns, r->floor);
 	r->hello_time = p->hello_time;
 	memcpy(r->hello_nonce, p->hello_nonce, sizeof(r->hello_nonce));
 	r->hello_flags = p->hello_flags;
@@ -833,18 +860,14 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 		return;
 	}
 	/*
-	 * Deductions: certified turnaround; never above the RTT. A landmark-side delay may be
-	 * deducted only as a floor the node measured on itself for the samples' tier, with that
-	 * evidence in the record. This node measures no such floor and the record format has no
-	 * place for the evidence, so it deducts none: landmark_delay_ns (the configured cap)
-	 * can only lower a measured deduction, never make one.
+	 * Deductions: the landmark-side delay is what lm_record_finish() derived from the floor
+	 * evidence above (each tier's measured floor, capped by landmark_delay_ns, only on that
+	 * tier's samples); the certified turnaround comes off what is left, or not at all.
 	 */
-	r->landmark_delay_ns = 0; /* no measured floor */
 	if (c->c.deduct_turnaround && p->cred.kind == LM_CRED_CHIP) {
 		r->chip_turnaround_ns = p->cred.u.chip.min_turnaround_ns;
 	}
 	if (r->landmark_delay_ns + r->chip_turnaround_ns > r->rtt_min_ns) {
-		r->landmark_delay_ns = 0;
 		r->chip_turnaround_ns = 0;
 	}
 	if (lm_batch_count(c->batch) >= c->c.batch_max) {
@@ -1048,6 +1071,68 @@ on_proved(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m)
 	c->st.mesh_reveals++;
 }
 
+/* cycles -> ns, rounded down with the lower-bound frequency: never above what sample RTTs
+ * (rounded up with the same frequency) would show for the same cycles. */
+static uint64_t
+floor_ns_of(const struct lm_ctrl *c, uint64_t cyc)
+{
+	return (uint64_t)((unsigned __int128)cyc * (uint64_t)LM_NS_PER_S / c->c.cal.hz_lower);
+}
+
+/*
+ * A self-measurement probe came back (engine_floor.c): its RTT for every tier its stamps
+ * allow goes into the floor, its host latency into the measured maximum, which goes to
+ * every port's hardware stamps (the configured one can only tighten it there).
+ */
+static void
+on_floor(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m)
+{
+	struct lm_hwts *h = eng < LM_CTRL_MAX_ENGINES ? c->hwts[eng] : NULL;
+	const struct lm_nsample *sm = &m->s[0];
+	uint64_t rtt[LM_TS__COUNT] = {sm->rtt_cyc, 0, 0};
+	uint64_t host[LM_TS__COUNT] = {0, 0, 0};
+	int64_t wall = wall_of(c, m->end_cyc);
+	uint64_t hm;
+	unsigned t;
+
+	if (h != NULL && (sm->dev_flags & LM_NSAMPLE_RX_DEV)) {
+		struct lm_hwts_stamps st;
+
+		if (lm_hwts_newest_tsc(h) < m->end_cyc) {
+			(void)lm_hwts_update(h);
+		}
+		memset(&st, 0, sizeof(st));
+		st.sw_tx = sm->tx_cyc;
+		st.sw_rx = sm->tx_cyc + sm->rtt_cyc;
+		st.has_rx = true;
+		st.rx_dev = sm->rx_dev;
+		st.has_tx = (sm->dev_flags & LM_NSAMPLE_TX_DEV) != 0;
+		st.tx_dev = sm->tx_dev;
+		lm_hwts_probe(h, &st, rtt, host);
+	}
+	for (t = 0; t < LM_TS__COUNT; t++) {
+		if (rtt[t] == 0) {
+			continue;
+		}
+		if (host[t] > 0) {
+			lm_floor_add_host(c->floor, (enum lm_ts_source)t, floor_ns_of(c, host[t]));
+		}
+		lm_floor_add(c->floor, (enum lm_ts_source)t, floor_ns_of(c, rtt[t]), wall);
+	}
+	c->st.floor_probes++;
+	slot_free(c, eng, m);
+	hm = lm_floor_host_max_ns(c->floor, wall);
+	hm = (uint64_t)((unsigned __int128)hm * c->c.cal.hz_lower / (uint64_t)LM_NS_PER_S);
+	if (hm != c->host_max_cyc) {
+		c->host_max_cyc = hm;
+		for (t = 0; t < LM_CTRL_MAX_ENGINES; t++) {
+			if (c->hwts[t] != NULL) {
+				lm_hwts_set_host_max(c->hwts[t], hm);
+			}
+		}
+	}
+}
+
 unsigned
 lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns)
 {
@@ -1076,6 +1161,9 @@ lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns)
 			case LM_NMSG_EVIDENCE:
 				on_evidence(c, e, m);
 				break;
+			case LM_NMSG_FLOOR:
+				on_floor(c, e, m);
+				break;
 			default:
 				slot_free(c, e, m);
 				break;
@@ -1087,6 +1175,7 @@ lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns)
 		batch_close(c, wall_ns);
 		work++;
 	}
+	revset_stats(c, wall_ns, false);
 	for (i = 0; i < c->c.n_peers && c->n_eng > 0; i++) {
 		if (!c->peers[i].open && wall_ns >= c->peers[i].next_ns) {
 			c->peers[i].next_ns = wall_ns + (int64_t)c->c.peers[i].interval_ns;
@@ -1103,6 +1192,7 @@ lm_ctrl_flush(struct lm_ctrl *c, int64_t wall_ns)
 	int rc;
 
 	batch_close(c, wall_ns);
+	revset_stats(c, wall_ns, true);
 	rc = c->sink.ops->flush(c->sink.ctx);
 	/* records still in the batch: the signer failed, they are not in the feed */
 	return rc == 0 && lm_batch_count(c->batch) > 0 ? -ENODEV : rc;
@@ -1133,6 +1223,9 @@ lm_ctrl_set_hwts(struct lm_ctrl *c, unsigned engine, struct lm_hwts *h)
 		return -EINVAL;
 	}
 	c->hwts[engine] = h;
+	if (h != NULL) {
+		lm_hwts_set_host_max(h, c->host_max_cyc);
+	}
 	return 0;
 }
 
@@ -1223,6 +1316,18 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	if (c->c.max_per_prover == 0) {
 		c->c.max_per_prover = 2;
 	}
+	{
+		struct lm_floor_conf fc = {
+			.cap_ns = conf->landmark_delay_ns,
+			.round_probes = conf->floor_round_probes ? conf->floor_round_probes : 64,
+			.rounds_kept = conf->floor_rounds ? conf->floor_rounds : 8,
+			.stale_ns = conf->floor_stale_ns ? conf->floor_stale_ns
+							 : INT64_C(600) * LM_NS_PER_S,
+			.host_cap_ns = UINT64_C(10000000), /* the ports apply the configured one */
+		};
+
+		c->floor = lm_floor_create(&fc);
+	}
 	c->batch = lm_batch_create(conf->batch_max, conf->sk, conf->last_head);
 	c->last_head_ns = conf->last_head != NULL ? conf->last_head->time_ns : 0;
 	if (c->batch != NULL && conf->signer != NULL &&
@@ -1232,7 +1337,7 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 		errno = EINVAL;
 	}
 	if (c->slots == NULL || c->pend == NULL || c->recs == NULL || c->rec_lens == NULL ||
-		c->replay == NULL || c->batch == NULL || c->quota == NULL) {
+		c->replay == NULL || c->batch == NULL || c->quota == NULL || c->floor == NULL) {
 		int err = errno ? errno : ENOMEM;
 
 		lm_ctrl_destroy(c);
@@ -1271,5 +1376,6 @@ lm_ctrl_destroy(struct lm_ctrl *c)
 	free(c->rec_lens);
 	lm_replay_destroy(c->replay);
 	lm_batch_destroy(c->batch);
+	lm_floor_destroy(c->floor);
 	free(c);
 }

@@ -32,6 +32,7 @@ struct lm_node_port_conf {
 	char gateway[LM_CFG_STR_MAX];
 	struct lm_node_neigh_conf neighbours[LM_NODE_MAX_NEIGH];
 	unsigned n_neighbours;
+	int floor_probe; /**< the port is looped inside the node: self-measurement probes */
 };
 
 /** A peer landmark this node measures itself against (landmark-to-landmark). */
@@ -60,6 +61,8 @@ struct lm_landmarkd_conf {
 	struct lm_cfg_strlist operator_roots;
 	struct lm_cfg_strlist allow_list;
 	struct lm_cfg_strlist revocation_files; /**< signed revocation lists (lmctl revoke) */
+	char revocation_nats[LM_CFG_STR_MAX]; /**< NATS URL(s) of the revocation bucket */
+	char revocation_bucket[LM_CFG_STR_MAX]; /**< its key-value bucket */
 	int allow_signed;
 	int allow_fast;
 	int min_key_class_signed; /**< enum lm_key_class */
@@ -82,6 +85,10 @@ struct lm_landmarkd_conf {
 	int64_t rate_table_slots;
 	int64_t replay_window_s;
 	int64_t landmark_delay_ns;
+	int64_t floor_probe_interval_us;
+	int64_t floor_round_probes;
+	int64_t floor_rounds;
+	int64_t floor_stale_s;
 	int deduct_turnaround;
 	int64_t calibration_ms;
 	int64_t calibration_ppb;

@@ -23,7 +23,7 @@
 #include "datapath/lm_node_msg.h"
 #include "lm_node_sink.h"
 
-struct lm_revocation;
+struct lm_revset;
 #include "datapath/lm_session.h"
 #include "landmark/lm_time.h"
 
@@ -91,18 +91,25 @@ struct lm_ctrl_conf {
 	uint32_t n_engines; /**< datapath engines that will attach (pool shares), >= 1 */
 	int64_t replay_window_s;
 	uint32_t replay_slots;
-	/** cap on a landmark-side delay deduction; the deduction must be a measured floor of
-	 * the samples' tier, and none is measured: records deduct 0 whatever this says */
+	/** cap on a landmark-side delay deduction (0..1 ms): a tier's deduction is
+	 * min(its measured floor, this); with no floor measured nothing is deducted */
 	uint64_t landmark_delay_ns;
+	/** self-measurement probes per floor round (>= 16; 0: 64), rounds kept (1..16; 0: 8),
+	 * and how old the newest round may be before a tier has no evidence (0: 600 s) */
+	uint32_t floor_round_probes;
+	uint32_t floor_rounds;
+	int64_t floor_stale_ns;
 	struct lm_clock_cal cal;
 	uint32_t batch_max; /**< records per batch, 1..4096 */
 	uint64_t batch_interval_ns; /**< close a non-empty batch at least this often */
 	struct lm_ctrl_peer peers[LM_CTRL_MAX_PEERS];
 	unsigned n_peers;
-	/** verified revocation lists (borrowed: must outlive the ctrl); a HELLO whose prover
-	 * key one of them revokes at the landmark's time is refused (hello_revoked) */
-	const struct lm_revocation *const *revocations;
-	unsigned n_revocations;
+	/**
+	 * The revocation lists in force (revocation_files and, followed from another thread,
+	 * the revocation_nats bucket; borrowed: must outlive the ctrl), or NULL: a HELLO whose
+	 * prover key one of them revokes at the landmark's time is refused (hello_revoked).
+	 */
+	struct lm_revset *revset;
 };
 
 /** Control-side counters. */
@@ -111,7 +118,16 @@ struct lm_ctrl_stats {
 	uint64_t hello_bad[LM_E__COUNT]; /**< HELLO rejected by reason (sig, key, issuer ...) */
 	uint64_t hello_replay; /**< replay window: duplicate or out of window */
 	uint64_t hello_not_allowed; /**< prover key not on the allow-list */
-	uint64_t hello_revoked; /**< prover key revoked (revocation_files) */
+	uint64_t hello_revoked; /**< prover key revoked (revocation_files, revocation_nats) */
+	/** The revocation lists (lm_revset_stats, refreshed about once a second): offers
+	 * accepted, refused as older (seq not above the held one), stale (past expiry) or bad
+	 * (untrusted root, signature, undecodable); lists held, of which past their expiry. */
+	uint64_t revocation_lists_accepted;
+	uint64_t revocation_lists_older;
+	uint64_t revocation_lists_stale;
+	uint64_t revocation_lists_bad;
+	uint64_t revocation_lists_held;
+	uint64_t revocation_lists_expired;
 	uint64_t hello_mode; /**< mode disabled by configuration */
 	uint64_t hello_busy; /**< no pending slot / datapath ring full */
 	uint64_t hello_key_class; /**< chip key class below the mode's minimum */
@@ -137,6 +153,7 @@ struct lm_ctrl_stats {
 	uint64_t mesh_started;
 	uint64_t mesh_reveals;
 	uint64_t mesh_failed;
+	uint64_t floor_probes; /**< self-measurement probes taken into the floor */
 };
 
 /** Name/offset table of the scalar counters (arrays expanded). */

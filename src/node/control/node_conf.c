@@ -4,6 +4,7 @@
 
 #include "control/lm_node_conf.h"
 #include "landmark/lm_record.h"
+#include "landmark/lm_revset.h"
 
 #define O(f) offsetof(struct lm_landmarkd_conf, f)
 #define OP(f) offsetof(struct lm_node_port_conf, f)
@@ -38,6 +39,11 @@ static const struct lm_cfg_item port_table[] = {
 	{"neighbours", LM_CFG_GROUPS, OP(neighbours), 0, 0, LM_NODE_MAX_NEIGH, NULL, NULL,
 		neigh_table, sizeof(struct lm_node_neigh_conf), OP(n_neighbours),
 		"static neighbours (gateway, known chips): ARP entries that never change"},
+	{"floor_probe", LM_CFG_BOOL, OP(floor_probe), 0, 0, 1, NULL, NULL, NULL, 0, 0,
+		"this port's TX comes back to its RX inside the node (NIC loopback, loop plug, a "
+		"looped virtual device such as net_ring): send self-measurement probes on it to "
+		"measure the node's floor per timestamp tier (docs/node.md); never on a port "
+		"that reaches a network"},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
 };
 
@@ -82,6 +88,13 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"signed revocation lists (lmctl revoke): HELLOs from revoked chip keys (manufacturer "
 		"root lists) or peer landmark keys (operator root lists) are refused and counted "
 		"(hello_revoked); a stale, unreadable or wrongly signed list is a startup error"},
+	{"revocation_nats", LM_CFG_STR, O(revocation_nats), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"NATS server URL(s), comma-separated, whose key-value bucket revocation_bucket "
+		"carries signed revocation lists (lmctl revoke publish): followed by a control-side "
+		"thread; a list with a higher seq replaces the one held, an older or stale one is "
+		"refused and counted (revocation_lists_*); empty: files only"},
+	{"revocation_bucket", LM_CFG_STR, O(revocation_bucket), 0, 0, 0, LM_REVSET_BUCKET, NULL,
+		NULL, 0, 0, "JetStream key-value bucket of revocation_nats"},
 	{"allow_list", LM_CFG_STRLIST, O(allow_list), 0, 0, LM_CFG_LIST_MAX, NULL, NULL, NULL, 0, 0,
 		"prover public keys allowed to start sessions; empty: any certified prover"},
 	{"allow_signed", LM_CFG_BOOL, O(allow_signed), 1, 0, 1, NULL, NULL, NULL, 0, 0,
@@ -138,9 +151,20 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"HELLO hello_time must be within this many seconds of the landmark's clock"},
 	{"landmark_delay_ns", LM_CFG_INT, O(landmark_delay_ns), 0, 0, 1000000, NULL, NULL, NULL, 0,
 		0,
-		"cap on the landmark-side delay deducted from RTTs, ns: a deduction must be a "
-		"floor the node measured on itself for the samples' timestamp tier, and this "
-		"version measures none, so records deduct 0 (a value here never raises that)"},
+		"cap on the landmark-side delay deducted from RTTs, ns: each tier's deduction is "
+		"min(the floor the node measured on itself for that tier, this); without a "
+		"floor_probe port nothing is measured and records deduct 0 (0: deduct nothing)"},
+	{"floor_probe_interval_us", LM_CFG_INT, O(floor_probe_interval_us), 10000, 100, 1000000,
+		NULL, NULL, NULL, 0, 0,
+		"one self-measurement probe on each floor_probe port this often, us (a probe not "
+		"back within it is lost)"},
+	{"floor_round_probes", LM_CFG_INT, O(floor_round_probes), 64, LM_RECORD_FLOOR_MIN_SAMPLES,
+		65536, NULL, NULL, NULL, 0, 0,
+		"probes per floor round (a tier's floor is the minimum over its kept rounds)"},
+	{"floor_rounds", LM_CFG_INT, O(floor_rounds), 8, 1, 16, NULL, NULL, NULL, 0, 0,
+		"floor rounds kept per tier"},
+	{"floor_stale_s", LM_CFG_INT, O(floor_stale_s), 600, 1, 3600, NULL, NULL, NULL, 0, 0,
+		"a tier whose newest floor round is older than this has no evidence (deducts 0), s"},
 	{"deduct_turnaround", LM_CFG_BOOL, O(deduct_turnaround), 0, 0, 1, NULL, NULL, NULL, 0, 0,
 		"deduct the chip certificate's certified minimum turnaround"},
 	{"calibration_ms", LM_CFG_INT, O(calibration_ms), 2000, 10, 60000, NULL, NULL, NULL, 0, 0,
@@ -161,8 +185,10 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"allowed rate change of a NIC clock against the TSC between two mapping updates "
 		"(every 100 ms), ppb; widens the hardware stamp error bound"},
 	{"hw_host_max_us", LM_CFG_INT, O(hw_host_max_us), 50, 1, 10000, NULL, NULL, NULL, 0, 0,
-		"largest host latency (software minus hardware RTT) a hardware-stamped sample may "
-		"show, us; a sample beyond it keeps its software RTT (counted as hwts_fb_host)"},
+		"cap on the host latency (software minus hardware RTT) a hardware-stamped sample may "
+		"show, us: the one in force is min(the maximum measured by the floor_probe ports' "
+		"probes, this); until one is measured every sample keeps its software RTT "
+		"(counted as hwts_fb_host)"},
 	{"idle", LM_CFG_ENUM, O(idle), LM_IDLE_BACKOFF, 0, 0, NULL, idle_names, NULL, 0, 0,
 		"datapath when idle: spin (dedicated core) or backoff (sleep, but spin around "
 		"expected replies)"},

@@ -90,6 +90,11 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(icmp_drop_mtu),
 	SD(rx_martian),
 	SD(rx_l2_mismatch),
+	SD(floor_tx),
+	SD(floor_rx),
+	SD(floor_lost),
+	SD(floor_bad),
+	SD(floor_no_slot),
 };
 #undef SD
 
@@ -909,6 +914,7 @@ lm_engine_poll(struct lm_engine *e)
 	}
 	eng_tx_flush(e);
 	work += eng_timers(e, now_cyc(e));
+	work += floor_poll(e, now_cyc(e));
 	eng_tx_flush(e);
 	return work;
 }
@@ -938,6 +944,14 @@ lm_engine_idle_ns(const struct lm_engine *e)
 		if (e->prov[i].state != P_FREE) {
 			return 0;
 		}
+	}
+	/* A probe out is timed like a CHALLENGE: spin until it is back. */
+	ns = floor_idle_cyc(e, now);
+	if (ns == 0) {
+		return 0;
+	}
+	if (ns != UINT64_MAX && now + ns < next) {
+		next = now + ns;
 	}
 	if (next == UINT64_MAX) {
 		return UINT64_MAX;
@@ -1067,6 +1081,7 @@ lm_engine_create(const struct lm_engine_conf *conf, struct lm_pktio io, struct l
 	e->c_arp = lm_clock_ns_to_cycles(&c->cal, c->arp_timeout_ns);
 	e->c_arp_ttl = lm_clock_ns_to_cycles(&c->cal, c->arp_ttl_ns);
 	e->c_spin = lm_clock_ns_to_cycles(&c->cal, c->spin_window_ns);
+	floor_init(e);
 	e->c_load_hold = lm_clock_ns_to_cycles(&c->cal, LOAD_HOLD_NS);
 	e->c_cookie_period =
 		lm_clock_ns_to_cycles(&c->cal, (uint64_t)LM_COOKIE_PERIOD_S * LM_NS_PER_S);

@@ -61,10 +61,14 @@ eng_frame_input(struct lm_engine *e, const struct lm_pkt *p, uint64_t now)
 {
 	static const uint8_t bcast[LM_ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	struct lm_net_view v;
-	enum lm_net_kind k = lm_net_parse(p->data, p->len, e->c.ip, e->c.udp_port, &v);
+	enum lm_net_kind k;
 	bool to_us;
 	struct lm_pkt out;
 
+	if (floor_input(e, p, now)) {
+		return;
+	}
+	k = lm_net_parse(p->data, p->len, e->c.ip, e->c.udp_port, &v);
 	e->st.net[k]++;
 	if (k > LM_NET_ARP_PROBE) {
 		return;

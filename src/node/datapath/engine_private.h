@@ -7,6 +7,7 @@
  *   engine_session.c  session index by id and the timer queues
  *   engine_prover.c   prover sessions (landmark-to-landmark)
  *   engine_frame.c    frame dispatch (ARP, ICMP echo, UDP by message type)
+ *   engine_floor.c    self-measurement probes of a looped port (the floor per tier)
  * Only the datapath includes this; the contract to the outside is lm_session.h.
  */
 #ifndef LM_NODE_ENGINE_PRIVATE_H
@@ -191,6 +192,15 @@ struct lm_engine {
 	struct lm_hwts *hwts;
 	uint64_t rx_hw_ts;
 	bool rx_hw_ok;
+	/* self-measurement probes (c_floor 0: off) */
+	uint64_t c_floor; /* cycles between probes */
+	uint64_t floor_next; /* next probe due */
+	uint64_t floor_sent; /* when the outstanding one was queued */
+	uint64_t floor_tx; /* its TX stamp (set by eng_tx_flush) */
+	uint64_t floor_seq;
+	uint8_t floor_token[LM_NONCE_LEN];
+	bool floor_out; /* a probe is outstanding */
+	bool floor_tx_hw; /* its hardware TX stamp was requested */
 };
 
 /* ---- engine.c: transmit, measuring sessions, HELLO screening ------------------------------- */
@@ -234,6 +244,15 @@ unsigned prov_timers(struct lm_engine *e, uint64_t now);
 /* ---- engine_frame.c: frame dispatch -------------------------------------------------------- */
 
 void eng_frame_input(struct lm_engine *e, const struct lm_pkt *p, uint64_t now);
+
+/* ---- engine_floor.c: self-measurement probes ------------------------------------------- */
+
+void floor_init(struct lm_engine *e);
+unsigned floor_poll(struct lm_engine *e, uint64_t now);
+/* true when the frame was a probe (taken or counted), false for any other frame */
+bool floor_input(struct lm_engine *e, const struct lm_pkt *p, uint64_t now);
+/* cycles until the next probe (0: one is out or due; UINT64_MAX: not probing) */
+uint64_t floor_idle_cyc(const struct lm_engine *e, uint64_t now);
 
 /* ---- small helpers, inline on the per-packet path --------------------------------------- */
 

@@ -366,10 +366,39 @@ lm_hwts_set_host_max(struct lm_hwts *h, uint64_t cyc)
 uint64_t
 lm_hwts_host_max(const struct lm_hwts *h)
 {
-	if (h->host_meas != 0 && h->host_meas < h->c.host_max_cyc) {
-		return h->host_meas;
+	/* Unmeasured: no hardware pair is plausible (the side that inflates the RTT). */
+	if (h->host_meas == 0) {
+		return 0;
 	}
-	return h->c.host_max_cyc;
+	return h->host_meas < h->c.host_max_cyc ? h->host_meas : h->c.host_max_cyc;
+}
+
+void
+lm_hwts_probe(const struct lm_hwts *h, const struct lm_hwts_stamps *s, uint64_t rtt[LM_TS__COUNT],
+	uint64_t host[LM_TS__COUNT])
+{
+	uint64_t sw_rtt = s->sw_rx - s->sw_tx;
+	uint64_t e;
+	uint64_t l;
+	uint64_t rx;
+
+	memset(rtt, 0, LM_TS__COUNT * sizeof(rtt[0]));
+	memset(host, 0, LM_TS__COUNT * sizeof(host[0]));
+	rtt[LM_TS_TSC] = sw_rtt;
+	/* The same stamp rules as lm_hwts_rtt(), without the host-latency one it measures. */
+	if (h->c.tier == LM_TS_TSC || !s->has_rx || lm_hwts_stamp(h, s->rx_dev, &e, &l) != 0 ||
+		l > s->sw_rx || l <= s->sw_tx) {
+		return;
+	}
+	rx = l;
+	rtt[LM_TS_HW_RX_TSC] = rx - s->sw_tx;
+	host[LM_TS_HW_RX_TSC] = sw_rtt - rtt[LM_TS_HW_RX_TSC];
+	if (h->c.tier != LM_TS_HW || !s->has_tx || lm_hwts_stamp(h, s->tx_dev, &e, &l) != 0 ||
+		e < s->sw_tx || rx <= e) {
+		return;
+	}
+	rtt[LM_TS_HW] = rx - e;
+	host[LM_TS_HW] = sw_rtt - rtt[LM_TS_HW];
 }
 
 enum lm_ts_source

@@ -134,8 +134,9 @@ struct lm_hwts_conf {
 	uint64_t max_span; /**< ticks; see lm_hwts_map_build() */
 	unsigned tries; /**< bracketed reads per update, 1..64 */
 	uint64_t tx_timeout_cyc; /**< a TX stamp request older than this is given up */
-	/** largest software-minus-hardware RTT difference accepted (> 0 for a hardware tier);
-	 * a measured one (lm_hwts_set_host_max()) replaces it when smaller */
+	/** cap on the software-minus-hardware RTT difference accepted (> 0 for a hardware
+	 * tier): the one in force is the measured maximum (lm_hwts_set_host_max()) when
+	 * smaller; until one is measured no hardware pair is accepted */
 	uint64_t host_max_cyc;
 };
 
@@ -202,7 +203,11 @@ LM_WUR int lm_hwts_stamp(const struct lm_hwts *h, uint64_t dev, uint64_t *early,
 /** Set the measured maximum host latency (cycles; 0 clears it). */
 void lm_hwts_set_host_max(struct lm_hwts *h, uint64_t cyc);
 
-/** The host latency maximum in force: the measured one when set and smaller, else conf's. */
+/**
+ * The host latency maximum in force: min(measured, conf's host_max_cyc); 0 while none is
+ * measured, so that every hardware pair falls back to software (fb_host): the configured
+ * value can only tighten a measurement, never stand in for one.
+ */
 uint64_t lm_hwts_host_max(const struct lm_hwts *h);
 
 /** The stamps of one answered challenge, as the datapath kept them. */
@@ -224,6 +229,15 @@ struct lm_hwts_stamps {
  */
 enum lm_ts_source lm_hwts_rtt(
 	struct lm_hwts *h, const struct lm_hwts_stamps *s, uint64_t *rtt, uint64_t *err_cyc);
+
+/**
+ * Control side, a self-measurement probe (zero distance): the RTT each tier's stamping
+ * gives (index = tier; 0 when the stamps do not allow that tier) and the host latency of
+ * each hardware tier (software RTT minus that tier's RTT; 0 when none). The stamp rules of
+ * lm_hwts_rtt() apply, except the host-latency one, which this measures. Counts nothing.
+ */
+void lm_hwts_probe(const struct lm_hwts *h, const struct lm_hwts_stamps *s,
+	uint64_t rtt[LM_TS__COUNT], uint64_t host[LM_TS__COUNT]);
 
 /**
  * Datapath, TX side: ask the hardware stamp for challenge (sid, seq) about to be sent. One

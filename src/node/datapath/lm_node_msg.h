@@ -29,6 +29,7 @@ enum lm_nmsg_type {
 	/** dp -> ctrl: an EVIDENCE part of a gpu-attested session (payload; ctrl_ref and
 	 * session_id are the session's), queued before that session's RESULT */
 	LM_NMSG_EVIDENCE,
+	LM_NMSG_FLOOR, /**< dp -> ctrl: a self-measurement probe came back; stamps in s[0] */
 };
 
 /** Why a session ended (RESULT) or a prover session ended (PROVED). */

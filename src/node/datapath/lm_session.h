@@ -45,6 +45,8 @@
 #include "landmark/lm_time.h"
 
 #define LM_ENGINE_MAX_NEIGH 32 /**< static neighbours per port */
+/** Ethertype of self-measurement probes (IEEE 802 local experimental ethertype 1). */
+#define LM_FLOOR_ETHERTYPE 0x88b5
 
 /** A static neighbour: never learned, never changed, never expires. */
 struct lm_engine_neigh {
@@ -77,6 +79,12 @@ struct lm_engine_conf {
 	struct lm_clock_cal cal; /**< counter calibration (schedules use hz_nominal) */
 	struct lm_engine_neigh neigh[LM_ENGINE_MAX_NEIGH]; /**< static neighbours */
 	unsigned n_neigh;
+	/**
+	 * Self-measurement probes (docs/node.md §Timing): the port is looped inside the node
+	 * (NIC loopback, loop plug, a looped virtual device) and a probe goes out this often;
+	 * 0 (default): the port is not looped, no probes.
+	 */
+	uint64_t floor_interval_ns;
 };
 
 /** Datapath counters; written only by the engine's lcore, read racily by the control side. */
@@ -142,6 +150,11 @@ struct lm_engine_stats {
 	uint64_t icmp_drop_mtu; /**< echo request whose reply would exceed the MTU: dropped */
 	uint64_t rx_martian; /**< RFC 1122: own, 0/8, 240/4 or broadcast source: dropped */
 	uint64_t rx_l2_mismatch; /**< unicast IP in a broadcast/multicast/foreign-MAC frame */
+	uint64_t floor_tx; /**< self-measurement probes sent */
+	uint64_t floor_rx; /**< ... that came back (handed to the control side) */
+	uint64_t floor_lost; /**< ... not back within one probe interval */
+	uint64_t floor_bad; /**< probe-ethertype frame that is not our outstanding probe */
+	uint64_t floor_no_slot; /**< probe back, no message slot to report it */
 };
 
 /** Name/offset table of the counters (for telemetry and dumps). */

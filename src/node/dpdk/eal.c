@@ -7,10 +7,55 @@
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 
 #include "landmarkd.h"
 
-RTE_LOG_REGISTER_DEFAULT(lm_node_logtype, INFO);
+static int logtypes[LM_LOG_MOD__COUNT];
+
+static uint32_t
+rte_level(enum lm_log_level l)
+{
+	switch (l) {
+	case LM_LOG_ERR:
+		return RTE_LOG_ERR;
+	case LM_LOG_WARNING:
+		return RTE_LOG_WARNING;
+	case LM_LOG_NOTICE:
+		return RTE_LOG_NOTICE;
+	case LM_LOG_INFO:
+		return RTE_LOG_INFO;
+	default:
+		return RTE_LOG_DEBUG;
+	}
+}
+
+static void
+rte_sink(void *ctx, enum lm_log_mod mod, enum lm_log_level level, const char *msg)
+{
+	(void)ctx;
+	rte_log(rte_level(level), logtypes[(unsigned)mod < LM_LOG_MOD__COUNT ? mod : 0], "%s\n",
+		msg);
+}
+
+void
+lmd_log_setup(void)
+{
+	static const struct lm_log_sink sink = {rte_sink, NULL};
+	char name[32];
+	unsigned m;
+
+	for (m = 0; m < LM_LOG_MOD__COUNT; m++) {
+		snprintf(name, sizeof(name), "landmark.%s", lm_log_mod_str((enum lm_log_mod)m));
+		logtypes[m] = rte_log_register_type_and_pick_level(name, RTE_LOG_INFO);
+		if (logtypes[m] < 0) {
+			logtypes[m] = RTE_LOGTYPE_USER1;
+		}
+	}
+	lm_log_set_sink(&sink);
+	/* DPDK filters per type (--log-level); the seam passes everything on. */
+	lm_log_set_level(LM_LOG_DEBUG);
+}
 
 /* Datapath lcore: poll its engines; in back-off mode sleep only when nothing is near. */
 static int

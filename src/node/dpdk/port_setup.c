@@ -139,6 +139,9 @@ setup_port(unsigned i, const struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	ec.rate_slots = (uint32_t)lmd.conf.rate_table_slots;
 	ec.spin_window_ns = (uint64_t)lmd.conf.spin_window_us * 1000;
 	ec.cal = lmd.cal;
+	ec.floor_interval_ns = lmd.conf.ports[i].floor_probe
+		? (uint64_t)lmd.conf.floor_probe_interval_us * 1000
+		: 0;
 	p->eng = lm_engine_create(&ec, lm_dport_pktio(p->dport), lm_tsc_clock(),
 		lm_dport_ring_chan(p->to_ctrl), lm_dport_ring_chan(p->from_ctrl),
 		lm_dport_ring_chan(p->pool));
