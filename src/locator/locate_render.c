@@ -173,7 +173,9 @@ lm_locate_result_json(const struct lm_locate_result *res)
 		names[i] = res->caps[i].site;
 	}
 	rv.names = names;
-	if (lm_locate_region_json(c, &rv) < 0 || class_json(c, res) < 0) {
+	if (lm_locate_region_json(c, &rv) < 0 || class_json(c, res) < 0 ||
+		(res->verdict_driven &&
+			json_object_set_new(c, "verdict_driven", json_true()) < 0)) {
 		json_decref(c);
 		c = NULL;
 	}
