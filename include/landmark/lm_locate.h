@@ -73,6 +73,9 @@ struct lm_locator_conf {
 	/** area goal (lm_region_params.area_ratio): 0 fixed resolution, else (1, 100] */
 	double area_ratio;
 	size_t max_cells; /**< cell limit per region (0: LM_REGION_DEFAULT_MAX_CELLS) */
+	/** verdict-driven refinement against the window's fence (lm_region_params.decide):
+	 *  same verdicts and margins, coarser regions; area_ratio is then not applied */
+	bool verdict_driven;
 	const struct lm_geofence *allowed; /**< borrowed, must outlive the locator; NULL: no
 					    *   verdict except for declared chips */
 	bool no_margin; /**< skip the verdict margin (faster; margin_km NaN) */
@@ -114,6 +117,7 @@ struct lm_locate_result {
 	size_t n_caps;
 	double res_km; /**< resolution asked for */
 	double area_ratio; /**< area goal it was solved under (0: fixed resolution) */
+	bool verdict_driven; /**< solved with verdict-driven refinement (coarser region) */
 	struct lm_region *region; /**< solved from caps[] in order (owned) */
 	size_t *conflict; /**< cap indices of the smallest proven inconsistent subset */
 	size_t n_conflict; /**< 0 unless the region is empty and a conflict was proven */

@@ -61,6 +61,9 @@ struct cpd_conf {
 	char http_listen[LM_CFG_STR_MAX];
 	int64_t http_port;
 	int64_t now_s; /* > 0: a fixed clock (replays and tests) */
+	char report_dir[LM_CFG_STR_MAX]; /* "": no scheduled reports */
+	char report_key[LM_CFG_STR_MAX];
+	int64_t report_interval_s, report_period_s, report_delay_s;
 };
 
 extern const struct lm_cfg_item cpd_conf_table[];

@@ -78,6 +78,18 @@ const struct lm_cfg_item cpd_conf_table[] = {
 		"IPv4 address of the HTTP view (/v1/status, /v1/alerts, /metrics)"},
 	{"http_port", LM_CFG_INT, O(http_port), 9109, 0, 65535, NULL, NULL, NULL, 0, 0,
 		"its TCP port; 0: no HTTP"},
+	{"report_dir", LM_CFG_STR, O(report_dir), 0, 0, 0, "", NULL, NULL, 0, 0,
+		"write a signed report (lmctl report's JSON and CSV) into this directory at every "
+		"report_interval_s boundary (one member of the group writes it); empty: none"},
+	{"report_key", LM_CFG_STR, O(report_key), 0, 0, 0, "", NULL, NULL, 0, 0,
+		"the reporter's secret key file (mode 0600, lmctl keygen) signing the reports"},
+	{"report_interval_s", LM_CFG_INT, O(report_interval_s), 86400, 60, 366 * 86400, NULL, NULL,
+		NULL, 0, 0, "a report ends at every multiple of this many seconds (unix time)"},
+	{"report_period_s", LM_CFG_INT, O(report_period_s), 0, 0, 366 * 86400, NULL, NULL, NULL, 0,
+		0, "the period a report covers, ending at its boundary; 0: report_interval_s"},
+	{"report_delay_s", LM_CFG_INT, O(report_delay_s), 300, 0, 86400, NULL, NULL, NULL, 0, 0,
+		"write a report this long after its boundary, s: the feed's delay, so that the "
+		"period's records have arrived"},
 	{"now", LM_CFG_INT, O(now_s), 0, 0, 4102444800, NULL, NULL, NULL, 0, 0,
 		"a fixed service and verifier clock, unix s, for replays and tests; 0: the system "
 		"clock"},
@@ -151,6 +163,13 @@ cpd_conf_load(struct cpd_conf *c, const char *path, char *err, size_t errlen)
 	if (!strncmp(c->alert_subject, "landmark.", 9) || !strcmp(c->alert_subject, "landmark")) {
 		BAD("alert_subject = \"%s\": under the feed's subjects (landmark.>)",
 			c->alert_subject);
+	}
+	if (c->report_dir[0] && !c->report_key[0]) {
+		BAD("report_dir = \"%s\" needs report_key (the reporter's secret key file)",
+			c->report_dir);
+	}
+	if (c->report_period_s == 0) {
+		c->report_period_s = c->report_interval_s;
 	}
 #undef BAD
 	return 0;

@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "cpd.h"
+#include "cpd_report.h"
 #include "landmark/lm_coverage.h"
 #include "landmark/lm_feed.h"
 #include "landmark/lm_feed_http.h"
@@ -78,6 +79,10 @@ struct cpd_service {
 	pthread_mutex_t mu;
 	struct cpd_stats stats;
 	bool caught_up;
+	/* scheduled reports */
+	bool *coverable; /* per licence, manifest order (NULL without landmarks) */
+	const struct lm_revocation *rev_ptr[LM_CFG_LIST_MAX];
+	int64_t report_until; /* last report boundary handled */
 	/* the message being handled */
 	struct lm_record *rec;
 	struct ent *cand; /* licence of its chip certificate */
@@ -248,6 +253,11 @@ load_coverage(struct cpd_service *s, char *err, size_t errlen)
 	if (s->conf.landmarks.n == 0) {
 		return 0;
 	}
+	s->coverable = calloc(s->n_ents ? s->n_ents : 1, sizeof(*s->coverable));
+	if (!s->coverable) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (f = 0; f < s->conf.landmarks.n; f++) {
 		if (lm_coverage_landmarks_load(s->conf.landmarks.v[f], &v, &n, why, sizeof(why)) !=
 			0) {
@@ -291,6 +301,7 @@ load_coverage(struct cpd_service *s, char *err, size_t errlen)
 			n_places++;
 		}
 		e->coverable = *known;
+		s->coverable[i] = *known;
 		gaps += !e->coverable;
 	}
 	logf_(s,
@@ -327,6 +338,7 @@ load_trust(struct cpd_service *s, char *err, size_t errlen)
 			snprintf(err, errlen, "revocation_files: %s", why);
 			return -1;
 		}
+		s->rev_ptr[i] = &s->rev[i];
 		s->n_rev = i + 1;
 	}
 	return 0;
@@ -815,6 +827,7 @@ cpd_service_destroy(struct cpd_service *s)
 		lm_revocation_free(&s->rev[i]);
 	}
 	pthread_mutex_destroy(&s->mu);
+	free(s->coverable);
 	free(s->rec);
 	free(s);
 }
@@ -905,6 +918,31 @@ read_logs(struct cpd_service *s, unsigned *retried)
 	return n;
 }
 
+/* The scheduled report, when one is due and this member wins it. */
+static void
+report(struct cpd_service *s)
+{
+	struct cpd_report_ctx x = {
+		.conf = &s->conf,
+		.set = s->lics,
+		.trust = &s->trust,
+		.rev = s->rev_ptr,
+		.n_rev = s->n_rev,
+		.coverable = s->coverable,
+		.coverage_source = s->coverable ? "lm-complianced: landmarks setting" : NULL,
+		.member = s->member,
+		.now_ns = now_ns(s),
+	};
+	char msg[4600];
+
+	if (!s->conf.report_dir[0]) {
+		return;
+	}
+	if (cpd_report_due(&x, s->store, &s->report_until, msg, sizeof(msg)) != 0) {
+		logf_(s, "%s", msg);
+	}
+}
+
 int
 cpd_service_run(struct cpd_service *s, volatile int *stop)
 {
@@ -941,6 +979,7 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 		}
 		if (s->caught_up && mono_s() - last_tick >= s->conf.tick_ms / 1000.0) {
 			tick(s);
+			report(s);
 			last_tick = mono_s();
 		}
 	}

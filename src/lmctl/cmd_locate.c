@@ -62,6 +62,8 @@ usage(FILE *f)
 		"  --tight R        area goal: resolution adapts until area <= R x the exact\n"
 		"                   region (default 1.05; 0: fixed resolution)\n"
 		"  --max-cells N    cell limit per region (default 200000; reported when reached)\n"
+		"  --verdict-driven stop refining region cells the chip's fence already decides\n"
+		"                   (same verdicts and margins, faster; coarser regions; no --tight)\n"
 		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
 		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
 		"  --revocations FILE  signed revocation list (lmctl revoke; repeatable): records\n"
@@ -290,6 +292,7 @@ make_locator(struct lmctl_locate_cfg *cfg, const struct lm_geofence *gf, const s
 		.res_km = cfg->res_km,
 		.area_ratio = cfg->area_ratio,
 		.max_cells = cfg->max_cells,
+		.verdict_driven = cfg->verdict_driven,
 		.allowed = gf,
 		.clone_max_kmh = cfg->clone_kmh,
 		.clone_slack_s = cfg->clone_slack_s,
@@ -348,6 +351,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"fleet", required_argument, NULL, 'f'},
 		{"tight", required_argument, NULL, 'T'},
 		{"max-cells", required_argument, NULL, 'C'},
+		{"verdict-driven", no_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -473,6 +477,9 @@ lmctl_cmd_locate(int argc, char **argv)
 			if (lmctl_parse_max_cells(CMD, optarg, &cfg.max_cells) < 0) {
 				goto done;
 			}
+			break;
+		case 'E':
+			cfg.verdict_driven = true;
 			break;
 		case 'j': {
 			long long v;

@@ -94,6 +94,7 @@ struct lmctl_locate_cfg {
 	double window_s, res_km; /* as given to loc, for the report */
 	double area_ratio; /* --tight */
 	size_t max_cells; /* --max-cells */
+	bool verdict_driven; /* --verdict-driven */
 	double clone_kmh, clone_slack_s; /* lm_locator_conf; 0: defaults, slack -1: none */
 	enum lm_key_class min_key_class; /* --min-key-class (default software) */
 	const char *out; /* NULL: no output files */

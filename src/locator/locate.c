@@ -487,6 +487,13 @@ solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_
 		caps[i].lon = res->caps[i].lon;
 		caps[i].radius_km = res->caps[i].radius_km;
 	}
+	res->allowed = allowed_for(loc, &g[0]);
+	if (loc->conf.verdict_driven && res->allowed) {
+		prm.decide = res->allowed;
+		prm.area_ratio = 0;
+		res->area_ratio = 0;
+		res->verdict_driven = true;
+	}
 	res->region = lm_region_solve(caps, res->n_caps, &prm);
 	if (!res->region) {
 		rc = -errno;
@@ -499,7 +506,6 @@ solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_
 			goto out;
 		}
 	}
-	res->allowed = allowed_for(loc, &g[0]);
 	if (res->allowed) {
 		res->decisive = calloc(res->n_caps, 1);
 		if (!res->decisive) {

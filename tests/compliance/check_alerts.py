@@ -20,10 +20,15 @@ def load(path):
     return [json.loads(line) for line in open(path) if line.strip()]
 
 
+def chips(path):
+    """The chip states of a bucket (keys of 64 hex digits; report claims are others)."""
+    return {e["key"]: e["state"] for e in load(path) if len(e["key"]) == 64}
+
+
 def main():
-    kv = {e["key"]: e["state"] for e in load(sys.argv[1])}
+    kv = chips(sys.argv[1])
     alerts = load(sys.argv[2])
-    ref = {e["key"]: e["state"] for e in load(sys.argv[3])}
+    ref = chips(sys.argv[3])
     bad = []
     ids = [a["msg_id"] for a in alerts]
     dups = {i for i in ids if ids.count(i) > 1}

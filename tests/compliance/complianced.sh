@@ -138,11 +138,17 @@ grep -q "coverage: 8 landmarks, [1-9][0-9]* of 13 licensed places not coverable"
 	fail "coverage line in the log"
 ok "statuses: compliant (Bourges in FR), violation (Poland), unproven (Frankfurt + 155 km), uncoverable (1 km), silent"
 
-# a lone reference member over the whole stream, its own group, bucket and alert stream
-hpr=$(free_port)
-conf ref "nats_durable = \"ref\"" "alert_subject = \"lmref.alert\"" "alert_stream = \"LMREF\"" \
-	"http_port = $hpr"
-start ref "$CPD" -c "$T/ref.conf"
+# the reference: two members started after the whole stream is in, never disturbed, their
+# own group, bucket and alert stream; both write scheduled reports (one wins each period)
+"$LMCTL" keygen "$T/reporter" >/dev/null || fail "reporter key"
+hpr=$(free_port); hpr2=$(free_port)
+for m in ref ref2; do
+	conf $m "nats_durable = \"ref\"" "alert_subject = \"lmref.alert\"" \
+		"alert_stream = \"LMREF\"" "http_port = $([ $m = ref ] && echo $hpr || echo $hpr2)" \
+		"report_dir = \"$T/reports-$m\"" "report_key = \"$T/reporter.key\"" \
+		"report_interval_s = 60" "report_period_s = 3600" "report_delay_s = 0"
+	start $m "$CPD" -c "$T/$m.conf"
+done
 wait_ready ref "$hpr" "http on" || fail "reference member"
 wait_status "$hpr" "$CENTRE" compliant || fail "reference: SN-FR-CENTRE"
 sleep 1
@@ -163,11 +169,31 @@ quiet LMCOMPLIANCE_ref || fail "reference state never settled"
 "$TOOL" alerts "$URL" LMREF >"$T/alerts.ref" || fail "read the reference alert stream"
 python3 "$here/check_alerts.py" "$T/kv.grp" "$T/alerts.grp" "$T/kv.ref" || fail "alerts vs state (above)"
 ok "every transition of every chip has its alert events on the subject exactly once; statuses equal the reference member's"
+
+# the scheduled report of [NOW - 20 - 3600, NOW - 20] (the last 60 s boundary): written once
+rep="report-$((NOW / 60 * 60 - 3600))-$((NOW / 60 * 60))"
+wait_grep "report .* written" "$T/ref.log" 30 || wait_grep "report .* written" "$T/ref2.log" 5 ||
+	fail "no scheduled report written"
+n_rep=$(ls "$T"/reports-ref*/"$rep.json" 2>/dev/null | wc -l)
+[ "$n_rep" = 1 ] || fail "the report of $rep was written $n_rep times, want once"
+repj=$(ls "$T"/reports-ref*/"$rep.json")
+"$LMCTL" report verify --reporter "$T/reporter.pub" --csv "${repj%.json}.csv" \
+	--licences "$T/licences.json" --licence-root "$T/issuer.pub" "$repj" >"$T/repv.log" 2>&1 ||
+	fail "lmctl report verify: $(cat "$T/repv.log")"
+python3 - "$repj" "$T/kv.ref" <<'EOF' || fail "report statuses differ from the service's"
+import json, sys
+rep = json.load(open(sys.argv[1]))
+ref = {json.loads(l)["key"]: json.loads(l)["state"]["status"] for l in open(sys.argv[2]) if len(json.loads(l)["key"]) == 64}
+got = {c["chip"].split(":")[1]: c["status"] for c in rep["chips"]}
+assert got == ref, (got, ref)
+EOF
+ok "one member of two wrote the scheduled report; lmctl report verify accepts it; its statuses are the service's"
 python3 "$here/check_alerts.py" "$T/kv.ref" "$T/alerts.ref" "$T/kv.ref" >/dev/null ||
 	fail "reference alerts vs its state"
 grep -q "rejected" "$T/b.log" "$T/c.log" "$T/ref.log" 2>/dev/null
-n_rej=$(curl -sf "http://127.0.0.1:$hpr/metrics" | sed -n 's/^lm_compliance_rejected_total \([0-9]*\)$/\1/p')
-[ "$n_rej" = 12 ] || fail "reference rejected $n_rej records, want the 12 rogue ones"
+rej() { curl -sf "http://127.0.0.1:$1/metrics" | sed -n 's/^lm_compliance_rejected_total \([0-9]*\)$/\1/p'; }
+n_rej=$(( $(rej $hpr) + $(rej $hpr2) ))
+[ "$n_rej" = 12 ] || fail "the reference group rejected $n_rej records, want the 12 rogue ones"
 curl -sf "http://127.0.0.1:$hpr/metrics" | grep -q '^lm_compliance_chips{status="compliant"} [1-9]' ||
 	fail "/metrics status gauges"
 ok "/metrics: status gauges; the 12 rogue records (untrusted root) rejected"
@@ -196,7 +222,7 @@ assert d["chips"] and all(c["status"] == "compliant" and c["last_proof"]["verdic
 ok "HTTP: /v1/status and /v1/alerts filters; 400 for bad queries, 404 unlicensed chip or path, 405 POST"
 
 # restart: nothing lost, nothing repeated
-for m in b c ref; do kill -TERM "$(pid_of $m)"; wait_exit $m 20 || fail "member $m did not stop on SIGTERM"; done
+for m in b c ref ref2; do kill -TERM "$(pid_of $m)"; wait_exit $m 20 || fail "member $m did not stop on SIGTERM"; done
 nalerts=$(wc -l <"$T/alerts.grp")
 start d "$CPD" -c "$T/b.conf"
 wait_ready d "$hpb" "http on" || fail "restarted member"
@@ -208,7 +234,7 @@ sleep 1
 [ "$(wc -l <"$T/alerts.grp2")" = "$nalerts" ] || fail "a restart published alerts again"
 python3 - "$T/kv.grp" "$T/kv.grp2" <<'EOF' || fail "a restart changed the state"
 import json, sys
-a, b = ({json.loads(l)["key"]: json.loads(l)["state"] for l in open(p)} for p in sys.argv[1:])
+a, b = ({json.loads(l)["key"]: json.loads(l)["state"] for l in open(p) if len(json.loads(l)["key"]) == 64} for p in sys.argv[1:])
 for k in a:
     assert (a[k]["status"], a[k]["gen"]) == (b[k]["status"], b[k]["gen"]), (k, a[k]["status"], b[k]["status"])
 EOF
@@ -248,7 +274,7 @@ curl -sf "http://127.0.0.1:$hpl/v1/status" >"$T/log.status"
 python3 - "$T/log.status" "$T/kv.ref" <<'EOF' || fail "log source statuses differ from the reference"
 import json, sys
 got = {c["chip"]: c["status"] for c in json.load(open(sys.argv[1]))["chips"]}
-ref = {json.loads(l)["key"]: json.loads(l)["state"]["status"] for l in open(sys.argv[2])}
+ref = {json.loads(l)["key"]: json.loads(l)["state"]["status"] for l in open(sys.argv[2]) if len(json.loads(l)["key"]) == 64}
 assert got == ref, (got, ref)
 EOF
 kill -TERM "$(pid_of log)"; wait_exit log 20
@@ -277,7 +303,7 @@ curl -sf "http://127.0.0.1:$hpl/v1/status" >"$T/rev.status"
 python3 - "$T/rev.status" "$T/kv.ref" "$CENTRE" <<'EOF' || fail "revocation: statuses or evidence"
 import json, sys
 chips = {c["chip"]: c for c in json.load(open(sys.argv[1]))["chips"]}
-ref = {json.loads(l)["key"]: json.loads(l)["state"]["status"] for l in open(sys.argv[2])}
+ref = {json.loads(l)["key"]: json.loads(l)["state"]["status"] for l in open(sys.argv[2]) if len(json.loads(l)["key"]) == 64}
 c = chips.pop(sys.argv[3])
 assert c["revoked"]["what"].startswith("revoked chip key (cloned"), c["revoked"]
 assert len(c["revoked"]["evidence"]) == 1 and c["history"][-1]["evidence"] == c["revoked"]["evidence"]
@@ -302,6 +328,7 @@ bad "${base/licences.json/nope.json}" "licences: .*nope.json"
 bad "${base/issuer.pub/gen\/root.pub}" "licences: "
 bad "${base/nats_urls = \"$URL\";/}" "needs nats_urls"
 bad "$base alert_subject = \"landmark.x\";" "under the feed's subjects"
+bad "$base report_dir = \"$T/r\";" "needs report_key"
 bad "$base
 revocation_files = [\"$T/none.rev\"];" "revocation_files: "
 bad "${base/$URL/nats://127.0.0.1:1}" "nats://127.0.0.1:1"

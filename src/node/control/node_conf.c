@@ -40,10 +40,10 @@ static const struct lm_cfg_item port_table[] = {
 		neigh_table, sizeof(struct lm_node_neigh_conf), OP(n_neighbours),
 		"static neighbours (gateway, known chips): ARP entries that never change"},
 	{"floor_probe", LM_CFG_BOOL, OP(floor_probe), 0, 0, 1, NULL, NULL, NULL, 0, 0,
-		"this port's TX comes back to its RX inside the node (NIC loopback, loop plug, a "
-		"looped virtual device such as net_ring): send self-measurement probes on it to "
-		"measure the node's floor per timestamp tier (docs/node.md); never on a port "
-		"that reaches a network"},
+		"this port's TX comes back to its RX inside the node (a loop plug, a looped virtual "
+		"device such as net_ring; landmarkd does not switch a NIC into loopback mode): "
+		"send self-measurement probes on it to measure the node's floor per timestamp "
+		"tier (docs/node.md); never on a port that reaches a network"},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
 };
 
