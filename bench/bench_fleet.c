@@ -19,7 +19,8 @@
  * Times are CPU time of the measuring thread, except the jobs rows (wall clock). The load
  * average is printed before and after: numbers from a loaded machine are not quotable, the
  * ratios of one run are.
- *   bench_fleet [CHIPS_PER_KIND [RIPE_DIR]]   (default 8 and no RIPE targets)
+ *   bench_fleet [CHIPS_PER_KIND [RIPE_DIR|- [noref]]]   (default 8, no RIPE targets;
+ *   noref: skip the reference path, for profiling the new one)
  */
 #include <errno.h>
 #include <math.h>
@@ -77,7 +78,8 @@ struct chip {
 	int kind; /* 0 RIPE target, 1 RIPE-like, 2 large region */
 	/* results */
 	size_t cells;
-	double area, margin;
+	double area, margin, ratio;
+	bool limited;
 	int verdict;
 };
 
@@ -283,11 +285,16 @@ ripe_chips(const char *dir, size_t per_kind)
 	free(pv);
 }
 
+static double area_goal; /* run_chip's lm_region_params.area_ratio (0: fixed resolution) */
+static bool verdict_driven; /* run_chip's lm_region_params.decide = the declared country */
+
 /* One chip by the new path (ref false) or the reference path. */
 static void
 run_chip(struct chip *ch, bool ref)
 {
-	struct lm_region_params prm = {.res_km = RES_KM};
+	struct lm_region_params prm = {.res_km = RES_KM,
+		.area_ratio = ref ? 0 : area_goal,
+		.decide = !ref && verdict_driven ? countries[ch->country].gf : NULL};
 	struct lm_verdict_info vi;
 	struct lm_region *r = ref ? lm_region_solve_ref(ch->caps, (size_t)ch->n, &prm)
 				  : lm_region_solve(ch->caps, (size_t)ch->n, &prm);
@@ -298,6 +305,8 @@ run_chip(struct chip *ch, bool ref)
 	}
 	ch->cells = lm_region_ncells(r);
 	ch->area = lm_region_area_km2(r);
+	ch->ratio = lm_region_area_ratio_bound(r);
+	ch->limited = lm_region_cell_limited(r);
 	if ((ref ? lm_geofence_verdict_ref : lm_geofence_verdict)(
 		    countries[ch->country].gf, r, true, &vi, NULL) == 0) {
 		ch->verdict = (int)vi.verdict;
@@ -395,6 +404,7 @@ main(int argc, char **argv)
 	double t0, t_new = 0, t_ref = 0, kind_new[3] = {0}, kind_ref[3] = {0}, worst = 0;
 	double t_solve = 0, t_grid = 0, w1, w2, s1 = 0, s2 = 0;
 	size_t kind_n[3] = {0};
+	bool noref;
 	static const char *const kinds[] = {"RIPE targets", "RIPE-like", "large regions"};
 
 	if (per_kind < 1 || per_kind > 200) {
@@ -415,9 +425,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (argc > 2) {
+	if (argc > 2 && strcmp(argv[2], "-")) {
 		ripe_chips(argv[2], per_kind);
 	}
+	noref = argc > 3 && !strcmp(argv[3], "noref");
 	for (i = 0; i < NCOUNTRIES; i++) {
 		for (k = 0; k < per_kind; k++) {
 			synth_chip((int)i, 1);
@@ -430,10 +441,10 @@ main(int argc, char **argv)
 	for (i = 0; i < nchips; i++) {
 		struct chip *ch = &chips[i];
 		struct chip ref = *ch;
-		double a, b;
+		double a, b = 0;
 
 		/* alternate which path runs first: the second finds the fence in the caches */
-		if (i % 2) {
+		if (i % 2 && !noref) {
 			t0 = cpu_s();
 			run_chip(&ref, true);
 			b = cpu_s() - t0;
@@ -441,7 +452,7 @@ main(int argc, char **argv)
 		t0 = cpu_s();
 		run_chip(ch, false);
 		a = cpu_s() - t0;
-		if (i % 2 == 0) {
+		if (i % 2 == 0 && !noref) {
 			t0 = cpu_s();
 			run_chip(&ref, true);
 			b = cpu_s() - t0;
@@ -454,12 +465,13 @@ main(int argc, char **argv)
 		countries[ch->country].t_new += a;
 		countries[ch->country].t_ref += b;
 		countries[ch->country].chips++;
-		same += ch->cells == ref.cells && ch->area == ref.area &&
-			ch->verdict == ref.verdict;
+		same += noref ||
+			(ch->cells == ref.cells && ch->area == ref.area &&
+				ch->verdict == ref.verdict);
 		if (ch->verdict >= 0 && ch->verdict <= 3) {
 			nv[ch->verdict]++;
 		}
-		if (!isnan(ch->margin) && !isnan(ref.margin)) {
+		if (!noref && !isnan(ch->margin) && !isnan(ref.margin)) {
 			worst = fmax(worst, fabs(ch->margin - ref.margin));
 			nmargin++;
 		}
@@ -492,6 +504,55 @@ main(int argc, char **argv)
 		nv[1], nv[2], nv[3]);
 	printf("1,000,000 chips of this mix: %.1f min on one core (goal <= 5 min: 0.3 ms/chip)\n",
 		1e6 * t_new / (double)nchips / 60);
+	/* tightness: the same chips with the area goal of solve and locate (--tight 1.05) */
+	{
+		size_t loose_fixed = 0, loose_tight = 0, limited = 0, feas = 0;
+		double t_tight = 0;
+
+		for (i = 0; i < nchips; i++) {
+			if (chips[i].cells && chips[i].ratio > 1.05) {
+				loose_fixed++;
+			}
+		}
+		area_goal = LM_REGION_DEFAULT_AREA_RATIO;
+		for (i = 0; i < nchips; i++) {
+			struct chip c = chips[i];
+
+			t0 = cpu_s();
+			run_chip(&c, false);
+			t_tight += cpu_s() - t0;
+			feas += c.cells > 0;
+			loose_tight += c.cells && c.ratio > 1.05;
+			limited += c.limited;
+		}
+		area_goal = 0;
+		printf("tightness (area <= 1.05 x inner area, so <= 1.05 x exact): fixed 10 km: %zu of "
+		       "%zu feasible regions above; --tight 1.05: %zu above (%zu at the cell "
+		       "limit), %.3f ms/chip (solve + verdict + margin)\n",
+			loose_fixed, feas, loose_tight, limited, 1e3 * t_tight / (double)nchips);
+	}
+	/* verdict-driven refinement: same verdicts and margins, fewer cells */
+	{
+		size_t agree = 0;
+		double t_vd = 0;
+
+		verdict_driven = true;
+		for (i = 0; i < nchips; i++) {
+			struct chip c = chips[i];
+
+			t0 = cpu_s();
+			run_chip(&c, false);
+			t_vd += cpu_s() - t0;
+			agree += c.verdict == chips[i].verdict &&
+				(isnan(c.margin) ? isnan(chips[i].margin)
+						 : c.margin == chips[i].margin);
+		}
+		verdict_driven = false;
+		printf("verdict-driven refinement (solve --verdict-driven): %.3f ms/chip = %.1fx the "
+		       "full solve; %zu of %zu chips with the same verdict and margin\n",
+			1e3 * t_vd / (double)nchips, t_new / t_vd, agree, nchips);
+		same -= nchips - agree;
+	}
 	/* the solve alone against the brute-force grid, on every 25th RIPE-like chip */
 	for (i = 0; i < nchips; i++) {
 		struct lm_region_params prm = {.res_km = RES_KM};

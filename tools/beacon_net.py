@@ -17,6 +17,7 @@ bounded in count and time; every namespace and process it started is removed on 
 
 import argparse
 import atexit
+import copy
 import json
 import os
 import shutil
@@ -134,9 +135,11 @@ def declared(lm):
 
 
 class Demo:
-    def __init__(self, args, scenario):
+    def __init__(self, args, scenario, reuse=None, phase=1):
         self.a = args
         self.sc = scenario
+        self.reuse = reuse  # an earlier phase's Demo: its identities are kept
+        self.phase = phase
         self.build = os.path.abspath(args.build)
         self.lmctl = os.path.join(self.build, "src/lmctl/lmctl")
         self.landmarkd = os.path.join(self.build, "src/node/landmarkd")
@@ -144,7 +147,7 @@ class Demo:
         self.out = os.path.abspath(args.out)
         os.makedirs(self.out, exist_ok=True)
         self.work = tempfile.mkdtemp(prefix="landmark-net.", dir=args.tmp)
-        self.tag = f"lmn{os.getpid() % 100000}"
+        self.tag = f"lmn{os.getpid() % 100000}" + ("" if phase == 1 else chr(ord("a") + phase - 2))
         self.net = None
         self.lms = scenario["landmarks"]
         self.chips = self._expand_chips(scenario["chips"])
@@ -181,14 +184,30 @@ class Demo:
         return r
 
     # ---- identities -------------------------------------------------------------------
+    def _reused(self, name, *exts):
+        """Copy an earlier phase's identity files (same roots, landmarks and chips)."""
+        if self.reuse is None:
+            return False
+        srcs = [self.reuse.p(name + e) for e in exts]
+        if not all(os.path.exists(x) for x in srcs):
+            return False
+        for x in srcs:
+            shutil.copy(x, self.work)
+        return True
+
     def pki(self):
         log(f"== identities (operator root, manufacturer root, {len(self.lms)} landmarks, "
-            f"{len(self.chips)} chip certificates) in {self.work}")
-        self.run(self.lmctl, "keygen", self.p("operator-root"))
-        self.run(self.lmctl, "keygen", self.p("vendor-root"))
+            f"{len(self.chips)} chip certificates) in {self.work}"
+            + (" (kept from the previous phase; new ones for new landmarks)" if self.reuse else ""))
+        for root in ("operator-root", "vendor-root"):
+            if not self._reused(root, ".key", ".pub"):
+                self.run(self.lmctl, "keygen", self.p(root))
         for i, lm in enumerate(self.lms):
             lm["addr"] = f"{SUBNET}.{10 + i}"
             lm["agent_addr"] = f"{SUBNET}.{60 + i}"
+            if self._reused(lm["name"], ".key", ".pub", ".dlg"):
+                lm["pub"] = open(self.p(lm["name"] + ".pub")).read().strip()
+                continue
             self.run(self.lmctl, "keygen", self.p(lm["name"]))
             lat, lon = declared(lm)
             self.run(self.lmctl, "delegate", "--root-key", self.p("operator-root.key"),
@@ -196,8 +215,14 @@ class Demo:
                      "--lat", f"{lat}", "--lon", f"{lon}", "--days", "7",
                      "--out", self.p(lm["name"] + ".dlg"))
             lm["pub"] = open(self.p(lm["name"] + ".pub")).read().strip()
+        prev = {c["serial"]: c["id"] for c in self.reuse.chips} if self.reuse else {}
         for i, c in enumerate(self.chips):
             c["addr"] = f"{SUBNET}.{110 + i}"
+            if c["serial"] in prev and self._reused(prev[c["serial"]], ".key", ".pub", ".crt"):
+                for e in (".key", ".pub", ".crt"):
+                    os.replace(self.p(prev[c["serial"]] + e), self.p(c["id"] + e))
+                c["pub"] = open(self.p(c["id"] + ".pub")).read().strip()
+                continue
             self.run(self.lmctl, "keygen", self.p(c["id"]))
             self.run(self.lmctl, "certify", "--mfr-key", self.p("vendor-root.key"),
                      "--chip-pub", self.p(c["id"] + ".pub"), "--model", "H100-SXM5",
@@ -575,6 +600,16 @@ landmarks = (
             raise Fail(f"lmctl locate: {r.stderr[-600:]}")
         return out, json.load(open(os.path.join(out, "verdicts.json")))
 
+    def locate_page(self, out, report):
+        """The map and fleet page of this phase: locate again with the signed report."""
+        r = self.run(self.lmctl, "locate", "--root", self.p("operator-root.pub"),
+                     "--mfr", self.p("vendor-root.pub"), "--out", out,
+                     "--declared", self.p("declared.txt"), "--mesh", self.p("mesh.json"),
+                     "--fleet", report,
+                     *[self.p(lm["name"] + ".feed") for lm in self.lms], check_ok=True)
+        if r.returncode == 2:
+            raise Fail(f"lmctl locate --fleet: {r.stderr[-600:]}")
+
     def nats_matches_logs(self):
         local = set()
         for lm in self.lms:
@@ -593,6 +628,120 @@ landmarks = (
         return same, len(local), len(remote)
 
 
+# ---- compliance (issue 12): licences, coverage and the planner, the signed report -------
+ALERT_STATUSES = ("unproven", "violation", "silent", "clone", "revoked")
+
+
+def licence_label(c):
+    """The licence label of a chip (at most 16 printable ASCII: docs/compliance.md)."""
+    base = c["name"].replace("chip-", "")
+    if c["strategy"] != "honest":
+        base += "/" + {"none": "plain", "mimic-claimed": "mimic"}.get(
+            c["strategy"], c["strategy"].replace("uniform:", "u"))
+    return base[:16]
+
+
+def write_licences(demo, out):
+    """Every chip with a "licence" in the scenario gets one, issued by a licence root."""
+    lic = []
+    for c in demo.chips:
+        spec = c.get("licence")
+        if not spec:
+            continue
+        entry = {"chip": {"kind": "chip-key", "id": demo._hexkey(c["pub"])},
+                 "label": licence_label(c), "not_before": int(time.time()) - 86400,
+                 "not_after": int(time.time()) + 30 * 86400,
+                 "proof_interval_s": spec.get("proof_interval_s", 86400)}
+        for k in ("site", "countries", "min_key_class"):
+            if k in spec:
+                entry[k] = spec[k]
+        lic.append(entry)
+    for name in ("licence-root", "reporter"):  # this run's own (an earlier run's are stale)
+        for ext in (".key", ".pub"):
+            if os.path.exists(os.path.join(out, name + ext)):
+                os.remove(os.path.join(out, name + ext))
+        demo.run(demo.lmctl, "keygen", os.path.join(out, name))
+    if os.path.exists(os.path.join(out, "licences.json")):
+        os.remove(os.path.join(out, "licences.json"))
+    with open(os.path.join(out, "licences.in.json"), "w") as f:
+        json.dump({"version": 1, "serial": 1, "licences": lic}, f, indent=1)
+    demo.run(demo.lmctl, "licence", "issue", "--issuer-key",
+             os.path.join(out, "licence-root.key"), "--in",
+             os.path.join(out, "licences.in.json"), "--out", os.path.join(out, "licences.json"))
+    log(f"== licences: {len(lic)} chips licensed to a site and/or countries "
+        f"({os.path.join(out, 'licences.json')}, signed by {os.path.join(out, 'licence-root.pub')})")
+    return len(lic)
+
+
+def run_compliance(demo, lic_dir, flagged, since, phase_out):
+    """Coverage and the planner from the landmarks' declared positions, then the signed
+    report over this phase's verified feeds (flagged landmarks left out)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    lic = ["--licences", os.path.join(lic_dir, "licences.json"),
+           "--licence-root", os.path.join(lic_dir, "licence-root.pub")]
+    scen = demo.p("scenario.json")
+    with open(scen, "w") as f:
+        json.dump({"landmarks": [{k: lm[k] for k in ("name", "lat", "lon", "declared") if k in lm}
+                                 for lm in demo.lms]}, f)
+    excl = [a for name in sorted(flagged) for a in ("--exclude", name)]
+    cand = os.path.join(here, "..", demo.sc.get("compliance", {}).get(
+        "candidates", "conf/colocation-sites.csv"))
+    os.makedirs(phase_out, exist_ok=True)
+    cov = os.path.join(phase_out, "coverage.json")
+    demo.run(demo.lmctl, "coverage", *lic, "--landmarks", scen, *excl, "--suggest", "1",
+             "--candidates", cand, "--out", cov)
+    coverage = json.load(open(cov))
+    rep_dir = os.path.join(phase_out, "report")
+    r = demo.run(demo.lmctl, "report", *lic, "--root", demo.p("operator-root.pub"),
+                 "--mfr", demo.p("vendor-root.pub"), "--key", os.path.join(lic_dir, "reporter.key"),
+                 "--since", str(int(since)), "--until", str(int(time.time()) + 1),
+                 "--coverage", cov, *[a for name in sorted(flagged)
+                                      for a in ("--exclude-landmark", name)],
+                 "--out", rep_dir, *[demo.p(lm["name"] + ".feed") for lm in demo.lms],
+                 check_ok=True)
+    if r.returncode not in (0, 1):
+        raise Fail(f"lmctl report: {r.stderr[-600:]}")
+    report = json.load(open(os.path.join(rep_dir, "report.json")))
+    v = demo.run(demo.lmctl, "report", "verify", "--reporter", os.path.join(lic_dir, "reporter.pub"),
+                 "--csv", os.path.join(rep_dir, "report.csv"), *lic,
+                 os.path.join(rep_dir, "report.json"), check_ok=True)
+    alerts = [{"chip": c["label"], "chip_id": c["chip"], **a}
+              for c in report["chips"] for a in c.get("open_alerts", [])]
+    with open(os.path.join(phase_out, "alerts.json"), "w") as f:
+        json.dump(alerts, f, indent=1)
+    return coverage, report, alerts, v.returncode == 0
+
+
+def suggested_sites(coverage):
+    """The planner's picks (lmctl coverage --suggest): name, lat, lon, makes_coverable."""
+    return (coverage.get("suggest") or {}).get("picks", [])
+
+
+def print_statuses(report, coverage, alerts):
+    cov = {c.get("label") or c.get("chip"): c for c in coverage.get("licences", [])}
+    log(f"{'chip':18} {'licensed place':28} {'status':12} {'last proof':22} coverage")
+    log("-" * 100)
+    for c in report["chips"]:
+        pl = c.get("place") or {}
+        where = []
+        if pl.get("site"):
+            where.append(f"{pl['site'].get('name', 'site')} {pl['site']['radius_m'] // 1000} km")
+        if pl.get("countries"):
+            where.append(",".join(pl["countries"]))
+        lp = c.get("last_proof")
+        when = time.strftime("%H:%M:%S", time.gmtime(lp["t_start_ns"] / 1e9)) if lp else "never"
+        k = cov.get(c.get("label")) or {}
+        off = k.get("off_km")
+        covs = ("coverable" if c.get("coverable") else "UNCOVERABLE") + (
+            f" (off {off:.0f} km)" if isinstance(off, (int, float)) and off > 0 else "")
+        log(f"{c.get('label', c['chip'][:16]):18} {' in '.join(where)[:28]:28} {c['status']:12} "
+            f"{when:22} {covs}")
+    log(f"open alerts: {len(alerts)}" + "".join(
+        f"\n   ALERT {a['status']}: {a['chip']} since "
+        f"{time.strftime('%H:%M:%S', time.gmtime(a['since']))}, {len(a.get('evidence', []))} evidence records"
+        for a in alerts))
+
+
 def chip_rows(demo, verdicts, live):
     """One row per chip: verdict against its declared country and the tightest landmark."""
     lm_by_name = {lm["name"]: lm for lm in demo.lms}
@@ -600,7 +749,7 @@ def chip_rows(demo, verdicts, live):
     for c in demo.chips:
         key = demo._hexkey(c["pub"])
         windows = [e for e in verdicts.get("chips", []) if e.get("chip") == key]
-        row = {"chip": c["label"], "role": c["role"], "strategy": c["strategy"],
+        row = {"_key": key, "chip": c["label"], "role": c["role"], "strategy": c["strategy"],
                "declared": c["declared_country"], "true_lat": c["lat"], "true_lon": c["lon"],
                "verdict": "no records", "area_km2": None, "nearest": None, "bound_km": None,
                "truth_inside": None, "records": 0, "live_verdict": None, "live_records": 0}
@@ -636,6 +785,53 @@ def print_table(rows):
     log("")
 
 
+def run_phase(demo):
+    """One beacon-network run: identities, landmarks, the mesh audit, the chips, the feeds
+    verified two ways, the locator from the logs and live over NATS."""
+    t0 = time.time()
+    demo.pki()
+    demo.write_declared()
+    demo.net = Network(demo.tag, demo.work)
+    demo.start_nats()
+    demo.start_landmarks()
+    demo.start_exporters()
+    demo.start_metrics()
+    # A landmark enters service only once the mesh audit passed (docs/deploy.md).
+    demo.measure_mesh()
+    time.sleep(1)  # the last batch (batch_interval_ms) reaches the logs
+    flagged, audit = demo.mesh_audit()
+    jobs = demo.prepare_chips()
+    demo.start_live_locators()
+    demo.run_provers(jobs, "chips")
+    time.sleep(1.5)  # one more counters-file rewrite after the last session
+    metrics_path = demo.scrape_metrics()
+    demo.stop_landmarks()
+    demo.verify_feeds()
+    nats_same, n_local, n_remote = demo.nats_matches_logs()
+    cross = demo.cross_verify()
+    out, verdicts = demo.locate()
+    expect = {}
+    for w in verdicts.get("chips", []):
+        expect[w["chip"]] = max(expect.get(w["chip"], 0), len(w["records"]))
+    live = demo.live_verdicts(expect)
+    rows = chip_rows(demo, verdicts, live)
+    print_table(rows)
+    same = all(r["live_verdict"] == r["verdict"] and r["live_records"] == r["records"]
+               for r in rows)
+    log("== live verdicts (NATS consumer group) "
+        + ("equal the verdicts from the logs alone" if same else "DIFFER from the logs"))
+    for name in ("verdicts.json", "locate.geojson", "map.html"):
+        shutil.copy(os.path.join(out, name), os.path.join(demo.out, name))
+    summary = {"scenario": demo.sc["name"], "flagged": sorted(flagged),
+               "misplaced": [lm["name"] for lm in demo.lms if "declared" in lm],
+               "nats_equals_logs": nats_same, "metrics": metrics_path,
+               "records_local": n_local, "records_nats": n_remote,
+               "verify_feed": cross,
+               "live_equals_logs": same, "chips": rows, "out": demo.out,
+               "seconds": round(time.time() - t0, 1)}
+    return {"summary": summary, "flagged": flagged, "out": out, "verdicts": verdicts}
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -649,6 +845,8 @@ def main():
     ap.add_argument("--tmp", default=None, help="parent of the work directory")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--summary", help="write the results as JSON here (tests read it)")
+    ap.add_argument("--one-phase", action="store_true", dest="one_phase",
+                    help="compliance scenarios: stop after phase 1 (no suggested landmark)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("beacon network: must run as root (network namespaces)")
@@ -657,59 +855,105 @@ def main():
     log(f"landmark beacon network '{scenario['name']}': {scenario['description']}")
     log("Geography is EMULATED by chipd from the true positions (conf/scenarios/*.json).")
 
+    holder = {}
+
     def cleanup(*_):
-        if demo.net:
-            demo.net.close()
-        if not args.keep:
-            shutil.rmtree(demo.work, ignore_errors=True)
-        else:
-            log(f"kept {demo.work}")
+        for d in (demo, holder.get("demo2")):
+            if d is None:
+                continue
+            if d.net:
+                d.net.close()
+            if not args.keep:
+                shutil.rmtree(d.work, ignore_errors=True)
+            else:
+                log(f"kept {d.work}")
 
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     t0 = time.time()
     try:
-        demo.pki()
-        demo.write_declared()
-        demo.net = Network(demo.tag, demo.work)
-        demo.start_nats()
-        demo.start_landmarks()
-        demo.start_exporters()
-        demo.start_metrics()
-        # A landmark enters service only once the mesh audit passed (docs/deploy.md).
-        demo.measure_mesh()
-        time.sleep(1)  # the last batch (batch_interval_ms) reaches the logs
-        flagged, audit = demo.mesh_audit()
-        jobs = demo.prepare_chips()
-        demo.start_live_locators()
-        demo.run_provers(jobs, "chips")
-        time.sleep(1.5)  # one more counters-file rewrite after the last session
-        metrics_path = demo.scrape_metrics()
-        demo.stop_landmarks()
-        demo.verify_feeds()
-        nats_same, n_local, n_remote = demo.nats_matches_logs()
-        cross = demo.cross_verify()
-        out, verdicts = demo.locate()
-        expect = {}
-        for w in verdicts.get("chips", []):
-            expect[w["chip"]] = max(expect.get(w["chip"], 0), len(w["records"]))
-        live = demo.live_verdicts(expect)
-        rows = chip_rows(demo, verdicts, live)
-        print_table(rows)
-        same = all(r["live_verdict"] == r["verdict"] and r["live_records"] == r["records"]
-                   for r in rows)
-        log("== live verdicts (NATS consumer group) "
-            + ("equal the verdicts from the logs alone" if same else "DIFFER from the logs"))
-        for name in ("verdicts.json", "locate.geojson", "map.html"):
-            shutil.copy(os.path.join(out, name), os.path.join(demo.out, name))
-        summary = {"scenario": scenario["name"], "flagged": sorted(flagged),
-                   "misplaced": [lm["name"] for lm in demo.lms if "declared" in lm],
-                   "nats_equals_logs": nats_same, "metrics": metrics_path,
-                   "records_local": n_local, "records_nats": n_remote,
-                   "verify_feed": cross,
-                   "live_equals_logs": same, "chips": rows, "out": demo.out,
-                   "seconds": round(time.time() - t0, 1)}
+        ph1 = run_phase(demo)
+        summary = ph1["summary"]
+        comp = scenario.get("compliance")
+        if comp:
+            lic_dir = demo.out
+            write_licences(demo, lic_dir)
+            cov, rep, alerts, rep_ok = run_compliance(demo, lic_dir, ph1["flagged"], t0,
+                                                      os.path.join(demo.out, "phase1"))
+            log("== fleet status (lmctl report, signed; phase 1)")
+            print_statuses(rep, cov, alerts)
+            picks = suggested_sites(cov)
+            for pk in picks:
+                log(f"== planner (lmctl coverage --suggest 1, greedy): a landmark at {pk['name']} "
+                    f"({pk['lat']:.4f}, {pk['lon']:.4f}) makes "
+                    + ", ".join(m["label"] for m in pk["makes_coverable"]) + " coverable")
+            ph1_page = ph1["out"]
+            demo.locate_page(ph1_page, os.path.join(demo.out, "phase1", "report", "report.json"))
+            shutil.copy(os.path.join(ph1_page, "map.html"), os.path.join(demo.out, "phase1", "map.html"))
+            phases = [{"phase": 1, "report": rep, "alerts": alerts, "coverage": cov,
+                       "report_verified": rep_ok}]
+            final = (rep, alerts, cov, rep_ok, ph1)
+            if picks and comp.get("second_phase", True) and not args.one_phase:
+                # Phase 2: the suggested landmark joins (its own identity, audited like the
+                # others); the chips that keep answering are measured again.
+                sc2 = copy.deepcopy(scenario)
+                for i, pk in enumerate(picks):
+                    sc2["landmarks"].append({"name": f"new{i + 1}", "site": pk["name"],
+                                             "lat": pk["lat"], "lon": pk["lon"]})
+                sc2["chips"] = [c for c in sc2["chips"] if 2 in c.get("phases", [1, 2])]
+                demo.net.close()
+                demo.net = None
+                demo2 = Demo(args, sc2, reuse=demo, phase=2)
+                demo2.out = demo.out
+                log("")
+                log(f"== phase 2: the suggested landmark{'s' if len(picks) > 1 else ''} "
+                    f"{', '.join(pk['name'] for pk in picks)} join{'' if len(picks) > 1 else 's'}; "
+                    + ", ".join(c["name"] for c in scenario["chips"] if 2 not in c.get("phases", [1, 2]))
+                    + " stop(s) answering")
+                holder["demo2"] = demo2
+                t1 = time.time()
+                ph2 = run_phase(demo2)
+                cov2, rep2, alerts2, rep2_ok = run_compliance(
+                    demo2, lic_dir, ph2["flagged"], t1, os.path.join(demo.out, "phase2"))
+                log("== fleet status (lmctl report, signed; phase 2)")
+                print_statuses(rep2, cov2, alerts2)
+                demo2.locate_page(ph2["out"], os.path.join(demo.out, "phase2", "report", "report.json"))
+                phases.append({"phase": 2, "report": rep2, "alerts": alerts2, "coverage": cov2,
+                               "report_verified": rep2_ok})
+                final = (rep2, alerts2, cov2, rep2_ok, ph2)
+                summary = ph2["summary"]
+            rep_f, alerts_f, _, _, ph_f = final
+            for name in ("verdicts.json", "locate.geojson", "map.html"):
+                shutil.copy(os.path.join(ph_f["out"], name), os.path.join(demo.out, name))
+            n = len(phases)
+            shutil.copytree(os.path.join(demo.out, f"phase{n}", "report"),
+                            os.path.join(demo.out, "report"), dirs_exist_ok=True)
+            shutil.copy(os.path.join(demo.out, f"phase{n}", "alerts.json"),
+                        os.path.join(demo.out, "alerts.json"))
+            by_key = {c["chip"].split(":", 1)[1]: c for c in rep_f["chips"]}
+            for row in summary["chips"]:
+                row["phase_measured"] = len(phases)
+            if len(phases) > 1:  # chips that stopped answering keep their phase-1 row
+                seen = {row["_key"] for row in summary["chips"]}
+                for row in ph1["summary"]["chips"]:
+                    if row["_key"] not in seen:
+                        summary["chips"].append(dict(row, phase_measured=1))
+            for row in summary["chips"]:
+                st = by_key.get(row.pop("_key", None))
+                row["status"] = st["status"] if st else None
+                row["licence_label"] = st.get("label") if st else None
+            summary["alerts"] = alerts_f
+            summary["phases"] = [{"phase": p["phase"], "report_verified": p["report_verified"],
+                                  "statuses": {c.get("label"): c["status"] for c in p["report"]["chips"]},
+                                  "summary": p["report"]["summary"],
+                                  "suggested": [pk["name"] for pk in suggested_sites(p["coverage"])],
+                                  "alerts": len(p["alerts"])} for p in phases]
+            summary["page"] = os.path.join(demo.out, "map.html")
+            summary["report"] = os.path.join(demo.out, "report", "report.json")
+        summary["seconds"] = round(time.time() - t0, 1)
+        for row in summary["chips"]:
+            row.pop("_key", None)
         with open(os.path.join(demo.out, "summary.json"), "w") as f:
             json.dump(summary, f, indent=1)
         if args.summary:
@@ -717,6 +961,11 @@ def main():
                 json.dump(summary, f, indent=1)
         log(f"Results in {demo.out}/: summary.json, mesh.json, verdicts.json, "
             f"locate.geojson and map.html (open it in a browser; it works offline).")
+        if comp:
+            log(f"Fleet page: {summary['page']} (statuses, alerts, history; works offline)")
+            log(f"Signed report: {summary['report']} and report.csv (check it with lmctl "
+                f"report verify --reporter {os.path.join(demo.out, 'reporter.pub')})")
+            log(f"Alerts: {os.path.join(demo.out, 'alerts.json')} ({len(summary['alerts'])} open)")
         log(f"Finished in {summary['seconds']} s. Run again, longer or with another scenario:")
         log("  bash tools/demo.sh --rounds 5")
         log("  bash tools/demo.sh --scenario conf/scenarios/small.json --out /tmp/small")

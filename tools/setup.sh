@@ -29,13 +29,17 @@ fi
 # Locator geofences: the public world-countries dataset (mledoze/countries, ODbL), from the
 # npm registry, pinned; LM_COUNTRIES_DIR overrides where the locator looks for it.
 # The second-language feed verifier (tools/verify-feed) uses nats, @noble/ed25519 and
-# @noble/hashes from the same prefix (LM_NODE_PREFIX overrides it there).
+# @noble/hashes from the same prefix (LM_NODE_PREFIX overrides it there). The map and fleet
+# page inlines Leaflet from it (LM_LEAFLET_DIR), and its browser test drives Debian's
+# chromium with playwright-core (no browser download).
 LM_GEO_PREFIX=/usr/local/share/landmark
-NPM_PKGS=(world-countries@5.1.0 nats@2.29.3 @noble/ed25519@3.0.1 @noble/hashes@2.0.1)
+NPM_PKGS=(world-countries@5.1.0 nats@2.29.3 @noble/ed25519@3.0.1 @noble/hashes@2.0.1
+	leaflet@1.9.4 playwright-core@1.65.1)
 install_geodata() {
 	local m=$LM_GEO_PREFIX/node_modules
 	if [ ! -f "$m/world-countries/data/fra.geo.json" ] || [ ! -f "$m/nats/package.json" ] ||
-		[ ! -f "$m/@noble/ed25519/package.json" ] || [ ! -f "$m/@noble/hashes/blake2.js" ]; then
+		[ ! -f "$m/@noble/ed25519/package.json" ] || [ ! -f "$m/@noble/hashes/blake2.js" ] ||
+		[ ! -f "$m/leaflet/dist/leaflet.js" ] || [ ! -f "$m/playwright-core/package.json" ]; then
 		mkdir -p "$LM_GEO_PREFIX" &&
 			npm install --no-audit --no-fund --prefix "$LM_GEO_PREFIX" "${NPM_PKGS[@]}" ||
 			return 1

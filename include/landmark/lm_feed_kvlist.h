@@ -52,6 +52,8 @@ struct lm_feed_kvlist;
 
 /**
  * Connect to urls (comma-separated) and open the list set of stream's group.
+ * @param urls   NULL: no broker (memory lists of records read locally, e.g. from feed logs;
+ *   group must be NULL, and lm_feed_kvlist_stream_get() finds nothing: -ENOENT)
  * @param group  consumer group name ([A-Za-z0-9_-], 1..100): lists in its bucket (created
  *   when missing); NULL: lists in memory
  * @return the set, or NULL with a reason in err (unreachable broker, bucket refused).

@@ -120,8 +120,10 @@ int lm_feed_log_set_delegation(struct lm_feed_log *log, const void *dlg, size_t 
 int lm_feed_log_add_successor(struct lm_feed_log *log, const void *succ, size_t len);
 
 /**
- * The last batch head of the log (found at open or appended since), or NULL when the
- * newest segment holds no batch. @param len out: its length.
+ * The last batch head of the log (found at open or appended since), or NULL when the log
+ * holds no batch. At open it comes from the newest segment that holds a batch (a writer
+ * killed between a rotation and the batch after it leaves a newest segment without one).
+ * @param len out: its length.
  */
 const uint8_t *lm_feed_log_last_head(const struct lm_feed_log *log, size_t *len);
 

@@ -73,6 +73,9 @@ struct lm_locator_conf {
 	/** area goal (lm_region_params.area_ratio): 0 fixed resolution, else (1, 100] */
 	double area_ratio;
 	size_t max_cells; /**< cell limit per region (0: LM_REGION_DEFAULT_MAX_CELLS) */
+	/** verdict-driven refinement against the window's fence (lm_region_params.decide):
+	 *  same verdicts and margins, coarser regions; area_ratio is then not applied */
+	bool verdict_driven;
 	const struct lm_geofence *allowed; /**< borrowed, must outlive the locator; NULL: no
 					    *   verdict except for declared chips */
 	bool no_margin; /**< skip the verdict margin (faster; margin_km NaN) */
@@ -114,6 +117,7 @@ struct lm_locate_result {
 	size_t n_caps;
 	double res_km; /**< resolution asked for */
 	double area_ratio; /**< area goal it was solved under (0: fixed resolution) */
+	bool verdict_driven; /**< solved with verdict-driven refinement (coarser region) */
 	struct lm_region *region; /**< solved from caps[] in order (owned) */
 	size_t *conflict; /**< cap indices of the smallest proven inconsistent subset */
 	size_t n_conflict; /**< 0 unless the region is empty and a conflict was proven */
@@ -173,6 +177,15 @@ LM_WUR int lm_locator_exclude(struct lm_locator *loc, const char *who);
  * @return 0; -ENOMEM.
  */
 LM_WUR int lm_locator_add_revocation(struct lm_locator *loc, const struct lm_revocation *l);
+
+struct lm_revset;
+
+/**
+ * Also apply the lists of a revocation set (lm_revset.h: kept current from a NATS bucket by
+ * another thread; borrowed, must outlive the locator; NULL: none). Checked as the lists of
+ * lm_locator_add_revocation(), at each record's session start.
+ */
+void lm_locator_set_revset(struct lm_locator *loc, struct lm_revset *set);
 
 /**
  * Is m made with a revoked key (lm_locator_add_revocation)? Read-only.
@@ -376,21 +389,32 @@ int lm_locator_render_jobs(struct lm_locator *loc, json_t *chips, json_t *feats,
 /** {"site or key": measurements left out} of lm_locator_excluded(). NULL on ENOMEM. */
 json_t *lm_locator_excluded_json(const struct lm_locator *loc);
 
-/**
- * Write the offline map page (src/locator/map.html, built in): the country outlines of the
- * dataset and the FeatureCollection fc embedded, plain SVG, no tile server.
- * @param no_outlines out: true when the outlines were missing (page written without them)
- * @return 0; -ENOMEM; -errno (cannot write).
- */
-int lm_locate_write_map(const char *path, const json_t *fc, bool *no_outlines);
+/** Where the page's Leaflet files are (npm leaflet, tools/setup.sh). */
+#define LM_LEAFLET_DIR_DEFAULT "/usr/local/share/landmark/node_modules/leaflet/dist"
+
+/** $LM_LEAFLET_DIR if set, else LM_LEAFLET_DIR_DEFAULT. */
+const char *lm_locate_leaflet_dir(void);
 
 /**
- * Write DIR/verdicts.json (top, indented), DIR/locate.geojson (fc) and DIR/map.html,
- * creating DIR. Reals are printed with 17 significant digits (exact doubles).
+ * Write the map and fleet page (src/locator/map.html): Leaflet (leaflet.css and leaflet.js
+ * from lm_locate_leaflet_dir()) and the data inlined, country outlines from the dataset,
+ * the FeatureCollection fc; no tile server, works offline.
+ * @param extra NULL, or an object whose members join the page data: "fleet" (a compliance
+ *   report, lmctl report: the fleet table, statuses, alerts, history), "excluded" (landmarks
+ *   left out, shown with the landmarks)
+ * @param no_outlines out: true when the outlines were missing (page written without them)
+ * @return 0; -ENOMEM; -ENOENT (Leaflet not found); -errno (cannot write).
+ */
+int lm_locate_write_map(const char *path, const json_t *fc, json_t *extra, bool *no_outlines);
+
+/**
+ * Write DIR/verdicts.json (top, indented), DIR/locate.geojson (fc) and DIR/map.html
+ * (lm_locate_write_map with fleet, NULL or a compliance report, and top's
+ * "excluded_landmarks"), creating DIR. Reals are printed with 17 significant digits (exact doubles).
  * @param failed out: the path that could not be written (failed_len bytes)
  * @return 0; -errno.
  */
-int lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool *no_outlines,
-	char *failed, size_t failed_len);
+int lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, const json_t *fleet,
+	bool *no_outlines, char *failed, size_t failed_len);
 
 #endif

@@ -43,6 +43,8 @@ struct lm_cap {
 /** Finest resolution the area goal refines to, km. */
 #define LM_REGION_MIN_RES_KM 0.001
 
+struct lm_geofence;
+
 /** Solver parameters; zero fields take the defaults. */
 struct lm_region_params {
 	double res_km; /**< target circumradius of boundary cells (default 10 km) */
@@ -54,6 +56,15 @@ struct lm_region_params {
 	 *  exact region's area (inner <= exact); stops short only at the cell limit or at
 	 *  LM_REGION_MIN_RES_KM (lm_region_area_ratio_bound tells) */
 	double area_ratio;
+	/** NULL, or verdict-driven refinement against this fence (borrowed): a cell that it
+	 *  decides (wholly inside or wholly outside the allowed set, lm_geofence.h's test) and
+	 *  whose centre is proven in every cap is kept at that size instead of refined. The
+	 *  region then contains the one solved without it (a kept cell holds every sub-cell it
+	 *  would split into), and its verdict against the same fence, decisive caps, unknown
+	 *  area and margin are those of the full solve (the decided cell holds a region point,
+	 *  so the full solve has cells of the same class there); area_km2, area_in/out and the
+	 *  GeoJSON are coarser where decided. Not with area_ratio (EINVAL). */
+	const struct lm_geofence *decide;
 };
 
 /** A kept cell: lat/lon rectangle, never crossing the antimeridian. */
@@ -78,7 +89,8 @@ struct lm_region;
  * @param params NULL for defaults
  * @return a region (possibly empty: lm_region_feasible() false), or NULL with errno
  *   EINVAL (n out of range, a cap with invalid position or negative/non-finite radius,
- *   res_km < 0.001, area_ratio neither 0 nor in (1, 100]) or ENOMEM.
+ *   res_km < 0.001, area_ratio neither 0 nor in (1, 100], area_ratio with decide) or
+ *   ENOMEM.
  */
 struct lm_region *lm_region_solve(
 	const struct lm_cap *caps, size_t n, const struct lm_region_params *params);

@@ -497,34 +497,45 @@ collect(struct lm_report_intake *in, struct lm_place_cache *pc, struct lic_state
 	return 0;
 }
 
-/* Is the licence's chip revoked at until by a list (its key from the id, or any key of its
- * records)? */
 static bool
-revoked_by_list(const struct lm_report_intake *in, const struct lm_report_conf *c, size_t li)
+revoked_key(const struct lm_report_conf *c, const uint8_t key[LM_PK_LEN], int64_t until)
 {
-	const struct lm_licence *l = lm_licence_set_get(in->set, li);
 	const struct lm_revocation_entry *e;
-	size_t i, k;
+	size_t k;
 
 	for (k = 0; k < c->n_revocations; k++) {
-		const struct lm_revocation *rl = c->revocations[k];
-
-		if (rl->scope != LM_REVOKE_CHIP) {
-			continue;
-		}
-		if (l->id_kind == LM_CHIP_ID_KEY && (e = lm_revocation_find(rl, l->id)) != NULL &&
-			e->effective <= in->until) {
+		if (c->revocations[k]->scope == LM_REVOKE_CHIP &&
+			(e = lm_revocation_find(c->revocations[k], key)) != NULL &&
+			e->effective <= until) {
 			return true;
-		}
-		for (i = 0; i < in->cap; i++) {
-			if (in->tab[i].used && in->tab[i].lic == li &&
-				(e = lm_revocation_find(rl, in->tab[i].key)) != NULL &&
-				e->effective <= in->until) {
-				return true;
-			}
 		}
 	}
 	return false;
+}
+
+/* Licences whose chip a list revokes at until: by the key a chip-key licence names, or by
+ * any key its records were made with. One pass over the keys seen. */
+static void
+revoked_by_lists(const struct lm_report_intake *in, const struct lm_report_conf *c, bool *out)
+{
+	size_t i, nl = lm_licence_set_count(in->set);
+
+	if (c->n_revocations == 0) {
+		return;
+	}
+	for (i = 0; i < nl; i++) {
+		const struct lm_licence *l = lm_licence_set_get(in->set, i);
+
+		if (l->id_kind == LM_CHIP_ID_KEY && revoked_key(c, l->id, in->until)) {
+			out[i] = true;
+		}
+	}
+	for (i = 0; i < in->cap; i++) {
+		if (in->tab[i].used && in->tab[i].lic != SIZE_MAX &&
+			revoked_key(c, in->tab[i].key, in->until)) {
+			out[in->tab[i].lic] = true;
+		}
+	}
 }
 
 json_t *
@@ -549,12 +560,13 @@ lm_report_build(
 	if (rc != 0) {
 		goto fail;
 	}
+	revoked_by_lists(in, c, in->revoked);
 	for (i = 0; i < nl; i++) {
 		memset(&si, 0, sizeof(si));
 		si.lic = lm_licence_set_get(in->set, i);
 		si.now = in->until;
 		si.coverable = c->coverable == NULL || c->coverable[i];
-		si.revoked = in->revoked[i] || revoked_by_list(in, c, i);
+		si.revoked = in->revoked[i];
 		si.clone = ls[i].clone;
 		si.proofs = ls[i].proofs;
 		si.n_proofs = ls[i].n;

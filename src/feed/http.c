@@ -362,9 +362,11 @@ static enum MHD_Result
 do_stream(struct lm_feed_http *h, struct MHD_Connection *c, const struct query *q)
 {
 	struct MHD_Response *resp;
+	struct lm_feed_pos at;
 	struct stream *s;
-	struct timespec now;
+	bool from_oldest;
 	enum MHD_Result ret;
+	int rc;
 
 	if (h->log_dir == NULL) {
 		return reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
@@ -376,13 +378,19 @@ do_stream(struct lm_feed_http *h, struct MHD_Connection *c, const struct query *
 	}
 	s->h = h;
 	s->q = *q;
-	if (!s->q.have_since) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		s->q.have_since = true; /* live: from now on */
-		s->q.since = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	}
 	s->left = q->have_max ? q->max : INT64_MAX;
-	s->r = lm_feed_reader_open(h->log_dir, NULL);
+	/*
+	 * Without since: the records appended from now on, whenever their sessions started
+	 * (a session in flight ends in a later batch). With since: from the first batch that
+	 * can hold a record started at or after it (the index knows the head times), each
+	 * record filtered by its start, then on as the log grows.
+	 */
+	rc = feed_index_stream_pos(h->index, q->have_since, q->since, &at, &from_oldest);
+	if (rc < 0) {
+		stream_free(s);
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "feed log: %s\n", strerror(-rc));
+	}
+	s->r = lm_feed_reader_open(h->log_dir, from_oldest ? NULL : &at);
 	if (s->r == NULL) {
 		int e = errno;
 

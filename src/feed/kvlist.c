@@ -129,6 +129,14 @@ lm_feed_kvlist_open(
 		return NULL;
 	}
 	snprintf(kl->stream, sizeof(kl->stream), "%s", stream);
+	if (!urls) {
+		if (group) {
+			snprintf(err, errlen, "a group's lists need a broker");
+			free(kl);
+			return NULL;
+		}
+		return kl; /* memory lists of local records: nothing to fetch back */
+	}
 	s = natsConnection_ConnectTo(&kl->nc, urls);
 	if (s == NATS_OK) {
 		s = natsConnection_JetStream(&kl->js, kl->nc, NULL);
@@ -430,6 +438,9 @@ lm_feed_kvlist_stream_get(struct lm_feed_kvlist *kl, uint64_t seq,
 	natsStatus s;
 	int rc;
 
+	if (!kl->js) {
+		return -ENOENT; /* no stream behind memory lists of local records */
+	}
 	s = js_GetMsg(&msg, kl->js, kl->stream, seq, NULL, &jerr);
 	if (s == NATS_NOT_FOUND) {
 		return -ENOENT;

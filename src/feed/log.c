@@ -336,7 +336,48 @@ feed_log_last_head(const struct lm_feed_log *log, size_t *len)
 	return log->last_head;
 }
 
-/* Scan the newest segment: learn the link and delegation, cut a torn tail. */
+/*
+ * The last head of the segments before hi (newest first, down to lo), kept as the log's
+ * last head; none found leaves it unset (a new chain). Damage in them fails, as it fails
+ * verification: appending after it would fork the chain from an older head.
+ */
+static int
+last_head_before(struct lm_feed_log *log, uint64_t lo, uint64_t hi)
+{
+	struct lm_feed_pos pos;
+	struct lm_feed_reader *r;
+	struct lm_feed_batch b;
+	struct lm_feed_fault f;
+	uint64_t s;
+	int ret = 0;
+
+	for (s = hi; s-- > lo && log->last_head_len == 0;) {
+		pos.segment = s;
+		pos.offset = 0;
+		r = lm_feed_reader_open(log->dir, &pos);
+		if (r == NULL) {
+			return -errno;
+		}
+		while ((ret = lm_feed_reader_next(r, &b, &f)) == 1) {
+			if (b.pos.segment == s && keep_head(log, b.head, b.head_len) < 0) {
+				ret = -ENOMEM;
+				break;
+			}
+		}
+		lm_feed_reader_close(r);
+		if (ret < 0) {
+			if (ret == -EBADMSG) {
+				fprintf(stderr,
+					"feed log %s: %s offset %" PRIu64 " (+%" PRIu64 "): %s\n",
+					log->dir, f.file, f.offset, f.len, f.what);
+			}
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Scan the newest segment: learn the link and delegation, cut a torn tail; find the last head. */
 static int
 recover(struct lm_feed_log *log)
 {
@@ -414,6 +455,14 @@ recover(struct lm_feed_log *log)
 	}
 	pos = lm_feed_reader_pos(r);
 	lm_feed_reader_close(r);
+	if (log->last_head_len == 0 && hi > lo) {
+		/* No batch in the newest segment (killed between a rotation and the batch):
+		 * the chain goes on from the last head of an earlier one. */
+		ret = last_head_before(log, lo, hi);
+		if (ret < 0) {
+			return ret;
+		}
+	}
 
 	fd = openat(log->dir_fd, name, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {

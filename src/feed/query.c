@@ -58,6 +58,7 @@ struct prover {
 /* One batch, in log order: where its head is (for /v1/heads). */
 struct bat {
 	uint64_t seg, head_off, seq;
+	int64_t time_ns; /* head time (INT64_MIN: the head does not decode) */
 	uint32_t dlg;
 	uint32_t succ; /* the successor in force (a key rotation), UINT32_MAX: none */
 	bool have_seq;
@@ -454,6 +455,7 @@ add_batch(struct feed_index *ix, const struct lm_feed_batch *b)
 		bt->succ = succ;
 		bt->have_seq = lm_batch_head_decode(&h, b->head, b->head_len) == LM_OK;
 		bt->seq = bt->have_seq ? h.seq : 0;
+		bt->time_ns = bt->have_seq ? h.time_ns : INT64_MIN;
 		if (ix->n_bats == 0) {
 			ix->seq_rising = bt->have_seq;
 		} else if (!bt->have_seq || bt->seq <= ix->bats[ix->n_bats - 1].seq) {
@@ -1189,6 +1191,46 @@ feed_index_heads(
 	const struct index_job job = {heads_empty, heads_collect, heads_emit, &a};
 
 	return index_run(ix, &job, out);
+}
+
+int
+feed_index_stream_pos(struct feed_index *ix, bool have_since, int64_t since,
+	struct lm_feed_pos *pos, bool *from_oldest)
+{
+	size_t i = 0;
+	int ret;
+
+	pthread_mutex_lock(&ix->lock);
+	ret = refresh_locked(ix);
+	if (ret < 0 && ret != -EBADMSG) {
+		pthread_mutex_unlock(&ix->lock);
+		return ret;
+	}
+	if (have_since) {
+		/* Head times do not go back along the chain, and a head is not before its
+		 * records' ends: a batch closed before since holds no record started after. */
+		while (i < ix->n_bats && ix->bats[i].time_ns != INT64_MIN &&
+			ix->bats[i].time_ns < since) {
+			i++;
+		}
+	} else {
+		i = ix->n_bats;
+	}
+	*from_oldest = false;
+	if (i < ix->n_bats) {
+		*from_oldest = i == 0;
+		pos->segment = ix->bats[i].seg;
+		/* after the head of the batch before it (a batch starts after that head) */
+		pos->offset = i > 0 && ix->bats[i - 1].seg == pos->segment
+			? ix->bats[i - 1].head_off + 1
+			: 0;
+	} else if (ix->r != NULL) {
+		*pos = lm_feed_reader_pos(ix->r); /* after everything indexed: what comes next */
+	} else {
+		*from_oldest = true; /* no segment yet: everything is new */
+	}
+	pthread_mutex_unlock(&ix->lock);
+	return 0;
 }
 
 static int

@@ -82,6 +82,17 @@ long feed_index_heads(
  */
 long feed_index_credentials(struct feed_index *ix, const uint8_t *key, size_t limit, FILE *out);
 
+/**
+ * Where /v1/stream starts reading the log (after feed_index_refresh() of the log as it is
+ * now): without since, after everything the log holds (only what is appended from now on);
+ * with since, at the first batch whose head time is >= since (or does not decode): the
+ * batches before it were closed before since, so none of their records started at or after
+ * it. *from_oldest: read from the oldest segment instead of *pos. Thread-safe.
+ * @return 0, or -ENOENT / -ENOMEM / -errno.
+ */
+int feed_index_stream_pos(struct feed_index *ix, bool have_since, int64_t since,
+	struct lm_feed_pos *pos, bool *from_oldest);
+
 /** Counters. */
 void feed_index_stats(struct feed_index *ix, struct feed_index_stats *st);
 

@@ -23,9 +23,11 @@ static void
 coverage_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lmctl coverage --licences FILE [--root ISSUER.pub ...] --landmarks FILE ...\n"
+		"usage: lmctl coverage --licences FILE [--licence-root ISSUER.pub ...]\n"
+		"                      --landmarks FILE ...\n"
 		"                      [model options] [--suggest N [--candidates FILE]] [--out FILE]\n"
-		"  --licences FILE     licence manifest (signature checked when --root is given)\n"
+		"  --licences FILE     licence manifest (signature checked when --licence-root is\n"
+		"                      given; --root is the same option)\n"
 		"  --landmarks FILE    landmark positions (repeatable): a beacon-network scenario\n"
 		"                      JSON, a JSON array of {name, lat, lon}, a CSV with name, lat,\n"
 		"                      lon columns, or a delegation file (lmctl delegate)\n"
@@ -150,6 +152,7 @@ parse_opts(int argc, char **argv, struct cov_opts *o)
 {
 	static const struct option opts[] = {
 		{"licences", required_argument, NULL, 'L'},
+		{"licence-root", required_argument, NULL, 'r'},
 		{"root", required_argument, NULL, 'r'},
 		{"landmarks", required_argument, NULL, 'l'},
 		{"exclude", required_argument, NULL, 'x'},
@@ -414,8 +417,9 @@ lmctl_cmd_coverage(int argc, char **argv)
 		why = lm_licence_verify(&m, (const uint8_t(*)[LM_PK_LEN])o.roots.op, o.roots.n_op);
 		if (why != LM_OK) {
 			lmctl_err(CMD, "--licences %s: %s", o.licences,
-				why == LM_E_ISSUER ? "issuer: not a trusted licence root (--root)"
-						   : "signature: does not verify");
+				why == LM_E_ISSUER
+					? "issuer: not a trusted licence root (--licence-root)"
+					: "signature: does not verify");
 			goto out;
 		}
 	}

@@ -20,6 +20,7 @@
 #include "landmark/lm_mesh.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_region.h"
+#include "landmark/lm_revset.h"
 #include "lmctl.h"
 #include "locate_private.h"
 
@@ -36,6 +37,14 @@ struct pending {
 	size_t n_decl;
 };
 
+/* A list of the --revocations-nats bucket refused (older, stale, bad): named on stderr. */
+static void
+on_revocation_refused(const char *why, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "lmctl locate: revocation bucket: %s\n", why);
+}
+
 static void
 usage(FILE *f)
 {
@@ -44,18 +53,28 @@ usage(FILE *f)
 		"  --root FILE      trusted operator root public key (repeatable)\n"
 		"  --mfr FILE       trusted manufacturer root public key (repeatable)\n"
 		"  --out DIR        writes DIR/verdicts.json, DIR/locate.geojson, DIR/map.html\n"
+		"  --fleet REPORT   a compliance report (lmctl report) for map.html: the fleet\n"
+		"                   table, statuses, alerts and history (display only; lmctl\n"
+		"                   report verify checks a report)\n"
 		"  --window SEC     group a chip's records into windows of SEC seconds (default 3600)\n"
 		"  --res KM         region resolution (default 10)\n"
 		"  --jobs N         solve chip windows on N threads (default 1; output identical)\n"
 		"  --tight R        area goal: resolution adapts until area <= R x the exact\n"
 		"                   region (default 1.05; 0: fixed resolution)\n"
 		"  --max-cells N    cell limit per region (default 200000; reported when reached)\n"
+		"  --verdict-driven stop refining region cells the chip's fence already decides\n"
+		"                   (same verdicts and margins, faster; coarser regions; no --tight)\n"
 		"  --allow CODES    allowed countries (ISO 3166 alpha-2/3, comma-separated)\n"
 		"  --geofence FILE  allowed region from GeoJSON (repeatable)\n"
 		"  --revocations FILE  signed revocation list (lmctl revoke; repeatable): records\n"
 		"                   made with a revoked chip or landmark key at or after its\n"
 		"                   effective time are refused (listed under \"rejected\"); a\n"
 		"                   stale or wrongly signed list is an error\n"
+		"  --revocations-nats URL  also the lists of a NATS key-value bucket (lmctl revoke\n"
+		"                   publish): read before the first record and, with --nats,\n"
+		"                   followed while running; an older, stale or wrongly signed list\n"
+		"                   in it is refused and counted\n"
+		"  --revocation-bucket NAME  that bucket (default LANDMARK_REVOCATIONS)\n"
 		"  --declared FILE  per-chip allowed countries, lines \"CHIP CODES\" (CHIP: key hex\n"
 		"                   or serial); those chips are judged against their own codes\n"
 		"  --now UNIX_S     verifier time (default: now)\n"
@@ -273,6 +292,7 @@ make_locator(struct lmctl_locate_cfg *cfg, const struct lm_geofence *gf, const s
 		.res_km = cfg->res_km,
 		.area_ratio = cfg->area_ratio,
 		.max_cells = cfg->max_cells,
+		.verdict_driven = cfg->verdict_driven,
 		.allowed = gf,
 		.clone_max_kmh = cfg->clone_kmh,
 		.clone_slack_s = cfg->clone_slack_s,
@@ -317,6 +337,8 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"declared", required_argument, NULL, 'D'},
 		{"clone-max-speed", required_argument, NULL, 'V'},
 		{"revocations", required_argument, NULL, 'R'},
+		{"revocations-nats", required_argument, NULL, 'Q'},
+		{"revocation-bucket", required_argument, NULL, 'B'},
 		{"clone-clock-slack", required_argument, NULL, 'L'},
 		{"min-key-class", required_argument, NULL, 'K'},
 		{"nats", required_argument, NULL, 'N'},
@@ -326,8 +348,10 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'},
 		{"until-idle", required_argument, NULL, 'i'},
 		{"jobs", required_argument, NULL, 'j'},
+		{"fleet", required_argument, NULL, 'f'},
 		{"tight", required_argument, NULL, 'T'},
 		{"max-cells", required_argument, NULL, 'C'},
+		{"verdict-driven", no_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -341,12 +365,15 @@ lmctl_cmd_locate(int argc, char **argv)
 	const struct lm_locate_meas *used;
 	json_t *rej = json_array(), *chips = json_array(), *names = json_array();
 	json_t *feats = json_array(), *top = NULL, *fc = NULL, *excluded = NULL;
-	json_t *clones = json_array();
+	json_t *clones = json_array(), *fleet = NULL;
 	int c, rc = 2, max_mis = -1;
 	unsigned jobs = 1;
 	const char *mesh_path[16], *rev_path[16];
 	size_t n_mesh = 0, n_rev_path = 0, n_rev = 0;
 	struct lm_revocation rev[16];
+	const char *rev_nats = NULL, *rev_bucket = LM_REVSET_BUCKET;
+	struct lm_revset *revset = NULL;
+	struct lm_revset_follow *rev_follow = NULL;
 	struct take_ctx tx;
 	struct timespec ts;
 
@@ -372,6 +399,27 @@ lmctl_cmd_locate(int argc, char **argv)
 		case 'o':
 			cfg.out = optarg;
 			break;
+		case 'f': {
+			json_error_t je;
+
+			json_decref(fleet);
+			fleet = json_load_file(optarg, 0, &je);
+			if (!fleet) {
+				lmctl_err(
+					CMD, "--fleet %s: %s (line %d)", optarg, je.text, je.line);
+				goto done;
+			}
+			if (!json_is_array(json_object_get(fleet, "chips")) ||
+				strcmp(json_string_value(json_object_get(fleet, "format")) ?: "",
+					"landmark-compliance-report") != 0) {
+				lmctl_err(CMD,
+					"--fleet %s: not a compliance report (lmctl report: \"format\" "
+					"\"landmark-compliance-report\" with \"chips\")",
+					optarg);
+				goto done;
+			}
+			break;
+		}
 		case 'w':
 			cfg.window_s = strtod(optarg, NULL);
 			if (!(cfg.window_s >= 1 && cfg.window_s <= 1e7)) {
@@ -430,6 +478,9 @@ lmctl_cmd_locate(int argc, char **argv)
 				goto done;
 			}
 			break;
+		case 'E':
+			cfg.verdict_driven = true;
+			break;
 		case 'j': {
 			long long v;
 
@@ -486,6 +537,12 @@ lmctl_cmd_locate(int argc, char **argv)
 			break;
 		case 'N':
 			no.urls = optarg;
+			break;
+		case 'Q':
+			rev_nats = optarg;
+			break;
+		case 'B':
+			rev_bucket = optarg;
 			break;
 		case 'S':
 			no.stream = optarg;
@@ -553,6 +610,33 @@ lmctl_cmd_locate(int argc, char **argv)
 			goto done;
 		}
 	}
+	if (rev_nats != NULL) {
+		struct lm_revset_stats rs;
+
+		revset = lm_revset_create(cfg.vo.trust);
+		rev_follow = revset ? lm_revset_follow_start(revset, rev_nats, rev_bucket,
+					      on_revocation_refused, NULL)
+				    : NULL;
+		if (rev_follow == NULL) {
+			lmctl_err(CMD, "--revocations-nats %s: %s", rev_nats, strerror(errno));
+			goto done;
+		}
+		/* every list the bucket holds now, before the first record is judged */
+		if (lm_revset_follow_sync(rev_follow, 15000) != 0) {
+			lmctl_err(CMD, "--revocations-nats %s: bucket %s not read within 15 s",
+				rev_nats, rev_bucket);
+			goto done;
+		}
+		lm_revset_stats(revset, cfg.vo.now_ns / 1000000000, &rs);
+		fprintf(stderr,
+			"lmctl locate: %llu revocation list(s) from bucket %s (%llu refused: %llu "
+			"older, %llu stale, %llu bad)\n",
+			(unsigned long long)rs.lists, rev_bucket,
+			(unsigned long long)(rs.older + rs.stale + rs.bad),
+			(unsigned long long)rs.older, (unsigned long long)rs.stale,
+			(unsigned long long)rs.bad);
+		lm_locator_set_revset(cfg.loc, revset);
+	}
 	if (no.urls) {
 		rc = lmctl_locate_nats(&cfg, &no);
 		goto done;
@@ -580,7 +664,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		"clones", clones, "bound", "hard (speed of light)", "window_s", cfg.window_s,
 		"resolution_km", cfg.res_km);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
-	if (!top || !fc || lmctl_locate_write(cfg.out, top, fc) < 0) {
+	if (!top || !fc || lmctl_locate_write(cfg.out, top, fc, fleet) < 0) {
 		goto done;
 	}
 	printf("verified %zu batches, %zu records (%zu chip measurements used); rejected %zu; "
@@ -589,6 +673,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		json_array_size(clones), cfg.out);
 	rc = json_array_size(rej) ? 1 : 0;
 done:
+	json_decref(fleet);
 	json_decref(top);
 	json_decref(fc);
 	json_decref(excluded);
@@ -597,7 +682,9 @@ done:
 	json_decref(chips);
 	json_decref(clones);
 	json_decref(feats);
+	lm_revset_follow_stop(rev_follow);
 	lm_locator_destroy(cfg.loc);
+	lm_revset_destroy(revset);
 	for (i = 0; i < n_rev; i++) {
 		lm_revocation_free(&rev[i]);
 	}

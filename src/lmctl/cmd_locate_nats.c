@@ -173,7 +173,7 @@ write_out(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no,
 		"hard (speed of light)", "window_s", cfg->window_s, "resolution_km", cfg->res_km,
 		"durable", no->durable);
 	fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", feats);
-	rc = top && fc ? lmctl_locate_write(cfg->out, top, fc) : -1;
+	rc = top && fc ? lmctl_locate_write(cfg->out, top, fc, NULL) : -1;
 out:
 	json_decref(top);
 	json_decref(fc);

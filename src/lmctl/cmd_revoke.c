@@ -13,6 +13,7 @@
 
 #include "landmark/lm_keys.h"
 #include "landmark/lm_revocation.h"
+#include "landmark/lm_revset.h"
 #include "lmctl.h"
 
 static void
@@ -20,6 +21,7 @@ revoke_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lmctl revoke --root-key ROOT.key --scope landmark|chip --seq N --out FILE\n"
+		"       lmctl revoke publish --nats URL [--bucket NAME] FILE  (see publish --help)\n"
 		"                    (--key PUB | --key-hash HEX)... [options]\n"
 		"  --root-key FILE  operator root (scope landmark) or manufacturer root (scope chip)\n"
 		"  --key FILE       public key file to revoke (repeatable)\n"
@@ -77,6 +79,101 @@ write_file(const char *path, const uint8_t *b, size_t n)
 	return ok ? 0 : -EIO;
 }
 
+/*
+ * lmctl revoke publish --nats URL [--bucket NAME] FILE: put a signed list into the bucket that
+ * landmarkd (revocation_nats) and lmctl locate (--revocations-nats) follow.
+ */
+static int
+revoke_publish(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"nats", required_argument, NULL, 'N'},
+		{"bucket", required_argument, NULL, 'b'},
+		{"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *urls = NULL, *bucket = LM_REVSET_BUCKET;
+	struct lm_revocation l;
+	enum lm_reason why;
+	uint8_t *buf = NULL;
+	uint64_t rev = 0;
+	char err[512], key[80];
+	bool force = false;
+	long n;
+	int c, rc = 2, e;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'N':
+			urls = optarg;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'b':
+			bucket = optarg;
+			break;
+		case 'h':
+			printf("usage: lmctl revoke publish --nats URL[,URL...] [--bucket NAME] [--force] "
+			       "FILE\n"
+			       "  puts the signed list FILE (lmctl revoke) into the JetStream key-value\n"
+			       "  bucket NAME (default %s; created when missing), key\n"
+			       "  <scope>.<root hex>, which landmarkd (revocation_nats) and lmctl locate\n"
+			       "  (--revocations-nats) follow. Refused: a list whose signature or\n"
+			       "  expiry fails, or whose seq is not above the bucket's. --force puts\n"
+			       "  it without these checks (an old or stale list, to test that the\n"
+			       "  consumers refuse and count it). Exit 0 published, 1 refused, 2\n"
+			       "  usage or broker error\n",
+				LM_REVSET_BUCKET);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (urls == NULL || optind + 1 != argc) {
+		lmctl_err("revoke publish", "need --nats URL and one FILE (see --help)");
+		return 2;
+	}
+	buf = malloc(LM_REVOCATION_LEN(LM_REVOCATION_MAX_ENTRIES) + 1);
+	if (buf == NULL) {
+		return 2;
+	}
+	n = lm_file_read_small(argv[optind], buf, LM_REVOCATION_LEN(LM_REVOCATION_MAX_ENTRIES) + 1);
+	if (n < 0) {
+		lmctl_err("revoke publish", "%s: %s", argv[optind], strerror((int)-n));
+		goto out;
+	}
+	rc = 1;
+	if (lm_revocation_decode(&l, buf, (size_t)n, &why) != 0) {
+		lmctl_err("revoke publish", "%s: not a revocation list: %s", argv[optind],
+			lm_reason_str(why));
+		goto out;
+	}
+	/* its own root's signature, and not stale now: consumers would refuse it anyway */
+	why = lm_revocation_verify(&l, (const uint8_t(*)[LM_PK_LEN])l.root_pk, 1, time(NULL));
+	lm_revset_key(key, l.scope, l.root_pk);
+	lm_revocation_free(&l);
+	if (why != LM_OK && !force) {
+		lmctl_err("revoke publish", "%s: refused: %s%s", argv[optind], lm_reason_str(why),
+			why == LM_E_EXPIRED ? " (stale: sign a fresh list)" : "");
+		goto out;
+	}
+	e = lm_revset_publish(urls, bucket, buf, (size_t)n, force, &rev, err, sizeof(err));
+	if (e != 0) {
+		lmctl_err("revoke publish", "%s", err);
+		rc = e == -EIO ? 2 : 1;
+		goto out;
+	}
+	printf("published %s to bucket %s key %s, revision %llu\n", argv[optind], bucket, key,
+		(unsigned long long)rev);
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
 int
 lmctl_cmd_revoke(int argc, char **argv)
 {
@@ -107,6 +204,9 @@ lmctl_cmd_revoke(int argc, char **argv)
 	bool have_scope = false;
 	int c, rc = 2, e;
 
+	if (argc > 1 && strcmp(argv[1], "publish") == 0) {
+		return revoke_publish(argc - 1, argv + 1);
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

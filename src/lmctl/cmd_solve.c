@@ -36,6 +36,9 @@ usage(FILE *f)
 		"                       0: fixed resolution)\n"
 		"  --max-cells N        cell limit per region (default 200000); reaching it keeps\n"
 		"                       cells coarse and says so (cell_limit_reached)\n"
+		"  --verdict-driven     with a fence: stop refining cells it already decides (same\n"
+		"                       verdict and margin, faster; region and areas coarser there;\n"
+		"                       --tight not applied; the region says \"verdict_driven\")\n"
 		"  --no-region          omit the GeoJSON geometry\n"
 		"  --batch FILE|-       NDJSON, one chip a line: {\"id\", \"constraints\": [...],\n"
 		"                       \"allow\": [CODES], \"point\": {\"lat\", \"lon\"}} (only\n"
@@ -302,14 +305,17 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 	const struct lmctl_solve_opts *o, struct lm_geofence *gf)
 {
 	struct lm_cap caps[LM_REGION_MAX_CAPS];
-	struct lm_region_params prm = {
-		.res_km = res_km, .max_cells = o->max_cells, .area_ratio = o->area_ratio};
+	bool vd = o->verdict_driven && gf && !estimate;
+	struct lm_region_params prm = {.res_km = res_km,
+		.max_cells = o->max_cells,
+		.area_ratio = vd ? 0 : o->area_ratio,
+		.decide = vd ? gf : NULL};
 	size_t idx[LM_REGION_MAX_CAPS], i;
 	const char *names[LM_REGION_MAX_CAPS];
 	uint8_t dec[LM_REGION_MAX_CAPS] = {0};
 	struct lm_verdict_info vi;
 	struct lm_locate_region_view rv = {
-		.res_km = res_km, .area_ratio = o->area_ratio, .names = names, .n = cs->n};
+		.res_km = res_km, .area_ratio = prm.area_ratio, .names = names, .n = cs->n};
 	struct lm_region *r;
 	int rc = 0;
 
@@ -369,6 +375,10 @@ lmctl_solve_region(const struct lmctl_cons *cs, bool estimate, double res_km, js
 	}
 	/* feasible, resolution, areas, bbox, conflict, verdict: as every locate window */
 	rc = lm_locate_region_json(out, &rv);
+	if (rc == 0 && vd) {
+		/* the region was not refined where the fence decided it: coarser there */
+		rc = json_object_set_new(out, "verdict_driven", json_true()) ? -ENOMEM : 0;
+	}
 	if (rc == 0 && o->region) {
 		json_object_set_new(out, "region", lm_region_geojson(r));
 	}
@@ -495,6 +505,7 @@ lmctl_cmd_solve(int argc, char **argv)
 		{"geojson", no_argument, NULL, 'G'},
 		{"tight", required_argument, NULL, 't'},
 		{"max-cells", required_argument, NULL, 'M'},
+		{"verdict-driven", no_argument, NULL, 'V'},
 		{"calibration", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -563,6 +574,9 @@ lmctl_cmd_solve(int argc, char **argv)
 			if (lmctl_parse_max_cells(CMD, optarg, &o.max_cells) < 0) {
 				goto out;
 			}
+			break;
+		case 'V':
+			o.verdict_driven = true;
 			break;
 		case 'C':
 			if (read_calibration(optarg, &o) < 0) {

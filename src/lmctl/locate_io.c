@@ -103,15 +103,22 @@ lmctl_read_feed(const char *cmd, const char *dir, const struct lm_feed_verify_op
 }
 
 int
-lmctl_locate_write(const char *out, const json_t *top, const json_t *fc)
+lmctl_locate_write(const char *out, const json_t *top, const json_t *fc, const json_t *fleet)
 {
 	char failed[4200];
 	bool no_outlines = false;
-	int rc = lm_locate_write_files(out, top, fc, &no_outlines, failed, sizeof(failed));
+	int rc = lm_locate_write_files(out, top, fc, fleet, &no_outlines, failed, sizeof(failed));
 
 	if (no_outlines) {
 		lmctl_err("locate", "country outlines not found in %s: map without them",
 			lm_geofence_countries_dir());
+	}
+	if (rc == -ENOENT) {
+		lmctl_err("locate",
+			"%s: Leaflet (leaflet.js, leaflet.css) not found in %s: run "
+			"tools/setup.sh or set LM_LEAFLET_DIR",
+			failed, lm_locate_leaflet_dir());
+		return -1;
 	}
 	if (rc < 0) {
 		lmctl_err("locate", "%s: cannot write: %s", failed, strerror(-rc));

@@ -35,6 +35,7 @@ struct lmctl_solve_opts {
 	double res_km;
 	double area_ratio; /* --tight (0: fixed resolution) */
 	size_t max_cells; /* --max-cells (0: default) */
+	bool verdict_driven; /* --verdict-driven */
 	bool region;
 	bool has_point;
 	double lat, lon;
@@ -93,13 +94,14 @@ struct lmctl_locate_cfg {
 	double window_s, res_km; /* as given to loc, for the report */
 	double area_ratio; /* --tight */
 	size_t max_cells; /* --max-cells */
+	bool verdict_driven; /* --verdict-driven */
 	double clone_kmh, clone_slack_s; /* lm_locator_conf; 0: defaults, slack -1: none */
 	enum lm_key_class min_key_class; /* --min-key-class (default software) */
 	const char *out; /* NULL: no output files */
 };
 
 /* Write the locate output files (lm_locate_write_files), printing what failed. 0 or -1. */
-int lmctl_locate_write(const char *out, const json_t *top, const json_t *fc);
+int lmctl_locate_write(const char *out, const json_t *top, const json_t *fc, const json_t *fleet);
 
 /* Long-running mode: lmctl locate --nats (cmd_locate_nats.c). Exit status. */
 struct lmctl_nats_opts {

@@ -945,6 +945,13 @@ classify(const struct lm_geofence *gf, double lat0, double lat1, double lon0, do
 	return LM_CELL_OUT;
 }
 
+int
+lm_geofence_classify_rect(
+	const struct lm_geofence *gf, double lat0, double lat1, double lon0, double lon1)
+{
+	return classify(gf, lat0, lat1, lon0, lon1);
+}
+
 struct vctx {
 	const struct lm_geofence *gf;
 	const struct lm_region *r;

@@ -10,6 +10,7 @@
 
 #include "landmark/lm_geo.h"
 #include "landmark/lm_locate.h"
+#include "landmark/lm_revset.h"
 
 struct decl {
 	char chip[LM_LOCATE_KEY_HEX]; /* key hex or serial */
@@ -34,6 +35,7 @@ struct lm_locator {
 	bool sorted;
 	const struct lm_revocation **rev; /* borrowed lists */
 	size_t n_rev;
+	struct lm_revset *revset; /* borrowed, or NULL (lists followed over NATS) */
 };
 
 /* Grow *v (elements of size sz) to hold at least need. 0 or -ENOMEM. */
@@ -125,6 +127,12 @@ lm_locator_add_revocation(struct lm_locator *loc, const struct lm_revocation *l)
 	return 0;
 }
 
+void
+lm_locator_set_revset(struct lm_locator *loc, struct lm_revset *set)
+{
+	loc->revset = set;
+}
+
 bool
 lm_locator_revoked(
 	const struct lm_locator *loc, const struct lm_locate_meas *m, char *why, size_t why_len)
@@ -153,7 +161,13 @@ lm_locator_revoked(
 			(long long)e->effective, (unsigned long long)l->seq);
 		return true;
 	}
-	return false;
+	return loc->revset != NULL &&
+		((have_chip &&
+			 lm_revset_revokes(
+				 loc->revset, LM_REVOKE_CHIP, chip, m->t_ns, why, why_len)) ||
+			(have_lm &&
+				lm_revset_revokes(loc->revset, LM_REVOKE_LANDMARK, lmk, m->t_ns,
+					why, why_len)));
 }
 
 static bool
@@ -473,6 +487,13 @@ solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_
 		caps[i].lon = res->caps[i].lon;
 		caps[i].radius_km = res->caps[i].radius_km;
 	}
+	res->allowed = allowed_for(loc, &g[0]);
+	if (loc->conf.verdict_driven && res->allowed) {
+		prm.decide = res->allowed;
+		prm.area_ratio = 0;
+		res->area_ratio = 0;
+		res->verdict_driven = true;
+	}
 	res->region = lm_region_solve(caps, res->n_caps, &prm);
 	if (!res->region) {
 		rc = -errno;
@@ -485,7 +506,6 @@ solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g, size_
 			goto out;
 		}
 	}
-	res->allowed = allowed_for(loc, &g[0]);
 	if (res->allowed) {
 		res->decisive = calloc(res->n_caps, 1);
 		if (!res->decisive) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Rendering of located windows: the verdicts JSON, GeoJSON features, the offline map page. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,21 @@
 extern const char lm_locate_map_html[];
 
 #define DATA_MARK "@LM_LOCATE_DATA@"
+#define CSS_MARK "@LM_LEAFLET_CSS@"
+#define JS_MARK "@LM_LEAFLET_JS@"
 /* exact doubles: a printed coordinate is the computed one */
 #define REAL_EXACT JSON_REAL_PRECISION(17)
+
+/* A ns time also as its exact decimal string (X_str: JSON integers above 2^53 lose digits in
+ * double-based parsers; docs/feed.md "64-bit integers"). */
+static json_t *
+ns_str(int64_t v)
+{
+	char b[24];
+
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	return json_string(b);
+}
 
 static json_t *
 verdict_json(const struct lm_locate_region_view *rv)
@@ -154,14 +168,16 @@ lm_locate_result_json(const struct lm_locate_result *res)
 		const struct lm_locate_evidence *e = &res->evidence[i];
 
 		json_array_append_new(recs,
-			json_pack("{s:s, s:s, s:f, s:I, s:s}", "record", e->record, "landmark",
+			json_pack("{s:s, s:s, s:f, s:I, s:o, s:s}", "record", e->record, "landmark",
 				e->site, "radius_km", e->radius_km, "t_start_ns",
-				(json_int_t)e->t_ns, "key_class", lm_key_class_str(e->key_class)));
+				(json_int_t)e->t_ns, "t_start_ns_str", ns_str(e->t_ns), "key_class",
+				lm_key_class_str(e->key_class)));
 	}
-	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s}", "chip", res->chip, "serial",
+	c = json_pack("{s:s, s:s, s:s, s:I, s:o, s:I, s:o, s:o, s:s}", "chip", res->chip, "serial",
 		res->serial, "model", res->model, "window_start_ns",
-		(json_int_t)res->window_start_ns, "window_end_ns", (json_int_t)res->window_end_ns,
-		"records", recs, "mode", "hard");
+		(json_int_t)res->window_start_ns, "window_start_ns_str",
+		ns_str(res->window_start_ns), "window_end_ns", (json_int_t)res->window_end_ns,
+		"window_end_ns_str", ns_str(res->window_end_ns), "records", recs, "mode", "hard");
 	if (!c || !names || !res->region) {
 		json_decref(c);
 		free(names);
@@ -171,7 +187,9 @@ lm_locate_result_json(const struct lm_locate_result *res)
 		names[i] = res->caps[i].site;
 	}
 	rv.names = names;
-	if (lm_locate_region_json(c, &rv) < 0 || class_json(c, res) < 0) {
+	if (lm_locate_region_json(c, &rv) < 0 || class_json(c, res) < 0 ||
+		(res->verdict_driven &&
+			json_object_set_new(c, "verdict_driven", json_true()) < 0)) {
 		json_decref(c);
 		c = NULL;
 	}
@@ -249,6 +267,15 @@ lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, jso
 	}
 	json_object_set_new(
 		props, "verdict", json_string(res->allowed ? lm_verdict_str(vi->verdict) : "none"));
+	json_object_set_new(props, "key_class", json_string(lm_key_class_str(res->key_class)));
+	{
+		json_t *recs = json_array();
+
+		for (j = 0; recs && j < res->n_evidence; j++) {
+			json_array_append_new(recs, json_string(res->evidence[j].record));
+		}
+		json_object_set_new(props, "records", recs ? recs : json_null());
+	}
 	if (res->allowed && !isnan(vi->margin_km)) {
 		json_object_set_new(props, "margin_km", json_real(vi->margin_km));
 	}
@@ -398,57 +425,121 @@ lm_locator_excluded_json(const struct lm_locator *loc)
 	return o;
 }
 
-int
-lm_locate_write_map(const char *path, const json_t *fc, bool *no_outlines)
+const char *
+lm_locate_leaflet_dir(void)
 {
-	json_t *world = lm_geofence_world_outlines(0.05), *data;
-	const char *mark = strstr(lm_locate_map_html, DATA_MARK);
-	char *s;
+	const char *e = getenv("LM_LEAFLET_DIR");
+
+	return e && *e ? e : LM_LEAFLET_DIR_DEFAULT;
+}
+
+/* a whole file into a NUL-terminated buffer (the Leaflet files: ~150 KB) */
+static char *
+slurp(const char *dir, const char *name)
+{
+	char path[4096];
 	FILE *f;
-	int rc = 0;
+	char *buf = NULL;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (!f) {
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (64L << 20) &&
+		fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* s into a <script>/<style> element: "</" escaped so that no string ends it early */
+static void
+put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (s[0] == '<' && s[1] == '/') {
+			fputs("<\\/", f);
+			s++;
+		} else {
+			fputc(*s, f);
+		}
+	}
+}
+
+int
+lm_locate_write_map(const char *path, const json_t *fc, json_t *extra, bool *no_outlines)
+{
+	static const char *marks[3] = {CSS_MARK, JS_MARK, DATA_MARK};
+	json_t *world = lm_geofence_world_outlines(0.05), *data;
+	char *parts[3] = {NULL, NULL, NULL};
+	const char *p = lm_locate_map_html;
+	FILE *f;
+	int rc = 0, i;
 
 	*no_outlines = world == NULL;
 	if (!world) {
 		world = json_pack("{s:s, s:[]}", "type", "FeatureCollection", "features");
 	}
 	data = json_pack("{s:o, s:O}", "world", world, "locate", fc);
-	s = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(7));
+	if (data && extra) {
+		json_object_update(
+			data, extra); /* borrowed: values are referenced, extra unchanged */
+	}
+	parts[2] = data ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
 	json_decref(data);
-	if (!s || !mark) {
-		free(s);
+	if (!parts[2]) {
 		return -ENOMEM;
+	}
+	parts[0] = slurp(lm_locate_leaflet_dir(), "leaflet.css");
+	parts[1] = slurp(lm_locate_leaflet_dir(), "leaflet.js");
+	if (!parts[0] || !parts[1]) {
+		rc = -ENOENT; /* Leaflet not installed (tools/setup.sh) */
+		goto out;
 	}
 	f = fopen(path, "w");
 	if (!f) {
 		rc = -errno;
-		free(s);
-		return rc;
+		goto out;
 	}
-	fwrite(lm_locate_map_html, 1, (size_t)(mark - lm_locate_map_html), f);
-	/* the JSON goes into a script element: escape "</" so no string ends it early */
-	for (char *p = s; *p; p++) {
-		if (p[0] == '<' && p[1] == '/') {
-			fputs("<\\/", f);
-			p++;
-		} else {
-			fputc(*p, f);
+	for (i = 0; i < 3; i++) {
+		const char *m = strstr(p, marks[i]);
+
+		if (!m) {
+			rc = -EINVAL; /* the built-in page lost a marker: a build defect */
+			break;
 		}
+		fwrite(p, 1, (size_t)(m - p), f);
+		/* no "</" inside the inlined library or the data may close its element */
+		put_escaped(f, parts[i]);
+		p = m + strlen(marks[i]);
 	}
-	fputs(mark + strlen(DATA_MARK), f);
-	free(s);
-	if (ferror(f)) {
+	fputs(p, f);
+	if (ferror(f) && rc == 0) {
 		rc = -EIO;
 	}
 	if (fclose(f) != 0 && rc == 0) {
 		rc = -errno;
 	}
+out:
+	for (i = 0; i < 3; i++) {
+		free(parts[i]);
+	}
 	return rc;
 }
 
 int
-lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool *no_outlines,
-	char *failed, size_t failed_len)
+lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, const json_t *fleet,
+	bool *no_outlines, char *failed, size_t failed_len)
 {
+	json_t *extra;
 	char path[4096];
 	int rc;
 
@@ -469,7 +560,14 @@ lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool
 		return -EIO;
 	}
 	snprintf(path, sizeof(path), "%s/map.html", dir);
-	rc = lm_locate_write_map(path, fc, no_outlines);
+	extra = json_pack("{s:O?, s:O?}", "fleet", fleet, "excluded",
+		json_object_get(top, "excluded_landmarks"));
+	if (!extra) {
+		snprintf(failed, failed_len, "%s", path);
+		return -ENOMEM;
+	}
+	rc = lm_locate_write_map(path, fc, extra, no_outlines);
+	json_decref(extra);
 	if (rc < 0) {
 		snprintf(failed, failed_len, "%s", path);
 	}
@@ -479,11 +577,13 @@ lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, bool
 static json_t *
 clone_rec_json(const struct lm_locate_meas *m)
 {
-	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "record", m->record,
-		"landmark", m->landmark, "site", m->site, "lat", m->lat, "lon", m->lon, "radius_km",
-		m->radius_km, "rtt_ms", m->rtt_ms, "deduct_ms", m->deduct_ms, "t_start_ns",
-		(json_int_t)m->t_ns, "t_end_ns",
-		(json_int_t)(m->t_end_ns > m->t_ns ? m->t_end_ns : m->t_ns));
+	int64_t end = m->t_end_ns > m->t_ns ? m->t_end_ns : m->t_ns;
+
+	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:I, s:o, s:I, s:o}", "record",
+		m->record, "landmark", m->landmark, "site", m->site, "lat", m->lat, "lon", m->lon,
+		"radius_km", m->radius_km, "rtt_ms", m->rtt_ms, "deduct_ms", m->deduct_ms,
+		"t_start_ns", (json_int_t)m->t_ns, "t_start_ns_str", ns_str(m->t_ns), "t_end_ns",
+		(json_int_t)end, "t_end_ns_str", ns_str(end));
 }
 
 json_t *

@@ -372,6 +372,41 @@ lm_region_cell_excluded(
 	return false;
 }
 
+/*
+ * Verdict-driven refinement (lm_region_params.decide): the fence decides the cell (wholly in
+ * or wholly out of the allowed set) and the cell holds a proven region point (its centre in
+ * every cap still partial here; the others contain the whole cell). The full solve would
+ * keep, inside this cell, cells of that same class only, and at least one (the one holding
+ * the centre): the set of classes the verdict sees is the same, so is the verdict.
+ */
+static bool
+decided(const struct lm_region *r, int level, int64_t ilat, int64_t ilon,
+	const struct lm_cell_geo *g, const uint32_t *act, size_t nact)
+{
+	double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
+	double lon0 = -180 + (double)ilon * sz, lo, hi;
+	size_t i;
+
+	if (lm_geofence_classify_rect(r->decide, lat0, lat0 + sz, lon0, lon0 + sz) ==
+		LM_CELL_PARTIAL) {
+		return false;
+	}
+	for (i = 0; i < nact; i++) {
+		const struct lm_cap *cap = &r->caps[act[i]];
+
+		lm_region_cap_bounds(r, act[i], g->cx, g->qn, g->ux, &lo, &hi);
+		if (hi <= cap->radius_km) {
+			continue;
+		}
+		if (lo > cap->radius_km ||
+			lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon) + DIST_EPS_KM >
+				cap->radius_km) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int
 visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *active,
 	size_t nact)
@@ -393,6 +428,9 @@ visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t
 	}
 	if (nnext == 0) {
 		return keep_cell_area(r, level, ilat, ilon, g.rad, true, g.area);
+	}
+	if (r->decide && g.rad > r->res_km && decided(r, level, ilat, ilon, &g, next, nnext)) {
+		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
 	}
 	if (g.rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
 		/* never silent: a cell kept coarse for the limit is reported */
@@ -506,6 +544,7 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 	r->res_km = params && params->res_km > 0 ? params->res_km : LM_REGION_DEFAULT_RES_KM;
 	r->max_cells =
 		params && params->max_cells ? params->max_cells : LM_REGION_DEFAULT_MAX_CELLS;
+	r->decide = params && !ref ? params->decide : NULL;
 	r->caps = malloc(n * sizeof(*r->caps));
 	r->xyz = malloc(3 * n * sizeof(*r->xyz));
 	r->screen = malloc(n * sizeof(*r->screen));
@@ -573,7 +612,7 @@ lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_para
 	if (!params || params->area_ratio == 0) {
 		return region_solve(caps, n, params, false);
 	}
-	if (!(params->area_ratio > 1 && params->area_ratio <= 100)) {
+	if (!(params->area_ratio > 1 && params->area_ratio <= 100) || params->decide) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -36,6 +36,7 @@ struct lm_region {
 	size_t ncells, cap;
 	double area, inner, res_met;
 	bool cell_limited; /* a cell was kept coarse because max_cells was reached */
+	const struct lm_geofence *decide; /* verdict-driven refinement (lm_region_params) */
 };
 
 enum lm_cell_test {
@@ -61,6 +62,11 @@ int lm_region_test_cell(const struct lm_region *r, size_t k, double clat, double
 /* True when some cap provably excludes the rectangle; *cap gets the first such cap. */
 bool lm_region_cell_excluded(
 	const struct lm_region *r, double lat0, double lat1, double lon0, double lon1, size_t *cap);
+
+/* The geofence test of a verdict (geofence.c): LM_CELL_IN (wholly inside the allowed set),
+ * LM_CELL_OUT (wholly outside) or LM_CELL_PARTIAL (touching an edge, or unknown). */
+int lm_geofence_classify_rect(
+	const struct lm_geofence *gf, double lat0, double lat1, double lon0, double lon1);
 
 /* lm_region_cell_excluded by the reference path (lm_locator_ref.h). */
 bool lm_region_cell_excluded_ref(

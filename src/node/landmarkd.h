@@ -21,6 +21,7 @@
 #include "dpdk/port_dpdk.h"
 #include "landmark/lm_clock.h"
 #include "landmark/lm_log.h"
+#include "landmark/lm_revset.h"
 #include "landmark/lm_successor.h"
 
 /* landmarkd's own messages: the node module of the logging seam (landmark.node in DPDK). */
@@ -54,6 +55,8 @@ struct lmd {
 	uint64_t tsc_drift; /* ... that found drift beyond the margin */
 	atomic_int stop;
 	atomic_int workers_done;
+	struct lm_revset *revset; /* revocation lists in force (control/setup.c) */
+	struct lm_revset_follow *rev_follow; /* revocation_nats follower, or NULL */
 };
 
 /** The process state (main.c). */

@@ -33,6 +33,16 @@ on_signal(int sig)
 	atomic_store(&lmd.stop, 1);
 }
 
+/* A list from revocation_nats refused (older, stale, bad): logged (rate-limited), counted by
+ * the set. */
+static void
+on_revocation_refused(const char *why, void *arg)
+{
+	(void)arg;
+	/* a writer of the bucket can repeat it: one line a second at most */
+	LM_LOG_RL(1, LM_LOG_MOD_NODE, LM_LOG_WARNING, "landmarkd: revocation_nats: %s", why);
+}
+
 static void
 usage(FILE *f)
 {
@@ -178,6 +188,17 @@ main(int argc, char **argv)
 		/* Records: each sample's tier is the one its stamps really had (lm_hwts_rtt()). */
 		(void)lm_ctrl_set_hwts(lmd.ctrl, i, lmd.ports[i].hwts);
 	}
+	if (lmd.conf.revocation_nats[0] != '\0') {
+		/* A thread of the control side follows the bucket; the datapath never waits. */
+		lmd.rev_follow = lm_revset_follow_start(lmd.revset, lmd.conf.revocation_nats,
+			lmd.conf.revocation_bucket, on_revocation_refused, NULL);
+		if (lmd.rev_follow == NULL) {
+			fprintf(stderr, "landmarkd: revocation_nats: %s\n", strerror(errno));
+			goto out_ctrl;
+		}
+		NLOG(INFO, "following revocation lists in bucket %s at %s",
+			lmd.conf.revocation_bucket, lmd.conf.revocation_nats);
+	}
 	lmd_telemetry_register();
 	lmd_workers_launch();
 	last_tsc_check = lm_clock_mono_raw_ns();
@@ -228,6 +249,8 @@ main(int argc, char **argv)
 	lmd_counters_write();
 	rc = 0;
 out_ctrl:
+	lm_revset_follow_stop(lmd.rev_follow);
+	lmd.rev_follow = NULL;
 	lm_ctrl_destroy(lmd.ctrl);
 out_ports:
 	lmd_ports_close();
@@ -235,6 +258,9 @@ out_ports:
 		lmd.sink.ops->close(lmd.sink.ctx);
 	}
 out_keys:
+	lm_revset_follow_stop(lmd.rev_follow); /* NULL-safe; NULL after out_ctrl */
+	lmd.rev_follow = NULL;
+	lm_revset_destroy(lmd.revset);
 	lm_signer_destroy(cc.signer);
 	sodium_memzero(&cc, sizeof(cc));
 out_eal:

@@ -55,7 +55,7 @@ JSON
 
 expect 0 '"coverable": true' "coverage runs (stdout)" -- "$LMCTL" coverage --licences lic.json --root iss.pub \
 	--landmarks "$SCEN"
-"$LMCTL" coverage --licences lic.json --root iss.pub --landmarks "$SCEN" --out cov.json
+"$LMCTL" coverage --licences lic.json --licence-root iss.pub --landmarks "$SCEN" --out cov.json
 check cov.json 'd["licences"][0]["coverable"] and d["licences"][0]["nearest_landmark"] == "fra1"' "Frankfurt coverable by fra1"
 check cov.json 'd["licences"][0]["off_km"] < 0 and d["licences"][0]["bound_km"] < 30' "Frankfurt: margin and a bound under 30 km"
 check cov.json 'not d["licences"][1]["coverable"] and d["licences"][1]["off_km"] > 800' "Berlin uncoverable, off by > 800 km"

@@ -8,8 +8,10 @@ tools/verify-feed (Node.js, from the docs) accepts exactly what lmctl feed verif
 the logs, the JSON dumps and NATS and rejects a tampered record like it, summary.json matches
 docs/schema/summary.schema.json, lmctl
 locate from the logs alone reproduces the live locators' verdicts, the node's counters pass
-promtool on /metrics, and the HTML map renders in headless Chromium with its landmark, region
-and verdict layers."""
+promtool on /metrics, the HTML map renders in headless Chromium with its landmark, region
+and verdict layers, every chip is licensed and its status in summary.json equals the signed,
+verified report's, the liar is never compliant, and the fleet page passes the Playwright
+test (tests/locator/fleet_page.mjs) against that report."""
 import json
 import os
 import shutil
@@ -137,11 +139,41 @@ try:
         dom = subprocess.run([chromium, *flags, "--dump-dom", "file://" + html],
                              capture_output=True, text=True, timeout=120).stdout
         # After the page's script ran: drawn landmark markers, region paths, verdict labels.
-        check('class="landmark"' in dom, "map draws the landmark layer")
+        check('class="landmark' in dom, "map draws the landmark layer")
         check('class="region' in dom, "map draws the region layer")
         check("verdict" in dom and "inside" in dom, "map shows the verdict layer")
         shutil.copy(png, os.path.join(os.environ.get("MESON_BUILD_ROOT", work), "e2e-map.png")) \
             if os.environ.get("MESON_BUILD_ROOT") else None
+    # Compliance (issue 12): every chip licensed, a signed report that verifies, statuses in
+    # summary.json equal to the report's, the liar never compliant, alerts for the alert
+    # statuses, and the fleet page driven in Chromium through Playwright against the report.
+    rep = json.load(open(os.path.join(out, "report", "report.json")))
+    check(len(rep["chips"]) == len(s["chips"]), f"every demo chip licensed ({len(rep['chips'])})")
+    check(all(p["report_verified"] for p in s["phases"]), "lmctl report verify accepts every phase's report")
+    by_label = {c["label"]: c["status"] for c in rep["chips"]}
+    for c in s["chips"]:
+        check(c["status"] == by_label.get(c["licence_label"]),
+              f"{c['chip']}: summary status {c['status']} == report's")
+        if c["role"] == "liar":
+            check(c["status"] in ("unproven", "violation"),
+                  f"{c['chip']}: licensed to Frankfurt from Istanbul: an alert ({c['status']})")
+        if c["role"] == "honest":
+            check(c["status"] in ("compliant", "unproven"),
+                  f"{c['chip']}: honest, coverable: compliant unless noise widened it ({c['status']})")
+    alert_chips = sorted(a["chip"] for a in s["alerts"])
+    want = sorted(c["licence_label"] for c in s["chips"]
+                  if c["status"] in ("unproven", "violation", "silent", "clone", "revoked"))
+    check(alert_chips == want, f"one open alert per alert status: {alert_chips}")
+    node = shutil.which("node")
+    if node is None:
+        check(False, "node installed for the fleet page test")
+    else:
+        art = os.path.join(os.environ.get("MESON_BUILD_ROOT", work), "test-artefacts", "e2e")
+        pw = subprocess.run([node, os.path.join(src, "tests/locator/fleet_page.mjs"),
+                             os.path.join(out, "map.html"), os.path.join(out, "report", "report.json"),
+                             art], capture_output=True, text=True, timeout=240)
+        print("".join("# " + l + "\n" for l in pw.stdout.splitlines()), end="")
+        check(pw.returncode == 0, f"fleet page in Chromium via Playwright: {pw.stderr[-300:]}")
 finally:
     shutil.rmtree(work, ignore_errors=True)
 

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v node >/dev/null 2>&1 || { echo "1..0 # SKIP node not installed (tools/setup.sh)"; exit 77; }
 VF="$(cd "$(dirname "$0")/../.." && pwd)/tools/verify-feed/verify-feed.mjs"
-echo "1..11"
+echo "1..12"
 JV() { node "$VF" --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 V() { "$LMCTL" feed verify --root "$T/root.pub" --mfr "$T/mfr.pub" "$@"; }
 # report_hashes FILE: sorted record hashes the verifier accepted
@@ -196,3 +196,18 @@ for c in "none:chain:gap: the signing key changed without a successor" \
 		fail "node --json on a $mode rotation: $rc $(cat "$T/rot.j")"
 done
 ok "key rotation without a successor, by an untrusted root, with a gap, with a fork: lmctl and node (log, JSON) reject each, naming it"
+
+# The fork over NATS: the second hand-over travels in the head messages of its key (after HEAD
+# and DELEGATION); the node verifier following the stream by prev_hash names the fork.
+rm -rf "$T/rot"
+FEED_GEN_ROTATE=2 FEED_GEN_FORK=4 "$GEN" "$T/rot" 6 2 0 >/dev/null || fail "generator fork"
+P2=$(free_port)
+start nats2 nats-server -js -a 127.0.0.1 -p "$P2" -sd "$T/js2"
+wait_nats nats2 "$P2" || fail "nats-server 2"
+"$LMCTL" feed export --nats "nats://127.0.0.1:$P2" --until-idle 1 --timeout 60 "$T/rot" 2>"$T/export2.err" ||
+	fail "export fork: $(cat "$T/export2.err")"
+rc=0; JV --nats "nats://127.0.0.1:$P2" --timeout 60 >"$T/rot.n" || rc=$?
+[ $rc = 1 ] && grep "fork: a second successor delegation for the same old key or head" "$T/rot.n" |
+	grep -q "^FAIL stream seq [0-9]* (landmark\.[0-9a-f]*\.head): chain:" ||
+	fail "node --nats on a fork: $rc $(cat "$T/rot.n")"
+ok "a fork over NATS (successor in the head messages): node --nats names it"

@@ -19,6 +19,20 @@ check "verdicts, containment, GeoJSON structure and winding" \
 check "locate --jobs 3: verdicts.json and locate.geojson identical to one thread" \
 	cmp -s "$tmp/out/verdicts.json" "$tmp/outj/verdicts.json"
 check "locate --jobs 3: GeoJSON identical" cmp -s "$tmp/out/locate.geojson" "$tmp/outj/locate.geojson"
+"$lmctl" locate --root "$tmp/gen/root.pub" --mfr "$tmp/gen/mfr.pub" --now 1750000100 \
+	--allow FR --res 10 --tight 0 --out "$tmp/out0" "${feeds[@]}" >/dev/null 2>&1
+"$lmctl" locate --root "$tmp/gen/root.pub" --mfr "$tmp/gen/mfr.pub" --now 1750000100 \
+	--allow FR --res 10 --verdict-driven --jobs 2 --out "$tmp/outv" "${feeds[@]}" >/dev/null 2>&1
+check "locate --verdict-driven: every window's verdict and margin as the full solve's, marked" python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1] + "/verdicts.json"))["chips"]
+b = json.load(open(sys.argv[2] + "/verdicts.json"))["chips"]
+assert len(a) == len(b) > 0
+for x, y in zip(a, b):
+    vx, vy = x["verdict"], y["verdict"]
+    assert vx["result"] == vy["result"] and vx.get("margin_km") == vy.get("margin_km"), (vx["result"], vy["result"])
+    assert y.get("verdict_driven") is True and "verdict_driven" not in x
+' "$tmp/out0" "$tmp/outv"
 check "no trusted root: everything rejected" bash -c \
 	"! '$lmctl' locate --root '$tmp/gen/mfr.pub' --mfr '$tmp/gen/mfr.pub' --now 1750000100 --out '$tmp/out2' '$tmp/gen/lm0' >/dev/null 2>&1 && grep -q '\"chips\": \[\]' '$tmp/out2/verdicts.json'"
 "$lmctl" locate --root "$tmp/gen/root.pub" --mfr "$tmp/gen/mfr.pub" --now 1750000100 \

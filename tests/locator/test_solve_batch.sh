@@ -134,10 +134,30 @@ check "no FILE argument with --batch" bash -c "! '$lmctl' solve --batch '$tmp/ba
 check "--jobs without --batch is refused" bash -c "! '$lmctl' solve --jobs 2 '$tmp/one0.json' 2>/dev/null"
 check "--jobs 0 is refused" bash -c "! '$lmctl' solve --batch '$tmp/bad.ndjson' --jobs 0 2>/dev/null"
 check "missing batch file: exit 2 with the path" bash -c "'$lmctl' solve --batch '$tmp/nope' 2>&1 >/dev/null | grep -q nope; test \${PIPESTATUS[0]} = 2"
+# against the full solve at the same fixed resolution (--verdict-driven does not apply --tight)
+"$lmctl" solve --batch "$tmp/chips.ndjson" --tight 0 >"$tmp/t0.ndjson"
+"$lmctl" solve --batch "$tmp/chips.ndjson" --verdict-driven --jobs 2 >"$tmp/vd.ndjson"
+check "--verdict-driven: the same verdicts, margins and decisive records, marked, never more cells" python3 -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+n = 0
+for x, y in zip(a, b):
+    if "verdict" not in x:
+        continue
+    n += 1
+    vx, vy = x["verdict"], y["verdict"]
+    assert y.get("verdict_driven") is True, y.get("id")
+    assert vx["result"] == vy["result"] and vx.get("margin_km") == vy.get("margin_km"), (x.get("id"), vx["result"], vy["result"])
+    if vx["result"] in ("inside", "outside"):
+        assert vx["decisive_records"] == vy["decisive_records"]
+    assert y["area_km2"] >= x["area_km2"] * (1 - 1e-12) or not x["feasible"]
+assert len(a) == len(b) == 40 and n > 5, n
+' "$tmp/t0.ndjson" "$tmp/vd.ndjson"
 vj=(python3 "$here/../../tools/validate-json.py" --ndjson)
 check "input lines match verdict.schema.json#/\$defs/solve_batch_input" \
 	"${vj[@]}" --min 40 'verdict.schema.json#/$defs/solve_batch_input' "$tmp/chips.ndjson"
 check "result and error lines match verdict.schema.json#/\$defs/solve_batch_line" \
-	"${vj[@]}" --min 54 'verdict.schema.json#/$defs/solve_batch_line' "$tmp/b1.ndjson" "$tmp/bad.out" "$tmp/g.out"
+	"${vj[@]}" --min 94 'verdict.schema.json#/$defs/solve_batch_line' "$tmp/b1.ndjson" "$tmp/bad.out" "$tmp/g.out" "$tmp/vd.ndjson"
 echo "1..$n"
 exit $fail

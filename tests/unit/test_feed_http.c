@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "landmark/lm_feed.h"
@@ -291,6 +292,102 @@ START_TEST(test_heads_and_credentials)
 }
 END_TEST
 
+/* Connect and send GET path; return the socket once the response headers are read. */
+static int
+stream_open(const char *path)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct timeval tv = {30, 0}; /* a stream that never ends fails the test, not hangs */
+	char req[1024], c, last[4] = {0};
+	int fd, n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path);
+
+	sa.sin_port = htons(lm_feed_http_port(srv));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(write(fd, req, (size_t)n), n);
+	while (memcmp(last, "\r\n\r\n", 4) != 0) {
+		ck_assert_int_eq(read(fd, &c, 1), 1);
+		memmove(last, last + 1, 3);
+		last[3] = c;
+	}
+	return fd;
+}
+
+/* The rest of the body (until the server closes), malloc'd. */
+static char *
+stream_rest(int fd)
+{
+	char *buf = malloc(1 << 20);
+	size_t got = 0;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(buf);
+	while (got < (1 << 20) - 1 && (n = read(fd, buf + got, (1 << 20) - 1 - got)) > 0) {
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return buf;
+}
+
+static long long
+line_start(const char *body, unsigned i)
+{
+	json_t *j = line_of(body, i);
+	long long t;
+
+	ck_assert_ptr_nonnull(j);
+	t = (long long)json_integer_value(json_object_get(
+		json_object_get(json_object_get(j, "record"), "timing"), "start_unix_ns"));
+	json_decref(j);
+	return t;
+}
+
+START_TEST(test_stream_since_and_live)
+{
+	struct lm_feed_log_conf c = {.dir = dir};
+	struct lm_feed_log *log;
+	long long since = (long long)(FIX_T0_S * 1000000000 + 9 * 1000000);
+	char path[256], *body;
+	unsigned i;
+	int fd;
+
+	/* since: the records started at or after it (sessions 9..12 of 1..12), then live. */
+	snprintf(path, sizeof(path), "/v1/stream?since=%lld&max=4", since);
+	ck_assert_int_eq(get(path, &body), 200);
+	ck_assert_uint_eq(lines(body), 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(line_start(body, i), since + (long long)i * 1000000);
+	}
+	free(body);
+	/*
+	 * No since: what is appended from now on, whenever its sessions started. The fixture's
+	 * sessions started in 2025: a stream that kept only records started after the request
+	 * dropped every record of a session in flight when it came.
+	 */
+	fd = stream_open("/v1/stream?max=4");
+	log = lm_feed_log_open(&c);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_int_eq(feed_fix_append(&ff, log, 1, 4), 0); /* sessions 13..16 */
+	lm_feed_log_close(log);
+	body = stream_rest(fd);
+	ck_assert_uint_eq(lines(body), 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(
+			line_start(body, i), since + (long long)(4 + i) * 1000000); /* 13..16 */
+	}
+	free(body);
+	/* since before everything: the 16 records, oldest first, then it would follow. */
+	ck_assert_int_eq(get("/v1/stream?since=0&max=16", &body), 200);
+	ck_assert_uint_eq(lines(body), 16);
+	ck_assert_int_eq(line_start(body, 15), since + 7 * 1000000);
+	free(body);
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	static const char *bad_queries[] = {"/v1/records?chip=zz", "/v1/records?chip",
@@ -351,6 +448,7 @@ feed_http_suite(void)
 	tcase_add_test(tc, test_records_query);
 	tcase_add_test(tc, test_heads_and_credentials);
 	tcase_add_test(tc, test_bad_requests);
+	tcase_add_test(tc, test_stream_since_and_live);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -534,6 +534,50 @@ START_TEST(test_kill9_writer)
 }
 END_TEST
 
+/*
+ * A writer killed after a rotation created the new segment (header + delegation, synced) but
+ * before its first batch was written: the newest segment holds no batch. The last head is
+ * then in the segment before, and a restarted landmarkd must continue the chain from it
+ * (lm_feed_log_last_head), not start a new one at seq 0.
+ */
+START_TEST(test_last_head_behind_empty_segment)
+{
+	struct lm_feed_log *log = open_log(0, 1); /* age 1 ns: a segment per batch */
+	uint8_t want[256];
+	const uint8_t *h;
+	size_t len, wl;
+	char *p;
+	unsigned j;
+
+	for (j = 0; j < 4; j++) {
+		ck_assert_int_eq(append(log, j), 0);
+	}
+	ck_assert_uint_eq(lm_feed_log_end(log).segment, 3);
+	lm_feed_log_close(log);
+	/* Batch 3 torn 10 bytes in: never acknowledged, cut at open. */
+	p = seg_path(dir, 3);
+	ck_assert_int_eq(
+		truncate(p, LM_FEED_SEG_HDR_LEN + LM_FEED_ENTRY_OVERHEAD + sizeof(dlg) + 10), 0);
+	log = open_log(0, 0);
+	ck_assert_int_eq(file_size(p), LM_FEED_SEG_HDR_LEN + LM_FEED_ENTRY_OVERHEAD + sizeof(dlg));
+	h = lm_feed_log_last_head(log, &len);
+	ck_assert_msg(h != NULL, "the last head (batch 2, segment 2) was not found");
+	wl = fake(want, 'h', 2, 99);
+	ck_assert_uint_eq(len, wl);
+	ck_assert_mem_eq(h, want, wl);
+	lm_feed_log_close(log);
+	/* Again with every earlier segment holding no batch either: a new chain. */
+	lm_test_rmtree(dir);
+	dir = lm_test_tmpdir();
+	log = open_log(0, 0);
+	lm_feed_log_close(log);
+	log = open_log(0, 0);
+	ck_assert_ptr_null(lm_feed_log_last_head(log, &len));
+	lm_feed_log_close(log);
+	free(p);
+}
+END_TEST
+
 static Suite *
 feed_log_suite(void)
 {
@@ -550,6 +594,7 @@ feed_log_suite(void)
 	tcase_add_test(tc, test_corruption_detected);
 	tcase_add_test(tc, test_missing_renamed_truncated_segment);
 	tcase_add_test(tc, test_kill9_writer);
+	tcase_add_test(tc, test_last_head_behind_empty_segment);
 	suite_add_tcase(s, tc);
 	return s;
 }

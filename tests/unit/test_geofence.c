@@ -157,14 +157,16 @@ END_TEST
  * the solver's cells are identical (geometry tables, atan2-free tests); the verdict and its
  * areas are identical; the pruned margin scan's margin is a proven bound (at most the
  * smallest f over a dense sample of the border that the reference scan also bounds) and
- * within 0.05 km of the reference scan's.
+ * within 0.05 km of the reference scan's. Verdict-driven refinement (lm_region_params.decide)
+ * gives the same verdict, margin, decisive caps and unknown area, in fewer cells that cover
+ * every cell of the full solve.
  */
 START_TEST(test_fast_paths_equal_ref)
 {
 	static const char *const codes[] = {"FR", "LU", "CH", "GB", "NO", "IT", "GR", "DE,FR"};
 	static const double at[][2] = {{46.5, 2.5}, {49.7, 6.1}, {46.8, 8.2}, {54, -2.5}, {62, 9},
 		{42.5, 12.5}, {38.5, 23.5}, {49, 7}};
-	size_t ci, trial, nin = 0;
+	size_t ci, trial, nin = 0, nvd = 0;
 	double worst = 0;
 
 	geo_seed(lm_test_seed());
@@ -237,11 +239,46 @@ START_TEST(test_fast_paths_equal_ref)
 				worst = fmax(worst, fabs(a.margin_km - b.margin_km));
 				nin++;
 			}
+			/* verdict-driven refinement: same verdict and margin, a region containing
+			 * the full one (every full cell's corners and centre covered) */
+			{
+				struct lm_region_params pd = prm;
+				struct lm_verdict_info c;
+				uint8_t dc[6] = {0};
+				struct lm_region *rd;
+				size_t q;
+
+				pd.decide = gf;
+				rd = lm_region_solve(caps, (size_t)n, &pd);
+				ck_assert_ptr_nonnull(rd);
+				ck_assert_int_eq(lm_geofence_verdict(gf, rd, true, &c, dc), 0);
+				ck_assert_msg(c.verdict == a.verdict,
+					"%s trial %zu: verdict %s, full %s", codes[ci], trial,
+					lm_verdict_str(c.verdict), lm_verdict_str(a.verdict));
+				ck_assert(lm_region_ncells(rd) <= lm_region_ncells(r));
+				if (a.verdict == LM_VERDICT_INSIDE ||
+					a.verdict == LM_VERDICT_OUTSIDE) {
+					ck_assert(c.margin_km == a.margin_km);
+					ck_assert_mem_eq(dc, da, sizeof(dc));
+					ck_assert(c.area_unknown_km2 == a.area_unknown_km2);
+				}
+				for (q = 0; q < lm_region_ncells(r); q++) {
+					const struct lm_cell *x = lm_region_cell(r, q);
+
+					ck_assert(lm_region_covers(rd, (x->lat0 + x->lat1) / 2,
+						(x->lon0 + x->lon1) / 2));
+					ck_assert(lm_region_covers(rd, x->lat0, x->lon0));
+					ck_assert(lm_region_covers(rd, x->lat1, x->lon1));
+				}
+				nvd += lm_region_ncells(rd) < lm_region_ncells(r);
+				lm_region_destroy(rd);
+			}
 			lm_region_destroy(r);
 			lm_region_destroy(rr);
 		}
 		lm_geofence_destroy(gf);
 	}
+	ck_assert_uint_gt(nvd, 10); /* the lever did something */
 	printf("# %zu inside/outside verdicts with a margin; largest margin difference from the "
 	       "reference scan %.6f km\n",
 		nin, worst);

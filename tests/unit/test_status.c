@@ -438,6 +438,47 @@ START_TEST(test_history)
 }
 END_TEST
 
+/* The site tests at their thresholds: inside exactly when the farthest possible position is
+ * within the radius; never outside while a possible position lies in the disc. */
+START_TEST(test_judge_site_bounds)
+{
+	struct lm_licence l = lic_site();
+	struct lm_cap caps[3];
+	enum lm_place_verdict v;
+	struct lm_region *r;
+	double far = 0, near = 1e9;
+	size_t i;
+
+	r = around(50.11, 8.68, 20, caps);
+	ck_assert_int_eq(lm_place_judge_region(&l, NULL, r, &v, &far), 0);
+	l.radius_m = (uint32_t)(far * 1000) - 1000; /* 1 km short of the farthest position */
+	ck_assert_int_eq(lm_place_judge_region(&l, NULL, r, &v, NULL), 0);
+	ck_assert_int_eq(v, LM_PLACE_INCONCLUSIVE);
+	l.radius_m = (uint32_t)(far * 1000) + 1000;
+	ck_assert_int_eq(lm_place_judge_region(&l, NULL, r, &v, NULL), 0);
+	ck_assert_int_eq(v, LM_PLACE_INSIDE);
+	lm_region_destroy(r);
+	/* Istanbul's region against a Frankfurt disc that just reaches a possible position */
+	r = around(41.01, 28.97, 50, caps);
+	for (i = 0; i < lm_region_ncells(r); i++) {
+		const struct lm_cell *c = lm_region_cell(r, i);
+		double la = (c->lat0 + c->lat1) / 2, lo = (c->lon0 + c->lon1) / 2;
+
+		if (lm_region_contains(r, la, lo)) {
+			near = fmin(near, lm_geo_dist_km(50.11, 8.68, la, lo));
+		}
+	}
+	ck_assert(near < 5000);
+	l.radius_m = (uint32_t)(near * 1000) + 1000;
+	ck_assert_int_eq(lm_place_judge_region(&l, NULL, r, &v, NULL), 0);
+	ck_assert_int_ne(v, LM_PLACE_OUTSIDE);
+	l.radius_m = 100000;
+	ck_assert_int_eq(lm_place_judge_region(&l, NULL, r, &v, NULL), 0);
+	ck_assert_int_eq(v, LM_PLACE_OUTSIDE);
+	lm_region_destroy(r);
+}
+END_TEST
+
 static Suite *
 status_suite(void)
 {
@@ -451,6 +492,7 @@ status_suite(void)
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_history);
 	tcase_add_test(tc, test_judge_site);
+	tcase_add_test(tc, test_judge_site_bounds);
 	tcase_add_test(tc, test_judge_countries);
 	tcase_add_test(tc, test_judge_result_key_class);
 	suite_add_tcase(s, tc);

@@ -20,6 +20,7 @@
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_revocation.h"
+#include "landmark/lm_revset.h"
 
 struct pending {
 	uint8_t used;
@@ -82,6 +83,7 @@ struct lm_ctrl {
 	uint32_t quota_mask;
 	uint8_t quota_key[crypto_shorthash_KEYBYTES];
 	struct lm_ctrl_stats st;
+	int64_t rev_stats_ns; /* last revset_stats() */
 };
 
 #define SD(f)                                                                                      \
@@ -93,6 +95,12 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(hello_replay),
 	SD(hello_not_allowed),
 	SD(hello_revoked),
+	SD(revocation_lists_accepted),
+	SD(revocation_lists_older),
+	SD(revocation_lists_stale),
+	SD(revocation_lists_bad),
+	SD(revocation_lists_held),
+	SD(revocation_lists_expired),
 	SD(hello_mode),
 	SD(hello_busy),
 	SD(hello_key_class),
@@ -274,17 +282,30 @@ allowed(const struct lm_ctrl *c, const uint8_t pk[LM_PK_LEN])
 static bool
 revoked(const struct lm_ctrl *c, const struct lm_hello *h, int64_t wall_ns)
 {
-	uint8_t scope = h->cred.kind == LM_CRED_CHIP ? LM_REVOKE_CHIP : LM_REVOKE_LANDMARK;
-	unsigned i;
+	enum lm_revocation_scope scope =
+		h->cred.kind == LM_CRED_CHIP ? LM_REVOKE_CHIP : LM_REVOKE_LANDMARK;
 
-	for (i = 0; i < c->c.n_revocations; i++) {
-		if (c->c.revocations[i]->scope == scope &&
-			lm_revocation_revokes(
-				c->c.revocations[i], lm_hello_prover_pk(h), wall_ns, NULL)) {
-			return true;
-		}
+	return c->c.revset != NULL &&
+		lm_revset_revokes(c->c.revset, scope, lm_hello_prover_pk(h), wall_ns, NULL, 0);
+}
+
+/* The revocation lists' counters into the ctrl's (at most once a second, and at flush). */
+static void
+revset_stats(struct lm_ctrl *c, int64_t wall_ns, bool now)
+{
+	struct lm_revset_stats rs;
+
+	if (c->c.revset == NULL || (!now && wall_ns - c->rev_stats_ns < 1000000000)) {
+		return;
 	}
-	return false;
+	c->rev_stats_ns = wall_ns;
+	lm_revset_stats(c->c.revset, wall_ns / 1000000000, &rs);
+	c->st.revocation_lists_accepted = rs.accepted;
+	c->st.revocation_lists_older = rs.older;
+	c->st.revocation_lists_stale = rs.stale;
+	c->st.revocation_lists_bad = rs.bad;
+	c->st.revocation_lists_held = rs.lists;
+	c->st.revocation_lists_expired = rs.expired;
 }
 
 /* The key-class policy: the class that protects the timed secret in this mode, read from
@@ -958,6 +979,7 @@ lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns)
 		batch_close(c, wall_ns);
 		work++;
 	}
+	revset_stats(c, wall_ns, false);
 	for (i = 0; i < c->c.n_peers && c->n_eng > 0; i++) {
 		if (!c->peers[i].open && wall_ns >= c->peers[i].next_ns) {
 			c->peers[i].next_ns = wall_ns + (int64_t)c->c.peers[i].interval_ns;
@@ -974,6 +996,7 @@ lm_ctrl_flush(struct lm_ctrl *c, int64_t wall_ns)
 	int rc;
 
 	batch_close(c, wall_ns);
+	revset_stats(c, wall_ns, true);
 	rc = c->sink.ops->flush(c->sink.ctx);
 	/* records still in the batch: the signer failed, they are not in the feed */
 	return rc == 0 && lm_batch_count(c->batch) > 0 ? -ENODEV : rc;

@@ -61,6 +61,8 @@ struct lm_landmarkd_conf {
 	struct lm_cfg_strlist operator_roots;
 	struct lm_cfg_strlist allow_list;
 	struct lm_cfg_strlist revocation_files; /**< signed revocation lists (lmctl revoke) */
+	char revocation_nats[LM_CFG_STR_MAX]; /**< NATS URL(s) of the revocation bucket */
+	char revocation_bucket[LM_CFG_STR_MAX]; /**< its key-value bucket */
 	int allow_signed;
 	int allow_fast;
 	int min_key_class_signed; /**< enum lm_key_class */

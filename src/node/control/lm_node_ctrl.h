@@ -23,7 +23,7 @@
 #include "datapath/lm_node_msg.h"
 #include "lm_node_sink.h"
 
-struct lm_revocation;
+struct lm_revset;
 #include "datapath/lm_session.h"
 #include "landmark/lm_time.h"
 
@@ -81,10 +81,12 @@ struct lm_ctrl_conf {
 	uint64_t batch_interval_ns; /**< close a non-empty batch at least this often */
 	struct lm_ctrl_peer peers[LM_CTRL_MAX_PEERS];
 	unsigned n_peers;
-	/** verified revocation lists (borrowed: must outlive the ctrl); a HELLO whose prover
-	 * key one of them revokes at the landmark's time is refused (hello_revoked) */
-	const struct lm_revocation *const *revocations;
-	unsigned n_revocations;
+	/**
+	 * The revocation lists in force (revocation_files and, followed from another thread,
+	 * the revocation_nats bucket; borrowed: must outlive the ctrl), or NULL: a HELLO whose
+	 * prover key one of them revokes at the landmark's time is refused (hello_revoked).
+	 */
+	struct lm_revset *revset;
 };
 
 /** Control-side counters. */
@@ -93,7 +95,16 @@ struct lm_ctrl_stats {
 	uint64_t hello_bad[LM_E__COUNT]; /**< HELLO rejected by reason (sig, key, issuer ...) */
 	uint64_t hello_replay; /**< replay window: duplicate or out of window */
 	uint64_t hello_not_allowed; /**< prover key not on the allow-list */
-	uint64_t hello_revoked; /**< prover key revoked (revocation_files) */
+	uint64_t hello_revoked; /**< prover key revoked (revocation_files, revocation_nats) */
+	/** The revocation lists (lm_revset_stats, refreshed about once a second): offers
+	 * accepted, refused as older (seq not above the held one), stale (past expiry) or bad
+	 * (untrusted root, signature, undecodable); lists held, of which past their expiry. */
+	uint64_t revocation_lists_accepted;
+	uint64_t revocation_lists_older;
+	uint64_t revocation_lists_stale;
+	uint64_t revocation_lists_bad;
+	uint64_t revocation_lists_held;
+	uint64_t revocation_lists_expired;
 	uint64_t hello_mode; /**< mode disabled by configuration */
 	uint64_t hello_busy; /**< no pending slot / datapath ring full */
 	uint64_t hello_key_class; /**< chip key class below the mode's minimum */

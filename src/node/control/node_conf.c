@@ -4,6 +4,7 @@
 
 #include "control/lm_node_conf.h"
 #include "landmark/lm_record.h"
+#include "landmark/lm_revset.h"
 
 #define O(f) offsetof(struct lm_landmarkd_conf, f)
 #define OP(f) offsetof(struct lm_node_port_conf, f)
@@ -39,10 +40,10 @@ static const struct lm_cfg_item port_table[] = {
 		neigh_table, sizeof(struct lm_node_neigh_conf), OP(n_neighbours),
 		"static neighbours (gateway, known chips): ARP entries that never change"},
 	{"floor_probe", LM_CFG_BOOL, OP(floor_probe), 0, 0, 1, NULL, NULL, NULL, 0, 0,
-		"this port's TX comes back to its RX inside the node (NIC loopback, loop plug, a "
-		"looped virtual device such as net_ring): send self-measurement probes on it to "
-		"measure the node's floor per timestamp tier (docs/node.md); never on a port "
-		"that reaches a network"},
+		"this port's TX comes back to its RX inside the node (a loop plug, a looped virtual "
+		"device such as net_ring; landmarkd does not switch a NIC into loopback mode): "
+		"send self-measurement probes on it to measure the node's floor per timestamp "
+		"tier (docs/node.md); never on a port that reaches a network"},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL},
 };
 
@@ -87,6 +88,13 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"signed revocation lists (lmctl revoke): HELLOs from revoked chip keys (manufacturer "
 		"root lists) or peer landmark keys (operator root lists) are refused and counted "
 		"(hello_revoked); a stale, unreadable or wrongly signed list is a startup error"},
+	{"revocation_nats", LM_CFG_STR, O(revocation_nats), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"NATS server URL(s), comma-separated, whose key-value bucket revocation_bucket "
+		"carries signed revocation lists (lmctl revoke publish): followed by a control-side "
+		"thread; a list with a higher seq replaces the one held, an older or stale one is "
+		"refused and counted (revocation_lists_*); empty: files only"},
+	{"revocation_bucket", LM_CFG_STR, O(revocation_bucket), 0, 0, 0, LM_REVSET_BUCKET, NULL,
+		NULL, 0, 0, "JetStream key-value bucket of revocation_nats"},
 	{"allow_list", LM_CFG_STRLIST, O(allow_list), 0, 0, LM_CFG_LIST_MAX, NULL, NULL, NULL, 0, 0,
 		"prover public keys allowed to start sessions; empty: any certified prover"},
 	{"allow_signed", LM_CFG_BOOL, O(allow_signed), 1, 0, 1, NULL, NULL, NULL, 0, 0,

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@
 #include "landmark/lm_keys.h"
 #include "landmark/lm_pkcs11.h"
 #include "landmark/lm_revocation.h"
+#include "landmark/lm_revset.h"
 #include "landmark/lm_signer.h"
 #include "landmark/lm_successor.h"
 #include "landmarkd.h"
@@ -41,37 +43,58 @@ parse_key(const char *s, uint8_t pk[LM_PK_LEN], char *err, size_t errlen)
 	return 0;
 }
 
-/* revocation_files: verified now against the roots of their scope; kept for the process */
-static struct lm_revocation g_rev[LM_CFG_LIST_MAX];
-static const struct lm_revocation *g_rev_ptr[LM_CFG_LIST_MAX];
-
+/*
+ * revocation_files: verified now against the roots of their scope, then the process's
+ * revocation set (which revocation_nats updates later, docs/node.md §Revocation).
+ */
 static int
 load_revocations(
 	const struct lm_landmarkd_conf *c, struct lm_ctrl_conf *cc, char *err, size_t errlen)
 {
+	struct lm_trust trust = {(const uint8_t(*)[LM_PK_LEN])cc->op_roots, cc->n_op,
+		(const uint8_t(*)[LM_PK_LEN])cc->mfr_roots, cc->n_mfr};
 	int64_t now = time(NULL);
+	struct lm_revocation l;
 	char why[512];
 	unsigned i;
 
+	lmd.revset = lm_revset_create(&trust);
+	if (lmd.revset == NULL) {
+		snprintf(err, errlen, "revocation lists: out of memory");
+		return -1;
+	}
+	cc->revset = lmd.revset;
 	for (i = 0; i < c->revocation_files.n; i++) {
+		uint8_t *enc = NULL;
+		size_t len = 0;
+		int v;
+
 		if (lm_revocation_load(c->revocation_files.v[i],
 			    (const uint8_t(*)[LM_PK_LEN])cc->op_roots, cc->n_op,
-			    (const uint8_t(*)[LM_PK_LEN])cc->mfr_roots, cc->n_mfr, now, &g_rev[i],
-			    why, sizeof(why)) != 0) {
+			    (const uint8_t(*)[LM_PK_LEN])cc->mfr_roots, cc->n_mfr, now, &l, why,
+			    sizeof(why)) != 0) {
 			snprintf(err, errlen, "revocation_files: %s", why);
 			return -1;
 		}
-		if (g_rev[i].scope == LM_REVOKE_LANDMARK &&
-			lm_revocation_revokes(&g_rev[i], cc->pk, now * LM_NS_PER_S, NULL)) {
+		if (l.scope == LM_REVOKE_LANDMARK &&
+			lm_revocation_revokes(&l, cc->pk, now * LM_NS_PER_S, NULL)) {
 			snprintf(err, errlen,
 				"revocation_files: %s revokes this landmark's own online key",
 				c->revocation_files.v[i]);
+			lm_revocation_free(&l);
 			return -1;
 		}
-		g_rev_ptr[i] = &g_rev[i];
+		v = lm_revocation_encode(&l, &enc, &len);
+		lm_revocation_free(&l);
+		v = v < 0 ? v : lm_revset_offer(lmd.revset, enc, len, now, why, sizeof(why));
+		free(enc);
+		if (v < 0 || v == LM_REVSET_BAD || v == LM_REVSET_STALE) {
+			snprintf(err, errlen, "revocation_files: %s: %s", c->revocation_files.v[i],
+				v < 0 ? strerror(-v) : why);
+			return -1;
+		}
+		/* an older list of the same root next to a newer one only counts as older */
 	}
-	cc->revocations = g_rev_ptr;
-	cc->n_revocations = c->revocation_files.n;
 	return 0;
 }
 

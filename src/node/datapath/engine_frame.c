@@ -62,7 +62,8 @@ eng_frame_input(struct lm_engine *e, const struct lm_pkt *p, uint64_t now)
 	bool to_us;
 	struct lm_pkt out;
 
-	if (floor_input(e, p, now)) {
+	/* Only a looped port probes (engine_floor.c): one branch for every other port. */
+	if (e->c_floor != 0 && floor_input(e, p, now)) {
 		return;
 	}
 	k = lm_net_parse(p->data, p->len, e->c.ip, e->c.udp_port, &v);

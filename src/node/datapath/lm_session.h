@@ -81,7 +81,7 @@ struct lm_engine_conf {
 	unsigned n_neigh;
 	/**
 	 * Self-measurement probes (docs/node.md §Timing): the port is looped inside the node
-	 * (NIC loopback, loop plug, a looped virtual device) and a probe goes out this often;
+	 * (a loop plug, a looped virtual device) and a probe goes out this often;
 	 * 0 (default): the port is not looped, no probes.
 	 */
 	uint64_t floor_interval_ns;
