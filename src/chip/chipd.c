@@ -104,7 +104,8 @@ static const struct lm_cfg_item chip_table[] = {
 	{"busy_poll", LM_CFG_BOOL, OC(busy_poll), 1, 0, 1, NULL, NULL, NULL, 0, 0,
 		"spin on the socket while a session is open (small, steady turnaround)"},
 	{"hello_retries", LM_CFG_INT, OC(hello_retries), 3, 0, 100, NULL, NULL, NULL, 0, 0,
-		"send a fresh HELLO this many more times while no challenge came"},
+		"send a fresh HELLO this many more times while no challenge came (fast mode: the "
+		"same secret, spec 6.2)"},
 	{"hello_retry_ms", LM_CFG_INT, OC(hello_retry_ms), 250, 1, 60000, NULL, NULL, NULL, 0, 0,
 		"wait this long for the first challenge before retrying the HELLO, ms"},
 	{"reveal_linger_ms", LM_CFG_INT, OC(reveal_linger_ms), 3500, 0, 60000, NULL, NULL, NULL, 0,
@@ -161,18 +162,21 @@ static struct {
 } cookies[MAX_LANDMARKS];
 
 /*
- * Build, sign and send a fresh HELLO: new replay nonce and time, and a new session secret s
- * (spec 6.2: never reuse s), with the landmark's cookie if we hold a young one.
+ * Build, sign and send a fresh HELLO: new replay nonce and time, with the landmark's cookie if
+ * we hold a young one. Fast mode: it commits to the session attempt's secret s, the same for
+ * every HELLO of the attempt (spec 6.2). The landmark may open a session for each of them (a
+ * retry races a slow first answer) and a CHALLENGE does not say which HELLO it belongs to:
+ * whichever session we answer, its commitment must be the one s opens. s is still revealed
+ * once, for that one session; the others never get an answer nor a REVEAL.
  */
 static int
-send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN], uint8_t secret[LM_SECRET_LEN],
-	unsigned idx)
+send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN],
+	const uint8_t secret[LM_SECRET_LEN], unsigned idx)
 {
 	uint8_t buf[LM_MSG_MAX_LEN];
 	int len;
 
 	memset(h, 0, sizeof(*h));
-	randombytes_buf(secret, LM_SECRET_LEN);
 	if (cookies[idx].at != 0 && lm_clock_mono_raw_ns() - cookies[idx].at < COOKIE_REUSE_NS) {
 		h->has_cookie = true;
 		memcpy(h->cookie, cookies[idx].cookie, LM_COOKIE_LEN);
@@ -360,6 +364,8 @@ run_session(
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
+	/* One fresh s per session attempt (never reused after it), for all its HELLOs. */
+	randombytes_buf(secret, LM_SECRET_LEN);
 	if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 		goto out;
 	}

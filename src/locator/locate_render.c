@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Rendering of located windows: the verdicts JSON, GeoJSON features, the offline map page. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,17 @@ extern const char lm_locate_map_html[];
 #define JS_MARK "@LM_LEAFLET_JS@"
 /* exact doubles: a printed coordinate is the computed one */
 #define REAL_EXACT JSON_REAL_PRECISION(17)
+
+/* A ns time also as its exact decimal string (X_str: JSON integers above 2^53 lose digits in
+ * double-based parsers; docs/feed.md "64-bit integers"). */
+static json_t *
+ns_str(int64_t v)
+{
+	char b[24];
+
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	return json_string(b);
+}
 
 static json_t *
 verdict_json(const struct lm_locate_region_view *rv)
@@ -156,14 +168,16 @@ lm_locate_result_json(const struct lm_locate_result *res)
 		const struct lm_locate_evidence *e = &res->evidence[i];
 
 		json_array_append_new(recs,
-			json_pack("{s:s, s:s, s:f, s:I, s:s}", "record", e->record, "landmark",
+			json_pack("{s:s, s:s, s:f, s:I, s:o, s:s}", "record", e->record, "landmark",
 				e->site, "radius_km", e->radius_km, "t_start_ns",
-				(json_int_t)e->t_ns, "key_class", lm_key_class_str(e->key_class)));
+				(json_int_t)e->t_ns, "t_start_ns_str", ns_str(e->t_ns), "key_class",
+				lm_key_class_str(e->key_class)));
 	}
-	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s}", "chip", res->chip, "serial",
+	c = json_pack("{s:s, s:s, s:s, s:I, s:o, s:I, s:o, s:o, s:s}", "chip", res->chip, "serial",
 		res->serial, "model", res->model, "window_start_ns",
-		(json_int_t)res->window_start_ns, "window_end_ns", (json_int_t)res->window_end_ns,
-		"records", recs, "mode", "hard");
+		(json_int_t)res->window_start_ns, "window_start_ns_str",
+		ns_str(res->window_start_ns), "window_end_ns", (json_int_t)res->window_end_ns,
+		"window_end_ns_str", ns_str(res->window_end_ns), "records", recs, "mode", "hard");
 	if (!c || !names || !res->region) {
 		json_decref(c);
 		free(names);
@@ -563,11 +577,13 @@ lm_locate_write_files(const char *dir, const json_t *top, const json_t *fc, cons
 static json_t *
 clone_rec_json(const struct lm_locate_meas *m)
 {
-	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "record", m->record,
-		"landmark", m->landmark, "site", m->site, "lat", m->lat, "lon", m->lon, "radius_km",
-		m->radius_km, "rtt_ms", m->rtt_ms, "deduct_ms", m->deduct_ms, "t_start_ns",
-		(json_int_t)m->t_ns, "t_end_ns",
-		(json_int_t)(m->t_end_ns > m->t_ns ? m->t_end_ns : m->t_ns));
+	int64_t end = m->t_end_ns > m->t_ns ? m->t_end_ns : m->t_ns;
+
+	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:I, s:o, s:I, s:o}", "record",
+		m->record, "landmark", m->landmark, "site", m->site, "lat", m->lat, "lon", m->lon,
+		"radius_km", m->radius_km, "rtt_ms", m->rtt_ms, "deduct_ms", m->deduct_ms,
+		"t_start_ns", (json_int_t)m->t_ns, "t_start_ns_str", ns_str(m->t_ns), "t_end_ns",
+		(json_int_t)end, "t_end_ns_str", ns_str(end));
 }
 
 json_t *

@@ -62,7 +62,26 @@ $VJ 'verdict.schema.json#/$defs/locate' "$T/loc/verdicts.json" >"$T/v.out" || fa
 python3 -c 'import json,sys; [print(json.dumps(c["verdict"])) for c in json.load(open(sys.argv[1]))["chips"]]' \
 	"$T/loc/verdicts.json" >"$T/verdicts.ndjson"
 $VJ --ndjson --min 3 verdict.schema.json "$T/verdicts.ndjson" >"$T/v.out" || fail "verdicts: $(cat "$T/v.out")"
-ok "lmctl locate verdicts.json and its verdict objects match verdict.schema.json"
+# every integer ns time of verdicts.json (window_*_ns, the records' t_start_ns) has its exact
+# decimal string X_str beside it
+python3 - "$T/loc/verdicts.json" <<'PY' || fail "verdicts.json ns strings"
+import json, sys
+n = 0
+def walk(o):
+    global n
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k.endswith("_ns") and isinstance(v, int) and not isinstance(v, bool):
+                assert o.get(k + "_str") == str(v), (k, v, o.get(k + "_str"))
+                n += 1
+            walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v)
+walk(json.load(open(sys.argv[1])))
+assert n >= 9, n  # 3 chips: window start and end, and each chip's records
+PY
+ok "lmctl locate verdicts.json (every ns time with its _str string) and its verdict objects match verdict.schema.json"
 
 printf 'name,lat,lon,rtt_ms\na,48.85,2.35,2\nb,50.1,8.68,6\n' >"$T/c.csv"
 "$LMCTL" solve --allow FR --point 48.8,2.3 "$T/c.csv" >"$T/solve.json" || fail "lmctl solve"
