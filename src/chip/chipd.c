@@ -30,6 +30,7 @@
 #include "landmark/lm_keys.h"
 #include "landmark/lm_pkcs11.h"
 #include "landmark/lm_proto.h"
+#include "landmark/lm_prover.h"
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_signer.h"
 
@@ -104,7 +105,8 @@ static const struct lm_cfg_item chip_table[] = {
 	{"busy_poll", LM_CFG_BOOL, OC(busy_poll), 1, 0, 1, NULL, NULL, NULL, 0, 0,
 		"spin on the socket while a session is open (small, steady turnaround)"},
 	{"hello_retries", LM_CFG_INT, OC(hello_retries), 3, 0, 100, NULL, NULL, NULL, 0, 0,
-		"send a fresh HELLO this many more times while no challenge came"},
+		"send a fresh HELLO this many more times while no challenge came (fast mode: the "
+		"same secret, spec 6.2)"},
 	{"hello_retry_ms", LM_CFG_INT, OC(hello_retry_ms), 250, 1, 60000, NULL, NULL, NULL, 0, 0,
 		"wait this long for the first challenge before retrying the HELLO, ms"},
 	{"reveal_linger_ms", LM_CFG_INT, OC(reveal_linger_ms), 3500, 0, 60000, NULL, NULL, NULL, 0,
@@ -161,18 +163,21 @@ static struct {
 } cookies[MAX_LANDMARKS];
 
 /*
- * Build, sign and send a fresh HELLO: new replay nonce and time, and a new session secret s
- * (spec 6.2: never reuse s), with the landmark's cookie if we hold a young one.
+ * Build, sign and send a fresh HELLO: new replay nonce and time, with the landmark's cookie if
+ * we hold a young one. Fast mode: it commits to the session attempt's secret s, the same for
+ * every HELLO of the attempt (spec 6.2). The landmark may open a session for each of them (a
+ * retry races a slow first answer) and a CHALLENGE does not say which HELLO it belongs to:
+ * whichever session we answer, its commitment must be the one s opens. s is still revealed
+ * once, for that one session; the others never get an answer nor a REVEAL.
  */
 static int
-send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN], uint8_t secret[LM_SECRET_LEN],
-	unsigned idx)
+send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN],
+	const uint8_t secret[LM_SECRET_LEN], unsigned idx)
 {
 	uint8_t buf[LM_MSG_MAX_LEN];
 	int len;
 
 	memset(h, 0, sizeof(*h));
-	randombytes_buf(secret, LM_SECRET_LEN);
 	if (cookies[idx].at != 0 && lm_clock_mono_raw_ns() - cookies[idx].at < COOKIE_REUSE_NS) {
 		h->has_cookie = true;
 		memcpy(h->cookie, cookies[idx].cookie, LM_COOKIE_LEN);
@@ -316,31 +321,33 @@ linger_sleep(int64_t ns)
 	}
 }
 
-/* One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. */
+/*
+ * One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. The session's
+ * decisions are lm_prover's (landmark/lm_prover.h); this loop does the socket, the proofs
+ * and the emulated delay.
+ */
 static int
 run_session(
 	const struct chip_landmark *l, const uint8_t lpk[LM_PK_LEN], int64_t delay_ns, unsigned idx)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct lm_prover_conf pc = {
+		.hello_retries = (unsigned)g.c.hello_retries,
+		.hello_retry = g.c.hello_retry_ms * 1000000,
+		.stall = delay_ns + 4 * g.c.hello_retry_ms * 1000000,
+		.cookie_retries = COOKIE_RETRIES,
+		.timeout = g.c.session_timeout_ms * 1000000,
+	};
+	static struct lm_prover pv; /* 2 KiB of nonces: off the stack */
 	uint8_t buf[LM_MSG_MAX_LEN + 64];
-	uint8_t nonces[LM_K_MAX][LM_NONCE_LEN];
 	uint8_t secret[LM_SECRET_LEN];
 	struct lm_hello h;
-	uint64_t session = 0;
-	uint64_t answered = 0;
-	unsigned n_seen = 0;
 	unsigned drops = 0;
-	unsigned retries = 0;
-	unsigned cookie_retries = 0;
-	uint64_t dead = 0; /* a session given up: its late challenges are not ours any more */
-	int64_t last_rx = 0;
-	int64_t stall_ns = delay_ns + 4 * g.c.hello_retry_ms * 1000000;
-	int64_t hello_at;
 	int64_t linger_at = 0;
-	int64_t deadline;
 	int fd;
 	int rc = -1;
 
+	(void)lm_prover_start(&pv, &pc);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0) {
 		perror("chipd: socket");
@@ -360,17 +367,16 @@ run_session(
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
+	/* One fresh s per session attempt (never reused after it), for all its HELLOs. */
+	randombytes_buf(secret, LM_SECRET_LEN);
 	if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 		goto out;
 	}
-	hello_at = lm_clock_mono_raw_ns();
-	memset(nonces, 0, sizeof(nonces));
-	deadline = lm_clock_mono_raw_ns() + g.c.session_timeout_ms * 1000000;
-	while (!stop && lm_clock_mono_raw_ns() < deadline) {
-		enum lm_msg_type type;
-		uint64_t sid;
+	lm_prover_hello_sent(&pv, h.hello_nonce, false, lm_clock_mono_raw_ns());
+	while (!stop && !lm_prover_expired(&pv, lm_clock_mono_raw_ns())) {
 		ssize_t n = recv(fd, buf, sizeof(buf), g.c.busy_poll ? MSG_DONTWAIT : 0);
 		int64_t t_rx = lm_clock_mono_raw_ns();
+		enum lm_prover_act act;
 
 		if (n < 0 && t_rx - linger_at > 1000000) {
 			/* Nothing for this session: a FINISH may be due to the last one (once a
@@ -384,80 +390,44 @@ run_session(
 				perror("chipd: recv");
 				break;
 			}
-			/*
-			 * The first challenge answered, then silence: the landmark ends a session
-			 * whose source has not proven its address after that one challenge (our
-			 * answer was lost: once it arrives the next challenge follows at once), so
-			 * start over with a fresh HELLO, within the same retry budget.
-			 */
-			if (session != 0 && n_seen == 1 && answered == 1 &&
-				retries < (unsigned)g.c.hello_retries &&
-				t_rx - last_rx > stall_ns) {
-				retries++;
-				dead = session;
-				session = 0;
-				answered = 0;
-				n_seen = 0;
-				memset(nonces, 0, sizeof(nonces));
-				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
-					break;
-				}
-				hello_at = lm_clock_mono_raw_ns();
-				continue;
+			/* A HELLO retry, or a fresh HELLO after a stalled first challenge. */
+			act = lm_prover_tick(&pv, t_rx);
+			if (act == LM_PROVER_TIMEOUT) {
+				break;
 			}
-			/* No challenge yet: the HELLO may have been lost or shed; send a new one. */
-			if (session == 0 && retries < (unsigned)g.c.hello_retries &&
-				t_rx - hello_at > g.c.hello_retry_ms * 1000000) {
-				retries++;
+			if (act == LM_PROVER_SEND_HELLO) {
 				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 					break;
 				}
-				hello_at = lm_clock_mono_raw_ns();
+				lm_prover_hello_sent(
+					&pv, h.hello_nonce, false, lm_clock_mono_raw_ns());
 			}
 			continue;
 		}
-		if (lm_msg_peek(buf, (size_t)n, &type, &sid) != LM_OK) {
+		act = lm_prover_rx(&pv, buf, (size_t)n, t_rx);
+		if (act == LM_PROVER_DROP) {
 			drops++;
 			continue;
 		}
-		if (type == LM_MSG_COOKIE) {
-			struct lm_cookie_msg ck;
-
-			/* The landmark is under load: it wants proof that we receive here. Only a
-			 * COOKIE for our own outstanding HELLO counts (a spoofer's HELLOs make the
-			 * landmark send us others). */
-			if (session != 0 || cookie_retries >= COOKIE_RETRIES ||
-				lm_cookie_decode(&ck, buf, (size_t)n) != LM_OK ||
-				memcmp(ck.hello_nonce, h.hello_nonce, LM_HELLO_NONCE_LEN) != 0) {
-				drops++;
-				continue;
-			}
-			memcpy(cookies[idx].cookie, ck.cookie, LM_COOKIE_LEN);
+		if (act == LM_PROVER_SEND_HELLO) {
+			/* The landmark is under load: it wants proof that we receive here. */
+			memcpy(cookies[idx].cookie, pv.cookie, LM_COOKIE_LEN);
 			cookies[idx].at = lm_clock_mono_raw_ns();
-			cookie_retries++;
 			if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 				break;
 			}
-			hello_at = lm_clock_mono_raw_ns();
+			lm_prover_hello_sent(&pv, h.hello_nonce, true, lm_clock_mono_raw_ns());
 			continue;
 		}
-		if (type == LM_MSG_CHALLENGE) {
-			struct lm_challenge ch;
+		if (act == LM_PROVER_ANSWER) {
+			const struct lm_challenge *ch = &pv.ch;
 			struct lm_response r;
 			uint8_t out[LM_RESPONSE_SIGNED_LEN];
 			int olen;
 
-			if (lm_challenge_decode(&ch, buf, (size_t)n) != LM_OK ||
-				(session != 0 && ch.session_id != session) ||
-				ch.session_id == dead || (answered >> ch.seq & 1) != 0) {
-				drops++;
-				continue;
-			}
-			session = ch.session_id;
-			last_rx = t_rx;
-			r.session_id = ch.session_id;
-			r.seq = ch.seq;
-			memcpy(r.nonce, ch.nonce, LM_NONCE_LEN);
+			r.session_id = ch->session_id;
+			r.seq = ch->seq;
+			memcpy(r.nonce, ch->nonce, LM_NONCE_LEN);
 			if (h.mode == LM_MODE_SIGNED) {
 				if (lm_response_sign_with(&r, lpk, g.signer) != 0) {
 					/* counted by the signer; said once at the end */
@@ -466,8 +436,8 @@ run_session(
 				}
 			} else {
 				r.mode = LM_MODE_FAST;
-				lm_fast_mac(
-					r.proof.mac, secret, lpk, ch.session_id, ch.seq, ch.nonce);
+				lm_fast_mac(r.proof.mac, secret, lpk, ch->session_id, ch->seq,
+					ch->nonce);
 			}
 			olen = lm_response_encode(&r, out, sizeof(out));
 			if (olen < 0) {
@@ -479,31 +449,20 @@ run_session(
 				spin_until(t_rx + delay_ns);
 			}
 			if (send(fd, out, (size_t)olen, 0) == olen) {
-				memcpy(nonces[ch.seq], ch.nonce, LM_NONCE_LEN);
-				answered |= UINT64_C(1) << ch.seq;
-				if (ch.seq + 1u > n_seen) {
-					n_seen = ch.seq + 1u;
-				}
+				lm_prover_answered(&pv, (uint32_t)lm_amp_wire_len((size_t)olen));
 			}
-		} else if (type == LM_MSG_FINISH) {
-			struct lm_finish f;
-
-			if (lm_finish_decode(&f, buf, (size_t)n) != LM_OK || sid != session ||
-				f.count < n_seen) {
-				drops++;
-				continue;
-			}
+		} else if (act == LM_PROVER_DONE) {
 			if (h.mode == LM_MODE_FAST) {
 				struct lm_reveal rv;
 				uint8_t out[LM_REVEAL_LEN];
 				unsigned nth = 0;
 
-				rv.session_id = session;
+				rv.session_id = pv.session;
 				memcpy(rv.secret, secret, LM_SECRET_LEN);
-				rv.answered = answered;
+				rv.answered = pv.answered;
 				if (lm_reveal_sign_with(&rv, lpk, h.commitment,
-					    (const uint8_t(*)[LM_NONCE_LEN])nonces, f.count,
-					    g.signer) != 0 ||
+					    (const uint8_t(*)[LM_NONCE_LEN])pv.nonces,
+					    pv.finish_count, g.signer) != 0 ||
 					lm_reveal_encode(&rv, out, sizeof(out)) != LM_REVEAL_LEN ||
 					reveal_send(fd, out, &nth) != 0) {
 					sodium_memzero(rv.secret, sizeof(rv.secret));
@@ -516,8 +475,8 @@ run_session(
 					unsigned k = linger_slot();
 
 					lingers[k].fd = fd;
-					lingers[k].session = session;
-					lingers[k].count = f.count;
+					lingers[k].session = pv.session;
+					lingers[k].count = pv.finish_count;
 					lingers[k].sent = nth;
 					lingers[k].resent = 0;
 					lingers[k].until = lm_clock_mono_raw_ns() +
@@ -529,19 +488,18 @@ run_session(
 			}
 			rc = 0;
 			break;
-		} else {
-			drops++;
 		}
 	}
 	printf("{\"landmark\":%u,\"address\":\"%s\",\"session\":\"%016llx\",\"mode\":\"%s\","
 	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"hello_retries\":%u,"
 	       "\"cookies\":%u,\"emulated_delay_ns\":%lld}\n",
-		idx, l->address, (unsigned long long)session, lm_mode_str(h.mode),
-		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops, retries,
-		cookie_retries, (long long)delay_ns);
+		idx, l->address, (unsigned long long)pv.session, lm_mode_str(h.mode),
+		__builtin_popcountll(pv.answered), rc == 0 ? "true" : "false", drops, pv.retries,
+		pv.cookies, (long long)delay_ns);
 	fflush(stdout);
 out:
 	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(pv.nonces, sizeof(pv.nonces));
 	if (fd >= 0) {
 		close(fd);
 	}
