@@ -766,7 +766,8 @@ def print_statuses(report, coverage, alerts):
         k = cov.get(c.get("label")) or {}
         off = k.get("off_km")
         covs = ("coverable" if c.get("coverable") else "UNCOVERABLE") + (
-            f" (off {off:.0f} km)" if isinstance(off, (int, float)) and off > 0 else "")
+            f" (off {off:.0f} km)" if not c.get("coverable") and isinstance(off, (int, float))
+            and off > 0 else "")
         log(f"{c.get('label', c['chip'][:16]):18} {' in '.join(where)[:28]:28} {c['status']:12} "
             f"{when:22} {covs}")
     log(f"open alerts: {len(alerts)}" + "".join(
@@ -887,6 +888,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("beacon network: must run as root (network namespaces)")
     scenario = json.load(open(args.scenario))
+    pristine = copy.deepcopy(scenario)  # Demo keeps processes in its landmark and chip dicts
     demo = Demo(args, scenario)
     log(f"landmark beacon network '{scenario['name']}': {scenario['description']}")
     log("Geography is EMULATED by chipd from the true positions (conf/scenarios/*.json).")
@@ -933,7 +935,7 @@ def main():
             if picks and comp.get("second_phase", True) and not args.one_phase:
                 # Phase 2: the suggested landmark joins (its own identity, audited like the
                 # others); the chips that keep answering are measured again.
-                sc2 = copy.deepcopy(scenario)
+                sc2 = copy.deepcopy(pristine)
                 for i, pk in enumerate(picks):
                     sc2["landmarks"].append({"name": f"new{i + 1}", "site": pk["name"],
                                              "lat": pk["lat"], "lon": pk["lon"]})
@@ -945,7 +947,7 @@ def main():
                 log("")
                 log(f"== phase 2: the suggested landmark{'s' if len(picks) > 1 else ''} "
                     f"{', '.join(pk['name'] for pk in picks)} join{'' if len(picks) > 1 else 's'}; "
-                    + ", ".join(c["name"] for c in scenario["chips"] if 2 not in c.get("phases", [1, 2]))
+                    + ", ".join(c["name"] for c in pristine["chips"] if 2 not in c.get("phases", [1, 2]))
                     + " stop(s) answering")
                 holder["demo2"] = demo2
                 t1 = time.time()

@@ -4,11 +4,6 @@
  * configured landmark, answers its challenges (signed or fast mode) from a busy-polled UDP
  * socket, and reveals + signs at the end of a fast session.
  *
- * gpu-attested mode: every answer carries the signature of an SPDM report that a GPU made over
- * a requester nonce derived from the challenge (lm_gpu_nonce); after FINISH the report's
- * signed part follows in EVIDENCE messages. The GPU is an emulated one (a test key and chain
- * made with `lmctl gpu-attest emulate`) or a real one through NVML (docs/chipd.md).
- *
  * EMULATION: a per-landmark extra delay (emulated_rtt_us, or emulated_fibre_km of fibre)
  * is applied before each answer, measured from the moment the challenge was read from the
  * socket. It only ever delays; it can never make an answer earlier.
@@ -37,6 +32,7 @@
 #include "landmark/lm_keys.h"
 #include "landmark/lm_pkcs11.h"
 #include "landmark/lm_proto.h"
+#include "landmark/lm_prover.h"
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_signer.h"
 
@@ -167,80 +163,6 @@ static struct {
 	char gpu_err[256];
 } g;
 
-/* gpu-attested mode: the report of each answered seq of the session in progress. */
-static uint8_t reports[LM_K_MAX][LM_SPDM_REPORT_MAX];
-static size_t report_len[LM_K_MAX];
-
-/*
- * The GPU's proof for one challenge: a report over lm_gpu_nonce() of it, kept for the
- * EVIDENCE; its signature goes into r. The report must carry our nonce and end in the
- * signature (a back end that returns anything else is a failed answer).
- */
-static int
-gpu_answer(struct lm_response *r, const uint8_t lpk[LM_PK_LEN], const struct lm_challenge *ch)
-{
-	uint8_t n[LM_SPDM_NONCE_LEN];
-	struct lm_spdm_report rep;
-	long len;
-
-	lm_gpu_nonce(n, lpk, ch->session_id, ch->seq, ch->nonce);
-	len = lm_gpu_report(
-		g.gpu, n, reports[ch->seq], sizeof(reports[0]), g.gpu_err, sizeof(g.gpu_err));
-	if (len < 0) {
-		g.gpu_failures++;
-		return -1;
-	}
-	if (lm_spdm_parse(&rep, reports[ch->seq], (size_t)len) != LM_SPDM_OK ||
-		memcmp(rep.req_nonce, n, sizeof(n)) != 0 ||
-		rep.signed_len + LM_GPU_SIG_LEN != (size_t)len ||
-		lm_evidence_parts(rep.signed_len) == 0) {
-		snprintf(g.gpu_err, sizeof(g.gpu_err), "%s",
-			"report without our nonce or malformed");
-		g.gpu_failures++;
-		return -1;
-	}
-	report_len[ch->seq] = (size_t)len;
-	r->mode = LM_MODE_GPU;
-	memcpy(r->proof.gpu_sig, rep.sig, LM_GPU_SIG_LEN);
-	return 0;
-}
-
-/* After FINISH: the signed part of every answered seq's report, in EVIDENCE parts. */
-static unsigned
-gpu_send_evidence(int fd, uint64_t session, uint64_t answered)
-{
-	uint8_t out[LM_EVIDENCE_MAX_LEN];
-	unsigned sent = 0;
-	unsigned i;
-
-	for (i = 0; i < LM_K_MAX; i++) {
-		struct lm_evidence e = {.session_id = session, .seq = (uint16_t)i};
-		size_t total;
-		unsigned p;
-
-		if ((answered >> i & 1) == 0) {
-			continue;
-		}
-		total = report_len[i] - LM_GPU_SIG_LEN;
-		e.total = (uint16_t)total;
-		e.parts = (uint8_t)lm_evidence_parts(total);
-		for (p = 0; p < e.parts; p++) {
-			size_t off = (size_t)p * LM_EVIDENCE_PART_LEN;
-			int len;
-
-			e.part = (uint8_t)p;
-			e.data = reports[i] + off;
-			e.data_len = total - off < LM_EVIDENCE_PART_LEN ? total - off
-									: LM_EVIDENCE_PART_LEN;
-			len = lm_evidence_encode(&e, out, sizeof(out));
-			if (len > 0 && send(fd, out, (size_t)len, 0) == len) {
-				sent++;
-			}
-		}
-	}
-	return sent;
-}
-
 static int
 parse_key(const char *s, uint8_t pk[LM_PK_LEN])
 {
@@ -264,6 +186,40 @@ static struct {
 	uint8_t cookie[LM_COOKIE_LEN];
 	int64_t at; /* CLOCK_MONOTONIC_RAW ns; 0: none */
 } cookies[MAX_LANDMARKS];
+
+/*
+ * After FINISH (gpu-attested): the evidence, then wait evidence_linger_ms for a re-sent
+ * FINISH (the landmark lost a part) and send everything again, at most 3 more times. No
+ * challenge is answered any more.
+ */
+static unsigned gpu_send_evidence(int fd, uint64_t session, uint64_t answered);
+
+static unsigned
+gpu_finish(int fd, uint64_t session, uint64_t answered, uint8_t *buf, size_t cap)
+{
+	int64_t until = lm_clock_mono_raw_ns() + g.c.evidence_linger_ms * 1000000;
+	unsigned sent = gpu_send_evidence(fd, session, answered);
+	unsigned again = 0;
+
+	while (!stop && lm_clock_mono_raw_ns() < until) {
+		ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+		struct lm_finish f;
+
+		if (n < 0) {
+			struct timespec ts = {0, 200000};
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (lm_finish_decode(&f, buf, (size_t)n) == LM_OK && f.session_id == session &&
+			again < 3) {
+			again++;
+			sent += gpu_send_evidence(fd, session, answered);
+			until = lm_clock_mono_raw_ns() + g.c.evidence_linger_ms * 1000000;
+		}
+	}
+	return sent;
+}
 
 /*
  * Build, sign and send a fresh HELLO: new replay nonce and time, with the landmark's cookie if
@@ -424,34 +380,108 @@ linger_sleep(int64_t ns)
 	}
 }
 
-/* One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. */
+/* gpu-attested mode: the report of each answered seq of the session in progress. */
+static uint8_t reports[LM_K_MAX][LM_SPDM_REPORT_MAX];
+static size_t report_len[LM_K_MAX];
+
+/*
+ * The GPU's proof for one challenge: a report over lm_gpu_nonce() of it, kept for the
+ * EVIDENCE; its signature goes into r. The report must carry our nonce and end in the
+ * signature (a back end that returns anything else is a failed answer).
+ */
+static int
+gpu_answer(struct lm_response *r, const uint8_t lpk[LM_PK_LEN], const struct lm_challenge *ch)
+{
+	uint8_t n[LM_SPDM_NONCE_LEN];
+	struct lm_spdm_report rep;
+	long len;
+
+	lm_gpu_nonce(n, lpk, ch->session_id, ch->seq, ch->nonce);
+	len = lm_gpu_report(
+		g.gpu, n, reports[ch->seq], sizeof(reports[0]), g.gpu_err, sizeof(g.gpu_err));
+	if (len < 0) {
+		g.gpu_failures++;
+		return -1;
+	}
+	if (lm_spdm_parse(&rep, reports[ch->seq], (size_t)len) != LM_SPDM_OK ||
+		memcmp(rep.req_nonce, n, sizeof(n)) != 0 ||
+		rep.signed_len + LM_GPU_SIG_LEN != (size_t)len ||
+		lm_evidence_parts(rep.signed_len) == 0) {
+		snprintf(g.gpu_err, sizeof(g.gpu_err), "%s",
+			"report without our nonce or malformed");
+		g.gpu_failures++;
+		return -1;
+	}
+	report_len[ch->seq] = (size_t)len;
+	r->mode = LM_MODE_GPU;
+	memcpy(r->proof.gpu_sig, rep.sig, LM_GPU_SIG_LEN);
+	return 0;
+}
+
+/* After FINISH: the signed part of every answered seq's report, in EVIDENCE parts. */
+static unsigned
+gpu_send_evidence(int fd, uint64_t session, uint64_t answered)
+{
+	uint8_t out[LM_EVIDENCE_MAX_LEN];
+	unsigned sent = 0;
+	unsigned i;
+
+	for (i = 0; i < LM_K_MAX; i++) {
+		struct lm_evidence e = {.session_id = session, .seq = (uint16_t)i};
+		size_t total;
+		unsigned p;
+
+		if ((answered >> i & 1) == 0) {
+			continue;
+		}
+		total = report_len[i] - LM_GPU_SIG_LEN;
+		e.total = (uint16_t)total;
+		e.parts = (uint8_t)lm_evidence_parts(total);
+		for (p = 0; p < e.parts; p++) {
+			size_t off = (size_t)p * LM_EVIDENCE_PART_LEN;
+			int len;
+
+			e.part = (uint8_t)p;
+			e.data = reports[i] + off;
+			e.data_len = total - off < LM_EVIDENCE_PART_LEN ? total - off
+									: LM_EVIDENCE_PART_LEN;
+			len = lm_evidence_encode(&e, out, sizeof(out));
+			if (len > 0 && send(fd, out, (size_t)len, 0) == len) {
+				sent++;
+			}
+		}
+	}
+	return sent;
+}
+
+/*
+ * One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. The session's
+ * decisions are lm_prover's (landmark/lm_prover.h); this loop does the socket, the proofs
+ * and the emulated delay.
+ */
 static int
 run_session(
 	const struct chip_landmark *l, const uint8_t lpk[LM_PK_LEN], int64_t delay_ns, unsigned idx)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct lm_prover_conf pc = {
+		.hello_retries = (unsigned)g.c.hello_retries,
+		.hello_retry = g.c.hello_retry_ms * 1000000,
+		.stall = delay_ns + 4 * g.c.hello_retry_ms * 1000000,
+		.cookie_retries = COOKIE_RETRIES,
+		.timeout = g.c.session_timeout_ms * 1000000,
+	};
+	static struct lm_prover pv; /* 2 KiB of nonces: off the stack */
 	uint8_t buf[LM_MSG_MAX_LEN + 64];
-	uint8_t nonces[LM_K_MAX][LM_NONCE_LEN];
 	uint8_t secret[LM_SECRET_LEN];
 	struct lm_hello h;
-	uint64_t session = 0;
-	uint64_t answered = 0;
-	unsigned n_seen = 0;
 	unsigned drops = 0;
-	unsigned retries = 0;
-	unsigned cookie_retries = 0;
 	unsigned evidence_sent = 0;
-	unsigned finishes = 0;
-	int64_t linger_until = 0; /* gpu-attested: FINISH seen, evidence sent; until then */
-	uint64_t dead = 0; /* a session given up: its late challenges are not ours any more */
-	int64_t last_rx = 0;
-	int64_t stall_ns = delay_ns + 4 * g.c.hello_retry_ms * 1000000;
-	int64_t hello_at;
 	int64_t linger_at = 0;
-	int64_t deadline;
 	int fd;
 	int rc = -1;
 
+	(void)lm_prover_start(&pv, &pc);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0) {
 		perror("chipd: socket");
@@ -476,15 +506,11 @@ run_session(
 	if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 		goto out;
 	}
-	hello_at = lm_clock_mono_raw_ns();
-	memset(nonces, 0, sizeof(nonces));
-	deadline = lm_clock_mono_raw_ns() + g.c.session_timeout_ms * 1000000;
-	while (!stop && lm_clock_mono_raw_ns() < deadline &&
-		(linger_until == 0 || lm_clock_mono_raw_ns() < linger_until)) {
-		enum lm_msg_type type;
-		uint64_t sid;
+	lm_prover_hello_sent(&pv, h.hello_nonce, false, lm_clock_mono_raw_ns());
+	while (!stop && !lm_prover_expired(&pv, lm_clock_mono_raw_ns())) {
 		ssize_t n = recv(fd, buf, sizeof(buf), g.c.busy_poll ? MSG_DONTWAIT : 0);
 		int64_t t_rx = lm_clock_mono_raw_ns();
+		enum lm_prover_act act;
 
 		if (n < 0 && t_rx - linger_at > 1000000) {
 			/* Nothing for this session: a FINISH may be due to the last one (once a
@@ -498,80 +524,44 @@ run_session(
 				perror("chipd: recv");
 				break;
 			}
-			/*
-			 * The first challenge answered, then silence: the landmark ends a session
-			 * whose source has not proven its address after that one challenge (our
-			 * answer was lost: once it arrives the next challenge follows at once), so
-			 * start over with a fresh HELLO, within the same retry budget.
-			 */
-			if (session != 0 && n_seen == 1 && answered == 1 &&
-				retries < (unsigned)g.c.hello_retries &&
-				t_rx - last_rx > stall_ns) {
-				retries++;
-				dead = session;
-				session = 0;
-				answered = 0;
-				n_seen = 0;
-				memset(nonces, 0, sizeof(nonces));
-				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
-					break;
-				}
-				hello_at = lm_clock_mono_raw_ns();
-				continue;
+			/* A HELLO retry, or a fresh HELLO after a stalled first challenge. */
+			act = lm_prover_tick(&pv, t_rx);
+			if (act == LM_PROVER_TIMEOUT) {
+				break;
 			}
-			/* No challenge yet: the HELLO may have been lost or shed; send a new one. */
-			if (session == 0 && retries < (unsigned)g.c.hello_retries &&
-				t_rx - hello_at > g.c.hello_retry_ms * 1000000) {
-				retries++;
+			if (act == LM_PROVER_SEND_HELLO) {
 				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 					break;
 				}
-				hello_at = lm_clock_mono_raw_ns();
+				lm_prover_hello_sent(
+					&pv, h.hello_nonce, false, lm_clock_mono_raw_ns());
 			}
 			continue;
 		}
-		if (lm_msg_peek(buf, (size_t)n, &type, &sid) != LM_OK) {
+		act = lm_prover_rx(&pv, buf, (size_t)n, t_rx);
+		if (act == LM_PROVER_DROP) {
 			drops++;
 			continue;
 		}
-		if (type == LM_MSG_COOKIE) {
-			struct lm_cookie_msg ck;
-
-			/* The landmark is under load: it wants proof that we receive here. Only a
-			 * COOKIE for our own outstanding HELLO counts (a spoofer's HELLOs make the
-			 * landmark send us others). */
-			if (session != 0 || cookie_retries >= COOKIE_RETRIES ||
-				lm_cookie_decode(&ck, buf, (size_t)n) != LM_OK ||
-				memcmp(ck.hello_nonce, h.hello_nonce, LM_HELLO_NONCE_LEN) != 0) {
-				drops++;
-				continue;
-			}
-			memcpy(cookies[idx].cookie, ck.cookie, LM_COOKIE_LEN);
+		if (act == LM_PROVER_SEND_HELLO) {
+			/* The landmark is under load: it wants proof that we receive here. */
+			memcpy(cookies[idx].cookie, pv.cookie, LM_COOKIE_LEN);
 			cookies[idx].at = lm_clock_mono_raw_ns();
-			cookie_retries++;
 			if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 				break;
 			}
-			hello_at = lm_clock_mono_raw_ns();
+			lm_prover_hello_sent(&pv, h.hello_nonce, true, lm_clock_mono_raw_ns());
 			continue;
 		}
-		if (type == LM_MSG_CHALLENGE) {
-			struct lm_challenge ch;
+		if (act == LM_PROVER_ANSWER) {
+			const struct lm_challenge *ch = &pv.ch;
 			struct lm_response r;
 			uint8_t out[LM_RESPONSE_GPU_LEN];
 			int olen;
 
-			if (lm_challenge_decode(&ch, buf, (size_t)n) != LM_OK ||
-				linger_until != 0 || (session != 0 && ch.session_id != session) ||
-				ch.session_id == dead || (answered >> ch.seq & 1) != 0) {
-				drops++;
-				continue;
-			}
-			session = ch.session_id;
-			last_rx = t_rx;
-			r.session_id = ch.session_id;
-			r.seq = ch.seq;
-			memcpy(r.nonce, ch.nonce, LM_NONCE_LEN);
+			r.session_id = ch->session_id;
+			r.seq = ch->seq;
+			memcpy(r.nonce, ch->nonce, LM_NONCE_LEN);
 			if (h.mode == LM_MODE_SIGNED) {
 				if (lm_response_sign_with(&r, lpk, g.signer) != 0) {
 					/* counted by the signer; said once at the end */
@@ -580,14 +570,14 @@ run_session(
 				}
 			} else if (h.mode == LM_MODE_GPU) {
 				/* The GPU's signing time lies inside the RTT: sound, it only adds. */
-				if (gpu_answer(&r, lpk, &ch) != 0) {
+				if (gpu_answer(&r, lpk, ch) != 0) {
 					drops++; /* counted; said once at the end */
 					continue;
 				}
 			} else {
 				r.mode = LM_MODE_FAST;
-				lm_fast_mac(
-					r.proof.mac, secret, lpk, ch.session_id, ch.seq, ch.nonce);
+				lm_fast_mac(r.proof.mac, secret, lpk, ch->session_id, ch->seq,
+					ch->nonce);
 			}
 			olen = lm_response_encode(&r, out, sizeof(out));
 			if (olen < 0) {
@@ -599,31 +589,20 @@ run_session(
 				spin_until(t_rx + delay_ns);
 			}
 			if (send(fd, out, (size_t)olen, 0) == olen) {
-				memcpy(nonces[ch.seq], ch.nonce, LM_NONCE_LEN);
-				answered |= UINT64_C(1) << ch.seq;
-				if (ch.seq + 1u > n_seen) {
-					n_seen = ch.seq + 1u;
-				}
+				lm_prover_answered(&pv, (uint32_t)lm_amp_wire_len((size_t)olen));
 			}
-		} else if (type == LM_MSG_FINISH) {
-			struct lm_finish f;
-
-			if (lm_finish_decode(&f, buf, (size_t)n) != LM_OK || sid != session ||
-				f.count < n_seen) {
-				drops++;
-				continue;
-			}
+		} else if (act == LM_PROVER_DONE) {
 			if (h.mode == LM_MODE_FAST) {
 				struct lm_reveal rv;
 				uint8_t out[LM_REVEAL_LEN];
 				unsigned nth = 0;
 
-				rv.session_id = session;
+				rv.session_id = pv.session;
 				memcpy(rv.secret, secret, LM_SECRET_LEN);
-				rv.answered = answered;
+				rv.answered = pv.answered;
 				if (lm_reveal_sign_with(&rv, lpk, h.commitment,
-					    (const uint8_t(*)[LM_NONCE_LEN])nonces, f.count,
-					    g.signer) != 0 ||
+					    (const uint8_t(*)[LM_NONCE_LEN])pv.nonces,
+					    pv.finish_count, g.signer) != 0 ||
 					lm_reveal_encode(&rv, out, sizeof(out)) != LM_REVEAL_LEN ||
 					reveal_send(fd, out, &nth) != 0) {
 					sodium_memzero(rv.secret, sizeof(rv.secret));
@@ -636,8 +615,8 @@ run_session(
 					unsigned k = linger_slot();
 
 					lingers[k].fd = fd;
-					lingers[k].session = session;
-					lingers[k].count = f.count;
+					lingers[k].session = pv.session;
+					lingers[k].count = pv.finish_count;
 					lingers[k].sent = nth;
 					lingers[k].resent = 0;
 					lingers[k].until = lm_clock_mono_raw_ns() +
@@ -648,34 +627,23 @@ run_session(
 				sodium_memzero(out, sizeof(out));
 			}
 			if (h.mode == LM_MODE_GPU) {
-				/*
-				 * Every FINISH (the landmark re-sends it while evidence is missing)
-				 * gets all parts again, at most 4 times; then linger for a
-				 * re-sent one.
-				 */
-				if (finishes++ < 4) {
-					evidence_sent += gpu_send_evidence(fd, session, answered);
-				}
-				linger_until =
-					lm_clock_mono_raw_ns() + g.c.evidence_linger_ms * 1000000;
-				rc = 0;
-				continue;
+				evidence_sent +=
+					gpu_finish(fd, pv.session, pv.answered, buf, sizeof(buf));
 			}
 			rc = 0;
 			break;
-		} else {
-			drops++;
 		}
 	}
 	printf("{\"landmark\":%u,\"address\":\"%s\",\"session\":\"%016llx\",\"mode\":\"%s\","
 	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"hello_retries\":%u,"
 	       "\"cookies\":%u,\"evidence_sent\":%u,\"emulated_delay_ns\":%lld}\n",
-		idx, l->address, (unsigned long long)session, lm_mode_str(h.mode),
-		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops, retries,
-		cookie_retries, evidence_sent, (long long)delay_ns);
+		idx, l->address, (unsigned long long)pv.session, lm_mode_str(h.mode),
+		__builtin_popcountll(pv.answered), rc == 0 ? "true" : "false", drops, pv.retries,
+		pv.cookies, evidence_sent, (long long)delay_ns);
 	fflush(stdout);
 out:
 	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(pv.nonces, sizeof(pv.nonces));
 	if (fd >= 0) {
 		close(fd);
 	}
