@@ -633,6 +633,58 @@ landmarks = (
             raise Fail(f"lmctl locate: {r.stderr[-600:]}")
         return out, json.load(open(os.path.join(out, "verdicts.json")))
 
+    def start_complianced(self, flagged):
+        """The compliance service (lm-complianced) follows this phase's JetStream feed as a
+        consumer group of one, its chip states in a JetStream key-value bucket, while the
+        chips are measured; its statuses are compared with the signed report's at the end."""
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.cpd_port = s.getsockname()[1]
+        scen = self.p("scenario.json")
+        with open(scen, "w") as f:
+            json.dump({"landmarks": [{k: lm[k] for k in ("name", "lat", "lon", "declared")
+                                      if k in lm} for lm in self.lms]}, f)
+        q = lambda v: '"' + v + '"'
+        conf = self.p("lm-complianced.conf")
+        with open(conf, "w") as f:
+            f.write(f"""# lm-complianced for the beacon network, written by tools/beacon_net.py
+licences = {q(os.path.join(self.out, "licences.json"))};
+issuer_roots = [ {q(os.path.join(self.out, "licence-root.pub"))} ];
+operator_roots = [ {q(self.p("operator-root.pub"))} ];
+manufacturer_roots = [ {q(self.p("vendor-root.pub"))} ];
+landmarks = [ {q(scen)} ];
+exclude_landmarks = [ {", ".join(q(x) for x in sorted(flagged))} ];
+source = "nats";
+nats_urls = {q(self.nats_url)};
+nats_durable = "compliance";
+http_listen = "127.0.0.1";
+http_port = {self.cpd_port};
+tick_ms = 1000;
+""")
+        self.cpd = self.net.spawn("lm-complianced", [
+            os.path.join(self.build, "src/compliance/lm-complianced"), "-c", conf])
+        log(f"== compliance service: lm-complianced on http://127.0.0.1:{self.cpd_port}/v1/status "
+            "(JetStream consumer group, chip states in a key-value bucket)")
+
+    def complianced_statuses(self, want, timeout=90):
+        """Poll /v1/status (bounded) until it has caught up and equals want (label -> status)."""
+        import urllib.request
+        got = {}
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                st = json.load(urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.cpd_port}/v1/status", timeout=5))
+                got = {c.get("label"): c.get("status") for c in st.get("chips", [])}
+                if st.get("caught_up") and got == want:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(1)
+        self.net.stop(self.cpd)
+        return got
+
     def locate_page(self, out, report):
         """The map and fleet page of this phase: locate again with the signed report."""
         r = self.run(self.lmctl, "locate", "--root", self.p("operator-root.pub"),
@@ -750,6 +802,17 @@ def suggested_sites(coverage):
     return (coverage.get("suggest") or {}).get("picks", [])
 
 
+def service_check(demo, report):
+    """The compliance service's live statuses equal the one-shot report's."""
+    want = {c.get("label"): c["status"] for c in report["chips"]}
+    got = demo.complianced_statuses(want)
+    same = got == want
+    log("== compliance service (lm-complianced, live over NATS) "
+        + ("agrees with the signed report on every chip" if same
+           else f"DIFFERS from the report: {got} vs {want}"))
+    return same
+
+
 def print_statuses(report, coverage, alerts):
     cov = {c.get("label") or c.get("chip"): c for c in coverage.get("licences", [])}
     log(f"{'chip':18} {'licensed place':28} {'status':12} {'last proof':22} coverage")
@@ -837,6 +900,10 @@ def run_phase(demo):
     demo.measure_mesh()
     time.sleep(1)  # the last batch (batch_interval_ms) reaches the logs
     flagged, audit = demo.mesh_audit()
+    if demo.sc.get("compliance"):
+        if demo.phase == 1:
+            write_licences(demo, demo.out)
+        demo.start_complianced(flagged)
     jobs = demo.prepare_chips()
     demo.start_live_locators()
     demo.run_provers(jobs, "chips")
@@ -921,6 +988,7 @@ def main():
                                                       os.path.join(demo.out, "phase1"))
             log("== fleet status (lmctl report, signed; phase 1)")
             print_statuses(rep, cov, alerts)
+            svc1 = service_check(demo, rep)
             picks = suggested_sites(cov)
             for pk in picks:
                 log(f"== planner (lmctl coverage --suggest 1, greedy): a landmark at {pk['name']} "
@@ -930,7 +998,7 @@ def main():
             demo.locate_page(ph1_page, os.path.join(demo.out, "phase1", "report", "report.json"))
             shutil.copy(os.path.join(ph1_page, "map.html"), os.path.join(demo.out, "phase1", "map.html"))
             phases = [{"phase": 1, "report": rep, "alerts": alerts, "coverage": cov,
-                       "report_verified": rep_ok}]
+                       "report_verified": rep_ok, "service": svc1}]
             final = (rep, alerts, cov, rep_ok, ph1)
             if picks and comp.get("second_phase", True) and not args.one_phase:
                 # Phase 2: the suggested landmark joins (its own identity, audited like the
@@ -956,9 +1024,10 @@ def main():
                     demo2, lic_dir, ph2["flagged"], t1, os.path.join(demo.out, "phase2"))
                 log("== fleet status (lmctl report, signed; phase 2)")
                 print_statuses(rep2, cov2, alerts2)
+                svc2 = service_check(demo2, rep2)
                 demo2.locate_page(ph2["out"], os.path.join(demo.out, "phase2", "report", "report.json"))
                 phases.append({"phase": 2, "report": rep2, "alerts": alerts2, "coverage": cov2,
-                               "report_verified": rep2_ok})
+                               "report_verified": rep2_ok, "service": svc2})
                 final = (rep2, alerts2, cov2, rep2_ok, ph2)
                 summary = ph2["summary"]
             rep_f, alerts_f, _, _, ph_f = final
@@ -986,7 +1055,8 @@ def main():
                                   "statuses": {c.get("label"): c["status"] for c in p["report"]["chips"]},
                                   "summary": p["report"]["summary"],
                                   "suggested": [pk["name"] for pk in suggested_sites(p["coverage"])],
-                                  "alerts": len(p["alerts"])} for p in phases]
+                                  "alerts": len(p["alerts"]),
+                                  "service_equals_report": p["service"]} for p in phases]
             summary["page"] = os.path.join(demo.out, "map.html")
             summary["report"] = os.path.join(demo.out, "report", "report.json")
         summary["seconds"] = round(time.time() - t0, 1)

@@ -168,6 +168,9 @@ try:
     rep = json.load(open(os.path.join(out, "report", "report.json")))
     check(len(rep["chips"]) == len(s["chips"]), f"every demo chip licensed ({len(rep['chips'])})")
     check(all(p["report_verified"] for p in s["phases"]), "lmctl report verify accepts every phase's report")
+    check(all(p["service_equals_report"] for p in s["phases"]),
+          "the compliance service (lm-complianced over NATS, live while landmarkd and chipd ran) "
+          "agrees with the signed report on every chip")
     by_label = {c["label"]: c["status"] for c in rep["chips"]}
     for c in s["chips"]:
         check(c["status"] == by_label.get(c["licence_label"]),
