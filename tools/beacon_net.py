@@ -171,6 +171,9 @@ class Demo:
             # The certificate's serial names the chip (and a liar's strategy) on the map.
             c["serial"] = (c["name"] if c["strategy"] == "honest"
                            else f"{c['name']}/{c['strategy']}")[:32]
+            if c.get("gpu") == "emulated":
+                # gpu-attested (docs/protocol.md 3.7): the serial is the GPU id of its chain.
+                c["serial"] = f"NVIDIA:GH100:{c['serial']}"[:32]
             c["label"] = c["serial"]
         return out
 
@@ -215,20 +218,42 @@ class Demo:
                      "--lat", f"{lat}", "--lon", f"{lon}", "--days", "7",
                      "--out", self.p(lm["name"] + ".dlg"))
             lm["pub"] = open(self.p(lm["name"] + ".pub")).read().strip()
+        self.gpu_chains = []
+        roots = []
         prev = {c["serial"]: c["id"] for c in self.reuse.chips} if self.reuse else {}
         for i, c in enumerate(self.chips):
             c["addr"] = f"{SUBNET}.{110 + i}"
-            if c["serial"] in prev and self._reused(prev[c["serial"]], ".key", ".pub", ".crt"):
+            # (an emulated-GPU chip gets a new GPU and certificate in every phase)
+            if (c["serial"] in prev and c.get("gpu") != "emulated"
+                    and self._reused(prev[c["serial"]], ".key", ".pub", ".crt")):
                 for e in (".key", ".pub", ".crt"):
                     os.replace(self.p(prev[c["serial"]] + e), self.p(c["id"] + e))
                 c["pub"] = open(self.p(c["id"] + ".pub")).read().strip()
                 continue
             self.run(self.lmctl, "keygen", self.p(c["id"]))
+            gpu = []
+            if c.get("gpu") == "emulated":
+                # EMULATION: a test GPU attestation key and chain (lmctl gpu-attest emulate),
+                # registered with every landmark; the certificate carries its key hash.
+                c["gpu_dir"] = self.p(c["id"] + ".gpu")
+                os.makedirs(c["gpu_dir"])
+                self.run(self.lmctl, "gpu-attest", "emulate", c["gpu_dir"], "--gpu-id",
+                         c["serial"])
+                chain = os.path.join(c["gpu_dir"], "chain.pem")
+                root = os.path.join(c["gpu_dir"], "root.pem")
+                gpu = ["--key-class", "gpu-attested", "--gpu-chain", chain, "--gpu-root", root]
+                self.gpu_chains.append(chain)
+                roots.append(open(root).read())
             self.run(self.lmctl, "certify", "--mfr-key", self.p("vendor-root.key"),
                      "--chip-pub", self.p(c["id"] + ".pub"), "--model", "H100-SXM5",
-                     "--serial", c["serial"],
+                     "--serial", c["serial"], *gpu,
                      "--out", self.p(c["id"] + ".crt"))
             c["pub"] = open(self.p(c["id"] + ".pub")).read().strip()
+        if roots:
+            with open(self.p("gpu-roots.pem"), "w") as f:
+                f.write("".join(roots))
+            log(f"   {len(roots)} emulated GPU(s) (EMULATION: attestation keys in files), "
+                "registered with every landmark")
 
     # ---- processes --------------------------------------------------------------------
     def start_nats(self):
@@ -275,6 +300,10 @@ batch_interval_ms = 200;
 link_wait_ms = 1000;
 idle = "backoff";
 """)
+            if self.gpu_chains:
+                chains = ", ".join(f'"{c}"' for c in self.gpu_chains)
+                f.write(f'gpu_roots = "{self.p("gpu-roots.pem")}";\n'
+                        f"gpu_chain_files = [ {chains} ];\n")
         return conf
 
     def start_landmarks(self):
@@ -338,16 +367,20 @@ idle = "backoff";
                 self.lmctl, "feed", "export", "--nats", self.nats_url,
                 self.p(lm["name"] + ".feed")])
 
-    def chipd_conf(self, name, key, cert, targets, sessions):
+    def chipd_conf(self, name, key, cert, targets, sessions, gpu_dir=None):
         conf = self.p(name + ".chipd.conf")
         rows = ",\n".join(
             f'  {{ address = "{t["addr"]}"; public_key = "{t["pub"]}"; '
             f'emulated_rtt_us = {t["rtt_us"]}; }}' for t in targets)
+        # A chip with an (emulated) GPU proves in gpu-attested mode: the GPU signs each answer.
+        mode = "gpu-attested" if gpu_dir else self.mode
+        gpu = (f'gpu_backend = "emulated";\ngpu_dir = "{gpu_dir}";\nevidence_linger_ms = 300;\n'
+               if gpu_dir else "")
         with open(conf, "w") as f:
             f.write(f"""# chipd {name}: EMULATION of geography (delays from the true geodesic distance)
 key_file = "{key}";
 cert_file = "{cert}";
-mode = "{self.mode}";
+{gpu}mode = "{mode}";
 sessions = {sessions};
 session_interval_ms = 50;
 session_timeout_ms = 20000;
@@ -414,7 +447,7 @@ landmarks = (
             ns = self.net.host(c["id"].upper(), c["id"], c["addr"])
             targets = self.delays_for(pos(c), c["strategy"], c.get("claimed") and pos(c["claimed"]))
             conf = self.chipd_conf(c["id"], self.p(c["id"] + ".key"), self.p(c["id"] + ".crt"),
-                                   targets, self.rounds)
+                                   targets, self.rounds, c.get("gpu_dir"))
             jobs.append((c["label"], c["id"], ns, conf))
         return jobs
 
@@ -600,6 +633,58 @@ landmarks = (
             raise Fail(f"lmctl locate: {r.stderr[-600:]}")
         return out, json.load(open(os.path.join(out, "verdicts.json")))
 
+    def start_complianced(self, flagged):
+        """The compliance service (lm-complianced) follows this phase's JetStream feed as a
+        consumer group of one, its chip states in a JetStream key-value bucket, while the
+        chips are measured; its statuses are compared with the signed report's at the end."""
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.cpd_port = s.getsockname()[1]
+        scen = self.p("scenario.json")
+        with open(scen, "w") as f:
+            json.dump({"landmarks": [{k: lm[k] for k in ("name", "lat", "lon", "declared")
+                                      if k in lm} for lm in self.lms]}, f)
+        q = lambda v: '"' + v + '"'
+        conf = self.p("lm-complianced.conf")
+        with open(conf, "w") as f:
+            f.write(f"""# lm-complianced for the beacon network, written by tools/beacon_net.py
+licences = {q(os.path.join(self.out, "licences.json"))};
+issuer_roots = [ {q(os.path.join(self.out, "licence-root.pub"))} ];
+operator_roots = [ {q(self.p("operator-root.pub"))} ];
+manufacturer_roots = [ {q(self.p("vendor-root.pub"))} ];
+landmarks = [ {q(scen)} ];
+exclude_landmarks = [ {", ".join(q(x) for x in sorted(flagged))} ];
+source = "nats";
+nats_urls = {q(self.nats_url)};
+nats_durable = "compliance";
+http_listen = "127.0.0.1";
+http_port = {self.cpd_port};
+tick_ms = 1000;
+""")
+        self.cpd = self.net.spawn("lm-complianced", [
+            os.path.join(self.build, "src/compliance/lm-complianced"), "-c", conf])
+        log(f"== compliance service: lm-complianced on http://127.0.0.1:{self.cpd_port}/v1/status "
+            "(JetStream consumer group, chip states in a key-value bucket)")
+
+    def complianced_statuses(self, want, timeout=90):
+        """Poll /v1/status (bounded) until it has caught up and equals want (label -> status)."""
+        import urllib.request
+        got = {}
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                st = json.load(urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.cpd_port}/v1/status", timeout=5))
+                got = {c.get("label"): c.get("status") for c in st.get("chips", [])}
+                if st.get("caught_up") and got == want:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(1)
+        self.net.stop(self.cpd)
+        return got
+
     def locate_page(self, out, report):
         """The map and fleet page of this phase: locate again with the signed report."""
         r = self.run(self.lmctl, "locate", "--root", self.p("operator-root.pub"),
@@ -717,6 +802,17 @@ def suggested_sites(coverage):
     return (coverage.get("suggest") or {}).get("picks", [])
 
 
+def service_check(demo, report):
+    """The compliance service's live statuses equal the one-shot report's."""
+    want = {c.get("label"): c["status"] for c in report["chips"]}
+    got = demo.complianced_statuses(want)
+    same = got == want
+    log("== compliance service (lm-complianced, live over NATS) "
+        + ("agrees with the signed report on every chip" if same
+           else f"DIFFERS from the report: {got} vs {want}"))
+    return same
+
+
 def print_statuses(report, coverage, alerts):
     cov = {c.get("label") or c.get("chip"): c for c in coverage.get("licences", [])}
     log(f"{'chip':18} {'licensed place':28} {'status':12} {'last proof':22} coverage")
@@ -733,7 +829,8 @@ def print_statuses(report, coverage, alerts):
         k = cov.get(c.get("label")) or {}
         off = k.get("off_km")
         covs = ("coverable" if c.get("coverable") else "UNCOVERABLE") + (
-            f" (off {off:.0f} km)" if isinstance(off, (int, float)) and off > 0 else "")
+            f" (off {off:.0f} km)" if not c.get("coverable") and isinstance(off, (int, float))
+            and off > 0 else "")
         log(f"{c.get('label', c['chip'][:16]):18} {' in '.join(where)[:28]:28} {c['status']:12} "
             f"{when:22} {covs}")
     log(f"open alerts: {len(alerts)}" + "".join(
@@ -752,9 +849,12 @@ def chip_rows(demo, verdicts, live):
         row = {"_key": key, "chip": c["label"], "role": c["role"], "strategy": c["strategy"],
                "declared": c["declared_country"], "true_lat": c["lat"], "true_lon": c["lon"],
                "verdict": "no records", "area_km2": None, "nearest": None, "bound_km": None,
-               "truth_inside": None, "records": 0, "live_verdict": None, "live_records": 0}
+               "truth_inside": None, "records": 0, "live_verdict": None, "live_records": 0,
+               "gpu": c.get("gpu"), "key_class": None}
         if windows:
             w = windows[-1]
+            row["key_class"] = w.get("key_class")
+            row["record_key_classes"] = sorted({r.get("key_class") for r in w["records"]})
             row["verdict"] = w["verdict"]["result"] if w.get("feasible") else "infeasible"
             row["area_km2"] = w.get("area_km2")
             row["records"] = len(w["records"])
@@ -800,6 +900,10 @@ def run_phase(demo):
     demo.measure_mesh()
     time.sleep(1)  # the last batch (batch_interval_ms) reaches the logs
     flagged, audit = demo.mesh_audit()
+    if demo.sc.get("compliance"):
+        if demo.phase == 1:
+            write_licences(demo, demo.out)
+        demo.start_complianced(flagged)
     jobs = demo.prepare_chips()
     demo.start_live_locators()
     demo.run_provers(jobs, "chips")
@@ -851,6 +955,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("beacon network: must run as root (network namespaces)")
     scenario = json.load(open(args.scenario))
+    pristine = copy.deepcopy(scenario)  # Demo keeps processes in its landmark and chip dicts
     demo = Demo(args, scenario)
     log(f"landmark beacon network '{scenario['name']}': {scenario['description']}")
     log("Geography is EMULATED by chipd from the true positions (conf/scenarios/*.json).")
@@ -883,6 +988,7 @@ def main():
                                                       os.path.join(demo.out, "phase1"))
             log("== fleet status (lmctl report, signed; phase 1)")
             print_statuses(rep, cov, alerts)
+            svc1 = service_check(demo, rep)
             picks = suggested_sites(cov)
             for pk in picks:
                 log(f"== planner (lmctl coverage --suggest 1, greedy): a landmark at {pk['name']} "
@@ -892,12 +998,12 @@ def main():
             demo.locate_page(ph1_page, os.path.join(demo.out, "phase1", "report", "report.json"))
             shutil.copy(os.path.join(ph1_page, "map.html"), os.path.join(demo.out, "phase1", "map.html"))
             phases = [{"phase": 1, "report": rep, "alerts": alerts, "coverage": cov,
-                       "report_verified": rep_ok}]
+                       "report_verified": rep_ok, "service": svc1}]
             final = (rep, alerts, cov, rep_ok, ph1)
             if picks and comp.get("second_phase", True) and not args.one_phase:
                 # Phase 2: the suggested landmark joins (its own identity, audited like the
                 # others); the chips that keep answering are measured again.
-                sc2 = copy.deepcopy(scenario)
+                sc2 = copy.deepcopy(pristine)
                 for i, pk in enumerate(picks):
                     sc2["landmarks"].append({"name": f"new{i + 1}", "site": pk["name"],
                                              "lat": pk["lat"], "lon": pk["lon"]})
@@ -909,7 +1015,7 @@ def main():
                 log("")
                 log(f"== phase 2: the suggested landmark{'s' if len(picks) > 1 else ''} "
                     f"{', '.join(pk['name'] for pk in picks)} join{'' if len(picks) > 1 else 's'}; "
-                    + ", ".join(c["name"] for c in scenario["chips"] if 2 not in c.get("phases", [1, 2]))
+                    + ", ".join(c["name"] for c in pristine["chips"] if 2 not in c.get("phases", [1, 2]))
                     + " stop(s) answering")
                 holder["demo2"] = demo2
                 t1 = time.time()
@@ -918,9 +1024,10 @@ def main():
                     demo2, lic_dir, ph2["flagged"], t1, os.path.join(demo.out, "phase2"))
                 log("== fleet status (lmctl report, signed; phase 2)")
                 print_statuses(rep2, cov2, alerts2)
+                svc2 = service_check(demo2, rep2)
                 demo2.locate_page(ph2["out"], os.path.join(demo.out, "phase2", "report", "report.json"))
                 phases.append({"phase": 2, "report": rep2, "alerts": alerts2, "coverage": cov2,
-                               "report_verified": rep2_ok})
+                               "report_verified": rep2_ok, "service": svc2})
                 final = (rep2, alerts2, cov2, rep2_ok, ph2)
                 summary = ph2["summary"]
             rep_f, alerts_f, _, _, ph_f = final
@@ -948,7 +1055,8 @@ def main():
                                   "statuses": {c.get("label"): c["status"] for c in p["report"]["chips"]},
                                   "summary": p["report"]["summary"],
                                   "suggested": [pk["name"] for pk in suggested_sites(p["coverage"])],
-                                  "alerts": len(p["alerts"])} for p in phases]
+                                  "alerts": len(p["alerts"]),
+                                  "service_equals_report": p["service"]} for p in phases]
             summary["page"] = os.path.join(demo.out, "map.html")
             summary["report"] = os.path.join(demo.out, "report", "report.json")
         summary["seconds"] = round(time.time() - t0, 1)

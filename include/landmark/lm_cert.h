@@ -157,12 +157,18 @@ LM_WUR int lm_key_class_parse(const char *s, enum lm_key_class *k);
 bool lm_key_class_confines_fast(enum lm_key_class k);
 
 /**
- * The class that protects a session's timed secret, which a mode policy compares: in
- * signed mode the chip key's class k; in fast mode k where k confines `s`, else
- * LM_KEY_SOFTWARE (a copied `s` answers as well as the chip). Ordered: software < pkcs11 <
- * gpu-attested; an unknown value counts as software.
+ * The class that protects a session's timed secret, which a mode policy compares, for a
+ * chip certificate of class k and a session of protocol mode `mode` (enum lm_mode, lm_proto.h):
+ *  - signed (1): the Ed25519 chip key signs: k for software and pkcs11; a gpu-attested
+ *    certificate's chip key is an ordinary (software) key, the GPU signs nothing in this
+ *    mode: LM_KEY_SOFTWARE;
+ *  - fast (2): k where k confines `s`, else LM_KEY_SOFTWARE (a copied `s` answers as well as
+ *    the chip);
+ *  - gpu-attested (3): the GPU's attestation key signs each answer: LM_KEY_GPU_ATTESTED for
+ *    a gpu-attested certificate, LM_KEY_SOFTWARE for any other.
+ * Ordered: software < pkcs11 < gpu-attested; an unknown class or mode counts as software.
  */
-enum lm_key_class lm_key_class_timed(enum lm_key_class k, bool fast);
+enum lm_key_class lm_key_class_timed(enum lm_key_class k, int mode);
 
 /** Subject public key of a credential (landmark or chip key). */
 const uint8_t *lm_cred_subject(const struct lm_cred *c);

@@ -127,6 +127,13 @@ LM_WUR int lm_gpu_ak_hash(uint8_t out[static 32], const struct lm_attest_pki *pk
  */
 LM_WUR int lm_attest_pki_verify_chain(const struct lm_attest_pki *pki, char *err, size_t errlen);
 
+/**
+ * The GPU id the chain's leaf names (subjectAltName otherName LM_GPU_ID_OID).
+ * @return 0, or -ENOENT when the leaf names none (or one too long / not text).
+ */
+LM_WUR int lm_attest_pki_gpu_id(
+	const struct lm_attest_pki *pki, char out[static LM_GPU_ID_MAX + 1]);
+
 /** Short stable name of a verification error ("sig", "chain", ...), never NULL. */
 const char *lm_attest_strerr(enum lm_attest_err e);
 

@@ -26,6 +26,8 @@
 #define LM_TAG_TRANSCRIPT "landmark/transcript/v1"
 #define LM_TAG_REVEAL "landmark/reveal/v1"
 #define LM_TAG_COOKIE "landmark/cookie/v1"
+/** Hash of a verified GPU report (request || response with its signature) in a record. */
+#define LM_TAG_GPU_REPORT "landmark/gpu-report/v1"
 #define LM_TAG_RECORD "landmark/record/v1"
 #define LM_TAG_BATCH_HEAD "landmark/batch-head/v1"
 #define LM_TAG_CRED_HASH "landmark/credential-hash/v1"

@@ -138,7 +138,9 @@ struct lm_sample {
 	uint64_t rtt_ns; /**< valid: 1..INT64_MAX; LM_RTT_LOST iff flags has LM_SAMPLE_LOST */
 	uint32_t flags; /**< enum lm_sample_flag bits (never the tier bits) */
 	uint8_t tier; /**< version 2: enum lm_ts_source of this sample's stamps (lost: 0) */
-	/** signed mode: Ed25519 signature; fast mode: MAC in the first 32 bytes, rest zero */
+	/** signed mode: Ed25519 signature; fast mode: MAC in the first 32 bytes, rest zero;
+	 * gpu-attested mode: BLAKE2b-256 under LM_TAG_GPU_REPORT of the SPDM report the
+	 * landmark verified (request || response, signature included), rest zero */
 	uint8_t proof[LM_SIG_LEN];
 };
 
@@ -159,7 +161,8 @@ struct lm_record {
 
 	/* session */
 	uint64_t session_id;
-	enum lm_mode mode; /**< LM_MODE_SIGNED or LM_MODE_FAST */
+	enum lm_mode mode; /**< LM_MODE_SIGNED, LM_MODE_FAST or LM_MODE_GPU (chip of class
+			    * gpu-attested only) */
 	uint16_t count; /**< K challenges sent, 1..LM_RECORD_MAX_SAMPLES */
 	uint32_t validation; /**< enum lm_record_check bits */
 

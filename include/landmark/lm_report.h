@@ -110,6 +110,24 @@ struct lm_report_conf {
 json_t *lm_report_build(
 	struct lm_report_intake *in, const struct lm_report_conf *c, char *err, size_t errlen);
 
+/** One licence's status inputs for lm_report_build_from(). */
+struct lm_report_chip {
+	/** coverable, revoked, clone, proofs; lic and now are set by the builder */
+	struct lm_status_input in;
+	/** the two records of a clone finding (hex), "" when unknown */
+	char clone_evidence[2][LM_LOCATE_HASH_HEX];
+};
+
+/**
+ * Build the unsigned report from per-licence status inputs that the caller already holds
+ * (the compliance daemon's proofs in its key-value state): what lm_report_build does after
+ * solving. "inputs" holds conf->inputs only; "unlicensed" is zero.
+ * @param chip  one per licence of set, in manifest order
+ * @return a new report object, or NULL with errno EINVAL (since > until) or ENOMEM.
+ */
+json_t *lm_report_build_from(const struct lm_licence_set *set, const struct lm_report_chip *chip,
+	int64_t since, int64_t until, const struct lm_report_conf *c, char *err, size_t errlen);
+
 /**
  * The CSV of a report (from its "chips"): a header line, then one line per chip:
  * index,label,chip,status,coverable,last_proof_start,last_proof_end,last_proof_lat,

@@ -26,10 +26,13 @@
 #include "landmark/lm_cert.h"
 #include "landmark/lm_cfg.h"
 #include "landmark/lm_clock.h"
+#include "landmark/lm_gpu.h"
+#include "landmark/lm_gpu_attest.h"
 #include "landmark/lm_hash.h"
 #include "landmark/lm_keys.h"
 #include "landmark/lm_pkcs11.h"
 #include "landmark/lm_proto.h"
+#include "landmark/lm_prover.h"
 #include "landmark/lm_proto_signer.h"
 #include "landmark/lm_signer.h"
 
@@ -57,13 +60,23 @@ struct chip_conf {
 	int busy_poll;
 	int64_t hello_retries;
 	int64_t hello_retry_ms;
+	int gpu_backend;
+	char gpu_dir[LM_CFG_STR_MAX];
+	int64_t gpu_index;
+	int64_t evidence_linger_ms;
 	int64_t reveal_linger_ms;
 	int64_t test_drop_reveals;
 	struct chip_landmark landmarks[MAX_LANDMARKS];
 	unsigned n_landmarks;
 };
 
-static const char *const mode_names[] = {"signed", "fast", NULL};
+static const char *const mode_names[] = {"signed", "fast", "gpu-attested", NULL};
+static const char *const gpu_names[] = {"none", "emulated", "nvml", NULL};
+enum {
+	GPU_NONE,
+	GPU_EMULATED,
+	GPU_NVML
+};
 
 #define OL(f) offsetof(struct chip_landmark, f)
 #define OC(f) offsetof(struct chip_conf, f)
@@ -92,7 +105,17 @@ static const struct lm_cfg_item chip_table[] = {
 	{"cert_file", LM_CFG_STR, OC(cert_file), 0, 1, 0, NULL, NULL, NULL, 0, 0,
 		"chip certificate by the manufacturer root (lmctl certify)"},
 	{"mode", LM_CFG_ENUM, OC(mode), 0, 0, 0, NULL, mode_names, NULL, 0, 0,
-		"proof mode: signed (Ed25519 per answer) or fast (MAC per answer, reveal at end)"},
+		"proof mode: signed (Ed25519 per answer), fast (MAC per answer, reveal at end) or "
+		"gpu-attested (the GPU's SPDM signature per answer; needs gpu_backend)"},
+	{"gpu_backend", LM_CFG_ENUM, OC(gpu_backend), 0, 0, 0, NULL, gpu_names, NULL, 0, 0,
+		"GPU for gpu-attested mode: none, emulated (gpu_dir) or nvml (gpu_index)"},
+	{"gpu_dir", LM_CFG_STR, OC(gpu_dir), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"emulated GPU: directory made by lmctl gpu-attest emulate (TESTS AND DEMOS ONLY)"},
+	{"gpu_index", LM_CFG_INT, OC(gpu_index), 0, 0, 63, NULL, NULL, NULL, 0, 0,
+		"nvml GPU: device index"},
+	{"evidence_linger_ms", LM_CFG_INT, OC(evidence_linger_ms), 1000, 1, 60000, NULL, NULL, NULL,
+		0, 0,
+		"gpu-attested: after FINISH, wait this long for a re-sent FINISH (lost evidence), ms"},
 	{"sessions", LM_CFG_INT, OC(sessions), 1, 0, 1000000000, NULL, NULL, NULL, 0, 0,
 		"sessions per landmark; 0: forever"},
 	{"session_interval_ms", LM_CFG_INT, OC(session_interval_ms), 1000, 0, 3600000, NULL, NULL,
@@ -104,7 +127,8 @@ static const struct lm_cfg_item chip_table[] = {
 	{"busy_poll", LM_CFG_BOOL, OC(busy_poll), 1, 0, 1, NULL, NULL, NULL, 0, 0,
 		"spin on the socket while a session is open (small, steady turnaround)"},
 	{"hello_retries", LM_CFG_INT, OC(hello_retries), 3, 0, 100, NULL, NULL, NULL, 0, 0,
-		"send a fresh HELLO this many more times while no challenge came"},
+		"send a fresh HELLO this many more times while no challenge came (fast mode: the "
+		"same secret, spec 6.2)"},
 	{"hello_retry_ms", LM_CFG_INT, OC(hello_retry_ms), 250, 1, 60000, NULL, NULL, NULL, 0, 0,
 		"wait this long for the first challenge before retrying the HELLO, ms"},
 	{"reveal_linger_ms", LM_CFG_INT, OC(reveal_linger_ms), 3500, 0, 60000, NULL, NULL, NULL, 0,
@@ -134,6 +158,9 @@ static struct {
 	struct lm_signer *signer; /* the chip key: key file or PKCS#11 token */
 	struct lm_cred cert;
 	struct chip_conf c;
+	struct lm_gpu *gpu; /* gpu-attested mode */
+	uint64_t gpu_failures;
+	char gpu_err[256];
 } g;
 
 static int
@@ -161,23 +188,60 @@ static struct {
 } cookies[MAX_LANDMARKS];
 
 /*
- * Build, sign and send a fresh HELLO: new replay nonce and time, and a new session secret s
- * (spec 6.2: never reuse s), with the landmark's cookie if we hold a young one.
+ * After FINISH (gpu-attested): the evidence, then wait evidence_linger_ms for a re-sent
+ * FINISH (the landmark lost a part) and send everything again, at most 3 more times. No
+ * challenge is answered any more.
+ */
+static unsigned gpu_send_evidence(int fd, uint64_t session, uint64_t answered);
+
+static unsigned
+gpu_finish(int fd, uint64_t session, uint64_t answered, uint8_t *buf, size_t cap)
+{
+	int64_t until = lm_clock_mono_raw_ns() + g.c.evidence_linger_ms * 1000000;
+	unsigned sent = gpu_send_evidence(fd, session, answered);
+	unsigned again = 0;
+
+	while (!stop && lm_clock_mono_raw_ns() < until) {
+		ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+		struct lm_finish f;
+
+		if (n < 0) {
+			struct timespec ts = {0, 200000};
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (lm_finish_decode(&f, buf, (size_t)n) == LM_OK && f.session_id == session &&
+			again < 3) {
+			again++;
+			sent += gpu_send_evidence(fd, session, answered);
+			until = lm_clock_mono_raw_ns() + g.c.evidence_linger_ms * 1000000;
+		}
+	}
+	return sent;
+}
+
+/*
+ * Build, sign and send a fresh HELLO: new replay nonce and time, with the landmark's cookie if
+ * we hold a young one. Fast mode: it commits to the session attempt's secret s, the same for
+ * every HELLO of the attempt (spec 6.2). The landmark may open a session for each of them (a
+ * retry races a slow first answer) and a CHALLENGE does not say which HELLO it belongs to:
+ * whichever session we answer, its commitment must be the one s opens. s is still revealed
+ * once, for that one session; the others never get an answer nor a REVEAL.
  */
 static int
-send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN], uint8_t secret[LM_SECRET_LEN],
-	unsigned idx)
+send_hello(int fd, struct lm_hello *h, const uint8_t lpk[LM_PK_LEN],
+	const uint8_t secret[LM_SECRET_LEN], unsigned idx)
 {
 	uint8_t buf[LM_MSG_MAX_LEN];
 	int len;
 
 	memset(h, 0, sizeof(*h));
-	randombytes_buf(secret, LM_SECRET_LEN);
 	if (cookies[idx].at != 0 && lm_clock_mono_raw_ns() - cookies[idx].at < COOKIE_REUSE_NS) {
 		h->has_cookie = true;
 		memcpy(h->cookie, cookies[idx].cookie, LM_COOKIE_LEN);
 	}
-	h->mode = g.c.mode == 0 ? LM_MODE_SIGNED : LM_MODE_FAST;
+	h->mode = g.c.mode == 0 ? LM_MODE_SIGNED : g.c.mode == 1 ? LM_MODE_FAST : LM_MODE_GPU;
 	h->hello_time = time(NULL);
 	randombytes_buf(h->hello_nonce, sizeof(h->hello_nonce));
 	memcpy(h->landmark_pk, lpk, LM_PK_LEN);
@@ -316,31 +380,108 @@ linger_sleep(int64_t ns)
 	}
 }
 
-/* One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. */
+/* gpu-attested mode: the report of each answered seq of the session in progress. */
+static uint8_t reports[LM_K_MAX][LM_SPDM_REPORT_MAX];
+static size_t report_len[LM_K_MAX];
+
+/*
+ * The GPU's proof for one challenge: a report over lm_gpu_nonce() of it, kept for the
+ * EVIDENCE; its signature goes into r. The report must carry our nonce and end in the
+ * signature (a back end that returns anything else is a failed answer).
+ */
+static int
+gpu_answer(struct lm_response *r, const uint8_t lpk[LM_PK_LEN], const struct lm_challenge *ch)
+{
+	uint8_t n[LM_SPDM_NONCE_LEN];
+	struct lm_spdm_report rep;
+	long len;
+
+	lm_gpu_nonce(n, lpk, ch->session_id, ch->seq, ch->nonce);
+	len = lm_gpu_report(
+		g.gpu, n, reports[ch->seq], sizeof(reports[0]), g.gpu_err, sizeof(g.gpu_err));
+	if (len < 0) {
+		g.gpu_failures++;
+		return -1;
+	}
+	if (lm_spdm_parse(&rep, reports[ch->seq], (size_t)len) != LM_SPDM_OK ||
+		memcmp(rep.req_nonce, n, sizeof(n)) != 0 ||
+		rep.signed_len + LM_GPU_SIG_LEN != (size_t)len ||
+		lm_evidence_parts(rep.signed_len) == 0) {
+		snprintf(g.gpu_err, sizeof(g.gpu_err), "%s",
+			"report without our nonce or malformed");
+		g.gpu_failures++;
+		return -1;
+	}
+	report_len[ch->seq] = (size_t)len;
+	r->mode = LM_MODE_GPU;
+	memcpy(r->proof.gpu_sig, rep.sig, LM_GPU_SIG_LEN);
+	return 0;
+}
+
+/* After FINISH: the signed part of every answered seq's report, in EVIDENCE parts. */
+static unsigned
+gpu_send_evidence(int fd, uint64_t session, uint64_t answered)
+{
+	uint8_t out[LM_EVIDENCE_MAX_LEN];
+	unsigned sent = 0;
+	unsigned i;
+
+	for (i = 0; i < LM_K_MAX; i++) {
+		struct lm_evidence e = {.session_id = session, .seq = (uint16_t)i};
+		size_t total;
+		unsigned p;
+
+		if ((answered >> i & 1) == 0) {
+			continue;
+		}
+		total = report_len[i] - LM_GPU_SIG_LEN;
+		e.total = (uint16_t)total;
+		e.parts = (uint8_t)lm_evidence_parts(total);
+		for (p = 0; p < e.parts; p++) {
+			size_t off = (size_t)p * LM_EVIDENCE_PART_LEN;
+			int len;
+
+			e.part = (uint8_t)p;
+			e.data = reports[i] + off;
+			e.data_len = total - off < LM_EVIDENCE_PART_LEN ? total - off
+									: LM_EVIDENCE_PART_LEN;
+			len = lm_evidence_encode(&e, out, sizeof(out));
+			if (len > 0 && send(fd, out, (size_t)len, 0) == len) {
+				sent++;
+			}
+		}
+	}
+	return sent;
+}
+
+/*
+ * One session with one landmark. Returns 0 when FINISH was seen, -1 otherwise. The session's
+ * decisions are lm_prover's (landmark/lm_prover.h); this loop does the socket, the proofs
+ * and the emulated delay.
+ */
 static int
 run_session(
 	const struct chip_landmark *l, const uint8_t lpk[LM_PK_LEN], int64_t delay_ns, unsigned idx)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct lm_prover_conf pc = {
+		.hello_retries = (unsigned)g.c.hello_retries,
+		.hello_retry = g.c.hello_retry_ms * 1000000,
+		.stall = delay_ns + 4 * g.c.hello_retry_ms * 1000000,
+		.cookie_retries = COOKIE_RETRIES,
+		.timeout = g.c.session_timeout_ms * 1000000,
+	};
+	static struct lm_prover pv; /* 2 KiB of nonces: off the stack */
 	uint8_t buf[LM_MSG_MAX_LEN + 64];
-	uint8_t nonces[LM_K_MAX][LM_NONCE_LEN];
 	uint8_t secret[LM_SECRET_LEN];
 	struct lm_hello h;
-	uint64_t session = 0;
-	uint64_t answered = 0;
-	unsigned n_seen = 0;
 	unsigned drops = 0;
-	unsigned retries = 0;
-	unsigned cookie_retries = 0;
-	uint64_t dead = 0; /* a session given up: its late challenges are not ours any more */
-	int64_t last_rx = 0;
-	int64_t stall_ns = delay_ns + 4 * g.c.hello_retry_ms * 1000000;
-	int64_t hello_at;
+	unsigned evidence_sent = 0;
 	int64_t linger_at = 0;
-	int64_t deadline;
 	int fd;
 	int rc = -1;
 
+	(void)lm_prover_start(&pv, &pc);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0) {
 		perror("chipd: socket");
@@ -360,17 +501,16 @@ run_session(
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
+	/* One fresh s per session attempt (never reused after it), for all its HELLOs. */
+	randombytes_buf(secret, LM_SECRET_LEN);
 	if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 		goto out;
 	}
-	hello_at = lm_clock_mono_raw_ns();
-	memset(nonces, 0, sizeof(nonces));
-	deadline = lm_clock_mono_raw_ns() + g.c.session_timeout_ms * 1000000;
-	while (!stop && lm_clock_mono_raw_ns() < deadline) {
-		enum lm_msg_type type;
-		uint64_t sid;
+	lm_prover_hello_sent(&pv, h.hello_nonce, false, lm_clock_mono_raw_ns());
+	while (!stop && !lm_prover_expired(&pv, lm_clock_mono_raw_ns())) {
 		ssize_t n = recv(fd, buf, sizeof(buf), g.c.busy_poll ? MSG_DONTWAIT : 0);
 		int64_t t_rx = lm_clock_mono_raw_ns();
+		enum lm_prover_act act;
 
 		if (n < 0 && t_rx - linger_at > 1000000) {
 			/* Nothing for this session: a FINISH may be due to the last one (once a
@@ -384,90 +524,60 @@ run_session(
 				perror("chipd: recv");
 				break;
 			}
-			/*
-			 * The first challenge answered, then silence: the landmark ends a session
-			 * whose source has not proven its address after that one challenge (our
-			 * answer was lost: once it arrives the next challenge follows at once), so
-			 * start over with a fresh HELLO, within the same retry budget.
-			 */
-			if (session != 0 && n_seen == 1 && answered == 1 &&
-				retries < (unsigned)g.c.hello_retries &&
-				t_rx - last_rx > stall_ns) {
-				retries++;
-				dead = session;
-				session = 0;
-				answered = 0;
-				n_seen = 0;
-				memset(nonces, 0, sizeof(nonces));
-				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
-					break;
-				}
-				hello_at = lm_clock_mono_raw_ns();
-				continue;
+			/* A HELLO retry, or a fresh HELLO after a stalled first challenge. */
+			act = lm_prover_tick(&pv, t_rx);
+			if (act == LM_PROVER_TIMEOUT) {
+				break;
 			}
-			/* No challenge yet: the HELLO may have been lost or shed; send a new one. */
-			if (session == 0 && retries < (unsigned)g.c.hello_retries &&
-				t_rx - hello_at > g.c.hello_retry_ms * 1000000) {
-				retries++;
+			if (act == LM_PROVER_SEND_HELLO) {
 				if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 					break;
 				}
-				hello_at = lm_clock_mono_raw_ns();
+				lm_prover_hello_sent(
+					&pv, h.hello_nonce, false, lm_clock_mono_raw_ns());
 			}
 			continue;
 		}
-		if (lm_msg_peek(buf, (size_t)n, &type, &sid) != LM_OK) {
+		act = lm_prover_rx(&pv, buf, (size_t)n, t_rx);
+		if (act == LM_PROVER_DROP) {
 			drops++;
 			continue;
 		}
-		if (type == LM_MSG_COOKIE) {
-			struct lm_cookie_msg ck;
-
-			/* The landmark is under load: it wants proof that we receive here. Only a
-			 * COOKIE for our own outstanding HELLO counts (a spoofer's HELLOs make the
-			 * landmark send us others). */
-			if (session != 0 || cookie_retries >= COOKIE_RETRIES ||
-				lm_cookie_decode(&ck, buf, (size_t)n) != LM_OK ||
-				memcmp(ck.hello_nonce, h.hello_nonce, LM_HELLO_NONCE_LEN) != 0) {
-				drops++;
-				continue;
-			}
-			memcpy(cookies[idx].cookie, ck.cookie, LM_COOKIE_LEN);
+		if (act == LM_PROVER_SEND_HELLO) {
+			/* The landmark is under load: it wants proof that we receive here. */
+			memcpy(cookies[idx].cookie, pv.cookie, LM_COOKIE_LEN);
 			cookies[idx].at = lm_clock_mono_raw_ns();
-			cookie_retries++;
 			if (send_hello(fd, &h, lpk, secret, idx) != 0) {
 				break;
 			}
-			hello_at = lm_clock_mono_raw_ns();
+			lm_prover_hello_sent(&pv, h.hello_nonce, true, lm_clock_mono_raw_ns());
 			continue;
 		}
-		if (type == LM_MSG_CHALLENGE) {
-			struct lm_challenge ch;
+		if (act == LM_PROVER_ANSWER) {
+			const struct lm_challenge *ch = &pv.ch;
 			struct lm_response r;
-			uint8_t out[LM_RESPONSE_SIGNED_LEN];
+			uint8_t out[LM_RESPONSE_GPU_LEN];
 			int olen;
 
-			if (lm_challenge_decode(&ch, buf, (size_t)n) != LM_OK ||
-				(session != 0 && ch.session_id != session) ||
-				ch.session_id == dead || (answered >> ch.seq & 1) != 0) {
-				drops++;
-				continue;
-			}
-			session = ch.session_id;
-			last_rx = t_rx;
-			r.session_id = ch.session_id;
-			r.seq = ch.seq;
-			memcpy(r.nonce, ch.nonce, LM_NONCE_LEN);
+			r.session_id = ch->session_id;
+			r.seq = ch->seq;
+			memcpy(r.nonce, ch->nonce, LM_NONCE_LEN);
 			if (h.mode == LM_MODE_SIGNED) {
 				if (lm_response_sign_with(&r, lpk, g.signer) != 0) {
 					/* counted by the signer; said once at the end */
 					drops++;
 					continue;
 				}
+			} else if (h.mode == LM_MODE_GPU) {
+				/* The GPU's signing time lies inside the RTT: sound, it only adds. */
+				if (gpu_answer(&r, lpk, ch) != 0) {
+					drops++; /* counted; said once at the end */
+					continue;
+				}
 			} else {
 				r.mode = LM_MODE_FAST;
-				lm_fast_mac(
-					r.proof.mac, secret, lpk, ch.session_id, ch.seq, ch.nonce);
+				lm_fast_mac(r.proof.mac, secret, lpk, ch->session_id, ch->seq,
+					ch->nonce);
 			}
 			olen = lm_response_encode(&r, out, sizeof(out));
 			if (olen < 0) {
@@ -479,31 +589,20 @@ run_session(
 				spin_until(t_rx + delay_ns);
 			}
 			if (send(fd, out, (size_t)olen, 0) == olen) {
-				memcpy(nonces[ch.seq], ch.nonce, LM_NONCE_LEN);
-				answered |= UINT64_C(1) << ch.seq;
-				if (ch.seq + 1u > n_seen) {
-					n_seen = ch.seq + 1u;
-				}
+				lm_prover_answered(&pv, (uint32_t)lm_amp_wire_len((size_t)olen));
 			}
-		} else if (type == LM_MSG_FINISH) {
-			struct lm_finish f;
-
-			if (lm_finish_decode(&f, buf, (size_t)n) != LM_OK || sid != session ||
-				f.count < n_seen) {
-				drops++;
-				continue;
-			}
+		} else if (act == LM_PROVER_DONE) {
 			if (h.mode == LM_MODE_FAST) {
 				struct lm_reveal rv;
 				uint8_t out[LM_REVEAL_LEN];
 				unsigned nth = 0;
 
-				rv.session_id = session;
+				rv.session_id = pv.session;
 				memcpy(rv.secret, secret, LM_SECRET_LEN);
-				rv.answered = answered;
+				rv.answered = pv.answered;
 				if (lm_reveal_sign_with(&rv, lpk, h.commitment,
-					    (const uint8_t(*)[LM_NONCE_LEN])nonces, f.count,
-					    g.signer) != 0 ||
+					    (const uint8_t(*)[LM_NONCE_LEN])pv.nonces,
+					    pv.finish_count, g.signer) != 0 ||
 					lm_reveal_encode(&rv, out, sizeof(out)) != LM_REVEAL_LEN ||
 					reveal_send(fd, out, &nth) != 0) {
 					sodium_memzero(rv.secret, sizeof(rv.secret));
@@ -516,8 +615,8 @@ run_session(
 					unsigned k = linger_slot();
 
 					lingers[k].fd = fd;
-					lingers[k].session = session;
-					lingers[k].count = f.count;
+					lingers[k].session = pv.session;
+					lingers[k].count = pv.finish_count;
 					lingers[k].sent = nth;
 					lingers[k].resent = 0;
 					lingers[k].until = lm_clock_mono_raw_ns() +
@@ -527,25 +626,106 @@ run_session(
 				}
 				sodium_memzero(out, sizeof(out));
 			}
+			if (h.mode == LM_MODE_GPU) {
+				evidence_sent +=
+					gpu_finish(fd, pv.session, pv.answered, buf, sizeof(buf));
+			}
 			rc = 0;
 			break;
-		} else {
-			drops++;
 		}
 	}
 	printf("{\"landmark\":%u,\"address\":\"%s\",\"session\":\"%016llx\",\"mode\":\"%s\","
 	       "\"answered\":%d,\"finished\":%s,\"dropped\":%u,\"hello_retries\":%u,"
-	       "\"cookies\":%u,\"emulated_delay_ns\":%lld}\n",
-		idx, l->address, (unsigned long long)session, lm_mode_str(h.mode),
-		__builtin_popcountll(answered), rc == 0 ? "true" : "false", drops, retries,
-		cookie_retries, (long long)delay_ns);
+	       "\"cookies\":%u,\"evidence_sent\":%u,\"emulated_delay_ns\":%lld}\n",
+		idx, l->address, (unsigned long long)pv.session, lm_mode_str(h.mode),
+		__builtin_popcountll(pv.answered), rc == 0 ? "true" : "false", drops, pv.retries,
+		pv.cookies, evidence_sent, (long long)delay_ns);
 	fflush(stdout);
 out:
 	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(pv.nonces, sizeof(pv.nonces));
 	if (fd >= 0) {
 		close(fd);
 	}
 	return rc;
+}
+
+/*
+ * gpu-attested mode: open the GPU and check that the chip certificate is of class
+ * gpu-attested and names this GPU's attestation key (its evidence is lm_gpu_ak_hash of the
+ * device chain's leaf), so a misconfiguration is an error here, not silent refusals there.
+ */
+static int
+open_gpu(const char *path)
+{
+	struct lm_attest_pki *pki;
+	uint8_t ak[32];
+	char err[512];
+	char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (g.c.mode != 2) {
+		if (g.c.gpu_backend != GPU_NONE) {
+			fprintf(stderr, "chipd: %s: gpu_backend needs mode = \"gpu-attested\"\n",
+				path);
+			return -1;
+		}
+		return 0;
+	}
+	switch (g.c.gpu_backend) {
+	case GPU_EMULATED:
+		if (g.c.gpu_dir[0] == '\0') {
+			fprintf(stderr, "chipd: %s: gpu_backend emulated needs gpu_dir\n", path);
+			return -1;
+		}
+		g.gpu = lm_gpu_emu_open(g.c.gpu_dir, err, sizeof(err));
+		fprintf(stderr,
+			"chipd: EMULATION: emulated GPU %s: its attestation key is a file (tests "
+			"and demos only)\n",
+			g.c.gpu_dir);
+		break;
+	case GPU_NVML:
+		g.gpu = lm_gpu_nvml_open((unsigned)g.c.gpu_index, err, sizeof(err));
+		break;
+	default:
+		fprintf(stderr, "chipd: %s: mode gpu-attested needs gpu_backend emulated or nvml\n",
+			path);
+		return -1;
+	}
+	if (g.gpu == NULL) {
+		fprintf(stderr, "chipd: gpu_backend %s: %s\n", gpu_names[g.c.gpu_backend], err);
+		return -1;
+	}
+	if (g.cert.kind != LM_CRED_CHIP || g.cert.u.chip.key_class != LM_KEY_GPU_ATTESTED) {
+		fprintf(stderr,
+			"chipd: cert_file %s: mode gpu-attested needs a certificate of key class "
+			"gpu-attested (lmctl certify --key-class gpu-attested)\n",
+			g.c.cert_file);
+		return -1;
+	}
+	rc = lm_gpu_chain_pem(g.gpu, &pem, &len, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "chipd: gpu: device chain: %s\n", err);
+		return -1;
+	}
+	/* Only the leaf's key matters here: the chain is its own root for this check. */
+	pki = lm_attest_pki_load(pem, len, pem, len, err, sizeof(err));
+	free(pem);
+	rc = pki == NULL ? -1 : lm_gpu_ak_hash(ak, pki);
+	lm_attest_pki_destroy(pki);
+	if (rc != 0) {
+		fprintf(stderr, "chipd: gpu: device chain: %s\n", pki == NULL ? err : "no key");
+		return -1;
+	}
+	if (sodium_memcmp(ak, g.cert.u.chip.evidence, sizeof(ak)) != 0) {
+		fprintf(stderr,
+			"chipd: cert_file %s: its evidence does not name this GPU's attestation "
+			"key\n",
+			g.c.cert_file);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -634,6 +814,9 @@ main(int argc, char **argv)
 			g.c.key_uri[0] ? g.c.key_uri : g.c.key_file);
 		return 2;
 	}
+	if (open_gpu(path) != 0) {
+		return 2;
+	}
 	for (i = 0; i < g.c.n_landmarks; i++) {
 		struct in_addr a;
 
@@ -696,6 +879,11 @@ main(int argc, char **argv)
 				lm_signer_last_error(g.signer));
 		}
 	}
+	if (g.gpu_failures > 0) {
+		fprintf(stderr, "chipd: gpu (%s): %llu reports failed, last: %s\n",
+			lm_gpu_backend(g.gpu), (unsigned long long)g.gpu_failures, g.gpu_err);
+	}
+	lm_gpu_destroy(g.gpu);
 	lm_signer_destroy(g.signer);
 	return failed == 0 ? 0 : 1;
 }

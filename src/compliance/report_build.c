@@ -324,7 +324,7 @@ place_json(const struct lm_licence *l)
 /* One chip object of the report. */
 static int
 chip_json(size_t idx, const struct lm_licence *l, const struct lm_status_input *si,
-	const struct lic_state *ls, int64_t since, int64_t until, json_t **out)
+	const char (*clone_ev)[LM_LOCATE_HASH_HEX], int64_t since, int64_t until, json_t **out)
 {
 	struct lm_status_change ch[LM_REPORT_MAX_HISTORY];
 	struct lm_status_result r;
@@ -366,9 +366,10 @@ chip_json(size_t idx, const struct lm_licence *l, const struct lm_status_input *
 	for (i = 0; r.last_inside && i < r.last_inside->n_evidence; i++) {
 		add_ev(ev, r.last_inside->evidence[i]);
 	}
-	if (r.status == LM_STATUS_CLONE) {
-		add_ev(ev, ls->clone_ev[0]);
-		add_ev(ev, ls->clone_ev[1]);
+	for (i = 0; r.status == LM_STATUS_CLONE && i < 2; i++) {
+		if (clone_ev[i][0] != '\0') {
+			add_ev(ev, clone_ev[i]);
+		}
 	}
 	al = json_array();
 	if (lm_status_is_alert(r.status)) {
@@ -378,9 +379,10 @@ chip_json(size_t idx, const struct lm_licence *l, const struct lm_status_input *
 		for (i = 0; r.decisive && i < r.decisive->n_evidence; i++) {
 			json_array_append_new(aev, json_string(r.decisive->evidence[i]));
 		}
-		if (r.status == LM_STATUS_CLONE) {
-			json_array_append_new(aev, json_string(ls->clone_ev[0]));
-			json_array_append_new(aev, json_string(ls->clone_ev[1]));
+		for (i = 0; r.status == LM_STATUS_CLONE && i < 2; i++) {
+			if (clone_ev[i][0] != '\0') {
+				json_array_append_new(aev, json_string(clone_ev[i]));
+			}
 		}
 		json_object_set_new(a, "status", json_string(lm_status_str(r.status)));
 		json_object_set_new(a, "since", json_integer(from));
@@ -539,59 +541,43 @@ revoked_by_lists(const struct lm_report_intake *in, const struct lm_report_conf 
 }
 
 json_t *
-lm_report_build(
-	struct lm_report_intake *in, const struct lm_report_conf *c, char *err, size_t errlen)
+lm_report_build_from(const struct lm_licence_set *set, const struct lm_report_chip *chip,
+	int64_t since, int64_t until, const struct lm_report_conf *c, char *err, size_t errlen)
 {
-	size_t nl = lm_licence_set_count(in->set), i, counts[LM_STATUS__COUNT] = {0};
-	const struct lm_licence_manifest *m = lm_licence_set_manifest(in->set);
-	struct lm_place_cache *pc = lm_place_cache_create();
-	struct lic_state *ls = calloc(nl ? nl : 1, sizeof(*ls));
-	json_t *doc = NULL, *chips = json_array(), *inputs = json_object(), *sum, *ul, *o;
+	size_t nl = lm_licence_set_count(set), i, counts[LM_STATUS__COUNT] = {0};
+	const struct lm_licence_manifest *m = lm_licence_set_manifest(set);
+	json_t *doc, *chips = json_array(), *inputs = json_object(), *sum, *o;
 	struct lm_status_input si;
+	enum lm_status st;
 	const char *k;
 	json_t *v;
-	int rc = -ENOMEM;
+	int rc;
 
-	snprintf(err, errlen, "out of memory");
-	if (pc == NULL || ls == NULL || chips == NULL || inputs == NULL) {
+	if (chips == NULL || inputs == NULL) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	rc = collect(in, pc, ls, err, errlen);
-	if (rc != 0) {
-		goto fail;
+	if (since > until || (nl > 0 && chip == NULL)) {
+		snprintf(err, errlen, "bad period or no chips");
+		errno = EINVAL;
+		json_decref(chips);
+		json_decref(inputs);
+		return NULL;
 	}
-	revoked_by_lists(in, c, in->revoked);
 	for (i = 0; i < nl; i++) {
-		memset(&si, 0, sizeof(si));
-		si.lic = lm_licence_set_get(in->set, i);
-		si.now = in->until;
-		si.coverable = c->coverable == NULL || c->coverable[i];
-		si.revoked = in->revoked[i];
-		si.clone = ls[i].clone;
-		si.proofs = ls[i].proofs;
-		si.n_proofs = ls[i].n;
-		rc = chip_json(i, si.lic, &si, &ls[i], in->since, in->until, &o);
+		si = chip[i].in;
+		si.lic = lm_licence_set_get(set, i);
+		si.now = until;
+		rc = chip_json(i, si.lic, &si, chip[i].clone_evidence, since, until, &o);
 		if (rc != 0) {
 			snprintf(err, errlen, "licences[%zu]: %s", i, strerror(-rc));
 			goto fail;
 		}
-		{
-			enum lm_status st = LM_STATUS_UNLICENSED;
-
-			if (lm_status_parse(json_string_value(json_object_get(o, "status")), &st) ==
-				0) {
-				counts[st]++;
-			}
+		if (lm_status_parse(json_string_value(json_object_get(o, "status")), &st) == 0) {
+			counts[st]++;
 		}
 		json_array_append_new(chips, o);
 	}
-	json_object_set_new(inputs, "records_offered", json_integer((json_int_t)in->st.offered));
-	json_object_set_new(inputs, "records_used", json_integer((json_int_t)in->st.kept));
-	json_object_set_new(
-		inputs, "records_outside_period", json_integer((json_int_t)in->st.outside));
-	json_object_set_new(
-		inputs, "records_revoked_key", json_integer((json_int_t)in->st.revoked));
-	json_object_set_new(inputs, "landmark_records", json_integer((json_int_t)in->st.landmark));
 	if (c->inputs != NULL) {
 		json_object_foreach(c->inputs, k, v)
 		{
@@ -603,20 +589,12 @@ lm_report_build(
 		json_object_set_new(
 			sum, lm_status_str((enum lm_status)i), json_integer((json_int_t)counts[i]));
 	}
-	ul = json_array();
-	for (i = 0; i < in->cap; i++) {
-		if (in->tab[i].used && in->tab[i].lic == SIZE_MAX &&
-			json_array_size(ul) < LM_REPORT_MAX_UNLICENSED) {
-			json_array_append_new(ul, hexs(in->tab[i].key, LM_PK_LEN));
-		}
-	}
 	doc = json_object();
 	json_object_set_new(doc, "format", json_string(LM_REPORT_FORMAT));
 	json_object_set_new(doc, "version", json_integer(LM_REPORT_VERSION));
 	json_object_set_new(doc, "generated", json_integer(c->generated));
 	json_object_set_new(doc, "period",
-		json_pack("{s:I, s:I}", "since", (json_int_t)in->since, "until",
-			(json_int_t)in->until));
+		json_pack("{s:I, s:I}", "since", (json_int_t)since, "until", (json_int_t)until));
 	json_object_set_new(doc, "manifest",
 		json_pack("{s:I, s:o, s:o, s:I}", "serial", (json_int_t)m->serial, "manifest_hash",
 			hexs(m->hash, LM_HASH_LEN), "issuer", hexs(m->issuer_pk, LM_PK_LEN),
@@ -626,18 +604,76 @@ lm_report_build(
 	json_object_set_new(doc, "inputs", inputs);
 	json_object_set_new(doc, "summary", sum);
 	json_object_set_new(doc, "chips", chips);
+	json_object_set_new(doc, "unlicensed", json_pack("{s:i, s:[]}", "chips", 0, "keys"));
+	return doc;
+fail:
+	json_decref(chips);
+	json_decref(inputs);
+	errno = ENOMEM;
+	return NULL;
+}
+
+json_t *
+lm_report_build(
+	struct lm_report_intake *in, const struct lm_report_conf *c, char *err, size_t errlen)
+{
+	size_t nl = lm_licence_set_count(in->set), i;
+	struct lm_place_cache *pc = lm_place_cache_create();
+	struct lic_state *ls = calloc(nl ? nl : 1, sizeof(*ls));
+	struct lm_report_chip *rc_chips = calloc(nl ? nl : 1, sizeof(*rc_chips));
+	json_t *doc = NULL, *inputs, *ul;
+	int rc = -ENOMEM;
+
+	snprintf(err, errlen, "out of memory");
+	if (pc == NULL || ls == NULL || rc_chips == NULL) {
+		goto fail;
+	}
+	rc = collect(in, pc, ls, err, errlen);
+	if (rc != 0) {
+		goto fail;
+	}
+	revoked_by_lists(in, c, in->revoked);
+	for (i = 0; i < nl; i++) {
+		struct lm_status_input *si = &rc_chips[i].in;
+
+		si->coverable = c->coverable == NULL || c->coverable[i];
+		si->revoked = in->revoked[i];
+		si->clone = ls[i].clone;
+		si->proofs = ls[i].proofs;
+		si->n_proofs = ls[i].n;
+		memcpy(rc_chips[i].clone_evidence, ls[i].clone_ev, sizeof(ls[i].clone_ev));
+	}
+	doc = lm_report_build_from(in->set, rc_chips, in->since, in->until, c, err, errlen);
+	if (doc == NULL) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = -ENOMEM;
+	inputs = json_object_get(doc, "inputs");
+	json_object_set_new(inputs, "records_offered", json_integer((json_int_t)in->st.offered));
+	json_object_set_new(inputs, "records_used", json_integer((json_int_t)in->st.kept));
+	json_object_set_new(
+		inputs, "records_outside_period", json_integer((json_int_t)in->st.outside));
+	json_object_set_new(
+		inputs, "records_revoked_key", json_integer((json_int_t)in->st.revoked));
+	json_object_set_new(inputs, "landmark_records", json_integer((json_int_t)in->st.landmark));
+	ul = json_array();
+	for (i = 0; i < in->cap; i++) {
+		if (in->tab[i].used && in->tab[i].lic == SIZE_MAX &&
+			json_array_size(ul) < LM_REPORT_MAX_UNLICENSED) {
+			json_array_append_new(ul, hexs(in->tab[i].key, LM_PK_LEN));
+		}
+	}
 	json_object_set_new(doc, "unlicensed",
 		json_pack("{s:I, s:o}", "chips", (json_int_t)in->n_unlicensed_keys, "keys", ul));
-	inputs = chips = NULL;
 	rc = 0;
 fail:
 	for (i = 0; ls != NULL && i < nl; i++) {
 		free(ls[i].proofs);
 	}
 	free(ls);
+	free(rc_chips);
 	lm_place_cache_destroy(pc);
-	json_decref(chips);
-	json_decref(inputs);
 	if (rc != 0) {
 		json_decref(doc);
 		errno = -rc;

@@ -419,15 +419,21 @@ lm_key_class_confines_fast(enum lm_key_class k)
 }
 
 enum lm_key_class
-lm_key_class_timed(enum lm_key_class k, bool fast)
+lm_key_class_timed(enum lm_key_class k, int mode)
 {
 	if ((unsigned)k >= LM_KEY__COUNT) {
 		return LM_KEY_SOFTWARE;
 	}
-	if (fast && !lm_key_class_confines_fast(k)) {
+	switch (mode) {
+	case 1: /* LM_MODE_SIGNED: the chip key; a GPU holds none of it */
+		return k == LM_KEY_GPU_ATTESTED ? LM_KEY_SOFTWARE : k;
+	case 2: /* LM_MODE_FAST */
+		return lm_key_class_confines_fast(k) ? k : LM_KEY_SOFTWARE;
+	case 3: /* LM_MODE_GPU: the GPU's attestation key */
+		return k == LM_KEY_GPU_ATTESTED ? LM_KEY_GPU_ATTESTED : LM_KEY_SOFTWARE;
+	default:
 		return LM_KEY_SOFTWARE;
 	}
-	return k;
 }
 
 const uint8_t *

@@ -152,7 +152,7 @@ checks_json(uint32_t bits)
 static json_t *
 samples_json(const struct lm_record *r)
 {
-	size_t plen = r->mode == LM_MODE_FAST ? LM_MAC_LEN : LM_SIG_LEN;
+	size_t plen = r->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN;
 	json_t *a = json_array();
 	unsigned i;
 

@@ -285,7 +285,7 @@ lm_locate_meas_from_record(
 	m->t_ns = r->t_start_ns;
 	m->t_end_ns = r->t_end_ns;
 	/* read from the record, never from configuration */
-	m->key_class = lm_key_class_timed(r->prover.u.chip.key_class, r->mode == LM_MODE_FAST);
+	m->key_class = lm_key_class_timed(r->prover.u.chip.key_class, (int)r->mode);
 	return 0;
 }
 

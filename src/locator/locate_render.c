@@ -234,9 +234,10 @@ lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, jso
 		json_t *poly = cap_polygon(c->lat, c->lon, c->radius_km);
 
 		if (json_array_append_new(feats,
-			    json_pack("{s:s, s:{s:s, s:s, s:s, s:f}, s:o}", "type", "Feature",
+			    json_pack("{s:s, s:{s:s, s:s, s:s, s:f, s:s}, s:o}", "type", "Feature",
 				    "properties", "kind", "cap", "serial", res->serial, "landmark",
-				    c->site, "radius_km", c->radius_km, "geometry",
+				    c->site, "radius_km", c->radius_km, "key_class",
+				    lm_key_class_str(c->key_class), "geometry",
 				    poly ? poly
 					 : json_pack("{s:s, s:[ff]}", "type", "Point",
 						   "coordinates", c->lon, c->lat))) < 0) {
@@ -267,6 +268,7 @@ lm_locate_result_features(const struct lm_locate_result *res, json_t *feats, jso
 	}
 	json_object_set_new(
 		props, "verdict", json_string(res->allowed ? lm_verdict_str(vi->verdict) : "none"));
+	/* the class the region rests on (the weakest of its records', read from them) */
 	json_object_set_new(props, "key_class", json_string(lm_key_class_str(res->key_class)));
 	{
 		json_t *recs = json_array();

@@ -457,6 +457,12 @@ lm_gpu_ak_hash(uint8_t out[static 32], const struct lm_attest_pki *pki)
 }
 
 int
+lm_attest_pki_gpu_id(const struct lm_attest_pki *pki, char out[static LM_GPU_ID_MAX + 1])
+{
+	return leaf_gpu_id(pki->leaf, out) == 0 ? 0 : -ENOENT;
+}
+
+int
 lm_attest_pki_verify_chain(const struct lm_attest_pki *pki, char *err, size_t errlen)
 {
 	char why[160] = "";

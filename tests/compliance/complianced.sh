@@ -5,8 +5,10 @@
 # (once with SIGKILL, once right after it stored a transition and before it published the
 # alerts). Checks: the statuses (compliant, violation, unproven, silent) equal a lone
 # reference member's; every transition in the key-value state has its alert events on the
-# subject exactly once (no loss, no duplicate); a restart changes nothing; time passing makes
-# chips silent; the local-log source gives the same statuses; HTTP 4xx; bad configurations.
+# subject exactly once (no loss, no duplicate); a scheduled report is written once and
+# verifies; a restart changes nothing; time passing makes chips silent; the local-log source
+# gives the same statuses; a revocation list makes `revoked`; the same chip keys at two places
+# make `clone`; HTTP 4xx; bad configurations.
 # args: LMCTL LOCATE_GEN COMPLIANCED CPD_TOOL
 here=$(cd "$(dirname "$0")" && pwd)
 CPD=$3
@@ -311,6 +313,40 @@ assert {k: v["status"] for k, v in chips.items()} == {k: v for k, v in ref.items
 EOF
 kill -TERM "$(pid_of rev)"; wait_exit rev 20
 ok "a revocation list revoking SN-FR-CENTRE: revoked, evidence its first refused record; the others unchanged"
+
+# clones: the same chip keys measured at other places at the same time (locate_gen with
+# another seed moves the random chips, keys and landmarks stay); the clone status equals the
+# locator's clone findings over the same feeds (lmctl locate)
+nclone=0
+for try in 1 2 3 4 5; do
+	rm -rf "$T/gen2" "$T/file2"; mkdir -p "$T/gen2"
+	"$GEN" "$T/gen2" $((seed + try)) 12 >/dev/null || fail "second feed set"
+	"$LMCTL" locate --root "$T/gen/root.pub" --mfr "$T/gen/mfr.pub" --now $NOW --allow FR \
+		--out "$T/file2" "$T"/gen/lm* "$T"/gen2/lm* >/dev/null 2>&1 || fail "file mode over both sets"
+	nclone=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["clones"]))' "$T/file2/verdicts.json")
+	[ "$nclone" -gt 0 ] && break
+done
+[ "$nclone" -gt 0 ] || fail "no clone finding in 5 seeds"
+sed -e "s|$T/state\"|$T/state3\"|" -e "s|alert_file = \"[^\"]*\"; ||" -e "s|, \"$T/gen/rogue\"||" \
+	-e "s|^source = \"log\"; log_dirs = \[|source = \"log\"; log_dirs = [$(for f in "$T"/gen2/lm*; do printf '"%s", ' "$f"; done)|" \
+	"$T/log.conf" >"$T/clone.conf"
+start clone "$CPD" -c "$T/clone.conf"
+wait_ready clone "$hpl" "http on" || fail "member over both feed sets"
+wait_grep "caught up" "$T/clone.log" 60 || fail "clone member never caught up"
+sleep 2
+curl -sf "http://127.0.0.1:$hpl/v1/status" >"$T/clone.status"
+python3 - "$T/clone.status" "$T/file2/verdicts.json" <<'EOF' || fail "clone statuses differ from the locator's findings"
+import json, sys
+chips = {c["chip"]: c for c in json.load(open(sys.argv[1]))["chips"]}
+found = {c["chip"] for c in json.load(open(sys.argv[2]))["clones"]}
+got = {k for k, c in chips.items() if c["status"] == "clone"}
+assert got == found & set(chips), (sorted(got), sorted(found))
+for k in got:
+    assert len(chips[k]["clone"]["evidence"]) == 2, chips[k]["clone"]
+print("# %d clone chips" % len(got))
+EOF
+kill -TERM "$(pid_of clone)"; wait_exit clone 20 || fail "clone member did not stop"
+ok "clone status for exactly the chips the locator finds clones of ($nclone), with the pair as evidence"
 
 # bad configurations: precise errors, exit 1
 bad() { # TEXT WANT

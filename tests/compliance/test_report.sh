@@ -67,6 +67,10 @@ check out/report.json 'c[1]["status"] == "violation" and c[1]["open_alerts"][0][
 check out/report.json 'c[2]["status"] == "uncoverable" and not c[2]["coverable"] and c[2]["open_alerts"] == []' "Cologne: uncoverable, no alert"
 check out/report.json 'c[3]["status"] == "silent" and c[3]["last_heard_ns"] is None and c[3]["open_alerts"][0]["since"] == 1749990000' "quiet chip: silent since the period start"
 check out/report.json 'd["unlicensed"]["chips"] == 1 and d["inputs"]["records_used"] == 24 and d["inputs"]["rejected"] == 0' "the unlicensed chip counted, 24 records used"
+check out/report.json 'd["coverage"]["source"].endswith("from the 8 landmark(s) of the records")' "coverage computed from the records' landmarks"
+# the same coverage once, from the generator's landmark list, for the runs below
+printf 'name,lat,lon\npar1,48.857,2.352\nlyo1,45.764,4.836\nbod1,44.838,-0.579\nfra1,50.110,8.682\nber1,52.520,13.405\nwaw1,52.230,21.012\nmil1,45.464,9.190\nmad1,40.417,-3.704\n' >seen.csv
+"$LMCTL" coverage --licences lic.json --landmarks seen.csv --out seen.json >/dev/null || not_ok "coverage of seen.csv"
 $VJ report.schema.json out/report.json >v.out && ok "report matches report.schema.json" || not_ok "schema: $(cat v.out)"
 expect 0 'ok: signed by [0-9a-f]{64}, 4 chip\(s\), period \[1749990000, 1750003600\], CSV matches, manifest matches' \
 	"report verify" -- "$LMCTL" report verify --reporter rep.pub --csv out/report.csv --licences lic.json --licence-root iss.pub out/report.json
@@ -113,10 +117,10 @@ expect 1 'broken.json: line 2 column 0: JSON' "not JSON" -- "$LMCTL" report veri
 
 # The period and the inputs.
 expect 0 'compliant 0, unproven 0, violation 0, silent 4' "a period before every record: all silent" -- \
-	"$LMCTL" report "${base[@]/1750003600/1749999000}" --out early gen/lm*
+	"$LMCTL" report "${base[@]/1750003600/1749999000}" --coverage seen.json --out early gen/lm*
 expect 1 'input\(s\) rejected' "a rogue feed is rejected and listed (exit 1)" -- \
-	"$LMCTL" report "${base[@]}" --out rogue gen/lm* gen/rogue
-check rogue/report.json 'd["inputs"]["rejected"] >= 1 and c[0]["status"] == "compliant"' "the rogue feed changes nothing"
+	"$LMCTL" report "${base[@]}" --coverage seen.json --out rogue gen/lm* gen/rogue
+check rogue/report.json 'd["inputs"]["rejected"] >= 1 and [x["status"] for x in c] == [x["status"] for x in json.load(open("out/report.json"))["chips"]]' "the rogue feed changes nothing (and the coverage file gives the computed statuses)"
 printf 'name,lat,lon\ncgn1,50.94,6.96\nfra1,50.110,8.682\n' >near.csv
 "$LMCTL" coverage --licences lic.json --landmarks near.csv --out cov.json >/dev/null
 expect 0 'uncoverable 0' "--coverage of a plan with a Cologne landmark: Cologne unproven" -- \
@@ -134,7 +138,7 @@ chmod 600 mfr.key
 "$LMCTL" revoke --root-key mfr.key --scope chip --key fr.pub --reason cloned --effective 1749990000 \
 	--seq 1 --issued 1749990000 --days 30 --out fr.rev >/dev/null || not_ok "revoke"
 expect 0 'compliant 0, unproven 0, violation 1, silent 1, uncoverable 1, clone 0, revoked 1' \
-	"a revoked chip key: revoked" -- "$LMCTL" report "${base[@]}" --revocations fr.rev --out rev gen/lm*
+	"a revoked chip key: revoked" -- "$LMCTL" report "${base[@]}" --revocations fr.rev --coverage seen.json --out rev gen/lm*
 check rev/report.json 'c[0]["status"] == "revoked" and c[0]["open_alerts"][0]["status"] == "revoked" and d["inputs"]["records_revoked_key"] == 8' "its 8 records refused, an alert raised"
 expect 2 'need --licences, --licence-root, --root, --mfr, --key, --since' "missing options" -- "$LMCTL" report --licences lic.json
 expect 2 '\-\-since 1750003601 is after \-\-until 1750003600' "since after until" -- \

@@ -8,7 +8,8 @@ tools/verify-feed (Node.js, from the docs) accepts exactly what lmctl feed verif
 the logs, the JSON dumps and NATS and rejects a tampered record like it, summary.json matches
 docs/schema/summary.schema.json, lmctl
 locate from the logs alone reproduces the live locators' verdicts, the node's counters pass
-promtool on /metrics, the HTML map renders in headless Chromium with its landmark, region
+promtool on /metrics, the emulated-GPU chip's records, verdict and map region name
+gpu-attested (the others software), the HTML map renders in headless Chromium with its landmark, region
 and verdict layers, every chip is licensed and its status in summary.json equals the signed,
 verified report's, the liar is never compliant, and the fleet page passes the Playwright
 test (tests/locator/fleet_page.mjs) against that report."""
@@ -106,6 +107,22 @@ try:
         hit = any(f["geometry"] and inside_polygon(c["true_lon"], c["true_lat"], f["geometry"])
                   for f in regions)
         check(hit, f"{c['chip']}: region polygon contains the true position")
+    # gpu-attested mode (docs/protocol.md 3.7): the emulated-GPU chip's records rest on its
+    # GPU's key, the verdict names the class, and so does its region on the map; the others
+    # are software (signed or fast mode of a key file).
+    gj = json.load(open(os.path.join(out, "locate.geojson")))
+    gpu_chips = [c for c in s["chips"] if c.get("gpu") == "emulated"]
+    check(len(gpu_chips) == 1, f"the scenario has one emulated-GPU chip: {[c['chip'] for c in gpu_chips]}")
+    for c in s["chips"]:
+        want = "gpu-attested" if c.get("gpu") == "emulated" else "software"
+        check(c.get("key_class") == want and c.get("record_key_classes") == [want],
+              f"{c['chip']}: verdict and records rest on {want} "
+              f"(got {c.get('key_class')}, records {c.get('record_key_classes')})")
+        regions = [f["properties"] for f in gj["features"]
+                   if f["properties"].get("kind") == "region"
+                   and f["properties"].get("serial") == c["chip"]]
+        check(bool(regions) and all(p.get("key_class") == want for p in regions),
+              f"{c['chip']}: its map region names key_class {want}")
     # The node's counters reach /metrics through the sidecar, in valid exposition format.
     mtext = open(s["metrics"]).read()
     recs = [l for l in mtext.splitlines() if l.startswith("landmark_node_ctrl_records_total ")]
@@ -142,6 +159,7 @@ try:
         check('class="landmark' in dom, "map draws the landmark layer")
         check('class="region' in dom, "map draws the region layer")
         check("verdict" in dom and "inside" in dom, "map shows the verdict layer")
+        check('data-key-class="gpu-attested"' in dom, "map regions carry their key class")
         shutil.copy(png, os.path.join(os.environ.get("MESON_BUILD_ROOT", work), "e2e-map.png")) \
             if os.environ.get("MESON_BUILD_ROOT") else None
     # Compliance (issue 12): every chip licensed, a signed report that verifies, statuses in
@@ -150,6 +168,9 @@ try:
     rep = json.load(open(os.path.join(out, "report", "report.json")))
     check(len(rep["chips"]) == len(s["chips"]), f"every demo chip licensed ({len(rep['chips'])})")
     check(all(p["report_verified"] for p in s["phases"]), "lmctl report verify accepts every phase's report")
+    check(all(p["service_equals_report"] for p in s["phases"]),
+          "the compliance service (lm-complianced over NATS, live while landmarkd and chipd ran) "
+          "agrees with the signed report on every chip")
     by_label = {c["label"]: c["status"] for c in rep["chips"]}
     for c in s["chips"]:
         check(c["status"] == by_label.get(c["licence_label"]),

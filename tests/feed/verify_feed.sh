@@ -22,6 +22,7 @@ out=$(V "$T/log") || fail "lmctl feed verify: $out"
 local_hashes "$T/log" >"$T/want"
 [ "$(wc -l <"$T/want")" = 160 ] || fail "dump hashes"
 grep -q '"mode":"fast"' <("$LMCTL" feed dump --json "$T/log") || fail "no fast-mode record in the feed"
+grep -q '"mode":"gpu-attested"' <("$LMCTL" feed dump --json "$T/log") || fail "no gpu-attested record in the feed"
 "$LMCTL" feed dump --json "$T/log" | python3 -c 'import json, sys
 v = {json.loads(l)["record"]["version"] for l in sys.stdin if "\"record\"" in l}
 sys.exit(0 if v == {1, 2} else 1)' || fail "the feed does not hold records of both versions 1 and 2"

@@ -33,6 +33,9 @@ for chip, verdict in (("SN-FR-CENTRE", "inside"), ("SN-PL-EAST", "outside")):
         errors.append("no fleet row for %s with verdict %s" % (chip, verdict))
     if not re.search(r'<path[^>]*class="region v-%s[^"]*"[^>]*data-chip="%s"' % (verdict, chip), dom):
         errors.append("%s region not coloured as %s" % (chip, verdict))
+    # the region names the key class its verdict rests on (these feeds are signed software)
+    if not re.search(r'<path[^>]*data-chip="%s"[^>]*data-key-class="software"' % chip, dom):
+        errors.append("%s region does not name its key class" % chip)
 print("# layers: %s" % counts)
 for e in errors:
     print("# " + e)

@@ -37,8 +37,10 @@ try {
 	const errors = [];
 	page.on('pageerror', (e) => errors.push(String(e)));
 	page.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) errors.push('network: ' + r.url()); });
-	await page.goto(pathToFileURL(page_html).href);
-	await page.waitForSelector('.leaflet-container path.region', { state: 'attached', timeout: 20000 });
+	// the page inlines Leaflet and ~240 country outlines: parsing it takes seconds on a busy
+	// machine (CPU, not a race); the waits are bounded
+	await page.goto(pathToFileURL(page_html).href, { timeout: 120000 });
+	await page.waitForSelector('.leaflet-container path.region', { state: 'attached', timeout: 120000 });
 	check(errors.length === 0, `page loads offline without errors (${errors.join('; ') || 'none'})`);
 	const rows = () => page.$$eval('#fleet tbody tr', (t) => t.map((r) => [r.dataset.chip, r.dataset.status]));
 	let r = await rows();

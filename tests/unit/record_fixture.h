@@ -14,6 +14,7 @@
 
 #include "landmark/lm_batch.h"
 #include "landmark/lm_cert.h"
+#include "landmark/lm_hash.h"
 #include "landmark/lm_proto.h"
 #include "landmark/lm_record.h"
 
@@ -97,7 +98,9 @@ static unsigned rec_fix_version;
 
 /*
  * Run one session and record it into r.
- *  mode: LM_MODE_SIGNED or LM_MODE_FAST; count: K; lost: bit i = sample i lost;
+ *  mode: LM_MODE_SIGNED, LM_MODE_FAST or LM_MODE_GPU (f->chip must then be a v2 certificate
+ *  of class gpu-attested; sample i's proof is the report hash of the bytes "report" i);
+ *  count: K; lost: bit i = sample i lost;
  *  l2l: the prover is the second landmark (delegation credential) instead of the chip.
  * RTTs are 100000 + 37 * ((i * 7) % count) ns, the chip turnaround deduction is the
  * certified one. Version 1: the landmark deducts 120 ns (unproven: no bound uses it).
@@ -205,6 +208,10 @@ rec_fix_record(const struct rec_fix *f, struct lm_record *r, enum lm_mode mode, 
 				return -1;
 			}
 			memcpy(s->proof, resp.proof.sig, LM_SIG_LEN);
+		} else if (mode == LM_MODE_GPU) {
+			uint8_t rep[7] = {'r', 'e', 'p', 'o', 'r', 't', (uint8_t)i};
+
+			lm_hash_tagged(s->proof, LM_TAG_GPU_REPORT, rep, sizeof(rep));
 		} else {
 			lm_fast_mac(
 				s->proof, r->secret, f->lm_pk, session_id, (uint16_t)i, s->nonce);

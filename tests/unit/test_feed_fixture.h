@@ -21,7 +21,8 @@ struct feed_fix {
 	const uint8_t *sign_sk; /* key that signs heads (default: the landmark key) */
 	uint64_t session;
 	uint64_t batches;
-	int mixed; /* records rotate through signed/fast, chip/landmark prover, lost samples, ts_source */
+	int mixed; /* records rotate through signed/fast/gpu-attested, chip/landmark prover, lost
+		    * samples, ts_source */
 	/* Differential tests: the record of session evil_session gets the validation bits
 	 * evil_clear cleared and its session times moved by evil_shift_ns (still batched and
 	 * signed by the landmark, so only the standalone rules can reject it). */
@@ -79,18 +80,23 @@ feed_fix_append(struct feed_fix *ff, struct lm_feed_log *log, unsigned nb, unsig
 	for (j = 0; j < nb && ret == 0; j++) {
 		for (i = 0; i < per; i++) {
 			uint64_t k = ff->session % 4;
+			bool v2 = ff->mixed && ((ff->session / 4) & 1);
+			enum lm_mode mode = ff->mixed && (k & 1) ? LM_MODE_FAST : LM_MODE_SIGNED;
 
 			if (ff->mixed) {
-				ff->rf.chip = (ff->session / 4) & 1 ? ff->chip_v2 : ff->chip_v1;
+				ff->rf.chip = v2 ? ff->chip_v2 : ff->chip_v1;
 			}
 
 			/* mixed: every fifth record is a version 1 record (no floor evidence) */
 			rec_fix_version =
 				ff->mixed && ff->session % 5 == 4 ? LM_RECORD_VERSION_V1 : 0;
-			if (rec_fix_record(&ff->rf, r,
-				    ff->mixed && (k & 1) ? LM_MODE_FAST : LM_MODE_SIGNED,
-				    ff->mixed ? 3 + (unsigned)k : 4, ff->mixed && k >= 2 ? 2 : 0,
-				    ff->mixed && k == 3, ff->session) != 0) {
+			/* mixed: the gpu-attested chip's signed-slot sessions run in gpu-attested mode */
+			if (v2 && k == 2) {
+				mode = LM_MODE_GPU;
+			}
+			if (rec_fix_record(&ff->rf, r, mode, ff->mixed ? 3 + (unsigned)k : 4,
+				    ff->mixed && k >= 2 ? 2 : 0, ff->mixed && k == 3,
+				    ff->session) != 0) {
 				ret = -2;
 				goto out;
 			}

@@ -423,6 +423,23 @@ caps_around(double lat, double lon, double slack_km)
  * border both polygons carry. Seam edges now only take part in the parity test, and shared
  * edges proven to have one polygon on each side cancel; the verdicts must stay sound.
  */
+/*
+ * The reference margin scan (also the pruned scan's fallback without memory) on the same
+ * fence and region: the same verdict, and a margin within 50 m of vi's (test_fast_paths_equal_ref
+ * uses fences without seam or shared edges; these cases have both).
+ */
+static void
+ref_agrees(const struct lm_geofence *gf, const struct lm_region *r,
+	const struct lm_verdict_info *vi, const char *what)
+{
+	struct lm_verdict_info b;
+
+	ck_assert_int_eq(lm_geofence_verdict_ref(gf, r, true, &b, NULL), 0);
+	ck_assert_int_eq(b.verdict, vi->verdict);
+	ck_assert_msg(fabs(b.margin_km - vi->margin_km) <= 0.05,
+		"%s: margin %.6f km, reference %.6f km", what, vi->margin_km, b.margin_km);
+}
+
 START_TEST(test_verdict_seam_shared)
 {
 	struct lm_geofence *ru = lm_geofence_create(), *frde = lm_geofence_create();
@@ -444,11 +461,13 @@ START_TEST(test_verdict_seam_shared)
 	ck_assert_int_eq(lm_geofence_verdict(ru, r, true, &vi, NULL), 0);
 	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
 	all_points_in(r, ru, "Chukotka");
+	ref_agrees(ru, r, &vi, "Chukotka");
 	lm_region_destroy(r);
 	r = caps_around(66.5, -179.7, 10);
 	ck_assert_int_eq(lm_geofence_verdict(ru, r, true, &vi, NULL), 0);
 	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
 	all_points_in(r, ru, "Chukotka east");
+	ref_agrees(ru, r, &vi, "Chukotka east");
 	lm_region_destroy(r);
 	/* Strasbourg, straddling the Rhine */
 	r = caps_around(48.58, 7.75, 30);
@@ -456,6 +475,7 @@ START_TEST(test_verdict_seam_shared)
 	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
 	ck_assert(vi.margin_km > 10); /* to the Swiss, Luxembourg... border, not the Rhine */
 	all_points_in(r, frde, "Strasbourg");
+	ref_agrees(frde, r, &vi, "Strasbourg");
 	ck_assert_int_eq(lm_geofence_verdict(fr, r, true, &vi, NULL), 0);
 	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inconclusive"); /* France alone */
 	lm_region_destroy(r);
@@ -473,6 +493,7 @@ START_TEST(test_verdict_seam_shared)
 	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &vi, NULL), 0);
 	ck_assert_str_eq(lm_verdict_str(vi.verdict), "inside");
 	all_points_in(r, gf, "squares");
+	ref_agrees(gf, r, &vi, "squares");
 	lm_region_destroy(r);
 	lm_geofence_destroy(gf);
 

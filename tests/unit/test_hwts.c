@@ -489,6 +489,47 @@ START_TEST(test_rtt_fallbacks)
 END_TEST
 
 /*
+ * A floor probe (lm_hwts_probe) takes the stamps' sides that lm_hwts_rtt() takes: the late end
+ * of the arrival, the early end of the departure. Its host latency (software RTT minus the
+ * hardware one) is then the smallest the stamps allow, so the measured host-latency maximum
+ * it feeds admits no pair that a wider reading would (mutation site hwts-probe-rx-late).
+ */
+START_TEST(test_probe_sides)
+{
+	struct lm_hwts_stamps st;
+	struct lm_hwts *h;
+	uint64_t rtt[LM_TS__COUNT];
+	uint64_t host[LM_TS__COUNT];
+	uint64_t etx, ltx, erx, lrx;
+	uint64_t t0;
+
+	w_reset(64, 1.0, 1000000, 0);
+	h = make_port(LM_TS_HW, 64, 0);
+	warm_up(h, 1000000);
+	t0 = w.t;
+	w_advance(1000000);
+	ck_assert_int_eq(lm_hwts_update(h), 0);
+	memset(&st, 0, sizeof(st));
+	st.sw_tx = t0;
+	st.sw_rx = t0 + 5300;
+	st.has_tx = st.has_rx = true;
+	st.tx_dev = t0 + 100;
+	st.rx_dev = t0 + 5100;
+	ck_assert_int_eq(lm_hwts_stamp(h, st.tx_dev, &etx, &ltx), 0);
+	ck_assert_int_eq(lm_hwts_stamp(h, st.rx_dev, &erx, &lrx), 0);
+	ck_assert_uint_lt(erx, lrx); /* an interval of some width: the sides differ */
+	ck_assert_uint_le(lrx, st.sw_rx);
+	lm_hwts_probe(h, &st, rtt, host);
+	ck_assert_uint_eq(rtt[LM_TS_TSC], 5300);
+	ck_assert_uint_eq(rtt[LM_TS_HW_RX_TSC], lrx - st.sw_tx);
+	ck_assert_uint_eq(host[LM_TS_HW_RX_TSC], st.sw_rx - lrx);
+	ck_assert_uint_eq(rtt[LM_TS_HW], lrx - etx);
+	ck_assert_uint_eq(host[LM_TS_HW], 5300 - (lrx - etx));
+	lm_hwts_destroy(h);
+}
+END_TEST
+
+/*
  * Property: with a true RTT, software stamps that can only inflate it, device stamps of the
  * true events, a device rate that drifts within the allowance between updates, bracket
  * jitter, random counter widths (wraps included): the RTT from the hardware-aware stamps is
@@ -663,6 +704,7 @@ hwts_suite(void)
 	tcase_add_test(tc, test_rate_step_not_predicted);
 	tcase_add_test(tc, test_tx_slot);
 	tcase_add_test(tc, test_rtt_fallbacks);
+	tcase_add_test(tc, test_probe_sides);
 	tcase_add_test(tc, test_never_shrink_property);
 	tcase_add_test(tc, test_rate_bound_rounding);
 	suite_add_tcase(s, tc);

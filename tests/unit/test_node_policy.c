@@ -102,12 +102,20 @@ START_TEST(test_timed_class)
 	unsigned k;
 
 	for (k = 0; k < LM_KEY__COUNT; k++) {
-		ck_assert_int_eq(lm_key_class_timed((enum lm_key_class)k, false), (int)k);
+		/* Signed mode: the chip key's class, except that a GPU holds no Ed25519 key. */
+		ck_assert_int_eq(lm_key_class_timed((enum lm_key_class)k, LM_MODE_SIGNED),
+			k == LM_KEY_GPU_ATTESTED ? LM_KEY_SOFTWARE : (int)k);
 		/* No class of this version confines s: every fast session is software. */
 		ck_assert(!lm_key_class_confines_fast((enum lm_key_class)k));
-		ck_assert_int_eq(lm_key_class_timed((enum lm_key_class)k, true), LM_KEY_SOFTWARE);
+		ck_assert_int_eq(
+			lm_key_class_timed((enum lm_key_class)k, LM_MODE_FAST), LM_KEY_SOFTWARE);
+		/* gpu-attested mode: the GPU signs, for a gpu-attested certificate only. */
+		ck_assert_int_eq(lm_key_class_timed((enum lm_key_class)k, LM_MODE_GPU),
+			k == LM_KEY_GPU_ATTESTED ? LM_KEY_GPU_ATTESTED : LM_KEY_SOFTWARE);
 	}
-	ck_assert_int_eq(lm_key_class_timed((enum lm_key_class)77, false), LM_KEY_SOFTWARE);
+	ck_assert_int_eq(
+		lm_key_class_timed((enum lm_key_class)77, LM_MODE_SIGNED), LM_KEY_SOFTWARE);
+	ck_assert_int_eq(lm_key_class_timed(LM_KEY_PKCS11, 4), LM_KEY_SOFTWARE);
 	ck_assert(!lm_key_class_confines_fast((enum lm_key_class)77));
 }
 END_TEST
@@ -170,9 +178,18 @@ START_TEST(test_signed_minimum)
 	ck_assert_uint_eq(refused(), 1);
 	rig_fini(&R);
 
+	/*
+	 * A gpu-attested certificate in signed mode: the Ed25519 chip key signs, which no GPU
+	 * holds, so the session is software and a gpu-attested minimum refuses it (it used to
+	 * pass as gpu-attested).
+	 */
 	up(LM_KEY_GPU_ATTESTED, LM_KEY_GPU_ATTESTED, LM_KEY_SOFTWARE);
-	ck_assert_int_eq(hello(LM_MODE_SIGNED), 1);
-	ck_assert_uint_eq(refused(), 0);
+	ck_assert_int_eq(hello(LM_MODE_SIGNED), 0);
+	ck_assert_uint_eq(refused(), 1);
+	rig_fini(&R);
+	up(LM_KEY_GPU_ATTESTED, LM_KEY_PKCS11, LM_KEY_SOFTWARE);
+	ck_assert_int_eq(hello(LM_MODE_SIGNED), 0);
+	ck_assert_uint_eq(refused(), 1);
 	rig_fini(&R);
 }
 END_TEST

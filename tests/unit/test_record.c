@@ -154,6 +154,72 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/*
+ * gpu-attested mode (records revision 1.1, tests/vectors/record-v1.1.txt): the fast sample
+ * layout with a report hash; only a chip of class gpu-attested; the hash is never zero and
+ * the rest of the slot is; signed-mode fields stay zero.
+ */
+START_TEST(test_gpu_mode)
+{
+	struct lm_chip_cert v1 = fx.chip;
+	struct lm_record r, d;
+	uint8_t again[LM_RECORD_MAX_LEN];
+	uint8_t leaf[LM_HASH_LEN];
+	char *hex;
+	int n;
+
+	fx.chip.version = LM_CHIP_CERT_VERSION_2;
+	fx.chip.key_class = LM_KEY_GPU_ATTESTED;
+	memset(fx.chip.evidence, 0x5a, sizeof(fx.chip.evidence));
+	ck_assert_int_eq(lm_chip_cert_sign(&fx.chip, fx.mfr_sk), 0);
+	/* The frozen vector is a version 1 record (the mode is the same in version 2, below). */
+	rec_fix_version = LM_RECORD_VERSION_V1;
+	n = make(&r, LM_MODE_GPU, 4, UINT64_C(0x4), 0);
+	rec_fix_version = 0;
+	ck_assert_int_eq(
+		n, LM_RECORD_FIXED_LEN + LM_CHIP_CERT_V2_LEN + 4 * LM_RECORD_SAMPLE_FAST_LEN);
+	lm_test_check_vector("record-v1.1.txt", "record_gpu", enc, (size_t)n);
+	lm_record_hash(leaf, enc, (size_t)n);
+	lm_test_check_vector("record-v1.1.txt", "record_gpu_leaf", leaf, LM_HASH_LEN);
+	if (getenv("LM_GEN_VECTORS") == NULL) {
+		hex = lm_test_vector_get("record-v1.1.txt", "record_gpu");
+		ck_assert_ptr_nonnull(hex);
+		ck_assert_int_eq(lm_test_unhex(again, strlen(hex) / 2, hex), 0);
+		ck_assert_int_eq(lm_record_decode(&d, again, strlen(hex) / 2), LM_OK);
+		ck_assert_int_eq(d.mode, LM_MODE_GPU);
+		ck_assert_int_eq(lm_record_verify_proofs(&d), LM_OK);
+		ck_assert_int_eq(lm_record_encode(&d, enc, sizeof(enc)), (int)strlen(hex) / 2);
+		ck_assert_mem_eq(enc, again, strlen(hex) / 2);
+		free(hex);
+	}
+	/* Version 2 (floor evidence, per-sample tiers): the same mode round-trips and verifies. */
+	n = make(&r, LM_MODE_GPU, 4, UINT64_C(0x4), 0);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	ck_assert_int_eq(d.version, LM_RECORD_VERSION);
+	ck_assert_int_eq(d.mode, LM_MODE_GPU);
+	ck_assert_int_eq(lm_record_verify_proofs(&d), LM_OK);
+	ck_assert_int_eq(lm_record_encode(&d, again, sizeof(again)), n);
+	ck_assert_mem_eq(again, enc, (size_t)n);
+	/* A report hash with something in the second half of the slot, or all zero. */
+	r.samples[0].proof[LM_HASH_LEN] = 1;
+	ck_assert_int_lt(lm_record_encode(&r, enc, sizeof(enc)), 0);
+	r.samples[0].proof[LM_HASH_LEN] = 0;
+	memset(r.samples[0].proof, 0, LM_HASH_LEN);
+	ck_assert_int_lt(lm_record_encode(&r, enc, sizeof(enc)), 0);
+	/* Fast-mode fields in a gpu-attested record. */
+	n = make(&r, LM_MODE_GPU, 4, 0, 0);
+	ck_assert_int_gt(n, 0);
+	r.answered = 1;
+	ck_assert_int_lt(lm_record_encode(&r, enc, sizeof(enc)), 0);
+	/* Only a chip certified gpu-attested: a software chip's record in mode 3 is refused. */
+	fx.chip = v1;
+	ck_assert_int_ne(make(&r, LM_MODE_GPU, 4, 0, 0) > 0, 1);
+	/* So is a landmark prover. */
+	ck_assert_int_ne(make(&r, LM_MODE_GPU, 4, 0, 1) > 0, 1);
+}
+END_TEST
+
 START_TEST(test_max_len)
 {
 	struct lm_record r;
@@ -284,8 +350,10 @@ START_TEST(test_header_reasons)
 	enc[2] = LM_RECORD_VERSION_V1;
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_LONG);
 	enc[2] = LM_RECORD_VERSION;
-	enc[OFF_MODE] = 3;
+	enc[OFF_MODE] = 4;
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_TYPE);
+	enc[OFF_MODE] = LM_MODE_GPU; /* gpu-attested samples are 76 bytes, not 108 */
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_LONG);
 	enc[OFF_MODE] = LM_MODE_SIGNED;
 	enc[OFF_RESERVED + 1] = 1;
 	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_E_RESERVED);
@@ -846,6 +914,7 @@ record_suite(void)
 	tcase_add_test(tc, test_kat_vectors);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_max_len);
+	tcase_add_test(tc, test_gpu_mode);
 	tcase_add_test(tc, test_bit_flips_canonical);
 	tcase_add_test(tc, test_bit_flips_proofs);
 	tcase_add_test(tc, test_truncation);

@@ -430,6 +430,58 @@ START_TEST(test_intake_edges)
 }
 END_TEST
 
+/* The daemon's path: status inputs it already holds -> the same report form. */
+START_TEST(test_build_from)
+{
+	struct lm_licence_set *set = make_set();
+	struct lm_report_chip rc[5];
+	struct lm_report_conf c = {.generated = T0, .coverage_source = "held"};
+	struct lm_status_proof p;
+	char err[256];
+	json_t *doc;
+	size_t i;
+
+	memset(rc, 0, sizeof(rc));
+	memset(&p, 0, sizeof(p));
+	p.t_start_ns = (T0 - 100) * NS;
+	p.t_end_ns = (T0 - 90) * NS;
+	p.verdict = LM_PLACE_INSIDE;
+	p.key_class = LM_KEY_SOFTWARE;
+	p.lat = 50.1;
+	p.lon = 8.7;
+	p.far_km = 12.5;
+	p.n_records = 1;
+	p.n_evidence = 1;
+	memset(p.evidence[0], 'e', 64);
+	for (i = 0; i < 5; i++) {
+		rc[i].in.coverable = true;
+	}
+	rc[0].in.proofs = &p;
+	rc[0].in.n_proofs = 1;
+	rc[3].in.clone = true;
+	memset(rc[3].clone_evidence[0], 'a', 64);
+	memset(rc[3].clone_evidence[1], 'b', 64);
+	rc[4].in.revoked = true;
+	doc = lm_report_build_from(set, rc, T0 - 3600, T0, &c, err, sizeof(err));
+	ck_assert_msg(doc != NULL, "%s", err);
+	ck_assert_str_eq(status_of(doc, 0), "compliant");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(chip_of(doc, 0), "last_proof"), "far_m")),
+		12500);
+	ck_assert_str_eq(status_of(doc, 1), "silent");
+	ck_assert_str_eq(status_of(doc, 3), "clone");
+	ck_assert_uint_eq(json_array_size(json_object_get(chip_of(doc, 3), "evidence")), 2);
+	ck_assert_str_eq(status_of(doc, 4), "revoked");
+	ck_assert_int_eq(lm_report_sign(doc, rep_sk), 0);
+	ck_assert_int_eq(lm_report_verify(doc, (const uint8_t(*)[LM_PK_LEN])rep_pk, 1, NULL, 0, err,
+				 sizeof(err)),
+		LM_OK);
+	json_decref(doc);
+	ck_assert_ptr_null(lm_report_build_from(set, rc, T0, T0 - 1, &c, err, sizeof(err)));
+	lm_licence_set_destroy(set);
+}
+END_TEST
+
 static Suite *
 report_suite(void)
 {
@@ -441,6 +493,7 @@ report_suite(void)
 	tcase_add_test(tc, test_sign_verify);
 	tcase_add_test(tc, test_verify_structure);
 	tcase_add_test(tc, test_intake_edges);
+	tcase_add_test(tc, test_build_from);
 	suite_add_tcase(s, tc);
 	return s;
 }

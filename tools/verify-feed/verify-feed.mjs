@@ -210,7 +210,8 @@ function decodeRecord(b) {
 		secret: r.bytes(316, 32), answered: r.u64(348), transcriptSig: r.bytes(356, 64),
 		proverHash: r.bytes(420, 32), credLen: r.u16(452),
 	};
-	if (x.mode !== 1 && x.mode !== 2) fail('type', `mode ${x.mode}`);
+	// modes: 1 signed, 2 fast, 3 gpu-attested (protocol.md §3.7; feed.md §Records)
+	if (x.mode !== 1 && x.mode !== 2 && x.mode !== 3) fail('type', `mode ${x.mode}`);
 	if (x.count < 1 || x.count > 64) fail('length', `count ${x.count}`);
 	if (r.u16(454) !== 0 || x.helloFlags !== 0 || (x.validation & ~0x1ff) !== 0) fail('reserved', 'record reserved bits');
 	if (x.credLen !== 188 && x.credLen !== 220 && x.credLen !== 256) fail('length', `cred_len ${x.credLen}`);
@@ -229,12 +230,14 @@ function decodeRecord(b) {
 	}
 	x.prover = decodeCred(r.bytes(fixed, x.credLen));
 	if (!eq(x.prover.hash, x.proverHash)) fail('field', 'prover_hash is not lm_cred_hash of the credential');
+	if (x.mode === 3 && (x.prover.kind !== 2 || x.prover.keyClass !== 2))
+		fail('field', 'gpu-attested mode without a gpu-attested chip certificate');
 	if (x.tsSource >= TS_SOURCES.length || x.tsErr > I64MAX || x.hzLower === 0n ||
 		x.hzNominal < x.hzLower || x.hzNominal > I64MAX || x.calWindow > I64MAX) fail('field', 'timing');
 	if (x.start < 0n || x.end < x.start) fail('field', 'session times');
 	if (Math.abs(x.latE7) > 900000000 || Math.abs(x.lonE7) > 1800000000) fail('field', 'position');
-	if (x.mode === 1 && (!zero(x.commitment) || !zero(x.secret) || x.answered !== 0n || !zero(x.transcriptSig)))
-		fail('reserved', 'fast-mode fields in a signed record');
+	if (x.mode !== 2 && (!zero(x.commitment) || !zero(x.secret) || x.answered !== 0n || !zero(x.transcriptSig)))
+		fail('reserved', 'fast-mode fields in a signed or gpu-attested record');
 	if (x.mode === 2 && x.count < 64 && x.answered >> BigInt(x.count) !== 0n) fail('field', 'answered beyond count');
 	x.samples = [];
 	let min = null;
@@ -253,6 +256,7 @@ function decodeRecord(b) {
 			if (s.tier < weakest) weakest = s.tier;
 			if (s.rtt === 0n || s.rtt > I64MAX) fail('field', `sample ${i} rtt`);
 			if (x.mode === 2 && !(x.answered & (1n << BigInt(i)))) fail('field', `sample ${i} not answered`);
+			if (x.mode === 3 && zero(s.proof)) fail('field', `sample ${i} report hash`);
 			if (min === null || s.rtt < min) min = s.rtt;
 		}
 		x.samples.push(s);
@@ -306,6 +310,10 @@ async function verifyRecordProofs(x) {
 		}
 		return;
 	}
+	// gpu-attested: the landmark checked each GPU signature against its registered chain
+	// (validation bit proofs); the record holds the reports' hashes, not the reports, so
+	// the HELLO (which chose mode 3 and names the GPU key as evidence) is what verifies here.
+	if (x.mode === 3) return;
 	if (!eq(H(TAG.commit, x.secret, pk), x.commitment)) fail('commit', 's does not open the commitment');
 	const mac = (i) => blake2b(tagged(TAG.fastMac, B(i)), { dkLen: 32, key: x.secret });
 	const E = [];
@@ -704,7 +712,8 @@ function floorFromJson(a) {
 }
 function recordFromJson(j) {
 	const t = j.timing, cal = t.calibration, d = j.deductions, he = j.hello, f = j.fast || {};
-	const mode = j.mode === 'signed' ? 1 : j.mode === 'fast' ? 2 : fail('field', `mode ${j.mode}`);
+	const mode = j.mode === 'signed' ? 1 : j.mode === 'fast' ? 2 : j.mode === 'gpu-attested' ? 3
+		: fail('field', `mode ${j.mode}`);
 	const ts = TS_SOURCES.indexOf(t.ts_source);
 	if (ts < 0) fail('field', `ts_source ${t.ts_source}`);
 	const cred = credFromJson(j.prover);

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "landmark/lm_batch.h"
+#include "landmark/lm_gpu_attest.h"
 #include "landmark/lm_hash.h"
 #include "datapath/lm_hwts.h"
 #include "landmark/lm_keys.h"
@@ -34,6 +35,18 @@ struct pending {
 	uint8_t hello_nonce[LM_HELLO_NONCE_LEN];
 	uint8_t hello_sig[LM_SIG_LEN];
 	uint8_t commitment[LM_HASH_LEN];
+	uint64_t session_id;
+	int16_t gpu; /* gpu-attested: index into conf gpus */
+	int16_t ev; /* gpu-attested: evidence store, -1: none */
+};
+
+/* gpu-attested: the reports' signed parts of one session, put together from EVIDENCE. */
+struct ev_store {
+	uint8_t used;
+	uint8_t have[LM_K_MAX]; /* bit j: part j copied */
+	uint8_t bad[LM_K_MAX]; /* parts disagreed on the total */
+	uint16_t total[LM_K_MAX]; /* 0: no part yet */
+	uint8_t *data; /* k * LM_EVIDENCE_MAX bytes */
 };
 
 /* Sessions in flight per prover key: open addressing, backward-shift deletion. */
@@ -82,6 +95,9 @@ struct lm_ctrl {
 	struct quota_ent *quota;
 	uint32_t quota_mask;
 	uint8_t quota_key[crypto_shorthash_KEYBYTES];
+	struct ev_store *ev;
+	uint8_t *ev_data;
+	uint8_t gpu_report[LM_EVIDENCE_MAX + LM_GPU_SIG_LEN]; /* scratch */
 	struct lm_ctrl_stats st;
 	int64_t rev_stats_ns; /* last revset_stats() */
 };
@@ -104,6 +120,11 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(hello_mode),
 	SD(hello_busy),
 	SD(hello_key_class),
+	SD(hello_gpu_class),
+	SD(hello_gpu_unregistered),
+	SD(hello_gpu_id),
+	SD(gpu_evidence_missing),
+	SD(gpu_evidence_bad),
 	SD(bad_proofs),
 	SD(candidate2_used),
 	SD(hello_quota),
@@ -183,6 +204,8 @@ pend_alloc(struct lm_ctrl *c, uint32_t *ref)
 		if (!c->pend[i].used) {
 			*ref = i;
 			c->pend[i].used = 1;
+			c->pend[i].ev = -1;
+			c->pend[i].gpu = -1;
 			return &c->pend[i];
 		}
 	}
@@ -258,7 +281,71 @@ static void
 pend_free(struct lm_ctrl *c, struct pending *p)
 {
 	quota_give(c, p->prover_pk);
+	if (p->ev >= 0) {
+		c->ev[p->ev].used = 0;
+		p->ev = -1;
+	}
 	p->used = 0;
+}
+
+/* An empty evidence store for a gpu-attested session, or -1. */
+static int
+ev_alloc(struct lm_ctrl *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->c.gpu_max_sessions; i++) {
+		struct ev_store *st = &c->ev[i];
+
+		if (!st->used) {
+			st->used = 1;
+			memset(st->have, 0, sizeof(st->have));
+			memset(st->bad, 0, sizeof(st->bad));
+			memset(st->total, 0, sizeof(st->total));
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* The registered GPU whose attestation key hash is a certificate's evidence, or -1. */
+static int
+gpu_find(const struct lm_ctrl *c, const uint8_t ak_hash[32])
+{
+	unsigned i;
+
+	for (i = 0; i < c->c.n_gpus; i++) {
+		if (sodium_memcmp(c->c.gpus[i].ak_hash, ak_hash, 32) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/*
+ * gpu-attested mode: the prover must be a chip certified as gpu-attested, for a GPU this
+ * landmark has registered, named by the certificate's serial. @return 0 and *gi, or -1
+ * (counted).
+ */
+static int
+gpu_check(struct lm_ctrl *c, const struct lm_hello *h, int *gi)
+{
+	const struct lm_chip_cert *cc = &h->cred.u.chip;
+
+	if (h->cred.kind != LM_CRED_CHIP || cc->key_class != LM_KEY_GPU_ATTESTED) {
+		c->st.hello_gpu_class++;
+		return -1;
+	}
+	*gi = gpu_find(c, cc->evidence);
+	if (*gi < 0) {
+		c->st.hello_gpu_unregistered++;
+		return -1;
+	}
+	if (strcmp(c->c.gpus[*gi].gpu_id, cc->serial) != 0) {
+		c->st.hello_gpu_id++;
+		return -1;
+	}
+	return 0;
 }
 
 static bool
@@ -313,10 +400,9 @@ revset_stats(struct lm_ctrl *c, int64_t wall_ns, bool now)
 static bool
 class_ok(const struct lm_ctrl *c, const struct lm_chip_cert *cc, enum lm_mode mode)
 {
-	bool fast = mode == LM_MODE_FAST;
-	enum lm_key_class have = lm_key_class_timed(cc->key_class, fast);
+	enum lm_key_class have = lm_key_class_timed(cc->key_class, (int)mode);
 
-	return have >= (fast ? c->c.min_class_fast : c->c.min_class_signed);
+	return have >= (mode == LM_MODE_FAST ? c->c.min_class_fast : c->c.min_class_signed);
 }
 
 static void
@@ -326,6 +412,7 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 	enum lm_reason why;
 	struct pending *p;
 	uint32_t ref;
+	int gi = -1;
 	int rc;
 
 	why = lm_hello_decode(&h, m->payload, m->len);
@@ -359,8 +446,13 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 		return;
 	}
 	if ((h.mode == LM_MODE_SIGNED && !c->c.allow_signed) ||
-		(h.mode == LM_MODE_FAST && !c->c.allow_fast) || h.mode == LM_MODE_GPU) {
+		(h.mode == LM_MODE_FAST && !c->c.allow_fast) ||
+		(h.mode == LM_MODE_GPU && !c->c.allow_gpu)) {
 		c->st.hello_mode++;
+		slot_free(c, eng, m);
+		return;
+	}
+	if (h.mode == LM_MODE_GPU && gpu_check(c, &h, &gi) != 0) {
 		slot_free(c, eng, m);
 		return;
 	}
@@ -390,6 +482,13 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 		slot_free(c, eng, m);
 		return;
 	}
+	p->gpu = (int16_t)gi;
+	if (h.mode == LM_MODE_GPU && (p->ev = (int16_t)ev_alloc(c)) < 0) {
+		pend_free(c, p);
+		c->st.hello_busy++;
+		slot_free(c, eng, m);
+		return;
+	}
 	p->engine = (uint8_t)eng;
 	p->mode = (uint8_t)h.mode;
 	p->hello_flags = h.flags;
@@ -410,6 +509,7 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 	do {
 		randombytes_buf(&m->session_id, sizeof(m->session_id));
 	} while (m->session_id == 0);
+	p->session_id = m->session_id;
 	if (c->eng[eng].to_dp.enq(c->eng[eng].to_dp.ctx, m) != 0) {
 		pend_free(c, p);
 		c->st.hello_busy++;
@@ -417,13 +517,53 @@ on_hello(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 	}
 }
 
-/* Does candidate proof (of sample i) verify: signature, or MAC under the revealed s? */
+/* gpu-attested: are all parts of seq i's report in (and consistent)? */
 static bool
-proof_ok(const struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m, unsigned i,
-	const uint8_t *proof, const struct lm_reveal *rv)
+ev_complete(const struct lm_ctrl *c, const struct pending *p, unsigned i)
+{
+	const struct ev_store *st = &c->ev[p->ev];
+	unsigned parts = lm_evidence_parts(st->total[i]);
+
+	return !st->bad[i] && parts != 0 && st->have[i] == (uint8_t)((1u << parts) - 1);
+}
+
+/*
+ * gpu-attested: seq i's report is its evidence followed by the candidate's signature; it
+ * must verify as `lmctl gpu-attest verify` would, against the registered chain, with the
+ * requester nonce this landmark derives from its own key, session, seq and nonce. hash gets
+ * the record's report hash.
+ */
+static bool
+gpu_proof_ok(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m, unsigned i,
+	const uint8_t *proof, uint8_t hash[LM_HASH_LEN])
+{
+	const struct ev_store *st = &c->ev[p->ev];
+	struct lm_attest_result res;
+	uint8_t nonce[LM_SPDM_NONCE_LEN];
+	size_t total = st->total[i];
+
+	lm_gpu_nonce(nonce, c->c.pk, m->session_id, (uint16_t)i, m->s[i].nonce);
+	memcpy(c->gpu_report, st->data + (size_t)i * LM_EVIDENCE_MAX, total);
+	memcpy(c->gpu_report + total, proof, LM_GPU_SIG_LEN);
+	if (lm_attest_verify(&res, c->c.gpus[p->gpu].pki, c->gpu_report, total + LM_GPU_SIG_LEN,
+		    nonce) != LM_ATTEST_OK) {
+		return false;
+	}
+	lm_hash_tagged(hash, LM_TAG_GPU_REPORT, c->gpu_report, total + LM_GPU_SIG_LEN);
+	return true;
+}
+
+/* Does candidate proof (of sample i) verify: signature, MAC under the revealed s, or the
+ * GPU's signature over its report (hash then gets the report hash)? */
+static bool
+proof_ok(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m, unsigned i,
+	const uint8_t *proof, const struct lm_reveal *rv, uint8_t hash[LM_HASH_LEN])
 {
 	struct lm_response r;
 
+	if (p->mode == LM_MODE_GPU) {
+		return gpu_proof_ok(c, p, m, i, proof, hash);
+	}
 	if (p->mode == LM_MODE_FAST) {
 		return lm_fast_mac_verify(proof, rv->secret, c->c.pk, m->session_id, (uint16_t)i,
 			       m->s[i].nonce) == LM_OK;
@@ -437,6 +577,16 @@ proof_ok(const struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg 
 		       p->prover_pk) == LM_OK;
 }
 
+/* gpu-attested: a verified sample's record proof is its report hash (docs/feed.md). */
+static void
+gpu_record_proof(const struct pending *p, struct lm_nsample *sm, const uint8_t hash[LM_HASH_LEN])
+{
+	if (p->mode == LM_MODE_GPU) {
+		memset(sm->proof, 0, sizeof(sm->proof));
+		memcpy(sm->proof, hash, LM_HASH_LEN);
+	}
+}
+
 /*
  * Sample i: the earliest candidate whose proof verifies (docs/node.md "Responses"). A forged
  * first answer costs the sample its tighter stamp, never the session; with no candidate left
@@ -447,18 +597,27 @@ sample_choose(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, uns
 	const struct lm_reveal *rv)
 {
 	struct lm_nsample *sm = &m->s[i];
+	uint8_t hash[LM_HASH_LEN];
 
-	if (proof_ok(c, p, m, i, sm->proof, rv)) {
+	if (p->mode == LM_MODE_GPU && !ev_complete(c, p, i)) {
+		/* No report to check the signature against: not a sample. */
+		c->st.gpu_evidence_missing++;
+		sm->got = 0;
+		return;
+	}
+	if (proof_ok(c, p, m, i, sm->proof, rv, hash)) {
+		gpu_record_proof(p, sm, hash);
 		return;
 	}
 	c->st.bad_proofs++;
-	if (sm->got2 && proof_ok(c, p, m, i, sm->proof2, rv)) {
+	if (sm->got2 && proof_ok(c, p, m, i, sm->proof2, rv, hash)) {
 		/* The later answer: software stamps, so its RTT is only ever longer. */
 		sm->rtt_cyc = sm->rtt2_cyc;
 		sm->ts_err_cyc = 0;
 		sm->ts_source = LM_TS_TSC;
 		sm->dev_flags = 0; /* the device stamps were the first candidate's */
-		memcpy(sm->proof, sm->proof2, LM_SIG_LEN);
+		memcpy(sm->proof, sm->proof2, LM_PROOF_MAX_LEN);
+		gpu_record_proof(p, sm, hash);
 		c->st.candidate2_used++;
 		return;
 	}
@@ -479,7 +638,7 @@ verify_session(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, st
 	enum lm_reason why;
 	unsigned i;
 
-	if (p->mode == LM_MODE_SIGNED) {
+	if (p->mode == LM_MODE_SIGNED || p->mode == LM_MODE_GPU) {
 		for (i = 0; i < m->sent; i++) {
 			if (m->s[i].got) {
 				sample_choose(c, p, m, i, rv);
@@ -632,7 +791,7 @@ make_record(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m,
 	}
 	r->prover = p->cred;
 	r->session_id = m->session_id;
-	r->mode = p->mode == LM_MODE_FAST ? LM_MODE_FAST : LM_MODE_SIGNED;
+	r->mode = (enum lm_mode)p->mode;
 	r->count = m->sent;
 	r->validation = p->validation | LM_CHECK_PROOFS | LM_CHECK_SOURCE | LM_CHECK_BUDGET |
 		(c->clock_bad ? 0 : LM_CHECK_CLOCK) |
@@ -776,6 +935,40 @@ on_result(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m, int64_t wall_ns)
 		}
 	}
 	pend_free(c, p);
+	slot_free(c, eng, m);
+}
+
+/* gpu-attested: one EVIDENCE part of a session in flight, into its store. */
+static void
+on_evidence(struct lm_ctrl *c, unsigned eng, struct lm_nmsg *m)
+{
+	struct lm_evidence ev;
+	struct ev_store *st;
+	struct pending *p;
+
+	if (m->ctrl_ref >= c->c.max_pending || !c->pend[m->ctrl_ref].used ||
+		c->pend[m->ctrl_ref].mode != LM_MODE_GPU ||
+		c->pend[m->ctrl_ref].session_id != m->session_id ||
+		lm_evidence_decode(&ev, m->payload, m->len) != LM_OK ||
+		ev.session_id != m->session_id || ev.seq >= c->c.k) {
+		c->st.gpu_evidence_bad++;
+		slot_free(c, eng, m);
+		return;
+	}
+	p = &c->pend[m->ctrl_ref];
+	st = &c->ev[p->ev];
+	if (st->total[ev.seq] == 0) {
+		st->total[ev.seq] = ev.total;
+	} else if (st->total[ev.seq] != ev.total) {
+		st->bad[ev.seq] = 1;
+		c->st.gpu_evidence_bad++;
+	}
+	if (!st->bad[ev.seq] && (st->have[ev.seq] >> ev.part & 1) == 0) {
+		memcpy(st->data + (size_t)ev.seq * LM_EVIDENCE_MAX +
+				(size_t)ev.part * LM_EVIDENCE_PART_LEN,
+			ev.data, ev.data_len);
+		st->have[ev.seq] |= (uint8_t)(1u << ev.part);
+	}
 	slot_free(c, eng, m);
 }
 
@@ -965,6 +1158,9 @@ lm_ctrl_poll(struct lm_ctrl *c, int64_t wall_ns)
 			case LM_NMSG_PROVED:
 				on_proved(c, e, m);
 				break;
+			case LM_NMSG_EVIDENCE:
+				on_evidence(c, e, m);
+				break;
 			case LM_NMSG_FLOOR:
 				on_floor(c, e, m);
 				break;
@@ -1074,6 +1270,8 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 		conf->max_per_prover > conf->max_pending ||
 		(unsigned)conf->min_class_signed >= LM_KEY__COUNT ||
 		(unsigned)conf->min_class_fast >= LM_KEY__COUNT ||
+		conf->n_gpus > LM_CTRL_MAX_GPUS || (conf->n_gpus > 0 && conf->gpus == NULL) ||
+		conf->gpu_max_sessions > conf->max_pending ||
 		memcmp(conf->dlg.landmark_pk, conf->pk, LM_PK_LEN) != 0) {
 		errno = EINVAL;
 		return NULL;
@@ -1097,6 +1295,23 @@ lm_ctrl_create(const struct lm_ctrl_conf *conf, struct lm_clock clk, struct lm_s
 	}
 	c->quota = calloc(c->quota_mask, sizeof(*c->quota));
 	c->quota_mask--;
+	if (conf->allow_gpu && conf->gpu_max_sessions > 0) {
+		uint32_t i;
+
+		c->ev = calloc(conf->gpu_max_sessions, sizeof(*c->ev));
+		c->ev_data = calloc((size_t)conf->gpu_max_sessions * conf->k, LM_EVIDENCE_MAX);
+		for (i = 0; c->ev != NULL && c->ev_data != NULL && i < conf->gpu_max_sessions;
+			i++) {
+			c->ev[i].data = c->ev_data + (size_t)i * conf->k * LM_EVIDENCE_MAX;
+		}
+		if (c->ev == NULL || c->ev_data == NULL) {
+			lm_ctrl_destroy(c);
+			errno = ENOMEM;
+			return NULL;
+		}
+	} else {
+		c->c.gpu_max_sessions = 0;
+	}
 	randombytes_buf(c->quota_key, sizeof(c->quota_key));
 	if (c->c.max_per_prover == 0) {
 		c->c.max_per_prover = 2;
@@ -1154,6 +1369,8 @@ lm_ctrl_destroy(struct lm_ctrl *c)
 	}
 	free(c->slots);
 	free(c->pend);
+	free(c->ev);
+	free(c->ev_data);
 	free(c->quota);
 	free(c->recs);
 	free(c->rec_lens);

@@ -67,6 +67,11 @@ struct lm_landmarkd_conf {
 	int allow_fast;
 	int min_key_class_signed; /**< enum lm_key_class */
 	int min_key_class_fast; /**< enum lm_key_class */
+	int allow_gpu_attested; /**< accept gpu-attested sessions (registered GPUs only) */
+	char gpu_roots[LM_CFG_STR_MAX]; /**< PEM: pinned GPU vendor root(s) */
+	struct lm_cfg_strlist
+		gpu_chain_files; /**< registered GPU device chains (PEM, leaf first) */
+	int64_t gpu_max_sessions; /**< gpu-attested sessions in flight */
 	int64_t challenges;
 	int64_t challenge_interval_us;
 	int64_t reply_timeout_us;

@@ -31,6 +31,20 @@ struct lm_revset;
 #define LM_CTRL_MAX_ALLOW 256
 #define LM_CTRL_MAX_PEERS 16
 #define LM_CTRL_MAX_ENGINES 8
+#define LM_CTRL_MAX_GPUS 256
+
+struct lm_attest_pki;
+
+/**
+ * A registered GPU (gpu-attested mode, docs/protocol.md 3.7): its device chain, verified to a
+ * pinned root when it was loaded, indexed by the hash of its attestation key, which a
+ * gpu-attested chip certificate carries as evidence.
+ */
+struct lm_ctrl_gpu {
+	uint8_t ak_hash[32]; /**< lm_gpu_ak_hash() of the chain's leaf */
+	char gpu_id[129]; /**< the leaf's GPU id (the certificate's serial must name it) */
+	struct lm_attest_pki *pki; /**< chain and pinned roots (borrowed; control lcore only) */
+};
 
 /** A landmark this node measures itself against (it acts as prover, fast mode). */
 struct lm_ctrl_peer {
@@ -55,6 +69,15 @@ struct lm_ctrl_conf {
 	unsigned n_allow;
 	bool allow_signed;
 	bool allow_fast;
+	/** gpu-attested mode: a HELLO needs a chip certificate of class gpu-attested whose
+	 * evidence names one of gpus[] and whose serial is that GPU's id (else dropped and
+	 * counted: hello_gpu_class, hello_gpu_unregistered, hello_gpu_id) */
+	bool allow_gpu;
+	const struct lm_ctrl_gpu *gpus; /**< registered GPUs (borrowed) */
+	unsigned n_gpus;
+	/** gpu-attested sessions in flight (each holds k report buffers of 8 KiB); 0 with
+	 * allow_gpu refuses every gpu-attested HELLO as busy */
+	uint32_t gpu_max_sessions;
 	/** Least class (lm_key_class_timed() of the chip credential) a chip HELLO needs in
 	 * signed / fast mode; below it the HELLO is dropped and counted (hello_key_class).
 	 * Landmark delegations carry no class and are not subject to it. */
@@ -108,6 +131,12 @@ struct lm_ctrl_stats {
 	uint64_t hello_mode; /**< mode disabled by configuration */
 	uint64_t hello_busy; /**< no pending slot / datapath ring full */
 	uint64_t hello_key_class; /**< chip key class below the mode's minimum */
+	uint64_t hello_gpu_class; /**< gpu-attested mode from a prover whose certificate is not
+				   * of class gpu-attested (a software chip claiming a GPU) */
+	uint64_t hello_gpu_unregistered; /**< gpu-attested: no registered chain for the key */
+	uint64_t hello_gpu_id; /**< gpu-attested: certificate serial is not the chain's GPU id */
+	uint64_t gpu_evidence_missing; /**< answered samples whose report never fully came */
+	uint64_t gpu_evidence_bad; /**< EVIDENCE parts for no gpu session, or inconsistent */
 	uint64_t results[LM_END__COUNT]; /**< sessions ended, by reason */
 	uint64_t bad_proofs; /**< response candidates whose proof did not verify (sample lost unless
 				  another candidate verifies; the session is kept) */

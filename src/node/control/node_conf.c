@@ -110,6 +110,19 @@ const struct lm_cfg_item lm_landmarkd_table[] = {
 		"least key class for a fast-mode session, counted as software unless the class "
 		"confines the session secret (none does yet): above software, fast mode is refused "
 		"to every chip (docs/node.md)"},
+	{"allow_gpu_attested", LM_CFG_BOOL, O(allow_gpu_attested), 1, 0, 1, NULL, NULL, NULL, 0, 0,
+		"accept gpu-attested sessions (the GPU signs every answer) from chips whose GPU is "
+		"registered in gpu_chain_files"},
+	{"gpu_roots", LM_CFG_STR, O(gpu_roots), 0, 0, 0, NULL, NULL, NULL, 0, 0,
+		"PEM file of the pinned GPU vendor root(s), e.g. NVIDIA's Device Identity CA; "
+		"needed with gpu_chain_files"},
+	{"gpu_chain_files", LM_CFG_STRLIST, O(gpu_chain_files), 0, 0, LM_CFG_LIST_MAX, NULL, NULL,
+		NULL, 0, 0,
+		"registered GPU device chains (PEM, leaf first; lmctl gpu-attest report "
+		"--chain-out): each must verify to gpu_roots and name a GPU id, else a startup "
+		"error"},
+	{"gpu_max_sessions", LM_CFG_INT, O(gpu_max_sessions), 4, 0, 1024, NULL, NULL, NULL, 0, 0,
+		"gpu-attested sessions in flight (each buffers challenges x 8 KiB of reports)"},
 	{"challenges", LM_CFG_INT, O(challenges), 16, 1, 64, NULL, NULL, NULL, 0, 0,
 		"challenges per session (K)"},
 	{"challenge_interval_us", LM_CFG_INT, O(challenge_interval_us), 100, 0, 1000000, NULL, NULL,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "landmark/lm_cert.h"
+#include "landmark/lm_gpu_attest.h"
 #include "landmark/lm_hash.h"
 #include "landmark/lm_keys.h"
 #include "landmark/lm_pkcs11.h"
@@ -39,6 +40,60 @@ parse_key(const char *s, uint8_t pk[LM_PK_LEN], char *err, size_t errlen)
 	if (rc != 0) {
 		snprintf(err, errlen, "key %s: %s", s, lm_keyfile_strerror(rc));
 		return -1;
+	}
+	return 0;
+}
+
+/* gpu_chain_files: each verified now to gpu_roots, indexed by its attestation key's hash */
+static struct lm_ctrl_gpu g_gpus[LM_CFG_LIST_MAX];
+
+static int
+load_gpus(const struct lm_landmarkd_conf *c, struct lm_ctrl_conf *cc, char *err, size_t errlen)
+{
+	char why[512];
+	unsigned i, j;
+
+	cc->allow_gpu = c->allow_gpu_attested != 0;
+	cc->gpu_max_sessions = (uint32_t)c->gpu_max_sessions;
+	cc->gpus = g_gpus;
+	cc->n_gpus = 0;
+	if (c->gpu_chain_files.n > 0 && c->gpu_roots[0] == '\0') {
+		snprintf(err, errlen, "gpu_chain_files: needs gpu_roots (the pinned vendor root)");
+		return -1;
+	}
+	for (i = 0; i < c->gpu_chain_files.n; i++) {
+		const char *f = c->gpu_chain_files.v[i];
+		struct lm_ctrl_gpu *gp = &g_gpus[i];
+
+		gp->pki = lm_attest_pki_load_files(f, c->gpu_roots, why, sizeof(why));
+		if (gp->pki == NULL) {
+			snprintf(err, errlen, "gpu_chain_files: %s: %s", f, why);
+			return -1;
+		}
+		if (lm_attest_pki_verify_chain(gp->pki, why, sizeof(why)) != 0) {
+			snprintf(err, errlen,
+				"gpu_chain_files: %s: does not verify to gpu_roots %s: %s", f,
+				c->gpu_roots, why);
+			return -1;
+		}
+		if (lm_attest_pki_gpu_id(gp->pki, gp->gpu_id) != 0) {
+			snprintf(err, errlen, "gpu_chain_files: %s: the leaf names no GPU id (%s)",
+				f, LM_GPU_ID_OID);
+			return -1;
+		}
+		if (lm_gpu_ak_hash(gp->ak_hash, gp->pki) != 0) {
+			snprintf(err, errlen, "gpu_chain_files: %s: out of memory", f);
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (memcmp(g_gpus[j].ak_hash, gp->ak_hash, 32) == 0) {
+				snprintf(err, errlen, "gpu_chain_files: %s: same GPU key as %s", f,
+					c->gpu_chain_files.v[j]);
+				return -1;
+			}
+		}
+		cc->n_gpus = i + 1;
+		NLOG(INFO, "gpu-attested: registered GPU %s (%s)", gp->gpu_id, f);
 	}
 	return 0;
 }
@@ -217,6 +272,9 @@ lmd_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 			"ever be accepted");
 		return -1;
 	}
+	if (load_gpus(c, cc, err, errlen) != 0) {
+		return -1;
+	}
 	if (load_revocations(c, cc, err, errlen) != 0) {
 		return -1;
 	}
@@ -248,6 +306,9 @@ lmd_ctrl_conf(struct lm_ctrl_conf *cc, char *err, size_t errlen)
 	cc->deduct_turnaround = c->deduct_turnaround;
 	cc->k = (uint16_t)c->challenges;
 	cc->max_pending = (uint32_t)(c->max_sessions * lmd.n_ports);
+	if (cc->gpu_max_sessions > cc->max_pending) {
+		cc->gpu_max_sessions = cc->max_pending;
+	}
 	cc->max_per_prover = (uint32_t)c->max_sessions_per_prover;
 	if (cc->max_per_prover > cc->max_pending) {
 		cc->max_per_prover = cc->max_pending;

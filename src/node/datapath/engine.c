@@ -71,6 +71,8 @@ static const struct lm_stat_desc scalar_descs[] = {
 	SD(finish_resent),
 	SD(resp_clock),
 	SD(reveals_rx),
+	SD(evidence_rx),
+	SD(evidence_drop),
 	SD(unexpected_msg),
 	SD(ctrl_ring_full),
 	SD(prover_sessions),
@@ -447,10 +449,11 @@ sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now)
 		sched(e, s, S_SEND, TQ_SEND, now + e->c_interval);
 		return true;
 	}
-	/* Timed phase over: FINISH (best effort, within budget), then REVEAL in fast mode. */
+	/* Timed phase over: FINISH (best effort, within budget), then REVEAL in fast mode and
+	 * EVIDENCE in gpu-attested mode. */
 	s->finish_tx = 0;
 	sess_send_finish(e, s);
-	if (m->mode == LM_MODE_FAST && m->answered != 0) {
+	if ((m->mode == LM_MODE_FAST || m->mode == LM_MODE_GPU) && m->answered != 0) {
 		sched(e, s, S_REVEAL, TQ_REVEAL, now + e->c_reveal);
 		return true;
 	}
@@ -482,6 +485,9 @@ sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	m->tx_bytes = 0;
 	m->tx_pkts = 0;
 	m->reveal_len = 0;
+	memset(m->ev_parts, 0, sizeof(m->ev_parts));
+	memset(m->ev_have, 0, sizeof(m->ev_have));
+	m->ev_done = 0;
 	/* No memset of the samples: each one is initialised when its challenge is sent, and
 	 * the control side reads only samples below sent. */
 	s->m = m;
@@ -539,8 +545,8 @@ sess_on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid,
 		 * control side can tell. Keep one more candidate (software stamps: its RTT can
 		 * only be longer than the truth); the earliest that verifies is the sample.
 		 */
-		const uint8_t *proof = m->mode == LM_MODE_SIGNED ? r.proof.sig : r.proof.mac;
-		size_t plen = m->mode == LM_MODE_SIGNED ? LM_SIG_LEN : LM_MAC_LEN;
+		const uint8_t *proof = r.proof.gpu_sig; /* the union's first bytes */
+		size_t plen = lm_mode_proof_len(m->mode);
 
 		if (sm->got2 || memcmp(sm->proof, proof, plen) == 0) {
 			e->st.resp_dup++;
@@ -577,11 +583,13 @@ sess_on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid,
 		}
 	}
 	sm->got = 1;
-	/* Fixed sizes: two straight copies instead of a variable-length one. */
+	/* Fixed sizes: straight copies instead of a variable-length one. */
 	if (m->mode == LM_MODE_SIGNED) {
 		memcpy(sm->proof, r.proof.sig, LM_SIG_LEN);
-	} else {
+	} else if (m->mode == LM_MODE_FAST) {
 		memcpy(sm->proof, r.proof.mac, LM_MAC_LEN);
+	} else {
+		memcpy(sm->proof, r.proof.gpu_sig, LM_GPU_SIG_LEN);
 	}
 	m->answered |= UINT64_C(1) << r.seq;
 	m->rx_bytes += lm_amp_wire_len(v->payload_len);
@@ -624,7 +632,7 @@ sess_on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, u
 		e->st.proto_drop[why]++;
 		return;
 	}
-	if (s->state != S_REVEAL) {
+	if (s->state != S_REVEAL || s->m->mode != LM_MODE_FAST) {
 		e->st.resp_mismatch++;
 		return;
 	}
@@ -634,6 +642,69 @@ sess_on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, u
 	s->m->rx_pkts++;
 	e->st.reveals_rx++;
 	sess_end(e, s->ai, LM_END_DONE, now);
+}
+
+/*
+ * gpu-attested mode, after FINISH: each part of an answered seq's report goes to the control
+ * side once (in a pool slot, ahead of the session's RESULT); the session ends as soon as
+ * every answered seq is complete. Duplicates (a re-sent FINISH makes the prover send all
+ * again), parts of unanswered seqs and parts that disagree on the count are dropped.
+ */
+void
+sess_on_evidence(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
+{
+	struct session *s = sess_lookup(e, sid);
+	struct lm_evidence ev;
+	enum lm_reason why;
+	struct lm_nmsg *m;
+	struct lm_nmsg *fw;
+
+	if (s == NULL) {
+		e->st.resp_unknown++;
+		return;
+	}
+	m = s->m;
+	if (v->src_ip != m->peer_ip || v->src_port != m->peer_port) {
+		e->st.resp_wrong_source++;
+		return;
+	}
+	why = lm_evidence_decode(&ev, v->payload, v->payload_len);
+	if (why != LM_OK) {
+		e->st.proto_drop[why]++;
+		return;
+	}
+	if (m->mode != LM_MODE_GPU || s->state != S_REVEAL || ev.seq >= m->sent ||
+		(m->answered >> ev.seq & 1) == 0 ||
+		(m->ev_parts[ev.seq] != 0 && m->ev_parts[ev.seq] != ev.parts) ||
+		(m->ev_have[ev.seq] >> ev.part & 1) != 0) {
+		e->st.evidence_drop++;
+		return;
+	}
+	fw = e->pool.deq(e->pool.ctx);
+	if (fw == NULL) {
+		/* not marked: the part comes again after the next FINISH */
+		e->st.hello_no_slot++;
+		return;
+	}
+	fw->type = LM_NMSG_EVIDENCE;
+	fw->ctrl_ref = m->ctrl_ref;
+	fw->session_id = sid;
+	fw->peer_ip = v->src_ip;
+	fw->peer_port = v->src_port;
+	fw->len = v->payload_len;
+	memcpy(fw->payload, v->payload, v->payload_len);
+	to_ctrl(e, fw);
+	m->ev_parts[ev.seq] = ev.parts;
+	m->ev_have[ev.seq] |= (uint8_t)(1u << ev.part);
+	m->rx_bytes += lm_amp_wire_len(v->payload_len);
+	m->rx_pkts++;
+	e->st.evidence_rx++;
+	if (m->ev_have[ev.seq] == (uint8_t)((1u << ev.parts) - 1)) {
+		m->ev_done++;
+		if (m->ev_done == (unsigned)__builtin_popcountll(m->answered)) {
+			sess_end(e, s->ai, LM_END_DONE, now);
+		}
+	}
 }
 
 /* ---- cookies (docs/protocol.md 3.6) --------------------------------------------------- */

@@ -25,6 +25,9 @@ on_udp(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 	case LM_MSG_REVEAL:
 		sess_on_reveal(e, v, sid, now);
 		break;
+	case LM_MSG_EVIDENCE:
+		sess_on_evidence(e, v, sid, now);
+		break;
 	case LM_MSG_CHALLENGE:
 		prov_on_challenge(e, v, now);
 		break;

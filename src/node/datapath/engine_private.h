@@ -24,6 +24,7 @@
 #include "datapath/lm_session.h"
 #include "landmark/lm_nonce.h"
 #include "landmark/lm_proto.h"
+#include "landmark/lm_prover.h"
 
 #define BURST 32
 #define CTRL_PER_POLL 16
@@ -41,7 +42,7 @@ enum sess_state {
 	S_ARP, /* waiting for the next hop's MAC */
 	S_SEND, /* next challenge due at due */
 	S_WAIT, /* challenge seq awaiting its response until due */
-	S_REVEAL, /* FINISH sent, waiting for REVEAL until due */
+	S_REVEAL, /* FINISH sent, waiting for REVEAL (fast) or EVIDENCE (gpu-attested) until due */
 };
 
 /*
@@ -102,17 +103,17 @@ enum prov_state {
 	P_OPEN,
 };
 
+/*
+ * A prover session: the slot, ARP, and the session's decisions in lm_prover (the same state
+ * machine as chipd's; time in cycles). P_ARP: the HELLO waits for the next hop's MAC until
+ * due; P_OPEN: the HELLO is out, pv runs the session.
+ */
 struct prover {
 	uint8_t state;
-	uint8_t cookie_used; /* the HELLO was re-sent once with the peer's cookie */
 	uint32_t nexthop;
-	uint64_t due; /* ARP deadline, then session deadline */
+	uint64_t due; /* ARP deadline */
 	struct lm_nmsg *m;
-	/* budget towards the peer: responses' on-wire bytes and datagrams against what it sent */
-	uint64_t rx_wire;
-	uint64_t tx_wire;
-	uint32_t rx_pkts;
-	uint32_t tx_pkts;
+	struct lm_prover pv;
 };
 
 enum arp_state {
@@ -214,6 +215,7 @@ void sess_send_finish(struct lm_engine *e, struct session *s);
 bool sess_advance(struct lm_engine *e, uint32_t ai, uint64_t now);
 void sess_on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now);
 void sess_on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now);
+void sess_on_evidence(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now);
 void sess_on_hello(struct lm_engine *e, const struct lm_net_view *v, uint64_t now);
 
 /* ---- engine_arp.c: ARP cache and neighbours ------------------------------------------------ */

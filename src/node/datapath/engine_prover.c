@@ -2,6 +2,9 @@
 /* Datapath engine: prover sessions (this landmark proving itself to a peer landmark). */
 #include "engine_private.h"
 
+/* Where an encoded HELLO carries its hello_nonce: header 12, mode, flags, reserved 2, time 8. */
+#define HELLO_NONCE_OFF 24
+
 /* ---- prover sessions (landmark-to-landmark) --------------------------------------------- */
 
 static struct prover *
@@ -19,11 +22,19 @@ prov_find(struct lm_engine *e, uint32_t ip, uint16_t port)
 	return NULL;
 }
 
+/* Hand the session's outcome to the control side in its slot (the REVEAL is signed there). */
 void
 prov_end(struct lm_engine *e, struct prover *p, enum lm_nmsg_end why, uint64_t now)
 {
 	struct lm_nmsg *m = p->m;
+	unsigned i;
 
+	m->session_id = p->pv.session;
+	m->answered = p->pv.answered;
+	m->sent = (uint16_t)(why == LM_END_DONE ? p->pv.finish_count : p->pv.n_seen);
+	for (i = 0; i < m->sent && i < LM_K_MAX; i++) {
+		memcpy(m->s[i].nonce, p->pv.nonces[i], LM_NONCE_LEN);
+	}
 	m->type = LM_NMSG_PROVED;
 	m->end = (uint8_t)why;
 	m->end_cyc = now;
@@ -44,12 +55,25 @@ prov_send_hello(struct lm_engine *e, struct prover *p, uint64_t now)
 	}
 	eng_send_udp(e, mac, p->m->peer_ip, p->m->peer_port, p->m->payload, p->m->len, NULL);
 	p->state = P_OPEN;
-	p->due = now + e->c_prover;
+	lm_prover_hello_sent(&p->pv, p->m->payload + HELLO_NONCE_OFF, false, (int64_t)now);
 }
 
 void
 prov_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 {
+	/*
+	 * No HELLO retries or stall restarts (the control side starts the next session), one
+	 * cookie, the session deadline from the latest HELLO, and the amplification rule in
+	 * on-wire bytes and datagrams as on the measuring side.
+	 */
+	const struct lm_prover_conf pc = {
+		.cookie_retries = 1,
+		.timeout = (int64_t)e->c_prover,
+		.timeout_from_last_hello = true,
+		.budget = true,
+		.hello_len = m->len,
+		.response_len = LM_RESPONSE_FAST_LEN,
+	};
 	struct prover *p = NULL;
 	uint32_t i;
 
@@ -69,9 +93,7 @@ prov_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	m->answered = 0;
 	m->sent = 0;
 	p->m = m;
-	p->cookie_used = 0;
-	p->rx_wire = p->tx_wire = 0;
-	p->rx_pkts = p->tx_pkts = 0;
+	(void)lm_prover_start(&p->pv, &pc);
 	p->nexthop = nexthop_of(e, m->peer_ip);
 	p->due = now + e->c_arp;
 	p->state = P_ARP;
@@ -80,87 +102,66 @@ prov_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	prov_send_hello(e, p, now);
 }
 
+/* A datagram the state machine dropped: counted by why. */
+static void
+prov_count_drop(struct lm_engine *e, const struct lm_prover *pv)
+{
+	if (pv->why == LM_PROVER_DROP_DECODE) {
+		e->st.proto_drop[pv->reason]++;
+	} else if (pv->why == LM_PROVER_DROP_BUDGET) {
+		e->st.prover_budget++;
+	} else {
+		e->st.prover_drop++;
+	}
+}
+
 void
 prov_on_challenge(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 {
 	struct prover *p = prov_find(e, v->src_ip, v->src_port);
-	struct lm_challenge c;
+	const struct lm_challenge *c;
 	struct lm_response r;
 	uint8_t buf[LM_RESPONSE_FAST_LEN];
 	uint8_t mac[LM_ETH_ALEN];
-	enum lm_reason why;
 
-	if (p == NULL || p->state != P_OPEN) {
+	if (p == NULL) {
 		e->st.prover_drop++;
 		return;
 	}
-	why = lm_challenge_decode(&c, v->payload, v->payload_len);
-	if (why != LM_OK) {
-		e->st.proto_drop[why]++;
+	if (lm_prover_rx(&p->pv, v->payload, v->payload_len, (int64_t)now) != LM_PROVER_ANSWER) {
+		prov_count_drop(e, &p->pv);
 		return;
 	}
-	if (p->m->session_id == 0) {
-		p->m->session_id = c.session_id;
-	}
-	if (c.session_id != p->m->session_id || (p->m->answered >> c.seq & 1) != 0) {
-		e->st.prover_drop++;
-		return;
-	}
-	/*
-	 * The same rule as the measuring side, in on-wire bytes and datagrams: one response
-	 * per CHALLENGE datagram, and never more bytes to the peer than it sent plus the HELLO
-	 * that opened the session (a spoofed CHALLENGE cannot make us amplify towards it).
-	 */
-	p->rx_wire += lm_amp_wire_len(v->payload_len);
-	p->rx_pkts++;
-	if (!lm_amp_may_send(p->rx_wire + lm_amp_wire_len(p->m->len), p->tx_wire, p->rx_pkts,
-		    p->tx_pkts, lm_amp_wire_len(LM_RESPONSE_FAST_LEN), false)) {
-		e->st.prover_budget++;
-		return;
-	}
-	r.session_id = c.session_id;
-	r.seq = c.seq;
+	c = &p->pv.ch;
+	r.session_id = c->session_id;
+	r.seq = c->seq;
 	r.mode = LM_MODE_FAST;
-	memcpy(r.nonce, c.nonce, LM_NONCE_LEN);
-	lm_fast_mac(r.proof.mac, p->m->secret, p->m->peer_pk, c.session_id, c.seq, c.nonce);
+	memcpy(r.nonce, c->nonce, LM_NONCE_LEN);
+	lm_fast_mac(r.proof.mac, p->m->secret, p->m->peer_pk, c->session_id, c->seq, c->nonce);
 	if (lm_response_encode(&r, buf, sizeof(buf)) != LM_RESPONSE_FAST_LEN ||
 		!lm_engine_arp_lookup(e, p->nexthop, mac)) {
 		e->st.prover_drop++;
 		return;
 	}
 	eng_send_udp(e, mac, v->src_ip, v->src_port, buf, LM_RESPONSE_FAST_LEN, NULL);
-	p->tx_wire += lm_amp_wire_len(LM_RESPONSE_FAST_LEN);
-	p->tx_pkts++;
-	memcpy(p->m->s[c.seq].nonce, c.nonce, LM_NONCE_LEN);
-	p->m->answered |= UINT64_C(1) << c.seq;
-	if (c.seq + 1 > p->m->sent) {
-		p->m->sent = c.seq + 1;
-	}
+	lm_prover_answered(&p->pv, (uint32_t)lm_amp_wire_len(LM_RESPONSE_FAST_LEN));
 	e->st.prover_responses_tx++;
-	(void)now;
 }
 
 void
 prov_on_finish(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
 {
 	struct prover *p = prov_find(e, v->src_ip, v->src_port);
-	struct lm_finish f;
-	enum lm_reason why;
 
-	if (p == NULL || p->state != P_OPEN || p->m->session_id != sid) {
+	(void)sid;
+	if (p == NULL) {
 		e->st.prover_drop++;
 		return;
 	}
-	why = lm_finish_decode(&f, v->payload, v->payload_len);
-	if (why != LM_OK) {
-		e->st.proto_drop[why]++;
+	if (lm_prover_rx(&p->pv, v->payload, v->payload_len, (int64_t)now) != LM_PROVER_DONE) {
+		prov_count_drop(e, &p->pv);
 		return;
 	}
-	if (f.count < p->m->sent) {
-		e->st.prover_drop++;
-		return;
-	}
-	p->m->sent = f.count;
 	prov_end(e, p, LM_END_DONE, now);
 }
 
@@ -172,20 +173,18 @@ void
 prov_on_cookie(struct lm_engine *e, const struct lm_net_view *v, uint64_t now)
 {
 	struct prover *p = prov_find(e, v->src_ip, v->src_port);
-	struct lm_cookie_msg c;
 	uint8_t mac[LM_ETH_ALEN];
 
-	if (p == NULL || p->state != P_OPEN || p->m->session_id != 0 || p->cookie_used ||
-		lm_cookie_decode(&c, v->payload, v->payload_len) != LM_OK ||
-		memcmp(c.hello_nonce, p->m->payload + 24, LM_HELLO_NONCE_LEN) != 0 ||
-		lm_hello_set_cookie(p->m->payload, p->m->len, c.cookie) != 0 ||
+	if (p == NULL ||
+		lm_prover_rx(&p->pv, v->payload, v->payload_len, (int64_t)now) !=
+			LM_PROVER_SEND_HELLO ||
+		lm_hello_set_cookie(p->m->payload, p->m->len, p->pv.cookie) != 0 ||
 		!lm_engine_arp_lookup(e, p->nexthop, mac)) {
 		e->st.prover_drop++;
 		return;
 	}
-	p->cookie_used = 1;
 	eng_send_udp(e, mac, p->m->peer_ip, p->m->peer_port, p->m->payload, p->m->len, NULL);
-	p->due = now + e->c_prover;
+	lm_prover_hello_sent(&p->pv, p->m->payload + HELLO_NONCE_OFF, true, (int64_t)now);
 	e->st.prover_cookie++;
 }
 
@@ -208,7 +207,8 @@ prov_timers(struct lm_engine *e, uint64_t now)
 				prov_end(e, p, LM_END_ARP, now);
 				work++;
 			}
-		} else if (p->state == P_OPEN && now >= p->due) {
+		} else if (p->state == P_OPEN &&
+			lm_prover_tick(&p->pv, (int64_t)now) == LM_PROVER_TIMEOUT) {
 			prov_end(e, p, LM_END_TIMEOUT, now);
 			work++;
 		}

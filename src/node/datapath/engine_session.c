@@ -115,6 +115,9 @@ eng_timers(struct lm_engine *e, uint64_t now)
 				if (s->finish_tx > 0 && s->finish_tx < FINISH_TX_MAX) {
 					sess_send_finish(e, s);
 					sched(e, s, S_REVEAL, TQ_REVEAL, now + e->c_reveal);
+				} else if (s->m->mode == LM_MODE_GPU && s->m->ev_done > 0) {
+					/* the complete seqs are samples, the others lost */
+					sess_end(e, ai, LM_END_DONE, now);
 				} else {
 					sess_end(e, ai, LM_END_REVEAL_TIMEOUT, now);
 				}

@@ -26,13 +26,17 @@ enum lm_nmsg_type {
 	LM_NMSG_PROVE, /**< ctrl -> dp: act as prover (fast mode) towards a peer landmark */
 	LM_NMSG_PROVED, /**< dp -> ctrl: prover session got FINISH (or ended): sign REVEAL */
 	LM_NMSG_SEND, /**< ctrl -> dp: send payload as one UDP datagram to peer */
+	/** dp -> ctrl: an EVIDENCE part of a gpu-attested session (payload; ctrl_ref and
+	 * session_id are the session's), queued before that session's RESULT */
+	LM_NMSG_EVIDENCE,
 	LM_NMSG_FLOOR, /**< dp -> ctrl: a self-measurement probe came back; stamps in s[0] */
 };
 
 /** Why a session ended (RESULT) or a prover session ended (PROVED). */
 enum lm_nmsg_end {
-	LM_END_DONE = 0, /**< every challenge sent, FINISH sent, REVEAL received (fast) */
-	LM_END_REVEAL_TIMEOUT, /**< fast mode: no REVEAL before the deadline */
+	LM_END_DONE = 0, /**< every challenge sent, FINISH sent, REVEAL received (fast), every
+			  * answered seq's EVIDENCE (gpu-attested; or some of it at the deadline) */
+	LM_END_REVEAL_TIMEOUT, /**< fast mode: no REVEAL; gpu-attested: no EVIDENCE at all */
 	LM_END_ARP, /**< next hop did not resolve */
 	LM_END_BUDGET, /**< byte budget exhausted before the source proved its address */
 	LM_END_FULL, /**< no session slot / id collision: START refused */
@@ -50,7 +54,9 @@ struct lm_nsample {
 	uint64_t tx_cyc; /**< counter right before the CHALLENGE was handed to the port */
 	uint64_t rtt_cyc; /**< software RTT (counter after the RX burst - tx_cyc), > 0; when got.
 			   * The control side replaces it with the hardware RTT when one is usable */
-	uint8_t proof[LM_SIG_LEN]; /**< signature, or MAC in the first LM_MAC_LEN bytes */
+	/** signature, MAC in the first LM_MAC_LEN bytes, or GPU signature (gpu-attested; the
+	 * control side replaces it with the report hash once verified) */
+	uint8_t proof[LM_PROOF_MAX_LEN];
 	uint64_t ts_err_cyc; /**< error bound of the stamps used (0: software stamps) */
 	uint64_t rx_dev; /**< raw device RX stamp of the response (LM_NSAMPLE_RX_DEV) */
 	uint64_t tx_dev; /**< raw device TX stamp of the challenge (LM_NSAMPLE_TX_DEV) */
@@ -63,7 +69,7 @@ struct lm_nsample {
 	 */
 	uint8_t got2;
 	uint64_t rtt2_cyc;
-	uint8_t proof2[LM_SIG_LEN];
+	uint8_t proof2[LM_PROOF_MAX_LEN];
 };
 
 /** Raw device stamps a sample carries; the control side converts them (lm_hwts_rtt()). */
@@ -96,6 +102,11 @@ struct lm_nmsg {
 	uint8_t secret[LM_SECRET_LEN]; /**< PROVE: fast-mode session secret s */
 	uint8_t reveal[LM_REVEAL_LEN]; /**< RESULT (fast): the REVEAL payload */
 	uint16_t reveal_len;
+	/** gpu-attested (datapath bookkeeping): parts of seq i's evidence, 0 = none seen yet;
+	 * bit j of ev_have[i]: part j forwarded; ev_done: seqs with every part */
+	uint8_t ev_parts[LM_K_MAX];
+	uint8_t ev_have[LM_K_MAX];
+	uint8_t ev_done;
 	uint8_t payload[LM_HELLO_MAX_LEN];
 	struct lm_nsample s[LM_K_MAX];
 };

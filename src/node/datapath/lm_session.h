@@ -130,6 +130,9 @@ struct lm_engine_stats {
 		finish_resent; /**< FINISH re-sent while waiting for REVEAL (up to 3 per session) */
 	uint64_t resp_clock; /**< response before its challenge by the counter: unused */
 	uint64_t reveals_rx;
+	uint64_t evidence_rx; /**< gpu-attested: EVIDENCE parts forwarded to the control side */
+	uint64_t evidence_drop; /**< EVIDENCE not expected: duplicate, unanswered seq, wrong
+				 * mode or state, part count changed */
 	uint64_t unexpected_msg; /**< protocol message type we never accept here */
 	uint64_t ctrl_ring_full; /**< a message for the control side could not be queued */
 	uint64_t prover_sessions;
