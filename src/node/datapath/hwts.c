@@ -381,6 +381,7 @@ lm_hwts_probe(const struct lm_hwts *h, const struct lm_hwts_stamps *s, uint64_t 
 	uint64_t e;
 	uint64_t l;
 	uint64_t rx;
+	uint64_t erx;
 
 	memset(rtt, 0, LM_TS__COUNT * sizeof(rtt[0]));
 	memset(host, 0, LM_TS__COUNT * sizeof(host[0]));
@@ -390,15 +391,22 @@ lm_hwts_probe(const struct lm_hwts *h, const struct lm_hwts_stamps *s, uint64_t 
 		l > s->sw_rx || l <= s->sw_tx) {
 		return;
 	}
+	/* A floor is deducted from other sessions' samples, so it must never exceed the delay
+	 * it stands for: each probe RTT takes the sides that shrink it (the early end of the
+	 * arrival stamp, the late end of the departure stamp), the smallest RTT the stamps
+	 * allow. The host latency keeps the sides a sample's RTT uses (late arrival, early
+	 * departure), which give the smaller host latency and so the stricter plausibility
+	 * limit. A tier whose shrunk RTT is not positive gets 0 (this probe proves nothing). */
 	rx = l;
-	rtt[LM_TS_HW_RX_TSC] = rx - s->sw_tx;
-	host[LM_TS_HW_RX_TSC] = sw_rtt - rtt[LM_TS_HW_RX_TSC];
+	host[LM_TS_HW_RX_TSC] = sw_rtt - (rx - s->sw_tx);
+	rtt[LM_TS_HW_RX_TSC] = e > s->sw_tx ? e - s->sw_tx : 0;
+	erx = e;
 	if (h->c.tier != LM_TS_HW || !s->has_tx || lm_hwts_stamp(h, s->tx_dev, &e, &l) != 0 ||
 		e < s->sw_tx || rx <= e) {
 		return;
 	}
-	rtt[LM_TS_HW] = rx - e;
-	host[LM_TS_HW] = sw_rtt - rtt[LM_TS_HW];
+	host[LM_TS_HW] = sw_rtt - (rx - e);
+	rtt[LM_TS_HW] = erx > l ? erx - l : 0;
 }
 
 enum lm_ts_source

@@ -231,10 +231,14 @@ enum lm_ts_source lm_hwts_rtt(
 	struct lm_hwts *h, const struct lm_hwts_stamps *s, uint64_t *rtt, uint64_t *err_cyc);
 
 /**
- * Control side, a self-measurement probe (zero distance): the RTT each tier's stamping
- * gives (index = tier; 0 when the stamps do not allow that tier) and the host latency of
- * each hardware tier (software RTT minus that tier's RTT; 0 when none). The stamp rules of
- * lm_hwts_rtt() apply, except the host-latency one, which this measures. Counts nothing.
+ * Control side, a self-measurement probe (zero distance): the smallest RTT each tier's
+ * stamps allow (index = tier; hardware: the early end of the arrival stamp minus the late end
+ * of the departure stamp, so that a floor made of probes never exceeds the delay it stands
+ * for; 0 when the stamps do not allow that tier or the shrunk RTT is not positive) and the
+ * host latency of each hardware tier (software RTT minus that tier's RTT taken with a
+ * sample's sides, late arrival and early departure: the smaller, stricter value; 0 when none).
+ * The stamp rules of lm_hwts_rtt() apply, except the host-latency one, which this measures.
+ * Counts nothing.
  */
 void lm_hwts_probe(const struct lm_hwts *h, const struct lm_hwts_stamps *s,
 	uint64_t rtt[LM_TS__COUNT], uint64_t host[LM_TS__COUNT]);
