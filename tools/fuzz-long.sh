@@ -6,7 +6,7 @@
 # build-fuzz/fuzz-long/corpus-<name>/ (the seed corpora in tests/fuzz/corpus/ stay
 # read-only), crashes to build-fuzz/fuzz-long/<name>-crash-*. Exit 1 if any harness crashed
 # or stopped short of RUNS. Slow: hours on a quiet machine; record the table in
-# docs/performance.md.
+# docs/performance.md. Needs /usr/bin/time (Debian time) for the CPU seconds column.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 runs=10000000
@@ -44,10 +44,13 @@ for h in "$@"; do
 	log=$out/$h.log
 	echo "== fuzz_$h: $runs executions (log $log)"
 	t0=$(date +%s)
-	"$exe" -runs="$runs" -timeout="$per_input" -print_final_stats=1 \
-		-artifact_prefix="$out/$h-" "$out/corpus-$h" "tests/fuzz/corpus/$h" >"$log" 2>&1
+	# CPU seconds too: on a shared machine (nice 19) wall time says more about the load.
+	/usr/bin/time -f "%U %S" -o "$out/$h.cpu" "$exe" -runs="$runs" -timeout="$per_input" \
+		-print_final_stats=1 -artifact_prefix="$out/$h-" "$out/corpus-$h" \
+		"tests/fuzz/corpus/$h" >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
+	cpu=$(awk '/^[0-9.]+ [0-9.]+$/ { printf "%.0f", $1 + $2 }' "$out/$h.cpu" 2>/dev/null)
 	done_runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
 	cov=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 	corp=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p')
@@ -60,11 +63,11 @@ for h in "$@"; do
 	else
 		result="no crash"
 	fi
-	rows+=("| fuzz_$h | ${done_runs:-0} | $secs | ${cov:-?} | ${corp:-?} | $result |")
-	echo "fuzz_$h: ${done_runs:-0} executions in $secs s, coverage ${cov:-?}, corpus ${corp:-?}: $result"
+	rows+=("| fuzz_$h | ${done_runs:-0} | $secs | ${cpu:-?} | ${cov:-?} | ${corp:-?} | $result |")
+	echo "fuzz_$h: ${done_runs:-0} executions in $secs s (${cpu:-?} CPU s), coverage ${cov:-?}, corpus ${corp:-?}: $result"
 done
 echo
-echo "| harness | executions | seconds | coverage (edges) | corpus | result |"
-echo "|---|---|---|---|---|---|"
+echo "| harness | executions | seconds | CPU seconds | coverage (edges) | corpus | result |"
+echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 exit $status

@@ -14,6 +14,8 @@ PKGS=(
 	libp11-kit-dev libssl-dev softhsm2
 	# runtime tools used by tests, benchmarks and the demo
 	dpdk dpdk-dev iproute2 iputils-ping nats-server prometheus proj-bin procps python3
+	# tools/fuzz-long.sh: CPU seconds of each run (/usr/bin/time)
+	time
 	# tests validate every JSON the tools emit against docs/schema/ (JSON Schema 2020-12)
 	python3-jsonschema
 	# the compliance report test verifies a signed report in a second language (Ed25519)
