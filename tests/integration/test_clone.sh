@@ -75,7 +75,7 @@ gj = json.load(open(d + "/locate.geojson"))
 assert sum(f["properties"]["kind"] == "clone" for f in gj["features"]) == 1, "geojson"
 page = open(d + "/map.html").read()
 assert '"kind": "clone"' in page or '"kind":"clone"' in page, "map has no clone feature"
-assert "layer-clones" in page
+assert "clone-finding" in page  # the page lists clone findings (and draws their lines)
 EOP
 
 python3 "${LM_SRC:-$(dirname "$0")/../..}/tools/validate-json.py" 'verdict.schema.json#/$defs/locate' \

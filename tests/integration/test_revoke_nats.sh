@@ -21,7 +21,9 @@ URL="nats://127.0.0.1:4222"
 INL() { ip netns exec "${TAG}L" "$@"; }
 
 # nats-server inside the landmark's namespace (its loopback; nothing else listens there)
-INL nats-server -js -a 127.0.0.1 -p 4222 -sd "$WORK/js" >"$WORK/nats.log" 2>&1 &
+# started directly (not through the INL function, whose background subshell would be the
+# PID recorded, leaving nats-server orphaned at cleanup): ip execs nats-server, $! is it
+ip netns exec "${TAG}L" nats-server -js -a 127.0.0.1 -p 4222 -sd "$WORK/js" >"$WORK/nats.log" 2>&1 &
 PIDS="$PIDS $!"
 for i in $(seq 1 100); do
 	grep -q "Server is ready" "$WORK/nats.log" && break

@@ -71,7 +71,8 @@ for c in o["constraints"]:
     assert abs(c["estimate_radius_km"] - want) < 1e-9, (c, want)
 ' "$tmp/cal.out"
 check "calibrated and uncalibrated outputs match verdict.schema.json#/\$defs/solve" \
-	python3 "$here/../../tools/validate-json.py" 'verdict.schema.json#/$defs/solve' "$tmp/cal.out" "$tmp/uncal.out"
+	bash -c 'python3 "$0" "verdict.schema.json#/\$defs/solve" "$1" "$2" | sed "s/^/# /"; exit ${PIPESTATUS[0]}' \
+	"$here/../../tools/validate-json.py" "$tmp/cal.out" "$tmp/uncal.out"
 printf 'name,lat,lon,rtt_ms,deduct_ms,bl_m_ms_per_km,bl_b_ms,bl_guard_rtt_ms\npar,48.85,2.35,0.4,0,0.02,0.5,1\n' >"$tmp/guard.csv"
 "$lmctl" solve --res 20 --no-region "$tmp/guard.csv" >"$tmp/guard.out"
 check "below the guard RTT the intercept is dropped (0.4 ms: 20 km, not 0)" python3 -c '

@@ -154,7 +154,9 @@ for x, y in zip(a, b):
     assert y["area_km2"] >= x["area_km2"] * (1 - 1e-12) or not x["feasible"]
 assert len(a) == len(b) == 40 and n > 5, n
 ' "$tmp/t0.ndjson" "$tmp/vd.ndjson"
-vj=(python3 "$here/../../tools/validate-json.py" --ndjson)
+# the validator's summary line becomes a TAP comment; its exit status is the check's
+vjs() { python3 "$here/../../tools/validate-json.py" --ndjson "$@" | sed 's/^/# /'; return "${PIPESTATUS[0]}"; }
+vj=(vjs)
 check "input lines match verdict.schema.json#/\$defs/solve_batch_input" \
 	"${vj[@]}" --min 40 'verdict.schema.json#/$defs/solve_batch_input' "$tmp/chips.ndjson"
 check "result and error lines match verdict.schema.json#/\$defs/solve_batch_line" \
