@@ -21,6 +21,9 @@ lm_status_parse(const char *s, enum lm_status *out)
 {
 	unsigned i;
 
+	if (!s) { /* e.g. a JSON member that is not a string */
+		return -EINVAL;
+	}
 	for (i = 0; i < LM_STATUS__COUNT; i++) {
 		if (!strcmp(s, status_names[i])) {
 			*out = (enum lm_status)i;

@@ -62,6 +62,19 @@ eval(const struct lm_licence *l, int64_t now, bool coverable, const struct lm_st
 	return r->status;
 }
 
+/* A report whose open alert's "status" is not a string reached lm_status_parse(NULL) and
+ * strcmp(NULL) (fuzz_report, UBSan): a status that is not a name is an error. */
+START_TEST(test_parse_not_a_string)
+{
+	enum lm_status st = LM_STATUS_COMPLIANT;
+
+	ck_assert_int_eq(lm_status_parse(NULL, &st), -EINVAL);
+	ck_assert_int_eq(lm_status_parse("fine", &st), -EINVAL);
+	ck_assert_int_eq(lm_status_parse("silent", &st), 0);
+	ck_assert_int_eq(st, LM_STATUS_SILENT);
+}
+END_TEST
+
 START_TEST(test_rules)
 {
 	struct lm_licence l = lic_site();
@@ -486,6 +499,7 @@ status_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_parse_not_a_string);
 	tcase_add_test(tc, test_rules);
 	tcase_add_test(tc, test_time_boundaries);
 	tcase_add_test(tc, test_key_class);
