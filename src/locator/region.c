@@ -461,6 +461,9 @@ decided(const struct lm_region *r, int level, int64_t ilat, int64_t ilon,
 	return cls;
 }
 
+static int visit_children_vd(struct lm_region *r, int level, int64_t ilat, int64_t ilon,
+	const uint32_t *next, size_t nnext);
+
 static int
 visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *active,
 	size_t nact)
@@ -528,11 +531,50 @@ visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t
 		r->cell_limited |= g.rad > r->res_km && level < LM_MAX_LEVEL;
 		return keep_vd(r, level, ilat, ilon, g.rad, false, g.area);
 	}
+	if (r->decide) {
+		return visit_children_vd(r, level, ilat, ilon, next, nnext);
+	}
 	for (i = 0; i < 4; i++) {
 		rc = visit(r, level + 1, ilat * 2 + (int64_t)(i >> 1), ilon * 2 + (int64_t)(i & 1),
 			next, nnext);
 		if (rc < 0) {
 			return rc;
+		}
+	}
+	return 0;
+}
+
+/* True when the cell (level, ilat, ilon) meets the fence's bounding box. */
+static bool
+near_fence(const struct lm_region *r, int level, int64_t ilat, int64_t ilon)
+{
+	double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
+	double lon0 = -180 + (double)ilon * sz;
+
+	return lat0 <= r->fbox.north && lat0 + sz >= r->fbox.south && lon0 <= r->fbox.east &&
+		lon0 + sz >= r->fbox.west;
+}
+
+/* Verdict-driven: the children that meet the fence's box first (where the verdict is most
+ * likely to settle early), the others after; the set of cells kept is the same. */
+static int
+visit_children_vd(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *next,
+	size_t nnext)
+{
+	int pass, rc;
+	size_t i;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < 4; i++) {
+			int64_t a = ilat * 2 + (int64_t)(i >> 1), b = ilon * 2 + (int64_t)(i & 1);
+
+			if (near_fence(r, level + 1, a, b) != (pass == 0)) {
+				continue;
+			}
+			rc = visit(r, level + 1, a, b, next, nnext);
+			if (rc < 0) {
+				return rc;
+			}
 		}
 	}
 	return 0;
@@ -679,11 +721,21 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 			}
 		}
 	}
-	for (a = 0; a < LM_ROOT_ROWS; a++) {
-		for (b = 0; b < LM_ROOT_COLS; b++) {
-			rc = ref ? visit_ref(r, 0, a, b, all, n) : visit(r, 0, a, b, all, n);
-			if (rc < 0) {
-				goto fail;
+	if (r->decide && lm_geofence_bbox(r->decide, &r->fbox) < 0) {
+		r->fbox = (struct lm_bbox){-180, -90, 180, 90};
+	}
+	for (i = 0; i < (r->decide ? 2u : 1u); i++) {
+		for (a = 0; a < LM_ROOT_ROWS; a++) {
+			for (b = 0; b < LM_ROOT_COLS; b++) {
+				/* verdict-driven: the root cells near the fence first */
+				if (r->decide && near_fence(r, 0, a, b) != (i == 0)) {
+					continue;
+				}
+				rc = ref ? visit_ref(r, 0, a, b, all, n)
+					 : visit(r, 0, a, b, all, n);
+				if (rc < 0) {
+					goto fail;
+				}
 			}
 		}
 	}

@@ -274,7 +274,10 @@ START_TEST(test_fast_paths_equal_ref)
 				ck_assert_msg(c.verdict == a.verdict,
 					"%s trial %zu: verdict %s, full %s", codes[ci], trial,
 					lm_verdict_str(c.verdict), lm_verdict_str(a.verdict));
-				ck_assert(lm_region_ncells(rd) <= lm_region_ncells(r));
+				/* fewer cells, unless it stopped early (then the rest is kept
+				 * coarse, possibly where the full solve drops a whole subtree) */
+				ck_assert(lm_region_verdict_settled(rd) ||
+					lm_region_ncells(rd) <= lm_region_ncells(r));
 				if (a.verdict == LM_VERDICT_INSIDE ||
 					a.verdict == LM_VERDICT_OUTSIDE) {
 					ck_assert(c.margin_km == a.margin_km);
