@@ -378,19 +378,19 @@ lm_region_cell_excluded(
  * every cap still partial here; the others contain the whole cell). The full solve would
  * keep, inside this cell, cells of that same class only, and at least one (the one holding
  * the centre): the set of classes the verdict sees is the same, so is the verdict.
+ * Returns the class (LM_CELL_IN or LM_CELL_OUT) of a decided cell, LM_CELL_PARTIAL if not.
  */
-static bool
+static int
 decided(const struct lm_region *r, int level, int64_t ilat, int64_t ilon,
 	const struct lm_cell_geo *g, const uint32_t *act, size_t nact)
 {
 	double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
 	double lon0 = -180 + (double)ilon * sz, lo, hi;
-	size_t i;
+	size_t i, ngeo = 0;
+	uint32_t *geo = r->scratch + (size_t)(LM_MAX_LEVEL + 2) * r->n;
+	int cls;
 
-	if (lm_geofence_classify_rect(r->decide, lat0, lat0 + sz, lon0, lon0 + sz) ==
-		LM_CELL_PARTIAL) {
-		return false;
-	}
+	/* the cheap bounds first, then the fence, then the geodesics the bounds left open */
 	for (i = 0; i < nact; i++) {
 		const struct lm_cap *cap = &r->caps[act[i]];
 
@@ -398,13 +398,24 @@ decided(const struct lm_region *r, int level, int64_t ilat, int64_t ilon,
 		if (hi <= cap->radius_km) {
 			continue;
 		}
-		if (lo > cap->radius_km ||
-			lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon) + DIST_EPS_KM >
-				cap->radius_km) {
-			return false;
+		if (lo > cap->radius_km) {
+			return LM_CELL_PARTIAL;
+		}
+		geo[ngeo++] = act[i];
+	}
+	cls = lm_geofence_classify_rect(r->decide, lat0, lat0 + sz, lon0, lon0 + sz);
+	if (cls == LM_CELL_PARTIAL) {
+		return cls;
+	}
+	for (i = 0; i < ngeo; i++) {
+		const struct lm_cap *cap = &r->caps[geo[i]];
+
+		if (lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon) + DIST_EPS_KM >
+			cap->radius_km) {
+			return LM_CELL_PARTIAL;
 		}
 	}
-	return true;
+	return cls;
 }
 
 static int
@@ -427,9 +438,30 @@ visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t
 		}
 	}
 	if (nnext == 0) {
+		if (r->decide && !r->settled) {
+			/* every point of a full cell is a region point: it settles as a decided
+			 * cell does (decided, verdict_settled) */
+			double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
+			double lon0 = -180 + (double)ilon * sz;
+
+			q = lm_geofence_classify_rect(r->decide, lat0, lat0 + sz, lon0, lon0 + sz);
+			r->seen |= q == LM_CELL_IN ? 1 : q == LM_CELL_OUT ? 2 : 0;
+			r->settled = r->seen == 3;
+		}
 		return keep_cell_area(r, level, ilat, ilon, g.rad, true, g.area);
 	}
-	if (r->decide && g.rad > r->res_km && decided(r, level, ilat, ilon, &g, next, nnext)) {
+	if (r->decide && g.rad > r->res_km && !r->settled) {
+		q = decided(r, level, ilat, ilon, &g, next, nnext);
+		if (q != LM_CELL_PARTIAL) {
+			/* a proven region point inside and one outside the allowed set: the
+			 * verdict is inconclusive whatever the rest holds (verdict_settled) */
+			r->seen |= q == LM_CELL_IN ? 1 : 2;
+			r->settled = r->seen == 3;
+			return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
+		}
+	}
+	if (r->settled) {
+		/* the rest is kept at the level reached: coarse, never dropped */
 		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
 	}
 	if (g.rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
@@ -549,7 +581,7 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 	r->xyz = malloc(3 * n * sizeof(*r->xyz));
 	r->screen = malloc(n * sizeof(*r->screen));
 	r->unit = malloc(3 * n * sizeof(*r->unit));
-	r->scratch = malloc((size_t)(LM_MAX_LEVEL + 2) * n * sizeof(*r->scratch));
+	r->scratch = malloc((size_t)(LM_MAX_LEVEL + 3) * n * sizeof(*r->scratch));
 	if (!r->caps || !r->xyz || !r->screen || !r->scratch || !r->unit) {
 		goto fail;
 	}
@@ -631,6 +663,12 @@ lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_para
 		res = fmax(LM_REGION_MIN_RES_KM, res * f);
 		lm_region_destroy(r);
 	}
+}
+
+bool
+lm_region_verdict_settled(const struct lm_region *r)
+{
+	return r->settled;
 }
 
 bool

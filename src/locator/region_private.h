@@ -28,7 +28,7 @@ struct lm_region {
 	double *xyz; /* cap centres, ECEF km, 3 per cap */
 	struct lm_geo_screen *screen; /* per cap: local screening bounds (lm_geo.h) */
 	double *unit; /* cap centres' unit directions, 3 per cap */
-	uint32_t *scratch; /* active cap lists, one row of n per quadtree level */
+	uint32_t *scratch; /* active cap lists, one row of n per quadtree level, then decided()'s */
 	double res_km;
 	size_t max_cells;
 	struct lm_cell *cells;
@@ -37,6 +37,8 @@ struct lm_region {
 	double area, inner, res_met;
 	bool cell_limited; /* a cell was kept coarse because max_cells was reached */
 	const struct lm_geofence *decide; /* verdict-driven refinement (lm_region_params) */
+	unsigned seen; /* with decide: 1 a decided cell inside the fence was kept, 2 outside */
+	bool settled; /* seen both: the rest kept coarse (lm_region_verdict_settled) */
 };
 
 enum lm_cell_test {

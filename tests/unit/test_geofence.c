@@ -159,14 +159,15 @@ END_TEST
  * smallest f over a dense sample of the border that the reference scan also bounds) and
  * within 0.05 km of the reference scan's. Verdict-driven refinement (lm_region_params.decide)
  * gives the same verdict, margin, decisive caps and unknown area, in fewer cells that cover
- * every cell of the full solve.
+ * every cell of the full solve, also when it stopped early (lm_region_verdict_settled: only
+ * for an inconclusive verdict).
  */
 START_TEST(test_fast_paths_equal_ref)
 {
 	static const char *const codes[] = {"FR", "LU", "CH", "GB", "NO", "IT", "GR", "DE,FR"};
 	static const double at[][2] = {{46.5, 2.5}, {49.7, 6.1}, {46.8, 8.2}, {54, -2.5}, {62, 9},
 		{42.5, 12.5}, {38.5, 23.5}, {49, 7}};
-	size_t ci, trial, nin = 0, nvd = 0;
+	size_t ci, trial, nin = 0, nvd = 0, nsettled = 0;
 	double worst = 0;
 
 	geo_seed(lm_test_seed());
@@ -271,6 +272,12 @@ START_TEST(test_fast_paths_equal_ref)
 					ck_assert(lm_region_covers(rd, x->lat1, x->lon1));
 				}
 				nvd += lm_region_ncells(rd) < lm_region_ncells(r);
+				/* stopped early only on a proof of both sides: inconclusive */
+				if (lm_region_verdict_settled(rd)) {
+					ck_assert_int_eq(a.verdict, LM_VERDICT_INCONCLUSIVE);
+					nsettled++;
+				}
+				ck_assert(!lm_region_verdict_settled(r));
 				lm_region_destroy(rd);
 			}
 			lm_region_destroy(r);
@@ -279,9 +286,10 @@ START_TEST(test_fast_paths_equal_ref)
 		lm_geofence_destroy(gf);
 	}
 	ck_assert_uint_gt(nvd, 10); /* the lever did something */
+	ck_assert_uint_gt(nsettled, 5); /* and so did the early stop */
 	printf("# %zu inside/outside verdicts with a margin; largest margin difference from the "
-	       "reference scan %.6f km\n",
-		nin, worst);
+	       "reference scan %.6f km; %zu verdict-driven solves stopped early\n",
+		nin, worst, nsettled);
 	ck_assert_uint_gt(nin, 20);
 }
 END_TEST
