@@ -203,6 +203,28 @@ keep_cell_area(struct lm_region *r, int level, int64_t ilat, int64_t ilon, doubl
 	return 0;
 }
 
+/*
+ * Verdict-driven solve: the verdict's refinement of each kept cell (lm_geofence_refine_cell)
+ * as it is kept, in the order lm_geofence_verdict takes the cells, into r->vinfo/r->vdec (the
+ * verdict then reads them instead of refining again). Once that is settled (a part in and
+ * a part out, or a part undecided: inconclusive whatever the rest holds), the rest of the
+ * region is kept at the size reached (r->settled): the verdict over the region settles at
+ * the same cell, and the full solve, which keeps those same cells or (for decided ones)
+ * cells of the same class, is inconclusive too.
+ */
+static int
+keep_vd(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full,
+	double area)
+{
+	int rc = keep_cell_area(r, level, ilat, ilon, rad, full, area);
+
+	if (rc == 0 && r->decide && !r->settled) {
+		lm_geofence_refine_cell(
+			r->decide, r, &r->cells[r->ncells - 1], &r->vinfo, r->vdec, &r->settled);
+	}
+	return rc;
+}
+
 static int
 keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full)
 {
@@ -297,15 +319,19 @@ lm_region_cap_bounds(const struct lm_region *r, size_t k, const double q[3], dou
 	*hi_km = sqrt(rmax * rmax + kk * kk) * phi * (1 + 1e-12) + 1e-6;
 }
 
+#define LM_CELL_GEODESIC 3 /* test_bounds: only the geodesic can tell (test_geodesic) */
+#define NEXT_GEODESIC 0x80000000u /* visit: a cap index waiting for its geodesic */
+
+/* lm_region_test_cell's tests in its order, with lo and hi from lm_region_cap_bounds, up to
+ * the geodesic: LM_CELL_GEODESIC when they leave the cell undecided. */
 static int
-test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
+test_bounds(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
 {
 	const struct lm_cap *cap = &r->caps[k];
 	const double *lx = &r->xyz[3 * k];
 	double dx = g->cx[0] - lx[0], dy = g->cx[1] - lx[1], dz = g->cx[2] - lx[2];
-	double chord = sqrt(dx * dx + dy * dy + dz * dz), lo, hi, d;
+	double chord = sqrt(dx * dx + dy * dy + dz * dz), lo, hi;
 
-	/* lm_region_test_cell's tests in its order, with lo and hi from lm_region_cap_bounds */
 	if (chord - DIST_EPS_KM - g->rad > cap->radius_km) {
 		return LM_CELL_OUT;
 	}
@@ -320,7 +346,16 @@ test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
 		lo + DIST_EPS_KM + g->rad > cap->radius_km) {
 		return LM_CELL_PARTIAL;
 	}
-	d = lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon);
+	return LM_CELL_GEODESIC;
+}
+
+/* The rest of lm_region_test_cell: the geodesic of the cell centre. */
+static int
+test_geodesic(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
+{
+	const struct lm_cap *cap = &r->caps[k];
+	double d = lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon);
+
 	if (d - DIST_EPS_KM - g->rad > cap->radius_km) {
 		return LM_CELL_OUT;
 	}
@@ -328,6 +363,14 @@ test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
 		return LM_CELL_IN;
 	}
 	return LM_CELL_PARTIAL;
+}
+
+static int
+test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
+{
+	int q = test_bounds(r, k, g);
+
+	return q == LM_CELL_GEODESIC ? test_geodesic(r, k, g) : q;
 }
 
 bool
@@ -423,51 +466,67 @@ visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t
 	size_t nact)
 {
 	uint32_t *next = r->scratch + (size_t)(level + 1) * r->n;
-	size_t nnext = 0, i;
+	size_t nnext = 0, ngeo = 0, i;
 	struct lm_cell_geo g;
 	int rc, q;
 
 	cell_geo(level, ilat, ilon, &g);
+	/* every cap's bounds first, the geodesics after, for what the bounds left open: a cap
+	 * the bounds exclude the cell from saves the others' geodesics. The outcome is
+	 * test_fast's over the caps in order (OUT if any cap excludes, else the partial caps
+	 * in order), so the cells are the same. Undecided caps are marked by NEXT_GEODESIC. */
 	for (i = 0; i < nact; i++) {
-		q = test_fast(r, active[i], &g);
+		q = test_bounds(r, active[i], &g);
 		if (q == LM_CELL_OUT) {
 			return 0;
 		}
 		if (q == LM_CELL_PARTIAL) {
 			next[nnext++] = active[i];
+		} else if (q == LM_CELL_GEODESIC) {
+			next[nnext++] = active[i] | NEXT_GEODESIC;
+			ngeo++;
+		}
+	}
+	if (ngeo && !r->settled) {
+		size_t j = 0;
+
+		for (i = 0; i < nnext; i++) {
+			uint32_t k = next[i];
+
+			if (k & NEXT_GEODESIC) {
+				k &= ~NEXT_GEODESIC;
+				q = test_geodesic(r, k, &g);
+				if (q == LM_CELL_OUT) {
+					return 0;
+				}
+				if (q == LM_CELL_IN) {
+					continue;
+				}
+			}
+			next[j++] = k;
+		}
+		nnext = j;
+	} else if (ngeo) {
+		/* settled: what only a geodesic could decide stays partial (kept, coarse) */
+		for (i = 0; i < nnext; i++) {
+			next[i] &= ~NEXT_GEODESIC;
 		}
 	}
 	if (nnext == 0) {
-		if (r->decide && !r->settled) {
-			/* every point of a full cell is a region point: it settles as a decided
-			 * cell does (decided, verdict_settled) */
-			double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
-			double lon0 = -180 + (double)ilon * sz;
-
-			q = lm_geofence_classify_rect(r->decide, lat0, lat0 + sz, lon0, lon0 + sz);
-			r->seen |= q == LM_CELL_IN ? 1 : q == LM_CELL_OUT ? 2 : 0;
-			r->settled = r->seen == 3;
-		}
-		return keep_cell_area(r, level, ilat, ilon, g.rad, true, g.area);
-	}
-	if (r->decide && g.rad > r->res_km && !r->settled) {
-		q = decided(r, level, ilat, ilon, &g, next, nnext);
-		if (q != LM_CELL_PARTIAL) {
-			/* a proven region point inside and one outside the allowed set: the
-			 * verdict is inconclusive whatever the rest holds (verdict_settled) */
-			r->seen |= q == LM_CELL_IN ? 1 : 2;
-			r->settled = r->seen == 3;
-			return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
-		}
+		return keep_vd(r, level, ilat, ilon, g.rad, true, g.area);
 	}
 	if (r->settled) {
-		/* the rest is kept at the level reached: coarse, never dropped */
+		/* the verdict is settled: the rest is kept at the level reached, coarse */
 		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
+	}
+	if (r->decide && g.rad > r->res_km &&
+		decided(r, level, ilat, ilon, &g, next, nnext) != LM_CELL_PARTIAL) {
+		return keep_vd(r, level, ilat, ilon, g.rad, false, g.area);
 	}
 	if (g.rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
 		/* never silent: a cell kept coarse for the limit is reported */
 		r->cell_limited |= g.rad > r->res_km && level < LM_MAX_LEVEL;
-		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
+		return keep_vd(r, level, ilat, ilon, g.rad, false, g.area);
 	}
 	for (i = 0; i < 4; i++) {
 		rc = visit(r, level + 1, ilat * 2 + (int64_t)(i >> 1), ilon * 2 + (int64_t)(i & 1),
@@ -577,6 +636,16 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 	r->max_cells =
 		params && params->max_cells ? params->max_cells : LM_REGION_DEFAULT_MAX_CELLS;
 	r->decide = params && !ref ? params->decide : NULL;
+	r->vinfo.margin_km = NAN;
+	r->vinfo.margin_lat = NAN;
+	r->vinfo.margin_lon = NAN;
+	r->vinfo.margin_cap = SIZE_MAX;
+	if (r->decide) {
+		r->vdec = calloc(n, 1);
+		if (!r->vdec) {
+			goto fail;
+		}
+	}
 	r->caps = malloc(n * sizeof(*r->caps));
 	r->xyz = malloc(3 * n * sizeof(*r->xyz));
 	r->screen = malloc(n * sizeof(*r->screen));
@@ -618,6 +687,7 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 			}
 		}
 	}
+	r->vdone = r->decide != NULL;
 	return r;
 fail:
 	lm_region_destroy(r);
@@ -715,6 +785,7 @@ lm_region_destroy(struct lm_region *r)
 	free(r->screen);
 	free(r->unit);
 	free(r->scratch);
+	free(r->vdec);
 	free(r->cells);
 	free(r->ix);
 	free(r);

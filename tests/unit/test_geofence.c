@@ -172,12 +172,13 @@ START_TEST(test_fast_paths_equal_ref)
 
 	geo_seed(lm_test_seed());
 	for (ci = 0; ci < sizeof(codes) / sizeof(codes[0]); ci++) {
-		struct lm_geofence *gf = lm_geofence_create();
+		struct lm_geofence *gf = lm_geofence_create(), *gf2 = lm_geofence_create();
 		char buf[16], *save, *tok;
 
 		snprintf(buf, sizeof(buf), "%s", codes[ci]);
 		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			ck_assert_int_eq(lm_geofence_add_country(gf, tok), 0);
+			ck_assert_int_eq(lm_geofence_add_country(gf2, tok), 0);
 		}
 		for (trial = 0; trial < 24; trial++) {
 			struct lm_region_params prm = {.res_km = 2 + 30 * geo_rand()};
@@ -253,6 +254,23 @@ START_TEST(test_fast_paths_equal_ref)
 				rd = lm_region_solve(caps, (size_t)n, &pd);
 				ck_assert_ptr_nonnull(rd);
 				ck_assert_int_eq(lm_geofence_verdict(gf, rd, true, &c, dc), 0);
+				/* the solver's own refinement (kept with the region) is the one
+				 * the verdict computes afresh: the same fence in another object */
+				{
+					struct lm_verdict_info e;
+					uint8_t de[6] = {0};
+
+					ck_assert_int_eq(
+						lm_geofence_verdict(gf2, rd, true, &e, de), 0);
+					ck_assert_int_eq(e.verdict, c.verdict);
+					ck_assert(e.area_in_km2 == c.area_in_km2 &&
+						e.area_out_km2 == c.area_out_km2 &&
+						e.area_unknown_km2 == c.area_unknown_km2);
+					ck_assert_uint_eq(e.ndecisive, c.ndecisive);
+					ck_assert_mem_eq(de, dc, sizeof(de));
+					ck_assert(isnan(c.margin_km) ? isnan(e.margin_km)
+								     : e.margin_km == c.margin_km);
+				}
 				ck_assert_msg(c.verdict == a.verdict,
 					"%s trial %zu: verdict %s, full %s", codes[ci], trial,
 					lm_verdict_str(c.verdict), lm_verdict_str(a.verdict));
@@ -284,6 +302,7 @@ START_TEST(test_fast_paths_equal_ref)
 			lm_region_destroy(rr);
 		}
 		lm_geofence_destroy(gf);
+		lm_geofence_destroy(gf2);
 	}
 	ck_assert_uint_gt(nvd, 10); /* the lever did something */
 	ck_assert_uint_gt(nsettled, 5); /* and so did the early stop */
