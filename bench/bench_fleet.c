@@ -19,8 +19,9 @@
  * Times are CPU time of the measuring thread, except the jobs rows (wall clock). The load
  * average is printed before and after: numbers from a loaded machine are not quotable, the
  * ratios of one run are.
- *   bench_fleet [CHIPS_PER_KIND [RIPE_DIR|- [noref]]]   (default 8, no RIPE targets;
- *   noref: skip the reference path, for profiling the new one)
+ *   bench_fleet [CHIPS_PER_KIND [RIPE_DIR|- [noref|vd]]]   (default 8, no RIPE targets;
+ *   noref: skip the reference path, for profiling the new one; vd: only the verdict-driven
+ *   path, no other row, for profiling it)
  */
 #include <errno.h>
 #include <math.h>
@@ -286,6 +287,9 @@ ripe_chips(const char *dir, size_t per_kind)
 }
 
 static double area_goal; /* run_chip's lm_region_params.area_ratio (0: fixed resolution) */
+static double t_solve_part; /* run_chip's CPU time in the solve (the rest: verdict, margin) */
+static double t_by_verdict[4]; /* run_chip's CPU time by verdict */
+static size_t n_by_verdict[4];
 static bool verdict_driven; /* run_chip's lm_region_params.decide = the declared country */
 
 /* One chip by the new path (ref false) or the reference path. */
@@ -296,9 +300,12 @@ run_chip(struct chip *ch, bool ref)
 		.area_ratio = ref ? 0 : area_goal,
 		.decide = !ref && verdict_driven ? countries[ch->country].gf : NULL};
 	struct lm_verdict_info vi;
+	double t0 = cpu_s(), t1;
 	struct lm_region *r = ref ? lm_region_solve_ref(ch->caps, (size_t)ch->n, &prm)
 				  : lm_region_solve(ch->caps, (size_t)ch->n, &prm);
 
+	t1 = cpu_s();
+	t_solve_part += t1 - t0;
 	if (!r) {
 		ch->verdict = -1;
 		return;
@@ -315,6 +322,10 @@ run_chip(struct chip *ch, bool ref)
 		ch->verdict = -1;
 	}
 	lm_region_destroy(r);
+	if (ch->verdict >= 0 && ch->verdict <= 3) {
+		t_by_verdict[ch->verdict] += cpu_s() - t0;
+		n_by_verdict[ch->verdict]++;
+	}
 }
 
 /* brute force: every point of a RES_KM grid over the smallest cap's box against every cap */
@@ -404,7 +415,7 @@ main(int argc, char **argv)
 	double t0, t_new = 0, t_ref = 0, kind_new[3] = {0}, kind_ref[3] = {0}, worst = 0;
 	double t_solve = 0, t_grid = 0, w1, w2, s1 = 0, s2 = 0;
 	size_t kind_n[3] = {0};
-	bool noref;
+	bool noref, vdonly;
 	static const char *const kinds[] = {"RIPE targets", "RIPE-like", "large regions"};
 
 	if (per_kind < 1 || per_kind > 200) {
@@ -428,7 +439,9 @@ main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[2], "-")) {
 		ripe_chips(argv[2], per_kind);
 	}
-	noref = argc > 3 && !strcmp(argv[3], "noref");
+	vdonly = argc > 3 && !strcmp(argv[3], "vd");
+	noref = vdonly || (argc > 3 && !strcmp(argv[3], "noref"));
+	verdict_driven = vdonly;
 	for (i = 0; i < NCOUNTRIES; i++) {
 		for (k = 0; k < per_kind; k++) {
 			synth_chip((int)i, 1);
@@ -502,8 +515,19 @@ main(int argc, char **argv)
 		same, nchips, worst, nmargin);
 	printf("verdicts: inside %zu, outside %zu, inconclusive %zu, infeasible %zu\n", nv[0],
 		nv[1], nv[2], nv[3]);
-	printf("1,000,000 chips of this mix: %.1f min on one core (goal <= 5 min: 0.3 ms/chip)\n",
-		1e6 * t_new / (double)nchips / 60);
+	printf("1,000,000 chips of this mix: %.1f min on one core (goal <= 5 min: 0.3 ms/chip)%s\n",
+		1e6 * t_new / (double)nchips / 60, vdonly ? ", verdict-driven" : "");
+	if (vdonly) {
+		printf("of which the solve %.3f ms/chip; by verdict (ms/chip): inside %.3f, outside "
+		       "%.3f, inconclusive %.3f, infeasible %.3f\n",
+			1e3 * t_solve_part / (double)nchips,
+			1e3 * t_by_verdict[0] / fmax(1, (double)n_by_verdict[0]),
+			1e3 * t_by_verdict[1] / fmax(1, (double)n_by_verdict[1]),
+			1e3 * t_by_verdict[2] / fmax(1, (double)n_by_verdict[2]),
+			1e3 * t_by_verdict[3] / fmax(1, (double)n_by_verdict[3]));
+		loadavg("at end");
+		return 0;
+	}
 	/* tightness: the same chips with the area goal of solve and locate (--tight 1.05) */
 	{
 		size_t loose_fixed = 0, loose_tight = 0, limited = 0, feas = 0;

@@ -63,7 +63,13 @@ struct lm_region_params {
 	 *  would split into), and its verdict against the same fence, decisive caps, unknown
 	 *  area and margin are those of the full solve (the decided cell holds a region point,
 	 *  so the full solve has cells of the same class there); area_km2, area_in/out and the
-	 *  GeoJSON are coarser where decided. Not with area_ratio (EINVAL). */
+	 *  GeoJSON are coarser where decided. The solver runs the verdict's refinement on each
+	 *  cell as it keeps it (lm_geofence_verdict against this fence then reuses it); once
+	 *  that makes the verdict inconclusive whatever the rest holds (a part in and a part
+	 *  out, or a part undecided), refinement stops: every cell not yet kept is kept at the
+	 *  size reached, after the cap bounds (dropped only when a cap excludes it;
+	 *  lm_region_verdict_settled says so, lm_region_resolution_km shows the coarse cells).
+	 *  Not with area_ratio (EINVAL). */
 	const struct lm_geofence *decide;
 };
 
@@ -113,6 +119,11 @@ double lm_region_inner_area_km2(const struct lm_region *r);
 
 /** Largest circumradius bound among kept boundary cells (0 when none): the resolution met. */
 double lm_region_resolution_km(const struct lm_region *r);
+
+/** With lm_region_params.decide: true when refinement stopped early because the cells kept
+ *  so far already make the verdict against that fence inconclusive (the rest of the region
+ *  is kept coarse). */
+bool lm_region_verdict_settled(const struct lm_region *r);
 
 /** True when max_cells was reached: some cells were kept coarser than the resolution. */
 bool lm_region_cell_limited(const struct lm_region *r);

@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "cpd.h"
 #include "landmark/lm_feed_http.h"
+#include "landmark/lm_http_reply.h"
 
 #define LIMIT_DEFAULT 100
 #define LIMIT_MAX 10000
@@ -43,61 +43,6 @@ struct query {
 	long long limit;
 	char why[200];
 };
-
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned code, const char *type, char *body, size_t len, bool owned)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret;
-
-	if (!r) {
-		if (owned) {
-			free(body);
-		}
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	if (code == MHD_HTTP_METHOD_NOT_ALLOWED) {
-		MHD_add_response_header(r, "Allow", "GET");
-	}
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result
-reply_text(struct MHD_Connection *c, unsigned code, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		n = 0;
-	}
-	return reply(c, code, "text/plain; charset=utf-8", buf,
-		(size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, false);
-}
-
-static enum MHD_Result
-reply_json(struct MHD_Connection *c, json_t *j)
-{
-	char *body = j ? json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) : NULL;
-
-	json_decref(j);
-	if (!body) {
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-	}
-	return reply(c, MHD_HTTP_OK, "application/json", body, strlen(body), true);
-}
 
 static bool
 word_in(const char *list, const char *w)
@@ -192,11 +137,12 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		*con_cls = &first_call_marker;
 		clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-			return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET only\n");
+			return lm_http_reply_text(
+				c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET only\n");
 		}
 		if ((clen && strcmp(clen, "0")) ||
 			MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) {
-			return reply_text(
+			return lm_http_reply_text(
 				c, MHD_HTTP_CONTENT_TOO_LARGE, "no request body allowed\n");
 		}
 	}
@@ -213,35 +159,36 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	} else if (!strcmp(url, "/metrics") || !strcmp(url, "/healthz")) {
 		q.allowed = "";
 	} else {
-		return reply_text(c, MHD_HTTP_NOT_FOUND,
+		return lm_http_reply_text(c, MHD_HTTP_NOT_FOUND,
 			"not found (see /v1/status, /v1/alerts, /metrics, /healthz)\n");
 	}
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
 	if (q.bad) {
-		return reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
+		return lm_http_reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
 	}
 	if (q.have_chip && !cpd_service_licensed(h->s, q.chip)) {
-		return reply_text(c, MHD_HTTP_NOT_FOUND, "chip %s: no licence\n", q.chip);
+		return lm_http_reply_text(c, MHD_HTTP_NOT_FOUND, "chip %s: no licence\n", q.chip);
 	}
 	if (!strcmp(url, "/metrics")) {
 		size_t len;
 		char *text = lm_metrics_render(h->metrics, &len);
 
 		if (!text) {
-			return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+			return lm_http_reply_text(
+				c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 		}
-		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
-			true);
+		return lm_http_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+			text, len, true);
 	}
 	if (!strcmp(url, "/healthz")) {
-		return reply_text(c, MHD_HTTP_OK, "ok\n");
+		return lm_http_reply_text(c, MHD_HTTP_OK, "ok\n");
 	}
 	if (url[4] == 's') {
-		return reply_json(c,
+		return lm_http_reply_json(c,
 			cpd_service_status_json(h->s, q.have_status ? &q.status : NULL,
 				q.have_chip ? q.chip : NULL));
 	}
-	return reply_json(c,
+	return lm_http_reply_json(c,
 		cpd_service_alerts_json(h->s, q.have_status ? &q.status : NULL,
 			q.have_chip ? q.chip : NULL, q.limit));
 }

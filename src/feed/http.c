@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 
 #include "landmark/lm_feed.h"
 #include "landmark/lm_feed_http.h"
+#include "landmark/lm_http_reply.h"
 #include "landmark/lm_record.h"
 #include "query_private.h"
 
@@ -148,50 +148,6 @@ query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value
 	return q->bad ? MHD_NO : MHD_YES;
 }
 
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len,
-	bool owned)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret;
-
-	if (r == NULL) {
-		if (owned) {
-			free(body);
-		}
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
-		MHD_add_response_header(r, "Allow", "GET");
-	}
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result
-reply_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		n = 0;
-	}
-	return reply(c, status, "text/plain; charset=utf-8", buf,
-		(size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, false);
-}
-
 /* Matching records of one batch as NDJSON lines into f; returns lines written. */
 static long long
 batch_lines(FILE *f, const struct lm_feed_batch *b, const struct query *q, struct lm_record *rec,
@@ -230,12 +186,12 @@ answer_lines(struct MHD_Connection *c, char **buf, size_t *size, FILE *out, long
 	}
 	if (n < 0) {
 		free(*buf);
-		return reply_text(c,
+		return lm_http_reply_text(c,
 			n == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR
 				     : MHD_HTTP_SERVICE_UNAVAILABLE,
 			"feed log: %s\n", strerror((int)-n));
 	}
-	return reply(c, MHD_HTTP_OK, "application/x-ndjson", *buf, *size, true);
+	return lm_http_reply(c, MHD_HTTP_OK, "application/x-ndjson", *buf, *size, true);
 }
 
 static enum MHD_Result
@@ -248,7 +204,7 @@ do_records(struct lm_feed_http *h, struct MHD_Connection *c, const struct query 
 	long n;
 
 	if (h->log_dir == NULL) {
-		return reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
+		return lm_http_reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
 	}
 	memset(&fq, 0, sizeof(fq));
 	fq.have_chip = q->have_chip;
@@ -258,7 +214,7 @@ do_records(struct lm_feed_http *h, struct MHD_Connection *c, const struct query 
 	fq.limit = (size_t)(q->have_limit ? q->limit : LIMIT_DEFAULT);
 	out = open_memstream(&buf, &size);
 	if (out == NULL) {
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return lm_http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	}
 	n = feed_index_query(h->index, &fq, out);
 	return answer_lines(c, &buf, &size, out, n);
@@ -275,11 +231,11 @@ do_chain(struct lm_feed_http *h, struct MHD_Connection *c, const struct query *q
 	long n;
 
 	if (h->log_dir == NULL) {
-		return reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
+		return lm_http_reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
 	}
 	out = open_memstream(&buf, &size);
 	if (out == NULL) {
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return lm_http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	}
 	n = heads
 		? feed_index_heads(h->index, q->have_since_seq, (uint64_t)q->since_seq, limit, out)
@@ -369,12 +325,12 @@ do_stream(struct lm_feed_http *h, struct MHD_Connection *c, const struct query *
 	int rc;
 
 	if (h->log_dir == NULL) {
-		return reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
+		return lm_http_reply_text(c, MHD_HTTP_NOT_FOUND, "no feed log configured\n");
 	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->rec = malloc(sizeof(*s->rec))) == NULL) {
 		free(s);
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return lm_http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	}
 	s->h = h;
 	s->q = *q;
@@ -388,14 +344,16 @@ do_stream(struct lm_feed_http *h, struct MHD_Connection *c, const struct query *
 	rc = feed_index_stream_pos(h->index, q->have_since, q->since, &at, &from_oldest);
 	if (rc < 0) {
 		stream_free(s);
-		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "feed log: %s\n", strerror(-rc));
+		return lm_http_reply_text(
+			c, MHD_HTTP_SERVICE_UNAVAILABLE, "feed log: %s\n", strerror(-rc));
 	}
 	s->r = lm_feed_reader_open(h->log_dir, from_oldest ? NULL : &at);
 	if (s->r == NULL) {
 		int e = errno;
 
 		stream_free(s);
-		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "feed log: %s\n", strerror(e));
+		return lm_http_reply_text(
+			c, MHD_HTTP_SERVICE_UNAVAILABLE, "feed log: %s\n", strerror(e));
 	}
 	resp = MHD_create_response_from_callback(
 		MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free);
@@ -426,12 +384,13 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		/* Everything is decided on the headers: no body is ever read. */
 		clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-			return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET only\n");
+			return lm_http_reply_text(
+				c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET only\n");
 		}
 		if ((clen != NULL && strcmp(clen, "0") != 0) ||
 			MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding") !=
 				NULL) {
-			return reply_text(
+			return lm_http_reply_text(
 				c, MHD_HTTP_CONTENT_TOO_LARGE, "no request body allowed\n");
 		}
 	}
@@ -447,27 +406,28 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		q.allowed = "";
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
 		if (q.bad) {
-			return reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
+			return lm_http_reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
 		}
 		if (h->conf.metrics == NULL) {
-			return reply(
+			return lm_http_reply(
 				c, MHD_HTTP_OK, "text/plain; version=0.0.4", (char *)"", 0, false);
 		}
 		text = lm_metrics_render(h->conf.metrics, &len);
 		if (text == NULL) {
-			return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+			return lm_http_reply_text(
+				c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 		}
-		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
-			true);
+		return lm_http_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+			text, len, true);
 	}
 	if (!strcmp(url, "/healthz")) {
 		struct stat st;
 
 		if (h->log_dir != NULL && (stat(h->log_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-			return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			return lm_http_reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				"feed log %s: unreadable\n", h->log_dir);
 		}
-		return reply_text(c, MHD_HTTP_OK, "ok\n");
+		return lm_http_reply_text(c, MHD_HTTP_OK, "ok\n");
 	}
 	if (!strcmp(url, "/v1/records") || !strcmp(url, "/v1/stream")) {
 		bool stream = url[4] == 's';
@@ -475,7 +435,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		q.allowed = stream ? "chip since max" : "chip since limit";
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
 		if (q.bad) {
-			return reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
+			return lm_http_reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
 		}
 		return stream ? do_stream(h, c, &q) : do_records(h, c, &q);
 	}
@@ -485,11 +445,11 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		q.allowed = heads ? "since_seq limit" : "key limit";
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
 		if (q.bad) {
-			return reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
+			return lm_http_reply_text(c, MHD_HTTP_BAD_REQUEST, "%s\n", q.why);
 		}
 		return do_chain(h, c, &q, heads);
 	}
-	return reply_text(c, MHD_HTTP_NOT_FOUND,
+	return lm_http_reply_text(c, MHD_HTTP_NOT_FOUND,
 		"not found (see /metrics, /healthz, /v1/records, /v1/stream, /v1/heads, "
 		"/v1/credentials)\n");
 }

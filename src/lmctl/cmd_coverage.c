@@ -137,23 +137,23 @@ landmark_json(const struct lm_coverage_landmark *l)
 }
 
 struct cov_opts {
-	const char *licences, *out, *candidates;
+	const char *out, *candidates;
 	const char *landmarks[64];
 	size_t n_landmarks;
 	const char *exclude[MAX_EXCLUDE];
 	size_t n_exclude;
 	long long suggest;
 	struct lm_coverage_model model;
-	struct lmctl_roots roots;
+	struct lmctl_licences lic; /* --root is another name of --licence-root */
 };
 
 static int
 parse_opts(int argc, char **argv, struct cov_opts *o)
 {
 	static const struct option opts[] = {
-		{"licences", required_argument, NULL, 'L'},
-		{"licence-root", required_argument, NULL, 'r'},
-		{"root", required_argument, NULL, 'r'},
+		{"licences", required_argument, NULL, LMCTL_OPT_LICENCES},
+		{"licence-root", required_argument, NULL, LMCTL_OPT_LICENCE_ROOT},
+		{"root", required_argument, NULL, LMCTL_OPT_LICENCE_ROOT},
 		{"landmarks", required_argument, NULL, 'l'},
 		{"exclude", required_argument, NULL, 'x'},
 		{"fibre-vf", required_argument, NULL, 'v'},
@@ -169,19 +169,18 @@ parse_opts(int argc, char **argv, struct cov_opts *o)
 		{NULL, 0, NULL, 0},
 	};
 	double d;
-	int c;
+	int c, e;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'L':
-			o->licences = optarg;
-			break;
-		case 'r':
-			if (lmctl_add_root(CMD, optarg, o->roots.op, &o->roots.n_op) < 0) {
+		e = lmctl_licence_opt(CMD, c, optarg, &o->lic);
+		if (e != 0) {
+			if (e < 0) {
 				return 2;
 			}
-			break;
+			continue;
+		}
+		switch (c) {
 		case 'l':
 			if (o->n_landmarks >= 64) {
 				lmctl_err(CMD, "--landmarks: at most 64 files");
@@ -251,7 +250,7 @@ parse_opts(int argc, char **argv, struct cov_opts *o)
 			return 2;
 		}
 	}
-	if (o->licences == NULL || o->n_landmarks == 0 || optind != argc) {
+	if (o->lic.file == NULL || o->n_landmarks == 0 || optind != argc) {
 		lmctl_err(CMD, "need --licences and at least one --landmarks (see --help)");
 		return 2;
 	}
@@ -408,15 +407,16 @@ lmctl_cmd_coverage(int argc, char **argv)
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
-	e = lm_licence_read_file(o.licences, &m, 0, err, sizeof(err));
+	e = lm_licence_read_file(o.lic.file, &m, 0, err, sizeof(err));
 	if (e != 0) {
 		lmctl_err(CMD, "--licences %s", err);
 		goto out;
 	}
-	if (o.roots.n_op > 0) {
-		why = lm_licence_verify(&m, (const uint8_t(*)[LM_PK_LEN])o.roots.op, o.roots.n_op);
+	if (o.lic.n_roots > 0) {
+		why = lm_licence_verify(
+			&m, (const uint8_t(*)[LM_PK_LEN])o.lic.roots, o.lic.n_roots);
 		if (why != LM_OK) {
-			lmctl_err(CMD, "--licences %s: %s", o.licences,
+			lmctl_err(CMD, "--licences %s: %s", o.lic.file,
 				why == LM_E_ISSUER
 					? "issuer: not a trusted licence root (--licence-root)"
 					: "signature: does not verify");
@@ -437,7 +437,7 @@ lmctl_cmd_coverage(int argc, char **argv)
 
 		e = lm_place_fence(pc, &m.lic[i], &gf, err, sizeof(err));
 		if (e != 0) {
-			lmctl_err(CMD, "--licences %s: licences[%zu].countries: %s", o.licences, i,
+			lmctl_err(CMD, "--licences %s: licences[%zu].countries: %s", o.lic.file, i,
 				err);
 			goto out;
 		}
@@ -458,10 +458,10 @@ lmctl_cmd_coverage(int argc, char **argv)
 	json_object_set_new(top, "model", model_json(&o.model));
 	mj = json_object();
 	sodium_bin2hex(hex, sizeof(hex), m.hash, sizeof(m.hash));
-	json_object_set_new(mj, "file", json_string(o.licences));
+	json_object_set_new(mj, "file", json_string(o.lic.file));
 	json_object_set_new(mj, "serial", json_integer((json_int_t)m.serial));
 	json_object_set_new(mj, "manifest_hash", json_string(hex));
-	json_object_set_new(mj, "verified", json_boolean(o.roots.n_op > 0));
+	json_object_set_new(mj, "verified", json_boolean(o.lic.n_roots > 0));
 	json_object_set_new(top, "manifest", mj);
 	json_object_set_new(top, "landmarks", json_array());
 	for (i = 0; i < n; i++) {

@@ -58,14 +58,13 @@ report_usage(FILE *f)
 }
 
 struct rep_opts {
-	const char *licences, *key, *out, *coverage, *nats, *stream;
+	const char *key, *out, *coverage, *nats, *stream;
 	const char *landmarks[MAX_FILES], *revs[MAX_FILES], *excl[MAX_FILES];
 	size_t n_landmarks, n_revs, n_excl;
 	long long since, until;
 	double idle_s, window_s, res_km;
 	struct lmctl_roots roots; /* op, mfr */
-	uint8_t lic_roots[LMCTL_MAX_ROOTS][LM_PK_LEN];
-	size_t n_lic_roots;
+	struct lmctl_licences lic;
 };
 
 static int
@@ -83,8 +82,8 @@ static int
 parse_opts(int argc, char **argv, struct rep_opts *o)
 {
 	static const struct option opts[] = {
-		{"licences", required_argument, NULL, 'L'},
-		{"licence-root", required_argument, NULL, 'I'},
+		{"licences", required_argument, NULL, LMCTL_OPT_LICENCES},
+		{"licence-root", required_argument, NULL, LMCTL_OPT_LICENCE_ROOT},
 		{"root", required_argument, NULL, 'r'},
 		{"mfr", required_argument, NULL, 'm'},
 		{"key", required_argument, NULL, 'k'},
@@ -103,7 +102,7 @@ parse_opts(int argc, char **argv, struct rep_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, e;
 
 	o->since = -1;
 	o->until = (long long)time(NULL);
@@ -113,15 +112,14 @@ parse_opts(int argc, char **argv, struct rep_opts *o)
 	o->stream = LM_FEED_NATS_STREAM;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'L':
-			o->licences = optarg;
-			break;
-		case 'I':
-			if (lmctl_add_root(CMD, optarg, o->lic_roots, &o->n_lic_roots) < 0) {
+		e = lmctl_licence_opt(CMD, c, optarg, &o->lic);
+		if (e != 0) {
+			if (e < 0) {
 				return 2;
 			}
-			break;
+			continue;
+		}
+		switch (c) {
 		case 'r':
 			if (lmctl_add_root(CMD, optarg, o->roots.op, &o->roots.n_op) < 0) {
 				return 2;
@@ -195,7 +193,7 @@ parse_opts(int argc, char **argv, struct rep_opts *o)
 			return 2;
 		}
 	}
-	if (o->licences == NULL || o->n_lic_roots == 0 || o->roots.n_op == 0 ||
+	if (o->lic.file == NULL || o->lic.n_roots == 0 || o->roots.n_op == 0 ||
 		o->roots.n_mfr == 0 || o->key == NULL || o->out == NULL || o->since < 0 ||
 		(optind >= argc && o->nats == NULL)) {
 		lmctl_err(CMD,
@@ -468,10 +466,8 @@ cmd_make(int argc, char **argv)
 		lmctl_err(CMD, "%s: %s", o.key, lm_keyfile_strerror(e));
 		goto out;
 	}
-	set = lm_licence_set_load(o.licences, (const uint8_t(*)[LM_PK_LEN])o.lic_roots,
-		o.n_lic_roots, err, sizeof(err));
+	set = lmctl_licences_load(CMD, &o.lic);
 	if (set == NULL) {
-		lmctl_err(CMD, "--licences %s", err);
 		goto out;
 	}
 	lc.window_s = o.window_s;
@@ -634,39 +630,39 @@ cmd_verify(int argc, char **argv)
 	static const struct option opts[] = {
 		{"reporter", required_argument, NULL, 'p'},
 		{"csv", required_argument, NULL, 'c'},
-		{"licences", required_argument, NULL, 'L'},
-		{"licence-root", required_argument, NULL, 'I'},
+		{"licences", required_argument, NULL, LMCTL_OPT_LICENCES},
+		{"licence-root", required_argument, NULL, LMCTL_OPT_LICENCE_ROOT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	uint8_t keys[LMCTL_MAX_ROOTS][LM_PK_LEN], lic_roots[LMCTL_MAX_ROOTS][LM_PK_LEN];
-	size_t nk = 0, nl = 0;
-	const char *csv_path = NULL, *lic = NULL, *file;
+	uint8_t keys[LMCTL_MAX_ROOTS][LM_PK_LEN];
+	struct lmctl_licences lic = {0};
+	size_t nk = 0;
+	const char *csv_path = NULL, *file;
 	char err[512], *csv = NULL;
 	long csv_len = 0;
 	json_error_t je;
 	json_t *doc;
 	enum lm_reason r;
-	int c, rc = 2;
+	int c, e, rc = 2;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		e = lmctl_licence_opt(CMD, c, optarg, &lic);
+		if (e != 0) {
+			if (e < 0) {
+				return 2;
+			}
+			continue;
+		}
 		switch (c) {
 		case 'p':
 			if (lmctl_add_root(CMD, optarg, keys, &nk) < 0) {
 				return 2;
 			}
 			break;
-		case 'I':
-			if (lmctl_add_root(CMD, optarg, lic_roots, &nl) < 0) {
-				return 2;
-			}
-			break;
 		case 'c':
 			csv_path = optarg;
-			break;
-		case 'L':
-			lic = optarg;
 			break;
 		case 'h':
 			report_usage(stdout);
@@ -676,7 +672,7 @@ cmd_verify(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 != argc || nk == 0 || (lic != NULL && nl == 0)) {
+	if (optind + 1 != argc || nk == 0 || (lic.file != NULL && lic.n_roots == 0)) {
 		lmctl_err(CMD,
 			"verify: need one REPORT.json and at least one --reporter (and "
 			"--licence-root with --licences)");
@@ -704,23 +700,21 @@ cmd_verify(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (lic != NULL) {
+	if (lic.file != NULL) {
 		struct lm_licence_set *set;
 		char hex[2 * LM_HASH_LEN + 1];
 		const char *mh = json_string_value(
 			json_object_get(json_object_get(doc, "manifest"), "manifest_hash"));
 
-		set = lm_licence_set_load(
-			lic, (const uint8_t(*)[LM_PK_LEN])lic_roots, nl, err, sizeof(err));
+		set = lmctl_licences_load(CMD, &lic);
 		if (set == NULL) {
-			lmctl_err(CMD, "--licences %s", err);
 			goto out;
 		}
 		sodium_bin2hex(hex, sizeof(hex), lm_licence_set_manifest(set)->hash, LM_HASH_LEN);
 		lm_licence_set_destroy(set);
 		if (strcmp(hex, mh) != 0) {
 			lmctl_err(CMD, "%s: manifest.manifest_hash: %s is not the manifest %s (%s)",
-				file, mh, lic, hex);
+				file, mh, lic.file, hex);
 			rc = 1;
 			goto out;
 		}
@@ -732,7 +726,7 @@ cmd_verify(int argc, char **argv)
 			json_object_get(json_object_get(doc, "period"), "since")),
 		(long long)json_integer_value(
 			json_object_get(json_object_get(doc, "period"), "until")),
-		csv_path ? ", CSV matches" : "", lic ? ", manifest matches" : "");
+		csv_path ? ", CSV matches" : "", lic.file ? ", manifest matches" : "");
 	rc = 0;
 out:
 	free(csv);

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "landmark/lm_keys.h"
+#include "landmark/lm_licence.h"
 #include "lmctl.h"
 
 struct lmctl_cmd {
@@ -156,4 +157,32 @@ lmctl_roots_trust(struct lmctl_roots *roots)
 	roots->trust.mfr_roots = (const uint8_t(*)[LM_PK_LEN])roots->mfr;
 	roots->trust.n_mfr = roots->n_mfr;
 	return &roots->trust;
+}
+
+int
+lmctl_licence_opt(const char *cmd, int c, const char *arg, struct lmctl_licences *l)
+{
+	switch (c) {
+	case LMCTL_OPT_LICENCES:
+		l->file = arg;
+		return 1;
+	case LMCTL_OPT_LICENCE_ROOT:
+		return lmctl_add_root(cmd, arg, l->roots, &l->n_roots) < 0 ? -1 : 1;
+	default:
+		return 0;
+	}
+}
+
+struct lm_licence_set *
+lmctl_licences_load(const char *cmd, const struct lmctl_licences *l)
+{
+	struct lm_licence_set *set;
+	char err[512];
+
+	set = lm_licence_set_load(
+		l->file, (const uint8_t(*)[LM_PK_LEN])l->roots, l->n_roots, err, sizeof(err));
+	if (set == NULL) {
+		lmctl_err(cmd, "--licences %s", err);
+	}
+	return set;
 }

@@ -62,4 +62,31 @@ struct lmctl_roots {
 /* Point roots->trust at the keys read so far; returns &roots->trust. */
 const struct lm_trust *lmctl_roots_trust(struct lmctl_roots *roots);
 
+struct lm_licence_set;
+
+/* A licence manifest of a subcommand: --licences FILE and its issuer roots (--licence-root
+ * PUB, repeatable). */
+struct lmctl_licences {
+	const char *file;
+	uint8_t roots[LMCTL_MAX_ROOTS][LM_PK_LEN];
+	size_t n_roots;
+};
+
+/* getopt_long values of the two options (above any short option's): a subcommand's option
+ * table names them as {"licences", required_argument, NULL, LMCTL_OPT_LICENCES} and
+ * {"licence-root", required_argument, NULL, LMCTL_OPT_LICENCE_ROOT}. */
+enum lmctl_licence_opt {
+	LMCTL_OPT_LICENCES = 0x100,
+	LMCTL_OPT_LICENCE_ROOT,
+};
+
+/*
+ * Take getopt_long's value c when it is one of the two options.
+ * 1 taken, 0 not one of them, -1 an unreadable root key (message printed).
+ */
+int lmctl_licence_opt(const char *cmd, int c, const char *arg, struct lmctl_licences *l);
+
+/* Read and verify the manifest against the roots; NULL (message printed) on error. */
+struct lm_licence_set *lmctl_licences_load(const char *cmd, const struct lmctl_licences *l);
+
 #endif

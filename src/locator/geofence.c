@@ -997,6 +997,16 @@ refine(struct vctx *v, double lat0, double lat1, double lon0, double lon1, int d
 	}
 }
 
+void
+lm_geofence_refine_cell(const struct lm_geofence *gf, const struct lm_region *r,
+	const struct lm_cell *c, struct lm_verdict_info *info, uint8_t *decisive, bool *settled)
+{
+	struct vctx v = {gf, r, info, decisive, *settled, false};
+
+	refine(&v, c->lat0, c->lat1, c->lon0, c->lon1, 0);
+	*settled = v.settled;
+}
+
 /*
  * Proven lower bound of the distance between the region and the fence border. For a border
  * point p, f(p) = max_i (d(p, L_i) - R_i) <= d(p, region) (the region lies in every cap), and f
@@ -1428,6 +1438,23 @@ verdict(const struct lm_geofence *gf, const struct lm_region *r, bool margin,
 	if (!lm_region_feasible(r)) {
 		out->verdict = LM_VERDICT_INFEASIBLE;
 		return 0;
+	}
+	if (!ref && r->vdone && r->decide == gf) {
+		/* solved verdict-driven against this fence: the solver ran this very loop on
+		 * the cells as it kept them (region.c keep_vd) */
+		size_t k, ncaps;
+
+		(void)lm_region_caps(r, &ncaps);
+		out->area_in_km2 = r->vinfo.area_in_km2;
+		out->area_out_km2 = r->vinfo.area_out_km2;
+		out->area_unknown_km2 = r->vinfo.area_unknown_km2;
+		for (k = 0; decisive && k < ncaps; k++) {
+			if (r->vdec[k] && !decisive[k]) {
+				decisive[k] = 1;
+				out->ndecisive++;
+			}
+		}
+		n = 0;
 	}
 	for (i = 0; i < n && !v.settled; i++) {
 		const struct lm_cell *c = lm_region_cell(r, i);

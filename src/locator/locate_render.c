@@ -100,6 +100,10 @@ lm_locate_region_json(json_t *out, const struct lm_locate_region_view *v)
 		out, "max_cells", json_integer((json_int_t)lm_region_max_cells(r)));
 	rc |= json_object_set_new(
 		out, "cell_limit_reached", json_boolean(lm_region_cell_limited(r)));
+	if (lm_region_verdict_settled(r)) {
+		/* verdict-driven, stopped at a proof of both sides: coarse elsewhere */
+		rc |= json_object_set_new(out, "verdict_settled", json_true());
+	}
 	if (lm_region_bbox(r, &bb) == 0) {
 		rc |= json_object_set_new(
 			out, "bbox", json_pack("[ffff]", bb.west, bb.south, bb.east, bb.north));

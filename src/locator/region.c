@@ -203,6 +203,28 @@ keep_cell_area(struct lm_region *r, int level, int64_t ilat, int64_t ilon, doubl
 	return 0;
 }
 
+/*
+ * Verdict-driven solve: the verdict's refinement of each kept cell (lm_geofence_refine_cell)
+ * as it is kept, in the order lm_geofence_verdict takes the cells, into r->vinfo/r->vdec (the
+ * verdict then reads them instead of refining again). Once that is settled (a part in and
+ * a part out, or a part undecided: inconclusive whatever the rest holds), the rest of the
+ * region is kept at the size reached (r->settled): the verdict over the region settles at
+ * the same cell, and the full solve, which keeps those same cells or (for decided ones)
+ * cells of the same class, is inconclusive too.
+ */
+static int
+keep_vd(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full,
+	double area)
+{
+	int rc = keep_cell_area(r, level, ilat, ilon, rad, full, area);
+
+	if (rc == 0 && r->decide && !r->settled) {
+		lm_geofence_refine_cell(
+			r->decide, r, &r->cells[r->ncells - 1], &r->vinfo, r->vdec, &r->settled);
+	}
+	return rc;
+}
+
 static int
 keep_cell(struct lm_region *r, int level, int64_t ilat, int64_t ilon, double rad, bool full)
 {
@@ -297,15 +319,19 @@ lm_region_cap_bounds(const struct lm_region *r, size_t k, const double q[3], dou
 	*hi_km = sqrt(rmax * rmax + kk * kk) * phi * (1 + 1e-12) + 1e-6;
 }
 
+#define LM_CELL_GEODESIC 3 /* test_bounds: only the geodesic can tell (test_geodesic) */
+#define NEXT_GEODESIC 0x80000000u /* visit: a cap index waiting for its geodesic */
+
+/* lm_region_test_cell's tests in its order, with lo and hi from lm_region_cap_bounds, up to
+ * the geodesic: LM_CELL_GEODESIC when they leave the cell undecided. */
 static int
-test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
+test_bounds(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
 {
 	const struct lm_cap *cap = &r->caps[k];
 	const double *lx = &r->xyz[3 * k];
 	double dx = g->cx[0] - lx[0], dy = g->cx[1] - lx[1], dz = g->cx[2] - lx[2];
-	double chord = sqrt(dx * dx + dy * dy + dz * dz), lo, hi, d;
+	double chord = sqrt(dx * dx + dy * dy + dz * dz), lo, hi;
 
-	/* lm_region_test_cell's tests in its order, with lo and hi from lm_region_cap_bounds */
 	if (chord - DIST_EPS_KM - g->rad > cap->radius_km) {
 		return LM_CELL_OUT;
 	}
@@ -320,7 +346,16 @@ test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
 		lo + DIST_EPS_KM + g->rad > cap->radius_km) {
 		return LM_CELL_PARTIAL;
 	}
-	d = lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon);
+	return LM_CELL_GEODESIC;
+}
+
+/* The rest of lm_region_test_cell: the geodesic of the cell centre. */
+static int
+test_geodesic(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
+{
+	const struct lm_cap *cap = &r->caps[k];
+	double d = lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon);
+
 	if (d - DIST_EPS_KM - g->rad > cap->radius_km) {
 		return LM_CELL_OUT;
 	}
@@ -328,6 +363,14 @@ test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
 		return LM_CELL_IN;
 	}
 	return LM_CELL_PARTIAL;
+}
+
+static int
+test_fast(const struct lm_region *r, size_t k, const struct lm_cell_geo *g)
+{
+	int q = test_bounds(r, k, g);
+
+	return q == LM_CELL_GEODESIC ? test_geodesic(r, k, g) : q;
 }
 
 bool
@@ -378,19 +421,19 @@ lm_region_cell_excluded(
  * every cap still partial here; the others contain the whole cell). The full solve would
  * keep, inside this cell, cells of that same class only, and at least one (the one holding
  * the centre): the set of classes the verdict sees is the same, so is the verdict.
+ * Returns the class (LM_CELL_IN or LM_CELL_OUT) of a decided cell, LM_CELL_PARTIAL if not.
  */
-static bool
+static int
 decided(const struct lm_region *r, int level, int64_t ilat, int64_t ilon,
 	const struct lm_cell_geo *g, const uint32_t *act, size_t nact)
 {
 	double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
 	double lon0 = -180 + (double)ilon * sz, lo, hi;
-	size_t i;
+	size_t i, ngeo = 0;
+	uint32_t *geo = r->scratch + (size_t)(LM_MAX_LEVEL + 2) * r->n;
+	int cls;
 
-	if (lm_geofence_classify_rect(r->decide, lat0, lat0 + sz, lon0, lon0 + sz) ==
-		LM_CELL_PARTIAL) {
-		return false;
-	}
+	/* the cheap bounds first, then the fence, then the geodesics the bounds left open */
 	for (i = 0; i < nact; i++) {
 		const struct lm_cap *cap = &r->caps[act[i]];
 
@@ -398,50 +441,140 @@ decided(const struct lm_region *r, int level, int64_t ilat, int64_t ilon,
 		if (hi <= cap->radius_km) {
 			continue;
 		}
-		if (lo > cap->radius_km ||
-			lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon) + DIST_EPS_KM >
-				cap->radius_km) {
-			return false;
+		if (lo > cap->radius_km) {
+			return LM_CELL_PARTIAL;
+		}
+		geo[ngeo++] = act[i];
+	}
+	cls = lm_geofence_classify_rect(r->decide, lat0, lat0 + sz, lon0, lon0 + sz);
+	if (cls == LM_CELL_PARTIAL) {
+		return cls;
+	}
+	for (i = 0; i < ngeo; i++) {
+		const struct lm_cap *cap = &r->caps[geo[i]];
+
+		if (lm_geo_dist_km(g->clat, g->clon, cap->lat, cap->lon) + DIST_EPS_KM >
+			cap->radius_km) {
+			return LM_CELL_PARTIAL;
 		}
 	}
-	return true;
+	return cls;
 }
+
+static int visit_children_vd(struct lm_region *r, int level, int64_t ilat, int64_t ilon,
+	const uint32_t *next, size_t nnext);
 
 static int
 visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *active,
 	size_t nact)
 {
 	uint32_t *next = r->scratch + (size_t)(level + 1) * r->n;
-	size_t nnext = 0, i;
+	size_t nnext = 0, ngeo = 0, i;
 	struct lm_cell_geo g;
 	int rc, q;
 
 	cell_geo(level, ilat, ilon, &g);
+	/* every cap's bounds first, the geodesics after, for what the bounds left open: a cap
+	 * the bounds exclude the cell from saves the others' geodesics. The outcome is
+	 * test_fast's over the caps in order (OUT if any cap excludes, else the partial caps
+	 * in order), so the cells are the same. Undecided caps are marked by NEXT_GEODESIC. */
 	for (i = 0; i < nact; i++) {
-		q = test_fast(r, active[i], &g);
+		q = test_bounds(r, active[i], &g);
 		if (q == LM_CELL_OUT) {
 			return 0;
 		}
 		if (q == LM_CELL_PARTIAL) {
 			next[nnext++] = active[i];
+		} else if (q == LM_CELL_GEODESIC) {
+			next[nnext++] = active[i] | NEXT_GEODESIC;
+			ngeo++;
+		}
+	}
+	if (ngeo && !r->settled) {
+		size_t j = 0;
+
+		for (i = 0; i < nnext; i++) {
+			uint32_t k = next[i];
+
+			if (k & NEXT_GEODESIC) {
+				k &= ~NEXT_GEODESIC;
+				q = test_geodesic(r, k, &g);
+				if (q == LM_CELL_OUT) {
+					return 0;
+				}
+				if (q == LM_CELL_IN) {
+					continue;
+				}
+			}
+			next[j++] = k;
+		}
+		nnext = j;
+	} else if (ngeo) {
+		/* settled: what only a geodesic could decide stays partial (kept, coarse) */
+		for (i = 0; i < nnext; i++) {
+			next[i] &= ~NEXT_GEODESIC;
 		}
 	}
 	if (nnext == 0) {
-		return keep_cell_area(r, level, ilat, ilon, g.rad, true, g.area);
+		return keep_vd(r, level, ilat, ilon, g.rad, true, g.area);
 	}
-	if (r->decide && g.rad > r->res_km && decided(r, level, ilat, ilon, &g, next, nnext)) {
+	if (r->settled) {
+		/* the verdict is settled: the rest is kept at the level reached, coarse */
 		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
+	}
+	if (r->decide && g.rad > r->res_km &&
+		decided(r, level, ilat, ilon, &g, next, nnext) != LM_CELL_PARTIAL) {
+		return keep_vd(r, level, ilat, ilon, g.rad, false, g.area);
 	}
 	if (g.rad <= r->res_km || level >= LM_MAX_LEVEL || r->ncells >= r->max_cells) {
 		/* never silent: a cell kept coarse for the limit is reported */
 		r->cell_limited |= g.rad > r->res_km && level < LM_MAX_LEVEL;
-		return keep_cell_area(r, level, ilat, ilon, g.rad, false, g.area);
+		return keep_vd(r, level, ilat, ilon, g.rad, false, g.area);
+	}
+	if (r->decide) {
+		return visit_children_vd(r, level, ilat, ilon, next, nnext);
 	}
 	for (i = 0; i < 4; i++) {
 		rc = visit(r, level + 1, ilat * 2 + (int64_t)(i >> 1), ilon * 2 + (int64_t)(i & 1),
 			next, nnext);
 		if (rc < 0) {
 			return rc;
+		}
+	}
+	return 0;
+}
+
+/* True when the cell (level, ilat, ilon) meets the fence's bounding box. */
+static bool
+near_fence(const struct lm_region *r, int level, int64_t ilat, int64_t ilon)
+{
+	double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
+	double lon0 = -180 + (double)ilon * sz;
+
+	return lat0 <= r->fbox.north && lat0 + sz >= r->fbox.south && lon0 <= r->fbox.east &&
+		lon0 + sz >= r->fbox.west;
+}
+
+/* Verdict-driven: the children that meet the fence's box first (where the verdict is most
+ * likely to settle early), the others after; the set of cells kept is the same. */
+static int
+visit_children_vd(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *next,
+	size_t nnext)
+{
+	int pass, rc;
+	size_t i;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < 4; i++) {
+			int64_t a = ilat * 2 + (int64_t)(i >> 1), b = ilon * 2 + (int64_t)(i & 1);
+
+			if (near_fence(r, level + 1, a, b) != (pass == 0)) {
+				continue;
+			}
+			rc = visit(r, level + 1, a, b, next, nnext);
+			if (rc < 0) {
+				return rc;
+			}
 		}
 	}
 	return 0;
@@ -545,11 +678,21 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 	r->max_cells =
 		params && params->max_cells ? params->max_cells : LM_REGION_DEFAULT_MAX_CELLS;
 	r->decide = params && !ref ? params->decide : NULL;
+	r->vinfo.margin_km = NAN;
+	r->vinfo.margin_lat = NAN;
+	r->vinfo.margin_lon = NAN;
+	r->vinfo.margin_cap = SIZE_MAX;
+	if (r->decide) {
+		r->vdec = calloc(n, 1);
+		if (!r->vdec) {
+			goto fail;
+		}
+	}
 	r->caps = malloc(n * sizeof(*r->caps));
 	r->xyz = malloc(3 * n * sizeof(*r->xyz));
 	r->screen = malloc(n * sizeof(*r->screen));
 	r->unit = malloc(3 * n * sizeof(*r->unit));
-	r->scratch = malloc((size_t)(LM_MAX_LEVEL + 2) * n * sizeof(*r->scratch));
+	r->scratch = malloc((size_t)(LM_MAX_LEVEL + 3) * n * sizeof(*r->scratch));
 	if (!r->caps || !r->xyz || !r->screen || !r->scratch || !r->unit) {
 		goto fail;
 	}
@@ -578,14 +721,25 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 			}
 		}
 	}
-	for (a = 0; a < LM_ROOT_ROWS; a++) {
-		for (b = 0; b < LM_ROOT_COLS; b++) {
-			rc = ref ? visit_ref(r, 0, a, b, all, n) : visit(r, 0, a, b, all, n);
-			if (rc < 0) {
-				goto fail;
+	if (r->decide && lm_geofence_bbox(r->decide, &r->fbox) < 0) {
+		r->fbox = (struct lm_bbox){-180, -90, 180, 90};
+	}
+	for (i = 0; i < (r->decide ? 2u : 1u); i++) {
+		for (a = 0; a < LM_ROOT_ROWS; a++) {
+			for (b = 0; b < LM_ROOT_COLS; b++) {
+				/* verdict-driven: the root cells near the fence first */
+				if (r->decide && near_fence(r, 0, a, b) != (i == 0)) {
+					continue;
+				}
+				rc = ref ? visit_ref(r, 0, a, b, all, n)
+					 : visit(r, 0, a, b, all, n);
+				if (rc < 0) {
+					goto fail;
+				}
 			}
 		}
 	}
+	r->vdone = r->decide != NULL;
 	return r;
 fail:
 	lm_region_destroy(r);
@@ -634,6 +788,12 @@ lm_region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_para
 }
 
 bool
+lm_region_verdict_settled(const struct lm_region *r)
+{
+	return r->settled;
+}
+
+bool
 lm_region_cell_limited(const struct lm_region *r)
 {
 	return r->cell_limited;
@@ -677,6 +837,7 @@ lm_region_destroy(struct lm_region *r)
 	free(r->screen);
 	free(r->unit);
 	free(r->scratch);
+	free(r->vdec);
 	free(r->cells);
 	free(r->ix);
 	free(r);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "landmark/lm_geo.h"
+#include "landmark/lm_geofence.h"
 #include "landmark/lm_region.h"
 
 /* Root grid: 4 rows x 8 columns of 45 degree cells; a level-k cell is 45 / 2^k degrees. */
@@ -28,7 +29,7 @@ struct lm_region {
 	double *xyz; /* cap centres, ECEF km, 3 per cap */
 	struct lm_geo_screen *screen; /* per cap: local screening bounds (lm_geo.h) */
 	double *unit; /* cap centres' unit directions, 3 per cap */
-	uint32_t *scratch; /* active cap lists, one row of n per quadtree level */
+	uint32_t *scratch; /* active cap lists, one row of n per quadtree level, then decided()'s */
 	double res_km;
 	size_t max_cells;
 	struct lm_cell *cells;
@@ -37,6 +38,12 @@ struct lm_region {
 	double area, inner, res_met;
 	bool cell_limited; /* a cell was kept coarse because max_cells was reached */
 	const struct lm_geofence *decide; /* verdict-driven refinement (lm_region_params) */
+	/* with decide: the verdict's refinement of the kept cells so far (region.c keep_vd) */
+	struct lm_verdict_info vinfo; /* its areas and ndecisive (margin not computed) */
+	uint8_t *vdec; /* per cap: decisive */
+	bool settled; /* inconclusive whatever the rest holds: the rest kept coarse */
+	bool vdone; /* the solve completed: vinfo/vdec are lm_geofence_verdict's against decide */
+	struct lm_bbox fbox; /* decide's bounding box (visit order only) */
 };
 
 enum lm_cell_test {
@@ -67,6 +74,13 @@ bool lm_region_cell_excluded(
  * LM_CELL_OUT (wholly outside) or LM_CELL_PARTIAL (touching an edge, or unknown). */
 int lm_geofence_classify_rect(
 	const struct lm_geofence *gf, double lat0, double lat1, double lon0, double lon1);
+
+/* The verdict's refinement of one kept cell (geofence.c): adds its parts to info's areas and
+ * the caps that exclude sub-cells to decisive (info->ndecisive counts them); *settled becomes
+ * true once the areas make the verdict inconclusive whatever other cells hold. Called on the
+ * cells in order, it is lm_geofence_verdict's loop. */
+void lm_geofence_refine_cell(const struct lm_geofence *gf, const struct lm_region *r,
+	const struct lm_cell *c, struct lm_verdict_info *info, uint8_t *decisive, bool *settled);
 
 /* lm_region_cell_excluded by the reference path (lm_locator_ref.h). */
 bool lm_region_cell_excluded_ref(

@@ -5,41 +5,16 @@
 # and evidence; the rogue feed's records are rejected and listed. Every process started here
 # is killed by PID at the end; every wait is bounded. args: LMCTL LOCATE_GEN SOURCE_ROOT
 set -uo pipefail
-lmctl=$(realpath "$1")
-gen=$(realpath "$2")
-src=$(realpath "$3")
-command -v nats-server >/dev/null 2>&1 || { echo "1..0 # SKIP nats-server not installed"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lm-nrep-XXXXXX")
-pids=""
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
-	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../feed/lib.sh" "$(realpath "$1")" "$(realpath "$2")"
+set +e
+lmctl=$LMCTL
+gen=$GEN
 seed=${LM_TEST_SEED:-7}
 echo "# seed $seed (override with LM_TEST_SEED)"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); echo "not ok $n - $1"; echo "# logs in $tmp"; KEEP=1; echo "1..$n"; exit 1; }
-start() {
-	local name=$1; shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	echo $! >"$tmp/$name.pid"
-	pids="$pids $!"
-}
-wait_exit() {
-	local p i=0
-	p=$(cat "$tmp/$1.pid")
-	while kill -0 "$p" 2>/dev/null; do
-		i=$((i + 1)); [ $i -lt $(($2 * 10)) ] || return 124; sleep 0.1
-	done
-	wait "$p"
-}
-cd "$tmp" || exit 1
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cd "$T" || exit 1
+port=$(free_port)
 url="nats://127.0.0.1:$port"
-printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s/js" }\n' "$port" "$tmp" >nats.conf
 
 mkdir gen && "$gen" gen "$seed" 4 >/dev/null || fail "generate signed feeds"
 "$lmctl" locate --root gen/root.pub --mfr gen/mfr.pub --out loc gen/lm* >/dev/null 2>&1
@@ -56,21 +31,17 @@ base=(--licences lic.json --licence-root iss.pub --root gen/root.pub --mfr gen/m
 "$lmctl" report "${base[@]}" --out file gen/lm* >/dev/null || fail "file mode report"
 ok "file mode report"
 
-start nats nats-server -c nats.conf
-i=0
-while ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "nats-server did not start"; sleep 0.1
-done
+start_nats nats "$port" || fail "nats-server did not start"
 feeds=(gen/lm* gen/rogue)
 for f in "${feeds[@]}"; do
-	start "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
+	start_split "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
 done
 for f in "${feeds[@]}"; do
 	wait_exit "exp-$(basename "$f")" 70 || fail "export of $(basename "$f")"
 done
 ok "${#feeds[@]} feeds exported to JetStream"
 
-start rep "$lmctl" report "${base[@]}" --out nats --nats "$url" --idle 2
+start_split rep "$lmctl" report "${base[@]}" --out nats --nats "$url" --idle 2
 wait_exit rep 120
 rc=$?
 [ $rc = 1 ] || fail "report --nats exited $rc (want 1: the rogue records are rejected); $(cat rep.err)"
@@ -93,9 +64,9 @@ ok "same statuses, proofs and evidence as the file mode (16 records used)"
 "$lmctl" report verify --reporter rep.pub --csv nats/report.csv nats/report.json >/dev/null ||
 	fail "report verify"
 ok "the NATS report verifies"
-port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port2=$(free_port)
 "$lmctl" report "${base[@]}" --out x --nats "nats://127.0.0.1:$port2" >out.txt 2>&1
 rc=$?
 [ $rc = 2 ] && grep -q -- "--nats nats://127.0.0.1:$port2" out.txt || fail "no server: rc $rc, $(cat out.txt)"
 ok "no server: a clear error (exit 2)"
-echo "1..$n"
+echo "1..$N"

@@ -48,6 +48,13 @@ start() {
 	echo $! >"$T/$name.pid"
 	PIDS="$PIDS $!"
 }
+# start_split NAME CMD...: the same with stdout in $T/NAME.out and stderr in $T/NAME.err
+start_split() {
+	name=$1; shift
+	"$@" >"$T/$name.out" 2>"$T/$name.err" &
+	echo $! >"$T/$name.pid"
+	PIDS="$PIDS $!"
+}
 pid_of() { cat "$T/$1.pid"; }
 kill9() { kill -9 "$(pid_of "$1")" 2>/dev/null || true; wait "$(pid_of "$1")" 2>/dev/null || true; }
 # wait_exit NAME SECONDS: wait for a process to end; returns its status (124 on timeout)
@@ -101,4 +108,11 @@ wait_grep() {
 	while ! grep -q "$1" "$2" 2>/dev/null; do
 		i=$((i + 1)); [ $i -lt $(($3 * 10)) ] || return 1; sleep 0.1
 	done
+}
+# start_nats NAME PORT: a JetStream nats-server on 127.0.0.1:PORT (store $T/NAME.js), started
+# as NAME (see start) and ready (10 s max)
+start_nats() {
+	nats_conf "$T/$1.conf" "$1" "$2" "$T/$1.js"
+	start "$1" nats-server -c "$T/$1.conf"
+	wait_nats "$1" "$2"
 }

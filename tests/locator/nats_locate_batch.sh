@@ -12,92 +12,63 @@ set -uo pipefail
 lmctl=$1
 gen=$2
 here=$(cd "$(dirname "$0")" && pwd)
-command -v nats-server >/dev/null 2>&1 || { echo "1..0 # SKIP nats-server not installed"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lm-nlocb-XXXXXX")
-pids=""
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
-	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
+. "$here/../feed/lib.sh" "$1" "$2"
+set +e
 seed=${LM_TEST_SEED:-$(date +%s)}
 echo "# seed $seed (override with LM_TEST_SEED)"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); echo "not ok $n - $1"; echo "# logs in $tmp"; KEEP=1; echo "1..$n"; exit 1; }
-start() {
-	local name=$1; shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	echo $! >"$tmp/$name.pid"
-	pids="$pids $!"
-}
-wait_exit() {
-	local p i=0
-	p=$(cat "$tmp/$1.pid")
-	while kill -0 "$p" 2>/dev/null; do
-		i=$((i + 1)); [ $i -lt $(($2 * 10)) ] || return 124; sleep 0.1
-	done
-	wait "$p"
-}
-# stat NAME WORD: the number before WORD in NAME's summary lines
-stat() { grep -o "[0-9]\+ $2" "$tmp/$1.err" | head -1 | cut -d' ' -f1; }
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# num NAME WORD: the number before WORD in NAME's summary lines
+num() { grep -o "[0-9]\+ $2" "$T/$1.err" | head -1 | cut -d' ' -f1; }
+port=$(free_port)
 url="nats://127.0.0.1:$port"
-printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s/js" }\n' "$port" "$tmp" >"$tmp/nats.conf"
-keys=(--root "$tmp/gen/root.pub" --mfr "$tmp/gen/mfr.pub" --now 1750000100 --allow FR --res 10)
+keys=(--root "$T/gen/root.pub" --mfr "$T/gen/mfr.pub" --now 1750000100 --allow FR --res 10)
 
-mkdir -p "$tmp/gen"
-"$gen" "$tmp/gen" "$seed" 12 rounds3 || fail "generate signed feeds (3 rounds)"
-"$lmctl" locate "${keys[@]}" --out "$tmp/file" "$tmp"/gen/lm* >/dev/null 2>&1 ||
+mkdir -p "$T/gen"
+"$gen" "$T/gen" "$seed" 12 rounds3 || fail "generate signed feeds (3 rounds)"
+"$lmctl" locate "${keys[@]}" --out "$T/file" "$T"/gen/lm* >/dev/null 2>&1 ||
 	fail "file mode locate"
 ok "file mode: 12 chips, 8 landmarks x 3 rounds"
-start nats nats-server -c "$tmp/nats.conf"
-i=0
-while ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "nats-server did not start"; sleep 0.1
+start_nats nats "$port" || fail "nats-server did not start"
+for f in "$T"/gen/lm*; do
+	start_split "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
 done
-for f in "$tmp"/gen/lm*; do
-	start "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
-done
-for f in "$tmp"/gen/lm*; do
+for f in "$T"/gen/lm*; do
 	wait_exit "exp-$(basename "$f")" 70 || fail "export of $(basename "$f")"
 done
 ok "8 feeds (288 chip records) exported to JetStream"
 
 run() { # NAME DURABLE OPTS...: one member over the whole stream, --out NAME.d
 	local name=$1 d=$2; shift 2
-	start "$name" "$lmctl" locate --nats "$url" --durable "$d" "${keys[@]}" --until-idle 2 \
-		--timeout 120 --out "$tmp/$name.d" "$@"
-	wait_exit "$name" 130 || fail "$name: exit $? (see $tmp/$name.err)"
-	[ "$(stat "$name" records)" = 288 ] || fail "$name: $(stat "$name" records) records, want 288"
+	start_split "$name" "$lmctl" locate --nats "$url" --durable "$d" "${keys[@]}" --until-idle 2 \
+		--timeout 120 --out "$T/$name.d" "$@"
+	wait_exit "$name" 130 || fail "$name: exit $? (see $T/$name.err)"
+	[ "$(num "$name" records)" = 288 ] || fail "$name: $(num "$name" records) records, want 288"
 }
 same() { # NAME [--unchanged-ok]: last lines and --out equal the file mode
-	python3 "$here/check_nats_locate.py" ${2:-} "$tmp/file/verdicts.json" "$tmp/$1.out" \
-		-- "$tmp/$1.d/verdicts.json" >"$tmp/$1.check" || { sed 's/^/# /' "$tmp/$1.check"; return 1; }
+	python3 "$here/check_nats_locate.py" ${2:-} "$T/file/verdicts.json" "$T/$1.out" \
+		-- "$T/$1.d/verdicts.json" >"$T/$1.check" || { sed 's/^/# /' "$T/$1.check"; return 1; }
 }
 
 run one g1 --batch 1 --resolve-unchanged
 same one || fail "one message at a time: verdicts differ from the file mode"
-[ "$(stat one batches)" -ge 288 ] || fail "one at a time: $(stat one batches) batches"
+[ "$(num one batches)" -ge 288 ] || fail "one at a time: $(num one batches) batches"
 ok "one message at a time (--batch 1 --resolve-unchanged): every line per record, last lines = file mode"
 
 run all g2 --resolve-unchanged
 same all || fail "whole-stream batches: verdicts differ from the file mode"
-[ "$(wc -l <"$tmp/all.out")" -lt "$(wc -l <"$tmp/one.out")" ] ||
-	fail "batches did not solve chips once per batch ($(wc -l <"$tmp/all.out") lines)"
-[ "$(stat all "list appends")" -lt 288 ] || fail "batches: $(stat all "list appends") list appends for 288 records"
-ok "batches of up to 2048: $(stat all batches) batches, $(stat all "list appends") list appends, $(wc -l <"$tmp/all.out") lines; same verdicts"
+[ "$(wc -l <"$T/all.out")" -lt "$(wc -l <"$T/one.out")" ] ||
+	fail "batches did not solve chips once per batch ($(wc -l <"$T/all.out") lines)"
+[ "$(num all "list appends")" -lt 288 ] || fail "batches: $(num all "list appends") list appends for 288 records"
+ok "batches of up to 2048: $(num all batches) batches, $(num all "list appends") list appends, $(wc -l <"$T/all.out") lines; same verdicts"
 
 # small batches: a chip's rounds arrive in several batches, so later records meet a window
 # this member already solved
 run small g3 --batch 16
 same small --unchanged-ok || fail "small batches: last lines (caps, region, verdict) or --out differ"
-unch=$(stat small unchanged); solved=$(stat small "windows solved")
+unch=$(num small unchanged); solved=$(num small "windows solved")
 [ "$unch" -gt 0 ] || fail "no window skipped as unchanged"
 [ "$solved" -gt 12 ] || fail "only $solved solves: records that lower a minimum must re-solve"
 ok "batches of 16: $unch windows unchanged (not solved), $solved solved; last caps and verdicts = file mode"
-python3 - "$tmp/small.out" "$tmp/file/verdicts.json" <<'EOF' || fail "a window re-solved with the same caps, or never solved after its caps moved"
+python3 - "$T/small.out" "$T/file/verdicts.json" <<'EOF' || fail "a window re-solved with the same caps, or never solved after its caps moved"
 import json, sys
 ref = {c["chip"]: c for c in json.load(open(sys.argv[2]))["chips"]}
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -121,22 +92,22 @@ EOF
 ok "every new line of a window has other caps than the one before (no solve without a change)"
 
 # killed after its first batch: lists appended (and maybe lines out), nothing acknowledged
-start crash env LM_LOCATE_TEST_EXIT_AFTER_BATCHES=1 "$lmctl" locate --nats "$url" --durable g4 \
+start_split crash env LM_LOCATE_TEST_EXIT_AFTER_BATCHES=1 "$lmctl" locate --nats "$url" --durable g4 \
 	"${keys[@]}" --batch 100 --until-idle 5 --timeout 60
 wait_exit crash 70; rc=$?
 [ $rc = 99 ] || fail "crash seam: exit $rc, want 99"
 # the rest now, the crashed batch after the ack wait (30 s)
 run again g4 --until-idle 35
-[ "$(stat again "messages redelivered")" -ge 100 ] || fail "$(stat again "messages redelivered") messages redelivered, want >= 100"
-python3 "$here/check_nats_locate.py" "$tmp/file/verdicts.json" "$tmp/crash.out" "$tmp/again.out" \
-	-- "$tmp/again.d/verdicts.json" >"$tmp/again.check" ||
-	{ sed 's/^/# /' "$tmp/again.check"; fail "after the crash: a record lost or listed twice"; }
-ok "killed before acknowledging: $(stat again "messages redelivered") messages redelivered; lists hold every record once (--out = file mode)"
+[ "$(num again "messages redelivered")" -ge 100 ] || fail "$(num again "messages redelivered") messages redelivered, want >= 100"
+python3 "$here/check_nats_locate.py" "$T/file/verdicts.json" "$T/crash.out" "$T/again.out" \
+	-- "$T/again.d/verdicts.json" >"$T/again.check" ||
+	{ sed 's/^/# /' "$T/again.check"; fail "after the crash: a record lost or listed twice"; }
+ok "killed before acknowledging: $(num again "messages redelivered") messages redelivered; lists hold every record once (--out = file mode)"
 
 run tiny g5 --verified-cache 4 --batch 32 --resolve-unchanged
 same tiny || fail "tiny verified cache: verdicts differ"
-held=$(stat tiny "records held"); ev=$(stat tiny evicted); rf=$(stat tiny "records fetched")
+held=$(num tiny "records held"); ev=$(num tiny evicted); rf=$(num tiny "records fetched")
 [ "$held" -le 8 ] || fail "cache of 4 per generation holds $held records"
 [ "$ev" -gt 0 ] && [ "$rf" -gt 0 ] || fail "no eviction ($ev) or re-fetch ($rf)"
 ok "verified cache of 4: $held held, $ev evicted, $rf fetched back and verified again; same verdicts"
-echo "1..$n"
+echo "1..$N"

@@ -159,24 +159,26 @@ END_TEST
  * smallest f over a dense sample of the border that the reference scan also bounds) and
  * within 0.05 km of the reference scan's. Verdict-driven refinement (lm_region_params.decide)
  * gives the same verdict, margin, decisive caps and unknown area, in fewer cells that cover
- * every cell of the full solve.
+ * every cell of the full solve, also when it stopped early (lm_region_verdict_settled: only
+ * for an inconclusive verdict).
  */
 START_TEST(test_fast_paths_equal_ref)
 {
 	static const char *const codes[] = {"FR", "LU", "CH", "GB", "NO", "IT", "GR", "DE,FR"};
 	static const double at[][2] = {{46.5, 2.5}, {49.7, 6.1}, {46.8, 8.2}, {54, -2.5}, {62, 9},
 		{42.5, 12.5}, {38.5, 23.5}, {49, 7}};
-	size_t ci, trial, nin = 0, nvd = 0;
+	size_t ci, trial, nin = 0, nvd = 0, nsettled = 0;
 	double worst = 0;
 
 	geo_seed(lm_test_seed());
 	for (ci = 0; ci < sizeof(codes) / sizeof(codes[0]); ci++) {
-		struct lm_geofence *gf = lm_geofence_create();
+		struct lm_geofence *gf = lm_geofence_create(), *gf2 = lm_geofence_create();
 		char buf[16], *save, *tok;
 
 		snprintf(buf, sizeof(buf), "%s", codes[ci]);
 		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			ck_assert_int_eq(lm_geofence_add_country(gf, tok), 0);
+			ck_assert_int_eq(lm_geofence_add_country(gf2, tok), 0);
 		}
 		for (trial = 0; trial < 24; trial++) {
 			struct lm_region_params prm = {.res_km = 2 + 30 * geo_rand()};
@@ -252,10 +254,30 @@ START_TEST(test_fast_paths_equal_ref)
 				rd = lm_region_solve(caps, (size_t)n, &pd);
 				ck_assert_ptr_nonnull(rd);
 				ck_assert_int_eq(lm_geofence_verdict(gf, rd, true, &c, dc), 0);
+				/* the solver's own refinement (kept with the region) is the one
+				 * the verdict computes afresh: the same fence in another object */
+				{
+					struct lm_verdict_info e;
+					uint8_t de[6] = {0};
+
+					ck_assert_int_eq(
+						lm_geofence_verdict(gf2, rd, true, &e, de), 0);
+					ck_assert_int_eq(e.verdict, c.verdict);
+					ck_assert(e.area_in_km2 == c.area_in_km2 &&
+						e.area_out_km2 == c.area_out_km2 &&
+						e.area_unknown_km2 == c.area_unknown_km2);
+					ck_assert_uint_eq(e.ndecisive, c.ndecisive);
+					ck_assert_mem_eq(de, dc, sizeof(de));
+					ck_assert(isnan(c.margin_km) ? isnan(e.margin_km)
+								     : e.margin_km == c.margin_km);
+				}
 				ck_assert_msg(c.verdict == a.verdict,
 					"%s trial %zu: verdict %s, full %s", codes[ci], trial,
 					lm_verdict_str(c.verdict), lm_verdict_str(a.verdict));
-				ck_assert(lm_region_ncells(rd) <= lm_region_ncells(r));
+				/* fewer cells, unless it stopped early (then the rest is kept
+				 * coarse, possibly where the full solve drops a whole subtree) */
+				ck_assert(lm_region_verdict_settled(rd) ||
+					lm_region_ncells(rd) <= lm_region_ncells(r));
 				if (a.verdict == LM_VERDICT_INSIDE ||
 					a.verdict == LM_VERDICT_OUTSIDE) {
 					ck_assert(c.margin_km == a.margin_km);
@@ -271,17 +293,25 @@ START_TEST(test_fast_paths_equal_ref)
 					ck_assert(lm_region_covers(rd, x->lat1, x->lon1));
 				}
 				nvd += lm_region_ncells(rd) < lm_region_ncells(r);
+				/* stopped early only on a proof of both sides: inconclusive */
+				if (lm_region_verdict_settled(rd)) {
+					ck_assert_int_eq(a.verdict, LM_VERDICT_INCONCLUSIVE);
+					nsettled++;
+				}
+				ck_assert(!lm_region_verdict_settled(r));
 				lm_region_destroy(rd);
 			}
 			lm_region_destroy(r);
 			lm_region_destroy(rr);
 		}
 		lm_geofence_destroy(gf);
+		lm_geofence_destroy(gf2);
 	}
 	ck_assert_uint_gt(nvd, 10); /* the lever did something */
+	ck_assert_uint_gt(nsettled, 5); /* and so did the early stop */
 	printf("# %zu inside/outside verdicts with a margin; largest margin difference from the "
-	       "reference scan %.6f km\n",
-		nin, worst);
+	       "reference scan %.6f km; %zu verdict-driven solves stopped early\n",
+		nin, worst, nsettled);
 	ck_assert_uint_gt(nin, 20);
 }
 END_TEST
