@@ -260,7 +260,7 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		goto out;
 	}
 	lm_locate_follow_set_cache(f, (size_t)no->cache);
-	lm_locate_follow_set_resolve_unchanged(f, no->resolve_unchanged);
+	lm_locate_follow_set_skip_unchanged(f, !no->resolve_unchanged);
 	st = lm_locate_follow_stats(f);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
