@@ -76,7 +76,14 @@ struct lm_locate_follow_ops {
 		const struct lm_locate_clone *c, uint64_t revision, uint64_t stream_seq, void *arg);
 	/** A record rejected for good (subject: of the message, or "list of chip ..."). */
 	void (*reject)(const char *subject, uint64_t stream_seq, const char *reason, void *arg);
+	/** Optional: called between the chips of a batch at most every
+	 *  LM_LOCATE_FOLLOW_PROGRESS_S seconds while it is being solved (e.g. to extend the
+	 *  messages' ack wait: lm_feed_nats_consumer_progress). */
+	void (*progress)(void *arg);
 };
+
+/** Seconds between two progress calls of a batch. */
+#define LM_LOCATE_FOLLOW_PROGRESS_S 5.0
 
 struct lm_locate_follow;
 

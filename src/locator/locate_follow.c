@@ -92,6 +92,15 @@ wall_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int64_t
 now_ns(const struct lm_locate_follow *f)
 {
@@ -693,6 +702,7 @@ lm_locate_follow_batch(
 {
 	struct chip_job *jobs = NULL;
 	size_t i, j, k, nj = 0;
+	double t_prog;
 	int rc = 0;
 
 	f->npend = 0;
@@ -724,7 +734,12 @@ lm_locate_follow_batch(
 	for (i = 0; i < nj; i++) {
 		(void)chip_append(f, &jobs[i]);
 	}
+	t_prog = mono_s();
 	for (i = 0; i < nj; i++) {
+		if (f->ops.progress && mono_s() - t_prog >= LM_LOCATE_FOLLOW_PROGRESS_S) {
+			f->ops.progress(f->arg);
+			t_prog = mono_s();
+		}
 		if (!jobs[i].appended || chip_solve(f, &jobs[i]) < 0) {
 			for (k = jobs[i].first; k < jobs[i].first + jobs[i].n; k++) {
 				verdict[f->pend[k].msg] = -1;
