@@ -200,7 +200,7 @@ START_TEST(test_verify_cached_exact)
 	static const size_t lens[] = {1, 31, 32, 33, 200, 487, 488, 489, 490, 491, 600, 700};
 	uint8_t pk[LM_PK_LEN], sk[LM_SK_LEN], pk2[LM_PK_LEN], sk2[LM_SK_LEN];
 	uint8_t sig[sizeof(lens) / sizeof(lens[0])][LM_SIG_LEN];
-	uint8_t msg[sizeof(lens) / sizeof(lens[0])][700], m[700], s2[LM_SIG_LEN];
+	uint8_t msg[sizeof(lens) / sizeof(lens[0])][701], m[701], s2[LM_SIG_LEN]; /* lens + 1 */
 	struct other_thread o;
 	pthread_t t;
 	uint64_t hits, misses;
