@@ -44,7 +44,7 @@ echo "|---|---|---|---|---|---|---|"
 for k in 1 2 4; do
 	MP=""
 	for i in $(seq "$k"); do
-		"$L" locate --nats "$U" --durable "bench$k" "${KEYS[@]}" --until-idle 3 --timeout 600 \
+		"$L" locate --nats "$U" --durable "bench$k" "${KEYS[@]}" ${LOCATE_OPTS:-} --until-idle 3 --timeout 600 \
 			>"$T/g$k.$i.out" 2>"$T/g$k.$i.err" </dev/null &
 		MP="$MP $!"
 		PIDS="$PIDS $!"

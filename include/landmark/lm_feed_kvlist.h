@@ -12,7 +12,8 @@
  * by sequence so that the caller can verify it itself.
  *
  * Also here: lm_feed_hmap, the small open-addressing map keyed by 32 random-looking bytes
- * (record hashes, keys) that the memory lists and their callers use.
+ * (record hashes, keys) that the memory lists and their callers use, and lm_feed_hcache, a
+ * bounded cache on two such maps (generations) for long-running callers.
  *
  * Errors are returned (-errno) with the text in lm_feed_kvlist_error(); nothing is printed.
  * Not thread-safe: one list set per thread.
@@ -47,6 +48,31 @@ void *lm_feed_hmap_get(const struct lm_feed_hmap *h, const uint8_t key[32]);
 LM_WUR int lm_feed_hmap_put(struct lm_feed_hmap *h, const uint8_t key[32], void *val);
 /** Free the map, calling fr (if non-NULL) on every value. */
 void lm_feed_hmap_free(struct lm_feed_hmap *h, void (*fr)(void *));
+
+/**
+ * Bounded cache from 32-byte keys to owned values: two generations of lm_feed_hmap. Puts go
+ * to the young one; when it holds limit entries, the old generation is freed (its values
+ * counted in evicted) and the young one becomes old. A hit in the old generation moves the
+ * entry to the young one, so what is used stays. At most 2 * limit entries; limit 0:
+ * unbounded. Zero-initialise, then set limit and fr (frees a value; NULL: not freed).
+ */
+struct lm_feed_hcache {
+	struct lm_feed_hmap young, old;
+	size_t limit;
+	void (*fr)(void *);
+	uint64_t evicted;
+	size_t moved; /**< entries of old moved to young (dead slots) */
+};
+
+/** The value of key, or NULL (a hit in the old generation moves it to the young one). */
+void *lm_feed_hcache_get(struct lm_feed_hcache *c, const uint8_t key[32]);
+/** Insert (key absent: after a get that missed; val non-NULL, owned on success).
+ * @return 0 or -ENOMEM (val not taken). */
+LM_WUR int lm_feed_hcache_put(struct lm_feed_hcache *c, const uint8_t key[32], void *val);
+/** Entries held. */
+size_t lm_feed_hcache_count(const struct lm_feed_hcache *c);
+/** Free every value and the maps (limit, fr and evicted stay). */
+void lm_feed_hcache_free(struct lm_feed_hcache *c);
 
 struct lm_feed_kvlist;
 
@@ -86,6 +112,33 @@ LM_WUR int lm_feed_kvlist_get(struct lm_feed_kvlist *kl, const uint8_t key[32], 
 LM_WUR int lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t seq,
 	const uint8_t hash[LM_HASH_LEN], uint8_t **old, size_t *old_len, uint8_t **cur,
 	size_t *cur_len, uint64_t *rev);
+
+/** One entry to append: stream sequence and record hash. */
+struct lm_feed_kvlist_ent {
+	uint64_t seq;
+	uint8_t hash[LM_HASH_LEN];
+};
+
+/**
+ * Append n entries to key's list in one compare-and-swap (entries whose hash is listed
+ * already, or repeated in e[], are left out: a redelivery after a crash appends nothing).
+ * Shared lists remember the value and revision of the lists this set wrote or read last
+ * (bounded, lm_feed_kvlist_set_cache): the swap is tried on that revision first and reads the
+ * list only when another member changed it since, so an uncontended append is one round trip.
+ * Outputs and errors as lm_feed_kvlist_append(); *old is the list the swap replaced.
+ */
+LM_WUR int lm_feed_kvlist_append_many(struct lm_feed_kvlist *kl, const uint8_t key[32],
+	const struct lm_feed_kvlist_ent *e, size_t n, uint8_t **old, size_t *old_len, uint8_t **cur,
+	size_t *cur_len, uint64_t *rev);
+
+/** Lists remembered per generation by a shared set (default 65536; 0: none remembered). */
+void lm_feed_kvlist_set_cache(struct lm_feed_kvlist *kl, size_t limit);
+
+/** Swaps tried on a remembered revision that another member had changed (re-read). */
+uint64_t lm_feed_kvlist_stale(const struct lm_feed_kvlist *kl);
+
+/** True when listed records can be fetched back (lm_feed_kvlist_stream_get). */
+bool lm_feed_kvlist_can_fetch(const struct lm_feed_kvlist *kl);
 
 /** Entry i of a list buffer: its stream sequence and hash. */
 void lm_feed_kvlist_entry(const uint8_t *buf, size_t i, uint64_t *seq, const uint8_t **hash);

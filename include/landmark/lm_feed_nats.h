@@ -110,6 +110,27 @@ struct lm_feed_nats_consumer *lm_feed_nats_consumer_create(const struct lm_feed_
 int lm_feed_nats_consumer_fetch(struct lm_feed_nats_consumer *c, int max, int timeout_ms,
 	int (*cb)(const struct lm_feed_nats_msg *m, void *arg), void *arg);
 
+/** Messages pulled per request by lm_feed_nats_consumer_fetch_batch(). */
+#define LM_FEED_NATS_FETCH_CHUNK 128
+
+/**
+ * Fetch up to max messages and hand them to cb as one batch. Pulls LM_FEED_NATS_FETCH_CHUNK
+ * at a time: waits up to timeout_ms for the first, then goes on while the backlog lasts (a
+ * pull that brings fewer than asked ends the batch), up to max and timeout_ms after the first
+ * came; members of a group pulling at once so share the backlog evenly.
+ * Pointers are valid during the call; cb fills verdict[i] for m[i] as the cb of
+ * lm_feed_nats_consumer_fetch() returns it. Acknowledgements go after cb returns, without
+ * waiting for the server's confirmation (natsMsg_Ack; lm_feed_nats_consumer_flush() waits for
+ * them): a crash before they reach the server redelivers the batch, so cb must be idempotent.
+ * Payloads that do not parse are rejected for good without reaching cb.
+ * @return messages fetched (>= 1), -ETIMEDOUT when none came, -EIO (see _error()).
+ */
+int lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int timeout_ms,
+	int (*cb)(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg), void *arg);
+
+/** Wait until what was sent (acknowledgements) reached the server. @return 0 or -EIO. */
+int lm_feed_nats_consumer_flush(struct lm_feed_nats_consumer *c, int timeout_ms);
+
 /** Last error text of the consumer. */
 const char *lm_feed_nats_consumer_error(const struct lm_feed_nats_consumer *c);
 

@@ -256,6 +256,17 @@ double lm_locator_window_s(const struct lm_locator *loc);
 LM_WUR int lm_locator_solve_window(const struct lm_locator *loc, const struct lm_locate_meas *g,
 	size_t n, struct lm_locate_result *res);
 
+/**
+ * Digest of what lm_locator_solve_window() sees in g[0..n): the caps in order (site,
+ * position, radius, the proving record and its class) of the non-excluded records, and the
+ * same of the records meeting the key-class policy with their count. Two windows of one chip
+ * with equal digests solve to the same region, verdict and caps (their evidence lists and end
+ * times may differ). Read-only on loc.
+ * @return 0; -EINVAL (mixed chips); -ENOMEM.
+ */
+LM_WUR int lm_locator_window_digest(
+	const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n, uint8_t digest[32]);
+
 /** Solve window w of lm_locator_windows() (same as lm_locator_solve_window on it). */
 LM_WUR int lm_locator_solve(const struct lm_locator *loc, const struct lm_locate_window *w,
 	struct lm_locate_result *res);

@@ -11,6 +11,22 @@
  * not verified itself (a forged list can only omit records, which widens a region), and every
  * window whose record set changed is handed to the caller with the list revision.
  *
+ * Batches (lm_locate_follow_batch, docs/performance.md "Locator consumer group"): the
+ * messages of one fetch are verified, the new chip records grouped by chip, each chip's list
+ * appended once (one compare-and-swap for all its new records) and each changed window of the
+ * chip solved once, after every list of the batch was appended; a chip whose list another
+ * member appended to after this batch did is left to that member (superseded: it solves the
+ * newer list, which holds this batch's records, and acknowledges only after). A window whose constraints did not change is not solved again: when this
+ * member emitted it last from the same records before the batch, and the caps the solver
+ * would see (one per landmark with its smallest proven radius, of all records and of those
+ * meeting the key-class policy) are the same, the new records prove nothing new and no line
+ * is emitted for it (counted in unchanged); the line emitted before still holds: its region
+ * and verdict rest on the records it names. lm_locate_follow_set_resolve_unchanged() turns
+ * this off (every window with a new record is solved and emitted).
+ *
+ * Verified records are cached in a bounded cache (lm_locate_follow_set_cache); a listed
+ * record that was evicted is fetched back from the stream and verified again (refetched).
+ *
  * Not thread-safe: one follower per thread; the locator it is given must not be used by
  * another thread while a follower call runs.
  */
@@ -33,7 +49,17 @@ struct lm_locate_follow_stats {
 	uint64_t emitted; /**< windows handed to emit */
 	uint64_t clones; /**< clone findings handed to clone */
 	uint64_t refetched; /**< listed records fetched back from the stream */
-	double first_s, last_s; /**< wall clock of the first and last message */
+	double first_s,
+		last_s; /**< wall clock of the first message and the end of the last batch */
+	uint64_t batches; /**< lm_locate_follow_batch() calls */
+	uint64_t redelivered; /**< messages delivered more than once */
+	uint64_t appends; /**< list appends (one per chip and batch) */
+	uint64_t solved; /**< windows solved */
+	uint64_t unchanged; /**< windows with new records whose constraints did not change:
+			     *   not solved, no line (see above) */
+	uint64_t superseded; /**< chips of a batch not solved: another member appended to the
+			      *   list after this one (it solves the newer list) */
+	uint64_t cached, evicted; /**< verified records held / evicted from the cache */
 };
 
 /** What a follower reports. */
@@ -69,7 +95,30 @@ struct lm_locate_follow *lm_locate_follow_create(struct lm_locator *loc,
 void lm_locate_follow_destroy(struct lm_locate_follow *f);
 
 /**
- * Handle one consumer message (an lm_feed_nats_consumer_fetch() callback).
+ * Verified records cached per generation (at most twice that many held; default 131072;
+ * 0: unbounded). Lists that cannot fetch records back (memory lists of local records) keep
+ * every record verified: a record is never evicted there. Window states (for skipping
+ * unchanged windows) are bounded alike; an evicted one only means a solve.
+ */
+void lm_locate_follow_set_cache(struct lm_locate_follow *f, size_t records);
+
+/** Solve and emit every window a new record joins, even when its constraints did not change
+ *  (default off). */
+void lm_locate_follow_set_resolve_unchanged(struct lm_locate_follow *f, bool on);
+
+/**
+ * Handle the messages m[0..n) of one fetch as one batch. Chip lists are appended before
+ * anything is acknowledged, so the caller acknowledges after this returns; a crash before
+ * that redelivers the messages, and their appends are no-ops (already listed).
+ * @param verdict out: per message 0 (acknowledge), 1 (rejected for good), -1 (failed:
+ *   redeliver later; e.g. its chip's list could not be appended)
+ * @return 0, or -1 when some message failed (the last reason in lm_locate_follow_error()).
+ */
+int lm_locate_follow_batch(
+	struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t n, int *verdict);
+
+/**
+ * Handle one consumer message (an lm_feed_nats_consumer_fetch() callback): a batch of one.
  * @return 0 (acknowledge), 1 (rejected for good), -1 (failed: redeliver later; the reason
  *   in lm_locate_follow_error()).
  */

@@ -77,6 +77,84 @@ lm_feed_hmap_free(struct lm_feed_hmap *h, void (*fr)(void *))
 	memset(h, 0, sizeof(*h));
 }
 
+/* ---- bounded cache: two generations ---- */
+
+/* An old-generation slot whose value moved to the young generation. */
+static char moved_mark;
+#define MOVED ((void *)&moved_mark)
+
+static void
+hcache_rotate(struct lm_feed_hcache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->old.cap; i++) {
+		void *v = c->old.v[i].val;
+
+		if (v && v != MOVED) {
+			c->evicted++;
+			if (c->fr) {
+				c->fr(v);
+			}
+		}
+	}
+	free(c->old.v);
+	c->old = c->young;
+	memset(&c->young, 0, sizeof(c->young));
+	c->moved = 0;
+}
+
+void *
+lm_feed_hcache_get(struct lm_feed_hcache *c, const uint8_t key[32])
+{
+	void *v = lm_feed_hmap_get(&c->young, key);
+	size_t i;
+
+	if (v || !c->old.cap) {
+		return v;
+	}
+	i = hslot(&c->old, key);
+	v = c->old.v[i].val;
+	if (!v || v == MOVED) {
+		return NULL;
+	}
+	c->old.v[i].val = MOVED; /* kept as a probe link; freed with the generation */
+	c->moved++;
+	if (lm_feed_hcache_put(c, key, v) < 0) {
+		/* no memory to move it: it stays old (the rotation did not run) */
+		c->old.v[i].val = v;
+		c->moved--;
+	}
+	return v;
+}
+
+int
+lm_feed_hcache_put(struct lm_feed_hcache *c, const uint8_t key[32], void *val)
+{
+	if (c->limit && c->young.n >= c->limit) {
+		hcache_rotate(c);
+	}
+	return lm_feed_hmap_put(&c->young, key, val);
+}
+
+size_t
+lm_feed_hcache_count(const struct lm_feed_hcache *c)
+{
+	return c->young.n + c->old.n - c->moved;
+}
+
+void
+lm_feed_hcache_free(struct lm_feed_hcache *c)
+{
+	uint64_t ev = c->evicted;
+
+	hcache_rotate(c);
+	hcache_rotate(c);
+	c->evicted = ev; /* freeing is not evicting */
+	free(c->old.v);
+	memset(&c->old, 0, sizeof(c->old));
+}
+
 /* ---- the list set ---- */
 
 /* In-memory list of a key (no group). */
@@ -91,6 +169,8 @@ struct lm_feed_kvlist {
 	jsCtx *js;
 	kvStore *kv; /* NULL: lists in memory */
 	struct lm_feed_hmap lists; /* key -> struct blist (no kv) */
+	struct lm_feed_hcache known; /* key -> struct blist: last value written or read (kv) */
+	uint64_t stale; /* swaps on a remembered revision that had moved on */
 	char stream[128];
 	char err[256]; /* last error */
 	uint64_t ignored; /* bucket values of a foreign length */
@@ -129,6 +209,8 @@ lm_feed_kvlist_open(
 		return NULL;
 	}
 	snprintf(kl->stream, sizeof(kl->stream), "%s", stream);
+	kl->known.limit = 65536;
+	kl->known.fr = blist_free;
 	if (!urls) {
 		if (group) {
 			snprintf(err, errlen, "a group's lists need a broker");
@@ -184,7 +266,27 @@ lm_feed_kvlist_close(struct lm_feed_kvlist *kl)
 	jsCtx_Destroy(kl->js);
 	natsConnection_Destroy(kl->nc);
 	lm_feed_hmap_free(&kl->lists, blist_free);
+	lm_feed_hcache_free(&kl->known);
 	free(kl);
+}
+
+void
+lm_feed_kvlist_set_cache(struct lm_feed_kvlist *kl, size_t limit)
+{
+	lm_feed_hcache_free(&kl->known);
+	kl->known.limit = limit;
+}
+
+uint64_t
+lm_feed_kvlist_stale(const struct lm_feed_kvlist *kl)
+{
+	return kl->stale;
+}
+
+bool
+lm_feed_kvlist_can_fetch(const struct lm_feed_kvlist *kl)
+{
+	return kl->js != NULL;
 }
 
 const char *
@@ -318,23 +420,82 @@ list_has(const uint8_t *buf, size_t len, const uint8_t hash[LM_HASH_LEN])
 	return false;
 }
 
+/* Remember key's list (value and revision) after a read or a swap (a shared set only). */
+static void
+remember_list(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *buf, size_t len,
+	uint64_t rev)
+{
+	struct blist *b;
+	uint8_t *nb;
+
+	if (!kl->kv || kl->known.limit == 0) {
+		return;
+	}
+	nb = malloc(len ? len : 1);
+	if (!nb) {
+		return; /* a cache: the next append reads the list */
+	}
+	memcpy(nb, buf, len);
+	b = lm_feed_hcache_get(&kl->known, key);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b || lm_feed_hcache_put(&kl->known, key, b) < 0) {
+			free(b);
+			free(nb);
+			return;
+		}
+	}
+	free(b->buf);
+	b->buf = nb;
+	b->len = len;
+	b->rev = rev;
+}
+
+/* The remembered list of key as a malloc'd copy. true when remembered. */
+static bool
+recall_list(
+	struct lm_feed_kvlist *kl, const uint8_t key[32], uint8_t **buf, size_t *len, uint64_t *rev)
+{
+	struct blist *b = kl->kv ? lm_feed_hcache_get(&kl->known, key) : NULL;
+
+	if (!b || !b->rev) {
+		return false;
+	}
+	*buf = NULL;
+	if (b->len && !(*buf = malloc(b->len))) {
+		return false;
+	}
+	if (b->len) {
+		memcpy(*buf, b->buf, b->len);
+	}
+	*len = b->len;
+	*rev = b->rev;
+	return true;
+}
+
 int
-lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t seq,
-	const uint8_t hash[LM_HASH_LEN], uint8_t **old, size_t *old_len, uint8_t **cur,
+lm_feed_kvlist_append_many(struct lm_feed_kvlist *kl, const uint8_t key[32],
+	const struct lm_feed_kvlist_ent *e, size_t n, uint8_t **old, size_t *old_len, uint8_t **cur,
 	size_t *cur_len, uint64_t *rev)
 {
 	char hex[65];
+	bool recalled = false, same;
 	int tries, rc;
 
+	*old = *cur = NULL;
+	*old_len = *cur_len = 0;
 	for (tries = 0; tries < LM_FEED_KVLIST_CAS_TRIES; tries++) {
 		uint64_t r;
-		size_t i;
+		size_t i, k;
 
-		rc = lm_feed_kvlist_get(kl, key, old, old_len, &r);
-		if (rc < 0) {
-			return rc;
+		recalled = tries == 0 && recall_list(kl, key, old, old_len, &r);
+		if (!recalled) {
+			rc = lm_feed_kvlist_get(kl, key, old, old_len, &r);
+			if (rc < 0) {
+				return rc;
+			}
 		}
-		*cur = malloc(*old_len + ENT_LEN);
+		*cur = malloc(*old_len + n * ENT_LEN + 1);
 		if (!*cur) {
 			free(*old);
 			*old = NULL;
@@ -344,29 +505,53 @@ lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t
 			memcpy(*cur, *old, *old_len);
 		}
 		*cur_len = *old_len;
-		if (list_has(*old, *old_len, hash)) {
-			*rev = r; /* a redelivery after a crash: already listed */
+		for (k = 0; k < n; k++) {
+			if (list_has(*cur, *cur_len, e[k].hash)) {
+				continue; /* a redelivery after a crash: already listed */
+			}
+			for (i = 0; i < 8; i++) {
+				(*cur)[*cur_len + i] = (uint8_t)(e[k].seq >> (56 - 8 * i));
+			}
+			memcpy(*cur + *cur_len + 8, e[k].hash, LM_HASH_LEN);
+			*cur_len += ENT_LEN;
+		}
+		if (*cur_len == *old_len && !recalled) {
+			*rev = r; /* nothing new: the list as it is now */
+			remember_list(kl, key, *old, *old_len, r);
 			return 0;
 		}
-		for (i = 0; i < 8; i++) {
-			(*cur)[*cur_len + i] = (uint8_t)(seq >> (56 - 8 * i));
-		}
-		memcpy(*cur + *cur_len + 8, hash, LM_HASH_LEN);
-		*cur_len += ENT_LEN;
-		rc = list_put(kl, key, *cur, *cur_len, r, rev);
+		same = *cur_len == *old_len;
+		rc = same ? -EAGAIN /* remembered: read what it is now */
+			  : list_put(kl, key, *cur, *cur_len, r, rev);
 		if (rc == 0) {
+			remember_list(kl, key, *cur, *cur_len, *rev);
 			return 0;
 		}
 		free(*old);
 		free(*cur);
 		*old = *cur = NULL;
+		*old_len = *cur_len = 0;
 		if (rc != -EAGAIN) {
 			return rc;
+		}
+		if (recalled && !same) {
+			kl->stale++; /* another member appended since */
 		}
 	}
 	lm_feed_hex(hex, key, 32);
 	set_err(kl, "kv %s: still contended after %d tries", hex, LM_FEED_KVLIST_CAS_TRIES);
 	return -EIO;
+}
+
+int
+lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t seq,
+	const uint8_t hash[LM_HASH_LEN], uint8_t **old, size_t *old_len, uint8_t **cur,
+	size_t *cur_len, uint64_t *rev)
+{
+	struct lm_feed_kvlist_ent e = {.seq = seq};
+
+	memcpy(e.hash, hash, LM_HASH_LEN);
+	return lm_feed_kvlist_append_many(kl, key, &e, 1, old, old_len, cur, cur_len, rev);
 }
 
 void

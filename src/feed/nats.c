@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nats/nats.h>
 
@@ -610,6 +611,170 @@ lm_feed_nats_consumer_fetch(struct lm_feed_nats_consumer *c, int max, int timeou
 	}
 	natsMsgList_Destroy(&list);
 	return handled > 0 ? handled : -ETIMEDOUT;
+}
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Messages of one fetch_batch, owned until acknowledged. */
+struct fetched {
+	natsMsg **v;
+	int n, cap;
+};
+
+static int
+fetch_more(struct lm_feed_nats_consumer *c, struct fetched *got, int want, int wait_ms)
+{
+	natsMsgList list = {0};
+	jsErrCode jerr = 0;
+	natsStatus s;
+	int k;
+
+	s = natsSubscription_Fetch(&list, c->sub, want, wait_ms, &jerr);
+	if (s == NATS_TIMEOUT) {
+		return 0;
+	}
+	if (s != NATS_OK) {
+		consumer_err(c->err, sizeof(c->err), "fetch", s, jerr);
+		return -EIO;
+	}
+	if (got->n + list.Count > got->cap) {
+		int nc = got->n + list.Count + 256;
+		natsMsg **nv = realloc(got->v, (size_t)nc * sizeof(*nv));
+
+		if (nv == NULL) {
+			/* not acknowledged: redelivered after the ack wait */
+			natsMsgList_Destroy(&list);
+			snprintf(c->err, sizeof(c->err), "fetch: out of memory");
+			return -EIO;
+		}
+		got->v = nv;
+		got->cap = nc;
+	}
+	for (k = 0; k < list.Count; k++) {
+		got->v[got->n++] = list.Msgs[k];
+		list.Msgs[k] = NULL; /* ours now */
+	}
+	k = list.Count;
+	natsMsgList_Destroy(&list);
+	return k;
+}
+
+int
+lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int timeout_ms,
+	int (*cb)(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg), void *arg)
+{
+	struct fetched got = {0};
+	struct lm_feed_nats_msg *m = NULL;
+	natsMsg **of = NULL;
+	int *verdict = NULL;
+	natsStatus s;
+	double t0 = 0;
+	size_t n = 0, i;
+	int k, rc = 0, total;
+
+	/* pull in chunks while the backlog lasts (up to max, and timeout_ms after the first):
+	 * members of a group pulling at once share the backlog chunk by chunk */
+	while (got.n < max) {
+		int want = max - got.n < LM_FEED_NATS_FETCH_CHUNK ? max - got.n
+								  : LM_FEED_NATS_FETCH_CHUNK;
+		int wait = got.n == 0 ? timeout_ms : 50;
+
+		if (got.n > 0 && mono_ms() - t0 >= timeout_ms) {
+			break;
+		}
+		rc = fetch_more(c, &got, want, wait);
+		if (rc < 0) {
+			break;
+		}
+		if (got.n > 0 && t0 == 0) {
+			t0 = mono_ms();
+		}
+		if (rc < want) {
+			break; /* the backlog is drained */
+		}
+	}
+	if (got.n == 0) {
+		free(got.v);
+		return rc < 0 ? rc : -ETIMEDOUT;
+	}
+	m = calloc((size_t)got.n, sizeof(*m));
+	of = calloc((size_t)got.n, sizeof(*of));
+	verdict = calloc((size_t)got.n, sizeof(*verdict));
+	if (m == NULL || of == NULL || verdict == NULL) {
+		/* nothing acknowledged: all redelivered after the ack wait */
+		snprintf(c->err, sizeof(c->err), "fetch: out of memory");
+		for (k = 0; k < got.n; k++) {
+			natsMsg_Destroy(got.v[k]);
+		}
+		free(got.v);
+		free(m);
+		free(of);
+		free(verdict);
+		return -EIO;
+	}
+	for (k = 0; k < got.n; k++) {
+		natsMsg *msg = got.v[k];
+		jsMsgMetaData *meta = NULL;
+
+		if (lm_feed_nats_parse(&m[n], (const uint8_t *)natsMsg_GetData(msg),
+			    (size_t)natsMsg_GetDataLength(msg)) != LM_OK) {
+			natsMsg_Term(msg, NULL);
+			continue;
+		}
+		m[n].subject = natsMsg_GetSubject(msg);
+		m[n].stream_seq = 0;
+		m[n].delivered = 1;
+		if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+			m[n].stream_seq = meta->Sequence.Stream;
+			m[n].delivered = meta->NumDelivered;
+			jsMsgMetaData_Destroy(meta);
+		}
+		of[n++] = msg;
+	}
+	if (n > 0) {
+		(void)cb(m, n, verdict, arg);
+	}
+	for (i = 0; i < n; i++) {
+		/* after the whole batch: a crash before this redelivers all of it */
+		if (verdict[i] == 0) {
+			s = natsMsg_Ack(of[i], NULL);
+			if (s != NATS_OK) {
+				consumer_err(c->err, sizeof(c->err), "ack", s, 0);
+			}
+		} else if (verdict[i] < 0) {
+			natsMsg_Nak(of[i], NULL);
+		} else {
+			natsMsg_Term(of[i], NULL);
+		}
+	}
+	total = got.n;
+	for (k = 0; k < got.n; k++) {
+		natsMsg_Destroy(got.v[k]);
+	}
+	free(got.v);
+	free(m);
+	free(of);
+	free(verdict);
+	return total;
+}
+
+int
+lm_feed_nats_consumer_flush(struct lm_feed_nats_consumer *c, int timeout_ms)
+{
+	natsStatus s = natsConnection_FlushTimeout(c->nc, timeout_ms);
+
+	if (s != NATS_OK) {
+		consumer_err(c->err, sizeof(c->err), "flush", s, 0);
+		return -EIO;
+	}
+	return 0;
 }
 
 const char *

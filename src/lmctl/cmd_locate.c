@@ -100,6 +100,14 @@ usage(FILE *f)
 		"  --count N        stop after N record messages\n"
 		"  --timeout S      stop after S seconds\n"
 		"  --until-idle S   stop when no message came for S seconds\n"
+		"  --batch N        messages per fetch, handled as one batch: one list append per\n"
+		"                   chip, each changed window solved once, then acknowledged\n"
+		"                   (default 2048, 1..16384)\n"
+		"  --verified-cache N  verified records kept per cache generation (at most 2N;\n"
+		"                   default 131072; 0: unbounded); an evicted record is fetched\n"
+		"                   back and verified again when its chip is solved\n"
+		"  --resolve-unchanged  solve and emit a window again even when its new records do\n"
+		"                   not change its caps (default: no line; the last one holds)\n"
 		"Hard bounds only: radius = c * (rtt_min + 2 stamp error - proven deductions) / 2.\n"
 		"Exit status: 0 all records verified, 1 some rejected (listed), 2 usage or I/O.\n");
 }
@@ -347,6 +355,9 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"count", required_argument, NULL, 'c'},
 		{"timeout", required_argument, NULL, 't'},
 		{"until-idle", required_argument, NULL, 'i'},
+		{"batch", required_argument, NULL, 1001},
+		{"verified-cache", required_argument, NULL, 1002},
+		{"resolve-unchanged", no_argument, NULL, 1003},
 		{"jobs", required_argument, NULL, 'j'},
 		{"fleet", required_argument, NULL, 'f'},
 		{"tight", required_argument, NULL, 'T'},
@@ -358,7 +369,8 @@ lmctl_cmd_locate(int argc, char **argv)
 	struct lmctl_roots roots = {.n_op = 0};
 	size_t nrec = 0, nbatch = 0, nused, nwin, i;
 	struct lmctl_locate_cfg cfg;
-	struct lmctl_nats_opts no = {.stream = LM_FEED_NATS_STREAM, .count = -1};
+	struct lmctl_nats_opts no = {
+		.stream = LM_FEED_NATS_STREAM, .count = -1, .batch = 2048, .cache = 131072};
 	struct pending pend = {0};
 	struct lm_geofence *gf = NULL;
 	const struct lm_locate_window *win;
@@ -564,6 +576,20 @@ lmctl_cmd_locate(int argc, char **argv)
 			if (parse_seconds("until-idle", optarg, 0.1, 1e7, &no.idle_s) < 0) {
 				goto done;
 			}
+			break;
+		case 1001:
+			if (lmctl_parse_i64(CMD, "batch", optarg, 1, 16384, &no.batch) < 0) {
+				goto done;
+			}
+			break;
+		case 1002:
+			if (lmctl_parse_i64(
+				    CMD, "verified-cache", optarg, 0, 1LL << 30, &no.cache) < 0) {
+				goto done;
+			}
+			break;
+		case 1003:
+			no.resolve_unchanged = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <nats/nats.h>
@@ -43,7 +44,6 @@
 #include "locate_private.h"
 
 #define CMD "locate"
-#define FETCH_MAX 8
 #define FETCH_WAIT_MS 250
 
 static atomic_int stop_flag;
@@ -133,14 +133,32 @@ on_reject(const char *subject, uint64_t seq, const char *reason, void *arg)
 			"reason", reason));
 }
 
-static int
-on_msg(const struct lm_feed_nats_msg *m, void *arg)
+/*
+ * Test seam (tests/locator/nats_locate_batch.sh): with LM_LOCATE_TEST_EXIT_AFTER_BATCHES=N in
+ * the environment the process dies (_exit 99) right after its N-th batch is handled (lists
+ * appended, lines written) and before any of that batch is acknowledged.
+ */
+static void
+test_crash_point(struct lm_locate_follow *f)
 {
-	int rc = lm_locate_follow_msg(m, arg);
+	const char *v = getenv("LM_LOCATE_TEST_EXIT_AFTER_BATCHES");
+
+	if (v && atoll(v) > 0 && (long long)lm_locate_follow_stats(f)->batches >= atoll(v)) {
+		lmctl_err(CMD, "test: exit after %lld batches, unacknowledged", atoll(v));
+		fflush(stdout);
+		_exit(99);
+	}
+}
+
+static int
+on_batch(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
+{
+	int rc = lm_locate_follow_batch(arg, m, n, verdict);
 
 	if (rc < 0) {
 		lmctl_err(CMD, "%s (redelivered later)", lm_locate_follow_error(arg));
 	}
+	test_crash_point(arg);
 	return rc;
 }
 
@@ -241,6 +259,8 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
+	lm_locate_follow_set_cache(f, (size_t)no->cache);
+	lm_locate_follow_set_resolve_unchanged(f, no->resolve_unchanged);
 	st = lm_locate_follow_stats(f);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -250,7 +270,7 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	rc = 0;
 	while (!atomic_load(&stop_flag)) {
 		double now = mono_s();
-		int max = FETCH_MAX, n;
+		int max = (int)no->batch, n;
 
 		if (no->count >= 0 && (long long)st->records >= no->count) {
 			break;
@@ -262,13 +282,16 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		if (no->count >= 0 && no->count - (long long)st->records < max) {
 			max = (int)(no->count - (long long)st->records);
 		}
-		n = lm_feed_nats_consumer_fetch(cons, max, FETCH_WAIT_MS, on_msg, f);
+		n = lm_feed_nats_consumer_fetch_batch(cons, max, FETCH_WAIT_MS, on_batch, f);
 		if (n > 0) {
 			last = mono_s();
 		} else if (n == -EIO) {
 			lmctl_err(CMD, "%s", lm_feed_nats_consumer_error(cons));
 			nats_Sleep(FETCH_WAIT_MS);
 		}
+	}
+	if (lm_feed_nats_consumer_flush(cons, 5000) < 0) {
+		lmctl_err(CMD, "%s", lm_feed_nats_consumer_error(cons));
 	}
 	fprintf(stderr,
 		"lmctl locate: %llu messages (%llu records, %llu heads): %llu chip records, %llu "
@@ -279,6 +302,15 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		(unsigned long long)st->lm_records, (unsigned long long)st->rejected,
 		(unsigned long long)st->emitted, (unsigned long long)st->clones,
 		(unsigned long long)st->refetched, st->first_s, st->last_s);
+	fprintf(stderr,
+		"lmctl locate: %llu batches (%llu messages redelivered), %llu list appends (%llu on a revision another member "
+		"had moved on); %llu windows solved, %llu unchanged (not solved, no line); %llu chips "
+		"superseded (another member appended later); verified cache %llu records held, %llu evicted\n",
+		(unsigned long long)st->batches, (unsigned long long)st->redelivered,
+		(unsigned long long)st->appends, (unsigned long long)lm_feed_kvlist_stale(lists),
+		(unsigned long long)st->solved, (unsigned long long)st->unchanged,
+		(unsigned long long)st->superseded, (unsigned long long)st->cached,
+		(unsigned long long)st->evicted);
 	if (lm_feed_kvlist_ignored(lists)) {
 		lmctl_err(CMD, "%llu key-value entries of a foreign length read as empty lists",
 			(unsigned long long)lm_feed_kvlist_ignored(lists));

@@ -108,6 +108,9 @@ struct lmctl_nats_opts {
 	const char *urls, *stream, *durable;
 	long long count; /* stop after this many record messages (< 0: no limit) */
 	double timeout_s, idle_s; /* stop after (<= 0: never) */
+	long long batch; /* messages per fetch, handled as one batch */
+	long long cache; /* verified records per cache generation (0: unbounded) */
+	bool resolve_unchanged; /* solve and emit windows whose constraints did not change */
 };
 int lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no);
 

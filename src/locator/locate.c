@@ -530,6 +530,69 @@ out:
 	return rc;
 }
 
+static void
+digest_caps(crypto_generichash_state *st, const struct lm_locate_result *r)
+{
+	size_t i;
+
+	crypto_generichash_update(st, (const uint8_t *)&r->n_caps, sizeof(r->n_caps));
+	for (i = 0; i < r->n_caps; i++) {
+		const struct lm_locate_cap *c = &r->caps[i];
+
+		/* strings with their NUL (what follows it is not compared) */
+		crypto_generichash_update(st, (const uint8_t *)c->site, strlen(c->site) + 1);
+		crypto_generichash_update(
+			st, (const uint8_t *)c->landmark, strlen(c->landmark) + 1);
+		crypto_generichash_update(st, (const uint8_t *)c->record, strlen(c->record) + 1);
+		crypto_generichash_update(st, (const uint8_t *)&c->lat, sizeof(c->lat));
+		crypto_generichash_update(st, (const uint8_t *)&c->lon, sizeof(c->lon));
+		crypto_generichash_update(st, (const uint8_t *)&c->radius_km, sizeof(c->radius_km));
+		crypto_generichash_update(st, (const uint8_t *)&c->rtt_ms, sizeof(c->rtt_ms));
+		crypto_generichash_update(st, (const uint8_t *)&c->deduct_ms, sizeof(c->deduct_ms));
+		crypto_generichash_update(st, (const uint8_t *)&c->key_class, sizeof(c->key_class));
+	}
+}
+
+int
+lm_locator_window_digest(
+	const struct lm_locator *loc, const struct lm_locate_meas *g, size_t n, uint8_t digest[32])
+{
+	struct lm_locate_result r;
+	struct lm_locate_meas *keep = malloc((n ? n : 1) * sizeof(*keep));
+	crypto_generichash_state st;
+	size_t i, k = 0;
+	int rc;
+
+	if (!keep) {
+		return -ENOMEM;
+	}
+	crypto_generichash_init(&st, NULL, 0, 32);
+	for (i = 0; i < n; i++) {
+		if (g[i].key_class >= loc->conf.min_key_class) {
+			keep[k++] = g[i];
+		}
+	}
+	memset(&r, 0, sizeof(r));
+	rc = take_caps(loc, g, n, &r);
+	if (rc == 0 || rc == -ENOENT) {
+		digest_caps(&st, &r);
+		lm_locate_result_fini(&r);
+		memset(&r, 0, sizeof(r));
+		rc = k ? take_caps(loc, keep, k, &r) : 0;
+	}
+	if (rc == 0 || rc == -ENOENT) {
+		size_t below = n - k;
+
+		digest_caps(&st, &r);
+		crypto_generichash_update(&st, (const uint8_t *)&below, sizeof(below));
+		rc = 0;
+	}
+	lm_locate_result_fini(&r);
+	free(keep);
+	crypto_generichash_final(&st, digest, 32);
+	return rc;
+}
+
 /* An inside that rests on a below-policy record is not one: inconclusive, no margin. */
 static void
 demote_inside(struct lm_locate_result *res)

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "landmark/lm_batch.h"
 #include "landmark/lm_feed.h"
 #include "landmark/lm_locate_follow.h"
@@ -23,6 +25,25 @@ struct meas_buf {
 	size_t n, cap;
 };
 
+/* What this member last emitted for a window (key: chip and first record): the digest of
+ * the constraints it was solved from, and the set (XOR of hashes, count) of its records. */
+struct wstate {
+	uint8_t digest[32], set[32];
+	size_t n;
+};
+
+/* A verified chip record of the batch, waiting for its list append. */
+struct pend {
+	uint8_t chip_pk[LM_PK_LEN];
+	uint8_t leaf[LM_HASH_LEN];
+	char leaf_hex[LM_LOCATE_HASH_HEX];
+	uint64_t seq;
+	size_t msg; /* index in the batch */
+};
+
+/* Verified records kept by default per cache generation (lm_locate_follow_set_cache). */
+#define DEFAULT_CACHE 131072
+
 struct lm_locate_follow {
 	struct lm_locator *loc;
 	struct lm_feed_kvlist *lists;
@@ -30,7 +51,12 @@ struct lm_locate_follow {
 	int64_t now_ns;
 	struct lm_locate_follow_ops ops;
 	void *arg;
-	struct lm_feed_hmap verified; /* record hash -> struct vrec */
+	struct lm_feed_hcache verified; /* record hash -> struct vrec */
+	struct lm_feed_hcache windows; /* digest of (chip, first record) -> struct wstate */
+	bool resolve_unchanged; /* re-solve windows whose constraints did not change */
+	struct pend *pend; /* the batch's chip records */
+	size_t npend, pend_cap;
+	struct lm_feed_kvlist_ent *ents;
 	struct lm_record *r;
 	struct meas_buf a, b; /* a chip's list before and after an append */
 	struct lm_locate_follow_stats st;
@@ -96,7 +122,24 @@ lm_locate_follow_create(struct lm_locator *loc, struct lm_feed_kvlist *lists,
 	f->now_ns = now;
 	f->ops = *ops;
 	f->arg = arg;
+	f->verified.fr = free;
+	f->windows.fr = free;
+	lm_locate_follow_set_cache(f, DEFAULT_CACHE);
 	return f;
+}
+
+void
+lm_locate_follow_set_cache(struct lm_locate_follow *f, size_t records)
+{
+	/* an evicted record is fetched back: only lists with a stream behind them */
+	f->verified.limit = lm_feed_kvlist_can_fetch(f->lists) ? records : 0;
+	f->windows.limit = records;
+}
+
+void
+lm_locate_follow_set_resolve_unchanged(struct lm_locate_follow *f, bool on)
+{
+	f->resolve_unchanged = on;
 }
 
 void
@@ -105,7 +148,10 @@ lm_locate_follow_destroy(struct lm_locate_follow *f)
 	if (!f) {
 		return;
 	}
-	lm_feed_hmap_free(&f->verified, free);
+	lm_feed_hcache_free(&f->verified);
+	lm_feed_hcache_free(&f->windows);
+	free(f->pend);
+	free(f->ents);
 	free(f->a.v);
 	free(f->b.v);
 	free(f->r);
@@ -116,6 +162,13 @@ const struct lm_locate_follow_stats *
 lm_locate_follow_stats(const struct lm_locate_follow *f)
 {
 	return &f->st;
+}
+
+static void
+cache_stats(struct lm_locate_follow *f)
+{
+	f->st.evicted = f->verified.evicted;
+	f->st.cached = lm_feed_hcache_count(&f->verified);
 }
 
 const char *
@@ -161,7 +214,7 @@ remember(struct lm_locate_follow *f, const uint8_t leaf[LM_HASH_LEN], const stru
 {
 	struct vrec *c;
 
-	if (lm_feed_hmap_get(&f->verified, leaf)) {
+	if (lm_feed_hcache_get(&f->verified, leaf)) {
 		return 0;
 	}
 	c = malloc(sizeof(*c));
@@ -169,7 +222,7 @@ remember(struct lm_locate_follow *f, const uint8_t leaf[LM_HASH_LEN], const stru
 		return -ENOMEM;
 	}
 	*c = *v;
-	if (lm_feed_hmap_put(&f->verified, leaf, c) < 0) {
+	if (lm_feed_hcache_put(&f->verified, leaf, c) < 0) {
 		free(c);
 		return -ENOMEM;
 	}
@@ -259,13 +312,13 @@ resolve(struct lm_locate_follow *f, const uint8_t *buf, size_t len, const char *
 		int rc;
 
 		lm_feed_kvlist_entry(buf, i, &seq, &leaf);
-		v = lm_feed_hmap_get(&f->verified, leaf);
+		v = lm_feed_hcache_get(&f->verified, leaf);
 		if (!v) {
 			rc = refetch(f, seq, leaf, chip_hex);
 			if (rc < 0) {
 				return rc;
 			}
-			v = lm_feed_hmap_get(&f->verified, leaf);
+			v = lm_feed_hcache_get(&f->verified, leaf);
 		}
 		if (!v || !v->ok || !v->chip ||
 			(!keep_excluded && lm_locator_is_excluded(f->loc, &v->m))) {
@@ -308,9 +361,105 @@ same_window(const struct meas_buf *a, double window_s, const struct lm_locate_me
 	return false;
 }
 
-/* Re-solve and emit every window of the chip that the new record changed. */
+/* Is hex one of the batch's new records of this chip (pend[0..n))? Its sequence in *seq. */
+static bool
+is_new(const struct pend *p, size_t n, const char *hex, uint64_t *seq)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (!strcmp(p[k].leaf_hex, hex)) {
+			*seq = p[k].seq;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The key of window g (its chip and first record). */
+static void
+window_key(uint8_t key[32], const struct lm_locate_meas *g)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)g->chip, strlen(g->chip));
+	crypto_generichash_update(&st, (const uint8_t *)"/", 1);
+	crypto_generichash_update(&st, (const uint8_t *)g->record, strlen(g->record));
+	crypto_generichash_final(&st, key, 32);
+}
+
+static void
+set_add(uint8_t set[32], const char *hex)
+{
+	uint8_t h[LM_HASH_LEN] = {0};
+	size_t k;
+
+	(void)sodium_hex2bin(h, sizeof(h), hex, strlen(hex), NULL, NULL, NULL);
+	for (k = 0; k < 32 && k < LM_HASH_LEN; k++) {
+		set[k] ^= h[k];
+	}
+}
+
+/*
+ * Window g[0..n) holds new records of this batch: is it what this member last emitted for it
+ * (the same records before the batch, and the same constraints)? Then the new records change
+ * nothing the solver sees and the window is not solved again. Fills ws (the window's state
+ * after the batch) for remembering after an emit. 1 unchanged, 0 solve, < 0 error.
+ */
 static int
-emit_changed(struct lm_locate_follow *f, const char *leaf_hex, uint64_t rev, uint64_t seq)
+unchanged(struct lm_locate_follow *f, const struct lm_locate_meas *g, size_t n,
+	const struct pend *p, size_t np, struct wstate *ws, uint8_t key[32])
+{
+	uint8_t before[32] = {0};
+	struct wstate *had;
+	size_t k, nbefore = 0;
+	uint64_t seq;
+	int rc;
+
+	memset(ws, 0, sizeof(*ws));
+	for (k = 0; k < n; k++) {
+		set_add(ws->set, g[k].record);
+		if (!is_new(p, np, g[k].record, &seq)) {
+			set_add(before, g[k].record);
+			nbefore++;
+		}
+	}
+	ws->n = n;
+	rc = lm_locator_window_digest(f->loc, g, n, ws->digest);
+	if (rc < 0) {
+		return rc;
+	}
+	window_key(key, g);
+	had = lm_feed_hcache_get(&f->windows, key);
+	if (f->resolve_unchanged || !had || had->n != nbefore || memcmp(had->set, before, 32) ||
+		memcmp(had->digest, ws->digest, 32)) {
+		return 0;
+	}
+	/* the line this member emitted still holds; the set now includes the new records */
+	*had = *ws;
+	return 1;
+}
+
+static int
+remember_window(struct lm_locate_follow *f, const uint8_t key[32], const struct wstate *ws)
+{
+	struct wstate *had = lm_feed_hcache_get(&f->windows, key);
+
+	if (!had) {
+		had = malloc(sizeof(*had));
+		if (!had || lm_feed_hcache_put(&f->windows, key, had) < 0) {
+			free(had);
+			return -ENOMEM;
+		}
+	}
+	*had = *ws;
+	return 0;
+}
+
+/* Re-solve and emit every window of the chip that the batch's new records p[0..np) changed. */
+static int
+emit_changed(struct lm_locate_follow *f, const struct pend *p, size_t np, uint64_t rev)
 {
 	double window_s = lm_locator_window_s(f->loc);
 	size_t i, j, k;
@@ -318,22 +467,46 @@ emit_changed(struct lm_locate_follow *f, const char *leaf_hex, uint64_t rev, uin
 
 	for (i = 0; i < f->b.n && rc == 0; i = j) {
 		struct lm_locate_result res;
+		struct wstate ws;
+		uint8_t key[32];
+		uint64_t seq = 0, s;
 		bool has_new = false;
 
 		j = lm_locate_window_end(f->b.v, i, f->b.n, window_s);
 		for (k = i; k < j; k++) {
-			has_new |= !strcmp(f->b.v[k].record, leaf_hex);
+			if (is_new(p, np, f->b.v[k].record, &s)) {
+				has_new = true;
+				seq = s > seq ? s : seq;
+			}
 		}
 		if (!has_new && same_window(&f->a, window_s, &f->b.v[i], j - i)) {
 			continue;
 		}
+		if (!has_new) {
+			seq = p[np - 1].seq; /* a window the batch moved */
+		}
+		rc = unchanged(f, &f->b.v[i], j - i, p, np, &ws, key);
+		if (rc == 1) {
+			f->st.unchanged++;
+			rc = 0;
+			continue;
+		}
+		if (rc < 0) {
+			set_err(f, "chip %.16s: out of memory", f->b.v[i].chip);
+			break;
+		}
 		rc = lm_locator_solve_window(f->loc, &f->b.v[i], j - i, &res);
+		f->st.solved++;
 		if (rc < 0) {
 			set_err(f, "chip %.16s: solve: %s", f->b.v[i].chip, strerror(-rc));
 		} else if (f->ops.emit && (rc = f->ops.emit(&res, rev, seq, f->arg)) < 0) {
 			set_err(f, "chip %.16s: emit failed", f->b.v[i].chip);
 		} else {
 			f->st.emitted++;
+			rc = remember_window(f, key, &ws);
+			if (rc < 0) {
+				set_err(f, "out of memory");
+			}
 		}
 		lm_locate_result_fini(&res);
 	}
@@ -364,21 +537,22 @@ emit_clone(struct lm_locate_follow *f, uint64_t rev, uint64_t seq)
 	return 0;
 }
 
-int
-lm_locate_follow_msg(const struct lm_feed_nats_msg *m, void *follow)
+/* Verify message m; a chip record joins the batch's pending records. 0 (ack or pending),
+ * 1 (rejected for good), -1 (failed). */
+static int
+take_msg(struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t idx)
 {
-	struct lm_locate_follow *f = follow;
 	struct vrec v = {0};
-	uint8_t leaf[LM_HASH_LEN], *old = NULL, *cur = NULL;
-	char chip_hex[LM_LOCATE_KEY_HEX];
-	size_t old_len = 0, cur_len = 0;
-	uint64_t rev = 0;
+	uint8_t leaf[LM_HASH_LEN];
 	enum lm_reason why;
-	int rc;
+	struct pend *p;
 
 	f->st.last_s = wall_s();
 	if (f->st.msgs++ == 0) {
 		f->st.first_s = f->st.last_s;
+	}
+	if (m->delivered > 1) {
+		f->st.redelivered++;
 	}
 	if (m->kind != LM_FEED_NATS_RECORD) {
 		f->st.heads++; /* every record message carries its own head */
@@ -398,33 +572,184 @@ lm_locate_follow_msg(const struct lm_feed_nats_msg *m, void *follow)
 		return 0;
 	}
 	f->st.chip_records++;
+	if (f->npend == f->pend_cap) {
+		size_t nc = f->pend_cap ? 2 * f->pend_cap : 64;
+		struct pend *np = realloc(f->pend, nc * sizeof(*np));
+		struct lm_feed_kvlist_ent *ne = realloc(f->ents, nc * sizeof(*ne));
+
+		if (np) {
+			f->pend = np;
+		}
+		if (ne) {
+			f->ents = ne;
+		}
+		if (!np || !ne) {
+			set_err(f, "out of memory");
+			return -1;
+		}
+		f->pend_cap = nc;
+	}
 	if (remember(f, leaf, &v) < 0) {
 		set_err(f, "out of memory");
 		return -1;
 	}
-	rc = lm_feed_kvlist_append(f->lists, f->r->prover.u.chip.chip_pk, m->stream_seq, leaf, &old,
-		&old_len, &cur, &cur_len, &rev);
+	p = &f->pend[f->npend++];
+	memcpy(p->chip_pk, f->r->prover.u.chip.chip_pk, LM_PK_LEN);
+	memcpy(p->leaf, leaf, LM_HASH_LEN);
+	memcpy(p->leaf_hex, v.m.record, sizeof(p->leaf_hex));
+	p->seq = m->stream_seq;
+	p->msg = idx;
+	return 0;
+}
+
+static int
+pend_cmp(const void *a, const void *b)
+{
+	const struct pend *p = a, *q = b;
+	int c = memcmp(p->chip_pk, q->chip_pk, LM_PK_LEN);
+
+	if (c) {
+		return c;
+	}
+	return p->msg < q->msg ? -1 : p->msg > q->msg;
+}
+
+/* A chip of the batch: its new records pend[first..first+n), its list before and after. */
+struct chip_job {
+	size_t first, n;
+	uint8_t *old, *cur;
+	size_t old_len, cur_len;
+	uint64_t rev;
+	bool appended;
+};
+
+/* Phase 1: one list append for all the chip's new records. 0 or -1. */
+static int
+chip_append(struct lm_locate_follow *f, struct chip_job *j)
+{
+	const struct pend *p = &f->pend[j->first];
+	size_t k;
+	int rc;
+
+	for (k = 0; k < j->n; k++) {
+		f->ents[k].seq = p[k].seq;
+		memcpy(f->ents[k].hash, p[k].leaf, LM_HASH_LEN);
+	}
+	rc = lm_feed_kvlist_append_many(f->lists, p[0].chip_pk, f->ents, j->n, &j->old, &j->old_len,
+		&j->cur, &j->cur_len, &j->rev);
 	if (rc < 0) {
 		set_err(f, "%s", rc == -EIO ? lm_feed_kvlist_error(f->lists) : strerror(-rc));
 		return -1; /* redelivered later */
 	}
-	memcpy(chip_hex, v.m.chip, sizeof(chip_hex));
-	rc = resolve_sorted(f, old, old_len, chip_hex, &f->a);
+	f->st.appends++;
+	j->appended = true;
+	return 0;
+}
+
+/* Phase 2: the chip's changed windows, unless another member appended to its list after
+ * this batch did (that member solves the newer list, which holds these records, and is
+ * acknowledged only after; a crash there redelivers its records, whose handler then holds
+ * the newest revision). 0 or -1. */
+static int
+chip_solve(struct lm_locate_follow *f, struct chip_job *j)
+{
+	const struct pend *p = &f->pend[j->first];
+	char chip_hex[LM_LOCATE_KEY_HEX];
+	int rc;
+
+	if (lm_feed_kvlist_shared(f->lists)) {
+		uint8_t *now = NULL;
+		size_t now_len = 0;
+		uint64_t now_rev = 0;
+
+		rc = lm_feed_kvlist_get(f->lists, p[0].chip_pk, &now, &now_len, &now_rev);
+		free(now);
+		if (rc == 0 && now_rev > j->rev) {
+			f->st.superseded++;
+			return 0;
+		}
+		/* on a read error: solve (a line too many, never one too few) */
+	}
+	lm_feed_hex(chip_hex, p[0].chip_pk, LM_PK_LEN);
+	rc = resolve_sorted(f, j->old, j->old_len, chip_hex, &f->a);
 	if (rc == 0) {
-		rc = resolve_sorted(f, cur, cur_len, chip_hex, &f->b);
+		rc = resolve_sorted(f, j->cur, j->cur_len, chip_hex, &f->b);
 	}
 	if (rc == -ENOMEM) {
 		set_err(f, "out of memory");
 	}
 	if (rc == 0) {
-		rc = emit_changed(f, v.m.record, rev, m->stream_seq);
+		rc = emit_changed(f, p, j->n, j->rev);
 	}
 	if (rc == 0) {
-		rc = emit_clone(f, rev, m->stream_seq);
+		rc = emit_clone(f, j->rev, p[j->n - 1].seq);
 	}
-	free(old);
-	free(cur);
 	return rc < 0 ? -1 : 0;
+}
+
+int
+lm_locate_follow_batch(
+	struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t n, int *verdict)
+{
+	struct chip_job *jobs = NULL;
+	size_t i, j, k, nj = 0;
+	int rc = 0;
+
+	f->npend = 0;
+	for (i = 0; i < n; i++) {
+		verdict[i] = take_msg(f, &m[i], i);
+		rc = verdict[i] < 0 ? -1 : rc;
+	}
+	f->st.batches++;
+	qsort(f->pend, f->npend, sizeof(*f->pend), pend_cmp);
+	jobs = f->npend ? calloc(f->npend, sizeof(*jobs)) : NULL;
+	if (f->npend && !jobs) {
+		set_err(f, "out of memory");
+		for (k = 0; k < f->npend; k++) {
+			verdict[f->pend[k].msg] = -1;
+		}
+		f->npend = 0;
+		return -1;
+	}
+	for (i = 0; i < f->npend; i = j) {
+		for (j = i + 1;
+			j < f->npend && !memcmp(f->pend[j].chip_pk, f->pend[i].chip_pk, LM_PK_LEN);
+			j++) {
+		}
+		jobs[nj].first = i;
+		jobs[nj++].n = j - i;
+	}
+	/* every list first, so that members working at the same time see each other's appends
+	 * before they solve */
+	for (i = 0; i < nj; i++) {
+		(void)chip_append(f, &jobs[i]);
+	}
+	for (i = 0; i < nj; i++) {
+		if (!jobs[i].appended || chip_solve(f, &jobs[i]) < 0) {
+			for (k = jobs[i].first; k < jobs[i].first + jobs[i].n; k++) {
+				verdict[f->pend[k].msg] = -1;
+			}
+			rc = -1;
+		}
+		free(jobs[i].old);
+		free(jobs[i].cur);
+	}
+	free(jobs);
+	f->npend = 0;
+	cache_stats(f);
+	if (n > 0) {
+		f->st.last_s = wall_s(); /* the batch is handled when its last chip is solved */
+	}
+	return rc;
+}
+
+int
+lm_locate_follow_msg(const struct lm_feed_nats_msg *m, void *follow)
+{
+	int verdict = 0;
+
+	(void)lm_locate_follow_batch(follow, m, 1, &verdict);
+	return verdict;
 }
 
 /* lm_feed_kvlist_each callback: every list of the group into the locator. */
@@ -454,6 +779,7 @@ lm_locate_follow_collect(struct lm_locate_follow *f)
 
 	f->err[0] = '\0';
 	rc = lm_feed_kvlist_each(f->lists, collect_one, f);
+	cache_stats(f);
 	if (rc == -EIO && !f->err[0]) {
 		set_err(f, "%s", lm_feed_kvlist_error(f->lists));
 	} else if (rc < 0 && rc != -EIO) {

@@ -312,10 +312,10 @@ lm_region_cap_bounds(const struct lm_region *r, size_t k, const double q[3], dou
 	x = sqrt(x2);
 	/* 2 asin(x / 2) to the x^7 term: a lower bound; plus 4/3 of the x^9 term: an upper one */
 	ser = x * (1 + x2 * (1.0 / 24 + x2 * (3.0 / 640 + x2 * (5.0 / 7168))));
-	plo = fmax(0, ser * (1 - 1e-12) - 1e-15);
+	plo = lm_fmax(0, ser * (1 - 1e-12) - 1e-15);
 	phi = (ser + x * x2 * x2 * x2 * x2 * (35.0 / 221184)) * (1 + 1e-12) + 1e-15;
-	*lo_km = fmax(b * plo, fmin(sc->rho_min * plo, sc->reach_km)) * (1 - 1e-12) - 1e-6;
-	rmax = sc->xyz[2] * q[2] > 0 ? fmin(a, fmax(sc->norm, qn) * (1 + 2e-12)) : a;
+	*lo_km = lm_fmax(b * plo, lm_fmin(sc->rho_min * plo, sc->reach_km)) * (1 - 1e-12) - 1e-6;
+	rmax = sc->xyz[2] * q[2] > 0 ? lm_fmin(a, lm_fmax(sc->norm, qn) * (1 + 2e-12)) : a;
 	*hi_km = sqrt(rmax * rmax + kk * kk) * phi * (1 + 1e-12) + 1e-6;
 }
 
@@ -461,6 +461,9 @@ decided(const struct lm_region *r, int level, int64_t ilat, int64_t ilon,
 	return cls;
 }
 
+static int visit_children_vd(struct lm_region *r, int level, int64_t ilat, int64_t ilon,
+	const uint32_t *next, size_t nnext);
+
 static int
 visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *active,
 	size_t nact)
@@ -528,11 +531,50 @@ visit(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t
 		r->cell_limited |= g.rad > r->res_km && level < LM_MAX_LEVEL;
 		return keep_vd(r, level, ilat, ilon, g.rad, false, g.area);
 	}
+	if (r->decide) {
+		return visit_children_vd(r, level, ilat, ilon, next, nnext);
+	}
 	for (i = 0; i < 4; i++) {
 		rc = visit(r, level + 1, ilat * 2 + (int64_t)(i >> 1), ilon * 2 + (int64_t)(i & 1),
 			next, nnext);
 		if (rc < 0) {
 			return rc;
+		}
+	}
+	return 0;
+}
+
+/* True when the cell (level, ilat, ilon) meets the fence's bounding box. */
+static bool
+near_fence(const struct lm_region *r, int level, int64_t ilat, int64_t ilon)
+{
+	double sz = cell_size_deg(level), lat0 = -90 + (double)ilat * sz;
+	double lon0 = -180 + (double)ilon * sz;
+
+	return lat0 <= r->fbox.north && lat0 + sz >= r->fbox.south && lon0 <= r->fbox.east &&
+		lon0 + sz >= r->fbox.west;
+}
+
+/* Verdict-driven: the children that meet the fence's box first (where the verdict is most
+ * likely to settle early), the others after; the set of cells kept is the same. */
+static int
+visit_children_vd(struct lm_region *r, int level, int64_t ilat, int64_t ilon, const uint32_t *next,
+	size_t nnext)
+{
+	int pass, rc;
+	size_t i;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < 4; i++) {
+			int64_t a = ilat * 2 + (int64_t)(i >> 1), b = ilon * 2 + (int64_t)(i & 1);
+
+			if (near_fence(r, level + 1, a, b) != (pass == 0)) {
+				continue;
+			}
+			rc = visit(r, level + 1, a, b, next, nnext);
+			if (rc < 0) {
+				return rc;
+			}
 		}
 	}
 	return 0;
@@ -679,11 +721,21 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 			}
 		}
 	}
-	for (a = 0; a < LM_ROOT_ROWS; a++) {
-		for (b = 0; b < LM_ROOT_COLS; b++) {
-			rc = ref ? visit_ref(r, 0, a, b, all, n) : visit(r, 0, a, b, all, n);
-			if (rc < 0) {
-				goto fail;
+	if (r->decide && lm_geofence_bbox(r->decide, &r->fbox) < 0) {
+		r->fbox = (struct lm_bbox){-180, -90, 180, 90};
+	}
+	for (i = 0; i < (r->decide ? 2u : 1u); i++) {
+		for (a = 0; a < LM_ROOT_ROWS; a++) {
+			for (b = 0; b < LM_ROOT_COLS; b++) {
+				/* verdict-driven: the root cells near the fence first */
+				if (r->decide && near_fence(r, 0, a, b) != (i == 0)) {
+					continue;
+				}
+				rc = ref ? visit_ref(r, 0, a, b, all, n)
+					 : visit(r, 0, a, b, all, n);
+				if (rc < 0) {
+					goto fail;
+				}
 			}
 		}
 	}

@@ -43,6 +43,7 @@ struct lm_region {
 	uint8_t *vdec; /* per cap: decisive */
 	bool settled; /* inconclusive whatever the rest holds: the rest kept coarse */
 	bool vdone; /* the solve completed: vinfo/vdec are lm_geofence_verdict's against decide */
+	struct lm_bbox fbox; /* decide's bounding box (visit order only) */
 };
 
 enum lm_cell_test {

@@ -8,7 +8,7 @@
  *   OUT/rogue/                    a feed whose delegation is signed by an untrusted root
  *   OUT/truth.csv                 serial,lat,lon
  *   OUT/pairs.csv                 (mesh) the landmark-to-landmark RTTs as lmctl mesh CSV
- * usage: locate_gen OUT SEED [NCHIPS [mesh|spread|collude]]
+ * usage: locate_gen OUT SEED [NCHIPS [mesh|spread|collude|roundsR]]
  *   NCHIPS > 3 adds chips at random positions over Europe (benchmarks).
  *   mesh: every landmark also measures every other one (records whose prover is a landmark
  *   delegation), and mil1 is misplaced: its delegation declares Lisbon while it sits in
@@ -17,6 +17,9 @@
  *   at T0 + 10000 s (verify with a time after that).
  *   collude: mesh mode with four landmarks only: lyo1 and ber1 correct, tyo1 and tyo2 both
  *   declaring Tokyo while they stand in Frankfurt; the first chip sits in Paris.
+ *   roundsR (R = 2..16): every landmark measures every chip R times (R records per chip and
+ *   landmark in one window, each with its own RTT draw: a later one lowers the landmark's
+ *   minimum or not).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -91,6 +94,7 @@ static bool mesh, spread, collude;
 static FILE *pairs;
 static char (*chip_names)[32];
 static unsigned NCHIP = NFIXED;
+static unsigned rounds = 1;
 
 static uint64_t rng;
 
@@ -195,7 +199,8 @@ write_feed(const char *dir, const struct site *lm, const struct site *truth, uns
 	unsigned lmkey, const uint8_t *root_sk, struct lm_chip_cert *certs,
 	uint8_t (*chip_sk)[LM_SK_LEN], uint64_t *session)
 {
-	unsigned nrec = NCHIP + (mesh && self < nlm ? nlm - 1 : 0);
+	unsigned nchiprec = NCHIP * rounds;
+	unsigned nrec = nchiprec + (mesh && self < nlm ? nlm - 1 : 0);
 	uint8_t(*enc)[LM_RECORD_MAX_LEN] = malloc(nrec * sizeof(*enc));
 	uint8_t(*prf)[LM_BATCH_PROOF_MAX_LEN] = malloc(nrec * sizeof(*prf));
 	struct lm_feed_blob *rb = calloc(nrec, sizeof(*rb)), *pb = calloc(nrec, sizeof(*pb));
@@ -235,14 +240,18 @@ write_feed(const char *dir, const struct site *lm, const struct site *truth, uns
 		const uint8_t *psk;
 		uint64_t rtt_ns;
 
-		if (c < NCHIP) {
+		if (c < nchiprec) {
+			unsigned ci = c % NCHIP;
+
 			cred.kind = LM_CRED_CHIP;
-			cred.u.chip = certs[c];
-			psk = chip_sk[c];
-			rtt_ns = path_rtt_ns(lm_geo_dist_km(tlat, tlon, chips[c].lat, chips[c].lon),
-				certs[c].min_turnaround_ns + 120);
+			cred.u.chip = certs[ci];
+			psk = chip_sk[ci];
+			rtt_ns = path_rtt_ns(
+				lm_geo_dist_km(tlat, tlon, chips[ci].lat, chips[ci].lon),
+				certs[ci].min_turnaround_ns + 120);
 		} else {
-			unsigned j = c - NCHIP + (c - NCHIP >= self); /* every other landmark */
+			unsigned j =
+				c - nchiprec + (c - nchiprec >= self); /* every other landmark */
 
 			cred.kind = LM_CRED_DELEGATION;
 			cred.u.dlg = lm_dlg[j];
@@ -253,7 +262,7 @@ write_feed(const char *dir, const struct site *lm, const struct site *truth, uns
 		if (make_record(r, &d, pk, &cred, psk, (*session)++, rtt_ns) != 0) {
 			goto out;
 		}
-		if (c >= NCHIP && pairs) {
+		if (c >= nchiprec && pairs) {
 			/* what lmctl mesh --feeds derives: declared positions, rtt_min + 2 stamp
 			 * error - deductions */
 			fprintf(pairs, "%s,%.7f,%.7f,%s,%.7f,%.7f,%.6f\n", r->site, r->lat_e7 / 1e7,
@@ -308,11 +317,15 @@ main(int argc, char **argv)
 	unsigned i;
 	FILE *f;
 
+	if (argc == 5 && !strncmp(argv[4], "rounds", 6)) {
+		rounds = (unsigned)strtoul(argv[4] + 6, NULL, 10);
+	}
 	if (argc < 3 || argc > 5 ||
 		(argc == 5 && strcmp(argv[4], "mesh") && strcmp(argv[4], "spread") &&
-			strcmp(argv[4], "collude")) ||
+			strcmp(argv[4], "collude") && (rounds < 2 || rounds > 16)) ||
 		sodium_init() < 0) {
-		fprintf(stderr, "usage: locate_gen OUT SEED [NCHIPS [mesh|spread|collude]]\n");
+		fprintf(stderr,
+			"usage: locate_gen OUT SEED [NCHIPS [mesh|spread|collude|roundsR]]\n");
 		return 2;
 	}
 	collude = argc == 5 && !strcmp(argv[4], "collude");

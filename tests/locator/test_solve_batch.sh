@@ -137,7 +137,7 @@ check "missing batch file: exit 2 with the path" bash -c "'$lmctl' solve --batch
 # against the full solve at the same fixed resolution (--verdict-driven does not apply --tight)
 "$lmctl" solve --batch "$tmp/chips.ndjson" --tight 0 >"$tmp/t0.ndjson"
 "$lmctl" solve --batch "$tmp/chips.ndjson" --verdict-driven --jobs 2 >"$tmp/vd.ndjson"
-check "--verdict-driven: the same verdicts, margins and decisive records, marked, never more cells" python3 -c '
+check "--verdict-driven: the same verdicts, margins and decisive records, marked, never less area" python3 -c '
 import json, sys
 a = [json.loads(l) for l in open(sys.argv[1])]
 b = [json.loads(l) for l in open(sys.argv[2])]

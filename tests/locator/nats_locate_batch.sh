@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# lmctl locate --nats batch path (TAP, suite feed): feeds where every landmark measures every
+# chip 3 times, exported to a real nats-server (random loopback port, JetStream store in a
+# tmpdir). Checks against the file mode: batches of several sizes and one message at a time
+# give the same final verdicts; records that change no cap are not solved again while those
+# that lower a minimum are (the last line's caps equal the file mode's); a member killed after
+# a batch, before acknowledging it, leaves its records redelivered with no duplicate list entry
+# and none lost; a tiny verified-record cache evicts, fetches back and gives the same result.
+# Every process started here is killed by PID at the end; every wait is bounded.
+# args: LMCTL LOCATE_GEN
+set -uo pipefail
+lmctl=$1
+gen=$2
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../feed/lib.sh" "$1" "$2"
+set +e
+seed=${LM_TEST_SEED:-$(date +%s)}
+echo "# seed $seed (override with LM_TEST_SEED)"
+# num NAME WORD: the number before WORD in NAME's summary lines
+num() { grep -o "[0-9]\+ $2" "$T/$1.err" | head -1 | cut -d' ' -f1; }
+port=$(free_port)
+url="nats://127.0.0.1:$port"
+keys=(--root "$T/gen/root.pub" --mfr "$T/gen/mfr.pub" --now 1750000100 --allow FR --res 10)
+
+mkdir -p "$T/gen"
+"$gen" "$T/gen" "$seed" 12 rounds3 || fail "generate signed feeds (3 rounds)"
+"$lmctl" locate "${keys[@]}" --out "$T/file" "$T"/gen/lm* >/dev/null 2>&1 ||
+	fail "file mode locate"
+ok "file mode: 12 chips, 8 landmarks x 3 rounds"
+start_nats nats "$port" || fail "nats-server did not start"
+for f in "$T"/gen/lm*; do
+	start_split "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
+done
+for f in "$T"/gen/lm*; do
+	wait_exit "exp-$(basename "$f")" 70 || fail "export of $(basename "$f")"
+done
+ok "8 feeds (288 chip records) exported to JetStream"
+
+run() { # NAME DURABLE OPTS...: one member over the whole stream, --out NAME.d
+	local name=$1 d=$2; shift 2
+	start_split "$name" "$lmctl" locate --nats "$url" --durable "$d" "${keys[@]}" --until-idle 2 \
+		--timeout 120 --out "$T/$name.d" "$@"
+	wait_exit "$name" 130 || fail "$name: exit $? (see $T/$name.err)"
+	[ "$(num "$name" records)" = 288 ] || fail "$name: $(num "$name" records) records, want 288"
+}
+same() { # NAME [--unchanged-ok]: last lines and --out equal the file mode
+	python3 "$here/check_nats_locate.py" ${2:-} "$T/file/verdicts.json" "$T/$1.out" \
+		-- "$T/$1.d/verdicts.json" >"$T/$1.check" || { sed 's/^/# /' "$T/$1.check"; return 1; }
+}
+
+run one g1 --batch 1 --resolve-unchanged
+same one || fail "one message at a time: verdicts differ from the file mode"
+[ "$(num one batches)" -ge 288 ] || fail "one at a time: $(num one batches) batches"
+ok "one message at a time (--batch 1 --resolve-unchanged): every line per record, last lines = file mode"
+
+run all g2 --resolve-unchanged
+same all || fail "whole-stream batches: verdicts differ from the file mode"
+[ "$(wc -l <"$T/all.out")" -lt "$(wc -l <"$T/one.out")" ] ||
+	fail "batches did not solve chips once per batch ($(wc -l <"$T/all.out") lines)"
+[ "$(num all "list appends")" -lt 288 ] || fail "batches: $(num all "list appends") list appends for 288 records"
+ok "batches of up to 2048: $(num all batches) batches, $(num all "list appends") list appends, $(wc -l <"$T/all.out") lines; same verdicts"
+
+# small batches: a chip's rounds arrive in several batches, so later records meet a window
+# this member already solved
+run small g3 --batch 16
+same small --unchanged-ok || fail "small batches: last lines (caps, region, verdict) or --out differ"
+unch=$(num small unchanged); solved=$(num small "windows solved")
+[ "$unch" -gt 0 ] || fail "no window skipped as unchanged"
+[ "$solved" -gt 12 ] || fail "only $solved solves: records that lower a minimum must re-solve"
+ok "batches of 16: $unch windows unchanged (not solved), $solved solved; last caps and verdicts = file mode"
+python3 - "$T/small.out" "$T/file/verdicts.json" <<'EOF' || fail "a window re-solved with the same caps, or never solved after its caps moved"
+import json, sys
+ref = {c["chip"]: c for c in json.load(open(sys.argv[2]))["chips"]}
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+moved = 0
+for chip in ref:
+    mine = sorted((l for l in lines if l["chip"] == chip), key=lambda l: l["revision"])
+    caps = []
+    for l in mine:  # one cap per landmark: its smallest radius
+        c = {}
+        for r in l["records"]:
+            c[r["landmark"]] = min(c.get(r["landmark"], 1e300), r["radius_km"])
+        caps.append(json.dumps(c, sort_keys=True))
+    # consecutive lines of one member for one window always differ in their caps
+    if any(a == b for a, b in zip(caps, caps[1:])):
+        print(f"# {chip[:16]}: two lines in a row with the same caps")
+        sys.exit(1)
+    moved += len(caps) > 1
+print(f"# {moved} chips with lines whose caps moved")
+sys.exit(0 if moved else 1)
+EOF
+ok "every new line of a window has other caps than the one before (no solve without a change)"
+
+# killed after its first batch: lists appended (and maybe lines out), nothing acknowledged
+start_split crash env LM_LOCATE_TEST_EXIT_AFTER_BATCHES=1 "$lmctl" locate --nats "$url" --durable g4 \
+	"${keys[@]}" --batch 100 --until-idle 5 --timeout 60
+wait_exit crash 70; rc=$?
+[ $rc = 99 ] || fail "crash seam: exit $rc, want 99"
+# the rest now, the crashed batch after the ack wait (30 s)
+run again g4 --until-idle 35
+[ "$(num again "messages redelivered")" -ge 100 ] || fail "$(num again "messages redelivered") messages redelivered, want >= 100"
+python3 "$here/check_nats_locate.py" "$T/file/verdicts.json" "$T/crash.out" "$T/again.out" \
+	-- "$T/again.d/verdicts.json" >"$T/again.check" ||
+	{ sed 's/^/# /' "$T/again.check"; fail "after the crash: a record lost or listed twice"; }
+ok "killed before acknowledging: $(num again "messages redelivered") messages redelivered; lists hold every record once (--out = file mode)"
+
+run tiny g5 --verified-cache 4 --batch 32 --resolve-unchanged
+same tiny || fail "tiny verified cache: verdicts differ"
+held=$(num tiny "records held"); ev=$(num tiny evicted); rf=$(num tiny "records fetched")
+[ "$held" -le 8 ] || fail "cache of 4 per generation holds $held records"
+[ "$ev" -gt 0 ] && [ "$rf" -gt 0 ] || fail "no eviction ($ev) or re-fetch ($rf)"
+ok "verified cache of 4: $held held, $ev evicted, $rf fetched back and verified again; same verdicts"
+echo "1..$N"
