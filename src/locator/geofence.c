@@ -73,12 +73,32 @@ struct fence {
 struct lm_geofence {
 	struct fence *f;
 	size_t n;
+	uint64_t version; /* unique over every fence and every change (lm_geofence_version) */
 };
+
+static uint64_t fence_versions;
+
+static uint64_t
+next_version(void)
+{
+	return __atomic_add_fetch(&fence_versions, 1, __ATOMIC_RELAXED);
+}
 
 struct lm_geofence *
 lm_geofence_create(void)
 {
-	return calloc(1, sizeof(struct lm_geofence));
+	struct lm_geofence *gf = calloc(1, sizeof(struct lm_geofence));
+
+	if (gf) {
+		gf->version = next_version();
+	}
+	return gf;
+}
+
+uint64_t
+lm_geofence_version(const struct lm_geofence *gf)
+{
+	return gf->version;
 }
 
 static void
@@ -609,6 +629,7 @@ lm_geofence_add_json(struct lm_geofence *gf, const json_t *geojson, const char *
 		if (nf) {
 			gf->f = nf;
 			gf->f[gf->n++] = f;
+			gf->version = next_version();
 			return mark_shared(gf);
 		}
 		rc = -ENOMEM;
@@ -1448,7 +1469,7 @@ verdict(const struct lm_geofence *gf, const struct lm_region *r, bool margin,
 		out->verdict = LM_VERDICT_INFEASIBLE;
 		return 0;
 	}
-	if (!ref && r->vdone && r->decide == gf) {
+	if (!ref && r->vdone && r->decide == gf && r->decide_version == gf->version) {
 		/* solved verdict-driven against this fence: the solver ran this very loop on
 		 * the cells as it kept them (region.c keep_vd) */
 		size_t k, ncaps;

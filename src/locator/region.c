@@ -683,6 +683,7 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 	r->vinfo.margin_lon = NAN;
 	r->vinfo.margin_cap = SIZE_MAX;
 	if (r->decide) {
+		r->decide_version = lm_geofence_version(r->decide);
 		r->vdec = calloc(n, 1);
 		if (!r->vdec) {
 			goto fail;

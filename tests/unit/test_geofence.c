@@ -420,6 +420,47 @@ START_TEST(test_verdict_driven_large)
 }
 END_TEST
 
+/*
+ * The refinement a verdict-driven solve keeps is the verdict's only for that fence as it was:
+ * a fence changed after the solve (here FR, then DE added) gets a fresh verdict. A region
+ * around Berlin solved against FR is outside; reused after DE joins, it read "outside" still.
+ */
+START_TEST(test_verdict_driven_fence_changed)
+{
+	struct lm_geofence *gf = lm_geofence_create(), *both = lm_geofence_create();
+	struct lm_region_params prm = {.res_km = 10};
+	struct lm_verdict_info a, b;
+	struct lm_cap caps[3];
+	struct lm_region *r;
+	int i;
+
+	ck_assert_int_eq(lm_geofence_add_country(gf, "FR"), 0);
+	ck_assert_int_eq(lm_geofence_add_country(both, "FR"), 0);
+	ck_assert_int_eq(lm_geofence_add_country(both, "DE"), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(lm_geo_direct(52.5, 13.4, 120.0 * i, 300 + 100 * i, &caps[i].lat,
+					 &caps[i].lon),
+			0);
+		caps[i].radius_km = 300 + 100 * i + 20;
+	}
+	prm.decide = gf;
+	r = lm_region_solve(caps, 3, &prm);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &a, NULL), 0);
+	ck_assert_int_eq(a.verdict, LM_VERDICT_OUTSIDE);
+	ck_assert_int_eq(lm_geofence_add_country(gf, "DE"), 0);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &a, NULL), 0);
+	ck_assert_int_eq(lm_geofence_verdict(both, r, true, &b, NULL), 0);
+	ck_assert_int_ne(a.verdict, LM_VERDICT_OUTSIDE);
+	ck_assert_int_eq(a.verdict, b.verdict);
+	ck_assert(a.area_in_km2 == b.area_in_km2 && a.area_out_km2 == b.area_out_km2 &&
+		a.area_unknown_km2 == b.area_unknown_km2);
+	lm_region_destroy(r);
+	lm_geofence_destroy(gf);
+	lm_geofence_destroy(both);
+}
+END_TEST
+
 START_TEST(test_user_polygon)
 {
 	struct lm_geofence *gf = square_fence(0, 0, 10, 10);
@@ -834,6 +875,7 @@ main(void)
 	tcase_add_test(tc, test_margin_lower_bound);
 	tcase_add_test(tc, test_fast_paths_equal_ref);
 	tcase_add_test(tc, test_verdict_driven_large);
+	tcase_add_test(tc, test_verdict_driven_fence_changed);
 	tcase_add_test(tc, test_verdict_sound);
 	tcase_add_test(tc, test_verdict_unknown_below_resolution);
 	tcase_add_test(tc, test_verdict_seam_shared);
