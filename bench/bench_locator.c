@@ -6,8 +6,8 @@
  * (solve only, and solve + verdict against France on a twentieth of the sample),
  * extrapolated from a measured sample.
  *   bench_locator [SAMPLE]   (default 10000 chips for the 1M estimate)
- * Chips: random truths in Europe; landmarks 100-2500 km away, RTT = 2 d / c * (1.3..2.5)
- * (real paths are 2-4x slower than light).
+ * Chips (bench_common.h): random truths in Europe; landmarks 100-2500 km away, RTT =
+ * 2 d / c * (1.3..2.5) (real paths are 2-4x slower than light).
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,79 +18,19 @@
 #include "landmark/lm_geofence.h"
 #include "landmark/lm_region.h"
 
+#include "bench_common.h"
+
 #define RES_KM 10.0
 
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
 
-static double
-urand(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return (double)((rng * UINT64_C(2685821657736338717)) >> 11) / 9007199254740992.0;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	/* CPU time of this (single-threaded) process: the cores here are shared, and the
-	 * claim is "on one core" */
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
+/* A chip: a random truth in Europe, landmarks 100-2500 km away, radius x 1.3-2.5. */
 static void
 chip(struct lm_cap *caps, int n, double *tlat, double *tlon)
 {
-	int i;
-
-	*tlat = 36 + 22 * urand();
-	*tlon = -8 + 35 * urand();
-	for (i = 0; i < n; i++) {
-		double d;
-
-		(void)lm_geo_direct(*tlat, *tlon, 360 * urand(), 100 + 2400 * urand(), &caps[i].lat,
-			&caps[i].lon);
-		d = lm_geo_dist_km(*tlat, *tlon, caps[i].lat, caps[i].lon);
-		caps[i].radius_km = d * (1.3 + 1.2 * urand());
-	}
-}
-
-/* brute force: test every point of a RES_KM grid over the smallest cap's lat/lon box */
-static size_t
-grid_reference(const struct lm_cap *caps, int n)
-{
-	const struct lm_cap *s = &caps[0];
-	double dlat, lat, lon, lat0, lat1, w;
-	size_t hits = 0;
-	int i;
-
-	for (i = 1; i < n; i++) {
-		if (caps[i].radius_km < s->radius_km) {
-			s = &caps[i];
-		}
-	}
-	dlat = s->radius_km / 110.5 + 0.1;
-	lat0 = fmax(s->lat - dlat, -90);
-	lat1 = fmin(s->lat + dlat, 90);
-	for (lat = lat0; lat <= lat1; lat += RES_KM / 111.0) {
-		double cl = fmax(cos(lat * M_PI / 180), 1e-3);
-
-		w = fmin(s->radius_km / (111.3 * cl) + 0.1, 180);
-		for (lon = s->lon - w; lon <= s->lon + w; lon += RES_KM / (111.3 * cl)) {
-			for (i = 0; i < n; i++) {
-				if (lm_geo_dist_km(lat, lon, caps[i].lat, caps[i].lon) >
-					caps[i].radius_km) {
-					break;
-				}
-			}
-			hits += i == n;
-		}
-	}
-	return hits;
+	*tlat = 36 + 22 * bench_urand(&rng);
+	*tlon = -8 + 35 * bench_urand(&rng);
+	bench_caps_around(&rng, *tlat, *tlon, caps, n, 100, 2400, 1.3, 1.2);
 }
 
 int
@@ -115,7 +55,7 @@ main(int argc, char **argv)
 		int n = ns[k], nq = n == 32 ? 300 : 1000, ng = 20;
 		double rq, rg;
 
-		t0 = now_s();
+		t0 = bench_cpu_s();
 		for (i = 0; i < nq; i++) {
 			struct lm_region *r;
 
@@ -125,17 +65,17 @@ main(int argc, char **argv)
 			area += lm_region_area_km2(r);
 			lm_region_destroy(r);
 		}
-		rq = nq / (now_s() - t0);
-		t0 = now_s();
+		rq = nq / (bench_cpu_s() - t0);
+		t0 = bench_cpu_s();
 		for (i = 0; i < ng; i++) {
 			chip(caps, n, &tlat, &tlon);
-			cells += grid_reference(caps, n);
+			cells += bench_grid_reference(caps, n, RES_KM);
 		}
-		rg = ng / (now_s() - t0);
+		rg = ng / (bench_cpu_s() - t0);
 		printf("| %d | %.0f | %.2f ms | %.2f | %.0fx |\n", n, rq, 1e3 / rq, rg, rq / rg);
 		fflush(stdout);
 	}
-	t0 = now_s();
+	t0 = bench_cpu_s();
 	for (j = 0; j < sample; j++) {
 		struct lm_region *r;
 
@@ -144,7 +84,7 @@ main(int argc, char **argv)
 		cells += lm_region_ncells(r);
 		lm_region_destroy(r);
 	}
-	t = now_s() - t0;
+	t = bench_cpu_s() - t0;
 	printf("\nlocate, solve only (8 landmarks): %ld chips in %.1f s = %.0f chips/s; "
 	       "1,000,000 chips: %.1f min on one core\n",
 		sample, t, sample / t, 1e6 / (sample / t) / 60);
@@ -152,7 +92,7 @@ main(int argc, char **argv)
 	if (gf && lm_geofence_add_country(gf, "FR") == 0) {
 		fence = 1;
 	}
-	t0 = now_s();
+	t0 = bench_cpu_s();
 	for (j = 0; fence && j < sample / 20; j++) {
 		struct lm_region *r;
 		struct lm_verdict_info vi;
@@ -164,7 +104,7 @@ main(int argc, char **argv)
 		}
 		lm_region_destroy(r);
 	}
-	t = now_s() - t0;
+	t = bench_cpu_s() - t0;
 	if (fence) {
 		printf("locate, solve + verdict vs France (8 landmarks): %ld chips in %.1f s = %.1f "
 		       "chips/s; 1,000,000 chips: %.1f h on one core\n",

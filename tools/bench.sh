@@ -15,6 +15,8 @@ echo "## core: records and batches"; "$B/bench/bench_record" 1 16
 echo "## locator";                   "$B/bench/bench_locator" 2000
 echo "## locator at fleet scale: solve + verdict + proven margin per chip (vs old code, grid, 1 vs 2 threads)"
 "$B/bench/bench_fleet" 8 "${LM_SHARED_DATA:-../shared/data}/ripe-anchors-2023"
+echo "## locator at fleet scale: the verdict-driven path alone (the goal's mode), by verdict"
+"$B/bench/bench_fleet" 8 "${LM_SHARED_DATA:-../shared/data}/ripe-anchors-2023" vd
 echo "## feed";                      tools/bench-feed.sh "$B"
 echo "## feed: /v1/records index vs full scan"; "$B/bench/bench_query" 1 20000 100
 echo "## locator consumer group";    tools/bench-feed-locate.sh "$B"

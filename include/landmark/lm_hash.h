@@ -64,7 +64,8 @@ LM_WUR enum lm_reason lm_pk_check(const uint8_t pk[static LM_PK_LEN]);
  * lm_verify() for signatures that verifiers meet again and again (delegations, chip
  * certificates, batch heads, revocation lists): a success is remembered under BLAKE2b-256
  * of (domain, tag || 0x00 || body, signature, key), and the same check later is a hash and
- * a lookup. Failures are never remembered. Same results as lm_verify().
+ * a lookup (or, for the thread's last few, a compare of those very bytes). Failures are
+ * never remembered. Same results as lm_verify().
  */
 LM_WUR enum lm_reason lm_verify_cached(const uint8_t sig[static LM_SIG_LEN], const char *tag,
 	const void *body, size_t len, const uint8_t pk[static LM_PK_LEN]);
@@ -73,13 +74,20 @@ LM_WUR enum lm_reason lm_verify_cached(const uint8_t sig[static LM_SIG_LEN], con
  * The verification cache (src/core/vcache.c): process-wide positive caches of key checks
  * and signature checks, thread-safe, bounded (direct-mapped; a collision evicts). On by
  * default; lm_vcache_set_enabled(false) turns it off (and clears it) for a same-run
- * baseline. Stats count lookups since the last clear.
+ * baseline. Stats count lookups since the last clear. A signature check is named by the
+ * framed message (tag || 0x00 || body) of len bytes, the signature and the key.
  */
 bool lm_vcache_pk_known(const uint8_t pk[static LM_PK_LEN]);
 void lm_vcache_pk_add(const uint8_t pk[static LM_PK_LEN]);
-bool lm_vcache_sig_known(const uint8_t id[static LM_HASH_LEN]);
-void lm_vcache_sig_add(const uint8_t id[static LM_HASH_LEN]);
+bool lm_vcache_sig_known(const uint8_t *msg, size_t len, const uint8_t sig[static LM_SIG_LEN],
+	const uint8_t pk[static LM_PK_LEN]);
+void lm_vcache_sig_add(const uint8_t *msg, size_t len, const uint8_t sig[static LM_SIG_LEN],
+	const uint8_t pk[static LM_PK_LEN]);
 void lm_vcache_set_enabled(bool on);
+bool lm_vcache_enabled(void);
+/* Moves at every clear (never 0): per-thread memos of exact recomputations (batch.c) keep
+ * it and are empty under another. */
+unsigned long long lm_vcache_generation(void);
 void lm_vcache_clear(void);
 void lm_vcache_stats(uint64_t *hits, uint64_t *misses);
 

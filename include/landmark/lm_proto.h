@@ -428,6 +428,18 @@ LM_WUR enum lm_reason lm_reveal_verify(const struct lm_reveal *rv,
 	const uint8_t commitment[static LM_HASH_LEN], const uint8_t prover_pk[static LM_PK_LEN],
 	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n);
 
+/**
+ * lm_reveal_verify(), also handing out the MACs the transcript was computed from: with macs
+ * non-NULL, macs[i] = lm_fast_mac(rv->secret, self_pk, session_id, i, nonces[i]) for every
+ * seq i answered (the other entries are not written), meaningful when LM_OK. A verifier of
+ * stored responses compares each with these instead of computing every MAC twice.
+ * @return as lm_reveal_verify
+ */
+LM_WUR enum lm_reason lm_reveal_verify_macs(const struct lm_reveal *rv,
+	const uint8_t self_pk[static LM_PK_LEN], uint64_t session_id,
+	const uint8_t commitment[static LM_HASH_LEN], const uint8_t prover_pk[static LM_PK_LEN],
+	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n, uint8_t (*macs)[LM_MAC_LEN]);
+
 /* ---- no amplification ---------------------------------------------------------------- */
 
 /** Ethernet II + IPv4 (no options) + UDP header bytes around a UDP payload on the wire. */

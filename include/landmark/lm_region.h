@@ -64,7 +64,8 @@ struct lm_region_params {
 	 *  area and margin are those of the full solve (the decided cell holds a region point,
 	 *  so the full solve has cells of the same class there); area_km2, area_in/out and the
 	 *  GeoJSON are coarser where decided. The solver runs the verdict's refinement on each
-	 *  cell as it keeps it (lm_geofence_verdict against this fence then reuses it); once
+	 *  cell as it keeps it (lm_geofence_verdict against this fence object, unchanged since
+	 *  the solve, then reuses it; a changed or another fence is refined afresh); once
 	 *  that makes the verdict inconclusive whatever the rest holds (a part in and a part
 	 *  out, or a part undecided), refinement stops: every cell not yet kept is kept at the
 	 *  size reached, after the cap bounds (dropped only when a cap excludes it;

@@ -249,21 +249,48 @@ lm_batch_proof_decode(struct lm_inclusion_proof *p, const uint8_t *buf, size_t l
 	return LM_OK;
 }
 
+/*
+ * Per thread: the last proof that verified, with the state after each step (the node and the
+ * two indices of RFC 9162's loop). A proof of the same root and tree size that reaches the
+ * same state at step i and whose remaining path is that proof's too would compute exactly
+ * what it computed from there on, so it verifies: it stops there. Verifiers check records
+ * of a batch in order, so neighbours share all but a few bottom steps. Off with the
+ * verification cache (lm_vcache_enabled), emptied by its clear.
+ */
+struct proof_memo {
+	unsigned long long gen; /* lm_vcache_generation() when stored; 0: empty */
+	uint8_t root[LM_HASH_LEN];
+	uint32_t tree_size;
+	uint32_t depth;
+	uint64_t fn[LM_BATCH_MAX_DEPTH], sn[LM_BATCH_MAX_DEPTH]; /* after step i */
+	uint8_t node[LM_BATCH_MAX_DEPTH][LM_HASH_LEN]; /* after step i */
+	uint8_t path[LM_BATCH_MAX_DEPTH][LM_HASH_LEN];
+};
+
+static _Thread_local struct proof_memo proof_memo;
+
 /* RFC 9162 §2.1.3.2, with the path length fixed by (leaf_index, tree_size). */
 enum lm_reason
 lm_batch_proof_verify(const struct lm_inclusion_proof *p, const uint8_t leaf[static LM_HASH_LEN],
 	const uint8_t root[static LM_HASH_LEN])
 {
+	struct proof_memo *m = &proof_memo;
+	unsigned long long gen = lm_vcache_enabled() ? lm_vcache_generation() : 0;
+	uint8_t node[LM_BATCH_MAX_DEPTH][LM_HASH_LEN];
+	uint64_t fns[LM_BATCH_MAX_DEPTH], sns[LM_BATCH_MAX_DEPTH];
 	uint8_t r[LM_HASH_LEN];
 	uint64_t fn;
 	uint64_t sn;
-	unsigned i;
+	unsigned i, done;
+	bool memo;
 
 	if (p->tree_size < 1 || p->tree_size > LM_BATCH_MAX_RECORDS ||
 		p->leaf_index >= p->tree_size || p->depth > LM_BATCH_MAX_DEPTH ||
 		p->depth != path_len(p->leaf_index, p->tree_size)) {
 		return LM_E_FIELD;
 	}
+	memo = gen != 0 && m->gen == gen && m->tree_size == p->tree_size && m->depth == p->depth &&
+		memcmp(m->root, root, LM_HASH_LEN) == 0;
 	fn = p->leaf_index;
 	sn = p->tree_size - 1;
 	memcpy(r, leaf, LM_HASH_LEN);
@@ -282,9 +309,38 @@ lm_batch_proof_verify(const struct lm_inclusion_proof *p, const uint8_t leaf[sta
 		}
 		fn >>= 1;
 		sn >>= 1;
+		memcpy(node[i], r, LM_HASH_LEN);
+		fns[i] = fn;
+		sns[i] = sn;
+		if (memo && fn == m->fn[i] && sn == m->sn[i] &&
+			memcmp(r, m->node[i], LM_HASH_LEN) == 0 &&
+			(i + 1 == p->depth ||
+				memcmp(p->path[i + 1], m->path[i + 1],
+					(size_t)(p->depth - i - 1) * LM_HASH_LEN) == 0)) {
+			/* the rest is the stored proof's computation, which reached root */
+			done = i + 1;
+			goto ok;
+		}
 	}
 	if (sn != 0 || sodium_memcmp(r, root, LM_HASH_LEN) != 0) {
 		return LM_E_PROOF;
+	}
+	done = p->depth;
+	memo = false;
+ok:
+	if (gen != 0) {
+		/* steps from done on are the stored proof's already (memo) or there are none */
+		if (!memo) {
+			m->gen = 0;
+			memcpy(m->root, root, LM_HASH_LEN);
+			m->tree_size = p->tree_size;
+			m->depth = p->depth;
+		}
+		memcpy(m->path, p->path, (size_t)done * LM_HASH_LEN);
+		memcpy(m->node, node, (size_t)done * LM_HASH_LEN);
+		memcpy(m->fn, fns, done * sizeof(fns[0]));
+		memcpy(m->sn, sns, done * sizeof(sns[0]));
+		m->gen = gen;
 	}
 	return LM_OK;
 }

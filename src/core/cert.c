@@ -442,16 +442,50 @@ lm_cred_subject(const struct lm_cred *c)
 	return c->kind == LM_CRED_DELEGATION ? c->u.dlg.landmark_pk : c->u.chip.chip_pk;
 }
 
+/*
+ * Per thread, the last credentials hashed, by their exact encoding: a verifier hashes the
+ * same delegation and prover credential for every record (the record's bindings). Off with
+ * the verification cache, emptied by its clear.
+ */
+#define CRED_MEMO 2
+
+struct cred_memo {
+	unsigned long long gen; /* lm_vcache_generation(); 0: empty */
+	size_t len;
+	uint8_t enc[LM_CRED_MAX_LEN];
+	uint8_t hash[LM_HASH_LEN];
+};
+
+static _Thread_local struct cred_memo cred_memo[CRED_MEMO];
+static _Thread_local unsigned cred_memo_next;
+
 int
 lm_cred_hash(uint8_t out[static LM_HASH_LEN], const struct lm_cred *c)
 {
 	uint8_t buf[LM_CRED_MAX_LEN];
 	int n = lm_cred_encode(c, buf);
+	unsigned long long gen = lm_vcache_enabled() ? lm_vcache_generation() : 0;
+	struct cred_memo *m;
+	unsigned i;
 
 	if (n < 0) {
 		return n;
 	}
+	for (i = 0; gen != 0 && i < CRED_MEMO; i++) {
+		m = &cred_memo[i];
+		if (m->gen == gen && m->len == (size_t)n && memcmp(m->enc, buf, (size_t)n) == 0) {
+			memcpy(out, m->hash, LM_HASH_LEN);
+			return 0;
+		}
+	}
 	lm_hash_tagged(out, LM_TAG_CRED_HASH, buf, (size_t)n);
+	if (gen != 0) {
+		m = &cred_memo[cred_memo_next++ % CRED_MEMO];
+		m->len = (size_t)n;
+		memcpy(m->enc, buf, (size_t)n);
+		memcpy(m->hash, out, LM_HASH_LEN);
+		m->gen = gen;
+	}
 	return 0;
 }
 

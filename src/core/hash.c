@@ -89,27 +89,19 @@ enum lm_reason
 lm_verify_cached(const uint8_t sig[static LM_SIG_LEN], const char *tag, const void *body,
 	size_t len, const uint8_t pk[static LM_PK_LEN])
 {
-	static const char dom[] = "landmark/vcache/v1";
-	crypto_generichash_blake2b_state st;
-	uint8_t id[LM_HASH_LEN], buf[LM_SIGN_MAX + 64];
+	uint8_t buf[LM_SIGN_MAX + 64];
 	size_t n = frame(buf, sizeof(buf), tag, body, len);
 	enum lm_reason r;
 
 	if (n == 0) {
 		return LM_E_LENGTH;
 	}
-	crypto_generichash_blake2b_init(&st, NULL, 0, LM_HASH_LEN);
-	crypto_generichash_blake2b_update(&st, (const uint8_t *)dom, sizeof(dom));
-	crypto_generichash_blake2b_update(&st, buf, n);
-	crypto_generichash_blake2b_update(&st, sig, LM_SIG_LEN);
-	crypto_generichash_blake2b_update(&st, pk, LM_PK_LEN);
-	crypto_generichash_blake2b_final(&st, id, LM_HASH_LEN);
-	if (lm_vcache_sig_known(id)) {
+	if (lm_vcache_sig_known(buf, n, sig, pk)) {
 		return LM_OK;
 	}
 	r = lm_verify(sig, tag, body, len, pk);
 	if (r == LM_OK) {
-		lm_vcache_sig_add(id);
+		lm_vcache_sig_add(buf, n, sig, pk);
 	}
 	return r;
 }

@@ -840,10 +840,11 @@ lm_commitment(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SECRET_
 	sodium_memzero(body, sizeof(body));
 }
 
-int
-lm_transcript_hash(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SECRET_LEN],
+/* lm_transcript_hash(); with macs non-NULL, also the MAC of each answered seq in macs[seq]. */
+static int
+transcript_hash(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SECRET_LEN],
 	const uint8_t landmark_pk[static LM_PK_LEN], uint64_t session_id, uint64_t answered,
-	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n)
+	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n, uint8_t (*macs)[LM_MAC_LEN])
 {
 	crypto_generichash_blake2b_state st;
 	uint8_t entry[2 + LM_NONCE_LEN + LM_MAC_LEN];
@@ -866,6 +867,9 @@ lm_transcript_hash(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SE
 		memcpy(entry + 2, nonces[i], LM_NONCE_LEN);
 		lm_fast_mac(entry + 2 + LM_NONCE_LEN, s, landmark_pk, session_id, (uint16_t)i,
 			nonces[i]);
+		if (macs != NULL) {
+			memcpy(macs[i], entry + 2 + LM_NONCE_LEN, LM_MAC_LEN);
+		}
 		crypto_generichash_blake2b_update(&st, entry, sizeof(entry));
 	}
 	crypto_generichash_blake2b_final(&st, out, LM_HASH_LEN);
@@ -874,19 +878,27 @@ lm_transcript_hash(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SE
 	return 0;
 }
 
+int
+lm_transcript_hash(uint8_t out[static LM_HASH_LEN], const uint8_t s[static LM_SECRET_LEN],
+	const uint8_t landmark_pk[static LM_PK_LEN], uint64_t session_id, uint64_t answered,
+	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n)
+{
+	return transcript_hash(out, s, landmark_pk, session_id, answered, nonces, n, NULL);
+}
+
 /* landmark_pk || session_id || commitment || transcript_hash; -EINVAL on a bad bitmap. */
 static int
 reveal_body(uint8_t body[static LM_REVEAL_BODY_LEN], const struct lm_reveal *rv,
 	const uint8_t *landmark_pk, uint64_t session_id, const uint8_t *commitment,
-	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n)
+	const uint8_t (*nonces)[LM_NONCE_LEN], unsigned n, uint8_t (*macs)[LM_MAC_LEN])
 {
 	uint64_t s = htobe64(session_id);
 
 	memcpy(body, landmark_pk, LM_PK_LEN);
 	memcpy(body + LM_PK_LEN, &s, 8);
 	memcpy(body + LM_PK_LEN + 8, commitment, LM_HASH_LEN);
-	return lm_transcript_hash(body + LM_PK_LEN + 8 + LM_HASH_LEN, rv->secret, landmark_pk,
-		session_id, rv->answered, nonces, n);
+	return transcript_hash(body + LM_PK_LEN + 8 + LM_HASH_LEN, rv->secret, landmark_pk,
+		session_id, rv->answered, nonces, n, macs);
 }
 
 int
@@ -897,7 +909,8 @@ lm_reveal_sign(struct lm_reveal *rv, const uint8_t landmark_pk[static LM_PK_LEN]
 	uint8_t body[LM_REVEAL_BODY_LEN];
 
 	if (rv->session_id == 0 ||
-		reveal_body(body, rv, landmark_pk, rv->session_id, commitment, nonces, n) != 0) {
+		reveal_body(body, rv, landmark_pk, rv->session_id, commitment, nonces, n, NULL) !=
+			0) {
 		return -EINVAL;
 	}
 	return lm_sign(rv->sig, LM_TAG_REVEAL, body, sizeof(body), sk);
@@ -947,6 +960,16 @@ lm_reveal_verify(const struct lm_reveal *rv, const uint8_t self_pk[static LM_PK_
 	const uint8_t prover_pk[static LM_PK_LEN], const uint8_t (*nonces)[LM_NONCE_LEN],
 	unsigned n)
 {
+	return lm_reveal_verify_macs(
+		rv, self_pk, session_id, commitment, prover_pk, nonces, n, NULL);
+}
+
+enum lm_reason
+lm_reveal_verify_macs(const struct lm_reveal *rv, const uint8_t self_pk[static LM_PK_LEN],
+	uint64_t session_id, const uint8_t commitment[static LM_HASH_LEN],
+	const uint8_t prover_pk[static LM_PK_LEN], const uint8_t (*nonces)[LM_NONCE_LEN],
+	unsigned n, uint8_t (*macs)[LM_MAC_LEN])
+{
 	uint8_t body[LM_REVEAL_BODY_LEN];
 	uint8_t c[LM_HASH_LEN];
 
@@ -957,7 +980,7 @@ lm_reveal_verify(const struct lm_reveal *rv, const uint8_t self_pk[static LM_PK_
 	if (sodium_memcmp(c, commitment, LM_HASH_LEN) != 0) {
 		return LM_E_COMMIT;
 	}
-	if (reveal_body(body, rv, self_pk, session_id, commitment, nonces, n) != 0) {
+	if (reveal_body(body, rv, self_pk, session_id, commitment, nonces, n, macs) != 0) {
 		return LM_E_FIELD;
 	}
 	return lm_verify(rv->sig, LM_TAG_REVEAL, body, sizeof(body), prover_pk);
@@ -1098,7 +1121,8 @@ lm_reveal_sign_with(struct lm_reveal *rv, const uint8_t landmark_pk[static LM_PK
 	uint8_t body[LM_REVEAL_BODY_LEN];
 
 	if (rv->session_id == 0 ||
-		reveal_body(body, rv, landmark_pk, rv->session_id, commitment, nonces, n) != 0) {
+		reveal_body(body, rv, landmark_pk, rv->session_id, commitment, nonces, n, NULL) !=
+			0) {
 		return -EINVAL;
 	}
 	return lm_signer_sign(s, rv->sig, LM_TAG_REVEAL, body, sizeof(body));

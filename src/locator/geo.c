@@ -153,8 +153,8 @@ lm_geo_screen_pair_km(
 	double k = a * (a * a - b * b) / (2 * b * b);
 	double psi = lm_geo_central_angle(s->xyz, q);
 	double qn = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2]);
-	double rmax = s->xyz[2] * q[2] > 0 ? fmin(a, fmax(s->norm, qn) * (1 + 1e-12)) : a;
-	double lo = fmax(b * psi, fmin(s->rho_min * psi, s->reach_km));
+	double rmax = s->xyz[2] * q[2] > 0 ? lm_fmin(a, lm_fmax(s->norm, qn) * (1 + 1e-12)) : a;
+	double lo = lm_fmax(b * psi, lm_fmin(s->rho_min * psi, s->reach_km));
 
 	*lo_km = lo * (1 - 1e-12) - 1e-6;
 	*hi_km = sqrt(rmax * rmax + k * k) * psi * (1 + 1e-12) + 1e-6;

@@ -14,6 +14,7 @@
 #include "landmark/lm_geo.h"
 #include "landmark/lm_geofence.h"
 #include "landmark/lm_locator_ref.h"
+#include "geo_private.h"
 #include "region_private.h"
 
 #define FENCE_EPS_DEG 1e-9
@@ -72,12 +73,32 @@ struct fence {
 struct lm_geofence {
 	struct fence *f;
 	size_t n;
+	uint64_t version; /* unique over every fence and every change (lm_geofence_version) */
 };
+
+static uint64_t fence_versions;
+
+static uint64_t
+next_version(void)
+{
+	return __atomic_add_fetch(&fence_versions, 1, __ATOMIC_RELAXED);
+}
 
 struct lm_geofence *
 lm_geofence_create(void)
 {
-	return calloc(1, sizeof(struct lm_geofence));
+	struct lm_geofence *gf = calloc(1, sizeof(struct lm_geofence));
+
+	if (gf) {
+		gf->version = next_version();
+	}
+	return gf;
+}
+
+uint64_t
+lm_geofence_version(const struct lm_geofence *gf)
+{
+	return gf->version;
 }
 
 static void
@@ -608,6 +629,7 @@ lm_geofence_add_json(struct lm_geofence *gf, const json_t *geojson, const char *
 		if (nf) {
 			gf->f = nf;
 			gf->f[gf->n++] = f;
+			gf->version = next_version();
 			return mark_shared(gf);
 		}
 		rc = -ENOMEM;
@@ -849,9 +871,9 @@ seg_hits_rect(
 			double t = q[k] / p[k];
 
 			if (p[k] < 0) {
-				t0 = fmax(t0, t);
+				t0 = lm_fmax(t0, t);
 			} else {
-				t1 = fmin(t1, t);
+				t1 = lm_fmin(t1, t);
 			}
 			if (t0 > t1) {
 				return false;
@@ -890,9 +912,17 @@ classify_poly(const struct poly *p, double lat0, double lat1, double lon0, doubl
 		}
 		for (row = row_of(r, y0); row <= row_of(r, y1); row++) {
 			for (e = r->start[row]; e < r->start[row + 1]; e++) {
+				const double *v;
+
 				k = r->edges[e];
-				if (seg_hits_rect(r->xy[2 * k], r->xy[2 * k + 1], r->xy[2 * k + 2],
-					    r->xy[2 * k + 3], x0, y0, x1, y1)) {
+				v = &r->xy[2 * k];
+				/* an edge whose box misses the rectangle cannot touch it (exact
+				 * comparisons): no clipping needed */
+				if ((v[0] < x0 && v[2] < x0) || (v[0] > x1 && v[2] > x1) ||
+					(v[1] < y0 && v[3] < y0) || (v[1] > y1 && v[3] > y1)) {
+					continue;
+				}
+				if (seg_hits_rect(v[0], v[1], v[2], v[3], x0, y0, x1, y1)) {
 					if (r->kind[k] == EDGE_PLAIN) {
 						return POLY_HARD;
 					}
@@ -1112,7 +1142,7 @@ margin_lower(struct mctx *m, const double q[3], double qn, const double u[3], do
 
 	for (c = 0; c < m->ncaps; c++) {
 		lm_region_cap_bounds(m->r, c, q, qn, u, &lo, &hi);
-		v = fmax(v, lo - rad - m->caps[c].radius_km);
+		v = lm_fmax(v, lo - rad - m->caps[c].radius_km);
 	}
 	return v;
 }
@@ -1130,7 +1160,7 @@ margin_f(struct mctx *m, double lon, double lat)
 	}
 	for (c = 0; c < m->ncaps; c++) {
 		lm_region_cap_bounds(m->r, c, q, qn, u, &m->lo[c], &m->hi[c]);
-		best = fmax(best, m->lo[c] - m->caps[c].radius_km);
+		best = lm_fmax(best, m->lo[c] - m->caps[c].radius_km);
 	}
 	for (c = 0; c < m->ncaps; c++) {
 		double d;
@@ -1439,7 +1469,7 @@ verdict(const struct lm_geofence *gf, const struct lm_region *r, bool margin,
 		out->verdict = LM_VERDICT_INFEASIBLE;
 		return 0;
 	}
-	if (!ref && r->vdone && r->decide == gf) {
+	if (!ref && r->vdone && r->decide == gf && r->decide_version == gf->version) {
 		/* solved verdict-driven against this fence: the solver ran this very loop on
 		 * the cells as it kept them (region.c keep_vd) */
 		size_t k, ncaps;

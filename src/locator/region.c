@@ -312,10 +312,10 @@ lm_region_cap_bounds(const struct lm_region *r, size_t k, const double q[3], dou
 	x = sqrt(x2);
 	/* 2 asin(x / 2) to the x^7 term: a lower bound; plus 4/3 of the x^9 term: an upper one */
 	ser = x * (1 + x2 * (1.0 / 24 + x2 * (3.0 / 640 + x2 * (5.0 / 7168))));
-	plo = fmax(0, ser * (1 - 1e-12) - 1e-15);
+	plo = lm_fmax(0, ser * (1 - 1e-12) - 1e-15);
 	phi = (ser + x * x2 * x2 * x2 * x2 * (35.0 / 221184)) * (1 + 1e-12) + 1e-15;
-	*lo_km = fmax(b * plo, fmin(sc->rho_min * plo, sc->reach_km)) * (1 - 1e-12) - 1e-6;
-	rmax = sc->xyz[2] * q[2] > 0 ? fmin(a, fmax(sc->norm, qn) * (1 + 2e-12)) : a;
+	*lo_km = lm_fmax(b * plo, lm_fmin(sc->rho_min * plo, sc->reach_km)) * (1 - 1e-12) - 1e-6;
+	rmax = sc->xyz[2] * q[2] > 0 ? lm_fmin(a, lm_fmax(sc->norm, qn) * (1 + 2e-12)) : a;
 	*hi_km = sqrt(rmax * rmax + kk * kk) * phi * (1 + 1e-12) + 1e-6;
 }
 
@@ -683,6 +683,7 @@ region_solve(const struct lm_cap *caps, size_t n, const struct lm_region_params 
 	r->vinfo.margin_lon = NAN;
 	r->vinfo.margin_cap = SIZE_MAX;
 	if (r->decide) {
+		r->decide_version = lm_geofence_version(r->decide);
 		r->vdec = calloc(n, 1);
 		if (!r->vdec) {
 			goto fail;

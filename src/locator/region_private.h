@@ -43,6 +43,7 @@ struct lm_region {
 	uint8_t *vdec; /* per cap: decisive */
 	bool settled; /* inconclusive whatever the rest holds: the rest kept coarse */
 	bool vdone; /* the solve completed: vinfo/vdec are lm_geofence_verdict's against decide */
+	uint64_t decide_version; /* decide's lm_geofence_version at the solve */
 	struct lm_bbox fbox; /* decide's bounding box (visit order only) */
 };
 
@@ -74,6 +75,10 @@ bool lm_region_cell_excluded(
  * LM_CELL_OUT (wholly outside) or LM_CELL_PARTIAL (touching an edge, or unknown). */
 int lm_geofence_classify_rect(
 	const struct lm_geofence *gf, double lat0, double lat1, double lon0, double lon1);
+
+/* A value unique to this fence object in this state: a new one on every change, never
+ * reused by another fence (so a freed fence's address cannot pass for it). */
+uint64_t lm_geofence_version(const struct lm_geofence *gf);
 
 /* The verdict's refinement of one kept cell (geofence.c): adds its parts to info's areas and
  * the caps that exclude sub-cells to decisive (info->ndecisive counts them); *settled becomes

@@ -112,6 +112,74 @@ START_TEST(test_all_sizes)
 }
 END_TEST
 
+/*
+ * The per-thread proof memo (batch.c) stops a proof where it meets the last one that verified,
+ * only when the rest of its path is that proof's too: a neighbour's proof with any path
+ * element, its leaf, its index or the root changed still fails, in every tree size, with
+ * the memo warm from the previous leaf; results equal those with the cache (and memo) off.
+ */
+START_TEST(test_proof_memo)
+{
+	static const unsigned sizes[] = {2, 3, 4, 5, 7, 8, 9, 33, 64, 70, 1000, 1024};
+	static uint8_t leaves[1024][LM_HASH_LEN];
+	uint8_t root[LM_HASH_LEN], other[LM_HASH_LEN];
+	struct lm_batch_head h;
+	struct lm_inclusion_proof p, q;
+	struct lm_batch *b;
+	unsigned s, n, i, j, on;
+
+	for (i = 0; i < 1024; i++) {
+		leaf_n(leaves[i], i);
+	}
+	b = lm_batch_create(1024, fx.lm_sk, NULL);
+	ck_assert_ptr_nonnull(b);
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		n = sizes[s];
+		for (i = 0; i < n; i++) {
+			ck_assert_int_eq(lm_batch_add_leaf(b, leaves[i]), (int)i);
+		}
+		ck_assert_int_eq(lm_batch_close(b, NOW_NS, &h), 0);
+		memcpy(root, h.root, LM_HASH_LEN);
+		memcpy(other, root, LM_HASH_LEN);
+		other[3] ^= 1;
+		for (on = 0; on <= 1; on++) {
+			lm_vcache_set_enabled(on);
+			for (i = 0; i + 1 < n; i++) {
+				/* warm: leaf i verified; then its neighbour's proof, changed */
+				ck_assert_int_eq(lm_batch_proof(b, i, &p), 0);
+				ck_assert_int_eq(lm_batch_proof_verify(&p, leaves[i], root), LM_OK);
+				ck_assert_int_eq(lm_batch_proof(b, i + 1, &q), 0);
+				for (j = 0; j < q.depth; j++) {
+					q.path[j][j % LM_HASH_LEN] ^= 0x10;
+					ck_assert_int_eq(
+						lm_batch_proof_verify(&q, leaves[i + 1], root),
+						LM_E_PROOF);
+					ck_assert_int_eq(
+						lm_batch_proof_verify(&p, leaves[i], root), LM_OK);
+					q.path[j][j % LM_HASH_LEN] ^= 0x10;
+				}
+				ck_assert_int_eq(
+					lm_batch_proof_verify(&q, leaves[i], root), LM_E_PROOF);
+				ck_assert_int_eq(lm_batch_proof_verify(&q, leaves[i + 1], other),
+					LM_E_PROOF);
+				ck_assert_int_eq(
+					lm_batch_proof_verify(&p, leaves[i], other), LM_E_PROOF);
+				/* the earlier proof's path under the neighbour's index */
+				p.leaf_index = i + 1;
+				ck_assert_int_ne(
+					lm_batch_proof_verify(&p, leaves[i + 1], root), LM_OK);
+				ck_assert_int_ne(lm_batch_proof_verify(&p, leaves[i], root), LM_OK);
+				ck_assert_int_eq(
+					lm_batch_proof_verify(&q, leaves[i + 1], root), LM_OK);
+			}
+		}
+		lm_batch_reset(b);
+	}
+	lm_vcache_set_enabled(true);
+	lm_batch_destroy(b);
+}
+END_TEST
+
 START_TEST(test_builder_contract)
 {
 	uint8_t leaf[LM_HASH_LEN];
@@ -860,6 +928,7 @@ batch_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_prefixes);
 	tcase_add_test(tc, test_all_sizes);
+	tcase_add_test(tc, test_proof_memo);
 	tcase_add_test(tc, test_builder_contract);
 	tcase_add_test(tc, test_chain);
 	tcase_add_test(tc, test_chain_fork_sequence);

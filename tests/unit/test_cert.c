@@ -127,6 +127,76 @@ START_TEST(test_every_bit_flip)
 }
 END_TEST
 
+/*
+ * lm_cred_hash keeps the thread's last credentials by their exact encoding: right after one
+ * is hashed, every credential differing in one encoded bit (decodable or not as a
+ * credential: the encoding is hashed) gets its own hash, equal to the hash taken with the
+ * cache and its memos off; the same after a clear.
+ */
+START_TEST(test_cred_hash_memo)
+{
+	struct lm_delegation d;
+	struct lm_chip_cert c;
+	struct lm_cred cr[2], x;
+	uint8_t h[LM_HASH_LEN], want[LM_HASH_LEN], base[2][LM_HASH_LEN];
+	uint8_t enc[LM_CRED_MAX_LEN];
+	size_t bit;
+	unsigned k;
+	int n;
+
+	keys();
+	make_dlg(&d);
+	make_chip(&c);
+	cr[0].kind = LM_CRED_DELEGATION;
+	cr[0].u.dlg = d;
+	cr[1].kind = LM_CRED_CHIP;
+	cr[1].u.chip = c;
+	for (k = 0; k < 2; k++) {
+		n = lm_cred_encode(&cr[k], enc);
+		ck_assert_int_gt(n, 0);
+		lm_hash_tagged(base[k], LM_TAG_CRED_HASH, enc, (size_t)n);
+	}
+	lm_vcache_set_enabled(true);
+	for (k = 0; k < 2; k++) {
+		n = lm_cred_encode(&cr[k], enc);
+		for (bit = 0; bit < (size_t)n * 8; bit += 3) {
+			ck_assert_int_eq(lm_cred_hash(h, &cr[k]), 0);
+			ck_assert_mem_eq(h, base[k], LM_HASH_LEN);
+			ck_assert_int_eq(lm_cred_hash(h, &cr[k]), 0); /* from the memo */
+			ck_assert_mem_eq(h, base[k], LM_HASH_LEN);
+			/* the other credential's entry is warm too */
+			ck_assert_int_eq(lm_cred_hash(h, &cr[1 - k]), 0);
+			ck_assert_mem_eq(h, base[1 - k], LM_HASH_LEN);
+			/* a one-bit change of the fields the encoding carries */
+			x = cr[k];
+			if (k == 0) {
+				uint8_t *f = (uint8_t *)&x.u.dlg.lat_e7;
+
+				f[bit % sizeof(x.u.dlg.lat_e7)] ^= (uint8_t)(1u << (bit % 8));
+				x.u.dlg.sig[bit % LM_SIG_LEN] ^= 1;
+			} else {
+				x.u.chip.sig[bit % LM_SIG_LEN] ^= (uint8_t)(1u << (bit % 8));
+			}
+			if (lm_cred_encode(&x, enc) < 0) {
+				continue;
+			}
+			lm_hash_tagged(
+				want, LM_TAG_CRED_HASH, enc, (size_t)lm_cred_encode(&x, enc));
+			ck_assert_int_eq(lm_cred_hash(h, &x), 0);
+			ck_assert_mem_eq(h, want, LM_HASH_LEN);
+			ck_assert_mem_ne(h, base[k], LM_HASH_LEN);
+		}
+	}
+	lm_vcache_clear();
+	ck_assert_int_eq(lm_cred_hash(h, &cr[0]), 0);
+	ck_assert_mem_eq(h, base[0], LM_HASH_LEN);
+	lm_vcache_set_enabled(false);
+	ck_assert_int_eq(lm_cred_hash(h, &cr[1]), 0);
+	ck_assert_mem_eq(h, base[1], LM_HASH_LEN);
+	lm_vcache_set_enabled(true);
+}
+END_TEST
+
 /* A version 2 chip certificate: make_chip()'s fields plus a key class and evidence. */
 static void
 make_chip_v2(struct lm_chip_cert *c, enum lm_key_class k)
@@ -410,6 +480,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_kat_vectors);
 	tcase_add_test(tc, test_every_bit_flip);
+	tcase_add_test(tc, test_cred_hash_memo);
 	tcase_add_test(tc, test_chip_cert_v2);
 	tcase_add_test(tc, test_chip_cert_v1_is_software);
 	tcase_add_test(tc, test_truncation_and_header);

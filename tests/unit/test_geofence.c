@@ -316,6 +316,151 @@ START_TEST(test_fast_paths_equal_ref)
 }
 END_TEST
 
+/*
+ * Verdict-driven solves (with the early stop) against the full solve on the fleet bench's
+ * hard cases: large regions (caps of 1,000-16,000 km, 500-4,000 km from the truth) declared
+ * in large countries (Russia across the antimeridian, Canada, the USA) and in small ones
+ * (Luxembourg, Liechtenstein, Malta), truths inside them: the same verdict, margin and (for
+ * inside/outside) decisive caps and unknown area, a region covering every cell of the full
+ * solve, the stop only when inconclusive, and the reused refinement equal to a fresh one.
+ */
+START_TEST(test_verdict_driven_large)
+{
+	static const char *const codes[] = {"RU", "CA", "US", "LU", "LI", "MT"};
+	static const double box[][4] = {{50, 30, 70, 180}, {45, -130, 70, -60}, {30, -120, 48, -70},
+		{49.45, 5.73, 50.18, 6.53}, {47.05, 9.47, 47.27, 9.64},
+		{35.8, 14.18, 36.08, 14.57}};
+	size_t ci, trial, nsettled = 0, nproved = 0;
+
+	geo_seed(lm_test_seed());
+	for (ci = 0; ci < sizeof(codes) / sizeof(codes[0]); ci++) {
+		struct lm_geofence *gf = lm_geofence_create(), *gf2 = lm_geofence_create();
+
+		ck_assert_int_eq(lm_geofence_add_country(gf, codes[ci]), 0);
+		ck_assert_int_eq(lm_geofence_add_country(gf2, codes[ci]), 0);
+		for (trial = 0; trial < 8; trial++) {
+			struct lm_region_params prm = {.res_km = 15 + 20 * geo_rand()}, pd;
+			struct lm_verdict_info a, c, e;
+			uint8_t da[5] = {0}, dc[5] = {0}, de[5] = {0};
+			struct lm_cap caps[5];
+			struct lm_region *r, *rd;
+			double tl, tn;
+			int n = 2 + (int)(geo_rand() * 4), i, tries = 0;
+			size_t q;
+
+			do {
+				tl = box[ci][0] + (box[ci][2] - box[ci][0]) * geo_rand();
+				tn = box[ci][1] + (box[ci][3] - box[ci][1]) * geo_rand();
+			} while (!lm_geofence_point_in(gf, tl, tn) && ++tries < 100000);
+			ck_assert(lm_geofence_point_in(gf, tl, tn));
+			for (i = 0; i < n; i++) {
+				/* the first two tight enough, half the time, for a region inside
+				 * a large country */
+				bool tight = i < 2 && trial % 2 == 0;
+				double d =
+					tight ? 300 + 1200 * geo_rand() : 500 + 3500 * geo_rand();
+
+				ck_assert_int_eq(lm_geo_direct(tl, tn, 360 * geo_rand(), d,
+							 &caps[i].lat, &caps[i].lon),
+					0);
+				caps[i].radius_km = d *
+					(tight ? 1.01 + 0.05 * geo_rand() : 1.3 + 2.7 * geo_rand());
+			}
+			r = lm_region_solve(caps, (size_t)n, &prm);
+			pd = prm;
+			pd.decide = gf;
+			rd = lm_region_solve(caps, (size_t)n, &pd);
+			ck_assert_ptr_nonnull(r);
+			ck_assert_ptr_nonnull(rd);
+			ck_assert(lm_region_contains(r, tl, tn) && lm_region_covers(rd, tl, tn));
+			ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &a, da), 0);
+			ck_assert_int_eq(lm_geofence_verdict(gf, rd, true, &c, dc), 0);
+			ck_assert_int_eq(lm_geofence_verdict(gf2, rd, true, &e, de), 0);
+			ck_assert_msg(c.verdict == a.verdict, "%s trial %zu: verdict %s, full %s",
+				codes[ci], trial, lm_verdict_str(c.verdict),
+				lm_verdict_str(a.verdict));
+			ck_assert(a.verdict != LM_VERDICT_OUTSIDE); /* the truth is inside */
+			if (a.verdict == LM_VERDICT_INSIDE) {
+				ck_assert(c.margin_km == a.margin_km);
+				ck_assert_mem_eq(dc, da, sizeof(dc));
+				ck_assert(c.area_unknown_km2 == a.area_unknown_km2);
+				nproved++;
+			} else {
+				ck_assert(isnan(c.margin_km) && isnan(a.margin_km));
+			}
+			ck_assert(!lm_region_verdict_settled(rd) ||
+				c.verdict == LM_VERDICT_INCONCLUSIVE);
+			nsettled += lm_region_verdict_settled(rd);
+			/* the refinement kept with the region is the verdict's own */
+			ck_assert_int_eq(e.verdict, c.verdict);
+			ck_assert(e.area_in_km2 == c.area_in_km2 &&
+				e.area_out_km2 == c.area_out_km2 &&
+				e.area_unknown_km2 == c.area_unknown_km2);
+			ck_assert_mem_eq(de, dc, sizeof(de));
+			ck_assert(isnan(c.margin_km) ? isnan(e.margin_km)
+						     : e.margin_km == c.margin_km);
+			for (q = 0; q < lm_region_ncells(r); q++) {
+				const struct lm_cell *x = lm_region_cell(r, q);
+
+				ck_assert(lm_region_covers(
+					rd, (x->lat0 + x->lat1) / 2, (x->lon0 + x->lon1) / 2));
+				ck_assert(lm_region_covers(rd, x->lat0, x->lon0));
+				ck_assert(lm_region_covers(rd, x->lat1, x->lon1));
+			}
+			lm_region_destroy(r);
+			lm_region_destroy(rd);
+		}
+		lm_geofence_destroy(gf);
+		lm_geofence_destroy(gf2);
+	}
+	printf("# large regions: %zu verdict-driven solves stopped early, %zu inside\n", nsettled,
+		nproved);
+	ck_assert_uint_gt(nsettled, 10);
+	ck_assert_uint_gt(nproved, 0);
+}
+END_TEST
+
+/*
+ * The refinement a verdict-driven solve keeps is the verdict's only for that fence as it was:
+ * a fence changed after the solve (here FR, then DE added) gets a fresh verdict. A region
+ * around Berlin solved against FR is outside; reused after DE joins, it read "outside" still.
+ */
+START_TEST(test_verdict_driven_fence_changed)
+{
+	struct lm_geofence *gf = lm_geofence_create(), *both = lm_geofence_create();
+	struct lm_region_params prm = {.res_km = 10};
+	struct lm_verdict_info a, b;
+	struct lm_cap caps[3];
+	struct lm_region *r;
+	int i;
+
+	ck_assert_int_eq(lm_geofence_add_country(gf, "FR"), 0);
+	ck_assert_int_eq(lm_geofence_add_country(both, "FR"), 0);
+	ck_assert_int_eq(lm_geofence_add_country(both, "DE"), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(lm_geo_direct(52.5, 13.4, 120.0 * i, 300 + 100 * i, &caps[i].lat,
+					 &caps[i].lon),
+			0);
+		caps[i].radius_km = 300 + 100 * i + 20;
+	}
+	prm.decide = gf;
+	r = lm_region_solve(caps, 3, &prm);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &a, NULL), 0);
+	ck_assert_int_eq(a.verdict, LM_VERDICT_OUTSIDE);
+	ck_assert_int_eq(lm_geofence_add_country(gf, "DE"), 0);
+	ck_assert_int_eq(lm_geofence_verdict(gf, r, true, &a, NULL), 0);
+	ck_assert_int_eq(lm_geofence_verdict(both, r, true, &b, NULL), 0);
+	ck_assert_int_ne(a.verdict, LM_VERDICT_OUTSIDE);
+	ck_assert_int_eq(a.verdict, b.verdict);
+	ck_assert(a.area_in_km2 == b.area_in_km2 && a.area_out_km2 == b.area_out_km2 &&
+		a.area_unknown_km2 == b.area_unknown_km2);
+	lm_region_destroy(r);
+	lm_geofence_destroy(gf);
+	lm_geofence_destroy(both);
+}
+END_TEST
+
 START_TEST(test_user_polygon)
 {
 	struct lm_geofence *gf = square_fence(0, 0, 10, 10);
@@ -729,6 +874,8 @@ main(void)
 	tcase_add_test(tc, test_verdict_no_area);
 	tcase_add_test(tc, test_margin_lower_bound);
 	tcase_add_test(tc, test_fast_paths_equal_ref);
+	tcase_add_test(tc, test_verdict_driven_large);
+	tcase_add_test(tc, test_verdict_driven_fence_changed);
 	tcase_add_test(tc, test_verdict_sound);
 	tcase_add_test(tc, test_verdict_unknown_below_resolution);
 	tcase_add_test(tc, test_verdict_seam_shared);

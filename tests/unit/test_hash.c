@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Domain-separated hashing and signing, with libsodium's rejection rules pinned down. */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -169,6 +170,151 @@ START_TEST(test_pk_check_cached)
 }
 END_TEST
 
+/* Each thread remembers its last few passed signature checks by their exact bytes, in front
+ * of the shared table: a change of any byte (also past the first bytes, at the end of the
+ * longest message it keeps and beyond, of the signature or of the key) is a new check and
+ * fails; a clear empties every thread's entries; another thread still gets the shared table's
+ * answer and nothing more. */
+struct other_thread {
+	const uint8_t *sig, *pk, *msg;
+	size_t len;
+	enum lm_reason same, changed;
+};
+
+static void *
+verify_in_thread(void *arg)
+{
+	struct other_thread *o = arg;
+	uint8_t m[700];
+
+	o->same = lm_verify_cached(o->sig, LM_TAG_DELEGATION, o->msg, o->len, o->pk);
+	memcpy(m, o->msg, o->len);
+	m[o->len - 1] ^= 0x80;
+	o->changed = lm_verify_cached(o->sig, LM_TAG_DELEGATION, m, o->len, o->pk);
+	return NULL;
+}
+
+START_TEST(test_verify_cached_exact)
+{
+	/* framed (tag, NUL, body): up to 512 bytes are kept per thread, body 489 here */
+	static const size_t lens[] = {1, 31, 32, 33, 200, 487, 488, 489, 490, 491, 600, 700};
+	uint8_t pk[LM_PK_LEN], sk[LM_SK_LEN], pk2[LM_PK_LEN], sk2[LM_SK_LEN];
+	uint8_t sig[sizeof(lens) / sizeof(lens[0])][LM_SIG_LEN];
+	uint8_t msg[sizeof(lens) / sizeof(lens[0])][701], m[701], s2[LM_SIG_LEN]; /* lens + 1 */
+	struct other_thread o;
+	pthread_t t;
+	uint64_t hits, misses;
+	size_t i, j;
+
+	lm_test_key(7, pk, sk);
+	lm_test_key(8, pk2, sk2);
+	lm_vcache_set_enabled(true);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		memset(msg[i], (int)i, sizeof(msg[i]));
+		ck_assert_int_eq(lm_sign(sig[i], LM_TAG_DELEGATION, msg[i], lens[i], sk), 0);
+		ck_assert_int_eq(
+			lm_verify_cached(sig[i], LM_TAG_DELEGATION, msg[i], lens[i], pk), LM_OK);
+		/* right after it passed (the thread's own entry): every other byte string fails */
+		for (j = 0; j < lens[i]; j += (j < 40 || j + 40 > lens[i]) ? 1 : 37) {
+			memcpy(m, msg[i], lens[i]);
+			m[j] ^= 1;
+			ck_assert_int_eq(
+				lm_verify_cached(sig[i], LM_TAG_DELEGATION, m, lens[i], pk),
+				LM_E_SIG);
+		}
+		ck_assert_int_eq(
+			lm_verify_cached(sig[i], LM_TAG_DELEGATION, msg[i], lens[i] + 1, pk),
+			LM_E_SIG);
+		ck_assert_int_eq(
+			lm_verify_cached(sig[i], LM_TAG_DELEGATION, msg[i], lens[i] - 1, pk),
+			LM_E_SIG);
+		ck_assert_int_eq(
+			lm_verify_cached(sig[i], LM_TAG_HELLO, msg[i], lens[i], pk), LM_E_SIG);
+		ck_assert_int_eq(lm_verify_cached(sig[i], LM_TAG_DELEGATION, msg[i], lens[i], pk2),
+			LM_E_SIG);
+		for (j = 0; j < LM_SIG_LEN; j += 7) {
+			memcpy(s2, sig[i], LM_SIG_LEN);
+			s2[j] ^= 4;
+			ck_assert_int_ne(
+				lm_verify_cached(s2, LM_TAG_DELEGATION, msg[i], lens[i], pk),
+				LM_OK);
+		}
+		ck_assert_int_eq(
+			lm_verify_cached(sig[i], LM_TAG_DELEGATION, msg[i], lens[i], pk), LM_OK);
+	}
+	/* all of them again, from the shared table or the thread's entries: same answers */
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		ck_assert_int_eq(
+			lm_verify_cached(sig[i], LM_TAG_DELEGATION, msg[i], lens[i], pk), LM_OK);
+		ck_assert_int_eq(lm_verify_cached(sig[(i + 1) % (sizeof(lens) / sizeof(lens[0]))],
+					 LM_TAG_DELEGATION, msg[i], lens[i], pk),
+			LM_E_SIG);
+	}
+	/* a clear empties the thread's entries too (msg[7], 489 bytes, the longest kept, is its
+	 * latest): the next check misses (signature and key) */
+	lm_vcache_clear();
+	ck_assert_int_eq(lm_verify_cached(sig[7], LM_TAG_DELEGATION, msg[7], lens[7], pk), LM_OK);
+	lm_vcache_stats(&hits, &misses);
+	ck_assert_uint_eq(hits, 0);
+	ck_assert_uint_eq(misses, 2);
+	ck_assert_int_eq(lm_verify_cached(sig[7], LM_TAG_DELEGATION, msg[7], lens[7], pk), LM_OK);
+	lm_vcache_stats(&hits, &misses);
+	ck_assert_uint_eq(hits, 1);
+	/* cache off: no answer from the thread's entries either */
+	lm_vcache_set_enabled(false);
+	ck_assert_int_eq(lm_verify_cached(sig[7], LM_TAG_DELEGATION, msg[7], lens[7], pk), LM_OK);
+	ck_assert_int_eq(lm_pk_check(pk), LM_OK);
+	lm_vcache_stats(&hits, &misses);
+	ck_assert_uint_eq(hits, 0);
+	lm_vcache_set_enabled(true);
+	/* another thread: the shared table's answer for the same bytes, a failure for others */
+	ck_assert_int_eq(
+		lm_verify_cached(sig[10], LM_TAG_DELEGATION, msg[10], lens[10], pk), LM_OK);
+	o.sig = sig[10];
+	o.pk = pk;
+	o.msg = msg[10];
+	o.len = lens[10];
+	ck_assert_int_eq(pthread_create(&t, NULL, verify_in_thread, &o), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(o.same, LM_OK);
+	ck_assert_int_eq(o.changed, LM_E_SIG);
+	lm_vcache_stats(&hits, &misses);
+	ck_assert_uint_eq(hits, 2); /* its signature, then the key of the changed one */
+}
+END_TEST
+
+/* The thread's recent keys: a bad key right after good ones, and a good key after a clear */
+START_TEST(test_pk_check_recent)
+{
+	uint8_t pk[LM_PK_LEN], sk[LM_SK_LEN], bad[LM_PK_LEN];
+	uint64_t hits, misses;
+	unsigned i, j;
+
+	lm_vcache_set_enabled(true);
+	ck_assert_int_eq(lm_test_unhex(bad, sizeof(bad), bad_points[0]), 0);
+	for (i = 0; i < 20; i++) {
+		lm_test_key(200 + i, pk, sk);
+		ck_assert_int_eq(lm_pk_check(pk), LM_OK);
+		ck_assert_int_eq(lm_pk_check(pk), LM_OK);
+		ck_assert_int_eq(lm_pk_check(bad), LM_E_KEY);
+		for (j = 0; j < LM_PK_LEN; j += 5) {
+			uint8_t k[LM_PK_LEN];
+
+			memcpy(k, pk, LM_PK_LEN);
+			k[j] ^= 0x40;
+			/* another point, or none: never the cached answer of pk unless it is valid */
+			ck_assert_int_eq(lm_pk_check(k) == LM_OK,
+				crypto_core_ed25519_is_valid_point(k) == 1);
+		}
+	}
+	lm_vcache_clear();
+	ck_assert_int_eq(lm_pk_check(pk), LM_OK);
+	lm_vcache_stats(&hits, &misses);
+	ck_assert_uint_eq(hits, 0);
+	ck_assert_uint_eq(misses, 1);
+}
+END_TEST
+
 START_TEST(test_reason_names)
 {
 	int r;
@@ -195,6 +341,8 @@ main(void)
 	tcase_add_test(tc, test_noncanonical_signature);
 	tcase_add_test(tc, test_verify_cached);
 	tcase_add_test(tc, test_pk_check_cached);
+	tcase_add_test(tc, test_verify_cached_exact);
+	tcase_add_test(tc, test_pk_check_recent);
 	tcase_add_test(tc, test_reason_names);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);

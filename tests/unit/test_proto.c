@@ -289,6 +289,70 @@ START_TEST(test_kat_encode)
 }
 END_TEST
 
+/* lm_reveal_verify_macs: the same answer as lm_reveal_verify in every case, and the MAC of
+ * each answered seq (the ones lm_fast_mac_verify accepts); unanswered seqs untouched. */
+START_TEST(test_reveal_verify_macs)
+{
+	struct msg m[V__COUNT];
+	struct lm_reveal rv;
+	uint8_t macs[K][LM_MAC_LEN], mac[LM_MAC_LEN], bad[LM_HASH_LEN];
+	unsigned i, c;
+
+	setup();
+	build(m);
+	ck_assert_int_eq(lm_reveal_decode(&rv, m[V_REVEAL].buf, LM_REVEAL_LEN), LM_OK);
+	memset(macs, 0xee, sizeof(macs));
+	ck_assert_int_eq(lm_reveal_verify_macs(&rv, lm_pk, SESSION, commitment, chip_pk,
+				 (const uint8_t(*)[32])nonces, K, macs),
+		LM_OK);
+	for (i = 0; i < K; i++) {
+		if (ANSWERED & (UINT64_C(1) << i)) {
+			lm_fast_mac(mac, secret, lm_pk, SESSION, (uint16_t)i, nonces[i]);
+			ck_assert_mem_eq(macs[i], mac, LM_MAC_LEN);
+			ck_assert_int_eq(lm_fast_mac_verify(macs[i], secret, lm_pk, SESSION,
+						 (uint16_t)i, nonces[i]),
+				LM_OK);
+		} else {
+			memset(mac, 0xee, sizeof(mac));
+			ck_assert_mem_eq(macs[i], mac, LM_MAC_LEN);
+		}
+	}
+	memcpy(bad, commitment, LM_HASH_LEN);
+	bad[0] ^= 1;
+	for (c = 0; c < 5; c++) {
+		struct lm_reveal r2 = rv;
+		const uint8_t *cm = commitment;
+		uint64_t sid = SESSION;
+		unsigned n = K;
+
+		switch (c) {
+		case 0:
+			r2.sig[5] ^= 1;
+			break;
+		case 1:
+			cm = bad;
+			break;
+		case 2:
+			sid++;
+			break;
+		case 3:
+			n = 1;
+			break; /* answered has bits >= n */
+		default:
+			r2.answered ^= 1;
+			break;
+		}
+		ck_assert_int_eq(lm_reveal_verify_macs(&r2, lm_pk, sid, cm, chip_pk,
+					 (const uint8_t(*)[32])nonces, n, macs),
+			lm_reveal_verify(
+				&r2, lm_pk, sid, cm, chip_pk, (const uint8_t(*)[32])nonces, n));
+		ck_assert_int_ne(lm_reveal_verify(&r2, lm_pk, sid, cm, chip_pk,
+					 (const uint8_t(*)[32])nonces, n),
+			LM_OK);
+	}
+}
+END_TEST
+
 /* Decode the vectors read from the file (not rebuilt) and verify them as a receiver. */
 START_TEST(test_kat_decode_verify)
 {
@@ -1450,6 +1514,7 @@ proto_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_kat_encode);
 	tcase_add_test(tc, test_kat_decode_verify);
+	tcase_add_test(tc, test_reveal_verify_macs);
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_oversize);
 	tcase_add_test(tc, test_header);
