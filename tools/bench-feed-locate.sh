@@ -55,8 +55,8 @@ for p in $EP; do wait "$p"; done
 NREC=$((8 * NCHIPS * ROUNDS))
 echo "exported $NREC records (8 feeds in parallel, publish acks, incl. 1 s idle): $(python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)") s; load $(cut -d' ' -f1-3 /proc/loadavg)"
 KEYS=(--root "$T/gen/root.pub" --mfr "$T/gen/mfr.pub" --now 1750000100 --allow FR --res 10)
-echo "| build | locators | records | wall s | records/s | per member | verdict lines | re-fetched |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| build | locators | records | wall s | records/s | per member | verdict lines | re-fetched | windows solved / unchanged / chips superseded |"
+echo "|---|---|---|---|---|---|---|---|---|"
 # group NAME LMCTL K [OPTS...]: K members of a fresh durable group NAME; prints a row and
 # leaves the rate in $T/NAME.rate
 group() {
@@ -73,12 +73,16 @@ group() {
 import re, sys
 name, k, nrec, rate_file, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]
 recs, first, last, emitted, refetched = [], [], [], 0, 0
+sus = None
 for f in files:
     s = open(f).read()
     m = re.search(r"(\d+) messages \((\d+) records.*?(\d+) verdicts emitted;(?: \d+ clone findings;)? (\d+) records fetched"
                   r".*?messages from ([\d.]+) to ([\d.]+)", s, re.S)
     if not m:
         sys.exit(f"{f}: no summary line:\n{s[-2000:]}")
+    b = re.search(r"(\d+) windows solved, (\d+) unchanged.*?(\d+) chips superseded", s, re.S)
+    if b:  # builds with the batch path
+        sus = [x + int(y) for x, y in zip(sus or [0, 0, 0], b.groups())]
     recs.append(int(m.group(2)))
     emitted += int(m.group(3))
     refetched += int(m.group(4))
@@ -90,7 +94,7 @@ tot = sum(recs)
 assert tot == nrec, f"group {name} handled {tot} records, want {nrec}"
 open(rate_file, "w").write(f"{tot / wall:.1f}\n")
 build = "base" if name.startswith("base") else "this"
-print(f"| {build} | {k} | {tot} | {wall:.2f} | {tot / wall:.0f} | {'/'.join(map(str, recs))} | {emitted} | {refetched} |")
+print(f"| {build} | {k} | {tot} | {wall:.2f} | {tot / wall:.0f} | {'/'.join(map(str, recs))} | {emitted} | {refetched} | {' / '.join(map(str, sus)) if sus else '-'} |")
 PY
 }
 for k in 1 2 4; do

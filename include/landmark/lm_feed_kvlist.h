@@ -167,4 +167,23 @@ bool lm_feed_kvlist_shared(const struct lm_feed_kvlist *kl);
 LM_WUR int lm_feed_kvlist_stream_get(struct lm_feed_kvlist *kl, uint64_t seq,
 	int (*cb)(const struct lm_feed_nats_msg *m, void *arg), void *arg);
 
+/**
+ * The current revision of each of n lists (0: absent, or its reply unreadable), read with all
+ * requests in flight at once (a round trip per 256 keys, not per key).
+ * @return 0; -EIO (the broker stopped answering; revs read so far set); -ENOMEM.
+ */
+LM_WUR int lm_feed_kvlist_revisions(
+	struct lm_feed_kvlist *kl, const uint8_t (*keys)[32], size_t n, uint64_t *revs);
+
+/**
+ * Fetch the stream messages of sequences seqs[0..n) with all requests in flight at once and
+ * hand each, parsed, to cb: status 0 and m, or status -ENOENT (no longer in the stream),
+ * -EBADMSG (not a record message), -EIO (an error reply) and m NULL. Without a stream every
+ * sequence is -ENOENT.
+ * @return 0; cb's first negative value (the rest of its round still handed over); -EIO (the
+ *   broker stopped answering: sequences without a reply were not handed to cb); -ENOMEM.
+ */
+LM_WUR int lm_feed_kvlist_stream_get_many(struct lm_feed_kvlist *kl, const uint64_t *seqs, size_t n,
+	int (*cb)(size_t i, int status, const struct lm_feed_nats_msg *m, void *arg), void *arg);
+
 #endif

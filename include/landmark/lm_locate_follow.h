@@ -60,6 +60,8 @@ struct lm_locate_follow_stats {
 	uint64_t superseded; /**< chips of a batch not solved: another member appended to the
 			      *   list after this one (it solves the newer list) */
 	uint64_t cached, evicted; /**< verified records held / evicted from the cache */
+	uint64_t prefetch_failed; /**< batches whose pipelined fetch-back failed (the records
+				   *   were then fetched back one by one) */
 };
 
 /** What a follower reports. */

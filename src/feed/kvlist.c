@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <nats/nats.h>
 #include <sodium.h>
 
@@ -172,6 +173,7 @@ struct lm_feed_kvlist {
 	struct lm_feed_hcache known; /* key -> struct blist: last value written or read (kv) */
 	uint64_t stale; /* swaps on a remembered revision that had moved on */
 	char stream[128];
+	char bucket[256]; /* with kv */
 	char err[256]; /* last error */
 	uint64_t ignored; /* bucket values of a foreign length */
 };
@@ -232,6 +234,7 @@ lm_feed_kvlist_open(
 		return kl;
 	}
 	snprintf(bucket, sizeof(bucket), "LMLOC_%s_%s", stream, group);
+	snprintf(kl->bucket, sizeof(kl->bucket), "%s", bucket);
 	s = js_KeyValue(&kl->kv, kl->js, bucket);
 	if (s == NATS_NOT_FOUND) {
 		kvConfig_Init(&kc);
@@ -643,5 +646,250 @@ lm_feed_kvlist_stream_get(struct lm_feed_kvlist *kl, uint64_t seq,
 		rc = cb(&m, arg);
 	}
 	natsMsg_Destroy(msg);
+	return rc;
+}
+
+/* ---- pipelined stream reads ---- */
+
+/* Requests of one round at most (replies are held until all came). */
+#define MANY_ROUND 256
+/* Wait for the replies of one round. */
+#define MANY_WAIT_MS 10000
+
+/*
+ * Send n message-get requests (JSON bodies req[i]) to the JetStream API of stream at once and
+ * hand every reply to cb(i, reply JSON or NULL when unparsable). 0, or -EIO (a reply missing
+ * after MANY_WAIT_MS: the transport failed; cb was called for the replies that came).
+ */
+static int
+get_many(struct lm_feed_kvlist *kl, const char *stream, char *const *req, size_t n,
+	void (*cb)(size_t i, json_t *reply, void *arg), void *arg)
+{
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	char subj[400], reply[200], wild[200];
+	size_t done = 0, i;
+	uint8_t *seen = calloc(n ? n : 1, 1);
+	natsStatus s;
+	int rc = 0;
+
+	if (!seen) {
+		return -ENOMEM;
+	}
+	snprintf(subj, sizeof(subj), "$JS.API.STREAM.MSG.GET.%s", stream);
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK) {
+		snprintf(wild, sizeof(wild), "%s.*", (const char *)inbox);
+		s = natsConnection_SubscribeSync(&sub, kl->nc, wild);
+	}
+	for (i = 0; s == NATS_OK && i < n; i++) {
+		snprintf(reply, sizeof(reply), "%s.%zu", (const char *)inbox, i);
+		s = natsConnection_PublishRequestString(kl->nc, subj, reply, req[i]);
+	}
+	if (s == NATS_OK) {
+		s = natsConnection_Flush(kl->nc);
+	}
+	while (s == NATS_OK && done < n) {
+		natsMsg *m = NULL;
+		const char *dot;
+		size_t k;
+		json_t *j;
+
+		s = natsSubscription_NextMsg(&m, sub, MANY_WAIT_MS);
+		if (s != NATS_OK) {
+			break;
+		}
+		dot = strrchr(natsMsg_GetSubject(m), '.');
+		k = dot ? (size_t)strtoull(dot + 1, NULL, 10) : n;
+		if (k < n && !seen[k]) {
+			seen[k] = 1;
+			done++;
+			j = json_loadb(
+				natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+			cb(k, j, arg);
+			json_decref(j);
+		}
+		natsMsg_Destroy(m);
+	}
+	if (s != NATS_OK) {
+		set_err(kl, "stream %s: pipelined get: %s", stream, natsStatus_GetText(s));
+		rc = -EIO;
+	}
+	natsSubscription_Destroy(sub);
+	natsInbox_Destroy(inbox);
+	free(seen);
+	return rc;
+}
+
+/* The reply's "message" object, or NULL (an error reply: *code set). */
+static json_t *
+reply_msg(json_t *reply, int *code)
+{
+	json_t *e = json_object_get(reply, "error");
+
+	*code = e ? (int)json_integer_value(json_object_get(e, "code")) : 0;
+	return e ? NULL : json_object_get(reply, "message");
+}
+
+struct revs_ctx {
+	uint64_t *revs;
+};
+
+static void
+on_rev(size_t i, json_t *reply, void *arg)
+{
+	struct revs_ctx *x = arg;
+	int code;
+	json_t *m = reply_msg(reply, &code);
+
+	/* absent (404) stays 0, as an unreadable reply: the caller then solves */
+	if (m) {
+		x->revs[i] = (uint64_t)json_integer_value(json_object_get(m, "seq"));
+	}
+}
+
+int
+lm_feed_kvlist_revisions(
+	struct lm_feed_kvlist *kl, const uint8_t (*keys)[32], size_t n, uint64_t *revs)
+{
+	char kvstream[300], hex[65], *req[MANY_ROUND];
+	struct revs_ctx x = {revs};
+	size_t i, o, k;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		revs[i] = 0;
+	}
+	if (!kl->kv) {
+		for (i = 0; i < n; i++) {
+			struct blist *b = lm_feed_hmap_get(&kl->lists, keys[i]);
+
+			revs[i] = b ? b->rev : 0;
+		}
+		return 0;
+	}
+	snprintf(kvstream, sizeof(kvstream), "KV_%s", kl->bucket);
+	for (o = 0; o < n && rc == 0; o += MANY_ROUND) {
+		size_t m = n - o < MANY_ROUND ? n - o : MANY_ROUND;
+
+		for (k = 0; k < m; k++) {
+			lm_feed_hex(hex, keys[o + k], 32);
+			req[k] = NULL;
+			if (asprintf(&req[k], "{\"last_by_subj\":\"$KV.%s.%s\"}", kl->bucket, hex) <
+				0) {
+				req[k] = NULL;
+				rc = -ENOMEM;
+			}
+		}
+		x.revs = revs + o;
+		if (rc == 0) {
+			rc = get_many(kl, kvstream, req, m, on_rev, &x);
+		}
+		for (k = 0; k < m; k++) {
+			free(req[k]);
+		}
+	}
+	return rc;
+}
+
+struct many_ctx {
+	const uint64_t *seqs;
+	int (*cb)(size_t i, int status, const struct lm_feed_nats_msg *m, void *arg);
+	void *arg;
+	uint8_t *got; /* replies handed to cb */
+	int rc; /* first negative cb value */
+	size_t off; /* index of seqs[0] in the caller's array */
+};
+
+static void
+on_msg_reply(size_t i, json_t *reply, void *arg)
+{
+	struct many_ctx *x = arg;
+	struct lm_feed_nats_msg m;
+	const char *b64;
+	uint8_t *data = NULL;
+	size_t len = 0, b64len;
+	int code, st;
+	json_t *jm = reply_msg(reply, &code);
+
+	x->got[i] = 1;
+	if (!jm) {
+		st = reply && code == 404 ? -ENOENT : -EIO;
+	} else if (!(b64 = json_string_value(json_object_get(jm, "data")))) {
+		st = -EBADMSG;
+	} else {
+		b64len = strlen(b64);
+		data = malloc(b64len / 4 * 3 + 3);
+		if (!data ||
+			sodium_base642bin(data, b64len / 4 * 3 + 3, b64, b64len, NULL, &len, NULL,
+				sodium_base64_VARIANT_ORIGINAL) != 0) {
+			st = data ? -EBADMSG : -ENOMEM;
+		} else if (lm_feed_nats_parse(&m, data, len) != LM_OK ||
+			m.kind != LM_FEED_NATS_RECORD) {
+			st = -EBADMSG;
+		} else {
+			st = 0;
+		}
+	}
+	if (st == 0) {
+		m.subject = json_string_value(json_object_get(jm, "subject"));
+		m.stream_seq = x->seqs[i];
+		m.delivered = 1;
+		st = x->cb(x->off + i, 0, &m, x->arg);
+	} else {
+		st = x->cb(x->off + i, st, NULL, x->arg);
+	}
+	if (st < 0 && x->rc == 0) {
+		x->rc = st;
+	}
+	free(data);
+}
+
+int
+lm_feed_kvlist_stream_get_many(struct lm_feed_kvlist *kl, const uint64_t *seqs, size_t n,
+	int (*cb)(size_t i, int status, const struct lm_feed_nats_msg *m, void *arg), void *arg)
+{
+	char *req[MANY_ROUND];
+	struct many_ctx x = {seqs, cb, arg, NULL, 0, 0};
+	size_t o, k;
+	int rc = 0;
+
+	if (!kl->js) {
+		for (k = 0; k < n && rc == 0; k++) {
+			rc = cb(k, -ENOENT, NULL, arg);
+		}
+		return rc < 0 ? rc : 0;
+	}
+	x.got = calloc(n ? n : 1, 1);
+	if (!x.got) {
+		return -ENOMEM;
+	}
+	for (o = 0; o < n && rc == 0 && x.rc == 0; o += MANY_ROUND) {
+		size_t m = n - o < MANY_ROUND ? n - o : MANY_ROUND;
+		struct many_ctx y = x;
+
+		for (k = 0; k < m; k++) {
+			req[k] = NULL;
+			if (asprintf(&req[k], "{\"seq\":%llu}", (unsigned long long)seqs[o + k]) <
+				0) {
+				req[k] = NULL;
+				rc = -ENOMEM;
+			}
+		}
+		y.seqs = seqs + o;
+		y.got = x.got + o;
+		y.off = o;
+		if (rc == 0) {
+			rc = get_many(kl, kl->stream, req, m, on_msg_reply, &y);
+		}
+		x.rc = y.rc;
+		for (k = 0; k < m; k++) {
+			free(req[k]);
+		}
+	}
+	if (x.rc < 0) {
+		rc = x.rc;
+	}
+	free(x.got);
 	return rc;
 }

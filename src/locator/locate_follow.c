@@ -41,6 +41,9 @@ struct pend {
 	size_t msg; /* index in the batch */
 };
 
+/* Chips whose revisions are read and records fetched back together before they are solved. */
+#define SOLVE_CHUNK 32
+
 /* Verified records kept by default per cache generation (lm_locate_follow_set_cache). */
 #define DEFAULT_CACHE 131072
 
@@ -629,8 +632,133 @@ struct chip_job {
 	uint8_t *old, *cur;
 	size_t old_len, cur_len;
 	uint64_t rev;
-	bool appended;
+	bool appended, superseded;
 };
+
+/* Which appended chips another member appended to since (one pipelined read). */
+static void
+mark_superseded(struct lm_locate_follow *f, struct chip_job *jobs, size_t nj)
+{
+	uint8_t(*keys)[32] = malloc((nj ? nj : 1) * sizeof(*keys));
+	uint64_t *revs = malloc((nj ? nj : 1) * sizeof(*revs));
+	size_t i;
+
+	if (keys && revs && lm_feed_kvlist_shared(f->lists)) {
+		for (i = 0; i < nj; i++) {
+			memcpy(keys[i], f->pend[jobs[i].first].chip_pk, 32);
+		}
+		/* on a read error: solve every chip (a line too many, never one too few) */
+		if (lm_feed_kvlist_revisions(f->lists, (const uint8_t(*)[32])keys, nj, revs) == 0) {
+			for (i = 0; i < nj; i++) {
+				jobs[i].superseded = jobs[i].appended && revs[i] > jobs[i].rev;
+			}
+		}
+	}
+	free(keys);
+	free(revs);
+}
+
+/* A listed record to fetch back before the chips are solved. */
+struct want {
+	uint64_t seq;
+	uint8_t leaf[LM_HASH_LEN];
+	char chip_hex[LM_LOCATE_KEY_HEX];
+};
+
+struct prefetch {
+	struct lm_locate_follow *f;
+	struct want *w;
+	int err;
+};
+
+static int
+on_prefetched(size_t i, int status, const struct lm_feed_nats_msg *m, void *arg)
+{
+	struct prefetch *x = arg;
+	struct want *w = &x->w[i];
+	struct refetch rf = {x->f, w->leaf, w->chip_hex, {0}, NULL};
+	char subj[64];
+
+	if (status == -ENOENT) {
+		rf.why = "listed record no longer in the stream";
+	} else if (status == -EBADMSG) {
+		rf.why = "listed sequence is not a record message";
+	} else if (status < 0) {
+		return 0; /* not remembered: fetched back one by one when solved */
+	} else {
+		(void)on_refetched(m, &rf);
+	}
+	if (rf.why) {
+		snprintf(subj, sizeof(subj), "list of chip %.16s", w->chip_hex);
+		note_reject(x->f, subj, w->seq, rf.why);
+		rf.v.ok = false;
+	}
+	if (remember(x->f, w->leaf, &rf.v) < 0) {
+		x->err = -ENOMEM;
+	}
+	return 0;
+}
+
+/* Fetch back, all at once, the listed records of the chips to solve that this member has
+ * not verified, and verify them (what resolve() would fetch one by one). */
+static void
+prefetch(struct lm_locate_follow *f, struct chip_job *jobs, size_t nj)
+{
+	struct lm_feed_hmap seen = {0};
+	struct prefetch x = {f, NULL, 0};
+	uint64_t *seqs = NULL;
+	size_t i, e, n = 0, cap = 0;
+
+	if (!lm_feed_kvlist_can_fetch(f->lists)) {
+		return;
+	}
+	for (i = 0; i < nj; i++) {
+		if (!jobs[i].appended || jobs[i].superseded) {
+			continue;
+		}
+		for (e = 0; e < jobs[i].cur_len / LM_FEED_KVLIST_ENTRY; e++) {
+			const uint8_t *leaf;
+			uint64_t seq;
+
+			lm_feed_kvlist_entry(jobs[i].cur, e, &seq, &leaf);
+			if (lm_feed_hcache_get(&f->verified, leaf) ||
+				lm_feed_hmap_get(&seen, leaf)) {
+				continue;
+			}
+			if (n == cap) {
+				size_t nc = cap ? 2 * cap : 256;
+				struct want *nw = realloc(x.w, nc * sizeof(*nw));
+
+				if (!nw) {
+					goto out;
+				}
+				x.w = nw;
+				cap = nc;
+			}
+			x.w[n].seq = seq;
+			memcpy(x.w[n].leaf, leaf, LM_HASH_LEN);
+			lm_feed_hex(x.w[n].chip_hex, f->pend[jobs[i].first].chip_pk, LM_PK_LEN);
+			if (lm_feed_hmap_put(&seen, leaf, &seen) < 0) {
+				goto out;
+			}
+			n++;
+		}
+	}
+	seqs = malloc((n ? n : 1) * sizeof(*seqs));
+	if (!seqs) {
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		seqs[i] = x.w[i].seq;
+	}
+	if (lm_feed_kvlist_stream_get_many(f->lists, seqs, n, on_prefetched, &x) < 0) {
+		f->st.prefetch_failed++; /* what did not come is fetched back by resolve() */
+	}
+out:
+	lm_feed_hmap_free(&seen, NULL);
+	free(seqs);
+	free(x.w);
+}
 
 /* Phase 1: one list append for all the chip's new records. 0 or -1. */
 static int
@@ -655,10 +783,10 @@ chip_append(struct lm_locate_follow *f, struct chip_job *j)
 	return 0;
 }
 
-/* Phase 2: the chip's changed windows, unless another member appended to its list after
- * this batch did (that member solves the newer list, which holds these records, and is
- * acknowledged only after; a crash there redelivers its records, whose handler then holds
- * the newest revision). 0 or -1. */
+/* Phase 2: the chip's changed windows, unless superseded (another member appended to its
+ * list after this batch did: that member solves the newer list, which holds these records,
+ * and is acknowledged only after; a crash there redelivers its records, whose handler then
+ * holds the newest revision). 0 or -1. */
 static int
 chip_solve(struct lm_locate_follow *f, struct chip_job *j)
 {
@@ -666,18 +794,9 @@ chip_solve(struct lm_locate_follow *f, struct chip_job *j)
 	char chip_hex[LM_LOCATE_KEY_HEX];
 	int rc;
 
-	if (lm_feed_kvlist_shared(f->lists)) {
-		uint8_t *now = NULL;
-		size_t now_len = 0;
-		uint64_t now_rev = 0;
-
-		rc = lm_feed_kvlist_get(f->lists, p[0].chip_pk, &now, &now_len, &now_rev);
-		free(now);
-		if (rc == 0 && now_rev > j->rev) {
-			f->st.superseded++;
-			return 0;
-		}
-		/* on a read error: solve (a line too many, never one too few) */
+	if (j->superseded) {
+		f->st.superseded++;
+		return 0;
 	}
 	lm_feed_hex(chip_hex, p[0].chip_pk, LM_PK_LEN);
 	rc = resolve_sorted(f, j->old, j->old_len, chip_hex, &f->a);
@@ -736,6 +855,13 @@ lm_locate_follow_batch(
 	}
 	t_prog = mono_s();
 	for (i = 0; i < nj; i++) {
+		if (i % SOLVE_CHUNK == 0) {
+			/* read as late as possible: what other members appended meanwhile */
+			size_t nc = nj - i < SOLVE_CHUNK ? nj - i : SOLVE_CHUNK;
+
+			mark_superseded(f, &jobs[i], nc);
+			prefetch(f, &jobs[i], nc);
+		}
 		if (f->ops.progress && mono_s() - t_prog >= LM_LOCATE_FOLLOW_PROGRESS_S) {
 			f->ops.progress(f->arg);
 			t_prog = mono_s();
