@@ -49,6 +49,7 @@ struct ring {
 	 * (centre and a path-length radius bound) that holds every point of its edges */
 	struct ring_chunk *chunks;
 	size_t nchunks;
+	struct ring_chunk whole; /* the same disc for the whole ring (its box) */
 };
 
 enum {
@@ -198,6 +199,22 @@ row_of(const struct ring *r, double y)
 
 /* Chunks of a ring for the margin scan: a lon/lat edge lies in the box of its endpoints,
  * so every point of a chunk's edges lies in the box of its vertices. */
+/* The disc of a lon/lat box: its centre and lm_geo_rect_radius_km. */
+static void
+box_disc(struct ring_chunk *ch, double x0, double x1, double y0, double y1)
+{
+	size_t k;
+
+	ch->clat = (y0 + y1) / 2;
+	ch->clon = (x0 + x1) / 2;
+	ch->rad = lm_geo_rect_radius_km(y0, y1, x0, x1);
+	lm_geo_ecef(ch->clat, ch->clon, ch->cx);
+	ch->cn = sqrt(ch->cx[0] * ch->cx[0] + ch->cx[1] * ch->cx[1] + ch->cx[2] * ch->cx[2]);
+	for (k = 0; k < 3; k++) {
+		ch->cu[k] = ch->cx[k] / ch->cn;
+	}
+}
+
 static int
 chunk_ring(struct ring *r)
 {
@@ -220,16 +237,12 @@ chunk_ring(struct ring *r)
 			y0 = fmin(y0, r->xy[2 * k + 1]);
 			y1 = fmax(y1, r->xy[2 * k + 1]);
 		}
-		ch->clat = (y0 + y1) / 2;
-		ch->clon = (x0 + x1) / 2;
-		ch->rad = lm_geo_rect_radius_km(y0, y1, x0, x1);
-		lm_geo_ecef(ch->clat, ch->clon, ch->cx);
-		ch->cn =
-			sqrt(ch->cx[0] * ch->cx[0] + ch->cx[1] * ch->cx[1] + ch->cx[2] * ch->cx[2]);
-		for (k = 0; k < 3; k++) {
-			ch->cu[k] = ch->cx[k] / ch->cn;
-		}
+		box_disc(ch, x0, x1, y0, y1);
 	}
+	/* every vertex, so every edge, lies in the ring's box */
+	r->whole.k0 = 0;
+	r->whole.k1 = ne;
+	box_disc(&r->whole, r->minx, r->maxx, r->miny, r->maxy);
 	return 0;
 }
 
@@ -1380,21 +1393,77 @@ margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_v
 		rc = -ENOMEM;
 		goto done;
 	}
+	/* a first sample (top) on the ring whose disc is nearest, at the start of its nearest
+	 * chunk's first edge on the union's border: rings and chunks whose bound is not below
+	 * it are bounded without being sorted or sampled */
+	{
+		const struct ring *best = NULL;
+		double blb = INFINITY;
+
+		for (i = 0; i < gf->n; i++) {
+			for (j = 0; j < gf->f[i].npolys; j++) {
+				const struct poly *p = &gf->f[i].polys[j];
+
+				for (q = 0; q < p->nrings; q++) {
+					const struct ring_chunk *w = &p->rings[q].whole;
+					double lb = margin_lower(&m, w->cx, w->cn, w->cu, w->rad);
+
+					if (lb < blb) {
+						blb = lb;
+						best = &p->rings[q];
+					}
+				}
+			}
+		}
+		const struct ring_chunk *bc = NULL;
+
+		blb = INFINITY;
+		for (c = 0; best && c < best->nchunks; c++) {
+			const struct ring_chunk *ch = &best->chunks[c];
+			double lb = margin_lower(&m, ch->cx, ch->cn, ch->cu, ch->rad);
+
+			if (lb < blb) {
+				blb = lb;
+				bc = ch;
+			}
+		}
+		if (bc) {
+			size_t k;
+
+			for (k = bc->k0; k < bc->k1 && best->kind[k] == EDGE_SHARED; k++) {
+			}
+			if (k < bc->k1) {
+				(void)margin_f(&m, best->xy[2 * k], best->xy[2 * k + 1]);
+			}
+		}
+	}
 	for (i = 0; i < gf->n; i++) {
 		for (j = 0; j < gf->f[i].npolys; j++) {
 			const struct poly *p = &gf->f[i].polys[j];
 
 			for (q = 0; q < p->nrings; q++) {
 				const struct ring *rg = &p->rings[q];
+				const struct ring_chunk *w = &rg->whole;
+				double rlb = margin_lower(&m, w->cx, w->cn, w->cu, w->rad) -
+					MARGIN_EPS_KM;
 
+				if (rlb >= m.top) {
+					m.lb = fmin(m.lb, rlb);
+					continue;
+				}
 				for (c = 0; c < rg->nchunks; c++) {
 					const struct ring_chunk *ch = &rg->chunks[c];
-
-					v[nv].rg = rg;
-					v[nv].ch = ch;
-					v[nv].lb =
+					double lb =
 						margin_lower(&m, ch->cx, ch->cn, ch->cu, ch->rad) -
 						MARGIN_EPS_KM;
+
+					if (lb >= m.top) {
+						m.lb = fmin(m.lb, lb);
+						continue;
+					}
+					v[nv].rg = rg;
+					v[nv].ch = ch;
+					v[nv].lb = lb;
 					nv++;
 				}
 			}
