@@ -128,6 +128,13 @@ int lm_feed_nats_consumer_fetch(struct lm_feed_nats_consumer *c, int max, int ti
 int lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int timeout_ms,
 	int (*cb)(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg), void *arg);
 
+/**
+ * From inside a fetch_batch callback: tell the server the batch is still being worked on
+ * (natsMsg_InProgress on every message: their ack wait starts again), so a long batch is not
+ * redelivered meanwhile. Outside a callback a no-op. @return 0 or -EIO.
+ */
+int lm_feed_nats_consumer_progress(struct lm_feed_nats_consumer *c);
+
 /** Wait until what was sent (acknowledgements) reached the server. @return 0 or -EIO. */
 int lm_feed_nats_consumer_flush(struct lm_feed_nats_consumer *c, int timeout_ms);
 

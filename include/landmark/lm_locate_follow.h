@@ -21,8 +21,8 @@
  * would see (one per landmark with its smallest proven radius, of all records and of those
  * meeting the key-class policy) are the same, the new records prove nothing new and no line
  * is emitted for it (counted in unchanged); the line emitted before still holds: its region
- * and verdict rest on the records it names. lm_locate_follow_set_resolve_unchanged() turns
- * this off (every window with a new record is solved and emitted).
+ * and verdict rest on the records it names. Only with lm_locate_follow_set_skip_unchanged()
+ * (lmctl locate --nats turns it on); by default every window with a new record is solved.
  *
  * Verified records are cached in a bounded cache (lm_locate_follow_set_cache); a listed
  * record that was evicted is fetched back from the stream and verified again (refetched).
@@ -76,7 +76,14 @@ struct lm_locate_follow_ops {
 		const struct lm_locate_clone *c, uint64_t revision, uint64_t stream_seq, void *arg);
 	/** A record rejected for good (subject: of the message, or "list of chip ..."). */
 	void (*reject)(const char *subject, uint64_t stream_seq, const char *reason, void *arg);
+	/** Optional: called between the chips of a batch at most every
+	 *  LM_LOCATE_FOLLOW_PROGRESS_S seconds while it is being solved (e.g. to extend the
+	 *  messages' ack wait: lm_feed_nats_consumer_progress). */
+	void (*progress)(void *arg);
 };
+
+/** Seconds between two progress calls of a batch. */
+#define LM_LOCATE_FOLLOW_PROGRESS_S 5.0
 
 struct lm_locate_follow;
 
@@ -102,9 +109,9 @@ void lm_locate_follow_destroy(struct lm_locate_follow *f);
  */
 void lm_locate_follow_set_cache(struct lm_locate_follow *f, size_t records);
 
-/** Solve and emit every window a new record joins, even when its constraints did not change
- *  (default off). */
-void lm_locate_follow_set_resolve_unchanged(struct lm_locate_follow *f, bool on);
+/** Leave windows whose new records change none of their constraints unsolved, with no line
+ *  (above; default off: every window a new record joins is solved and emitted). */
+void lm_locate_follow_set_skip_unchanged(struct lm_locate_follow *f, bool on);
 
 /**
  * Handle the messages m[0..n) of one fetch as one batch. Chip lists are appended before

@@ -490,6 +490,8 @@ struct lm_feed_nats_consumer {
 	natsConnection *nc;
 	jsCtx *js;
 	natsSubscription *sub;
+	natsMsg **batch; /* the messages of the batch in its callback (fetch_batch) */
+	size_t nbatch;
 	char err[256];
 };
 
@@ -739,7 +741,11 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 		of[n++] = msg;
 	}
 	if (n > 0) {
+		c->batch = of;
+		c->nbatch = n;
 		(void)cb(m, n, verdict, arg);
+		c->batch = NULL;
+		c->nbatch = 0;
 	}
 	for (i = 0; i < n; i++) {
 		/* after the whole batch: a crash before this redelivers all of it */
@@ -763,6 +769,23 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 	free(of);
 	free(verdict);
 	return total;
+}
+
+int
+lm_feed_nats_consumer_progress(struct lm_feed_nats_consumer *c)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->nbatch; i++) {
+		natsStatus s = natsMsg_InProgress(c->batch[i], NULL);
+
+		if (s != NATS_OK) {
+			consumer_err(c->err, sizeof(c->err), "in progress", s, 0);
+			rc = -EIO;
+		}
+	}
+	return rc;
 }
 
 int

@@ -92,7 +92,19 @@ emit_line(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *
 struct follow_ctx {
 	json_t *rej; /* rejected records */
 	const struct lmctl_locate_cfg *cfg;
+	struct lm_feed_nats_consumer *cons;
 };
+
+/* A long batch: its messages' ack wait starts again. */
+static void
+on_progress(void *arg)
+{
+	const struct follow_ctx *x = arg;
+
+	if (x->cons && lm_feed_nats_consumer_progress(x->cons) < 0) {
+		lmctl_err(CMD, "%s", lm_feed_nats_consumer_error(x->cons));
+	}
+}
 
 /* A new or changed clone finding: one NDJSON line {"finding": "clone", ...}. */
 static int
@@ -220,8 +232,10 @@ name_ok(const char *s)
 int
 lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no)
 {
-	static const struct lm_locate_follow_ops ops = {
-		.emit = emit_line, .clone = clone_line, .reject = on_reject};
+	static const struct lm_locate_follow_ops ops = {.emit = emit_line,
+		.clone = clone_line,
+		.reject = on_reject,
+		.progress = on_progress};
 	struct follow_ctx ctx;
 	const struct lm_locate_follow_stats *st;
 	struct lm_feed_nats_consumer *cons = NULL;
@@ -243,6 +257,7 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	conf.stream = no->stream;
 	ctx.rej = rej;
 	ctx.cfg = cfg;
+	ctx.cons = NULL;
 	lists = lm_feed_kvlist_open(no->urls, no->stream, no->durable, err, sizeof(err));
 	if (!lists) {
 		lmctl_err(CMD, "%s", err);
@@ -259,8 +274,9 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		lmctl_err(CMD, "%s", err);
 		goto out;
 	}
+	ctx.cons = cons;
 	lm_locate_follow_set_cache(f, (size_t)no->cache);
-	lm_locate_follow_set_resolve_unchanged(f, no->resolve_unchanged);
+	lm_locate_follow_set_skip_unchanged(f, !no->resolve_unchanged);
 	st = lm_locate_follow_stats(f);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

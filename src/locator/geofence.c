@@ -1115,6 +1115,9 @@ margin_piece_ref(struct mctx_ref *m, double x0, double y0, double fa, double x1,
  *  - skips: along a run of samples, f >= a - L at path length L from a sample of value a
  *    (1-Lipschitz). While a - L >= top the samples in between are not evaluated: the piece
  *    up to the next evaluated sample b has bound (a + b - L) / 2 >= a - L >= top.
+ *  - bisection last: the pieces between consecutive samples are bisected (margin_piece)
+ *    after every chunk is sampled, lowest bound first, so against the smallest sample of
+ *    all: a local minimum well above it stops at once. Every piece is still bounded.
  * A piece or chunk left out has a bound >= top - MARGIN_EPS_KM at the time, and the piece
  * next to the final smallest sample has a bound <= that sample's f - MARGIN_EPS_KM, so
  * leaving them out never lowers the result below what the sampled pieces give; every
@@ -1131,6 +1134,12 @@ struct mctx {
 	double *lo, *hi; /* per cap, scratch */
 	double *px, *py, *pc; /* a run's samples: lon, lat, path length from its start */
 	size_t pcap;
+	struct mpiece *pend; /* pieces to bisect once every chunk is sampled (margin_scan) */
+	size_t npend, pendcap;
+};
+
+struct mpiece {
+	double x0, y0, fa, x1, y1, fb, h;
 };
 
 /* f's lower bound over a disc of centre (ECEF q, |q| qn, unit u) and path radius rad. */
@@ -1229,6 +1238,36 @@ margin_room(struct mctx *m, size_t n)
 	return 0;
 }
 
+/* A piece for bisection after the sampling, when the smallest sample (top) is known: bisected
+ * against the final top, pieces far above it stop at once (margin_piece). Without memory, at
+ * once (the same bound, more work). */
+static void
+margin_pend(
+	struct mctx *m, double x0, double y0, double fa, double x1, double y1, double fb, double h)
+{
+	if (m->npend == m->pendcap) {
+		size_t nc = m->pendcap ? 2 * m->pendcap : 256;
+		struct mpiece *np = realloc(m->pend, nc * sizeof(*np));
+
+		if (!np) {
+			margin_piece(m, x0, y0, fa, x1, y1, fb, h, 0);
+			return;
+		}
+		m->pend = np;
+		m->pendcap = nc;
+	}
+	m->pend[m->npend++] = (struct mpiece){x0, y0, fa, x1, y1, fb, h};
+}
+
+static int
+cmp_mpiece(const void *x, const void *y)
+{
+	const struct mpiece *p = x, *q = y;
+	double a = p->fa + p->fb - p->h, b = q->fa + q->fb - q->h;
+
+	return a < b ? -1 : a > b;
+}
+
 /* One run of border samples px/py[0..n] (consecutive samples on one edge or meeting at a
  * vertex; pc the path-length bound from sample 0), scanned with Lipschitz skips. */
 static void
@@ -1247,8 +1286,8 @@ margin_run(struct mctx *m, size_t n)
 		} else {
 			j = i + 1;
 			b = margin_f(m, m->px[j], m->py[j]);
-			margin_piece(m, m->px[i], m->py[i], a, m->px[j], m->py[j], b,
-				m->pc[j] - m->pc[i], 0);
+			margin_pend(m, m->px[i], m->py[i], a, m->px[j], m->py[j], b,
+				m->pc[j] - m->pc[i]);
 		}
 		i = j;
 		a = b;
@@ -1369,6 +1408,15 @@ margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_v
 		}
 		rc = margin_chunk(&m, v[i].rg, v[i].ch->k0, v[i].ch->k1);
 	}
+	/* the pending pieces, lowest bound first, against the smallest sample of them all */
+	if (rc == 0 && m.npend) {
+		qsort(m.pend, m.npend, sizeof(*m.pend), cmp_mpiece);
+		for (i = 0; i < m.npend; i++) {
+			const struct mpiece *pc = &m.pend[i];
+
+			margin_piece(&m, pc->x0, pc->y0, pc->fa, pc->x1, pc->y1, pc->fb, pc->h, 0);
+		}
+	}
 done:
 	free(v);
 	free(m.lo);
@@ -1376,6 +1424,7 @@ done:
 	free(m.px);
 	free(m.py);
 	free(m.pc);
+	free(m.pend);
 	if (rc < 0) {
 		/* no memory for the pruned scan: the reference scan gives a sound margin too */
 		margin_scan_ref(gf, r, out);

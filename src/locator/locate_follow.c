@@ -53,7 +53,7 @@ struct lm_locate_follow {
 	void *arg;
 	struct lm_feed_hcache verified; /* record hash -> struct vrec */
 	struct lm_feed_hcache windows; /* digest of (chip, first record) -> struct wstate */
-	bool resolve_unchanged; /* re-solve windows whose constraints did not change */
+	bool skip_unchanged; /* leave windows whose constraints did not change */
 	struct pend *pend; /* the batch's chip records */
 	size_t npend, pend_cap;
 	struct lm_feed_kvlist_ent *ents;
@@ -89,6 +89,15 @@ wall_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -137,9 +146,9 @@ lm_locate_follow_set_cache(struct lm_locate_follow *f, size_t records)
 }
 
 void
-lm_locate_follow_set_resolve_unchanged(struct lm_locate_follow *f, bool on)
+lm_locate_follow_set_skip_unchanged(struct lm_locate_follow *f, bool on)
 {
-	f->resolve_unchanged = on;
+	f->skip_unchanged = on;
 }
 
 void
@@ -432,7 +441,7 @@ unchanged(struct lm_locate_follow *f, const struct lm_locate_meas *g, size_t n,
 	}
 	window_key(key, g);
 	had = lm_feed_hcache_get(&f->windows, key);
-	if (f->resolve_unchanged || !had || had->n != nbefore || memcmp(had->set, before, 32) ||
+	if (!had || had->n != nbefore || memcmp(had->set, before, 32) ||
 		memcmp(had->digest, ws->digest, 32)) {
 		return 0;
 	}
@@ -485,7 +494,7 @@ emit_changed(struct lm_locate_follow *f, const struct pend *p, size_t np, uint64
 		if (!has_new) {
 			seq = p[np - 1].seq; /* a window the batch moved */
 		}
-		rc = unchanged(f, &f->b.v[i], j - i, p, np, &ws, key);
+		rc = f->skip_unchanged ? unchanged(f, &f->b.v[i], j - i, p, np, &ws, key) : 0;
 		if (rc == 1) {
 			f->st.unchanged++;
 			rc = 0;
@@ -503,7 +512,7 @@ emit_changed(struct lm_locate_follow *f, const struct pend *p, size_t np, uint64
 			set_err(f, "chip %.16s: emit failed", f->b.v[i].chip);
 		} else {
 			f->st.emitted++;
-			rc = remember_window(f, key, &ws);
+			rc = f->skip_unchanged ? remember_window(f, key, &ws) : 0;
 			if (rc < 0) {
 				set_err(f, "out of memory");
 			}
@@ -693,6 +702,7 @@ lm_locate_follow_batch(
 {
 	struct chip_job *jobs = NULL;
 	size_t i, j, k, nj = 0;
+	double t_prog;
 	int rc = 0;
 
 	f->npend = 0;
@@ -724,7 +734,12 @@ lm_locate_follow_batch(
 	for (i = 0; i < nj; i++) {
 		(void)chip_append(f, &jobs[i]);
 	}
+	t_prog = mono_s();
 	for (i = 0; i < nj; i++) {
+		if (f->ops.progress && mono_s() - t_prog >= LM_LOCATE_FOLLOW_PROGRESS_S) {
+			f->ops.progress(f->arg);
+			t_prog = mono_s();
+		}
 		if (!jobs[i].appended || chip_solve(f, &jobs[i]) < 0) {
 			for (k = jobs[i].first; k < jobs[i].first + jobs[i].n; k++) {
 				verdict[f->pend[k].msg] = -1;
