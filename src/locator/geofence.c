@@ -49,6 +49,7 @@ struct ring {
 	 * (centre and a path-length radius bound) that holds every point of its edges */
 	struct ring_chunk *chunks;
 	size_t nchunks;
+	struct ring_chunk whole; /* the same disc for the whole ring (its box) */
 };
 
 enum {
@@ -198,6 +199,22 @@ row_of(const struct ring *r, double y)
 
 /* Chunks of a ring for the margin scan: a lon/lat edge lies in the box of its endpoints,
  * so every point of a chunk's edges lies in the box of its vertices. */
+/* The disc of a lon/lat box: its centre and lm_geo_rect_radius_km. */
+static void
+box_disc(struct ring_chunk *ch, double x0, double x1, double y0, double y1)
+{
+	size_t k;
+
+	ch->clat = (y0 + y1) / 2;
+	ch->clon = (x0 + x1) / 2;
+	ch->rad = lm_geo_rect_radius_km(y0, y1, x0, x1);
+	lm_geo_ecef(ch->clat, ch->clon, ch->cx);
+	ch->cn = sqrt(ch->cx[0] * ch->cx[0] + ch->cx[1] * ch->cx[1] + ch->cx[2] * ch->cx[2]);
+	for (k = 0; k < 3; k++) {
+		ch->cu[k] = ch->cx[k] / ch->cn;
+	}
+}
+
 static int
 chunk_ring(struct ring *r)
 {
@@ -220,16 +237,12 @@ chunk_ring(struct ring *r)
 			y0 = fmin(y0, r->xy[2 * k + 1]);
 			y1 = fmax(y1, r->xy[2 * k + 1]);
 		}
-		ch->clat = (y0 + y1) / 2;
-		ch->clon = (x0 + x1) / 2;
-		ch->rad = lm_geo_rect_radius_km(y0, y1, x0, x1);
-		lm_geo_ecef(ch->clat, ch->clon, ch->cx);
-		ch->cn =
-			sqrt(ch->cx[0] * ch->cx[0] + ch->cx[1] * ch->cx[1] + ch->cx[2] * ch->cx[2]);
-		for (k = 0; k < 3; k++) {
-			ch->cu[k] = ch->cx[k] / ch->cn;
-		}
+		box_disc(ch, x0, x1, y0, y1);
 	}
+	/* every vertex, so every edge, lies in the ring's box */
+	r->whole.k0 = 0;
+	r->whole.k1 = ne;
+	box_disc(&r->whole, r->minx, r->maxx, r->miny, r->maxy);
 	return 0;
 }
 
@@ -1115,6 +1128,9 @@ margin_piece_ref(struct mctx_ref *m, double x0, double y0, double fa, double x1,
  *  - skips: along a run of samples, f >= a - L at path length L from a sample of value a
  *    (1-Lipschitz). While a - L >= top the samples in between are not evaluated: the piece
  *    up to the next evaluated sample b has bound (a + b - L) / 2 >= a - L >= top.
+ *  - bisection last: the pieces between consecutive samples are bisected (margin_piece)
+ *    after every chunk is sampled, lowest bound first, so against the smallest sample of
+ *    all: a local minimum well above it stops at once. Every piece is still bounded.
  * A piece or chunk left out has a bound >= top - MARGIN_EPS_KM at the time, and the piece
  * next to the final smallest sample has a bound <= that sample's f - MARGIN_EPS_KM, so
  * leaving them out never lowers the result below what the sampled pieces give; every
@@ -1131,6 +1147,12 @@ struct mctx {
 	double *lo, *hi; /* per cap, scratch */
 	double *px, *py, *pc; /* a run's samples: lon, lat, path length from its start */
 	size_t pcap;
+	struct mpiece *pend; /* pieces to bisect once every chunk is sampled (margin_scan) */
+	size_t npend, pendcap;
+};
+
+struct mpiece {
+	double x0, y0, fa, x1, y1, fb, h;
 };
 
 /* f's lower bound over a disc of centre (ECEF q, |q| qn, unit u) and path radius rad. */
@@ -1229,6 +1251,36 @@ margin_room(struct mctx *m, size_t n)
 	return 0;
 }
 
+/* A piece for bisection after the sampling, when the smallest sample (top) is known: bisected
+ * against the final top, pieces far above it stop at once (margin_piece). Without memory, at
+ * once (the same bound, more work). */
+static void
+margin_pend(
+	struct mctx *m, double x0, double y0, double fa, double x1, double y1, double fb, double h)
+{
+	if (m->npend == m->pendcap) {
+		size_t nc = m->pendcap ? 2 * m->pendcap : 256;
+		struct mpiece *np = realloc(m->pend, nc * sizeof(*np));
+
+		if (!np) {
+			margin_piece(m, x0, y0, fa, x1, y1, fb, h, 0);
+			return;
+		}
+		m->pend = np;
+		m->pendcap = nc;
+	}
+	m->pend[m->npend++] = (struct mpiece){x0, y0, fa, x1, y1, fb, h};
+}
+
+static int
+cmp_mpiece(const void *x, const void *y)
+{
+	const struct mpiece *p = x, *q = y;
+	double a = p->fa + p->fb - p->h, b = q->fa + q->fb - q->h;
+
+	return a < b ? -1 : a > b;
+}
+
 /* One run of border samples px/py[0..n] (consecutive samples on one edge or meeting at a
  * vertex; pc the path-length bound from sample 0), scanned with Lipschitz skips. */
 static void
@@ -1247,8 +1299,8 @@ margin_run(struct mctx *m, size_t n)
 		} else {
 			j = i + 1;
 			b = margin_f(m, m->px[j], m->py[j]);
-			margin_piece(m, m->px[i], m->py[i], a, m->px[j], m->py[j], b,
-				m->pc[j] - m->pc[i], 0);
+			margin_pend(m, m->px[i], m->py[i], a, m->px[j], m->py[j], b,
+				m->pc[j] - m->pc[i]);
 		}
 		i = j;
 		a = b;
@@ -1341,21 +1393,77 @@ margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_v
 		rc = -ENOMEM;
 		goto done;
 	}
+	/* a first sample (top) on the ring whose disc is nearest, at the start of its nearest
+	 * chunk's first edge on the union's border: rings and chunks whose bound is not below
+	 * it are bounded without being sorted or sampled */
+	{
+		const struct ring *best = NULL;
+		double blb = INFINITY;
+
+		for (i = 0; i < gf->n; i++) {
+			for (j = 0; j < gf->f[i].npolys; j++) {
+				const struct poly *p = &gf->f[i].polys[j];
+
+				for (q = 0; q < p->nrings; q++) {
+					const struct ring_chunk *w = &p->rings[q].whole;
+					double lb = margin_lower(&m, w->cx, w->cn, w->cu, w->rad);
+
+					if (lb < blb) {
+						blb = lb;
+						best = &p->rings[q];
+					}
+				}
+			}
+		}
+		const struct ring_chunk *bc = NULL;
+
+		blb = INFINITY;
+		for (c = 0; best && c < best->nchunks; c++) {
+			const struct ring_chunk *ch = &best->chunks[c];
+			double lb = margin_lower(&m, ch->cx, ch->cn, ch->cu, ch->rad);
+
+			if (lb < blb) {
+				blb = lb;
+				bc = ch;
+			}
+		}
+		if (bc) {
+			size_t k;
+
+			for (k = bc->k0; k < bc->k1 && best->kind[k] == EDGE_SHARED; k++) {
+			}
+			if (k < bc->k1) {
+				(void)margin_f(&m, best->xy[2 * k], best->xy[2 * k + 1]);
+			}
+		}
+	}
 	for (i = 0; i < gf->n; i++) {
 		for (j = 0; j < gf->f[i].npolys; j++) {
 			const struct poly *p = &gf->f[i].polys[j];
 
 			for (q = 0; q < p->nrings; q++) {
 				const struct ring *rg = &p->rings[q];
+				const struct ring_chunk *w = &rg->whole;
+				double rlb = margin_lower(&m, w->cx, w->cn, w->cu, w->rad) -
+					MARGIN_EPS_KM;
 
+				if (rlb >= m.top) {
+					m.lb = fmin(m.lb, rlb);
+					continue;
+				}
 				for (c = 0; c < rg->nchunks; c++) {
 					const struct ring_chunk *ch = &rg->chunks[c];
-
-					v[nv].rg = rg;
-					v[nv].ch = ch;
-					v[nv].lb =
+					double lb =
 						margin_lower(&m, ch->cx, ch->cn, ch->cu, ch->rad) -
 						MARGIN_EPS_KM;
+
+					if (lb >= m.top) {
+						m.lb = fmin(m.lb, lb);
+						continue;
+					}
+					v[nv].rg = rg;
+					v[nv].ch = ch;
+					v[nv].lb = lb;
 					nv++;
 				}
 			}
@@ -1369,6 +1477,15 @@ margin_scan(const struct lm_geofence *gf, const struct lm_region *r, struct lm_v
 		}
 		rc = margin_chunk(&m, v[i].rg, v[i].ch->k0, v[i].ch->k1);
 	}
+	/* the pending pieces, lowest bound first, against the smallest sample of them all */
+	if (rc == 0 && m.npend) {
+		qsort(m.pend, m.npend, sizeof(*m.pend), cmp_mpiece);
+		for (i = 0; i < m.npend; i++) {
+			const struct mpiece *pc = &m.pend[i];
+
+			margin_piece(&m, pc->x0, pc->y0, pc->fa, pc->x1, pc->y1, pc->fb, pc->h, 0);
+		}
+	}
 done:
 	free(v);
 	free(m.lo);
@@ -1376,6 +1493,7 @@ done:
 	free(m.px);
 	free(m.py);
 	free(m.pc);
+	free(m.pend);
 	if (rc < 0) {
 		/* no memory for the pruned scan: the reference scan gives a sound margin too */
 		margin_scan_ref(gf, r, out);

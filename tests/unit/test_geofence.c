@@ -322,7 +322,8 @@ END_TEST
  * in large countries (Russia across the antimeridian, Canada, the USA) and in small ones
  * (Luxembourg, Liechtenstein, Malta), truths inside them: the same verdict, margin and (for
  * inside/outside) decisive caps and unknown area, a region covering every cell of the full
- * solve, the stop only when inconclusive, and the reused refinement equal to a fresh one.
+ * solve, the stop only when inconclusive, and the reused refinement equal to a fresh one;
+ * the pruned margin scan within 0.05 km of the reference scan on these long borders.
  */
 START_TEST(test_verdict_driven_large)
 {
@@ -381,9 +382,25 @@ START_TEST(test_verdict_driven_large)
 				lm_verdict_str(a.verdict));
 			ck_assert(a.verdict != LM_VERDICT_OUTSIDE); /* the truth is inside */
 			if (a.verdict == LM_VERDICT_INSIDE) {
+				struct lm_verdict_info b;
+				double f = -INFINITY;
+
 				ck_assert(c.margin_km == a.margin_km);
 				ck_assert_mem_eq(dc, da, sizeof(dc));
 				ck_assert(c.area_unknown_km2 == a.area_unknown_km2);
+				/* the pruned scan against the full one on long borders: within
+				 * 0.05 km, and at most f at the point it reports */
+				ck_assert_int_eq(lm_geofence_verdict_ref(gf, r, true, &b, NULL), 0);
+				ck_assert_msg(fabs(a.margin_km - b.margin_km) <= 0.05,
+					"%s trial %zu: margin %.6f km, reference %.6f km",
+					codes[ci], trial, a.margin_km, b.margin_km);
+				for (i = 0; i < n; i++) {
+					f = fmax(f,
+						lm_geo_dist_km(a.margin_lat, a.margin_lon,
+							caps[i].lat, caps[i].lon) -
+							caps[i].radius_km);
+				}
+				ck_assert(a.margin_km <= f + 1e-9);
 				nproved++;
 			} else {
 				ck_assert(isnan(c.margin_km) && isnan(a.margin_km));
