@@ -998,6 +998,87 @@ START_TEST(test_key_class_policy)
 }
 END_TEST
 
+/*
+ * lm_locator_window_digest, what the follower's unchanged-window skip rests on: a record that
+ * lowers no landmark's minimum keeps the digest, and solving gives the same region and
+ * verdict; one that lowers a minimum, or adds a landmark, or (under a key-class policy) is
+ * the first of a landmark to meet the policy changes it.
+ */
+START_TEST(test_window_digest)
+{
+	struct lm_locator_conf conf = {.res_km = RES_KM, .window_s = 3600};
+	struct lm_geofence *gf = box_fence(35, -10, 60, 20);
+	struct lm_locate_meas v[MAX_LM + 2];
+	uint8_t d0[32], d1[32];
+	char chip[LM_LOCATE_KEY_HEX];
+	int trial;
+
+	geo_seed(lm_test_seed() ^ 0xd16e);
+	conf.allowed = gf;
+	for (trial = 0; trial < 20; trial++) {
+		struct lm_locator *loc = lm_locator_create(&conf);
+		struct truth t = {40 + 15 * geo_rand(), -5 + 20 * geo_rand()};
+		struct lm_locate_result r0, r1;
+		int k, n = 3 + trial % 4;
+
+		ck_assert_ptr_nonnull(loc);
+		hex64(chip, 0xd1, (uint64_t)trial);
+		for (k = 0; k < n; k++) {
+			honest_meas(&v[k], chip, k, t.lat + 10 * (geo_rand() - 0.5),
+				t.lon + 10 * (geo_rand() - 0.5), &t, (int64_t)k * 1000000, 9);
+		}
+		ck_assert_int_eq(lm_locator_window_digest(loc, v, (size_t)n, d0), 0);
+		/* the same landmark again, later, with a larger radius: nothing new */
+		v[n] = v[trial % n];
+		v[n].t_ns = (int64_t)n * 1000000;
+		v[n].radius_km += 1 + 100 * geo_rand();
+		hex64(v[n].record, 0xabc, (uint64_t)trial);
+		ck_assert_int_eq(lm_locator_window_digest(loc, v, (size_t)n + 1, d1), 0);
+		ck_assert_mem_eq(d0, d1, 32);
+		ck_assert_int_eq(lm_locator_solve_window(loc, v, (size_t)n, &r0), 0);
+		ck_assert_int_eq(lm_locator_solve_window(loc, v, (size_t)n + 1, &r1), 0);
+		ck_assert_uint_eq(r0.n_caps, r1.n_caps);
+		ck_assert_int_eq(r0.verdict.verdict, r1.verdict.verdict);
+		ck_assert(lm_region_area_km2(r0.region) == lm_region_area_km2(r1.region));
+		ck_assert(r0.verdict.area_in_km2 == r1.verdict.area_in_km2);
+		ck_assert_uint_eq(r1.n_evidence, r0.n_evidence + 1);
+		lm_locate_result_fini(&r0);
+		lm_locate_result_fini(&r1);
+		/* the same record lowering that landmark's minimum: another digest */
+		v[n].radius_km = v[trial % n].radius_km * 0.999;
+		ck_assert_int_eq(lm_locator_window_digest(loc, v, (size_t)n + 1, d1), 0);
+		ck_assert(memcmp(d0, d1, 32) != 0);
+		/* a landmark not seen before, whatever its radius */
+		v[n].radius_km = 20000;
+		snprintf(v[n].site, sizeof(v[n].site), "new%d", trial);
+		ck_assert_int_eq(lm_locator_window_digest(loc, v, (size_t)n + 1, d1), 0);
+		ck_assert(memcmp(d0, d1, 32) != 0);
+		lm_locator_destroy(loc);
+	}
+	/* under a policy, a larger radius from a stronger key is new to the policy's caps */
+	conf.min_key_class = LM_KEY_PKCS11;
+	{
+		struct lm_locator *loc = lm_locator_create(&conf);
+		struct truth t = {48, 2};
+
+		ck_assert_ptr_nonnull(loc);
+		hex64(chip, 0xd2, 0);
+		honest_meas(&v[0], chip, 0, 48.8, 2.3, &t, 0, 9);
+		honest_meas(&v[1], chip, 1, 45.7, 4.8, &t, 1000000, 9);
+		ck_assert_int_eq(lm_locator_window_digest(loc, v, 2, d0), 0);
+		v[2] = v[0];
+		v[2].t_ns = 2000000;
+		v[2].radius_km += 50;
+		v[2].key_class = LM_KEY_PKCS11;
+		hex64(v[2].record, 0xabd, 0);
+		ck_assert_int_eq(lm_locator_window_digest(loc, v, 3, d1), 0);
+		ck_assert(memcmp(d0, d1, 32) != 0);
+		lm_locator_destroy(loc);
+	}
+	lm_geofence_destroy(gf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1014,6 +1095,7 @@ main(void)
 	tcase_add_test(tc, test_clone_boundary);
 	tcase_add_test(tc, test_clone_scan);
 	tcase_add_test(tc, test_key_class_policy);
+	tcase_add_test(tc, test_window_digest);
 	suite_add_tcase(s, tc);
 	return lm_test_run(s);
 }
