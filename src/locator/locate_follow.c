@@ -848,6 +848,17 @@ lm_locate_follow_batch(
 		jobs[nj].first = i;
 		jobs[nj++].n = j - i;
 	}
+	/* in an order of this member's own: members handling batches at the same time then
+	 * share the chips they both have (the later appender solves) instead of one of them,
+	 * always a little behind in the same order, solving all of them */
+	for (i = nj; i > 1; i--) {
+		struct chip_job t;
+
+		k = randombytes_uniform((uint32_t)i);
+		t = jobs[i - 1];
+		jobs[i - 1] = jobs[k];
+		jobs[k] = t;
+	}
 	/* every list first, so that members working at the same time see each other's appends
 	 * before they solve */
 	for (i = 0; i < nj; i++) {
