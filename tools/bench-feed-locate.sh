@@ -12,7 +12,8 @@
 # BASE=BUILDDIR: also run that build's lmctl locate (e.g. an older tree) on the same feeds, the
 # same nats-server and stream, alternating with this one per group size, and print the ratio.
 # LOCATE_OPTS: extra options for this build's lmctl locate (not the baseline's).
-# Every process started here is killed by PID at the end.
+# KEEP=1 keeps the temp dir (members' stdout/stderr). Every process started here is killed by
+# PID at the end.
 set -euo pipefail
 B=${1:-build}
 NCHIPS=${2:-500}
@@ -29,7 +30,7 @@ PIDS=""
 cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
 	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$T"
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 mkdir -p "$T/gen"

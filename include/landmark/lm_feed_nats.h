@@ -18,6 +18,7 @@
 #ifndef LANDMARK_LM_FEED_NATS_H
 #define LANDMARK_LM_FEED_NATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,8 @@ struct lm_feed_nats_msg {
 	size_t delegation_len;
 	const uint8_t *successor; /**< HEAD only: the successor delegation of its key, or NULL */
 	size_t successor_len;
+	/** fetch_batch: handed again after its callback held it (verdict 2) */
+	int held;
 };
 
 /**
@@ -127,6 +130,22 @@ int lm_feed_nats_consumer_fetch(struct lm_feed_nats_consumer *c, int max, int ti
  */
 int lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int timeout_ms,
 	int (*cb)(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg), void *arg);
+
+/**
+ * Holding (fetch_batch verdict 2): the message is neither acknowledged nor released but
+ * handed to the callback again with the next batch (m->held set), e.g. to solve a backlog's
+ * chips once with more of their records. Held messages are marked in progress at every
+ * batch; at destroy they are dropped unacknowledged (redelivered after the ack wait).
+ * lm_feed_nats_consumer_more(): the batch in the callback ended on a full pull (at max or
+ * at its time limit: more is likely waiting);
+ * _held(): messages held now; _held_s(): seconds since the oldest of them was first held.
+ */
+bool lm_feed_nats_consumer_more(const struct lm_feed_nats_consumer *c);
+/** Messages of the consumer delivered and not yet acknowledged, by any member (one request to
+ *  the server); -1 when it cannot be read. */
+int64_t lm_feed_nats_consumer_ack_pending(struct lm_feed_nats_consumer *c);
+size_t lm_feed_nats_consumer_held(const struct lm_feed_nats_consumer *c);
+double lm_feed_nats_consumer_held_s(const struct lm_feed_nats_consumer *c);
 
 /**
  * From inside a fetch_batch callback: tell the server the batch is still being worked on

@@ -52,6 +52,7 @@ struct lm_locate_follow_stats {
 	double first_s,
 		last_s; /**< wall clock of the first message and the end of the last batch */
 	uint64_t batches; /**< lm_locate_follow_batch() calls */
+	uint64_t held; /**< chip records held (verdict 2) to be solved with a later batch */
 	uint64_t redelivered; /**< messages delivered more than once */
 	uint64_t appends; /**< list appends (one per chip and batch) */
 	uint64_t solved; /**< windows solved */
@@ -116,11 +117,20 @@ void lm_locate_follow_set_cache(struct lm_locate_follow *f, size_t records);
 void lm_locate_follow_set_skip_unchanged(struct lm_locate_follow *f, bool on);
 
 /**
+ * The next lm_locate_follow_batch() appends its chip records to their lists and holds them
+ * (verdict 2) instead of solving: the caller hands them again (m->held set) with a later
+ * batch, which solves their chips once with the records that came meanwhile (a backlog).
+ * Their verification is kept and not run again.
+ */
+void lm_locate_follow_hold_next(struct lm_locate_follow *f);
+
+/**
  * Handle the messages m[0..n) of one fetch as one batch. Chip lists are appended before
  * anything is acknowledged, so the caller acknowledges after this returns; a crash before
  * that redelivers the messages, and their appends are no-ops (already listed).
  * @param verdict out: per message 0 (acknowledge), 1 (rejected for good), -1 (failed:
- *   redeliver later; e.g. its chip's list could not be appended)
+ *   redeliver later; e.g. its chip's list could not be appended), 2 (held: see
+ *   lm_locate_follow_hold_next)
  * @return 0, or -1 when some message failed (the last reason in lm_locate_follow_error()).
  */
 int lm_locate_follow_batch(

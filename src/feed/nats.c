@@ -492,6 +492,10 @@ struct lm_feed_nats_consumer {
 	natsSubscription *sub;
 	natsMsg **batch; /* the messages of the batch in its callback (fetch_batch) */
 	size_t nbatch;
+	natsMsg **held; /* held by the callback (verdict 2): handed again with the next batch */
+	size_t nheld, held_cap;
+	double held_since_ms; /* when the oldest held message was first held */
+	bool more; /* the batch in the callback ended on a full pull */
 	char err[256];
 };
 
@@ -675,20 +679,30 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 	struct fetched got = {0};
 	struct lm_feed_nats_msg *m = NULL;
 	natsMsg **of = NULL;
-	int *verdict = NULL;
+	int *verdict = NULL, *was_held = NULL;
 	natsStatus s;
 	double t0 = 0;
-	size_t n = 0, i;
-	int k, rc = 0, total;
+	size_t n = 0, i, nkeep = 0;
+	int k, rc = 0, total, nold = (int)c->nheld;
+	bool any_new_held = false;
 
-	/* pull in chunks while the backlog lasts (up to max, and timeout_ms after the first):
-	 * members of a group pulling at once share the backlog chunk by chunk */
-	while (got.n < max) {
-		int want = max - got.n < LM_FEED_NATS_FETCH_CHUNK ? max - got.n
-								  : LM_FEED_NATS_FETCH_CHUNK;
+	/* the held messages first (in their order), then new ones */
+	if (c->nheld > 0) {
+		got.v = c->held;
+		got.n = nold;
+		got.cap = (int)c->held_cap;
+		c->held = NULL;
+		c->nheld = c->held_cap = 0;
+	}
+	c->more = false;
+	/* pull in chunks while the backlog lasts (up to max new ones, and timeout_ms after the
+	 * first): members of a group pulling at once share the backlog chunk by chunk */
+	while (got.n - nold < max) {
+		int left = max - (got.n - nold);
+		int want = left < LM_FEED_NATS_FETCH_CHUNK ? left : LM_FEED_NATS_FETCH_CHUNK;
 		int wait = got.n == 0 ? timeout_ms : 50;
 
-		if (got.n > 0 && mono_ms() - t0 >= timeout_ms) {
+		if (t0 > 0 && mono_ms() - t0 >= timeout_ms) {
 			break;
 		}
 		rc = fetch_more(c, &got, want, wait);
@@ -698,6 +712,7 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 		if (got.n > 0 && t0 == 0) {
 			t0 = mono_ms();
 		}
+		c->more = rc == want; /* a full pull: more is likely waiting */
 		if (rc < want) {
 			break; /* the backlog is drained */
 		}
@@ -709,7 +724,8 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 	m = calloc((size_t)got.n, sizeof(*m));
 	of = calloc((size_t)got.n, sizeof(*of));
 	verdict = calloc((size_t)got.n, sizeof(*verdict));
-	if (m == NULL || of == NULL || verdict == NULL) {
+	was_held = calloc((size_t)got.n, sizeof(*was_held));
+	if (m == NULL || of == NULL || verdict == NULL || was_held == NULL) {
 		/* nothing acknowledged: all redelivered after the ack wait */
 		snprintf(c->err, sizeof(c->err), "fetch: out of memory");
 		for (k = 0; k < got.n; k++) {
@@ -719,6 +735,7 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 		free(m);
 		free(of);
 		free(verdict);
+		free(was_held);
 		return -EIO;
 	}
 	for (k = 0; k < got.n; k++) {
@@ -733,6 +750,8 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 		m[n].subject = natsMsg_GetSubject(msg);
 		m[n].stream_seq = 0;
 		m[n].delivered = 1;
+		m[n].held = k < nold;
+		was_held[n] = k < nold;
 		if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
 			m[n].stream_seq = meta->Sequence.Stream;
 			m[n].delivered = meta->NumDelivered;
@@ -749,6 +768,15 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 	}
 	for (i = 0; i < n; i++) {
 		/* after the whole batch: a crash before this redelivers all of it */
+		if (verdict[i] == 2) {
+			(void)natsMsg_InProgress(of[i], NULL); /* held for the next batch */
+			if (!was_held[i]) {
+				any_new_held = true;
+			}
+			of[nkeep] = of[i];
+			was_held[nkeep++] = was_held[i];
+			continue;
+		}
 		if (verdict[i] == 0) {
 			s = natsMsg_Ack(of[i], NULL);
 			if (s != NATS_OK) {
@@ -760,15 +788,71 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 			natsMsg_Term(of[i], NULL);
 		}
 	}
-	total = got.n;
+	total = got.n - nold;
 	for (k = 0; k < got.n; k++) {
-		natsMsg_Destroy(got.v[k]);
+		bool keep = false;
+
+		for (i = 0; i < nkeep && !keep; i++) {
+			keep = of[i] == got.v[k];
+		}
+		if (!keep) {
+			natsMsg_Destroy(got.v[k]); /* unparsable (terminated) or answered */
+		}
+	}
+	if (nkeep > 0) {
+		bool old_kept = false;
+
+		for (i = 0; i < nkeep; i++) {
+			old_kept |= was_held[i] != 0;
+		}
+		if (!old_kept) {
+			c->held_since_ms = mono_ms(); /* a new hold starts */
+		}
+		(void)any_new_held;
+		c->held = of; /* of[0..nkeep): the held messages, in order */
+		c->nheld = nkeep;
+		c->held_cap = (size_t)got.n;
+		of = NULL;
 	}
 	free(got.v);
 	free(m);
 	free(of);
 	free(verdict);
-	return total;
+	free(was_held);
+	return total > 0 ? total : (int)n;
+}
+
+int64_t
+lm_feed_nats_consumer_ack_pending(struct lm_feed_nats_consumer *c)
+{
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+	int64_t n;
+
+	if (natsSubscription_GetConsumerInfo(&ci, c->sub, NULL, &jerr) != NATS_OK || !ci) {
+		return -1;
+	}
+	n = ci->NumAckPending;
+	jsConsumerInfo_Destroy(ci);
+	return n;
+}
+
+bool
+lm_feed_nats_consumer_more(const struct lm_feed_nats_consumer *c)
+{
+	return c->more;
+}
+
+size_t
+lm_feed_nats_consumer_held(const struct lm_feed_nats_consumer *c)
+{
+	return c->nheld;
+}
+
+double
+lm_feed_nats_consumer_held_s(const struct lm_feed_nats_consumer *c)
+{
+	return c->nheld ? (mono_ms() - c->held_since_ms) / 1e3 : 0;
 }
 
 int
@@ -812,6 +896,10 @@ lm_feed_nats_consumer_destroy(struct lm_feed_nats_consumer *c)
 	if (c == NULL) {
 		return;
 	}
+	for (size_t i = 0; i < c->nheld; i++) {
+		natsMsg_Destroy(c->held[i]); /* unacknowledged: redelivered after the ack wait */
+	}
+	free(c->held);
 	natsSubscription_Destroy(c->sub);
 	jsCtx_Destroy(c->js);
 	natsConnection_Destroy(c->nc);

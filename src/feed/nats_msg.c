@@ -18,6 +18,7 @@ lm_feed_nats_parse(struct lm_feed_nats_msg *m, const uint8_t *p, size_t len)
 
 	m->record = m->proof = m->head = m->delegation = m->successor = NULL;
 	m->record_len = m->proof_len = m->head_len = m->delegation_len = m->successor_len = 0;
+	m->held = 0; /* a message parsed now was not held (lm_feed_nats_consumer_fetch_batch) */
 	while (off < len) {
 		struct feed_wire_entry e;
 		uint32_t elen, want;

@@ -107,6 +107,10 @@ usage(FILE *f)
 		"  --verified-cache N  verified records kept per cache generation (at most 2N;\n"
 		"                   default 131072; 0: unbounded); an evicted record is fetched\n"
 		"                   back and verified again when its chip is solved\n"
+		"  --hold-max-s S   while a backlog fills whole batches, list their records and\n"
+		"                   hold them (unacknowledged) to solve their chips once with the\n"
+		"                   next batch, for up to S s and 2 x --batch messages (default 2,\n"
+		"                   0: solve every batch)\n"
 		"  --resolve-unchanged  solve and emit a window again even when its new records do\n"
 		"                   not change its caps (default: no line; the last one holds)\n"
 		"Hard bounds only: radius = c * (rtt_min + 2 stamp error - proven deductions) / 2.\n"
@@ -359,6 +363,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"batch", required_argument, NULL, 1001},
 		{"verified-cache", required_argument, NULL, 1002},
 		{"resolve-unchanged", no_argument, NULL, 1003},
+		{"hold-max-s", required_argument, NULL, 1004},
 		{"jobs", required_argument, NULL, 'j'},
 		{"fleet", required_argument, NULL, 'f'},
 		{"tight", required_argument, NULL, 'T'},
@@ -370,8 +375,11 @@ lmctl_cmd_locate(int argc, char **argv)
 	struct lmctl_roots roots = {.n_op = 0};
 	size_t nrec = 0, nbatch = 0, nused, nwin, i;
 	struct lmctl_locate_cfg cfg;
-	struct lmctl_nats_opts no = {
-		.stream = LM_FEED_NATS_STREAM, .count = -1, .batch = 2048, .cache = 131072};
+	struct lmctl_nats_opts no = {.stream = LM_FEED_NATS_STREAM,
+		.count = -1,
+		.batch = 2048,
+		.cache = 131072,
+		.hold_s = 2};
 	struct pending pend = {0};
 	struct lm_geofence *gf = NULL;
 	const struct lm_locate_window *win;
@@ -591,6 +599,11 @@ lmctl_cmd_locate(int argc, char **argv)
 			break;
 		case 1003:
 			no.resolve_unchanged = true;
+			break;
+		case 1004:
+			if (parse_seconds("hold-max-s", optarg, 0, 20, &no.hold_s) < 0) {
+				goto done;
+			}
 			break;
 		case 'h':
 			usage(stdout);

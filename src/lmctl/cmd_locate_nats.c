@@ -162,10 +162,35 @@ test_crash_point(struct lm_locate_follow *f)
 	}
 }
 
+/* What on_batch gets. */
+struct batch_ctx {
+	struct lm_locate_follow *f;
+	struct lm_feed_nats_consumer *cons;
+	const struct lmctl_nats_opts *no;
+};
+
 static int
 on_batch(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
 {
-	int rc = lm_locate_follow_batch(arg, m, n, verdict);
+	const struct batch_ctx *b = arg;
+	int rc;
+
+	/* a backlog: hold this batch's chips to solve them once with the next one, up to
+	 * --hold-max-s and --batch records held */
+	if (b->no->hold_s > 0 && lm_feed_nats_consumer_more(b->cons) &&
+		lm_feed_nats_consumer_held(b->cons) + n <= 4 * (size_t)b->no->batch &&
+		lm_feed_nats_consumer_held_s(b->cons) < b->no->hold_s) {
+		int64_t pending = lm_feed_nats_consumer_ack_pending(b->cons);
+
+		/* alone on the consumer (nothing unacknowledged but this batch): hold; with other
+		 * members at work, holding would leave them the later appends, and so all the
+		 * solving (the last appender of a chip solves it) */
+		if (pending >= 0 && (size_t)pending <= n) {
+			lm_locate_follow_hold_next(b->f);
+		}
+	}
+	rc = lm_locate_follow_batch(b->f, m, n, verdict);
+	arg = b->f;
 
 	if (rc < 0) {
 		lmctl_err(CMD, "%s (redelivered later)", lm_locate_follow_error(arg));
@@ -237,6 +262,7 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		.reject = on_reject,
 		.progress = on_progress};
 	struct follow_ctx ctx;
+	struct batch_ctx bx;
 	const struct lm_locate_follow_stats *st;
 	struct lm_feed_nats_consumer *cons = NULL;
 	struct lm_locate_follow *f = NULL;
@@ -275,6 +301,9 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		goto out;
 	}
 	ctx.cons = cons;
+	bx.f = f;
+	bx.cons = cons;
+	bx.no = no;
 	lm_locate_follow_set_cache(f, (size_t)no->cache);
 	lm_locate_follow_set_skip_unchanged(f, !no->resolve_unchanged);
 	st = lm_locate_follow_stats(f);
@@ -298,7 +327,7 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		if (no->count >= 0 && no->count - (long long)st->records < max) {
 			max = (int)(no->count - (long long)st->records);
 		}
-		n = lm_feed_nats_consumer_fetch_batch(cons, max, FETCH_WAIT_MS, on_batch, f);
+		n = lm_feed_nats_consumer_fetch_batch(cons, max, FETCH_WAIT_MS, on_batch, &bx);
 		if (n > 0) {
 			last = mono_s();
 		} else if (n == -EIO) {
@@ -319,14 +348,15 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		(unsigned long long)st->emitted, (unsigned long long)st->clones,
 		(unsigned long long)st->refetched, st->first_s, st->last_s);
 	fprintf(stderr,
-		"lmctl locate: %llu batches (%llu messages redelivered), %llu list appends (%llu on a revision another member "
+		"lmctl locate: %llu batches (%llu messages redelivered, %llu chip records held for a "
+		"later batch), %llu list appends (%llu on a revision another member "
 		"had moved on); %llu windows solved, %llu unchanged (not solved, no line); %llu chips "
 		"superseded (another member appended later); verified cache %llu records held, %llu evicted\n",
 		(unsigned long long)st->batches, (unsigned long long)st->redelivered,
-		(unsigned long long)st->appends, (unsigned long long)lm_feed_kvlist_stale(lists),
-		(unsigned long long)st->solved, (unsigned long long)st->unchanged,
-		(unsigned long long)st->superseded, (unsigned long long)st->cached,
-		(unsigned long long)st->evicted);
+		(unsigned long long)st->held, (unsigned long long)st->appends,
+		(unsigned long long)lm_feed_kvlist_stale(lists), (unsigned long long)st->solved,
+		(unsigned long long)st->unchanged, (unsigned long long)st->superseded,
+		(unsigned long long)st->cached, (unsigned long long)st->evicted);
 	if (lm_feed_kvlist_ignored(lists)) {
 		lmctl_err(CMD, "%llu key-value entries of a foreign length read as empty lists",
 			(unsigned long long)lm_feed_kvlist_ignored(lists));

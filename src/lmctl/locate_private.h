@@ -111,6 +111,7 @@ struct lmctl_nats_opts {
 	long long batch; /* messages per fetch, handled as one batch */
 	long long cache; /* verified records per cache generation (0: unbounded) */
 	bool resolve_unchanged; /* solve and emit windows whose constraints did not change */
+	double hold_s; /* hold a backlog's batches up to this long (0: never) */
 };
 int lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no);
 

@@ -17,6 +17,7 @@
 /* A record this member verified (ok) or found unusable (!ok, never asked again). */
 struct vrec {
 	bool ok, chip;
+	uint8_t pk[LM_PK_LEN]; /* chip key (chip records) */
 	struct lm_locate_meas m;
 };
 
@@ -57,6 +58,8 @@ struct lm_locate_follow {
 	struct lm_feed_hcache verified; /* record hash -> struct vrec */
 	struct lm_feed_hcache windows; /* digest of (chip, first record) -> struct wstate */
 	bool skip_unchanged; /* leave windows whose constraints did not change */
+	bool hold; /* the next batch: append, then hold its chip records (verdict 2) */
+	struct lm_feed_hmap held_rev; /* chip key -> revision its held append made */
 	struct pend *pend; /* the batch's chip records */
 	size_t npend, pend_cap;
 	struct lm_feed_kvlist_ent *ents;
@@ -149,6 +152,12 @@ lm_locate_follow_set_cache(struct lm_locate_follow *f, size_t records)
 }
 
 void
+lm_locate_follow_hold_next(struct lm_locate_follow *f)
+{
+	f->hold = true;
+}
+
+void
 lm_locate_follow_set_skip_unchanged(struct lm_locate_follow *f, bool on)
 {
 	f->skip_unchanged = on;
@@ -162,6 +171,7 @@ lm_locate_follow_destroy(struct lm_locate_follow *f)
 	}
 	lm_feed_hcache_free(&f->verified);
 	lm_feed_hcache_free(&f->windows);
+	lm_feed_hmap_free(&f->held_rev, free);
 	free(f->pend);
 	free(f->ents);
 	free(f->a.v);
@@ -201,6 +211,9 @@ verify_msg(struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, struct 
 		return why;
 	}
 	v->chip = f->r->prover.kind == LM_CRED_CHIP;
+	if (v->chip) {
+		memcpy(v->pk, f->r->prover.u.chip.chip_pk, LM_PK_LEN);
+	}
 	if (v->chip && lm_locate_meas_from_record(&v->m, f->r, m->record, m->record_len) < 0) {
 		return LM_E_FIELD; /* deductions beyond the RTT: rejected, never clamped */
 	}
@@ -559,19 +572,32 @@ take_msg(struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t id
 	enum lm_reason why;
 	struct pend *p;
 
+	const struct vrec *had;
+
 	f->st.last_s = wall_s();
-	if (f->st.msgs++ == 0) {
-		f->st.first_s = f->st.last_s;
+	if (m->held) {
+		/* a chip record this member verified, appended and held (verdict 2): handed again;
+		 * counted once, its verification (kept under its hash) not run again */
+		lm_record_hash(leaf, m->record, m->record_len);
+		had = lm_feed_hcache_get(&f->verified, leaf);
+		if (had && had->ok && had->chip) {
+			v = *had;
+			goto chip;
+		}
+	} else {
+		if (f->st.msgs++ == 0) {
+			f->st.first_s = f->st.last_s;
+		}
+		if (m->delivered > 1) {
+			f->st.redelivered++;
+		}
+		if (m->kind != LM_FEED_NATS_RECORD) {
+			f->st.heads++; /* every record message carries its own head */
+			return 0;
+		}
+		f->st.records++;
+		lm_record_hash(leaf, m->record, m->record_len);
 	}
-	if (m->delivered > 1) {
-		f->st.redelivered++;
-	}
-	if (m->kind != LM_FEED_NATS_RECORD) {
-		f->st.heads++; /* every record message carries its own head */
-		return 0;
-	}
-	f->st.records++;
-	lm_record_hash(leaf, m->record, m->record_len);
 	why = verify_msg(f, m, &v);
 	if (why != LM_OK) {
 		note_reject(f, m->subject, m->stream_seq, why_str(f, why));
@@ -584,6 +610,7 @@ take_msg(struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t id
 		return 0;
 	}
 	f->st.chip_records++;
+chip:
 	if (f->npend == f->pend_cap) {
 		size_t nc = f->pend_cap ? 2 * f->pend_cap : 64;
 		struct pend *np = realloc(f->pend, nc * sizeof(*np));
@@ -606,7 +633,7 @@ take_msg(struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t id
 		return -1;
 	}
 	p = &f->pend[f->npend++];
-	memcpy(p->chip_pk, f->r->prover.u.chip.chip_pk, LM_PK_LEN);
+	memcpy(p->chip_pk, v.pk, LM_PK_LEN);
 	memcpy(p->leaf, leaf, LM_HASH_LEN);
 	memcpy(p->leaf_hex, v.m.record, sizeof(p->leaf_hex));
 	p->seq = m->stream_seq;
@@ -780,6 +807,37 @@ chip_append(struct lm_locate_follow *f, struct chip_job *j)
 	}
 	f->st.appends++;
 	j->appended = true;
+	if (j->cur_len == j->old_len) {
+		/* nothing new: records this member listed itself when it held them stand for the
+		 * revision it made then (another member's later append supersedes it) */
+		const uint64_t *held = lm_feed_hmap_get(&f->held_rev, p[0].chip_pk);
+
+		if (held && *held < j->rev) {
+			j->rev = *held;
+		}
+	}
+	return 0;
+}
+
+/* A held chip: the revision its append made (see chip_append). 0 or -ENOMEM. */
+static int
+note_held(struct lm_locate_follow *f, const struct chip_job *j)
+{
+	const uint8_t *pk = f->pend[j->first].chip_pk;
+	uint64_t *r = lm_feed_hmap_get(&f->held_rev, pk);
+
+	if (!r) {
+		r = malloc(sizeof(*r));
+		if (!r || lm_feed_hmap_put(&f->held_rev, pk, r) < 0) {
+			free(r);
+			return -ENOMEM;
+		}
+		*r = j->rev;
+	}
+	/* held over several batches: the revision of its last own append */
+	if (j->cur_len > j->old_len || j->rev < *r) {
+		*r = j->rev;
+	}
 	return 0;
 }
 
@@ -865,7 +923,17 @@ lm_locate_follow_batch(
 		(void)chip_append(f, &jobs[i]);
 	}
 	t_prog = mono_s();
-	for (i = 0; i < nj; i++) {
+	for (i = 0; i < nj && f->hold; i++) {
+		/* listed, solved with the next batch: held, neither acknowledged nor released */
+		bool ok = jobs[i].appended && note_held(f, &jobs[i]) == 0;
+
+		for (k = jobs[i].first; k < jobs[i].first + jobs[i].n; k++) {
+			verdict[f->pend[k].msg] = ok ? 2 : -1;
+		}
+		rc = ok ? rc : -1;
+		f->st.held += jobs[i].n;
+	}
+	for (i = 0; i < nj && !f->hold; i++) {
 		if (i % SOLVE_CHUNK == 0) {
 			/* read as late as possible: what other members appended meanwhile */
 			size_t nc = nj - i < SOLVE_CHUNK ? nj - i : SOLVE_CHUNK;
@@ -888,6 +956,10 @@ lm_locate_follow_batch(
 	}
 	free(jobs);
 	f->npend = 0;
+	if (!f->hold) {
+		lm_feed_hmap_free(&f->held_rev, free); /* every held record was handed again */
+	}
+	f->hold = false;
 	cache_stats(f);
 	if (n > 0) {
 		f->st.last_s = wall_s(); /* the batch is handled when its last chip is solved */

@@ -48,10 +48,10 @@ same() { # NAME [--unchanged-ok]: last lines and --out equal the file mode
 		-- "$T/$1.d/verdicts.json" >"$T/$1.check" || { sed 's/^/# /' "$T/$1.check"; return 1; }
 }
 
-run one g1 --batch 1 --resolve-unchanged
+run one g1 --batch 1 --hold-max-s 0 --resolve-unchanged
 same one || fail "one message at a time: verdicts differ from the file mode"
 [ "$(num one batches)" -ge 288 ] || fail "one at a time: $(num one batches) batches"
-ok "one message at a time (--batch 1 --resolve-unchanged): every line per record, last lines = file mode"
+ok "one message at a time (--batch 1 --hold-max-s 0 --resolve-unchanged): every line per record, last lines = file mode"
 
 run all g2 --resolve-unchanged
 same all || fail "whole-stream batches: verdicts differ from the file mode"
@@ -61,11 +61,12 @@ same all || fail "whole-stream batches: verdicts differ from the file mode"
 ok "batches of up to 2048: $(num all batches) batches, $(num all "list appends") list appends, $(wc -l <"$T/all.out") lines; same verdicts"
 
 # small batches: a chip's rounds arrive in several batches, so later records meet a window
-# this member already solved
-run small g3 --batch 16
+# this member already solved (no holding, so that they do)
+run small g3 --batch 16 --hold-max-s 0
 same small --unchanged-ok || fail "small batches: last lines (caps, region, verdict) or --out differ"
 unch=$(num small unchanged); solved=$(num small "windows solved")
 [ "$unch" -gt 0 ] || fail "no window skipped as unchanged"
+
 [ "$solved" -gt 12 ] || fail "only $solved solves: records that lower a minimum must re-solve"
 ok "batches of 16: $unch windows unchanged (not solved), $solved solved; last caps and verdicts = file mode"
 python3 - "$T/small.out" "$T/file/verdicts.json" <<'EOF' || fail "a window re-solved with the same caps, or never solved after its caps moved"
@@ -90,6 +91,16 @@ print(f"# {moved} chips with lines whose caps moved")
 sys.exit(0 if moved else 1)
 EOF
 ok "every new line of a window has other caps than the one before (no solve without a change)"
+
+# a backlog of full batches of 16, alone on the consumer: held (listed, unacknowledged) and
+# solved with the next ones, so each chip is solved fewer times
+run hold g6 --batch 16
+same hold --unchanged-ok || fail "held batches: last lines (caps, region, verdict) or --out differ"
+held=$(num hold "chip records held")
+[ "$held" -gt 0 ] || fail "a backlog of full batches held nothing for the next batch"
+[ "$(num hold "windows solved")" -lt "$solved" ] ||
+	fail "holding solved $(num hold "windows solved") windows, not fewer than $solved"
+ok "held batches: $held records held, $(num hold "windows solved") windows solved (vs $solved); same final verdicts"
 
 # killed after its first batch: lists appended (and maybe lines out), nothing acknowledged
 start_split crash env LM_LOCATE_TEST_EXIT_AFTER_BATCHES=1 "$lmctl" locate --nats "$url" --durable g4 \
