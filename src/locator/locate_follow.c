@@ -932,6 +932,8 @@ lm_locate_follow_batch(
 		}
 		rc = ok ? rc : -1;
 		f->st.held += jobs[i].n;
+		free(jobs[i].old);
+		free(jobs[i].cur);
 	}
 	for (i = 0; i < nj && !f->hold; i++) {
 		if (i % SOLVE_CHUNK == 0) {
