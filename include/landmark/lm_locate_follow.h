@@ -14,9 +14,10 @@
  * Batches (lm_locate_follow_batch, docs/performance.md "Locator consumer group"): the
  * messages of one fetch are verified, the new chip records grouped by chip, each chip's list
  * appended once (one compare-and-swap for all its new records) and each changed window of the
- * chip solved once, after every list of the batch was appended; a chip whose list another
- * member appended to after this batch did is left to that member (superseded: it solves the
- * newer list, which holds this batch's records, and acknowledges only after). A window whose constraints did not change is not solved again: when this
+ * chip solved once, after every list of the batch was appended, from the list this batch
+ * made, even when another member appended to it since (that member solves only the windows of
+ * its own records; a line too many, never one too few). A window whose constraints did not
+ * change is not solved again: when this
  * member emitted it last from the same records before the batch, and the caps the solver
  * would see (one per landmark with its smallest proven radius, of all records and of those
  * meeting the key-class policy) are the same, the new records prove nothing new and no line
@@ -58,8 +59,6 @@ struct lm_locate_follow_stats {
 	uint64_t solved; /**< windows solved */
 	uint64_t unchanged; /**< windows with new records whose constraints did not change:
 			     *   not solved, no line (see above) */
-	uint64_t superseded; /**< chips of a batch not solved: another member appended to the
-			      *   list after this one (it solves the newer list) */
 	uint64_t cached, evicted; /**< verified records held / evicted from the cache */
 	uint64_t prefetch_failed; /**< batches whose pipelined fetch-back failed (the records
 				   *   were then fetched back one by one) */

@@ -109,6 +109,7 @@ void *
 lm_feed_hcache_get(struct lm_feed_hcache *c, const uint8_t key[32])
 {
 	void *v = lm_feed_hmap_get(&c->young, key);
+	const void *slots;
 	size_t i;
 
 	if (v || !c->old.cap) {
@@ -121,8 +122,17 @@ lm_feed_hcache_get(struct lm_feed_hcache *c, const uint8_t key[32])
 	}
 	c->old.v[i].val = MOVED; /* kept as a probe link; freed with the generation */
 	c->moved++;
+	slots = c->old.v;
 	if (lm_feed_hcache_put(c, key, v) < 0) {
-		/* no memory to move it: it stays old (the rotation did not run) */
+		if (c->old.v != slots) {
+			/* the put rotated (the old generation, slot i with it, is gone) and then
+			 * failed: v is in neither map; a miss, the caller reads it again */
+			if (c->fr) {
+				c->fr(v);
+			}
+			return NULL;
+		}
+		/* no memory to move it: it stays old */
 		c->old.v[i].val = v;
 		c->moved--;
 	}

@@ -350,13 +350,12 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	fprintf(stderr,
 		"lmctl locate: %llu batches (%llu messages redelivered, %llu chip records held for a "
 		"later batch), %llu list appends (%llu on a revision another member "
-		"had moved on); %llu windows solved, %llu unchanged (not solved, no line); %llu chips "
-		"superseded (another member appended later); verified cache %llu records held, %llu evicted\n",
+		"had moved on); %llu windows solved, %llu unchanged (not solved, no line); verified cache %llu records held, %llu evicted\n",
 		(unsigned long long)st->batches, (unsigned long long)st->redelivered,
 		(unsigned long long)st->held, (unsigned long long)st->appends,
 		(unsigned long long)lm_feed_kvlist_stale(lists), (unsigned long long)st->solved,
-		(unsigned long long)st->unchanged, (unsigned long long)st->superseded,
-		(unsigned long long)st->cached, (unsigned long long)st->evicted);
+		(unsigned long long)st->unchanged, (unsigned long long)st->cached,
+		(unsigned long long)st->evicted);
 	if (lm_feed_kvlist_ignored(lists)) {
 		lmctl_err(CMD, "%llu key-value entries of a foreign length read as empty lists",
 			(unsigned long long)lm_feed_kvlist_ignored(lists));

@@ -659,31 +659,8 @@ struct chip_job {
 	uint8_t *old, *cur;
 	size_t old_len, cur_len;
 	uint64_t rev;
-	bool appended, superseded;
+	bool appended;
 };
-
-/* Which appended chips another member appended to since (one pipelined read). */
-static void
-mark_superseded(struct lm_locate_follow *f, struct chip_job *jobs, size_t nj)
-{
-	uint8_t(*keys)[32] = malloc((nj ? nj : 1) * sizeof(*keys));
-	uint64_t *revs = malloc((nj ? nj : 1) * sizeof(*revs));
-	size_t i;
-
-	if (keys && revs && lm_feed_kvlist_shared(f->lists)) {
-		for (i = 0; i < nj; i++) {
-			memcpy(keys[i], f->pend[jobs[i].first].chip_pk, 32);
-		}
-		/* on a read error: solve every chip (a line too many, never one too few) */
-		if (lm_feed_kvlist_revisions(f->lists, (const uint8_t(*)[32])keys, nj, revs) == 0) {
-			for (i = 0; i < nj; i++) {
-				jobs[i].superseded = jobs[i].appended && revs[i] > jobs[i].rev;
-			}
-		}
-	}
-	free(keys);
-	free(revs);
-}
 
 /* A listed record to fetch back before the chips are solved. */
 struct want {
@@ -740,7 +717,7 @@ prefetch(struct lm_locate_follow *f, struct chip_job *jobs, size_t nj)
 		return;
 	}
 	for (i = 0; i < nj; i++) {
-		if (!jobs[i].appended || jobs[i].superseded) {
+		if (!jobs[i].appended) {
 			continue;
 		}
 		for (e = 0; e < jobs[i].cur_len / LM_FEED_KVLIST_ENTRY; e++) {
@@ -841,10 +818,11 @@ note_held(struct lm_locate_follow *f, const struct chip_job *j)
 	return 0;
 }
 
-/* Phase 2: the chip's changed windows, unless superseded (another member appended to its
- * list after this batch did: that member solves the newer list, which holds these records,
- * and is acknowledged only after; a crash there redelivers its records, whose handler then
- * holds the newest revision). 0 or -1. */
+/* Phase 2: the chip's changed windows, from the list this batch appended. Always, even when
+ * another member appended to the list since: that member solves only the windows holding its
+ * own new records (or that changed against the list it read, which already held these), so a
+ * window of this batch's records alone would never be emitted (tests/locator/follow_race.c).
+ * 0 or -1. */
 static int
 chip_solve(struct lm_locate_follow *f, struct chip_job *j)
 {
@@ -852,10 +830,6 @@ chip_solve(struct lm_locate_follow *f, struct chip_job *j)
 	char chip_hex[LM_LOCATE_KEY_HEX];
 	int rc;
 
-	if (j->superseded) {
-		f->st.superseded++;
-		return 0;
-	}
 	lm_feed_hex(chip_hex, p[0].chip_pk, LM_PK_LEN);
 	rc = resolve_sorted(f, j->old, j->old_len, chip_hex, &f->a);
 	if (rc == 0) {
@@ -937,10 +911,9 @@ lm_locate_follow_batch(
 	}
 	for (i = 0; i < nj && !f->hold; i++) {
 		if (i % SOLVE_CHUNK == 0) {
-			/* read as late as possible: what other members appended meanwhile */
+			/* what other members verified and listed, read just before it is needed */
 			size_t nc = nj - i < SOLVE_CHUNK ? nj - i : SOLVE_CHUNK;
 
-			mark_superseded(f, &jobs[i], nc);
 			prefetch(f, &jobs[i], nc);
 		}
 		if (f->ops.progress && mono_s() - t_prog >= LM_LOCATE_FOLLOW_PROGRESS_S) {

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Two members of one locate consumer group on a real nats-server, interleaved on purpose:
+ * member A handles the records of the first half of the landmarks as one batch (every chip's
+ * list appended first, then the chips solved); while A emits its first line, member B handles
+ * the other half (later records of the same chips, in other time windows) and solves them.
+ * Every chip record of A's batch must be named by a line of A or B: a member that saw a newer
+ * list revision used to leave the chip to the later appender, which solves only the windows
+ * of its own records, so A's windows were never emitted (and A's messages acknowledged).
+ * usage: follow_race URL GEN_DIR NOW_S WINDOW_S   (TAP on stdout; exit 0 on success)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "landmark/lm_feed.h"
+#include "landmark/lm_feed_kvlist.h"
+#include "landmark/lm_feed_nats.h"
+#include "landmark/lm_keys.h"
+#include "landmark/lm_locate_follow.h"
+#include "landmark/lm_record.h"
+
+#define MAX_MSGS 4096
+
+struct set {
+	struct lm_feed_nats_msg m[MAX_MSGS];
+	size_t n;
+};
+
+struct member {
+	struct lm_locator *loc;
+	struct lm_feed_kvlist *lists;
+	struct lm_locate_follow *f;
+};
+
+static struct set all, half_a, half_b;
+static struct member A, B;
+static char (*named)[LM_LOCATE_HASH_HEX];
+static size_t n_named, cap_named;
+static int b_ran, b_rc;
+
+static void *
+dup_bytes(const void *p, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+
+	if (!q) {
+		abort();
+	}
+	if (n) {
+		memcpy(q, p, n);
+	}
+	return q;
+}
+
+static int
+on_emit(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *arg)
+{
+	size_t i;
+	int v[MAX_MSGS];
+
+	(void)rev;
+	(void)seq;
+	for (i = 0; i < res->n_evidence; i++) {
+		if (n_named == cap_named) {
+			cap_named = cap_named ? 2 * cap_named : 256;
+			named = realloc(named, cap_named * sizeof(*named));
+			if (!named) {
+				abort();
+			}
+		}
+		memcpy(named[n_named++], res->evidence[i].record, LM_LOCATE_HASH_HEX);
+	}
+	if (arg == &A && !b_ran) {
+		b_ran = 1; /* A has appended all its chips and emits its first line: B goes now */
+		b_rc = lm_locate_follow_batch(B.f, half_b.m, half_b.n, v);
+	}
+	return 0;
+}
+
+static int
+on_fetched(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < n && all.n < MAX_MSGS; i++) {
+		struct lm_feed_nats_msg *c = &all.m[all.n++];
+
+		*c = m[i];
+		c->subject = dup_bytes(m[i].subject, strlen(m[i].subject) + 1);
+		c->record = m[i].record ? dup_bytes(m[i].record, m[i].record_len) : NULL;
+		c->proof = m[i].proof ? dup_bytes(m[i].proof, m[i].proof_len) : NULL;
+		c->head = m[i].head ? dup_bytes(m[i].head, m[i].head_len) : NULL;
+		c->delegation =
+			m[i].delegation ? dup_bytes(m[i].delegation, m[i].delegation_len) : NULL;
+		c->successor = m[i].successor ? dup_bytes(m[i].successor, m[i].successor_len) : NULL;
+		verdict[i] = 0;
+	}
+	return 0;
+}
+
+static int
+member_open(struct member *mb, const char *url, const struct lm_trust *trust, int64_t now_ns,
+	double window_s, const struct lm_locate_follow_ops *ops)
+{
+	struct lm_locator_conf lc = {.window_s = window_s, .res_km = 50};
+	char err[512];
+
+	mb->loc = lm_locator_create(&lc);
+	mb->lists = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, "race", err, sizeof(err));
+	if (!mb->loc || !mb->lists) {
+		printf("# member: %s\n", mb->lists ? "locator" : err);
+		return -1;
+	}
+	mb->f = lm_locate_follow_create(mb->loc, mb->lists, trust, now_ns, ops, mb);
+	return mb->f ? 0 : -1;
+}
+
+static int
+cmp_subject(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lm_locate_follow_ops ops = {.emit = on_emit};
+	uint8_t op[LM_PK_LEN], mfr[LM_PK_LEN];
+	struct lm_trust trust = {(const uint8_t(*)[LM_PK_LEN])op, 1,
+		(const uint8_t(*)[LM_PK_LEN])mfr, 1};
+	struct lm_feed_nats_conf conf;
+	struct lm_feed_nats_consumer *cons;
+	const char *subj[MAX_MSGS], *mid;
+	size_t i, k, nsubj = 0, a_chip = 0, missing = 0;
+	int v[MAX_MSGS], rc;
+	char path[4096], err[512];
+	int64_t now_ns;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: follow_race URL GEN_DIR NOW_S WINDOW_S\n");
+		return 2;
+	}
+	now_ns = strtoll(argv[3], NULL, 10) * 1000000000;
+	snprintf(path, sizeof(path), "%s/root.pub", argv[2]);
+	rc = lm_keyfile_read_public(path, op);
+	snprintf(path, sizeof(path), "%s/mfr.pub", argv[2]);
+	if (rc < 0 || lm_keyfile_read_public(path, mfr) < 0) {
+		printf("not ok 1 - read root.pub / mfr.pub\n");
+		return 1;
+	}
+	lm_feed_nats_conf_default(&conf);
+	conf.urls = argv[1];
+	cons = lm_feed_nats_consumer_create(&conf, NULL, NULL, err, sizeof(err));
+	if (!cons) {
+		printf("not ok 1 - consumer: %s\n", err);
+		return 1;
+	}
+	for (k = 0; k < 200 && lm_feed_nats_consumer_fetch_batch(cons, MAX_MSGS, 2000, on_fetched,
+				       NULL) > 0;
+		k++) {
+	}
+	(void)lm_feed_nats_consumer_flush(cons, 2000);
+	lm_feed_nats_consumer_destroy(cons);
+	/* the first half of the landmarks' subjects to A, the rest to B */
+	for (i = 0; i < all.n; i++) {
+		for (k = 0; k < nsubj && strcmp(subj[k], all.m[i].subject); k++) {
+		}
+		if (k == nsubj) {
+			subj[nsubj++] = all.m[i].subject;
+		}
+	}
+	qsort(subj, nsubj, sizeof(*subj), cmp_subject);
+	mid = nsubj > 1 ? subj[nsubj / 2] : "";
+	for (i = 0; i < all.n; i++) {
+		struct set *s = strcmp(all.m[i].subject, mid) < 0 ? &half_a : &half_b;
+
+		s->m[s->n++] = all.m[i];
+	}
+	printf("ok 1 - %zu messages on %zu subjects: %zu to A, %zu to B\n", all.n, nsubj,
+		half_a.n, half_b.n);
+	if (member_open(&A, argv[1], &trust, now_ns, atof(argv[4]), &ops) < 0 ||
+		member_open(&B, argv[1], &trust, now_ns, atof(argv[4]), &ops) < 0) {
+		printf("not ok 2 - members\n");
+		return 1;
+	}
+	rc = lm_locate_follow_batch(A.f, half_a.m, half_a.n, v);
+	if (rc < 0 || !b_ran || b_rc < 0) {
+		printf("not ok 2 - batches: A %d (%s), B ran %d rc %d (%s)\n", rc,
+			lm_locate_follow_error(A.f), b_ran, b_rc, lm_locate_follow_error(B.f));
+		return 1;
+	}
+	printf("ok 2 - A's batch (%llu windows solved) with B's batch (%llu) inside it\n",
+		(unsigned long long)lm_locate_follow_stats(A.f)->solved,
+		(unsigned long long)lm_locate_follow_stats(B.f)->solved);
+	for (i = 0; i < half_a.n; i++) {
+		uint8_t leaf[LM_HASH_LEN];
+		char hex[LM_LOCATE_HASH_HEX];
+
+		if (half_a.m[i].kind != LM_FEED_NATS_RECORD) {
+			continue;
+		}
+		a_chip++;
+		lm_record_hash(leaf, half_a.m[i].record, half_a.m[i].record_len);
+		lm_feed_hex(hex, leaf, LM_HASH_LEN);
+		for (k = 0; k < n_named && strcmp(named[k], hex); k++) {
+		}
+		missing += k == n_named;
+	}
+	if (a_chip == 0 || missing) {
+		printf("not ok 3 - %zu of A's %zu records are in no line of A or B\n", missing,
+			a_chip);
+		return 1;
+	}
+	printf("ok 3 - every one of A's %zu records is in a line\n", a_chip);
+	printf("1..3\n");
+	lm_locate_follow_destroy(A.f);
+	lm_locate_follow_destroy(B.f);
+	lm_feed_kvlist_close(A.lists);
+	lm_feed_kvlist_close(B.lists);
+	lm_locator_destroy(A.loc);
+	lm_locator_destroy(B.loc);
+	return 0;
+}
