@@ -33,12 +33,7 @@ ok "file mode report"
 
 start_nats nats "$port" || fail "nats-server did not start"
 feeds=(gen/lm* gen/rogue)
-for f in "${feeds[@]}"; do
-	start_split "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
-done
-for f in "${feeds[@]}"; do
-	wait_exit "exp-$(basename "$f")" 70 || fail "export of $(basename "$f")"
-done
+export_feeds "$url" "${feeds[@]}" || fail "export to JetStream"
 ok "${#feeds[@]} feeds exported to JetStream"
 
 start_split rep "$lmctl" report "${base[@]}" --out nats --nats "$url" --idle 2

@@ -111,6 +111,19 @@ wait_grep() {
 }
 # start_nats NAME PORT: a JetStream nats-server on 127.0.0.1:PORT (store $T/NAME.js), started
 # as NAME (see start) and ready (10 s max)
+# export_feeds URL FEED...: every feed exported at once (lmctl feed export --until-idle 1),
+# each waited for (70 s max); on a failure names it and returns 1
+export_feeds() {
+	local url=$1 f
+	shift
+	for f in "$@"; do
+		start_split "exp-$(basename "$f")" "$LMCTL" feed export --nats "$url" --until-idle 1 \
+			--timeout 60 "$f"
+	done
+	for f in "$@"; do
+		wait_exit "exp-$(basename "$f")" 70 || { echo "# export of $(basename "$f") failed"; return 1; }
+	done
+}
 start_nats() {
 	nats_conf "$T/$1.conf" "$1" "$2" "$T/$1.js"
 	start "$1" nats-server -c "$T/$1.conf"

@@ -17,12 +17,7 @@ url="nats://127.0.0.1:$port"
 mkdir -p "$T/gen"
 "$gen" "$T/gen" 42 40 spread >/dev/null || fail "generate signed feeds (spread)"
 start_nats nats "$port" || fail "nats-server did not start"
-for f in "$T"/gen/lm*; do
-	start_split "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
-done
-for f in "$T"/gen/lm*; do
-	wait_exit "exp-$(basename "$f")" 70 || fail "export of $(basename "$f")"
-done
+export_feeds "$url" "$T"/gen/lm* || fail "export to JetStream"
 ok "8 feeds exported to JetStream"
 start_split race timeout 120 "$race" "$url" "$T/gen" 1750020000 60
 wait_exit race 130

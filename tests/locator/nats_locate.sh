@@ -23,12 +23,7 @@ feeds=("$T"/gen/lm* "$T/gen/rogue")
 ok "file mode: $(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['chips']))" "$T/file/verdicts.json") chip windows"
 
 start_nats nats "$port" || fail "nats-server did not start"
-for f in "${feeds[@]}"; do
-	start_split "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
-done
-for f in "${feeds[@]}"; do
-	wait_exit "exp-$(basename "$f")" 70 || fail "export of $(basename "$f") (see $T)"
-done
+export_feeds "$url" "${feeds[@]}" || fail "export to JetStream"
 ok "9 feeds exported to JetStream"
 
 # small batches, so that both members get some of the 27 records

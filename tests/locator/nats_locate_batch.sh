@@ -28,12 +28,7 @@ mkdir -p "$T/gen"
 	fail "file mode locate"
 ok "file mode: 12 chips, 8 landmarks x 3 rounds"
 start_nats nats "$port" || fail "nats-server did not start"
-for f in "$T"/gen/lm*; do
-	start_split "exp-$(basename "$f")" "$lmctl" feed export --nats "$url" --until-idle 1 --timeout 60 "$f"
-done
-for f in "$T"/gen/lm*; do
-	wait_exit "exp-$(basename "$f")" 70 || fail "export of $(basename "$f")"
-done
+export_feeds "$url" "$T"/gen/lm* || fail "export to JetStream"
 ok "8 feeds (288 chip records) exported to JetStream"
 
 run() { # NAME DURABLE OPTS...: one member over the whole stream, --out NAME.d
