@@ -95,7 +95,8 @@ on_fetched(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
 		c->head = m[i].head ? dup_bytes(m[i].head, m[i].head_len) : NULL;
 		c->delegation =
 			m[i].delegation ? dup_bytes(m[i].delegation, m[i].delegation_len) : NULL;
-		c->successor = m[i].successor ? dup_bytes(m[i].successor, m[i].successor_len) : NULL;
+		c->successor =
+			m[i].successor ? dup_bytes(m[i].successor, m[i].successor_len) : NULL;
 		verdict[i] = 0;
 	}
 	return 0;
@@ -129,8 +130,8 @@ main(int argc, char **argv)
 {
 	struct lm_locate_follow_ops ops = {.emit = on_emit};
 	uint8_t op[LM_PK_LEN], mfr[LM_PK_LEN];
-	struct lm_trust trust = {(const uint8_t(*)[LM_PK_LEN])op, 1,
-		(const uint8_t(*)[LM_PK_LEN])mfr, 1};
+	struct lm_trust trust = {
+		(const uint8_t(*)[LM_PK_LEN])op, 1, (const uint8_t(*)[LM_PK_LEN])mfr, 1};
 	struct lm_feed_nats_conf conf;
 	struct lm_feed_nats_consumer *cons;
 	const char *subj[MAX_MSGS], *mid;
@@ -158,8 +159,8 @@ main(int argc, char **argv)
 		printf("not ok 1 - consumer: %s\n", err);
 		return 1;
 	}
-	for (k = 0; k < 200 && lm_feed_nats_consumer_fetch_batch(cons, MAX_MSGS, 2000, on_fetched,
-				       NULL) > 0;
+	for (k = 0; k < 200 &&
+		lm_feed_nats_consumer_fetch_batch(cons, MAX_MSGS, 2000, on_fetched, NULL) > 0;
 		k++) {
 	}
 	(void)lm_feed_nats_consumer_flush(cons, 2000);
@@ -179,8 +180,8 @@ main(int argc, char **argv)
 
 		s->m[s->n++] = all.m[i];
 	}
-	printf("ok 1 - %zu messages on %zu subjects: %zu to A, %zu to B\n", all.n, nsubj,
-		half_a.n, half_b.n);
+	printf("ok 1 - %zu messages on %zu subjects: %zu to A, %zu to B\n", all.n, nsubj, half_a.n,
+		half_b.n);
 	if (member_open(&A, argv[1], &trust, now_ns, atof(argv[4]), &ops) < 0 ||
 		member_open(&B, argv[1], &trust, now_ns, atof(argv[4]), &ops) < 0) {
 		printf("not ok 2 - members\n");
