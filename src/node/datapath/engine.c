@@ -507,24 +507,37 @@ sess_start(struct lm_engine *e, struct lm_nmsg *m, uint64_t now)
 	}
 }
 
+/* The session a reply names, when it comes from that session's peer; else NULL, counted
+ * (unknown session, or another source). */
+static inline struct session *
+sess_of_peer(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid)
+{
+	struct session *s = sess_lookup(e, sid);
+
+	if (s == NULL) {
+		e->st.resp_unknown++;
+		return NULL;
+	}
+	if (v->src_ip != s->m->peer_ip || v->src_port != s->m->peer_port) {
+		e->st.resp_wrong_source++;
+		return NULL;
+	}
+	return s;
+}
+
 void
 sess_on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
 {
-	struct session *s = sess_lookup(e, sid);
+	struct session *s = sess_of_peer(e, v, sid);
 	struct lm_response r;
 	struct lm_nsample *sm;
 	enum lm_reason why;
 	struct lm_nmsg *m;
 
 	if (s == NULL) {
-		e->st.resp_unknown++;
 		return;
 	}
 	m = s->m;
-	if (v->src_ip != m->peer_ip || v->src_port != m->peer_port) {
-		e->st.resp_wrong_source++;
-		return;
-	}
 	why = lm_response_decode(&r, v->payload, v->payload_len);
 	if (why != LM_OK) {
 		e->st.proto_drop[why]++;
@@ -615,16 +628,11 @@ sess_on_response(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid,
 void
 sess_on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
 {
-	struct session *s = sess_lookup(e, sid);
+	struct session *s = sess_of_peer(e, v, sid);
 	struct lm_reveal rv;
 	enum lm_reason why;
 
 	if (s == NULL) {
-		e->st.resp_unknown++;
-		return;
-	}
-	if (v->src_ip != s->m->peer_ip || v->src_port != s->m->peer_port) {
-		e->st.resp_wrong_source++;
 		return;
 	}
 	why = lm_reveal_decode(&rv, v->payload, v->payload_len);
@@ -653,21 +661,16 @@ sess_on_reveal(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, u
 void
 sess_on_evidence(struct lm_engine *e, const struct lm_net_view *v, uint64_t sid, uint64_t now)
 {
-	struct session *s = sess_lookup(e, sid);
+	struct session *s = sess_of_peer(e, v, sid);
 	struct lm_evidence ev;
 	enum lm_reason why;
 	struct lm_nmsg *m;
 	struct lm_nmsg *fw;
 
 	if (s == NULL) {
-		e->st.resp_unknown++;
 		return;
 	}
 	m = s->m;
-	if (v->src_ip != m->peer_ip || v->src_port != m->peer_port) {
-		e->st.resp_wrong_source++;
-		return;
-	}
 	why = lm_evidence_decode(&ev, v->payload, v->payload_len);
 	if (why != LM_OK) {
 		e->st.proto_drop[why]++;
