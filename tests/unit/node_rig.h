@@ -8,6 +8,7 @@
 #ifndef LM_TEST_NODE_RIG_H
 #define LM_TEST_NODE_RIG_H
 
+#include <sodium.h>
 #include <string.h>
 #include <time.h>
 
@@ -211,6 +212,19 @@ rig_take_udp(struct node_rig *r, uint8_t *payload)
 		}
 	}
 	return -1;
+}
+
+/* A HELLO of the rig's chip to its landmark in mode, stamped now with a fresh nonce (the
+ * caller adds a commitment or other fields, then signs it with r->chip_sk). */
+static void
+rig_hello_init(const struct node_rig *r, struct lm_hello *h, enum lm_mode mode)
+{
+	memset(h, 0, sizeof(*h));
+	h->mode = mode;
+	h->hello_time = time(NULL);
+	randombytes_buf(h->hello_nonce, sizeof(h->hello_nonce));
+	memcpy(h->landmark_pk, r->lm_pk, 32);
+	h->cred = r->chip_cred;
 }
 
 /* The chip's ARP request teaches the node its MAC; the reply is discarded. */

@@ -144,15 +144,10 @@ hello(uint8_t *buf, enum lm_mode mode, const uint8_t s[32], const uint8_t *cooki
 	struct lm_hello h;
 	int len;
 
-	memset(&h, 0, sizeof(h));
-	h.mode = mode;
-	h.hello_time = time(NULL);
-	randombytes_buf(h.hello_nonce, sizeof(h.hello_nonce));
-	memcpy(h.landmark_pk, R.lm_pk, 32);
+	rig_hello_init(&R, &h, mode);
 	if (mode == LM_MODE_FAST) {
 		lm_commitment(h.commitment, s, R.chip_pk);
 	}
-	h.cred = R.chip_cred;
 	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
 	if (bad_sig) {
 		h.sig[7] ^= 0x10;

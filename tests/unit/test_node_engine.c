@@ -87,15 +87,10 @@ send_hello(enum lm_mode mode, const uint8_t s[32], size_t wire_len)
 	uint8_t buf[LM_HELLO_MAX_LEN];
 	int len;
 
-	memset(&h, 0, sizeof(h));
-	h.mode = mode;
-	h.hello_time = time(NULL);
-	randombytes_buf(h.hello_nonce, sizeof(h.hello_nonce));
-	memcpy(h.landmark_pk, R.lm_pk, 32);
+	rig_hello_init(&R, &h, mode);
 	if (mode == LM_MODE_FAST) {
 		lm_commitment(h.commitment, s, R.chip_pk);
 	}
-	h.cred = R.chip_cred;
 	h.wire_len = wire_len;
 	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
 	len = lm_hello_encode(&h, buf, sizeof(buf));

@@ -161,12 +161,7 @@ send_hello(void)
 	uint8_t buf[LM_HELLO_MAX_LEN];
 	int len;
 
-	memset(&h, 0, sizeof(h));
-	h.mode = LM_MODE_SIGNED;
-	h.hello_time = time(NULL);
-	randombytes_buf(h.hello_nonce, sizeof(h.hello_nonce));
-	memcpy(h.landmark_pk, R.lm_pk, 32);
-	h.cred = R.chip_cred;
+	rig_hello_init(&R, &h, LM_MODE_SIGNED);
 	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
 	len = lm_hello_encode(&h, buf, sizeof(buf));
 	ck_assert_int_gt(len, 0);

@@ -65,16 +65,11 @@ hello(enum lm_mode mode)
 	uint32_t n;
 	int len;
 
-	memset(&h, 0, sizeof(h));
-	h.mode = mode;
-	h.hello_time = time(NULL);
-	randombytes_buf(h.hello_nonce, sizeof(h.hello_nonce));
-	memcpy(h.landmark_pk, R.lm_pk, 32);
+	rig_hello_init(&R, &h, mode);
 	if (mode == LM_MODE_FAST) {
 		randombytes_buf(s, sizeof(s));
 		lm_commitment(h.commitment, s, R.chip_pk);
 	}
-	h.cred = R.chip_cred;
 	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
 	len = lm_hello_encode(&h, buf, sizeof(buf));
 	ck_assert_int_gt(len, 0);
