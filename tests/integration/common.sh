@@ -156,3 +156,12 @@ veth_pair() {
 	ip -n "$1" link set "$2" up
 	ip -n "$3" link set "$4" up
 }
+
+# chip_link: namespaces ${TAG}L (the landmark) and ${TAG}C (the chip, 198.18.0.2/24), joined
+# by a veth pair vL - vC
+chip_link() {
+	netns_add "${TAG}L"
+	netns_add "${TAG}C"
+	veth_pair "${TAG}L" vL "${TAG}C" vC
+	ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+}

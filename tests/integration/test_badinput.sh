@@ -6,10 +6,7 @@
 
 make_pki
 make_landmark lmB 48.0 11.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 ip -n "${TAG}C" addr add 198.18.0.3/24 dev vC
 
 landmark_conf lmB 198.18.0.1 "challenges = 8; reply_timeout_us = 20000; reveal_timeout_ms = 300;

@@ -14,10 +14,7 @@ command -v nats-server >/dev/null 2>&1 || { echo "SKIP: nats-server not installe
 
 make_pki
 make_landmark lmA 52.0 4.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 landmark_conf lmA 198.18.0.1 'challenges = 4;'
 FEED=$WORK/lmA.feed
 

@@ -9,10 +9,7 @@
 
 make_pki
 make_landmark lmF 52.0 4.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 
 # start_two NAME: landmarkd on the veth (port 0) and a looped net_ring (port 1).
 start_two() {

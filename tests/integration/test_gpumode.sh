@@ -12,10 +12,7 @@
 
 make_pki
 make_landmark lmA 52.0 4.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 
 GPU_ID=NVIDIA:GH100:EMU00000000001
 mkdir "$WORK/gpu" "$WORK/gpu2" || fail "mkdir"

@@ -13,10 +13,7 @@
 N=4
 make_pki
 make_landmark lmH 52.0 4.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 
 landmark_conf lmH 198.18.0.1 "challenges = 4; hello_rate_per_source = 50; hello_burst_per_source = 40;"
 start_landmarkd lmH "${TAG}L" "net_af_packet0,iface=vL"

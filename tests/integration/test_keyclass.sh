@@ -6,10 +6,7 @@
 
 make_pki
 make_landmark lmA 52.0 4.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 
 landmark_conf lmA 198.18.0.1 'challenges = 4; min_key_class_fast = "pkcs11";'
 start_landmarkd lmA "${TAG}L" "net_af_packet0,iface=vL"

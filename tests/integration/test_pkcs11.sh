@@ -45,10 +45,7 @@ $LMCTL certify --mfr-key "$WORK/mfr.key" --chip-pub "$WORK/chip.pub" --model H10
 $LMCTL delegate --root-key "$WORK/op.key" --landmark-pub "$WORK/lmA.pub" --site lmA \
 	--lat 52.0 --lon 4.0 --out "$WORK/lmA.dlg" >/dev/null || fail "delegate"
 
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 
 echo "# landmarkd with a wrong PIN / a missing object: clear error at start"
 landmark_conf lmA 198.18.0.1 "challenges = 4;"

@@ -8,10 +8,7 @@
 
 make_pki
 make_landmark lmR 52.0 4.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 
 # run LINGER_MS: two fast sessions whose first REVEAL is lost; sets RECORDS, RESENT.
 run() {

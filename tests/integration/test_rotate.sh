@@ -11,10 +11,7 @@ VF="${LM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/verify-feed/verify-fee
 
 make_pki
 make_landmark lmA 52.0 4.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 
 run_chip() { # LANDMARK_PUB NAME: two signed sessions that must finish
 	chip_conf "$WORK/$2.conf" signed 2 198.18.0.1 "$1"

@@ -10,10 +10,7 @@ TOL_NS=3000000   # stated tolerance on min RTT - (D + baseline): scheduling on a
 
 make_pki
 make_landmark lmA 52.0 4.0
-netns_add "${TAG}L"
-netns_add "${TAG}C"
-veth_pair "${TAG}L" vL "${TAG}C" vC
-ip -n "${TAG}C" addr add 198.18.0.2/24 dev vC
+chip_link
 
 landmark_conf lmA 198.18.0.1 "challenges = 8; hello_rate_per_source = 50; hello_burst_per_source = 20;"
 start_landmarkd lmA "${TAG}L" "net_af_packet0,iface=vL"
