@@ -168,14 +168,6 @@ LM_WUR int lm_feed_kvlist_stream_get(struct lm_feed_kvlist *kl, uint64_t seq,
 	int (*cb)(const struct lm_feed_nats_msg *m, void *arg), void *arg);
 
 /**
- * The current revision of each of n lists (0: absent, or its reply unreadable), read with all
- * requests in flight at once (a round trip per 256 keys, not per key).
- * @return 0; -EIO (the broker stopped answering; revs read so far set); -ENOMEM.
- */
-LM_WUR int lm_feed_kvlist_revisions(
-	struct lm_feed_kvlist *kl, const uint8_t (*keys)[32], size_t n, uint64_t *revs);
-
-/**
  * Fetch the stream messages of sequences seqs[0..n) with all requests in flight at once and
  * hand each, parsed, to cb: status 0 and m, or status -ENOENT (no longer in the stream),
  * -EBADMSG (not a record message), -EIO (an error reply) and m NULL. Without a stream every

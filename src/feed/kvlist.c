@@ -741,67 +741,6 @@ reply_msg(json_t *reply, int *code)
 	return e ? NULL : json_object_get(reply, "message");
 }
 
-struct revs_ctx {
-	uint64_t *revs;
-};
-
-static void
-on_rev(size_t i, json_t *reply, void *arg)
-{
-	struct revs_ctx *x = arg;
-	int code;
-	json_t *m = reply_msg(reply, &code);
-
-	/* absent (404) stays 0, as an unreadable reply: the caller then solves */
-	if (m) {
-		x->revs[i] = (uint64_t)json_integer_value(json_object_get(m, "seq"));
-	}
-}
-
-int
-lm_feed_kvlist_revisions(
-	struct lm_feed_kvlist *kl, const uint8_t (*keys)[32], size_t n, uint64_t *revs)
-{
-	char kvstream[300], hex[65], *req[MANY_ROUND];
-	struct revs_ctx x = {revs};
-	size_t i, o, k;
-	int rc = 0;
-
-	for (i = 0; i < n; i++) {
-		revs[i] = 0;
-	}
-	if (!kl->kv) {
-		for (i = 0; i < n; i++) {
-			struct blist *b = lm_feed_hmap_get(&kl->lists, keys[i]);
-
-			revs[i] = b ? b->rev : 0;
-		}
-		return 0;
-	}
-	snprintf(kvstream, sizeof(kvstream), "KV_%s", kl->bucket);
-	for (o = 0; o < n && rc == 0; o += MANY_ROUND) {
-		size_t m = n - o < MANY_ROUND ? n - o : MANY_ROUND;
-
-		for (k = 0; k < m; k++) {
-			lm_feed_hex(hex, keys[o + k], 32);
-			req[k] = NULL;
-			if (asprintf(&req[k], "{\"last_by_subj\":\"$KV.%s.%s\"}", kl->bucket, hex) <
-				0) {
-				req[k] = NULL;
-				rc = -ENOMEM;
-			}
-		}
-		x.revs = revs + o;
-		if (rc == 0) {
-			rc = get_many(kl, kvstream, req, m, on_rev, &x);
-		}
-		for (k = 0; k < m; k++) {
-			free(req[k]);
-		}
-	}
-	return rc;
-}
-
 struct many_ctx {
 	const uint64_t *seqs;
 	int (*cb)(size_t i, int status, const struct lm_feed_nats_msg *m, void *arg);
