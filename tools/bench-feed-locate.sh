@@ -60,11 +60,15 @@ echo "| build | locators | records | wall s | records/s | per member | verdict l
 echo "|---|---|---|---|---|---|---|---|---|"
 # group NAME LMCTL K [OPTS...]: K members of a fresh durable group NAME; prints a row and
 # leaves the rate in $T/NAME.rate
+# (SPLIT=1: member i of K owns its share of the chips, --member i/K on its own consumer)
 group() {
 	local name=$1 lm=$2 k=$3 mp="" i p
+	local -a own
 	shift 3
 	for i in $(seq "$k"); do
-		"$lm" locate --nats "$U" --durable "$name" "${KEYS[@]}" "$@" --until-idle 3 --timeout 600 \
+		own=()
+		if [ "${SPLIT:-0}" = 1 ]; then own=(--member "$((i - 1))/$k"); fi
+		"$lm" locate --nats "$U" --durable "$name" "${KEYS[@]}" "${own[@]}" "$@" --until-idle 3 --timeout 600 \
 			>"$T/$name.$i.out" 2>"$T/$name.$i.err" </dev/null &
 		mp="$mp $!"
 		PIDS="$PIDS $!"
@@ -84,7 +88,8 @@ for f in files:
     b = re.search(r"(\d+) windows solved, (\d+) unchanged", s, re.S)
     if b:  # builds with the batch path
         sus = [x + int(y) for x, y in zip(sus or [0, 0], b.groups())]
-    recs.append(int(m.group(2)))
+    fo = re.search(r"(\d+) records of other members' chips", s)
+    recs.append(int(m.group(2)) - (int(fo.group(1)) if fo else 0))
     emitted += int(m.group(3))
     refetched += int(m.group(4))
     if int(m.group(1)):
@@ -94,7 +99,7 @@ wall = max(last) - min(first)
 tot = sum(recs)
 assert tot == nrec, f"group {name} handled {tot} records, want {nrec}"
 open(rate_file, "w").write(f"{tot / wall:.1f}\n")
-build = "base" if name.startswith("base") else "this"
+build = "base" if name.startswith("base") else "this, --member" if name.startswith("split") else "this"
 print(f"| {build} | {k} | {tot} | {wall:.2f} | {tot / wall:.0f} | {'/'.join(map(str, recs))} | {emitted} | {refetched} | {' / '.join(map(str, sus)) if sus else '-'} |")
 PY
 }
@@ -104,11 +109,17 @@ for k in 1 2 4; do
 	if [ -n "${BASE:-}" ]; then
 		group "base$k" "$BASE/src/lmctl/lmctl" "$k"
 	fi
+	if [ "$k" -gt 1 ]; then
+		# shellcheck disable=SC2086
+		SPLIT=1 group "split$k" "$L" "$k" ${LOCATE_OPTS:-}
+	fi
 done
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}x')" "$1" "$2"; }
 echo
 echo "this build: 2 members $(ratio "$(cat "$T/bench2.rate")" "$(cat "$T/bench1.rate")") one," \
 	"4 members $(ratio "$(cat "$T/bench4.rate")" "$(cat "$T/bench1.rate")") one"
+echo "this build, --member I/K: 2 members $(ratio "$(cat "$T/split2.rate")" "$(cat "$T/bench1.rate")") one," \
+	"4 members $(ratio "$(cat "$T/split4.rate")" "$(cat "$T/bench1.rate")") one"
 if [ -n "${BASE:-}" ]; then
 	echo "base ($BASE): 2 members $(ratio "$(cat "$T/base2.rate")" "$(cat "$T/base1.rate")") one," \
 		"4 members $(ratio "$(cat "$T/base4.rate")" "$(cat "$T/base1.rate")") one"

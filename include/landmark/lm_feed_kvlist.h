@@ -4,7 +4,8 @@
  * Per-key record lists shared by a consumer group (docs/locator.md, "Locator over NATS").
  *
  * A list belongs to a 32-byte key (a chip key) and holds entries of stream sequence (8 bytes,
- * big-endian) + record hash (LM_HASH_LEN): pointers into the feed stream, never data.
+ * big-endian) + record hash (LM_HASH_LEN): pointers into the feed stream, never data; and a
+ * claim: how many of its leading entries a member took on solving (lm_feed_kvlist_claim).
  * With a group name the lists live in the JetStream key-value bucket
  * LMLOC_<stream>_<group> (key: key hex), appended with compare-and-swap on the revision so no
  * update is lost and an entry already listed is not listed twice; without, in memory.
@@ -91,27 +92,55 @@ struct lm_feed_kvlist *lm_feed_kvlist_open(
 void lm_feed_kvlist_close(struct lm_feed_kvlist *kl);
 
 /**
- * Read the list of key.
- * @param buf out: malloc'd copy of the entries (NULL when empty), *len bytes, a multiple of
- *   LM_FEED_KVLIST_ENTRY; a bucket value of another length is read as empty (and counted,
- *   lm_feed_kvlist_ignored())
- * @param rev out: its revision, 0 when absent
- * @return 0, -ENOMEM, -EIO.
+ * A list as read or written: a copy of its entries and its claim. A member that claims a list
+ * (sets done to its length) takes on emitting every window of those entries that changed
+ * against the first done entries of the claim before (docs/locator.md, "Claims"); the claim is
+ * part of the value (entries, then "LMC1" and the claimed count, 4 bytes big-endian; no
+ * trailer: nothing claimed), so it moves with the entries under one compare-and-swap.
  */
-LM_WUR int lm_feed_kvlist_get(struct lm_feed_kvlist *kl, const uint8_t key[32], uint8_t **buf,
-	size_t *len, uint64_t *rev);
+struct lm_feed_kvlist_val {
+	uint8_t *buf; /**< entries, malloc'd (NULL when empty) */
+	size_t len; /**< bytes of entries, a multiple of LM_FEED_KVLIST_ENTRY */
+	size_t done; /**< leading entries claimed (0..len / LM_FEED_KVLIST_ENTRY) */
+	uint64_t rev; /**< revision, 0 when absent */
+};
+
+/** Bytes of the claim trailer of a bucket value. */
+#define LM_FEED_KVLIST_CLAIM_LEN 8
 
 /**
- * Append (seq, hash) to key's list with compare-and-swap (a no-op when the hash is listed
- * already, e.g. a redelivery after a crash).
- * @param old, old_len out: the list before (malloc'd, may be NULL)
- * @param cur, cur_len out: the list after (malloc'd)
- * @param rev out: the revision of *cur
- * @return 0; -EIO (broker error, or still contended after LM_FEED_KVLIST_CAS_TRIES); -ENOMEM.
+ * The bucket value of entries buf[0..len) (bytes) with their first done claimed: the entries,
+ * then (done > 0 only) "LMC1" and done as 4 bytes big-endian (tests/vectors/kvlist-v1.txt).
+ * @param out len + LM_FEED_KVLIST_CLAIM_LEN bytes
+ * @return the value's length.
  */
-LM_WUR int lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t seq,
-	const uint8_t hash[LM_HASH_LEN], uint8_t **old, size_t *old_len, uint8_t **cur,
-	size_t *cur_len, uint64_t *rev);
+size_t lm_feed_kvlist_value_encode(uint8_t *out, const uint8_t *buf, size_t len, size_t done);
+
+/**
+ * Parse a bucket value of n bytes: entries, or entries and the claim trailer.
+ * @return true (*len bytes of entries, *done claimed); false for any other shape (a length
+ *   that is neither, another magic, a claim beyond the entries).
+ */
+bool lm_feed_kvlist_value_parse(const uint8_t *v, size_t n, size_t *len, size_t *done);
+
+/** Free v's entries and zero it. */
+void lm_feed_kvlist_val_free(struct lm_feed_kvlist_val *v);
+
+/**
+ * Read the list of key into v (free with lm_feed_kvlist_val_free). A bucket value of another
+ * shape is read as an empty list at its revision (counted, lm_feed_kvlist_ignored()).
+ * @return 0, -ENOMEM, -EIO.
+ */
+LM_WUR int lm_feed_kvlist_get(
+	struct lm_feed_kvlist *kl, const uint8_t key[32], struct lm_feed_kvlist_val *v);
+
+/**
+ * Read the lists of keys[0..n) into v[0..n) with all requests in flight at once (pipelined
+ * last-by-subject reads of the bucket's stream; a round trip per 256 keys). A reply that does
+ * not parse is read again alone. @return 0; -EIO, -ENOMEM (then no v is set).
+ */
+LM_WUR int lm_feed_kvlist_get_many(struct lm_feed_kvlist *kl, const uint8_t (*keys)[32], size_t n,
+	struct lm_feed_kvlist_val *v);
 
 /** One entry to append: stream sequence and record hash. */
 struct lm_feed_kvlist_ent {
@@ -121,15 +150,32 @@ struct lm_feed_kvlist_ent {
 
 /**
  * Append n entries to key's list in one compare-and-swap (entries whose hash is listed
- * already, or repeated in e[], are left out: a redelivery after a crash appends nothing).
+ * already, or repeated in e[], are left out: a redelivery after a crash appends nothing),
+ * and with claim also claim the whole list in the same swap (no swap when nothing is new and
+ * the list was claimed whole already).
  * Shared lists remember the value and revision of the lists this set wrote or read last
  * (bounded, lm_feed_kvlist_set_cache): the swap is tried on that revision first and reads the
  * list only when another member changed it since, so an uncontended append is one round trip.
- * Outputs and errors as lm_feed_kvlist_append(); *old is the list the swap replaced.
+ * @param old out: the list the swap replaced (its done: the claim before)
+ * @param cur out: the list after, and its revision
+ * @return 0; -EIO (broker error, or still contended after LM_FEED_KVLIST_CAS_TRIES); -ENOMEM.
  */
 LM_WUR int lm_feed_kvlist_append_many(struct lm_feed_kvlist *kl, const uint8_t key[32],
-	const struct lm_feed_kvlist_ent *e, size_t n, uint8_t **old, size_t *old_len, uint8_t **cur,
-	size_t *cur_len, uint64_t *rev);
+	const struct lm_feed_kvlist_ent *e, size_t n, bool claim, struct lm_feed_kvlist_val *old,
+	struct lm_feed_kvlist_val *cur);
+
+/** lm_feed_kvlist_append_many() of one entry. */
+LM_WUR int lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t seq,
+	const uint8_t hash[LM_HASH_LEN], bool claim, struct lm_feed_kvlist_val *old,
+	struct lm_feed_kvlist_val *cur);
+
+/**
+ * Claim the whole list v (as read, with its revision) with compare-and-swap on v->rev.
+ * @return 1 claimed (v->done and v->rev updated), 0 claimed whole already (nothing written),
+ *   -EAGAIN (the list changed since it was read: read it again), -EIO, -ENOMEM.
+ */
+LM_WUR int lm_feed_kvlist_claim(
+	struct lm_feed_kvlist *kl, const uint8_t key[32], struct lm_feed_kvlist_val *v);
 
 /** Lists remembered per generation by a shared set (default 65536; 0: none remembered). */
 void lm_feed_kvlist_set_cache(struct lm_feed_kvlist *kl, size_t limit);

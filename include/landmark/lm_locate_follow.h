@@ -14,10 +14,12 @@
  * Batches (lm_locate_follow_batch, docs/performance.md "Locator consumer group"): the
  * messages of one fetch are verified, the new chip records grouped by chip, each chip's list
  * appended once (one compare-and-swap for all its new records) and each changed window of the
- * chip solved once, after every list of the batch was appended, from the list this batch
- * made, even when another member appended to it since (that member solves only the windows of
- * its own records; a line too many, never one too few). A window whose constraints did not
- * change is not solved again: when this
+ * chip solved once, after every list of the batch was appended, by the member that claims the
+ * chip's list (lm_feed_kvlist_claim: with its append, or when it comes to solve it with
+ * lm_locate_follow_share_next) from the list it claimed: every window that changed since the
+ * claim before (all of them when a record of the chip came again: the claimer before may
+ * have died before its lines). A window whose constraints did not change is not solved
+ * again: when this
  * member emitted it last from the same records before the batch, and the caps the solver
  * would see (one per landmark with its smallest proven radius, of all records and of those
  * meeting the key-class policy) are the same, the new records prove nothing new and no line
@@ -59,6 +61,14 @@ struct lm_locate_follow_stats {
 	uint64_t solved; /**< windows solved */
 	uint64_t unchanged; /**< windows with new records whose constraints did not change:
 			     *   not solved, no line (see above) */
+	uint64_t left; /**< chips of a batch left to another member's claim (see
+			*   lm_locate_follow_share_next) */
+	uint64_t foreign; /**< records of chips another member owns (lm_locate_follow_set_member):
+			   *   acknowledged unread */
+	double verify_s; /**< seconds verifying a batch's messages (lm_locate_follow_batch) */
+	double lists_s; /**< seconds on lists: appends, claims, fetching back and verifying
+			 *   other members' records */
+	double solve_s; /**< seconds solving and emitting */
 	uint64_t cached, evicted; /**< verified records held / evicted from the cache */
 	uint64_t prefetch_failed; /**< batches whose pipelined fetch-back failed (the records
 				   *   were then fetched back one by one) */
@@ -122,6 +132,34 @@ void lm_locate_follow_set_skip_unchanged(struct lm_locate_follow *f, bool on);
  * Their verification is kept and not run again.
  */
 void lm_locate_follow_hold_next(struct lm_locate_follow *f);
+
+/** Most members lm_locate_follow_set_member() splits the chips among. */
+#define LM_LOCATE_FOLLOW_MAX_MEMBERS 1024
+
+/**
+ * Own a share of the chips (lmctl locate --member I/K): a chip record whose chip key's owner
+ * (lm_locate_follow_owner) is not member is another member's and is acknowledged without being
+ * verified or listed (counted in foreign); records that name no chip key go to member 0. Each
+ * member reads every message (its own consumer), so every chip's records reach its owner,
+ * which alone verifies and solves them: nothing is verified twice. members 0 or 1: every chip.
+ * @return 0, -EINVAL (members above LM_LOCATE_FOLLOW_MAX_MEMBERS, member not below members).
+ */
+int lm_locate_follow_set_member(struct lm_locate_follow *f, unsigned member, unsigned members);
+
+/** The member (0..members-1) owning a chip: its key's first 8 bytes, big-endian, modulo
+ *  members (0 when members < 2). */
+unsigned lm_locate_follow_owner(const uint8_t chip_pk[LM_PK_LEN], unsigned members);
+
+/**
+ * The next lm_locate_follow_batch() shares its chips' solving with the other members of the
+ * group: it lists every chip's records, then claims each chip only when it comes to solve it
+ * (lm_feed_kvlist_claim) and leaves a chip whose list another member has claimed whole since
+ * (counted in left). Members solving at the same time then each solve about their share of
+ * the chips they both hold. By default a batch claims each chip in the same swap as its
+ * append and solves it (the right thing for a member alone: no second round trip). Only for
+ * shared lists (a group); ignored with lm_locate_follow_hold_next().
+ */
+void lm_locate_follow_share_next(struct lm_locate_follow *f);
 
 /**
  * Handle the messages m[0..n) of one fetch as one batch. Chip lists are appended before

@@ -237,6 +237,16 @@ size_t lm_record_encoded_len(const struct lm_record *r);
 LM_WUR enum lm_reason lm_record_decode(struct lm_record *r, const uint8_t *buf, size_t len);
 
 /**
+ * The chip key an encoded record names, read without decoding or checking it (e.g. to route
+ * records by chip before verifying them): the record's magic, version and credential length
+ * and kind are checked, nothing else. A record it names a key for may still fail
+ * lm_record_decode; one that decodes is a chip record with exactly this key.
+ * @return true (pk set) for a chip credential, false otherwise (a landmark-to-landmark
+ *   record, or not a record).
+ */
+bool lm_record_peek_chip(const uint8_t *buf, size_t len, uint8_t pk[LM_PK_LEN]);
+
+/**
  * Merkle leaf hash of an encoded record: BLAKE2b-256(0x00 || encoding). This is the record's
  * identity in batches and feeds.
  */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -493,6 +494,31 @@ lm_record_encode(const struct lm_record *r, uint8_t *out, size_t cap)
 		off += plen;
 	}
 	return (int)off;
+}
+
+bool
+lm_record_peek_chip(const uint8_t *buf, size_t len, uint8_t pk[LM_PK_LEN])
+{
+	struct lm_wire_record w;
+	size_t flen, clen;
+
+	if (len < LM_RECORD_FIXED_LEN) {
+		return false;
+	}
+	memcpy(&w, buf, sizeof(w));
+	if (w.magic[0] != LM_RECORD_MAGIC0 || w.magic[1] != LM_RECORD_MAGIC1 ||
+		(w.version != LM_RECORD_VERSION_V1 && w.version != LM_RECORD_VERSION)) {
+		return false;
+	}
+	flen = fixed_len(w.version);
+	clen = be16toh(w.cred_len);
+	if ((clen != LM_CHIP_CERT_LEN && clen != LM_CHIP_CERT_V2_LEN) || len < flen + clen ||
+		buf[flen] != LM_CRED_CHIP) {
+		return false;
+	}
+	/* the same offset in both certificate versions (lm_chip_cert_decode) */
+	memcpy(pk, buf + flen + offsetof(struct lm_wire_chip_cert_v2, chip_pk), LM_PK_LEN);
+	return true;
 }
 
 enum lm_reason

@@ -168,12 +168,63 @@ lm_feed_hcache_free(struct lm_feed_hcache *c)
 
 /* ---- the list set ---- */
 
-/* In-memory list of a key (no group). */
+/* A list: entries, the claim on them and its revision (memory lists, remembered values). */
 struct blist {
 	uint8_t *buf;
 	size_t len;
+	size_t done; /* leading entries claimed */
 	uint64_t rev;
 };
+
+#define CLAIM_MAGIC "LMC1"
+#define CLAIM_LEN LM_FEED_KVLIST_CLAIM_LEN
+
+bool
+lm_feed_kvlist_value_parse(const uint8_t *v, size_t n, size_t *len, size_t *done)
+{
+	size_t d = 0, k;
+
+	*len = *done = 0;
+	if (n % ENT_LEN == CLAIM_LEN && !memcmp(v + n - CLAIM_LEN, CLAIM_MAGIC, 4)) {
+		for (k = 4; k < CLAIM_LEN; k++) {
+			d = d << 8 | v[n - CLAIM_LEN + k];
+		}
+		n -= CLAIM_LEN;
+		if (d > n / ENT_LEN) {
+			return false;
+		}
+	} else if (n % ENT_LEN != 0) {
+		return false;
+	}
+	*len = n;
+	*done = d;
+	return true;
+}
+
+size_t
+lm_feed_kvlist_value_encode(uint8_t *out, const uint8_t *buf, size_t len, size_t done)
+{
+	size_t k;
+
+	if (len) {
+		memcpy(out, buf, len);
+	}
+	if (done == 0) {
+		return len;
+	}
+	memcpy(out + len, CLAIM_MAGIC, 4);
+	for (k = 0; k < 4; k++) {
+		out[len + 4 + k] = (uint8_t)(done >> (24 - 8 * k));
+	}
+	return len + CLAIM_LEN;
+}
+
+void
+lm_feed_kvlist_val_free(struct lm_feed_kvlist_val *v)
+{
+	free(v->buf);
+	memset(v, 0, sizeof(*v));
+}
 
 struct lm_feed_kvlist {
 	natsConnection *nc;
@@ -320,31 +371,51 @@ lm_feed_kvlist_shared(const struct lm_feed_kvlist *kl)
 	return kl->kv != NULL;
 }
 
+/* A copy of entries src[0..len) into v (entries, done claimed, revision rev). 0 or -ENOMEM. */
+static int
+val_set(struct lm_feed_kvlist_val *v, const uint8_t *src, size_t len, size_t done, uint64_t rev)
+{
+	v->buf = NULL;
+	if (len && !(v->buf = malloc(len))) {
+		return -ENOMEM;
+	}
+	if (len) {
+		memcpy(v->buf, src, len);
+	}
+	v->len = len;
+	v->done = done;
+	v->rev = rev;
+	return 0;
+}
+
+/* The value of a bucket entry (data, n bytes, revision rev) into v; a foreign one reads as
+ * an empty list (counted) whose revision the next append replaces. 0 or -ENOMEM. */
+static int
+val_from_value(struct lm_feed_kvlist *kl, struct lm_feed_kvlist_val *v, const uint8_t *data,
+	size_t n, uint64_t rev)
+{
+	size_t len, done;
+
+	if (!lm_feed_kvlist_value_parse(data, n, &len, &done)) {
+		kl->ignored++;
+		len = done = 0;
+	}
+	return val_set(v, data, len, done, rev);
+}
+
 int
-lm_feed_kvlist_get(
-	struct lm_feed_kvlist *kl, const uint8_t key[32], uint8_t **buf, size_t *len, uint64_t *rev)
+lm_feed_kvlist_get(struct lm_feed_kvlist *kl, const uint8_t key[32], struct lm_feed_kvlist_val *v)
 {
 	char hex[65];
 	kvEntry *e = NULL;
 	natsStatus s;
-	int n;
+	int rc;
 
-	*buf = NULL;
-	*len = 0;
-	*rev = 0;
+	memset(v, 0, sizeof(*v));
 	if (!kl->kv) {
 		struct blist *b = lm_feed_hmap_get(&kl->lists, key);
 
-		if (b && b->len) {
-			*buf = malloc(b->len);
-			if (!*buf) {
-				return -ENOMEM;
-			}
-			memcpy(*buf, b->buf, b->len);
-			*len = b->len;
-			*rev = b->rev;
-		}
-		return 0;
+		return b ? val_set(v, b->buf, b->len, b->done, b->rev) : 0;
 	}
 	lm_feed_hex(hex, key, 32);
 	s = kvStore_Get(&e, kl->kv, hex);
@@ -355,40 +426,33 @@ lm_feed_kvlist_get(
 		set_err(kl, "kv get %s: %s", hex, natsStatus_GetText(s));
 		return -EIO;
 	}
-	n = kvEntry_ValueLen(e);
-	if (n > 0 && n % ENT_LEN == 0) {
-		*buf = malloc((size_t)n);
-		if (!*buf) {
-			kvEntry_Destroy(e);
-			return -ENOMEM;
-		}
-		memcpy(*buf, kvEntry_Value(e), (size_t)n);
-		*len = (size_t)n;
-	} else if (n != 0) {
-		/* not ours: keep the revision so the next append replaces it */
-		kl->ignored++;
-	}
-	*rev = kvEntry_Revision(e);
+	rc = val_from_value(
+		kl, v, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), kvEntry_Revision(e));
 	kvEntry_Destroy(e);
-	return 0;
+	return rc;
 }
 
-/* Replace the list if its revision is still rev. 0 (*nrev set), -EAGAIN (changed), -EIO. */
+/* Replace the list (entries buf[0..len), done claimed) if its revision is still rev.
+ * 0 (*nrev set), -EAGAIN (changed), -EIO, -ENOMEM. */
 static int
 list_put(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *buf, size_t len,
-	uint64_t rev, uint64_t *nrev)
+	size_t done, uint64_t rev, uint64_t *nrev)
 {
+	uint8_t *val;
+	size_t vlen;
 	char hex[65];
 	natsStatus s;
 
 	if (!kl->kv) {
 		struct blist *b = lm_feed_hmap_get(&kl->lists, key);
-		uint8_t *nb = malloc(len);
+		uint8_t *nb = malloc(len ? len : 1);
 
 		if (!nb) {
 			return -ENOMEM;
 		}
-		memcpy(nb, buf, len);
+		if (len) {
+			memcpy(nb, buf, len);
+		}
 		if (!b) {
 			b = calloc(1, sizeof(*b));
 			if (!b || lm_feed_hmap_put(&kl->lists, key, b) < 0) {
@@ -397,18 +461,29 @@ list_put(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *buf, s
 				return -ENOMEM;
 			}
 		}
+		if (b->rev != rev) {
+			free(nb);
+			return -EAGAIN;
+		}
 		free(b->buf);
 		b->buf = nb;
 		b->len = len;
+		b->done = done;
 		*nrev = ++b->rev;
 		return 0;
 	}
+	val = malloc(len + CLAIM_LEN);
+	if (!val) {
+		return -ENOMEM;
+	}
+	vlen = lm_feed_kvlist_value_encode(val, buf, len, done);
 	lm_feed_hex(hex, key, 32);
 	if (rev == 0) {
-		s = kvStore_Create(nrev, kl->kv, hex, buf, (int)len);
+		s = kvStore_Create(nrev, kl->kv, hex, val, (int)vlen);
 	} else {
-		s = kvStore_Update(nrev, kl->kv, hex, buf, (int)len, rev);
+		s = kvStore_Update(nrev, kl->kv, hex, val, (int)vlen, rev);
 	}
+	free(val);
 	if (s == NATS_OK) {
 		return 0;
 	}
@@ -433,10 +508,9 @@ list_has(const uint8_t *buf, size_t len, const uint8_t hash[LM_HASH_LEN])
 	return false;
 }
 
-/* Remember key's list (value and revision) after a read or a swap (a shared set only). */
+/* Remember key's list after a read or a swap (a shared set only). */
 static void
-remember_list(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *buf, size_t len,
-	uint64_t rev)
+remember_list(struct lm_feed_kvlist *kl, const uint8_t key[32], const struct lm_feed_kvlist_val *v)
 {
 	struct blist *b;
 	uint8_t *nb;
@@ -444,11 +518,13 @@ remember_list(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *b
 	if (!kl->kv || kl->known.limit == 0) {
 		return;
 	}
-	nb = malloc(len ? len : 1);
+	nb = malloc(v->len ? v->len : 1);
 	if (!nb) {
 		return; /* a cache: the next append reads the list */
 	}
-	memcpy(nb, buf, len);
+	if (v->len) {
+		memcpy(nb, v->buf, v->len);
+	}
 	b = lm_feed_hcache_get(&kl->known, key);
 	if (!b) {
 		b = calloc(1, sizeof(*b));
@@ -460,90 +536,83 @@ remember_list(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *b
 	}
 	free(b->buf);
 	b->buf = nb;
-	b->len = len;
-	b->rev = rev;
+	b->len = v->len;
+	b->done = v->done;
+	b->rev = v->rev;
 }
 
-/* The remembered list of key as a malloc'd copy. true when remembered. */
+/* The remembered list of key as a copy in v. true when remembered. */
 static bool
-recall_list(
-	struct lm_feed_kvlist *kl, const uint8_t key[32], uint8_t **buf, size_t *len, uint64_t *rev)
+recall_list(struct lm_feed_kvlist *kl, const uint8_t key[32], struct lm_feed_kvlist_val *v)
 {
 	struct blist *b = kl->kv ? lm_feed_hcache_get(&kl->known, key) : NULL;
 
-	if (!b || !b->rev) {
-		return false;
-	}
-	*buf = NULL;
-	if (b->len && !(*buf = malloc(b->len))) {
-		return false;
-	}
-	if (b->len) {
-		memcpy(*buf, b->buf, b->len);
-	}
-	*len = b->len;
-	*rev = b->rev;
-	return true;
+	return b && b->rev && val_set(v, b->buf, b->len, b->done, b->rev) == 0;
+}
+
+/* The current list of key into v: remembered (first try of a shared set) or read. Sets
+ * *recalled. 0, -EIO, -ENOMEM. */
+static int
+read_list(struct lm_feed_kvlist *kl, const uint8_t key[32], bool try_recall,
+	struct lm_feed_kvlist_val *v, bool *recalled)
+{
+	*recalled = try_recall && recall_list(kl, key, v);
+	return *recalled ? 0 : lm_feed_kvlist_get(kl, key, v);
 }
 
 int
 lm_feed_kvlist_append_many(struct lm_feed_kvlist *kl, const uint8_t key[32],
-	const struct lm_feed_kvlist_ent *e, size_t n, uint8_t **old, size_t *old_len, uint8_t **cur,
-	size_t *cur_len, uint64_t *rev)
+	const struct lm_feed_kvlist_ent *e, size_t n, bool claim, struct lm_feed_kvlist_val *old,
+	struct lm_feed_kvlist_val *cur)
 {
 	char hex[65];
-	bool recalled = false, same;
+	bool recalled, same;
 	int tries, rc;
 
-	*old = *cur = NULL;
-	*old_len = *cur_len = 0;
+	memset(old, 0, sizeof(*old));
+	memset(cur, 0, sizeof(*cur));
 	for (tries = 0; tries < LM_FEED_KVLIST_CAS_TRIES; tries++) {
-		uint64_t r;
-		size_t i, k;
+		size_t i, k, count;
 
-		recalled = tries == 0 && recall_list(kl, key, old, old_len, &r);
-		if (!recalled) {
-			rc = lm_feed_kvlist_get(kl, key, old, old_len, &r);
-			if (rc < 0) {
-				return rc;
-			}
+		rc = read_list(kl, key, tries == 0, old, &recalled);
+		if (rc < 0) {
+			return rc;
 		}
-		*cur = malloc(*old_len + n * ENT_LEN + 1);
-		if (!*cur) {
-			free(*old);
-			*old = NULL;
+		cur->buf = malloc(old->len + n * ENT_LEN + 1);
+		if (!cur->buf) {
+			lm_feed_kvlist_val_free(old);
 			return -ENOMEM;
 		}
-		if (*old_len) {
-			memcpy(*cur, *old, *old_len);
+		if (old->len) {
+			memcpy(cur->buf, old->buf, old->len);
 		}
-		*cur_len = *old_len;
+		cur->len = old->len;
 		for (k = 0; k < n; k++) {
-			if (list_has(*cur, *cur_len, e[k].hash)) {
+			if (list_has(cur->buf, cur->len, e[k].hash)) {
 				continue; /* a redelivery after a crash: already listed */
 			}
 			for (i = 0; i < 8; i++) {
-				(*cur)[*cur_len + i] = (uint8_t)(e[k].seq >> (56 - 8 * i));
+				cur->buf[cur->len + i] = (uint8_t)(e[k].seq >> (56 - 8 * i));
 			}
-			memcpy(*cur + *cur_len + 8, e[k].hash, LM_HASH_LEN);
-			*cur_len += ENT_LEN;
+			memcpy(cur->buf + cur->len + 8, e[k].hash, LM_HASH_LEN);
+			cur->len += ENT_LEN;
 		}
-		if (*cur_len == *old_len && !recalled) {
-			*rev = r; /* nothing new: the list as it is now */
-			remember_list(kl, key, *old, *old_len, r);
+		count = cur->len / ENT_LEN;
+		cur->done = claim ? count : old->done;
+		same = cur->len == old->len && cur->done == old->done;
+		if (same && !recalled) {
+			cur->rev = old->rev; /* nothing new: the list as it is now */
+			remember_list(kl, key, cur);
 			return 0;
 		}
-		same = *cur_len == *old_len;
 		rc = same ? -EAGAIN /* remembered: read what it is now */
-			  : list_put(kl, key, *cur, *cur_len, r, rev);
+			  : list_put(kl, key, cur->buf, cur->len, cur->done, old->rev, &cur->rev);
 		if (rc == 0) {
-			remember_list(kl, key, *cur, *cur_len, *rev);
+			remember_list(kl, key, cur);
 			return 0;
 		}
-		free(*old);
-		free(*cur);
-		*old = *cur = NULL;
-		*old_len = *cur_len = 0;
+		lm_feed_kvlist_val_free(old);
+		lm_feed_kvlist_val_free(cur);
 		if (rc != -EAGAIN) {
 			return rc;
 		}
@@ -557,16 +626,35 @@ lm_feed_kvlist_append_many(struct lm_feed_kvlist *kl, const uint8_t key[32],
 }
 
 int
+lm_feed_kvlist_claim(struct lm_feed_kvlist *kl, const uint8_t key[32], struct lm_feed_kvlist_val *v)
+{
+	size_t count = v->len / ENT_LEN;
+	uint64_t nrev;
+	int rc;
+
+	if (v->done == count) {
+		return 0; /* claimed already */
+	}
+	rc = list_put(kl, key, v->buf, v->len, count, v->rev, &nrev);
+	if (rc < 0) {
+		return rc;
+	}
+	v->done = count;
+	v->rev = nrev;
+	remember_list(kl, key, v);
+	return 1;
+}
+
+int
 lm_feed_kvlist_append(struct lm_feed_kvlist *kl, const uint8_t key[32], uint64_t seq,
-	const uint8_t hash[LM_HASH_LEN], uint8_t **old, size_t *old_len, uint8_t **cur,
-	size_t *cur_len, uint64_t *rev)
+	const uint8_t hash[LM_HASH_LEN], bool claim, struct lm_feed_kvlist_val *old,
+	struct lm_feed_kvlist_val *cur)
 {
 	struct lm_feed_kvlist_ent e = {.seq = seq};
 
 	memcpy(e.hash, hash, LM_HASH_LEN);
-	return lm_feed_kvlist_append_many(kl, key, &e, 1, old, old_len, cur, cur_len, rev);
+	return lm_feed_kvlist_append_many(kl, key, &e, 1, claim, old, cur);
 }
-
 void
 lm_feed_kvlist_entry(const uint8_t *buf, size_t i, uint64_t *seq, const uint8_t **hash)
 {
@@ -608,19 +696,18 @@ lm_feed_kvlist_each(struct lm_feed_kvlist *kl,
 		return -EIO;
 	}
 	for (i = 0; i < (size_t)keys.Count && rc == 0; i++) {
-		uint8_t key[32], *buf = NULL;
-		size_t len = 0;
-		uint64_t rev;
+		struct lm_feed_kvlist_val v;
+		uint8_t key[32];
 
 		if (strlen(keys.Keys[i]) != 64 ||
 			sodium_hex2bin(key, sizeof(key), keys.Keys[i], 64, NULL, NULL, NULL) != 0) {
 			continue; /* not a list of ours */
 		}
-		rc = lm_feed_kvlist_get(kl, key, &buf, &len, &rev);
+		rc = lm_feed_kvlist_get(kl, key, &v);
 		if (rc == 0) {
-			rc = cb(key, buf, len, arg);
+			rc = cb(key, v.buf, v.len, arg);
 		}
-		free(buf);
+		lm_feed_kvlist_val_free(&v);
 	}
 	kvKeysList_Destroy(&keys);
 	return rc;
@@ -840,5 +927,132 @@ lm_feed_kvlist_stream_get_many(struct lm_feed_kvlist *kl, const uint64_t *seqs, 
 		rc = x.rc;
 	}
 	free(x.got);
+	return rc;
+}
+
+struct vals_ctx {
+	struct lm_feed_kvlist *kl;
+	struct lm_feed_kvlist_val *v;
+	int rc;
+};
+
+/* Do the stored message's headers (base64) mark a key-value delete or purge? */
+static bool
+kv_deleted(const char *hdrs_b64)
+{
+	size_t n = strlen(hdrs_b64), len = 0;
+	uint8_t *h = malloc(n / 4 * 3 + 4);
+	bool del = false;
+
+	if (h &&
+		sodium_base642bin(h, n / 4 * 3 + 3, hdrs_b64, n, NULL, &len, NULL,
+			sodium_base64_VARIANT_ORIGINAL) == 0) {
+		h[len] = '\0';
+		del = strstr((const char *)h, "KV-Operation") != NULL;
+	}
+	free(h);
+	return del;
+}
+
+/* A reply to a last_by_subj read of a list: its value and revision (absent: empty, 0). */
+static void
+on_val(size_t i, json_t *reply, void *arg)
+{
+	struct vals_ctx *x = arg;
+	struct lm_feed_kvlist_val *v = &x->v[i];
+	const char *b64, *hdrs;
+	uint8_t *data = NULL;
+	size_t len = 0, b64len;
+	uint64_t seq;
+	int code, rc;
+	json_t *m = reply_msg(reply, &code);
+
+	if (!m) {
+		if (!reply || code != 404) {
+			v->rev = UINT64_MAX; /* unreadable: read again one by one */
+		}
+		return; /* 404: absent */
+	}
+	seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
+	hdrs = json_string_value(json_object_get(m, "hdrs"));
+	b64 = json_string_value(json_object_get(m, "data"));
+	if (hdrs && kv_deleted(hdrs)) {
+		/* a delete or purge marker: an empty list at that revision */
+		v->rev = seq;
+		return;
+	}
+	b64len = b64 ? strlen(b64) : 0;
+	if (b64len) {
+		data = malloc(b64len / 4 * 3 + 3);
+		if (!data ||
+			sodium_base642bin(data, b64len / 4 * 3 + 3, b64, b64len, NULL, &len, NULL,
+				sodium_base64_VARIANT_ORIGINAL) != 0) {
+			if (!data) {
+				x->rc = -ENOMEM;
+			}
+			free(data);
+			v->rev = UINT64_MAX;
+			return;
+		}
+	}
+	rc = val_from_value(x->kl, v, data, len, seq);
+	if (rc < 0) {
+		x->rc = rc;
+	}
+	free(data);
+}
+
+int
+lm_feed_kvlist_get_many(struct lm_feed_kvlist *kl, const uint8_t (*keys)[32], size_t n,
+	struct lm_feed_kvlist_val *v)
+{
+	char kvstream[300], hex[65], *req[MANY_ROUND];
+	struct vals_ctx x = {kl, v, 0};
+	size_t i, o, k;
+	int rc = 0;
+
+	memset(v, 0, n * sizeof(*v));
+	if (!kl->kv) {
+		for (i = 0; i < n && rc == 0; i++) {
+			rc = lm_feed_kvlist_get(kl, keys[i], &v[i]);
+		}
+		return rc;
+	}
+	snprintf(kvstream, sizeof(kvstream), "KV_%s", kl->bucket);
+	for (o = 0; o < n && rc == 0; o += MANY_ROUND) {
+		size_t m = n - o < MANY_ROUND ? n - o : MANY_ROUND;
+
+		for (k = 0; k < m; k++) {
+			lm_feed_hex(hex, keys[o + k], 32);
+			req[k] = NULL;
+			if (asprintf(&req[k], "{\"last_by_subj\":\"$KV.%s.%s\"}", kl->bucket, hex) <
+				0) {
+				req[k] = NULL;
+				rc = -ENOMEM;
+			}
+		}
+		x.v = v + o;
+		if (rc == 0) {
+			rc = get_many(kl, kvstream, req, m, on_val, &x);
+		}
+		for (k = 0; k < m; k++) {
+			free(req[k]);
+		}
+	}
+	/* what did not come, or came unreadable, is read one by one */
+	for (i = 0; i < n && rc == 0 && x.rc == 0; i++) {
+		if (v[i].rev == UINT64_MAX) {
+			v[i].rev = 0;
+			rc = lm_feed_kvlist_get(kl, keys[i], &v[i]);
+		}
+	}
+	if (rc == 0) {
+		rc = x.rc;
+	}
+	if (rc < 0) {
+		for (i = 0; i < n; i++) {
+			lm_feed_kvlist_val_free(&v[i]);
+		}
+	}
 	return rc;
 }

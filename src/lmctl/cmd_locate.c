@@ -17,6 +17,7 @@
 #include "landmark/lm_feed_nats.h"
 #include "landmark/lm_geofence.h"
 #include "landmark/lm_locate.h"
+#include "landmark/lm_locate_follow.h"
 #include "landmark/lm_mesh.h"
 #include "landmark/lm_record.h"
 #include "landmark/lm_region.h"
@@ -96,7 +97,13 @@ usage(FILE *f)
 		"                   stdout as records arrive\n"
 		"  --stream NAME    stream (default " LM_FEED_NATS_STREAM ")\n"
 		"  --durable NAME   consumer group: processes with the same NAME share the records\n"
-		"                   (and the per-chip state, in the JetStream KV bucket LMLOC_NAME)\n"
+		"                   (and the per-chip state, in the JetStream KV bucket LMLOC_NAME);\n"
+		"                   whoever comes to a chip first solves it (a claim in its list)\n"
+		"  --member I/K     with --durable: member I of K (0 <= I < K <= 1024) owns the chips\n"
+		"                   whose key modulo K is I, reads every message on its own\n"
+		"                   consumer NAME-mIofK and verifies, lists and solves only its\n"
+		"                   chips' records (nothing verified twice; a stopped member's\n"
+		"                   chips wait for it)\n"
 		"  --count N        stop after N record messages\n"
 		"  --timeout S      stop after S seconds\n"
 		"  --until-idle S   stop when no message came for S seconds\n"
@@ -109,12 +116,34 @@ usage(FILE *f)
 		"                   back and verified again when its chip is solved\n"
 		"  --hold-max-s S   while a backlog fills whole batches, list their records and\n"
 		"                   hold them (unacknowledged) to solve their chips once with the\n"
-		"                   next batch, for up to S s and 2 x --batch messages (default 2,\n"
+		"                   next batch, for up to S s and 4 x --batch messages (default 2,\n"
 		"                   0: solve every batch)\n"
 		"  --resolve-unchanged  solve and emit a window again even when its new records do\n"
 		"                   not change its caps (default: no line; the last one holds)\n"
 		"Hard bounds only: radius = c * (rtt_min + 2 stamp error - proven deductions) / 2.\n"
 		"Exit status: 0 all records verified, 1 some rejected (listed), 2 usage or I/O.\n");
+}
+
+/* --member I/K. 0 or -1 (printed). */
+static int
+parse_member(const char *s, unsigned *member, unsigned *members)
+{
+	unsigned long i, k;
+	char *e;
+
+	errno = 0;
+	i = strtoul(s, &e, 10);
+	if (e != s && *e == '/' && s[0] != '-' && e[1] >= '0' && e[1] <= '9') {
+		k = strtoul(e + 1, &e, 10);
+		if (!errno && !*e && k >= 1 && k <= LM_LOCATE_FOLLOW_MAX_MEMBERS && i < k) {
+			*member = (unsigned)i;
+			*members = (unsigned)k;
+			return 0;
+		}
+	}
+	lmctl_err(CMD, "--member \"%s\": expected I/K with 0 <= I < K <= %d", s,
+		LM_LOCATE_FOLLOW_MAX_MEMBERS);
+	return -1;
 }
 
 static int
@@ -364,6 +393,7 @@ lmctl_cmd_locate(int argc, char **argv)
 		{"verified-cache", required_argument, NULL, 1002},
 		{"resolve-unchanged", no_argument, NULL, 1003},
 		{"hold-max-s", required_argument, NULL, 1004},
+		{"member", required_argument, NULL, 1005},
 		{"jobs", required_argument, NULL, 'j'},
 		{"fleet", required_argument, NULL, 'f'},
 		{"tight", required_argument, NULL, 'T'},
@@ -605,6 +635,11 @@ lmctl_cmd_locate(int argc, char **argv)
 				goto done;
 			}
 			break;
+		case 1005:
+			if (parse_member(optarg, &no.member, &no.members) < 0) {
+				goto done;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -618,6 +653,10 @@ lmctl_cmd_locate(int argc, char **argv)
 		if (excl_add_mesh(&pend, mesh_path[i], max_mis) < 0) {
 			goto done;
 		}
+	}
+	if (no.members && (!no.urls || !no.durable)) {
+		lmctl_err(CMD, "--member applies to a group: --nats URL --durable NAME");
+		goto done;
 	}
 	if (max_mis >= 0 && n_mesh == 0) {
 		lmctl_err(CMD, "--max-misplaced applies to a --mesh report");

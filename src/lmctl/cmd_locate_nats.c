@@ -15,8 +15,10 @@
  * update is lost. The list holds pointers, never measurements: a member that re-solves a chip
  * fetches the records it has not verified itself from the stream by sequence and verifies
  * them (and checks the hash), so a forged list can only omit records, which only widens a
- * region. The member whose append made revision R solves with every record up to R: the
- * verdict line with the highest revision for a chip window is the final one.
+ * region. The member that claims a chip's list (lm_feed_kvlist_claim: whoever comes to it
+ * first) solves it with every record listed up to that revision: the verdict line with the
+ * highest revision for a chip window is the final one. With --member I/K each member reads
+ * every message on its own consumer and keeps only the chips it owns (by chip key).
  *
  * Without --durable the consumer is ephemeral (this process alone reads the whole stream)
  * and the lists live in memory. This file is the front end: options, the consumer loop, the
@@ -173,21 +175,22 @@ static int
 on_batch(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
 {
 	const struct batch_ctx *b = arg;
+	int64_t pending = lm_feed_nats_consumer_ack_pending(b->cons);
+	/* alone on the consumer: nothing unacknowledged but this batch (and what it holds) */
+	bool alone = pending >= 0 && (size_t)pending <= n;
 	int rc;
 
-	/* a backlog: hold this batch's chips to solve them once with the next one, up to
-	 * --hold-max-s and --batch records held */
-	if (b->no->hold_s > 0 && lm_feed_nats_consumer_more(b->cons) &&
+	/* a backlog, alone: hold this batch's chips to solve them once with the next one, up
+	 * to --hold-max-s and --batch records held */
+	if (alone && b->no->hold_s > 0 && lm_feed_nats_consumer_more(b->cons) &&
 		lm_feed_nats_consumer_held(b->cons) + n <= 4 * (size_t)b->no->batch &&
 		lm_feed_nats_consumer_held_s(b->cons) < b->no->hold_s) {
-		int64_t pending = lm_feed_nats_consumer_ack_pending(b->cons);
-
-		/* alone on the consumer (nothing unacknowledged but this batch): hold; with other
-		 * members at work, holding would leave them the later appends, and so all the
-		 * solving (the last appender of a chip solves it) */
-		if (pending >= 0 && (size_t)pending <= n) {
-			lm_locate_follow_hold_next(b->f);
-		}
+		lm_locate_follow_hold_next(b->f);
+	}
+	/* other members at work: claim each chip when solving it, so that whoever comes to a
+	 * chip first solves it and the others leave it; alone, claim it with its append */
+	if (!alone) {
+		lm_locate_follow_share_next(b->f);
 	}
 	rc = lm_locate_follow_batch(b->f, m, n, verdict);
 	arg = b->f;
@@ -271,7 +274,7 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	struct sigaction sa;
 	json_t *rej = json_array();
 	double t0, last;
-	char err[512];
+	char err[512], cname[160];
 	int rc = 2;
 
 	if (!name_ok(no->stream) || (no->durable && !name_ok(no->durable))) {
@@ -295,7 +298,18 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 		lmctl_err(CMD, "out of memory");
 		goto out;
 	}
-	cons = lm_feed_nats_consumer_create(&conf, no->durable, NULL, err, sizeof(err));
+	if (no->members > 1) {
+		/* a member's own consumer: it reads every message, keeps its chips' records */
+		snprintf(cname, sizeof(cname), "%s-m%uof%u", no->durable, no->member, no->members);
+		if (lm_locate_follow_set_member(f, no->member, no->members) < 0) {
+			lmctl_err(CMD, "--member %u/%u: out of range", no->member, no->members);
+			goto out;
+		}
+	} else if (no->durable) {
+		snprintf(cname, sizeof(cname), "%s", no->durable);
+	}
+	cons = lm_feed_nats_consumer_create(
+		&conf, no->durable ? cname : NULL, NULL, err, sizeof(err));
 	if (!cons) {
 		lmctl_err(CMD, "%s", err);
 		goto out;
@@ -350,12 +364,15 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 	fprintf(stderr,
 		"lmctl locate: %llu batches (%llu messages redelivered, %llu chip records held for a "
 		"later batch), %llu list appends (%llu on a revision another member "
-		"had moved on); %llu windows solved, %llu unchanged (not solved, no line); verified cache %llu records held, %llu evicted\n",
+		"had moved on); %llu windows solved, %llu unchanged (not solved, no line); %llu chips left to "
+		"another member's claim; %llu records of other members' chips; verified cache %llu records held, %llu evicted; "
+		"seconds verifying %.3f, on lists %.3f, solving %.3f\n",
 		(unsigned long long)st->batches, (unsigned long long)st->redelivered,
 		(unsigned long long)st->held, (unsigned long long)st->appends,
 		(unsigned long long)lm_feed_kvlist_stale(lists), (unsigned long long)st->solved,
-		(unsigned long long)st->unchanged, (unsigned long long)st->cached,
-		(unsigned long long)st->evicted);
+		(unsigned long long)st->unchanged, (unsigned long long)st->left,
+		(unsigned long long)st->foreign, (unsigned long long)st->cached,
+		(unsigned long long)st->evicted, st->verify_s, st->lists_s, st->solve_s);
 	if (lm_feed_kvlist_ignored(lists)) {
 		lmctl_err(CMD, "%llu key-value entries of a foreign length read as empty lists",
 			(unsigned long long)lm_feed_kvlist_ignored(lists));

@@ -112,6 +112,7 @@ struct lmctl_nats_opts {
 	long long cache; /* verified records per cache generation (0: unbounded) */
 	bool resolve_unchanged; /* solve and emit windows whose constraints did not change */
 	double hold_s; /* hold a backlog's batches up to this long (0: never) */
+	unsigned member, members; /* --member I/K (members 0: every chip) */
 };
 int lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no);
 

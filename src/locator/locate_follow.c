@@ -37,9 +37,15 @@ struct wstate {
 struct pend {
 	uint8_t chip_pk[LM_PK_LEN];
 	uint8_t leaf[LM_HASH_LEN];
-	char leaf_hex[LM_LOCATE_HASH_HEX];
 	uint64_t seq;
 	size_t msg; /* index in the batch */
+	bool redelivered;
+};
+
+/* A listed record beyond the claim before (new to the windows solved now). */
+struct newent {
+	char hex[LM_LOCATE_HASH_HEX];
+	uint64_t seq;
 };
 
 /* Chips whose revisions are read and records fetched back together before they are solved. */
@@ -59,10 +65,13 @@ struct lm_locate_follow {
 	struct lm_feed_hcache windows; /* digest of (chip, first record) -> struct wstate */
 	bool skip_unchanged; /* leave windows whose constraints did not change */
 	bool hold; /* the next batch: append, then hold its chip records (verdict 2) */
-	struct lm_feed_hmap held_rev; /* chip key -> revision its held append made */
+	bool share; /* the next batch: claim each chip when it is solved, not when appended */
+	unsigned member, members; /* this member's share of the chips (members 0: all) */
 	struct pend *pend; /* the batch's chip records */
 	size_t npend, pend_cap;
 	struct lm_feed_kvlist_ent *ents;
+	struct newent *nw; /* the chip being solved: its entries beyond the claim before */
+	size_t nnw, nw_cap;
 	struct lm_record *r;
 	struct meas_buf a, b; /* a chip's list before and after an append */
 	struct lm_locate_follow_stats st;
@@ -157,6 +166,51 @@ lm_locate_follow_hold_next(struct lm_locate_follow *f)
 	f->hold = true;
 }
 
+int
+lm_locate_follow_set_member(struct lm_locate_follow *f, unsigned member, unsigned members)
+{
+	if (members > LM_LOCATE_FOLLOW_MAX_MEMBERS || (members && member >= members)) {
+		return -EINVAL;
+	}
+	f->member = member;
+	f->members = members > 1 ? members : 0;
+	return 0;
+}
+
+unsigned
+lm_locate_follow_owner(const uint8_t chip_pk[LM_PK_LEN], unsigned members)
+{
+	uint64_t v = 0;
+	unsigned k;
+
+	for (k = 0; k < 8; k++) {
+		v = v << 8 | chip_pk[k];
+	}
+	return members > 1 ? (unsigned)(v % members) : 0;
+}
+
+/* Is record message m another member's (--member)? Chip records go to their chip's owner,
+ * anything else (landmark-to-landmark records, what is not a record) to member 0. */
+static bool
+foreign(const struct lm_locate_follow *f, const struct lm_feed_nats_msg *m)
+{
+	uint8_t pk[LM_PK_LEN];
+
+	if (!f->members) {
+		return false;
+	}
+	if (!lm_record_peek_chip(m->record, m->record_len, pk)) {
+		return f->member != 0;
+	}
+	return lm_locate_follow_owner(pk, f->members) != f->member;
+}
+
+void
+lm_locate_follow_share_next(struct lm_locate_follow *f)
+{
+	f->share = true;
+}
+
 void
 lm_locate_follow_set_skip_unchanged(struct lm_locate_follow *f, bool on)
 {
@@ -171,8 +225,8 @@ lm_locate_follow_destroy(struct lm_locate_follow *f)
 	}
 	lm_feed_hcache_free(&f->verified);
 	lm_feed_hcache_free(&f->windows);
-	lm_feed_hmap_free(&f->held_rev, free);
 	free(f->pend);
+	free(f->nw);
 	free(f->ents);
 	free(f->a.v);
 	free(f->b.v);
@@ -386,15 +440,16 @@ same_window(const struct meas_buf *a, double window_s, const struct lm_locate_me
 	return false;
 }
 
-/* Is hex one of the batch's new records of this chip (pend[0..n))? Its sequence in *seq. */
+/* Is hex one of the chip's new records (listed beyond the claim before)? Its sequence in
+ * *seq. */
 static bool
-is_new(const struct pend *p, size_t n, const char *hex, uint64_t *seq)
+is_new(const struct lm_locate_follow *f, const char *hex, uint64_t *seq)
 {
 	size_t k;
 
-	for (k = 0; k < n; k++) {
-		if (!strcmp(p[k].leaf_hex, hex)) {
-			*seq = p[k].seq;
+	for (k = 0; k < f->nnw; k++) {
+		if (!strcmp(f->nw[k].hex, hex)) {
+			*seq = f->nw[k].seq;
 			return true;
 		}
 	}
@@ -433,8 +488,8 @@ set_add(uint8_t set[32], const char *hex)
  * after the batch) for remembering after an emit. 1 unchanged, 0 solve, < 0 error.
  */
 static int
-unchanged(struct lm_locate_follow *f, const struct lm_locate_meas *g, size_t n,
-	const struct pend *p, size_t np, struct wstate *ws, uint8_t key[32])
+unchanged(struct lm_locate_follow *f, const struct lm_locate_meas *g, size_t n, struct wstate *ws,
+	uint8_t key[32])
 {
 	uint8_t before[32] = {0};
 	struct wstate *had;
@@ -445,7 +500,7 @@ unchanged(struct lm_locate_follow *f, const struct lm_locate_meas *g, size_t n,
 	memset(ws, 0, sizeof(*ws));
 	for (k = 0; k < n; k++) {
 		set_add(ws->set, g[k].record);
-		if (!is_new(p, np, g[k].record, &seq)) {
+		if (!is_new(f, g[k].record, &seq)) {
 			set_add(before, g[k].record);
 			nbefore++;
 		}
@@ -482,9 +537,10 @@ remember_window(struct lm_locate_follow *f, const uint8_t key[32], const struct 
 	return 0;
 }
 
-/* Re-solve and emit every window of the chip that the batch's new records p[0..np) changed. */
+/* Re-solve and emit every window of the chip (f->b) that its new records (f->nw) changed
+ * against the list before them (f->a). */
 static int
-emit_changed(struct lm_locate_follow *f, const struct pend *p, size_t np, uint64_t rev)
+emit_changed(struct lm_locate_follow *f, uint64_t rev)
 {
 	double window_s = lm_locator_window_s(f->loc);
 	size_t i, j, k;
@@ -499,7 +555,7 @@ emit_changed(struct lm_locate_follow *f, const struct pend *p, size_t np, uint64
 
 		j = lm_locate_window_end(f->b.v, i, f->b.n, window_s);
 		for (k = i; k < j; k++) {
-			if (is_new(p, np, f->b.v[k].record, &s)) {
+			if (is_new(f, f->b.v[k].record, &s)) {
 				has_new = true;
 				seq = s > seq ? s : seq;
 			}
@@ -508,9 +564,9 @@ emit_changed(struct lm_locate_follow *f, const struct pend *p, size_t np, uint64
 			continue;
 		}
 		if (!has_new) {
-			seq = p[np - 1].seq; /* a window the batch moved */
+			seq = f->nw[f->nnw - 1].seq; /* a window the new records moved */
 		}
-		rc = f->skip_unchanged ? unchanged(f, &f->b.v[i], j - i, p, np, &ws, key) : 0;
+		rc = f->skip_unchanged ? unchanged(f, &f->b.v[i], j - i, &ws, key) : 0;
 		if (rc == 1) {
 			f->st.unchanged++;
 			rc = 0;
@@ -596,6 +652,10 @@ take_msg(struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t id
 			return 0;
 		}
 		f->st.records++;
+		if (foreign(f, m)) {
+			f->st.foreign++; /* its owner verifies, lists and solves it */
+			return 0;
+		}
 		lm_record_hash(leaf, m->record, m->record_len);
 	}
 	why = verify_msg(f, m, &v);
@@ -635,9 +695,9 @@ chip:
 	p = &f->pend[f->npend++];
 	memcpy(p->chip_pk, v.pk, LM_PK_LEN);
 	memcpy(p->leaf, leaf, LM_HASH_LEN);
-	memcpy(p->leaf_hex, v.m.record, sizeof(p->leaf_hex));
 	p->seq = m->stream_seq;
 	p->msg = idx;
+	p->redelivered = m->delivered > 1;
 	return 0;
 }
 
@@ -656,10 +716,11 @@ pend_cmp(const void *a, const void *b)
 /* A chip of the batch: its new records pend[first..first+n), its list before and after. */
 struct chip_job {
 	size_t first, n;
-	uint8_t *old, *cur;
-	size_t old_len, cur_len;
-	uint64_t rev;
-	bool appended;
+	struct lm_feed_kvlist_val cur; /* the list as appended, then as claimed */
+	size_t before; /* entries claimed before this member's claim: their windows are out */
+	bool appended; /* listed (else failed: redelivered) */
+	bool solve; /* claimed (or redelivered): solve it; else another member's claim covers it */
+	bool redelivered; /* a record of it came again: its windows are solved from none before */
 };
 
 /* A listed record to fetch back before the chips are solved. */
@@ -717,14 +778,14 @@ prefetch(struct lm_locate_follow *f, struct chip_job *jobs, size_t nj)
 		return;
 	}
 	for (i = 0; i < nj; i++) {
-		if (!jobs[i].appended) {
+		if (!jobs[i].appended || !jobs[i].solve) {
 			continue;
 		}
-		for (e = 0; e < jobs[i].cur_len / LM_FEED_KVLIST_ENTRY; e++) {
+		for (e = 0; e < jobs[i].cur.len / LM_FEED_KVLIST_ENTRY; e++) {
 			const uint8_t *leaf;
 			uint64_t seq;
 
-			lm_feed_kvlist_entry(jobs[i].cur, e, &seq, &leaf);
+			lm_feed_kvlist_entry(jobs[i].cur.buf, e, &seq, &leaf);
 			if (lm_feed_hcache_get(&f->verified, leaf) ||
 				lm_feed_hmap_get(&seen, leaf)) {
 				continue;
@@ -764,87 +825,191 @@ out:
 	free(x.w);
 }
 
-/* Phase 1: one list append for all the chip's new records. 0 or -1. */
+/* Phase 1: one list append for all the chip's new records; with claim, the claim in the same
+ * swap (a lone member: nobody to share the solving with). 0 or -1. */
 static int
-chip_append(struct lm_locate_follow *f, struct chip_job *j)
+chip_append(struct lm_locate_follow *f, struct chip_job *j, bool claim)
 {
 	const struct pend *p = &f->pend[j->first];
+	struct lm_feed_kvlist_val old;
 	size_t k;
 	int rc;
 
 	for (k = 0; k < j->n; k++) {
 		f->ents[k].seq = p[k].seq;
 		memcpy(f->ents[k].hash, p[k].leaf, LM_HASH_LEN);
+		j->redelivered |= p[k].redelivered;
 	}
-	rc = lm_feed_kvlist_append_many(f->lists, p[0].chip_pk, f->ents, j->n, &j->old, &j->old_len,
-		&j->cur, &j->cur_len, &j->rev);
+	rc = lm_feed_kvlist_append_many(
+		f->lists, p[0].chip_pk, f->ents, j->n, claim, &old, &j->cur);
 	if (rc < 0) {
 		set_err(f, "%s", rc == -EIO ? lm_feed_kvlist_error(f->lists) : strerror(-rc));
 		return -1; /* redelivered later */
 	}
 	f->st.appends++;
 	j->appended = true;
-	if (j->cur_len == j->old_len) {
-		/* nothing new: records this member listed itself when it held them stand for the
-		 * revision it made then (another member's later append supersedes it) */
-		const uint64_t *held = lm_feed_hmap_get(&f->held_rev, p[0].chip_pk);
-
-		if (held && *held < j->rev) {
-			j->rev = *held;
-		}
+	if (claim) {
+		/* a swap made is this member's claim; none made: the list was claimed whole by
+		 * another member already (its records came twice), who solves it */
+		j->solve = j->cur.rev != old.rev || j->redelivered;
+		j->before = old.done;
+		f->st.left += !j->solve;
 	}
+	lm_feed_kvlist_val_free(&old);
 	return 0;
 }
 
-/* A held chip: the revision its append made (see chip_append). 0 or -ENOMEM. */
-static int
-note_held(struct lm_locate_follow *f, const struct chip_job *j)
+/*
+ * Claim, when it is about to be solved, each listed chip of jobs[0..n) whose list is not
+ * claimed whole (a member of a group: whoever comes first solves; the other finds the claim
+ * and leaves it). Every chip this member listed stays claimed by someone who will solve it:
+ * the claimer (its messages unacknowledged until its windows are out) or, when it dies, the
+ * member its messages are redelivered to (which solves every window: j->redelivered).
+ * A job whose claim fails is marked not appended (redelivered later).
+ */
+static void
+claim_chunk(struct lm_locate_follow *f, struct chip_job *jobs, size_t n)
 {
-	const uint8_t *pk = f->pend[j->first].chip_pk;
-	uint64_t *r = lm_feed_hmap_get(&f->held_rev, pk);
+	uint8_t(*keys)[32] = calloc(n ? n : 1, sizeof(*keys));
+	struct lm_feed_kvlist_val *v = calloc(n ? n : 1, sizeof(*v));
+	bool many = false;
+	size_t i;
 
-	if (!r) {
-		r = malloc(sizeof(*r));
-		if (!r || lm_feed_hmap_put(&f->held_rev, pk, r) < 0) {
-			free(r);
+	if (!keys || !v) {
+		set_err(f, "out of memory");
+		for (i = 0; i < n; i++) {
+			jobs[i].appended = false;
+		}
+		free(keys);
+		free(v);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(keys[i], f->pend[jobs[i].first].chip_pk, 32);
+	}
+	/* one round trip for the chunk; what fails is read one by one below */
+	many = lm_feed_kvlist_get_many(f->lists, (const uint8_t(*)[32])keys, n, v) == 0;
+	for (i = 0; i < n; i++) {
+		struct chip_job *j = &jobs[i];
+		const uint8_t *pk = f->pend[j->first].chip_pk;
+		int rc = 0, tries;
+
+		if (!j->appended) {
+			continue;
+		}
+		for (tries = 0; tries < LM_FEED_KVLIST_CAS_TRIES; tries++) {
+			size_t done;
+
+			if (tries > 0 || !many) {
+				lm_feed_kvlist_val_free(&v[i]);
+				rc = lm_feed_kvlist_get(f->lists, pk, &v[i]);
+				if (rc < 0) {
+					break;
+				}
+			}
+			if (v[i].len < j->cur.len) {
+				rc = -ESTALE; /* the list lost entries this member appended */
+				break;
+			}
+			done = v[i].done;
+			rc = lm_feed_kvlist_claim(f->lists, pk, &v[i]);
+			if (rc != -EAGAIN) {
+				j->before = done;
+				break;
+			}
+		}
+		if (rc == 1 || (rc == 0 && j->redelivered)) {
+			j->solve = true;
+			lm_feed_kvlist_val_free(&j->cur);
+			j->cur = v[i];
+			memset(&v[i], 0, sizeof(v[i]));
+		} else if (rc == 0) {
+			f->st.left++; /* another member's claim covers every record listed */
+		} else {
+			set_err(f, "chip list: %s",
+				rc == -EIO		? lm_feed_kvlist_error(f->lists)
+					: rc == -ESTALE ? "entries appended by this member are gone"
+					: rc == -EAGAIN ? "claim still contended"
+							: strerror(-rc));
+			j->appended = false;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		lm_feed_kvlist_val_free(&v[i]);
+	}
+	free(v);
+	free(keys);
+}
+
+/* The chip's entries beyond the claim before (j->before; all when redelivered) as f->nw.
+ * 0 or -ENOMEM. */
+static int
+new_entries(struct lm_locate_follow *f, const struct chip_job *j, size_t before)
+{
+	size_t count = j->cur.len / LM_FEED_KVLIST_ENTRY, e;
+
+	f->nnw = 0;
+	if (count - before > f->nw_cap) {
+		struct newent *nw = realloc(f->nw, (count - before) * sizeof(*nw));
+
+		if (!nw) {
 			return -ENOMEM;
 		}
-		*r = j->rev;
+		f->nw = nw;
+		f->nw_cap = count - before;
 	}
-	/* held over several batches: the revision of its last own append */
-	if (j->cur_len > j->old_len || j->rev < *r) {
-		*r = j->rev;
+	for (e = before; e < count; e++) {
+		const uint8_t *leaf;
+
+		lm_feed_kvlist_entry(j->cur.buf, e, &f->nw[f->nnw].seq, &leaf);
+		lm_feed_hex(f->nw[f->nnw++].hex, leaf, LM_HASH_LEN);
 	}
 	return 0;
 }
 
-/* Phase 2: the chip's changed windows, from the list this batch appended. Always, even when
- * another member appended to the list since: that member solves only the windows holding its
- * own new records (or that changed against the list it read, which already held these), so a
- * window of this batch's records alone would never be emitted (tests/locator/follow_race.c).
+/* Phase 2: the chip's windows that changed since the claim before this member's, from the
+ * list it claimed (its own records and every other member's listed up to then); all of them
+ * when a record came again (the member that claimed before may have died before its lines).
  * 0 or -1. */
 static int
 chip_solve(struct lm_locate_follow *f, struct chip_job *j)
 {
 	const struct pend *p = &f->pend[j->first];
+	size_t before = j->redelivered ? 0 : j->before;
 	char chip_hex[LM_LOCATE_KEY_HEX];
 	int rc;
 
 	lm_feed_hex(chip_hex, p[0].chip_pk, LM_PK_LEN);
-	rc = resolve_sorted(f, j->old, j->old_len, chip_hex, &f->a);
+	if (before >= j->cur.len / LM_FEED_KVLIST_ENTRY) {
+		return 0; /* nothing new since the claim before */
+	}
+	rc = new_entries(f, j, before);
 	if (rc == 0) {
-		rc = resolve_sorted(f, j->cur, j->cur_len, chip_hex, &f->b);
+		rc = resolve_sorted(f, j->cur.buf, before * LM_FEED_KVLIST_ENTRY, chip_hex, &f->a);
+	}
+	if (rc == 0) {
+		rc = resolve_sorted(f, j->cur.buf, j->cur.len, chip_hex, &f->b);
 	}
 	if (rc == -ENOMEM) {
 		set_err(f, "out of memory");
 	}
 	if (rc == 0) {
-		rc = emit_changed(f, p, j->n, j->rev);
+		rc = emit_changed(f, j->cur.rev);
 	}
 	if (rc == 0) {
-		rc = emit_clone(f, j->rev, p[j->n - 1].seq);
+		rc = emit_clone(f, j->cur.rev, f->nw[f->nnw - 1].seq);
 	}
 	return rc < 0 ? -1 : 0;
+}
+
+static void
+fail_job(struct lm_locate_follow *f, const struct chip_job *j, int *verdict)
+{
+	size_t k;
+
+	for (k = j->first; k < j->first + j->n; k++) {
+		verdict[f->pend[k].msg] = -1;
+	}
 }
 
 int
@@ -852,15 +1017,18 @@ lm_locate_follow_batch(
 	struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t n, int *verdict)
 {
 	struct chip_job *jobs = NULL;
+	bool share = f->share && !f->hold && lm_feed_kvlist_shared(f->lists);
 	size_t i, j, k, nj = 0;
-	double t_prog;
+	double t_prog, t;
 	int rc = 0;
 
 	f->npend = 0;
+	t = mono_s();
 	for (i = 0; i < n; i++) {
 		verdict[i] = take_msg(f, &m[i], i);
 		rc = verdict[i] < 0 ? -1 : rc;
 	}
+	f->st.verify_s += mono_s() - t;
 	f->st.batches++;
 	qsort(f->pend, f->npend, sizeof(*f->pend), pend_cmp);
 	jobs = f->npend ? calloc(f->npend, sizeof(*jobs)) : NULL;
@@ -870,6 +1038,7 @@ lm_locate_follow_batch(
 			verdict[f->pend[k].msg] = -1;
 		}
 		f->npend = 0;
+		f->hold = f->share = false;
 		return -1;
 	}
 	for (i = 0; i < f->npend; i = j) {
@@ -880,61 +1049,61 @@ lm_locate_follow_batch(
 		jobs[nj].first = i;
 		jobs[nj++].n = j - i;
 	}
-	/* in an order of this member's own: members handling batches at the same time then
-	 * share the chips they both have (the later appender solves) instead of one of them,
-	 * always a little behind in the same order, solving all of them */
+	/* in an order of this member's own: members solving at the same time then mostly
+	 * reach different chips first, and each leaves the other's to it */
 	for (i = nj; i > 1; i--) {
-		struct chip_job t;
+		struct chip_job sw;
 
 		k = randombytes_uniform((uint32_t)i);
-		t = jobs[i - 1];
+		sw = jobs[i - 1];
 		jobs[i - 1] = jobs[k];
-		jobs[k] = t;
+		jobs[k] = sw;
 	}
-	/* every list first, so that members working at the same time see each other's appends
-	 * before they solve */
+	/* every list first, so that members working at the same time see each other's records
+	 * before they claim; held records are listed, not claimed */
+	t = mono_s();
 	for (i = 0; i < nj; i++) {
-		(void)chip_append(f, &jobs[i]);
+		(void)chip_append(f, &jobs[i], !share && !f->hold);
 	}
 	t_prog = mono_s();
+	f->st.lists_s += t_prog - t;
 	for (i = 0; i < nj && f->hold; i++) {
 		/* listed, solved with the next batch: held, neither acknowledged nor released */
-		bool ok = jobs[i].appended && note_held(f, &jobs[i]) == 0;
-
 		for (k = jobs[i].first; k < jobs[i].first + jobs[i].n; k++) {
-			verdict[f->pend[k].msg] = ok ? 2 : -1;
+			verdict[f->pend[k].msg] = jobs[i].appended ? 2 : -1;
 		}
-		rc = ok ? rc : -1;
+		rc = jobs[i].appended ? rc : -1;
 		f->st.held += jobs[i].n;
-		free(jobs[i].old);
-		free(jobs[i].cur);
 	}
 	for (i = 0; i < nj && !f->hold; i++) {
 		if (i % SOLVE_CHUNK == 0) {
-			/* what other members verified and listed, read just before it is needed */
 			size_t nc = nj - i < SOLVE_CHUNK ? nj - i : SOLVE_CHUNK;
 
+			t = mono_s();
+			if (share) {
+				claim_chunk(f, &jobs[i], nc);
+			}
+			/* what other members verified and listed, read just before it is needed */
 			prefetch(f, &jobs[i], nc);
+			f->st.lists_s += mono_s() - t;
 		}
+		t = mono_s();
 		if (f->ops.progress && mono_s() - t_prog >= LM_LOCATE_FOLLOW_PROGRESS_S) {
 			f->ops.progress(f->arg);
 			t_prog = mono_s();
 		}
-		if (!jobs[i].appended || chip_solve(f, &jobs[i]) < 0) {
-			for (k = jobs[i].first; k < jobs[i].first + jobs[i].n; k++) {
-				verdict[f->pend[k].msg] = -1;
-			}
+		if (!jobs[i].appended || (jobs[i].solve && chip_solve(f, &jobs[i]) < 0)) {
+			fail_job(f, &jobs[i], verdict);
 			rc = -1;
 		}
-		free(jobs[i].old);
-		free(jobs[i].cur);
+		f->st.solve_s += mono_s() - t;
+	}
+	for (i = 0; i < nj; i++) {
+		lm_feed_kvlist_val_free(&jobs[i].cur);
 	}
 	free(jobs);
 	f->npend = 0;
-	if (!f->hold) {
-		lm_feed_hmap_free(&f->held_rev, free); /* every held record was handed again */
-	}
-	f->hold = false;
+	f->hold = f->share = false;
 	cache_stats(f);
 	if (n > 0) {
 		f->st.last_s = wall_s(); /* the batch is handled when its last chip is solved */

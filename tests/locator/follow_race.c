@@ -7,7 +7,14 @@
  * Every chip record of A's batch must be named by a line of A or B: a member that saw a newer
  * list revision used to leave the chip to the later appender, which solves only the windows
  * of its own records, so A's windows were never emitted (and A's messages acknowledged).
- * usage: follow_race URL GEN_DIR NOW_S WINDOW_S   (TAP on stdout; exit 0 on success)
+ * MODE "claim" (the default): each batch claims its chips with its appends. "share": both
+ * claim each chip only when they come to solve it (lm_locate_follow_share_next), so B claims
+ * the chips A has not reached yet and A must leave them (counted), with every record still in
+ * a line. "redeliver": a member D lists and claims A's records and dies before any line (its
+ * messages unacknowledged); a member that gets them delivered once would leave the chips to
+ * D's claim (it does: that is what a claim is for), one that gets them redelivered must print
+ * every window of them.
+ * usage: follow_race URL GEN_DIR NOW_S WINDOW_S [MODE]   (TAP on stdout; exit 0 on success)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +43,7 @@ struct member {
 
 static struct set all, half_a, half_b;
 static struct member A, B;
+static int share;
 static char (*named)[LM_LOCATE_HASH_HEX];
 static size_t n_named, cap_named;
 static int b_ran, b_rc;
@@ -72,8 +80,11 @@ on_emit(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *ar
 		}
 		memcpy(named[n_named++], res->evidence[i].record, LM_LOCATE_HASH_HEX);
 	}
-	if (arg == &A && !b_ran) {
+	if (arg == &A && !b_ran && half_b.n) {
 		b_ran = 1; /* A has appended all its chips and emits its first line: B goes now */
+		if (share) {
+			lm_locate_follow_share_next(B.f);
+		}
 		b_rc = lm_locate_follow_batch(B.f, half_b.m, half_b.n, v);
 	}
 	return 0;
@@ -103,20 +114,128 @@ on_fetched(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
 }
 
 static int
-member_open(struct member *mb, const char *url, const struct lm_trust *trust, int64_t now_ns,
-	double window_s, const struct lm_locate_follow_ops *ops)
+member_open(struct member *mb, const char *url, const char *group, const struct lm_trust *trust,
+	int64_t now_ns, double window_s, const struct lm_locate_follow_ops *ops)
 {
 	struct lm_locator_conf lc = {.window_s = window_s, .res_km = 50};
 	char err[512];
 
 	mb->loc = lm_locator_create(&lc);
-	mb->lists = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, "race", err, sizeof(err));
+	mb->lists = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, group, err, sizeof(err));
 	if (!mb->loc || !mb->lists) {
 		printf("# member: %s\n", mb->lists ? "locator" : err);
 		return -1;
 	}
 	mb->f = lm_locate_follow_create(mb->loc, mb->lists, trust, now_ns, ops, mb);
 	return mb->f ? 0 : -1;
+}
+
+static void
+member_close(struct member *mb)
+{
+	lm_locate_follow_destroy(mb->f);
+	lm_feed_kvlist_close(mb->lists);
+	lm_locator_destroy(mb->loc);
+	memset(mb, 0, sizeof(*mb));
+}
+
+/* How many of s's chip records are named by no line so far (*nchip: how many it has). */
+static size_t
+unnamed(const struct set *s, size_t *nchip)
+{
+	size_t i, k, missing = 0;
+
+	*nchip = 0;
+	for (i = 0; i < s->n; i++) {
+		uint8_t leaf[LM_HASH_LEN];
+		char hex[LM_LOCATE_HASH_HEX];
+
+		if (s->m[i].kind != LM_FEED_NATS_RECORD) {
+			continue;
+		}
+		(*nchip)++;
+		lm_record_hash(leaf, s->m[i].record, s->m[i].record_len);
+		lm_feed_hex(hex, leaf, LM_HASH_LEN);
+		for (k = 0; k < n_named && strcmp(named[k], hex); k++) {
+		}
+		missing += k == n_named;
+	}
+	return missing;
+}
+
+/*
+ * "redeliver": member D lists A's records and claims every chip (as a member does before
+ * solving) and dies; then B gets the same messages. 0 or 1 (TAP printed from test 2 on).
+ */
+static int
+redeliver(const char *url, const struct lm_trust *trust, int64_t now_ns, double window_s,
+	const struct lm_locate_follow_ops *ops)
+{
+	struct lm_feed_kvlist *d;
+	size_t i, nchip, missing;
+	char err[512];
+	int v[MAX_MSGS], rc;
+
+	d = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, "race-redo", err, sizeof(err));
+	if (!d) {
+		printf("not ok 2 - member D: %s\n", err);
+		return 1;
+	}
+	for (i = 0; i < half_a.n; i++) {
+		struct lm_feed_kvlist_val old, cur;
+		uint8_t pk[LM_PK_LEN], leaf[LM_HASH_LEN];
+
+		if (half_a.m[i].kind != LM_FEED_NATS_RECORD ||
+			!lm_record_peek_chip(half_a.m[i].record, half_a.m[i].record_len, pk)) {
+			continue;
+		}
+		lm_record_hash(leaf, half_a.m[i].record, half_a.m[i].record_len);
+		rc = lm_feed_kvlist_append(d, pk, half_a.m[i].stream_seq, leaf, true, &old, &cur);
+		lm_feed_kvlist_val_free(&old);
+		lm_feed_kvlist_val_free(&cur);
+		if (rc < 0) {
+			printf("not ok 2 - D's append: %s\n", lm_feed_kvlist_error(d));
+			return 1;
+		}
+	}
+	lm_feed_kvlist_close(d); /* D is gone: no line, nothing acknowledged */
+	printf("ok 2 - member D listed and claimed A's chips, then died\n");
+	/* delivered once (as if D had acknowledged them): B leaves the chips to D's claim */
+	if (member_open(&B, url, "race-redo", trust, now_ns, window_s, ops) < 0) {
+		printf("not ok 3 - member B\n");
+		return 1;
+	}
+	rc = lm_locate_follow_batch(B.f, half_a.m, half_a.n, v);
+	missing = unnamed(&half_a, &nchip);
+	if (rc < 0 || lm_locate_follow_stats(B.f)->left == 0 || missing != nchip) {
+		printf("not ok 3 - delivered once: rc %d, %llu chips left, %zu of %zu records in no "
+		       "line\n",
+			rc, (unsigned long long)lm_locate_follow_stats(B.f)->left, missing, nchip);
+		return 1;
+	}
+	printf("ok 3 - delivered once: B leaves all %llu chips to D's claim\n",
+		(unsigned long long)lm_locate_follow_stats(B.f)->left);
+	member_close(&B);
+	/* redelivered (D never acknowledged): every window of D's chips is printed */
+	for (i = 0; i < half_a.n; i++) {
+		half_a.m[i].delivered = 2;
+	}
+	if (member_open(&B, url, "race-redo", trust, now_ns, window_s, ops) < 0) {
+		printf("not ok 4 - member B\n");
+		return 1;
+	}
+	lm_locate_follow_share_next(B.f);
+	rc = lm_locate_follow_batch(B.f, half_a.m, half_a.n, v);
+	missing = unnamed(&half_a, &nchip);
+	if (rc < 0 || missing) {
+		printf("not ok 4 - redelivered: rc %d (%s), %zu of %zu records in no line\n", rc,
+			lm_locate_follow_error(B.f), missing, nchip);
+		return 1;
+	}
+	printf("ok 4 - redelivered: every one of the %zu records is in a line of B\n", nchip);
+	printf("1..4\n");
+	member_close(&B);
+	return 0;
 }
 
 static int
@@ -135,15 +254,20 @@ main(int argc, char **argv)
 	struct lm_feed_nats_conf conf;
 	struct lm_feed_nats_consumer *cons;
 	const char *subj[MAX_MSGS], *mid;
+	const char *mode = argc > 5 ? argv[5] : "claim", *group;
 	size_t i, k, nsubj = 0, a_chip = 0, missing = 0;
 	int v[MAX_MSGS], rc;
 	char path[4096], err[512];
 	int64_t now_ns;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: follow_race URL GEN_DIR NOW_S WINDOW_S\n");
+	if ((argc != 5 && argc != 6) ||
+		(strcmp(mode, "claim") && strcmp(mode, "share") && strcmp(mode, "redeliver"))) {
+		fprintf(stderr,
+			"usage: follow_race URL GEN_DIR NOW_S WINDOW_S [claim|share|redeliver]\n");
 		return 2;
 	}
+	share = !strcmp(mode, "share");
+	group = share ? "race-share" : "race";
 	now_ns = strtoll(argv[3], NULL, 10) * 1000000000;
 	snprintf(path, sizeof(path), "%s/root.pub", argv[2]);
 	rc = lm_keyfile_read_public(path, op);
@@ -182,10 +306,16 @@ main(int argc, char **argv)
 	}
 	printf("ok 1 - %zu messages on %zu subjects: %zu to A, %zu to B\n", all.n, nsubj, half_a.n,
 		half_b.n);
-	if (member_open(&A, argv[1], &trust, now_ns, atof(argv[4]), &ops) < 0 ||
-		member_open(&B, argv[1], &trust, now_ns, atof(argv[4]), &ops) < 0) {
+	if (!strcmp(mode, "redeliver")) {
+		return redeliver(argv[1], &trust, now_ns, atof(argv[4]), &ops);
+	}
+	if (member_open(&A, argv[1], group, &trust, now_ns, atof(argv[4]), &ops) < 0 ||
+		member_open(&B, argv[1], group, &trust, now_ns, atof(argv[4]), &ops) < 0) {
 		printf("not ok 2 - members\n");
 		return 1;
+	}
+	if (share) {
+		lm_locate_follow_share_next(A.f);
 	}
 	rc = lm_locate_follow_batch(A.f, half_a.m, half_a.n, v);
 	if (rc < 0 || !b_ran || b_rc < 0) {
@@ -193,35 +323,30 @@ main(int argc, char **argv)
 			lm_locate_follow_error(A.f), b_ran, b_rc, lm_locate_follow_error(B.f));
 		return 1;
 	}
-	printf("ok 2 - A's batch (%llu windows solved) with B's batch (%llu) inside it\n",
+	printf("ok 2 - A's batch (%llu windows solved, %llu chips left) with B's batch (%llu, "
+	       "%llu left) inside it\n",
 		(unsigned long long)lm_locate_follow_stats(A.f)->solved,
-		(unsigned long long)lm_locate_follow_stats(B.f)->solved);
-	for (i = 0; i < half_a.n; i++) {
-		uint8_t leaf[LM_HASH_LEN];
-		char hex[LM_LOCATE_HASH_HEX];
-
-		if (half_a.m[i].kind != LM_FEED_NATS_RECORD) {
-			continue;
-		}
-		a_chip++;
-		lm_record_hash(leaf, half_a.m[i].record, half_a.m[i].record_len);
-		lm_feed_hex(hex, leaf, LM_HASH_LEN);
-		for (k = 0; k < n_named && strcmp(named[k], hex); k++) {
-		}
-		missing += k == n_named;
-	}
+		(unsigned long long)lm_locate_follow_stats(A.f)->left,
+		(unsigned long long)lm_locate_follow_stats(B.f)->solved,
+		(unsigned long long)lm_locate_follow_stats(B.f)->left);
+	missing = unnamed(&half_a, &a_chip);
 	if (a_chip == 0 || missing) {
 		printf("not ok 3 - %zu of A's %zu records are in no line of A or B\n", missing,
 			a_chip);
 		return 1;
 	}
 	printf("ok 3 - every one of A's %zu records is in a line\n", a_chip);
-	printf("1..3\n");
-	lm_locate_follow_destroy(A.f);
-	lm_locate_follow_destroy(B.f);
-	lm_feed_kvlist_close(A.lists);
-	lm_feed_kvlist_close(B.lists);
-	lm_locator_destroy(A.loc);
-	lm_locator_destroy(B.loc);
+	/* share: B claimed the chips of A's later solve chunks first, so A leaves them */
+	if (share && lm_locate_follow_stats(A.f)->left == 0) {
+		printf("not ok 4 - A left no chip to B's claims\n");
+		return 1;
+	}
+	if (share) {
+		printf("ok 4 - A left %llu chips to B's claims\n",
+			(unsigned long long)lm_locate_follow_stats(A.f)->left);
+	}
+	printf("1..%d\n", share ? 4 : 3);
+	member_close(&A);
+	member_close(&B);
 	return 0;
 }

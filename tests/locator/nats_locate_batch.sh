@@ -5,7 +5,9 @@
 # give the same final verdicts; records that change no cap are not solved again while those
 # that lower a minimum are (the last line's caps equal the file mode's); a member killed after
 # a batch, before acknowledging it, leaves its records redelivered with no duplicate list entry
-# and none lost; a tiny verified-record cache evicts, fetches back and gives the same result.
+# and none lost; two members at once, sharing chips by claims, and two owning chips with
+# --member, give every window's last line; a tiny verified-record cache evicts, fetches back
+# and gives the same result.
 # Every process started here is killed by PID at the end; every wait is bounded.
 # args: LMCTL LOCATE_GEN
 set -uo pipefail
@@ -109,6 +111,57 @@ python3 "$here/check_nats_locate.py" "$T/file/verdicts.json" "$T/crash.out" "$T/
 	-- "$T/again.d/verdicts.json" >"$T/again.check" ||
 	{ sed 's/^/# /' "$T/again.check"; fail "after the crash: a record lost or listed twice"; }
 ok "killed before acknowledging: $(num again "messages redelivered") messages redelivered; lists hold every record once (--out = file mode)"
+
+# two members of one group at the same time, batches of 16: chips are claimed when solved,
+# so whoever comes to a chip first solves it; every window's last line still comes
+for i in 1 2; do
+	start_split "sh$i" "$lmctl" locate --nats "$url" --durable g7 "${keys[@]}" --until-idle 3 \
+		--timeout 120 --batch 16 --hold-max-s 0 --resolve-unchanged
+done
+for i in 1 2; do wait_exit "sh$i" 130 || fail "sh$i: exit $? (see $T/sh$i.err)"; done
+[ $(($(num sh1 records) + $(num sh2 records))) = 288 ] ||
+	fail "two members: records $(num sh1 records) + $(num sh2 records), want 288"
+python3 "$here/check_nats_locate.py" "$T/file/verdicts.json" "$T/sh1.out" "$T/sh2.out" >"$T/sh.check" ||
+	{ sed 's/^/# /' "$T/sh.check"; fail "two members sharing chips: a window's last line is missing or differs"; }
+ok "two members at once: $(num sh1 "windows solved") + $(num sh2 "windows solved") windows solved, $(num sh1 "chips left") + $(num sh2 "chips left") chips left to the other's claim; last lines = file mode"
+
+# --member I/K: each member reads every message and keeps its own chips' records
+for i in 0 1; do
+	start_split "own$i" "$lmctl" locate --nats "$url" --durable g8 --member "$i/2" "${keys[@]}" \
+		--until-idle 2 --timeout 120 --resolve-unchanged
+done
+for i in 0 1; do wait_exit "own$i" 130 || fail "own$i: exit $? (see $T/own$i.err)"; done
+python3 "$here/check_nats_locate.py" "$T/file/verdicts.json" "$T/own0.out" "$T/own1.out" >"$T/own.check" ||
+	{ sed 's/^/# /' "$T/own.check"; fail "--member: a window's last line is missing or differs"; }
+for i in 0 1; do
+	[ "$(num "own$i" records)" = 288 ] || fail "own$i read $(num "own$i" records) records, want all 288"
+	[ "$(num "own$i" "records fetched")" = 0 ] ||
+		fail "own$i verified $(num "own$i" "records fetched") records of the other member again"
+done
+[ $(($(num own0 "records of other") + $(num own1 "records of other"))) = 288 ] ||
+	fail "--member: $(num own0 "records of other") + $(num own1 "records of other") records left to the other member, want 288 in all"
+python3 - "$T/own0.out" "$T/own1.out" <<'PY' || fail "--member: a member printed a chip it does not own"
+import json, sys
+for i, fn in enumerate(sys.argv[1:]):
+    for l in open(fn):
+        if l.strip() and int(json.loads(l)["chip"][:16], 16) % 2 != i:
+            print(f"# member {i} printed chip {json.loads(l)['chip'][:16]}")
+            sys.exit(1)
+PY
+ok "--member 0/2 and 1/2: each verified, listed and printed only its own chips ($(num own0 "windows solved") + $(num own1 "windows solved") windows), nothing verified twice; last lines = file mode"
+bad=0
+for m in 1/2 2/2 -1/2 1/0 0/1025 x 1/ /2 1/2x; do
+	"$lmctl" locate --nats "$url" --member "$m" "${keys[@]}" --count 1 --timeout 5 \
+		>/dev/null 2>"$T/badm.err"
+	rc=$?
+	case $m in
+	1/2) grep -q "applies to a group" "$T/badm.err" || { echo "# --member $m: $(cat "$T/badm.err")"; bad=1; } ;;
+	*) grep -q "expected I/K" "$T/badm.err" || { echo "# --member $m: $(cat "$T/badm.err")"; bad=1; } ;;
+	esac
+	[ $rc = 2 ] || { echo "# --member $m: exit $rc"; bad=1; }
+done
+[ $bad = 0 ] || fail "--member: a bad value or one without --durable was not refused with a clear error"
+ok "--member: bad values and a member without --durable refused (exit 2, clear error)"
 
 run tiny g5 --verified-cache 4 --batch 32 --resolve-unchanged
 same tiny || fail "tiny verified cache: verdicts differ"

@@ -317,6 +317,59 @@ START_TEST(test_bit_flips_proofs)
 }
 END_TEST
 
+/* The chip key a record names, peeked without decoding, equals the decoded one (records v1
+ * and v2, chip certificates v1 and v2); a landmark-to-landmark record, a truncated
+ * credential or a wrong magic peek nothing. */
+static void
+peek_one(unsigned version, enum lm_mode mode, int l2l)
+{
+	struct lm_record r, d;
+	uint8_t pk[LM_PK_LEN];
+	size_t i, cred_end;
+	int n;
+
+	rec_fix_version = version;
+	n = make(&r, mode, 3, 0, l2l);
+	rec_fix_version = 0;
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(lm_record_decode(&d, enc, (size_t)n), LM_OK);
+	memset(pk, 0, sizeof(pk));
+	ck_assert(lm_record_peek_chip(enc, (size_t)n, pk) == !l2l);
+	if (l2l) {
+		return;
+	}
+	ck_assert_mem_eq(pk, d.prover.u.chip.chip_pk, LM_PK_LEN);
+	ck_assert_mem_eq(pk, fx.chip_pk, LM_PK_LEN);
+	cred_end = (size_t)n -
+		3 *
+			(mode == LM_MODE_SIGNED ? LM_RECORD_SAMPLE_SIGNED_LEN
+						: LM_RECORD_SAMPLE_FAST_LEN);
+	for (i = 0; i < (size_t)n; i++) {
+		ck_assert(lm_record_peek_chip(enc, i, pk) == (i >= cred_end));
+	}
+	enc[0] ^= 1;
+	ck_assert(!lm_record_peek_chip(enc, (size_t)n, pk));
+	enc[0] ^= 1;
+}
+
+START_TEST(test_peek_chip)
+{
+	struct lm_chip_cert v1 = fx.chip;
+
+	peek_one(LM_RECORD_VERSION_V1, LM_MODE_SIGNED, 0);
+	peek_one(0, LM_MODE_SIGNED, 0);
+	peek_one(0, LM_MODE_FAST, 0);
+	peek_one(LM_RECORD_VERSION_V1, LM_MODE_SIGNED, 1);
+	peek_one(0, LM_MODE_FAST, 1);
+	fx.chip.version = LM_CHIP_CERT_VERSION_2;
+	fx.chip.key_class = LM_KEY_PKCS11;
+	ck_assert_int_eq(lm_chip_cert_sign(&fx.chip, fx.mfr_sk), 0);
+	peek_one(0, LM_MODE_SIGNED, 0);
+	peek_one(LM_RECORD_VERSION_V1, LM_MODE_FAST, 0);
+	fx.chip = v1;
+}
+END_TEST
+
 START_TEST(test_truncation)
 {
 	struct lm_record r, d;
@@ -918,6 +971,7 @@ record_suite(void)
 	tcase_add_test(tc, test_bit_flips_canonical);
 	tcase_add_test(tc, test_bit_flips_proofs);
 	tcase_add_test(tc, test_truncation);
+	tcase_add_test(tc, test_peek_chip);
 	tcase_add_test(tc, test_header_reasons);
 	tcase_add_test(tc, test_small_order_key);
 	tcase_add_test(tc, test_wrong_domain_tag);
