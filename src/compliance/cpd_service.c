@@ -1130,9 +1130,13 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 	if (retried) {
 		logf_(s, "%u log batches read again after a state store failure", retried);
 	}
-	logf_(s, "%llu records (%llu chip records) in %llu follower batches, %llu list appends",
+	logf_(s,
+		"%llu records (%llu chip records) in %llu follower batches, %llu list appends, "
+		"%llu state writes; messages from %.6f to %.6f",
 		(unsigned long long)s->stats.records, (unsigned long long)s->stats.chip_records,
-		(unsigned long long)s->stats.batches, (unsigned long long)s->stats.appends);
+		(unsigned long long)s->stats.batches, (unsigned long long)s->stats.appends,
+		(unsigned long long)s->stats.merges, lm_locate_follow_stats(s->follow)->first_s,
+		lm_locate_follow_stats(s->follow)->last_s);
 	return 0;
 }
 
