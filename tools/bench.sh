@@ -20,6 +20,8 @@ echo "## locator at fleet scale: the verdict-driven path alone (the goal's mode)
 echo "## feed";                      tools/bench-feed.sh "$B"
 echo "## feed: /v1/records index vs full scan"; "$B/bench/bench_query" 1 20000 100
 echo "## locator consumer group";    tools/bench-feed-locate.sh "$B"
+echo "## compliance service: whole fetches as one batch vs one message at a time"
+tools/bench-complianced.sh "$B"
 echo "## node";                      tools/bench-node.sh "$B"
 echo "## signer: memory key vs PKCS#11 token"; tools/bench-signer.sh "$B"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -58,6 +58,7 @@ struct cpd_conf {
 	int64_t window_s;
 	int64_t resolution_km;
 	int64_t tick_ms;
+	int64_t batch; /* record messages per follower batch */
 	char http_listen[LM_CFG_STR_MAX];
 	int64_t http_port;
 	int64_t now_s; /* > 0: a fixed clock (replays and tests) */
@@ -245,6 +246,7 @@ struct cpd_stats {
 	uint64_t records, chip_records, rejected, revoked_records, unlicensed;
 	uint64_t windows, clones, merges, transitions, alerts, alert_errors, cas_conflicts;
 	uint64_t store_errors, ticks;
+	uint64_t batches, appends; /* the follower's: batches handled, chip list appends */
 };
 
 /* NULL + err: the licences, roots, lists, store, alerts or feed could not be opened. */

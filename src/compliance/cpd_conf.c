@@ -74,6 +74,10 @@ const struct lm_cfg_item cpd_conf_table[] = {
 	{"tick_ms", LM_CFG_INT, O(tick_ms), 5000, 100, 3600000, NULL, NULL, NULL, 0, 0,
 		"re-evaluate every licensed chip this often (statuses that change with time: "
 		"silent, unproven), ms"},
+	{"batch", LM_CFG_INT, O(batch), 1024, 1, 16384, NULL, NULL, NULL, 0, 0,
+		"record messages handled as one batch (source nats: per fetch; source log: of a "
+		"log batch, at most): each chip's list appended and its changed windows solved "
+		"once per batch (lmctl locate --batch); 1: one message at a time"},
 	{"http_listen", LM_CFG_STR, O(http_listen), 0, 0, 0, "127.0.0.1", NULL, NULL, 0, 0,
 		"IPv4 address of the HTTP view (/v1/status, /v1/alerts, /metrics)"},
 	{"http_port", LM_CFG_INT, O(http_port), 9109, 0, 65535, NULL, NULL, NULL, 0, 0,

@@ -224,6 +224,8 @@ register_metrics(struct cpd_http *h)
 		C("cas_conflicts", cas_conflicts, "state writes retried: another member was first"),
 		C("store_errors", store_errors, "state store failures"),
 		C("ticks", ticks, "re-evaluations of every licensed chip"),
+		C("batches", batches, "record message batches handed to the follower (batch)"),
+		C("list_appends", appends, "chip list appends: one per chip and batch"),
 #undef C
 	};
 	char labels[64];

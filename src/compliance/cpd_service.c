@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,6 @@
 #include "landmark/lm_record.h"
 #include "landmark/lm_revocation.h"
 
-#define FETCH_MAX 16
 #define FETCH_WAIT_MS 200
 #define UPDATE_TRIES 64
 
@@ -83,10 +83,25 @@ struct cpd_service {
 	bool *coverable; /* per licence, manifest order (NULL without landmarks) */
 	const struct lm_revocation *rev_ptr[LM_CFG_LIST_MAX];
 	int64_t report_until; /* last report boundary handled */
-	/* the message being handled */
+	/* the batch being handled (handle_batch): its messages, what each one's decoded record
+	 * says, and the licences its verified chip records name (built at the first need) */
 	struct lm_record *rec;
-	struct ent *cand; /* licence of its chip certificate */
-	uint8_t cand_pk[LM_PK_LEN];
+	const struct lm_feed_nats_msg *bm;
+	struct pmsg *pm;
+	size_t bn, pm_cap, bcur;
+	struct lm_feed_hmap bcand; /* chip key -> ent, of this batch's verified records */
+	bool bcand_built;
+	struct lm_feed_nats_msg *lmsg; /* read_logs: part of a log batch as messages */
+	int *lverdict; /* and their verdicts (conf.batch each) */
+};
+
+/* A message of the batch being handled. */
+struct pmsg {
+	struct ent *cand; /* licence of its chip certificate, or NULL */
+	uint8_t pk[LM_PK_LEN]; /* its chip key (cand only) */
+	int64_t t_ns; /* its record's start (cand only) */
+	bool chip; /* a chip record (decoded) */
+	bool rejected; /* the follower rejected it (reason in reject) */
 	char reject[240];
 };
 
@@ -600,6 +615,29 @@ flush(struct cpd_service *s, struct ent *e)
 
 /* ---- follower callbacks ---- */
 
+/*
+ * The licences named by the verified chip records of the batch, first one per chip key. The
+ * follower verifies every message of a batch before it solves any chip (so before the first
+ * emit or clone call, which is when this is built), and a record it rejected names nothing:
+ * a forged certificate never attaches a chip key to a licence.
+ */
+static int
+build_cand(struct cpd_service *s)
+{
+	size_t i;
+
+	s->bcand_built = true;
+	for (i = 0; i < s->bn; i++) {
+		const struct pmsg *p = &s->pm[i];
+
+		if (p->cand && !p->rejected && !lm_feed_hmap_get(&s->bcand, p->pk) &&
+			lm_feed_hmap_put(&s->bcand, p->pk, p->cand) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 static struct ent *
 ent_of_chip(struct cpd_service *s, const char *hex)
 {
@@ -610,10 +648,13 @@ ent_of_chip(struct cpd_service *s, const char *hex)
 		return NULL;
 	}
 	e = lm_feed_hmap_get(&s->by_pk, pk);
-	if (!e && s->cand && !memcmp(pk, s->cand_pk, LM_PK_LEN)) {
-		/* called for the chip of the record being handled, which verified */
-		e = s->cand;
-		if (lm_feed_hmap_put(&s->by_pk, pk, e) < 0) {
+	if (!e && s->bm) {
+		/* called for a chip of the batch being handled, which verified */
+		if (!s->bcand_built && build_cand(s) < 0) {
+			return NULL;
+		}
+		e = lm_feed_hmap_get(&s->bcand, pk);
+		if (e && lm_feed_hmap_put(&s->by_pk, pk, e) < 0) {
 			return NULL;
 		}
 	}
@@ -667,65 +708,152 @@ on_clone(const struct lm_locate_clone *c, uint64_t rev, uint64_t seq, void *arg)
 	return update(s, e, OP_CLONE, &a) < 0 ? -EIO : 0;
 }
 
+/*
+ * A record rejected for good. The follower names a message of the batch by its subject and
+ * stream sequence (in message order); a listed record that failed ("list of chip ...") is
+ * none of the batch's messages and names none.
+ */
 static void
 on_reject(const char *subject, uint64_t seq, const char *reason, void *arg)
 {
 	struct cpd_service *s = arg;
+	size_t k, i;
 
-	(void)subject;
-	(void)seq;
-	snprintf(s->reject, sizeof(s->reject), "%s", reason);
+	for (k = 0; k < s->bn; k++) {
+		i = (s->bcur + k) % s->bn;
+		if (!s->pm[i].rejected && s->bm[i].stream_seq == seq && s->bm[i].subject &&
+			subject && !strcmp(s->bm[i].subject, subject)) {
+			s->pm[i].rejected = true;
+			snprintf(s->pm[i].reject, sizeof(s->pm[i].reject), "%s", reason);
+			s->bcur = i + 1;
+			s->bcand_built = false; /* rebuilt without it if needed again */
+			lm_feed_hmap_free(&s->bcand, NULL);
+			return;
+		}
+	}
 }
 
-/* One record message (from the consumer or a log). 0 ack, 1 rejected, -1 redeliver. */
-static int
-handle_msg(const struct lm_feed_nats_msg *m, void *arg)
+/* A long batch: its messages' ack wait starts again (a no-op outside a fetch). */
+static void
+on_progress(void *arg)
 {
 	struct cpd_service *s = arg;
-	const struct lm_licence *lic = NULL;
+
+	if (s->cons && lm_feed_nats_consumer_progress(s->cons) < 0) {
+		logf_(s, "feed: %s", lm_feed_nats_consumer_error(s->cons));
+	}
+}
+
+/* What message m's record says before it is verified: its licence candidate. */
+static void
+note_msg(struct cpd_service *s, const struct lm_feed_nats_msg *m, struct pmsg *p)
+{
+	const struct lm_licence *lic;
+
+	memset(p, 0, offsetof(struct pmsg, reject));
+	p->reject[0] = '\0';
+	if (m->kind != LM_FEED_NATS_RECORD) {
+		return;
+	}
+	s->stats.records++;
+	if (lm_record_decode(s->rec, m->record, m->record_len) != LM_OK ||
+		s->rec->prover.kind != LM_CRED_CHIP) {
+		return;
+	}
+	p->chip = true;
+	lic = lm_licence_set_find_cert(s->lics, &s->rec->prover.u.chip);
+	if (lic) {
+		p->cand = lm_feed_hmap_get(&s->by_id, lic->id);
+		memcpy(p->pk, s->rec->prover.u.chip.chip_pk, LM_PK_LEN);
+		p->t_ns = s->rec->t_start_ns;
+	}
+}
+
+/* A verified record made with a revoked chip key: evidence of `revoked`. */
+static int
+revoked_record(struct cpd_service *s, const struct lm_feed_nats_msg *m, const struct pmsg *p)
+{
+	uint8_t leaf[LM_HASH_LEN];
+	char hex[CPD_HEX], pk[CPD_HEX];
+	struct op_arg a = {0};
+
+	s->stats.revoked_records++;
+	lm_record_hash(leaf, m->record, m->record_len);
+	lm_feed_hex(hex, leaf, LM_HASH_LEN);
+	lm_feed_hex(pk, p->pk, LM_PK_LEN);
+	a.evidence = hex;
+	a.t_ns = p->t_ns;
+	a.why = p->reject;
+	a.pk = pk;
+	return update(s, p->cand, OP_REVOKED, &a);
+}
+
+/*
+ * The record messages m[0..n) (one fetch, or part of a log batch) as one follower batch:
+ * verdict[i] 0 ack, 1 rejected for good, -1 redeliver (lm_locate_follow_batch's, and -1 when
+ * a revoked record's evidence could not be stored). Never held.
+ * @return messages to redeliver.
+ */
+static size_t
+handle_batch(struct cpd_service *s, const struct lm_feed_nats_msg *m, size_t n, int *verdict)
+{
+	const struct lm_locate_follow_stats *fs = lm_locate_follow_stats(s->follow);
+	size_t i, failed = 0;
 	int rc;
 
-	s->cand = NULL;
-	s->reject[0] = '\0';
-	if (m->kind == LM_FEED_NATS_RECORD) {
-		s->stats.records++;
-		if (lm_record_decode(s->rec, m->record, m->record_len) == LM_OK &&
-			s->rec->prover.kind == LM_CRED_CHIP) {
-			lic = lm_licence_set_find_cert(s->lics, &s->rec->prover.u.chip);
-			if (lic) {
-				s->cand = lm_feed_hmap_get(&s->by_id, lic->id);
-				memcpy(s->cand_pk, s->rec->prover.u.chip.chip_pk, LM_PK_LEN);
-			}
-		}
-	}
-	rc = lm_locate_follow_msg(m, s->follow);
-	if (rc == 1) {
-		s->stats.rejected++;
-		/* verified in full, but made with a revoked chip key: evidence of `revoked` */
-		if (s->cand && !strncmp(s->reject, "revoked chip key", 16)) {
-			uint8_t leaf[LM_HASH_LEN];
-			char hex[CPD_HEX], pk[CPD_HEX];
-			struct op_arg a = {0};
+	if (n > s->pm_cap) {
+		struct pmsg *np = realloc(s->pm, n * sizeof(*np));
 
-			s->stats.revoked_records++;
-			lm_record_hash(leaf, m->record, m->record_len);
-			lm_feed_hex(hex, leaf, LM_HASH_LEN);
-			lm_feed_hex(pk, s->cand_pk, LM_PK_LEN);
-			a.evidence = hex;
-			a.t_ns = s->rec->t_start_ns;
-			a.why = s->reject;
-			a.pk = pk;
-			if (update(s, s->cand, OP_REVOKED, &a) < 0) {
-				rc = -1;
+		if (!np) {
+			logf_(s, "out of memory for a batch of %zu (redelivered later)", n);
+			for (i = 0; i < n; i++) {
+				verdict[i] = -1;
 			}
+			return n;
 		}
-	} else if (rc < 0) {
-		logf_(s, "%s (redelivered later)", lm_locate_follow_error(s->follow));
-	} else if (m->kind == LM_FEED_NATS_RECORD && s->rec->prover.kind == LM_CRED_CHIP) {
-		s->stats.chip_records++;
+		s->pm = np;
+		s->pm_cap = n;
 	}
-	s->cand = NULL;
-	return rc;
+	for (i = 0; i < n; i++) {
+		note_msg(s, &m[i], &s->pm[i]);
+	}
+	s->bm = m;
+	s->bn = n;
+	s->bcur = 0;
+	rc = lm_locate_follow_batch(s->follow, m, n, verdict);
+	s->bm = NULL;
+	s->bn = 0;
+	s->bcand_built = false;
+	lm_feed_hmap_free(&s->bcand, NULL);
+	s->stats.batches = fs->batches;
+	s->stats.appends = fs->appends;
+	for (i = 0; i < n; i++) {
+		const struct pmsg *p = &s->pm[i];
+
+		if (verdict[i] == 1) {
+			s->stats.rejected++;
+			/* verified in full, but made with a revoked chip key */
+			if (p->cand && p->rejected && !strncmp(p->reject, "revoked chip key", 16) &&
+				revoked_record(s, &m[i], p) < 0) {
+				verdict[i] = -1;
+			}
+		} else if (verdict[i] == 0 && p->chip) {
+			s->stats.chip_records++;
+		}
+		failed += verdict[i] < 0;
+	}
+	if (rc < 0) {
+		logf_(s, "%s (%zu of %zu messages redelivered later)",
+			lm_locate_follow_error(s->follow), failed, n);
+	}
+	return failed;
+}
+
+/* lm_feed_nats_consumer_fetch_batch's callback. */
+static int
+on_batch(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
+{
+	return handle_batch(arg, m, n, verdict) ? -1 : 0;
 }
 
 /* ---- create / destroy ---- */
@@ -734,7 +862,7 @@ struct cpd_service *
 cpd_service_create(const struct cpd_conf *c, char *err, size_t errlen)
 {
 	static const struct lm_locate_follow_ops ops = {
-		.emit = on_window, .clone = on_clone, .reject = on_reject};
+		.emit = on_window, .clone = on_clone, .reject = on_reject, .progress = on_progress};
 	struct cpd_service *s = calloc(1, sizeof(*s));
 	struct lm_feed_nats_conf nc;
 	unsigned i;
@@ -786,6 +914,12 @@ cpd_service_create(const struct cpd_conf *c, char *err, size_t errlen)
 			goto fail;
 		}
 	} else {
+		s->lmsg = calloc((size_t)c->batch, sizeof(*s->lmsg));
+		s->lverdict = calloc((size_t)c->batch, sizeof(*s->lverdict));
+		if (!s->lmsg || !s->lverdict) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 		for (i = 0; i < c->log_dirs.n; i++) {
 			s->readers[i] = lm_feed_reader_open(c->log_dirs.v[i], NULL);
 			if (!s->readers[i]) {
@@ -829,6 +963,10 @@ cpd_service_destroy(struct cpd_service *s)
 	pthread_mutex_destroy(&s->mu);
 	free(s->coverable);
 	free(s->rec);
+	free(s->pm);
+	free(s->lmsg);
+	free(s->lverdict);
+	lm_feed_hmap_free(&s->bcand, NULL);
 	free(s);
 }
 
@@ -856,9 +994,10 @@ tick(struct cpd_service *s)
 }
 
 /*
- * Every complete batch the logs have now, as record messages. A batch whose effect could not
- * be stored (the state store failed) is read again from its start on the next call (what
- * of it was stored is merged again, which changes nothing): a log record is never skipped.
+ * Every complete batch the logs have now, as record messages, handed to the follower in
+ * batches of at most conf.batch. A log batch whose effect could not be stored (the state store
+ * failed) is read again from its start on the next call (what of it was stored is merged
+ * again, which changes nothing): a log record is never skipped.
  * @return records handed.
  */
 static int
@@ -868,7 +1007,7 @@ read_logs(struct cpd_service *s, unsigned *retried)
 	struct lm_feed_fault fault;
 	int n = 0;
 	unsigned i;
-	size_t k;
+	size_t k, j, c, max = (size_t)s->conf.batch;
 
 	for (i = 0; i < s->conf.log_dirs.n; i++) {
 		bool again = false;
@@ -878,24 +1017,26 @@ read_logs(struct cpd_service *s, unsigned *retried)
 			continue;
 		}
 		while (!again && (rc = lm_feed_reader_next(s->readers[i], &b, &fault)) == 1) {
-			for (k = 0; k < b.n && !again; k++) {
-				struct lm_feed_nats_msg m = {
-					.kind = LM_FEED_NATS_RECORD,
-					.subject = s->conf.log_dirs.v[i],
-					.stream_seq = ++s->log_seq,
-					.delivered = 1,
-					.record = b.items[k].record,
-					.record_len = b.items[k].record_len,
-					.proof = b.items[k].proof,
-					.proof_len = b.items[k].proof_len,
-					.head = b.head,
-					.head_len = b.head_len,
-					.delegation = b.delegation,
-					.delegation_len = b.delegation_len,
-				};
-
-				again = handle_msg(&m, s) < 0;
-				n++;
+			for (k = 0; k < b.n && !again; k += c) {
+				c = b.n - k < max ? b.n - k : max;
+				for (j = 0; j < c; j++) {
+					s->lmsg[j] = (struct lm_feed_nats_msg){
+						.kind = LM_FEED_NATS_RECORD,
+						.subject = s->conf.log_dirs.v[i],
+						.stream_seq = ++s->log_seq,
+						.delivered = 1,
+						.record = b.items[k + j].record,
+						.record_len = b.items[k + j].record_len,
+						.proof = b.items[k + j].proof,
+						.proof_len = b.items[k + j].proof_len,
+						.head = b.head,
+						.head_len = b.head_len,
+						.delegation = b.delegation,
+						.delegation_len = b.delegation_len,
+					};
+				}
+				again = handle_batch(s, s->lmsg, c, s->lverdict) > 0;
+				n += (int)c;
 			}
 		}
 		if (again) {
@@ -957,8 +1098,8 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 		int n;
 
 		if (s->cons) {
-			n = lm_feed_nats_consumer_fetch(
-				s->cons, FETCH_MAX, FETCH_WAIT_MS, handle_msg, s);
+			n = lm_feed_nats_consumer_fetch_batch(
+				s->cons, (int)s->conf.batch, FETCH_WAIT_MS, on_batch, s);
 			if (n == -EIO) {
 				logf_(s, "feed: %s", lm_feed_nats_consumer_error(s->cons));
 				usleep(FETCH_WAIT_MS * 1000);
@@ -983,9 +1124,19 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 			last_tick = mono_s();
 		}
 	}
+	if (s->cons && lm_feed_nats_consumer_flush(s->cons, 5000) < 0) {
+		logf_(s, "feed: %s", lm_feed_nats_consumer_error(s->cons));
+	}
 	if (retried) {
 		logf_(s, "%u log batches read again after a state store failure", retried);
 	}
+	logf_(s,
+		"%llu records (%llu chip records) in %llu follower batches, %llu list appends, "
+		"%llu state writes; messages from %.6f to %.6f",
+		(unsigned long long)s->stats.records, (unsigned long long)s->stats.chip_records,
+		(unsigned long long)s->stats.batches, (unsigned long long)s->stats.appends,
+		(unsigned long long)s->stats.merges, lm_locate_follow_stats(s->follow)->first_s,
+		lm_locate_follow_stats(s->follow)->last_s);
 	return 0;
 }
 

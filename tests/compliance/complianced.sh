@@ -7,8 +7,10 @@
 # reference member's; every transition in the key-value state has its alert events on the
 # subject exactly once (no loss, no duplicate); a scheduled report is written once and
 # verifies; a restart changes nothing; time passing makes chips silent; the local-log source
-# gives the same statuses; a revocation list makes `revoked`; the same chip keys at two places
-# make `clone`; HTTP 4xx; bad configurations.
+# gives the same statuses; a revocation list makes `revoked`; whole fetches handled as one
+# follower batch give the statuses and evidence of one message at a time (batch = 1), with
+# fewer list appends; the same chip keys at two places make `clone`; HTTP 4xx; bad
+# configurations.
 # args: LMCTL LOCATE_GEN COMPLIANCED CPD_TOOL
 here=$(cd "$(dirname "$0")" && pwd)
 CPD=$3
@@ -313,6 +315,67 @@ assert {k: v["status"] for k, v in chips.items()} == {k: v for k, v in ref.items
 EOF
 kill -TERM "$(pid_of rev)"; wait_exit rev 20
 ok "a revocation list revoking SN-FR-CENTRE: revoked, evidence its first refused record; the others unchanged"
+
+# batches over NATS: two members, each its own group, bucket and alert stream, start on the
+# whole stream with the revocation list: "many" with the default batch (all of a fetch as one
+# follower batch: several chips, CENTRE's revoked-key records and the 12 rogue ones in it),
+# "one" with batch = 1 (one message at a time, as lm-complianced handled them before). The
+# same states (statuses, transitions and their evidence, revocation, clone, chip keys; the
+# batch's proofs among one at a time's), records and rejections; "many" made fewer list
+# appends than chip records (one per chip and batch), "one" one per record.
+hpo=$(free_port); hpm=$(free_port)
+for m in one many; do
+	extra=(); [ $m = many ] || extra=("batch = 1")
+	conf $m "nats_durable = \"$m\"" "alert_subject = \"lm$m.alert\"" \
+		"alert_stream = \"LM${m^^}\"" "revocation_files = [\"$T/chips.rev\"]" \
+		"http_port = $([ $m = one ] && echo $hpo || echo $hpm)" "${extra[@]}"
+	start $m "$CPD" -c "$T/$m.conf"
+done
+wait_ready one "$hpo" "http on" || fail "member one"
+wait_ready many "$hpm" "http on" || fail "member many"
+wait_status "$hpo" "$CENTRE" revoked || fail "batch 1: SN-FR-CENTRE $(status_of "$hpo" "$CENTRE")"
+wait_status "$hpm" "$CENTRE" revoked || fail "batch: SN-FR-CENTRE $(status_of "$hpm" "$CENTRE")"
+quiet LMCOMPLIANCE_one || fail "batch 1 state never settled"
+quiet LMCOMPLIANCE_many || fail "batch state never settled"
+"$TOOL" kv "$URL" LMCOMPLIANCE_one >"$T/kv.one" || fail "read the batch 1 bucket"
+"$TOOL" kv "$URL" LMCOMPLIANCE_many >"$T/kv.many" || fail "read the batch bucket"
+curl -sf "http://127.0.0.1:$hpo/metrics" >"$T/one.metrics" || fail "/metrics of one"
+curl -sf "http://127.0.0.1:$hpm/metrics" >"$T/many.metrics" || fail "/metrics of many"
+python3 - "$T/kv.one" "$T/kv.many" "$T/one.metrics" "$T/many.metrics" "$CENTRE" <<'EOF' || fail "batch vs one at a time (above)"
+import json, sys
+def chips(p):
+    return {e["key"]: e["state"] for e in map(json.loads, open(p)) if len(e["key"]) == 64}
+def metrics(p):
+    return {l.split()[0][len("lm_compliance_"):-len("_total")]: int(l.split()[1])
+            for l in open(p) if l.startswith("lm_compliance_") and l.split()[0].endswith("_total")}
+one, many = chips(sys.argv[1]), chips(sys.argv[2])
+mo, mm = metrics(sys.argv[3]), metrics(sys.argv[4])
+assert one.keys() == many.keys(), (sorted(one), sorted(many))
+for k in one:
+    a, b = one[k], many[k]
+    # status, transitions and their evidence, revocation, clone, chip key: all equal
+    for f in set(a) | set(b):
+        assert f == "proofs" or a.get(f) == b.get(f), (k, f, a.get(f), b.get(f))
+    # a batch solves a window once from all its records; one at a time also kept the
+    # versions a later record turned into another verdict (inconclusive, then outside)
+    assert all(p in a["proofs"] for p in b["proofs"]), (k, a["proofs"], b["proofs"])
+c = many[sys.argv[5]]
+assert c["revoked"]["what"].startswith("revoked chip key (cloned"), c["revoked"]
+assert len(c["revoked"]["evidence"]) == 1, c["revoked"]
+for f in ("records", "chip_records", "rejected", "revoked_records", "unlicensed_windows"):
+    assert mo[f] == mm[f], (f, mo[f], mm[f])
+assert mm["revoked_records"] > 0 and mm["rejected"] == 12 + mm["revoked_records"], mm
+# batch 1: one batch per message (head messages too), one list append per chip record
+assert mo["batches"] >= mo["records"] and mo["list_appends"] == mo["chip_records"], mo
+# batches: several messages each, several records of a chip and several chips in one
+assert mm["batches"] < mm["records"], mm
+assert mm["list_appends"] < mm["chip_records"] and mm["list_appends"] > mm["batches"], mm
+print("# batch 1: %(batches)d batches, %(list_appends)d list appends;" % mo,
+      "batch: %(batches)d batches, %(list_appends)d list appends, of %(chip_records)d chip records" % mm)
+EOF
+for m in one many; do kill -TERM "$(pid_of $m)"; wait_exit $m 20 || fail "member $m did not stop"; done
+grep -q "follower batches" "$T/many.log" || fail "no batch summary in the log"
+ok "batches over NATS (revoked-key and rogue records among them): statuses and evidence equal one at a time; fewer list appends than chip records"
 
 # clones: the same chip keys measured at other places at the same time (locate_gen with
 # another seed moves the random chips, keys and landmarks stay); the clone status equals the

@@ -433,6 +433,8 @@ START_TEST(test_conf_errors)
 
 	conf_err(BASE "nats_urls = \"nats://x\";\nbogus = 1;\n", ":4: ");
 	conf_err(BASE "nats_urls = \"nats://x\";\ntick_ms = 5;\n", "tick_ms");
+	conf_err(BASE "nats_urls = \"nats://x\";\nbatch = 0;\n", "batch");
+	conf_err(BASE "nats_urls = \"nats://x\";\nbatch = 16385;\n", "batch");
 	conf_err(BASE, "source = \"nats\" needs nats_urls");
 	conf_err(BASE "source = \"log\";\n", "needs log_dirs");
 	conf_err(BASE "source = \"log\"; log_dirs = [\"/x\"];\n", "no state store");
@@ -450,6 +452,7 @@ START_TEST(test_conf_errors)
 	ck_assert_int_eq(cpd_conf_load(&c, path, err, sizeof(err)), 0);
 	ck_assert_str_eq(c.state_bucket, "LMCOMPLIANCE_compliance");
 	ck_assert_str_eq(c.alert_subject, "lmcompliance.alert");
+	ck_assert_int_eq(c.batch, 1024);
 	unlink(path);
 }
 END_TEST

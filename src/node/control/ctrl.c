@@ -3,6 +3,7 @@
  * Control/crypto side of landmarkd: HELLO verification, proof verification, records,
  * Merkle batches, sink; prover side of landmark-to-landmark sessions.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -553,11 +554,17 @@ gpu_proof_ok(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m
 	return true;
 }
 
-/* Does candidate proof (of sample i) verify: signature, MAC under the revealed s, or the
- * GPU's signature over its report (hash then gets the report hash)? */
+static_assert(LM_MAC_LEN == crypto_verify_32_BYTES, "fast-mode MAC compare");
+
+/*
+ * Does candidate proof (of sample i) verify: signature, MAC under the revealed s, or the
+ * GPU's signature over its report (hash then gets the report hash)? In fast mode mac is
+ * sample i's MAC under s as the verified REVEAL's transcript has it (lm_reveal_verify_macs),
+ * so no MAC is computed twice; NULL in the other modes.
+ */
 static bool
 proof_ok(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m, unsigned i,
-	const uint8_t *proof, const struct lm_reveal *rv, uint8_t hash[LM_HASH_LEN])
+	const uint8_t *proof, const uint8_t *mac, uint8_t hash[LM_HASH_LEN])
 {
 	struct lm_response r;
 
@@ -565,8 +572,8 @@ proof_ok(struct lm_ctrl *c, const struct pending *p, const struct lm_nmsg *m, un
 		return gpu_proof_ok(c, p, m, i, proof, hash);
 	}
 	if (p->mode == LM_MODE_FAST) {
-		return lm_fast_mac_verify(proof, rv->secret, c->c.pk, m->session_id, (uint16_t)i,
-			       m->s[i].nonce) == LM_OK;
+		/* constant time, as lm_fast_mac_verify() */
+		return crypto_verify_32(proof, mac) == 0;
 	}
 	r.session_id = m->session_id;
 	r.seq = (uint16_t)i;
@@ -590,11 +597,12 @@ gpu_record_proof(const struct pending *p, struct lm_nsample *sm, const uint8_t h
 /*
  * Sample i: the earliest candidate whose proof verifies (docs/node.md "Responses"). A forged
  * first answer costs the sample its tighter stamp, never the session; with no candidate left
- * the sample is lost. Every bad candidate is counted.
+ * the sample is lost. Every bad candidate is counted. mac: as proof_ok (both candidates are
+ * checked against the same one).
  */
 static void
 sample_choose(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, unsigned i,
-	const struct lm_reveal *rv)
+	const uint8_t *mac)
 {
 	struct lm_nsample *sm = &m->s[i];
 	uint8_t hash[LM_HASH_LEN];
@@ -605,12 +613,12 @@ sample_choose(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, uns
 		sm->got = 0;
 		return;
 	}
-	if (proof_ok(c, p, m, i, sm->proof, rv, hash)) {
+	if (proof_ok(c, p, m, i, sm->proof, mac, hash)) {
 		gpu_record_proof(p, sm, hash);
 		return;
 	}
 	c->st.bad_proofs++;
-	if (sm->got2 && proof_ok(c, p, m, i, sm->proof2, rv, hash)) {
+	if (sm->got2 && proof_ok(c, p, m, i, sm->proof2, mac, hash)) {
 		/* The later answer: software stamps, so its RTT is only ever longer. */
 		sm->rtt_cyc = sm->rtt2_cyc;
 		sm->ts_err_cyc = 0;
@@ -635,13 +643,14 @@ static enum lm_reason
 verify_session(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, struct lm_reveal *rv)
 {
 	uint8_t nonces[LM_K_MAX][LM_NONCE_LEN];
+	uint8_t macs[LM_K_MAX][LM_MAC_LEN];
 	enum lm_reason why;
 	unsigned i;
 
 	if (p->mode == LM_MODE_SIGNED || p->mode == LM_MODE_GPU) {
 		for (i = 0; i < m->sent; i++) {
 			if (m->s[i].got) {
-				sample_choose(c, p, m, i, rv);
+				sample_choose(c, p, m, i, NULL);
 			}
 		}
 		return LM_OK;
@@ -656,8 +665,9 @@ verify_session(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, st
 	for (i = 0; i < m->sent; i++) {
 		memcpy(nonces[i], m->s[i].nonce, LM_NONCE_LEN);
 	}
-	why = lm_reveal_verify(rv, c->c.pk, m->session_id, p->commitment, p->prover_pk,
-		(const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent);
+	/* macs[i]: the MAC under s of every answered seq i (the only ones sample_choose sees) */
+	why = lm_reveal_verify_macs(rv, c->c.pk, m->session_id, p->commitment, p->prover_pk,
+		(const uint8_t(*)[LM_NONCE_LEN])nonces, m->sent, macs);
 	if (why != LM_OK) {
 		return why;
 	}
@@ -670,7 +680,7 @@ verify_session(struct lm_ctrl *c, const struct pending *p, struct lm_nmsg *m, st
 			m->s[i].got = 0;
 			continue;
 		}
-		sample_choose(c, p, m, i, rv);
+		sample_choose(c, p, m, i, macs[i]);
 	}
 	return LM_OK;
 }
