@@ -180,6 +180,30 @@ rig_ctrl(struct node_rig *r, const struct lm_ctrl_conf *cc)
 	}
 }
 
+/*
+ * The small rig of the session tests: 8 measuring and 2 prover sessions, 8 pending on the
+ * control side, a pool of 64; pacing as given. Adjusts what rig_init() filled in.
+ */
+static inline void
+rig_small(struct lm_engine_conf *ec, struct lm_ctrl_conf *cc, uint64_t interval_ns,
+	uint64_t reply_timeout_ns)
+{
+	ec->max_sessions = 8;
+	ec->max_provers = 2;
+	ec->interval_ns = interval_ns;
+	ec->reply_timeout_ns = reply_timeout_ns;
+	cc->max_pending = 8;
+	cc->pool_size = 64;
+}
+
+/* rig_engine() then rig_ctrl(). */
+static inline void
+rig_start(struct node_rig *r, const struct lm_engine_conf *ec, const struct lm_ctrl_conf *cc)
+{
+	rig_engine(r, ec);
+	rig_ctrl(r, cc);
+}
+
 /* Run engine and control side until both are quiet (bounded). */
 static void
 rig_pump(struct node_rig *r)
@@ -214,6 +238,36 @@ rig_take_udp(struct node_rig *r, uint8_t *payload)
 	return -1;
 }
 
+/* The frame of a UDP datagram from (mac, ip:port) to the node's protocol port, in f: its length. */
+static inline uint32_t
+rig_udp_frame(uint8_t f[LM_FRAME_MAX], const uint8_t mac[6], uint32_t ip, uint16_t port,
+	const void *payload, uint32_t len)
+{
+	uint32_t n = lm_net_build_udp(
+		f, LM_FRAME_MAX, mac, node_mac, ip, NODE_IP, port, LM_PROTO_PORT, payload, len);
+
+	ck_assert_uint_gt(n, 0);
+	return n;
+}
+
+/* That datagram received by the node's port. */
+static inline void
+rig_inject_udp_from(struct node_rig *r, const uint8_t mac[6], uint32_t ip, uint16_t port,
+	const void *payload, uint32_t len)
+{
+	uint8_t f[LM_FRAME_MAX];
+	uint32_t n = rig_udp_frame(f, mac, ip, port, payload, len);
+
+	ck_assert_int_eq(lm_memport_inject(r->mp, f, (uint16_t)n), 0);
+}
+
+/* A datagram of the rig's chip (CHIP_IP:CHIP_PORT) received by the node. */
+static inline void
+rig_inject_udp(struct node_rig *r, const void *payload, uint32_t len)
+{
+	rig_inject_udp_from(r, chip_mac, CHIP_IP, CHIP_PORT, payload, len);
+}
+
 /* A HELLO of the rig's chip to its landmark in mode, stamped now with a fresh nonce (the
  * caller adds a commitment or other fields, then signs it with r->chip_sk). */
 static void
@@ -225,6 +279,101 @@ rig_hello_init(const struct node_rig *r, struct lm_hello *h, enum lm_mode mode)
 	randombytes_buf(h->hello_nonce, sizeof(h->hello_nonce));
 	memcpy(h->landmark_pk, r->lm_pk, 32);
 	h->cred = r->chip_cred;
+}
+
+/* h signed by the rig's chip and sent to the node: its encoded length. */
+static inline int
+rig_send_hello(struct node_rig *r, struct lm_hello *h)
+{
+	uint8_t buf[LM_HELLO_MAX_LEN];
+	int len;
+
+	ck_assert_int_eq(lm_hello_sign(h, r->chip_sk), 0);
+	len = lm_hello_encode(h, buf, sizeof(buf));
+	ck_assert_int_gt(len, 0);
+	rig_inject_udp(r, buf, (uint32_t)len);
+	return len;
+}
+
+/*
+ * After challenge seq - 1 was handled: interval_ns later (seq > 0) the next CHALLENGE, which
+ * must be the node's next datagram to the chip, for seq; decoded into c.
+ */
+static inline void
+rig_next_challenge(struct node_rig *r, struct lm_challenge *c, unsigned seq, uint64_t interval_ns)
+{
+	uint8_t pl[LM_FRAME_MAX];
+	int n;
+
+	if (seq > 0) {
+		r->clk.now += interval_ns;
+		lm_engine_poll(r->eng);
+	}
+	n = rig_take_udp(r, pl);
+	ck_assert_int_eq(n, LM_CHALLENGE_LEN);
+	ck_assert_int_eq(lm_challenge_decode(c, pl, (size_t)n), LM_OK);
+	ck_assert_uint_eq(c->seq, seq);
+}
+
+/* The chip's RESPONSE to c in mode (s: the fast secret); forge > 0 flips bit 0 of proof byte
+ * forge. */
+static inline void
+rig_answer(struct node_rig *r, const struct lm_challenge *c, enum lm_mode mode,
+	const uint8_t s[LM_SECRET_LEN], unsigned forge)
+{
+	struct lm_response rsp = {.session_id = c->session_id, .seq = c->seq};
+	uint8_t buf[LM_RESPONSE_SIGNED_LEN];
+	int len;
+
+	memcpy(rsp.nonce, c->nonce, LM_NONCE_LEN);
+	if (mode == LM_MODE_SIGNED) {
+		ck_assert_int_eq(lm_response_sign(&rsp, r->lm_pk, r->chip_sk), 0);
+	} else {
+		rsp.mode = LM_MODE_FAST;
+		lm_fast_mac(rsp.proof.mac, s, r->lm_pk, c->session_id, c->seq, c->nonce);
+	}
+	if (forge > 0) {
+		rsp.proof.sig[forge] ^= 1;
+	}
+	len = lm_response_encode(&rsp, buf, sizeof(buf));
+	ck_assert_int_gt(len, 0);
+	rig_inject_udp(r, buf, (uint32_t)len);
+}
+
+/* The last challenge's reply deadline (reply_timeout_ns on): the FINISH goes out. */
+static inline void
+rig_take_finish(struct node_rig *r, uint64_t reply_timeout_ns)
+{
+	uint8_t pl[LM_FRAME_MAX];
+
+	r->clk.now += reply_timeout_ns;
+	lm_engine_poll(r->eng);
+	ck_assert_int_eq(rig_take_udp(r, pl), LM_FINISH_LEN);
+}
+
+/* The chip's REVEAL of session sid, signed: secret s, the k nonces it was challenged with. */
+static inline void
+rig_reveal_sign(const struct node_rig *r, struct lm_reveal *rv, uint64_t sid, uint64_t answered,
+	const uint8_t s[LM_SECRET_LEN], const uint8_t (*nonces)[LM_NONCE_LEN], unsigned k)
+{
+	uint8_t commitment[LM_HASH_LEN];
+
+	memset(rv, 0, sizeof(*rv));
+	rv->session_id = sid;
+	rv->answered = answered;
+	memcpy(rv->secret, s, LM_SECRET_LEN);
+	lm_commitment(commitment, s, r->chip_pk);
+	ck_assert_int_eq(lm_reveal_sign(rv, r->lm_pk, commitment, nonces, k, r->chip_sk), 0);
+}
+
+/* rv encoded and sent by the chip. */
+static inline void
+rig_send_reveal(struct node_rig *r, const struct lm_reveal *rv)
+{
+	uint8_t out[LM_REVEAL_LEN];
+
+	ck_assert_int_eq(lm_reveal_encode(rv, out, sizeof(out)), LM_REVEAL_LEN);
+	rig_inject_udp(r, out, LM_REVEAL_LEN);
 }
 
 /* The chip's ARP request teaches the node its MAC; the reply is discarded. */

@@ -58,15 +58,9 @@ put_be32(uint8_t *p, uint32_t host)
 static void
 up(struct lm_engine_conf *ec, struct lm_ctrl_conf *cc, uint32_t max_per_prover)
 {
-	ec->max_sessions = 8;
-	ec->max_provers = 2;
-	ec->interval_ns = INTERVAL;
-	ec->reply_timeout_ns = REPLY_TO;
-	rig_engine(&R, ec);
-	cc->max_pending = 8;
-	cc->pool_size = 64;
+	rig_small(ec, cc, INTERVAL, REPLY_TO);
 	cc->max_per_prover = max_per_prover;
-	rig_ctrl(&R, cc);
+	rig_start(&R, ec, cc);
 }
 
 static void
@@ -105,16 +99,6 @@ inject(const uint8_t *f, uint32_t n)
 {
 	ck_assert_uint_gt(n, 0);
 	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
-}
-
-static void
-inject_udp_mac(const uint8_t mac[6], uint32_t ip, uint16_t port, const void *pl, uint32_t len)
-{
-	uint8_t f[LM_FRAME_MAX];
-
-	inject(f,
-		lm_net_build_udp(
-			f, sizeof(f), mac, node_mac, ip, NODE_IP, port, LM_PROTO_PORT, pl, len));
 }
 
 /* ARP from (ip, mac): op 1 request for us, op 2 reply to us (or gratuitous when tpa == ip). */
@@ -194,28 +178,6 @@ take_udp_to(uint32_t ip, uint16_t port, uint8_t *pl, uint8_t dst_mac[6])
 	return -1;
 }
 
-static void
-answer_from(const struct lm_challenge *c, enum lm_mode mode, const uint8_t s[32], int forge)
-{
-	struct lm_response r = {.session_id = c->session_id, .seq = c->seq};
-	uint8_t buf[LM_RESPONSE_SIGNED_LEN];
-	int len;
-
-	memcpy(r.nonce, c->nonce, 32);
-	if (mode == LM_MODE_SIGNED) {
-		ck_assert_int_eq(lm_response_sign(&r, R.lm_pk, R.chip_sk), 0);
-	} else {
-		r.mode = LM_MODE_FAST;
-		lm_fast_mac(r.proof.mac, s, R.lm_pk, c->session_id, c->seq, c->nonce);
-	}
-	if (forge) {
-		r.proof.sig[forge] ^= 1; /* each forge position gives another bad proof */
-	}
-	len = lm_response_encode(&r, buf, sizeof(buf));
-	ck_assert_int_gt(len, 0);
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, buf, (uint32_t)len);
-}
-
 /* ---- unproven sources ------------------------------------------------------------------ */
 
 /*
@@ -236,14 +198,13 @@ START_TEST(test_unproven_spends_no_source_token)
 	up(&ec, &cc, 0);
 	rig_learn_chip_mac(&R);
 	for (i = 0; i < 20; i++) {
-		inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b,
-			(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 1));
+		rig_inject_udp(&R, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 1));
 	}
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->hello_rate_src, 0);
 	ck_assert_uint_eq(cst()->hello_bad[LM_E_SIG], 20);
-	inject_udp_mac(
-		chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP, CHIP_PORT, b,
+		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->sessions_started, 1);
 	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN);
@@ -278,7 +239,7 @@ START_TEST(test_cookie_under_load)
 	learn(CHIP2_IP, chip2_mac);
 	/* A flood from CHIP2 drains the bucket: 4 go on (and fail), then cookie mode. */
 	for (i = 0; i < 10; i++) {
-		inject_udp_mac(chip2_mac, CHIP2_IP, 999, b,
+		rig_inject_udp_from(&R, chip2_mac, CHIP2_IP, 999, b,
 			(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 1));
 	}
 	rig_pump(&R);
@@ -288,7 +249,7 @@ START_TEST(test_cookie_under_load)
 	drain();
 	/* The chip's HELLO now gets a cookie, not a session. */
 	hlen = hello(b, LM_MODE_SIGNED, NULL, NULL, 0);
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hlen);
+	rig_inject_udp(&R, b, (uint32_t)hlen);
 	rig_pump(&R);
 	n = take_udp_to(CHIP_IP, CHIP_PORT, pl, NULL);
 	ck_assert_int_eq(n, LM_COOKIE_MSG_LEN);
@@ -297,24 +258,22 @@ START_TEST(test_cookie_under_load)
 	ck_assert_mem_eq(ck.hello_nonce, b + 24, LM_HELLO_NONCE_LEN);
 	ck_assert_uint_eq(st()->sessions_started, 0);
 	/* The cookie from another address or port proves nothing. */
-	inject_udp_mac(chip2_mac, CHIP2_IP, CHIP_PORT, b,
+	rig_inject_udp_from(&R, chip2_mac, CHIP2_IP, CHIP_PORT, b,
 		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, ck.cookie, 0));
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT + 1, b,
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP, CHIP_PORT + 1, b,
 		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, ck.cookie, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->cookie_bad, 2);
 	ck_assert_uint_eq(st()->sessions_started, 0);
 	drain();
 	/* A fresh HELLO with the cookie is proven: session. */
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b,
-		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, ck.cookie, 0));
+	rig_inject_udp(&R, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, ck.cookie, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->cookie_ok, 1);
 	ck_assert_uint_eq(st()->sessions_started, 1);
 	ck_assert_int_eq(take_udp_to(CHIP_IP, CHIP_PORT, pl, NULL), LM_CHALLENGE_LEN);
 	/* Proven HELLOs spend their source's bucket (burst 1). */
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b,
-		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, ck.cookie, 0));
+	rig_inject_udp(&R, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, ck.cookie, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->hello_rate_src, 1);
 	/* Two secret periods later the cookie is dead; under load again: a new cookie. */
@@ -322,13 +281,12 @@ START_TEST(test_cookie_under_load)
 	rig_learn_chip_mac(&R); /* the ARP entries expired meanwhile */
 	learn(CHIP2_IP, chip2_mac);
 	for (i = 0; i < 6; i++) {
-		inject_udp_mac(chip2_mac, CHIP2_IP, 999, b,
+		rig_inject_udp_from(&R, chip2_mac, CHIP2_IP, 999, b,
 			(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 1));
 	}
 	rig_pump(&R);
 	drain();
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b,
-		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, ck.cookie, 0));
+	rig_inject_udp(&R, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, ck.cookie, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->cookie_bad, 3);
 	n = take_udp_to(CHIP_IP, CHIP_PORT, pl, NULL);
@@ -354,8 +312,8 @@ START_TEST(test_unresolved_unproven_no_slot)
 
 	rig_default();
 	rig_learn_chip_mac(&R);
-	inject_udp_mac(
-		chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp_from(
+		&R, chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->hello_arp_unresolved, 1);
 	ck_assert_uint_eq(cst()->hello_ok, 0);
@@ -365,7 +323,7 @@ START_TEST(test_unresolved_unproven_no_slot)
 	}
 	ck_assert(asked);
 	for (i = 0; i < 200; i++) {
-		inject_udp_mac(evil_mac, 0xc612000au + i, 999, b,
+		rig_inject_udp_from(&R, evil_mac, 0xc612000au + i, 999, b,
 			(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 		if (i % 16 == 15) {
 			rig_pump(&R);
@@ -394,12 +352,12 @@ START_TEST(test_prover_key_quota)
 	rig_learn_chip_mac(&R);
 	learn(CHIP2_IP, chip2_mac);
 	learn(CHIP3_IP, evil_mac);
-	inject_udp_mac(
-		chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
-	inject_udp_mac(
-		chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
-	inject_udp_mac(
-		evil_mac, CHIP3_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP, CHIP_PORT, b,
+		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp_from(
+		&R, chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp_from(
+		&R, evil_mac, CHIP3_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->sessions_started, 1);
 	ck_assert_uint_eq(cst()->hello_quota, 2);
@@ -409,8 +367,8 @@ START_TEST(test_prover_key_quota)
 		rig_pump(&R);
 	}
 	ck_assert_uint_eq(st()->sessions_budget, 1);
-	inject_udp_mac(
-		chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp_from(
+		&R, chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->sessions_started, 2);
 	rig_fini(&R);
@@ -479,8 +437,8 @@ START_TEST(test_arp_no_overwrite)
 	ck_assert(arp_is(CHIP_IP, chip_mac));
 	ck_assert_uint_eq(st()->arp_mac_changed, 0);
 	/* Challenges still go to the chip's MAC. */
-	inject_udp_mac(
-		chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP, CHIP_PORT, b,
+		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_int_eq(take_udp_to(CHIP_IP, CHIP_PORT, pl, dst), LM_CHALLENGE_LEN);
 	ck_assert_mem_eq(dst, chip_mac, 6);
@@ -575,7 +533,7 @@ START_TEST(test_zero_mac_and_probe)
 	{
 		uint8_t b[LM_HELLO_MAX_LEN];
 
-		inject_udp_mac(zero_mac, CHIP_IP, CHIP_PORT, b,
+		rig_inject_udp_from(&R, zero_mac, CHIP_IP, CHIP_PORT, b,
 			(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 		lm_engine_poll(R.eng);
 		ck_assert_uint_eq(st()->net[LM_NET_DROP_SRC], 2);
@@ -638,7 +596,7 @@ START_TEST(test_rfc1122_checks)
 	lm_net_build_udp(f, sizeof(f), chip_mac, bcast_mac, CHIP_IP, NODE_IP, CHIP_PORT,
 		LM_PROTO_PORT, b, LM_HELLO_MIN_LEN);
 	inject(f, LM_UDP_OVERHEAD + LM_HELLO_MIN_LEN);
-	inject_udp_mac(chip_mac, 0xc61200ffu, CHIP_PORT, b, LM_HELLO_MIN_LEN);
+	rig_inject_udp_from(&R, chip_mac, 0xc61200ffu, CHIP_PORT, b, LM_HELLO_MIN_LEN);
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->hello_rx, 0);
 	ck_assert_uint_eq(st()->rx_martian, 5);
@@ -783,7 +741,7 @@ session_with_forgery(enum lm_mode mode, unsigned fseq, uint64_t rtt, uint64_t la
 
 	randombytes_buf(s, sizeof(s));
 	rig_learn_chip_mac(&R);
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b, (uint32_t)hello(b, mode, s, NULL, 0));
+	rig_inject_udp(&R, b, (uint32_t)hello(b, mode, s, NULL, 0));
 	rig_pump(&R);
 	for (seq = 0; seq < K; seq++) {
 		struct lm_challenge c;
@@ -800,13 +758,13 @@ session_with_forgery(enum lm_mode mode, unsigned fseq, uint64_t rtt, uint64_t la
 		memcpy(nonces[seq], c.nonce, 32);
 		R.clk.now += rtt;
 		if (seq == fseq) {
-			answer_from(&c, mode, s, 3); /* an on-path forger is faster */
+			rig_answer(&R, &c, mode, s, 3); /* an on-path forger is faster */
 			lm_engine_poll(R.eng);
 			R.clk.now += late;
-			answer_from(&c, mode, s, forge2 ? 5 : 0);
+			rig_answer(&R, &c, mode, s, forge2 ? 5 : 0);
 			lm_engine_poll(R.eng);
 		} else {
-			answer_from(&c, mode, s, 0);
+			rig_answer(&R, &c, mode, s, 0);
 			lm_engine_poll(R.eng);
 		}
 	}
@@ -815,17 +773,10 @@ session_with_forgery(enum lm_mode mode, unsigned fseq, uint64_t rtt, uint64_t la
 	n = take_udp_to(CHIP_IP, CHIP_PORT, pl, NULL);
 	ck_assert_int_eq(n, LM_FINISH_LEN);
 	if (mode == LM_MODE_FAST) {
-		struct lm_reveal rv = {.session_id = sid, .answered = (1u << K) - 1};
-		uint8_t commitment[32];
-		uint8_t out[LM_REVEAL_LEN];
+		struct lm_reveal rv;
 
-		memcpy(rv.secret, s, 32);
-		lm_commitment(commitment, s, R.chip_pk);
-		ck_assert_int_eq(lm_reveal_sign(&rv, R.lm_pk, commitment,
-					 (const uint8_t(*)[32])nonces, K, R.chip_sk),
-			0);
-		ck_assert_int_eq(lm_reveal_encode(&rv, out, sizeof(out)), LM_REVEAL_LEN);
-		inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, out, LM_REVEAL_LEN);
+		rig_reveal_sign(&R, &rv, sid, (1u << K) - 1, s, (const uint8_t(*)[32])nonces, K);
+		rig_send_reveal(&R, &rv);
 	}
 	rig_pump(&R);
 }
@@ -888,8 +839,7 @@ START_TEST(test_finish_resent)
 		finishes = 0;
 		randombytes_buf(s, sizeof(s));
 		rig_learn_chip_mac(&R);
-		inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, b,
-			(uint32_t)hello(b, LM_MODE_FAST, s, NULL, 0));
+		rig_inject_udp(&R, b, (uint32_t)hello(b, LM_MODE_FAST, s, NULL, 0));
 		rig_pump(&R);
 		for (seq = 0; seq < K; seq++) {
 			struct lm_challenge c;
@@ -904,7 +854,7 @@ START_TEST(test_finish_resent)
 			sid = c.session_id;
 			memcpy(nonces[seq], c.nonce, 32);
 			R.clk.now += 500;
-			answer_from(&c, LM_MODE_FAST, s, 0);
+			rig_answer(&R, &c, LM_MODE_FAST, s, 0);
 			lm_engine_poll(R.eng);
 		}
 		for (;;) {
@@ -917,20 +867,11 @@ START_TEST(test_finish_resent)
 			}
 			if (round == 1 && finishes == 2) {
 				/* The REVEAL comes after the first re-send: the session is done. */
-				struct lm_reveal rv = {
-					.session_id = sid, .answered = (1u << K) - 1};
-				uint8_t commitment[32];
-				uint8_t out[LM_REVEAL_LEN];
+				struct lm_reveal rv;
 
-				memcpy(rv.secret, s, 32);
-				lm_commitment(commitment, s, R.chip_pk);
-				ck_assert_int_eq(
-					lm_reveal_sign(&rv, R.lm_pk, commitment,
-						(const uint8_t(*)[32])nonces, K, R.chip_sk),
-					0);
-				ck_assert_int_eq(
-					lm_reveal_encode(&rv, out, sizeof(out)), LM_REVEAL_LEN);
-				inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, out, LM_REVEAL_LEN);
+				rig_reveal_sign(&R, &rv, sid, (1u << K) - 1, s,
+					(const uint8_t(*)[32])nonces, K);
+				rig_send_reveal(&R, &rv);
 				rig_pump(&R);
 				break;
 			}
@@ -996,12 +937,12 @@ START_TEST(test_prover_budget_and_cookie)
 	memset(ck.hello_nonce, 0x11, sizeof(ck.hello_nonce));
 	memset(ck.cookie, 0x22, sizeof(ck.cookie));
 	n = lm_cookie_encode(&ck, pl, sizeof(pl));
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, pl, (uint32_t)n);
+	rig_inject_udp(&R, pl, (uint32_t)n);
 	lm_engine_poll(R.eng);
 	ck_assert_int_eq(take_udp_to(CHIP_IP, CHIP_PORT, pl, NULL), -1);
 	memcpy(ck.hello_nonce, m.payload + 24, LM_HELLO_NONCE_LEN);
 	n = lm_cookie_encode(&ck, pl, sizeof(pl));
-	inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, pl, (uint32_t)n);
+	rig_inject_udp(&R, pl, (uint32_t)n);
 	lm_engine_poll(R.eng);
 	n = take_udp_to(CHIP_IP, CHIP_PORT, pl, NULL);
 	ck_assert_int_eq(n, hlen);
@@ -1014,7 +955,7 @@ START_TEST(test_prover_budget_and_cookie)
 
 		randombytes_buf(c.nonce, sizeof(c.nonce));
 		ck_assert_int_eq(lm_challenge_encode(&c, pl, sizeof(pl)), LM_CHALLENGE_LEN);
-		inject_udp_mac(chip_mac, CHIP_IP, CHIP_PORT, pl, LM_CHALLENGE_LEN);
+		rig_inject_udp(&R, pl, LM_CHALLENGE_LEN);
 		rx += lm_amp_wire_len(LM_CHALLENGE_LEN);
 		lm_engine_poll(R.eng);
 		while ((n = take_udp_to(CHIP_IP, CHIP_PORT, pl, NULL)) > 0) {

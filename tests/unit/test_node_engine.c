@@ -39,16 +39,10 @@ rig_up(uint32_t rate_src, uint32_t burst_src)
 	struct lm_ctrl_conf cc;
 
 	rig_init(&R, "SN-1", 256, K, &ec, &cc);
-	ec.max_sessions = 8;
-	ec.max_provers = 2;
-	ec.interval_ns = INTERVAL;
-	ec.reply_timeout_ns = REPLY_TO;
+	rig_small(&ec, &cc, INTERVAL, REPLY_TO);
 	ec.hello_rate_src = rate_src;
 	ec.hello_burst_src = burst_src;
-	rig_engine(&R, &ec);
-	cc.max_pending = 8;
-	cc.pool_size = 64;
-	rig_ctrl(&R, &cc);
+	rig_start(&R, &ec, &cc);
 }
 
 static void
@@ -63,62 +57,17 @@ st(void)
 	return lm_engine_stats(R.eng);
 }
 
-static void
-inject_udp_from(uint32_t ip, uint16_t port, const void *payload, uint32_t len)
-{
-	uint8_t f[LM_FRAME_MAX];
-	uint32_t n = lm_net_build_udp(
-		f, sizeof(f), chip_mac, node_mac, ip, NODE_IP, port, LM_PROTO_PORT, payload, len);
-
-	ck_assert_uint_gt(n, 0);
-	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
-}
-
-static void
-inject_udp(const void *payload, uint32_t len)
-{
-	inject_udp_from(CHIP_IP, CHIP_PORT, payload, len);
-}
-
 static int
 send_hello(enum lm_mode mode, const uint8_t s[32], size_t wire_len)
 {
 	struct lm_hello h;
-	uint8_t buf[LM_HELLO_MAX_LEN];
-	int len;
 
 	rig_hello_init(&R, &h, mode);
 	if (mode == LM_MODE_FAST) {
 		lm_commitment(h.commitment, s, R.chip_pk);
 	}
 	h.wire_len = wire_len;
-	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
-	len = lm_hello_encode(&h, buf, sizeof(buf));
-	ck_assert_int_gt(len, 0);
-	inject_udp(buf, (uint32_t)len);
-	return len;
-}
-
-static void
-answer(const struct lm_challenge *c, enum lm_mode mode, const uint8_t s[32], int forge)
-{
-	struct lm_response r = {.session_id = c->session_id, .seq = c->seq};
-	uint8_t buf[LM_RESPONSE_SIGNED_LEN];
-	int len;
-
-	memcpy(r.nonce, c->nonce, 32);
-	if (mode == LM_MODE_SIGNED) {
-		ck_assert_int_eq(lm_response_sign(&r, R.lm_pk, R.chip_sk), 0);
-	} else {
-		r.mode = LM_MODE_FAST;
-		lm_fast_mac(r.proof.mac, s, R.lm_pk, c->session_id, c->seq, c->nonce);
-	}
-	if (forge) {
-		r.proof.sig[5] ^= 1;
-	}
-	len = lm_response_encode(&r, buf, sizeof(buf));
-	ck_assert_int_gt(len, 0);
-	inject_udp(buf, (uint32_t)len);
+	return rig_send_hello(&R, &h);
 }
 
 /* Drive a full session; each response arrives `rtt` ns after its challenge. */
@@ -130,7 +79,6 @@ run_session(enum lm_mode mode, uint64_t rtt, int forge_seq)
 	uint8_t pl[LM_FRAME_MAX];
 	uint64_t sid = 0;
 	unsigned seq;
-	int n;
 
 	randombytes_buf(s, sizeof(s));
 	rig_learn_chip_mac(&R);
@@ -139,40 +87,23 @@ run_session(enum lm_mode mode, uint64_t rtt, int forge_seq)
 	for (seq = 0; seq < K; seq++) {
 		struct lm_challenge c;
 
-		if (seq > 0) {
-			/* The next challenge is due INTERVAL after the previous response. */
-			R.clk.now += INTERVAL;
-			lm_engine_poll(R.eng);
-		}
-		n = rig_take_udp(&R, pl);
-		ck_assert_int_eq(n, LM_CHALLENGE_LEN);
-		ck_assert_int_eq(lm_challenge_decode(&c, pl, (size_t)n), LM_OK);
-		ck_assert_uint_eq(c.seq, seq);
+		/* The next challenge is due INTERVAL after the previous response. */
+		rig_next_challenge(&R, &c, seq, INTERVAL);
 		ck_assert_uint_eq(c.count, K);
 		sid = c.session_id;
 		memcpy(nonces[seq], c.nonce, 32);
 		R.clk.now += rtt;
-		answer(&c, mode, s, (int)seq == forge_seq);
+		rig_answer(&R, &c, mode, s, (int)seq == forge_seq ? 5 : 0);
 		lm_engine_poll(R.eng);
 	}
 	/* FINISH at the last challenge's reply deadline (late candidates may still come). */
 	ck_assert_int_eq(rig_take_udp(&R, pl), -1);
-	R.clk.now += REPLY_TO;
-	lm_engine_poll(R.eng);
-	n = rig_take_udp(&R, pl);
-	ck_assert_int_eq(n, LM_FINISH_LEN);
+	rig_take_finish(&R, REPLY_TO);
 	if (mode == LM_MODE_FAST) {
-		struct lm_reveal rv = {.session_id = sid, .answered = (1u << K) - 1};
-		uint8_t commitment[32];
-		uint8_t out[LM_REVEAL_LEN];
+		struct lm_reveal rv;
 
-		memcpy(rv.secret, s, 32);
-		lm_commitment(commitment, s, R.chip_pk);
-		ck_assert_int_eq(lm_reveal_sign(&rv, R.lm_pk, commitment,
-					 (const uint8_t(*)[32])nonces, K, R.chip_sk),
-			0);
-		ck_assert_int_eq(lm_reveal_encode(&rv, out, sizeof(out)), LM_REVEAL_LEN);
-		inject_udp(out, LM_REVEAL_LEN);
+		rig_reveal_sign(&R, &rv, sid, (1u << K) - 1, s, (const uint8_t(*)[32])nonces, K);
+		rig_send_reveal(&R, &rv);
 	}
 	rig_pump(&R);
 }
@@ -394,7 +325,7 @@ START_TEST(test_pacing_and_timeout)
 	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN); /* seq 0 goes out at once */
 	ck_assert_int_eq(lm_challenge_decode(&c, pl, LM_CHALLENGE_LEN), LM_OK);
 	/* Seq 0 answered (the source proves its address), seq 1 after the interval. */
-	answer(&c, LM_MODE_SIGNED, NULL, 0);
+	rig_answer(&R, &c, LM_MODE_SIGNED, NULL, 0);
 	lm_engine_poll(R.eng);
 	R.clk.now += INTERVAL;
 	lm_engine_poll(R.eng);
@@ -420,7 +351,7 @@ START_TEST(test_pacing_and_timeout)
 	lm_engine_poll(R.eng);
 	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN);
 	/* The late answer to seq 1 still counts (it can only be longer, never shorter). */
-	answer(&c, LM_MODE_SIGNED, NULL, 0);
+	rig_answer(&R, &c, LM_MODE_SIGNED, NULL, 0);
 	lm_engine_poll(R.eng);
 	ck_assert_uint_eq(st()->responses_ok, 2);
 	rig_down();
@@ -477,17 +408,17 @@ START_TEST(test_response_matching)
 	ck_assert_int_eq(lm_response_sign(&r, R.lm_pk, R.chip_sk), 0);
 	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_SIGNED_LEN);
 	/* Another source, another port: not matched. */
-	inject_udp_from(CHIP2_IP, CHIP_PORT, buf, sizeof(buf));
-	inject_udp_from(CHIP_IP, CHIP_PORT + 1, buf, sizeof(buf));
+	rig_inject_udp_from(&R, chip_mac, CHIP2_IP, CHIP_PORT, buf, sizeof(buf));
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP, CHIP_PORT + 1, buf, sizeof(buf));
 	/* Unknown session. */
 	r.session_id ^= 1;
 	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_SIGNED_LEN);
-	inject_udp(buf, sizeof(buf));
+	rig_inject_udp(&R, buf, sizeof(buf));
 	r.session_id ^= 1;
 	/* Wrong nonce echo. */
 	r.nonce[0] ^= 1;
 	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_SIGNED_LEN);
-	inject_udp(buf, sizeof(buf));
+	rig_inject_udp(&R, buf, sizeof(buf));
 	r.nonce[0] ^= 1;
 	lm_engine_poll(R.eng);
 	ck_assert_uint_eq(st()->resp_wrong_source, 2);
@@ -496,8 +427,8 @@ START_TEST(test_response_matching)
 	ck_assert_uint_eq(st()->responses_ok, 0);
 	/* The right one, then a duplicate. */
 	ck_assert_int_eq(lm_response_encode(&r, buf, sizeof(buf)), LM_RESPONSE_SIGNED_LEN);
-	inject_udp(buf, sizeof(buf));
-	inject_udp(buf, sizeof(buf));
+	rig_inject_udp(&R, buf, sizeof(buf));
+	rig_inject_udp(&R, buf, sizeof(buf));
 	lm_engine_poll(R.eng);
 	ck_assert_uint_eq(st()->responses_ok, 1);
 	ck_assert_uint_eq(st()->resp_dup, 1);
@@ -943,7 +874,8 @@ START_TEST(test_hello_global_rate)
 		}
 	}
 	for (i = 0; i < 10; i++) {
-		inject_udp_from(CHIP_IP + (uint32_t)i, CHIP_PORT, buf, (uint32_t)len);
+		rig_inject_udp_from(
+			&R, chip_mac, CHIP_IP + (uint32_t)i, CHIP_PORT, buf, (uint32_t)len);
 	}
 	lm_engine_poll(R.eng);
 	ck_assert_uint_eq(st()->hello_rx, 10);
@@ -953,14 +885,14 @@ START_TEST(test_hello_global_rate)
 	ck_assert_uint_eq(st()->cookie_tx, 7);
 	/* Half a second later: still under load (1 s), whichever source asks. */
 	R.clk.now += 500000000;
-	inject_udp_from(CHIP_IP + 20, CHIP_PORT, buf, (uint32_t)len);
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP + 20, CHIP_PORT, buf, (uint32_t)len);
 	lm_engine_poll(R.eng);
 	ck_assert_uint_eq(st()->cookie_tx, 8);
 	/* After the hold the bucket gave 2 tokens per second: 2 go on, the third is cookied. */
 	R.clk.now += 600000000;
-	inject_udp_from(CHIP_IP + 20, CHIP_PORT, buf, (uint32_t)len);
-	inject_udp_from(CHIP_IP + 21, CHIP_PORT, buf, (uint32_t)len);
-	inject_udp_from(CHIP_IP + 19, CHIP_PORT, buf, (uint32_t)len);
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP + 20, CHIP_PORT, buf, (uint32_t)len);
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP + 21, CHIP_PORT, buf, (uint32_t)len);
+	rig_inject_udp_from(&R, chip_mac, CHIP_IP + 19, CHIP_PORT, buf, (uint32_t)len);
 	lm_engine_poll(R.eng);
 	ck_assert_uint_eq(st()->cookie_tx, 9);
 	ck_assert_uint_eq(st()->load_entered, 2);

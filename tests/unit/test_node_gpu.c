@@ -107,30 +107,15 @@ up(enum lm_key_class kc, const uint8_t *ev, const char *serial, bool allow_gpu)
 	rig_learn_chip_mac(&R);
 }
 
-static void
-inject(const uint8_t *buf, size_t len)
-{
-	uint8_t f[LM_FRAME_MAX];
-	uint32_t n = lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP, CHIP_PORT,
-		LM_PROTO_PORT, buf, (uint32_t)len);
-
-	ck_assert_uint_gt(n, 0);
-	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
-}
-
 /* Send a gpu-attested HELLO; 1 when the node answered with a challenge (kept in pl). */
 static int
 hello(uint8_t *pl)
 {
 	struct lm_hello h;
-	uint8_t buf[LM_HELLO_MAX_LEN];
 	int len;
 
 	rig_hello_init(&R, &h, LM_MODE_GPU);
-	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
-	len = lm_hello_encode(&h, buf, sizeof(buf));
-	ck_assert_int_gt(len, 0);
-	inject(buf, (size_t)len);
+	rig_send_hello(&R, &h);
 	rig_pump(&R);
 	len = rig_take_udp(&R, pl);
 	if (len < 0) {
@@ -178,7 +163,7 @@ send_evidence(uint64_t sid, enum fault f)
 									: LM_EVIDENCE_PART_LEN;
 			len = lm_evidence_encode(&e, out, sizeof(out));
 			ck_assert_int_gt(len, 0);
-			inject(out, (size_t)len);
+			rig_inject_udp(&R, out, (uint32_t)len);
 			rig_pump(&R);
 		}
 	}
@@ -242,12 +227,12 @@ session(enum fault f)
 					fr.proof.gpu_sig[5] ^= 0x80;
 					ck_assert_int_eq(lm_response_encode(&fr, out, sizeof(out)),
 						LM_RESPONSE_GPU_LEN);
-					inject(out, LM_RESPONSE_GPU_LEN);
+					rig_inject_udp(&R, out, LM_RESPONSE_GPU_LEN);
 				}
 				ck_assert_int_eq(lm_response_encode(&r, out, sizeof(out)),
 					LM_RESPONSE_GPU_LEN);
 				R.clk.now += 20000; /* the GPU's signing time lies in the RTT */
-				inject(out, LM_RESPONSE_GPU_LEN);
+				rig_inject_udp(&R, out, LM_RESPONSE_GPU_LEN);
 			} else if (t == LM_MSG_FINISH) {
 				ck_assert_uint_eq(s, sid);
 				if (finishes++ == 0 || f == F_MISSING) {

@@ -143,29 +143,23 @@ static void
 inject_udp(const void *payload, uint32_t len, bool hw, uint64_t dev_ts)
 {
 	uint8_t f[LM_FRAME_MAX];
-	uint32_t n = lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP, CHIP_PORT,
-		LM_PROTO_PORT, payload, len);
+	uint32_t n;
 
-	ck_assert_uint_gt(n, 0);
-	if (hw) {
-		ck_assert_int_eq(lm_memport_inject_hw(R.mp, f, (uint16_t)n, dev_ts), 0);
-	} else {
-		ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
+	if (!hw) {
+		rig_inject_udp(&R, payload, len);
+		return;
 	}
+	n = rig_udp_frame(f, chip_mac, CHIP_IP, CHIP_PORT, payload, len);
+	ck_assert_int_eq(lm_memport_inject_hw(R.mp, f, (uint16_t)n, dev_ts), 0);
 }
 
 static void
 send_hello(void)
 {
 	struct lm_hello h;
-	uint8_t buf[LM_HELLO_MAX_LEN];
-	int len;
 
 	rig_hello_init(&R, &h, LM_MODE_SIGNED);
-	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
-	len = lm_hello_encode(&h, buf, sizeof(buf));
-	ck_assert_int_gt(len, 0);
-	inject_udp(buf, (uint32_t)len, false, 0);
+	rig_send_hello(&R, &h);
 }
 
 /* How the frames of one challenge travel, in ns after the software TX stamp. */
@@ -185,9 +179,7 @@ static uint64_t stamps[K][2];
 static void
 run_session(const struct path *p)
 {
-	uint8_t pl[LM_FRAME_MAX];
 	unsigned seq;
-	int n;
 
 	rig_learn_chip_mac(&R);
 	send_hello();
@@ -199,16 +191,9 @@ run_session(const struct path *p)
 		uint64_t sw_tx;
 		int len;
 
-		if (seq > 0) {
-			R.clk.now += INTERVAL;
-			lm_engine_poll(R.eng);
-		}
+		rig_next_challenge(&R, &c, seq, INTERVAL);
 		/* The engine stamped the challenge at the current fake time, right before TX. */
 		sw_tx = R.clk.now;
-		n = rig_take_udp(&R, pl);
-		ck_assert_int_eq(n, LM_CHALLENGE_LEN);
-		ck_assert_int_eq(lm_challenge_decode(&c, pl, (size_t)n), LM_OK);
-		ck_assert_uint_eq(c.seq, seq);
 		if (p->hw_tx) {
 			H.tx_latched = true;
 			H.tx_stamp = dev_of(sw_tx + p->tx_late);
@@ -228,10 +213,7 @@ run_session(const struct path *p)
 		lm_engine_poll(R.eng);
 	}
 	/* FINISH at the last challenge's reply deadline (late candidates may still come). */
-	R.clk.now += REPLY_TO;
-	lm_engine_poll(R.eng);
-	n = rig_take_udp(&R, pl);
-	ck_assert_int_eq(n, LM_FINISH_LEN);
+	rig_take_finish(&R, REPLY_TO);
 	rig_pump(&R);
 }
 

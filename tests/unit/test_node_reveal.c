@@ -133,40 +133,18 @@ rig_up(void)
 	struct lm_ctrl_conf cc;
 
 	rig_init(&R, "SN-1", 256, K, &ec, &cc);
-	ec.max_sessions = 8;
-	ec.max_provers = 2;
-	ec.interval_ns = INTERVAL;
-	ec.reply_timeout_ns = REPLY_TO;
-	rig_engine(&R, &ec);
-	cc.max_pending = 8;
-	cc.pool_size = 64;
-	rig_ctrl(&R, &cc);
-}
-
-static void
-inject_udp(const void *payload, uint32_t len)
-{
-	uint8_t f[LM_FRAME_MAX];
-	uint32_t n = lm_net_build_udp(f, sizeof(f), chip_mac, node_mac, CHIP_IP, NODE_IP, CHIP_PORT,
-		LM_PROTO_PORT, payload, len);
-
-	ck_assert_uint_gt(n, 0);
-	ck_assert_int_eq(lm_memport_inject(R.mp, f, (uint16_t)n), 0);
+	rig_small(&ec, &cc, INTERVAL, REPLY_TO);
+	rig_start(&R, &ec, &cc);
 }
 
 static void
 send_hello(void)
 {
 	struct lm_hello h;
-	uint8_t buf[LM_HELLO_MAX_LEN];
-	int len;
 
 	rig_hello_init(&R, &h, LM_MODE_FAST);
 	lm_commitment(h.commitment, secret, R.chip_pk);
-	ck_assert_int_eq(lm_hello_sign(&h, R.chip_sk), 0);
-	len = lm_hello_encode(&h, buf, sizeof(buf));
-	ck_assert_int_gt(len, 0);
-	inject_udp(buf, (uint32_t)len);
+	rig_send_hello(&R, &h);
 }
 
 /* The fast RESPONSE to c; forge > 0 flips a bit of MAC byte forge - 1. */
@@ -185,7 +163,7 @@ answer(const struct lm_challenge *c, unsigned forge)
 	}
 	len = lm_response_encode(&r, buf, sizeof(buf));
 	ck_assert_int_eq(len, LM_RESPONSE_FAST_LEN);
-	inject_udp(buf, (uint32_t)len);
+	rig_inject_udp(&R, buf, (uint32_t)len);
 	lm_engine_poll(R.eng);
 }
 
@@ -194,13 +172,10 @@ static void
 run_case(const struct reveal_case *t)
 {
 	uint8_t nonces[K][LM_NONCE_LEN];
-	uint8_t pl[LM_FRAME_MAX];
 	struct lm_reveal rv;
-	uint8_t commitment[LM_HASH_LEN];
 	uint8_t out[LM_REVEAL_LEN];
 	uint64_t sid = 0;
 	unsigned seq;
-	int n;
 
 	randombytes_buf(secret, sizeof(secret));
 	rig_learn_chip_mac(&R);
@@ -209,15 +184,8 @@ run_case(const struct reveal_case *t)
 	for (seq = 0; seq < K; seq++) {
 		struct lm_challenge c;
 
-		if (seq > 0) {
-			/* due INTERVAL after the previous answer (or its reply timeout) */
-			R.clk.now += INTERVAL;
-			lm_engine_poll(R.eng);
-		}
-		n = rig_take_udp(&R, pl);
-		ck_assert_int_eq(n, LM_CHALLENGE_LEN);
-		ck_assert_int_eq(lm_challenge_decode(&c, pl, (size_t)n), LM_OK);
-		ck_assert_uint_eq(c.seq, seq);
+		/* due INTERVAL after the previous answer (or its reply timeout) */
+		rig_next_challenge(&R, &c, seq, INTERVAL);
 		sid = c.session_id;
 		memcpy(nonces[seq], c.nonce, LM_NONCE_LEN);
 		if (t->act[seq] == ACT_NONE) {
@@ -234,26 +202,17 @@ run_case(const struct reveal_case *t)
 			answer(&c, t->act[seq] == ACT_FORGED_2 ? 1 : 0);
 		}
 	}
-	R.clk.now += REPLY_TO; /* FINISH at the last challenge's reply deadline */
-	lm_engine_poll(R.eng);
-	n = rig_take_udp(&R, pl);
-	ck_assert_int_eq(n, LM_FINISH_LEN);
+	rig_take_finish(&R, REPLY_TO); /* FINISH at the last challenge's reply deadline */
 
-	memset(&rv, 0, sizeof(rv));
-	rv.session_id = sid;
-	rv.answered = t->answered;
-	memcpy(rv.secret, secret, LM_SECRET_LEN);
-	lm_commitment(commitment, secret, R.chip_pk);
-	ck_assert_int_eq(lm_reveal_sign(&rv, R.lm_pk, commitment,
-				 (const uint8_t(*)[LM_NONCE_LEN])nonces, K, R.chip_sk),
-		0);
+	rig_reveal_sign(
+		&R, &rv, sid, t->answered, secret, (const uint8_t(*)[LM_NONCE_LEN])nonces, K);
 	if (t->bad_sig) {
 		rv.sig[9] ^= 1;
 	}
 	ck_assert_int_eq(lm_reveal_encode(&rv, out, sizeof(out)), LM_REVEAL_LEN);
 	mac_calls = 0;
 	counting = true;
-	inject_udp(out, LM_REVEAL_LEN);
+	rig_inject_udp(&R, out, LM_REVEAL_LEN);
 	rig_pump(&R);
 	counting = false;
 }
