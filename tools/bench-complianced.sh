@@ -11,6 +11,8 @@
 # stopped once it has caught up. Rate = records / (last batch handled - first message).
 # KEEP=1 keeps the temp dir (members' logs). Every process started here is killed by PID.
 set -euo pipefail
+# shellcheck source=tools/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 B=${1:-build}
 NCHIPS=${2:-500}
 REPS=${REPS:-1}
@@ -18,18 +20,11 @@ L=$B/src/lmctl/lmctl
 G=$B/tests/locator/locate_gen
 CPD=$B/src/compliance/lm-complianced
 NOW=1750000100
-command -v nats-server >/dev/null || { echo "nats-server not installed"; exit 77; }
+bench_need_nats
 for x in "$L" "$G" "$CPD"; do
 	[ -x "$x" ] || { echo "$x missing (ninja -C $B)"; exit 2; }
 done
-T=$(mktemp -d "${TMPDIR:-/tmp}/lm-bench-cpd-XXXXXX")
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
-	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+bench_tmp cpd
 mkdir -p "$T/gen"
 "$G" "$T/gen" 1 "$NCHIPS" >/dev/null
 "$L" locate --root "$T/gen/root.pub" --mfr "$T/gen/mfr.pub" --now $NOW --allow FR \
@@ -46,19 +41,8 @@ json.dump({"version": 1, "serial": 1, "issued": 1749000000, "licences": lics},
 PY
 "$L" licence issue --issuer-key "$T/issuer.key" --in "$T/lic.json" --out "$T/licences.json" \
 	>/dev/null
-P=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-U=nats://127.0.0.1:$P
-printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s/js" }\nmax_payload: 8MB\n' "$P" "$T" >"$T/n.conf"
-nats-server -c "$T/n.conf" >"$T/nats.log" 2>&1 &
-PIDS="$PIDS $!"
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$P") 2>/dev/null && break; sleep 0.1; done
-EP=""
-for d in "$T"/gen/lm*; do
-	"$L" feed export --nats "$U" --until-idle 1 --timeout 300 "$d" >"$T/exp.$(basename "$d").log" 2>&1 &
-	EP="$EP $!"
-	PIDS="$PIDS $!"
-done
-for p in $EP; do wait "$p"; done
+bench_nats "max_payload: 8MB"
+bench_export "$L"
 NREC=$((8 * NCHIPS))
 echo "exported $NREC records; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| path | batch | records | wall s | records/s | follower batches | list appends | state writes |"

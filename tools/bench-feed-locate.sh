@@ -15,44 +15,28 @@
 # KEEP=1 keeps the temp dir (members' stdout/stderr). Every process started here is killed by
 # PID at the end.
 set -euo pipefail
+# shellcheck source=tools/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 B=${1:-build}
 NCHIPS=${2:-500}
 ROUNDS=${ROUNDS:-1}
 L=$B/src/lmctl/lmctl
 G=$B/tests/locator/locate_gen
-command -v nats-server >/dev/null || { echo "nats-server not installed"; exit 77; }
+bench_need_nats
 if [ -n "${BASE:-}" ] && [ ! -x "$BASE/src/lmctl/lmctl" ]; then
 	echo "BASE=$BASE: no $BASE/src/lmctl/lmctl (build it: ninja -C $BASE src/lmctl/lmctl)"
 	exit 2
 fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/lm-bench-nloc-XXXXXX")
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
-	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+bench_tmp nloc
 mkdir -p "$T/gen"
 if [ "$ROUNDS" -gt 1 ]; then
 	"$G" "$T/gen" 1 "$NCHIPS" "rounds$ROUNDS"
 else
 	"$G" "$T/gen" 1 "$NCHIPS"
 fi
-P=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-U=nats://127.0.0.1:$P
-printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s/js" }\nmax_payload: 8MB\n' "$P" "$T" >"$T/n.conf"
-nats-server -c "$T/n.conf" >"$T/nats.log" 2>&1 &
-PIDS="$PIDS $!"
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$P") 2>/dev/null && break; sleep 0.1; done
+bench_nats "max_payload: 8MB"
 t0=$(date +%s.%N)
-EP=""
-for d in "$T"/gen/lm*; do
-	"$L" feed export --nats "$U" --until-idle 1 --timeout 300 "$d" >"$T/exp.$(basename "$d").log" 2>&1 &
-	EP="$EP $!"
-	PIDS="$PIDS $!"
-done
-for p in $EP; do wait "$p"; done
+bench_export "$L"
 NREC=$((8 * NCHIPS * ROUNDS))
 echo "exported $NREC records (8 feeds in parallel, publish acks, incl. 1 s idle): $(python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)") s; load $(cut -d' ' -f1-3 /proc/loadavg)"
 KEYS=(--root "$T/gen/root.pub" --mfr "$T/gen/mfr.pub" --now 1750000100 --allow FR --res 10)
