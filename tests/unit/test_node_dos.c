@@ -203,8 +203,7 @@ START_TEST(test_unproven_spends_no_source_token)
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->hello_rate_src, 0);
 	ck_assert_uint_eq(cst()->hello_bad[LM_E_SIG], 20);
-	rig_inject_udp_from(&R, chip_mac, CHIP_IP, CHIP_PORT, b,
-		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp(&R, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_uint_eq(st()->sessions_started, 1);
 	ck_assert_int_eq(rig_take_udp(&R, pl), LM_CHALLENGE_LEN);
@@ -352,8 +351,7 @@ START_TEST(test_prover_key_quota)
 	rig_learn_chip_mac(&R);
 	learn(CHIP2_IP, chip2_mac);
 	learn(CHIP3_IP, evil_mac);
-	rig_inject_udp_from(&R, chip_mac, CHIP_IP, CHIP_PORT, b,
-		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp(&R, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_inject_udp_from(
 		&R, chip2_mac, CHIP2_IP, 999, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_inject_udp_from(
@@ -437,8 +435,7 @@ START_TEST(test_arp_no_overwrite)
 	ck_assert(arp_is(CHIP_IP, chip_mac));
 	ck_assert_uint_eq(st()->arp_mac_changed, 0);
 	/* Challenges still go to the chip's MAC. */
-	rig_inject_udp_from(&R, chip_mac, CHIP_IP, CHIP_PORT, b,
-		(uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
+	rig_inject_udp(&R, b, (uint32_t)hello(b, LM_MODE_SIGNED, NULL, NULL, 0));
 	rig_pump(&R);
 	ck_assert_int_eq(take_udp_to(CHIP_IP, CHIP_PORT, pl, dst), LM_CHALLENGE_LEN);
 	ck_assert_mem_eq(dst, chip_mac, 6);
