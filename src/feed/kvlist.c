@@ -445,8 +445,12 @@ list_put(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *buf, s
 
 	if (!kl->kv) {
 		struct blist *b = lm_feed_hmap_get(&kl->lists, key);
-		uint8_t *nb = malloc(len ? len : 1);
+		uint8_t *nb;
 
+		if ((b ? b->rev : 0) != rev) {
+			return -EAGAIN;
+		}
+		nb = malloc(len ? len : 1);
 		if (!nb) {
 			return -ENOMEM;
 		}
@@ -460,10 +464,6 @@ list_put(struct lm_feed_kvlist *kl, const uint8_t key[32], const uint8_t *buf, s
 				free(nb);
 				return -ENOMEM;
 			}
-		}
-		if (b->rev != rev) {
-			free(nb);
-			return -EAGAIN;
 		}
 		free(b->buf);
 		b->buf = nb;
@@ -837,6 +837,28 @@ struct many_ctx {
 	size_t off; /* index of seqs[0] in the caller's array */
 };
 
+/* A base64 field of a JetStream reply, decoded into *out (malloc'd, NUL-terminated, *len
+ * bytes before the NUL). 0, -EBADMSG, -ENOMEM. */
+static int
+b64_decode(const char *b64, uint8_t **out, size_t *len)
+{
+	size_t n = strlen(b64), cap = n / 4 * 3 + 3;
+
+	*len = 0;
+	*out = malloc(cap + 1);
+	if (!*out) {
+		return -ENOMEM;
+	}
+	if (sodium_base642bin(*out, cap, b64, n, NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL) !=
+		0) {
+		free(*out);
+		*out = NULL;
+		return -EBADMSG;
+	}
+	(*out)[*len] = '\0';
+	return 0;
+}
+
 static void
 on_msg_reply(size_t i, json_t *reply, void *arg)
 {
@@ -844,7 +866,7 @@ on_msg_reply(size_t i, json_t *reply, void *arg)
 	struct lm_feed_nats_msg m;
 	const char *b64;
 	uint8_t *data = NULL;
-	size_t len = 0, b64len;
+	size_t len = 0;
 	int code, st;
 	json_t *jm = reply_msg(reply, &code);
 
@@ -853,19 +875,9 @@ on_msg_reply(size_t i, json_t *reply, void *arg)
 		st = reply && code == 404 ? -ENOENT : -EIO;
 	} else if (!(b64 = json_string_value(json_object_get(jm, "data")))) {
 		st = -EBADMSG;
-	} else {
-		b64len = strlen(b64);
-		data = malloc(b64len / 4 * 3 + 3);
-		if (!data ||
-			sodium_base642bin(data, b64len / 4 * 3 + 3, b64, b64len, NULL, &len, NULL,
-				sodium_base64_VARIANT_ORIGINAL) != 0) {
-			st = data ? -EBADMSG : -ENOMEM;
-		} else if (lm_feed_nats_parse(&m, data, len) != LM_OK ||
-			m.kind != LM_FEED_NATS_RECORD) {
-			st = -EBADMSG;
-		} else {
-			st = 0;
-		}
+	} else if ((st = b64_decode(b64, &data, &len)) == 0 &&
+		(lm_feed_nats_parse(&m, data, len) != LM_OK || m.kind != LM_FEED_NATS_RECORD)) {
+		st = -EBADMSG;
 	}
 	if (st == 0) {
 		m.subject = json_string_value(json_object_get(jm, "subject"));
@@ -940,16 +952,10 @@ struct vals_ctx {
 static bool
 kv_deleted(const char *hdrs_b64)
 {
-	size_t n = strlen(hdrs_b64), len = 0;
-	uint8_t *h = malloc(n / 4 * 3 + 4);
-	bool del = false;
+	uint8_t *h;
+	size_t len;
+	bool del = b64_decode(hdrs_b64, &h, &len) == 0 && strstr((const char *)h, "KV-Operation");
 
-	if (h &&
-		sodium_base642bin(h, n / 4 * 3 + 3, hdrs_b64, n, NULL, &len, NULL,
-			sodium_base64_VARIANT_ORIGINAL) == 0) {
-		h[len] = '\0';
-		del = strstr((const char *)h, "KV-Operation") != NULL;
-	}
 	free(h);
 	return del;
 }
@@ -962,7 +968,7 @@ on_val(size_t i, json_t *reply, void *arg)
 	struct lm_feed_kvlist_val *v = &x->v[i];
 	const char *b64, *hdrs;
 	uint8_t *data = NULL;
-	size_t len = 0, b64len;
+	size_t len = 0;
 	uint64_t seq;
 	int code, rc;
 	json_t *m = reply_msg(reply, &code);
@@ -981,19 +987,10 @@ on_val(size_t i, json_t *reply, void *arg)
 		v->rev = seq;
 		return;
 	}
-	b64len = b64 ? strlen(b64) : 0;
-	if (b64len) {
-		data = malloc(b64len / 4 * 3 + 3);
-		if (!data ||
-			sodium_base642bin(data, b64len / 4 * 3 + 3, b64, b64len, NULL, &len, NULL,
-				sodium_base64_VARIANT_ORIGINAL) != 0) {
-			if (!data) {
-				x->rc = -ENOMEM;
-			}
-			free(data);
-			v->rev = UINT64_MAX;
-			return;
-		}
+	if (b64 && *b64 && (rc = b64_decode(b64, &data, &len)) < 0) {
+		x->rc = rc == -ENOMEM ? rc : x->rc;
+		v->rev = UINT64_MAX; /* unreadable: read again one by one */
+		return;
 	}
 	rc = val_from_value(x->kl, v, data, len, seq);
 	if (rc < 0) {
