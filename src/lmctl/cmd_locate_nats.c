@@ -175,22 +175,28 @@ static int
 on_batch(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
 {
 	const struct batch_ctx *b = arg;
-	int64_t pending = lm_feed_nats_consumer_ack_pending(b->cons);
-	/* alone on the consumer: nothing unacknowledged but this batch (and what it holds) */
-	bool alone = pending >= 0 && (size_t)pending <= n;
+	/* a backlog: hold this batch's chips to solve them once with the next one, up to
+	 * --hold-max-s and 4 x --batch records held */
+	bool may_hold = b->no->hold_s > 0 && lm_feed_nats_consumer_more(b->cons) &&
+		lm_feed_nats_consumer_held(b->cons) + n <= 4 * (size_t)b->no->batch &&
+		lm_feed_nats_consumer_held_s(b->cons) < b->no->hold_s;
 	int rc;
 
-	/* a backlog, alone: hold this batch's chips to solve them once with the next one, up
-	 * to --hold-max-s and --batch records held */
-	if (alone && b->no->hold_s > 0 && lm_feed_nats_consumer_more(b->cons) &&
-		lm_feed_nats_consumer_held(b->cons) + n <= 4 * (size_t)b->no->batch &&
-		lm_feed_nats_consumer_held_s(b->cons) < b->no->hold_s) {
-		lm_locate_follow_hold_next(b->f);
-	}
-	/* other members at work: claim each chip when solving it, so that whoever comes to a
-	 * chip first solves it and the others leave it; alone, claim it with its append */
-	if (!alone) {
-		lm_locate_follow_share_next(b->f);
+	/* whether other members are at work (a round trip) matters only for holding and for a
+	 * batch of several chips: a batch of one claims with its append either way */
+	if (may_hold || n > 1) {
+		int64_t pending = lm_feed_nats_consumer_ack_pending(b->cons);
+		/* alone on the consumer: nothing unacknowledged but this batch (and what it holds) */
+		bool alone = pending >= 0 && (size_t)pending <= n;
+
+		if (alone && may_hold) {
+			lm_locate_follow_hold_next(b->f);
+		}
+		/* other members at work: claim each chip when solving it, so that whoever comes to
+		 * a chip first solves it and the others leave it; alone, claim it with its append */
+		if (!alone) {
+			lm_locate_follow_share_next(b->f);
+		}
 	}
 	rc = lm_locate_follow_batch(b->f, m, n, verdict);
 	arg = b->f;
