@@ -102,6 +102,17 @@ wait_status() {
 		i=$((i + 1)); [ $i -lt 300 ] || return 1; sleep 0.1
 	done
 }
+# until_ok SECONDS CMD...: until CMD succeeds (every 0.2 s, SECONDS max); the last try's
+# output is kept. A member evaluates on its ticks: one chip's status says nothing of when the
+# others' settle, so a whole comparison is polled, not taken once after a fixed sleep.
+until_ok() {
+	local n=$(($1 * 5)) i=0
+	shift
+	while ! "$@" >"$T/until_ok.out" 2>&1; do
+		i=$((i + 1)); [ $i -lt $n ] || { cat "$T/until_ok.out"; return 1; }
+		sleep 0.2
+	done
+}
 
 export_feed "$T/gen/lm0"
 hpa=$(free_port); hpb=$(free_port)
@@ -251,13 +262,13 @@ start late "$CPD" -c "$T/late.conf"
 wait_status "$hpb" "$CENTRE" silent || fail "2 h later: SN-FR-CENTRE $(status_of "$hpb" "$CENTRE")"
 wait_status "$hpb" "$PLEAST" silent || fail "2 h later: SN-PL-EAST"
 wait_status "$hpb" "$DEWEST" silent || fail "2 h later: SN-DE-WEST"
-sleep 1
+wait_status "$hpb" "$X3" silent || fail "2 h later: SN-X000003 (uncoverable, not heard)"
+quiet LMCOMPLIANCE_grp || fail "2 h later: the group state never settled"
 "$TOOL" kv "$URL" LMCOMPLIANCE_grp >"$T/kv.late"
 "$TOOL" alerts "$URL" LMCOMPLIANCE >"$T/alerts.late"
 python3 "$here/check_alerts.py" "$T/kv.late" "$T/alerts.late" "$T/kv.late" >/dev/null || fail "late alerts vs state"
 grep "\"msg_id\":\"$PLEAST-[0-9]*-cleared\"" "$T/alerts.late" | grep -q '"alert":"violation"' ||
 	fail "violation alert of SN-PL-EAST not cleared"
-wait_status "$hpb" "$X3" silent || fail "2 h later: SN-X000003 (uncoverable, not heard)"
 kill -TERM "$(pid_of late)"; wait_exit late 20
 ok "2 h later every chip is silent: violation and unproven cleared, silent raised"
 
@@ -272,15 +283,19 @@ hpl=$(free_port)
 } >"$T/log.conf"
 start log "$CPD" -c "$T/log.conf"
 wait_ready log "$hpl" "http on" || fail "log member"
+wait_grep "caught up" "$T/log.log" 60 || fail "log member never caught up"
 wait_status "$hpl" "$CENTRE" compliant || fail "log source: SN-FR-CENTRE $(status_of "$hpl" "$CENTRE")"
-sleep 1
-curl -sf "http://127.0.0.1:$hpl/v1/status" >"$T/log.status"
-python3 - "$T/log.status" "$T/kv.ref" <<'EOF' || fail "log source statuses differ from the reference"
+# log_statuses_match PORT STATUS_FILE: every chip's status equals the reference member's
+log_statuses_match() {
+	curl -sf "http://127.0.0.1:$1/v1/status" >"$2" || return 1
+	python3 - "$2" "$T/kv.ref" <<'EOF'
 import json, sys
 got = {c["chip"]: c["status"] for c in json.load(open(sys.argv[1]))["chips"]}
 ref = {json.loads(l)["key"]: json.loads(l)["state"]["status"] for l in open(sys.argv[2]) if len(json.loads(l)["key"]) == 64}
 assert got == ref, (got, ref)
 EOF
+}
+until_ok 20 log_statuses_match "$hpl" "$T/log.status" || fail "log source statuses differ from the reference"
 kill -TERM "$(pid_of log)"; wait_exit log 20
 [ -s "$T/alerts.ndjson" ] || fail "alert_file empty"
 ls "$T/state" | grep -q "^$CENTRE.json$" || fail "state_dir has no state for SN-FR-CENTRE"
@@ -301,10 +316,11 @@ sed -e "s|$T/state\"|$T/state2\"|" -e "s|alert_file = \"[^\"]*\"; ||" \
 	-e "s|^now = |revocation_files = [\"$T/chips.rev\"]; now = |" "$T/log.conf" >"$T/rev.conf"
 start rev "$CPD" -c "$T/rev.conf"
 wait_ready rev "$hpl" "http on" || fail "member with the revocation list"
+wait_grep "caught up" "$T/rev.log" 60 || fail "member with the revocation list never caught up"
 wait_status "$hpl" "$CENTRE" revoked || fail "revoked key: SN-FR-CENTRE $(status_of "$hpl" "$CENTRE")"
-sleep 1
-curl -sf "http://127.0.0.1:$hpl/v1/status" >"$T/rev.status"
-python3 - "$T/rev.status" "$T/kv.ref" "$CENTRE" <<'EOF' || fail "revocation: statuses or evidence"
+revoked_statuses_match() { # PORT STATUS_FILE
+	curl -sf "http://127.0.0.1:$1/v1/status" >"$2" || return 1
+	python3 - "$2" "$T/kv.ref" "$CENTRE" <<'EOF'
 import json, sys
 chips = {c["chip"]: c for c in json.load(open(sys.argv[1]))["chips"]}
 ref = {json.loads(l)["key"]: json.loads(l)["state"]["status"] for l in open(sys.argv[2]) if len(json.loads(l)["key"]) == 64}
@@ -313,6 +329,8 @@ assert c["revoked"]["what"].startswith("revoked chip key (cloned"), c["revoked"]
 assert len(c["revoked"]["evidence"]) == 1 and c["history"][-1]["evidence"] == c["revoked"]["evidence"]
 assert {k: v["status"] for k, v in chips.items()} == {k: v for k, v in ref.items() if k != sys.argv[3]}
 EOF
+}
+until_ok 20 revoked_statuses_match "$hpl" "$T/rev.status" || fail "revocation: statuses or evidence"
 kill -TERM "$(pid_of rev)"; wait_exit rev 20
 ok "a revocation list revoking SN-FR-CENTRE: revoked, evidence its first refused record; the others unchanged"
 

@@ -140,6 +140,13 @@ print(v)
 EOP
 }
 
+# hello_retries FILE...: the HELLOs chipd re-sent, summed over its JSON lines. A landmark counts
+# every HELLO it takes (hello_ok), so a retry on a slow host (no challenge within
+# hello_retry_ms) adds to it: the served sessions' hello_ok lies in [n, n + retries].
+hello_retries() {
+	python3 -c 'import json,sys; print(sum(json.loads(l).get("hello_retries", 0) for f in sys.argv[1:] for l in open(f) if l.startswith("{")))' "$@"
+}
+
 # Wait (bounded) until the counters file has been rewritten after now.
 fresh_counters() {
 	local f="$WORK/$1.counters.json" t i

@@ -50,6 +50,10 @@ attack badreveal
 
 echo "# HELLO flood from 198.18.0.3 while a good chip measures from 198.18.0.2"
 chip_conf "$WORK/chip.conf" signed 5 198.18.0.1 "$WORK/lmB.pub"
+# Patient as test_dos's legit chips: each COOKIE answered and each HELLO shed under the flood
+# spends a retry; 3 could run out on a slow host, and that is not what this checks.
+sed -i "s/session_timeout_ms = 3000;/session_timeout_ms = 6000;/" "$WORK/chip.conf"
+echo "hello_retries = 8; hello_retry_ms = 200;" >>"$WORK/chip.conf"
 timeout 60 ip netns exec "${TAG}C" "$CHIPD" -c "$WORK/chip.conf" >"$WORK/chip.out" 2>&1 &
 CHIP=$!
 PIDS="$PIDS $CHIP"

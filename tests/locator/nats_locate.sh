@@ -22,13 +22,37 @@ feeds=("$T"/gen/lm* "$T/gen/rogue")
 [ $? = 1 ] || fail "file mode locate (exit 1: the rogue feed is rejected)"
 ok "file mode: $(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['chips']))" "$T/file/verdicts.json") chip windows"
 
-start_nats nats "$port" || fail "nats-server did not start"
-export_feeds "$url" "${feeds[@]}" || fail "export to JetStream"
-ok "9 feeds exported to JetStream"
+# the server's monitoring port: the test waits on the consumer's pull requests
+mport=$(free_port)
+nats_conf "$T/nats.conf" nats "$port" "$T/nats.js"
+echo "http: 127.0.0.1:$mport" >>"$T/nats.conf"
+start nats nats-server -c "$T/nats.conf"
+wait_nats nats "$port" || fail "nats-server did not start"
+# the first feed makes the stream (a consumer needs one); the other 8 come once both members
+# wait on the consumer
+export_feeds "$url" "${feeds[0]}" || fail "export to JetStream"
 
-# small batches, so that both members get some of the 27 records
-start_split loc1 "$lmctl" locate --nats "$url" --durable grp "${keys[@]}" --until-idle 3 --timeout 60 --batch 2
-start_split loc2 "$lmctl" locate --nats "$url" --durable grp "${keys[@]}" --until-idle 3 --timeout 60 --batch 2
+# Two members on one durable consumer, small batches. Each member's pull request waits on the
+# server (num_waiting = 2) before the other 24 records are exported, so the server hands them
+# to both in turn: sharing is made to happen, not left to which process starts faster (with
+# every record already in the stream, a fast first member could take all of them).
+start_split loc1 "$lmctl" locate --nats "$url" --durable grp "${keys[@]}" --until-idle 5 --timeout 60 --batch 2
+start_split loc2 "$lmctl" locate --nats "$url" --durable grp "${keys[@]}" --until-idle 5 --timeout 60 --batch 2
+waiting() {
+	curl -sf "http://127.0.0.1:$mport/jsz?consumers=true" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(c.get("num_waiting", 0) for a in d.get("account_details", [])
+          for st in a.get("stream_detail", []) for c in st.get("consumer_detail", [])
+          if c.get("name") == "grp"))'
+}
+i=0
+until [ "$(waiting 2>/dev/null)" = 2 ]; do
+	i=$((i + 1)); [ $i -lt 200 ] || fail "the two members never both waited on the consumer"
+	sleep 0.1
+done
+export_feeds "$url" "${feeds[@]:1}" || fail "export to JetStream"
+ok "9 feeds exported to JetStream (8 while both members waited)"
 wait_exit loc1 70; rc1=$?
 wait_exit loc2 70; rc2=$?
 cat "$T/loc1.err" "$T/loc2.err" | grep -v rejected | sed 's/^/# /'
