@@ -37,7 +37,11 @@ run() {
 run 3500
 [ "$RECORDS" = 2 ] || fail "records = $RECORDS, want 2: a repeated FINISH got no REVEAL"
 [ "$RESENT" -ge 2 ] || fail "finish_resent = $RESENT, want >= 2"
-grep -q '"reveals_resent":2' "$WORK/chip-3500.out" || fail "chipd did not re-send the REVEAL twice"
+# Each session's lost REVEAL is sent again for a repeated FINISH: 2 in all; more only if chipd
+# was held past a second FINISH re-send (200 ms) on a slow host, and at most 3 a session.
+resent=$(sed -n 's/^{"reveals_resent":\([0-9]*\)}$/\1/p' "$WORK/chip-3500.out")
+[ "${resent:-0}" -ge 2 ] && [ "$resent" -le 6 ] ||
+	fail "chipd re-sent the REVEAL ${resent:-0} times, want 2 (one per session) to 6 (3 each)"
 $LMCTL feed verify --root "$WORK/op.pub" --mfr "$WORK/mfr.pub" "$WORK/lmR3500.feed" ||
 	fail "lmctl feed verify"
 
