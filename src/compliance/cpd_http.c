@@ -50,6 +50,9 @@ word_in(const char *list, const char *w)
 	size_t n = strlen(w);
 	const char *p = list;
 
+	if (n == 0) {
+		return false; /* "?&", "?=1": no name (strstr would find "" at p for ever) */
+	}
 	while ((p = strstr(p, w)) != NULL) {
 		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
 			return true;

@@ -220,6 +220,12 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code "http://127.0.0.1:$hpb/v1/status?chip=xyz")" = 400 ] || fail "bad chip: not 400"
 [ "$(code "http://127.0.0.1:$hpb/v1/status?chip=$CENTRE&chip=$CENTRE")" = 400 ] || fail "repeated: not 400"
 [ "$(code "http://127.0.0.1:$hpb/v1/alerts?limit=0")" = 400 ] || fail "limit 0: not 400"
+# an empty parameter name (libmicrohttpd passes "" for "?&" and "?=1"): 400, and the server
+# still answers (it once looked the name up in its list for ever, the HTTP thread spinning)
+for q in "v1/status?&" "v1/alerts?=1" "v1/status?=&chip=$CENTRE"; do
+	[ "$(code -m 5 "http://127.0.0.1:$hpb/$q")" = 400 ] || fail "/$q: not 400"
+done
+[ "$(code -m 5 "http://127.0.0.1:$hpb/v1/status?chip=$CENTRE")" = 200 ] || fail "no answer after empty names"
 [ "$(code "http://127.0.0.1:$hpb/v1/status?chip=$(printf 'cd%.0s' $(seq 32))")" = 404 ] || fail "unlicensed chip: not 404"
 [ "$(code "http://127.0.0.1:$hpb/v2")" = 404 ] || fail "unknown path: not 404"
 [ "$(code -X POST "http://127.0.0.1:$hpb/v1/status")" = 405 ] || fail "POST: not 405"
