@@ -355,6 +355,18 @@ lmctl_locate_nats(struct lmctl_locate_cfg *cfg, const struct lmctl_nats_opts *no
 			nats_Sleep(FETCH_WAIT_MS);
 		}
 	}
+	/*
+	 * Stopped (--count, --timeout, --until-idle, a signal) while holding a batch: solve what
+	 * is held before leaving (max 0: no new pull; nothing more, so nothing is held again).
+	 * Left held, those messages would go unacknowledged and their windows unprinted: a
+	 * durable consumer redelivers them to some member later, an ephemeral one to nobody.
+	 */
+	for (int tries = 0; tries < 4 && lm_feed_nats_consumer_held(cons) > 0; tries++) {
+		if (lm_feed_nats_consumer_fetch_batch(cons, 0, FETCH_WAIT_MS, on_batch, &bx) < 0) {
+			lmctl_err(CMD, "%s", lm_feed_nats_consumer_error(cons));
+			break;
+		}
+	}
 	if (lm_feed_nats_consumer_flush(cons, 5000) < 0) {
 		lmctl_err(CMD, "%s", lm_feed_nats_consumer_error(cons));
 	}

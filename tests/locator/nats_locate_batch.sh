@@ -99,6 +99,20 @@ held=$(num hold "chip records held")
 	fail "holding solved $(num hold "windows solved") windows, not fewer than $solved"
 ok "held batches: $held records held, $(num hold "windows solved") windows solved (vs $solved); same final verdicts"
 
+# stopped by --count (and likewise --timeout or a signal) while it holds a batch: what it holds
+# is solved before it exits (before, --count's last pull was always full, so it was held and the
+# run ended with those chips unprinted; an ephemeral consumer never hands them to anyone again)
+for c in eph dur; do
+	d=(); [ $c = dur ] && d=(--durable g9)
+	start_split "cnt-$c" "$lmctl" locate --nats "$url" "${d[@]}" "${keys[@]}" --count 288 \
+		--batch 16 --timeout 120
+	wait_exit "cnt-$c" 130 || fail "--count 288 ($c): exit $? (see $T/cnt-$c.err)"
+	[ "$(num "cnt-$c" "chip records held")" -gt 0 ] || fail "--count 288 ($c): nothing held, the case is not reached"
+	python3 "$here/check_nats_locate.py" --unchanged-ok "$T/file/verdicts.json" "$T/cnt-$c.out" \
+		>"$T/cnt-$c.check" || { sed 's/^/# /' "$T/cnt-$c.check"; fail "--count 288 ($c): last lines differ from the file mode"; }
+done
+ok "--count 288 with held batches (ephemeral and durable): the held chips solved before exit; last lines = file mode"
+
 # killed after its first batch: lists appended (and maybe lines out), nothing acknowledged
 start_split crash env LM_LOCATE_TEST_EXIT_AFTER_BATCHES=1 "$lmctl" locate --nats "$url" --durable g4 \
 	"${keys[@]}" --batch 100 --until-idle 5 --timeout 60
