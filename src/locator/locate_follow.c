@@ -15,8 +15,16 @@
 #include "landmark/lm_record.h"
 
 /* A record this member verified (ok) or found unusable (!ok, never asked again). */
+/*
+ * A record's check, cached under the record's hash. Passing is a property of the record bytes
+ * (whichever message carried them, they are authentic); failing is one of the message that
+ * carried them (a damaged proof or head around genuine bytes, a list entry pointing at the
+ * wrong sequence): so a failure is kept with the stream sequence it came from, never hides a
+ * later pass, and a list entry at another sequence is fetched back and checked itself.
+ */
 struct vrec {
 	bool ok, chip;
+	uint64_t seq; /* failed: the stream sequence of the message that failed */
 	uint8_t pk[LM_PK_LEN]; /* chip key (chip records) */
 	struct lm_locate_meas m;
 };
@@ -287,13 +295,21 @@ note_reject(struct lm_locate_follow *f, const char *subject, uint64_t seq, const
 	}
 }
 
-/* Cache a verified record under its hash (first one wins). */
+/* Cache a record's check under its hash: the first pass wins; a pass replaces a failure; a
+ * later failure only moves a failure to its sequence (see struct vrec). */
 static int
 remember(struct lm_locate_follow *f, const uint8_t leaf[LM_HASH_LEN], const struct vrec *v)
 {
-	struct vrec *c;
+	struct vrec *c = lm_feed_hcache_get(&f->verified, leaf);
 
-	if (lm_feed_hcache_get(&f->verified, leaf)) {
+	if (c) {
+		if (!c->ok) {
+			if (v->ok) {
+				*c = *v;
+			} else {
+				c->seq = v->seq;
+			}
+		}
 		return 0;
 	}
 	c = malloc(sizeof(*c));
@@ -355,6 +371,7 @@ refetch(struct lm_locate_follow *f, uint64_t seq, const uint8_t leaf[LM_HASH_LEN
 		snprintf(subj, sizeof(subj), "list of chip %.16s", chip_hex);
 		note_reject(f, subj, seq, rf.why);
 		rf.v.ok = false;
+		rf.v.seq = seq;
 	}
 	return remember(f, leaf, &rf.v);
 }
@@ -392,7 +409,8 @@ resolve(struct lm_locate_follow *f, const uint8_t *buf, size_t len, const char *
 
 		lm_feed_kvlist_entry(buf, i, &seq, &leaf);
 		v = lm_feed_hcache_get(&f->verified, leaf);
-		if (!v) {
+		/* not checked here, or failed in another message than the listed one */
+		if (!v || (!v->ok && v->seq != seq)) {
 			rc = refetch(f, seq, leaf, chip_hex);
 			if (rc < 0) {
 				return rc;
@@ -401,6 +419,14 @@ resolve(struct lm_locate_follow *f, const uint8_t *buf, size_t len, const char *
 		}
 		if (!v || !v->ok || !v->chip ||
 			(!keep_excluded && lm_locator_is_excluded(f->loc, &v->m))) {
+			continue;
+		}
+		if (strcmp(v->m.chip, chip_hex)) {
+			/* a record this member checked, listed under another chip: never its data */
+			char subj[64];
+
+			snprintf(subj, sizeof(subj), "list of chip %.16s", chip_hex);
+			note_reject(f, subj, seq, "listed hash or chip does not match the record");
 			continue;
 		}
 		if (meas_push(out, &v->m) < 0) {
@@ -662,6 +688,7 @@ take_msg(struct lm_locate_follow *f, const struct lm_feed_nats_msg *m, size_t id
 	if (why != LM_OK) {
 		note_reject(f, m->subject, m->stream_seq, why_str(f, why));
 		v.ok = false;
+		v.seq = m->stream_seq;
 		(void)remember(f, leaf, &v);
 		return 1; /* never redelivered */
 	}
@@ -757,6 +784,7 @@ on_prefetched(size_t i, int status, const struct lm_feed_nats_msg *m, void *arg)
 		snprintf(subj, sizeof(subj), "list of chip %.16s", w->chip_hex);
 		note_reject(x->f, subj, w->seq, rf.why);
 		rf.v.ok = false;
+		rf.v.seq = w->seq;
 	}
 	if (remember(x->f, w->leaf, &rf.v) < 0) {
 		x->err = -ENOMEM;

@@ -13,7 +13,10 @@
  * a line. "redeliver": a member D lists and claims A's records and dies before any line (its
  * messages unacknowledged); a member that gets them delivered once would leave the chips to
  * D's claim (it does: that is what a claim is for), one that gets them redelivered must print
- * every window of them.
+ * every window of them. "poison": copies of A's records with a damaged head (another stream
+ * sequence) come first; a member that saw them and then the genuine messages, and one that
+ * saw only them while another member listed the genuine ones, must each put every genuine
+ * record in a line (a failure used to be cached under the record's hash and hide the record).
  * usage: follow_race URL GEN_DIR NOW_S WINDOW_S [MODE]   (TAP on stdout; exit 0 on success)
  */
 #include <errno.h>
@@ -47,6 +50,11 @@ static int share;
 static char (*named)[LM_LOCATE_HASH_HEX];
 static size_t n_named, cap_named;
 static int b_ran, b_rc;
+/* "poison" part 4: each record's hash and chip (hex); the one chip being solved; lines of
+ * another chip, or naming another chip's record */
+static char (*rec_hex)[LM_LOCATE_HASH_HEX], (*rec_chip)[LM_LOCATE_KEY_HEX];
+static char want_chip[LM_LOCATE_KEY_HEX];
+static size_t n_wrong_chip;
 
 static void *
 dup_bytes(const void *p, size_t n)
@@ -70,6 +78,9 @@ on_emit(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *ar
 
 	(void)rev;
 	(void)seq;
+	if (want_chip[0] && strcmp(res->chip, want_chip)) {
+		n_wrong_chip++;
+	}
 	for (i = 0; i < res->n_evidence; i++) {
 		if (n_named == cap_named) {
 			cap_named = cap_named ? 2 * cap_named : 256;
@@ -79,6 +90,12 @@ on_emit(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *ar
 			}
 		}
 		memcpy(named[n_named++], res->evidence[i].record, LM_LOCATE_HASH_HEX);
+		for (size_t k = 0; rec_hex && k < all.n; k++) {
+			if (!strcmp(rec_hex[k], res->evidence[i].record) &&
+				strcmp(rec_chip[k], res->chip)) {
+				n_wrong_chip++;
+			}
+		}
 	}
 	if (arg == &A && !b_ran && half_b.n) {
 		b_ran = 1; /* A has appended all its chips and emits its first line: B goes now */
@@ -256,6 +273,199 @@ redeliver(const char *url, const struct lm_trust *trust, int64_t now_ns, double 
 	return 0;
 }
 
+/*
+ * "poison" part 4: a list entry of chip X pointing at a record of chip E that this member
+ * checked itself (a forged list): E's measurement must never be solved as X's. 0 or 1.
+ */
+static int
+poison_chip(const char *url, const struct lm_trust *trust, int64_t now_ns, double window_s,
+	const struct lm_locate_follow_ops *ops)
+{
+	static struct set bx;
+	struct lm_feed_kvlist_val old, cur;
+	struct lm_feed_kvlist *d;
+	uint8_t pk_x[LM_PK_LEN], pk[LM_PK_LEN], leaf[LM_HASH_LEN];
+	size_t i, x = SIZE_MAX, e = SIZE_MAX;
+	uint64_t rejected;
+	char err[512];
+	int v[MAX_MSGS], rc;
+
+	rec_hex = calloc(all.n, sizeof(*rec_hex));
+	rec_chip = calloc(all.n, sizeof(*rec_chip));
+	if (!rec_hex || !rec_chip) {
+		abort();
+	}
+	for (i = 0; i < all.n; i++) {
+		if (all.m[i].kind != LM_FEED_NATS_RECORD ||
+			!lm_record_peek_chip(all.m[i].record, all.m[i].record_len, pk)) {
+			continue;
+		}
+		lm_record_hash(leaf, all.m[i].record, all.m[i].record_len);
+		lm_feed_hex(rec_hex[i], leaf, LM_HASH_LEN);
+		lm_feed_hex(rec_chip[i], pk, LM_PK_LEN);
+	}
+	for (i = 0; i < half_a.n; i++) {
+		if (half_a.m[i].kind != LM_FEED_NATS_RECORD ||
+			!lm_record_peek_chip(half_a.m[i].record, half_a.m[i].record_len, pk)) {
+			continue;
+		}
+		if (x == SIZE_MAX) {
+			x = i;
+			memcpy(pk_x, pk, LM_PK_LEN);
+		} else if (memcmp(pk, pk_x, LM_PK_LEN)) {
+			e = i;
+			break;
+		}
+	}
+	if (e == SIZE_MAX ||
+		member_open(&B, url, "race-poison3", trust, now_ns, window_s, ops) < 0) {
+		printf("not ok 4 - two chips' records, member B\n");
+		return 1;
+	}
+	rc = lm_locate_follow_batch(B.f, half_a.m, half_a.n, v); /* B checks E's record itself */
+	d = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, "race-poison3", err, sizeof(err));
+	if (rc < 0 || !d) {
+		printf("not ok 4 - B's first batch %d (%s), member D %s\n", rc,
+			lm_locate_follow_error(B.f), d ? "" : err);
+		return 1;
+	}
+	lm_record_hash(leaf, half_a.m[e].record, half_a.m[e].record_len);
+	rc = lm_feed_kvlist_append(d, pk_x, half_a.m[e].stream_seq, leaf, false, &old, &cur);
+	lm_feed_kvlist_val_free(&old);
+	lm_feed_kvlist_val_free(&cur);
+	lm_feed_kvlist_close(d);
+	if (rc < 0) {
+		printf("not ok 4 - D's forged append\n");
+		return 1;
+	}
+	/* X's later records only, redelivered: every window of X solved from its list, no other
+	 * chip's line */
+	bx.n = 0;
+	for (i = 0; i < half_b.n; i++) {
+		if (half_b.m[i].kind == LM_FEED_NATS_RECORD &&
+			lm_record_peek_chip(half_b.m[i].record, half_b.m[i].record_len, pk) &&
+			!memcmp(pk, pk_x, LM_PK_LEN)) {
+			bx.m[bx.n] = half_b.m[i];
+			bx.m[bx.n++].delivered = 2;
+		}
+	}
+	lm_feed_hex(want_chip, pk_x, LM_PK_LEN);
+	n_wrong_chip = 0;
+	rejected = lm_locate_follow_stats(B.f)->rejected;
+	rc = bx.n ? lm_locate_follow_batch(B.f, bx.m, bx.n, v) : -1;
+	if (rc < 0 || n_wrong_chip || lm_locate_follow_stats(B.f)->rejected == rejected) {
+		printf("not ok 4 - a forged list entry naming another chip's record: rc %d, %zu "
+		       "lines named another chip's record, %llu rejected\n",
+			rc, n_wrong_chip,
+			(unsigned long long)(lm_locate_follow_stats(B.f)->rejected - rejected));
+		return 1;
+	}
+	printf("ok 4 - a forged list entry naming another chip's record (checked here): rejected, "
+	       "never in the chip's lines\n");
+	printf("1..4\n");
+	member_close(&B);
+	return 0;
+}
+
+/*
+ * "poison": half_a's records again, each in a message whose head is damaged (last byte of its
+ * signature flipped) at another stream sequence, ahead of the genuine ones. 0 or 1.
+ */
+static int
+poison(const char *url, const struct lm_trust *trust, int64_t now_ns, double window_s,
+	const struct lm_locate_follow_ops *ops)
+{
+	static struct set bad;
+	struct lm_feed_kvlist *d;
+	size_t i, nchip, missing;
+	char err[512];
+	int v[MAX_MSGS], rc;
+
+	for (i = 0; i < half_a.n; i++) {
+		struct lm_feed_nats_msg *c;
+		uint8_t *head;
+
+		if (half_a.m[i].kind != LM_FEED_NATS_RECORD || !half_a.m[i].head_len) {
+			continue;
+		}
+		c = &bad.m[bad.n++];
+		*c = half_a.m[i];
+		head = dup_bytes(half_a.m[i].head, half_a.m[i].head_len);
+		head[c->head_len - 1] ^= 0x01;
+		c->head = head;
+		c->stream_seq += 1000000;
+	}
+	/* 1: one member, the damaged copies, then the genuine messages */
+	if (member_open(&B, url, "race-poison1", trust, now_ns, window_s, ops) < 0) {
+		printf("not ok 2 - member B\n");
+		return 1;
+	}
+	rc = lm_locate_follow_batch(B.f, bad.m, bad.n, v);
+	if (rc < 0 || lm_locate_follow_stats(B.f)->rejected != bad.n) {
+		printf("not ok 2 - damaged copies: rc %d, %llu of %zu rejected\n", rc,
+			(unsigned long long)lm_locate_follow_stats(B.f)->rejected, bad.n);
+		return 1;
+	}
+	rc = lm_locate_follow_batch(B.f, half_a.m, half_a.n, v);
+	missing = unnamed(&half_a, &nchip);
+	if (rc < 0 || missing) {
+		printf("not ok 2 - damaged copies first, then the genuine messages: rc %d (%s), %zu of "
+		       "%zu records in no line\n",
+			rc, lm_locate_follow_error(B.f), missing, nchip);
+		return 1;
+	}
+	printf("ok 2 - %zu damaged copies rejected, then every one of the %zu genuine records is in a "
+	       "line\n",
+		bad.n, nchip);
+	member_close(&B);
+	/* 2: D lists the genuine records (no claim) and leaves; B sees only the damaged copies,
+	 * then later records of the same chips: it fetches the listed ones back itself */
+	n_named = 0;
+	d = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, "race-poison2", err, sizeof(err));
+	if (!d) {
+		printf("not ok 3 - member D: %s\n", err);
+		return 1;
+	}
+	for (i = 0; i < half_a.n; i++) {
+		struct lm_feed_kvlist_val old, cur;
+		uint8_t pk[LM_PK_LEN], leaf[LM_HASH_LEN];
+
+		if (half_a.m[i].kind != LM_FEED_NATS_RECORD ||
+			!lm_record_peek_chip(half_a.m[i].record, half_a.m[i].record_len, pk)) {
+			continue;
+		}
+		lm_record_hash(leaf, half_a.m[i].record, half_a.m[i].record_len);
+		rc = lm_feed_kvlist_append(d, pk, half_a.m[i].stream_seq, leaf, false, &old, &cur);
+		lm_feed_kvlist_val_free(&old);
+		lm_feed_kvlist_val_free(&cur);
+		if (rc < 0) {
+			printf("not ok 3 - D's append: %s\n", lm_feed_kvlist_error(d));
+			return 1;
+		}
+	}
+	lm_feed_kvlist_close(d);
+	if (member_open(&B, url, "race-poison2", trust, now_ns, window_s, ops) < 0) {
+		printf("not ok 3 - member B\n");
+		return 1;
+	}
+	rc = lm_locate_follow_batch(B.f, bad.m, bad.n, v);
+	if (rc >= 0) {
+		rc = lm_locate_follow_batch(B.f, half_b.m, half_b.n, v);
+	}
+	missing = unnamed(&half_a, &nchip);
+	if (rc < 0 || missing) {
+		printf("not ok 3 - listed by another member, only damaged copies seen: rc %d (%s), %zu "
+		       "of %zu records in no line\n",
+			rc, lm_locate_follow_error(B.f), missing, nchip);
+		return 1;
+	}
+	printf("ok 3 - listed by another member, only damaged copies seen here: all %zu fetched "
+	       "back (%llu) and in a line\n",
+		nchip, (unsigned long long)lm_locate_follow_stats(B.f)->refetched);
+	member_close(&B);
+	return poison_chip(url, trust, now_ns, window_s, ops);
+}
+
 static int
 cmp_subject(const void *x, const void *y)
 {
@@ -279,9 +489,11 @@ main(int argc, char **argv)
 	int64_t now_ns;
 
 	if ((argc != 5 && argc != 6) ||
-		(strcmp(mode, "claim") && strcmp(mode, "share") && strcmp(mode, "redeliver"))) {
+		(strcmp(mode, "claim") && strcmp(mode, "share") && strcmp(mode, "redeliver") &&
+			strcmp(mode, "poison"))) {
 		fprintf(stderr,
-			"usage: follow_race URL GEN_DIR NOW_S WINDOW_S [claim|share|redeliver]\n");
+			"usage: follow_race URL GEN_DIR NOW_S WINDOW_S "
+			"[claim|share|redeliver|poison]\n");
 		return 2;
 	}
 	share = !strcmp(mode, "share");
@@ -326,6 +538,9 @@ main(int argc, char **argv)
 		half_b.n);
 	if (!strcmp(mode, "redeliver")) {
 		return redeliver(argv[1], &trust, now_ns, atof(argv[4]), &ops);
+	}
+	if (!strcmp(mode, "poison")) {
+		return poison(argv[1], &trust, now_ns, atof(argv[4]), &ops);
 	}
 	if (member_open(&A, argv[1], group, &trust, now_ns, atof(argv[4]), &ops) < 0 ||
 		member_open(&B, argv[1], group, &trust, now_ns, atof(argv[4]), &ops) < 0) {
