@@ -626,39 +626,48 @@ build_cand(struct cpd_service *s)
 {
 	size_t i;
 
-	s->bcand_built = true;
 	for (i = 0; i < s->bn; i++) {
 		const struct pmsg *p = &s->pm[i];
 
 		if (p->cand && !p->rejected && !lm_feed_hmap_get(&s->bcand, p->pk) &&
 			lm_feed_hmap_put(&s->bcand, p->pk, p->cand) < 0) {
-			return -ENOMEM;
+			return -ENOMEM; /* not built: tried again from the start */
 		}
 	}
+	s->bcand_built = true;
 	return 0;
 }
 
-static struct ent *
-ent_of_chip(struct cpd_service *s, const char *hex)
+/*
+ * The licence entry of a chip (hex key): *out NULL for an unlicensed chip (0). -ENOMEM when
+ * that could not be decided: the window's messages must then be redelivered, not acknowledged
+ * as an unlicensed chip's.
+ */
+static int
+ent_of_chip(struct cpd_service *s, const char *hex, struct ent **out)
 {
 	uint8_t pk[LM_PK_LEN];
 	struct ent *e;
 
+	*out = NULL;
 	if (sodium_hex2bin(pk, sizeof(pk), hex, strlen(hex), NULL, NULL, NULL) != 0) {
-		return NULL;
+		return 0;
 	}
 	e = lm_feed_hmap_get(&s->by_pk, pk);
 	if (!e && s->bm) {
 		/* called for a chip of the batch being handled, which verified */
 		if (!s->bcand_built && build_cand(s) < 0) {
-			return NULL;
+			logf_(s, "chip %.16s: out of memory (redelivered)", hex);
+			return -ENOMEM;
 		}
 		e = lm_feed_hmap_get(&s->bcand, pk);
 		if (e && lm_feed_hmap_put(&s->by_pk, pk, e) < 0) {
-			return NULL;
+			logf_(s, "chip %.16s: out of memory (redelivered)", hex);
+			return -ENOMEM;
 		}
 	}
-	return e;
+	*out = e;
+	return 0;
 }
 
 static int
@@ -667,11 +676,14 @@ on_window(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *
 	struct cpd_service *s = arg;
 	struct lm_status_proof p;
 	struct op_arg a = {0};
-	struct ent *e = ent_of_chip(s, res->chip);
-	int rc;
+	struct ent *e;
+	int rc = ent_of_chip(s, res->chip, &e);
 
 	(void)rev;
 	(void)seq;
+	if (rc < 0) {
+		return rc;
+	}
 	s->stats.windows++;
 	if (!e) {
 		s->stats.unlicensed++;
@@ -695,10 +707,14 @@ on_clone(const struct lm_locate_clone *c, uint64_t rev, uint64_t seq, void *arg)
 {
 	struct cpd_service *s = arg;
 	struct op_arg a = {0};
-	struct ent *e = ent_of_chip(s, c->a.chip);
+	struct ent *e;
+	int rc = ent_of_chip(s, c->a.chip, &e);
 
 	(void)rev;
 	(void)seq;
+	if (rc < 0) {
+		return rc;
+	}
 	s->stats.clones++;
 	if (!e) {
 		return 0;
@@ -1112,7 +1128,9 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 				usleep(FETCH_WAIT_MS * 1000);
 			}
 		}
-		if (n <= 0 && !s->caught_up) {
+		/* caught up: a fetch found nothing (-ETIMEDOUT) or the logs had nothing new (0); a
+		 * broker error (-EIO) says nothing of what is left to read */
+		if ((n == 0 || n == -ETIMEDOUT) && !s->caught_up) {
 			s->caught_up = true;
 			logf_(s, "caught up with the feed (%llu records): evaluating statuses",
 				(unsigned long long)s->stats.records);
