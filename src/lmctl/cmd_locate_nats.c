@@ -66,6 +66,24 @@ mono_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * One NDJSON line on stdout, flushed (line is freed). -EIO when it could not be written (a full
+ * disk, a closed pipe): the message must then fail and be redelivered, never be acknowledged
+ * with its line lost.
+ */
+static int
+put_line(char *line)
+{
+	int rc = puts(line) == EOF || fflush(stdout) == EOF ? -EIO : 0;
+
+	if (rc < 0) {
+		lmctl_err(CMD, "stdout: %s", strerror(errno));
+		clearerr(stdout);
+	}
+	free(line);
+	return rc;
+}
+
 /* A changed window: one NDJSON verdict line (no geometry) on stdout. */
 static int
 emit_line(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *arg)
@@ -84,10 +102,7 @@ emit_line(const struct lm_locate_result *res, uint64_t rev, uint64_t seq, void *
 	if (!line) {
 		return -ENOMEM;
 	}
-	puts(line);
-	fflush(stdout);
-	free(line);
-	return 0;
+	return put_line(line);
 }
 
 /* What the follower's callbacks get. */
@@ -129,10 +144,7 @@ clone_line(const struct lm_locate_clone *c, uint64_t rev, uint64_t seq, void *ar
 	if (!line) {
 		return -ENOMEM;
 	}
-	puts(line);
-	fflush(stdout);
-	free(line);
-	return 0;
+	return put_line(line);
 }
 
 static void

@@ -113,6 +113,14 @@ for c in eph dur; do
 done
 ok "--count 288 with held batches (ephemeral and durable): the held chips solved before exit; last lines = file mode"
 
+# stdout that cannot be written (/dev/full: a full disk): every line fails, so every message is
+# refused (redelivered), none acknowledged with its line lost; the next member gets them all
+"$lmctl" locate --nats "$url" --durable g10 "${keys[@]}" --timeout 3 >/dev/full 2>"$T/full.err"
+grep -q "stdout: No space left on device" "$T/full.err" || fail "/dev/full: no error said ($(tail -2 "$T/full.err"))"
+run full g10 --resolve-unchanged
+same full || fail "after a run whose lines could not be written: verdicts differ from the file mode"
+ok "stdout on /dev/full: the error said, nothing acknowledged; the next run gets all 288 records, last lines = file mode"
+
 # killed after its first batch: lists appended (and maybe lines out), nothing acknowledged
 start_split crash env LM_LOCATE_TEST_EXIT_AFTER_BATCHES=1 "$lmctl" locate --nats "$url" --durable g4 \
 	"${keys[@]}" --batch 100 --until-idle 5 --timeout 60
