@@ -15,11 +15,12 @@
 #include "landmark/lm_record.h"
 
 /*
- * A record this member verified (ok) or found unusable (!ok). A record's check, cached under the record's hash. Passing is a property of the record bytes
- * (whichever message carried them, they are authentic); failing is one of the message that
- * carried them (a damaged proof or head around genuine bytes, a list entry pointing at the
- * wrong sequence): so a failure is kept with the stream sequence it came from, never hides a
- * later pass, and a list entry at another sequence is fetched back and checked itself.
+ * A record this member verified (ok) or found unusable (!ok), cached under the record's hash.
+ * Passing is a property of the record bytes (whichever message carried them, they are
+ * authentic); failing is one of the message that carried them (a damaged proof or head around
+ * genuine bytes, a list entry pointing at the wrong sequence): so a failure is kept with the
+ * stream sequence it came from, never hides a later pass, and a list entry at another sequence
+ * is fetched back and checked itself.
  */
 struct vrec {
 	bool ok, chip;
