@@ -181,6 +181,45 @@ unnamed(const struct set *s, size_t *nchip)
 }
 
 /*
+ * Member D of GROUP lists every chip record of half_a (claiming it if claim), then leaves: no
+ * line, nothing acknowledged. 0, or 1 with TAP line TEST "not ok" printed.
+ */
+static int
+d_lists(const char *url, const char *group, bool claim, int test)
+{
+	struct lm_feed_kvlist *d;
+	char err[512];
+	size_t i;
+
+	d = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, group, err, sizeof(err));
+	if (!d) {
+		printf("not ok %d - member D: %s\n", test, err);
+		return 1;
+	}
+	for (i = 0; i < half_a.n; i++) {
+		struct lm_feed_kvlist_val old, cur;
+		uint8_t pk[LM_PK_LEN], leaf[LM_HASH_LEN];
+		int rc;
+
+		if (half_a.m[i].kind != LM_FEED_NATS_RECORD ||
+			!lm_record_peek_chip(half_a.m[i].record, half_a.m[i].record_len, pk)) {
+			continue;
+		}
+		lm_record_hash(leaf, half_a.m[i].record, half_a.m[i].record_len);
+		rc = lm_feed_kvlist_append(d, pk, half_a.m[i].stream_seq, leaf, claim, &old, &cur);
+		lm_feed_kvlist_val_free(&old);
+		lm_feed_kvlist_val_free(&cur);
+		if (rc < 0) {
+			printf("not ok %d - D's append: %s\n", test, lm_feed_kvlist_error(d));
+			lm_feed_kvlist_close(d);
+			return 1;
+		}
+	}
+	lm_feed_kvlist_close(d);
+	return 0;
+}
+
+/*
  * "redeliver": member D lists A's records and claims every chip (as a member does before
  * solving) and dies; then B gets the same messages. 0 or 1 (TAP printed from test 2 on).
  */
@@ -188,34 +227,12 @@ static int
 redeliver(const char *url, const struct lm_trust *trust, int64_t now_ns, double window_s,
 	const struct lm_locate_follow_ops *ops)
 {
-	struct lm_feed_kvlist *d;
 	size_t i, nchip, missing;
-	char err[512];
 	int v[MAX_MSGS], rc;
 
-	d = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, "race-redo", err, sizeof(err));
-	if (!d) {
-		printf("not ok 2 - member D: %s\n", err);
-		return 1;
+	if (d_lists(url, "race-redo", true, 2) != 0) {
+		return 1; /* D is gone: no line, nothing acknowledged */
 	}
-	for (i = 0; i < half_a.n; i++) {
-		struct lm_feed_kvlist_val old, cur;
-		uint8_t pk[LM_PK_LEN], leaf[LM_HASH_LEN];
-
-		if (half_a.m[i].kind != LM_FEED_NATS_RECORD ||
-			!lm_record_peek_chip(half_a.m[i].record, half_a.m[i].record_len, pk)) {
-			continue;
-		}
-		lm_record_hash(leaf, half_a.m[i].record, half_a.m[i].record_len);
-		rc = lm_feed_kvlist_append(d, pk, half_a.m[i].stream_seq, leaf, true, &old, &cur);
-		lm_feed_kvlist_val_free(&old);
-		lm_feed_kvlist_val_free(&cur);
-		if (rc < 0) {
-			printf("not ok 2 - D's append: %s\n", lm_feed_kvlist_error(d));
-			return 1;
-		}
-	}
-	lm_feed_kvlist_close(d); /* D is gone: no line, nothing acknowledged */
 	printf("ok 2 - member D listed and claimed A's chips, then died\n");
 	/* delivered once (as if D had acknowledged them): B leaves the chips to D's claim */
 	if (member_open(&B, url, "race-redo", trust, now_ns, window_s, ops) < 0) {
@@ -376,9 +393,7 @@ poison(const char *url, const struct lm_trust *trust, int64_t now_ns, double win
 	const struct lm_locate_follow_ops *ops)
 {
 	static struct set bad;
-	struct lm_feed_kvlist *d;
 	size_t i, nchip, missing;
-	char err[512];
 	int v[MAX_MSGS], rc;
 
 	for (i = 0; i < half_a.n; i++) {
@@ -421,29 +436,9 @@ poison(const char *url, const struct lm_trust *trust, int64_t now_ns, double win
 	/* 2: D lists the genuine records (no claim) and leaves; B sees only the damaged copies,
 	 * then later records of the same chips: it fetches the listed ones back itself */
 	n_named = 0;
-	d = lm_feed_kvlist_open(url, LM_FEED_NATS_STREAM, "race-poison2", err, sizeof(err));
-	if (!d) {
-		printf("not ok 3 - member D: %s\n", err);
+	if (d_lists(url, "race-poison2", false, 3) != 0) {
 		return 1;
 	}
-	for (i = 0; i < half_a.n; i++) {
-		struct lm_feed_kvlist_val old, cur;
-		uint8_t pk[LM_PK_LEN], leaf[LM_HASH_LEN];
-
-		if (half_a.m[i].kind != LM_FEED_NATS_RECORD ||
-			!lm_record_peek_chip(half_a.m[i].record, half_a.m[i].record_len, pk)) {
-			continue;
-		}
-		lm_record_hash(leaf, half_a.m[i].record, half_a.m[i].record_len);
-		rc = lm_feed_kvlist_append(d, pk, half_a.m[i].stream_seq, leaf, false, &old, &cur);
-		lm_feed_kvlist_val_free(&old);
-		lm_feed_kvlist_val_free(&cur);
-		if (rc < 0) {
-			printf("not ok 3 - D's append: %s\n", lm_feed_kvlist_error(d));
-			return 1;
-		}
-	}
-	lm_feed_kvlist_close(d);
 	if (member_open(&B, url, "race-poison2", trust, now_ns, window_s, ops) < 0) {
 		printf("not ok 3 - member B\n");
 		return 1;
