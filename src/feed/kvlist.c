@@ -727,11 +727,12 @@ lm_feed_kvlist_stream_get(struct lm_feed_kvlist *kl, uint64_t seq,
 		return -ENOENT; /* no stream behind memory lists of local records */
 	}
 	s = js_GetMsg(&msg, kl->js, kl->stream, seq, NULL, &jerr);
-	if (s == NATS_NOT_FOUND) {
-		return -ENOENT;
+	if (s == NATS_NOT_FOUND && (jerr == JSNoMessageFoundErr || jerr == 0)) {
+		return -ENOENT; /* the message is gone; another 404 (no stream) is an error */
 	}
 	if (s != NATS_OK) {
-		set_err(kl, "get seq %llu: %s", (unsigned long long)seq, natsStatus_GetText(s));
+		set_err(kl, "get seq %llu: %s (JetStream error %d)", (unsigned long long)seq,
+			natsStatus_GetText(s), (int)jerr);
 		return -EIO;
 	}
 	if (lm_feed_nats_parse(&m, (const uint8_t *)natsMsg_GetData(msg),
@@ -819,12 +820,16 @@ get_many(struct lm_feed_kvlist *kl, const char *stream, char *const *req, size_t
 }
 
 /* The reply's "message" object, or NULL (an error reply: *code set). */
+/* The message of a JetStream MSG.GET reply, or NULL with *gone true when the server says the
+ * message is not in the stream (404, err_code 10037; not "stream not found", 10059). */
 static json_t *
-reply_msg(json_t *reply, int *code)
+reply_msg(json_t *reply, bool *gone)
 {
 	json_t *e = json_object_get(reply, "error");
+	json_int_t code = json_integer_value(json_object_get(e, "code"));
+	json_int_t err_code = json_integer_value(json_object_get(e, "err_code"));
 
-	*code = e ? (int)json_integer_value(json_object_get(e, "code")) : 0;
+	*gone = e && code == 404 && (err_code == JSNoMessageFoundErr || err_code == 0);
 	return e ? NULL : json_object_get(reply, "message");
 }
 
@@ -867,12 +872,13 @@ on_msg_reply(size_t i, json_t *reply, void *arg)
 	const char *b64;
 	uint8_t *data = NULL;
 	size_t len = 0;
-	int code, st;
-	json_t *jm = reply_msg(reply, &code);
+	bool gone;
+	int st;
+	json_t *jm = reply_msg(reply, &gone);
 
 	x->got[i] = 1;
 	if (!jm) {
-		st = reply && code == 404 ? -ENOENT : -EIO;
+		st = gone ? -ENOENT : -EIO;
 	} else if (!(b64 = json_string_value(json_object_get(jm, "data")))) {
 		st = -EBADMSG;
 	} else if ((st = b64_decode(b64, &data, &len)) == 0 &&
@@ -970,14 +976,15 @@ on_val(size_t i, json_t *reply, void *arg)
 	uint8_t *data = NULL;
 	size_t len = 0;
 	uint64_t seq;
-	int code, rc;
-	json_t *m = reply_msg(reply, &code);
+	bool gone;
+	int rc;
+	json_t *m = reply_msg(reply, &gone);
 
 	if (!m) {
-		if (!reply || code != 404) {
+		if (!gone) {
 			v->rev = UINT64_MAX; /* unreadable: read again one by one */
 		}
-		return; /* 404: absent */
+		return; /* no message for the key: absent */
 	}
 	seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
 	hdrs = json_string_value(json_object_get(m, "hdrs"));

@@ -17,12 +17,17 @@
  * sequence) come first; a member that saw them and then the genuine messages, and one that
  * saw only them while another member listed the genuine ones, must each put every genuine
  * record in a line (a failure used to be cached under the record's hash and hide the record).
+ * "nostream" (last: it deletes the stream): a member that comes to solve chips whose listed
+ * records it must fetch back while the stream is gone fails them (redelivered), never rejects
+ * them for good as "no longer in the stream" (that is for a message the stream dropped).
  * usage: follow_race URL GEN_DIR NOW_S WINDOW_S [MODE]   (TAP on stdout; exit 0 on success)
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <nats/nats.h>
 
 #include "landmark/lm_feed.h"
 #include "landmark/lm_feed_kvlist.h"
@@ -461,6 +466,51 @@ poison(const char *url, const struct lm_trust *trust, int64_t now_ns, double win
 	return poison_chip(url, trust, now_ns, window_s, ops);
 }
 
+/* "nostream": see the top. 0 or 1. */
+static int
+nostream(const char *url, const struct lm_trust *trust, int64_t now_ns, double window_s,
+	const struct lm_locate_follow_ops *ops)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsErrCode jerr = 0;
+	size_t i, failed = 0;
+	int v[MAX_MSGS], rc;
+
+	if (d_lists(url, "race-nostream", false, 2) != 0) {
+		return 1;
+	}
+	if (natsConnection_ConnectTo(&nc, url) != NATS_OK ||
+		natsConnection_JetStream(&js, nc, NULL) != NATS_OK ||
+		js_DeleteStream(js, LM_FEED_NATS_STREAM, NULL, &jerr) != NATS_OK) {
+		printf("not ok 2 - delete the stream (%d)\n", (int)jerr);
+		return 1;
+	}
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	printf("ok 2 - member D listed A's records; the stream is deleted\n");
+	if (member_open(&B, url, "race-nostream", trust, now_ns, window_s, ops) < 0) {
+		printf("not ok 3 - member B\n");
+		return 1;
+	}
+	rc = lm_locate_follow_batch(B.f, half_b.m, half_b.n, v);
+	for (i = 0; i < half_b.n; i++) {
+		failed += v[i] < 0;
+	}
+	if (lm_locate_follow_stats(B.f)->rejected != 0 || (rc >= 0 && failed == 0)) {
+		printf("not ok 3 - listed records without a stream: %llu rejected for good, rc %d, %zu "
+		       "messages failed\n",
+			(unsigned long long)lm_locate_follow_stats(B.f)->rejected, rc, failed);
+		return 1;
+	}
+	printf("ok 3 - listed records without a stream: none rejected, the batch failed (rc %d, %zu "
+	       "messages to be redelivered: %s)\n",
+		rc, failed, lm_locate_follow_error(B.f));
+	printf("1..3\n");
+	member_close(&B);
+	return 0;
+}
+
 static int
 cmp_subject(const void *x, const void *y)
 {
@@ -485,10 +535,10 @@ main(int argc, char **argv)
 
 	if ((argc != 5 && argc != 6) ||
 		(strcmp(mode, "claim") && strcmp(mode, "share") && strcmp(mode, "redeliver") &&
-			strcmp(mode, "poison"))) {
+			strcmp(mode, "poison") && strcmp(mode, "nostream"))) {
 		fprintf(stderr,
 			"usage: follow_race URL GEN_DIR NOW_S WINDOW_S "
-			"[claim|share|redeliver|poison]\n");
+			"[claim|share|redeliver|poison|nostream]\n");
 		return 2;
 	}
 	share = !strcmp(mode, "share");
@@ -536,6 +586,9 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "poison")) {
 		return poison(argv[1], &trust, now_ns, atof(argv[4]), &ops);
+	}
+	if (!strcmp(mode, "nostream")) {
+		return nostream(argv[1], &trust, now_ns, atof(argv[4]), &ops);
 	}
 	if (member_open(&A, argv[1], group, &trust, now_ns, atof(argv[4]), &ops) < 0 ||
 		member_open(&B, argv[1], group, &trust, now_ns, atof(argv[4]), &ops) < 0) {

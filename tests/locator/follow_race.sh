@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two locate members of one consumer group interleaved on purpose (TAP, suite feed): see
-# follow_race.c (modes claim, share, redeliver, poison). Real nats-server (random loopback port, JetStream store in a tmpdir), feeds
+# follow_race.c (modes claim, share, redeliver, poison, nostream). Real nats-server (random loopback port, JetStream store in a tmpdir), feeds
 # with every record in its own time window (locate_gen spread), 40 chips: more than one solve
 # chunk, so member B appends to chips that member A solves after B. Every process started here
 # is killed by PID at the end; every wait is bounded.
@@ -35,4 +35,6 @@ race redeliver
 ok "a member that claimed and died: its chips are left to the claim when delivered once, every window printed when redelivered"
 race poison
 ok "copies of genuine records with a damaged head, at other sequences, ahead of them: no genuine record is hidden (seen here or listed by another member); a list entry naming another chip's record is rejected"
+race nostream # last: it deletes the stream
+ok "listed records to fetch back while the stream is gone: the batch fails (redelivered), none rejected for good"
 echo "1..$N"
