@@ -521,11 +521,20 @@ update(struct cpd_service *s, struct ent *e, enum op op, const struct op_arg *a)
 			cpd_chip_init(c, e->key, e->st.licence);
 		} else if (cpd_chip_load(c, val, len, err, sizeof(err)) != 0 ||
 			strcmp(c->key, e->key)) {
-			/* not a state of ours: replaced (the revision is kept for the swap) */
+			/*
+			 * Not a state of ours: replaced (the revision is kept for the swap). Its
+			 * generation goes on from that revision: the key was written at most rev
+			 * times, so no transition of the old state had a higher one, and the new
+			 * transitions' alert ids were never used (the alert stream's duplicate
+			 * window would drop a repeated id as a repeat: an alert lost).
+			 */
 			s->stats.store_errors++;
-			logf_(s, "chip %s: stored state unreadable (%s): starting it afresh",
-				e->key, err);
+			logf_(s,
+				"chip %s: stored state unreadable (%s): starting it afresh "
+				"(transitions from %llu on)",
+				e->key, err, (unsigned long long)rev + 1);
 			cpd_chip_init(c, e->key, e->st.licence);
+			c->gen = rev;
 		}
 		free(val);
 		if (!apply(s, e, c, op, a, now)) {

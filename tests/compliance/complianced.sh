@@ -405,6 +405,24 @@ for m in one many; do kill -TERM "$(pid_of $m)"; wait_exit $m 20 || fail "member
 grep -q "follower batches" "$T/many.log" || fail "no batch summary in the log"
 ok "batches over NATS (revoked-key and rogue records among them): statuses and evidence equal one at a time; fewer list appends than chip records"
 
+# a chip's stored state damaged in the bucket: the member starts it afresh and its next
+# transition's alert ids were never used before (the generation goes on from the state's
+# revision), so the alert stream's duplicate window (alert_dup_window_s, 1 h) does not drop
+# them as repeats of the chip's first alerts
+"$TOOL" put "$URL" LMCOMPLIANCE_one "$PLEAST" '{"damaged":' || fail "cpd_tool put"
+conf one2 "nats_durable = \"one\"" "alert_subject = \"lmone.alert\"" "alert_stream = \"LMONE\"" \
+	"revocation_files = [\"$T/chips.rev\"]" "http_port = $hpo" "now = $((NOW + 7200))"
+start one2 "$CPD" -c "$T/one2.conf"
+wait_ready one2 "$hpo" "http on" || fail "member one2"
+wait_status "$hpo" "$PLEAST" silent || fail "damaged state: SN-PL-EAST $(status_of "$hpo" "$PLEAST")"
+grep -q "chip $PLEAST: stored state unreadable" "$T/one2.log" || fail "the damaged state was not named in the log"
+silent_raised() {
+	"$TOOL" alerts "$URL" LMONE | grep "\"msg_id\":\"$PLEAST-[0-9]*-raised\"" | grep -q '"alert":"silent"'
+}
+until_ok 10 silent_raised || fail "damaged state: SN-PL-EAST's silent alert never reached the stream (a repeated id?)"
+kill -TERM "$(pid_of one2)"; wait_exit one2 20 || fail "member one2 did not stop"
+ok "a chip state damaged in the bucket: started afresh, named in the log, its new alert published under a new id"
+
 # clones: the same chip keys measured at other places at the same time (locate_gen with
 # another seed moves the random chips, keys and landmarks stay); the clone status equals the
 # locator's clone findings over the same feeds (lmctl locate)

@@ -7,6 +7,8 @@
  *                                                     JSON line each: {"seq", "msg_id", "alert"}
  *   cpd_tool kv URL BUCKET                            every key of the state bucket, one line
  *                                                     each: {"key", "revision", "state"}
+ *   cpd_tool put URL BUCKET KEY VALUE                 write VALUE (bytes) under KEY: a state
+ *                                                     damaged in the bucket
  * Exit 0, or 1 with a message.
  */
 #include <stdio.h>
@@ -189,6 +191,30 @@ out:
 	return rc;
 }
 
+static int
+put(const char *url, const char *bucket, const char *key, const char *val)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	kvStore *st = NULL;
+	uint64_t rev = 0;
+	natsStatus s;
+
+	if (connect_js(url, &nc, &js)) {
+		return 1;
+	}
+	s = js_KeyValue(&st, js, bucket);
+	if (s == NATS_OK) {
+		s = kvStore_PutString(&rev, st, key, val);
+	}
+	if (st) {
+		kvStore_Destroy(st);
+	}
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return s == NATS_OK ? 0 : die(bucket, natsStatus_GetText(s));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -204,8 +230,11 @@ main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "kv")) {
 		return kv(argv[2], argv[3]);
 	}
+	if (argc == 6 && !strcmp(argv[1], "put")) {
+		return put(argv[2], argv[3], argv[4], argv[5]);
+	}
 	fprintf(stderr,
 		"usage: cpd_tool sign UNSIGNED.json ISSUER.key OUT.json | alerts URL "
-		"STREAM | kv URL BUCKET\n");
+		"STREAM | kv URL BUCKET | put URL BUCKET KEY VALUE\n");
 	return 2;
 }
