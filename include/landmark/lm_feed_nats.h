@@ -115,6 +115,9 @@ int lm_feed_nats_consumer_fetch(struct lm_feed_nats_consumer *c, int max, int ti
 
 /** Messages pulled per request by lm_feed_nats_consumer_fetch_batch(). */
 #define LM_FEED_NATS_FETCH_CHUNK 128
+/** A durable consumer's ack wait: a message delivered and not acknowledged within it goes to
+ *  another member. */
+#define LM_FEED_NATS_ACK_WAIT_S 30
 
 /**
  * Fetch up to max messages and hand them to cb as one batch. Pulls LM_FEED_NATS_FETCH_CHUNK
@@ -144,6 +147,11 @@ bool lm_feed_nats_consumer_more(const struct lm_feed_nats_consumer *c);
 /** Messages of the consumer delivered and not yet acknowledged, by any member (one request to
  *  the server); -1 when it cannot be read. */
 int64_t lm_feed_nats_consumer_ack_pending(struct lm_feed_nats_consumer *c);
+/** The consumer's backlog (one request to the server): *undelivered, messages of the stream
+ *  not yet delivered to any member; *unacked, delivered and not yet acknowledged by any member.
+ *  0, or -EIO when it cannot be read. */
+int lm_feed_nats_consumer_backlog(
+	struct lm_feed_nats_consumer *c, int64_t *undelivered, int64_t *unacked);
 size_t lm_feed_nats_consumer_held(const struct lm_feed_nats_consumer *c);
 double lm_feed_nats_consumer_held_s(const struct lm_feed_nats_consumer *c);
 

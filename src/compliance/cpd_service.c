@@ -1084,6 +1084,44 @@ read_logs(struct cpd_service *s, unsigned *retried)
 	return n;
 }
 
+/*
+ * After an empty fetch: whether the whole group is drained, so that this member may evaluate
+ * for the first time. Nothing undelivered, and nothing delivered to another member and not yet
+ * acknowledged: its effect on the states is not stored yet, and a member that evaluated now
+ * would raise alerts (silent, unproven) for what another one holds (a member's batch can hold
+ * thousands of messages). Messages left unacknowledged by a stopped member are redelivered
+ * after the ack wait: unacknowledged ones still there after it no longer hold this member back.
+ * *since: when this member first found only unacknowledged ones (0: not yet).
+ */
+static bool
+group_drained(struct cpd_service *s, double *since)
+{
+	int64_t undelivered, unacked;
+
+	if (!s->cons) {
+		return true; /* logs: nobody else reads them */
+	}
+	if (lm_feed_nats_consumer_backlog(s->cons, &undelivered, &unacked) < 0) {
+		logf_(s, "feed: %s", lm_feed_nats_consumer_error(s->cons));
+		return false;
+	}
+	if (undelivered > 0) {
+		*since = 0;
+		return false; /* arrived since the fetch: fetch again */
+	}
+	if (unacked == 0) {
+		return true;
+	}
+	if (*since == 0) {
+		*since = mono_s();
+		logf_(s,
+			"feed: %lld messages held by other members: evaluating once they are "
+			"acknowledged (at most %d s)",
+			(long long)unacked, LM_FEED_NATS_ACK_WAIT_S);
+	}
+	return mono_s() - *since >= LM_FEED_NATS_ACK_WAIT_S;
+}
+
 /* The scheduled report, when one is due and this member wins it. */
 static void
 report(struct cpd_service *s)
@@ -1112,7 +1150,7 @@ report(struct cpd_service *s)
 int
 cpd_service_run(struct cpd_service *s, volatile int *stop)
 {
-	double last_tick = 0;
+	double last_tick = 0, stuck_since = 0;
 	unsigned retried = 0;
 
 	logf_(s, "%zu licensed chips; feed from %s; state in %s %s", s->n_ents,
@@ -1137,9 +1175,14 @@ cpd_service_run(struct cpd_service *s, volatile int *stop)
 				usleep(FETCH_WAIT_MS * 1000);
 			}
 		}
-		/* caught up: a fetch found nothing (-ETIMEDOUT) or the logs had nothing new (0); a
-		 * broker error (-EIO) says nothing of what is left to read */
-		if ((n == 0 || n == -ETIMEDOUT) && !s->caught_up) {
+		/* caught up: a fetch found nothing (-ETIMEDOUT) or the logs had nothing new (0), and
+		 * the group holds nothing unacknowledged; a broker error (-EIO) says nothing of what
+		 * is left to read */
+		if (n > 0) {
+			stuck_since = 0;
+		}
+		if ((n == 0 || n == -ETIMEDOUT) && !s->caught_up &&
+			group_drained(s, &stuck_since)) {
 			s->caught_up = true;
 			logf_(s, "caught up with the feed (%llu records): evaluating statuses",
 				(unsigned long long)s->stats.records);

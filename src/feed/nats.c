@@ -496,6 +496,7 @@ struct lm_feed_nats_consumer {
 	size_t nheld, held_cap;
 	double held_since_ms; /* when the oldest held message was first held */
 	bool more; /* the batch in the callback ended on a full pull */
+	char stream[128], durable[128]; /* durable: "" for an ephemeral consumer */
 	char err[256];
 };
 
@@ -553,8 +554,10 @@ lm_feed_nats_consumer_create(const struct lm_feed_nats_conf *conf, const char *d
 	so.Stream = conf->stream ? conf->stream : LM_FEED_NATS_STREAM;
 	so.Config.AckPolicy = js_AckExplicit;
 	so.Config.DeliverPolicy = js_DeliverAll;
-	so.Config.AckWait = INT64_C(30) * 1000000000;
+	so.Config.AckWait = (int64_t)LM_FEED_NATS_ACK_WAIT_S * 1000000000;
 	so.Config.MaxAckPending = 20000;
+	snprintf(c->stream, sizeof(c->stream), "%s", so.Stream);
+	snprintf(c->durable, sizeof(c->durable), "%s", durable ? durable : "");
 	s = js_PullSubscribe(&c->sub, c->js, filter, durable, NULL, &so, &jerr);
 	if (s != NATS_OK) {
 		consumer_err(err, errlen, "pull consumer", s, jerr);
@@ -822,19 +825,34 @@ lm_feed_nats_consumer_fetch_batch(struct lm_feed_nats_consumer *c, int max, int 
 	return total > 0 ? total : (int)n;
 }
 
-int64_t
-lm_feed_nats_consumer_ack_pending(struct lm_feed_nats_consumer *c)
+int
+lm_feed_nats_consumer_backlog(
+	struct lm_feed_nats_consumer *c, int64_t *undelivered, int64_t *unacked)
 {
 	jsConsumerInfo *ci = NULL;
 	jsErrCode jerr = 0;
-	int64_t n;
+	/* by name for a durable: a subscription bound to a consumer that existed already does not
+	 * know its consumer's name (libnats: "Invalid Subscription") */
+	natsStatus s = c->durable[0]
+		? js_GetConsumerInfo(&ci, c->js, c->stream, c->durable, NULL, &jerr)
+		: natsSubscription_GetConsumerInfo(&ci, c->sub, NULL, &jerr);
 
-	if (natsSubscription_GetConsumerInfo(&ci, c->sub, NULL, &jerr) != NATS_OK || !ci) {
-		return -1;
+	if (s != NATS_OK || !ci) {
+		consumer_err(c->err, sizeof(c->err), "consumer info", s, jerr);
+		return -EIO;
 	}
-	n = ci->NumAckPending;
+	*undelivered = (int64_t)ci->NumPending;
+	*unacked = ci->NumAckPending;
 	jsConsumerInfo_Destroy(ci);
-	return n;
+	return 0;
+}
+
+int64_t
+lm_feed_nats_consumer_ack_pending(struct lm_feed_nats_consumer *c)
+{
+	int64_t undelivered, unacked;
+
+	return lm_feed_nats_consumer_backlog(c, &undelivered, &unacked) < 0 ? -1 : unacked;
 }
 
 bool

@@ -9,16 +9,22 @@
  *                                                     each: {"key", "revision", "state"}
  *   cpd_tool put URL BUCKET KEY VALUE                 write VALUE (bytes) under KEY: a state
  *                                                     damaged in the bucket
+ *   cpd_tool hold URL DURABLE SECONDS                 a member of the durable consumer that
+ *                                                     takes the whole backlog, says "held N",
+ *                                                     holds it unacknowledged for SECONDS,
+ *                                                     then releases it (nak: redelivered)
  * Exit 0, or 1 with a message.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <nats/nats.h>
 #include <sodium.h>
 
+#include "landmark/lm_feed_nats.h"
 #include "landmark/lm_keys.h"
 #include "landmark/lm_licence.h"
 
@@ -215,6 +221,46 @@ put(const char *url, const char *bucket, const char *key, const char *val)
 	return s == NATS_OK ? 0 : die(bucket, natsStatus_GetText(s));
 }
 
+static int
+on_hold(const struct lm_feed_nats_msg *m, size_t n, int *verdict, void *arg)
+{
+	int release = *(const int *)arg;
+	size_t i;
+
+	(void)m;
+	for (i = 0; i < n; i++) {
+		verdict[i] = release ? -1 : 2; /* held (in progress), then nak'ed */
+	}
+	return 0;
+}
+
+static int
+hold(const char *url, const char *durable, int seconds)
+{
+	struct lm_feed_nats_conf conf;
+	struct lm_feed_nats_consumer *c;
+	char err[512];
+	int release = 0, n;
+
+	lm_feed_nats_conf_default(&conf);
+	conf.urls = url;
+	c = lm_feed_nats_consumer_create(&conf, durable, NULL, err, sizeof(err));
+	if (!c) {
+		return die(durable, err);
+	}
+	n = lm_feed_nats_consumer_fetch_batch(c, 100000, 2000, on_hold, &release);
+	printf("held %zu\n", lm_feed_nats_consumer_held(c));
+	fflush(stdout);
+	if (n > 0) {
+		sleep((unsigned)seconds);
+		release = 1;
+		(void)lm_feed_nats_consumer_fetch_batch(c, 0, 2000, on_hold, &release);
+		(void)lm_feed_nats_consumer_flush(c, 2000);
+	}
+	lm_feed_nats_consumer_destroy(c);
+	return n > 0 ? 0 : die(durable, "nothing to hold");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -233,8 +279,11 @@ main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "put")) {
 		return put(argv[2], argv[3], argv[4], argv[5]);
 	}
+	if (argc == 5 && !strcmp(argv[1], "hold")) {
+		return hold(argv[2], argv[3], atoi(argv[4]));
+	}
 	fprintf(stderr,
 		"usage: cpd_tool sign UNSIGNED.json ISSUER.key OUT.json | alerts URL "
-		"STREAM | kv URL BUCKET | put URL BUCKET KEY VALUE\n");
+		"STREAM | kv URL BUCKET | put URL BUCKET KEY VALUE | hold URL DURABLE SECONDS\n");
 	return 2;
 }
